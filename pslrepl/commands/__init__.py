@@ -1,0 +1,11 @@
+"""The command handlers, one module per area; ``all_commands()`` gathers the table."""
+
+from __future__ import annotations
+
+from pslrepl.commandspec import Command
+
+
+def all_commands() -> list[Command]:
+    from pslrepl.commands import processes, session_cmds, shlib, signals
+
+    return [*session_cmds.COMMANDS, *processes.COMMANDS, *shlib.COMMANDS, *signals.COMMANDS]

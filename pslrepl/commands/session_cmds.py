@@ -1,0 +1,330 @@
+"""Session commands: help, ls, info, close, log, wait, set, echo, sleep, py, source, exit."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import os
+import time
+import traceback
+
+from pslrepl.commandspec import Arg, Command, Opt
+from pslrepl.errors import PslError, Timeout, UsageError
+from pslrepl.invocation import Invocation
+from pslrepl.render import log_line
+from pslrepl.resources.base import age
+from pslrepl.results import Fields, Styled, Table, Text
+
+GROUP_TITLES = {
+    "session": "Session",
+    "processes": "Processes: subprocess, signal, sh",
+    "signals": "Signals: signal",
+}
+
+TIMEOUT = Opt("--timeout", "give up after S seconds (default: set timeout)", "S", kind="seconds")
+
+
+def _help(ctx: Invocation) -> None:
+    table = ctx.dispatcher.table
+    words = ctx["command"]
+    if not words:
+        for group, cmds in table.groups().items():
+            ctx.say(GROUP_TITLES.get(group, group.capitalize()), "header")
+            width = max(len(c.name) for c in cmds)
+            for cmd in cmds:
+                ctx.emit(Styled((("command", f"  {cmd.name:<{width}}  "), ("", cmd.summary))))
+        ctx.say("`help COMMAND` shows its usage, examples and the stdlib calls it makes.",
+                "notice")
+        return
+    cmd, used = table.resolve(words)
+    if cmd is None or used != len(words):
+        subs = table.subcommands(words[0])
+        if subs and len(words) == 1:
+            for sub in subs:
+                found, _ = table.resolve([words[0], sub])
+                assert found is not None
+                ctx.emit(Styled((("command", found.name), ("", "  " + found.summary))))
+            return
+        raise PslError(ctx.dispatcher.unknown(words))
+    ctx.emit(Styled((("command", "usage: "), ("", cmd.usage()))))
+    ctx.say(cmd.summary)
+    if cmd.details:
+        ctx.say(cmd.details)
+    if cmd.aliases:
+        ctx.emit(Styled((("key", "aliases: "), ("", ", ".join(cmd.aliases)))))
+    if cmd.opts:
+        ctx.say("options:", "header")
+        width = max(len(_opt_text(o)) for o in cmd.opts)
+        for opt in cmd.opts:
+            ctx.emit(Styled((("option", f"  {_opt_text(opt):<{width}}  "), ("", opt.help))))
+    if cmd.calls:
+        ctx.emit(Styled((("key", "stdlib: "), ("calls", ", ".join(cmd.calls)))))
+    if cmd.examples:
+        ctx.say("examples:", "header")
+        for example in cmd.examples:
+            ctx.emit(Styled((("example", f"  {example}"),)))
+    if cmd.name == "set":
+        for key, text in ctx.session.settings.HELP.items():
+            ctx.emit(Styled((("option", f"  {key:<9} "), ("", text))))
+
+
+def _opt_text(opt: Opt) -> str:
+    return opt.name if opt.metavar is None else f"{opt.name} {opt.metavar}"
+
+
+def _ls(ctx: Invocation) -> None:
+    kind = ctx["kind"]
+    rows = []
+    now = time.time()
+    for res in ctx.session.registry:
+        if kind and res.kind != kind:
+            continue
+        rows.append([
+            ("name", res.name), ("kind", res.kind), (res.state_style, res.state),
+            res.local, res.remote, str(res.bytes_in), str(res.bytes_out),
+            age(now - res.created),
+        ])  # fmt: skip
+    empty = "(nothing live: spawn a process, or `help` for what you can start)"
+    ctx.emit(Table(("NAME", "KIND", "STATE", "LOCAL", "REMOTE", "IN", "OUT", "AGE"), rows, empty))
+
+
+def _info(ctx: Invocation) -> None:
+    res = ctx.resource(ctx["name"])
+    ctx.emit(Fields(res.info()))
+
+
+def _close(ctx: Invocation) -> None:
+    names = ctx["name"]
+    session = ctx.session
+    if ctx["all"]:
+        if names:
+            raise UsageError("close: give names or --all, not both")
+        names = session.registry.names()
+        if not names:
+            ctx.say("nothing to close", "notice")
+    elif not names:
+        raise UsageError("close: give the NAMEs to close, or --all")
+    for name in names:
+        session.registry.get(name)  # unknown names fail before anything is closed
+    for name in names:
+        ctx.emit(Styled((("name", name), ("", f": {session.close(name)}"))))
+
+
+def _log(ctx: Invocation) -> None:
+    session = ctx.session
+    name = ctx["name"]
+    display = next((m for m in ("hex", "text", "repr") if ctx[m]), session.settings.display)
+    if name:
+        res = session.registry.find(name)
+        if res is not None:
+            events = list(res.log)
+        else:
+            events = [e for e in session.log if e.source == name]
+            if not events:
+                session.registry.get(name)  # raises the usual 'no resource' error
+    else:
+        events = list(session.log)
+    last = ctx["last"]
+    if last is not None:
+        if last < 0:
+            raise UsageError("log: --last takes a number >= 0")
+        events = events[-last:] if last else []
+    if not events:
+        ctx.say("(no events)", "notice")
+    enc = session.settings.encoding
+    for event in events:
+        line = log_line(event, display=display, encoding=enc)
+        if not name:
+            line.insert(1, ("event.name", f"{event.source} "))
+        ctx.emit(Styled(tuple(line)))
+
+
+def _wait(ctx: Invocation) -> None:
+    res = ctx.resource(ctx["name"])
+    event = ctx["event"] or res.wait_events[0]
+    if event not in res.wait_events:
+        raise UsageError(
+            f"wait: a {res.kind} has no event {event!r}; it has {', '.join(res.wait_events)}"
+        )
+    timeout = ctx.timeout
+    ctx.record("wait", f"{res.name} {event}")
+    if not ctx.session.wait_for(lambda: res.ready(event), timeout):
+        raise Timeout(f"{res.name}: timeout after {timeout:g} s waiting for {event}; "
+                      f"it is {res.state}")
+    if event == "exit":
+        from pslrepl.resources.process import Process, describe_status
+
+        assert isinstance(res, Process)
+        rc = res.returncode
+        assert rc is not None
+        ctx.record("Popen.wait", "", rc)
+        ctx.emit(Styled((("name", res.name), ("", f": {describe_status(rc)}"))))
+    else:
+        ctx.emit(Styled((("name", res.name), ("", f": {event}"))))
+
+
+def _set(ctx: Invocation) -> None:
+    settings = ctx.session.settings
+    key, value = ctx["key"], ctx["value"]
+    if key is None:
+        ctx.emit(Fields([(k, settings.show(k)) for k in settings.keys()]))
+        return
+    if value is None:
+        if key not in settings.HELP:
+            raise UsageError(f"no setting {key!r}; settings: {', '.join(settings.HELP)}")
+        ctx.emit(Fields([(key, settings.show(key))]))
+        return
+    settings.change(key, value)
+    if key == "color":
+        ctx.session.printer.color = settings.color
+    ctx.emit(Fields([(key, settings.show(key))]))
+
+
+def _echo(ctx: Invocation) -> None:
+    ctx.say(" ".join(ctx["text"]))
+
+
+def _sleep(ctx: Invocation) -> None:
+    ctx.record("time.sleep", str(ctx["seconds"]))
+    ctx.session.sleep(ctx["seconds"])
+
+
+def _py(ctx: Invocation) -> None:
+    code = " ".join(ctx["code"])
+    if not code.strip():
+        raise UsageError("py: give Python code, like: py p.pid")
+    namespace = ctx.session.py_namespace
+    if not namespace:
+        import signal
+        import socket
+        import subprocess
+        import sys
+
+        namespace.update(os=os, sys=sys, socket=socket, subprocess=subprocess, signal=signal)
+    namespace["session"] = ctx.session
+    namespace["res"] = {r.name: r.obj for r in ctx.session.registry}
+    for res in ctx.session.registry:
+        if res.name.isidentifier():
+            namespace[res.name] = res.obj
+    out = io.StringIO()
+    try:
+        compiled = compile(code, "<py>", "eval")
+        is_expr = True
+    except SyntaxError:
+        try:
+            compiled = compile(code, "<py>", "exec")
+        except SyntaxError as exc:
+            raise PslError(f"py: syntax error: {exc.msg} (column {exc.offset})") from None
+        is_expr = False
+    try:
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(out):
+            value = eval(compiled, namespace)
+    except KeyboardInterrupt:
+        raise
+    except BaseException as exc:  # the user's code: its error, on one line
+        if out.getvalue():
+            ctx.say(out.getvalue().rstrip("\n"))
+        frame = traceback.extract_tb(exc.__traceback__)[-1:]
+        where = f" (line {frame[0].lineno})" if frame and frame[0].filename == "<py>" else ""
+        raise PslError(f"py: {type(exc).__name__}: {exc}{where}") from None
+    if out.getvalue():
+        ctx.say(out.getvalue().rstrip("\n"))
+    if is_expr and value is not None:
+        ctx.say(repr(value))
+
+
+def _source(ctx: Invocation) -> None:
+    path = ctx["file"]
+    dispatcher = ctx.dispatcher
+    if dispatcher.source_depth >= 10:
+        raise PslError("source: nested 10 deep; does a script source itself?")
+    try:
+        with open(path, encoding="utf-8") as fh:
+            lines = fh.read().splitlines()
+    except OSError as exc:
+        raise PslError(f"source: can't read {path!r}: {exc.strerror or exc}") from None
+    except UnicodeDecodeError:
+        raise PslError(f"source: {path!r} is not UTF-8 text") from None
+    saved = dispatcher.location
+    dispatcher.source_depth += 1
+    try:
+        for number, line in enumerate(lines, 1):
+            dispatcher.location = f"{path}:{number}: "
+            if not dispatcher.run_line(line):
+                raise PslError(f"source: {path} stopped at line {number}")
+            if ctx.session.exit_requested is not None:
+                break
+    finally:
+        dispatcher.location = saved
+        dispatcher.source_depth -= 1
+
+
+def _exit(ctx: Invocation) -> None:
+    code = ctx["status"]
+    ctx.session.exit_requested = 0 if code is None else code
+
+
+COMMANDS = (
+    Command(
+        "help", "session", "list commands, or show one's usage, examples and stdlib calls",
+        _help, args=(Arg("COMMAND", "command", optional=True, many=True),),
+        examples=("help", "help spawn", "help read"),
+    ),
+    Command(
+        "ls", "session", "a table of live resources: name, kind, state, addresses, bytes, age",
+        _ls, args=(Arg("KIND", "choice", optional=True, choices=("process",)),),
+        examples=("ls", "ls process"),
+    ),
+    Command(
+        "info", "session", "everything known about a resource", _info,
+        args=(Arg("NAME", "resource"),), examples=("info p",),
+        calls=("Popen.pid", "Popen.args", "Popen.returncode"),
+    ),
+    Command(
+        "close", "session", "close resources: a child gets TERM, then KILL after `set grace`",
+        _close, args=(Arg("NAME", "resource", optional=True, many=True),),
+        opts=(Opt("--all", "close every live resource"),),
+        calls=("os.killpg", "Popen.wait"), examples=("close p", "close --all"),
+    ),
+    Command(
+        "log", "session", "a resource's (or the session's) history: events and traffic, timed",
+        _log, args=(Arg("NAME", "resource", optional=True),),
+        opts=(
+            Opt("--hex", "show data as hex", exclusive="mode"),
+            Opt("--text", "show data as text", exclusive="mode"),
+            Opt("--repr", "show data as Python bytes literals", exclusive="mode"),
+            Opt("--last", "only the last N entries", "N", kind="int"),
+        ),
+        examples=("log p", "log p --hex --last 5", "log"),
+    ),
+    Command(
+        "wait", "session", "block until an event on NAME: exit, data, eof or close",
+        _wait, args=(
+            Arg("NAME", "resource"),
+            Arg("EVENT", "choice", optional=True, choices=("exit", "data", "eof", "close")),
+        ),
+        opts=(TIMEOUT,), calls=("Popen.wait",),
+        examples=("wait p", "wait p data --timeout 2"),
+    ),
+    Command(
+        "set", "session", "show or change a setting", _set,
+        args=(Arg("KEY", "setting", optional=True), Arg("VALUE", "text", optional=True)),
+        examples=("set", "set display hex", "set timeout 2", "set events quiet"),
+    ),
+    Command("echo", "session", "print text (for scripts and demos)", _echo,
+            args=(Arg("TEXT", "text", optional=True, many=True),), examples=("echo hello",)),
+    Command("sleep", "session", "pause for S seconds (events still show)", _sleep,
+            args=(Arg("SECONDS", "seconds"),), calls=("time.sleep",), examples=("sleep 0.5",)),
+    Command(
+        "py", "session", "run Python; every resource is a variable bound to its stdlib object",
+        _py, args=(Arg("CODE", "text", many=True),), calls=("eval", "exec"),
+        examples=("py p.pid", "py p.poll()", "py import os; print(os.getpid())"),
+        details="Names hold the real objects (a process is its subprocess.Popen); `res` maps "
+        "every name, for names that are not identifiers; `session` is the shell itself.",
+    ),
+    Command("source", "session", "run the commands in a script file", _source,
+            args=(Arg("FILE", "file"),), examples=("source demo.psl",)),
+    Command("exit", "session", "close everything cleanly and leave", _exit,
+            args=(Arg("STATUS", "int", optional=True),), aliases=("quit",),
+            examples=("exit",)),
+)

@@ -1,0 +1,130 @@
+"""Signal commands: trap (shell-level handlers that report), the signal table, alarm."""
+
+from __future__ import annotations
+
+import signal
+from types import FrameType
+from typing import Any
+
+from pslrepl.commandspec import Arg, Command, Opt
+from pslrepl.errors import PslError, UsageError
+from pslrepl.events import Event
+from pslrepl.invocation import Invocation
+from pslrepl.results import Styled, Table
+from pslrepl.session import Session
+from pslrepl.signals_table import default_action, parse_signal, signal_label
+
+UNCATCHABLE = {signal.SIGKILL, signal.SIGSTOP}
+
+
+class Trap:
+    """A handler that only reports: the signal becomes an event, nothing else happens."""
+
+    def __init__(self, session: Session, signum: int) -> None:
+        self.session = session
+        self.signum = signum
+        self.count = 0
+
+    def __call__(self, signum: int, frame: FrameType | None) -> None:
+        self.count += 1
+        self.session.post(Event("signal", "signal", f"received {signal_label(signum)}",
+                                fields={"signum": signum}))
+
+
+def install_trap(session: Session, signum: int) -> Trap:
+    trap = Trap(session, signum)
+    previous = signal.signal(signum, trap)
+    session.traps.setdefault(signum, previous)
+    return trap
+
+
+def remove_traps(session: Session) -> None:
+    """Put back every handler a trap replaced, and cancel a pending alarm."""
+    if signal.SIGALRM in session.traps:
+        signal.alarm(0)
+    for signum, previous in list(session.traps.items()):
+        try:
+            signal.signal(signum, previous if previous is not None else signal.SIG_DFL)
+        except (ValueError, OSError):
+            pass
+    session.traps.clear()
+
+
+def _trap(ctx: Invocation) -> None:
+    signum = parse_signal(ctx["sig"])
+    label = signal_label(signum)
+    session = ctx.session
+    if ctx["off"]:
+        if signum not in session.traps:
+            raise PslError(f"trap: {label} is not trapped")
+        previous = session.traps.pop(signum)
+        ctx.call("signal.signal", signal.signal, signum,
+                 previous if previous is not None else signal.SIG_DFL)
+        ctx.emit(Styled((("", f"trap: {label} restored to its previous handler"),)))
+        return
+    if signum in UNCATCHABLE:
+        raise PslError(f"trap: {label} can't be caught or ignored (the kernel handles it)")
+    try:
+        ctx.call("signal.signal", install_trap, session, signum)
+    except (ValueError, OSError) as exc:
+        raise PslError(f"trap: can't trap {label}: {exc}") from None
+    ctx.emit(Styled((("", f"trap: {label} will be reported, not acted on"),)))
+    if signum == signal.SIGINT:
+        ctx.say("warning: while SIGINT is trapped, Ctrl-C reports instead of cancelling; "
+                "blocking commands still time out", "warning")
+
+
+def _handler_text(session: Session, signum: int) -> str:
+    try:
+        handler: Any = signal.getsignal(signum)
+    except (ValueError, OSError):
+        return "?"
+    if isinstance(handler, Trap):
+        return f"trapped ({handler.count} received)"
+    if handler == signal.SIG_DFL:
+        return "default"
+    if handler == signal.SIG_IGN:
+        return "ignored"
+    if handler is None:
+        return "not set from Python"
+    return f"python: {getattr(handler, '__name__', type(handler).__name__)}"
+
+
+def _signals(ctx: Invocation) -> None:
+    rows: list[Any] = []
+    for sig in sorted(signal.Signals, key=lambda s: s.value):
+        rows.append([("name", sig.name), str(sig.value), default_action(sig.name),
+                     _handler_text(ctx.session, sig.value), signal.strsignal(sig) or ""])
+    ctx.emit(Table(("NAME", "NUM", "DEFAULT", "HANDLER", "DESCRIPTION"), rows))
+
+
+def _alarm(ctx: Invocation) -> None:
+    seconds = ctx["seconds"]
+    if seconds < 0:
+        raise UsageError("alarm: seconds must be >= 0 (0 cancels)")
+    session = ctx.session
+    handler = signal.getsignal(signal.SIGALRM)
+    if seconds and not isinstance(handler, Trap):
+        install_trap(session, signal.SIGALRM)
+        ctx.say("alarm: SIGALRM is now trapped: its default action would end the shell",
+                "notice")
+    previous = ctx.call("signal.alarm", signal.alarm, seconds)
+    left = f" (the previous alarm had {previous} s left)" if previous else ""
+    if seconds:
+        ctx.say(f"alarm: SIGALRM in {seconds} s{left}")
+    else:
+        ctx.say(f"alarm: cancelled{left}")
+
+
+COMMANDS = (
+    Command("trap", "signals", "report a signal when it arrives, instead of its default action",
+            _trap, args=(Arg("SIG", "signal"),),
+            opts=(Opt("--off", "restore the handler the trap replaced"),),
+            calls=("signal.signal",), examples=("trap USR1", "trap HUP --off")),
+    Command("signals", "signals", "the signal table: number, default action, handler now",
+            _signals, calls=("signal.Signals", "signal.getsignal", "signal.strsignal"),
+            examples=("signals",)),
+    Command("alarm", "signals", "deliver SIGALRM to the shell after S whole seconds",
+            _alarm, args=(Arg("SECONDS", "int"),), calls=("signal.alarm",),
+            examples=("alarm 2", "alarm 0")),
+)

@@ -1,0 +1,204 @@
+"""Command records (syntax, help, stdlib calls, handler) and the argument parser they share."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from pslrepl.errors import UsageError
+from pslrepl.parsing import Token, parse_duration
+
+if TYPE_CHECKING:
+    from pslrepl.invocation import Invocation
+
+
+@dataclass(frozen=True)
+class Arg:
+    """A positional argument; ``kind`` tells completion and highlighting what it takes.
+
+    Kinds: ``new`` (a new NAME), ``resource`` (an existing one, of ``kinds``),
+    ``signal``, ``file``, ``data``, ``text``, ``number``, ``choice``, ``command``,
+    ``setting``.
+    """
+
+    name: str
+    kind: str = "text"
+    optional: bool = False
+    many: bool = False
+    kinds: tuple[str, ...] = ()
+    choices: tuple[str, ...] = ()
+
+    @property
+    def key(self) -> str:
+        return self.name.lower().replace("-", "_")
+
+
+@dataclass(frozen=True)
+class Opt:
+    """An option: ``--flag`` when ``metavar`` is None, else ``--opt VALUE``."""
+
+    name: str
+    help: str
+    metavar: str | None = None
+    kind: str = "text"
+    repeat: bool = False
+    choices: tuple[str, ...] = ()
+    exclusive: str | None = None
+
+    @property
+    def key(self) -> str:
+        return self.name.lstrip("-").replace("-", "_")
+
+
+Handler = Callable[["Invocation"], None]
+
+
+@dataclass(frozen=True)
+class Command:
+    """One command: the single record that help, completion, highlighting and dispatch read."""
+
+    name: str
+    group: str
+    summary: str
+    handler: Handler
+    args: tuple[Arg, ...] = ()
+    opts: tuple[Opt, ...] = ()
+    calls: tuple[str, ...] = ()
+    examples: tuple[str, ...] = ()
+    rest: bool = False
+    rest_name: str = "ARGV"
+    aliases: tuple[str, ...] = ()
+    details: str = ""
+    interactive_only: bool = False
+    extra: dict[str, Any] = field(default_factory=dict, compare=False)
+
+    @property
+    def words(self) -> list[str]:
+        return self.name.split()
+
+    def usage(self) -> str:
+        parts = [self.name]
+        for opt in self.opts:
+            text = opt.name if opt.metavar is None else f"{opt.name} {opt.metavar}"
+            parts.append(f"[{text}]" + ("..." if opt.repeat else ""))
+        for arg in self.args:
+            text = arg.name + ("..." if arg.many else "")
+            parts.append(f"[{text}]" if arg.optional else text)
+        if self.rest:
+            parts.append(f"[--] {self.rest_name}...")
+        return " ".join(parts)
+
+    def find_opt(self, name: str) -> Opt | None:
+        for opt in self.opts:
+            if opt.name == name:
+                return opt
+        return None
+
+
+def parse_args(cmd: Command, tokens: Sequence[Token]) -> tuple[dict[str, Any], list[str]]:
+    """Match tokens against a command's syntax: (values by key, argv after the arguments).
+
+    Options come anywhere before ``--``; for a command with ``rest`` the first word past
+    its declared positionals starts the argv, so ``run ls -l`` works as ``run -- ls -l``.
+    """
+    values: dict[str, Any] = {}
+    for opt in cmd.opts:
+        values[opt.key] = [] if opt.repeat else (False if opt.metavar is None else None)
+    for arg in cmd.args:
+        values[arg.key] = [] if arg.many else None
+    positionals: list[str] = []
+    argv: list[str] = []
+    exclusive_seen: dict[str, str] = {}
+    i = 0
+    n_declared = len(cmd.args)
+    while i < len(tokens):
+        tok = tokens[i]
+        text = tok.text
+        if text == "--" and not tok.quoted:
+            rest = [t.text for t in tokens[i + 1 :]]
+            if cmd.rest:
+                argv = rest
+            else:
+                positionals.extend(rest)
+            break
+        if text.startswith("--") and len(text) > 2 and not tok.quoted:
+            name, eq, inline = text.partition("=")
+            opt = cmd.find_opt(name)
+            if opt is None:
+                known = ", ".join(o.name for o in cmd.opts) or "none"
+                raise UsageError(f"{cmd.name}: unknown option {name} (options: {known})")
+            if opt.exclusive:
+                other = exclusive_seen.get(opt.exclusive)
+                if other and other != opt.name:
+                    raise UsageError(f"{cmd.name}: {other} and {opt.name} can't be used together")
+                exclusive_seen[opt.exclusive] = opt.name
+            if opt.metavar is None:
+                if eq:
+                    raise UsageError(f"{cmd.name}: {name} is a flag and takes no value")
+                values[opt.key] = True
+                i += 1
+                continue
+            if eq:
+                raw = inline
+                i += 1
+            else:
+                if i + 1 >= len(tokens):
+                    raise UsageError(f"{cmd.name}: {name} needs a value ({opt.metavar})")
+                raw = tokens[i + 1].text
+                i += 2
+            value = _convert(cmd, opt.name, opt.kind, opt.choices, raw)
+            if opt.repeat:
+                values[opt.key].append(value)
+            else:
+                values[opt.key] = value
+            continue
+        many = bool(cmd.args) and cmd.args[-1].many
+        if cmd.rest and len(positionals) >= n_declared and not many:
+            argv = [t.text for t in tokens[i:]]
+            break
+        positionals.append(text)
+        i += 1
+    _bind_positionals(cmd, positionals, values)
+    return values, argv
+
+
+def _bind_positionals(cmd: Command, positionals: list[str], values: dict[str, Any]) -> None:
+    args = cmd.args
+    required = [a for a in args if not a.optional]
+    if len(positionals) < len(required):
+        missing = [a.name for a in required[len(positionals) :]]
+        raise UsageError(f"{cmd.name}: missing {' '.join(missing)}; usage: {cmd.usage()}")
+    # Optional positionals before a required one are filled only when there are
+    # enough words for both (``accept LISTENER [NAME]`` style stays left-to-right).
+    spare = len(positionals) - len(required)
+    pos = 0
+    for arg in args:
+        if arg.many:
+            take = positionals[pos:]
+            values[arg.key] = [_convert(cmd, arg.name, arg.kind, arg.choices, t) for t in take]
+            pos = len(positionals)
+            continue
+        if arg.optional:
+            if spare <= 0:
+                continue
+            spare -= 1
+        if pos < len(positionals):
+            values[arg.key] = _convert(cmd, arg.name, arg.kind, arg.choices, positionals[pos])
+            pos += 1
+    if pos < len(positionals):
+        extra = " ".join(positionals[pos:])
+        raise UsageError(f"{cmd.name}: unexpected {extra!r}; usage: {cmd.usage()}")
+
+
+def _convert(cmd: Command, what: str, kind: str, choices: tuple[str, ...], raw: str) -> Any:
+    if choices and raw not in choices:
+        raise UsageError(f"{cmd.name}: {what} must be one of {', '.join(choices)}, not {raw!r}")
+    if kind == "seconds":
+        return parse_duration(raw, what=f"{cmd.name}: {what}")
+    if kind == "int":
+        try:
+            return int(raw, 0)
+        except ValueError:
+            raise UsageError(f"{cmd.name}: {what} must be a whole number, not {raw!r}") from None
+    return raw

@@ -1,0 +1,152 @@
+"""The command table and run_line(): a line to handlers, every failure to one error line."""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable, Sequence
+
+from pslrepl.commandspec import Command, parse_args
+from pslrepl.errors import PslError, Timeout, describe_oserror
+from pslrepl.invocation import Invocation
+from pslrepl.parsing import Token, tokenize
+from pslrepl.render import render
+from pslrepl.session import Session
+
+
+class CommandTable:
+    """Commands by name (one or two words) and alias; what help and completion read."""
+
+    def __init__(self, commands: Iterable[Command]) -> None:
+        self.commands: list[Command] = list(commands)
+        self.by_name: dict[str, Command] = {}
+        for cmd in self.commands:
+            for name in (cmd.name, *cmd.aliases):
+                if name in self.by_name:
+                    raise ValueError(f"command {name!r} defined twice")
+                self.by_name[name] = cmd
+        self.first_words = {name.split()[0] for name in self.by_name}
+
+    def is_command(self, word: str) -> bool:
+        return word in self.first_words
+
+    def subcommands(self, first: str) -> list[str]:
+        return sorted({n.split()[1] for n in self.by_name if n.startswith(first + " ")})
+
+    def resolve(self, words: Sequence[str]) -> tuple[Command | None, int]:
+        """The command the first words name and how many words that took."""
+        if len(words) >= 2:
+            cmd = self.by_name.get(f"{words[0]} {words[1]}")
+            if cmd is not None:
+                return cmd, 2
+        if words:
+            cmd = self.by_name.get(words[0])
+            if cmd is not None:
+                return cmd, 1
+        return None, 0
+
+    def groups(self) -> dict[str, list[Command]]:
+        out: dict[str, list[Command]] = {}
+        for cmd in self.commands:
+            out.setdefault(cmd.group, []).append(cmd)
+        return out
+
+    def suggest(self, word: str) -> list[str]:
+        return difflib.get_close_matches(word, sorted(self.by_name), n=3, cutoff=0.6)
+
+
+class Dispatcher:
+    """Runs lines against a session; the one place exceptions become ``error:`` lines."""
+
+    def __init__(self, session: Session, table: CommandTable) -> None:
+        self.session = session
+        self.table = table
+        self.location = ""  # "FILE:LINE: " while a script runs, for error lines
+        self.source_depth = 0
+
+    def run_line(self, line: str) -> bool:
+        """Run every command on a line; False if one failed (the rest still run)."""
+        try:
+            commands = tokenize(line).commands
+        except PslError as exc:
+            self.error(str(exc))
+            return False
+        ok = True
+        for tokens in commands:
+            if self.session.exit_requested is not None:
+                break
+            ok = self.run_tokens(tokens, line) and ok
+        return ok
+
+    def run_tokens(self, tokens: list[Token], line: str) -> bool:
+        ctx: Invocation | None = None
+        try:
+            ctx = self.prepare(tokens, line)
+            ctx.command.handler(ctx)
+            self.show(ctx)
+            self.session.history.append(ctx.record_of(ok=True))
+            return True
+        except KeyboardInterrupt:
+            if ctx is not None:
+                self.show(ctx)
+            self.error("cancelled by Ctrl-C; everything else carries on")
+        except Timeout as exc:
+            if ctx is not None:
+                self.show(ctx)
+            self.error(str(exc))
+        except PslError as exc:
+            if ctx is not None:
+                self.show(ctx)
+            self.error(str(exc))
+        except OSError as exc:
+            if ctx is not None:
+                self.show(ctx)
+            self.error(f"{ctx.command.name if ctx else 'command'}: {describe_oserror(exc)}")
+        except Exception as exc:  # a bug of ours: still one line, and the shell goes on
+            if ctx is not None:
+                self.show(ctx)
+            self.error(f"internal error in {ctx.command.name if ctx else 'dispatch'}: "
+                       f"{type(exc).__name__}: {exc}; please report it")
+        if ctx is not None:
+            self.session.history.append(ctx.record_of(ok=False))
+        return False
+
+    def prepare(self, tokens: list[Token], line: str) -> Invocation:
+        words = [t.text for t in tokens]
+        cmd, used = self.table.resolve(words)
+        if cmd is None and len(words) >= 2 and words[0] in self.session.registry:
+            # NAME VERB ARGS is VERB NAME ARGS, object first.
+            cmd, used = self.table.resolve(words[1:])
+            if cmd is not None:
+                tokens = tokens[1 : 1 + used] + [tokens[0]] + tokens[1 + used :]
+        if cmd is None:
+            raise PslError(self.unknown(words))
+        values, argv = parse_args(cmd, tokens[used:])
+        return Invocation(self.session, cmd, values, argv, line, self)
+
+    def unknown(self, words: list[str]) -> str:
+        word = words[0]
+        subs = self.table.subcommands(word)
+        if subs:
+            if len(words) == 1:
+                return f"{word} needs a subcommand: {', '.join(subs)}"
+            return f"{word} has no subcommand {words[1]!r}; try {', '.join(subs)}"
+        if word in self.session.registry:
+            return f"{word} is a resource; say what to do with it, like `info {word}`"
+        near = self.table.suggest(word)
+        hint = f"; did you mean {' or '.join(near)}?" if near else "; `help` lists commands"
+        return f"unknown command {word!r}{hint}"
+
+    def show(self, ctx: Invocation) -> None:
+        """Render and print what a command produced, then its calls if explain is on."""
+        settings = self.session.settings
+        lines = []
+        for result in ctx.results:
+            lines.extend(render(result, display=settings.display, encoding=settings.encoding))
+        if settings.explain:
+            for call in ctx.calls:
+                lines.append([("calls", f"  = {call.func}({call.args}) -> {call.result}")])
+        self.session.printer.write(lines)
+        self.session.flush_events()
+
+    def error(self, message: str) -> None:
+        self.session.printer.error(self.location + message)

@@ -1,0 +1,128 @@
+"""One command being run: its parsed arguments, what it produced, and the calls it made."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from pslrepl.errors import PslError, UsageError
+from pslrepl.parsing import parse_hex, unescape
+from pslrepl.results import Result, Text
+
+if TYPE_CHECKING:
+    from pslrepl.commandspec import Command
+    from pslrepl.dispatch import Dispatcher
+    from pslrepl.resources.base import Resource
+    from pslrepl.session import Session
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Call:
+    """One stdlib call a command made: the data ``explain`` and ``export py`` are built on."""
+
+    func: str
+    args: str
+    result: str
+    t: float = field(default_factory=time.time)
+
+
+def _short_repr(value: Any, limit: int = 80) -> str:
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+@dataclass(frozen=True)
+class CommandRecord:
+    """A finished command, kept in the session's history: the line, its calls, the outcome."""
+
+    line: str
+    command: str
+    calls: tuple[Call, ...]
+    ok: bool
+    started: float
+
+
+@dataclass
+class Invocation:
+    """The context a handler gets: the session, its arguments, and where results go."""
+
+    session: Session
+    command: Command
+    values: dict[str, Any]
+    argv: list[str]
+    line: str
+    dispatcher: Dispatcher
+    results: list[Result] = field(default_factory=list)
+    calls: list[Call] = field(default_factory=list)
+    started: float = field(default_factory=time.time)
+
+    def __getitem__(self, key: str) -> Any:
+        return self.values[key]
+
+    def record_of(self, *, ok: bool) -> CommandRecord:
+        return CommandRecord(self.line, self.command.name, tuple(self.calls), ok, self.started)
+
+    def emit(self, result: Result) -> None:
+        self.results.append(result)
+
+    def say(self, text: str, style: str = "") -> None:
+        self.results.append(Text(text, style))
+
+    def call(self, func: str, fn: Callable[..., T], *args: Any, redact: bool = False,
+             **kwargs: Any) -> T:
+        """Run a stdlib call and record it (arguments hidden when ``redact``, for secrets)."""
+        shown = [_short_repr(a) for a in args]
+        shown += [f"{k}={_short_repr(v)}" for k, v in kwargs.items()]
+        text = "<redacted>" if redact else ", ".join(shown)
+        try:
+            value = fn(*args, **kwargs)
+        except BaseException as exc:
+            self.calls.append(Call(func, text, f"raised {type(exc).__name__}"))
+            raise
+        self.calls.append(Call(func, text, _short_repr(value)))
+        return value
+
+    def record(self, func: str, args: str, result: Any = None) -> None:
+        """Note a call made elsewhere (by a resource or a thread) for this command."""
+        self.calls.append(Call(func, args, _short_repr(result)))
+
+    @property
+    def timeout(self) -> float:
+        value = self.values.get("timeout")
+        return self.session.settings.timeout if value is None else float(value)
+
+    def resource(self, name: str, kinds: tuple[str, ...] = ()) -> Resource:
+        return self.session.registry.get(name, kinds, command=self.command.name)
+
+    def data(self, key: str = "data", *, newline: bool = False, required: bool = True) -> bytes:
+        """The DATA argument as bytes: escapes applied, or from --hex / --file."""
+        # --hex and --file give DATA only where they take a value (elsewhere --hex
+        # is a display flag).
+        hexed = self.values.get("hex") if key == "data" else None
+        path = self.values.get("file") if key == "data" else None
+        hexed = hexed if isinstance(hexed, str) else None
+        path = path if isinstance(path, str) else None
+        words = self.values.get(key)
+        given = [bool(hexed), bool(path), bool(words)]
+        if sum(given) > 1:
+            raise UsageError(f"{self.command.name}: give DATA, --hex or --file, only one of them")
+        if hexed:
+            data = parse_hex(hexed)
+        elif path:
+            try:
+                with open(path, "rb") as fh:
+                    data = fh.read()
+            except OSError as exc:
+                raise PslError(f"can't read {path!r}: {exc.strerror or exc}") from None
+        elif words:
+            text = " ".join(words) if isinstance(words, list) else str(words)
+            data = unescape(text, encoding=self.session.settings.encoding)
+        elif required and not newline:
+            raise UsageError(f"{self.command.name}: missing DATA; usage: {self.command.usage()}")
+        else:
+            data = b""
+        return data + b"\n" if newline else data

@@ -1,0 +1,52 @@
+"""The only module that writes to the terminal: styled lines to ANSI or plain text."""
+
+from __future__ import annotations
+
+import threading
+from typing import TextIO
+
+from pslrepl.results import Line
+from pslrepl.style import STYLES, sgr
+
+
+class Printer:
+    """Writes styled lines to the output streams; colour only when asked for."""
+
+    def __init__(self, out: TextIO, err: TextIO, *, color: bool) -> None:
+        self.out = out
+        self.err = err
+        self.color = color
+        self._lock = threading.Lock()
+        self._codes: dict[str, str] = {}
+
+    def format(self, line: Line) -> str:
+        if not self.color:
+            return "".join(text for _, text in line)
+        parts: list[str] = []
+        for cls, text in line:
+            code = self._code(cls)
+            parts.append(f"\x1b[{code}m{text}\x1b[0m" if code else text)
+        return "".join(parts)
+
+    def _code(self, cls: str) -> str:
+        code = self._codes.get(cls)
+        if code is None:
+            code = self._codes[cls] = sgr(STYLES.get(cls, ""))
+        return code
+
+    def write(self, lines: list[Line], *, err: bool = False) -> None:
+        if not lines:
+            return
+        stream = self.err if err else self.out
+        text = "".join(self.format(line) + "\n" for line in lines)
+        with self._lock:
+            if err:
+                self.out.flush()
+            stream.write(text)
+            stream.flush()
+
+    def error(self, message: str) -> None:
+        self.write([[("error", "error: "), ("", message)]], err=True)
+
+    def warning(self, message: str) -> None:
+        self.write([[("warning", "warning: "), ("", message)]], err=True)

@@ -1,0 +1,120 @@
+"""Bounded byte buffers that drain threads fill and commands read from, with waits."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from pslrepl.errors import Timeout
+from pslrepl.render import plural, preview
+
+if TYPE_CHECKING:
+    from pslrepl.session import Session
+
+DEFAULT_CAP = 1 << 20  # 1 MiB kept per stream; older bytes are dropped and counted
+
+
+class StreamBuffer:
+    """What a child wrote and nobody has read yet; every access holds the session lock."""
+
+    def __init__(self, cap: int = DEFAULT_CAP) -> None:
+        self.data = bytearray()
+        self.cap = cap
+        self.total = 0
+        self.dropped = 0
+        self.dropped_unread = 0
+        self.eof = False
+
+    def feed(self, chunk: bytes) -> int:
+        """Append; if over the cap drop the oldest bytes. Returns how many were dropped."""
+        self.data += chunk
+        self.total += len(chunk)
+        over = len(self.data) - self.cap
+        if over > 0:
+            del self.data[:over]
+            self.dropped += over
+            self.dropped_unread += over
+            return over
+        return 0
+
+    def take(self, n: int | None = None) -> bytes:
+        n = len(self.data) if n is None else n
+        out = bytes(self.data[:n])
+        del self.data[:n]
+        return out
+
+
+@dataclass(frozen=True)
+class ReadResult:
+    data: bytes
+    eof: bool
+    dropped: int = 0
+    match: re.Match[bytes] | None = None
+
+
+def read_buffer(
+    session: Session,
+    buf: StreamBuffer,
+    *,
+    label: str,
+    mode: str = "any",
+    until: bytes = b"",
+    pattern: re.Pattern[bytes] | None = None,
+    timeout: float,
+) -> ReadResult:
+    """Wait for what ``mode`` asks (any, line, until, all, expect) then take it from ``buf``.
+
+    At EOF whatever is left is returned with ``eof`` set; on timeout nothing is taken and
+    the Timeout says how much is buffered.
+    """
+    found: list[re.Match[bytes] | None] = [None]
+
+    def ready() -> bool:
+        data = buf.data
+        if buf.eof:
+            if pattern is not None:
+                found[0] = pattern.search(data)
+            return True
+        if mode == "any":
+            return bool(data)
+        if mode == "line":
+            return b"\n" in data
+        if mode == "until":
+            return until in data
+        if mode == "expect":
+            assert pattern is not None
+            found[0] = pattern.search(data)
+            return found[0] is not None
+        return False  # all: only EOF ends it
+
+    if not session.wait_for(ready, timeout):
+        with session.cond:
+            held = bytes(buf.data)
+        what = {
+            "any": "data",
+            "line": "a line",
+            "until": f"{until!r}",
+            "all": "EOF",
+            "expect": f"a match for {pattern.pattern!r}" if pattern else "a match",
+        }[mode]
+        raise Timeout(
+            f"{label}: timeout after {timeout:g} s waiting for {what}; "
+            f"{plural(len(held), 'byte')} buffered" + (f": {preview(held)}" if held else "")
+        )
+    with session.cond:
+        dropped, buf.dropped_unread = buf.dropped_unread, 0
+        match = None
+        if found[0] is not None and pattern is not None:
+            # A match made on the live bytearray would read its groups from it after
+            # the take below: match again on an immutable copy.
+            match = pattern.search(bytes(buf.data))
+        if mode == "line" and b"\n" in buf.data:
+            data = buf.take(buf.data.index(b"\n") + 1)
+        elif mode == "until" and until in buf.data:
+            data = buf.take(buf.data.index(until) + len(until))
+        elif mode == "expect" and match is not None:
+            data = buf.take(match.end())
+        else:
+            data = buf.take()
+        return ReadResult(data, eof=buf.eof and not buf.data, dropped=dropped, match=match)

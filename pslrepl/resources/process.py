@@ -1,0 +1,420 @@
+"""A child process kept under a name: Popen with pipes drained by one thread per child."""
+
+from __future__ import annotations
+
+import os
+import selectors
+import shlex
+import signal
+import subprocess
+import threading
+import time
+from typing import TYPE_CHECKING, Any
+
+from pslrepl.errors import PslError, Timeout, describe_oserror
+from pslrepl.events import Event
+from pslrepl.render import plural
+from pslrepl.resources.base import Resource
+from pslrepl.resources.buffers import StreamBuffer
+
+if TYPE_CHECKING:
+    from pslrepl.session import Session
+
+CHUNK = 65536
+
+
+def signal_name(signum: int) -> str:
+    try:
+        return signal.Signals(signum).name
+    except ValueError:
+        return f"signal {signum}"
+
+
+def describe_status(returncode: int) -> str:
+    """'exited with status 3' or 'killed by SIGTERM (signal 15)'."""
+    if returncode < 0:
+        return f"killed by {signal_name(-returncode)} (signal {-returncode})"
+    return f"exited with status {returncode}"
+
+
+def short_status(returncode: int | None) -> str:
+    if returncode is None:
+        return "running"
+    if returncode < 0:
+        return signal_name(-returncode)
+    return f"exited {returncode}"
+
+
+class Process(Resource):
+    """A ``subprocess.Popen`` with stdin, stdout and stderr as pipes, watched by a thread.
+
+    The thread drains stdout and stderr into bounded buffers (so a chatty child never
+    blocks on a full pipe, as pexpect does it) and notices the exit through a pidfd
+    (Linux 5.3+, Python 3.9+) or, failing that, by polling.
+    """
+
+    kind = "process"
+    wait_events = ("exit", "data", "eof", "close")
+
+    def __init__(
+        self,
+        session: Session,
+        name: str,
+        popen: subprocess.Popen[bytes],
+        *,
+        command: str,
+        merged: bool,
+    ) -> None:
+        super().__init__(session, name)
+        self.popen = popen
+        self.command = command
+        self.merged = merged
+        self.stdout = StreamBuffer()
+        self.stderr = StreamBuffer()
+        self.stdin_closed = False
+        self.exit_reported = False
+        self.exited_at: float | None = None
+        self._stop = False
+        self._wake_r, self._wake_w = os.pipe()
+        self._pidfd: int | None = None
+        try:
+            self._pidfd = os.pidfd_open(popen.pid)  # type: ignore[attr-defined]
+        except (AttributeError, OSError):
+            self._pidfd = None
+        if popen.stdin is not None:
+            os.set_blocking(popen.stdin.fileno(), False)
+        if merged:
+            self.stderr.eof = True
+        self.post(Event(name, "start", f"started pid {popen.pid}: {command}"))
+        self.thread = threading.Thread(target=self._pump, name=f"pslrepl:{name}", daemon=True)
+        self.thread.start()
+
+    # -- the drain thread -------------------------------------------------------------
+
+    def _pump(self) -> None:
+        sel = selectors.DefaultSelector()
+        try:
+            self._pump_loop(sel)
+        finally:
+            sel.close()
+
+    def _pump_loop(self, sel: selectors.BaseSelector) -> None:
+        streams = {"stdout": self.popen.stdout}
+        if not self.merged:
+            streams["stderr"] = self.popen.stderr
+        for stream, pipe in streams.items():
+            if pipe is not None:
+                sel.register(pipe.fileno(), selectors.EVENT_READ, stream)
+        sel.register(self._wake_r, selectors.EVENT_READ, "wake")
+        if self._pidfd is not None:
+            sel.register(self._pidfd, selectors.EVENT_READ, "exit")
+        open_pipes = len(streams)
+        # Without a pidfd (or when waitpid lost a race with a wait() in the main
+        # thread) the exit is found by polling every 50 ms instead.
+        polling = self._pidfd is None
+        while not self._stop:
+            if open_pipes == 0 and self.exit_reported:
+                break
+            timeout = 0.05 if polling and not self.exit_reported else None
+            for key, _ in sel.select(timeout):
+                tag = key.data
+                if tag == "wake":
+                    os.read(self._wake_r, 512)
+                elif tag == "exit":
+                    sel.unregister(key.fd)
+                    self._drain_ready(sel)
+                    polling = not self._note_exit()
+                elif self._read(sel, key.fd, tag) == 0:
+                    open_pipes -= 1
+            if polling and not self.exit_reported and self.popen.poll() is not None:
+                self._drain_ready(sel)
+                self._note_exit()
+
+    def _drain_ready(self, sel: selectors.BaseSelector) -> None:
+        """Read what is already in the pipes, so output is logged before the exit."""
+        for key, _ in sel.select(0):
+            if key.data in ("stdout", "stderr"):
+                self._read(sel, key.fd, key.data)
+
+    def _read(self, sel: selectors.BaseSelector, fd: int, stream: str) -> int:
+        try:
+            chunk = os.read(fd, CHUNK)
+        except OSError:
+            chunk = b""
+        buf = self.stdout if stream == "stdout" else self.stderr
+        if not chunk:
+            sel.unregister(fd)
+            with self.session.cond:
+                buf.eof = True
+            self.post(Event(self.name, "eof", f"{stream} closed", stream=stream))
+            return 0
+        with self.session.cond:
+            dropped = buf.feed(chunk)
+            self.bytes_in += len(chunk)
+            report_drop = dropped and buf.dropped == dropped
+        self.post(Event.traffic(self.name, "data", stream, "in", chunk))
+        if report_drop:
+            self.post(
+                Event(
+                    self.name,
+                    "dropped",
+                    f"{stream} buffer full ({plural(buf.cap, 'byte')}): dropping the oldest "
+                    "unread output; read it to keep up",
+                    stream=stream,
+                )
+            )
+        return len(chunk)
+
+    def _note_exit(self) -> bool:
+        returncode = self.popen.poll()
+        if returncode is None:
+            return False  # another thread holds Popen's waitpid lock; poll again later
+        self.exited_at = time.time()
+        self.exit_reported = True
+        self.post(Event(self.name, "exit", describe_status(returncode), fields={"rc": returncode}))
+        return True
+
+    def _wake(self) -> None:
+        try:
+            os.write(self._wake_w, b"x")
+        except OSError:
+            pass
+
+    # -- what the commands call -------------------------------------------------------
+
+    @property
+    def returncode(self) -> int | None:
+        return self.popen.returncode if self.exit_reported else None
+
+    @property
+    def pid(self) -> int:
+        return self.popen.pid
+
+    @property
+    def obj(self) -> Any:
+        return self.popen
+
+    def buffer(self, stream: str) -> StreamBuffer:
+        if stream == "stderr" and self.merged:
+            raise PslError(f"{self.name}: stderr is merged into stdout (--merge-stderr)")
+        return self.stderr if stream == "stderr" else self.stdout
+
+    def write(self, data: bytes, *, timeout: float) -> int:
+        """Write all of ``data`` to stdin, waiting at most ``timeout`` for the child to read."""
+        if self.closed:
+            raise PslError(f"{self.name} is closed")
+        if self.stdin_closed or self.popen.stdin is None:
+            raise PslError(f"{self.name}: stdin is closed (eof was sent); nothing more can be written")
+        fd = self.popen.stdin.fileno()
+        view = memoryview(data)
+        sent = 0
+        deadline = time.monotonic() + timeout
+        with selectors.DefaultSelector() as sel:
+            sel.register(fd, selectors.EVENT_WRITE)
+            while sent < len(data):
+                try:
+                    n = os.write(fd, view[sent:])
+                except BlockingIOError:
+                    remaining = deadline - time.monotonic()
+                    if remaining <= 0 or not sel.select(remaining):
+                        self._count_out(data[:sent])
+                        raise Timeout(
+                            f"{self.name}: timeout after {timeout:g} s writing: wrote {sent} of "
+                            f"{plural(len(data), 'byte')}; the child is not reading its stdin"
+                        ) from None
+                    continue
+                except BrokenPipeError:
+                    self._count_out(data[:sent])
+                    raise PslError(
+                        f"{self.name}: the child no longer reads stdin (EPIPE): it closed it "
+                        f"or exited; wrote {sent} of {plural(len(data), 'byte')}"
+                    ) from None
+                sent += n
+        self._count_out(data)
+        return sent
+
+    def _count_out(self, data: bytes) -> None:
+        if data:
+            with self.session.cond:
+                self.bytes_out += len(data)
+            self.post(Event.traffic(self.name, "write", "stdin", "out", data))
+
+    def close_stdin(self) -> None:
+        if self.stdin_closed:
+            raise PslError(f"{self.name}: stdin is already closed")
+        self.stdin_closed = True
+        if self.popen.stdin is not None:
+            try:
+                self.popen.stdin.close()
+            except BrokenPipeError:
+                pass
+        self.post(Event(self.name, "eof", "stdin closed (EOF sent)", stream="stdin", direction="out"))
+
+    def send_signal(self, signum: int) -> None:
+        if self.returncode is not None or self.popen.poll() is not None:
+            raise PslError(
+                f"{self.name} has already {describe_status(self.popen.returncode or 0)}; "
+                "there is nobody to signal"
+            )
+        self.popen.send_signal(signum)
+        self.post(Event(self.name, "signal", f"sent {signal_name(signum)} ({signum})"))
+
+    def wait_exit(self, timeout: float | None) -> bool:
+        return self.session.wait_for(lambda: self.exit_reported, timeout)
+
+    # -- Resource ---------------------------------------------------------------------
+
+    @property
+    def state(self) -> str:
+        if self.closed:
+            return "closed"
+        return short_status(self.returncode)
+
+    @property
+    def state_style(self) -> str:
+        if self.closed:
+            return "state.closed"
+        rc = self.returncode
+        if rc is None:
+            return "state.running"
+        return "state.exited" if rc == 0 else "state.failed"
+
+    @property
+    def local(self) -> str:
+        return f"pid {self.pid}"
+
+    @property
+    def remote(self) -> str:
+        return self.command
+
+    def toolbar(self) -> str:
+        rc = self.returncode
+        if rc is None:
+            return f"running pid {self.pid}"
+        return short_status(rc)
+
+    def ready(self, event: str) -> bool:
+        if event == "exit":
+            return self.exit_reported
+        if event == "data":
+            return bool(self.stdout.data or self.stderr.data)
+        if event == "eof":
+            return self.stdout.eof and self.stderr.eof
+        return super().ready(event)
+
+    def waiting(self, stream: str) -> bytes:
+        buf = self.stderr if stream == "stderr" else self.stdout
+        return bytes(buf.data[:64]) if buf.data else b""
+
+    def info(self) -> list[tuple[str, str]]:
+        pairs = super().info()
+        rc = self.returncode
+        argv = self.popen.args
+        pairs[3:3] = [
+            ("pid", str(self.pid)),
+            ("argv", argv if isinstance(argv, str) else shlex.join(map(str, argv))),
+            ("status", "running" if rc is None else describe_status(rc)),
+            ("returncode", "None" if rc is None else str(rc)),
+            ("stdin", "closed" if self.stdin_closed else "open (pipe)"),
+            ("stdout", self._describe(self.stdout)),
+            ("stderr", "merged into stdout" if self.merged else self._describe(self.stderr)),
+            ("thread", f"{self.thread.name} ({'alive' if self.thread.is_alive() else 'ended'})"),
+        ]
+        return pairs
+
+    @staticmethod
+    def _describe(buf: StreamBuffer) -> str:
+        text = f"{plural(len(buf.data), 'byte')} unread of {buf.total}"
+        if buf.dropped:
+            text += f", {buf.dropped} dropped"
+        return text + (", EOF" if buf.eof else "")
+
+    def close(self) -> str:
+        """TERM the child's process group, KILL it after the grace period, reap, free all."""
+        if self.closed:
+            return "already closed"
+        outcome = "closed"
+        if self.popen.poll() is None:
+            outcome = self._stop_child()
+        else:
+            outcome = f"closed ({describe_status(self.popen.returncode)})"
+        self._stop = True
+        self._wake()
+        self.thread.join(timeout=2.0)
+        for pipe in (self.popen.stdin, self.popen.stdout, self.popen.stderr):
+            if pipe is not None:
+                try:
+                    pipe.close()
+                except OSError:
+                    pass
+        for fd in (self._wake_r, self._wake_w, self._pidfd):
+            if fd is not None:
+                try:
+                    os.close(fd)
+                except OSError:
+                    pass
+        self.closed = True
+        self.post(Event(self.name, "close", outcome))
+        return outcome
+
+    def _signal_group(self, signum: int) -> None:
+        # The child leads its own session (start_new_session), so its group holds
+        # whatever it started too: a shell pipeline's members die with it.
+        try:
+            os.killpg(self.pid, signum)
+        except (ProcessLookupError, PermissionError):
+            try:
+                self.popen.send_signal(signum)
+            except ProcessLookupError:
+                pass
+
+    def _stop_child(self) -> str:
+        grace = self.session.settings.grace
+        self._signal_group(signal.SIGTERM)
+        try:
+            self.popen.wait(timeout=grace)
+            return f"terminated: {describe_status(self.popen.returncode)}"
+        except subprocess.TimeoutExpired:
+            pass
+        self._signal_group(signal.SIGKILL)
+        try:
+            self.popen.wait(timeout=5.0)
+        except subprocess.TimeoutExpired as exc:
+            raise PslError(f"{self.name}: pid {self.pid} survived SIGKILL") from exc
+        return f"killed after {grace:g} s grace: {describe_status(self.popen.returncode)}"
+
+
+def spawn(
+    session: Session,
+    name: str,
+    args: list[str] | str,
+    *,
+    shell: bool = False,
+    cwd: str | None = None,
+    env: dict[str, str] | None = None,
+    merge_stderr: bool = False,
+) -> Process:
+    """``subprocess.Popen`` with pipes, in its own session so Ctrl-C at the prompt spares it."""
+    command = args if isinstance(args, str) else shlex.join(args)
+    try:
+        popen = subprocess.Popen(
+            args,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT if merge_stderr else subprocess.PIPE,
+            bufsize=0,
+            shell=shell,
+            cwd=cwd,
+            env=env,
+            start_new_session=True,
+        )
+    except FileNotFoundError as exc:
+        if cwd and not os.path.isdir(cwd):
+            raise PslError(f"no such directory {cwd!r} for --cwd") from None
+        prog = args if isinstance(args, str) else args[0]
+        raise PslError(f"no such program {prog!r} (ENOENT): check the name or give a path") from exc
+    except PermissionError as exc:
+        raise PslError(f"can't run {command!r}: {describe_oserror(exc)}") from None
+    except OSError as exc:
+        raise PslError(f"can't run {command!r}: {describe_oserror(exc)}") from None
+    return Process(session, name, popen, command=command, merged=merge_stderr)

@@ -1,0 +1,61 @@
+"""The registry: live resources by name, unique across kinds, never shadowing a command."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+
+from pslrepl.errors import PslError
+from pslrepl.parsing import check_name
+from pslrepl.resources.base import Resource
+
+
+class Registry:
+    """Names to resources, in creation order."""
+
+    def __init__(self, is_command: Callable[[str], bool]) -> None:
+        self._items: dict[str, Resource] = {}
+        self._is_command = is_command
+
+    def check_free(self, name: str) -> str:
+        """Refuse a NAME that is malformed, a command, or taken; before anything is created."""
+        check_name(name)
+        if self._is_command(name):
+            raise PslError(f"{name!r} is a command and can't name a resource; pick another name")
+        if name in self._items:
+            kind = self._items[name].kind
+            raise PslError(f"the name {name!r} is taken by a {kind}; close it or pick another")
+        return name
+
+    def add(self, resource: Resource) -> Resource:
+        self.check_free(resource.name)
+        self._items[resource.name] = resource
+        return resource
+
+    def get(self, name: str, kinds: tuple[str, ...] = (), *, command: str = "") -> Resource:
+        res = self._items.get(name)
+        if res is None:
+            hint = "; `ls` lists what is live" if self._items else "; nothing is live yet"
+            raise PslError(f"no resource named {name!r}{hint}")
+        if kinds and res.kind not in kinds:
+            wants = " or ".join(kinds)
+            who = f"{command} takes" if command else "this needs"
+            raise PslError(f"{name} is a {res.kind}; {who} a {wants}")
+        return res
+
+    def find(self, name: str) -> Resource | None:
+        return self._items.get(name)
+
+    def remove(self, name: str) -> None:
+        self._items.pop(name, None)
+
+    def names(self, kinds: tuple[str, ...] = ()) -> list[str]:
+        return [n for n, r in self._items.items() if not kinds or r.kind in kinds]
+
+    def __iter__(self) -> Iterator[Resource]:
+        return iter(list(self._items.values()))
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._items

@@ -1,0 +1,194 @@
+"""The Session: settings, the registry of named resources, and the event queue."""
+
+from __future__ import annotations
+
+import codecs
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from pslrepl.environment import Environment
+from pslrepl.errors import PslError, UsageError
+from pslrepl.events import Event
+from pslrepl.output import Printer
+from pslrepl.parsing import parse_duration
+from pslrepl.render import event_line
+from pslrepl.resources.registry import Registry
+
+SESSION_LOG_LENGTH = 5000
+# What is shown live above the prompt. The rest (start, write, eof, close) answers a
+# command the user just typed, which already said so; it is logged all the same.
+LIVE_KINDS = frozenset({"data", "exit", "signal", "dropped", "note"})
+
+
+@dataclass
+class Settings:
+    """What ``set`` shows and changes."""
+
+    display: str = "text"
+    encoding: str = "utf-8"
+    timeout: float = 5.0
+    events: str = "quiet"
+    color: bool = False
+    explain: bool = False
+    grace: float = 1.0
+
+    CHOICES = {
+        "display": ("text", "hex", "repr"),
+        "events": ("live", "quiet"),
+        "color": ("on", "off"),
+        "explain": ("on", "off"),
+    }
+    HELP = {
+        "display": "how received bytes are shown: text, hex (a hexdump) or repr",
+        "encoding": "how bytes are decoded for text display and DATA encoded",
+        "timeout": "seconds a blocking command waits unless given --timeout",
+        "events": "live: show what happens above the prompt; quiet: only log it",
+        "color": "coloured output (off when NO_COLOR is set or output is not a terminal)",
+        "explain": "after each command, list the stdlib calls it made",
+        "grace": "seconds between TERM and KILL when a child is closed",
+    }
+
+    def keys(self) -> list[str]:
+        return list(self.HELP)
+
+    def show(self, key: str) -> str:
+        value = getattr(self, key)
+        if isinstance(value, bool):
+            return "on" if value else "off"
+        if isinstance(value, float):
+            return f"{value:g}"
+        return str(value)
+
+    def change(self, key: str, raw: str) -> None:
+        if key not in self.HELP:
+            raise UsageError(f"no setting {key!r}; settings: {', '.join(self.HELP)}")
+        choices = self.CHOICES.get(key)
+        if choices and raw not in choices:
+            raise UsageError(f"{key} must be one of {', '.join(choices)}, not {raw!r}")
+        if key in ("color", "explain"):
+            setattr(self, key, raw == "on")
+        elif key in ("timeout", "grace"):
+            setattr(self, key, parse_duration(raw, what=key))
+        elif key == "encoding":
+            try:
+                setattr(self, key, codecs.lookup(raw).name)
+            except LookupError:
+                raise UsageError(f"unknown encoding {raw!r}; try utf-8 or latin-1") from None
+        else:
+            setattr(self, key, raw)
+
+
+class Session:
+    """Everything a shell run holds; passed to every handler, never a module global."""
+
+    def __init__(self, env: Environment, *, is_command: Callable[[str], bool]) -> None:
+        self.env = env
+        self.settings = Settings(
+            events="live" if env.interactive else "quiet",
+            color=env.color,
+        )
+        self.printer = Printer(env.stdout, env.stderr, color=env.color)
+        self.registry = Registry(is_command)
+        self.cond = threading.Condition()
+        self.log: deque[Event] = deque(maxlen=SESSION_LOG_LENGTH)
+        self.pending: deque[Event] = deque()
+        self.waker: Callable[[], None] | None = None
+        self.py_namespace: dict[str, Any] = {}
+        self.traps: dict[int, Any] = {}
+        self.started = time.time()
+        self.exit_requested: int | None = None
+        # Each command's effect as data (its calls and results), newest last: what
+        # explain, export and timeline are built on.
+        self.history: deque[Any] = deque(maxlen=1000)
+
+    # -- events ---------------------------------------------------------------------
+
+    def post(self, event: Event) -> None:
+        """Called from any thread: log the event, queue it for display, wake waiters."""
+        with self.cond:
+            self.log.append(event)
+            if (self.settings.events == "live" and self.env.interactive
+                    and event.kind in LIVE_KINDS):
+                self.pending.append(event)
+            self.cond.notify_all()
+        waker = self.waker
+        if waker is not None:
+            waker()
+
+    def take_pending(self) -> list[Event]:
+        """The events to show now, coalesced: one 'bytes waiting' notice per stream."""
+        with self.cond:
+            events = list(self.pending)
+            self.pending.clear()
+        shown: list[Event] = []
+        data_seen: set[tuple[str, str]] = set()
+        for event in reversed(events):
+            if event.kind == "data" and event.direction == "in":
+                key = (event.source, event.stream)
+                if key in data_seen:
+                    continue
+                data_seen.add(key)
+                res = self.registry.find(event.source)
+                waiting = res.waiting(event.stream) if res is not None else b""
+                if not waiting:
+                    continue  # already read by a command: nothing to announce
+                event = Event(
+                    event.source, "data", stream=event.stream, direction="in",
+                    size=len(waiting), data=waiting[:64], t=event.t,
+                )  # fmt: skip
+            shown.append(event)
+        shown.reverse()
+        return shown
+
+    def flush_events(self) -> None:
+        """Show pending events now; only the thread that owns the terminal calls this."""
+        if not self.pending:
+            return
+        events = self.take_pending()
+        if events:
+            enc = self.settings.encoding
+            self.printer.write([event_line(e, encoding=enc) for e in events])
+
+    def wait_for(self, ready: Callable[[], bool], timeout: float | None) -> bool:
+        """Block until ``ready()`` is true (re-checked on every event) or the timeout ends.
+
+        Event-driven: resources notify ``cond`` when anything changes, so there is no
+        polling. Live events are shown while waiting; Ctrl-C raises KeyboardInterrupt.
+        """
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            with self.cond:
+                if ready():
+                    return True
+                remaining = None if deadline is None else deadline - time.monotonic()
+                if remaining is not None and remaining <= 0:
+                    return False
+                if not self.pending:
+                    self.cond.wait(remaining)
+            self.flush_events()
+
+    def sleep(self, seconds: float) -> None:
+        self.wait_for(lambda: False, seconds)
+
+    # -- resources ------------------------------------------------------------------
+
+    def close_all(self) -> list[tuple[str, str]]:
+        """Close every resource, newest first; what each close did."""
+        done = []
+        for res in reversed(list(self.registry)):
+            done.append((res.name, self.close(res.name)))
+        return done
+
+    def close(self, name: str) -> str:
+        res = self.registry.get(name)
+        try:
+            return res.close()
+        finally:
+            self.registry.remove(name)
+
+    def resource_error(self, name: str, message: str) -> PslError:
+        return PslError(f"{name}: {message}")
