@@ -131,7 +131,9 @@ class Dispatcher:
                 return f"{word} needs a subcommand: {', '.join(subs)}"
             return f"{word} has no subcommand {words[1]!r}; try {', '.join(subs)}"
         if word in self.session.registry:
-            return f"{word} is a resource; say what to do with it, like `info {word}`"
+            if len(words) == 1:
+                return f"{word} is a resource; say what to do with it, like `info {word}`"
+            return f"{word}: {self.unknown(words[1:])}"
         near = self.table.suggest(word)
         hint = f"; did you mean {' or '.join(near)}?" if near else "; `help` lists commands"
         return f"unknown command {word!r}{hint}"

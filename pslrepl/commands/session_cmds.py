@@ -99,7 +99,7 @@ def _close(ctx: Invocation) -> None:
     if ctx["all"]:
         if names:
             raise UsageError("close: give names or --all, not both")
-        names = session.registry.names()
+        names = session.registry.names()[::-1]  # newest first, as exit does
         if not names:
             ctx.say("nothing to close", "notice")
     elif not names:
@@ -318,7 +318,7 @@ COMMANDS = (
     Command(
         "py", "session", "run Python; every resource is a variable bound to its stdlib object",
         _py, args=(Arg("CODE", "text", many=True),), calls=("eval", "exec"),
-        examples=("py p.pid", "py p.poll()", "py import os; print(os.getpid())"),
+        examples=("py p.pid", "py p.poll()", 'py "import os; print(os.getpid())"'),
         details="Names hold the real objects (a process is its subprocess.Popen); `res` maps "
         "every name, for names that are not identifiers; `session` is the shell itself.",
     ),

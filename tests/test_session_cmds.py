@@ -1,0 +1,171 @@
+"""Session commands and the dispatcher's rules: errors, names, object-first, help."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.helpers import Shell
+
+
+def test_echo_and_semicolons(shell: Shell) -> None:
+    assert shell.ok("echo hello world; echo 'a;b'") == "hello world\na;b\n"
+
+
+def test_unknown_command_suggests(shell: Shell) -> None:
+    assert shell.fails("spwan p -- cat") == (
+        "error: unknown command 'spwan'; did you mean spawn?"
+    )
+    assert "`help` lists commands" in shell.fails("zzzz")
+
+
+def test_a_failure_does_not_stop_the_rest_of_the_line(shell: Shell) -> None:
+    ok, out, err = shell("nosuch; echo still here")
+    assert not ok and out == "still here\n" and err.startswith("error: unknown command")
+
+
+def test_unterminated_quote(shell: Shell) -> None:
+    assert "unterminated" in shell.fails('echo "abc')
+
+
+def test_object_first(shell: Shell) -> None:
+    shell.ok("spawn p -- cat")
+    shell.ok("p writeline hello")
+    assert shell.ok("p read --line") == "hello\n"
+    assert "say what to do with it" in shell.fails("p")
+    assert "p: unknown command 'frobnicate'" in shell.fails("p frobnicate")
+    assert "did you mean read?" in shell.fails("p raed")
+
+
+def test_wrong_kind_and_unknown_name(shell: Shell) -> None:
+    assert "nothing is live yet" in shell.fails("read ghost")
+    shell.ok("spawn p -- cat")
+    assert "no resource named 'ghost'; `ls` lists" in shell.fails("read ghost")
+
+
+def test_ls_empty_and_info(shell: Shell) -> None:
+    assert "nothing live" in shell.ok("ls")
+    shell.ok("spawn p -- cat")
+    info = dict(
+        line.split(":", 1) for line in shell.ok("info p").splitlines()
+    )
+    assert info["kind"].strip() == "process"
+    assert info["argv"].strip() == "cat"
+    assert info["status"].strip() == "running"
+    assert info["thread"].strip() == "pslrepl:p (alive)"
+
+
+def test_close_names_all_and_errors(shell: Shell) -> None:
+    shell.ok("spawn a -- cat; spawn b -- cat; spawn c -- cat")
+    assert shell.ok("close a").startswith("a: terminated")
+    assert "no resource named 'zz'" in shell.fails("close b zz")
+    assert "b" in shell.session.registry  # nothing closed when one name is wrong
+    out = shell.ok("close --all")
+    assert out.splitlines()[0].startswith("c: ") and out.splitlines()[1].startswith("b: ")
+    assert len(shell.session.registry) == 0
+    assert "nothing to close" in shell.ok("close --all")
+    assert "give the NAMEs" in shell.fails("close")
+
+
+def test_log_shows_traffic_and_events(shell: Shell) -> None:
+    shell.ok("spawn p -- cat; writeline p hello; read p --line; eof p; wait p")
+    lines = shell.ok("log p").splitlines()
+    text = "\n".join(lines)
+    assert "-- started pid" in lines[0]
+    assert "-> stdin 6 bytes: hello\\n" in text
+    assert "<- stdout 6 bytes: hello\\n" in text
+    assert lines[-1].endswith("exited with status 0")
+    assert "68 65 6c 6c 6f 0a" in shell.ok("log p --hex")
+    assert "b'hello\\n'" in shell.ok("log p --repr")
+    assert len(shell.ok("log p --last 2").splitlines()) == 2
+    shell.ok("close p")
+    assert "exited with status 0" in shell.ok("log p")  # history outlives the resource
+    assert " p -- started pid" in shell.ok("log")
+    assert "can't be used together" in shell.fails("log p --hex --repr")
+
+
+def test_wait_events(shell: Shell) -> None:
+    shell.ok("spawn p -- cat")
+    line = shell.fails("wait p --timeout 0.2")
+    assert line == "error: p: timeout after 0.2 s waiting for exit; it is running"
+    shell.ok("writeline p x")
+    assert shell.ok("wait p data") == "p: data\n"
+    assert "must be one of" in shell.fails("wait p accept")
+
+
+def test_set(shell: Shell) -> None:
+    out = shell.ok("set")
+    assert "display:  text" in out and "timeout:  5" in out
+    assert shell.ok("set timeout 2") == "timeout: 2\n"
+    assert shell.session.settings.timeout == 2.0
+    assert shell.ok("set encoding LATIN1") == "encoding: iso8859-1\n"
+    assert "must be one of" in shell.fails("set display fancy")
+    assert "no setting 'nope'" in shell.fails("set nope")
+    assert "must be a finite number" in shell.fails("set timeout -1")
+    assert "unknown encoding" in shell.fails("set encoding klingon")
+
+
+def test_explain_lists_calls(shell: Shell) -> None:
+    shell.ok("set explain on")
+    out = shell.ok("spawn p -- cat")
+    assert "= subprocess.Popen(['cat'], stdin=PIPE" in out
+    assert "= Popen.poll() -> None" in shell.ok("poll p")
+
+
+def test_history_keeps_calls_as_data(shell: Shell) -> None:
+    shell.ok("spawn p -- cat; poll p")
+    shell.fails("read p --timeout 0.1")
+    records = list(shell.session.history)
+    assert [r.command for r in records] == ["spawn", "poll", "read"]
+    assert [r.ok for r in records] == [True, True, False]
+    assert records[1].calls[0].func == "Popen.poll"
+
+
+def test_sleep_and_py(shell: Shell) -> None:
+    shell.ok("sleep 0.05")
+    assert shell.ok("py 6*7") == "42\n"
+    assert shell.ok("py x = 5") == ""
+    assert shell.ok("py print(x + 1)") == "6\n"
+    assert shell.fails("py 1/0") == "error: py: ZeroDivisionError: division by zero (line 1)"
+    assert "syntax error" in shell.fails("py (")
+    assert "SystemExit" in shell.fails("py raise SystemExit(3)")
+
+
+def test_source(shell: Shell, tmp_path: Path) -> None:
+    script = tmp_path / "demo.psl"
+    script.write_text("echo one\n# a comment\nspawn p -- cat\nwriteline p two\nread p --line\n")
+    out = shell.ok(f"source {script}")
+    assert out.startswith("one\np: started pid ") and out.endswith("p: wrote 4 bytes\ntwo\n")
+    bad = tmp_path / "bad.psl"
+    bad.write_text("echo a\nnosuch\necho never\n")
+    ok, out, err = shell(f"source {bad}")
+    assert not ok and out == "a\n" and "never" not in out
+    assert f"{bad}:2: unknown command 'nosuch'" in err
+    assert f"source: {bad} stopped at line 2" in err
+    assert "can't read" in shell.fails("source /nonexistent.psl")
+    loop = tmp_path / "loop.psl"
+    loop.write_text(f"source {loop}\n")
+    ok, out, err = shell(f"source {loop}")
+    assert not ok and "nested 10 deep" in err and "Traceback" not in err
+
+
+def test_exit(shell: Shell) -> None:
+    shell.ok("exit 3; echo not run")
+    assert shell.session.exit_requested == 3
+
+
+def test_help(shell: Shell) -> None:
+    out = shell.ok("help")
+    assert "Processes: subprocess, signal, sh" in out and "  spawn " in out
+    spawn = shell.ok("help spawn")
+    assert spawn.startswith("usage: spawn [--shell]")
+    assert "stdlib: subprocess.Popen" in spawn and "examples:" in spawn
+    assert "display" in shell.ok("help set")
+    assert "aliases: quit" in shell.ok("help exit")
+    assert "unknown command 'nope'" in shell.fails("help nope")
+
+
+@pytest.mark.parametrize("line", ["help help", "help quit"])
+def test_help_by_alias_and_self(shell: Shell, line: str) -> None:
+    assert shell.ok(line).startswith("usage: ")

@@ -1,0 +1,104 @@
+"""The command table is the one source: help, examples, lexer and completer agree with it."""
+
+from __future__ import annotations
+
+import pytest
+from prompt_toolkit.completion import CompleteEvent
+from prompt_toolkit.document import Document
+from pygments.token import Keyword, Name, Number, String, Token
+
+from pslrepl.commands import all_commands
+from pslrepl.commandspec import parse_args
+from pslrepl.completer import PslCompleter
+from pslrepl.dispatch import CommandTable
+from pslrepl.lexer import PslLexer
+from pslrepl.parsing import split_commands
+from tests.helpers import Shell
+
+COMMANDS = all_commands()
+CONTRACT = (
+    "help ls info close log wait set echo sleep py source exit quit run spawn write writeline "
+    "eof read expect poll communicate signal terminate kill ps sh sudo trap signals alarm"
+).split()
+
+
+def test_contract_commands_exist() -> None:
+    table = CommandTable(COMMANDS)
+    missing = [name for name in CONTRACT if name not in table.by_name]
+    assert not missing
+
+
+@pytest.mark.parametrize("cmd", COMMANDS, ids=lambda c: c.name)
+def test_every_command_is_documented(cmd: object) -> None:
+    from pslrepl.commandspec import Command
+
+    assert isinstance(cmd, Command)
+    assert cmd.summary and cmd.examples, cmd.name
+    assert cmd.group in ("session", "processes", "signals")
+
+
+@pytest.mark.parametrize(
+    "example", [e for c in COMMANDS for e in c.examples], ids=lambda e: e[:40]
+)
+def test_every_example_parses(example: str) -> None:
+    table = CommandTable(COMMANDS)
+    for tokens in split_commands(example):
+        words = [t.text for t in tokens]
+        cmd, used = table.resolve(words)
+        assert cmd is not None, example
+        parse_args(cmd, tokens[used:])  # raises on a usage error
+
+
+def lex(line: str) -> list[tuple[object, str]]:
+    return [(tok, text) for tok, text in PslLexer().get_tokens(line) if text.strip()]
+
+
+def test_lexer_highlights_the_parts() -> None:
+    tokens = lex('spawn p --shell -- "echo hi" 42 # note; x')
+    assert tokens[0] == (Keyword, "spawn")
+    assert (Name.Attribute, "--shell") in tokens
+    assert (String.Double, '"echo hi"') in tokens
+    assert (Number.Integer, "42") in tokens or (Number, "42") in tokens
+    assert tokens[-1][0] in Token.Comment
+
+
+def test_lexer_knows_every_command() -> None:
+    for name in CommandTable(COMMANDS).by_name:
+        assert lex(name + " x")[0] == (Keyword, name), name
+
+
+def test_lexer_after_semicolon_and_object_first() -> None:
+    tokens = lex("echo a; p read --line")
+    assert (Keyword, "echo") in tokens and (Keyword, "read") in tokens
+    assert (Name.Variable, "p") in tokens
+
+
+def complete(shell: Shell, text: str) -> list[str]:
+    completer = PslCompleter(shell.session, shell.dispatcher.table)
+    return [c.text for c in completer.get_completions(Document(text), CompleteEvent())]
+
+
+def test_completion(shell: Shell, tmp_path: object) -> None:
+    shell.ok("spawn p1 -- cat; spawn p2 -- cat")
+    assert complete(shell, "sp") == ["spawn"]
+    assert "p1" in complete(shell, "")
+    assert complete(shell, "read ") == ["p1", "p2"]
+    assert complete(shell, "read p1 --l") == ["--line"]
+    assert "--stderr" in complete(shell, "read p1 --")
+    assert complete(shell, "signal p1 US") == ["USR1", "USR2"]
+    assert "SIGTERM" in complete(shell, "signal p1 SIGT")
+    assert complete(shell, "set disp") == ["display"]
+    assert complete(shell, "set display ") == ["text", "hex", "repr"]
+    assert complete(shell, "help spa") == ["spawn"]
+    assert complete(shell, "echo x; wri") == ["write", "writeline"]
+    assert "read" in complete(shell, "p1 ")
+    assert complete(shell, "spawn p -- ") == []
+
+
+def test_path_completion(shell: Shell, tmp_path: object) -> None:
+    from pathlib import Path
+
+    base = Path(str(tmp_path))
+    (base / "demo-script.psl").write_text("echo hi\n")
+    got = complete(shell, f"source {base}/demo-")
+    assert got == [f"{base}/demo-script.psl"]
