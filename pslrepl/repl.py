@@ -98,8 +98,8 @@ class Repl:
 
     def run(self) -> int:
         session = self.session
-        session.printer.write([[("notice", "pslrepl: Python's IPC and networking stdlib, live. "
-                                 "`help` lists commands, Tab completes, Ctrl-D leaves.")]])
+        session.printer.write([[("notice", "pslrepl: `help` lists commands, Tab completes, "
+                                 "Ctrl-D leaves.")]])
         while session.exit_requested is None:
             session.flush_events()
             try:
