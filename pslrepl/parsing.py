@@ -37,6 +37,9 @@ def tokenize(line: str, *, strict: bool = True) -> Split:
     With ``strict`` an unterminated quote is an error; without, the partial token is
     returned (the completer and lexer work on half-typed lines).
     """
+    if strict and "\x00" in line:
+        # No path, argv or name can hold one (the OS refuses it); bytes are written \x00.
+        raise UsageError("the line holds a NUL character; write a zero byte as \\x00 in DATA")
     commands: list[list[Token]] = [[]]
     i, n = 0, len(line)
     comment_at: int | None = None

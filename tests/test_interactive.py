@@ -31,9 +31,8 @@ def toolbar(t: Terminal) -> str:
 
 
 def test_banner_and_empty_toolbar(term: Terminal) -> None:
-    screen = term.screen()
-    assert "`help` lists commands" in screen
-    assert "nothing live" in toolbar(term)
+    assert "`help` lists commands" in term.screen()
+    term.wait_for(lambda s: "nothing live" in toolbar(term))
 
 
 def test_tab_completes_commands_names_and_options(term: Terminal) -> None:

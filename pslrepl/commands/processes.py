@@ -81,6 +81,8 @@ def _run(ctx: Invocation) -> None:
     try:
         done = ctx.call(
             "subprocess.run", subprocess.run, args, input=data, capture_output=True,
+            # Without --input the child gets /dev/null, never the shell's terminal.
+            **({} if data is not None else {"stdin": subprocess.DEVNULL}),
             timeout=timeout, shell=bool(ctx["shell"]), cwd=ctx["cwd"], env=_env(ctx),
             check=bool(ctx["check"]), start_new_session=True,
         )  # fmt: skip

@@ -95,6 +95,8 @@ class Process(Resource):
         sel = selectors.DefaultSelector()
         try:
             self._pump_loop(sel)
+        except Exception as exc:  # a bug of ours: say so rather than die silently
+            self.post(Event(self.name, "note", f"drain thread failed: {type(exc).__name__}: {exc}"))
         finally:
             sel.close()
 
@@ -137,6 +139,9 @@ class Process(Resource):
                 self._read(sel, key.fd, key.data)
 
     def _read(self, sel: selectors.BaseSelector, fd: int, stream: str) -> int:
+        """Read one chunk; 0 at EOF (the fd is then unregistered), -1 if already gone."""
+        if fd not in sel.get_map():
+            return -1  # an earlier drain in this same batch already saw its EOF
         try:
             chunk = os.read(fd, CHUNK)
         except OSError:
