@@ -43,7 +43,11 @@ def shutdown(session: Session) -> None:
 
 
 def run_lines(
-    session: Session, dispatcher: object, lines: Iterable[str], *, keep_going: bool,
+    session: Session,
+    dispatcher: object,
+    lines: Iterable[str],
+    *,
+    keep_going: bool,
     where: str | None = None,
 ) -> ExitStatus | int:
     """Run script lines in order; stop at the first failure unless ``keep_going``."""
@@ -76,8 +80,9 @@ def parser() -> argparse.ArgumentParser:
     )
     p.add_argument("file", nargs="?", metavar="FILE", help="run the commands in FILE")
     p.add_argument("-c", dest="command", metavar="CMDS", help="run CMDS ('CMD; CMD') and exit")
-    p.add_argument("--keep-going", action="store_true",
-                   help="in a script, go on after a failed command")
+    p.add_argument(
+        "--keep-going", action="store_true", help="in a script, go on after a failed command"
+    )
     p.add_argument("--no-color", action="store_true", help="plain output, even on a terminal")
     p.add_argument("--version", action="version", version=f"pslrepl {__version__}")
     return p

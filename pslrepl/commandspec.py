@@ -103,8 +103,8 @@ def parse_args(cmd: Command, tokens: Sequence[Token]) -> tuple[dict[str, Any], l
     its declared positionals starts the argv, so ``run ls -l`` works as ``run -- ls -l``.
     """
     values: dict[str, Any] = {}
-    for opt in cmd.opts:
-        values[opt.key] = [] if opt.repeat else (False if opt.metavar is None else None)
+    for option in cmd.opts:
+        values[option.key] = [] if option.repeat else (False if option.metavar is None else None)
     for arg in cmd.args:
         values[arg.key] = [] if arg.many else None
     positionals: list[str] = []

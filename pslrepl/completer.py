@@ -82,8 +82,10 @@ class PslCompleter(Completer):
         verbs = []
         for cmd in self.table.commands:
             first = cmd.args[0] if cmd.args else None
-            if first is not None and first.kind == "resource" and (
-                not first.kinds or kind in first.kinds
+            if (
+                first is not None
+                and first.kind == "resource"
+                and (not first.kinds or kind in first.kinds)
             ):
                 verbs.append(cmd.name)
         return verbs
@@ -107,8 +109,14 @@ class PslCompleter(Completer):
             return cmd.args[-1]
         return None
 
-    def _values(self, kind: str, choices: tuple[str, ...], kinds: tuple[str, ...], prefix: str,
-                document: Document) -> Iterator[Completion]:
+    def _values(
+        self,
+        kind: str,
+        choices: tuple[str, ...],
+        kinds: tuple[str, ...],
+        prefix: str,
+        document: Document,
+    ) -> Iterator[Completion]:
         if choices:
             yield from _matching(choices, prefix)
         elif kind == "resource":
@@ -124,7 +132,7 @@ class PslCompleter(Completer):
     def _setting(self, args: list[str], prefix: str) -> Iterator[Completion]:
         settings = self.session.settings
         if not args:
-            yield from _matching(settings.keys(), prefix)
+            yield from _matching(settings.names(), prefix)
         elif len(args) == 1:
             yield from _matching(settings.CHOICES.get(args[0], ()), prefix)
 

@@ -104,8 +104,10 @@ class Dispatcher:
         except Exception as exc:  # a bug of ours: still one line, and the shell goes on
             if ctx is not None:
                 self.show(ctx)
-            self.error(f"internal error in {ctx.command.name if ctx else 'dispatch'}: "
-                       f"{type(exc).__name__}: {exc}; please report it")
+            self.error(
+                f"internal error in {ctx.command.name if ctx else 'dispatch'}: "
+                f"{type(exc).__name__}: {exc}; please report it"
+            )
         if ctx is not None:
             self.session.history.append(ctx.record_of(ok=False))
         return False

@@ -38,7 +38,9 @@ def wants_color(stream: TextIO) -> bool:
 
 def data_dir() -> Path:
     """The user's data directory for pslrepl (XDG_DATA_HOME, else ~/.local/share)."""
-    base = os.environ.get("XDG_DATA_HOME") or os.path.join(os.path.expanduser("~"), ".local", "share")
+    base = os.environ.get("XDG_DATA_HOME") or os.path.join(
+        os.path.expanduser("~"), ".local", "share"
+    )
     return Path(base) / "pslrepl"
 
 

@@ -30,9 +30,7 @@ class Event:
     fields: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
-    def traffic(
-        cls, source: str, kind: str, stream: str, direction: str, chunk: bytes
-    ) -> Event:
+    def traffic(cls, source: str, kind: str, stream: str, direction: str, chunk: bytes) -> Event:
         return cls(
             source,
             kind,

@@ -72,8 +72,9 @@ class Invocation:
     def say(self, text: str, style: str = "") -> None:
         self.results.append(Text(text, style))
 
-    def call(self, func: str, fn: Callable[..., T], *args: Any, redact: bool = False,
-             **kwargs: Any) -> T:
+    def call(
+        self, func: str, fn: Callable[..., T], *args: Any, redact: bool = False, **kwargs: Any
+    ) -> T:
         """Run a stdlib call and record it (arguments hidden when ``redact``, for secrets)."""
         shown = [_short_repr(a) for a in args]
         shown += [f"{k}={_short_repr(v)}" for k, v in kwargs.items()]

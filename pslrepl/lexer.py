@@ -15,8 +15,9 @@ def _command_pattern() -> str:
     for cmd in all_commands():
         names.update((cmd.name, *cmd.aliases))
     # Longest first, so "tcp connect" wins over "tcp"; a word ends at space, ; or EOL.
-    alternatives = "|".join(re.escape(n).replace(r"\ ", r"\s+") for n in
-                            sorted(names, key=len, reverse=True))
+    alternatives = "|".join(
+        re.escape(n).replace(r"\ ", r"\s+") for n in sorted(names, key=len, reverse=True)
+    )
     return rf"(?:{alternatives})(?=[\s;]|$)"
 
 

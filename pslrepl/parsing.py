@@ -140,7 +140,7 @@ def unescape(text: str, *, encoding: str = "utf-8") -> bytes:
         # An unknown escape such as \q is kept as is, as in a bytes literal.
         warnings.simplefilter("ignore")
         try:
-            return codecs.escape_decode(raw)[0]  # type: ignore[attr-defined,no-any-return]
+            return codecs.escape_decode(raw)[0]
         except ValueError as exc:
             raise UsageError(f"bad escape in {text!r}: {exc}; write a backslash as \\\\") from None
 
@@ -153,7 +153,9 @@ def parse_hex(text: str) -> bytes:
     try:
         return bytes.fromhex(cleaned)
     except ValueError:
-        raise UsageError(f"bad hex {text!r}: give pairs of hex digits, like 'de ad be ef'") from None
+        raise UsageError(
+            f"bad hex {text!r}: give pairs of hex digits, like 'de ad be ef'"
+        ) from None
 
 
 def parse_duration(text: str, *, what: str = "seconds") -> float:
@@ -171,7 +173,6 @@ def check_name(text: str) -> str:
     """A NAME is an identifier: a letter or _, then letters, digits, _ or -."""
     if not NAME_RE.match(text):
         raise UsageError(
-            f"{text!r} is not a valid name: start with a letter or _, "
-            "then letters, digits, _ or -"
+            f"{text!r} is not a valid name: start with a letter or _, then letters, digits, _ or -"
         )
     return text

@@ -48,7 +48,9 @@ def render_output(out: Output, *, display: str, encoding: str) -> list[Line]:
     if display == "hex":
         return [[(style, line)] for line in hexdump(out.data)]
     if display == "repr":
-        return [[(style, repr(bytes(out.data))), ("notice", f"  ({plural(len(out.data), 'byte')})")]]
+        return [
+            [(style, repr(bytes(out.data))), ("notice", f"  ({plural(len(out.data), 'byte')})")]
+        ]
     if out.highlight:
         a, b = out.highlight
         pieces = [(style, out.data[:a]), ("match", out.data[a:b]), (style, out.data[b:])]
@@ -102,7 +104,7 @@ def render_table(table: Table) -> list[Line]:
         for i, (_, text) in enumerate(row):
             widths[i] = max(widths[i], len(text))
     lines: list[Line] = []
-    header = "  ".join(f"{h:<{w}}" for h, w in zip(table.headers, widths)).rstrip()
+    header = "  ".join(f"{h:<{w}}" for h, w in zip(table.headers, widths, strict=True)).rstrip()
     lines.append([("header", header)])
     for row in cells:
         line: Line = []

@@ -10,6 +10,7 @@ from typing import Any
 from prompt_toolkit import PromptSession
 from prompt_toolkit.application import run_in_terminal
 from prompt_toolkit.auto_suggest import AutoSuggestFromHistory
+from prompt_toolkit.formatted_text import FormattedText
 from prompt_toolkit.history import FileHistory, History, InMemoryHistory
 from prompt_toolkit.lexers import PygmentsLexer
 from prompt_toolkit.output import ColorDepth
@@ -63,12 +64,12 @@ class Repl:
         session.waker = self._wake
         session.env.ask_password = self._ask_password
 
-    def _toolbar(self) -> list[tuple[str, str]]:
+    def _toolbar(self) -> FormattedText:
         try:
             width = self.prompt.app.output.get_size().columns
         except Exception:  # noqa: BLE001 - no size yet: the default fits
             width = 100
-        return toolbar_fragments(self.session, width=width)
+        return FormattedText(toolbar_fragments(self.session, width=width))
 
     def _wake(self) -> None:
         """From any thread: if the prompt is up, show pending events above it."""
@@ -98,8 +99,9 @@ class Repl:
 
     def run(self) -> int:
         session = self.session
-        session.printer.write([[("notice", "pslrepl: `help` lists commands, Tab completes, "
-                                 "Ctrl-D leaves.")]])
+        session.printer.write(
+            [[("notice", "pslrepl: `help` lists commands, Tab completes, Ctrl-D leaves.")]]
+        )
         while session.exit_requested is None:
             session.flush_events()
             try:

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Union
 
 Fragment = tuple[str, str]  # (style class, text)
 Line = list[Fragment]
-Cell = Union[str, Fragment]
+Cell = str | Fragment
 
 
 @dataclass(frozen=True)
@@ -51,4 +50,4 @@ class Fields:
     pairs: list[tuple[str, str]]
 
 
-Result = Union[Text, Styled, Output, Table, Fields]
+Result = Text | Styled | Output | Table | Fields

@@ -52,7 +52,7 @@ class Settings:
         "grace": "seconds between TERM and KILL when a child is closed",
     }
 
-    def keys(self) -> list[str]:
+    def names(self) -> list[str]:
         return list(self.HELP)
 
     def show(self, key: str) -> str:
@@ -111,8 +111,7 @@ class Session:
         """Called from any thread: log the event, queue it for display, wake waiters."""
         with self.cond:
             self.log.append(event)
-            if (self.settings.events == "live" and self.env.interactive
-                    and event.kind in LIVE_KINDS):
+            if self.settings.events == "live" and self.env.interactive and event.kind in LIVE_KINDS:
                 self.pending.append(event)
             self.cond.notify_all()
         waker = self.waker

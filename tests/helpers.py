@@ -83,17 +83,26 @@ def make_shell(*, interactive: bool = False) -> Shell:
     return Shell(session, dispatcher, out, err)
 
 
-def run_cli(*args: str, input: str | None = None, timeout: float = 30,
-            env: dict[str, str] | None = None, cwd: str | None = None
-            ) -> subprocess.CompletedProcess[str]:
+def run_cli(
+    *args: str,
+    input: str | None = None,
+    timeout: float = 30,
+    env: dict[str, str] | None = None,
+    cwd: str | None = None,
+) -> subprocess.CompletedProcess[str]:
     """Run the installed ``pslrepl`` with no terminal."""
     full_env = dict(os.environ)
     full_env.pop("NO_COLOR", None)
     if env:
         full_env.update(env)
     return subprocess.run(
-        [pslrepl_exe(), *args], input=input, capture_output=True, text=True,
-        timeout=timeout, env=full_env, cwd=cwd,
+        [pslrepl_exe(), *args],
+        input=input,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=full_env,
+        cwd=cwd,
         stdin=None if input is not None else subprocess.DEVNULL,
     )
 

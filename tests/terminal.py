@@ -18,8 +18,15 @@ from tests.helpers import pslrepl_exe
 class Terminal:
     """``send`` types keys, ``screen`` is what a person would see, ``wait_for`` polls it."""
 
-    def __init__(self, workdir: Path, *, env: dict[str, str] | None = None,
-                 args: tuple[str, ...] = (), cols: int = 100, rows: int = 30) -> None:
+    def __init__(
+        self,
+        workdir: Path,
+        *,
+        env: dict[str, str] | None = None,
+        args: tuple[str, ...] = (),
+        cols: int = 100,
+        rows: int = 30,
+    ) -> None:
         if shutil.which("tmux") is None:
             pytest.skip("tmux is not installed")
         self.socket = str(workdir / f"tmux-{uuid.uuid4().hex[:8]}")
@@ -32,8 +39,13 @@ class Terminal:
         self.wait_for("psl>")
 
     def _tmux(self, *args: str) -> str:
-        done = subprocess.run(["tmux", "-S", self.socket, *args], capture_output=True,
-                              text=True, env=self.env, timeout=10)
+        done = subprocess.run(
+            ["tmux", "-S", self.socket, *args],
+            capture_output=True,
+            text=True,
+            env=self.env,
+            timeout=10,
+        )
         return done.stdout
 
     def send(self, *keys: str) -> None:

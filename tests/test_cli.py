@@ -24,8 +24,9 @@ JUNK = [
 
 
 def test_dash_c_runs_and_exits_zero() -> None:
-    done = run_cli("-c", "echo hi; spawn p -- sort; writeline p b; writeline p a; eof p; "
-                         "read p --all")
+    done = run_cli(
+        "-c", "echo hi; spawn p -- sort; writeline p b; writeline p a; eof p; read p --all"
+    )
     assert done.returncode == 0, done.stderr
     assert done.stdout.splitlines()[0] == "hi"
     assert done.stdout.endswith("a\nb\n")
@@ -33,8 +34,9 @@ def test_dash_c_runs_and_exits_zero() -> None:
 
 
 def test_module_entry_point() -> None:
-    done = subprocess.run([PY, "-m", "pslrepl", "-c", "echo from -m"], capture_output=True,
-                          text=True, timeout=30)
+    done = subprocess.run(
+        [PY, "-m", "pslrepl", "-c", "echo from -m"], capture_output=True, text=True, timeout=30
+    )
     assert done.stdout == "from -m\n" and done.returncode == 0
 
 
@@ -52,12 +54,15 @@ def test_keep_going() -> None:
 
 def test_script_file_names_the_failing_line(tmp_path: Path) -> None:
     script = tmp_path / "demo.psl"
-    script.write_text("# demo\nspawn p -- cat\nwriteline p hi\nread p --line\nread p --timeout 0.2\n")
+    script.write_text(
+        "# demo\nspawn p -- cat\nwriteline p hi\nread p --line\nread p --timeout 0.2\n"
+    )
     done = run_cli(str(script))
     assert done.returncode == 1
     assert done.stdout.endswith("p: wrote 3 bytes\nhi\n")
-    assert done.stderr == (f"error: {script}:5: p: timeout after 0.2 s waiting for data; "
-                           "0 bytes buffered\n")
+    assert done.stderr == (
+        f"error: {script}:5: p: timeout after 0.2 s waiting for data; 0 bytes buffered\n"
+    )
 
 
 def test_standard_input_script() -> None:
@@ -83,13 +88,24 @@ def test_no_escape_codes_when_not_a_terminal() -> None:
 
 
 def test_no_color_honoured_on_a_terminal() -> None:
-    child = pexpect.spawn(pslrepl_exe(), ["-c", "nosuch"], env={**os.environ, "NO_COLOR": "1"},
-                          encoding="utf-8", timeout=20, dimensions=(24, 100))
+    child = pexpect.spawn(
+        pslrepl_exe(),
+        ["-c", "nosuch"],
+        env={**os.environ, "NO_COLOR": "1"},
+        encoding="utf-8",
+        timeout=20,
+        dimensions=(24, 100),
+    )
     child.expect(pexpect.EOF)
     assert "error: unknown command" in child.before and "\x1b[" not in child.before
-    colored = pexpect.spawn(pslrepl_exe(), ["-c", "nosuch"],
-                            env={k: v for k, v in os.environ.items() if k != "NO_COLOR"},
-                            encoding="utf-8", timeout=20, dimensions=(24, 100))
+    colored = pexpect.spawn(
+        pslrepl_exe(),
+        ["-c", "nosuch"],
+        env={k: v for k, v in os.environ.items() if k != "NO_COLOR"},
+        encoding="utf-8",
+        timeout=20,
+        dimensions=(24, 100),
+    )
     colored.expect(pexpect.EOF)
     assert "\x1b[31;1merror: " in colored.before
 
@@ -155,9 +171,14 @@ def fake_sudo(tmp_path: Path) -> dict[str, str]:
 
 
 def sudo_session(env: dict[str, str], command: str, password: str) -> str:
-    child = pexpect.spawn(pslrepl_exe(), ["-c", command], env={**env, "NO_COLOR": "1"},
-                          encoding="utf-8",
-                          timeout=20, dimensions=(24, 100))
+    child = pexpect.spawn(
+        pslrepl_exe(),
+        ["-c", command],
+        env={**env, "NO_COLOR": "1"},
+        encoding="utf-8",
+        timeout=20,
+        dimensions=(24, 100),
+    )
     child.expect(r"\[sudo\] password for \w+: ")
     child.sendline(password)
     child.expect(pexpect.EOF)
@@ -186,16 +207,24 @@ def test_sudo_never_shows_the_password_even_if_the_command_reads_it(
 
 
 def test_sudo_without_a_terminal_is_an_error(fake_sudo: dict[str, str]) -> None:
-    done = subprocess.run([pslrepl_exe(), "-c", "sudo -- id"], env=fake_sudo, text=True,
-                          capture_output=True, stdin=subprocess.DEVNULL, timeout=20)
+    done = subprocess.run(
+        [pslrepl_exe(), "-c", "sudo -- id"],
+        env=fake_sudo,
+        text=True,
+        capture_output=True,
+        stdin=subprocess.DEVNULL,
+        timeout=20,
+    )
     assert done.returncode == 1
-    assert done.stderr == ("error: a password is needed but there is no terminal to ask it "
-                           "on; run interactively\n")
+    assert done.stderr == (
+        "error: a password is needed but there is no terminal to ask it on; run interactively\n"
+    )
 
 
 def test_help_runs_without_prompt_toolkit() -> None:
-    code = ("import sys; from pslrepl.cli import main; main(['-c', 'help']); "
-            "print('prompt_toolkit' in sys.modules, 'pygments' in sys.modules)")
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                          timeout=30)
+    code = (
+        "import sys; from pslrepl.cli import main; main(['-c', 'help']); "
+        "print('prompt_toolkit' in sys.modules, 'pygments' in sys.modules)"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=30)
     assert done.stdout.splitlines()[-1] == "False False"

@@ -18,8 +18,27 @@ COMMAND_WORDS = sorted({w for c in all_commands() for w in c.name.split()} - {"s
 OPTIONS = sorted({o.name for c in all_commands() for o in c.opts}) + ["--", "--nope", "--x="]
 NAMES = ["p", "q", "sig", "session", "1bad", "a-b", "x" * 40]
 PROGRAMS = ["cat", "true", "false", "sort", "echo", "sleep", "head", "tr"]
-VALUES = ["0", "0.01", "-1", "1e9", "nan", "", "abc", "'quoted value'", '"dq \\x00"',
-          "\\xff", "hi\\n", "de ad", "INT", "USR1", "KILL", "999", "hex", "live", "on"]
+VALUES = [
+    "0",
+    "0.01",
+    "-1",
+    "1e9",
+    "nan",
+    "",
+    "abc",
+    "'quoted value'",
+    '"dq \\x00"',
+    "\\xff",
+    "hi\\n",
+    "de ad",
+    "INT",
+    "USR1",
+    "KILL",
+    "999",
+    "hex",
+    "live",
+    "on",
+]
 JUNK = ["'", '"', ";", "#", "\\", "\x00", "é", "\t", "$(x)", "|", ">", "&"]
 
 word = st.sampled_from(COMMAND_WORDS + OPTIONS + NAMES + PROGRAMS + VALUES + JUNK)

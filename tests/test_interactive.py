@@ -112,8 +112,10 @@ def test_ctrl_c_at_the_prompt_clears_the_line(term: Terminal) -> None:
 def test_ctrl_d_closes_everything_and_leaves(term: Terminal) -> None:
     term.run("spawn a -- sleep 60", "a: started")
     term.run("py print(a.pid)")
-    pid = int(term.wait_for(lambda s: any(x.isdigit() for x in term.lines())) and
-              [x for x in term.lines() if x.isdigit()][-1])
+    pid = int(
+        term.wait_for(lambda s: any(x.isdigit() for x in term.lines()))
+        and [x for x in term.lines() if x.isdigit()][-1]
+    )
     term.send("C-d")
     term.wait_for(lambda s: term.dead())
     assert "a: terminated" in term.screen()

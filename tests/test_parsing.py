@@ -126,12 +126,24 @@ def _noop(ctx: object) -> None:
 
 
 SPAWN = Command(
-    "spawn", "t", "", _noop, args=(Arg("NAME", "new"),), rest=True,
-    opts=(Opt("--shell", ""), Opt("--env", "", "K=V", repeat=True),
-          Opt("--timeout", "", "S", kind="seconds")),
+    "spawn",
+    "t",
+    "",
+    _noop,
+    args=(Arg("NAME", "new"),),
+    rest=True,
+    opts=(
+        Opt("--shell", ""),
+        Opt("--env", "", "K=V", repeat=True),
+        Opt("--timeout", "", "S", kind="seconds"),
+    ),
 )
 READ = Command(
-    "read", "t", "", _noop, args=(Arg("NAME"),),
+    "read",
+    "t",
+    "",
+    _noop,
+    args=(Arg("NAME"),),
     opts=(Opt("--line", "", exclusive="m"), Opt("--all", "", exclusive="m")),
 )
 ACCEPT = Command("accept", "t", "", _noop, args=(Arg("L"), Arg("NAME", optional=True)))

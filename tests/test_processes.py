@@ -37,33 +37,33 @@ def test_bc_calculates(shell: Shell) -> None:
 
 
 def test_stdout_and_stderr_are_apart(shell: Shell) -> None:
-    shell.spawn('p', 'import sys; print("out"); print("err", file=sys.stderr)')
+    shell.spawn("p", 'import sys; print("out"); print("err", file=sys.stderr)')
     shell.ok("wait p")
     assert shell.ok("read p --stderr --all") == "err\n"
     assert shell.ok("read p --all") == "out\n"
 
 
 def test_merge_stderr(shell: Shell) -> None:
-    shell.spawn('p', 'import sys; print(1); print(2, file=sys.stderr)', opts="--merge-stderr")
+    shell.spawn("p", "import sys; print(1); print(2, file=sys.stderr)", opts="--merge-stderr")
     shell.ok("wait p")
     assert shell.ok("read p --all") == "1\n2\n"
     assert "merged" in shell.fails("read p --stderr")
 
 
 def test_read_modes(shell: Shell) -> None:
-    shell.spawn('p', 'print("a: b> rest", end="")')
+    shell.spawn("p", 'print("a: b> rest", end="")')
     assert shell.ok("read p --until '> '") == "a: b> \n"
     assert shell.ok("read p --all") == "rest\n"
     assert shell.ok("read p") == "EOF: p closed its stdout and nothing is left\n"
 
 
 def test_read_line_at_eof_without_newline(shell: Shell) -> None:
-    shell.spawn('p', 'print("partial", end="")')
+    shell.spawn("p", 'print("partial", end="")')
     assert shell.ok("read p --line") == "partial\n(EOF before the newline)\n"
 
 
 def test_read_timeout_says_what_is_buffered(shell: Shell) -> None:
-    shell.spawn('p', 'import time; print("no newline", end=""); time.sleep(30)')
+    shell.spawn("p", 'import time; print("no newline", end=""); time.sleep(30)')
     shell.ok("read p --until no")
     line = shell.fails("read p --line --timeout 0.3")
     assert line == "error: p: timeout after 0.3 s waiting for a line; 8 bytes buffered: b' newline'"
@@ -102,7 +102,7 @@ def test_write_hex_and_file(shell: Shell, tmp_path: object) -> None:
 
 
 def test_expect_shows_match_and_groups(shell: Shell) -> None:
-    shell.spawn('p', 'import os; print("hello pid", os.getpid(), "end")')
+    shell.spawn("p", 'import os; print("hello pid", os.getpid(), "end")')
     out = shell.ok("expect p 'pid (\\d+)'")
     lines = out.splitlines()
     assert lines[0].startswith("hello pid ")
@@ -125,7 +125,7 @@ def test_communicate(shell: Shell) -> None:
 
 
 def test_exit_status_and_signal_names(shell: Shell) -> None:
-    shell.spawn('p', 'raise SystemExit(3)')
+    shell.spawn("p", "raise SystemExit(3)")
     assert shell.ok("wait p") == "p: exited with status 3\n"
     assert shell.ok("poll p") == "p: exited with status 3\n"
     shell.ok("spawn s -- sleep 30")
@@ -155,7 +155,7 @@ def test_signal_by_number_and_handler_in_child(shell: Shell) -> None:
 
 def test_chatty_child_is_bounded_and_never_blocks(shell: Shell) -> None:
     # 8 MiB through a 1 MiB buffer: the child must finish although nobody reads.
-    shell.spawn('p', 'import sys; sys.stdout.write(chr(120) * (8 << 20))')
+    shell.spawn("p", "import sys; sys.stdout.write(chr(120) * (8 << 20))")
     assert shell.ok("wait p --timeout 20") == "p: exited with status 0\n"
     info = shell.ok("info p")
     assert "1048576 bytes unread of 8388608, 7340032 dropped" in info

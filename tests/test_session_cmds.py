@@ -14,9 +14,7 @@ def test_echo_and_semicolons(shell: Shell) -> None:
 
 
 def test_unknown_command_suggests(shell: Shell) -> None:
-    assert shell.fails("spwan p -- cat") == (
-        "error: unknown command 'spwan'; did you mean spawn?"
-    )
+    assert shell.fails("spwan p -- cat") == ("error: unknown command 'spwan'; did you mean spawn?")
     assert "`help` lists commands" in shell.fails("zzzz")
 
 
@@ -47,11 +45,9 @@ def test_wrong_kind_and_unknown_name(shell: Shell) -> None:
 def test_ls_empty_and_info(shell: Shell) -> None:
     assert "nothing live" in shell.ok("ls")
     shell.ok("spawn p -- cat")
-    info = dict(
-        line.split(":", 1) for line in shell.ok("info p").splitlines()
-    )
+    info = dict(line.split(":", 1) for line in shell.ok("info p").splitlines())
     assert info["kind"].strip() == "process"
-    assert info["argv"].strip() == "cat"
+    assert info["argv"].strip() == "['cat']"
     assert info["status"].strip() == "running"
     assert info["thread"].strip() == "pslrepl:p (alive)"
 

@@ -51,11 +51,10 @@ def test_signal_table(shell: Shell) -> None:
 def test_alarm_is_trapped_and_delivered(shell: Shell) -> None:
     out = shell.ok("alarm 1")
     assert "SIGALRM is now trapped" in out and "SIGALRM in 1 s" in out
-    shell.session.wait_for(
-        lambda: any(e.kind == "signal" for e in shell.session.log), timeout=5
-    )
+    shell.session.wait_for(lambda: any(e.kind == "signal" for e in shell.session.log), timeout=5)
     assert "received SIGALRM (14)" in shell.ok("log signal")
     assert shell.ok("alarm 5").endswith("SIGALRM in 5 s\n")
-    assert re.fullmatch(r"alarm: cancelled \(the previous alarm had [45] s left\)\n",
-                        shell.ok("alarm 0"))
+    assert re.fullmatch(
+        r"alarm: cancelled \(the previous alarm had [45] s left\)\n", shell.ok("alarm 0")
+    )
     assert "must be a whole number" in shell.fails("alarm 1.5")

@@ -37,9 +37,7 @@ def test_every_command_is_documented(cmd: object) -> None:
     assert cmd.group in ("session", "processes", "signals")
 
 
-@pytest.mark.parametrize(
-    "example", [e for c in COMMANDS for e in c.examples], ids=lambda e: e[:40]
-)
+@pytest.mark.parametrize("example", [e for c in COMMANDS for e in c.examples], ids=lambda e: e[:40])
 def test_every_example_parses(example: str) -> None:
     table = CommandTable(COMMANDS)
     for tokens in split_commands(example):

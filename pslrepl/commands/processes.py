@@ -33,8 +33,9 @@ STDERR = Opt("--stderr", "read the child's stderr instead of stdout")
 def _argv(ctx: Invocation) -> list[str] | str:
     argv = ctx.argv
     if not argv:
-        raise UsageError(f"{ctx.command.name}: give the program to run, after --; "
-                         f"usage: {ctx.command.usage()}")
+        raise UsageError(
+            f"{ctx.command.name}: give the program to run, after --; usage: {ctx.command.usage()}"
+        )
     if ctx.values.get("shell"):
         return " ".join(argv)
     return argv
@@ -78,14 +79,15 @@ def _run(ctx: Invocation) -> None:
     args = _argv(ctx)
     data = ctx.data("input", required=False) if ctx["input"] else None
     timeout = ctx.timeout
+    kwargs: dict[str, Any] = dict(
+        input=data, capture_output=True, timeout=timeout, shell=bool(ctx["shell"]),
+        cwd=ctx["cwd"], env=_env(ctx), check=bool(ctx["check"]), start_new_session=True,
+    )  # fmt: skip
+    if data is None:
+        kwargs["stdin"] = subprocess.DEVNULL  # never the shell's terminal
     try:
-        done = ctx.call(
-            "subprocess.run", subprocess.run, args, input=data, capture_output=True,
-            # Without --input the child gets /dev/null, never the shell's terminal.
-            **({} if data is not None else {"stdin": subprocess.DEVNULL}),
-            timeout=timeout, shell=bool(ctx["shell"]), cwd=ctx["cwd"], env=_env(ctx),
-            check=bool(ctx["check"]), start_new_session=True,
-        )  # fmt: skip
+        done: subprocess.CompletedProcess[bytes]
+        done = ctx.call("subprocess.run", subprocess.run, args, **kwargs)
     except subprocess.TimeoutExpired as exc:
         _show_output(ctx, exc.stdout, exc.stderr)
         got = (exc.stdout or b"") + (exc.stderr or b"")
@@ -95,14 +97,16 @@ def _run(ctx: Invocation) -> None:
         ) from None
     except subprocess.CalledProcessError as exc:
         _show_output(ctx, exc.stdout, exc.stderr)
-        raise PslError(f"run: {describe_status(exc.returncode)} "
-                       "(CalledProcessError, from --check)") from None
+        raise PslError(
+            f"run: {describe_status(exc.returncode)} (CalledProcessError, from --check)"
+        ) from None
     except FileNotFoundError:
         if ctx["cwd"] and not os.path.isdir(ctx["cwd"]):
             raise PslError(f"run: no such directory {ctx['cwd']!r} for --cwd") from None
         prog = args if isinstance(args, str) else args[0]
-        raise PslError(f"run: no such program {prog!r} (ENOENT): check the name or give a path"
-                       ) from None
+        raise PslError(
+            f"run: no such program {prog!r} (ENOENT): check the name or give a path"
+        ) from None
     _show_output(ctx, done.stdout, done.stderr)
     _status(ctx, "", done.returncode)
 
@@ -111,11 +115,21 @@ def _spawn(ctx: Invocation) -> None:
     session = ctx.session
     name = session.registry.check_free(ctx["name"])
     args = _argv(ctx)
-    proc = spawn(session, name, args, shell=bool(ctx["shell"]), cwd=ctx["cwd"],
-                 env=_env(ctx), merge_stderr=bool(ctx["merge_stderr"]))
-    ctx.record("subprocess.Popen", f"{args!r}, stdin=PIPE, stdout=PIPE, "
-               f"stderr={'STDOUT' if ctx['merge_stderr'] else 'PIPE'}, start_new_session=True",
-               proc.popen)
+    proc = spawn(
+        session,
+        name,
+        args,
+        shell=bool(ctx["shell"]),
+        cwd=ctx["cwd"],
+        env=_env(ctx),
+        merge_stderr=bool(ctx["merge_stderr"]),
+    )
+    ctx.record(
+        "subprocess.Popen",
+        f"{args!r}, stdin=PIPE, stdout=PIPE, "
+        f"stderr={'STDOUT' if ctx['merge_stderr'] else 'PIPE'}, start_new_session=True",
+        proc.popen,
+    )
     session.registry.add(proc)
     ctx.emit(Styled((("name", name), ("", f": started pid {proc.pid}: {proc.command}"))))
 
@@ -160,17 +174,27 @@ def _read(ctx: Invocation) -> None:
         until = ctx.data("until")
         if not until:
             raise UsageError("read: --until needs some text to wait for")
-    got = read_buffer(ctx.session, proc.buffer(stream), label=proc.name, mode=mode,
-                      until=until, timeout=ctx.timeout)
+    got = read_buffer(
+        ctx.session,
+        proc.buffer(stream),
+        label=proc.name,
+        mode=mode,
+        until=until,
+        timeout=ctx.timeout,
+    )
     ctx.record(f"Popen.{stream}.read", mode, got.data)
     _show_read(ctx, proc, stream, got.data, got.eof, got.dropped, mode)
 
 
-def _show_read(ctx: Invocation, proc: Process, stream: str, data: bytes, eof: bool,
-               dropped: int, mode: str) -> None:
+def _show_read(
+    ctx: Invocation, proc: Process, stream: str, data: bytes, eof: bool, dropped: int, mode: str
+) -> None:
     if dropped:
-        ctx.say(f"warning: {plural(dropped, 'byte')} of {stream} were dropped before this "
-                f"read: the buffer keeps {plural(proc.buffer(stream).cap, 'byte')}", "warning")
+        ctx.say(
+            f"warning: {plural(dropped, 'byte')} of {stream} were dropped before this "
+            f"read: the buffer keeps {plural(proc.buffer(stream).cap, 'byte')}",
+            "warning",
+        )
     if data:
         ctx.emit(Output(data, stream, mode=_display(ctx)))
     if eof and not data:
@@ -187,13 +211,20 @@ def _expect(ctx: Invocation) -> None:
         pattern = re.compile(ctx["regex"].encode(enc, errors="surrogateescape"))
     except re.error as exc:
         raise UsageError(f"expect: bad regular expression {ctx['regex']!r}: {exc}") from None
-    got = read_buffer(ctx.session, proc.buffer(stream), label=proc.name, mode="expect",
-                      pattern=pattern, timeout=ctx.timeout)
+    got = read_buffer(
+        ctx.session,
+        proc.buffer(stream),
+        label=proc.name,
+        mode="expect",
+        pattern=pattern,
+        timeout=ctx.timeout,
+    )
     ctx.record("re.search", repr(pattern.pattern), got.match)
     if got.match is None:
         _show_read(ctx, proc, stream, got.data, got.eof, got.dropped, "expect")
-        raise PslError(f"expect: {proc.name} closed its {stream} before {pattern.pattern!r} "
-                       "matched")
+        raise PslError(
+            f"expect: {proc.name} closed its {stream} before {pattern.pattern!r} matched"
+        )
     m = got.match
     if got.dropped:
         _show_read(ctx, proc, stream, b"", False, got.dropped, "expect")
@@ -207,8 +238,15 @@ def _poll(ctx: Invocation) -> None:
     proc = _proc(ctx)
     rc = ctx.call("Popen.poll", proc.popen.poll)
     if rc is None:
-        ctx.emit(Styled((("name", proc.name), ("state.running", ": running"),
-                         ("notice", " (poll() returned None)"))))
+        ctx.emit(
+            Styled(
+                (
+                    ("name", proc.name),
+                    ("state.running", ": running"),
+                    ("notice", " (poll() returned None)"),
+                )
+            )
+        )
     else:
         _status(ctx, proc.name, rc)
 
@@ -227,8 +265,10 @@ def _communicate(ctx: Invocation) -> None:
     if not done:
         with session.cond:
             held = len(proc.stdout.data) + len(proc.stderr.data)
-        raise Timeout(f"{proc.name}: timeout after {ctx.timeout:g} s waiting for the child to "
-                      f"exit; {plural(held, 'byte')} buffered; it is still running")
+        raise Timeout(
+            f"{proc.name}: timeout after {ctx.timeout:g} s waiting for the child to "
+            f"exit; {plural(held, 'byte')} buffered; it is still running"
+        )
     with session.cond:
         out, err = proc.stdout.take(), proc.stderr.take()
     rc = proc.returncode
@@ -269,10 +309,22 @@ def _ps(ctx: Invocation) -> None:
     for res in ctx.session.registry:
         if isinstance(res, Process):
             rc = res.returncode
-            rows.append([("name", res.name), str(res.pid), (res.state_style, res.state),
-                         "" if rc is None else str(rc), res.command])
-    ctx.emit(Table(("NAME", "PID", "STATE", "RC", "COMMAND"), rows,
-                   "(no child processes: `spawn NAME -- PROGRAM` starts one)"))
+            rows.append(
+                [
+                    ("name", res.name),
+                    str(res.pid),
+                    (res.state_style, res.state),
+                    "" if rc is None else str(rc),
+                    res.command,
+                ]
+            )
+    ctx.emit(
+        Table(
+            ("NAME", "PID", "STATE", "RC", "COMMAND"),
+            rows,
+            "(no child processes: `spawn NAME -- PROGRAM` starts one)",
+        )
+    )
 
 
 def _sudo(ctx: Invocation) -> None:
@@ -283,14 +335,20 @@ def _sudo(ctx: Invocation) -> None:
     password = ctx.session.env.ask_password(f"[sudo] password for {getpass.getuser()}: ")
     cmd = ["sudo", "-S", "-p", "", *(["-u", user] if user else []), "--", *argv]
     try:
-        child = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                 stderr=subprocess.PIPE, start_new_session=True)
+        child = subprocess.Popen(
+            cmd,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            start_new_session=True,
+        )
     except FileNotFoundError:
         raise PslError("sudo: sudo is not installed here (ENOENT)") from None
     secret = password.encode()
     try:
-        out, err = ctx.call("Popen.communicate", child.communicate, secret + b"\n",
-                            timeout=ctx.timeout, redact=True)
+        out, err = ctx.call(
+            "Popen.communicate", child.communicate, secret + b"\n", timeout=ctx.timeout, redact=True
+        )
     except subprocess.TimeoutExpired:
         child.kill()
         child.communicate()
@@ -315,74 +373,162 @@ def _sudo(ctx: Invocation) -> None:
 WRITE_OPTS = (HEX_IN, FILE_IN, TIMEOUT)
 COMMANDS = (
     Command(
-        "run", "processes", "run a program to completion and show its output and status",
-        _run, rest=True, calls=("subprocess.run",),
-        opts=(SHELL, TIMEOUT, Opt("--check", "fail on a non-zero status (check=True)"),
-              Opt("--input", "send DATA to its stdin", "DATA"), CWD, ENV),
-        examples=("run -- ls -l /", "run --input 'b\\na\\n' -- sort",
-                  "run --shell -- 'echo $HOME | tr a-z A-Z'"),
+        "run",
+        "processes",
+        "run a program to completion and show its output and status",
+        _run,
+        rest=True,
+        calls=("subprocess.run",),
+        opts=(
+            SHELL,
+            TIMEOUT,
+            Opt("--check", "fail on a non-zero status (check=True)"),
+            Opt("--input", "send DATA to its stdin", "DATA"),
+            CWD,
+            ENV,
+        ),
+        examples=(
+            "run -- ls -l /",
+            "run --input 'b\\na\\n' -- sort",
+            "run --shell -- 'echo $HOME | tr a-z A-Z'",
+        ),
     ),
     Command(
-        "spawn", "processes", "start a program with pipes and keep it under NAME",
-        _spawn, args=(Arg("NAME", "new"),), rest=True,
+        "spawn",
+        "processes",
+        "start a program with pipes and keep it under NAME",
+        _spawn,
+        args=(Arg("NAME", "new"),),
+        rest=True,
         opts=(SHELL, CWD, ENV, Opt("--merge-stderr", "stderr into stdout (stderr=STDOUT)")),
         calls=("subprocess.Popen",),
-        examples=("spawn p -- sort", "spawn repl -- python3 -u -i", "spawn s --shell -- 'yes | head'"),
+        examples=(
+            "spawn p -- sort",
+            "spawn repl -- python3 -u -i",
+            "spawn s --shell -- 'yes | head'",
+        ),
         details="The child's stdout and stderr are drained all the time into buffers of 1 MiB "
         "each (older bytes are dropped, and said so), so it never blocks on a full pipe; "
         "`read` takes from them. It runs in its own session (start_new_session), so Ctrl-C "
         "at the prompt does not reach it.",
     ),
-    Command("write", "processes", "write DATA to a child's stdin", _write,
-            args=(Arg("NAME", "resource", kinds=PROC), Arg("DATA", "data", optional=True, many=True)),
-            opts=WRITE_OPTS, calls=("Popen.stdin.write",),
-            examples=("write p 'hello\\n'", "write p --hex '68 69 0a'")),
-    Command("writeline", "processes", "write DATA and a newline to a child's stdin", _writeline,
-            args=(Arg("NAME", "resource", kinds=PROC), Arg("DATA", "data", optional=True, many=True)),
-            opts=WRITE_OPTS, calls=("Popen.stdin.write",), examples=("writeline p banana",)),
-    Command("eof", "processes", "close a child's stdin, so it sees end of input", _eof,
-            args=(Arg("NAME", "resource", kinds=PROC),), calls=("Popen.stdin.close",),
-            examples=("eof p",)),
     Command(
-        "read", "processes", "read what a child printed (stdout, or --stderr)", _read,
+        "write",
+        "processes",
+        "write DATA to a child's stdin",
+        _write,
+        args=(Arg("NAME", "resource", kinds=PROC), Arg("DATA", "data", optional=True, many=True)),
+        opts=WRITE_OPTS,
+        calls=("Popen.stdin.write",),
+        examples=("write p 'hello\\n'", "write p --hex '68 69 0a'"),
+    ),
+    Command(
+        "writeline",
+        "processes",
+        "write DATA and a newline to a child's stdin",
+        _writeline,
+        args=(Arg("NAME", "resource", kinds=PROC), Arg("DATA", "data", optional=True, many=True)),
+        opts=WRITE_OPTS,
+        calls=("Popen.stdin.write",),
+        examples=("writeline p banana",),
+    ),
+    Command(
+        "eof",
+        "processes",
+        "close a child's stdin, so it sees end of input",
+        _eof,
         args=(Arg("NAME", "resource", kinds=PROC),),
-        opts=(STDERR, Opt("--line", "read one line", exclusive="mode"),
-              Opt("--until", "read through TEXT", "TEXT", exclusive="mode"),
-              Opt("--all", "read until the child closes the stream (EOF)", exclusive="mode"),
-              TIMEOUT, SHOW_HEX, SHOW_REPR),
+        calls=("Popen.stdin.close",),
+        examples=("eof p",),
+    ),
+    Command(
+        "read",
+        "processes",
+        "read what a child printed (stdout, or --stderr)",
+        _read,
+        args=(Arg("NAME", "resource", kinds=PROC),),
+        opts=(
+            STDERR,
+            Opt("--line", "read one line", exclusive="mode"),
+            Opt("--until", "read through TEXT", "TEXT", exclusive="mode"),
+            Opt("--all", "read until the child closes the stream (EOF)", exclusive="mode"),
+            TIMEOUT,
+            SHOW_HEX,
+            SHOW_REPR,
+        ),
         calls=("Popen.stdout.read", "Popen.stderr.read"),
         examples=("read p", "read p --line", "read p --until '> '", "read p --stderr --all"),
         details="Without a mode it returns what is buffered, waiting for the first bytes if "
         "there are none yet.",
     ),
-    Command("expect", "processes", "read until a regular expression matches; show the match",
-            _expect, args=(Arg("NAME", "resource", kinds=PROC), Arg("REGEX", "text")),
-            opts=(STDERR, TIMEOUT, SHOW_HEX, SHOW_REPR), calls=("re.search",),
-            examples=("expect p '>>> '", "expect p 'pid (\\d+)'")),
-    Command("poll", "processes", "has the child exited? (Popen.poll)", _poll,
-            args=(Arg("NAME", "resource", kinds=PROC),), calls=("Popen.poll",),
-            examples=("poll p",)),
-    Command("communicate", "processes",
-            "send DATA, close stdin, read everything until exit (Popen.communicate)",
-            _communicate, args=(Arg("NAME", "resource", kinds=PROC),
-                                Arg("DATA", "data", optional=True, many=True)),
-            opts=(HEX_IN, FILE_IN, TIMEOUT), calls=("Popen.communicate",),
-            examples=("communicate p 'b\\na\\n'",)),
-    Command("signal", "processes", "send a signal to a child, by name or number", _signal,
-            args=(Arg("NAME", "resource", kinds=PROC), Arg("SIG", "signal")),
-            calls=("Popen.send_signal",), examples=("signal p INT", "signal p SIGUSR1", "signal p 15")),
-    Command("terminate", "processes", "send SIGTERM (Popen.terminate)", _terminate,
-            args=(Arg("NAME", "resource", kinds=PROC),), calls=("Popen.terminate",),
-            examples=("terminate p",)),
-    Command("kill", "processes", "send SIGKILL (Popen.kill)", _kill,
-            args=(Arg("NAME", "resource", kinds=PROC),), calls=("Popen.kill",),
-            examples=("kill p",)),
-    Command("ps", "processes", "the child processes: pid, state, return code", _ps,
-            examples=("ps",)),
     Command(
-        "sudo", "processes", "run a command with sudo -S, asking the password without echo",
-        _sudo, rest=True, opts=(Opt("--user", "run as USER (sudo -u)", "USER"), TIMEOUT),
-        calls=("subprocess.Popen", "Popen.communicate"), examples=("sudo -- id", "sudo --user nobody -- id"),
+        "expect",
+        "processes",
+        "read until a regular expression matches; show the match",
+        _expect,
+        args=(Arg("NAME", "resource", kinds=PROC), Arg("REGEX", "text")),
+        opts=(STDERR, TIMEOUT, SHOW_HEX, SHOW_REPR),
+        calls=("re.search",),
+        examples=("expect p '>>> '", "expect p 'pid (\\d+)'"),
+    ),
+    Command(
+        "poll",
+        "processes",
+        "has the child exited? (Popen.poll)",
+        _poll,
+        args=(Arg("NAME", "resource", kinds=PROC),),
+        calls=("Popen.poll",),
+        examples=("poll p",),
+    ),
+    Command(
+        "communicate",
+        "processes",
+        "send DATA, close stdin, read everything until exit (Popen.communicate)",
+        _communicate,
+        args=(Arg("NAME", "resource", kinds=PROC), Arg("DATA", "data", optional=True, many=True)),
+        opts=(HEX_IN, FILE_IN, TIMEOUT),
+        calls=("Popen.communicate",),
+        examples=("communicate p 'b\\na\\n'",),
+    ),
+    Command(
+        "signal",
+        "processes",
+        "send a signal to a child, by name or number",
+        _signal,
+        args=(Arg("NAME", "resource", kinds=PROC), Arg("SIG", "signal")),
+        calls=("Popen.send_signal",),
+        examples=("signal p INT", "signal p SIGUSR1", "signal p 15"),
+    ),
+    Command(
+        "terminate",
+        "processes",
+        "send SIGTERM (Popen.terminate)",
+        _terminate,
+        args=(Arg("NAME", "resource", kinds=PROC),),
+        calls=("Popen.terminate",),
+        examples=("terminate p",),
+    ),
+    Command(
+        "kill",
+        "processes",
+        "send SIGKILL (Popen.kill)",
+        _kill,
+        args=(Arg("NAME", "resource", kinds=PROC),),
+        calls=("Popen.kill",),
+        examples=("kill p",),
+    ),
+    Command(
+        "ps", "processes", "the child processes: pid, state, return code", _ps, examples=("ps",)
+    ),
+    Command(
+        "sudo",
+        "processes",
+        "run a command with sudo -S, asking the password without echo",
+        _sudo,
+        rest=True,
+        opts=(Opt("--user", "run as USER (sudo -u)", "USER"), TIMEOUT),
+        calls=("subprocess.Popen", "Popen.communicate"),
+        examples=("sudo -- id", "sudo --user nobody -- id"),
         details="The password is read without echo and written to sudo's stdin; it is never "
         "shown, logged, kept in history or recorded.",
     ),

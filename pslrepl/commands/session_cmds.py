@@ -13,7 +13,7 @@ from pslrepl.errors import PslError, Timeout, UsageError
 from pslrepl.invocation import Invocation
 from pslrepl.render import log_line
 from pslrepl.resources.base import age
-from pslrepl.results import Fields, Styled, Table, Text
+from pslrepl.results import Cell, Fields, Styled, Table
 
 GROUP_TITLES = {
     "session": "Session",
@@ -31,10 +31,9 @@ def _help(ctx: Invocation) -> None:
         for group, cmds in table.groups().items():
             ctx.say(GROUP_TITLES.get(group, group.capitalize()), "header")
             width = max(len(c.name) for c in cmds)
-            for cmd in cmds:
-                ctx.emit(Styled((("command", f"  {cmd.name:<{width}}  "), ("", cmd.summary))))
-        ctx.say("`help COMMAND` shows its usage, examples and the stdlib calls it makes.",
-                "notice")
+            for each in cmds:
+                ctx.emit(Styled((("command", f"  {each.name:<{width}}  "), ("", each.summary))))
+        ctx.say("`help COMMAND` shows its usage, examples and the stdlib calls it makes.", "notice")
         return
     cmd, used = table.resolve(words)
     if cmd is None or used != len(words):
@@ -74,7 +73,7 @@ def _opt_text(opt: Opt) -> str:
 
 def _ls(ctx: Invocation) -> None:
     kind = ctx["kind"]
-    rows = []
+    rows: list[list[Cell]] = []
     now = time.time()
     for res in ctx.session.registry:
         if kind and res.kind != kind:
@@ -149,8 +148,9 @@ def _wait(ctx: Invocation) -> None:
     timeout = ctx.timeout
     ctx.record("wait", f"{res.name} {event}")
     if not ctx.session.wait_for(lambda: res.ready(event), timeout):
-        raise Timeout(f"{res.name}: timeout after {timeout:g} s waiting for {event}; "
-                      f"it is {res.state}")
+        raise Timeout(
+            f"{res.name}: timeout after {timeout:g} s waiting for {event}; it is {res.state}"
+        )
     if event == "exit":
         from pslrepl.resources.process import Process, describe_status
 
@@ -167,7 +167,7 @@ def _set(ctx: Invocation) -> None:
     settings = ctx.session.settings
     key, value = ctx["key"], ctx["value"]
     if key is None:
-        ctx.emit(Fields([(k, settings.show(k)) for k in settings.keys()]))
+        ctx.emit(Fields([(k, settings.show(k)) for k in settings.names()]))
         return
     if value is None:
         if key not in settings.HELP:
@@ -266,29 +266,46 @@ def _exit(ctx: Invocation) -> None:
 
 COMMANDS = (
     Command(
-        "help", "session", "list commands, or show one's usage, examples and stdlib calls",
-        _help, args=(Arg("COMMAND", "command", optional=True, many=True),),
+        "help",
+        "session",
+        "list commands, or show one's usage, examples and stdlib calls",
+        _help,
+        args=(Arg("COMMAND", "command", optional=True, many=True),),
         examples=("help", "help spawn", "help read"),
     ),
     Command(
-        "ls", "session", "a table of live resources: name, kind, state, addresses, bytes, age",
-        _ls, args=(Arg("KIND", "choice", optional=True, choices=("process",)),),
+        "ls",
+        "session",
+        "a table of live resources: name, kind, state, addresses, bytes, age",
+        _ls,
+        args=(Arg("KIND", "choice", optional=True, choices=("process",)),),
         examples=("ls", "ls process"),
     ),
     Command(
-        "info", "session", "everything known about a resource", _info,
-        args=(Arg("NAME", "resource"),), examples=("info p",),
+        "info",
+        "session",
+        "everything known about a resource",
+        _info,
+        args=(Arg("NAME", "resource"),),
+        examples=("info p",),
         calls=("Popen.pid", "Popen.args", "Popen.returncode"),
     ),
     Command(
-        "close", "session", "close resources: a child gets TERM, then KILL after `set grace`",
-        _close, args=(Arg("NAME", "resource", optional=True, many=True),),
+        "close",
+        "session",
+        "close resources: a child gets TERM, then KILL after `set grace`",
+        _close,
+        args=(Arg("NAME", "resource", optional=True, many=True),),
         opts=(Opt("--all", "close every live resource"),),
-        calls=("os.killpg", "Popen.wait"), examples=("close p", "close --all"),
+        calls=("os.killpg", "Popen.wait"),
+        examples=("close p", "close --all"),
     ),
     Command(
-        "log", "session", "a resource's (or the session's) history: events and traffic, timed",
-        _log, args=(Arg("NAME", "resource", optional=True),),
+        "log",
+        "session",
+        "a resource's (or the session's) history: events and traffic, timed",
+        _log,
+        args=(Arg("NAME", "resource", optional=True),),
         opts=(
             Opt("--hex", "show data as hex", exclusive="mode"),
             Opt("--text", "show data as text", exclusive="mode"),
@@ -298,33 +315,69 @@ COMMANDS = (
         examples=("log p", "log p --hex --last 5", "log"),
     ),
     Command(
-        "wait", "session", "block until an event on NAME: exit, data, eof or close",
-        _wait, args=(
+        "wait",
+        "session",
+        "block until an event on NAME: exit, data, eof or close",
+        _wait,
+        args=(
             Arg("NAME", "resource"),
             Arg("EVENT", "choice", optional=True, choices=("exit", "data", "eof", "close")),
         ),
-        opts=(TIMEOUT,), calls=("Popen.wait",),
+        opts=(TIMEOUT,),
+        calls=("Popen.wait",),
         examples=("wait p", "wait p data --timeout 2"),
     ),
     Command(
-        "set", "session", "show or change a setting", _set,
+        "set",
+        "session",
+        "show or change a setting",
+        _set,
         args=(Arg("KEY", "setting", optional=True), Arg("VALUE", "text", optional=True)),
         examples=("set", "set display hex", "set timeout 2", "set events quiet"),
     ),
-    Command("echo", "session", "print text (for scripts and demos)", _echo,
-            args=(Arg("TEXT", "text", optional=True, many=True),), examples=("echo hello",)),
-    Command("sleep", "session", "pause for S seconds (events still show)", _sleep,
-            args=(Arg("SECONDS", "seconds"),), calls=("time.sleep",), examples=("sleep 0.5",)),
     Command(
-        "py", "session", "run Python; every resource is a variable bound to its stdlib object",
-        _py, args=(Arg("CODE", "text", many=True),), calls=("eval", "exec"),
+        "echo",
+        "session",
+        "print text (for scripts and demos)",
+        _echo,
+        args=(Arg("TEXT", "text", optional=True, many=True),),
+        examples=("echo hello",),
+    ),
+    Command(
+        "sleep",
+        "session",
+        "pause for S seconds (events still show)",
+        _sleep,
+        args=(Arg("SECONDS", "seconds"),),
+        calls=("time.sleep",),
+        examples=("sleep 0.5",),
+    ),
+    Command(
+        "py",
+        "session",
+        "run Python; every resource is a variable bound to its stdlib object",
+        _py,
+        args=(Arg("CODE", "text", many=True),),
+        calls=("eval", "exec"),
         examples=("py p.pid", "py p.poll()", 'py "import os; print(os.getpid())"'),
         details="Names hold the real objects (a process is its subprocess.Popen); `res` maps "
         "every name, for names that are not identifiers; `session` is the shell itself.",
     ),
-    Command("source", "session", "run the commands in a script file", _source,
-            args=(Arg("FILE", "file"),), examples=("source demo.psl",)),
-    Command("exit", "session", "close everything cleanly and leave", _exit,
-            args=(Arg("STATUS", "int", optional=True),), aliases=("quit",),
-            examples=("exit",)),
+    Command(
+        "source",
+        "session",
+        "run the commands in a script file",
+        _source,
+        args=(Arg("FILE", "file"),),
+        examples=("source demo.psl",),
+    ),
+    Command(
+        "exit",
+        "session",
+        "close everything cleanly and leave",
+        _exit,
+        args=(Arg("STATUS", "int", optional=True),),
+        aliases=("quit",),
+        examples=("exit",),
+    ),
 )

@@ -18,17 +18,19 @@ def _sh(ctx: Invocation) -> None:
     import sh  # imported here: it is slow to load and only this command needs it
 
     program, *args = ctx.argv
+    command: Any
     try:
-        command = ctx.call("sh.Command", sh.Command, program)
+        command = sh.Command(program)
+        ctx.record("sh.Command", repr(program), command)
     except sh.CommandNotFound:
         raise PslError(f"sh: no such program {program!r} (sh.CommandNotFound)") from None
     result: Any
     try:
-        result = ctx.call(f"sh.{program}", command, *args, _return_cmd=True,
-                          _timeout=ctx.timeout)
+        result = ctx.call(f"sh.{program}", command, *args, _return_cmd=True, _timeout=ctx.timeout)
     except sh.TimeoutException:
-        raise Timeout(f"sh: timeout after {ctx.timeout:g} s; {program} was killed "
-                      "(sh.TimeoutException)") from None
+        raise Timeout(
+            f"sh: timeout after {ctx.timeout:g} s; {program} was killed (sh.TimeoutException)"
+        ) from None
     except sh.ErrorReturnCode as exc:
         _show(ctx, exc.stdout, exc.stderr)
         raise PslError(
@@ -48,8 +50,13 @@ def _show(ctx: Invocation, stdout: bytes | None, stderr: bytes | None) -> None:
 
 COMMANDS = (
     Command(
-        "sh", "processes", "run a program through the sh library and show its result", _sh,
-        rest=True, rest_name="PROGRAM [ARGS]", opts=(TIMEOUT,),
+        "sh",
+        "processes",
+        "run a program through the sh library and show its result",
+        _sh,
+        rest=True,
+        rest_name="PROGRAM [ARGS]",
+        opts=(TIMEOUT,),
         calls=("sh.Command", "sh.RunningCommand"),
         examples=("sh ls -l /", "sh git --version", "sh wc -c /etc/hostname"),
         details="sh raises ErrorReturnCode_N for a non-zero exit and CommandNotFound for a "

@@ -27,8 +27,9 @@ class Trap:
 
     def __call__(self, signum: int, frame: FrameType | None) -> None:
         self.count += 1
-        self.session.post(Event("signal", "signal", f"received {signal_label(signum)}",
-                                fields={"signum": signum}))
+        self.session.post(
+            Event("signal", "signal", f"received {signal_label(signum)}", fields={"signum": signum})
+        )
 
 
 def install_trap(session: Session, signum: int) -> Trap:
@@ -58,8 +59,12 @@ def _trap(ctx: Invocation) -> None:
         if signum not in session.traps:
             raise PslError(f"trap: {label} is not trapped")
         previous = session.traps.pop(signum)
-        ctx.call("signal.signal", signal.signal, signum,
-                 previous if previous is not None else signal.SIG_DFL)
+        ctx.call(
+            "signal.signal",
+            signal.signal,
+            signum,
+            previous if previous is not None else signal.SIG_DFL,
+        )
         ctx.emit(Styled((("", f"trap: {label} restored to its previous handler"),)))
         return
     if signum in UNCATCHABLE:
@@ -70,8 +75,11 @@ def _trap(ctx: Invocation) -> None:
         raise PslError(f"trap: can't trap {label}: {exc}") from None
     ctx.emit(Styled((("", f"trap: {label} will be reported, not acted on"),)))
     if signum == signal.SIGINT:
-        ctx.say("warning: while SIGINT is trapped, Ctrl-C reports instead of cancelling; "
-                "blocking commands still time out", "warning")
+        ctx.say(
+            "warning: while SIGINT is trapped, Ctrl-C reports instead of cancelling; "
+            "blocking commands still time out",
+            "warning",
+        )
 
 
 def _handler_text(session: Session, signum: int) -> str:
@@ -93,8 +101,15 @@ def _handler_text(session: Session, signum: int) -> str:
 def _signals(ctx: Invocation) -> None:
     rows: list[Any] = []
     for sig in sorted(signal.Signals, key=lambda s: s.value):
-        rows.append([("name", sig.name), str(sig.value), default_action(sig.name),
-                     _handler_text(ctx.session, sig.value), signal.strsignal(sig) or ""])
+        rows.append(
+            [
+                ("name", sig.name),
+                str(sig.value),
+                default_action(sig.name),
+                _handler_text(ctx.session, sig.value),
+                signal.strsignal(sig) or "",
+            ]
+        )
     ctx.emit(Table(("NAME", "NUM", "DEFAULT", "HANDLER", "DESCRIPTION"), rows))
 
 
@@ -106,8 +121,7 @@ def _alarm(ctx: Invocation) -> None:
     handler = signal.getsignal(signal.SIGALRM)
     if seconds and not isinstance(handler, Trap):
         install_trap(session, signal.SIGALRM)
-        ctx.say("alarm: SIGALRM is now trapped: its default action would end the shell",
-                "notice")
+        ctx.say("alarm: SIGALRM is now trapped: its default action would end the shell", "notice")
     previous = ctx.call("signal.alarm", signal.alarm, seconds)
     left = f" (the previous alarm had {previous} s left)" if previous else ""
     if seconds:
@@ -117,14 +131,31 @@ def _alarm(ctx: Invocation) -> None:
 
 
 COMMANDS = (
-    Command("trap", "signals", "report a signal when it arrives, instead of its default action",
-            _trap, args=(Arg("SIG", "signal"),),
-            opts=(Opt("--off", "restore the handler the trap replaced"),),
-            calls=("signal.signal",), examples=("trap USR1", "trap HUP --off")),
-    Command("signals", "signals", "the signal table: number, default action, handler now",
-            _signals, calls=("signal.Signals", "signal.getsignal", "signal.strsignal"),
-            examples=("signals",)),
-    Command("alarm", "signals", "deliver SIGALRM to the shell after S whole seconds",
-            _alarm, args=(Arg("SECONDS", "int"),), calls=("signal.alarm",),
-            examples=("alarm 2", "alarm 0")),
+    Command(
+        "trap",
+        "signals",
+        "report a signal when it arrives, instead of its default action",
+        _trap,
+        args=(Arg("SIG", "signal"),),
+        opts=(Opt("--off", "restore the handler the trap replaced"),),
+        calls=("signal.signal",),
+        examples=("trap USR1", "trap HUP --off"),
+    ),
+    Command(
+        "signals",
+        "signals",
+        "the signal table: number, default action, handler now",
+        _signals,
+        calls=("signal.Signals", "signal.getsignal", "signal.strsignal"),
+        examples=("signals",),
+    ),
+    Command(
+        "alarm",
+        "signals",
+        "deliver SIGALRM to the shell after S whole seconds",
+        _alarm,
+        args=(Arg("SECONDS", "int"),),
+        calls=("signal.alarm",),
+        examples=("alarm 2", "alarm 0"),
+    ),
 )

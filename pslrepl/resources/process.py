@@ -78,7 +78,7 @@ class Process(Resource):
         self._wake_r, self._wake_w = os.pipe()
         self._pidfd: int | None = None
         try:
-            self._pidfd = os.pidfd_open(popen.pid)  # type: ignore[attr-defined]
+            self._pidfd = os.pidfd_open(popen.pid)
         except (AttributeError, OSError):
             self._pidfd = None
         if popen.stdin is not None:
@@ -209,7 +209,9 @@ class Process(Resource):
         if self.closed:
             raise PslError(f"{self.name} is closed")
         if self.stdin_closed or self.popen.stdin is None:
-            raise PslError(f"{self.name}: stdin is closed (eof was sent); nothing more can be written")
+            raise PslError(
+                f"{self.name}: stdin is closed (eof was sent); nothing more can be written"
+            )
         fd = self.popen.stdin.fileno()
         view = memoryview(data)
         sent = 0
@@ -253,7 +255,9 @@ class Process(Resource):
                 self.popen.stdin.close()
             except BrokenPipeError:
                 pass
-        self.post(Event(self.name, "eof", "stdin closed (EOF sent)", stream="stdin", direction="out"))
+        self.post(
+            Event(self.name, "eof", "stdin closed (EOF sent)", stream="stdin", direction="out")
+        )
 
     def send_signal(self, signum: int) -> None:
         if self.returncode is not None or self.popen.poll() is not None:
@@ -317,7 +321,7 @@ class Process(Resource):
         argv = self.popen.args
         pairs[3:3] = [
             ("pid", str(self.pid)),
-            ("argv", argv if isinstance(argv, str) else shlex.join(map(str, argv))),
+            ("argv", repr(argv)),
             ("status", "running" if rc is None else describe_status(rc)),
             ("returncode", "None" if rc is None else str(rc)),
             ("stdin", "closed" if self.stdin_closed else "open (pipe)"),
