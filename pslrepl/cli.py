@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
-import argparse
 import enum
 import signal
 import sys
-from collections.abc import Iterable
-from types import FrameType
 
 from pslrepl import __version__
 from pslrepl.environment import Environment
 from pslrepl.session import Session
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+    from types import FrameType
 
 
 class ExitStatus(enum.IntEnum):
@@ -73,25 +75,85 @@ def _terminate(signum: int, frame: FrameType | None) -> None:
     raise SystemExit(128 + signum)
 
 
-def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
-        prog="pslrepl",
-        description="An interactive playground shell for Python's IPC and networking stdlib.",
-    )
-    p.add_argument("file", nargs="?", metavar="FILE", help="run the commands in FILE")
-    p.add_argument("-c", dest="command", metavar="CMDS", help="run CMDS ('CMD; CMD') and exit")
-    p.add_argument(
-        "--keep-going", action="store_true", help="in a script, go on after a failed command"
-    )
-    p.add_argument("--no-color", action="store_true", help="plain output, even on a terminal")
-    p.add_argument("--version", action="version", version=f"pslrepl {__version__}")
-    return p
+USAGE = """\
+usage: pslrepl [--keep-going] [--no-color] [-c CMDS | FILE]
+
+An interactive playground shell for Python's IPC and networking stdlib.
+With no FILE and a terminal on standard input it opens the shell; commands piped
+on standard input run as a script.
+
+  FILE           run the commands in FILE, one per line
+  -c CMDS        run CMDS ('CMD; CMD', or several lines) and exit
+  --keep-going   in a script, go on after a failed command (exit status 1 at the end)
+  --no-color     plain output, even on a terminal (NO_COLOR does the same)
+  --version      show the version and exit
+  -h, --help     show this help and exit
+"""
+
+
+class Options:
+    """What the command line asked for."""
+
+    def __init__(self) -> None:
+        self.file: str | None = None
+        self.command: str | None = None
+        self.keep_going = False
+        self.no_color = False
+
+
+class CliError(Exception):
+    """A command line pslrepl can't run: exit status 2 with a usage hint."""
+
+
+def parse_cli(argv: list[str]) -> Options:
+    """pslrepl's own options, parsed by hand: argparse would double `-c`'s start-up time."""
+    opts = Options()
+    i = 0
+    while i < len(argv):
+        arg = argv[i]
+        if arg == "--":
+            rest = argv[i + 1 :]
+            if len(rest) > 1:
+                raise CliError(f"one FILE at a time, not {len(rest)}")
+            if rest:
+                opts.file = rest[0]
+            break
+        if arg == "-c" or arg.startswith("-c"):
+            if arg == "-c":
+                if i + 1 >= len(argv):
+                    raise CliError("-c needs the commands to run")
+                opts.command = argv[i + 1]
+                i += 1
+            else:
+                opts.command = arg[2:]
+        elif arg == "--keep-going":
+            opts.keep_going = True
+        elif arg == "--no-color":
+            opts.no_color = True
+        elif arg.startswith("-") and arg != "-":
+            raise CliError(f"unknown option {arg}")
+        elif opts.file is not None:
+            raise CliError(f"one FILE at a time: {opts.file} and {arg}")
+        else:
+            opts.file = arg
+        i += 1
+    if opts.file and opts.command is not None:
+        raise CliError("give FILE or -c, not both")
+    return opts
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = parser().parse_args(argv)
-    if args.file and args.command:
-        print("pslrepl: give FILE or -c, not both", file=sys.stderr)
+    argv = sys.argv[1:] if argv is None else argv
+    if "-h" in argv or "--help" in argv:
+        sys.stdout.write(USAGE)
+        return ExitStatus.OK
+    if "--version" in argv:
+        print(f"pslrepl {__version__}")
+        return ExitStatus.OK
+    try:
+        args = parse_cli(argv)
+    except CliError as exc:
+        print(f"pslrepl: {exc}; see pslrepl --help", file=sys.stderr)
         return ExitStatus.USAGE
     lines: Iterable[str] | None = None
     where = None

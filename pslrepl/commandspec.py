@@ -2,76 +2,120 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
-
 from pslrepl.errors import UsageError
-from pslrepl.parsing import Token, parse_duration
+from pslrepl.parsing import parse_duration
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing at start-up
 if TYPE_CHECKING:
+    from collections.abc import Callable, Sequence
+    from typing import Any
+
     from pslrepl.invocation import Invocation
+    from pslrepl.parsing import Token
+
+    Handler = Callable[[Invocation], None]
 
 
-@dataclass(frozen=True)
 class Arg:
     """A positional argument; ``kind`` tells completion and highlighting what it takes.
 
     Kinds: ``new`` (a new NAME), ``resource`` (an existing one, of ``kinds``),
-    ``signal``, ``file``, ``data``, ``text``, ``number``, ``choice``, ``command``,
-    ``setting``.
+    ``signal``, ``file``, ``data``, ``text``, ``choice``, ``command``, ``setting``,
+    and the converted ``seconds`` and ``int``.
     """
 
-    name: str
-    kind: str = "text"
-    optional: bool = False
-    many: bool = False
-    kinds: tuple[str, ...] = ()
-    choices: tuple[str, ...] = ()
+    __slots__ = ("name", "kind", "optional", "many", "kinds", "choices")
+
+    def __init__(
+        self,
+        name: str,
+        kind: str = "text",
+        *,
+        optional: bool = False,
+        many: bool = False,
+        kinds: tuple[str, ...] = (),
+        choices: tuple[str, ...] = (),
+    ) -> None:
+        self.name = name
+        self.kind = kind
+        self.optional = optional
+        self.many = many
+        self.kinds = kinds
+        self.choices = choices
 
     @property
     def key(self) -> str:
         return self.name.lower().replace("-", "_")
 
 
-@dataclass(frozen=True)
 class Opt:
     """An option: ``--flag`` when ``metavar`` is None, else ``--opt VALUE``."""
 
-    name: str
-    help: str
-    metavar: str | None = None
-    kind: str = "text"
-    repeat: bool = False
-    choices: tuple[str, ...] = ()
-    exclusive: str | None = None
+    __slots__ = ("name", "help", "metavar", "kind", "repeat", "choices", "exclusive")
+
+    def __init__(
+        self,
+        name: str,
+        help: str,
+        metavar: str | None = None,
+        *,
+        kind: str = "text",
+        repeat: bool = False,
+        choices: tuple[str, ...] = (),
+        exclusive: str | None = None,
+    ) -> None:
+        self.name = name
+        self.help = help
+        self.metavar = metavar
+        self.kind = kind
+        self.repeat = repeat
+        self.choices = choices
+        self.exclusive = exclusive
 
     @property
     def key(self) -> str:
         return self.name.lstrip("-").replace("-", "_")
 
 
-Handler = Callable[["Invocation"], None]
-
-
-@dataclass(frozen=True)
 class Command:
     """One command: the single record that help, completion, highlighting and dispatch read."""
 
-    name: str
-    group: str
-    summary: str
-    handler: Handler
-    args: tuple[Arg, ...] = ()
-    opts: tuple[Opt, ...] = ()
-    calls: tuple[str, ...] = ()
-    examples: tuple[str, ...] = ()
-    rest: bool = False
-    rest_name: str = "ARGV"
-    aliases: tuple[str, ...] = ()
-    details: str = ""
-    interactive_only: bool = False
-    extra: dict[str, Any] = field(default_factory=dict, compare=False)
+    __slots__ = (
+        "name", "group", "summary", "handler", "args", "opts", "calls", "examples",
+        "rest", "rest_name", "aliases", "details",
+    )  # fmt: skip
+
+    def __init__(
+        self,
+        name: str,
+        group: str,
+        summary: str,
+        handler: Handler,
+        *,
+        args: tuple[Arg, ...] = (),
+        opts: tuple[Opt, ...] = (),
+        calls: tuple[str, ...] = (),
+        examples: tuple[str, ...] = (),
+        rest: bool = False,
+        rest_name: str = "ARGV",
+        aliases: tuple[str, ...] = (),
+        details: str = "",
+    ) -> None:
+        self.name = name
+        self.group = group
+        self.summary = summary
+        self.handler = handler
+        self.args = args
+        self.opts = opts
+        self.calls = calls
+        self.examples = examples
+        self.rest = rest
+        self.rest_name = rest_name
+        self.aliases = aliases
+        self.details = details
+
+    def __repr__(self) -> str:
+        return f"Command({self.name!r})"
 
     @property
     def words(self) -> list[str]:

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
-import difflib
-from collections.abc import Iterable, Sequence
-
-from pslrepl.commandspec import Command, parse_args
+from pslrepl.commandspec import parse_args
 from pslrepl.errors import PslError, Timeout, describe_oserror
 from pslrepl.invocation import Invocation
-from pslrepl.parsing import Token, tokenize
+from pslrepl.parsing import tokenize
 from pslrepl.render import render
-from pslrepl.session import Session
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Sequence
+
+    from pslrepl.commandspec import Command
+    from pslrepl.parsing import Token
+    from pslrepl.session import Session
 
 
 class CommandTable:
@@ -51,6 +55,8 @@ class CommandTable:
         return out
 
     def suggest(self, word: str) -> list[str]:
+        import difflib
+
         return difflib.get_close_matches(word, sorted(self.by_name), n=3, cutoff=0.6)
 
 

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Callable
-from dataclasses import dataclass, field
-from pathlib import Path
-from typing import TextIO
 
 from pslrepl.errors import PslError
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Callable
+    from pathlib import Path
+    from typing import TextIO
 
 
 def _no_password(prompt: str) -> str:
@@ -41,20 +43,32 @@ def data_dir() -> Path:
     base = os.environ.get("XDG_DATA_HOME") or os.path.join(
         os.path.expanduser("~"), ".local", "share"
     )
+    from pathlib import Path
+
     return Path(base) / "pslrepl"
 
 
-@dataclass
 class Environment:
     """The streams and terminal facts a Session is given; tests pass their own."""
 
-    stdin: TextIO = field(default_factory=lambda: sys.stdin)
-    stdout: TextIO = field(default_factory=lambda: sys.stdout)
-    stderr: TextIO = field(default_factory=lambda: sys.stderr)
-    interactive: bool = False
-    color: bool = False
-    ask_password: Callable[[str], str] = _no_password
-    width: int = 100
+    def __init__(
+        self,
+        *,
+        stdin: TextIO | None = None,
+        stdout: TextIO | None = None,
+        stderr: TextIO | None = None,
+        interactive: bool = False,
+        color: bool = False,
+        ask_password: Callable[[str], str] = _no_password,
+        width: int = 100,
+    ) -> None:
+        self.stdin = stdin or sys.stdin
+        self.stdout = stdout or sys.stdout
+        self.stderr = stderr or sys.stderr
+        self.interactive = interactive
+        self.color = color
+        self.ask_password = ask_password
+        self.width = width
 
     @classmethod
     def from_system(cls, *, interactive: bool) -> Environment:

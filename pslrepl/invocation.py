@@ -3,31 +3,35 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, TypeVar
 
 from pslrepl.errors import PslError, UsageError
 from pslrepl.parsing import parse_hex, unescape
-from pslrepl.results import Result, Text
+from pslrepl.results import Text
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from collections.abc import Callable
+    from typing import Any, TypeVar
+
     from pslrepl.commandspec import Command
     from pslrepl.dispatch import Dispatcher
     from pslrepl.resources.base import Resource
+    from pslrepl.results import Result
     from pslrepl.session import Session
 
-T = TypeVar("T")
+    T = TypeVar("T")
 
 
-@dataclass(frozen=True)
 class Call:
     """One stdlib call a command made: the data ``explain`` and ``export py`` are built on."""
 
-    func: str
-    args: str
-    result: str
-    t: float = field(default_factory=time.time)
+    __slots__ = ("func", "args", "result", "t")
+
+    def __init__(self, func: str, args: str, result: str) -> None:
+        self.func = func
+        self.args = args
+        self.result = result
+        self.t = time.time()
 
 
 def _short_repr(value: Any, limit: int = 80) -> str:
@@ -35,30 +39,42 @@ def _short_repr(value: Any, limit: int = 80) -> str:
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
-@dataclass(frozen=True)
 class CommandRecord:
     """A finished command, kept in the session's history: the line, its calls, the outcome."""
 
-    line: str
-    command: str
-    calls: tuple[Call, ...]
-    ok: bool
-    started: float
+    __slots__ = ("line", "command", "calls", "ok", "started")
+
+    def __init__(
+        self, line: str, command: str, calls: tuple[Call, ...], ok: bool, started: float
+    ) -> None:
+        self.line = line
+        self.command = command
+        self.calls = calls
+        self.ok = ok
+        self.started = started
 
 
-@dataclass
 class Invocation:
     """The context a handler gets: the session, its arguments, and where results go."""
 
-    session: Session
-    command: Command
-    values: dict[str, Any]
-    argv: list[str]
-    line: str
-    dispatcher: Dispatcher
-    results: list[Result] = field(default_factory=list)
-    calls: list[Call] = field(default_factory=list)
-    started: float = field(default_factory=time.time)
+    def __init__(
+        self,
+        session: Session,
+        command: Command,
+        values: dict[str, Any],
+        argv: list[str],
+        line: str,
+        dispatcher: Dispatcher,
+    ) -> None:
+        self.session = session
+        self.command = command
+        self.values = values
+        self.argv = argv
+        self.line = line
+        self.dispatcher = dispatcher
+        self.results: list[Result] = []
+        self.calls: list[Call] = []
+        self.started = time.time()
 
     def __getitem__(self, key: str) -> Any:
         return self.values[key]

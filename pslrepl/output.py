@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import threading
-from typing import TextIO
 
-from pslrepl.results import Line
 from pslrepl.style import STYLES, sgr
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import TextIO
+
+    from pslrepl.results import Line
 
 
 class Printer:

@@ -3,32 +3,46 @@
 from __future__ import annotations
 
 import codecs
-import re
-import warnings
-from dataclasses import dataclass
 
 from pslrepl.errors import UsageError
 
-NAME_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_-]*\Z")
+# Records here and across the package are plain classes with __slots__, not
+# dataclasses: importing dataclasses (and the inspect it pulls in) would cost more
+# than the rest of `pslrepl -c 'echo hi'` (see docs/BENCHMARKS.md).
+
+_NAME_START = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz_")
+_NAME_REST = _NAME_START | frozenset("0123456789-")
 
 
-@dataclass(frozen=True)
 class Token:
     """One word of a line: its text after quote removal and where it stood."""
 
-    text: str
-    start: int
-    end: int
-    quoted: bool = False
+    __slots__ = ("text", "start", "end", "quoted")
+
+    def __init__(self, text: str, start: int, end: int, quoted: bool = False) -> None:
+        self.text = text
+        self.start = start
+        self.end = end
+        self.quoted = quoted
+
+    def __repr__(self) -> str:
+        return f"Token({self.text!r}, {self.start}, {self.end}, quoted={self.quoted})"
 
 
-@dataclass(frozen=True)
 class Split:
     """A line split into commands (each a token list), with any comment's start."""
 
-    commands: list[list[Token]]
-    comment_at: int | None = None
-    unterminated: str | None = None
+    __slots__ = ("commands", "comment_at", "unterminated")
+
+    def __init__(
+        self,
+        commands: list[list[Token]],
+        comment_at: int | None = None,
+        unterminated: str | None = None,
+    ) -> None:
+        self.commands = commands
+        self.comment_at = comment_at
+        self.unterminated = unterminated
 
 
 def tokenize(line: str, *, strict: bool = True) -> Split:
@@ -136,6 +150,8 @@ def split_commands(line: str) -> list[list[Token]]:
 def unescape(text: str, *, encoding: str = "utf-8") -> bytes:
     r"""Apply Python bytes-literal escapes to DATA text: ``hi\r\n`` -> b'hi\r\n'."""
     raw = text.encode(encoding, errors="surrogateescape")
+    import warnings
+
     with warnings.catch_warnings():
         # An unknown escape such as \q is kept as is, as in a bytes literal.
         warnings.simplefilter("ignore")
@@ -147,7 +163,7 @@ def unescape(text: str, *, encoding: str = "utf-8") -> bytes:
 
 def parse_hex(text: str) -> bytes:
     """Bytes from hex digits, allowing spaces, colons and a 0x prefix: ``de ad:be ef``."""
-    cleaned = re.sub(r"[\s:]", "", text)
+    cleaned = "".join(text.replace(":", " ").split())
     if cleaned.lower().startswith("0x"):
         cleaned = cleaned[2:]
     try:
@@ -171,7 +187,7 @@ def parse_duration(text: str, *, what: str = "seconds") -> float:
 
 def check_name(text: str) -> str:
     """A NAME is an identifier: a letter or _, then letters, digits, _ or -."""
-    if not NAME_RE.match(text):
+    if not (text and text[0] in _NAME_START and all(c in _NAME_REST for c in text)):
         raise UsageError(
             f"{text!r} is not a valid name: start with a letter or _, then letters, digits, _ or -"
         )

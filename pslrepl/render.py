@@ -2,19 +2,24 @@
 
 from __future__ import annotations
 
-import re
 import time
 
-from pslrepl.events import Event
-from pslrepl.results import Cell, Fields, Fragment, Line, Output, Result, Styled, Table, Text
+from pslrepl.results import Fields, Output, Styled, Table, Text
 
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from pslrepl.events import Event
+    from pslrepl.results import Cell, Fragment, Line, Result
+
+# Control characters but tab and newline, shown as \xNN so a child's escape codes
+# can't drive the user's terminal.
+_CONTROL = {c: f"\\x{c:02x}" for c in (*range(0x00, 0x09), *range(0x0B, 0x20), 0x7F)}
 
 
 def safe_text(data: bytes, encoding: str) -> str:
     """Decode for display; control characters (a child's escape codes) shown escaped."""
     text = data.decode(encoding, errors="backslashreplace")
-    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
+    return text.translate(_CONTROL)
 
 
 def preview(data: bytes, limit: int = 40) -> str:

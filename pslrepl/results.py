@@ -2,52 +2,69 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
 Fragment = tuple[str, str]  # (style class, text)
 Line = list[Fragment]
 Cell = str | Fragment
 
 
-@dataclass(frozen=True)
 class Text:
     """A message; several lines allowed. ``style`` is a class from style.py."""
 
-    text: str
-    style: str = ""
+    __slots__ = ("text", "style")
+
+    def __init__(self, text: str, style: str = "") -> None:
+        self.text = text
+        self.style = style
 
 
-@dataclass(frozen=True)
 class Styled:
     """One line made of differently styled pieces."""
 
-    fragments: tuple[Fragment, ...]
+    __slots__ = ("fragments",)
+
+    def __init__(self, fragments: tuple[Fragment, ...]) -> None:
+        self.fragments = fragments
 
 
-@dataclass(frozen=True)
 class Output:
     """Bytes a child or peer produced, shown per ``set display`` unless ``mode`` is given."""
 
-    data: bytes
-    stream: str = "stdout"
-    mode: str | None = None
-    highlight: tuple[int, int] | None = None
+    __slots__ = ("data", "stream", "mode", "highlight")
+
+    def __init__(
+        self,
+        data: bytes,
+        stream: str = "stdout",
+        *,
+        mode: str | None = None,
+        highlight: tuple[int, int] | None = None,
+    ) -> None:
+        self.data = data
+        self.stream = stream
+        self.mode = mode
+        self.highlight = highlight
 
 
-@dataclass(frozen=True)
 class Table:
     """Rows under headers; a cell is text or (style, text)."""
 
-    headers: tuple[str, ...]
-    rows: list[list[Cell]] = field(default_factory=list)
-    empty: str = "(none)"
+    __slots__ = ("headers", "rows", "empty")
+
+    def __init__(
+        self, headers: tuple[str, ...], rows: list[list[Cell]], empty: str = "(none)"
+    ) -> None:
+        self.headers = headers
+        self.rows = rows
+        self.empty = empty
 
 
-@dataclass(frozen=True)
 class Fields:
     """``key: value`` pairs, as ``info`` shows them."""
 
-    pairs: list[tuple[str, str]]
+    __slots__ = ("pairs",)
+
+    def __init__(self, pairs: list[tuple[str, str]]) -> None:
+        self.pairs = pairs
 
 
 Result = Text | Styled | Output | Table | Fields

@@ -6,9 +6,6 @@ import codecs
 import threading
 import time
 from collections import deque
-from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Any
 
 from pslrepl.environment import Environment
 from pslrepl.errors import PslError, UsageError
@@ -18,23 +15,28 @@ from pslrepl.parsing import parse_duration
 from pslrepl.render import event_line
 from pslrepl.resources.registry import Registry
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Callable
+    from typing import Any
+
 SESSION_LOG_LENGTH = 5000
 # What is shown live above the prompt. The rest (start, write, eof, close) answers a
 # command the user just typed, which already said so; it is logged all the same.
 LIVE_KINDS = frozenset({"data", "exit", "signal", "dropped", "note"})
 
 
-@dataclass
 class Settings:
     """What ``set`` shows and changes."""
 
-    display: str = "text"
-    encoding: str = "utf-8"
-    timeout: float = 5.0
-    events: str = "quiet"
-    color: bool = False
-    explain: bool = False
-    grace: float = 1.0
+    def __init__(self, *, events: str = "quiet", color: bool = False) -> None:
+        self.display = "text"
+        self.encoding = "utf-8"
+        self.timeout = 5.0
+        self.events = events
+        self.color = color
+        self.explain = False
+        self.grace = 1.0
 
     CHOICES = {
         "display": ("text", "hex", "repr"),

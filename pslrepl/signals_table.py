@@ -47,3 +47,25 @@ def signal_names() -> list[str]:
 
 def default_action(name: str) -> str:
     return DEFAULT_ACTION.get(name, "Term")
+
+
+def signal_name(signum: int) -> str:
+    try:
+        return signal.Signals(signum).name
+    except ValueError:
+        return f"signal {signum}"
+
+
+def describe_status(returncode: int) -> str:
+    """'exited with status 3' or 'killed by SIGTERM (signal 15)'."""
+    if returncode < 0:
+        return f"killed by {signal_name(-returncode)} (signal {-returncode})"
+    return f"exited with status {returncode}"
+
+
+def short_status(returncode: int | None) -> str:
+    if returncode is None:
+        return "running"
+    if returncode < 0:
+        return signal_name(-returncode)
+    return f"exited {returncode}"

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from pslrepl.commandspec import Command
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from pslrepl.commandspec import Command
 
 
 def all_commands() -> list[Command]:

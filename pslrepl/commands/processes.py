@@ -2,22 +2,24 @@
 
 from __future__ import annotations
 
-import getpass
 import os
-import re
-import shlex
-import subprocess
-from typing import Any
 
 from pslrepl.commands.session_cmds import TIMEOUT
 from pslrepl.commandspec import Arg, Command, Opt
 from pslrepl.errors import PslError, Timeout, UsageError
-from pslrepl.invocation import Invocation
 from pslrepl.render import plural, preview
 from pslrepl.resources.buffers import read_buffer
-from pslrepl.resources.process import Process, describe_status, spawn
 from pslrepl.results import Output, Styled, Table, Text
-from pslrepl.signals_table import parse_signal, signal_label
+from pslrepl.signals_table import describe_status, parse_signal, signal_label
+
+# subprocess and the Process resource are imported inside the handlers that use
+# them: loading the command table must stay cheap (`pslrepl -c 'echo hi'`).
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
+
+    from pslrepl.invocation import Invocation
+    from pslrepl.resources.process import Process
 
 PROC = ("process",)
 SHELL = Opt("--shell", "run ARGV as one command line through /bin/sh (shell=True)")
@@ -76,6 +78,8 @@ def _show_output(ctx: Invocation, stdout: bytes | None, stderr: bytes | None) ->
 
 
 def _run(ctx: Invocation) -> None:
+    import subprocess
+
     args = _argv(ctx)
     data = ctx.data("input", required=False) if ctx["input"] else None
     timeout = ctx.timeout
@@ -112,6 +116,8 @@ def _run(ctx: Invocation) -> None:
 
 
 def _spawn(ctx: Invocation) -> None:
+    from pslrepl.resources.process import spawn
+
     session = ctx.session
     name = session.registry.check_free(ctx["name"])
     args = _argv(ctx)
@@ -135,6 +141,8 @@ def _spawn(ctx: Invocation) -> None:
 
 
 def _proc(ctx: Invocation) -> Process:
+    from pslrepl.resources.process import Process
+
     res = ctx.resource(ctx["name"], PROC)
     assert isinstance(res, Process)
     if res.closed:
@@ -204,6 +212,8 @@ def _show_read(
 
 
 def _expect(ctx: Invocation) -> None:
+    import re
+
     proc = _proc(ctx)
     stream = "stderr" if ctx["stderr"] else "stdout"
     enc = ctx.session.settings.encoding
@@ -305,6 +315,8 @@ def _kill(ctx: Invocation) -> None:
 
 
 def _ps(ctx: Invocation) -> None:
+    from pslrepl.resources.process import Process
+
     rows: list[Any] = []
     for res in ctx.session.registry:
         if isinstance(res, Process):
@@ -328,6 +340,10 @@ def _ps(ctx: Invocation) -> None:
 
 
 def _sudo(ctx: Invocation) -> None:
+    import getpass
+    import shlex
+    import subprocess
+
     argv = ctx.argv
     if not argv:
         raise UsageError("sudo: give the command after --, like: sudo -- id")

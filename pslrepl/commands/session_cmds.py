@@ -2,18 +2,18 @@
 
 from __future__ import annotations
 
-import contextlib
-import io
 import os
 import time
-import traceback
 
 from pslrepl.commandspec import Arg, Command, Opt
 from pslrepl.errors import PslError, Timeout, UsageError
-from pslrepl.invocation import Invocation
 from pslrepl.render import log_line
 from pslrepl.resources.base import age
 from pslrepl.results import Cell, Fields, Styled, Table
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from pslrepl.invocation import Invocation
 
 GROUP_TITLES = {
     "session": "Session",
@@ -152,7 +152,8 @@ def _wait(ctx: Invocation) -> None:
             f"{res.name}: timeout after {timeout:g} s waiting for {event}; it is {res.state}"
         )
     if event == "exit":
-        from pslrepl.resources.process import Process, describe_status
+        from pslrepl.resources.process import Process
+        from pslrepl.signals_table import describe_status
 
         assert isinstance(res, Process)
         rc = res.returncode
@@ -190,6 +191,10 @@ def _sleep(ctx: Invocation) -> None:
 
 
 def _py(ctx: Invocation) -> None:
+    import contextlib
+    import io
+    import traceback
+
     code = " ".join(ctx["code"])
     if not code.strip():
         raise UsageError("py: give Python code, like: py p.pid")

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from pslrepl.commands.session_cmds import TIMEOUT
 from pslrepl.commandspec import Command
 from pslrepl.errors import PslError, Timeout, UsageError
-from pslrepl.invocation import Invocation
-from pslrepl.resources.process import describe_status
 from pslrepl.results import Output, Styled
+from pslrepl.signals_table import describe_status
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
+
+    from pslrepl.invocation import Invocation
 
 
 def _sh(ctx: Invocation) -> None:

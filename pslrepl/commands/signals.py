@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 import signal
-from types import FrameType
-from typing import Any
 
 from pslrepl.commandspec import Arg, Command, Opt
 from pslrepl.errors import PslError, UsageError
 from pslrepl.events import Event
-from pslrepl.invocation import Invocation
 from pslrepl.results import Styled, Table
-from pslrepl.session import Session
 from pslrepl.signals_table import default_action, parse_signal, signal_label
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from types import FrameType
+    from typing import Any
+
+    from pslrepl.invocation import Invocation
+    from pslrepl.session import Session
 
 UNCATCHABLE = {signal.SIGKILL, signal.SIGSTOP}
 

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import time
 from collections import deque
-from typing import TYPE_CHECKING, Any, ClassVar
 
 from pslrepl.events import Event
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from typing import Any, ClassVar
+
     from pslrepl.session import Session
 
 LOG_LENGTH = 2000

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import re
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
-
 from pslrepl.errors import Timeout
 from pslrepl.render import plural, preview
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:
+    import re
+
     from pslrepl.session import Session
 
 DEFAULT_CAP = 1 << 20  # 1 MiB kept per stream; older bytes are dropped and counted
@@ -45,12 +44,18 @@ class StreamBuffer:
         return out
 
 
-@dataclass(frozen=True)
 class ReadResult:
-    data: bytes
-    eof: bool
-    dropped: int = 0
-    match: re.Match[bytes] | None = None
+    """What a read took: the bytes, whether the stream is at EOF, what was dropped."""
+
+    __slots__ = ("data", "eof", "dropped", "match")
+
+    def __init__(
+        self, data: bytes, *, eof: bool, dropped: int = 0, match: re.Match[bytes] | None = None
+    ) -> None:
+        self.data = data
+        self.eof = eof
+        self.dropped = dropped
+        self.match = match
 
 
 def read_buffer(

@@ -16,33 +16,12 @@ from pslrepl.events import Event
 from pslrepl.render import plural
 from pslrepl.resources.base import Resource
 from pslrepl.resources.buffers import StreamBuffer
+from pslrepl.signals_table import describe_status, short_status, signal_name
 
 if TYPE_CHECKING:
     from pslrepl.session import Session
 
 CHUNK = 65536
-
-
-def signal_name(signum: int) -> str:
-    try:
-        return signal.Signals(signum).name
-    except ValueError:
-        return f"signal {signum}"
-
-
-def describe_status(returncode: int) -> str:
-    """'exited with status 3' or 'killed by SIGTERM (signal 15)'."""
-    if returncode < 0:
-        return f"killed by {signal_name(-returncode)} (signal {-returncode})"
-    return f"exited with status {returncode}"
-
-
-def short_status(returncode: int | None) -> str:
-    if returncode is None:
-        return "running"
-    if returncode < 0:
-        return signal_name(-returncode)
-    return f"exited {returncode}"
 
 
 class Process(Resource):

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-
 from pslrepl.errors import PslError
 from pslrepl.parsing import check_name
-from pslrepl.resources.base import Resource
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterator
+
+    from pslrepl.resources.base import Resource
 
 
 class Registry:
