@@ -33,6 +33,10 @@ class CommandTable:
     def is_command(self, word: str) -> bool:
         return word in self.first_words
 
+    def knows(self, words: str) -> bool:
+        """A command, an alias, or the first word of a two-word command (``tcp``)."""
+        return words in self.by_name or words in self.first_words
+
     def subcommands(self, first: str) -> list[str]:
         return sorted({n.split()[1] for n in self.by_name if n.startswith(first + " ")})
 

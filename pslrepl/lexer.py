@@ -1,55 +1,36 @@
-"""A pygments lexer for the command language: commands, names, options, data, numbers, comments."""
+"""The prompt's lexer: highlights the line being typed, live resource names included."""
 
 from __future__ import annotations
 
-import re
+from prompt_toolkit.lexers import Lexer
 
-from pygments.lexer import RegexLexer, bygroups
-from pygments.token import Comment, Keyword, Name, Number, Punctuation, String, Text, Whitespace
+from pslrepl.highlight import classify
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Callable
 
-def _command_pattern() -> str:
-    from pslrepl.commands import all_commands
+    from prompt_toolkit.document import Document
+    from prompt_toolkit.formatted_text import StyleAndTextTuples
 
-    names: set[str] = set()
-    for cmd in all_commands():
-        names.update((cmd.name, *cmd.aliases))
-    # Longest first, so "tcp connect" wins over "tcp"; a word ends at space, ; or EOL.
-    alternatives = "|".join(
-        re.escape(n).replace(r"\ ", r"\s+") for n in sorted(names, key=len, reverse=True)
-    )
-    return rf"(?:{alternatives})(?=[\s;]|$)"
+    from pslrepl.session import Session
 
 
-_END = r"(?=[\s;]|$)"
+class PromptLexer(Lexer):
+    """Classes each piece as ``class:psl.<kind>``; style.py gives them colours."""
 
+    def __init__(self, session: Session, is_command: Callable[[str], bool]) -> None:
+        self.session = session
+        self.is_command = is_command
 
-class PslLexer(RegexLexer):
-    """Highlights pslrepl command lines and ``.psl`` transcripts' commands."""
+    def lex_document(self, document: Document) -> Callable[[int], StyleAndTextTuples]:
+        lines = document.lines
 
-    name = "pslrepl"
-    aliases = ["psl", "pslrepl"]
-    filenames = ["*.psl"]
+        def get_line(number: int) -> StyleAndTextTuples:
+            if number >= len(lines):
+                return []
+            pieces = classify(lines[number], is_command=self.is_command,
+                              names=self.session.registry)  # fmt: skip
+            return [(f"class:psl.{cls}" if cls else "", text) for cls, text in pieces]
 
-    tokens = {
-        "root": [
-            (r"\s+", Whitespace),
-            (r"#.*$", Comment.Single),
-            (r";", Punctuation),
-            (_command_pattern(), Keyword, "args"),
-            (r"[A-Za-z_][A-Za-z0-9_-]*" + _END, Name.Variable),
-            (r"\S+", Text),
-        ],
-        "args": [
-            (r"[ \t]+", Whitespace),
-            (r"\n", Whitespace, "#pop"),
-            (r";", Punctuation, "#pop"),
-            (r"#.*$", Comment.Single),
-            (r"(--[A-Za-z][\w-]*)(=?)", bygroups(Name.Attribute, Punctuation)),
-            (r"--" + _END, Punctuation),
-            (r'"(\\\\|\\"|[^"])*("|$)', String.Double),
-            (r"'[^']*('|$)", String.Single),
-            (r"-?\d+(\.\d+)?" + _END, Number),
-            (r"[^\s;'\"]+", Text),
-        ],
-    }
+        return get_line

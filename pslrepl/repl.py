@@ -12,7 +12,6 @@ from prompt_toolkit.application import run_in_terminal
 from prompt_toolkit.auto_suggest import AutoSuggestFromHistory
 from prompt_toolkit.formatted_text import FormattedText
 from prompt_toolkit.history import FileHistory, History, InMemoryHistory
-from prompt_toolkit.lexers import PygmentsLexer
 from prompt_toolkit.output import ColorDepth
 from prompt_toolkit.styles import Style
 
@@ -20,7 +19,7 @@ from pslrepl.cli import build, shutdown
 from pslrepl.completer import PslCompleter
 from pslrepl.dispatch import Dispatcher
 from pslrepl.environment import Environment, data_dir, wants_color
-from pslrepl.lexer import PslLexer
+from pslrepl.lexer import PromptLexer
 from pslrepl.session import Session
 from pslrepl.style import STYLES
 from pslrepl.toolbar import toolbar_fragments
@@ -53,7 +52,7 @@ class Repl:
             auto_suggest=AutoSuggestFromHistory(),
             completer=PslCompleter(session, dispatcher.table),
             complete_while_typing=False,
-            lexer=PygmentsLexer(PslLexer),
+            lexer=PromptLexer(session, dispatcher.table.knows),
             style=Style.from_dict(STYLES),
             bottom_toolbar=self._toolbar,
             color_depth=None if color else ColorDepth.MONOCHROME,

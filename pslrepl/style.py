@@ -33,15 +33,13 @@ STYLES: dict[str, str] = {
     "bottom-toolbar": "noreverse bg:ansiblack ansiwhite",
     "bottom-toolbar.name": "ansicyan bold",
     "bottom-toolbar.dim": "ansibrightblack",
-    "pygments.keyword": "ansiblue bold",
-    "pygments.name.builtin": "ansicyan",
-    "pygments.name.variable": "ansicyan",
-    "pygments.name.attribute": "ansiyellow",
-    "pygments.string": "ansigreen",
-    "pygments.number": "ansimagenta",
-    "pygments.comment": "ansibrightblack italic",
-    "pygments.punctuation": "bold",
-    "pygments.error": "ansired",
+    "psl.command": "ansiblue bold",
+    "psl.name": "ansicyan",
+    "psl.option": "ansiyellow",
+    "psl.string": "ansigreen",
+    "psl.number": "ansimagenta",
+    "psl.comment": "ansibrightblack italic",
+    "psl.punct": "bold",
 }
 
 _COLOURS = {
