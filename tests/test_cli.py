@@ -228,3 +228,26 @@ def test_help_runs_without_prompt_toolkit() -> None:
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=30)
     assert done.stdout.splitlines()[-1] == "False False"
+
+
+def test_help_and_version() -> None:
+    done = run_cli("--help")
+    assert done.returncode == 0 and done.stdout.startswith("usage: pslrepl")
+    done = run_cli("--version")
+    assert done.returncode == 0 and done.stdout.startswith("pslrepl ")
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--nope"], "unknown option --nope"),
+        (["-c"], "-c needs the commands to run"),
+        (["a.psl", "b.psl"], "one FILE at a time"),
+        (["-c", "echo", "a.psl"], "give FILE or -c, not both"),
+    ],
+)
+def test_bad_command_lines(args: list[str], message: str) -> None:
+    done = run_cli(*args)
+    assert done.returncode == 2
+    assert done.stderr.startswith(f"pslrepl: {message}")
+    assert done.stderr.endswith("; see pslrepl --help\n") and done.stderr.count("\n") == 1
