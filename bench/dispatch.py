@@ -83,8 +83,10 @@ def main() -> int:
     print(f"{commands} commands, medians of 5 runs, python {sys.version.split()[0]}")
     print(f"pslrepl FILE (start-up subtracted) {rate_cli:8.0f} commands/s")
     print(f"dispatcher in process              {rate_in:8.0f} commands/s")
-    print(f"same round trips by hand           {rate_hand:8.0f} operations/s "
-          f"(pslrepl at {rate_in / rate_hand:.2f}x of it)")
+    print(
+        f"same round trips by hand           {rate_hand:8.0f} operations/s "
+        f"(pslrepl at {rate_in / rate_hand:.2f}x of it)"
+    )
     ok = min(rate_cli, rate_in) >= GOAL
     print(f"goal >= {GOAL:.0f} commands/s: {'ok' if ok else 'NOT MET'}")
     return 0 if ok else 1

@@ -113,7 +113,9 @@ class Session:
         """Called from any thread: log the event, queue it for display, wake waiters."""
         with self.cond:
             self.log.append(event)
-            if self.settings.events == "live" and self.env.interactive and event.kind in LIVE_KINDS:
+            # Scripts default to quiet (output must not depend on timing); a script
+            # that says `set events live` gets them between its commands.
+            if self.settings.events == "live" and event.kind in LIVE_KINDS:
                 self.pending.append(event)
             self.cond.notify_all()
         waker = self.waker

@@ -165,3 +165,12 @@ def test_help(shell: Shell) -> None:
 @pytest.mark.parametrize("line", ["help help", "help quit"])
 def test_help_by_alias_and_self(shell: Shell, line: str) -> None:
     assert shell.ok(line).startswith("usage: ")
+
+
+def test_events_are_quiet_in_scripts_unless_asked(shell: Shell) -> None:
+    shell.ok("spawn p -- sh -c 'echo hi; exit 3'; wait p")
+    assert "[p]" not in shell.out.getvalue()
+    shell.ok("set events live")
+    out = shell.ok("spawn q -- sh -c 'echo hi; exit 3'; wait q; sleep 0.05")
+    assert "[q] exited with status 3" in out
+    assert "[q] stdout 3 bytes waiting: b'hi\\n'" in out
