@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 
 from pslrepl.commands.session_cmds import TIMEOUT
 from pslrepl.commandspec import Arg, Command, Opt
@@ -288,30 +289,23 @@ def _communicate(ctx: Invocation) -> None:
     _status(ctx, proc.name, rc)
 
 
-def _signal(ctx: Invocation) -> None:
+def _send(ctx: Invocation, signum: int, call: str) -> None:
     proc = _proc(ctx)
-    signum = parse_signal(ctx["sig"])
     proc.send_signal(signum)
-    ctx.record("Popen.send_signal", str(signum))
+    ctx.record(call, str(signum))
     ctx.emit(Styled((("name", proc.name), ("", f": sent {signal_label(signum)}"))))
 
 
-def _terminate(ctx: Invocation) -> None:
-    import signal
+def _signal(ctx: Invocation) -> None:
+    _send(ctx, parse_signal(ctx["sig"]), "Popen.send_signal")
 
-    proc = _proc(ctx)
-    proc.send_signal(signal.SIGTERM)
-    ctx.record("Popen.terminate", "")
-    ctx.emit(Styled((("name", proc.name), ("", f": sent {signal_label(signal.SIGTERM)}"))))
+
+def _terminate(ctx: Invocation) -> None:
+    _send(ctx, signal.SIGTERM, "Popen.terminate")
 
 
 def _kill(ctx: Invocation) -> None:
-    import signal
-
-    proc = _proc(ctx)
-    proc.send_signal(signal.SIGKILL)
-    ctx.record("Popen.kill", "")
-    ctx.emit(Styled((("name", proc.name), ("", f": sent {signal_label(signal.SIGKILL)}"))))
+    _send(ctx, signal.SIGKILL, "Popen.kill")
 
 
 def _ps(ctx: Invocation) -> None:
