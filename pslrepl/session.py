@@ -136,12 +136,14 @@ class Session:
                     continue
                 data_seen.add(key)
                 res = self.registry.find(event.source)
-                waiting = res.waiting(event.stream) if res is not None else b""
-                if not waiting:
-                    continue  # already read by a command: nothing to announce
+                with self.cond:
+                    waiting = res.announce(event.stream) if res is not None else None
+                if waiting is None:
+                    continue  # already read, or announced a moment ago
+                unread, head = waiting
                 event = Event(
                     event.source, "data", stream=event.stream, direction="in",
-                    size=len(waiting), data=waiting[:64], t=event.t,
+                    size=unread, data=head, t=event.t,
                 )  # fmt: skip
             shown.append(event)
         shown.reverse()

@@ -185,3 +185,24 @@ def test_sudo_password_is_hidden_and_never_kept(tmp_path: Path) -> None:
         t.close()
     history = (tmp_path / "data" / "pslrepl" / "history").read_text()
     assert "sudo -- echo sudo-worked" in history and "hunter2" not in history
+
+
+def test_a_chatty_child_does_not_flood_the_screen(term: Terminal) -> None:
+    term.run("spawn y -- yes", "y: started")
+    time.sleep(2.5)
+    screen = term.screen()
+    notices = [line for line in screen.splitlines() if line.startswith("[y] stdout")]
+    assert 1 <= len(notices) <= 4, screen  # about one a second, not one per chunk
+    assert "[y] stdout buffer full" in screen
+    term.run("close y", "y: terminated")
+    term.run("echo responsive", "\nresponsive")
+
+
+def test_the_line_is_highlighted(term: Terminal) -> None:
+    term.type("spawn p --shell -- 'x'")
+    time.sleep(0.3)
+    coloured = term._tmux("capture-pane", "-p", "-e", "-t", "psl")
+    line = [x for x in coloured.splitlines() if "spawn" in x][-1]
+    # The command, the option and the quoted string each come in their own colour.
+    assert line.count("\x1b[") >= 3, repr(line)
+    assert "\x1b[" in line.split("spawn")[0]

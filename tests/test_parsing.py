@@ -195,3 +195,18 @@ def test_optional_positional() -> None:
 
 def test_usage_text() -> None:
     assert SPAWN.usage() == "spawn [--shell] [--env K=V]... [--timeout S] NAME [--] ARGV..."
+
+
+def test_stream_buffer_announces_once_until_read() -> None:
+    from pslrepl.resources.buffers import StreamBuffer
+
+    buf = StreamBuffer(cap=8)
+    assert buf.announce() is None
+    buf.feed(b"abc")
+    assert buf.announce() == (3, b"abc")
+    buf.feed(b"d")
+    assert buf.announce() is None  # news, but less than a second after the last notice
+    buf.take()
+    buf.feed(b"xyz123456")
+    assert buf.announce() == (8, b"yz123456")  # read up in between: news again
+    assert buf.dropped == 1

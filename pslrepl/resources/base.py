@@ -86,9 +86,10 @@ class Resource:
         """Whether ``wait NAME EVENT`` is satisfied now."""
         return event == "close" and self.closed
 
-    def waiting(self, stream: str) -> bytes:
-        """Unread bytes on a stream, for a live 'bytes waiting' notice."""
-        return b""
+    def announce(self, stream: str) -> tuple[int, bytes] | None:
+        """(unread count, first bytes) for a live 'bytes waiting' notice, or None when
+        there is nothing new to say; called with the session lock held."""
+        return None
 
     def close(self) -> str:
         """Free everything; return what happened, for the user."""

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 from pslrepl.errors import Timeout
 from pslrepl.render import plural, preview
 
@@ -12,6 +14,9 @@ if TYPE_CHECKING:
     from pslrepl.session import Session
 
 DEFAULT_CAP = 1 << 20  # 1 MiB kept per stream; older bytes are dropped and counted
+# A stream that keeps talking is announced again at most this often, so a chatty
+# child (`yes`) can't flood the screen above the prompt.
+REANNOUNCE_AFTER = 1.0
 
 
 class StreamBuffer:
@@ -24,6 +29,8 @@ class StreamBuffer:
         self.dropped = 0
         self.dropped_unread = 0
         self.eof = False
+        self.announced_total: int | None = None  # total when last announced, if unread since
+        self.announced_at = 0.0
 
     def feed(self, chunk: bytes) -> int:
         """Append; if over the cap drop the oldest bytes. Returns how many were dropped."""
@@ -37,10 +44,25 @@ class StreamBuffer:
             return over
         return 0
 
+    def announce(self) -> tuple[int, bytes] | None:
+        """What a 'bytes waiting' notice says now, or None: nothing unread, or nothing
+        new since the last notice, or the last one was under a second ago."""
+        if not self.data:
+            return None
+        now = time.monotonic()
+        if self.announced_total is not None and (
+            self.total == self.announced_total or now - self.announced_at < REANNOUNCE_AFTER
+        ):
+            return None
+        self.announced_total, self.announced_at = self.total, now
+        return len(self.data), bytes(self.data[:64])
+
     def take(self, n: int | None = None) -> bytes:
         n = len(self.data) if n is None else n
         out = bytes(self.data[:n])
         del self.data[:n]
+        if not self.data:
+            self.announced_total = None  # read up: the next bytes are news again
         return out
 
 

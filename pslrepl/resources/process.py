@@ -290,9 +290,9 @@ class Process(Resource):
             return self.stdout.eof and self.stderr.eof
         return super().ready(event)
 
-    def waiting(self, stream: str) -> bytes:
+    def announce(self, stream: str) -> tuple[int, bytes] | None:
         buf = self.stderr if stream == "stderr" else self.stdout
-        return bytes(buf.data[:64]) if buf.data else b""
+        return buf.announce()
 
     def info(self) -> list[tuple[str, str]]:
         pairs = super().info()
