@@ -280,3 +280,10 @@ def test_interpreter_dialogue(shell: Shell) -> None:
     shell.ok("expect pyi --stderr '>>> '")
     shell.ok("writeline pyi 6*7")
     assert shell.ok("read pyi --line") == "42\n"
+
+
+def test_read_timeout_hints_at_pipe_buffering(shell: Shell) -> None:
+    # Python without -u holds print() output in a buffer when stdout is a pipe.
+    shell.ok(f"spawn p -- {PY} -c \"print('held'); import time; time.sleep(30)\"")
+    line = shell.fails("read p --timeout 0.3")
+    assert "it has printed nothing on stdout yet" in line and "python3 -u" in line

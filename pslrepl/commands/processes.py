@@ -9,7 +9,6 @@ from pslrepl.commands.session_cmds import TIMEOUT
 from pslrepl.commandspec import Arg, Command, Opt
 from pslrepl.errors import PslError, Timeout, UsageError
 from pslrepl.render import plural, preview
-from pslrepl.resources.buffers import read_buffer
 from pslrepl.results import Output, Styled, Table, Text
 from pslrepl.signals_table import describe_status, parse_signal, signal_label
 
@@ -183,14 +182,7 @@ def _read(ctx: Invocation) -> None:
         until = ctx.data("until")
         if not until:
             raise UsageError("read: --until needs some text to wait for")
-    got = read_buffer(
-        ctx.session,
-        proc.buffer(stream),
-        label=proc.name,
-        mode=mode,
-        until=until,
-        timeout=ctx.timeout,
-    )
+    got = proc.read(stream, mode=mode, until=until, timeout=ctx.timeout)
     ctx.record(f"Popen.{stream}.read", mode, got.data)
     _show_read(ctx, proc, stream, got.data, got.eof, got.dropped, mode)
 
@@ -222,14 +214,7 @@ def _expect(ctx: Invocation) -> None:
         pattern = re.compile(ctx["regex"].encode(enc, errors="surrogateescape"))
     except re.error as exc:
         raise UsageError(f"expect: bad regular expression {ctx['regex']!r}: {exc}") from None
-    got = read_buffer(
-        ctx.session,
-        proc.buffer(stream),
-        label=proc.name,
-        mode="expect",
-        pattern=pattern,
-        timeout=ctx.timeout,
-    )
+    got = proc.read(stream, mode="expect", pattern=pattern, timeout=ctx.timeout)
     ctx.record("re.search", repr(pattern.pattern), got.match)
     if got.match is None:
         _show_read(ctx, proc, stream, got.data, got.eof, got.dropped, "expect")

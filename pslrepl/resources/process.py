@@ -15,10 +15,12 @@ from pslrepl.errors import PslError, Timeout, describe_oserror
 from pslrepl.events import Event
 from pslrepl.render import plural
 from pslrepl.resources.base import Resource
-from pslrepl.resources.buffers import StreamBuffer
+from pslrepl.resources.buffers import ReadResult, StreamBuffer, read_buffer
 from pslrepl.signals_table import describe_status, short_status, signal_name
 
 if TYPE_CHECKING:
+    import re
+
     from pslrepl.session import Session
 
 CHUNK = 65536
@@ -182,6 +184,28 @@ class Process(Resource):
         if stream == "stderr" and self.merged:
             raise PslError(f"{self.name}: stderr is merged into stdout (--merge-stderr)")
         return self.stderr if stream == "stderr" else self.stdout
+
+    def read(
+        self,
+        stream: str,
+        *,
+        mode: str,
+        until: bytes = b"",
+        pattern: re.Pattern[bytes] | None = None,
+        timeout: float,
+    ) -> ReadResult:
+        """Take from a stream's buffer what ``mode`` asks for (see read_buffer)."""
+        buf = self.buffer(stream)
+        try:
+            return read_buffer(self.session, buf, label=self.name, mode=mode, until=until,
+                               pattern=pattern, timeout=timeout)  # fmt: skip
+        except Timeout as exc:
+            if buf.total or self.returncode is not None:
+                raise
+            raise Timeout(
+                f"{exc}; it has printed nothing on {stream} yet: a program writing to a pipe "
+                "often holds its output in a buffer (try python3 -u, or stdbuf -oL)"
+            ) from None
 
     def write(self, data: bytes, *, timeout: float) -> int:
         """Write all of ``data`` to stdin, waiting at most ``timeout`` for the child to read."""
