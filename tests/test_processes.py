@@ -284,6 +284,7 @@ def test_interpreter_dialogue(shell: Shell) -> None:
 
 def test_read_timeout_hints_at_pipe_buffering(shell: Shell) -> None:
     # Python without -u holds print() output in a buffer when stdout is a pipe.
-    shell.ok(f"spawn p -- {PY} -c \"print('held'); import time; time.sleep(30)\"")
+    code = "print('held'); import time; time.sleep(30)"
+    shell.ok(f'spawn p --env PYTHONUNBUFFERED= -- {PY} -c "{code}"')
     line = shell.fails("read p --timeout 0.3")
     assert "it has printed nothing on stdout yet" in line and "python3 -u" in line
