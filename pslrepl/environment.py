@@ -60,7 +60,6 @@ class Environment:
         interactive: bool = False,
         color: bool = False,
         ask_password: Callable[[str], str] = _no_password,
-        width: int = 100,
     ) -> None:
         self.stdin = stdin or sys.stdin
         self.stdout = stdout or sys.stdout
@@ -68,7 +67,6 @@ class Environment:
         self.interactive = interactive
         self.color = color
         self.ask_password = ask_password
-        self.width = width
 
     @classmethod
     def from_system(cls, *, interactive: bool) -> Environment:

@@ -21,6 +21,9 @@ GROUP_TITLES = {
     "signals": "Signals: signal",
 }
 
+# Every event `wait` knows; each kind of resource says which of them it has.
+WAIT_EVENTS = ("exit", "data", "eof", "connect", "accept", "close")
+
 TIMEOUT = Opt("--timeout", "give up after S seconds (default: set timeout)", "S", kind="seconds")
 
 
@@ -322,11 +325,11 @@ COMMANDS = (
     Command(
         "wait",
         "session",
-        "block until an event on NAME: exit, data, eof or close",
+        "block until an event on NAME (a process: exit, data or eof)",
         _wait,
         args=(
             Arg("NAME", "resource"),
-            Arg("EVENT", "choice", optional=True, choices=("exit", "data", "eof", "close")),
+            Arg("EVENT", "choice", optional=True, choices=WAIT_EVENTS),
         ),
         opts=(TIMEOUT,),
         calls=("Popen.wait",),

@@ -35,7 +35,7 @@ class Process(Resource):
     """
 
     kind = "process"
-    wait_events = ("exit", "data", "eof", "close")
+    wait_events = ("exit", "data", "eof")
 
     def __init__(
         self,
