@@ -8,7 +8,7 @@ import time
 from collections import deque
 
 from pslrepl.environment import Environment
-from pslrepl.errors import PslError, UsageError
+from pslrepl.errors import UsageError
 from pslrepl.events import Event
 from pslrepl.output import Printer
 from pslrepl.parsing import parse_duration
@@ -194,6 +194,3 @@ class Session:
             return res.close()
         finally:
             self.registry.remove(name)
-
-    def resource_error(self, name: str, message: str) -> PslError:
-        return PslError(f"{name}: {message}")

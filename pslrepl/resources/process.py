@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from pslrepl.errors import PslError, Timeout, describe_oserror
 from pslrepl.events import Event
-from pslrepl.render import plural
+from pslrepl.render import clock, plural
 from pslrepl.resources.base import Resource
 from pslrepl.resources.buffers import ReadResult, StreamBuffer, read_buffer
 from pslrepl.signals_table import describe_status, short_status, signal_name
@@ -271,9 +271,6 @@ class Process(Resource):
         self.popen.send_signal(signum)
         self.post(Event(self.name, "signal", f"sent {signal_name(signum)} ({signum})"))
 
-    def wait_exit(self, timeout: float | None) -> bool:
-        return self.session.wait_for(lambda: self.exit_reported, timeout)
-
     # -- Resource ---------------------------------------------------------------------
 
     @property
@@ -326,6 +323,7 @@ class Process(Resource):
             ("pid", str(self.pid)),
             ("argv", repr(argv)),
             ("status", "running" if rc is None else describe_status(rc)),
+            ("ended", "" if self.exited_at is None else clock(self.exited_at)),
             ("returncode", "None" if rc is None else str(rc)),
             ("stdin", "closed" if self.stdin_closed else "open (pipe)"),
             ("stdout", self._describe(self.stdout)),
