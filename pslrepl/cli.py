@@ -37,11 +37,15 @@ def shutdown(session: Session) -> None:
     from pslrepl.commands.signals import remove_traps
 
     try:
+        if session.recorder is not None:
+            session.recorder.close()
+            session.recorder = None
         for name, what in session.close_all():
             if session.env.interactive:
                 session.printer.write([[("name", name), ("notice", f": {what}")]])
     finally:
         remove_traps(session)
+        session.remove_tmp()
 
 
 def run_lines(
@@ -77,6 +81,8 @@ def _terminate(signum: int, frame: FrameType | None) -> None:
 
 USAGE = """\
 usage: pslrepl [--keep-going] [--no-color] [-c CMDS | FILE]
+       pslrepl --check [--keep-going] FILE...
+       pslrepl --update FILE...
 
 An interactive playground shell for Python's IPC and networking stdlib.
 With no FILE and a terminal on standard input it opens the shell; commands piped
@@ -84,7 +90,10 @@ on standard input run as a script.
 
   FILE           run the commands in FILE, one per line
   -c CMDS        run CMDS ('CMD; CMD', or several lines) and exit
-  --keep-going   in a script, go on after a failed command (exit status 1 at the end)
+  --keep-going   in a script, go on after a failed command (exit status 1 at the end);
+                 with --check, go on checking a transcript after a difference
+  --check        replay transcripts (.psl) and show a diff where output differs
+  --update       replay transcripts and rewrite their expected output in place
   --no-color     plain output, even on a terminal (NO_COLOR does the same)
   --version      show the version and exit
   -h, --help     show this help and exit
@@ -95,10 +104,15 @@ class Options:
     """What the command line asked for."""
 
     def __init__(self) -> None:
-        self.file: str | None = None
+        self.files: list[str] = []
         self.command: str | None = None
         self.keep_going = False
         self.no_color = False
+        self.mode = "run"  # run, check or update
+
+    @property
+    def file(self) -> str | None:
+        return self.files[0] if self.files else None
 
 
 class CliError(Exception):
@@ -112,13 +126,9 @@ def parse_cli(argv: list[str]) -> Options:
     while i < len(argv):
         arg = argv[i]
         if arg == "--":
-            rest = argv[i + 1 :]
-            if len(rest) > 1:
-                raise CliError(f"one FILE at a time, not {len(rest)}")
-            if rest:
-                opts.file = rest[0]
+            opts.files.extend(argv[i + 1 :])
             break
-        if arg == "-c" or arg.startswith("-c"):
+        if arg.startswith("-c"):
             if arg == "-c":
                 if i + 1 >= len(argv):
                     raise CliError("-c needs the commands to run")
@@ -130,16 +140,50 @@ def parse_cli(argv: list[str]) -> Options:
             opts.keep_going = True
         elif arg == "--no-color":
             opts.no_color = True
+        elif arg in ("--check", "--update"):
+            if opts.mode != "run" and opts.mode != arg[2:]:
+                raise CliError("give --check or --update, not both")
+            opts.mode = arg[2:]
         elif arg.startswith("-") and arg != "-":
             raise CliError(f"unknown option {arg}")
-        elif opts.file is not None:
-            raise CliError(f"one FILE at a time: {opts.file} and {arg}")
         else:
-            opts.file = arg
+            opts.files.append(arg)
         i += 1
-    if opts.file and opts.command is not None:
+    if opts.mode != "run":
+        if not opts.files:
+            raise CliError(f"--{opts.mode} needs the transcript FILEs")
+        if opts.command is not None:
+            raise CliError(f"--{opts.mode} takes FILEs, not -c")
+    elif len(opts.files) > 1:
+        raise CliError(f"one FILE at a time: {opts.files[0]} and {opts.files[1]}")
+    if opts.files and opts.command is not None:
         raise CliError("give FILE or -c, not both")
     return opts
+
+
+def transcripts(opts: Options) -> int:
+    """--check and --update: each transcript replayed in a fresh session."""
+    from pslrepl.replay import check_file, update_file
+
+    status: int = ExitStatus.OK
+    for path in opts.files:
+        try:
+            if opts.mode == "update":
+                outcome, changed = update_file(path)
+                print(f"{path}: {'updated' if changed else 'unchanged'} "
+                      f"({outcome.steps_run} commands)")  # fmt: skip
+            else:
+                outcome = check_file(path, keep_going=opts.keep_going)
+                print(outcome.report())
+                if not outcome.ok:
+                    status = ExitStatus.FAILED
+        except OSError as exc:
+            print(f"pslrepl: can't read {path}: {exc.strerror or exc}", file=sys.stderr)
+            status = ExitStatus.USAGE
+        except UnicodeDecodeError:
+            print(f"pslrepl: {path} is not UTF-8 text", file=sys.stderr)
+            status = ExitStatus.USAGE
+    return status
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -155,6 +199,10 @@ def main(argv: list[str] | None = None) -> int:
     except CliError as exc:
         print(f"pslrepl: {exc}; see pslrepl --help", file=sys.stderr)
         return ExitStatus.USAGE
+    for signum in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(signum, _terminate)
+    if args.mode != "run":
+        return transcripts(args)
     lines: Iterable[str] | None = None
     where = None
     if args.command is not None:
@@ -172,8 +220,6 @@ def main(argv: list[str] | None = None) -> int:
         where = args.file
     elif not _stdin_is_tty():
         lines = sys.stdin
-    for signum in (signal.SIGTERM, signal.SIGHUP):
-        signal.signal(signum, _terminate)
     if lines is None:
         from pslrepl.repl import run_repl
 

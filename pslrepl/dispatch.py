@@ -75,6 +75,20 @@ class Dispatcher:
 
     def run_line(self, line: str) -> bool:
         """Run every command on a line; False if one failed (the rest still run)."""
+        recorder = self.session.recorder
+        if recorder is None or self.source_depth or line.split(None, 1)[:1] == ["record"]:
+            return self._run_line(line)
+        if line.lstrip().startswith("#"):
+            recorder.comment(line)
+        if not line.strip() or line.lstrip().startswith("#"):
+            return True
+        recorder.begin(line)
+        try:
+            return self._run_line(line)
+        finally:
+            recorder.end()
+
+    def _run_line(self, line: str) -> bool:
         try:
             commands = tokenize(line).commands
         except PslError as exc:

@@ -8,6 +8,7 @@ from pslrepl.style import STYLES, sgr
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from collections.abc import Callable
     from typing import TextIO
 
     from pslrepl.results import Line
@@ -22,6 +23,7 @@ class Printer:
         self.color = color
         self._lock = threading.Lock()
         self._codes: dict[str, str] = {}
+        self.listeners: list[Callable[[list[Line]], None]] = []
 
     def format(self, line: Line) -> str:
         if not self.color:
@@ -35,12 +37,18 @@ class Printer:
     def _code(self, cls: str) -> str:
         code = self._codes.get(cls)
         if code is None:
-            code = self._codes[cls] = sgr(STYLES.get(cls, ""))
+            # "style@placeholder" marks a value that changes from run to run (see
+            # results.volatile); the colour is the style's.
+            code = self._codes[cls] = sgr(STYLES.get(cls.partition("@")[0], ""))
         return code
 
-    def write(self, lines: list[Line], *, err: bool = False) -> None:
+    def write(self, lines: list[Line], *, err: bool = False, event: bool = False) -> None:
+        """Print lines; listeners (a transcript recorder) see all but live events."""
         if not lines:
             return
+        if not event:
+            for listener in self.listeners:
+                listener(lines)
         stream = self.err if err else self.out
         text = "".join(self.format(line) + "\n" for line in lines)
         with self._lock:

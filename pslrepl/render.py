@@ -44,7 +44,7 @@ def render(result: Result, *, display: str = "text", encoding: str = "utf-8") ->
         return render_table(result)
     if isinstance(result, Fields):
         width = max((len(k) for k, _ in result.pairs), default=0)
-        return [[("key", f"{k + ':':<{width + 1}} "), ("value", v)] for k, v in result.pairs]
+        return [[("key", f"{k + ':':<{width + 1}} "), _cell(v, "value")] for k, v in result.pairs]
     raise TypeError(f"unknown result {result!r}")
 
 
@@ -104,7 +104,7 @@ def render_table(table: Table) -> list[Line]:
     if not table.rows:
         return [[("notice", table.empty)]]
     cells = [[_cell(c) for c in row] for row in table.rows]
-    widths = [len(h) for h in table.headers]
+    widths = [max(len(h), table.min_widths.get(i, 0)) for i, h in enumerate(table.headers)]
     for row in cells:
         for i, (_, text) in enumerate(row):
             widths[i] = max(widths[i], len(text))
@@ -114,16 +114,15 @@ def render_table(table: Table) -> list[Line]:
     for row in cells:
         line: Line = []
         for i, (cls, text) in enumerate(row):
-            last = i == len(row) - 1
-            line.append((cls, text if last else f"{text:<{widths[i]}}"))
-            if not last:
-                line.append(("", "  "))
+            line.append((cls, text))
+            if i < len(row) - 1:
+                line.append(("", " " * (widths[i] - len(text) + 2)))
         lines.append(line)
     return lines
 
 
-def _cell(cell: Cell) -> Fragment:
-    return ("", cell) if isinstance(cell, str) else cell
+def _cell(cell: Cell, style: str = "") -> Fragment:
+    return (style, cell) if isinstance(cell, str) else cell
 
 
 def clock(t: float) -> str:

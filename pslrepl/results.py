@@ -7,6 +7,12 @@ Line = list[Fragment]
 Cell = str | Fragment
 
 
+def volatile(text: str, placeholder: str, style: str = "") -> Fragment:
+    """A value that changes from run to run (an age, a port): shown as ``text``, written
+    to a transcript as ``{placeholder}``. The marker rides on the style class."""
+    return (f"{style}@{placeholder}", text)
+
+
 class Text:
     """A message; several lines allowed. ``style`` is a class from style.py."""
 
@@ -48,14 +54,22 @@ class Output:
 class Table:
     """Rows under headers; a cell is text or (style, text)."""
 
-    __slots__ = ("headers", "rows", "empty")
+    __slots__ = ("headers", "rows", "empty", "min_widths")
 
     def __init__(
-        self, headers: tuple[str, ...], rows: list[list[Cell]], empty: str = "(none)"
+        self,
+        headers: tuple[str, ...],
+        rows: list[list[Cell]],
+        empty: str = "(none)",
+        *,
+        min_widths: dict[int, int] | None = None,
     ) -> None:
         self.headers = headers
         self.rows = rows
         self.empty = empty
+        # Columns of values whose width varies between runs (a pid) get a fixed minimum,
+        # so the rest of the table lines up the same way every time.
+        self.min_widths = min_widths or {}
 
 
 class Fields:
@@ -63,7 +77,7 @@ class Fields:
 
     __slots__ = ("pairs",)
 
-    def __init__(self, pairs: list[tuple[str, str]]) -> None:
+    def __init__(self, pairs: list[tuple[str, Cell]]) -> None:
         self.pairs = pairs
 
 

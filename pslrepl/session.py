@@ -106,6 +106,29 @@ class Session:
         # Each command's effect as data (its calls and results), newest last: what
         # explain, export and timeline are built on.
         self.history: deque[Any] = deque(maxlen=1000)
+        # Values that change from run to run, by the placeholder a transcript writes
+        # for them ({p.pid} -> "4242"); resources add theirs as they learn them.
+        self.volatile: dict[str, str] = {}
+        self.recorder: Any = None
+        self._tmp: str | None = None
+
+    @property
+    def tmp(self) -> str:
+        """The session's own temporary directory ({tmp} in transcripts), made on first use
+        and removed with everything in it when the session ends."""
+        if self._tmp is None:
+            import tempfile
+
+            self._tmp = tempfile.mkdtemp(prefix="pslrepl-")
+            self.volatile["tmp"] = self._tmp
+        return self._tmp
+
+    def remove_tmp(self) -> None:
+        if self._tmp is not None:
+            import shutil
+
+            shutil.rmtree(self._tmp, ignore_errors=True)
+            self._tmp = None
 
     # -- events ---------------------------------------------------------------------
 
@@ -156,7 +179,7 @@ class Session:
         events = self.take_pending()
         if events:
             enc = self.settings.encoding
-            self.printer.write([event_line(e, encoding=enc) for e in events])
+            self.printer.write([event_line(e, encoding=enc) for e in events], event=True)
 
     def wait_for(self, ready: Callable[[], bool], timeout: float | None) -> bool:
         """Block until ``ready()`` is true (re-checked on every event) or the timeout ends.

@@ -314,6 +314,7 @@ def _ps(ctx: Invocation) -> None:
             ("NAME", "PID", "STATE", "RC", "COMMAND"),
             rows,
             "(no child processes: `spawn NAME -- PROGRAM` starts one)",
+            min_widths={1: len("4194304")},  # Linux's largest pid_max
         )
     )
 

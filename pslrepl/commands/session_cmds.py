@@ -9,7 +9,7 @@ from pslrepl.commandspec import Arg, Command, Opt
 from pslrepl.errors import PslError, Timeout, UsageError
 from pslrepl.render import log_line
 from pslrepl.resources.base import age
-from pslrepl.results import Cell, Fields, Styled, Table
+from pslrepl.results import Cell, Fields, Styled, Table, volatile
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -84,10 +84,11 @@ def _ls(ctx: Invocation) -> None:
         rows.append([
             ("name", res.name), ("kind", res.kind), (res.state_style, res.state),
             res.local, res.remote, str(res.bytes_in), str(res.bytes_out),
-            age(now - res.created),
+            volatile(age(now - res.created), "age"),
         ])  # fmt: skip
     empty = "(nothing live: spawn a process, or `help` for what you can start)"
-    ctx.emit(Table(("NAME", "KIND", "STATE", "LOCAL", "REMOTE", "IN", "OUT", "AGE"), rows, empty))
+    headers = ("NAME", "KIND", "STATE", "LOCAL", "REMOTE", "IN", "OUT", "AGE")
+    ctx.emit(Table(headers, rows, empty, min_widths={3: len("pid 4194304")}))
 
 
 def _info(ctx: Invocation) -> None:
@@ -267,6 +268,29 @@ def _source(ctx: Invocation) -> None:
         dispatcher.source_depth -= 1
 
 
+def _record(ctx: Invocation) -> None:
+    from pslrepl.recorder import Recorder
+
+    session = ctx.session
+    target = ctx["file"]
+    if target == "stop":
+        if session.recorder is None:
+            raise PslError("record: nothing is being recorded; `record FILE` starts")
+        recorder, session.recorder = session.recorder, None
+        steps = recorder.close()
+        ctx.say(f"record: wrote {steps} command{'s' if steps != 1 else ''} to {recorder.path}")
+        return
+    if session.recorder is not None:
+        raise PslError(f"record: already recording to {session.recorder.path}; "
+                       "`record stop` first")  # fmt: skip
+    try:
+        fh = open(target, "w", encoding="utf-8")  # noqa: SIM115 - the Recorder closes it
+    except OSError as exc:
+        raise PslError(f"record: can't write {target!r}: {exc.strerror or exc}") from None
+    session.recorder = Recorder(session, target, fh)
+    ctx.say(f"record: writing the session to {target}; `record stop` ends it")
+
+
 def _exit(ctx: Invocation) -> None:
     code = ctx["status"]
     ctx.session.exit_requested = 0 if code is None else code
@@ -378,6 +402,18 @@ COMMANDS = (
         _source,
         args=(Arg("FILE", "file"),),
         examples=("source demo.psl",),
+    ),
+    Command(
+        "record",
+        "session",
+        "write the session as a transcript (.psl) as it goes; `record stop` ends it",
+        _record,
+        args=(Arg("FILE", "file"),),
+        calls=("open",),
+        examples=("record demo.psl", "record stop"),
+        details="Values that change from run to run are written as placeholders: a "
+        "child's pid as {p.pid}, clock times as {time}, the session's temporary "
+        "directory (py session.tmp) as {tmp}. `pslrepl --check FILE` replays it.",
     ),
     Command(
         "exit",

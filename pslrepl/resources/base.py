@@ -6,11 +6,13 @@ import time
 from collections import deque
 
 from pslrepl.events import Event
+from pslrepl.results import volatile
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any, ClassVar
 
+    from pslrepl.results import Cell
     from pslrepl.session import Session
 
 LOG_LENGTH = 2000
@@ -65,13 +67,13 @@ class Resource:
     def toolbar(self) -> str:
         return self.state
 
-    def info(self) -> list[tuple[str, str]]:
+    def info(self) -> list[tuple[str, Cell]]:
         return [
             ("name", self.name),
             ("kind", self.kind),
             ("state", self.state),
             ("created", time.strftime("%H:%M:%S", time.localtime(self.created))),
-            ("age", age(time.time() - self.created)),
+            ("age", volatile(age(time.time() - self.created), "age")),
             ("bytes in", str(self.bytes_in)),
             ("bytes out", str(self.bytes_out)),
             ("log entries", str(len(self.log))),

@@ -21,6 +21,7 @@ from pslrepl.signals_table import describe_status, short_status, signal_name
 if TYPE_CHECKING:
     import re
 
+    from pslrepl.results import Cell
     from pslrepl.session import Session
 
 CHUNK = 65536
@@ -66,6 +67,7 @@ class Process(Resource):
             os.set_blocking(popen.stdin.fileno(), False)
         if merged:
             self.stderr.eof = True
+        session.volatile[f"{name}.pid"] = str(popen.pid)
         self.post(Event(name, "start", f"started pid {popen.pid}: {command}"))
         self.thread = threading.Thread(target=self._pump, name=f"pslrepl:{name}", daemon=True)
         self.thread.start()
@@ -130,9 +132,12 @@ class Process(Resource):
         buf = self.stdout if stream == "stdout" else self.stderr
         if not chunk:
             sel.unregister(fd)
+            # No event: which of stdout and stderr reads EOF first is a race (it depends
+            # on how data and EOF fall into reads), and a log must replay the same way
+            # every time. `read` reports EOF; `wait NAME eof` waits for it.
             with self.session.cond:
                 buf.eof = True
-            self.post(Event(self.name, "eof", f"{stream} closed", stream=stream))
+                self.session.cond.notify_all()
             return 0
         with self.session.cond:
             dropped = buf.feed(chunk)
@@ -315,7 +320,7 @@ class Process(Resource):
         buf = self.stderr if stream == "stderr" else self.stdout
         return buf.announce()
 
-    def info(self) -> list[tuple[str, str]]:
+    def info(self) -> list[tuple[str, Cell]]:
         pairs = super().info()
         rc = self.returncode
         argv = self.popen.args
@@ -328,7 +333,7 @@ class Process(Resource):
             ("stdin", "closed" if self.stdin_closed else "open (pipe)"),
             ("stdout", self._describe(self.stdout)),
             ("stderr", "merged into stdout" if self.merged else self._describe(self.stderr)),
-            ("thread", f"{self.thread.name} ({'alive' if self.thread.is_alive() else 'ended'})"),
+            ("thread", self.thread.name),
         ]
         return pairs
 
