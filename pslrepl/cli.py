@@ -8,6 +8,7 @@ import sys
 
 from pslrepl import __version__
 from pslrepl.environment import Environment
+from pslrepl.errors import Terminated
 from pslrepl.session import Session
 
 TYPE_CHECKING = False
@@ -76,7 +77,7 @@ def run_lines(
 
 def _terminate(signum: int, frame: FrameType | None) -> None:
     # SIGTERM and SIGHUP end the shell through the normal path, so children are reaped.
-    raise SystemExit(128 + signum)
+    raise Terminated(128 + signum)
 
 
 USAGE = """\

@@ -14,6 +14,10 @@ class UsageError(PslError):
     """A command line that does not fit the command's syntax."""
 
 
+class Terminated(SystemExit):
+    """The shell was told to end (SIGTERM, SIGHUP): no handler may swallow it."""
+
+
 class Timeout(PslError):
     """A blocking command ran out of time; the message says what was buffered."""
 

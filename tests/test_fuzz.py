@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Iterator
 
@@ -52,7 +53,11 @@ line_strategy = st.one_of(
 
 
 @pytest.fixture(scope="module")
-def fuzz_shell() -> Iterator[Shell]:
+def fuzz_shell(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Shell]:
+    # Random lines may `record` or `source` files by any name: keep them in a scratch
+    # directory, never the project.
+    home = os.getcwd()
+    os.chdir(tmp_path_factory.mktemp("fuzz"))
     sh = make_shell()
     sh.session.settings.timeout = 0.02
     sh.session.settings.grace = 0.2
@@ -61,6 +66,7 @@ def fuzz_shell() -> Iterator[Shell]:
         yield sh
     finally:
         sh.close()
+        os.chdir(home)
         assert len(sh.session.registry) == 0
 
 

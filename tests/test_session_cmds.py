@@ -49,7 +49,7 @@ def test_ls_empty_and_info(shell: Shell) -> None:
     assert info["kind"].strip() == "process"
     assert info["argv"].strip() == "['cat']"
     assert info["status"].strip() == "running"
-    assert info["thread"].strip() == "pslrepl:p (alive)"
+    assert info["thread"].strip() == "pslrepl:p"
 
 
 def test_close_names_all_and_errors(shell: Shell) -> None:

@@ -6,7 +6,7 @@ import os
 import time
 
 from pslrepl.commandspec import Arg, Command, Opt
-from pslrepl.errors import PslError, Timeout, UsageError
+from pslrepl.errors import PslError, Terminated, Timeout, UsageError
 from pslrepl.render import log_line
 from pslrepl.resources.base import age
 from pslrepl.results import Cell, Fields, Styled, Table, volatile
@@ -228,7 +228,7 @@ def _py(ctx: Invocation) -> None:
     try:
         with contextlib.redirect_stdout(out), contextlib.redirect_stderr(out):
             value = eval(compiled, namespace)
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, Terminated):
         raise
     except BaseException as exc:  # the user's code: its error, on one line
         if out.getvalue():
