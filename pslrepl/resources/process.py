@@ -208,8 +208,8 @@ class Process(Resource):
             if buf.total or self.returncode is not None:
                 raise
             raise Timeout(
-                f"{exc}; it has printed nothing on {stream} yet: a program writing to a pipe "
-                "often holds its output in a buffer (try python3 -u, or stdbuf -oL)"
+                f"{exc}; it has printed nothing on {stream} yet (a program writing to a pipe "
+                "may be holding its output in a buffer: python3 -u, stdbuf -oL)"
             ) from None
 
     def write(self, data: bytes, *, timeout: float) -> int:
@@ -270,7 +270,7 @@ class Process(Resource):
     def send_signal(self, signum: int) -> None:
         if self.returncode is not None or self.popen.poll() is not None:
             raise PslError(
-                f"{self.name} has already {describe_status(self.popen.returncode or 0)}; "
+                f"{self.name} has already ended ({describe_status(self.popen.returncode or 0)}); "
                 "there is nobody to signal"
             )
         self.popen.send_signal(signum)
