@@ -47,6 +47,9 @@ def shutdown(session: Session) -> None:
     finally:
         remove_traps(session)
         session.remove_tmp()
+        if session.socket_watcher is not None:
+            session.socket_watcher.stop()
+            session.socket_watcher = None
 
 
 def run_lines(

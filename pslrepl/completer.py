@@ -128,6 +128,13 @@ class PslCompleter(Completer):
             yield from self._paths(prefix, document)
         elif kind == "command":
             yield from _matching(sorted(self.table.by_name), prefix)
+        elif kind == "address":
+            listeners = self.session.registry.names(("listener",))
+            yield from _matching([*listeners, "127.0.0.1:", "[::1]:", "unix:"], prefix)
+        elif kind == "sockopt":
+            from pslrepl.commands.sockets import sockopt_names
+
+            yield from _matching(sockopt_names(), prefix.upper())
 
     def _setting(self, args: list[str], prefix: str) -> Iterator[Completion]:
         settings = self.session.settings

@@ -133,7 +133,7 @@ def clock(t: float) -> str:
 def event_line(event: Event, *, encoding: str = "utf-8") -> Line:
     """One event as a live notice: ``[p] stdout 6 bytes waiting: b'hello\\n'``."""
     line: Line = [("event", "["), ("event.name", event.source), ("event", "] ")]
-    if event.kind == "data" and event.direction == "in":
+    if event.kind in ("data", "waiting") and event.direction == "in":
         text = f"{event.stream} {plural(event.size, 'byte')} waiting: {preview(event.data)}"
         line.append(("event", text))
     else:

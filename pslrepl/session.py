@@ -23,7 +23,7 @@ if TYPE_CHECKING:
 SESSION_LOG_LENGTH = 5000
 # What is shown live above the prompt. The rest (start, write, eof, close) answers a
 # command the user just typed, which already said so; it is logged all the same.
-LIVE_KINDS = frozenset({"data", "exit", "signal", "dropped", "note"})
+LIVE_KINDS = frozenset({"data", "exit", "signal", "dropped", "note", "waiting", "pending"})
 
 
 class Settings:
@@ -111,6 +111,7 @@ class Session:
         self.volatile: dict[str, str] = {}
         self.recorder: Any = None
         self._tmp: str | None = None
+        self.socket_watcher: Any = None
 
     @property
     def tmp(self) -> str:
@@ -132,10 +133,13 @@ class Session:
 
     # -- events ---------------------------------------------------------------------
 
-    def post(self, event: Event) -> None:
-        """Called from any thread: log the event, queue it for display, wake waiters."""
+    def post(self, event: Event, *, log: bool = True) -> None:
+        """Called from any thread: log the event, queue it for display, wake waiters.
+        A notice (``log=False``: "bytes waiting") is shown but kept out of the history,
+        whose replay must not depend on when the notice came."""
         with self.cond:
-            self.log.append(event)
+            if log:
+                self.log.append(event)
             # Scripts default to quiet (output must not depend on timing); a script
             # that says `set events live` gets them between its commands.
             if self.settings.events == "live" and event.kind in LIVE_KINDS:

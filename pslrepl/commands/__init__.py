@@ -8,6 +8,9 @@ if TYPE_CHECKING:
 
 
 def all_commands() -> list[Command]:
-    from pslrepl.commands import processes, session_cmds, shlib, signals
+    from pslrepl.commands import processes, session_cmds, shlib, signals, sockets
 
-    return [*session_cmds.COMMANDS, *processes.COMMANDS, *shlib.COMMANDS, *signals.COMMANDS]
+    return [
+        *session_cmds.COMMANDS, *processes.COMMANDS, *shlib.COMMANDS, *signals.COMMANDS,
+        *sockets.COMMANDS,
+    ]  # fmt: skip

@@ -19,6 +19,7 @@ GROUP_TITLES = {
     "session": "Session",
     "processes": "Processes: subprocess, signal, sh",
     "signals": "Signals: signal",
+    "sockets": "Sockets: socket",
 }
 
 # Every event `wait` knows; each kind of resource says which of them it has.
