@@ -47,6 +47,10 @@ def shutdown(session: Session) -> None:
     finally:
         remove_traps(session)
         session.remove_tmp()
+        if "defaulttimeout" in session.restore:
+            import socket
+
+            socket.setdefaulttimeout(session.restore.pop("defaulttimeout"))
         if session.socket_watcher is not None:
             session.socket_watcher.stop()
             session.socket_watcher = None

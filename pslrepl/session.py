@@ -112,6 +112,8 @@ class Session:
         self.recorder: Any = None
         self._tmp: str | None = None
         self.socket_watcher: Any = None
+        # Process-wide settings a command changed, to put back at the end (name -> value).
+        self.restore: dict[str, Any] = {}
 
     @property
     def tmp(self) -> str:

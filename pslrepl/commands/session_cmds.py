@@ -20,6 +20,7 @@ GROUP_TITLES = {
     "processes": "Processes: subprocess, signal, sh",
     "signals": "Signals: signal",
     "sockets": "Sockets: socket",
+    "lookups": "Names and numbers: socket's functions",
 }
 
 # Every event `wait` knows; each kind of resource says which of them it has.
