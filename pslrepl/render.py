@@ -14,6 +14,7 @@ if TYPE_CHECKING:
 # Control characters but tab and newline, shown as \xNN so a child's escape codes
 # can't drive the user's terminal.
 _CONTROL = {c: f"\\x{c:02x}" for c in (*range(0x00, 0x09), *range(0x0B, 0x20), 0x7F)}
+_CONTROL[0x0D] = "\\r"  # CR LF ends every line of HTTP, SMTP...: show it by name
 
 
 def safe_text(data: bytes, encoding: str) -> str:
@@ -146,7 +147,7 @@ def log_line(event: Event, *, display: str, encoding: str, start: float | None =
     stamp = clock(event.t)
     arrow = {"in": "<-", "out": "->"}.get(event.direction, "--")
     line: Line = [("notice", f"{stamp} "), ("event", f"{arrow} ")]
-    if event.kind in ("data", "write"):
+    if event.kind in ("data", "write", "send", "recv"):
         what = f"{event.stream} {plural(event.size, 'byte')}"
         if display == "hex":
             body = event.data.hex(" ")

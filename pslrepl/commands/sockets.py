@@ -102,11 +102,11 @@ def _tcp_connect(ctx: Invocation) -> None:
 def _listen_socket(ctx: Invocation, addr: Addr, family: int) -> socket.socket:
     sock = ctx.call("socket.socket", socket.socket, family, socket.SOCK_STREAM)
     try:
-        if ctx["reuseaddr"]:
+        if ctx.values.get("reuseaddr"):
             ctx.call("socket.setsockopt", sock.setsockopt, socket.SOL_SOCKET,
                      socket.SO_REUSEADDR, 1)  # fmt: skip
         ctx.call("socket.bind", sock.bind, addr.sockaddr)
-        ctx.call("socket.listen", sock.listen, ctx["backlog"] or socket.SOMAXCONN)
+        ctx.call("socket.listen", sock.listen, ctx.values.get("backlog") or socket.SOMAXCONN)
     except BaseException:
         sock.close()
         raise
@@ -488,7 +488,7 @@ def _sockopt(ctx: Invocation) -> None:
 
 def _settimeout(ctx: Invocation) -> None:
     res = _sock(ctx, kinds=(*SOCKET_KINDS, *LISTENER_KINDS))
-    raw = ctx["seconds"]
+    raw = ctx["s"]
     if raw.lower() == "none":
         value = None
     else:

@@ -228,31 +228,31 @@ class Process(Resource):
             sel.register(fd, selectors.EVENT_WRITE)
             while sent < len(data):
                 try:
-                    n = os.write(fd, view[sent:])
+                    # Write and log under the session lock: the drain thread can't log
+                    # the child's answer before the write that caused it.
+                    with self.session.cond:
+                        n = os.write(fd, view[sent:])
+                        self._count_out(data[sent : sent + n])
                 except BlockingIOError:
                     remaining = deadline - time.monotonic()
                     if remaining <= 0 or not sel.select(remaining):
-                        self._count_out(data[:sent])
                         raise Timeout(
                             f"{self.name}: timeout after {timeout:g} s writing: wrote {sent} of "
                             f"{plural(len(data), 'byte')}; the child is not reading its stdin"
                         ) from None
                     continue
                 except BrokenPipeError:
-                    self._count_out(data[:sent])
                     raise PslError(
                         f"{self.name}: the child no longer reads stdin (EPIPE): it closed it "
                         f"or exited; wrote {sent} of {plural(len(data), 'byte')}"
                     ) from None
                 sent += n
-        self._count_out(data)
         return sent
 
     def _count_out(self, data: bytes) -> None:
-        if data:
-            with self.session.cond:
-                self.bytes_out += len(data)
-            self.post(Event.traffic(self.name, "write", "stdin", "out", data))
+        """Count and log bytes written to stdin; called with the session lock held."""
+        self.bytes_out += len(data)
+        self.post(Event.traffic(self.name, "write", "stdin", "out", data))
 
     def close_stdin(self) -> None:
         if self.stdin_closed:
