@@ -17,6 +17,7 @@ from pslrepl.addresses import Addr, format_addr
 from pslrepl.events import Event
 from pslrepl.render import plural
 from pslrepl.resources.base import Resource
+from pslrepl.results import volatile
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -275,7 +276,7 @@ class Sock(Resource):
         extra: list[tuple[str, Cell]] = [
             ("family", socket.AddressFamily(sock.family).name if not self.closed else ""),
             ("type", socket.SocketKind(sock.type).name if not self.closed else ""),
-            ("fd", str(self._fd)),
+            ("fd", volatile(str(self._fd), f"{self.name}.fd")),
             ("getsockname", self.local),
             ("getpeername", self.remote or "(not connected)"),
             ("timeout", "None (blocking)" if timeout is None else f"{timeout:g}"),
