@@ -135,7 +135,8 @@ def event_line(event: Event, *, encoding: str = "utf-8") -> Line:
     """One event as a live notice: ``[p] stdout 6 bytes waiting: b'hello\\n'``."""
     line: Line = [("event", "["), ("event.name", event.source), ("event", "] ")]
     if event.kind in ("data", "waiting") and event.direction == "in":
-        text = f"{event.stream} {plural(event.size, 'byte')} waiting: {preview(event.data)}"
+        stream = f"{event.stream} " if event.stream else ""
+        text = f"{stream}{plural(event.size, 'byte')} waiting: {preview(event.data)}"
         line.append(("event", text))
     else:
         line.append(("event", event.detail or event.kind))

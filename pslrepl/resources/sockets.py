@@ -188,7 +188,7 @@ class Sock(Resource):
             )
             return
         self.session.post(
-            Event(self.name, "waiting", stream="socket", direction="in", size=len(head),
+            Event(self.name, "waiting", direction="in", size=len(head),
                   data=head[:64]),
             log=False,
         )  # fmt: skip
