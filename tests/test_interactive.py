@@ -206,3 +206,16 @@ def test_the_line_is_highlighted(term: Terminal) -> None:
     # The command, the option and the quoted string each come in their own colour.
     assert line.count("\x1b[") >= 3, repr(line)
     assert "\x1b[" in line.split("spawn")[0]
+
+
+def test_socket_events_show_live_without_reading(term: Terminal) -> None:
+    term.run("tcp listen srv 0", "srv: listening")
+    term.run("tcp connect c srv")
+    term.wait_for("[srv] a connection is waiting: accept srv")
+    term.run("accept srv s", "s: accepted from")
+    term.run("send c hello")
+    term.wait_for("[s] 5 bytes waiting: b'hello'")
+    term.run("recv s", "\nhello")  # the notice peeked: the bytes were still there
+    term.run("close c")
+    term.wait_for("[s] the peer closed its side: recv will return EOF")
+    term.wait_for(lambda s: "s tcp 127.0.0.1:" in toolbar(term))
