@@ -35,7 +35,12 @@ class Call:
 
 
 def _short_repr(value: Any, limit: int = 80) -> str:
-    text = repr(value)
+    # reprlib bounds the work too: a 64 KiB payload is never turned into text whole.
+    import reprlib
+
+    short = reprlib.Repr()
+    short.maxstring = short.maxother = short.maxlong = limit
+    text = short.repr(value)
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 

@@ -83,6 +83,12 @@ class Repl:
         except RuntimeError:  # the loop closed between the check and the call
             self._flush_scheduled.release()
 
+    def _catch_up(self) -> None:
+        """An event that came between the last flush and the prompt's start found no
+        prompt to wake: show it now that there is one."""
+        if self.session.pending:
+            self._wake()
+
     def _show_events(self) -> None:
         self._flush_scheduled.release()
         app = self.prompt.app
@@ -104,7 +110,7 @@ class Repl:
         while session.exit_requested is None:
             session.flush_events()
             try:
-                line = self.prompt.prompt([("class:prompt", PROMPT)])
+                line = self.prompt.prompt([("class:prompt", PROMPT)], pre_run=self._catch_up)
             except KeyboardInterrupt:
                 continue  # Ctrl-C at the prompt clears the line, as in any shell
             except EOFError:

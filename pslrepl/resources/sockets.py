@@ -110,6 +110,9 @@ class Sock(Resource):
         self.accepted = 0
         self.peer_eof = False
         self._fd = sock.fileno()
+        # Kept from creation for ls and the toolbar (a thousand sockets, no syscalls);
+        # info asks the kernel again.
+        self._local, self._remote = self._addresses()
         self._remember_addresses()
         self.post(Event(name, "start", f"{origin}: {self.describe()}"))
         watcher(session).arm(self)
@@ -145,17 +148,21 @@ class Sock(Resource):
 
     @property
     def local(self) -> str:
-        try:
-            return format_addr(self.sock.getsockname())
-        except OSError:
-            return ""
+        return self._local
 
     @property
     def remote(self) -> str:
-        try:
-            return format_addr(self.sock.getpeername())
-        except OSError:
-            return ""
+        return self._remote
+
+    def _addresses(self) -> tuple[str, str]:
+        """getsockname and getpeername now, as text ('' where there is none)."""
+        out = []
+        for call in (self.sock.getsockname, self.sock.getpeername):
+            try:
+                out.append(format_addr(call()))
+            except OSError:
+                out.append("")
+        return out[0], out[1]
 
     def describe(self) -> str:
         local, remote = self.local or "(unbound)", self.remote
@@ -273,12 +280,13 @@ class Sock(Resource):
         pairs = super().info()
         sock = self.sock
         timeout = sock.gettimeout() if not self.closed else None
+        live = self._addresses()
         extra: list[tuple[str, Cell]] = [
             ("family", socket.AddressFamily(sock.family).name if not self.closed else ""),
             ("type", socket.SocketKind(sock.type).name if not self.closed else ""),
             ("fd", volatile(str(self._fd), f"{self.name}.fd")),
-            ("getsockname", self.local),
-            ("getpeername", self.remote or "(not connected)"),
+            ("getsockname", live[0]),
+            ("getpeername", live[1] or "(not connected)"),
             ("timeout", "None (blocking)" if timeout is None else f"{timeout:g}"),
             ("origin", self.origin),
         ]
