@@ -91,6 +91,13 @@ def _tcp_connect(ctx: Invocation) -> None:
             timeout=ctx.timeout,
             source_address=source,
         )
+    except TimeoutError as exc:
+        if exc.errno is not None:  # ETIMEDOUT from the kernel
+            raise _os_error(name, exc, str(addr)) from None
+        raise Timeout(
+            f"{name}: no answer from {addr} within {ctx.timeout:g} s (connect timed "
+            "out: the host is silent, or a listener's backlog is full)"
+        ) from None
     except OSError as exc:
         raise _os_error(name, exc, str(addr)) from None
     # create_connection leaves its timeout on the socket; the shell's sockets start
@@ -106,7 +113,8 @@ def _listen_socket(ctx: Invocation, addr: Addr, family: int) -> socket.socket:
             ctx.call("socket.setsockopt", sock.setsockopt, socket.SOL_SOCKET,
                      socket.SO_REUSEADDR, 1)  # fmt: skip
         ctx.call("socket.bind", sock.bind, addr.sockaddr)
-        ctx.call("socket.listen", sock.listen, ctx.values.get("backlog") or socket.SOMAXCONN)
+        backlog = ctx.values.get("backlog")
+        ctx.call("socket.listen", sock.listen, socket.SOMAXCONN if backlog is None else backlog)
     except BaseException:
         sock.close()
         raise
