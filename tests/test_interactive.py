@@ -218,4 +218,4 @@ def test_socket_events_show_live_without_reading(term: Terminal) -> None:
     term.run("recv s", "\nhello")  # the notice peeked: the bytes were still there
     term.run("close c")
     term.wait_for("[s] the peer closed its side: recv will return EOF")
-    term.wait_for(lambda s: "s tcp 127.0.0.1:" in toolbar(term))
+    term.wait_for(lambda s: "s tcp peer EOF 127.0.0.1:" in toolbar(term))

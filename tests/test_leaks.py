@@ -65,7 +65,7 @@ def test_socket_open_close_cycles_leak_nothing(tmp_path: object) -> None:
     sh = make_shell()
     sh.ok("tcp listen warm 0; tcp connect w warm; accept warm ws; close w ws warm")
     fds, threads = open_fds(), threading.active_count()
-    for i in range(150):
+    for i in range(1000):  # a thousand of each kind
         sh.ok(f"tcp listen l{i} 0; tcp connect c{i} l{i}; accept l{i} s{i}")
         sh.ok(f"sendline c{i} x; recv s{i} --line; close c{i} s{i} l{i}")
         sh.ok(f"udp open u{i} --bind 0; socketpair a{i} b{i}; close u{i} a{i} b{i}")

@@ -210,3 +210,17 @@ def test_log_shows_socket_traffic(shell: Shell) -> None:
     log = shell.ok("log s")
     assert "<- socket 6 bytes: hello\\n" in log
     assert "-> socket 6 bytes: hello\\n" in shell.ok("log c")
+
+
+def test_family_picks_the_address_family(shell: Shell) -> None:
+    try:
+        socket.getaddrinfo("localhost", 0, socket.AF_INET6)
+        probe = socket.socket(socket.AF_INET6)
+        probe.bind(("::1", 0))
+        probe.close()
+    except OSError:
+        pytest.skip("localhost has no IPv6 address here")
+    shell.ok("tcp listen v6 [::1]:0")
+    port = shell.session.volatile["v6.port"]
+    assert f"-> [::1]:{port}" in shell.ok(f"tcp connect c localhost:{port} --family 6")
+    assert "refused" in shell.fails(f"tcp connect d localhost:{port} --family 4")

@@ -83,6 +83,14 @@ def _tcp_connect(ctx: Invocation) -> None:
     if addr.path:
         raise UsageError("tcp connect: that is a UNIX address; use unix connect NAME PATH")
     source = parse_addr(ctx["source"]).sockaddr if ctx["source"] else None
+    if _family(ctx) is not None:
+        # create_connection tries every family a name resolves to; --family picks one.
+        try:
+            infos = ctx.call("socket.getaddrinfo", socket.getaddrinfo, addr.host, addr.port,
+                             _family(ctx), socket.SOCK_STREAM)  # fmt: skip
+        except OSError as exc:
+            raise _os_error(name, exc, str(addr)) from None
+        addr = Addr(infos[0][4][0], addr.port, family=infos[0][0])
     try:
         sock = ctx.call(
             "socket.create_connection",

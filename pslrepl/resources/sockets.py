@@ -263,7 +263,8 @@ class Sock(Resource):
     def toolbar(self) -> str:
         if self.kind == "listener":
             return f"listening {self.local}"
-        return f"{self.kind} {self.remote or self.local}"
+        return (f"{self.kind} {self.state} {self.remote or self.local} "
+                f"in {self.bytes_in} out {self.bytes_out}")  # fmt: skip
 
     def ready(self, event: str) -> bool:
         if event in ("data", "eof"):
