@@ -90,7 +90,7 @@ def _tcp_connect(ctx: Invocation) -> None:
                              _family(ctx), socket.SOCK_STREAM)  # fmt: skip
         except OSError as exc:
             raise _os_error(name, exc, str(addr)) from None
-        addr = Addr(infos[0][4][0], addr.port, family=infos[0][0])
+        addr = Addr(str(infos[0][4][0]), addr.port, family=infos[0][0])
     try:
         sock = ctx.call(
             "socket.create_connection",
