@@ -112,6 +112,14 @@ class Invocation:
         """Note a call made elsewhere (by a resource or a thread) for this command."""
         self.calls.append(Call(func, args, _short_repr(result)))
 
+    def display(self) -> str | None:
+        """A display mode asked for on this command (--hex or --repr), else None."""
+        if self.values.get("hex") is True:  # --hex as a flag; with a value it gives DATA
+            return "hex"
+        if self.values.get("repr"):
+            return "repr"
+        return None
+
     @property
     def timeout(self) -> float:
         value = self.values.get("timeout")

@@ -56,14 +56,6 @@ def _env(ctx: Invocation) -> dict[str, str] | None:
     return env
 
 
-def _display(ctx: Invocation) -> str | None:
-    if ctx.values.get("hex") is True:
-        return "hex"
-    if ctx.values.get("repr"):
-        return "repr"
-    return None
-
-
 def _status(ctx: Invocation, name: str, returncode: int) -> None:
     style = "ok" if returncode == 0 else "state.failed"
     prefix = (("name", name), ("", ": ")) if name else ()
@@ -197,7 +189,7 @@ def _show_read(
             "warning",
         )
     if data:
-        ctx.emit(Output(data, stream, mode=_display(ctx)))
+        ctx.emit(Output(data, stream, mode=ctx.display()))
     if eof and not data:
         ctx.emit(Text(f"EOF: {proc.name} closed its {stream} and nothing is left", "notice"))
     elif eof and mode in ("line", "until", "expect") and data:
@@ -224,7 +216,7 @@ def _expect(ctx: Invocation) -> None:
     m = got.match
     if got.dropped:
         _show_read(ctx, proc, stream, b"", False, got.dropped, "expect")
-    ctx.emit(Output(got.data, stream, mode=_display(ctx), highlight=(m.start(), m.end())))
+    ctx.emit(Output(got.data, stream, mode=ctx.display(), highlight=(m.start(), m.end())))
     for i, group in enumerate(m.groups(), 1):
         shown = "None" if group is None else group.decode(enc, errors="backslashreplace")
         ctx.emit(Styled((("key", f"group {i}: "), ("match", shown))))

@@ -412,7 +412,7 @@ def _recv(ctx: Invocation) -> None:
     if mode:
         ctx.record("socket.recv", f"loop until {mode}", data)
     if data:
-        ctx.emit(Output(data, "data", mode=_display(ctx)))
+        ctx.emit(Output(data, "data", mode=ctx.display()))
         ctx.emit(Text(f"({plural(len(data), 'byte')})", "notice"))
     if eof:
         res.peer_eof = True
@@ -436,18 +436,10 @@ def _recvfrom(ctx: Invocation) -> None:
     ctx.emit(Styled((("key", "from "), ("value", format_addr(peer) or "(unnamed)"),
                      ("notice", f"  ({plural(len(data), 'byte')})"))))  # fmt: skip
     if data:
-        ctx.emit(Output(data, "data", mode=_display(ctx)))
+        ctx.emit(Output(data, "data", mode=ctx.display()))
     if flags & socket.MSG_TRUNC:
         ctx.say(f"warning: the datagram was longer than {size} bytes: the rest is lost "
                 "(MSG_TRUNC)", "warning")  # fmt: skip
-
-
-def _display(ctx: Invocation) -> str | None:
-    if ctx.values.get("hex") is True:
-        return "hex"
-    if ctx.values.get("repr"):
-        return "repr"
-    return None
 
 
 # -- options and state ------------------------------------------------------------------
