@@ -23,7 +23,9 @@ if TYPE_CHECKING:
 SESSION_LOG_LENGTH = 5000
 # What is shown live above the prompt. The rest (start, write, eof, close) answers a
 # command the user just typed, which already said so; it is logged all the same.
-LIVE_KINDS = frozenset({"data", "exit", "signal", "dropped", "note", "waiting", "pending"})
+LIVE_KINDS = frozenset(
+    {"data", "exit", "signal", "dropped", "note", "waiting", "pending", "client", "raised", "http"}
+)
 
 
 class Settings:

@@ -8,9 +8,17 @@ if TYPE_CHECKING:
 
 
 def all_commands() -> list[Command]:
-    from pslrepl.commands import lookups, processes, session_cmds, shlib, signals, sockets
+    from pslrepl.commands import (
+        lookups,
+        processes,
+        servers,
+        session_cmds,
+        shlib,
+        signals,
+        sockets,
+    )
 
     return [
         *session_cmds.COMMANDS, *processes.COMMANDS, *shlib.COMMANDS, *signals.COMMANDS,
-        *sockets.COMMANDS, *lookups.COMMANDS,
+        *sockets.COMMANDS, *lookups.COMMANDS, *servers.COMMANDS,
     ]  # fmt: skip

@@ -21,6 +21,7 @@ GROUP_TITLES = {
     "signals": "Signals: signal",
     "sockets": "Sockets: socket",
     "lookups": "Names and numbers: socket's functions",
+    "servers": "Servers: socketserver",
 }
 
 # Every event `wait` knows; each kind of resource says which of them it has.

@@ -1,0 +1,323 @@
+"""A socketserver server running in the background under a name, and its clients."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import socketserver
+import threading
+import time
+
+from pslrepl.addresses import format_addr
+from pslrepl.events import Event
+from pslrepl.render import plural
+from pslrepl.resources.base import Resource
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
+
+    from pslrepl.results import Cell
+    from pslrepl.session import Session
+
+POLL_INTERVAL = 0.1  # serve_forever's poll: how soon shutdown() is noticed
+
+
+class Connection:
+    """One live client of a server."""
+
+    __slots__ = ("addr", "since", "bytes_in", "bytes_out", "pid", "request", "lock", "thread")
+
+    def __init__(self, addr: str, request: Any) -> None:
+        self.addr = addr
+        self.since = time.time()
+        self.bytes_in = 0
+        self.bytes_out = 0
+        self.pid: int | None = None
+        self.request = request
+        self.lock = threading.Lock()  # chat's broadcasts and the handler share the socket
+        self.thread = threading.current_thread()
+
+
+def server_class(base: type[socketserver.BaseServer], mode: str) -> type[Any]:
+    """The real socketserver class: base plus ThreadingMixIn or ForkingMixIn, with hooks
+    that tell the resource about clients (the handler's own code is untouched)."""
+    mixins: tuple[type, ...] = ()
+    if mode == "threading":
+        mixins = (socketserver.ThreadingMixIn,)
+    elif mode == "forking":
+        mixins = (socketserver.ForkingMixIn,)
+
+    class PslServer(*mixins, base):  # type: ignore[misc,valid-type]
+        allow_reuse_address = True  # restart on the same port without TIME_WAIT trouble
+        daemon_threads = True
+        # socketserver's default queue of 5 drops a classroom's worth of connects.
+        request_queue_size = socket.SOMAXCONN
+        psl: Server
+
+        def process_request(self, request: Any, client_address: Any) -> None:
+            if mode != "forking":
+                super().process_request(request, client_address)
+                return
+            before = set(getattr(self, "active_children", None) or ())
+            super().process_request(request, client_address)
+            after = set(getattr(self, "active_children", None) or ())
+            self.psl.forked(client_address, sorted(after - before))
+
+        def finish_request(self, request: Any, client_address: Any) -> None:
+            if mode == "forking":  # in the child: the parent reported it
+                # The child inherited every descriptor the shell holds, the shell's own
+                # client sockets among them: while a copy stays open here, their peers
+                # never see EOF. Keep only this client's socket (and stdio).
+                keep = request.fileno()
+                os.closerange(3, keep)
+                os.closerange(keep + 1, os.sysconf("SC_OPEN_MAX"))
+                super().finish_request(request, client_address)
+                return
+            conn = self.psl.connection_opened(request, client_address)
+            try:
+                super().finish_request(request, client_address)
+            finally:
+                self.psl.connection_closed(conn)
+
+        def handle_error(self, request: Any, client_address: Any) -> None:
+            self.psl.handler_raised(client_address)
+
+    PslServer.__name__ = "".join(m.__name__.replace("MixIn", "") for m in mixins) + base.__name__
+    return PslServer
+
+
+class Server(Resource):
+    """A running ``socketserver`` server: serve_forever in thread pslrepl:NAME."""
+
+    kind = "server"
+    wait_events = ("close",)
+
+    def __init__(self, session: Session, name: str, server: Any, *, proto: str,
+                 handler: str, mode: str, unix_path: str = "") -> None:  # fmt: skip
+        super().__init__(session, name)
+        self.server = server
+        self.proto = proto
+        self.handler = handler
+        self.mode = mode
+        self.unix_path = unix_path
+        self.connections: dict[int, Connection] = {}
+        self.served = 0
+        self.errors = 0
+        self.peers: dict[str, int] = {}  # UDP: datagrams by sender
+        # A forked child must not touch the session: a lock another thread held at
+        # fork time stays held in the child forever. Reports come from this pid only.
+        self.pid = os.getpid()
+        server.psl = self
+        sockname = server.socket.getsockname()
+        self._local = format_addr(sockname)
+        if proto != "unix":
+            session.volatile[f"{name}.port"] = str(sockname[1])
+            session.volatile[f"{name}.addr"] = self._local
+        self.post(Event(name, "start", f"{type(server).__name__} on {self._local}, "
+                                       f"handler {handler}"))  # fmt: skip
+        self.thread = threading.Thread(
+            target=server.serve_forever, kwargs={"poll_interval": POLL_INTERVAL},
+            name=f"pslrepl:{name}", daemon=True,
+        )  # fmt: skip
+        self.thread.start()
+
+    # -- called from handler threads -------------------------------------------------
+
+    def connection_opened(self, request: Any, client_address: Any) -> Connection:
+        addr = format_addr(client_address) or "a local client"
+        conn = Connection(addr, request)
+        with self.session.cond:
+            self.connections[id(conn)] = conn
+            self.served += 1
+        self.post(Event(self.name, "client", f"client {addr} connected",
+                        fields={"peer": addr}))  # fmt: skip
+        return conn
+
+    def connection_closed(self, conn: Connection) -> None:
+        with self.session.cond:
+            self.connections.pop(id(conn), None)
+        took = time.time() - conn.since
+        self.post(Event(self.name, "client", f"client {conn.addr} left after {took:.1f} s "
+                        f"(in {conn.bytes_in}, out {conn.bytes_out})",
+                        fields={"peer": conn.addr}))  # fmt: skip
+
+    def _conn_of(self, handler: Any) -> Connection | None:
+        for conn in list(self.connections.values()):
+            if conn.request is handler.request:
+                return conn
+        return None
+
+    def client_joined(self, handler: Any) -> Connection | None:
+        return self._conn_of(handler) if os.getpid() == self.pid else None
+
+    def client_left(self, handler: Any) -> None:
+        pass  # connection_closed reports it, for every handler
+
+    def traffic(self, handler: Any, direction: str, data: bytes) -> None:
+        if os.getpid() != self.pid:
+            return  # a --forking child: it can't report without risking a deadlock
+        conn = getattr(handler, "client", None)
+        with self.session.cond:
+            if direction == "in":
+                self.bytes_in += len(data)
+                if conn is not None:
+                    conn.bytes_in += len(data)
+            else:
+                self.bytes_out += len(data)
+                if conn is not None:
+                    conn.bytes_out += len(data)
+        event = Event.traffic(self.name, "data", "client", direction, data)
+        event.fields["peer"] = conn.addr if conn is not None else ""
+        self.post(event)
+
+    def datagram(self, handler: Any, data: bytes, *, out: bool = False) -> None:
+        if os.getpid() != self.pid:
+            return
+        peer = format_addr(handler.client_address)
+        with self.session.cond:
+            if out:
+                self.bytes_out += len(data)
+            else:
+                self.bytes_in += len(data)
+                self.peers[peer] = self.peers.get(peer, 0) + 1
+                self.served += 1
+        event = Event.traffic(self.name, "data", "client", "out" if out else "in", data)
+        event.fields["peer"] = peer
+        self.post(event)
+
+    def broadcast(self, sender: Any, data: bytes) -> None:
+        if os.getpid() != self.pid:
+            return
+        for conn in list(self.connections.values()):
+            if conn.request is sender.request:
+                continue
+            try:
+                with conn.lock:
+                    conn.request.sendall(data)
+                self.traffic(sender, "out", data)
+            except OSError:
+                pass  # that client is leaving; its own thread reports it
+
+    def forked(self, client_address: Any, pids: list[int]) -> None:
+        addr = format_addr(client_address) or "a local client"
+        with self.session.cond:
+            self.served += 1
+        who = f" in child pid {pids[0]}" if pids else ""
+        self.post(Event(self.name, "client", f"client {addr} connected{who}",
+                        fields={"peer": addr, "pid": pids[0] if pids else None}))  # fmt: skip
+
+    def handler_raised(self, client_address: Any) -> None:
+        import traceback
+
+        if os.getpid() != self.pid:
+            return
+        with self.session.cond:
+            self.errors += 1
+        addr = format_addr(client_address) or "a client"
+        text = traceback.format_exc().rstrip()
+        self.post(
+            Event(
+                self.name,
+                "raised",
+                f"the handler raised while serving {addr}; the server goes on:\n{text}",
+            )
+        )
+
+    # -- Resource ---------------------------------------------------------------------
+
+    @property
+    def bound_addr(self) -> Any:
+        from pslrepl.addresses import Addr
+
+        name = self.server.socket.getsockname() if not self.closed else None
+        if not name:
+            return None
+        if self.proto == "unix":
+            return Addr(path=name, family=socket.AF_UNIX)
+        host = {"0.0.0.0": "127.0.0.1", "::": "::1"}.get(name[0], name[0])
+        return Addr(host, name[1], family=self.server.socket.family)
+
+    @property
+    def obj(self) -> Any:
+        return self.server
+
+    @property
+    def state(self) -> str:
+        if self.closed:
+            return "stopped"
+        return f"serving {plural(len(self.connections), 'client')}"
+
+    @property
+    def local(self) -> str:
+        return self._local
+
+    @property
+    def remote(self) -> str:
+        return f"{self.proto} {self.handler}"
+
+    def toolbar(self) -> str:
+        return f"{self.handler} on {self._local}, {len(self.connections)} clients"
+
+    def info(self) -> list[tuple[str, Cell]]:
+        pairs = super().info()
+        pairs[3:3] = [
+            ("class", type(self.server).__name__),
+            ("handler", self.handler),
+            ("address", self._local),
+            ("mode", self.mode),
+            ("thread", self.thread.name),
+            ("clients now", str(len(self.connections))),
+            ("served", str(self.served)),
+            ("handler errors", str(self.errors)),
+        ]
+        return pairs
+
+    def client_rows(self) -> list[list[Cell]]:
+        now = time.time()
+        rows: list[list[Cell]] = []
+        for conn in list(self.connections.values()):
+            rows.append([conn.addr, f"{now - conn.since:.1f}s", str(conn.bytes_in),
+                         str(conn.bytes_out), conn.thread.name])  # fmt: skip
+        for peer, count in self.peers.items():
+            rows.append([peer, "", plural(count, "datagram"), "", ""])
+        children = getattr(self.server, "active_children", None) or ()
+        for pid in sorted(children):
+            rows.append(["(forked)", "", "", "", f"pid {pid}"])
+        return rows
+
+    def close(self) -> str:
+        """shutdown() then server_close(), after ending what its clients hold open."""
+        if self.closed:
+            return "already stopped"
+        self.closed = True
+        # A handler blocked in recv would keep shutdown() or server_close() waiting:
+        # end the clients' connections first (and a forking server's children).
+        for conn in list(self.connections.values()):
+            try:
+                conn.request.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+        for pid in list(getattr(self.server, "active_children", None) or ()):
+            try:
+                os.kill(pid, signal.SIGTERM)
+            except ProcessLookupError:
+                pass
+        handler_threads = [c.thread for c in list(self.connections.values())]
+        self.server.shutdown()
+        self.server.server_close()
+        self.thread.join(timeout=5.0)
+        for thread in handler_threads:
+            if thread is not threading.current_thread():
+                thread.join(timeout=2.0)
+        removed = ""
+        if self.unix_path:
+            try:
+                os.unlink(self.unix_path)
+                removed = f"; removed {self.unix_path}"
+            except OSError:
+                pass
+        outcome = f"stopped after serving {plural(self.served, 'client')}{removed}"
+        self.post(Event(self.name, "close", outcome))
+        return outcome

@@ -1,0 +1,230 @@
+"""socketserver servers with every built-in handler, against the shell's own clients and
+real ones nobody here wrote (curl, http.client); stop leaves nothing behind."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import socket
+import subprocess
+import threading
+from pathlib import Path
+
+import pytest
+
+from tests.helpers import Shell, child_pids
+
+
+def port(shell: Shell, name: str) -> int:
+    return int(shell.session.volatile[f"{name}.port"])
+
+
+def test_echo_upper_discard(shell: Shell) -> None:
+    assert re.fullmatch(r"e: TCPServer serving echo on 127\.0\.0\.1:\d+\n",
+                        shell.ok("serve e tcp 0 --handler echo"))  # fmt: skip
+    shell.ok("tcp connect c e; sendline c hello")
+    assert shell.ok("recv c --line") == "hello\n(6 bytes)\n"
+    shell.ok("serve up tcp 0 --handler upper; tcp connect u up; sendline u shout")
+    assert shell.ok("recv u --line") == "SHOUT\n(6 bytes)\n"
+    shell.ok("serve d tcp 0 --handler discard; tcp connect x d; sendline x into-the-void")
+    assert "timeout" in shell.fails("recv x --timeout 0.2")
+
+
+def test_daytime_and_chargen(shell: Shell) -> None:
+    shell.ok("serve day tcp 0 --handler daytime; tcp connect t day")
+    out = shell.ok("recv t --all")
+    assert re.match(r"\w{3} \w{3} +\d+ \d\d:\d\d:\d\d \d{4}\\r\n", out)
+    shell.ok("serve gen tcp 0 --handler chargen --threading; tcp connect g gen")
+    first = shell.ok("recv g --line").splitlines()[0]
+    assert (
+        first == r""" !"#$%&'()*+,-./0123456789:;<=>?@ABCDEFGHIJKLMNOPQRSTUVWXYZ[\]^_`abcdefg\r"""
+    )
+    second = shell.ok("recv g --line").splitlines()[0]
+    assert second.startswith('!"#$%')  # the pattern rotates by one each line
+    shell.ok("close g")  # chargen stops when the client closes
+    shell.ok("sleep 0.2")
+    assert "serving 0 clients" in shell.ok("info gen")
+
+
+def test_udp_handlers(shell: Shell) -> None:
+    shell.ok("serve ue udp 0 --handler echo; udp open c --connect ue; send c ping")
+    assert shell.ok("recv c") == "ping\n(4 bytes)\n"
+    shell.ok("serve uu udp 0 --handler upper; udp open d --connect uu; send d quiet")
+    assert shell.ok("recv d") == "QUIET\n(5 bytes)\n"
+    assert "127.0.0.1:" in shell.ok("clients uu")
+    assert "needs a stream" in shell.fails("serve x udp 0 --handler chargen")
+
+
+def test_unix_server_and_its_file(shell: Shell, tmp_path: Path) -> None:
+    path = tmp_path / "echo.sock"
+    shell.ok(f"serve ux unix {path} --handler echo --threading")
+    shell.ok(f"unix connect c {path}; sendline c local")
+    assert shell.ok("recv c --line") == "local\n(6 bytes)\n"
+    assert f"removed {path}" in shell.ok("stop ux")
+    assert not path.exists()
+
+
+def test_http_against_curl_and_http_client(shell: Shell, tmp_path: Path) -> None:
+    if shutil.which("curl") is None:
+        pytest.skip("curl is not installed")
+    (tmp_path / "page.txt").write_text("served by socketserver\n")
+    (tmp_path / "sub").mkdir()
+    shell.ok(f"serve web tcp 0 --handler http --threading --dir {tmp_path}")
+    base = f"http://127.0.0.1:{port(shell, 'web')}"
+    got = subprocess.run(["curl", "-sS", f"{base}/page.txt"], capture_output=True, text=True,
+                         timeout=20)  # fmt: skip
+    assert got.stdout == "served by socketserver\n"
+    head = subprocess.run(["curl", "-sSI", f"{base}/page.txt"], capture_output=True,
+                          text=True, timeout=20)  # fmt: skip
+    assert "Content-Length: 23" in head.stdout and head.stdout.startswith("HTTP/1.0 200")
+    missing = subprocess.run(
+        ["curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", f"{base}/nope"],
+        capture_output=True,
+        text=True,
+        timeout=20,
+    )
+    assert missing.stdout == "404"
+    listing = subprocess.run(["curl", "-sS", f"{base}/"], capture_output=True, text=True,
+                             timeout=20)  # fmt: skip
+    assert "page.txt" in listing.stdout and "sub/" in listing.stdout
+    import http.client
+
+    conn = http.client.HTTPConnection("127.0.0.1", port(shell, "web"), timeout=10)
+    conn.request("GET", "/page.txt")
+    assert conn.getresponse().read() == b"served by socketserver\n"
+    conn.close()
+    log = shell.ok("log web")
+    assert '"GET /page.txt HTTP/1.1" 200' in log and '"GET /nope HTTP/1.1" 404' in log
+
+
+def test_chat_room(shell: Shell) -> None:
+    out = shell.ok("serve room tcp 0 --handler chat")
+    assert "chat serves each client in its own thread" in out
+    shell.ok("tcp connect a room; tcp connect b room; sleep 0.1")
+    a_addr = shell.session.volatile["a.laddr"]
+    assert shell.ok("recv a --line").startswith("* 127.0.0.1:")  # b joined
+    shell.ok("sendline a hello room")
+    assert shell.ok("recv b --line") == f"{a_addr}: hello room\n({len(a_addr) + 13} bytes)\n"
+    shell.ok("close a")
+    assert shell.ok("recv b --line").endswith(" left\n(" + str(len(a_addr) + 8) + " bytes)\n")
+
+
+def test_capture_keeps_what_clients_send(shell: Shell) -> None:
+    shell.ok("serve cap tcp 0 --handler capture; tcp connect c cap")
+    shell.ok("sendline c secret-plan; close c; sleep 0.2")
+    log = shell.ok("log cap")
+    assert "<- client 12 bytes: secret-plan\\n" in log and "left after" in log
+
+
+def test_forward_to_another_server(shell: Shell, tmp_path: Path) -> None:
+    (tmp_path / "f.txt").write_text("through the proxy\n")
+    shell.ok(f"serve web tcp 0 --handler http --dir {tmp_path}")
+    shell.ok("serve proxy tcp 0 --handler forward:web --threading")
+    shell.ok("tcp connect c proxy")
+    shell.ok('sendall c "GET /f.txt HTTP/1.0\\r\\n\\r\\n"')
+    out = shell.ok("recv c --all")
+    assert out.startswith("HTTP/1.0 200 OK") and "through the proxy" in out
+
+
+USER_HANDLERS = """
+import socketserver
+
+class Reverse(socketserver.StreamRequestHandler):
+    def handle(self):
+        for line in self.rfile:
+            self.wfile.write(line.rstrip(b"\\n")[::-1] + b"\\n")
+
+class Broken(socketserver.BaseRequestHandler):
+    def handle(self):
+        data = self.request.recv(100)
+        raise ValueError("the user's bug: " + data.decode().strip())
+
+class NotAHandler:
+    pass
+"""
+
+
+def test_user_handlers_from_a_file(shell: Shell, tmp_path: Path) -> None:
+    path = tmp_path / "mine.py"
+    path.write_text(USER_HANDLERS)
+    shell.ok(f"serve rev tcp 0 --handler python:{path}:Reverse --threading")
+    shell.ok("tcp connect c rev; sendline c stressed")
+    assert shell.ok("recv c --line") == "desserts\n(9 bytes)\n"
+    shell.ok(f"serve bad tcp 0 --handler python:{path}:Broken --threading")
+    shell.ok("tcp connect b bad; sendline b boom; recv b --all")
+    log = shell.ok("log bad")
+    assert "the handler raised while serving 127.0.0.1:" in log
+    assert "ValueError: the user's bug: boom" in log  # the user's own traceback
+    shell.ok("tcp connect b2 bad; sendline b2 again; recv b2 --all")  # still serving
+    assert "handler errors: 2" in shell.ok("info bad")
+    assert "has no Nope" in shell.fails(f"serve x tcp 0 --handler python:{path}:Nope")
+    assert "not a socketserver.BaseRequestHandler" in shell.fails(
+        f"serve x tcp 0 --handler python:{path}:NotAHandler"
+    )
+    assert "no such file" in shell.fails("serve x tcp 0 --handler python:/nope.py:X")
+
+
+def hammer(port_number: int, clients: int = 50) -> list[bytes]:
+    """Many clients at once, each checking its own answer."""
+    answers: list[bytes] = [b""] * clients
+
+    def one(i: int) -> None:
+        with socket.create_connection(("127.0.0.1", port_number), timeout=20) as s:
+            s.sendall(f"client-{i}\n".encode())
+            got = b""
+            while not got.endswith(b"\n"):
+                chunk = s.recv(100)
+                if not chunk:
+                    break
+                got += chunk
+            answers[i] = got
+
+    threads = [threading.Thread(target=one, args=(i,)) for i in range(clients)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=30)
+    return answers
+
+
+@pytest.mark.parametrize("mode", ["--threading", "--forking"])
+def test_fifty_concurrent_clients_each_get_their_own_answer(shell: Shell, mode: str) -> None:
+    shell.ok(f"serve up tcp 0 --handler upper {mode}")
+    answers = hammer(port(shell, "up"))
+    assert answers == [f"CLIENT-{i}\n".encode() for i in range(50)]
+
+
+@pytest.mark.parametrize("mode", ["", "--threading", "--forking"])
+def test_stop_leaves_nothing_behind(shell: Shell, mode: str) -> None:
+    children_before = child_pids()
+    shell.ok(f"serve e tcp 0 --handler echo {mode}")
+    p = port(shell, "e")
+    shell.ok("tcp connect held e; sendline held x; recv held --line")  # a client stays
+    assert shell.ok("stop e").startswith("e: stopped after serving 1 client")
+    with pytest.raises(ConnectionRefusedError):
+        socket.create_connection(("127.0.0.1", p), timeout=2)
+    assert child_pids() == children_before
+    shell.ok("close held")
+    left = [t.name for t in threading.enumerate()
+            if t.name == "pslrepl:e" or "process_request" in t.name]  # fmt: skip
+    assert not left
+
+
+def test_every_interface_is_a_warning_and_errors(shell: Shell) -> None:
+    out = shell.ok("serve open tcp 0.0.0.0:0 --handler echo")
+    assert "warning: serving on every interface" in out
+    assert "no handler 'nope'" in shell.fails("serve x tcp 0 --handler nope")
+    shell.ok("serve a tcp 0")
+    assert "(EADDRINUSE)" in shell.fails(f"serve b tcp {port(shell, 'a')}")
+    assert "handlers" in shell.ok("help serve")
+    assert "forward:ADDR" in shell.ok("handlers")
+
+
+def test_forking_with_the_shells_own_clients(shell: Shell) -> None:
+    shell.ok("serve f tcp 0 --handler upper --forking; tcp connect a f; tcp connect b f")
+    shell.ok("sendline a one; recv a --line; sendline b two; recv b --line")
+    assert shell.ok("clients f").count("(forked)") == 2
+    shell.ok("close a; sleep 0.5")
+    # a's child saw EOF and ended, though b's child was forked while a was open.
+    assert shell.ok("clients f").count("(forked)") == 1
+    assert "in child pid" in shell.ok("log f")
