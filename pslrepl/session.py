@@ -114,6 +114,7 @@ class Session:
         self.recorder: Any = None
         self._tmp: str | None = None
         self.socket_watcher: Any = None
+        self.test_ca: Any = None  # the session's TLS test CA, made on first use
         # Process-wide settings a command changed, to put back at the end (name -> value).
         self.restore: dict[str, Any] = {}
 

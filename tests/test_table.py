@@ -35,7 +35,7 @@ def test_every_command_is_documented(cmd: object) -> None:
 
     assert isinstance(cmd, Command)
     assert cmd.summary and cmd.examples, cmd.name
-    assert cmd.group in ("session", "processes", "signals", "sockets", "lookups", "servers")
+    assert cmd.group in ("session", "processes", "signals", "sockets", "lookups", "servers", "tls")
 
 
 @pytest.mark.parametrize("example", [e for c in COMMANDS for e in c.examples], ids=lambda e: e[:40])

@@ -16,9 +16,10 @@ def all_commands() -> list[Command]:
         shlib,
         signals,
         sockets,
+        tls,
     )
 
     return [
         *session_cmds.COMMANDS, *processes.COMMANDS, *shlib.COMMANDS, *signals.COMMANDS,
-        *sockets.COMMANDS, *lookups.COMMANDS, *servers.COMMANDS,
+        *sockets.COMMANDS, *lookups.COMMANDS, *servers.COMMANDS, *tls.COMMANDS,
     ]  # fmt: skip

@@ -74,9 +74,13 @@ def _serve(ctx: Invocation) -> None:
     proto = ctx["proto"]
     mode = "threading" if ctx["threading"] else "forking" if ctx["forking"] else "sync"
     spec = ctx["handler"] or "echo"
+    tls = None
     if ctx["tls"]:
-        raise PslError("serve: --tls comes with the TLS commands, not built yet; "
-                       "serve without it for now")  # fmt: skip
+        if proto == "udp":
+            raise UsageError("serve: --tls needs a stream (tcp or unix); DTLS is not in ssl")
+        from pslrepl.testca import session_ca
+
+        tls = session_ca(session).server_context()
     if spec == "chat" and mode != "threading":
         mode = "threading"  # a room needs every client served at once
         ctx.say("note: chat serves each client in its own thread (--threading)", "notice")
@@ -94,7 +98,7 @@ def _serve(ctx: Invocation) -> None:
             raise UsageError(f"serve {proto}: give HOST:PORT or a PORT, not a UNIX path")
         base = socketserver.UDPServer if proto == "udp" else socketserver.TCPServer
         address = (addr.host, addr.port)
-    cls = server_class(base, mode)
+    cls = server_class(base, mode, tls=tls)
     if proto != "unix" and ":" in address[0]:
         import socket
 
@@ -105,7 +109,8 @@ def _serve(ctx: Invocation) -> None:
         from pslrepl.commands.sockets import _os_error
 
         raise _os_error(name, exc, str(address)) from None
-    res = Server(session, name, server, proto=proto, handler=spec, mode=mode,
+    label = spec + (" over TLS" if tls is not None else "")
+    res = Server(session, name, server, proto=proto, handler=label, mode=mode,
                  unix_path=unix_path)  # fmt: skip
     session.registry.add(res)
     ctx.record("threading.Thread(target=server.serve_forever)", name)
@@ -158,7 +163,7 @@ COMMANDS = (
             Opt("--threading", "a thread per client (ThreadingMixIn)", exclusive="mode"),
             Opt("--forking", "a child process per client (ForkingMixIn)", exclusive="mode"),
             Opt("--dir", "for --handler http: the directory to serve", "DIR", kind="file"),
-            Opt("--tls", "TLS with the session's test CA (coming with the TLS commands)"),
+            Opt("--tls", "TLS, with a certificate from the session's test CA (`ca show`)"),
         ),
         calls=(
             "socketserver.TCPServer",

@@ -22,6 +22,7 @@ GROUP_TITLES = {
     "sockets": "Sockets: socket",
     "lookups": "Names and numbers: socket's functions",
     "servers": "Servers: socketserver",
+    "tls": "TLS: ssl",
 }
 
 # Every event `wait` knows; each kind of resource says which of them it has.

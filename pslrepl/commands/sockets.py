@@ -334,6 +334,9 @@ def _wait_readable(ctx: Invocation, res: Sock, what: str) -> None:
     A socket the user gave its own timeout or made non-blocking is left to that."""
     if res.sock.gettimeout() is not None:
         return
+    pending = getattr(res.sock, "pending", None)  # an SSLSocket's decrypted bytes
+    if pending is not None and pending():
+        return
     deadline = time.monotonic() + ctx.timeout
     session = ctx.session
     while True:
@@ -363,10 +366,12 @@ def _recv_once(ctx: Invocation, res: Sock, size: int, flags: int = 0) -> bytes:
             "ran out; settimeout none to wait"
         ) from None
     except OSError as exc:
+        if type(exc).__name__ == "SSLEOFError":
+            return b""  # the peer closed the connection without TLS's close_notify
         raise _os_error(res.name, exc) from None
 
 
-def _recv(ctx: Invocation) -> None:
+def _recv(ctx: Invocation) -> None:  # noqa: C901 - one loop, its cases side by side
     res = _sock(ctx)
     size = ctx["bufsize"] or DEFAULT_BUFSIZE
     if size <= 0:
@@ -390,7 +395,10 @@ def _recv(ctx: Invocation) -> None:
                     raise Timeout(f"{exc}; {plural(len(got), 'byte')} received so far: "
                                   f"{preview(bytes(got))}") from None  # fmt: skip
                 raise
-            if mode in ("line", "until"):
+            if mode in ("line", "until") and res.kind == "tls":
+                # No peeking through TLS: take a byte at a time, never past the delimiter.
+                chunk = _recv_once(ctx, res, 1)
+            elif mode in ("line", "until"):
                 # Peek, then take only through the delimiter: what follows stays in the
                 # kernel for the next recv, as it would without the shell.
                 head = _recv_once(ctx, res, size, socket.MSG_PEEK)

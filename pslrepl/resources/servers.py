@@ -40,7 +40,8 @@ class Connection:
         self.thread = threading.current_thread()
 
 
-def server_class(base: type[socketserver.BaseServer], mode: str) -> type[Any]:
+def server_class(base: type[socketserver.BaseServer], mode: str, *, tls: Any = None
+                 ) -> type[Any]:  # fmt: skip
     """The real socketserver class: base plus ThreadingMixIn or ForkingMixIn, with hooks
     that tell the resource about clients (the handler's own code is untouched)."""
     mixins: tuple[type, ...] = ()
@@ -83,6 +84,15 @@ def server_class(base: type[socketserver.BaseServer], mode: str) -> type[Any]:
 
         def handle_error(self, request: Any, client_address: Any) -> None:
             self.psl.handler_raised(client_address)
+
+        def get_request(self) -> Any:
+            request, client_address = super().get_request()
+            if tls is None:
+                return request, client_address
+            # The handshake happens on the handler's first read, in its own thread
+            # (or child): a slow client can't hold up accept.
+            return tls.wrap_socket(request, server_side=True,
+                                   do_handshake_on_connect=False), client_address  # fmt: skip
 
     PslServer.__name__ = "".join(m.__name__.replace("MixIn", "") for m in mixins) + base.__name__
     return PslServer

@@ -31,8 +31,8 @@ TCP_STATES = {
     1: "ESTABLISHED", 2: "SYN_SENT", 3: "SYN_RECV", 4: "FIN_WAIT1", 5: "FIN_WAIT2",
     6: "TIME_WAIT", 7: "CLOSE", 8: "CLOSE_WAIT", 9: "LAST_ACK", 10: "LISTEN", 11: "CLOSING",
 }  # fmt: skip
-SOCKET_KINDS = ("tcp", "udp", "unix", "unix-dgram")
-STREAM_KINDS = ("tcp", "unix")
+SOCKET_KINDS = ("tcp", "tls", "udp", "unix", "unix-dgram")
+STREAM_KINDS = ("tcp", "tls", "unix")
 LISTENER_KINDS = ("listener",)
 
 
@@ -109,6 +109,8 @@ class Sock(Resource):
         self.shut: set[str] = set()
         self.accepted = 0
         self.peer_eof = False
+        self.tls_note = ""  # how a TLS socket was verified (or that it was not)
+        self.tls_details: list[tuple[str, str]] = []  # what the handshake settled
         self._fd = sock.fileno()
         # Kept from creation for ls and the toolbar (a thousand sockets, no syscalls);
         # info asks the kernel again.
@@ -179,6 +181,12 @@ class Sock(Resource):
                 log=False,
             )
             return
+        if self.kind == "tls":
+            # An SSLSocket can't peek: what waits is encrypted until recv decrypts it.
+            self.session.post(
+                Event(self.name, "note", "TLS records waiting: recv decrypts them"), log=False
+            )
+            return
         try:
             head = self.sock.recv(PEEK, socket.MSG_PEEK | socket.MSG_DONTWAIT)
         except BlockingIOError:
@@ -219,6 +227,8 @@ class Sock(Resource):
 
     def unread(self) -> int | None:
         """Bytes the kernel holds for recv (FIONREAD), where the platform says."""
+        if self.kind == "tls":
+            return None  # the kernel holds encrypted records, not what recv will return
         try:
             import fcntl
             import termios
@@ -267,6 +277,12 @@ class Sock(Resource):
                 f"in {self.bytes_in} out {self.bytes_out}")  # fmt: skip
 
     def ready(self, event: str) -> bool:
+        if event in ("data", "eof") and self.kind == "tls":
+            import select
+
+            pending = self.sock.pending()  # type: ignore[attr-defined]
+            readable = bool(select.select([self.sock], [], [], 0)[0])
+            return bool(pending or readable) if event == "data" else False
         if event in ("data", "eof"):
             try:
                 head = self.sock.recv(1, socket.MSG_PEEK | socket.MSG_DONTWAIT)
@@ -301,6 +317,8 @@ class Sock(Resource):
             extra.append(("accepted", str(self.accepted)))
         if self.unix_path:
             extra.append(("socket file", self.unix_path))
+        if self.tls_note:
+            extra.append(("tls", self.tls_note))
         pairs[3:3] = extra
         return pairs
 

@@ -1,0 +1,258 @@
+"""TLS commands (ssl): connect, wrap an open connection, inspect; the session's test CA."""
+
+from __future__ import annotations
+
+import os
+import socket
+
+from pslrepl.addresses import parse_addr
+from pslrepl.commands.session_cmds import TIMEOUT
+from pslrepl.commandspec import Arg, Command, Opt
+from pslrepl.errors import PslError, Timeout, UsageError
+from pslrepl.results import Fields, Styled
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    import ssl
+    from typing import Any
+
+    from pslrepl.invocation import Invocation
+
+
+def _client_context(ctx: Invocation) -> tuple[ssl.SSLContext, str]:
+    """create_default_context, trusting the system's CAs and the session's test CA, or
+    --cafile's instead; --insecure turns verification off and says so."""
+    import ssl
+
+    from pslrepl.testca import session_ca
+
+    if ctx["insecure"] and ctx["cafile"]:
+        raise UsageError("tls: --cafile and --insecure contradict each other; pick one")
+    try:
+        context = ctx.call("ssl.create_default_context", ssl.create_default_context,
+                           cafile=ctx["cafile"])  # fmt: skip
+    except (OSError, ssl.SSLError) as exc:
+        raise PslError(f"tls: can't load --cafile {ctx['cafile']!r}: {exc}") from None
+    note = f"verified against {ctx['cafile']}" if ctx["cafile"] else (
+        "verified against the system CAs and the session's test CA")  # fmt: skip
+    if not ctx["cafile"]:
+        session_ca(ctx.session).trust(context)
+    if ctx["insecure"]:
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+        note = "INSECURE: the certificate was not verified (--insecure)"
+    if ctx.values.get("alpn"):
+        context.set_alpn_protocols(ctx["alpn"])
+    return context, note
+
+
+def _verify_failure(name: str, exc: Exception) -> PslError:
+    message = getattr(exc, "verify_message", "") or str(exc)
+    return PslError(f"{name}: certificate verification failed: {message}; the connection "
+                    "is closed (--cafile FILE to trust another CA, or --insecure)")  # fmt: skip
+
+
+def _handshake(ctx: Invocation, name: str, sock: socket.socket, context: ssl.SSLContext,
+               **kwargs: Any) -> ssl.SSLSocket:  # fmt: skip
+    import ssl
+
+    sock.settimeout(ctx.timeout)
+    try:
+        tls = ctx.call("SSLContext.wrap_socket", context.wrap_socket, sock, **kwargs)
+    except ssl.SSLCertVerificationError as exc:
+        sock.close()
+        raise _verify_failure(name, exc) from None
+    except TimeoutError:
+        sock.close()
+        raise Timeout(f"{name}: the TLS handshake took more than {ctx.timeout:g} s") from None
+    except (ssl.SSLError, OSError) as exc:
+        sock.close()
+        reason = getattr(exc, "reason", None) or exc
+        raise PslError(f"{name}: TLS handshake failed: {reason}; the connection is closed"
+                       ) from None  # fmt: skip
+    tls.settimeout(None)
+    return tls
+
+
+def _tls_connect(ctx: Invocation) -> None:
+    from pslrepl.commands.sockets import _new, _os_error
+
+    name = ctx.session.registry.check_free(ctx["name"])
+    addr = parse_addr(ctx["addr"], ctx.session)
+    if addr.path:
+        raise UsageError("tls connect: give HOST:PORT or a server's name")
+    context, note = _client_context(ctx)
+    try:
+        raw = ctx.call("socket.create_connection", socket.create_connection,
+                       (addr.host, addr.port), timeout=ctx.timeout)  # fmt: skip
+    except OSError as exc:
+        raise _os_error(name, exc, str(addr)) from None
+    hostname = ctx["server_hostname"] or addr.host
+    tls = _handshake(ctx, name, raw, context, server_hostname=hostname)
+    res = _new(ctx, name, tls, kind="tls", origin="TLS connected")
+    res.tls_note = note
+    res.tls_details = describe_tls(tls, note)
+    ctx.say(f"{tls.version()}, {(tls.cipher() or ('?',))[0]}; {note}", "notice")
+
+
+def _tls_wrap(ctx: Invocation) -> None:
+    from pslrepl.resources.sockets import Sock, watcher
+    from pslrepl.testca import session_ca
+
+    res = ctx.resource(ctx["name"], ("tcp",))
+    assert isinstance(res, Sock)
+    if ctx["server"]:
+        context = session_ca(ctx.session).server_context()
+        note = "server side, with the session test CA's certificate"
+        kwargs: dict[str, Any] = {"server_side": True}
+    else:
+        context, note = _client_context(ctx)
+        kwargs = {"server_hostname": ctx["server_hostname"] or res.remote.rpartition(":")[0]
+                  .strip("[]")}  # fmt: skip
+    watcher(ctx.session).disarm(res)
+    try:
+        tls = _handshake(ctx, res.name, res.sock, context, **kwargs)
+    except PslError:
+        ctx.session.registry.remove(res.name)  # its socket is closed: so is the resource
+        res.closed = True
+        raise
+    res.sock = tls
+    res.kind = "tls"  # type: ignore[misc]
+    res.tls_note = note
+    res.tls_details = describe_tls(tls, note)
+    res.arm()
+    ctx.emit(
+        Styled(
+            (("name", res.name), ("", f": now TLS: {tls.version()}, {(tls.cipher() or ('?',))[0]}"))
+        )
+    )
+
+
+def describe_tls(tls: Any, note: str) -> list[tuple[str, str]]:
+    """What a TLS connection negotiated and whom it talks to, read right after the
+    handshake (an SSLSocket can't tell once the peer has closed)."""
+    import hashlib
+
+    cert = tls.getpeercert() or {}
+    binary = tls.getpeercert(binary_form=True)
+    cipher = tls.cipher()
+    pairs: list[tuple[str, str]] = [
+        ("version", tls.version() or ""),
+        ("cipher", f"{cipher[0]} ({cipher[2]} bits)" if cipher else ""),
+        ("alpn", tls.selected_alpn_protocol() or "(none)"),
+        ("server hostname", tls.server_hostname or "(none: server side)"),
+        ("verified", note),
+    ]
+
+    def name_of(field: Any) -> str:
+        return ", ".join(f"{k}={v}" for rdn in field for k, v in rdn)
+
+    if cert:
+        pairs += [
+            ("subject", name_of(cert.get("subject", ()))),
+            ("issuer", name_of(cert.get("issuer", ()))),
+            ("alt names", ", ".join(v for _, v in cert.get("subjectAltName", ()))),
+            ("valid", f"{cert.get('notBefore')} to {cert.get('notAfter')}"),
+        ]
+    if binary:
+        pairs.append(("sha256", hashlib.sha256(binary).digest().hex(":")))
+    else:
+        pairs.append(("peer certificate", "(none sent)"))
+    return pairs
+
+
+def _tls_info(ctx: Invocation) -> None:
+    from pslrepl.resources.sockets import Sock
+
+    res = ctx.resource(ctx["name"], ("tls",))
+    assert isinstance(res, Sock)
+    ctx.emit(Fields(list(res.tls_details)))
+
+
+def _ca_show(ctx: Invocation) -> None:
+    from pslrepl.testca import session_ca
+
+    ctx.emit(Fields(session_ca(ctx.session).summary()))  # type: ignore[arg-type]
+    ctx.say("`ca export DIR` writes DIR/ca.pem for curl --cacert and openssl -CAfile",
+            "notice")  # fmt: skip
+
+
+def _ca_export(ctx: Invocation) -> None:
+    from pslrepl.testca import session_ca
+
+    directory = ctx["dir"]
+    path = os.path.join(directory, "ca.pem")
+    try:
+        os.makedirs(directory, exist_ok=True)
+        with open(path, "wb") as fh:
+            fh.write(session_ca(ctx.session).pem())
+    except OSError as exc:
+        raise PslError(f"ca export: can't write {path!r}: {exc.strerror or exc}") from None
+    ctx.say(f"wrote {path}: curl --cacert {path} https://localhost:PORT/")
+
+
+COMMANDS = (
+    Command(
+        "tls connect",
+        "tls",
+        "a TLS connection: TCP, then the handshake, verified",
+        _tls_connect,
+        args=(Arg("NAME", "new"), Arg("ADDR", "address")),
+        opts=(
+            Opt("--server-hostname", "the name to verify and send as SNI", "H"),
+            Opt("--cafile", "trust this CA file instead", "F", kind="file"),
+            Opt("--insecure", "do not verify (flagged in info)"),
+            Opt("--alpn", "offer this ALPN protocol", "P", repeat=True),
+            TIMEOUT,
+        ),
+        calls=("ssl.create_default_context", "socket.create_connection", "SSLContext.wrap_socket"),
+        examples=(
+            "tls connect t web",
+            "tls connect t example.org:443",
+            "tls connect t web --server-hostname localhost --alpn http/1.1",
+        ),
+        details="The system's CAs and the session's test CA are trusted, so a `serve "
+        "--tls` server verifies. A failure says why and leaves no connection behind.",
+    ),  # fmt: skip
+    Command(
+        "tls wrap",
+        "tls",
+        "upgrade an open TCP connection to TLS (STARTTLS)",
+        _tls_wrap,
+        args=(Arg("NAME", "resource", kinds=("tcp",)),),
+        opts=(
+            Opt("--server", "be the server side (the session test CA's certificate)"),
+            Opt("--server-hostname", "the name to verify (client side)", "H"),
+            Opt("--cafile", "trust this CA file instead", "F", kind="file"),
+            Opt("--insecure", "do not verify"),
+            TIMEOUT,
+        ),
+        calls=("SSLContext.wrap_socket",),
+        examples=("tls wrap s --server", "tls wrap c --server-hostname localhost"),
+    ),
+    Command(
+        "tls info",
+        "tls",
+        "version, cipher, ALPN, SNI and the peer's certificate",
+        _tls_info,
+        args=(Arg("NAME", "resource", kinds=("tls",)),),
+        calls=("SSLSocket.version", "SSLSocket.cipher", "SSLSocket.getpeercert"),
+        examples=("tls info t",),
+    ),
+    Command(
+        "ca show",
+        "tls",
+        "the session's local test CA (trustme)",
+        _ca_show,
+        calls=("trustme.CA",),
+        examples=("ca show",),
+    ),
+    Command(
+        "ca export",
+        "tls",
+        "write the test CA to DIR/ca.pem, for curl and openssl",
+        _ca_export,
+        args=(Arg("DIR", "file"),),
+        examples=("ca export /tmp/ca",),
+    ),
+)

@@ -1,0 +1,60 @@
+"""The session's local test CA (trustme): it signs the certificate `serve --tls` uses."""
+
+from __future__ import annotations
+
+import ssl
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
+
+SERVER_NAMES = ("localhost", "127.0.0.1", "::1")
+
+
+class TestCA:
+    """A certificate authority made for this session, and a server certificate from it
+    for localhost, 127.0.0.1 and ::1. Nothing is written to disk unless exported."""
+
+    __test__ = False  # not a pytest test class, whatever its name
+
+    def __init__(self) -> None:
+        import trustme  # imported here: only TLS needs it
+
+        self.ca: Any = trustme.CA(organization_name="pslrepl session test CA")
+        self.server_cert: Any = self.ca.issue_cert(*SERVER_NAMES)
+
+    def trust(self, context: ssl.SSLContext) -> None:
+        self.ca.configure_trust(context)
+
+    def server_context(self) -> ssl.SSLContext:
+        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        self.server_cert.configure_cert(context)
+        return context
+
+    def pem(self) -> bytes:
+        return bytes(self.ca.cert_pem.bytes())
+
+    def summary(self) -> list[tuple[str, str]]:
+        from cryptography import x509
+        from cryptography.hazmat.primitives import hashes
+
+        cert = x509.load_pem_x509_certificate(self.pem())
+        leaf = x509.load_pem_x509_certificate(self.server_cert.cert_chain_pems[0].bytes())
+        names = leaf.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+        return [
+            ("subject", cert.subject.rfc4514_string()),
+            (
+                "valid",
+                f"{cert.not_valid_before_utc:%Y-%m-%d} to {cert.not_valid_after_utc:%Y-%m-%d}",
+            ),
+            ("sha256", cert.fingerprint(hashes.SHA256()).hex(":")),
+            ("server cert for", ", ".join(str(n.value) for n in names)),
+        ]
+
+
+def session_ca(session: Any) -> TestCA:
+    if session.test_ca is None:
+        session.test_ca = TestCA()
+    ca = session.test_ca
+    assert isinstance(ca, TestCA)
+    return ca

@@ -1,0 +1,207 @@
+"""TLS for real: the session's test CA, serve --tls against curl and openssl s_client,
+verification failures of every kind, STARTTLS both ways."""
+
+from __future__ import annotations
+
+import datetime
+import re
+import shutil
+import socket
+import ssl
+import subprocess
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import trustme
+
+from pslrepl.testca import session_ca
+from tests.helpers import Shell
+
+
+def port(shell: Shell, name: str) -> int:
+    return int(shell.session.volatile[f"{name}.port"])
+
+
+@pytest.fixture
+def web(shell: Shell, tmp_path: Path) -> Path:
+    (tmp_path / "secret.txt").write_text("over TLS\n")
+    shell.ok(f"serve web tcp 0 --handler http --tls --threading --dir {tmp_path}")
+    shell.ok(f"ca export {tmp_path}/ca")
+    return tmp_path / "ca" / "ca.pem"
+
+
+def test_curl_trusts_serve_tls_after_ca_export(shell: Shell, web: Path) -> None:
+    if shutil.which("curl") is None:
+        pytest.skip("curl is not installed")
+    url = f"https://localhost:{port(shell, 'web')}/secret.txt"
+    ok = subprocess.run(["curl", "-sS", "--cacert", str(web), url], capture_output=True,
+                        text=True, timeout=20)  # fmt: skip
+    assert ok.stdout == "over TLS\n", ok.stderr
+    refused = subprocess.run(["curl", "-sS", url], capture_output=True, text=True, timeout=20)
+    assert refused.returncode == 60  # curl: the peer's certificate could not be verified
+
+
+def test_openssl_s_client_verifies(shell: Shell, web: Path) -> None:
+    if shutil.which("openssl") is None:
+        pytest.skip("openssl is not installed")
+    done = subprocess.run(
+        ["openssl", "s_client", "-CAfile", str(web), "-connect",
+         f"127.0.0.1:{port(shell, 'web')}", "-servername", "localhost", "-brief"],
+        input="", capture_output=True, text=True, timeout=20,
+    )  # fmt: skip
+    assert "Verification: OK" in done.stdout + done.stderr
+
+
+def test_tls_connect_and_info(shell: Shell, web: Path) -> None:
+    out = shell.ok("tls connect t web --server-hostname localhost")
+    assert "verified against the system CAs and the session's test CA" in out
+    shell.ok('sendall t "GET /secret.txt HTTP/1.0\\r\\n\\r\\n"')
+    assert shell.ok("recv t --all").split("\\r\n")[-1].startswith("over TLS")
+    info = shell.ok("tls info t")
+    assert "version:         TLSv1." in info
+    assert "issuer:          organizationName=pslrepl session test CA" in info
+    assert "alt names:       localhost, 127.0.0.1, 0:0:0:0:0:0:0:1" in info
+    assert "sha256:" in info
+    assert shell.ok("tls connect by-ip web").startswith("by-ip: TLS connected")  # SAN 127.0.0.1
+
+
+def test_hostname_mismatch_leaves_nothing(shell: Shell, web: Path) -> None:
+    line = shell.fails("tls connect t web --server-hostname wrong.example")
+    assert "certificate verification failed: Hostname mismatch" in line
+    assert "t" not in shell.session.registry
+
+
+def test_insecure_is_flagged(shell: Shell, web: Path) -> None:
+    shell.ok("tls connect t web --insecure --server-hostname wrong.example")
+    assert "tls:         INSECURE: the certificate was not verified" in shell.ok("info t")
+    assert "contradict" in shell.fails(f"tls connect u web --insecure --cafile {web}")
+
+
+@pytest.fixture
+def foreign_server() -> Iterator[tuple[int, trustme.CA]]:
+    """A TLS server whose certificates come from another CA: unknown issuer, expired."""
+    ca = trustme.CA()
+    listener = socket.create_server(("127.0.0.1", 0))
+    listener.settimeout(10)
+    state = {"cert": ca.issue_cert("localhost", "127.0.0.1")}
+
+    def serve() -> None:
+        while True:
+            try:
+                conn, _ = listener.accept()
+            except OSError:
+                return
+            context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+            state["cert"].configure_cert(context)
+            try:
+                with context.wrap_socket(conn, server_side=True) as tls:
+                    tls.recv(10)
+            except (ssl.SSLError, OSError):
+                pass
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    yield listener.getsockname()[1], ca
+    listener.close()
+    thread.join(timeout=5)
+
+
+def test_unknown_issuer_and_expired(shell: Shell, foreign_server: tuple[int, trustme.CA],
+                                    tmp_path: Path) -> None:  # fmt: skip
+    p, ca = foreign_server
+    line = shell.fails(f"tls connect t 127.0.0.1:{p} --timeout 5")
+    assert "unable to get local issuer certificate" in line
+    ca.cert_pem.write_to_path(str(tmp_path / "other.pem"))
+    shell.ok(f"tls connect t 127.0.0.1:{p} --cafile {tmp_path}/other.pem")
+    assert "verified against" in shell.ok("tls info t")
+
+
+def test_expired_certificate(shell: Shell, tmp_path: Path) -> None:
+    ca = trustme.CA()
+    past = datetime.datetime(2001, 1, 1, tzinfo=datetime.timezone.utc)
+    cert = ca.issue_cert("localhost", not_after=past)
+    listener = socket.create_server(("127.0.0.1", 0))
+
+    def serve() -> None:
+        conn, _ = listener.accept()
+        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        cert.configure_cert(context)
+        try:
+            with context.wrap_socket(conn, server_side=True) as tls:
+                tls.recv(10)
+        except (ssl.SSLError, OSError):
+            pass
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    ca.cert_pem.write_to_path(str(tmp_path / "ca.pem"))
+    port_number = listener.getsockname()[1]
+    line = shell.fails(f"tls connect t 127.0.0.1:{port_number} --cafile {tmp_path}/ca.pem "
+                       "--server-hostname localhost")  # fmt: skip
+    assert "certificate has expired" in line
+    thread.join(timeout=5)
+    listener.close()
+
+
+def test_starttls_client_side(shell: Shell) -> None:
+    """A plaintext greeting, then both sides upgrade: the shell is the client."""
+    context = session_ca(shell.session).server_context()
+    listener = socket.create_server(("127.0.0.1", 0))
+    got: list[bytes] = []
+
+    def serve() -> None:
+        conn, _ = listener.accept()
+        with conn:
+            assert conn.recv(100) == b"STARTTLS\n"
+            conn.sendall(b"GO\n")
+            with context.wrap_socket(conn, server_side=True) as tls:
+                data = tls.recv(100)
+                got.append(data)
+                tls.sendall(data.upper())
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    shell.ok(f"tcp connect c 127.0.0.1:{listener.getsockname()[1]}")
+    shell.ok("sendline c STARTTLS")
+    assert shell.ok("recv c --line") == "GO\n(3 bytes)\n"
+    assert "now TLS: TLSv1." in shell.ok("tls wrap c --server-hostname localhost")
+    shell.ok("sendline c secret")
+    assert shell.ok("recv c --line") == "SECRET\n(7 bytes)\n"
+    thread.join(timeout=5)
+    listener.close()
+    assert got == [b"secret\n"]
+
+
+def test_starttls_server_side(shell: Shell) -> None:
+    """The shell's accepted connection upgrades as the server, with the test CA's cert."""
+    shell.ok("tcp listen srv 0; socketpair x y")  # a socketpair to show tls wrap refuses it
+    assert "x is a unix; tls wrap takes a tcp" in shell.fails("tls wrap x --server")
+    client_context = ssl.create_default_context()
+    session_ca(shell.session).trust(client_context)
+    answers: list[bytes] = []
+
+    def client() -> None:
+        raw = socket.create_connection(("127.0.0.1", port(shell, "srv")), timeout=10)
+        with client_context.wrap_socket(raw, server_hostname="localhost") as tls:
+            tls.sendall(b"hello server\n")
+            answers.append(tls.recv(100))
+
+    thread = threading.Thread(target=client, daemon=True)
+    thread.start()
+    shell.ok("accept srv s")
+    assert "now TLS" in shell.ok("tls wrap s --server")
+    assert shell.ok("recv s --line") == "hello server\n(13 bytes)\n"
+    shell.ok("sendline s welcome")
+    thread.join(timeout=5)
+    assert answers == [b"welcome\n"]
+    assert re.search(r"server hostname: +\(none: server side\)", shell.ok("tls info s"))
+
+
+def test_ca_show(shell: Shell) -> None:
+    out = shell.ok("ca show")
+    assert (
+        "O=pslrepl session test CA" in out and "server cert for: localhost, 127.0.0.1, ::1" in out
+    )
+    assert "--tls needs a stream" in shell.fails("serve u udp 0 --tls")
