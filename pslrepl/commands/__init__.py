@@ -11,6 +11,7 @@ def all_commands() -> list[Command]:
     from pslrepl.commands import (
         lookups,
         processes,
+        relays,
         servers,
         session_cmds,
         shlib,
@@ -21,5 +22,5 @@ def all_commands() -> list[Command]:
 
     return [
         *session_cmds.COMMANDS, *processes.COMMANDS, *shlib.COMMANDS, *signals.COMMANDS,
-        *sockets.COMMANDS, *lookups.COMMANDS, *servers.COMMANDS, *tls.COMMANDS,
+        *sockets.COMMANDS, *lookups.COMMANDS, *servers.COMMANDS, *relays.COMMANDS, *tls.COMMANDS,
     ]  # fmt: skip

@@ -25,6 +25,8 @@ GROUP_TITLES = {
     "tls": "TLS: ssl",
 }
 
+# Every kind of resource, for `ls KIND`.
+KINDS = ("process", "tcp", "tls", "udp", "unix", "unix-dgram", "listener", "server", "relay")
 # Every event `wait` knows; each kind of resource says which of them it has.
 WAIT_EVENTS = ("exit", "data", "eof", "connect", "accept", "close")
 
@@ -314,8 +316,8 @@ COMMANDS = (
         "session",
         "a table of live resources: name, kind, state, addresses, bytes, age",
         _ls,
-        args=(Arg("KIND", "choice", optional=True, choices=("process",)),),
-        examples=("ls", "ls process"),
+        args=(Arg("KIND", "choice", optional=True, choices=KINDS),),
+        examples=("ls", "ls process", "ls tcp"),
     ),
     Command(
         "info",

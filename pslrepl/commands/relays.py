@@ -1,0 +1,127 @@
+"""The relay command: two endpoints joined both ways, like socat."""
+
+from __future__ import annotations
+
+import socket
+
+from pslrepl.addresses import parse_addr
+from pslrepl.commands.session_cmds import TIMEOUT
+from pslrepl.commandspec import Arg, Command, Opt
+from pslrepl.errors import PslError, UsageError
+from pslrepl.results import Styled
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from pslrepl.invocation import Invocation
+    from pslrepl.resources.relays import Endpoint
+
+FORMS = "a socket's NAME, tcp:HOST:PORT, tcp-listen:PORT, udp:HOST:PORT, unix:PATH, exec:COMMAND"
+
+
+def endpoint(ctx: Invocation, spec: str, relay_name: str) -> Endpoint:
+    from pslrepl.commands.sockets import _os_error
+    from pslrepl.resources.relays import Endpoint
+    from pslrepl.resources.sockets import Sock, watcher
+
+    session = ctx.session
+    kind, sep, rest = spec.partition(":")
+    if spec in session.registry:
+        res = session.registry.get(spec)
+        if not isinstance(res, Sock) or res.kind not in ("tcp", "unix"):
+            raise UsageError(f"relay: {spec} is a {res.kind}; a relay joins tcp or unix "
+                             "sockets (for a program, use exec:COMMAND)")  # fmt: skip
+        watcher(session).disarm(res)  # the relay reads it now, not the watcher
+        return Endpoint(spec, sock=res.sock, owned=False)
+    if not sep:
+        raise UsageError(f"relay: {spec!r} is neither a socket's name nor one of: {FORMS}")
+    try:
+        if kind == "tcp":
+            addr = parse_addr(rest, session)
+            sock = socket.create_connection((addr.host, addr.port), timeout=ctx.timeout)
+            sock.settimeout(None)
+            return Endpoint(spec, sock=sock)
+        if kind == "tcp-listen":
+            addr = parse_addr(rest)
+            family = socket.AF_INET6 if ":" in addr.host else socket.AF_INET
+            listener = socket.socket(family, socket.SOCK_STREAM)
+            listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            listener.bind((addr.host, addr.port))
+            listener.listen(1)
+            host, port = listener.getsockname()[:2]
+            session.volatile[f"{relay_name}.port"] = str(port)
+            end = Endpoint(f"tcp-listen:{host}:{port}")
+            end.listener = listener
+            return end
+        if kind == "udp":
+            addr = parse_addr(rest, session)
+            family = socket.AF_INET6 if ":" in addr.host else socket.AF_INET
+            sock = socket.socket(family, socket.SOCK_DGRAM)
+            sock.connect((addr.host, addr.port))
+            return Endpoint(spec, sock=sock, dgram=True)
+        if kind == "unix":
+            sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            sock.settimeout(ctx.timeout)
+            sock.connect(rest)
+            sock.settimeout(None)
+            return Endpoint(spec, sock=sock)
+        if kind == "exec":
+            import shlex
+            import subprocess
+
+            argv = shlex.split(rest)
+            if not argv:
+                raise UsageError("relay: exec: needs a command, like exec:'sort -r'")
+            proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                    bufsize=0, start_new_session=True)  # fmt: skip
+            return Endpoint(spec, proc=proc)
+    except FileNotFoundError:
+        raise PslError(f"relay: no such program in {spec!r} (ENOENT)") from None
+    except OSError as exc:
+        raise _os_error(relay_name, exc, rest) from None
+    raise UsageError(f"relay: unknown endpoint kind {kind!r}; give {FORMS}")
+
+
+def _relay(ctx: Invocation) -> None:
+    from pslrepl.resources.relays import Relay
+
+    session = ctx.session
+    name = session.registry.check_free(ctx["name"])
+    if ctx["a"] == ctx["b"] and ctx["a"] in session.registry:
+        raise UsageError("relay: a socket can't be relayed to itself; give two endpoints")
+    a = endpoint(ctx, ctx["a"], name)
+    try:
+        b = endpoint(ctx, ctx["b"], name)
+    except BaseException:
+        a.interrupt()
+        a.close()
+        raise
+    show = "hex" if ctx["hex"] else "text" if ctx["text"] else None
+    res = Relay(session, name, a, b, show=show)
+    session.registry.add(res)
+    ctx.record("threading.Thread x2 (os.splice or read/write)", name)
+    ctx.emit(Styled((("name", name), ("", f": relaying {a.label} <-> {b.label}"))))
+
+
+COMMANDS = (
+    Command(
+        "relay",
+        "servers",
+        "pump bytes both ways between two endpoints until both close",
+        _relay,
+        args=(Arg("NAME", "new"), Arg("A", "address"), Arg("B", "address")),
+        opts=(
+            Opt("--hex", "show the traffic live, as hex", exclusive="show"),
+            Opt("--text", "show the traffic live, as text", exclusive="show"),
+            TIMEOUT,
+        ),
+        calls=("socket.create_connection", "os.splice", "socket.shutdown"),
+        examples=(
+            "relay r tcp-listen:0 tcp:127.0.0.1:8000",
+            "relay r c s",
+            "relay r tcp-listen:9000 exec:'tr a-z A-Z'",
+        ),
+        details=f"A and B are each {FORMS}. When one side finishes sending, the other "
+        "gets a half-close (shutdown SHUT_WR); the relay is done when both have. "
+        "Closing it shuts down what it joined.",
+    ),  # fmt: skip
+)

@@ -1,0 +1,284 @@
+"""A relay: bytes pumped both ways between two endpoints until both close, like socat.
+
+One thread per direction ("pslrepl:NAME>" and "pslrepl:NAME<"), so a full buffer one
+way never stalls the other. Without a live display the bytes never enter Python:
+os.splice moves them socket -> pipe -> socket in the kernel, a MiB at a time.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import threading
+
+from pslrepl.events import Event
+from pslrepl.render import plural
+from pslrepl.resources.base import Resource
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
+
+    from pslrepl.results import Cell
+    from pslrepl.session import Session
+
+CHUNK = 1 << 20  # 1 MiB: large buffers are most of a relay's speed
+SPLICE = hasattr(os, "splice")
+
+
+class Endpoint:
+    """One side of a relay: descriptors to read and write, and how to close them."""
+
+    def __init__(self, label: str, *, sock: socket.socket | None = None,
+                 proc: subprocess.Popen[bytes] | None = None, owned: bool = True,
+                 dgram: bool = False) -> None:  # fmt: skip
+        self.label = label
+        self.sock = sock
+        self.proc = proc
+        self.owned = owned  # made by the relay (closed with it), or a user's resource
+        self.dgram = dgram
+        self.listener: socket.socket | None = None  # tcp-listen: accept one, in the thread
+        self.failed = False
+        self.ready = threading.Event()
+        self._accepting = threading.Lock()  # both directions wait; one thread accepts
+        if sock is not None or proc is not None:
+            self.ready.set()
+
+    @property
+    def rfd(self) -> int:
+        if self.proc is not None:
+            assert self.proc.stdout is not None
+            return self.proc.stdout.fileno()
+        assert self.sock is not None
+        return self.sock.fileno()
+
+    @property
+    def wfd(self) -> int:
+        if self.proc is not None:
+            assert self.proc.stdin is not None
+            return self.proc.stdin.fileno()
+        assert self.sock is not None
+        return self.sock.fileno()
+
+    def wait(self) -> bool:
+        """For tcp-listen: accept the one connection (in a relay thread)."""
+        if self.listener is not None and self._accepting.acquire(blocking=False):
+            try:
+                conn, _ = self.listener.accept()
+            except OSError:
+                self.failed = True
+                self.ready.set()
+                return False
+            conn.settimeout(None)
+            self.sock = conn
+            self.label += f" <- {conn.getpeername()[0]}:{conn.getpeername()[1]}"
+            self.ready.set()
+        self.ready.wait()
+        return not self.failed
+
+    def close_write(self) -> None:
+        """Pass a half-close on: shutdown(SHUT_WR), or close a child's stdin."""
+        try:
+            if self.proc is not None and self.proc.stdin is not None:
+                self.proc.stdin.close()
+            elif self.sock is not None and not self.dgram:
+                self.sock.shutdown(socket.SHUT_WR)
+        except OSError:
+            pass
+
+    def interrupt(self) -> None:
+        for s in (self.sock, self.listener):
+            if s is not None:
+                try:
+                    s.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
+        if self.listener is not None:
+            self.listener.close()
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.terminate()
+
+    def close(self) -> None:
+        if not self.owned:
+            return
+        if self.sock is not None:
+            self.sock.close()
+        if self.proc is not None:
+            for pipe in (self.proc.stdin, self.proc.stdout):
+                if pipe is not None:
+                    pipe.close()
+            try:
+                self.proc.wait(timeout=2)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+
+
+class Relay(Resource):
+    """Two endpoints and the two threads between them."""
+
+    kind = "relay"
+    wait_events = ("close",)
+
+    def __init__(self, session: Session, name: str, a: Endpoint, b: Endpoint, *,
+                 show: str | None) -> None:  # fmt: skip
+        super().__init__(session, name)
+        self.a, self.b = a, b
+        self.show = show  # None, "hex" or "text": live traffic (and no splice)
+        self.moved = {">": 0, "<": 0}  # a->b and b->a
+        self.done: set[str] = set()
+        self.spliced = False
+        self.error = ""
+        self.post(Event(name, "start", f"relaying {a.label} <-> {b.label}"))
+        self.threads = [
+            threading.Thread(target=self._pump, args=(a, b, ">"), name=f"pslrepl:{name}>",
+                             daemon=True),
+            threading.Thread(target=self._pump, args=(b, a, "<"), name=f"pslrepl:{name}<",
+                             daemon=True),
+        ]  # fmt: skip
+        for t in self.threads:
+            t.start()
+
+    def _pump(self, src: Endpoint, dst: Endpoint, way: str) -> None:
+        try:
+            if src.wait() and dst.wait():
+                if self.show is None and SPLICE and not src.dgram and not dst.dgram:
+                    self._splice(src, dst, way)
+                else:
+                    self._copy(src, dst, way)
+        except OSError as exc:
+            if not self.closed:
+                self.error = f"{exc.strerror or exc}"
+                self.post(Event(self.name, "note", f"{way} stopped: {self.error}"))
+        finally:
+            dst.close_write()
+            with self.session.cond:
+                self.done.add(way)
+                finished = len(self.done) == 2
+            if finished:
+                self.post(Event(self.name, "note", "both directions closed: relay done "
+                                f"({self._totals()})"))  # fmt: skip
+
+    def _splice(self, src: Endpoint, dst: Endpoint, way: str) -> None:
+        pr, pw = os.pipe()
+        try:
+            try:
+                import fcntl
+
+                fcntl.fcntl(pw, fcntl.F_SETPIPE_SZ, CHUNK)
+            except (OSError, AttributeError):
+                pass  # the default pipe size still works, only slower
+            self.spliced = True
+            while True:
+                n = os.splice(src.rfd, pw, CHUNK)
+                if n == 0:
+                    return
+                while n:
+                    m = os.splice(pr, dst.wfd, n)
+                    n -= m
+                    self.moved[way] += m
+        finally:
+            os.close(pr)
+            os.close(pw)
+
+    def _copy(self, src: Endpoint, dst: Endpoint, way: str) -> None:
+        while True:
+            data = os.read(src.rfd, CHUNK) if not src.dgram else src.sock.recv(65536)  # type: ignore[union-attr]
+            if not data:
+                return
+            view = memoryview(data)
+            while view:
+                sent = os.write(dst.wfd, view)
+                view = view[sent:]
+            self.moved[way] += len(data)
+            if self.show is not None:
+                event = Event.traffic(self.name, "data", f"{src.label} {way}", "in", data)
+                self.post(event)
+
+    def _totals(self) -> str:
+        return (
+            f"{self.a.label} -> {self.b.label}: {plural(self.moved['>'], 'byte')}; "
+            f"{self.b.label} -> {self.a.label}: {plural(self.moved['<'], 'byte')}"
+        )
+
+    # -- Resource ---------------------------------------------------------------------
+
+    @property
+    def bound_addr(self) -> Any:
+        """A tcp-listen endpoint's address, so `tcp connect c RELAY` reaches it."""
+        from pslrepl.addresses import Addr
+
+        for end in (self.a, self.b):
+            if end.listener is not None and end.listener.fileno() >= 0:
+                host, port = end.listener.getsockname()[:2]
+                return Addr(host, port, family=end.listener.family)
+        return None
+
+    @property
+    def state(self) -> str:
+        if self.closed:
+            return "closed"
+        if len(self.done) == 2:
+            return "done"
+        if not (self.a.ready.is_set() and self.b.ready.is_set()):
+            return "waiting for a connection"
+        return "relaying" if not self.done else f"half-closed ({', '.join(sorted(self.done))})"
+
+    @property
+    def local(self) -> str:
+        return self.a.label
+
+    @property
+    def remote(self) -> str:
+        return self.b.label
+
+    def toolbar(self) -> str:
+        return f"{self.state} {self.moved['>']}> {self.moved['<']}<"
+
+    def ready(self, event: str) -> bool:
+        return event == "close" and (len(self.done) == 2 or self.closed)
+
+    def info(self) -> list[tuple[str, Cell]]:
+        pairs = super().info()
+        pairs[3:3] = [
+            ("a", self.a.label),
+            ("b", self.b.label),
+            ("a -> b", plural(self.moved[">"], "byte")),
+            ("b -> a", plural(self.moved["<"], "byte")),
+            ("method", "os.splice (in the kernel)" if self.spliced else "read/write"),
+            ("threads", ", ".join(t.name for t in self.threads if t.is_alive()) or "ended"),
+        ]
+        if self.error:
+            pairs.append(("error", self.error))
+        return pairs
+
+    @property
+    def bytes_in(self) -> int:
+        return self.moved[">"]
+
+    @bytes_in.setter
+    def bytes_in(self, value: int) -> None:
+        pass
+
+    @property
+    def bytes_out(self) -> int:
+        return self.moved["<"]
+
+    @bytes_out.setter
+    def bytes_out(self, value: int) -> None:
+        pass
+
+    def close(self) -> str:
+        if self.closed:
+            return "already closed"
+        self.closed = True
+        for end in (self.a, self.b):
+            end.interrupt()
+        for t in self.threads:
+            t.join(timeout=3)
+        for end in (self.a, self.b):
+            end.close()
+        outcome = f"closed ({self._totals()})"
+        self.post(Event(self.name, "close", outcome))
+        return outcome

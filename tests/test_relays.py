@@ -1,0 +1,91 @@
+"""relay: two endpoints joined both ways, half-close passed on; against real peers."""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.helpers import Shell
+
+
+def test_relay_to_pythons_http_server(shell: Shell, tmp_path: Path) -> None:
+    (tmp_path / "r.txt").write_text("relayed\n")
+    server = subprocess.Popen(
+        [sys.executable, "-u", "-m", "http.server", "0", "--bind", "127.0.0.1"],
+        cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+    )  # fmt: skip
+    try:
+        assert server.stdout is not None
+        port = server.stdout.readline().split("port ")[1].split()[0]
+        out = shell.ok(f"relay r tcp-listen:0 tcp:127.0.0.1:{port}")
+        assert out.startswith("r: relaying tcp-listen:127.0.0.1:")
+        shell.ok("tcp connect c r")
+        shell.ok('sendall c "GET /r.txt HTTP/1.0\\r\\n\\r\\n"')
+        got = shell.ok("recv c --all")
+        assert got.startswith("HTTP/1.0 200 OK") and "relayed" in got
+        shell.ok("shutdown c wr")
+        assert shell.ok("wait r close") == "r: close\n"
+        info = shell.ok("info r")
+        assert "a -> b:      23 bytes" in info and "os.splice" in info
+    finally:
+        server.terminate()
+        server.wait()
+
+
+def test_relay_through_a_program_passes_half_close(shell: Shell) -> None:
+    shell.ok("relay x tcp-listen:0 exec:sort --text")
+    shell.ok("tcp connect d x; sendline d pear; sendline d apple; shutdown d wr")
+    # sort answers only after EOF: the relay closed its stdin when d shut down writing.
+    assert shell.ok("recv d --all") == (
+        "apple\npear\n(11 bytes)\nEOF: the peer closed its side (recv returned b'')\n"
+    )
+    shell.ok("wait x close")
+    log = shell.ok("log x")
+    assert " > 5 bytes: pear\\n" in log and " < 11 bytes: apple\\npear\\n" in log
+
+
+def test_relay_joins_two_of_the_shells_sockets(shell: Shell) -> None:
+    shell.ok("tcp listen l1 0; tcp connect a l1; accept l1 a2")
+    shell.ok("tcp listen l2 0; tcp connect b l2; accept l2 b2")
+    shell.ok("relay r a2 b2")
+    shell.ok("sendline a across")
+    assert shell.ok("recv b --line") == "across\n(7 bytes)\n"
+    shell.ok("sendline b back")
+    assert shell.ok("recv a --line") == "back\n(5 bytes)\n"
+    assert "r: closed" in shell.ok("close r")
+
+
+def test_relay_udp_and_unix(shell: Shell, tmp_path: Path) -> None:
+    shell.ok("serve ue udp 0 --handler upper")
+    shell.ok("relay u tcp-listen:0 udp:ue")
+    shell.ok("tcp connect c u; send c datagram")
+    assert shell.ok("recv c") == "DATAGRAM\n(8 bytes)\n"
+    path = tmp_path / "e.sock"
+    shell.ok(f"serve ux unix {path} --handler echo --threading")
+    shell.ok(f"relay v tcp-listen:0 unix:{path}")
+    shell.ok("tcp connect w v; sendline w via-unix")
+    assert shell.ok("recv w --line") == "via-unix\n(9 bytes)\n"
+
+
+def test_relay_errors(shell: Shell) -> None:
+    assert "neither a socket's name" in shell.fails("relay r nowhere tcp:127.0.0.1:1")
+    assert "unknown endpoint kind 'sctp'" in shell.fails("relay r sctp:1 tcp-listen:0")
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        free = probe.getsockname()[1]
+    assert "(ECONNREFUSED)" in shell.fails(f"relay r tcp-listen:0 tcp:127.0.0.1:{free}")
+    assert "no such program" in shell.fails("relay r tcp-listen:0 exec:/nonexistent/x")
+    shell.ok("spawn p -- cat")
+    assert "use exec:COMMAND" in shell.fails("relay r p tcp-listen:0")
+    assert len([n for n in shell.session.registry.names() if n.startswith("r")]) == 0
+
+
+def test_closing_a_relay_ends_its_threads(shell: Shell) -> None:
+    import threading
+
+    shell.ok("relay idle tcp-listen:0 tcp-listen:0")
+    assert any(t.name.startswith("pslrepl:idle") for t in threading.enumerate())
+    shell.ok("close idle")
+    assert not any(t.name.startswith("pslrepl:idle") for t in threading.enumerate())
