@@ -25,6 +25,8 @@ if TYPE_CHECKING:
 
 CHUNK = 1 << 20  # 1 MiB: large buffers are most of a relay's speed
 SPLICE = hasattr(os, "splice")
+MOVE = getattr(os, "SPLICE_F_MOVE", 0)  # hints: move pages rather than copy them,
+MORE = getattr(os, "SPLICE_F_MORE", 0)  # and more data follows (fewer small segments)
 
 
 class Endpoint:
@@ -170,12 +172,19 @@ class Relay(Resource):
             except (OSError, AttributeError):
                 pass  # the default pipe size still works, only slower
             self.spliced = True
+            for end in (src, dst):  # large socket buffers too: fewer, fuller trips
+                if end.sock is not None and end.owned:
+                    for opt in (socket.SO_RCVBUF, socket.SO_SNDBUF):
+                        try:
+                            end.sock.setsockopt(socket.SOL_SOCKET, opt, 4 * CHUNK)
+                        except OSError:
+                            pass
             while True:
-                n = os.splice(src.rfd, pw, CHUNK)
+                n = os.splice(src.rfd, pw, CHUNK, flags=MOVE)
                 if n == 0:
                     return
                 while n:
-                    m = os.splice(pr, dst.wfd, n)
+                    m = os.splice(pr, dst.wfd, n, flags=MOVE | MORE)
                     n -= m
                     self.moved[way] += m
         finally:
