@@ -12,7 +12,6 @@ import shutil
 import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 EXE = str(Path(sys.executable).parent / "pslrepl")
