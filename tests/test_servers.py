@@ -228,3 +228,20 @@ def test_forking_with_the_shells_own_clients(shell: Shell) -> None:
     # a's child saw EOF and ended, though b's child was forked while a was open.
     assert shell.ok("clients f").count("(forked)") == 1
     assert "in child pid" in shell.ok("log f")
+
+
+def test_a_client_that_vanishes_is_one_line_not_a_traceback(shell: Shell) -> None:
+    import struct
+
+    shell.ok("serve e tcp 0 --handler echo --threading; tcp connect c e; sendline c hi")
+    shell.ok("wait c data")
+    # Linger 0: close sends a reset, as a client that crashes or vanishes does.
+    client = shell.session.registry.get("c").obj
+    client.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    shell.ok("close c; sleep 0.3")
+    log = shell.ok("log e")
+    assert "Traceback" not in log
+    assert re.search(r"client 127\.0\.0\.1:\d+ (reset the connection|left after)", log)
+    assert "handler errors: 0" in shell.ok("info e")
+    shell.ok("tcp connect d e; sendline d still-serving")
+    assert shell.ok("recv d --line") == "still-serving\n(14 bytes)\n"

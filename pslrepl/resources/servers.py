@@ -178,7 +178,8 @@ class Server(Resource):
                 self.bytes_out += len(data)
                 if conn is not None:
                     conn.bytes_out += len(data)
-        event = Event.traffic(self.name, "data", "client", direction, data)
+        kind = "recv" if direction == "in" else "send"  # logged, not shown live
+        event = Event.traffic(self.name, kind, "client", direction, data)
         event.fields["peer"] = conn.addr if conn is not None else ""
         self.post(event)
 
@@ -193,7 +194,8 @@ class Server(Resource):
                 self.bytes_in += len(data)
                 self.peers[peer] = self.peers.get(peer, 0) + 1
                 self.served += 1
-        event = Event.traffic(self.name, "data", "client", "out" if out else "in", data)
+        event = Event.traffic(self.name, "send" if out else "recv", "client",
+                              "out" if out else "in", data)  # fmt: skip
         event.fields["peer"] = peer
         self.post(event)
 
@@ -223,9 +225,18 @@ class Server(Resource):
 
         if os.getpid() != self.pid:
             return
+        import sys
+
+        addr = format_addr(client_address) or "a client"
+        exc = sys.exc_info()[1]
+        if isinstance(exc, (ConnectionResetError, BrokenPipeError)):
+            # A client that vanishes mid-request is the network, not a bug: one line.
+            what = "reset the connection" if isinstance(exc, ConnectionResetError) else (
+                "stopped reading (EPIPE)")  # fmt: skip
+            self.post(Event(self.name, "client", f"client {addr} {what}"))
+            return
         with self.session.cond:
             self.errors += 1
-        addr = format_addr(client_address) or "a client"
         text = traceback.format_exc().rstrip()
         self.post(
             Event(
