@@ -77,8 +77,10 @@ def test_relay_errors(shell: Shell) -> None:
         free = probe.getsockname()[1]
     assert "(ECONNREFUSED)" in shell.fails(f"relay r tcp-listen:0 tcp:127.0.0.1:{free}")
     assert "no such program" in shell.fails("relay r tcp-listen:0 exec:/nonexistent/x")
-    shell.ok("spawn p -- cat")
-    assert "use exec:COMMAND" in shell.fails("relay r p tcp-listen:0")
+    shell.ok("udp open u")
+    assert "u is a udp; a relay joins tcp or unix sockets and children" in shell.fails(
+        "relay r u tcp-listen:0"
+    )
     assert len([n for n in shell.session.registry.names() if n.startswith("r")]) == 0
 
 
@@ -89,3 +91,16 @@ def test_closing_a_relay_ends_its_threads(shell: Shell) -> None:
     assert any(t.name.startswith("pslrepl:idle") for t in threading.enumerate())
     shell.ok("close idle")
     assert not any(t.name.startswith("pslrepl:idle") for t in threading.enumerate())
+
+
+def test_relay_with_a_spawned_child(shell: Shell) -> None:
+    shell.ok("spawn up -- tr a-z A-Z")
+    shell.ok("relay r tcp-listen:0 up")
+    shell.ok("tcp connect c r; sendline c through-the-child; shutdown c wr")
+    assert shell.ok("recv c --all") == (
+        "THROUGH-THE-CHILD\n(18 bytes)\nEOF: the peer closed its side (recv returned b'')\n"
+    )
+    assert shell.ok("wait up") == "up: exited with status 0\n"
+    shell.ok("spawn cat2 -- cat; relay r2 tcp-listen:0 cat2")
+    assert "r2: closed" in shell.ok("close r2")  # closing ends the relay's wait on the child
+    assert shell.ok("poll cat2") == "cat2: running (poll() returned None)\n"

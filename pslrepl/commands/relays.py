@@ -15,7 +15,10 @@ if TYPE_CHECKING:
     from pslrepl.invocation import Invocation
     from pslrepl.resources.relays import Endpoint
 
-FORMS = "a socket's NAME, tcp:HOST:PORT, tcp-listen:PORT, udp:HOST:PORT, unix:PATH, exec:COMMAND"
+FORMS = (
+    "a socket's or child's NAME, tcp:HOST:PORT, tcp-listen:PORT, udp:HOST:PORT, unix:PATH, "
+    "exec:COMMAND"
+)
 
 
 def endpoint(ctx: Invocation, spec: str, relay_name: str) -> Endpoint:
@@ -26,10 +29,16 @@ def endpoint(ctx: Invocation, spec: str, relay_name: str) -> Endpoint:
     session = ctx.session
     kind, sep, rest = spec.partition(":")
     if spec in session.registry:
+        from pslrepl.resources.process import Process
+
         res = session.registry.get(spec)
+        if isinstance(res, Process):
+            if res.closed or res.stdin_closed:
+                raise UsageError(f"relay: {spec}'s stdin is closed; spawn it again")
+            return Endpoint.of_child(spec, res)
         if not isinstance(res, Sock) or res.kind not in ("tcp", "unix"):
             raise UsageError(f"relay: {spec} is a {res.kind}; a relay joins tcp or unix "
-                             "sockets (for a program, use exec:COMMAND)")  # fmt: skip
+                             "sockets and children")  # fmt: skip
         watcher(session).disarm(res)  # the relay reads it now, not the watcher
         return Endpoint(spec, sock=res.sock, owned=False)
     if not sep:

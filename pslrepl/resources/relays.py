@@ -40,12 +40,50 @@ class Endpoint:
         self.proc = proc
         self.owned = owned  # made by the relay (closed with it), or a user's resource
         self.dgram = dgram
+        self.child: Any = None  # a spawned Process resource: read its buffer, write stdin
         self.listener: socket.socket | None = None  # tcp-listen: accept one, in the thread
         self.failed = False
+        self.stopped = False
         self.ready = threading.Event()
         self._accepting = threading.Lock()  # both directions wait; one thread accepts
         if sock is not None or proc is not None:
             self.ready.set()
+
+    @classmethod
+    def of_child(cls, label: str, child: Any) -> Endpoint:
+        """A child the shell already drains: the relay takes from its stdout buffer
+        (bytes never read twice) and writes to its stdin."""
+        end = cls(label, owned=False)
+        end.child = child
+        end.ready.set()
+        return end
+
+    def read(self) -> bytes:
+        """Up to CHUNK bytes; b'' at EOF."""
+        if self.child is not None:
+            from pslrepl.errors import Timeout
+            from pslrepl.resources.buffers import read_buffer
+
+            while not self.stopped:  # short waits, so closing the relay is noticed
+                try:
+                    got = read_buffer(self.child.session, self.child.stdout,
+                                      label=self.label, mode="any", timeout=0.2)  # fmt: skip
+                except Timeout:
+                    continue
+                return got.data
+            return b""
+        if self.dgram:
+            assert self.sock is not None
+            return self.sock.recv(65536)
+        return os.read(self.rfd, CHUNK)
+
+    def write(self, data: bytes) -> None:
+        if self.child is not None:
+            self.child.write(data, timeout=60.0)
+            return
+        view = memoryview(data)
+        while view:
+            view = view[os.write(self.wfd, view) :]
 
     @property
     def rfd(self) -> int:
@@ -82,7 +120,10 @@ class Endpoint:
     def close_write(self) -> None:
         """Pass a half-close on: shutdown(SHUT_WR), or close a child's stdin."""
         try:
-            if self.proc is not None and self.proc.stdin is not None:
+            if self.child is not None:
+                if not self.child.stdin_closed:
+                    self.child.close_stdin()
+            elif self.proc is not None and self.proc.stdin is not None:
                 self.proc.stdin.close()
             elif self.sock is not None and not self.dgram:
                 self.sock.shutdown(socket.SHUT_WR)
@@ -90,6 +131,7 @@ class Endpoint:
             pass
 
     def interrupt(self) -> None:
+        self.stopped = True
         for s in (self.sock, self.listener):
             if s is not None:
                 try:
@@ -145,20 +187,23 @@ class Relay(Resource):
     def _pump(self, src: Endpoint, dst: Endpoint, way: str) -> None:
         try:
             if src.wait() and dst.wait():
-                if self.show is None and SPLICE and not src.dgram and not dst.dgram:
+                plain = src.child is None and dst.child is None and not (src.dgram or dst.dgram)
+                if self.show is None and SPLICE and plain:
                     self._splice(src, dst, way)
                 else:
                     self._copy(src, dst, way)
+                if not self.closed:
+                    dst.close_write()  # EOF one way: pass the half-close on, as socat does
         except OSError as exc:
             if not self.closed:
                 self.error = f"{exc.strerror or exc}"
                 self.post(Event(self.name, "note", f"{way} stopped: {self.error}"))
+                dst.close_write()
         finally:
-            dst.close_write()
             with self.session.cond:
                 self.done.add(way)
                 finished = len(self.done) == 2
-            if finished:
+            if finished and not self.closed:
                 self.post(Event(self.name, "note", "both directions closed: relay done "
                                 f"({self._totals()})"))  # fmt: skip
 
@@ -192,14 +237,8 @@ class Relay(Resource):
             os.close(pw)
 
     def _copy(self, src: Endpoint, dst: Endpoint, way: str) -> None:
-        while True:
-            data = os.read(src.rfd, CHUNK) if not src.dgram else src.sock.recv(65536)  # type: ignore[union-attr]
-            if not data:
-                return
-            view = memoryview(data)
-            while view:
-                sent = os.write(dst.wfd, view)
-                view = view[sent:]
+        while data := src.read():
+            dst.write(data)
             self.moved[way] += len(data)
             if self.show is not None:
                 event = Event.traffic(self.name, "data", f"{src.label} {way}", "in", data)
