@@ -14,6 +14,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+ROUNDS = 5
 EXE = str(Path(sys.executable).parent / "pslrepl")
 SINK = r"""
 import os, socket, sys, time
@@ -102,7 +103,7 @@ def main() -> int:
     mib = int(sys.argv[1]) if len(sys.argv) > 1 else 1024
     socat = ensure_socat()
     results: dict[str, list[float]] = {"pslrepl relay": [], "socat -b 262144": [], "socat": []}
-    for _ in range(3):
+    for _ in range(ROUNDS):
         for label in results:
             rp, sp = free_port(), free_port()
             if label == "pslrepl relay":
@@ -115,7 +116,7 @@ def main() -> int:
                         f"TCP:127.0.0.1:{sp}"]  # fmt: skip
             results[label].append(run(argv, rp, sp, mib))
     best = {k: max(v) for k, v in results.items()}
-    print(f"{mib} MiB through each relay, best of 3, python {sys.version.split()[0]}")
+    print(f"{mib} MiB through each relay, best of {ROUNDS}, python {sys.version.split()[0]}")
     for label, rate in best.items():
         print(f"{label:18} {rate:8.0f} MiB/s")
     big = best["pslrepl relay"] / best["socat -b 262144"]
