@@ -245,3 +245,24 @@ def test_a_client_that_vanishes_is_one_line_not_a_traceback(shell: Shell) -> Non
     assert "handler errors: 0" in shell.ok("info e")
     shell.ok("tcp connect d e; sendline d still-serving")
     assert shell.ok("recv d --line") == "still-serving\n(14 bytes)\n"
+
+
+def test_forward_to_pythons_own_http_server(shell: Shell, tmp_path: Path) -> None:
+    import sys
+
+    (tmp_path / "p.txt").write_text("python's http.server, proxied\n")
+    server = subprocess.Popen(
+        [sys.executable, "-u", "-m", "http.server", "0", "--bind", "127.0.0.1"],
+        cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+    )  # fmt: skip
+    try:
+        assert server.stdout is not None
+        target = server.stdout.readline().split("port ")[1].split()[0]
+        shell.ok(f"serve proxy tcp 0 --handler forward:127.0.0.1:{target} --threading")
+        got = subprocess.run(["curl", "-sS", f"http://127.0.0.1:{port(shell, 'proxy')}/p.txt"],
+                             capture_output=True, text=True, timeout=20)  # fmt: skip
+        assert got.stdout == "python's http.server, proxied\n", got.stderr
+        assert "-> client" in shell.ok("log proxy")
+    finally:
+        server.terminate()
+        server.wait()
