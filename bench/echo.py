@@ -68,8 +68,14 @@ def wait_listening(port: int) -> None:
 
 def load(port: int, trips: int) -> float:
     per = CONNECTIONS // PROCESSES
-    procs = [subprocess.Popen([sys.executable, "-c", LOAD, str(port), str(per), str(trips)],
-                              stdout=subprocess.PIPE, text=True) for _ in range(PROCESSES)]
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", LOAD, str(port), str(per), str(trips)],
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(PROCESSES)
+    ]
     started = time.perf_counter()
     total = 0
     for p in procs:
@@ -101,8 +107,10 @@ def main() -> int:
         finally:
             server.terminate()
             server.wait(timeout=10)
-    print(f"{CONNECTIONS} connections x {trips} round trips of 64 bytes, "
-          f"python {sys.version.split()[0]}")
+    print(
+        f"{CONNECTIONS} connections x {trips} round trips of 64 bytes, "
+        f"python {sys.version.split()[0]}"
+    )
     for label, rate in rates.items():
         print(f"{label:32} {rate:9.0f} round trips/s")
     ratio = rates["pslrepl serve echo --threading"] / rates["socat fork PIPE"]

@@ -23,9 +23,15 @@ PY = sys.executable
 EXE = str(Path(PY).parent / "pslrepl")
 
 
+# As on a user's machine: Python caches compiled modules (.pyc). This workplace sets
+# PYTHONDONTWRITEBYTECODE, which would make every start compile pslrepl from source.
+ENV = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+
+
 def run_plain(argv: list[str]) -> float:
     started = time.perf_counter()
-    subprocess.run(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True)
+    subprocess.run(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True,
+                   env=ENV)  # fmt: skip
     return time.perf_counter() - started
 
 
@@ -78,7 +84,7 @@ def main() -> int:
         print(f"no pslrepl next to {PY}: install the project into this venv first")
         return 2
     home = tempfile.mkdtemp(prefix="pslrepl-bench-")
-    env = {**os.environ, "XDG_DATA_HOME": home, "TERM": "xterm", "COLUMNS": "100", "LINES": "30"}
+    env = {**ENV, "XDG_DATA_HOME": home, "TERM": "xterm", "COLUMNS": "100", "LINES": "30"}
     script_ours, script_ref = [], []
     prompt_ours, prompt_ref = [], []
     ref_imports = [PY, "-c", "import prompt_toolkit, pygments.lexers"]
