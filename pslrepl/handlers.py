@@ -167,8 +167,9 @@ class Forward(Tracked):
                             except OSError:
                                 pass
                             continue
-                        dst.sendall(data)
+                        # Logged first: once sent, the client may already have it.
                         self.psl.traffic(self, "in" if src is self.stream else "out", data)
+                        dst.sendall(data)
         finally:
             upstream.close()
 
