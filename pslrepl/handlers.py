@@ -20,16 +20,14 @@ CHUNK = 65536
 
 
 class Tracked(socketserver.BaseRequestHandler):
-    """Tells the server resource about each client: arrival, traffic, departure."""
+    """Counts each client's traffic on the server resource (which sees arrivals and
+    departures itself, for every handler)."""
 
     server: Any
 
     def setup(self) -> None:
         self.psl = self.server.psl  # the Server resource
         self.client = self.psl.client_joined(self)
-
-    def finish(self) -> None:
-        self.psl.client_left(self)
 
     @property
     def stream(self) -> socket.socket:

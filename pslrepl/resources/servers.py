@@ -162,9 +162,6 @@ class Server(Resource):
     def client_joined(self, handler: Any) -> Connection | None:
         return self._conn_of(handler) if os.getpid() == self.pid else None
 
-    def client_left(self, handler: Any) -> None:
-        pass  # connection_closed reports it, for every handler
-
     def traffic(self, handler: Any, direction: str, data: bytes) -> None:
         if os.getpid() != self.pid:
             return  # a --forking child: it can't report without risking a deadlock
