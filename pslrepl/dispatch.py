@@ -147,7 +147,9 @@ class Dispatcher:
         if cmd is None:
             raise PslError(self.unknown(words))
         values, argv = parse_args(cmd, tokens[used:])
-        return Invocation(self.session, cmd, values, argv, line, self)
+        ctx = Invocation(self.session, cmd, values, argv, line, self)
+        ctx.arg_tokens = list(tokens[used:])
+        return ctx
 
     def unknown(self, words: list[str]) -> str:
         word = words[0]

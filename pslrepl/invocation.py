@@ -15,6 +15,7 @@ if TYPE_CHECKING:
 
     from pslrepl.commandspec import Command
     from pslrepl.dispatch import Dispatcher
+    from pslrepl.parsing import Token
     from pslrepl.resources.base import Resource
     from pslrepl.results import Result
     from pslrepl.session import Session
@@ -80,9 +81,21 @@ class Invocation:
         self.results: list[Result] = []
         self.calls: list[Call] = []
         self.started = time.time()
+        self.arg_tokens: list[Token] = []  # where the arguments stood in the line
 
     def __getitem__(self, key: str) -> Any:
         return self.values[key]
+
+    def raw_args(self) -> str:
+        """The arguments as typed, quotes and all (for code, where quotes are syntax).
+        One quoted word is taken unquoted: py 'print(1); print(2)'."""
+        tokens = self.arg_tokens
+        if not tokens:
+            return ""
+        raw = self.line[tokens[0].start : tokens[-1].end]
+        if len(tokens) == 1 and len(raw) >= 2 and raw[0] in "'\"" and raw[-1] == raw[0]:
+            return tokens[0].text  # the whole thing quoted: the shell's quotes, not Python's
+        return raw
 
     def record_of(self, *, ok: bool) -> CommandRecord:
         return CommandRecord(self.line, self.command.name, tuple(self.calls), ok, self.started)

@@ -177,3 +177,10 @@ def test_events_are_quiet_in_scripts_unless_asked(shell: Shell) -> None:
     out = shell.ok("spawn q -- sh -c 'echo hi; exit 3'; wait q; sleep 0.05")
     assert "[q] exited with status 3" in out
     assert "[q] stdout 3 bytes waiting: b'hi\\n'" in out
+
+
+def test_py_keeps_pythons_quotes(shell: Shell) -> None:
+    assert shell.ok("""py print('hi', "there")""") == "hi there\n"
+    assert shell.ok("py len('a b  c')") == "6\n"  # spaces inside the string kept
+    assert shell.ok("py 'x = 1; print(x + 1)'") == "2\n"  # one quoted word: the code
+    assert shell.ok("""py "print('q')" """) == "q\n"

@@ -205,7 +205,8 @@ def _py(ctx: Invocation) -> None:
     import io
     import traceback
 
-    code = " ".join(ctx["code"])
+    # Python's quotes are its own syntax: take the code as typed, not shell-unquoted.
+    code = ctx.raw_args()
     if not code.strip():
         raise UsageError("py: give Python code, like: py p.pid")
     namespace = ctx.session.py_namespace
