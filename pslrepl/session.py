@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from typing import Any
 
 SESSION_LOG_LENGTH = 5000
+SIGNAL_LATENCY = 0.5  # seconds: the longest a main-thread wait sleeps unwoken
 # What is shown live above the prompt. The rest (start, write, eof, close) answers a
 # command the user just typed, which already said so; it is logged all the same.
 LIVE_KINDS = frozenset(
@@ -205,7 +206,11 @@ class Session:
                 if remaining is not None and remaining <= 0:
                     return False
                 if not self.pending:
-                    self.cond.wait(remaining)
+                    # Wake at least twice a second: a signal delivered to another thread
+                    # (a server's, which may fork and so keeps signals open) is handled
+                    # only when the main thread runs again.
+                    self.cond.wait(SIGNAL_LATENCY if remaining is None else
+                                   min(remaining, SIGNAL_LATENCY))  # fmt: skip
             self.flush_events()
 
     def sleep(self, seconds: float) -> None:

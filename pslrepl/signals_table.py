@@ -69,3 +69,12 @@ def short_status(returncode: int | None) -> str:
     if returncode < 0:
         return signal_name(-returncode)
     return f"exited {returncode}"
+
+
+def background_thread() -> None:
+    """Called first in a helper thread: block the signals it must not take. A signal sent
+    to the process goes to any thread that doesn't block it, and Python runs handlers
+    only in the main thread: one landing here would wait, unseen, until the main thread
+    next wakes (SIGTERM during a long `sleep`). Faults stay deliverable."""
+    faults = {signal.SIGSEGV, signal.SIGBUS, signal.SIGFPE, signal.SIGILL}
+    signal.pthread_sigmask(signal.SIG_BLOCK, signal.valid_signals() - faults)

@@ -16,7 +16,7 @@ from pslrepl.events import Event
 from pslrepl.render import clock, plural
 from pslrepl.resources.base import Resource
 from pslrepl.resources.buffers import ReadResult, StreamBuffer, read_buffer
-from pslrepl.signals_table import describe_status, short_status, signal_name
+from pslrepl.signals_table import background_thread, describe_status, short_status, signal_name
 
 if TYPE_CHECKING:
     import re
@@ -75,6 +75,7 @@ class Process(Resource):
     # -- the drain thread -------------------------------------------------------------
 
     def _pump(self) -> None:
+        background_thread()
         sel = selectors.DefaultSelector()
         try:
             self._pump_loop(sel)

@@ -185,6 +185,9 @@ class Relay(Resource):
             t.start()
 
     def _pump(self, src: Endpoint, dst: Endpoint, way: str) -> None:
+        from pslrepl.signals_table import background_thread
+
+        background_thread()
         try:
             if src.wait() and dst.wait():
                 plain = src.child is None and dst.child is None and not (src.dgram or dst.dgram)

@@ -65,6 +65,9 @@ class SocketWatcher:
                 pass
 
     def _run(self) -> None:
+        from pslrepl.signals_table import background_thread
+
+        background_thread()
         while not self._stop:
             for key, _ in self.sel.select():
                 res = key.data
