@@ -35,8 +35,12 @@ class Terminal:
         self.env.update(env or {})
         command = " ".join([pslrepl_exe(), *args])
         self._tmux("new-session", "-d", "-s", "psl", "-x", str(cols), "-y", str(rows), command)
-        self._tmux("set-option", "-t", "psl", "remain-on-exit", "on")
-        self.wait_for("psl>")
+        try:
+            self._tmux("set-option", "-t", "psl", "remain-on-exit", "on")
+            self.wait_for("psl>")
+        except BaseException:
+            self.close()  # a shell that never came up must not leave its tmux behind
+            raise
 
     def _tmux(self, *args: str) -> str:
         done = subprocess.run(
