@@ -356,7 +356,8 @@ COMMANDS = (
     Command(
         "wait",
         "session",
-        "block until an event on NAME (a process: exit, data or eof)",
+        "block until an event on NAME: a process's exit, data or eof; a socket's data, eof "
+        "or accept; a server's connect; a relay's close",
         _wait,
         args=(
             Arg("NAME", "resource"),

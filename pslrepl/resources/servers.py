@@ -102,7 +102,7 @@ class Server(Resource):
     """A running ``socketserver`` server: serve_forever in thread pslrepl:NAME."""
 
     kind = "server"
-    wait_events = ("close",)
+    wait_events = ("connect",)
 
     def __init__(self, session: Session, name: str, server: Any, *, proto: str,
                  handler: str, mode: str, unix_path: str = "") -> None:  # fmt: skip
@@ -244,6 +244,10 @@ class Server(Resource):
         )
 
     # -- Resource ---------------------------------------------------------------------
+
+    def ready(self, event: str) -> bool:
+        # "connect": a client has come (now, or already served): scripts sync on it.
+        return event == "connect" and self.served > 0
 
     @property
     def bound_addr(self) -> Any:

@@ -100,7 +100,7 @@ def watcher(session: Session) -> SocketWatcher:
 class Sock(Resource):
     """A ``socket.socket`` under a name: tcp, udp, unix, unix-dgram, or a listener."""
 
-    wait_events = ("data", "eof")
+    wait_events = ("data", "eof", "accept")
 
     def __init__(self, session: Session, name: str, sock: socket.socket, *, kind: str,
                  origin: str, unix_path: str = "") -> None:  # fmt: skip
@@ -280,6 +280,10 @@ class Sock(Resource):
                 f"in {self.bytes_in} out {self.bytes_out}")  # fmt: skip
 
     def ready(self, event: str) -> bool:
+        if event == "accept":  # a listener with a connection waiting to be accepted
+            import select
+
+            return self.kind == "listener" and bool(select.select([self.sock], [], [], 0)[0])
         if event in ("data", "eof") and self.kind == "tls":
             import select
 
