@@ -67,6 +67,10 @@ def server_class(base: type[socketserver.BaseServer], mode: str, *, tls: Any = N
             self.psl.forked(client_address, sorted(after - before))
 
         def finish_request(self, request: Any, client_address: Any) -> None:
+            if self.socket_type == socket.SOCK_DGRAM:
+                # A datagram is no connection: the handler counts senders instead.
+                super().finish_request(request, client_address)
+                return
             if mode == "forking":  # in the child: the parent reported it
                 # The child inherited every descriptor the shell holds, the shell's own
                 # client sockets among them: while a copy stays open here, their peers
@@ -319,8 +323,8 @@ class Server(Resource):
         for conn in list(self.connections.values()):
             try:
                 conn.request.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
+            except (OSError, AttributeError):
+                pass  # already gone, or not a stream
         for pid in list(getattr(self.server, "active_children", None) or ()):
             try:
                 os.kill(pid, signal.SIGTERM)
