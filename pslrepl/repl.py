@@ -66,7 +66,7 @@ class Repl:
     def _toolbar(self) -> FormattedText:
         try:
             width = self.prompt.app.output.get_size().columns
-        except Exception:  # noqa: BLE001 - no size yet: the default fits
+        except Exception:  # no size yet: the default fits
             width = 100
         return FormattedText(toolbar_fragments(self.session, width=width))
 

@@ -57,7 +57,7 @@ def _http_handler(ctx: Invocation) -> Any:
     class Http(SimpleHTTPRequestHandler):
         """http.server's own handler; its request log becomes the server's events."""
 
-        def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib name
+        def log_message(self, format: str, *args: Any) -> None:  # the stdlib names it format
             from pslrepl.events import Event
 
             psl = self.server.psl  # type: ignore[attr-defined]

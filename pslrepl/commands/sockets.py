@@ -371,7 +371,7 @@ def _recv_once(ctx: Invocation, res: Sock, size: int, flags: int = 0) -> bytes:
         raise _os_error(res.name, exc) from None
 
 
-def _recv(ctx: Invocation) -> None:  # noqa: C901 - one loop, its cases side by side
+def _recv(ctx: Invocation) -> None:
     res = _sock(ctx)
     size = ctx["bufsize"] or DEFAULT_BUFSIZE
     if size <= 0:
