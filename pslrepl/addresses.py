@@ -71,6 +71,22 @@ def parse_addr(text: str, session: Session | None = None, *, family: int | None 
     return Addr(host, _port(port, text), family=family or 0)
 
 
+def reachable(sock: object) -> Addr | None:
+    """Where to reach a bound socket: its own address, a wildcard (0.0.0.0, ::) through
+    loopback; None when it is closed or unbound."""
+    import socket
+
+    assert isinstance(sock, socket.socket)
+    try:
+        name = sock.getsockname()
+    except OSError:
+        return None
+    if sock.family == socket.AF_UNIX:
+        return Addr(path=name, family=socket.AF_UNIX) if name else None
+    host = {"0.0.0.0": LOOPBACK, "::": "::1"}.get(name[0], name[0])
+    return Addr(host, name[1], family=sock.family)
+
+
 def format_addr(sockaddr: object) -> str:
     """A socket address as text: 127.0.0.1:80, [::1]:80, or a UNIX path (or '')."""
     if isinstance(sockaddr, tuple) and len(sockaddr) >= 2:

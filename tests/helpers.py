@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import io
 import os
 import subprocess
 import sys
 import textwrap
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -105,6 +107,29 @@ def run_cli(
         cwd=cwd,
         stdin=None if input is not None else subprocess.DEVNULL,
     )
+
+
+def port(shell: Shell, name: str) -> int:
+    """The port a resource bound, as the session noted it for transcripts."""
+    return int(shell.session.volatile[f"{name}.port"])
+
+
+@contextlib.contextmanager
+def python_http_server(directory: Path) -> Iterator[int]:
+    """`python -m http.server` on a free loopback port, serving ``directory``: a real
+    peer nobody here wrote. Yields its port."""
+    server = subprocess.Popen(
+        [PY, "-u", "-m", "http.server", "0", "--bind", "127.0.0.1"],
+        cwd=directory, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+    )  # fmt: skip
+    try:
+        assert server.stdout is not None
+        yield int(server.stdout.readline().split("port ")[1].split()[0])
+    finally:
+        server.terminate()
+        server.wait()
+        if server.stdout is not None:
+            server.stdout.close()
 
 
 def open_fds() -> set[int]:

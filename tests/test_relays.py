@@ -3,23 +3,15 @@
 from __future__ import annotations
 
 import socket
-import subprocess
-import sys
 from pathlib import Path
 
-from tests.helpers import Shell
+from tests.helpers import Shell, python_http_server
 
 
 def test_relay_to_pythons_http_server(shell: Shell, tmp_path: Path) -> None:
     (tmp_path / "r.txt").write_text("relayed\n")
-    server = subprocess.Popen(
-        [sys.executable, "-u", "-m", "http.server", "0", "--bind", "127.0.0.1"],
-        cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
-    )  # fmt: skip
-    try:
-        assert server.stdout is not None
-        port = server.stdout.readline().split("port ")[1].split()[0]
-        out = shell.ok(f"relay r tcp-listen:0 tcp:127.0.0.1:{port}")
+    with python_http_server(tmp_path) as target:
+        out = shell.ok(f"relay r tcp-listen:0 tcp:127.0.0.1:{target}")
         assert out.startswith("r: relaying tcp-listen:127.0.0.1:")
         shell.ok("tcp connect c r")
         shell.ok('sendall c "GET /r.txt HTTP/1.0\\r\\n\\r\\n"')
@@ -29,9 +21,6 @@ def test_relay_to_pythons_http_server(shell: Shell, tmp_path: Path) -> None:
         assert shell.ok("wait r close") == "r: close\n"
         info = shell.ok("info r")
         assert "a -> b:      23 bytes" in info and "os.splice" in info
-    finally:
-        server.terminate()
-        server.wait()
 
 
 def test_relay_through_a_program_passes_half_close(shell: Shell) -> None:

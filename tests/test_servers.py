@@ -12,11 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import Shell, child_pids
-
-
-def port(shell: Shell, name: str) -> int:
-    return int(shell.session.volatile[f"{name}.port"])
+from tests.helpers import Shell, child_pids, port, python_http_server
 
 
 def test_echo_upper_discard(shell: Shell) -> None:
@@ -248,32 +244,10 @@ def test_a_client_that_vanishes_is_one_line_not_a_traceback(shell: Shell) -> Non
 
 
 def test_forward_to_pythons_own_http_server(shell: Shell, tmp_path: Path) -> None:
-    import sys
-
     (tmp_path / "p.txt").write_text("python's http.server, proxied\n")
-    server = subprocess.Popen(
-        [sys.executable, "-u", "-m", "http.server", "0", "--bind", "127.0.0.1"],
-        cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
-    )  # fmt: skip
-    try:
-        assert server.stdout is not None
-        target = server.stdout.readline().split("port ")[1].split()[0]
+    with python_http_server(tmp_path) as target:
         shell.ok(f"serve proxy tcp 0 --handler forward:127.0.0.1:{target} --threading")
         got = subprocess.run(["curl", "-sS", f"http://127.0.0.1:{port(shell, 'proxy')}/p.txt"],
                              capture_output=True, text=True, timeout=20)  # fmt: skip
         assert got.stdout == "python's http.server, proxied\n", got.stderr
         assert "-> client" in shell.ok("log proxy")
-    finally:
-        server.terminate()
-        server.wait()
-
-
-def test_wait_for_a_client_and_for_a_pending_connection(shell: Shell) -> None:
-    shell.ok("serve e tcp 0 --handler echo --threading")
-    assert "waiting for connect" in shell.fails("wait e --timeout 0.2")
-    shell.ok("tcp connect c e")
-    assert shell.ok("wait e connect") == "e: connect\n"
-    shell.ok("tcp listen l 0")
-    assert "waiting for accept" in shell.fails("wait l accept --timeout 0.2")
-    shell.ok("tcp connect d l")
-    assert shell.ok("wait l accept") == "l: accept\n"

@@ -4,13 +4,11 @@ from __future__ import annotations
 
 import re
 import socket
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-from tests.helpers import Shell
+from tests.helpers import Shell, python_http_server
 
 
 def pair(shell: Shell) -> None:
@@ -139,21 +137,12 @@ def test_ipv6_loopback(shell: Shell) -> None:
 
 def test_fetch_from_pythons_own_http_server(shell: Shell, tmp_path: Path) -> None:
     (tmp_path / "hello.txt").write_text("hello from http.server\n")
-    server = subprocess.Popen(
-        [sys.executable, "-u", "-m", "http.server", "0", "--bind", "127.0.0.1"],
-        cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
-    )  # fmt: skip
-    try:
-        assert server.stdout is not None
-        port = re.search(r"port (\d+)", server.stdout.readline()).group(1)  # type: ignore[union-attr]
+    with python_http_server(tmp_path) as port:
         shell.ok(f"tcp connect web 127.0.0.1:{port}")
         shell.ok('sendall web "GET /hello.txt HTTP/1.0\\r\\n\\r\\n"')
         out = shell.ok("recv web --all")
         assert out.startswith("HTTP/1.0 200 OK\\r\nServer: SimpleHTTP/")
         assert "hello from http.server" in out and out.endswith("recv returned b'')\n")
-    finally:
-        server.terminate()
-        server.wait()
 
 
 def test_errors_made_for_real(shell: Shell) -> None:

@@ -3,6 +3,7 @@ verification failures of every kind, STARTTLS both ways."""
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import re
 import shutil
@@ -17,11 +18,7 @@ import pytest
 import trustme
 
 from pslrepl.testca import session_ca
-from tests.helpers import Shell
-
-
-def port(shell: Shell, name: str) -> int:
-    return int(shell.session.volatile[f"{name}.port"])
+from tests.helpers import Shell, port
 
 
 @pytest.fixture
@@ -79,13 +76,12 @@ def test_insecure_is_flagged(shell: Shell, web: Path) -> None:
     assert "contradict" in shell.fails(f"tls connect u web --insecure --cafile {web}")
 
 
-@pytest.fixture
-def foreign_server() -> Iterator[tuple[int, trustme.CA]]:
-    """A TLS server whose certificates come from another CA: unknown issuer, expired."""
-    ca = trustme.CA()
+@contextlib.contextmanager
+def tls_server(cert: trustme.LeafCert) -> Iterator[int]:
+    """A TLS server in a thread presenting ``cert``, for the failures a client must name.
+    Yields its port."""
     listener = socket.create_server(("127.0.0.1", 0))
     listener.settimeout(10)
-    state = {"cert": ca.issue_cert("localhost", "127.0.0.1")}
 
     def serve() -> None:
         while True:
@@ -94,7 +90,7 @@ def foreign_server() -> Iterator[tuple[int, trustme.CA]]:
             except OSError:
                 return
             context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-            state["cert"].configure_cert(context)
+            cert.configure_cert(context)
             try:
                 with context.wrap_socket(conn, server_side=True) as tls:
                     tls.recv(10)
@@ -103,46 +99,31 @@ def foreign_server() -> Iterator[tuple[int, trustme.CA]]:
 
     thread = threading.Thread(target=serve, daemon=True)
     thread.start()
-    yield listener.getsockname()[1], ca
-    listener.close()
-    thread.join(timeout=5)
+    try:
+        yield listener.getsockname()[1]
+    finally:
+        listener.close()
+        thread.join(timeout=5)
 
 
-def test_unknown_issuer_and_expired(shell: Shell, foreign_server: tuple[int, trustme.CA],
-                                    tmp_path: Path) -> None:  # fmt: skip
-    p, ca = foreign_server
-    line = shell.fails(f"tls connect t 127.0.0.1:{p} --timeout 5")
-    assert "unable to get local issuer certificate" in line
-    ca.cert_pem.write_to_path(str(tmp_path / "other.pem"))
-    shell.ok(f"tls connect t 127.0.0.1:{p} --cafile {tmp_path}/other.pem")
-    assert "verified against" in shell.ok("tls info t")
+def test_unknown_issuer(shell: Shell, tmp_path: Path) -> None:
+    ca = trustme.CA()  # not the session's: its certificates are unknown to the shell
+    with tls_server(ca.issue_cert("localhost", "127.0.0.1")) as p:
+        line = shell.fails(f"tls connect t 127.0.0.1:{p} --timeout 5")
+        assert "unable to get local issuer certificate" in line
+        ca.cert_pem.write_to_path(str(tmp_path / "other.pem"))
+        shell.ok(f"tls connect t 127.0.0.1:{p} --cafile {tmp_path}/other.pem")
+        assert "verified against" in shell.ok("tls info t")
 
 
 def test_expired_certificate(shell: Shell, tmp_path: Path) -> None:
     ca = trustme.CA()
     past = datetime.datetime(2001, 1, 1, tzinfo=datetime.timezone.utc)
-    cert = ca.issue_cert("localhost", not_after=past)
-    listener = socket.create_server(("127.0.0.1", 0))
-
-    def serve() -> None:
-        conn, _ = listener.accept()
-        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-        cert.configure_cert(context)
-        try:
-            with context.wrap_socket(conn, server_side=True) as tls:
-                tls.recv(10)
-        except (ssl.SSLError, OSError):
-            pass
-
-    thread = threading.Thread(target=serve, daemon=True)
-    thread.start()
     ca.cert_pem.write_to_path(str(tmp_path / "ca.pem"))
-    port_number = listener.getsockname()[1]
-    line = shell.fails(f"tls connect t 127.0.0.1:{port_number} --cafile {tmp_path}/ca.pem "
-                       "--server-hostname localhost")  # fmt: skip
-    assert "certificate has expired" in line
-    thread.join(timeout=5)
-    listener.close()
+    with tls_server(ca.issue_cert("localhost", not_after=past)) as p:
+        line = shell.fails(f"tls connect t 127.0.0.1:{p} --cafile {tmp_path}/ca.pem "
+                           "--server-hostname localhost")  # fmt: skip
+        assert "certificate has expired" in line
 
 
 def test_starttls_client_side(shell: Shell) -> None:

@@ -22,7 +22,7 @@ FORMS = (
 
 
 def endpoint(ctx: Invocation, spec: str, relay_name: str) -> Endpoint:
-    from pslrepl.commands.sockets import _os_error
+    from pslrepl.commands.sockets import socket_error
     from pslrepl.resources.relays import Endpoint
     from pslrepl.resources.sockets import Sock, watcher
 
@@ -86,7 +86,7 @@ def endpoint(ctx: Invocation, spec: str, relay_name: str) -> Endpoint:
     except FileNotFoundError:
         raise PslError(f"relay: no such program in {spec!r} (ENOENT)") from None
     except OSError as exc:
-        raise _os_error(relay_name, exc, rest) from None
+        raise socket_error(relay_name, exc, rest) from None
     raise UsageError(f"relay: unknown endpoint kind {kind!r}; give {FORMS}")
 
 

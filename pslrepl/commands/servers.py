@@ -106,9 +106,9 @@ def _serve(ctx: Invocation) -> None:
     try:
         server = ctx.call(f"socketserver.{cls.__name__}", cls, address, handler)
     except OSError as exc:
-        from pslrepl.commands.sockets import _os_error
+        from pslrepl.commands.sockets import socket_error
 
-        raise _os_error(name, exc, str(address)) from None
+        raise socket_error(name, exc, str(address)) from None
     label = spec + (" over TLS" if tls is not None else "")
     res = Server(session, name, server, proto=proto, handler=label, mode=mode,
                  unix_path=unix_path)  # fmt: skip

@@ -43,7 +43,7 @@ def _sock(ctx: Invocation, key: str = "name", kinds: tuple[str, ...] = SOCKET_KI
     return res
 
 
-def _os_error(name: str, exc: OSError, addr: str = "") -> PslError:
+def socket_error(name: str, exc: OSError, addr: str = "") -> PslError:
     """The errno, named, with what it means here and what to do."""
     import errno
 
@@ -89,7 +89,7 @@ def _tcp_connect(ctx: Invocation) -> None:
             infos = ctx.call("socket.getaddrinfo", socket.getaddrinfo, addr.host, addr.port,
                              _family(ctx), socket.SOCK_STREAM)  # fmt: skip
         except OSError as exc:
-            raise _os_error(name, exc, str(addr)) from None
+            raise socket_error(name, exc, str(addr)) from None
         addr = Addr(str(infos[0][4][0]), addr.port, family=infos[0][0])
     try:
         sock = ctx.call(
@@ -101,13 +101,13 @@ def _tcp_connect(ctx: Invocation) -> None:
         )
     except TimeoutError as exc:
         if exc.errno is not None:  # ETIMEDOUT from the kernel
-            raise _os_error(name, exc, str(addr)) from None
+            raise socket_error(name, exc, str(addr)) from None
         raise Timeout(
             f"{name}: no answer from {addr} within {ctx.timeout:g} s (connect timed "
             "out: the host is silent, or a listener's backlog is full)"
         ) from None
     except OSError as exc:
-        raise _os_error(name, exc, str(addr)) from None
+        raise socket_error(name, exc, str(addr)) from None
     # create_connection leaves its timeout on the socket; the shell's sockets start
     # blocking (None), as socket.socket() makes them, and each command has its own.
     ctx.call("socket.settimeout", sock.settimeout, None)
@@ -138,7 +138,7 @@ def _tcp_listen(ctx: Invocation) -> None:
     try:
         sock = _listen_socket(ctx, addr, family)
     except OSError as exc:
-        raise _os_error(name, exc, str(addr)) from None
+        raise socket_error(name, exc, str(addr)) from None
     _new(ctx, name, sock, kind="listener", origin="listening on")
     if addr.host in ("", "0.0.0.0", "::"):
         ctx.say("warning: listening on every interface: other machines can connect",
@@ -159,7 +159,7 @@ def _accept(ctx: Invocation) -> None:
     try:
         conn, peer = ctx.call("socket.accept", listener.sock.accept)
     except OSError as exc:
-        raise _os_error(listener.name, exc) from None
+        raise socket_error(listener.name, exc) from None
     finally:
         listener.arm()
     listener.accepted += 1
@@ -188,7 +188,7 @@ def _udp_open(ctx: Invocation) -> None:
             ctx.call("socket.connect", sock.connect, conn.sockaddr)
     except OSError as exc:
         sock.close()
-        raise _os_error(name, exc, str(bind or conn)) from None
+        raise socket_error(name, exc, str(bind or conn)) from None
     except BaseException:
         sock.close()
         raise
@@ -205,7 +205,7 @@ def _unix_connect(ctx: Invocation) -> None:
         sock.settimeout(None)
     except OSError as exc:
         sock.close()
-        raise _os_error(name, exc, path) from None
+        raise socket_error(name, exc, path) from None
     _new(ctx, name, sock, kind="unix", origin="connected")
 
 
@@ -224,7 +224,7 @@ def _unix_listen(ctx: Invocation) -> None:
     try:
         sock = _listen_socket(ctx, Addr(path=path), socket.AF_UNIX)
     except OSError as exc:
-        raise _os_error(name, exc, path) from None
+        raise socket_error(name, exc, path) from None
     _new(ctx, name, sock, kind="listener", origin="listening on", unix_path=path)
 
 
@@ -237,7 +237,7 @@ def _unix_dgram(ctx: Invocation) -> None:
             ctx.call("socket.bind", sock.bind, path)
         except OSError as exc:
             sock.close()
-            raise _os_error(name, exc, path) from None
+            raise socket_error(name, exc, path) from None
     _new(ctx, name, sock, kind="unix-dgram", origin="unix datagram socket",
          unix_path=path or "")  # fmt: skip
 
@@ -271,7 +271,7 @@ def _send(ctx: Invocation, *, newline: bool = False) -> None:
     try:
         n = ctx.call("socket.send", res.sock.send, data)
     except OSError as exc:
-        raise _os_error(res.name, exc) from None
+        raise socket_error(res.name, exc) from None
     res.traffic("send", "out", data[:n])
     note = "" if n == len(data) else f" of {len(data)} (send may send less: sendall loops)"
     ctx.emit(Styled((("name", res.name), ("notice", f": sent {plural(n, 'byte')}{note}"))))
@@ -300,7 +300,7 @@ def _sendall(ctx: Invocation) -> None:
                     )
             sent += res.sock.send(view[sent:])
     except OSError as exc:
-        raise _os_error(res.name, exc) from None
+        raise socket_error(res.name, exc) from None
     finally:
         if sent:
             res.traffic("send", "out", data[:sent])
@@ -317,7 +317,7 @@ def _sendto(ctx: Invocation) -> None:
     try:
         n = ctx.call("socket.sendto", res.sock.sendto, data, target)
     except OSError as exc:
-        raise _os_error(res.name, exc, addr) from None
+        raise socket_error(res.name, exc, addr) from None
     res.traffic("send", "out", data[:n], peer=format_addr(target))
     ctx.emit(
         Styled(
@@ -368,7 +368,7 @@ def _recv_once(ctx: Invocation, res: Sock, size: int, flags: int = 0) -> bytes:
     except OSError as exc:
         if type(exc).__name__ == "SSLEOFError":
             return b""  # the peer closed the connection without TLS's close_notify
-        raise _os_error(res.name, exc) from None
+        raise socket_error(res.name, exc) from None
 
 
 def _recv(ctx: Invocation) -> None:
@@ -437,7 +437,7 @@ def _recvfrom(ctx: Invocation) -> None:
     try:
         data, _anc, flags, peer = ctx.call("socket.recvmsg", res.sock.recvmsg, size)
     except OSError as exc:
-        raise _os_error(res.name, exc) from None
+        raise socket_error(res.name, exc) from None
     finally:
         res.arm()
     res.traffic("recv", "in", data, peer=format_addr(peer))
@@ -459,7 +459,7 @@ def _shutdown(ctx: Invocation) -> None:
     try:
         ctx.call("socket.shutdown", res.sock.shutdown, how)
     except OSError as exc:
-        raise _os_error(res.name, exc) from None
+        raise socket_error(res.name, exc) from None
     res.shut.update(("rd", "wr") if ctx["how"] == "rdwr" else (ctx["how"],))
     res.post(Event(res.name, "note", f"shutdown(SHUT_{ctx['how'].upper()})"))
     what = {"rd": "no more receiving", "wr": "the peer will read EOF", "rdwr": "both ways"}
@@ -498,7 +498,7 @@ def _sockopt(ctx: Invocation) -> None:
             ctx.call("socket.setsockopt", res.sock.setsockopt, level, number, raw)
         got = ctx.call("socket.getsockopt", res.sock.getsockopt, level, number)
     except OSError as exc:
-        raise _os_error(res.name, exc) from None
+        raise socket_error(res.name, exc) from None
     ctx.emit(Styled((("name", res.name), ("", f": {level_name}.{option} = {got}"))))
 
 

@@ -75,7 +75,7 @@ def _handshake(ctx: Invocation, name: str, sock: socket.socket, context: ssl.SSL
 
 
 def _tls_connect(ctx: Invocation) -> None:
-    from pslrepl.commands.sockets import _new, _os_error
+    from pslrepl.commands.sockets import _new, socket_error
 
     name = ctx.session.registry.check_free(ctx["name"])
     addr = parse_addr(ctx["addr"], ctx.session)
@@ -86,7 +86,7 @@ def _tls_connect(ctx: Invocation) -> None:
         raw = ctx.call("socket.create_connection", socket.create_connection,
                        (addr.host, addr.port), timeout=ctx.timeout)  # fmt: skip
     except OSError as exc:
-        raise _os_error(name, exc, str(addr)) from None
+        raise socket_error(name, exc, str(addr)) from None
     hostname = ctx["server_hostname"] or addr.host
     tls = _handshake(ctx, name, raw, context, server_hostname=hostname)
     res = _new(ctx, name, tls, kind="tls", origin="TLS connected")

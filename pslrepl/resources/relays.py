@@ -258,12 +258,11 @@ class Relay(Resource):
     @property
     def bound_addr(self) -> Any:
         """A tcp-listen endpoint's address, so `tcp connect c RELAY` reaches it."""
-        from pslrepl.addresses import Addr
+        from pslrepl.addresses import reachable
 
         for end in (self.a, self.b):
             if end.listener is not None and end.listener.fileno() >= 0:
-                host, port = end.listener.getsockname()[:2]
-                return Addr(host, port, family=end.listener.family)
+                return reachable(end.listener)
         return None
 
     @property

@@ -255,15 +255,9 @@ class Server(Resource):
 
     @property
     def bound_addr(self) -> Any:
-        from pslrepl.addresses import Addr
+        from pslrepl.addresses import reachable
 
-        name = self.server.socket.getsockname() if not self.closed else None
-        if not name:
-            return None
-        if self.proto == "unix":
-            return Addr(path=name, family=socket.AF_UNIX)
-        host = {"0.0.0.0": "127.0.0.1", "::": "::1"}.get(name[0], name[0])
-        return Addr(host, name[1], family=self.server.socket.family)
+        return None if self.closed else reachable(self.server.socket)
 
     @property
     def obj(self) -> Any:

@@ -13,7 +13,7 @@ import selectors
 import socket
 import threading
 
-from pslrepl.addresses import Addr, format_addr
+from pslrepl.addresses import Addr, format_addr, reachable
 from pslrepl.events import Event
 from pslrepl.render import plural
 from pslrepl.resources.base import Resource
@@ -140,16 +140,7 @@ class Sock(Resource):
     @property
     def bound_addr(self) -> Addr | None:
         """Where to reach this socket: a listener on 0.0.0.0 or :: through loopback."""
-        try:
-            name = self.sock.getsockname()
-        except OSError:
-            return None
-        if self.sock.family == socket.AF_UNIX:
-            return Addr(path=name, family=socket.AF_UNIX) if name else None
-        host, port = name[0], name[1]
-        if host in ("0.0.0.0", "::"):
-            host = "127.0.0.1" if host == "0.0.0.0" else "::1"
-        return Addr(host, port, family=self.sock.family)
+        return reachable(self.sock)
 
     @property
     def local(self) -> str:
