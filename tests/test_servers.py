@@ -251,3 +251,14 @@ def test_forward_to_pythons_own_http_server(shell: Shell, tmp_path: Path) -> Non
                              capture_output=True, text=True, timeout=20)  # fmt: skip
         assert got.stdout == "python's http.server, proxied\n", got.stderr
         assert "-> client" in shell.ok("log proxy")
+
+
+def test_wait_for_a_client_and_for_a_pending_connection(shell: Shell) -> None:
+    shell.ok("serve e tcp 0 --handler echo --threading")
+    assert "waiting for connect" in shell.fails("wait e --timeout 0.2")
+    shell.ok("tcp connect c e")
+    assert shell.ok("wait e connect") == "e: connect\n"
+    shell.ok("tcp listen l 0")
+    assert "waiting for accept" in shell.fails("wait l accept --timeout 0.2")
+    shell.ok("tcp connect d l")
+    assert shell.ok("wait l accept") == "l: accept\n"
