@@ -220,13 +220,8 @@ class Relay(Resource):
             except (OSError, AttributeError):
                 pass  # the default pipe size still works, only slower
             self.spliced = True
-            for end in (src, dst):  # large socket buffers too: fewer, fuller trips
-                if end.sock is not None and end.owned:
-                    for opt in (socket.SO_RCVBUF, socket.SO_SNDBUF):
-                        try:
-                            end.sock.setsockopt(socket.SOL_SOCKET, opt, 4 * CHUNK)
-                        except OSError:
-                            pass
+            # Socket buffers are left to the kernel: fixing them (SO_RCVBUF/SO_SNDBUF)
+            # turns off TCP's autotuning, which grows them past any size we would pick.
             while True:
                 n = os.splice(src.rfd, pw, CHUNK, flags=MOVE)
                 if n == 0:
