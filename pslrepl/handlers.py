@@ -20,28 +20,22 @@ CHUNK = 65536
 
 
 class Tracked(socketserver.BaseRequestHandler):
-    """Counts each client's traffic on the server resource (which sees arrivals and
-    departures itself, for every handler)."""
+    """A built-in stream handler. The server counts and logs every client's bytes at the
+    socket (CountedSocket), and sees arrivals and departures itself."""
 
     server: Any
 
     def setup(self) -> None:
         self.psl = self.server.psl  # the Server resource
-        self.client = self.psl.client_joined(self)
 
     @property
     def stream(self) -> socket.socket:
         return self.request
 
     def recv(self) -> bytes:
-        data = self.stream.recv(CHUNK)
-        if data:
-            self.psl.traffic(self, "in", data)
-        return data
+        return self.stream.recv(CHUNK)
 
     def send(self, data: bytes) -> None:
-        # Counted first: once sendall returns, the client may already be reading it.
-        self.psl.traffic(self, "out", data)
         self.stream.sendall(data)
 
 
@@ -145,7 +139,16 @@ class Forward(Tracked):
     def handle(self) -> None:
         import selectors
 
-        upstream = socket.create_connection(self.target, timeout=10)
+        try:
+            upstream = socket.create_connection(self.target, timeout=10)
+        except OSError as exc:  # the network, not a bug in the handler: one line
+            from pslrepl.addresses import format_addr
+            from pslrepl.errors import describe_oserror
+
+            self.psl.note(f"forward: can't reach {format_addr(self.target)} for client "
+                          f"{format_addr(self.client_address)}: {describe_oserror(exc)}; "
+                          "closed that client")  # fmt: skip
+            return
         upstream.settimeout(None)
         try:
             with selectors.DefaultSelector() as sel:
@@ -165,9 +168,7 @@ class Forward(Tracked):
                             except OSError:
                                 pass
                             continue
-                        # Logged first: once sent, the client may already have it.
-                        self.psl.traffic(self, "in" if src is self.stream else "out", data)
-                        dst.sendall(data)
+                        dst.sendall(data)  # the client's socket counts both ways
         finally:
             upstream.close()
 

@@ -93,6 +93,34 @@ def test_http_against_curl_and_http_client(shell: Shell, tmp_path: Path) -> None
     assert '"GET /page.txt HTTP/1.1" 200' in log and '"GET /nope HTTP/1.1" 404' in log
 
 
+def test_every_handler_counts_its_clients_bytes(shell: Shell, tmp_path: Path) -> None:
+    """http.server's handler and a user's StreamRequestHandler write through makefile(),
+    not the built-ins' recv/sendall: the server counts at the socket, so `info`, `clients`
+    and the log's "left after" line show their bytes too."""
+    if shutil.which("curl") is None:
+        pytest.skip("curl is not installed")
+    (tmp_path / "page.txt").write_text("counted\n")
+    shell.ok(f"serve web tcp 0 --handler http --dir {tmp_path}")
+    got = subprocess.run(["curl", "-sSi", f"http://127.0.0.1:{port(shell, 'web')}/page.txt"],
+                         capture_output=True, timeout=20)  # fmt: skip
+    assert got.stdout.endswith(b"\r\n\r\ncounted\n")
+    shell.ok("sleep 0.2")  # the handler's thread reports the departure just after
+    log = shell.ok("log web")
+    left = re.search(r"left after [\d.]+ s \(in (\d+), out (\d+)\)", log)
+    assert left, log
+    assert int(left.group(2)) == len(got.stdout)  # every byte curl got, headers and all
+    assert int(left.group(1)) > len("GET /page.txt HTTP/1.1\r\n\r\n")
+    assert "<- client " + left.group(1) + " bytes: GET /page.txt HTTP/1.1\\r\\n" in log
+    assert f"bytes out:      {len(got.stdout)}\n" in shell.ok("info web")
+
+    path = tmp_path / "mine.py"
+    path.write_text(USER_HANDLERS)
+    shell.ok(f"serve rev tcp 0 --handler python:{path}:Reverse --threading")
+    shell.ok("tcp connect c rev; sendline c stressed; recv c --line")
+    row = shell.ok("clients rev").splitlines()[1].split()
+    assert row[2:4] == ["9", "9"], row  # IN and OUT of the live client
+
+
 def test_chat_room(shell: Shell) -> None:
     out = shell.ok("serve room tcp 0 --handler chat")
     assert "chat serves each client in its own thread" in out
@@ -211,7 +239,13 @@ def test_every_interface_is_a_warning_and_errors(shell: Shell) -> None:
     assert "warning: serving on every interface" in out
     assert "no handler 'nope'" in shell.fails("serve x tcp 0 --handler nope")
     shell.ok("serve a tcp 0")
-    assert "(EADDRINUSE)" in shell.fails(f"serve b tcp {port(shell, 'a')}")
+    assert shell.fails(f"serve b tcp {port(shell, 'a')}") == (
+        f"error: b: Address already in use (EADDRINUSE): 127.0.0.1:{port(shell, 'a')} is "
+        "taken; pick another port, or 0 for a free one"
+    )
+    assert "/no/such/dir/s: no socket there, or no directory to make it in" in shell.fails(
+        "serve u unix /no/such/dir/s"
+    )
     assert "handlers" in shell.ok("help serve")
     assert "forward:ADDR" in shell.ok("handlers")
 
@@ -241,6 +275,18 @@ def test_a_client_that_vanishes_is_one_line_not_a_traceback(shell: Shell) -> Non
     assert "handler errors: 0" in shell.ok("info e")
     shell.ok("tcp connect d e; sendline d still-serving")
     assert shell.ok("recv d --line") == "still-serving\n(14 bytes)\n"
+
+
+def test_forward_to_nothing_is_one_line_not_a_traceback(shell: Shell) -> None:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        free = probe.getsockname()[1]
+    shell.ok(f"serve f tcp 0 --handler forward:127.0.0.1:{free} --threading")
+    shell.ok("tcp connect c f; recv c --all")  # the proxy closes the client
+    log = shell.ok("log f")
+    assert f"forward: can't reach 127.0.0.1:{free} for client 127.0.0.1:" in log
+    assert "Connection refused (ECONNREFUSED); closed that client" in log
+    assert "Traceback" not in log and "handler errors: 0" in shell.ok("info f")
 
 
 def test_forward_to_pythons_own_http_server(shell: Shell, tmp_path: Path) -> None:

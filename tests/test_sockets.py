@@ -111,7 +111,16 @@ def test_unix_stream_and_its_file(shell: Shell, tmp_path: Path) -> None:
     assert shell.ok("recv s --line") == "over-unix\n(10 bytes)\n"
     assert f"removed {path}" in shell.ok("close srv")
     assert not path.exists()
-    assert "(ENOENT)" in shell.fails(f"unix connect d {path}")
+    assert shell.fails(f"unix connect d {path}") == (
+        f"error: d: No such file or directory (ENOENT): {path}: no socket there, or no "
+        "directory to make it in"
+    )
+    path.touch()  # a file that is no socket, or one left behind by a crashed server
+    assert f"{path} already exists; remove it or pick another path" in shell.fails(
+        f"unix listen again {path}"
+    )
+    line = shell.fails(f"unix connect d {path}")
+    assert "(ECONNREFUSED)" in line and "exists but nothing listens on it" in line
 
 
 def test_unix_dgram_and_socketpair(shell: Shell, tmp_path: Path) -> None:
@@ -155,7 +164,7 @@ def test_errors_made_for_real(shell: Shell) -> None:
     shell.ok("tcp listen busy 0")
     busy = shell.session.volatile["busy.port"]
     line = shell.fails(f"tcp listen again {busy}")
-    assert "(EADDRINUSE)" in line and "use port 0" in line
+    assert "(EADDRINUSE)" in line and "or 0 for a free one" in line and "--reuseaddr" in line
     assert "can't resolve nosuch.invalid:80" in shell.fails("tcp connect c nosuch.invalid:80")
     assert "bad address" in shell.fails("tcp connect c nowhere")
     assert "out of range" in shell.fails("tcp connect c 70000")

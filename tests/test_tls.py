@@ -36,6 +36,11 @@ def test_curl_trusts_serve_tls_after_ca_export(shell: Shell, web: Path) -> None:
     ok = subprocess.run(["curl", "-sS", "--cacert", str(web), url], capture_output=True,
                         text=True, timeout=20)  # fmt: skip
     assert ok.stdout == "over TLS\n", ok.stderr
+    shell.ok("sleep 0.2")
+    # Bytes are counted as the handler sees them: the plaintext, not the TLS records.
+    log = shell.ok("log web")
+    assert re.search(r"<- client \d+ bytes: GET /secret.txt HTTP/1.1\\r\\n", log), log
+    assert re.search(r"-> client 9 bytes: over TLS\\n", log), log
     refused = subprocess.run(["curl", "-sS", url], capture_output=True, text=True, timeout=20)
     assert refused.returncode == 60  # curl: the peer's certificate could not be verified
 

@@ -83,10 +83,12 @@ def endpoint(ctx: Invocation, spec: str, relay_name: str) -> Endpoint:
             proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                     bufsize=0, start_new_session=True)  # fmt: skip
             return Endpoint(spec, proc=proc)
-    except FileNotFoundError:
+    except FileNotFoundError as exc:
+        if kind != "exec":
+            raise socket_error(relay_name, exc, rest, path=kind == "unix") from None
         raise PslError(f"relay: no such program in {spec!r} (ENOENT)") from None
     except OSError as exc:
-        raise socket_error(relay_name, exc, rest) from None
+        raise socket_error(relay_name, exc, rest, path=kind == "unix") from None
     raise UsageError(f"relay: unknown endpoint kind {kind!r}; give {FORMS}")
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import socketserver
 
-from pslrepl.addresses import parse_addr
+from pslrepl.addresses import format_addr, parse_addr
 from pslrepl.commandspec import Arg, Command, Opt
 from pslrepl.errors import PslError, UsageError
 from pslrepl.results import Styled, Table
@@ -108,7 +108,8 @@ def _serve(ctx: Invocation) -> None:
     except OSError as exc:
         from pslrepl.commands.sockets import socket_error
 
-        raise socket_error(name, exc, str(address)) from None
+        where = unix_path or format_addr(address)
+        raise socket_error(name, exc, where, path=bool(unix_path)) from None
     label = spec + (" over TLS" if tls is not None else "")
     res = Server(session, name, server, proto=proto, handler=label, mode=mode,
                  unix_path=unix_path)  # fmt: skip

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import select
 import socket
 import time
@@ -43,21 +44,31 @@ def _sock(ctx: Invocation, key: str = "name", kinds: tuple[str, ...] = SOCKET_KI
     return res
 
 
-def socket_error(name: str, exc: OSError, addr: str = "") -> PslError:
-    """The errno, named, with what it means here and what to do."""
+def socket_error(name: str, exc: OSError, addr: str = "", *, path: bool = False) -> PslError:
+    """The errno, named, with what it means here and what to do. path: addr is a UNIX
+    socket's path, not HOST:PORT."""
     import errno
 
     code = exc.errno
+    where = addr or "there"
     hints = {
-        errno.ECONNREFUSED: f"nothing listens on {addr}" if addr else "nothing listens there",
-        errno.EADDRINUSE: f"{addr} is taken; use port 0 for a free one, or --reuseaddr",
+        errno.ECONNREFUSED: f"nothing listens on {where}",
+        errno.EADDRINUSE: f"{where} is taken; pick another port, or 0 for a free one",
         errno.ETIMEDOUT: "no answer in time",
         errno.EPIPE: "the peer has closed; nothing more can be sent",
         errno.ECONNRESET: "the peer reset the connection",
         errno.ENOTCONN: "the socket is not connected",
-        errno.EADDRNOTAVAIL: f"{addr} is not an address of this machine",
+        errno.EADDRNOTAVAIL: f"{where} is not an address of this machine",
         errno.EAGAIN: "nothing is ready on a non-blocking socket (setblocking on waits)",
+        errno.EACCES: "ports below 1024 need root; pick a higher port, or 0 for a free one",
     }
+    if path:
+        hints.update({
+            errno.ECONNREFUSED: f"{where} exists but nothing listens on it",
+            errno.EADDRINUSE: f"{where} already exists; remove it or pick another path",
+            errno.ENOENT: f"{where}: no socket there, or no directory to make it in",
+            errno.EACCES: f"no permission for {where} or its directory",
+        })  # fmt: skip
     if isinstance(exc, socket.gaierror):
         return PslError(f"{name}: can't resolve {addr or 'the name'}: {exc.strerror}")
     if isinstance(exc, TimeoutError) and code is None:
@@ -138,7 +149,11 @@ def _tcp_listen(ctx: Invocation) -> None:
     try:
         sock = _listen_socket(ctx, addr, family)
     except OSError as exc:
-        raise socket_error(name, exc, str(addr)) from None
+        error = socket_error(name, exc, str(addr))
+        if exc.errno == errno.EADDRINUSE and not ctx["reuseaddr"]:
+            # Often a recent connection in TIME_WAIT, not a listener: SO_REUSEADDR helps.
+            error = PslError(f"{error} (or --reuseaddr, if it was only just closed)")
+        raise error from None
     _new(ctx, name, sock, kind="listener", origin="listening on")
     if addr.host in ("", "0.0.0.0", "::"):
         ctx.say("warning: listening on every interface: other machines can connect",
@@ -205,7 +220,7 @@ def _unix_connect(ctx: Invocation) -> None:
         sock.settimeout(None)
     except OSError as exc:
         sock.close()
-        raise socket_error(name, exc, path) from None
+        raise socket_error(name, exc, path, path=True) from None
     _new(ctx, name, sock, kind="unix", origin="connected")
 
 
@@ -224,7 +239,7 @@ def _unix_listen(ctx: Invocation) -> None:
     try:
         sock = _listen_socket(ctx, Addr(path=path), socket.AF_UNIX)
     except OSError as exc:
-        raise socket_error(name, exc, path) from None
+        raise socket_error(name, exc, path, path=True) from None
     _new(ctx, name, sock, kind="listener", origin="listening on", unix_path=path)
 
 
@@ -237,7 +252,7 @@ def _unix_dgram(ctx: Invocation) -> None:
             ctx.call("socket.bind", sock.bind, path)
         except OSError as exc:
             sock.close()
-            raise socket_error(name, exc, path) from None
+            raise socket_error(name, exc, path, path=True) from None
     _new(ctx, name, sock, kind="unix-dgram", origin="unix datagram socket",
          unix_path=path or "")  # fmt: skip
 

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import signal
 import socket
 import socketserver
+import ssl
 import threading
 import time
 
@@ -40,10 +42,53 @@ class Connection:
         self.thread = threading.current_thread()
 
 
+class _Counting:
+    """What a server's client socket reports: every byte the handler receives or sends,
+    whatever the handler (built-in, http.server's, a user's), through recv, recv_into,
+    send, sendall, or a makefile() over them. psl_report is set per socket."""
+
+    psl_report: Any = None
+
+    def _count(self, direction: str, data: Any, size: int, flags: int = 0) -> None:
+        if self.psl_report is None or size <= 0 or flags & socket.MSG_PEEK:
+            return
+        if not isinstance(data, bytes):
+            data = memoryview(data).cast("B")
+        self.psl_report(direction, data[:size])
+
+    def recv(self, bufsize: int = 1024, flags: int = 0) -> bytes:
+        data: bytes = super().recv(bufsize, flags)  # type: ignore[misc]
+        self._count("in", data, len(data), flags)
+        return data
+
+    def recv_into(self, buffer: Any, nbytes: int | None = 0, flags: int = 0) -> int:
+        n: int = super().recv_into(buffer, nbytes or 0, flags)  # type: ignore[misc]
+        self._count("in", buffer, n, flags)
+        return n
+
+    def send(self, data: Any, flags: int = 0) -> int:
+        n: int = super().send(data, flags)  # type: ignore[misc]
+        self._count("out", data, n)
+        return n
+
+
+class CountedSocket(_Counting, socket.socket):
+    def sendall(self, data: Any, flags: int = 0) -> None:
+        # Counted first: once sendall returns, the client may already be reading it.
+        self._count("out", data, memoryview(data).nbytes)
+        super().sendall(data, flags)
+
+
+class CountedSSLSocket(_Counting, ssl.SSLSocket):
+    """The same for TLS, counting the plaintext (SSLSocket's sendall loops over send)."""
+
+
 def server_class(base: type[socketserver.BaseServer], mode: str, *, tls: Any = None
                  ) -> type[Any]:  # fmt: skip
     """The real socketserver class: base plus ThreadingMixIn or ForkingMixIn, with hooks
     that tell the resource about clients (the handler's own code is untouched)."""
+    if tls is not None:
+        tls.sslsocket_class = CountedSSLSocket
     mixins: tuple[type, ...] = ()
     if mode == "threading":
         mixins = (socketserver.ThreadingMixIn,)
@@ -91,6 +136,12 @@ def server_class(base: type[socketserver.BaseServer], mode: str, *, tls: Any = N
 
         def get_request(self) -> Any:
             request, client_address = super().get_request()
+            if self.socket_type == socket.SOCK_DGRAM:
+                return request, client_address
+            timeout = request.gettimeout()
+            request = CountedSocket(request.family, request.type, request.proto,
+                                    fileno=request.detach())  # fmt: skip
+            request.settimeout(timeout)
             if tls is None:
                 return request, client_address
             # The handshake happens on the handler's first read, in its own thread
@@ -142,6 +193,7 @@ class Server(Resource):
     def connection_opened(self, request: Any, client_address: Any) -> Connection:
         addr = format_addr(client_address) or "a local client"
         conn = Connection(addr, request)
+        request.psl_report = functools.partial(self.traffic, conn)
         with self.session.cond:
             self.connections[id(conn)] = conn
             self.served += 1
@@ -157,31 +209,26 @@ class Server(Resource):
                         f"(in {conn.bytes_in}, out {conn.bytes_out})",
                         fields={"peer": conn.addr}))  # fmt: skip
 
-    def _conn_of(self, handler: Any) -> Connection | None:
-        for conn in list(self.connections.values()):
-            if conn.request is handler.request:
-                return conn
-        return None
+    def note(self, text: str) -> None:
+        """Something a handler wants said (in the log and live), one line."""
+        if os.getpid() == self.pid:  # a --forking child stays silent (see traffic)
+            self.post(Event(self.name, "note", text))
 
-    def client_joined(self, handler: Any) -> Connection | None:
-        return self._conn_of(handler) if os.getpid() == self.pid else None
-
-    def traffic(self, handler: Any, direction: str, data: bytes) -> None:
+    def traffic(self, conn: Connection, direction: str, data: Any) -> None:
+        """Bytes a client's socket moved (CountedSocket reports them)."""
         if os.getpid() != self.pid:
             return  # a --forking child: it can't report without risking a deadlock
-        conn = getattr(handler, "client", None)
+        size = len(data)  # bytes, or a memoryview cast to bytes
         with self.session.cond:
             if direction == "in":
-                self.bytes_in += len(data)
-                if conn is not None:
-                    conn.bytes_in += len(data)
+                self.bytes_in += size
+                conn.bytes_in += size
             else:
-                self.bytes_out += len(data)
-                if conn is not None:
-                    conn.bytes_out += len(data)
+                self.bytes_out += size
+                conn.bytes_out += size
         kind = "recv" if direction == "in" else "send"  # logged, not shown live
         event = Event.traffic(self.name, kind, "client", direction, data)
-        event.fields["peer"] = conn.addr if conn is not None else ""
+        event.fields["peer"] = conn.addr
         self.post(event)
 
     def datagram(self, handler: Any, data: bytes, *, out: bool = False) -> None:
@@ -208,8 +255,7 @@ class Server(Resource):
                 continue
             try:
                 with conn.lock:
-                    conn.request.sendall(data)
-                self.traffic(sender, "out", data)
+                    conn.request.sendall(data)  # counted as that client's bytes out
             except OSError:
                 pass  # that client is leaving; its own thread reports it
 
