@@ -138,9 +138,25 @@ def event_line(event: Event, *, encoding: str = "utf-8") -> Line:
         stream = f"{event.stream} " if event.stream else ""
         text = f"{stream}{plural(event.size, 'byte')} waiting: {preview(event.data)}"
         line.append(("event", text))
+    elif event.kind == "relay":  # traffic a relay passed on, as its --hex or --text asks
+        hex_ = event.fields.get("show") == "hex"
+        room = 16 if hex_ else 100  # bytes: about one terminal line either way
+        body = traffic_body(event.data[:room], "hex" if hex_ else "text", encoding)
+        cut = " ..." if event.size > room else ""
+        line += [("event", f"{event.stream} {plural(event.size, 'byte')}: "),
+                 ("value", body + cut)]  # fmt: skip
     else:
         line.append(("event", event.detail or event.kind))
     return line
+
+
+def traffic_body(data: bytes, display: str, encoding: str) -> str:
+    """Bytes on one line: hex pairs, a repr, or text with newlines and controls escaped."""
+    if display == "hex":
+        return data.hex(" ")
+    if display == "repr":
+        return repr(data)
+    return safe_text(data, encoding).replace("\n", "\\n")
 
 
 def log_line(event: Event, *, display: str, encoding: str, start: float | None = None) -> Line:
@@ -148,14 +164,9 @@ def log_line(event: Event, *, display: str, encoding: str, start: float | None =
     stamp = clock(event.t)
     arrow = {"in": "<-", "out": "->"}.get(event.direction, "--")
     line: Line = [("notice", f"{stamp} "), ("event", f"{arrow} ")]
-    if event.kind in ("data", "write", "send", "recv"):
+    if event.kind in ("data", "write", "send", "recv", "relay"):
         what = f"{event.stream} {plural(event.size, 'byte')}"
-        if display == "hex":
-            body = event.data.hex(" ")
-        elif display == "repr":
-            body = repr(event.data)
-        else:
-            body = safe_text(event.data, encoding).replace("\n", "\\n")
+        body = traffic_body(event.data, display, encoding)
         cut = " ..." if event.truncated else ""
         style = "stderr" if event.stream == "stderr" else "value"
         line += [("key", f"{what}: "), (style, body + cut)]

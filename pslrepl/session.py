@@ -25,8 +25,44 @@ SIGNAL_LATENCY = 0.5  # seconds: the longest a main-thread wait sleeps unwoken
 # What is shown live above the prompt. The rest (start, write, eof, close) answers a
 # command the user just typed, which already said so; it is logged all the same.
 LIVE_KINDS = frozenset(
-    {"data", "exit", "signal", "dropped", "note", "waiting", "pending", "client", "raised", "http"}
+    {
+        "data",
+        "exit",
+        "signal",
+        "dropped",
+        "note",
+        "waiting",
+        "pending",
+        "client",
+        "raised",
+        "http",
+        "relay",
+    }
 )
+
+
+# A relay shown live (--text, --hex) gives a line per chunk; past this many lines in
+# one go the rest is summed up in one line, so a bulk transfer can't flood the terminal.
+TRAFFIC_LINES = 20
+
+
+def _cap_traffic(events: list[Event]) -> list[Event]:
+    kept: list[Event] = []
+    extra: dict[str, list[int]] = {}  # source -> [chunks, bytes] not shown
+    shown: dict[str, int] = {}
+    for event in events:
+        if event.kind == "relay":
+            shown[event.source] = shown.get(event.source, 0) + 1
+            if shown[event.source] > TRAFFIC_LINES:
+                more = extra.setdefault(event.source, [0, 0])
+                more[0] += 1
+                more[1] += event.size
+                continue
+        kept.append(event)
+    for source, (chunks, size) in extra.items():
+        kept.append(Event(source, "note", f"... and {chunks} more chunks "
+                          f"({size} bytes) not shown; `log {source}` keeps them"))  # fmt: skip
+    return kept
 
 
 class Settings:
@@ -180,7 +216,7 @@ class Session:
                 )  # fmt: skip
             shown.append(event)
         shown.reverse()
-        return shown
+        return _cap_traffic(shown)
 
     def flush_events(self) -> None:
         """Show pending events now; only the thread that owns the terminal calls this."""

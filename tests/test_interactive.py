@@ -219,3 +219,16 @@ def test_socket_events_show_live_without_reading(term: Terminal) -> None:
     term.run("close c")
     term.wait_for("[s] the peer closed its side: recv will return EOF")
     term.wait_for(lambda s: "s tcp peer EOF 127.0.0.1:" in toolbar(term))
+
+
+def test_relay_text_shows_the_traffic_live_both_ways(term: Terminal) -> None:
+    term.run('relay r tcp-listen:0 exec:"tr a-z A-Z" --text', "r: relaying tcp-listen:")
+    term.run("tcp connect c r")
+    term.wait_for("[r] tcp-listen:127.0.0.1:")
+    assert ": connection from 127.0.0.1:" in term.screen()
+    term.run("sendline c hello")
+    term.wait_for(" -> exec:tr a-z A-Z 6 bytes: hello\\n")
+    term.run("shutdown c wr")  # tr answers once its stdin closes
+    term.wait_for("[r] exec:tr a-z A-Z -> tcp-listen:127.0.0.1:")
+    assert " 6 bytes: HELLO\\n" in term.screen()
+    term.run("recv c --line", "\nHELLO")

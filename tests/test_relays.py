@@ -33,7 +33,7 @@ def test_relay_through_a_program_passes_half_close(shell: Shell) -> None:
     shell.ok("wait x close")
     log = shell.ok("log x")
     # The two sendlines may cross as one chunk or two: what matters is each way's bytes.
-    assert "exec:sort" in log and " < 11 bytes: apple\\npear\\n" in log
+    assert "-- exec:sort -> tcp-listen:127.0.0.1:" in log and " 11 bytes: apple\\npear\\n" in log
     assert "11 bytes" in shell.ok("info x").split("a -> b:")[1].splitlines()[0]
 
 
@@ -99,3 +99,23 @@ def test_relay_with_a_spawned_child(shell: Shell) -> None:
     shell.ok("spawn cat2 -- cat; relay r2 tcp-listen:0 cat2")
     assert "r2: closed" in shell.ok("close r2")  # closing ends the relay's wait on the child
     assert shell.ok("poll cat2") == "cat2: running (poll() returned None)\n"
+
+
+def test_live_relay_traffic_is_capped_per_flush(shell: Shell) -> None:
+    """A bulk transfer under --text gives a line per chunk: past TRAFFIC_LINES at once,
+    the rest becomes one summing line, and the log keeps every chunk."""
+    from pslrepl.events import Event
+    from pslrepl.session import TRAFFIC_LINES
+
+    shell.ok("set events live")
+    for i in range(TRAFFIC_LINES + 30):
+        event = Event.traffic("r", "relay", "a -> b", "", b"x" * (i + 1))
+        event.fields["show"] = "text"
+        shell.session.post(event)
+    shown = shell.session.take_pending()
+    assert [e.kind for e in shown].count("relay") == TRAFFIC_LINES
+    extra = sum(range(TRAFFIC_LINES + 1, TRAFFIC_LINES + 31))
+    assert shown[-1].detail == (
+        f"... and 30 more chunks ({extra} bytes) not shown; `log r` keeps them"
+    )
+    assert shell.ok("log r").count(" -> b ") == TRAFFIC_LINES + 30

@@ -35,7 +35,9 @@ class Endpoint:
     def __init__(self, label: str, *, sock: socket.socket | None = None,
                  proc: subprocess.Popen[bytes] | None = None, owned: bool = True,
                  dgram: bool = False) -> None:  # fmt: skip
-        self.label = label
+        self.label = label  # grows a " <- PEER" once tcp-listen has accepted
+        self.name = label  # as given: what live traffic lines call this side
+        self.on_accept: Any = None  # the relay's: say who connected
         self.sock = sock
         self.proc = proc
         self.owned = owned  # made by the relay (closed with it), or a user's resource
@@ -112,7 +114,10 @@ class Endpoint:
                 return False
             conn.settimeout(None)
             self.sock = conn
-            self.label += f" <- {conn.getpeername()[0]}:{conn.getpeername()[1]}"
+            peer = f"{conn.getpeername()[0]}:{conn.getpeername()[1]}"
+            self.label += f" <- {peer}"
+            if self.on_accept is not None:
+                self.on_accept(self, peer)
             self.ready.set()
         self.ready.wait()
         return not self.failed
@@ -175,6 +180,7 @@ class Relay(Resource):
         self.spliced = False
         self.error = ""
         self.post(Event(name, "start", f"relaying {a.label} <-> {b.label}"))
+        a.on_accept = b.on_accept = self._accepted
         self.threads = [
             threading.Thread(target=self._pump, args=(a, b, ">"), name=f"pslrepl:{name}>",
                              daemon=True),
@@ -239,13 +245,18 @@ class Relay(Resource):
             dst.write(data)
             self.moved[way] += len(data)
             if self.show is not None:
-                event = Event.traffic(self.name, "data", f"{src.label} {way}", "in", data)
+                event = Event.traffic(self.name, "relay", f"{src.name} -> {dst.name}", "", data)
+                event.fields["show"] = self.show
                 self.post(event)
+
+    def _accepted(self, end: Endpoint, peer: str) -> None:
+        self.post(Event(self.name, "note", f"{end.name}: connection from {peer}",
+                        fields={"peer": peer}))  # fmt: skip
 
     def _totals(self) -> str:
         return (
-            f"{self.a.label} -> {self.b.label}: {plural(self.moved['>'], 'byte')}; "
-            f"{self.b.label} -> {self.a.label}: {plural(self.moved['<'], 'byte')}"
+            f"{self.a.name} -> {self.b.name}: {plural(self.moved['>'], 'byte')}; "
+            f"{self.b.name} -> {self.a.name}: {plural(self.moved['<'], 'byte')}"
         )
 
     # -- Resource ---------------------------------------------------------------------
