@@ -257,7 +257,38 @@ def test_forking_with_the_shells_own_clients(shell: Shell) -> None:
     shell.ok("close a; sleep 0.5")
     # a's child saw EOF and ended, though b's child was forked while a was open.
     assert shell.ok("clients f").count("(forked)") == 1
-    assert "in child pid" in shell.ok("log f")
+    log = shell.ok("log f")
+    assert "in child pid" in log
+    assert re.search(r"client 127\.0\.0\.1:\d+ left after [\d.]+ s \(child pid \d+ exited 0\)", log)
+
+
+def test_a_forked_handler_that_raises_is_reported_by_the_parent(
+    shell: Shell, tmp_path: Path
+) -> None:
+    path = tmp_path / "mine.py"
+    path.write_text(USER_HANDLERS)
+    shell.ok(f"serve bad tcp 0 --handler python:{path}:Broken --forking")
+    shell.ok("tcp connect b bad; sendline b forked-boom; recv b --all; sleep 0.5")
+    log = shell.ok("log bad")
+    assert re.search(r"the handler raised while serving 127\.0\.0\.1:\d+ in child pid \d+", log)
+    assert "ValueError: the user's bug: forked-boom" in log  # the child's own traceback
+    assert "exited with status 1" in log and "handler errors: 1" in shell.ok("info bad")
+    shell.ok("tcp connect b2 bad; sendline b2 again; recv b2 --all")  # still serving
+    shell.ok("stop bad")  # reaps the last child, and reads what it left
+    assert "ValueError: the user's bug: again" in shell.ok("log bad")
+    assert not list(Path(shell.session.tmp).glob("forked-*"))  # read, then removed
+
+
+def test_a_busy_forking_server_leaves_the_shells_other_children_alone(shell: Shell) -> None:
+    """socketserver's own collect_children, once max_children (40) clients are busy,
+    reaps any child with waitpid(-1): a spawned process's exit status would be lost."""
+    shell.ok("serve f tcp 0 --handler echo --forking")
+    shell.ok("spawn p -- sh -c 'sleep 1; exit 3'")
+    for i in range(42):  # 40 children busy: the server waits for one to end
+        shell.ok(f"tcp connect c{i} f")
+    assert shell.ok("wait p --timeout 20") == "p: exited with status 3\n"
+    shell.ok("close c0; close c1")  # two children end: the last two clients get theirs
+    shell.ok("sendline c41 last; recv c41 --line --timeout 20")
 
 
 def test_a_client_that_vanishes_is_one_line_not_a_traceback(shell: Shell) -> None:

@@ -10,6 +10,7 @@ import socketserver
 import ssl
 import threading
 import time
+import traceback
 
 from pslrepl.addresses import format_addr
 from pslrepl.events import Event
@@ -111,6 +112,25 @@ def server_class(base: type[socketserver.BaseServer], mode: str, *, tls: Any = N
             after = set(getattr(self, "active_children", None) or ())
             self.psl.forked(client_address, sorted(after - before))
 
+        def collect_children(self, *, blocking: bool = False) -> None:
+            """socketserver's own, but it waits only for this server's children (the
+            stdlib's waitpid(-1), once max_children are busy, could reap the shell's
+            other children and lose their status), and it reports each one reaped."""
+            children = self.active_children
+            while children:
+                for pid in list(children):
+                    try:
+                        done, status = os.waitpid(pid, 0 if blocking else os.WNOHANG)
+                    except ChildProcessError:
+                        children.discard(pid)
+                        continue
+                    if done:
+                        children.discard(pid)
+                        self.psl.child_ended(pid, status)
+                if len(children) < self.max_children:
+                    return
+                time.sleep(0.01)  # all max_children busy: wait for one to finish
+
         def finish_request(self, request: Any, client_address: Any) -> None:
             if self.socket_type == socket.SOCK_DGRAM:
                 # A datagram is no connection: the handler counts senders instead.
@@ -171,6 +191,8 @@ class Server(Resource):
         self.served = 0
         self.errors = 0
         self.peers: dict[str, int] = {}  # UDP: datagrams by sender
+        self.children: dict[int, tuple[str, float]] = {}  # --forking: pid -> client, since
+        self.error_dir = session.tmp if mode == "forking" else ""
         # A forked child must not touch the session: a lock another thread held at
         # fork time stays held in the child forever. Reports come from this pid only.
         self.pid = os.getpid()
@@ -263,20 +285,55 @@ class Server(Resource):
         addr = format_addr(client_address) or "a local client"
         with self.session.cond:
             self.served += 1
+            for pid in pids:
+                self.children[pid] = (addr, time.time())
         who = f" in child pid {pids[0]}" if pids else ""
         self.post(Event(self.name, "client", f"client {addr} connected{who}",
                         fields={"peer": addr, "pid": pids[0] if pids else None}))  # fmt: skip
 
-    def handler_raised(self, client_address: Any) -> None:
-        import traceback
-
-        if os.getpid() != self.pid:
+    def child_ended(self, pid: int, status: int) -> None:
+        """A --forking server's child was reaped: its client has gone. Exit status 1 is
+        socketserver's sign that the handler raised; the child left its traceback in a
+        file, as it can't post events itself."""
+        with self.session.cond:
+            addr, since = self.children.pop(pid, ("a client", time.time()))
+        code = os.waitstatus_to_exitcode(status)
+        how = "exited 0" if code == 0 else (
+            f"killed by signal {-code}" if code < 0 else f"exited with status {code}")  # fmt: skip
+        self.post(Event(self.name, "client", f"client {addr} left after "
+                        f"{time.time() - since:.1f} s (child pid {pid} {how})",
+                        fields={"peer": addr, "pid": pid}))  # fmt: skip
+        path = self._error_file(pid)
+        try:
+            with open(path, encoding="utf-8", errors="replace") as f:
+                text = f.read().rstrip()
+            os.unlink(path)
+        except OSError:
             return
+        with self.session.cond:
+            self.errors += 1
+        self.post(Event(self.name, "raised", f"the handler raised while serving {addr} "
+                        f"in child pid {pid}; the server goes on:\n{text}"))  # fmt: skip
+
+    def _error_file(self, pid: int) -> str:
+        return os.path.join(self.error_dir, f"forked-{pid}.err")
+
+    def handler_raised(self, client_address: Any) -> None:
         import sys
 
-        addr = format_addr(client_address) or "a client"
         exc = sys.exc_info()[1]
-        if isinstance(exc, (ConnectionResetError, BrokenPipeError)):
+        vanished = isinstance(exc, (ConnectionResetError, BrokenPipeError))
+        if os.getpid() != self.pid:
+            # A forked child: no events from here (a lock held at fork time would never
+            # be let go), but a file the parent reads when it reaps this child.
+            if self.error_dir and not vanished:
+                fd = os.open(self._error_file(os.getpid()), os.O_WRONLY | os.O_CREAT, 0o600)
+                os.write(fd, traceback.format_exc().encode("utf-8", "replace"))
+                os.close(fd)
+            return
+
+        addr = format_addr(client_address) or "a client"
+        if vanished:
             # A client that vanishes mid-request is the network, not a bug: one line.
             what = "reset the connection" if isinstance(exc, ConnectionResetError) else (
                 "stopped reading (EPIPE)")  # fmt: skip
