@@ -45,6 +45,28 @@ def test_curl_trusts_serve_tls_after_ca_export(shell: Shell, web: Path) -> None:
     assert refused.returncode == 60  # curl: the peer's certificate could not be verified
 
 
+@pytest.mark.parametrize("mode", ["--threading", "--forking"])
+def test_clients_that_fail_tls_are_one_line_each(shell: Shell, mode: str) -> None:
+    """A client that doesn't trust the CA, or doesn't speak TLS at all, is the client's
+    doing: one line in the log, no traceback, no handler error, and the server goes on."""
+    if shutil.which("curl") is None:
+        pytest.skip("curl is not installed")
+    shell.ok(f"serve s tcp 0 --handler upper --tls {mode}")
+    p = port(shell, "s")
+    subprocess.run(["curl", "-s", f"https://localhost:{p}/"], capture_output=True, timeout=20)
+    subprocess.run(["curl", "-s", f"http://127.0.0.1:{p}/"], capture_output=True, timeout=20)
+    with socket.create_connection(("127.0.0.1", p), timeout=10) as plain:
+        plain.sendall(b"hello in plain text\n")
+        plain.recv(100)  # the server's alert, or its close
+    shell.ok("tls connect t s --server-hostname localhost; sendline t ok; recv t --line")
+    shell.ok("close t; stop s")  # stop reaps a forking server's last children
+    log = shell.ok("log s")
+    assert "does not trust the certificate: give it the CA that `ca export DIR` writes" in log
+    assert "sent plain HTTP to a --tls server: use https:// (HTTP_REQUEST)" in log
+    assert "did not speak TLS (plain text to a --tls server?) (WRONG_VERSION_NUMBER)" in log
+    assert "Traceback" not in log and "the handler raised" not in log
+
+
 def test_openssl_s_client_verifies(shell: Shell, web: Path) -> None:
     if shutil.which("openssl") is None:
         pytest.skip("openssl is not installed")

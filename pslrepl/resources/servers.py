@@ -43,6 +43,35 @@ class Connection:
         self.thread = threading.current_thread()
 
 
+TROUBLE = "client trouble: "  # a forked child's note that is no traceback
+
+# TLS failures a client causes, by OpenSSL's reason: what they mean and what to do.
+TLS_REASONS = {
+    "TLSV1_ALERT_UNKNOWN_CA": "does not trust the certificate: give it the CA that "
+    "`ca export DIR` writes (DIR/ca.pem)",
+    "SSLV3_ALERT_BAD_CERTIFICATE": "rejected the certificate",
+    "WRONG_VERSION_NUMBER": "did not speak TLS (plain text to a --tls server?)",
+    "HTTP_REQUEST": "sent plain HTTP to a --tls server: use https://",
+    "UNEXPECTED_EOF_WHILE_READING": "closed the connection in the middle of TLS",
+    "NO_SHARED_CIPHER": "offered no cipher the server accepts",
+    "UNSUPPORTED_PROTOCOL": "offered only a TLS version the server refuses",
+}
+
+
+def client_trouble(exc: BaseException | None) -> str:
+    """One line for what a client did to a handler (vanished, failed TLS), or "" for a
+    real error in the handler's code, which deserves its traceback."""
+    if isinstance(exc, ConnectionResetError):
+        return "reset the connection"
+    if isinstance(exc, BrokenPipeError):
+        return "stopped reading (EPIPE)"
+    if isinstance(exc, ssl.SSLError):
+        reason = getattr(exc, "reason", None) or ""
+        what = TLS_REASONS.get(reason) or f"failed TLS: {reason or exc}"
+        return f"{what} ({reason})" if reason in TLS_REASONS else what
+    return ""
+
+
 class _Counting:
     """What a server's client socket reports: every byte the handler receives or sends,
     whatever the handler (built-in, http.server's, a user's), through recv, recv_into,
@@ -310,10 +339,10 @@ class Server(Resource):
             os.unlink(path)
         except OSError:
             return
-        with self.session.cond:
-            self.errors += 1
-        self.post(Event(self.name, "raised", f"the handler raised while serving {addr} "
-                        f"in child pid {pid}; the server goes on:\n{text}"))  # fmt: skip
+        if text.startswith(TROUBLE):
+            self.post(Event(self.name, "client", f"client {addr} {text[len(TROUBLE) :]}"))
+        else:
+            self._raised(f"{addr} in child pid {pid}", text)
 
     def _error_file(self, pid: int) -> str:
         return os.path.join(self.error_dir, f"forked-{pid}.err")
@@ -321,34 +350,27 @@ class Server(Resource):
     def handler_raised(self, client_address: Any) -> None:
         import sys
 
-        exc = sys.exc_info()[1]
-        vanished = isinstance(exc, (ConnectionResetError, BrokenPipeError))
+        trouble = client_trouble(sys.exc_info()[1])
         if os.getpid() != self.pid:
             # A forked child: no events from here (a lock held at fork time would never
             # be let go), but a file the parent reads when it reaps this child.
-            if self.error_dir and not vanished:
+            if self.error_dir:
+                text = TROUBLE + trouble if trouble else traceback.format_exc()
                 fd = os.open(self._error_file(os.getpid()), os.O_WRONLY | os.O_CREAT, 0o600)
-                os.write(fd, traceback.format_exc().encode("utf-8", "replace"))
+                os.write(fd, text.encode("utf-8", "replace"))
                 os.close(fd)
             return
-
         addr = format_addr(client_address) or "a client"
-        if vanished:
-            # A client that vanishes mid-request is the network, not a bug: one line.
-            what = "reset the connection" if isinstance(exc, ConnectionResetError) else (
-                "stopped reading (EPIPE)")  # fmt: skip
-            self.post(Event(self.name, "client", f"client {addr} {what}"))
+        if trouble:
+            self.post(Event(self.name, "client", f"client {addr} {trouble}"))
             return
+        self._raised(addr, traceback.format_exc().rstrip())
+
+    def _raised(self, addr: str, text: str) -> None:
         with self.session.cond:
             self.errors += 1
-        text = traceback.format_exc().rstrip()
-        self.post(
-            Event(
-                self.name,
-                "raised",
-                f"the handler raised while serving {addr}; the server goes on:\n{text}",
-            )
-        )
+        what = f"the handler raised while serving {addr}; the server goes on:\n{text}"
+        self.post(Event(self.name, "raised", what))
 
     # -- Resource ---------------------------------------------------------------------
 
