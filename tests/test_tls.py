@@ -100,7 +100,21 @@ def test_hostname_mismatch_leaves_nothing(shell: Shell, web: Path) -> None:
 def test_insecure_is_flagged(shell: Shell, web: Path) -> None:
     shell.ok("tls connect t web --insecure --server-hostname wrong.example")
     assert "tls:         INSECURE: the certificate was not verified" in shell.ok("info t")
+    # Unverified, ssl decodes nothing of the certificate; tls info still names it.
+    details = shell.ok("tls info t")
+    assert re.search(r"issuer: +OU=Testing CA #\S+,O=pslrepl session test CA\n", details)
+    assert re.search(r"subject: +OU=Testing cert #\S+,O=trustme", details), details
+    assert "alt names:       localhost, 127.0.0.1, ::1" in details
+    assert re.search(r"valid: +\w{3} \d\d \d\d:\d\d:\d\d \d{4} GMT to ", details)
     assert "contradict" in shell.fails(f"tls connect u web --insecure --cafile {web}")
+    assert "No such file or directory (ENOENT)" in shell.fails(
+        f"tls connect u web --cafile {web}.missing"
+    )
+    web.with_name("not-a-cert.pem").write_text("just text\n")
+    assert "no CA certificate in --cafile" in shell.fails(
+        f"tls connect u web --cafile {web.with_name('not-a-cert.pem')}"
+    )
+    assert "u" not in shell.session.registry  # nothing half-made is kept
 
 
 @contextlib.contextmanager

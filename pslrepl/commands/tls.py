@@ -31,8 +31,15 @@ def _client_context(ctx: Invocation) -> tuple[ssl.SSLContext, str]:
     try:
         context = ctx.call("ssl.create_default_context", ssl.create_default_context,
                            cafile=ctx["cafile"])  # fmt: skip
-    except (OSError, ssl.SSLError) as exc:
-        raise PslError(f"tls: can't load --cafile {ctx['cafile']!r}: {exc}") from None
+    except ssl.SSLError as exc:  # an SSLError is an OSError too: this one first
+        raise PslError(f"tls: no CA certificate in --cafile {ctx['cafile']!r} "
+                       f"({exc.reason or exc}): give PEM certificates, like the ca.pem "
+                       "`ca export DIR` writes") from None  # fmt: skip
+    except OSError as exc:
+        from pslrepl.errors import describe_oserror
+
+        raise PslError(f"tls: can't read --cafile {ctx['cafile']!r}: "
+                       f"{describe_oserror(exc)}") from None  # fmt: skip
     note = f"verified against {ctx['cafile']}" if ctx["cafile"] else (
         "verified against the system CAs and the session's test CA")  # fmt: skip
     if not ctx["cafile"]:
@@ -154,11 +161,39 @@ def describe_tls(tls: Any, note: str) -> list[tuple[str, str]]:
             ("alt names", ", ".join(v for _, v in cert.get("subjectAltName", ()))),
             ("valid", f"{cert.get('notBefore')} to {cert.get('notAfter')}"),
         ]
+    elif binary:  # not verified (--insecure): ssl decodes nothing, cryptography can
+        pairs += unverified_fields(binary)
     if binary:
         pairs.append(("sha256", hashlib.sha256(binary).digest().hex(":")))
     else:
         pairs.append(("peer certificate", "(none sent)"))
     return pairs
+
+
+def unverified_fields(der: bytes) -> list[tuple[str, str]]:
+    """A certificate's names and validity from its DER bytes (cryptography, which trustme
+    brings), for a connection whose certificate ssl did not check."""
+    from cryptography import x509
+
+    try:
+        cert = x509.load_der_x509_certificate(der)
+    except ValueError as exc:
+        return [("certificate", f"can't be decoded: {exc}")]
+    try:
+        sans = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+        alt = ", ".join(str(n.value) for n in sans)
+    except x509.ExtensionNotFound:
+        alt = "(none)"
+    return [
+        ("subject", cert.subject.rfc4514_string()),
+        ("issuer", cert.issuer.rfc4514_string()),
+        ("alt names", alt),
+        (
+            "valid",
+            f"{cert.not_valid_before_utc:%b %d %H:%M:%S %Y} GMT to "
+            f"{cert.not_valid_after_utc:%b %d %H:%M:%S %Y} GMT",
+        ),  # fmt: skip
+    ]
 
 
 def _tls_info(ctx: Invocation) -> None:
