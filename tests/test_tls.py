@@ -67,6 +67,37 @@ def test_clients_that_fail_tls_are_one_line_each(shell: Shell, mode: str) -> Non
     assert "Traceback" not in log and "the handler raised" not in log
 
 
+def test_tls_ends_with_close_notify_both_ways(shell: Shell) -> None:
+    """Neither a --tls server's handler nor `close` cuts TLS off: the peer gets TLS's
+    close_notify, so a strict client (suppress_ragged_eofs=False) reads a clean EOF."""
+    context = ssl.create_default_context()
+    session_ca(shell.session).trust(context)
+    shell.ok("serve day tcp 0 --handler daytime --tls --threading")
+    raw = socket.create_connection(("127.0.0.1", port(shell, "day")), timeout=10)
+    with context.wrap_socket(raw, server_hostname="localhost",
+                             suppress_ragged_eofs=False) as tls:  # fmt: skip
+        got = b""
+        while chunk := tls.recv(100):  # SSLEOFError here if the server just closed
+            got += chunk
+    assert got.endswith(b"\r\n")
+
+    server_context = session_ca(shell.session).server_context()
+    ended: list[bytes] = []
+    with socket.create_server(("127.0.0.1", 0)) as listener:
+
+        def serve_one() -> None:
+            conn, _ = listener.accept()
+            with server_context.wrap_socket(conn, server_side=True,
+                                            suppress_ragged_eofs=False) as tls:  # fmt: skip
+                ended.append(tls.recv(100))
+
+        thread = threading.Thread(target=serve_one, daemon=True)
+        thread.start()
+        shell.ok(f"tls connect t 127.0.0.1:{listener.getsockname()[1]}; close t")
+        thread.join(timeout=10)
+    assert ended == [b""]
+
+
 def test_openssl_s_client_verifies(shell: Shell, web: Path) -> None:
     if shutil.which("openssl") is None:
         pytest.skip("openssl is not installed")
@@ -219,6 +250,40 @@ def test_starttls_server_side(shell: Shell) -> None:
     thread.join(timeout=5)
     assert answers == [b"welcome\n"]
     assert re.search(r"server hostname: +\(none: server side\)", shell.ok("tls info s"))
+
+
+def test_starttls_against_openssl_s_client_smtp(shell: Shell, tmp_path: Path) -> None:
+    """The shell plays an SMTP server by hand; openssl's own STARTTLS client upgrades."""
+    if shutil.which("openssl") is None:
+        pytest.skip("openssl is not installed")
+    shell.ok(f"tcp listen srv 0; ca export {tmp_path}")
+    client = subprocess.Popen(
+        ["openssl", "s_client", "-starttls", "smtp", "-connect",
+         f"127.0.0.1:{port(shell, 'srv')}", "-CAfile", str(tmp_path / "ca.pem"),
+         "-verify_return_error", "-quiet"],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+    )  # fmt: skip
+    try:
+        shell.ok("accept srv s --timeout 10")
+        shell.ok('sendall s "220 pslrepl ESMTP\\r\\n"')
+        assert shell.ok("recv s --line --timeout 10").startswith("EHLO ")
+        shell.ok('sendall s "250-pslrepl\\r\\n250 STARTTLS\\r\\n"')
+        assert shell.ok("recv s --line --timeout 10").startswith("STARTTLS\\r\n")
+        shell.ok('sendall s "220 go ahead\\r\\n"')
+        assert "s: now TLS: TLSv1." in shell.ok("tls wrap s --server --timeout 10")
+        shell.ok('sendall s "250 over TLS\\r\\n"')
+        assert client.stdin is not None and client.stdout is not None
+        client.stdin.write(b"NOOP\r\n")
+        client.stdin.flush()
+        assert shell.ok("recv s --line --timeout 10") == "NOOP\\r\n(6 bytes)\n"
+        shell.ok("close s")
+        out = client.communicate(timeout=10)[0].decode()
+        assert "250 over TLS" in out and "verify return:1" in out
+        assert "unexpected eof" not in out  # close sent close_notify
+    finally:
+        if client.poll() is None:
+            client.kill()
+            client.wait()
 
 
 def test_ca_show(shell: Shell) -> None:

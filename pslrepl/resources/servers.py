@@ -180,6 +180,13 @@ def server_class(base: type[socketserver.BaseServer], mode: str, *, tls: Any = N
             finally:
                 self.psl.connection_closed(conn)
 
+        def shutdown_request(self, request: Any) -> None:
+            if tls is not None:
+                from pslrepl.resources.sockets import end_tls
+
+                end_tls(request)
+            super().shutdown_request(request)
+
         def handle_error(self, request: Any, client_address: Any) -> None:
             self.psl.handler_raised(client_address)
 

@@ -324,6 +324,8 @@ class Sock(Resource):
         if self.closed:
             return "already closed"
         watcher(self.session).disarm(self)
+        if self.kind == "tls":
+            end_tls(self.sock)
         self.sock.close()
         self.closed = True
         removed = ""
@@ -335,3 +337,13 @@ class Sock(Resource):
                 pass
         self.post(Event(self.name, "close", "closed" + removed))
         return "closed" + removed
+
+
+def end_tls(sock: Any) -> None:
+    """Send TLS's close_notify before the socket closes, so the peer sees TLS end cleanly
+    and not "unexpected eof". Non-blocking: it sends ours and doesn't wait for theirs."""
+    try:
+        sock.setblocking(False)
+        sock.unwrap()
+    except (OSError, ValueError):
+        pass  # the peer left first, or TLS never got going: nothing to end cleanly
