@@ -5,7 +5,7 @@ from __future__ import annotations
 import socket
 from pathlib import Path
 
-from tests.helpers import Shell, python_http_server
+from tests.helpers import Shell, port, python_http_server
 
 
 def test_relay_to_pythons_http_server(shell: Shell, tmp_path: Path) -> None:
@@ -60,8 +60,30 @@ def test_relay_udp_and_unix(shell: Shell, tmp_path: Path) -> None:
     assert shell.ok("recv w --line") == "via-unix\n(9 bytes)\n"
 
 
+def test_relay_to_a_server_by_its_name(shell: Shell, tmp_path: Path) -> None:
+    """A server's (or listener's) bare NAME is somewhere to connect to, whatever its kind."""
+    shell.ok(f"serve ux unix {tmp_path}/n.sock --handler upper --threading")
+    shell.ok("serve uu udp 0 --handler upper; serve ut tcp 0 --handler upper --threading")
+    out = shell.ok("relay r1 tcp-listen:0 ux")
+    assert out.endswith(f" <-> unix:{tmp_path}/n.sock\n")
+    assert f" <-> udp:127.0.0.1:{port(shell, 'uu')}\n" in shell.ok("relay r2 tcp-listen:0 uu")
+    assert f" <-> tcp:127.0.0.1:{port(shell, 'ut')}\n" in shell.ok("relay r3 tcp-listen:0 ut")
+    for relay in ("r1", "r2", "r3"):
+        shell.ok(f"tcp connect c{relay} {relay}; sendline c{relay} via-{relay}")
+        assert shell.ok(f"recv c{relay} --line") == f"VIA-{relay.upper()}\n(7 bytes)\n"
+    assert shell.fails("relay r4 tcp-listen:0 tcp:ux") == (
+        f"error: relay: ux is a UNIX socket; give unix:{tmp_path}/n.sock"
+    )
+    shell.ok("udp open q")
+    assert "q is a udp; a relay joins" in shell.fails("relay r5 q ut")
+    # and a udp socket can't sendto a UNIX server's address (it was an internal error)
+    assert "ux is a UNIX socket's address; q is a udp socket" in shell.fails("sendto q ux hi")
+
+
 def test_relay_errors(shell: Shell) -> None:
-    assert "neither a socket's name" in shell.fails("relay r nowhere tcp:127.0.0.1:1")
+    assert "'nowhere' is no resource's name, nor one of: the NAME of" in shell.fails(
+        "relay r nowhere tcp:127.0.0.1:1"
+    )
     assert "unknown endpoint kind 'sctp'" in shell.fails("relay r sctp:1 tcp-listen:0")
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
@@ -73,8 +95,9 @@ def test_relay_errors(shell: Shell) -> None:
         "no directory to make it in"
     )
     shell.ok("udp open u")
-    assert "u is a udp; a relay joins tcp or unix sockets and children" in shell.fails(
-        "relay r u tcp-listen:0"
+    assert (
+        "u is a udp; a relay joins tcp or unix sockets, children, and what listens"
+        in shell.fails("relay r u tcp-listen:0")
     )
     assert len([n for n in shell.session.registry.names() if n.startswith("r")]) == 0
 

@@ -16,7 +16,8 @@ if TYPE_CHECKING:
     from pslrepl.resources.relays import Endpoint
 
 FORMS = (
-    "a socket's or child's NAME, tcp:HOST:PORT, tcp-listen:PORT, udp:HOST:PORT, unix:PATH, "
+    "the NAME of a socket, child, server or listener, tcp:HOST:PORT, tcp-listen:PORT, "
+    "udp:HOST:PORT, unix:PATH, "
     "exec:COMMAND"
 )
 
@@ -36,16 +37,25 @@ def endpoint(ctx: Invocation, spec: str, relay_name: str) -> Endpoint:
             if res.closed or res.stdin_closed:
                 raise UsageError(f"relay: {spec}'s stdin is closed; spawn it again")
             return Endpoint.of_child(spec, res)
-        if not isinstance(res, Sock) or res.kind not in ("tcp", "unix"):
-            raise UsageError(f"relay: {spec} is a {res.kind}; a relay joins tcp or unix "
-                             "sockets and children")  # fmt: skip
-        watcher(session).disarm(res)  # the relay reads it now, not the watcher
-        return Endpoint(spec, sock=res.sock, owned=False)
+        if isinstance(res, Sock) and res.kind in ("tcp", "unix"):
+            watcher(session).disarm(res)  # the relay reads it now, not the watcher
+            return Endpoint(spec, sock=res.sock, owned=False)
+        bound = getattr(res, "bound_addr", None)
+        if bound is not None and res.kind in ("server", "listener", "relay"):
+            # Something that listens: the relay connects to it, as `tcp connect` would.
+            if bound.path:
+                return endpoint(ctx, f"unix:{bound.path}", relay_name)
+            proto = "udp" if getattr(res, "proto", "") == "udp" else "tcp"
+            return endpoint(ctx, f"{proto}:{bound}", relay_name)
+        raise UsageError(f"relay: {spec} is a {res.kind}; a relay joins tcp or unix "
+                         "sockets, children, and what listens (servers, listeners)")  # fmt: skip
     if not sep:
-        raise UsageError(f"relay: {spec!r} is neither a socket's name nor one of: {FORMS}")
+        raise UsageError(f"relay: {spec!r} is no resource's name, nor one of: {FORMS}")
     try:
         if kind == "tcp":
             addr = parse_addr(rest, session)
+            if addr.path:
+                raise UsageError(f"relay: {rest} is a UNIX socket; give unix:{addr.path}")
             sock = socket.create_connection((addr.host, addr.port), timeout=ctx.timeout)
             sock.settimeout(None)
             return Endpoint(spec, sock=sock)

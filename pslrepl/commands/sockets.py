@@ -326,8 +326,16 @@ def _sendall(ctx: Invocation) -> None:
 def _sendto(ctx: Invocation) -> None:
     res = _sock(ctx, kinds=("udp", "unix-dgram"))
     addr = ctx["addr"]
-    target = (_unix_path(ctx, addr) if res.kind == "unix-dgram"
-              else parse_addr(addr, ctx.session).sockaddr)  # fmt: skip
+    if res.kind == "unix-dgram":
+        target: tuple[str, int] | str = _unix_path(ctx, addr)
+    else:
+        parsed = parse_addr(addr, ctx.session)
+        if parsed.path:
+            raise UsageError(
+                f"sendto: {addr} is a UNIX socket's address; {res.name} is a "
+                "udp socket: give HOST:PORT, a PORT or a udp server's NAME"
+            )
+        target = parsed.sockaddr
     data = ctx.data()
     try:
         n = ctx.call("socket.sendto", res.sock.sendto, data, target)

@@ -188,7 +188,7 @@ def server_class(base: type[socketserver.BaseServer], mode: str, *, tls: Any = N
             super().shutdown_request(request)
 
         def handle_error(self, request: Any, client_address: Any) -> None:
-            self.psl.handler_raised(client_address)
+            self.psl.handler_raised(request, client_address)
 
         def get_request(self) -> Any:
             request, client_address = super().get_request()
@@ -249,12 +249,13 @@ class Server(Resource):
     # -- called from handler threads -------------------------------------------------
 
     def connection_opened(self, request: Any, client_address: Any) -> Connection:
-        addr = format_addr(client_address) or "a local client"
-        conn = Connection(addr, request)
-        request.psl_report = functools.partial(self.traffic, conn)
         with self.session.cond:
-            self.connections[id(conn)] = conn
             self.served += 1
+            # A UNIX socket's client has no address (unless it bound one): a number.
+            addr = format_addr(client_address) or f"unix#{self.served}"
+            conn = Connection(addr, request)
+            self.connections[id(conn)] = conn
+        request.psl_report = functools.partial(self.traffic, conn)
         self.post(Event(self.name, "client", f"client {addr} connected",
                         fields={"peer": addr}))  # fmt: skip
         return conn
@@ -354,7 +355,7 @@ class Server(Resource):
     def _error_file(self, pid: int) -> str:
         return os.path.join(self.error_dir, f"forked-{pid}.err")
 
-    def handler_raised(self, client_address: Any) -> None:
+    def handler_raised(self, request: Any, client_address: Any) -> None:
         import sys
 
         trouble = client_trouble(sys.exc_info()[1])
@@ -367,7 +368,8 @@ class Server(Resource):
                 os.write(fd, text.encode("utf-8", "replace"))
                 os.close(fd)
             return
-        addr = format_addr(client_address) or "a client"
+        report = getattr(request, "psl_report", None)  # its Connection knows its name
+        addr = report.args[0].addr if report is not None else format_addr(client_address)
         if trouble:
             self.post(Event(self.name, "client", f"client {addr} {trouble}"))
             return
