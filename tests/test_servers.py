@@ -56,6 +56,15 @@ def test_unix_server_and_its_file(shell: Shell, tmp_path: Path) -> None:
     shell.ok(f"serve ux unix {path} --handler echo --threading")
     shell.ok(f"unix connect c {path}; sendline c local")
     assert shell.ok("recv c --line") == "local\n(6 bytes)\n"
+    shell.ok(f"unix connect d {path}")
+    for _ in range(50):  # until the server's thread has accepted d (bounded: 5 s)
+        rows = shell.ok("clients ux").splitlines()[1:]  # a UNIX client has no address
+        if len(rows) == 2:
+            break
+        shell.ok("sleep 0.1")
+    assert [r.split()[:4] for r in rows] == [["unix#1", rows[0].split()[1], "6", "6"],
+                                             ["unix#2", rows[1].split()[1], "0", "0"]]  # fmt: skip
+    assert "client unix#1 connected" in shell.ok("log ux")
     assert f"removed {path}" in shell.ok("stop ux")
     assert not path.exists()
 
