@@ -68,6 +68,8 @@ def run_lines(
     from pslrepl.dispatch import Dispatcher
 
     assert isinstance(dispatcher, Dispatcher)
+    # `a; b` in a script: b does not run once a has failed (as at a line's end).
+    dispatcher.stop_on_error = not keep_going
     status: int = ExitStatus.OK
     for number, line in enumerate(lines, 1):
         line = line.rstrip("\n")

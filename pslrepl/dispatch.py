@@ -72,6 +72,9 @@ class Dispatcher:
         self.table = table
         self.location = ""  # "FILE:LINE: " while a script runs, for error lines
         self.source_depth = 0
+        # Scripts stop at a failed command, even mid-line; the interactive shell (and a
+        # transcript's replay, which shows what it did) runs the rest of the line.
+        self.stop_on_error = False
 
     def run_line(self, line: str) -> bool:
         """Run every command on a line; False if one failed (the rest still run)."""
@@ -96,7 +99,7 @@ class Dispatcher:
             return False
         ok = True
         for tokens in commands:
-            if self.session.exit_requested is not None:
+            if self.session.exit_requested is not None or (self.stop_on_error and not ok):
                 break
             ok = self.run_tokens(tokens, line) and ok
         return ok

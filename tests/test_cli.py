@@ -47,8 +47,19 @@ def test_first_failure_stops_a_script() -> None:
     assert done.stderr == "error: unknown command 'nosuch'; `help` lists commands\n"
 
 
+def test_first_failure_stops_a_script_mid_line_too() -> None:
+    """`-c 'a; b'` is the README's own form: b must not run once a has failed."""
+    done = run_cli("-c", "echo one; tcp connect c 127.0.0.1:1; echo never")
+    assert done.returncode == 1 and done.stdout == "one\n"
+    assert "(ECONNREFUSED)" in done.stderr
+    done = run_cli(input="echo one; nosuch; echo never\necho nor-this\n")
+    assert done.returncode == 1 and done.stdout == "one\n"
+
+
 def test_keep_going() -> None:
     done = run_cli("--keep-going", "-c", "echo one\nnosuch\necho two")
+    assert done.returncode == 1 and done.stdout == "one\ntwo\n"
+    done = run_cli("--keep-going", "-c", "echo one; nosuch; echo two")
     assert done.returncode == 1 and done.stdout == "one\ntwo\n"
 
 
