@@ -129,12 +129,38 @@ class PslCompleter(Completer):
         elif kind == "command":
             yield from _matching(sorted(self.table.by_name), prefix)
         elif kind == "address":
-            listeners = self.session.registry.names(("listener",))
-            yield from _matching([*listeners, "127.0.0.1:", "[::1]:", "unix:"], prefix)
+            yield from _matching([*self._listening(), "127.0.0.1:", "[::1]:", "unix:"], prefix)
+        elif kind == "endpoint":  # relay's A and B
+            joined = self.session.registry.names(("tcp", "unix", "process"))
+            forms = ["tcp:", "tcp-listen:", "udp:", "unix:", "exec:"]
+            yield from _matching([*joined, *self._listening(), *forms], prefix)
+        elif kind == "handler":
+            yield from self._handlers(prefix, document)
         elif kind == "sockopt":
             from pslrepl.commands.sockets import sockopt_names
 
             yield from _matching(sockopt_names(), prefix.upper())
+
+    def _listening(self) -> list[str]:
+        """Names that stand for an address: listeners, servers, relays that listen."""
+        registry = self.session.registry
+        return [name for name in registry.names(("listener", "server", "relay"))
+                if getattr(registry.get(name), "bound_addr", None) is not None]  # fmt: skip
+
+    def _handlers(self, prefix: str, document: Document) -> Iterator[Completion]:
+        from pslrepl.handlers import DESCRIPTIONS
+
+        if prefix.startswith("python:"):  # python:FILE:CLASS: the FILE part is a path
+            for c in self._paths(prefix[7:], document):
+                yield Completion("python:" + c.text, start_position=-len(prefix),
+                                 display=c.display)  # fmt: skip
+            return
+        if prefix.startswith("forward:"):
+            targets = [f"forward:{n}" for n in self._listening()]
+            yield from _matching([*targets, "forward:127.0.0.1:"], prefix)
+            return
+        names = [n.split(":")[0] + (":" if ":" in n else "") for n in DESCRIPTIONS]
+        yield from _matching(names, prefix)
 
     def _setting(self, args: list[str], prefix: str) -> Iterator[Completion]:
         settings = self.session.settings

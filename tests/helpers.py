@@ -146,3 +146,14 @@ def child_pids() -> set[int]:
         except OSError:
             pass
     return pids
+
+
+def complete(shell: Shell, text: str) -> list[str]:
+    """What Tab offers after ``text`` (the shell's own completer, not a terminal)."""
+    from prompt_toolkit.completion import CompleteEvent
+    from prompt_toolkit.document import Document
+
+    from pslrepl.completer import PslCompleter
+
+    completer = PslCompleter(shell.session, shell.dispatcher.table)
+    return [c.text for c in completer.get_completions(Document(text), CompleteEvent())]

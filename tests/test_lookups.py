@@ -5,11 +5,8 @@ from __future__ import annotations
 import socket
 
 import pytest
-from prompt_toolkit.completion import CompleteEvent
-from prompt_toolkit.document import Document
 
-from pslrepl.completer import PslCompleter
-from tests.helpers import Shell
+from tests.helpers import Shell, complete
 
 
 @pytest.mark.parametrize(
@@ -62,11 +59,6 @@ def test_getnameinfo_and_default_timeout(shell: Shell) -> None:
 )
 def test_function_errors(shell: Shell, line: str, message: str) -> None:
     assert message in shell.fails(line)
-
-
-def complete(shell: Shell, text: str) -> list[str]:
-    completer = PslCompleter(shell.session, shell.dispatcher.table)
-    return [c.text for c in completer.get_completions(Document(text), CompleteEvent())]
 
 
 def test_socket_completion(shell: Shell) -> None:

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import Shell, child_pids, port, python_http_server
+from tests.helpers import Shell, child_pids, complete, port, python_http_server
 
 
 def test_echo_upper_discard(shell: Shell) -> None:
@@ -348,3 +348,23 @@ def test_wait_for_a_client_and_for_a_pending_connection(shell: Shell) -> None:
     assert "waiting for accept" in shell.fails("wait l accept --timeout 0.2")
     shell.ok("tcp connect d l")
     assert shell.ok("wait l accept") == "l: accept\n"
+
+
+def test_tab_completes_handlers_and_endpoints(shell: Shell, tmp_path: Path) -> None:
+    assert complete(shell, "serve w tcp 0 --handler ") == [
+        "echo", "discard", "upper", "daytime", "chargen", "http", "chat", "capture",
+        "forward:", "python:",
+    ]  # fmt: skip
+    shell.ok("serve web tcp 0; tcp listen l 0; spawn p -- cat")
+    assert complete(shell, "serve f tcp 0 --handler forward:") == [
+        "forward:web", "forward:l", "forward:127.0.0.1:",
+    ]  # fmt: skip
+    (tmp_path / "mine.py").write_text(USER_HANDLERS)
+    assert complete(shell, f"serve u tcp 0 --handler python:{tmp_path}/mi") == [
+        f"python:{tmp_path}/mine.py"
+    ]
+    assert complete(shell, "relay r tcp-") == ["tcp-listen:"]
+    assert complete(shell, "relay r tcp-listen:0 ") == [
+        "p", "web", "l", "tcp:", "tcp-listen:", "udp:", "unix:", "exec:",
+    ]  # fmt: skip
+    assert complete(shell, "tcp connect c w") == ["web"]  # a server is an address too

@@ -3,18 +3,15 @@
 from __future__ import annotations
 
 import pytest
-from prompt_toolkit.completion import CompleteEvent
-from prompt_toolkit.document import Document
 from pygments.token import Keyword, Name, Number, String, Token
 
 from pslrepl.commands import all_commands
 from pslrepl.commandspec import parse_args
-from pslrepl.completer import PslCompleter
 from pslrepl.dispatch import CommandTable
 from pslrepl.highlight import classify
 from pslrepl.parsing import split_commands
 from pslrepl.pygments_lexer import PslLexer
-from tests.helpers import Shell
+from tests.helpers import Shell, complete
 
 COMMANDS = all_commands()
 GROUPS = ("session", "processes", "signals", "sockets", "lookups", "servers", "tls")
@@ -108,11 +105,6 @@ def test_classify_knows_live_names_and_object_first(shell: Shell) -> None:
         ("name", "worker"), ("command", "read"), ("option", "--line"), ("string", "'x y'"),
         ("number", "3"), ("punct", ";"), ("text", "ghost"), ("comment", "# hm"),
     ]  # fmt: skip
-
-
-def complete(shell: Shell, text: str) -> list[str]:
-    completer = PslCompleter(shell.session, shell.dispatcher.table)
-    return [c.text for c in completer.get_completions(Document(text), CompleteEvent())]
 
 
 def test_completion(shell: Shell, tmp_path: object) -> None:

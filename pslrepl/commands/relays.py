@@ -129,7 +129,7 @@ COMMANDS = (
         "servers",
         "pump bytes both ways between two endpoints until both close",
         _relay,
-        args=(Arg("NAME", "new"), Arg("A", "address"), Arg("B", "address")),
+        args=(Arg("NAME", "new"), Arg("A", "endpoint"), Arg("B", "endpoint")),
         opts=(
             Opt("--hex", "show the traffic live, as hex", exclusive="show"),
             Opt("--text", "show the traffic live, as text", exclusive="show"),
