@@ -163,6 +163,11 @@ def test_help(shell: Shell) -> None:
     assert "display" in shell.ok("help set")
     assert "aliases: quit" in shell.ok("help exit")
     assert "unknown command 'nope'" in shell.fails("help nope")
+    assert shell.ok("help ca") == (  # a command with subcommands lists them, aligned
+        "ca export  write the test CA to DIR/ca.pem, for curl and openssl\n"
+        "ca show    the session's local test CA (trustme)\n"
+        "`help ca SUBCOMMAND` shows its usage.\n"
+    )
 
 
 @pytest.mark.parametrize("line", ["help help", "help quit"])

@@ -48,10 +48,12 @@ def _help(ctx: Invocation) -> None:
     if cmd is None or used != len(words):
         subs = table.subcommands(words[0])
         if subs and len(words) == 1:
-            for sub in subs:
-                found, _ = table.resolve([words[0], sub])
-                assert found is not None
-                ctx.emit(Styled((("command", found.name), ("", "  " + found.summary))))
+            found = [table.resolve([words[0], sub])[0] for sub in subs]
+            width = max(len(c.name) for c in found if c is not None)
+            for each in found:
+                assert each is not None
+                ctx.emit(Styled((("command", f"{each.name:<{width}}"), ("", "  " + each.summary))))
+            ctx.say(f"`help {words[0]} SUBCOMMAND` shows its usage.", "notice")
             return
         raise PslError(ctx.dispatcher.unknown(words))
     ctx.emit(Styled((("command", "usage: "), ("", cmd.usage()))))
