@@ -24,7 +24,8 @@ from tests.helpers import Shell, port
 @pytest.fixture
 def web(shell: Shell, tmp_path: Path) -> Path:
     (tmp_path / "secret.txt").write_text("over TLS\n")
-    shell.ok(f"serve web tcp 0 --handler http --tls --threading --dir {tmp_path}")
+    out = shell.ok(f"serve web tcp 0 --handler http --tls --threading --dir {tmp_path}")
+    assert out.startswith("web: ThreadingTCPServer serving http over TLS on 127.0.0.1:")
     shell.ok(f"ca export {tmp_path}/ca")
     return tmp_path / "ca" / "ca.pem"
 

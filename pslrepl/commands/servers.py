@@ -116,7 +116,7 @@ def _serve(ctx: Invocation) -> None:
     session.registry.add(res)
     ctx.record("threading.Thread(target=server.serve_forever)", name)
     ctx.emit(Styled((("name", name),
-                     ("", f": {cls.__name__} serving {spec} on {res.local}"))))  # fmt: skip
+                     ("", f": {cls.__name__} serving {label} on {res.local}"))))  # fmt: skip
     if proto != "unix" and address[0] in ("", "0.0.0.0", "::"):
         ctx.say("warning: serving on every interface: other machines can connect", "warning")
 
