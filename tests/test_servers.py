@@ -230,6 +230,7 @@ def test_fifty_concurrent_clients_each_get_their_own_answer(shell: Shell, mode: 
 @pytest.mark.parametrize("mode", ["", "--threading", "--forking"])
 def test_stop_leaves_nothing_behind(shell: Shell, mode: str) -> None:
     children_before = child_pids()
+    threads_before = set(threading.enumerate())
     shell.ok(f"serve e tcp 0 --handler echo {mode}")
     p = port(shell, "e")
     shell.ok("tcp connect held e; sendline held x; recv held --line")  # a client stays
@@ -238,9 +239,49 @@ def test_stop_leaves_nothing_behind(shell: Shell, mode: str) -> None:
         socket.create_connection(("127.0.0.1", p), timeout=2)
     assert child_pids() == children_before
     shell.ok("close held")
-    left = [t.name for t in threading.enumerate()
+    left = [t.name for t in set(threading.enumerate()) - threads_before
             if t.name == "pslrepl:e" or "process_request" in t.name]  # fmt: skip
     assert not left
+
+
+STUBBORN = """
+import os, signal, socketserver, time
+
+class Stubborn(socketserver.BaseRequestHandler):
+    def handle(self):
+        try:
+            signal.signal(signal.SIGTERM, signal.SIG_IGN)  # a --forking child ignores TERM
+        except ValueError:
+            pass  # a thread can't set handlers: under --threading or sync, no need
+        self.request.sendall(b"hi\\n")
+        deadline = time.monotonic() + 6
+        while time.monotonic() < deadline:  # and deaf to its client going away
+            time.sleep(0.1)
+        open(os.path.join(os.path.dirname(__file__), "finished"), "w").close()
+"""
+
+
+@pytest.mark.parametrize("mode", ["", "--threading", "--forking"])
+def test_stop_never_hangs_on_a_handler_that_wont_return(
+    shell: Shell, tmp_path: Path, mode: str
+) -> None:
+    """A sync server's serve_forever runs inside its handler, so shutdown() alone would
+    wait the handler out; a forked child that ignores TERM would block server_close."""
+    (tmp_path / "stubborn.py").write_text(STUBBORN)
+    shell.ok(f"serve s tcp 0 --handler python:{tmp_path}/stubborn.py:Stubborn {mode}")
+    p = port(shell, "s")
+    children_before = child_pids()
+    shell.ok("tcp connect c s; recv c --line")
+    out = shell.ok("stop s")
+    assert not (tmp_path / "finished").exists()  # stop came back before the handler did
+    if mode == "--forking":
+        assert out == "s: stopped after serving 1 client\n"  # TERM ignored, so KILL
+        assert len(child_pids()) <= len(children_before)
+    else:  # a thread can't be killed: said, not waited for
+        assert "a handler still runs in " in out and "the port is closed" in out
+    with pytest.raises(ConnectionRefusedError):
+        socket.create_connection(("127.0.0.1", p), timeout=2)
+    assert shell.ok("echo still-here") == "still-here\n"
 
 
 def test_every_interface_is_a_warning_and_errors(shell: Shell) -> None:

@@ -48,11 +48,11 @@ def _help(ctx: Invocation) -> None:
     if cmd is None or used != len(words):
         subs = table.subcommands(words[0])
         if subs and len(words) == 1:
-            found = [table.resolve([words[0], sub])[0] for sub in subs]
-            width = max(len(c.name) for c in found if c is not None)
-            for each in found:
-                assert each is not None
-                ctx.emit(Styled((("command", f"{each.name:<{width}}"), ("", "  " + each.summary))))
+            found = [c for sub in subs if (c := table.resolve([words[0], sub])[0]) is not None]
+            width = max(len(c.name) for c in found)
+            for sub_cmd in found:
+                ctx.emit(Styled((("command", f"{sub_cmd.name:<{width}}"),
+                                 ("", "  " + sub_cmd.summary))))  # fmt: skip
             ctx.say(f"`help {words[0]} SUBCOMMAND` shows its usage.", "notice")
             return
         raise PslError(ctx.dispatcher.unknown(words))

@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from pslrepl.session import Session
 
 POLL_INTERVAL = 0.1  # serve_forever's poll: how soon shutdown() is noticed
+STOP_GRACE = 2.0  # how long `stop` waits for handlers once their clients are cut off
 
 
 class Connection:
@@ -453,18 +454,36 @@ class Server(Resource):
                 conn.request.shutdown(socket.SHUT_RDWR)
             except (OSError, AttributeError):
                 pass  # already gone, or not a stream
-        for pid in list(getattr(self.server, "active_children", None) or ()):
+        children = getattr(self.server, "active_children", None)
+        for pid in list(children or ()):
             try:
                 os.kill(pid, signal.SIGTERM)
             except ProcessLookupError:
                 pass
+        deadline = time.monotonic() + STOP_GRACE
         handler_threads = [c.thread for c in list(self.connections.values())]
-        self.server.shutdown()
-        self.server.server_close()
-        self.thread.join(timeout=5.0)
-        for thread in handler_threads:
+        # shutdown() waits for serve_forever to return, and a sync server's serve_forever
+        # is inside the handler: one that never returns would hang `stop`. So it waits
+        # in a thread of its own, for STOP_GRACE at most.
+        stopper = threading.Thread(target=self.server.shutdown, name=f"pslrepl:{self.name}:stop",
+                                   daemon=True)  # fmt: skip
+        stopper.start()
+        stopper.join(timeout=STOP_GRACE)
+        while children and time.monotonic() < deadline:  # --forking: TERM, then KILL
+            self.server.collect_children()
+            time.sleep(0.02)
+        for pid in list(children or ()):
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        self.server.server_close()  # a forking server reaps what is left
+        stuck = []
+        for thread in (self.thread, *handler_threads):
             if thread is not threading.current_thread():
-                thread.join(timeout=2.0)
+                thread.join(timeout=max(0.0, deadline - time.monotonic()))
+                if thread.is_alive():
+                    stuck.append(thread.name)
         removed = ""
         if self.unix_path:
             try:
@@ -473,5 +492,8 @@ class Server(Resource):
             except OSError:
                 pass
         outcome = f"stopped after serving {plural(self.served, 'client')}{removed}"
+        if stuck:
+            outcome += (f"; a handler still runs in {', '.join(sorted(set(stuck)))}: the port "
+                        "is closed, and the thread ends when the handler returns")  # fmt: skip
         self.post(Event(self.name, "close", outcome))
         return outcome
