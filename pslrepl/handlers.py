@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from typing import Any
 
 CHUNK = 65536
+LINE_LIMIT = 65536  # chat: the most it holds of one client's unfinished line
 
 
 class Tracked(socketserver.BaseRequestHandler):
@@ -128,6 +129,9 @@ class Chat(Tracked):
             while b"\n" in pending:
                 line, pending = pending.split(b"\n", 1)
                 self.psl.broadcast(self, name + b": " + line + b"\n")
+            if len(pending) > LINE_LIMIT:  # a "line" that never ends: pass it on in parts
+                self.psl.broadcast(self, name + b": " + pending + b"\n")
+                pending = b""
         self.psl.broadcast(self, b"* " + name + b" left\n")
 
 

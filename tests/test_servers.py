@@ -142,6 +142,19 @@ def test_chat_room(shell: Shell) -> None:
     assert shell.ok("recv b --line").endswith(" left\n(" + str(len(a_addr) + 8) + " bytes)\n")
 
 
+def test_chat_passes_on_a_line_that_never_ends_in_parts(shell: Shell) -> None:
+    from pslrepl.handlers import LINE_LIMIT
+
+    shell.ok("serve room tcp 0 --handler chat; tcp connect a room; tcp connect b room")
+    shell.ok("sleep 0.1; recv a --line")  # "* b joined"
+    a_addr = shell.session.volatile["a.laddr"]
+    with socket.create_connection(("127.0.0.1", port(shell, "room")), timeout=10) as flood:
+        flood.sendall(b"x" * (LINE_LIMIT + 10000))  # no newline, ever
+        got = shell.ok("recv a --line --timeout 10; recv a --line --timeout 10")
+        assert got.count("x" * 1000) >= LINE_LIMIT // 1000  # held back no more than that
+    assert a_addr not in got  # it came from the flooding client, not from a
+
+
 def test_capture_keeps_what_clients_send(shell: Shell) -> None:
     shell.ok("serve cap tcp 0 --handler capture; tcp connect c cap")
     shell.ok("sendline c secret-plan; close c; sleep 0.2")
