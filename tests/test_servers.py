@@ -350,6 +350,7 @@ def test_a_busy_forking_server_leaves_the_shells_other_children_alone(shell: She
     for i in range(42):  # 40 children busy: the server waits for one to end
         shell.ok(f"tcp connect c{i} f")
     assert shell.ok("wait p --timeout 20") == "p: exited with status 3\n"
+    assert "all 40 children busy (ForkingMixIn.max_children): new clients wait" in shell.ok("log f")
     shell.ok("close c0; close c1")  # two children end: the last two clients get theirs
     shell.ok("sendline c41 last; recv c41 --line --timeout 20")
 

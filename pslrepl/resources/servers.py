@@ -158,7 +158,12 @@ def server_class(base: type[socketserver.BaseServer], mode: str, *, tls: Any = N
                         children.discard(pid)
                         self.psl.child_ended(pid, status)
                 if len(children) < self.max_children:
+                    self.psl.saturated = False
                     return
+                if not self.psl.saturated:  # said once each time it fills up
+                    self.psl.saturated = True
+                    self.psl.note(f"all {self.max_children} children busy (ForkingMixIn."
+                                  "max_children): new clients wait until one ends")  # fmt: skip
                 time.sleep(0.01)  # all max_children busy: wait for one to finish
 
         def finish_request(self, request: Any, client_address: Any) -> None:
@@ -229,6 +234,7 @@ class Server(Resource):
         self.errors = 0
         self.peers: dict[str, int] = {}  # UDP: datagrams by sender
         self.children: dict[int, tuple[str, float]] = {}  # --forking: pid -> client, since
+        self.saturated = False  # --forking: every one of max_children busy
         self.error_dir = session.tmp if mode == "forking" else ""
         # A forked child must not touch the session: a lock another thread held at
         # fork time stays held in the child forever. Reports come from this pid only.
