@@ -86,7 +86,11 @@ def test_wait_events(shell: Shell) -> None:
     line = shell.fails("wait p --timeout 0.2")
     assert line == "error: p: timeout after 0.2 s waiting for exit; it is running"
     shell.ok("writeline p x")
-    assert shell.ok("wait p data") == "p: data\n"
+    assert shell.ok("wait p data") == "p: output waiting: read p\n"
+    shell.ok("spawn q -- true")
+    assert shell.ok("wait q eof") == (
+        "q: its stdout and stderr are closed: nothing more will come\n"
+    )
     assert (
         shell.fails("wait p accept")
         == "error: wait: a process has no event 'accept'; it has exit, data, eof"

@@ -22,12 +22,14 @@ def test_tcp_pair_and_message_boundaries(shell: Shell) -> None:
                         shell.ok("tcp connect c srv"))  # fmt: skip
     assert shell.ok("accept srv s").startswith("s: accepted from 127.0.0.1:")
     shell.ok('send c "one "; send c "two"')
-    assert shell.ok("wait s data") == "s: data\n"
+    assert shell.ok("wait s data") == "s: data waiting: recv s\n"
     # Two sends, one recv: TCP is a byte stream, not messages.
     assert shell.ok("recv s") == "one two\n(7 bytes)\n"
     shell.ok("send s abcdef")
     assert shell.ok("recv c 4") == "abcd\n(4 bytes)\n"
     assert shell.ok("recv c") == "ef\n(2 bytes)\n"
+    shell.ok("shutdown c wr")
+    assert shell.ok("wait s eof") == "s: the peer closed its side: recv will return EOF\n"
 
 
 def test_recv_line_leaves_the_rest_in_the_kernel(shell: Shell) -> None:

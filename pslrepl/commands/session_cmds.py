@@ -173,7 +173,7 @@ def _wait(ctx: Invocation) -> None:
         ctx.record("Popen.wait", "", rc)
         ctx.emit(Styled((("name", res.name), ("", f": {describe_status(rc)}"))))
     else:
-        ctx.emit(Styled((("name", res.name), ("", f": {event}"))))
+        ctx.emit(Styled((("name", res.name), ("", f": {res.waited(event)}"))))
 
 
 def _set(ctx: Invocation) -> None:

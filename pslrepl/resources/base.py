@@ -26,6 +26,15 @@ def age(seconds: float) -> str:
     return f"{seconds // 3600:.0f}h{seconds % 3600 // 60:02.0f}m"
 
 
+# What `wait` says for each event, once it has come (kinds may say more).
+WAITED = {
+    "data": "data waiting",
+    "eof": "the peer closed its side: recv will return EOF",
+    "accept": "a connection is waiting",
+    "close": "closed",
+}
+
+
 class Resource:
     """Base of every kind: a name, a history, counters, and a close that frees everything."""
 
@@ -87,6 +96,10 @@ class Resource:
     def ready(self, event: str) -> bool:
         """Whether ``wait NAME EVENT`` is satisfied now."""
         return event == "close" and self.closed
+
+    def waited(self, event: str) -> str:
+        """What ``wait NAME EVENT`` says once the event has come."""
+        return WAITED.get(event, event)
 
     def announce(self, stream: str) -> tuple[int, bytes] | None:
         """(unread count, first bytes) for a live 'bytes waiting' notice, or None when

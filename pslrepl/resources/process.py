@@ -317,6 +317,13 @@ class Process(Resource):
             return self.stdout.eof and self.stderr.eof
         return super().ready(event)
 
+    def waited(self, event: str) -> str:
+        if event == "data":
+            return "output waiting: read " + self.name
+        if event == "eof":
+            return "its stdout and stderr are closed: nothing more will come"
+        return super().waited(event)
+
     def announce(self, stream: str) -> tuple[int, bytes] | None:
         buf = self.stderr if stream == "stderr" else self.stdout
         return buf.announce()

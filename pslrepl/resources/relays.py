@@ -292,6 +292,11 @@ class Relay(Resource):
     def toolbar(self) -> str:
         return f"{self.state} {self.moved['>']}> {self.moved['<']}<"
 
+    def waited(self, event: str) -> str:
+        if event == "close" and not self.closed:
+            return f"both directions closed ({self._totals()})"
+        return super().waited(event)
+
     def ready(self, event: str) -> bool:
         return event == "close" and (len(self.done) == 2 or self.closed)
 

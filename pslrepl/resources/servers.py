@@ -15,7 +15,8 @@ import traceback
 from pslrepl.addresses import format_addr
 from pslrepl.events import Event
 from pslrepl.render import plural
-from pslrepl.resources.base import Resource
+from pslrepl.resources.base import Resource, age
+from pslrepl.results import volatile
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -260,6 +261,8 @@ class Server(Resource):
             self.served += 1
             # A UNIX socket's client has no address (unless it bound one): a number.
             addr = format_addr(client_address) or f"unix#{self.served}"
+            if self.mode == "threading":  # socketserver's "Thread-7 (process_request_thread)"
+                threading.current_thread().name = f"pslrepl:{self.name}#{self.served}"
             conn = Connection(addr, request)
             self.connections[id(conn)] = conn
         request.psl_report = functools.partial(self.traffic, conn)
@@ -390,6 +393,11 @@ class Server(Resource):
 
     # -- Resource ---------------------------------------------------------------------
 
+    def waited(self, event: str) -> str:
+        if event == "connect":
+            return f"a client has connected ({self.served} so far)"
+        return super().waited(event)
+
     def ready(self, event: str) -> bool:
         # "connect": a client has come (now, or already served): scripts sync on it.
         return event == "connect" and self.served > 0
@@ -439,8 +447,8 @@ class Server(Resource):
         now = time.time()
         rows: list[list[Cell]] = []
         for conn in list(self.connections.values()):
-            rows.append([conn.addr, f"{now - conn.since:.1f}s", str(conn.bytes_in),
-                         str(conn.bytes_out), conn.thread.name])  # fmt: skip
+            rows.append([conn.addr, volatile(age(now - conn.since), "age"),
+                         str(conn.bytes_in), str(conn.bytes_out), conn.thread.name])  # fmt: skip
         for peer, count in self.peers.items():
             rows.append([peer, "", plural(count, "datagram"), "", ""])
         children = getattr(self.server, "active_children", None) or ()

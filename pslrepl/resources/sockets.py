@@ -270,6 +270,13 @@ class Sock(Resource):
         return (f"{self.kind} {self.state} {self.remote or self.local} "
                 f"in {self.bytes_in} out {self.bytes_out}")  # fmt: skip
 
+    def waited(self, event: str) -> str:
+        if event == "accept":
+            return f"a connection is waiting: accept {self.name}"
+        if event == "data":
+            return f"data waiting: recv {self.name}"
+        return super().waited(event)
+
     def ready(self, event: str) -> bool:
         if event == "accept":  # a listener with a connection waiting to be accepted
             import select
