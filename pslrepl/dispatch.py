@@ -182,4 +182,4 @@ class Dispatcher:
         self.session.flush_events()
 
     def error(self, message: str) -> None:
-        self.session.printer.error(self.location + message)
+        self.session.printer.error(message, where=self.location)

@@ -57,8 +57,11 @@ class Printer:
             stream.write(text)
             stream.flush()
 
-    def error(self, message: str) -> None:
-        self.write([[("error", "error: "), ("", message)]], err=True)
+    def error(self, message: str, *, where: str = "") -> None:
+        """``where``: a script's "FILE:LINE: ", which a recorded transcript leaves out."""
+        line = [("error", "error: "), ("location", where), ("", message)] if where else [
+            ("error", "error: "), ("", message)]  # fmt: skip
+        self.write([line], err=True)
 
     def warning(self, message: str) -> None:
         self.write([[("warning", "warning: "), ("", message)]], err=True)

@@ -49,6 +49,8 @@ class Recorder:
         self.fh.flush()
 
     def format_line(self, line: Line) -> str:
+        # A script's "FILE:LINE: " before an error is where it ran, not what it showed.
+        line = [(style, text) for style, text in line if style != "location"]
         raw = "".join(text for _, text in line)
         if needs_escape(raw):
             return literal(raw)

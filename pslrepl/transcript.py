@@ -25,7 +25,8 @@ FREE = {
     "time": r"\d\d:\d\d:\d\d(?:\.\d{3})?",
     "age": r"\d+s|\d+m\d\ds|\d+h\d\dm",
 }
-TIME_RE = re.compile(r"(?<!\d)\d\d:\d\d:\d\d(?:\.\d{3})?(?!\d)")
+# Not inside a longer run of colon-separated pairs: a fingerprint is no clock.
+TIME_RE = re.compile(r"(?<![\d:])\d\d:\d\d:\d\d(?:\.\d{3})?(?![\d:])")
 
 Bindings = dict[str, str]
 

@@ -136,6 +136,9 @@ def test_name_values_and_expand() -> None:
     text = "pid 42 in /tmp/pslrepl-x/f at 12:00:00.000, not 420 or 4.42"
     assert name_values(text, named) == "pid {p.pid} in {tmp}/f at {time}, not 420 or 4.42"
     assert expand("kill {p.pid} {unbound}", {"p.pid": "42"}) == "kill 42 {unbound}"
+    # A fingerprint's colon-separated pairs hold no clock time.
+    sha = "76:b1:a4:be:89:a0:f6:1f:12:34:56:ad"
+    assert name_values(f"sha256: {sha} at 09:15:00", {}) == f"sha256: {sha} at {{time}}"
 
 
 def test_replay_passes_binds_and_expands() -> None:

@@ -53,6 +53,25 @@ def test_record_writes_placeholders_and_comments(recorded: Path) -> None:
     assert "age:         {age}" in text
 
 
+def test_recording_from_a_script_file_leaves_out_where_errors_ran(tmp_path: Path) -> None:
+    """A script prints "FILE:LINE: " in its errors; the transcript shows what a session
+    shows, and replays the same from anywhere."""
+    out = tmp_path / "t.psl"
+    script = tmp_path / "make.psl"
+    script.write_text(f"record {out}\nserve web tcp 0 --tls\ntls connect t web\n"
+                      "tls info t\ntcp connect x 127.0.0.1:1\nrecord stop\n")  # fmt: skip
+    done = run_cli("--keep-going", str(script))
+    assert f"error: {script}:5: x: Connection refused" in done.stderr
+    text = out.read_text()
+    assert "psl> tcp connect x 127.0.0.1:1\nerror: x: Connection refused (ECONNREFUSED)" in text
+    # the certificate is the session test CA's, new each time: written as placeholders
+    assert "subject:         {t.subject}\nissuer:          {t.issuer}\n" in text
+    assert "sha256:          {t.sha256}\n" in text
+    for _ in range(3):
+        done = run_cli("--check", str(out))
+        assert done.returncode == 0, done.stdout + done.stderr
+
+
 def test_a_recorded_session_replays_green_ten_times(recorded: Path) -> None:
     for _ in range(10):
         done = run_cli("--check", str(recorded))

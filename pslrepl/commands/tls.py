@@ -54,7 +54,7 @@ def _client_context(ctx: Invocation) -> tuple[ssl.SSLContext, str]:
 
 
 def _verify_failure(name: str, exc: Exception) -> PslError:
-    message = getattr(exc, "verify_message", "") or str(exc)
+    message = (getattr(exc, "verify_message", "") or str(exc)).rstrip(".")
     return PslError(f"{name}: certificate verification failed: {message}; the connection "
                     "is closed (--cafile FILE to trust another CA, or --insecure)")  # fmt: skip
 
@@ -99,6 +99,7 @@ def _tls_connect(ctx: Invocation) -> None:
     res = _new(ctx, name, tls, kind="tls", origin="TLS connected")
     res.tls_note = note
     res.tls_details = describe_tls(tls, note)
+    remember_peer(ctx.session, res.name, res.tls_details)
     ctx.say(f"{tls.version()}, {(tls.cipher() or ('?',))[0]}; {note}", "notice")
 
 
@@ -127,12 +128,21 @@ def _tls_wrap(ctx: Invocation) -> None:
     res.kind = "tls"  # type: ignore[misc]
     res.tls_note = note
     res.tls_details = describe_tls(tls, note)
+    remember_peer(ctx.session, res.name, res.tls_details)
     res.arm()
     ctx.emit(
         Styled(
             (("name", res.name), ("", f": now TLS: {tls.version()}, {(tls.cipher() or ('?',))[0]}"))
         )
     )
+
+
+def remember_peer(session: Any, name: str, details: list[tuple[str, str]]) -> None:
+    """The certificate's fingerprint and names differ from session to session (the test
+    CA is new each time): transcripts write them as {NAME.sha256} and so on."""
+    for key, value in details:
+        if key in ("sha256", "subject", "issuer") and value:
+            session.volatile[f"{name}.{key}"] = value
 
 
 def describe_tls(tls: Any, note: str) -> list[tuple[str, str]]:
