@@ -302,13 +302,15 @@ class Relay(Resource):
 
     def info(self) -> list[tuple[str, Cell]]:
         pairs = super().info()
+        # Once both ways are done each pump has only to return: call it ended.
+        alive = [t.name for t in self.threads if t.is_alive() and len(self.done) < 2]
         pairs[3:3] = [
             ("a", self.a.label),
             ("b", self.b.label),
             ("a -> b", plural(self.moved[">"], "byte")),
             ("b -> a", plural(self.moved["<"], "byte")),
             ("method", "os.splice (in the kernel)" if self.spliced else "read/write"),
-            ("threads", ", ".join(t.name for t in self.threads if t.is_alive()) or "ended"),
+            ("threads", ", ".join(alive) or "ended"),
         ]
         if self.error:
             pairs.append(("error", self.error))
