@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 import os
 import signal
 import socket
@@ -77,16 +76,17 @@ def client_trouble(exc: BaseException | None) -> str:
 class _Counting:
     """What a server's client socket reports: every byte the handler receives or sends,
     whatever the handler (built-in, http.server's, a user's), through recv, recv_into,
-    send, sendall, or a makefile() over them. psl_report is set per socket."""
+    send, sendall, or a makefile() over them. The server sets psl_conn per socket."""
 
-    psl_report: Any = None
+    psl_server: Server
+    psl_conn: Connection | None = None
 
     def _count(self, direction: str, data: Any, size: int, flags: int = 0) -> None:
-        if self.psl_report is None or size <= 0 or flags & socket.MSG_PEEK:
+        if self.psl_conn is None or size <= 0 or flags & socket.MSG_PEEK:
             return
         if not isinstance(data, bytes):
             data = memoryview(data).cast("B")
-        self.psl_report(direction, data[:size])
+        self.psl_server.traffic(self.psl_conn, direction, data[:size])
 
     def recv(self, bufsize: int = 1024, flags: int = 0) -> bytes:
         data: bytes = super().recv(bufsize, flags)  # type: ignore[misc]
@@ -265,7 +265,7 @@ class Server(Resource):
                 threading.current_thread().name = f"pslrepl:{self.name}#{self.served}"
             conn = Connection(addr, request)
             self.connections[id(conn)] = conn
-        request.psl_report = functools.partial(self.traffic, conn)
+        request.psl_server, request.psl_conn = self, conn
         self.post(Event(self.name, "client", f"client {addr} connected",
                         fields={"peer": addr}))  # fmt: skip
         return conn
@@ -378,8 +378,8 @@ class Server(Resource):
                 os.write(fd, text.encode("utf-8", "replace"))
                 os.close(fd)
             return
-        report = getattr(request, "psl_report", None)  # its Connection knows its name
-        addr = report.args[0].addr if report is not None else format_addr(client_address)
+        conn = getattr(request, "psl_conn", None)  # it knows the client's name
+        addr = conn.addr if conn is not None else format_addr(client_address)
         if trouble:
             self.post(Event(self.name, "client", f"client {addr} {trouble}"))
             return
