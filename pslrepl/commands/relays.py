@@ -17,8 +17,7 @@ if TYPE_CHECKING:
 
 FORMS = (
     "the NAME of a socket, child, server or listener, tcp:HOST:PORT, tcp-listen:PORT, "
-    "udp:HOST:PORT, unix:PATH, "
-    "exec:COMMAND"
+    "udp:HOST:PORT, unix:PATH, exec:COMMAND"
 )
 
 

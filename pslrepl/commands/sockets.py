@@ -47,8 +47,6 @@ def _sock(ctx: Invocation, key: str = "name", kinds: tuple[str, ...] = SOCKET_KI
 def socket_error(name: str, exc: OSError, addr: str = "", *, path: bool = False) -> PslError:
     """The errno, named, with what it means here and what to do. path: addr is a UNIX
     socket's path, not HOST:PORT."""
-    import errno
-
     code = exc.errno
     where = addr or "there"
     hints = {
