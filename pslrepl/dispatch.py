@@ -77,7 +77,8 @@ class Dispatcher:
         self.stop_on_error = False
 
     def run_line(self, line: str) -> bool:
-        """Run every command on a line; False if one failed (the rest still run)."""
+        """Run the commands on a line; False if one failed (the rest run unless
+        stop_on_error)."""
         recorder = self.session.recorder
         if recorder is None or self.source_depth or line.split(None, 1)[:1] == ["record"]:
             return self._run_line(line)
