@@ -200,7 +200,10 @@ def test_user_handlers_from_a_file(shell: Shell, tmp_path: Path) -> None:
     shell.ok("tcp connect b bad; sendline b boom; recv b --all")
     log = shell.ok("log bad")
     assert "the handler raised while serving 127.0.0.1:" in log
-    assert "ValueError: the user's bug: boom" in log  # the user's own traceback
+    assert "ValueError: the user's bug: boom" in log  # the user's own traceback,
+    raised = log.split("the server goes on:\n")[1]
+    assert raised.startswith(f'Traceback (most recent call last):\n  File "{path}", line ')
+    assert "socketserver.py" not in raised and "pslrepl" not in raised  # and only theirs
     shell.ok("tcp connect b2 bad; sendline b2 again; recv b2 --all")  # still serving
     assert "handler errors: 2" in shell.ok("info bad")
     assert "has no Nope" in shell.fails(f"serve x tcp 0 --handler python:{path}:Nope")

@@ -73,6 +73,25 @@ def client_trouble(exc: BaseException | None) -> str:
     return ""
 
 
+def handler_traceback() -> str:
+    """The exception being handled, as a traceback that starts in the handler's own code:
+    socketserver's frames and the shell's above it are left out, unless the handler is
+    the shell's own (then its frames are the story)."""
+    import sys
+
+    exc = sys.exc_info()[1]
+    if exc is None:
+        return ""
+    te = traceback.TracebackException.from_exception(exc)
+    ours = (os.path.dirname(socketserver.__file__), os.path.dirname(os.path.dirname(__file__)))
+    frames = list(te.stack)
+    first = next((i for i, f in enumerate(frames)
+                  if not f.filename.startswith(ours)), None)  # fmt: skip
+    if first:
+        te.stack = traceback.StackSummary.from_list(frames[first:])
+    return "".join(te.format())
+
+
 class _Counting:
     """What a server's client socket reports: every byte the handler receives or sends,
     whatever the handler (built-in, http.server's, a user's), through recv, recv_into,
@@ -373,7 +392,7 @@ class Server(Resource):
             # A forked child: no events from here (a lock held at fork time would never
             # be let go), but a file the parent reads when it reaps this child.
             if self.error_dir:
-                text = TROUBLE + trouble if trouble else traceback.format_exc()
+                text = TROUBLE + trouble if trouble else handler_traceback()
                 fd = os.open(self._error_file(os.getpid()), os.O_WRONLY | os.O_CREAT, 0o600)
                 os.write(fd, text.encode("utf-8", "replace"))
                 os.close(fd)
@@ -383,7 +402,7 @@ class Server(Resource):
         if trouble:
             self.post(Event(self.name, "client", f"client {addr} {trouble}"))
             return
-        self._raised(addr, traceback.format_exc().rstrip())
+        self._raised(addr, handler_traceback().rstrip())
 
     def _raised(self, addr: str, text: str) -> None:
         with self.session.cond:
