@@ -46,7 +46,8 @@ class Split:
 
 
 def tokenize(line: str, *, strict: bool = True) -> Split:
-    """Split a line like a POSIX shell: quotes, backslashes, ``#`` comments, ``;`` separators.
+    """Split a line like a POSIX shell: quotes, backslashes, ``#`` comments, ``;`` separators,
+    and a leading ``~`` for the home directory.
 
     With ``strict`` an unterminated quote is an error; without, the partial token is
     returned (the completer and lexer work on half-typed lines).
@@ -72,6 +73,13 @@ def tokenize(line: str, *, strict: bool = True) -> Split:
         start = i
         buf: list[str] = []
         quoted = False
+        if strict and ch == "~" and (i + 1 == n or line[i + 1] in "/ \t\r\n;"):
+            # As in sh: an unquoted ~ starting a word is the home directory (~/x too).
+            # Not while a line is still being typed: completion matches what it shows.
+            import os
+
+            buf.append(os.path.expanduser("~"))
+            i += 1
         while i < n and line[i] not in " \t\r\n;":
             ch = line[i]
             if ch == "'":

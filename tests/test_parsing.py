@@ -42,6 +42,21 @@ def test_split(line: str, expected: list[list[str]]) -> None:
     assert words(line) == expected
 
 
+def test_a_leading_tilde_is_home_as_in_sh() -> None:
+    import os
+
+    home = os.path.expanduser("~")
+    assert words("serve w tcp 0 --dir ~/www; cd ~;echo ~") == [
+        ["serve", "w", "tcp", "0", "--dir", f"{home}/www"], ["cd", home], ["echo", home],
+    ]  # fmt: skip
+    # quoted, inside a word, or ~user: left as typed
+    assert words("echo '~' \"~/x\" a~b ~root x/~ \\~") == [
+        ["echo", "~", "~/x", "a~b", "~root", "x/~", "~"]
+    ]
+    # and not while the line is being typed: completion works on what the user sees
+    assert tokenize("source ~/ab", strict=False).commands[0][1].text == "~/ab"
+
+
 def test_quoted_separator_is_data_not_a_separator() -> None:
     (cmd,) = split_commands('echo ";"')
     assert cmd[1].text == ";" and cmd[1].quoted

@@ -75,6 +75,10 @@ def test_http_against_curl_and_http_client(shell: Shell, tmp_path: Path) -> None
     (tmp_path / "page.txt").write_text("served by socketserver\n")
     (tmp_path / "sub").mkdir()
     shell.ok(f"serve web tcp 0 --handler http --threading --dir {tmp_path}")
+    assert f"directory:      {tmp_path}\n" in shell.ok("info web")
+    assert "--dir is the directory --handler http serves" in shell.fails(
+        f"serve e tcp 0 --handler echo --dir {tmp_path}"
+    )
     base = f"http://127.0.0.1:{port(shell, 'web')}"
     got = subprocess.run(["curl", "-sS", f"{base}/page.txt"], capture_output=True, text=True,
                          timeout=20)  # fmt: skip

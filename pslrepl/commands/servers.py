@@ -50,9 +50,9 @@ def _http_handler(ctx: Invocation) -> Any:
     import functools
     from http.server import SimpleHTTPRequestHandler
 
-    directory = ctx["dir"] or os.getcwd()
+    directory = os.path.abspath(ctx["dir"] or os.getcwd())
     if not os.path.isdir(directory):
-        raise PslError(f"serve: no such directory {directory!r} for --dir")
+        raise PslError(f"serve: no such directory {ctx['dir']!r} for --dir")
 
     class Http(SimpleHTTPRequestHandler):
         """http.server's own handler; its request log becomes the server's events."""
@@ -84,6 +84,8 @@ def _serve(ctx: Invocation) -> None:
     if spec == "chat" and mode != "threading":
         mode = "threading"  # a room needs every client served at once
         ctx.say("note: chat serves each client in its own thread (--threading)", "notice")
+    if ctx["dir"] and spec != "http":
+        raise UsageError("serve: --dir is the directory --handler http serves")
     handler = _handler_class(ctx, spec, proto)
     unix_path = ""
     if proto == "unix":
@@ -113,6 +115,8 @@ def _serve(ctx: Invocation) -> None:
     label = spec + (" over TLS" if tls is not None else "")
     res = Server(session, name, server, proto=proto, handler=label, mode=mode,
                  unix_path=unix_path)  # fmt: skip
+    if spec == "http":
+        res.directory = handler.keywords["directory"]
     session.registry.add(res)
     ctx.record("threading.Thread(target=server.serve_forever)", name)
     ctx.emit(Styled((("name", name),

@@ -255,6 +255,7 @@ class Server(Resource):
         self.peers: dict[str, int] = {}  # UDP: datagrams by sender
         self.children: dict[int, tuple[str, float]] = {}  # --forking: pid -> client, since
         self.saturated = False  # --forking: every one of max_children busy
+        self.directory = ""  # --handler http: what it serves
         self.error_dir = session.tmp if mode == "forking" else ""
         # A forked child must not touch the session: a lock another thread held at
         # fork time stays held in the child forever. Reports come from this pid only.
@@ -460,6 +461,8 @@ class Server(Resource):
             ("served", str(self.served)),
             ("handler errors", str(self.errors)),
         ]
+        if self.directory:
+            pairs.insert(5, ("directory", self.directory))
         return pairs
 
     def client_rows(self) -> list[list[Cell]]:
