@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -232,3 +233,23 @@ def test_relay_text_shows_the_traffic_live_both_ways(term: Terminal) -> None:
     term.wait_for("[r] exec:tr a-z A-Z -> tcp-listen:127.0.0.1:")
     assert " 6 bytes: HELLO\\n" in term.screen()
     term.run("recv c --line", "\nHELLO")
+
+
+def test_a_servers_clients_show_live(term: Terminal, tmp_path: Path) -> None:
+    """A client that nobody here wrote (python's http.client, in a process of its own)
+    shows up above the prompt: where from, the request, and its bytes when it leaves."""
+    (tmp_path / "index.txt").write_text("live\n")
+    term.run(f"serve web tcp 0 --handler http --threading --dir {tmp_path}",
+             "web: ThreadingTCPServer serving http on 127.0.0.1:")  # fmt: skip
+    line = [x for x in term.lines() if x.startswith("web: ThreadingTCPServer")][-1]
+    web_port = line.rsplit(":", 1)[1]
+    fetch = (f"import urllib.request; print(urllib.request.urlopen("
+             f"'http://127.0.0.1:{web_port}/index.txt', timeout=10).read())")  # fmt: skip
+    term.type("echo half-typed")
+    done = subprocess.run([PY, "-c", fetch], capture_output=True, text=True, timeout=20)
+    assert done.stdout == "b'live\\n'\n"
+    term.wait_for("[web] client 127.0.0.1:")
+    term.wait_for('[web] "GET /index.txt HTTP/1.1" 200 -')
+    screen = term.wait_for(lambda s: " left after " in s)
+    assert "(in " in screen and ", out " in screen
+    assert prompt_line(term) == "psl> echo half-typed"  # the typing survived the events
