@@ -67,7 +67,10 @@ def test_toolbar_follows_the_children(term: Terminal) -> None:
 
 
 def test_live_events_appear_above_the_prompt_without_eating_input(term: Terminal) -> None:
-    term.run(f"spawn late -- {PY} -c \"import time; time.sleep(0.8); print('late news')\"")
+    # One write: print() under PYTHONUNBUFFERED writes the text and its newline apart,
+    # and the notice may come between them.
+    term.run(f"spawn late -- {PY} -c \"import os, time; time.sleep(0.8); "
+             "os.write(1, b'late news\\n')\"")  # fmt: skip
     term.type("echo half-typed")
     screen = term.wait_for("[late] stdout 10 bytes waiting: b'late news\\n'")
     assert "[late] exited with status 0" in term.wait_for("[late] exited")
