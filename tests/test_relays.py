@@ -90,6 +90,9 @@ def test_relay_errors(shell: Shell) -> None:
         free = probe.getsockname()[1]
     assert "(ECONNREFUSED)" in shell.fails(f"relay r tcp-listen:0 tcp:127.0.0.1:{free}")
     assert "no such program" in shell.fails("relay r tcp-listen:0 exec:/nonexistent/x")
+    assert shell.fails("""relay r "exec:'sort -r" tcp-listen:0""") == (
+        "error: relay: can't split \"exec:'sort -r\": No closing quotation; close the quote"
+    )
     assert shell.fails("relay r tcp-listen:0 unix:/nonexistent/s") == (
         "error: r: No such file or directory (ENOENT): /nonexistent/s: no socket there, or "
         "no directory to make it in"

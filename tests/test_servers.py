@@ -316,6 +316,9 @@ def test_every_interface_is_a_warning_and_errors(shell: Shell) -> None:
     assert "/no/such/dir/s: no socket there, or no directory to make it in" in shell.fails(
         "serve u unix /no/such/dir/s"
     )
+    # Linux binds an empty path to an abstract name nobody can type: a path is asked for.
+    for line in ('serve u unix ""', 'unix listen l ""', 'unix connect c ""'):
+        assert shell.fails(line) == "error: give the UNIX socket a path, like /tmp/demo.sock"
     assert "handlers" in shell.ok("help serve")
     assert "forward:ADDR" in shell.ok("handlers")
 

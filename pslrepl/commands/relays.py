@@ -86,7 +86,10 @@ def endpoint(ctx: Invocation, spec: str, relay_name: str) -> Endpoint:
             import shlex
             import subprocess
 
-            argv = shlex.split(rest)
+            try:
+                argv = shlex.split(rest)
+            except ValueError as exc:  # shlex: "No closing quotation"
+                raise UsageError(f"relay: can't split {spec!r}: {exc}; close the quote") from None
             if not argv:
                 raise UsageError("relay: exec: needs a command, like exec:'sort -r'")
             proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE,

@@ -89,7 +89,9 @@ def _serve(ctx: Invocation) -> None:
     handler = _handler_class(ctx, spec, proto)
     unix_path = ""
     if proto == "unix":
-        unix_path = ctx["addr"][5:] if ctx["addr"].startswith("unix:") else ctx["addr"]
+        from pslrepl.commands.sockets import resolve_unix_path
+
+        unix_path = resolve_unix_path(ctx, ctx["addr"])
         base: Any = socketserver.UnixStreamServer
         address: Any = unix_path
         if mode == "forking":

@@ -210,7 +210,7 @@ def _udp_open(ctx: Invocation) -> None:
 
 def _unix_connect(ctx: Invocation) -> None:
     name = ctx.session.registry.check_free(ctx["name"])
-    path = _unix_path(ctx, ctx["path"])
+    path = resolve_unix_path(ctx, ctx["path"])
     sock = ctx.call("socket.socket", socket.socket, socket.AF_UNIX, socket.SOCK_STREAM)
     try:
         sock.settimeout(ctx.timeout)
@@ -222,18 +222,22 @@ def _unix_connect(ctx: Invocation) -> None:
     _new(ctx, name, sock, kind="unix", origin="connected")
 
 
-def _unix_path(ctx: Invocation, text: str) -> str:
+def resolve_unix_path(ctx: Invocation, text: str) -> str:
     if text in ctx.session.registry:
         addr = parse_addr(text, ctx.session)
         if not addr.path:
             raise UsageError(f"{text} is not a UNIX socket")
         return addr.path
-    return text[5:] if text.startswith("unix:") else text
+    path = text[5:] if text.startswith("unix:") else text
+    if not path:
+        # Linux would bind an empty path to an autobound abstract name: give a file.
+        raise UsageError("give the UNIX socket a path, like /tmp/demo.sock")
+    return path
 
 
 def _unix_listen(ctx: Invocation) -> None:
     name = ctx.session.registry.check_free(ctx["name"])
-    path = _unix_path(ctx, ctx["path"])
+    path = resolve_unix_path(ctx, ctx["path"])
     try:
         sock = _listen_socket(ctx, Addr(path=path), socket.AF_UNIX)
     except OSError as exc:
@@ -325,7 +329,7 @@ def _sendto(ctx: Invocation) -> None:
     res = _sock(ctx, kinds=("udp", "unix-dgram"))
     addr = ctx["addr"]
     if res.kind == "unix-dgram":
-        target: tuple[str, int] | str = _unix_path(ctx, addr)
+        target: tuple[str, int] | str = resolve_unix_path(ctx, addr)
     else:
         parsed = parse_addr(addr, ctx.session)
         if parsed.path:
