@@ -287,6 +287,23 @@ def test_starttls_against_openssl_s_client_smtp(shell: Shell, tmp_path: Path) ->
             client.wait()
 
 
+def test_starttls_with_a_peer_that_speaks_no_tls(shell: Shell) -> None:
+    shell.ok("tcp listen l 0; tcp connect c l; accept l s")
+    line = shell.fails("tls wrap c --timeout 0.5")  # the peer stays silent
+    assert line.startswith("error: c: the TLS handshake took more than 0.5 s (does the peer")
+    shell.ok("tcp connect c2 l; accept l s2; sendline s2 garbage")
+    assert shell.fails("tls wrap c2 --timeout 5") == (
+        "error: c2: TLS handshake failed: WRONG_VERSION_NUMBER (the peer answered, but not "
+        "in TLS: is it a TLS port?); the connection is closed"
+    )
+    assert "c" not in shell.session.registry and "c2" not in shell.session.registry
+    # Closed for real: s sees EOF after the ClientHello; c2 closed with "garbage" unread,
+    # and TCP answers that with a reset.
+    assert shell.ok("recv s --all --hex").endswith("EOF: the peer closed its side "
+                                                   "(recv returned b'')\n")  # fmt: skip
+    assert "(ECONNRESET)" in shell.fails("recv s2 --all --hex")
+
+
 def test_ca_show(shell: Shell) -> None:
     out = shell.ok("ca show")
     assert (

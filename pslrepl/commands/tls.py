@@ -59,6 +59,16 @@ def _verify_failure(name: str, exc: Exception) -> PslError:
                     "is closed (--cafile FILE to trust another CA, or --insecure)")  # fmt: skip
 
 
+# What OpenSSL's reasons mean to the side that started the handshake.
+HANDSHAKE_HINTS = {
+    "WRONG_VERSION_NUMBER": " (the peer answered, but not in TLS: is it a TLS port?)",
+    "UNEXPECTED_EOF_WHILE_READING": " (the peer closed without a word: is it a TLS port?)",
+    "TLSV1_ALERT_UNKNOWN_CA": " (the peer does not trust our certificate)",
+    "TLSV1_ALERT_PROTOCOL_VERSION": " (no TLS version both sides accept)",
+    "SSLV3_ALERT_HANDSHAKE_FAILURE": " (no cipher or parameters both sides accept)",
+}
+
+
 def _handshake(ctx: Invocation, name: str, sock: socket.socket, context: ssl.SSLContext,
                **kwargs: Any) -> ssl.SSLSocket:  # fmt: skip
     import ssl
@@ -71,12 +81,15 @@ def _handshake(ctx: Invocation, name: str, sock: socket.socket, context: ssl.SSL
         raise _verify_failure(name, exc) from None
     except TimeoutError:
         sock.close()
-        raise Timeout(f"{name}: the TLS handshake took more than {ctx.timeout:g} s") from None
+        raise Timeout(f"{name}: the TLS handshake took more than {ctx.timeout:g} s (does the "
+                      "peer speak TLS, and has it started its side?); the connection is "
+                      "closed") from None  # fmt: skip
     except (ssl.SSLError, OSError) as exc:
         sock.close()
         reason = getattr(exc, "reason", None) or exc
-        raise PslError(f"{name}: TLS handshake failed: {reason}; the connection is closed"
-                       ) from None  # fmt: skip
+        hint = HANDSHAKE_HINTS.get(str(reason), "")
+        raise PslError(f"{name}: TLS handshake failed: {reason}{hint}; the connection is "
+                       "closed") from None  # fmt: skip
     tls.settimeout(None)
     return tls
 
