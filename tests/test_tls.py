@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import datetime
 import re
+import select
 import shutil
 import socket
 import ssl
@@ -285,6 +286,33 @@ def test_starttls_against_openssl_s_client_smtp(shell: Shell, tmp_path: Path) ->
         if client.poll() is None:
             client.kill()
             client.wait()
+
+
+def test_tls_over_a_unix_socket(shell: Shell, tmp_path: Path) -> None:
+    """serve unix --tls, reached by the shell's tls connect and by openssl s_client -unix;
+    a UNIX path names no host, so the certificate is checked for localhost."""
+    path = tmp_path / "tls.sock"
+    shell.ok(f"serve x unix {path} --handler upper --tls --threading; ca export {tmp_path}")
+    assert shell.ok("tls connect t x").startswith(f"t: TLS connected (unbound) -> {path}\n")
+    shell.ok("sendline t over-unix")
+    assert shell.ok("recv t --line") == "OVER-UNIX\n(10 bytes)\n"
+    assert "server hostname: localhost\n" in shell.ok("tls info t")
+    if shutil.which("openssl") is not None:
+        client = subprocess.Popen(
+            ["openssl", "s_client", "-quiet", "-unix", str(path), "-CAfile",
+             str(tmp_path / "ca.pem"), "-verify_hostname", "localhost", "-verify_return_error"],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+        )  # fmt: skip
+        assert client.stdin is not None and client.stdout is not None
+        try:
+            client.stdin.write(b"from openssl\n")
+            client.stdin.flush()
+            ready, _, _ = select.select([client.stdout], [], [], 20)  # -quiet: no chatter
+            assert ready and client.stdout.readline() == b"FROM OPENSSL\n"
+        finally:
+            client.kill()
+            client.wait()
+    assert "/nope.sock: no socket there" in shell.fails(f"tls connect t2 unix:{tmp_path}/nope.sock")
 
 
 def test_starttls_with_a_peer_that_speaks_no_tls(shell: Shell) -> None:

@@ -99,15 +99,23 @@ def _tls_connect(ctx: Invocation) -> None:
 
     name = ctx.session.registry.check_free(ctx["name"])
     addr = parse_addr(ctx["addr"], ctx.session)
-    if addr.path:
-        raise UsageError("tls connect: give HOST:PORT or a server's name")
     context, note = _client_context(ctx)
     try:
-        raw = ctx.call("socket.create_connection", socket.create_connection,
-                       (addr.host, addr.port), timeout=ctx.timeout)  # fmt: skip
+        if addr.path:  # TLS over a UNIX stream socket (serve NAME unix PATH --tls)
+            raw = ctx.call("socket.socket", socket.socket, socket.AF_UNIX, socket.SOCK_STREAM)
+            raw.settimeout(ctx.timeout)
+            try:
+                ctx.call("socket.connect", raw.connect, addr.path)
+            except OSError:
+                raw.close()
+                raise
+        else:
+            raw = ctx.call("socket.create_connection", socket.create_connection,
+                           (addr.host, addr.port), timeout=ctx.timeout)  # fmt: skip
     except OSError as exc:
-        raise socket_error(name, exc, str(addr)) from None
-    hostname = ctx["server_hostname"] or addr.host
+        raise socket_error(name, exc, addr.path or str(addr), path=bool(addr.path)) from None
+    # A UNIX path names no host: the certificate is checked for localhost unless told.
+    hostname = ctx["server_hostname"] or addr.host or "localhost"
     tls = _handshake(ctx, name, raw, context, server_hostname=hostname)
     res = _new(ctx, name, tls, kind="tls", origin="TLS connected")
     res.tls_note = note
@@ -270,7 +278,9 @@ COMMANDS = (
             "tls connect t web --server-hostname localhost --alpn http/1.1",
         ),
         details="The system's CAs and the session's test CA are trusted, so a `serve "
-        "--tls` server verifies. A failure says why and leaves no connection behind.",
+        "--tls` server verifies. A failure says why and leaves no connection behind. ADDR "
+        "may be unix:PATH or a UNIX server's name too; its certificate is then checked for "
+        "localhost unless --server-hostname says otherwise.",
     ),  # fmt: skip
     Command(
         "tls wrap",
