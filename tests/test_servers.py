@@ -326,13 +326,18 @@ def test_every_interface_is_a_warning_and_errors(shell: Shell) -> None:
 def test_forking_with_the_shells_own_clients(shell: Shell) -> None:
     shell.ok("serve f tcp 0 --handler upper --forking; tcp connect a f; tcp connect b f")
     shell.ok("sendline a one; recv a --line; sendline b two; recv b --line")
-    assert shell.ok("clients f").count("(forked)") == 2
+    rows = shell.ok("clients f").splitlines()[1:]
+    assert [r.split()[0] for r in rows] == [shell.session.volatile[f"{c}.laddr"] for c in "ab"]
+    assert all(re.search(r"child pid \d+$", r) for r in rows), rows
     shell.ok("close a; sleep 0.5")
     # a's child saw EOF and ended, though b's child was forked while a was open.
-    assert shell.ok("clients f").count("(forked)") == 1
+    assert shell.ok("clients f").count("child pid") == 1
     log = shell.ok("log f")
     assert "in child pid" in log
-    assert re.search(r"client 127\.0\.0\.1:\d+ left after [\d.]+ s \(child pid \d+ exited 0\)", log)
+    # what the child counted comes back when it is reaped: 4 bytes each way ("one\n")
+    assert re.search(r"client 127\.0\.0\.1:\d+ left after [\d.]+ s \(in 4, out 4; child pid "
+                     r"\d+ exited 0\)", log)  # fmt: skip
+    assert "bytes in:       4\nbytes out:      4\n" in shell.ok("info f")
 
 
 def test_a_forked_handler_that_raises_is_reported_by_the_parent(

@@ -92,12 +92,23 @@ def handler_traceback() -> str:
     return "".join(te.format())
 
 
+class _ChildTally:
+    """Counts a --forking child's bytes, where no event may be posted (see
+    Server.traffic); the parent reads the totals when it reaps the child."""
+
+    def traffic(self, conn: Connection, direction: str, data: Any) -> None:
+        if direction == "in":
+            conn.bytes_in += len(data)
+        else:
+            conn.bytes_out += len(data)
+
+
 class _Counting:
     """What a server's client socket reports: every byte the handler receives or sends,
     whatever the handler (built-in, http.server's, a user's), through recv, recv_into,
     send, sendall, or a makefile() over them. The server sets psl_conn per socket."""
 
-    psl_server: Server
+    psl_server: Server | _ChildTally
     psl_conn: Connection | None = None
 
     def _count(self, direction: str, data: Any, size: int, flags: int = 0) -> None:
@@ -198,7 +209,12 @@ def server_class(base: type[socketserver.BaseServer], mode: str, *, tls: Any = N
                 keep = request.fileno()
                 os.closerange(3, keep)
                 os.closerange(keep + 1, os.sysconf("SC_OPEN_MAX"))
-                super().finish_request(request, client_address)
+                conn = Connection("", request)
+                request.psl_server, request.psl_conn = _ChildTally(), conn
+                try:
+                    super().finish_request(request, client_address)
+                finally:
+                    self.psl.child_tally(conn)
                 return
             conn = self.psl.connection_opened(request, client_address)
             try:
@@ -256,7 +272,7 @@ class Server(Resource):
         self.children: dict[int, tuple[str, float]] = {}  # --forking: pid -> client, since
         self.saturated = False  # --forking: every one of max_children busy
         self.directory = ""  # --handler http: what it serves
-        self.error_dir = session.tmp if mode == "forking" else ""
+        self.child_dir = session.tmp if mode == "forking" else ""
         # A forked child must not touch the session: a lock another thread held at
         # fork time stays held in the child forever. Reports come from this pid only.
         self.pid = os.getpid()
@@ -367,10 +383,23 @@ class Server(Resource):
         code = os.waitstatus_to_exitcode(status)
         how = "exited 0" if code == 0 else (
             f"killed by signal {-code}" if code < 0 else f"exited with status {code}")  # fmt: skip
+        counted = ""
+        tally = self._child_file(pid, "bytes")
+        try:
+            with open(tally, encoding="ascii") as f:
+                bytes_in, bytes_out = (int(n) for n in f.read().split())
+            os.unlink(tally)
+        except (OSError, ValueError):
+            pass  # killed before it could say
+        else:
+            with self.session.cond:
+                self.bytes_in += bytes_in
+                self.bytes_out += bytes_out
+            counted = f"in {bytes_in}, out {bytes_out}; "
         self.post(Event(self.name, "client", f"client {addr} left after "
-                        f"{time.time() - since:.1f} s (child pid {pid} {how})",
+                        f"{time.time() - since:.1f} s ({counted}child pid {pid} {how})",
                         fields={"peer": addr, "pid": pid}))  # fmt: skip
-        path = self._error_file(pid)
+        path = self._child_file(pid, "err")
         try:
             with open(path, encoding="utf-8", errors="replace") as f:
                 text = f.read().rstrip()
@@ -382,8 +411,17 @@ class Server(Resource):
         else:
             self._raised(f"{addr} in child pid {pid}", text)
 
-    def _error_file(self, pid: int) -> str:
-        return os.path.join(self.error_dir, f"forked-{pid}.err")
+    def _child_file(self, pid: int, what: str) -> str:
+        """Where a --forking child leaves what it can't post: its error, its byte counts."""
+        return os.path.join(self.child_dir, f"forked-{pid}.{what}")
+
+    def child_tally(self, conn: Connection) -> None:
+        """In a --forking child, once its client is served: the byte counts, to a file
+        (only os calls: nothing that could wait on a lock held at fork time)."""
+        if self.child_dir:
+            fd = os.open(self._child_file(os.getpid(), "bytes"), os.O_WRONLY | os.O_CREAT, 0o600)
+            os.write(fd, f"{conn.bytes_in} {conn.bytes_out}".encode())
+            os.close(fd)
 
     def handler_raised(self, request: Any, client_address: Any) -> None:
         import sys
@@ -392,9 +430,9 @@ class Server(Resource):
         if os.getpid() != self.pid:
             # A forked child: no events from here (a lock held at fork time would never
             # be let go), but a file the parent reads when it reaps this child.
-            if self.error_dir:
+            if self.child_dir:
                 text = TROUBLE + trouble if trouble else handler_traceback()
-                fd = os.open(self._error_file(os.getpid()), os.O_WRONLY | os.O_CREAT, 0o600)
+                fd = os.open(self._child_file(os.getpid(), "err"), os.O_WRONLY | os.O_CREAT, 0o600)
                 os.write(fd, text.encode("utf-8", "replace"))
                 os.close(fd)
             return
@@ -474,8 +512,9 @@ class Server(Resource):
         for peer, count in self.peers.items():
             rows.append([peer, "", plural(count, "datagram"), "", ""])
         children = getattr(self.server, "active_children", None) or ()
-        for pid in sorted(children):
-            rows.append(["(forked)", "", "", "", f"pid {pid}"])
+        for pid in sorted(children):  # its bytes are known once it has ended
+            addr, since = self.children.get(pid, ("(forked)", now))
+            rows.append([addr, volatile(age(now - since), "age"), "", "", f"child pid {pid}"])
         return rows
 
     def close(self) -> str:
