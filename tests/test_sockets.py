@@ -28,8 +28,12 @@ def test_tcp_pair_and_message_boundaries(shell: Shell) -> None:
     shell.ok("send s abcdef")
     assert shell.ok("recv c 4") == "abcd\n(4 bytes)\n"
     assert shell.ok("recv c") == "ef\n(2 bytes)\n"
-    shell.ok("shutdown c wr")
-    assert shell.ok("wait s eof") == "s: the peer closed its side: recv will return EOF\n"
+    shell.ok("set events live")
+    # Said once, by the command: the log keeps it, the live display doesn't repeat it.
+    out = shell.ok("shutdown c wr; wait s eof")
+    assert out.startswith("c: shut down wr: the peer will read EOF\n") and "[c]" not in out
+    assert out.endswith("s: the peer closed its side: recv will return EOF\n")
+    assert "-- shutdown(SHUT_WR)" in shell.ok("log c --last 1")
 
 
 def test_recv_line_leaves_the_rest_in_the_kernel(shell: Shell) -> None:

@@ -486,7 +486,8 @@ def _shutdown(ctx: Invocation) -> None:
     except OSError as exc:
         raise socket_error(res.name, exc) from None
     res.shut.update(("rd", "wr") if ctx["how"] == "rdwr" else (ctx["how"],))
-    res.post(Event(res.name, "note", f"shutdown(SHUT_{ctx['how'].upper()})"))
+    # For `log` only: the command's own answer already says it (not a live "note").
+    res.post(Event(res.name, "shutdown", f"shutdown(SHUT_{ctx['how'].upper()})"))
     what = {"rd": "no more receiving", "wr": "the peer will read EOF", "rdwr": "both ways"}
     ctx.emit(Styled((("name", res.name),
                      ("", f": shut down {ctx['how']}: {what[ctx['how']]}"))))  # fmt: skip

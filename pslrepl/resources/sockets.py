@@ -176,10 +176,12 @@ class Sock(Resource):
             )
             return
         if self.kind == "tls":
-            # An SSLSocket can't peek: what waits is encrypted until recv decrypts it.
+            # An SSLSocket can't peek: what waits is encrypted until recv decrypts it, and
+            # may be TLS's own (TLS 1.3 servers send session tickets after the handshake).
             self.session.post(
-                Event(self.name, "note", "TLS records waiting: recv decrypts them"), log=False
-            )
+                Event(self.name, "note", "TLS records arrived: data, or TLS's own messages "
+                      "(session tickets); recv decrypts them"), log=False,
+            )  # fmt: skip
             return
         try:
             head = self.sock.recv(PEEK, socket.MSG_PEEK | socket.MSG_DONTWAIT)
