@@ -485,7 +485,7 @@ class Server(Resource):
         return f"{self.proto} {self.handler}"
 
     def toolbar(self) -> str:
-        return f"{self.handler} on {self._local}, {len(self.connections)} clients"
+        return f"{self.handler} on {self._local}, {plural(len(self.connections), 'client')}"
 
     def info(self) -> list[tuple[str, Cell]]:
         pairs = super().info()
