@@ -15,6 +15,14 @@ import pytest
 from tests.helpers import Shell, child_pids, complete, port, python_http_server
 
 
+def test_toolbar_counts_clients_in_words(shell: Shell) -> None:
+    shell.ok("serve e tcp 0 --handler echo --threading; tcp connect c e; wait e connect")
+    server = shell.session.registry.get("e")
+    assert server.toolbar() == f"echo on 127.0.0.1:{port(shell, 'e')}, 1 client"
+    shell.ok("tcp connect d e; sendline d x; recv d --line")
+    assert server.toolbar().endswith(", 2 clients")
+
+
 def test_echo_upper_discard(shell: Shell) -> None:
     assert re.fullmatch(r"e: TCPServer serving echo on 127\.0\.0\.1:\d+\n",
                         shell.ok("serve e tcp 0 --handler echo"))  # fmt: skip
