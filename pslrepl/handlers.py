@@ -8,6 +8,7 @@ for (a line-based multi-client room) on a ThreadingMixIn server.
 
 from __future__ import annotations
 
+import os
 import socket
 import socketserver
 import time
@@ -220,6 +221,7 @@ def load_user_handler(path: str, class_name: str) -> type[socketserver.BaseReque
 
     from pslrepl.errors import PslError
 
+    path = os.path.expanduser(path)  # python:~/handlers.py:Echo, as a user would type
     spec = importlib.util.spec_from_file_location(f"pslrepl_user_{abs(hash(path))}", path)
     if spec is None or spec.loader is None:
         raise PslError(f"can't load {path!r} as Python: give a .py file")

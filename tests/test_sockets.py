@@ -121,12 +121,22 @@ def test_unix_stream_and_its_file(shell: Shell, tmp_path: Path) -> None:
         f"error: d: No such file or directory (ENOENT): {path}: no socket there, or no "
         "directory to make it in"
     )
-    path.touch()  # a file that is no socket, or one left behind by a crashed server
-    assert f"{path} already exists; remove it or pick another path" in shell.fails(
+    path.touch()  # a file that is no socket
+    assert f"{path} is a file, not a socket: pick another path" in shell.fails(
         f"unix listen again {path}"
     )
     line = shell.fails(f"unix connect d {path}")
     assert "(ECONNREFUSED)" in line and "exists but nothing listens on it" in line
+    path.unlink()
+    with socket.socket(socket.AF_UNIX) as crashed:  # one a crashed server left behind
+        crashed.bind(str(path))
+    assert f"{path} already exists (a socket left behind?): remove it or pick" in shell.fails(
+        f"unix listen again {path}"
+    )
+    # never "remove it" of a directory: the user meant a socket inside it
+    assert f"{tmp_path} is a directory: give a path for a new socket in it, like " in (
+        shell.fails(f"serve newserver unix {tmp_path}")
+    )
 
 
 def test_unix_dgram_and_socketpair(shell: Shell, tmp_path: Path) -> None:

@@ -332,6 +332,12 @@ def test_starttls_with_a_peer_that_speaks_no_tls(shell: Shell) -> None:
     assert "(ECONNRESET)" in shell.fails("recv s2 --all --hex")
 
 
+def test_ca_export_needs_a_directory(shell: Shell) -> None:
+    assert shell.fails('ca export ""') == (
+        "error: ca export: give a directory, like /tmp/ca (it is made if need be)"
+    )
+
+
 def test_ca_show(shell: Shell) -> None:
     out = shell.ok("ca show")
     assert (

@@ -61,9 +61,21 @@ def socket_error(name: str, exc: OSError, addr: str = "", *, path: bool = False)
         errno.EACCES: "ports below 1024 need root; pick a higher port, or 0 for a free one",
     }
     if path:
+        import os
+        import stat
+
+        try:
+            mode = os.stat(addr).st_mode
+        except OSError:
+            mode = 0
+        taken = (f"{where} is a directory: give a path for a new socket in it, like "
+                 f"{os.path.join(where, 'demo.sock')}" if stat.S_ISDIR(mode) else
+                 f"{where} is a file, not a socket: pick another path" if stat.S_ISREG(mode)
+                 else f"{where} already exists (a socket left behind?): remove it or pick "
+                 "another path")  # fmt: skip
         hints.update({
             errno.ECONNREFUSED: f"{where} exists but nothing listens on it",
-            errno.EADDRINUSE: f"{where} already exists; remove it or pick another path",
+            errno.EADDRINUSE: taken,
             errno.ENOENT: f"{where}: no socket there, or no directory to make it in",
             errno.EACCES: f"no permission for {where} or its directory",
         })  # fmt: skip

@@ -247,6 +247,8 @@ def _ca_export(ctx: Invocation) -> None:
     from pslrepl.testca import session_ca
 
     directory = ctx["dir"]
+    if not directory:
+        raise UsageError("ca export: give a directory, like /tmp/ca (it is made if need be)")
     path = os.path.join(directory, "ca.pem")
     try:
         os.makedirs(directory, exist_ok=True)
