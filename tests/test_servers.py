@@ -59,6 +59,19 @@ def test_udp_handlers(shell: Shell) -> None:
     assert "needs a stream" in shell.fails("serve x udp 0 --handler chargen")
 
 
+def test_a_forking_udp_server_forks_per_datagram_and_counts(shell: Shell) -> None:
+    shell.ok("serve uf udp 0 --handler upper --forking; udp open q")
+    for word in ("one", "three"):
+        shell.ok(f"sendto q uf {word}")
+        assert shell.ok("recvfrom q").splitlines()[1] == word.upper()
+    shell.ok("stop uf")  # reaps the children, and reads what they counted
+    log = shell.ok("log uf")
+    assert len(re.findall(r"a datagram from 127\.0\.0\.1:\d+, handled in child pid ", log)) == 2
+    assert re.search(r"the datagram from 127\.0\.0\.1:\d+ took [\d.]+ s \(in 5, out 5; "
+                     r"child pid \d+ exited 0\)", log), log  # fmt: skip
+    assert "(in 3, out 3; child pid" in log
+
+
 def test_unix_server_and_its_file(shell: Shell, tmp_path: Path) -> None:
     path = tmp_path / "echo.sock"
     shell.ok(f"serve ux unix {path} --handler echo --threading")

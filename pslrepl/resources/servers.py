@@ -200,7 +200,14 @@ def server_class(base: type[socketserver.BaseServer], mode: str, *, tls: Any = N
         def finish_request(self, request: Any, client_address: Any) -> None:
             if self.socket_type == socket.SOCK_DGRAM:
                 # A datagram is no connection: the handler counts senders instead.
-                super().finish_request(request, client_address)
+                if mode != "forking":
+                    super().finish_request(request, client_address)
+                    return
+                tally = self.psl.child_conn = Connection("", None)  # in the child
+                try:
+                    super().finish_request(request, client_address)
+                finally:
+                    self.psl.child_tally(tally)
                 return
             if mode == "forking":  # in the child: the parent reported it
                 # The child inherited every descriptor the shell holds, the shell's own
@@ -272,6 +279,8 @@ class Server(Resource):
         self.children: dict[int, tuple[str, float]] = {}  # --forking: pid -> client, since
         self.saturated = False  # --forking: every one of max_children busy
         self.directory = ""  # --handler http: what it serves
+        self.dgram = server.socket_type == socket.SOCK_DGRAM
+        self.child_conn: Connection | None = None  # in a --forking UDP child: its counts
         self.child_dir = session.tmp if mode == "forking" else ""
         # A forked child must not touch the session: a lock another thread held at
         # fork time stays held in the child forever. Reports come from this pid only.
@@ -337,7 +346,9 @@ class Server(Resource):
         self.post(event)
 
     def datagram(self, handler: Any, data: bytes, *, out: bool = False) -> None:
-        if os.getpid() != self.pid:
+        if os.getpid() != self.pid:  # a --forking child: count, for the parent to read
+            if self.child_conn is not None:
+                _ChildTally().traffic(self.child_conn, "out" if out else "in", data)
             return
         peer = format_addr(handler.client_address)
         with self.session.cond:
@@ -370,8 +381,12 @@ class Server(Resource):
             self.served += 1
             for pid in pids:
                 self.children[pid] = (addr, time.time())
+            if self.dgram:
+                self.peers[addr] = self.peers.get(addr, 0) + 1
         who = f" in child pid {pids[0]}" if pids else ""
-        self.post(Event(self.name, "client", f"client {addr} connected{who}",
+        what = f"a datagram from {addr}, handled{who}" if self.dgram else (
+            f"client {addr} connected{who}")  # fmt: skip
+        self.post(Event(self.name, "client", what,
                         fields={"peer": addr, "pid": pids[0] if pids else None}))  # fmt: skip
 
     def child_ended(self, pid: int, status: int) -> None:
@@ -396,9 +411,10 @@ class Server(Resource):
                 self.bytes_in += bytes_in
                 self.bytes_out += bytes_out
             counted = f"in {bytes_in}, out {bytes_out}; "
-        self.post(Event(self.name, "client", f"client {addr} left after "
-                        f"{time.time() - since:.1f} s ({counted}child pid {pid} {how})",
-                        fields={"peer": addr, "pid": pid}))  # fmt: skip
+        took = f"{time.time() - since:.1f} s ({counted}child pid {pid} {how})"
+        what = f"the datagram from {addr} took {took}" if self.dgram else (
+            f"client {addr} left after {took}")  # fmt: skip
+        self.post(Event(self.name, "client", what, fields={"peer": addr, "pid": pid}))
         path = self._child_file(pid, "err")
         try:
             with open(path, encoding="utf-8", errors="replace") as f:
