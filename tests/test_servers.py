@@ -56,6 +56,8 @@ def test_udp_handlers(shell: Shell) -> None:
     shell.ok("serve uu udp 0 --handler upper; udp open d --connect uu; send d quiet")
     assert shell.ok("recv d") == "QUIET\n(5 bytes)\n"
     assert "127.0.0.1:" in shell.ok("clients uu")
+    assert "state:          serving, 1 datagram so far\n" in shell.ok("info uu")
+    assert shell.ok("stop uu") == "uu: stopped after serving 1 datagram\n"
     assert "needs a stream" in shell.fails("serve x udp 0 --handler chargen")
 
 

@@ -490,7 +490,13 @@ class Server(Resource):
     def state(self) -> str:
         if self.closed:
             return "stopped"
-        return f"serving {plural(len(self.connections), 'client')}"
+        return f"serving, {self._count_now()}" if self.dgram else f"serving {self._count_now()}"
+
+    def _count_now(self) -> str:
+        """A stream server has clients now; a datagram server has had datagrams."""
+        if self.dgram:
+            return f"{plural(self.served, 'datagram')} so far"
+        return plural(len(self.connections), "client")
 
     @property
     def local(self) -> str:
@@ -501,7 +507,7 @@ class Server(Resource):
         return f"{self.proto} {self.handler}"
 
     def toolbar(self) -> str:
-        return f"{self.handler} on {self._local}, {plural(len(self.connections), 'client')}"
+        return f"{self.handler} on {self._local}, {self._count_now()}"
 
     def info(self) -> list[tuple[str, Cell]]:
         pairs = super().info()
@@ -582,7 +588,8 @@ class Server(Resource):
                 removed = f"; removed {self.unix_path}"
             except OSError:
                 pass
-        outcome = f"stopped after serving {plural(self.served, 'client')}{removed}"
+        what = "datagram" if self.dgram else "client"
+        outcome = f"stopped after serving {plural(self.served, what)}{removed}"
         if stuck:
             outcome += (f"; a handler still runs in {', '.join(sorted(set(stuck)))}: the port "
                         "is closed, and the thread ends when the handler returns")  # fmt: skip
