@@ -118,9 +118,7 @@ def _tls_connect(ctx: Invocation) -> None:
     hostname = ctx["server_hostname"] or addr.host or "localhost"
     tls = _handshake(ctx, name, raw, context, server_hostname=hostname)
     res = _new(ctx, name, tls, kind="tls", origin="TLS connected")
-    res.tls_note = note
-    res.tls_details = describe_tls(tls, note)
-    remember_peer(ctx.session, res.name, res.tls_details)
+    keep_details(ctx.session, res, tls, note)
     ctx.say(f"{tls.version()}, {(tls.cipher() or ('?',))[0]}; {note}", "notice")
 
 
@@ -147,9 +145,7 @@ def _tls_wrap(ctx: Invocation) -> None:
         raise
     res.sock = tls
     res.kind = "tls"  # type: ignore[misc]
-    res.tls_note = note
-    res.tls_details = describe_tls(tls, note)
-    remember_peer(ctx.session, res.name, res.tls_details)
+    keep_details(ctx.session, res, tls, note)
     res.arm()
     ctx.emit(
         Styled(
@@ -158,12 +154,15 @@ def _tls_wrap(ctx: Invocation) -> None:
     )
 
 
-def remember_peer(session: Any, name: str, details: list[tuple[str, str]]) -> None:
-    """The certificate's fingerprint and names differ from session to session (the test
-    CA is new each time): transcripts write them as {NAME.sha256} and so on."""
-    for key, value in details:
+def keep_details(session: Any, res: Any, tls: Any, note: str) -> None:
+    """What `tls info` shows, read once right after the handshake. The certificate's
+    fingerprint and names differ from session to session (the test CA is new each time):
+    transcripts write them as {NAME.sha256} and so on."""
+    res.tls_note = note
+    res.tls_details = describe_tls(tls, note)
+    for key, value in res.tls_details:
         if key in ("sha256", "subject", "issuer") and value:
-            session.volatile[f"{name}.{key}"] = value
+            session.volatile[f"{res.name}.{key}"] = value
 
 
 def describe_tls(tls: Any, note: str) -> list[tuple[str, str]]:

@@ -103,6 +103,9 @@ class _ChildTally:
             conn.bytes_out += len(data)
 
 
+CHILD_TALLY = _ChildTally()
+
+
 class _Counting:
     """What a server's client socket reports: every byte the handler receives or sends,
     whatever the handler (built-in, http.server's, a user's), through recv, recv_into,
@@ -217,7 +220,7 @@ def server_class(base: type[socketserver.BaseServer], mode: str, *, tls: Any = N
                 os.closerange(3, keep)
                 os.closerange(keep + 1, os.sysconf("SC_OPEN_MAX"))
                 conn = Connection("", request)
-                request.psl_server, request.psl_conn = _ChildTally(), conn
+                request.psl_server, request.psl_conn = CHILD_TALLY, conn
                 try:
                     super().finish_request(request, client_address)
                 finally:
@@ -348,7 +351,7 @@ class Server(Resource):
     def datagram(self, handler: Any, data: bytes, *, out: bool = False) -> None:
         if os.getpid() != self.pid:  # a --forking child: count, for the parent to read
             if self.child_conn is not None:
-                _ChildTally().traffic(self.child_conn, "out" if out else "in", data)
+                CHILD_TALLY.traffic(self.child_conn, "out" if out else "in", data)
             return
         peer = format_addr(handler.client_address)
         with self.session.cond:
