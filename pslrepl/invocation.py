@@ -118,7 +118,9 @@ class Invocation:
         except BaseException as exc:
             self.calls.append(Call(func, text, f"raised {type(exc).__name__}"))
             raise
-        self.calls.append(Call(func, text, _short_repr(value)))
+        # A secret's call keeps neither side: what comes back may hold it too (a sudo
+        # that echoes its input).
+        self.calls.append(Call(func, text, "<redacted>" if redact else _short_repr(value)))
         return value
 
     def record(self, func: str, args: str, result: Any = None) -> None:

@@ -182,14 +182,19 @@ def parse_hex(text: str) -> bytes:
         ) from None
 
 
-def parse_duration(text: str, *, what: str = "seconds") -> float:
-    """A non-negative number of seconds."""
+# The longest wait the stdlib takes (threading.TIMEOUT_MAX is about 292 years here;
+# socket.settimeout and select overflow a little past it): a longer one is a typo.
+MAX_SECONDS = 1e9
+
+
+def parse_duration(text: str, *, what: str = "seconds", maximum: float = MAX_SECONDS) -> float:
+    """A non-negative number of seconds, at most ``maximum``."""
     try:
         value = float(text)
     except ValueError:
         raise UsageError(f"{what} must be a number, not {text!r}") from None
-    if not value >= 0 or value == float("inf"):
-        raise UsageError(f"{what} must be a finite number >= 0, not {text!r}")
+    if not 0 <= value <= maximum:
+        raise UsageError(f"{what} must be from 0 to {maximum:g} seconds, not {text!r}")
     return value
 
 

@@ -91,6 +91,16 @@ def _with_comments(lines: list[str], comments: list[tuple[int, str]]) -> Iterato
         k += 1
 
 
+def commands_in(text: str) -> list[str]:
+    """The commands a block of text holds, for a paste or ``source``: in a block copied
+    from a transcript or the README (some line starts ``psl> ``) only the prompted lines
+    are commands, the rest is their output; otherwise every line is one."""
+    lines = text.splitlines()
+    if any(line.startswith(PROMPT) or line == PROMPT.rstrip() for line in lines):
+        return [line[len(PROMPT) :] for line in lines if line.startswith(PROMPT)]
+    return lines
+
+
 # -- matching ---------------------------------------------------------------------------
 
 

@@ -9,8 +9,10 @@ if TYPE_CHECKING:
 
 def all_commands() -> list[Command]:
     from pslrepl.commands import (
+        expect,
         lookups,
         processes,
+        recording,
         relays,
         servers,
         session_cmds,
@@ -21,6 +23,7 @@ def all_commands() -> list[Command]:
     )
 
     return [
-        *session_cmds.COMMANDS, *processes.COMMANDS, *shlib.COMMANDS, *signals.COMMANDS,
-        *sockets.COMMANDS, *lookups.COMMANDS, *servers.COMMANDS, *relays.COMMANDS, *tls.COMMANDS,
+        *session_cmds.COMMANDS, *recording.COMMANDS, *processes.COMMANDS, *expect.COMMANDS,
+        *shlib.COMMANDS, *signals.COMMANDS, *sockets.COMMANDS, *lookups.COMMANDS,
+        *servers.COMMANDS, *relays.COMMANDS, *tls.COMMANDS,
     ]  # fmt: skip

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import signal
 
-from pslrepl.commands.session_cmds import TIMEOUT
+from pslrepl.commands.options import FILE_IN, HEX_IN, SHOW_HEX, SHOW_REPR, TIMEOUT
 from pslrepl.commandspec import Arg, Command, Opt
 from pslrepl.errors import PslError, Timeout, UsageError
 from pslrepl.render import plural, preview
@@ -25,10 +25,6 @@ PROC = ("process",)
 SHELL = Opt("--shell", "run ARGV as one command line through /bin/sh (shell=True)")
 CWD = Opt("--cwd", "working directory for the child", "DIR", kind="file")
 ENV = Opt("--env", "set an environment variable for the child", "K=V", repeat=True)
-HEX_IN = Opt("--hex", "the bytes as hex digits instead of DATA", "HEX")
-FILE_IN = Opt("--file", "the bytes from a file instead of DATA", "PATH", kind="file")
-SHOW_HEX = Opt("--hex", "show what was read as a hexdump", exclusive="display")
-SHOW_REPR = Opt("--repr", "show what was read as a bytes literal", exclusive="display")
 STDERR = Opt("--stderr", "read the child's stderr instead of stdout")
 
 
@@ -194,32 +190,6 @@ def _show_read(
         ctx.emit(Text(f"EOF: {proc.name} closed its {stream} and nothing is left", "notice"))
     elif eof and mode in ("line", "until", "expect") and data:
         ctx.emit(Text(f"(EOF before the {'newline' if mode == 'line' else 'match'})", "notice"))
-
-
-def _expect(ctx: Invocation) -> None:
-    import re
-
-    proc = _proc(ctx)
-    stream = "stderr" if ctx["stderr"] else "stdout"
-    enc = ctx.session.settings.encoding
-    try:
-        pattern = re.compile(ctx["regex"].encode(enc, errors="surrogateescape"))
-    except re.error as exc:
-        raise UsageError(f"expect: bad regular expression {ctx['regex']!r}: {exc}") from None
-    got = proc.read(stream, mode="expect", pattern=pattern, timeout=ctx.timeout)
-    ctx.record("re.search", repr(pattern.pattern), got.match)
-    if got.match is None:
-        _show_read(ctx, proc, stream, got.data, got.eof, got.dropped, "expect")
-        raise PslError(
-            f"expect: {proc.name} closed its {stream} before {pattern.pattern!r} matched"
-        )
-    m = got.match
-    if got.dropped:
-        _show_read(ctx, proc, stream, b"", False, got.dropped, "expect")
-    ctx.emit(Output(got.data, stream, mode=ctx.display(), highlight=(m.start(), m.end())))
-    for i, group in enumerate(m.groups(), 1):
-        shown = "None" if group is None else group.decode(enc, errors="backslashreplace")
-        ctx.emit(Styled((("key", f"group {i}: "), ("match", shown))))
 
 
 def _poll(ctx: Invocation) -> None:
@@ -448,16 +418,6 @@ COMMANDS = (
         examples=("read p", "read p --line", "read p --until '> '", "read p --stderr --all"),
         details="Without a mode it returns what is buffered, waiting for the first bytes if "
         "there are none yet.",
-    ),
-    Command(
-        "expect",
-        "processes",
-        "read until a regular expression matches; show the match",
-        _expect,
-        args=(Arg("NAME", "resource", kinds=PROC), Arg("REGEX", "text")),
-        opts=(STDERR, TIMEOUT, SHOW_HEX, SHOW_REPR),
-        calls=("re.search",),
-        examples=("expect p '>>> '", "expect p 'pid (\\d+)'"),
     ),
     Command(
         "poll",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import socket
 
 from pslrepl.addresses import parse_addr
-from pslrepl.commands.session_cmds import TIMEOUT
+from pslrepl.commands.options import TIMEOUT
 from pslrepl.commandspec import Arg, Command, Opt
 from pslrepl.errors import PslError, UsageError
 from pslrepl.results import Styled

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import time
 
+from pslrepl.commands.options import TIMEOUT
 from pslrepl.commandspec import Arg, Command, Opt
 from pslrepl.errors import PslError, Terminated, Timeout, UsageError
 from pslrepl.render import log_line
@@ -29,8 +30,6 @@ GROUP_TITLES = {
 KINDS = ("process", "tcp", "tls", "udp", "unix", "unix-dgram", "listener", "server", "relay")
 # Every event `wait` knows; each kind of resource says which of them it has.
 WAIT_EVENTS = ("exit", "data", "eof", "connect", "accept", "close")
-
-TIMEOUT = Opt("--timeout", "give up after S seconds (default: set timeout)", "S", kind="seconds")
 
 
 def _help(ctx: Invocation) -> None:
@@ -277,29 +276,6 @@ def _source(ctx: Invocation) -> None:
         dispatcher.source_depth -= 1
 
 
-def _record(ctx: Invocation) -> None:
-    from pslrepl.recorder import Recorder
-
-    session = ctx.session
-    target = ctx["file"]
-    if target == "stop":
-        if session.recorder is None:
-            raise PslError("record: nothing is being recorded; `record FILE` starts")
-        recorder, session.recorder = session.recorder, None
-        steps = recorder.close()
-        ctx.say(f"record: wrote {steps} command{'s' if steps != 1 else ''} to {recorder.path}")
-        return
-    if session.recorder is not None:
-        raise PslError(f"record: already recording to {session.recorder.path}; "
-                       "`record stop` first")  # fmt: skip
-    try:
-        fh = open(target, "w", encoding="utf-8")  # noqa: SIM115 - the Recorder closes it
-    except OSError as exc:
-        raise PslError(f"record: can't write {target!r}: {exc.strerror or exc}") from None
-    session.recorder = Recorder(session, target, fh)
-    ctx.say(f"record: writing the session to {target}; `record stop` ends it")
-
-
 def _exit(ctx: Invocation) -> None:
     code = ctx["status"]
     ctx.session.exit_requested = 0 if code is None else code
@@ -412,18 +388,6 @@ COMMANDS = (
         _source,
         args=(Arg("FILE", "file"),),
         examples=("source demo.psl",),
-    ),
-    Command(
-        "record",
-        "session",
-        "write the session as a transcript (.psl) as it goes; `record stop` ends it",
-        _record,
-        args=(Arg("FILE", "file"),),
-        calls=("open",),
-        examples=("record demo.psl", "record stop"),
-        details="Values that change from run to run are written as placeholders: a "
-        "child's pid as {p.pid}, clock times as {time}, the session's temporary "
-        "directory (py session.tmp) as {tmp}. `pslrepl --check FILE` replays it.",
     ),
     Command(
         "exit",

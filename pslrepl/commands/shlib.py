@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pslrepl.commands.session_cmds import TIMEOUT
+from pslrepl.commands.options import TIMEOUT
 from pslrepl.commandspec import Command
 from pslrepl.errors import PslError, Timeout, UsageError
 from pslrepl.results import Output, Styled

@@ -8,7 +8,7 @@ import socket
 import time
 
 from pslrepl.addresses import Addr, format_addr, parse_addr
-from pslrepl.commands.session_cmds import TIMEOUT
+from pslrepl.commands.options import FILE_IN, HEX_IN, SHOW_HEX, SHOW_REPR, TIMEOUT
 from pslrepl.commandspec import Arg, Command, Opt
 from pslrepl.errors import PslError, Timeout, UsageError, describe_oserror
 from pslrepl.events import Event
@@ -25,10 +25,6 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from pslrepl.invocation import Invocation
 
-HEX_IN = Opt("--hex", "the bytes as hex digits instead of DATA", "HEX")
-FILE_IN = Opt("--file", "the bytes from a file instead of DATA", "PATH", kind="file")
-SHOW_HEX = Opt("--hex", "show what was received as a hexdump", exclusive="display")
-SHOW_REPR = Opt("--repr", "show what was received as a bytes literal", exclusive="display")
 FAMILY = Opt("--family", "4 or 6, where a name could be either", "4|6", choices=("4", "6"))
 DEFAULT_BUFSIZE = 65536
 

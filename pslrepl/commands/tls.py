@@ -6,7 +6,7 @@ import os
 import socket
 
 from pslrepl.addresses import parse_addr
-from pslrepl.commands.session_cmds import TIMEOUT
+from pslrepl.commands.options import TIMEOUT
 from pslrepl.commandspec import Arg, Command, Opt
 from pslrepl.errors import PslError, Timeout, UsageError
 from pslrepl.results import Fields, Styled
