@@ -194,7 +194,7 @@ def parse_duration(text: str, *, what: str = "seconds", maximum: float = MAX_SEC
     except ValueError:
         raise UsageError(f"{what} must be a number, not {text!r}") from None
     if not 0 <= value <= maximum:
-        raise UsageError(f"{what} must be from 0 to {maximum:g} seconds, not {text!r}")
+        raise UsageError(f"{what} must be from 0 to {maximum:,.0f} seconds, not {text!r}")
     return value
 
 

@@ -105,8 +105,8 @@ def test_set(shell: Shell) -> None:
     assert shell.ok("set encoding LATIN1") == "encoding: iso8859-1\n"
     assert "must be one of" in shell.fails("set display fancy")
     assert "no setting 'nope'" in shell.fails("set nope")
-    assert "must be from 0 to 1e+09 seconds" in shell.fails("set timeout -1")
-    assert "must be from 0 to 1e+09 seconds" in shell.fails("set timeout 1e300")
+    assert "must be from 0 to 1,000,000,000 seconds" in shell.fails("set timeout -1")
+    assert "must be from 0 to 1,000,000,000 seconds" in shell.fails("set timeout 1e300")
     assert "unknown encoding" in shell.fails("set encoding klingon")
 
 
