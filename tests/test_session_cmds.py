@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import Shell
+from tests.helpers import Shell, run_cli
 
 
 def test_echo_and_semicolons(shell: Shell) -> None:
@@ -133,7 +133,6 @@ def test_sleep_and_py(shell: Shell) -> None:
     assert shell.ok("py print(x + 1)") == "6\n"
     assert shell.fails("py 1/0") == "error: py: ZeroDivisionError: division by zero (line 1)"
     assert "syntax error" in shell.fails("py (")
-    assert "SystemExit" in shell.fails("py raise SystemExit(3)")
 
 
 def test_source(shell: Shell, tmp_path: Path) -> None:
@@ -194,3 +193,33 @@ def test_py_keeps_pythons_quotes(shell: Shell) -> None:
     assert shell.ok("py len('a b  c')") == "6\n"  # spaces inside the string kept
     assert shell.ok("py 'x = 1; print(x + 1)'") == "2\n"  # one quoted word: the code
     assert shell.ok("""py "print('q')" """) == "q\n"
+
+
+@pytest.mark.parametrize(
+    ("code", "status"),
+    [("exit()", 0), ("quit()", 0), ("exit(3)", 3), ("raise SystemExit", 0),
+     ("import sys; sys.exit(4)", 4), ("raise SystemExit('bye')", 1)],
+)  # fmt: skip
+def test_py_exit_leaves_the_shell_cleanly(shell: Shell, code: str, status: int) -> None:
+    import sys
+
+    stdin = sys.stdin
+    out = shell.ok(f"py '{code}'" if ";" in code else f"py {code}")
+    assert "leaving the shell, as `exit` does" in out
+    assert shell.session.exit_requested == status
+    assert sys.stdin is stdin and not sys.stdin.closed  # site's exit() would close it
+
+
+def test_py_exit_in_a_script_ends_it_with_its_status() -> None:
+    done = run_cli("-c", "spawn p -- sleep 60; py exit(5); echo never")
+    assert done.returncode == 5, done.stderr
+    assert "never" not in done.stdout
+    assert "Traceback" not in done.stderr
+
+
+def test_py_warns_when_code_rebinds_a_resources_name(shell: Shell) -> None:
+    shell.ok("spawn x -- cat")
+    out = shell.ok("py x = 5")
+    assert "warning: x is a resource's name" in out
+    assert shell.ok("py x.args") == "['cat']\n"  # still the Popen
+    assert "warning" not in shell.ok("py y = 5")

@@ -218,11 +218,13 @@ def _py(ctx: Invocation) -> None:
         import sys
 
         namespace.update(os=os, sys=sys, socket=socket, subprocess=subprocess, signal=signal)
+        # site's exit() and quit() close sys.stdin before they raise SystemExit, and
+        # the prompt still reads it: these only raise, and the shell leaves cleanly.
+        namespace.update(exit=_Leave("exit"), quit=_Leave("quit"))
     namespace["session"] = ctx.session
     namespace["res"] = {r.name: r.obj for r in ctx.session.registry}
-    for res in ctx.session.registry:
-        if res.name.isidentifier():
-            namespace[res.name] = res.obj
+    bound = {r.name: r.obj for r in ctx.session.registry if r.name.isidentifier()}
+    namespace.update(bound)
     out = io.StringIO()
     try:
         compiled = compile(code, "<py>", "eval")
@@ -238,16 +240,52 @@ def _py(ctx: Invocation) -> None:
             value = eval(compiled, namespace)
     except (KeyboardInterrupt, Terminated):
         raise
+    except SystemExit as exc:  # exit(), quit(), sys.exit(): leave, as `exit` does
+        if out.getvalue():
+            ctx.say(out.getvalue().rstrip("\n"))
+        status = exc.code
+        if status is not None and not isinstance(status, int):
+            ctx.say(str(status), "stderr")  # as Python prints a non-integer exit code
+        ctx.session.exit_requested = (
+            status if isinstance(status, int) else 0 if status is None else 1
+        )
+        ctx.say("py: SystemExit: leaving the shell, as `exit` does", "notice")
+        return
     except BaseException as exc:  # the user's code: its error, on one line
         if out.getvalue():
             ctx.say(out.getvalue().rstrip("\n"))
         frame = traceback.extract_tb(exc.__traceback__)[-1:]
         where = f" (line {frame[0].lineno})" if frame and frame[0].filename == "<py>" else ""
         raise PslError(f"py: {type(exc).__name__}: {exc}{where}") from None
+    finally:
+        _shadowed(ctx, namespace, bound)
     if out.getvalue():
         ctx.say(out.getvalue().rstrip("\n"))
     if is_expr and value is not None:
         ctx.say(repr(value))
+
+
+class _Leave:
+    """``exit`` and ``quit`` inside py: SystemExit without closing standard input."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def __repr__(self) -> str:
+        return f"Use {self.name}() or the shell's `exit` to leave"
+
+    def __call__(self, code: object = None) -> None:
+        raise SystemExit(code)
+
+
+def _shadowed(ctx: Invocation, namespace: dict[str, object], bound: dict[str, object]) -> None:
+    """Say so when code assigned to a resource's name: the next py binds it back."""
+    for name, obj in bound.items():
+        if namespace.get(name) is not obj:
+            ctx.say(f"warning: {name} is a resource's name, and py binds it to {name}'s "
+                    "object each time: your value is gone at the next py; use another "
+                    "name", "warning")  # fmt: skip
+            namespace[name] = obj
 
 
 def _source(ctx: Invocation) -> None:
