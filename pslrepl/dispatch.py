@@ -6,7 +6,7 @@ from pslrepl.commandspec import parse_args
 from pslrepl.errors import PslError, Timeout, describe_oserror
 from pslrepl.invocation import Invocation
 from pslrepl.parsing import tokenize
-from pslrepl.render import render
+from pslrepl.render import plural, render
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -15,6 +15,12 @@ if TYPE_CHECKING:
     from pslrepl.commandspec import Command
     from pslrepl.parsing import Token
     from pslrepl.session import Session
+
+
+# Commands whose argument often holds a ; that was meant as part of it (Python, text).
+SPLIT_BY_SEMICOLON = frozenset(
+    {"py", "echo", "send", "sendall", "sendline", "write", "writeline", "sh", "run"}
+)
 
 
 class CommandTable:
@@ -75,6 +81,8 @@ class Dispatcher:
         # Scripts stop at a failed command, even mid-line; the interactive shell (and a
         # transcript's replay, which shows what it did) runs the rest of the line.
         self.stop_on_error = False
+        self._interrupted = False  # Ctrl-C cancelled a command: the line's rest is skipped
+        self._after = ""  # the command before this one on the line, for hints
 
     def run_line(self, line: str) -> bool:
         """Run the commands on a line; False if one failed (the rest run unless
@@ -93,17 +101,30 @@ class Dispatcher:
             recorder.end()
 
     def _run_line(self, line: str) -> bool:
+        self._interrupted = False
         try:
-            commands = tokenize(line).commands
-        except PslError as exc:
-            self.error(str(exc))
+            try:
+                commands = tokenize(line).commands
+            except PslError as exc:
+                self.error(str(exc))
+                return False
+            ok = True
+            previous = ""
+            for index, tokens in enumerate(commands):
+                if self.session.exit_requested is not None or (self.stop_on_error and not ok):
+                    break
+                if self._interrupted:
+                    left = len(commands) - index
+                    self.error(f"Ctrl-C: the rest of the line ({plural(left, 'command')}) "
+                               "was not run")  # fmt: skip
+                    break
+                self._after = previous
+                ok = self.run_tokens(tokens, line) and ok
+                previous = tokens[0].text
+            return ok
+        except KeyboardInterrupt:  # between commands, or while an error was shown
+            self.error("cancelled by Ctrl-C; everything else carries on")
             return False
-        ok = True
-        for tokens in commands:
-            if self.session.exit_requested is not None or (self.stop_on_error and not ok):
-                break
-            ok = self.run_tokens(tokens, line) and ok
-        return ok
 
     def run_tokens(self, tokens: list[Token], line: str) -> bool:
         ctx: Invocation | None = None
@@ -114,13 +135,17 @@ class Dispatcher:
             self.session.history.append(ctx.record_of(ok=True))
             return True
         except KeyboardInterrupt:
+            self._interrupted = True
             if ctx is not None:
                 self.show(ctx)
             self.error("cancelled by Ctrl-C; everything else carries on")
         except Timeout as exc:
             if ctx is not None:
                 self.show(ctx)
-            self.error(str(exc))
+            message = str(exc)
+            if ctx is not None and ctx.command.find_opt("--timeout") and "--timeout" not in message:
+                message += "; --timeout S waits longer"
+            self.error(message)
         except PslError as exc:
             if ctx is not None:
                 self.show(ctx)
@@ -166,6 +191,10 @@ class Dispatcher:
             if len(words) == 1:
                 return f"{word} is a resource; say what to do with it, like `info {word}`"
             return f"{word}: {self.unknown(words[1:])}"
+        if self._after in SPLIT_BY_SEMICOLON:
+            return (f"unknown command {word!r}: a ; outside quotes ends a command, so it "
+                    f"ended the {self._after} before it; quote the whole argument to keep "
+                    f"the ; in it, like {self._after} 'a; b'")  # fmt: skip
         near = self.table.suggest(word)
         hint = f"; did you mean {' or '.join(near)}?" if near else "; `help` lists commands"
         return f"unknown command {word!r}{hint}"

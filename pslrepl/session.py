@@ -44,25 +44,95 @@ LIVE_KINDS = frozenset(
 # A relay shown live (--text, --hex) gives a line per chunk; past this many lines in
 # one go the rest is summed up in one line, so a bulk transfer can't flood the terminal.
 TRAFFIC_LINES = 20
+# The most events kept waiting to be shown; past it they are counted, not kept (the
+# log has them all). A script that says `set events live` and never reads a chatty
+# child shows its events only between commands: they must not pile up meanwhile.
+PENDING_MAX = 500
 
 
-def _cap_traffic(events: list[Event]) -> list[Event]:
-    kept: list[Event] = []
-    extra: dict[str, list[int]] = {}  # source -> [chunks, bytes] not shown
-    shown: dict[str, int] = {}
-    for event in events:
-        if event.kind == "relay":
-            shown[event.source] = shown.get(event.source, 0) + 1
-            if shown[event.source] > TRAFFIC_LINES:
-                more = extra.setdefault(event.source, [0, 0])
-                more[0] += 1
-                more[1] += event.size
-                continue
-        kept.append(event)
-    for source, (chunks, size) in extra.items():
-        kept.append(Event(source, "note", f"... and {chunks} more chunks "
-                          f"({size} bytes) not shown; `log {source}` keeps them"))  # fmt: skip
-    return kept
+class Pending:
+    """Events waiting to be shown live, bounded and coalesced as they come: one "bytes
+    waiting" per stream (the notice reads the buffer when it is shown), TRAFFIC_LINES
+    chunks per relay, PENDING_MAX in all; what is left out is counted."""
+
+    def __init__(self) -> None:
+        self.events: deque[Event] = deque()
+        self._data: set[tuple[str, str]] = set()  # (source, stream) with a data event queued
+        self._traffic: dict[str, list[int]] = {}  # relay -> [shown, more chunks, more bytes]
+        self.overflow = 0
+
+    def __bool__(self) -> bool:
+        return bool(self.events)
+
+    def __len__(self) -> int:
+        return len(self.events)
+
+    def add(self, event: Event) -> None:
+        """Called with the session lock held."""
+        if event.kind == "data" and event.direction == "in":
+            key = (event.source, event.stream)
+            if key in self._data:
+                return  # the queued notice will say how much is waiting when it shows
+            self._data.add(key)
+        elif event.kind == "relay":
+            tally = self._traffic.setdefault(event.source, [0, 0, 0])
+            if tally[0] >= TRAFFIC_LINES:
+                tally[1] += 1
+                tally[2] += event.size
+                return
+            tally[0] += 1
+        if len(self.events) >= PENDING_MAX:
+            self.overflow += 1
+            return
+        self.events.append(event)
+
+    def take(self) -> list[Event]:
+        """Everything queued, and notes for what was left out; called with the lock held.
+        A signal handler (trap) may post while this runs, in this same thread: popleft
+        takes each event once, and one that comes meanwhile waits for the next call."""
+        events = []
+        while self.events:
+            events.append(self.events.popleft())
+        self._data.clear()
+        for source, (_, chunks, size) in self._traffic.items():
+            if chunks:
+                events.append(Event(source, "note", f"... and {chunks} more chunks ({size} "
+                                    f"bytes) not shown; `log {source}` keeps them"))  # fmt: skip
+        self._traffic.clear()
+        if self.overflow:
+            events.append(Event("session", "note", f"... and {self.overflow} more events not "
+                                "shown; `log` keeps them"))  # fmt: skip
+            self.overflow = 0
+        return events
+
+
+VOLATILE_MAX = 2000
+
+
+class Volatile(dict[str, str]):
+    """Values that change from run to run, by the placeholder a transcript writes for
+    them; bounded: past VOLATILE_MAX the oldest values of resources no longer live go
+    first (a long session creates and closes names without end)."""
+
+    def __init__(self, is_live: Callable[[str], bool]) -> None:
+        super().__init__()
+        self._is_live = is_live
+
+    def __setitem__(self, key: str, value: str) -> None:
+        self.pop(key, None)  # newest last: the order says what to drop first
+        super().__setitem__(key, value)
+        if len(self) > VOLATILE_MAX:
+            self._trim()
+
+    def _trim(self) -> None:
+        excess = len(self) - VOLATILE_MAX * 3 // 4
+        for keep_live in (True, False):  # thousands of live names: the oldest go too
+            for key in [k for k in self if "." in k]:  # session-wide ({tmp}) stay
+                if excess <= 0:
+                    return
+                if not (keep_live and self._is_live(key.partition(".")[0])):
+                    del self[key]
+                    excess -= 1
 
 
 class Settings:
@@ -136,7 +206,7 @@ class Session:
         self.registry = Registry(is_command)
         self.cond = threading.Condition()
         self.log: deque[Event] = deque(maxlen=SESSION_LOG_LENGTH)
-        self.pending: deque[Event] = deque()
+        self.pending = Pending()
         self.waker: Callable[[], None] | None = None
         self.py_namespace: dict[str, Any] = {}
         self.traps: dict[int, Any] = {}
@@ -147,7 +217,7 @@ class Session:
         self.history: deque[Any] = deque(maxlen=1000)
         # Values that change from run to run, by the placeholder a transcript writes
         # for them ({p.pid} -> "4242"); resources add theirs as they learn them.
-        self.volatile: dict[str, str] = {}
+        self.volatile = Volatile(lambda name: name in self.registry)
         self.recorder: Any = None
         self._tmp: str | None = None
         self.socket_watcher: Any = None
@@ -185,7 +255,7 @@ class Session:
             # Scripts default to quiet (output must not depend on timing); a script
             # that says `set events live` gets them between its commands.
             if self.settings.events == "live" and event.kind in LIVE_KINDS:
-                self.pending.append(event)
+                self.pending.add(event)
             self.cond.notify_all()
         waker = self.waker
         if waker is not None:
@@ -194,8 +264,7 @@ class Session:
     def take_pending(self) -> list[Event]:
         """The events to show now, coalesced: one 'bytes waiting' notice per stream."""
         with self.cond:
-            events = list(self.pending)
-            self.pending.clear()
+            events = self.pending.take()
         shown: list[Event] = []
         data_seen: set[tuple[str, str]] = set()
         for event in reversed(events):
@@ -216,7 +285,7 @@ class Session:
                 )  # fmt: skip
             shown.append(event)
         shown.reverse()
-        return _cap_traffic(shown)
+        return shown
 
     def flush_events(self) -> None:
         """Show pending events now; only the thread that owns the terminal calls this."""
