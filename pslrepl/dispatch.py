@@ -142,10 +142,7 @@ class Dispatcher:
         except Timeout as exc:
             if ctx is not None:
                 self.show(ctx)
-            message = str(exc)
-            if ctx is not None and ctx.command.find_opt("--timeout") and "--timeout" not in message:
-                message += "; --timeout S waits longer"
-            self.error(message)
+            self.error(str(exc))
         except PslError as exc:
             if ctx is not None:
                 self.show(ctx)

@@ -84,7 +84,7 @@ def test_log_shows_traffic_and_events(shell: Shell) -> None:
 def test_wait_events(shell: Shell) -> None:
     shell.ok("spawn p -- cat")
     line = shell.fails("wait p --timeout 0.2")
-    assert line == "error: p: timeout after 0.2 s waiting for exit; it is running"
+    assert line == "error: p: timeout after 0.2 s waiting for exit; it is running; --timeout S waits longer"
     shell.ok("writeline p x")
     assert shell.ok("wait p data") == "p: output waiting: read p\n"
     shell.ok("spawn q -- true")

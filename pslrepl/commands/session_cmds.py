@@ -160,7 +160,8 @@ def _wait(ctx: Invocation) -> None:
     ctx.record("wait", f"{res.name} {event}")
     if not ctx.session.wait_for(lambda: res.ready(event), timeout):
         raise Timeout(
-            f"{res.name}: timeout after {timeout:g} s waiting for {event}; it is {res.state}"
+            f"{res.name}: timeout after {timeout:g} s waiting for {event}; it is {res.state}; "
+            "--timeout S waits longer"
         )
     if event == "exit":
         from pslrepl.resources.process import Process
