@@ -47,6 +47,7 @@ def shutdown(session: Session) -> None:
     finally:
         remove_traps(session)
         session.remove_tmp()
+        session.watchdog.close()
         if "defaulttimeout" in session.restore:
             import socket
 
@@ -211,6 +212,10 @@ def main(argv: list[str] | None = None) -> int:
         return ExitStatus.USAGE
     for signum in (signal.SIGTERM, signal.SIGHUP):
         signal.signal(signum, _terminate)
+    from pslrepl.watchdog import leftovers
+
+    for line in leftovers():  # a session that died with its watchdog (kill -9 of both)
+        print(f"pslrepl: {line}", file=sys.stderr)
     if args.mode != "run":
         return transcripts(args)
     lines: Iterable[str] | None = None

@@ -14,6 +14,7 @@ from pslrepl.output import Printer
 from pslrepl.parsing import parse_duration
 from pslrepl.render import event_line
 from pslrepl.resources.registry import Registry
+from pslrepl.watchdog import Watchdog
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -220,6 +221,8 @@ class Session:
         self.volatile = Volatile(lambda name: name in self.registry)
         self.recorder: Any = None
         self._tmp: str | None = None
+        self.watchdog = Watchdog()
+        self._paths: set[str] = set()  # UNIX socket files made, for the watchdog
         self.socket_watcher: Any = None
         self.test_ca: Any = None  # the session's TLS test CA, made on first use
         # Process-wide settings a command changed, to put back at the end (name -> value).
@@ -228,12 +231,16 @@ class Session:
     @property
     def tmp(self) -> str:
         """The session's own temporary directory ({tmp} in transcripts), made on first use
-        and removed with everything in it when the session ends."""
+        and removed with everything in it when the session ends (or by the watchdog, or
+        the next start, if it ends without closing: its name holds the shell's pid)."""
         if self._tmp is None:
             import tempfile
 
-            self._tmp = tempfile.mkdtemp(prefix="pslrepl-")
+            from pslrepl.watchdog import session_tmp_prefix
+
+            self._tmp = tempfile.mkdtemp(prefix=session_tmp_prefix())
             self.volatile["tmp"] = self._tmp
+            self.watchdog.guard_tree(self._tmp)
         return self._tmp
 
     def remove_tmp(self) -> None:
@@ -241,7 +248,53 @@ class Session:
             import shutil
 
             shutil.rmtree(self._tmp, ignore_errors=True)
+            self.watchdog.release_tree(self._tmp)
             self._tmp = None
+
+    # -- what must not outlive the shell ------------------------------------------------
+
+    def guard_child(self, pid: int) -> None:
+        """A child started in its own session (start_new_session): if the shell dies
+        without closing it, the watchdog ends it and what it started."""
+        self.watchdog.guard_session(pid)
+
+    def release_child(self, pid: int) -> None:
+        """The child was reaped, and its session ended with it."""
+        self.watchdog.release_session(pid)
+
+    def own_path(self, path: str) -> None:
+        """A UNIX socket file the shell made: removed if the shell dies without closing."""
+        import os
+
+        from pslrepl.watchdog import SOCKETS_LIST
+
+        path = os.path.abspath(path)
+        self.watchdog.guard_path(path)
+        self._paths.add(path)
+        self._write_paths(SOCKETS_LIST)
+
+    def disown_path(self, path: str) -> None:
+        import os
+
+        from pslrepl.watchdog import SOCKETS_LIST
+
+        path = os.path.abspath(path)
+        if path in self._paths:
+            self._paths.discard(path)
+            self.watchdog.release_path(path)
+            self._write_paths(SOCKETS_LIST)
+
+    def _write_paths(self, name: str) -> None:
+        """The list the next start reads if this session dies with the watchdog too."""
+        import os
+
+        target = os.path.join(self.tmp, name)
+        try:
+            with open(target + ".new", "w", encoding="utf-8", errors="surrogateescape") as fh:
+                fh.write("".join(p + "\n" for p in sorted(self._paths)))
+            os.replace(target + ".new", target)
+        except OSError:
+            pass  # the watchdog still knows them
 
     # -- events ---------------------------------------------------------------------
 

@@ -1,0 +1,143 @@
+"""Nothing the shell started outlives it by more than 2 s, even after kill -9."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.helpers import PY, pslrepl_exe
+
+IGNORES_TERM = "import signal, time; signal.signal(signal.SIGTERM, signal.SIG_IGN); time.sleep(600)"
+
+
+def alive(pid: int) -> bool:
+    """Running (not a zombie waiting for its reaper)."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as fh:
+            data = fh.read()
+    except OSError:
+        return False
+    return data[data.rindex(b")") + 2 : data.rindex(b")") + 3] != b"Z"
+
+
+def wait_gone(pids: list[int], timeout: float) -> list[int]:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        left = [p for p in pids if alive(p)]
+        if not left:
+            return []
+        time.sleep(0.02)
+    return [p for p in pids if alive(p)]
+
+
+def session_members(sid: int) -> list[int]:
+    found = []
+    for name in os.listdir("/proc"):
+        if name.isdigit():
+            try:
+                with open(f"/proc/{name}/stat", "rb") as fh:
+                    data = fh.read()
+            except OSError:
+                continue
+            if int(data[data.rindex(b")") + 2 :].split()[3]) == sid:
+                found.append(int(name))
+    return found
+
+
+def test_a_killed_owner_takes_its_childrens_sessions_along(tmp_path: Path) -> None:
+    """The Watchdog on its own: an owner process starts children in their own sessions
+    (one with a grandchild, one that ignores TERM), a socket file and a directory; then
+    it dies of SIGKILL."""
+    owner_code = textwrap.dedent(f"""
+        import os, socket, subprocess, sys, time
+        from pslrepl.watchdog import Watchdog
+        dog = Watchdog()
+        a = subprocess.Popen(["sh", "-c", "sleep 600 & sleep 601"], start_new_session=True)
+        b = subprocess.Popen([{PY!r}, "-c", {IGNORES_TERM!r}], start_new_session=True)
+        dog.guard_session(a.pid)
+        dog.guard_session(b.pid)
+        s = socket.socket(socket.AF_UNIX)
+        s.bind({str(tmp_path / "left.sock")!r})
+        dog.guard_path({str(tmp_path / "left.sock")!r})
+        os.mkdir({str(tmp_path / "tree")!r})
+        dog.guard_tree({str(tmp_path / "tree")!r})
+        print(a.pid, b.pid, flush=True)
+        time.sleep(600)
+    """)
+    owner = subprocess.Popen([sys.executable, "-c", owner_code], stdout=subprocess.PIPE,
+                             text=True)  # fmt: skip
+    assert owner.stdout is not None
+    a, b = (int(x) for x in owner.stdout.readline().split())
+    try:
+        deadline = time.monotonic() + 10
+        while len(session_members(a)) < 3:  # sh, and both sleeps
+            assert time.monotonic() < deadline
+            time.sleep(0.01)
+        children = session_members(a) + [b]
+        owner.kill()
+        owner.wait()
+        assert wait_gone(children, timeout=2.0) == [], "children outlived the owner by 2 s"
+        deadline = time.monotonic() + 2
+        while (tmp_path / "left.sock").exists() or (tmp_path / "tree").exists():
+            assert time.monotonic() < deadline, "the watchdog left files behind"
+            time.sleep(0.01)
+    finally:
+        owner.kill()
+        for pid in session_members(a) + [b]:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except OSError:
+                pass
+
+
+def test_a_clean_exit_leaves_no_watchdog(tmp_path: Path) -> None:
+    from pslrepl.watchdog import Watchdog
+
+    dog = Watchdog()
+    child = subprocess.Popen(["sleep", "600"], start_new_session=True)
+    dog.guard_session(child.pid)
+    watchdog_pid = dog._proc.pid  # type: ignore[union-attr]
+    child.kill()
+    child.wait()
+    dog.release_session(child.pid)
+    dog.close()
+    assert not alive(watchdog_pid)
+    with pytest.raises(ChildProcessError):
+        os.waitpid(watchdog_pid, os.WNOHANG)  # reaped: no zombie
+
+
+def test_the_next_start_removes_what_a_dead_session_left(tmp_path: Path) -> None:
+    """A session killed with its watchdog: the next pslrepl removes its temp directory
+    and the socket files it listed, and says so."""
+    import tempfile
+
+    from pslrepl.watchdog import SOCKETS_LIST, TMP_PREFIX
+
+    dead = subprocess.Popen(["true"])
+    dead.wait()  # a pid nobody holds now
+    left = Path(tempfile.gettempdir()) / f"{TMP_PREFIX}{dead.pid}-testleft"
+    left.mkdir()
+    import socket
+
+    sock_path = tmp_path / "stale.sock"
+    s = socket.socket(socket.AF_UNIX)
+    s.bind(str(sock_path))
+    s.close()
+    (left / SOCKETS_LIST).write_text(f"{sock_path}\n{tmp_path / 'not-a-socket'}\n")
+    (tmp_path / "not-a-socket").write_text("keep me")
+    done = subprocess.run([pslrepl_exe(), "-c", "echo hi"], capture_output=True, text=True,
+                          timeout=30)  # fmt: skip
+    assert done.returncode == 0
+    assert not left.exists()
+    assert not sock_path.exists()
+    assert (tmp_path / "not-a-socket").read_text() == "keep me"
+    assert f"removed {left}" in done.stderr
+    assert f"(pid {dead.pid}) that ended without closing" in done.stderr
+    assert done.stdout == "hi\n"
