@@ -84,7 +84,10 @@ def test_log_shows_traffic_and_events(shell: Shell) -> None:
 def test_wait_events(shell: Shell) -> None:
     shell.ok("spawn p -- cat")
     line = shell.fails("wait p --timeout 0.2")
-    assert line == "error: p: timeout after 0.2 s waiting for exit; it is running; --timeout S waits longer"
+    assert (
+        line
+        == "error: p: timeout after 0.2 s waiting for exit; it is running; --timeout S waits longer"
+    )
     shell.ok("writeline p x")
     assert shell.ok("wait p data") == "p: output waiting: read p\n"
     shell.ok("spawn q -- true")
@@ -151,6 +154,27 @@ def test_source(shell: Shell, tmp_path: Path) -> None:
     loop.write_text(f"source {loop}\n")
     ok, out, err = shell(f"source {loop}")
     assert not ok and "nested 10 deep" in err and "Traceback" not in err
+
+
+def test_source_of_a_transcript_runs_only_its_commands(shell: Shell, tmp_path: Path) -> None:
+    transcript = tmp_path / "demo.psl"
+    transcript.write_text(
+        "# A demo\n"
+        "psl> echo one\n"
+        "one\n"
+        "psl> spawn p -- cat\n"
+        "p: started pid {p.pid}: cat\n"
+        "psl>\n"
+        "psl> writeline p two   # a comment\n"
+        "echo this is output, not a command\n"
+        "psl> read p --line\n"
+        "two\n"
+        "psl> nosuch\n"
+    )
+    ok, out, err = shell(f"source {transcript}")
+    assert out.startswith("one\np: started pid ") and out.endswith("p: wrote 4 bytes\ntwo\n")
+    assert "this is output" not in out
+    assert not ok and f"{transcript}:11: unknown command 'nosuch'" in err
 
 
 def test_exit(shell: Shell) -> None:

@@ -301,10 +301,17 @@ def _source(ctx: Invocation) -> None:
         raise PslError(f"source: can't read {path!r}: {exc.strerror or exc}") from None
     except UnicodeDecodeError:
         raise PslError(f"source: {path!r} is not UTF-8 text") from None
+    from pslrepl.transcript import PROMPT
+
+    numbered = list(enumerate(lines, 1))
+    if any(line.startswith(PROMPT) or line == PROMPT.rstrip() for line in lines):
+        # A transcript (.psl) or a block copied from one: its commands are the prompted
+        # lines; the lines under them are what they printed then.
+        numbered = [(n, line[len(PROMPT) :]) for n, line in numbered if line.startswith(PROMPT)]
     saved = dispatcher.location
     dispatcher.source_depth += 1
     try:
-        for number, line in enumerate(lines, 1):
+        for number, line in numbered:
             dispatcher.location = f"{path}:{number}: "
             if not dispatcher.run_line(line):
                 raise PslError(f"source: {path} stopped at line {number}")
@@ -427,6 +434,8 @@ COMMANDS = (
         _source,
         args=(Arg("FILE", "file"),),
         examples=("source demo.psl",),
+        details="A transcript (.psl) runs too: its `psl> ` lines are the commands, and the "
+        "output recorded under them is skipped.",
     ),
     Command(
         "exit",
