@@ -16,6 +16,11 @@ if TYPE_CHECKING:
     Handler = Callable[[Invocation], None]
 
 
+# A whole number's range unless an argument says otherwise: what fits a C long, as
+# most of the calls behind the commands take (past it they raise OverflowError).
+INT_LIMITS = (-(2**63), 2**63 - 1)
+
+
 class Arg:
     """A positional argument; ``kind`` tells completion and highlighting what it takes.
 
@@ -24,7 +29,7 @@ class Arg:
     and the converted ``seconds`` and ``int``.
     """
 
-    __slots__ = ("name", "kind", "optional", "many", "kinds", "choices")
+    __slots__ = ("name", "kind", "optional", "many", "kinds", "choices", "limits")
 
     def __init__(
         self,
@@ -35,6 +40,7 @@ class Arg:
         many: bool = False,
         kinds: tuple[str, ...] = (),
         choices: tuple[str, ...] = (),
+        limits: tuple[int, int] = INT_LIMITS,
     ) -> None:
         self.name = name
         self.kind = kind
@@ -42,6 +48,7 @@ class Arg:
         self.many = many
         self.kinds = kinds
         self.choices = choices
+        self.limits = limits  # an ``int``'s range, both ends allowed
 
     @property
     def key(self) -> str:
@@ -51,7 +58,7 @@ class Arg:
 class Opt:
     """An option: ``--flag`` when ``metavar`` is None, else ``--opt VALUE``."""
 
-    __slots__ = ("name", "help", "metavar", "kind", "repeat", "choices", "exclusive")
+    __slots__ = ("name", "help", "metavar", "kind", "repeat", "choices", "exclusive", "limits")
 
     def __init__(
         self,
@@ -63,6 +70,7 @@ class Opt:
         repeat: bool = False,
         choices: tuple[str, ...] = (),
         exclusive: str | None = None,
+        limits: tuple[int, int] = INT_LIMITS,
     ) -> None:
         self.name = name
         self.help = help
@@ -71,6 +79,7 @@ class Opt:
         self.repeat = repeat
         self.choices = choices
         self.exclusive = exclusive
+        self.limits = limits
 
     @property
     def key(self) -> str:
@@ -191,7 +200,7 @@ def parse_args(cmd: Command, tokens: Sequence[Token]) -> tuple[dict[str, Any], l
                     raise UsageError(f"{cmd.name}: {name} needs a value ({opt.metavar})")
                 raw = tokens[i + 1].text
                 i += 2
-            value = _convert(cmd, opt.name, opt.kind, opt.choices, raw)
+            value = _convert(cmd, opt.name, opt.kind, opt.choices, raw, opt.limits)
             if opt.repeat:
                 values[opt.key].append(value)
             else:
@@ -220,7 +229,9 @@ def _bind_positionals(cmd: Command, positionals: list[str], values: dict[str, An
     for arg in args:
         if arg.many:
             take = positionals[pos:]
-            values[arg.key] = [_convert(cmd, arg.name, arg.kind, arg.choices, t) for t in take]
+            values[arg.key] = [
+                _convert(cmd, arg.name, arg.kind, arg.choices, t, arg.limits) for t in take
+            ]
             pos = len(positionals)
             continue
         if arg.optional:
@@ -228,21 +239,34 @@ def _bind_positionals(cmd: Command, positionals: list[str], values: dict[str, An
                 continue
             spare -= 1
         if pos < len(positionals):
-            values[arg.key] = _convert(cmd, arg.name, arg.kind, arg.choices, positionals[pos])
+            values[arg.key] = _convert(
+                cmd, arg.name, arg.kind, arg.choices, positionals[pos], arg.limits
+            )
             pos += 1
     if pos < len(positionals):
         extra = " ".join(positionals[pos:])
         raise UsageError(f"{cmd.name}: unexpected {extra!r}; usage: {cmd.usage()}")
 
 
-def _convert(cmd: Command, what: str, kind: str, choices: tuple[str, ...], raw: str) -> Any:
+def _convert(
+    cmd: Command,
+    what: str,
+    kind: str,
+    choices: tuple[str, ...],
+    raw: str,
+    limits: tuple[int, int] = INT_LIMITS,
+) -> Any:
     if choices and raw not in choices:
         raise UsageError(f"{cmd.name}: {what} must be one of {', '.join(choices)}, not {raw!r}")
     if kind == "seconds":
         return parse_duration(raw, what=f"{cmd.name}: {what}")
     if kind == "int":
         try:
-            return int(raw, 0)
+            value = int(raw, 0)
         except ValueError:
             raise UsageError(f"{cmd.name}: {what} must be a whole number, not {raw!r}") from None
+        low, high = limits
+        if not low <= value <= high:
+            raise UsageError(f"{cmd.name}: {what} must be from {low} to {high}, not {raw}")
+        return value
     return raw

@@ -247,3 +247,25 @@ def test_py_warns_when_code_rebinds_a_resources_name(shell: Shell) -> None:
     assert "warning: x is a resource's name" in out
     assert shell.ok("py x.args") == "['cat']\n"  # still the Popen
     assert "warning" not in shell.ok("py y = 5")
+
+
+@pytest.mark.parametrize(
+    ("line", "message"),
+    [
+        ("exit 256", "exit: STATUS must be from 0 to 255, not 256"),
+        ("exit -1", "exit: STATUS must be from 0 to 255, not -1"),
+        ("exit 99999999999999999999", "exit: STATUS must be from 0 to 255"),
+        ("log --last -1", "log: --last must be from 0 to"),
+        ("log --last 99999999999999999999", "log: --last must be from 0 to 9223372036854775807"),
+        ("sleep 1e300", "sleep: SECONDS must be from 0 to 1,000,000,000 seconds"),
+        ("set grace 1e10", "grace must be from 0 to 1,000,000,000 seconds"),
+    ],
+)
+def test_out_of_range_numbers_name_the_range(shell: Shell, line: str, message: str) -> None:
+    assert message in shell.fails(line)
+    assert shell.session.exit_requested is None
+
+
+def test_exit_status_boundaries() -> None:
+    assert run_cli("-c", "exit 255").returncode == 255
+    assert run_cli("-c", "exit 0").returncode == 0

@@ -136,8 +136,6 @@ def _log(ctx: Invocation) -> None:
         events = list(session.log)
     last = ctx["last"]
     if last is not None:
-        if last < 0:
-            raise UsageError("log: --last takes a number >= 0")
         events = events[-last:] if last else []
     if not events:
         ctx.say("(no events)", "notice")
@@ -373,7 +371,7 @@ COMMANDS = (
             Opt("--hex", "show data as hex", exclusive="mode"),
             Opt("--text", "show data as text", exclusive="mode"),
             Opt("--repr", "show data as Python bytes literals", exclusive="mode"),
-            Opt("--last", "only the last N entries", "N", kind="int"),
+            Opt("--last", "only the last N entries", "N", kind="int", limits=(0, 2**63 - 1)),
         ),
         examples=("log p", "log p --hex --last 5", "log"),
     ),
@@ -442,7 +440,7 @@ COMMANDS = (
         "session",
         "close everything cleanly and leave",
         _exit,
-        args=(Arg("STATUS", "int", optional=True),),
+        args=(Arg("STATUS", "int", optional=True, limits=(0, 255)),),
         aliases=("quit",),
         examples=("exit",),
     ),
