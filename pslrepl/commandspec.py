@@ -91,7 +91,7 @@ class Command:
 
     __slots__ = (
         "name", "group", "summary", "handler", "args", "opts", "calls", "examples",
-        "rest", "rest_name", "aliases", "details",
+        "rest", "rest_name", "aliases", "details", "setup",
     )  # fmt: skip
 
     def __init__(
@@ -109,6 +109,7 @@ class Command:
         rest_name: str = "ARGV",
         aliases: tuple[str, ...] = (),
         details: str = "",
+        setup: tuple[str, ...] = (),
     ) -> None:
         self.name = name
         self.group = group
@@ -122,6 +123,9 @@ class Command:
         self.rest_name = rest_name
         self.aliases = aliases
         self.details = details
+        # Commands that make what the examples name (a child p, a listener srv): the
+        # suite runs setup then the examples in a fresh session, and each must succeed.
+        self.setup = setup
 
     def __repr__(self) -> str:
         return f"Command({self.name!r})"
