@@ -18,7 +18,7 @@ from pslrepl.watchdog import Watchdog
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Callable, Iterator
     from typing import Any
 
 SESSION_LOG_LENGTH = 5000
@@ -67,6 +67,15 @@ class Pending:
 
     def __len__(self) -> int:
         return len(self.events)
+
+    def __iter__(self) -> Iterator[Event]:
+        return iter(list(self.events))
+
+    def remove(self, event: Event) -> None:
+        """Withdraw a notice not shown yet (a command has just said the same)."""
+        self.events.remove(event)
+        if event.kind == "data" and event.direction == "in":
+            self._data.discard((event.source, event.stream))
 
     def add(self, event: Event) -> None:
         """Called with the session lock held."""
