@@ -7,14 +7,19 @@ import signal
 import sys
 
 from pslrepl import __version__
+from pslrepl.app import build, shutdown
 from pslrepl.environment import Environment
 from pslrepl.errors import Terminated
-from pslrepl.session import Session
+
+__all__ = ["build", "main", "run_lines", "shutdown"]  # build and shutdown live in app
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Iterable
     from types import FrameType
+
+    from pslrepl.dispatch import Dispatcher
+    from pslrepl.session import Session
 
 
 class ExitStatus(enum.IntEnum):
@@ -23,52 +28,15 @@ class ExitStatus(enum.IntEnum):
     USAGE = 2  # pslrepl itself was called wrongly
 
 
-def build(env: Environment) -> tuple[Session, object]:
-    """A session with the full command table, and its dispatcher."""
-    from pslrepl.commands import all_commands
-    from pslrepl.dispatch import CommandTable, Dispatcher
-
-    table = CommandTable(all_commands())
-    session = Session(env, is_command=table.is_command)
-    return session, Dispatcher(session, table)
-
-
-def shutdown(session: Session) -> None:
-    """Close every resource and put back the signal handlers: no child or trap outlives us."""
-    from pslrepl.commands.signals import remove_traps
-
-    try:
-        if session.recorder is not None:
-            session.recorder.close()
-            session.recorder = None
-        for name, what in session.close_all():
-            if session.env.interactive:
-                session.printer.write([[("name", name), ("notice", f": {what}")]])
-    finally:
-        remove_traps(session)
-        session.remove_tmp()
-        session.watchdog.close()
-        if "defaulttimeout" in session.restore:
-            import socket
-
-            socket.setdefaulttimeout(session.restore.pop("defaulttimeout"))
-        if session.socket_watcher is not None:
-            session.socket_watcher.stop()
-            session.socket_watcher = None
-
-
 def run_lines(
     session: Session,
-    dispatcher: object,
+    dispatcher: Dispatcher,
     lines: Iterable[str],
     *,
     keep_going: bool,
     where: str | None = None,
 ) -> ExitStatus | int:
     """Run script lines in order; stop at the first failure unless ``keep_going``."""
-    from pslrepl.dispatch import Dispatcher
-
-    assert isinstance(dispatcher, Dispatcher)
     # `a; b` in a script: b does not run once a has failed (as at a line's end).
     dispatcher.stop_on_error = not keep_going
     status: int = ExitStatus.OK

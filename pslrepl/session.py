@@ -232,6 +232,7 @@ class Session:
         self._tmp: str | None = None
         self.watchdog = Watchdog()
         self._paths: set[str] = set()  # UNIX socket files made, for the watchdog
+        self._on_close: list[Callable[[], None]] = []
         self.socket_watcher: Any = None
         self.test_ca: Any = None  # the session's TLS test CA, made on first use
         # Process-wide settings a command changed, to put back at the end (name -> value).
@@ -259,6 +260,22 @@ class Session:
             shutil.rmtree(self._tmp, ignore_errors=True)
             self.watchdog.release_tree(self._tmp)
             self._tmp = None
+
+    # -- the end ------------------------------------------------------------------------
+
+    def on_close(self, hook: Callable[[], None]) -> None:
+        """Run ``hook`` when the session ends, after every resource is closed (newest
+        first): what changed process-wide state registers its own undoing."""
+        if hook not in self._on_close:
+            self._on_close.append(hook)
+
+    def run_on_close(self) -> None:
+        while self._on_close:
+            hook = self._on_close.pop()
+            try:
+                hook()
+            except Exception as exc:  # one failing hook must not keep the rest from running
+                self.printer.warning(f"while closing: {type(exc).__name__}: {exc}")
 
     # -- what must not outlive the shell ------------------------------------------------
 
