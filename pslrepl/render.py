@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import time
 
-from pslrepl.results import Fields, Output, Styled, Table, Text
+from pslrepl.results import Fields, Fragment, Output, Styled, Table, Text
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from pslrepl.events import Event
-    from pslrepl.results import Cell, Fragment, Line, Result
+    from pslrepl.results import Cell, Line, Result
 
 # Control characters but tab and newline, shown as \xNN so a child's escape codes
 # can't drive the user's terminal.
@@ -101,6 +103,19 @@ def hexdump(data: bytes, *, width: int = 16) -> list[str]:
     return lines
 
 
+class TableLine(list[Fragment]):
+    """A line of a rendered table, as scripts print it, that keeps its cells and the
+    table's column widths: the interactive shell refits it to a narrow terminal."""
+
+    __slots__ = ("cells", "widths", "header")
+
+    def __init__(self, cells: list[Fragment], widths: list[int], *, header: bool) -> None:
+        super().__init__(_table_fragments(cells, widths, header=header, measure=len))
+        self.cells = cells
+        self.widths = widths  # shared by every line of one table
+        self.header = header
+
+
 def render_table(table: Table) -> list[Line]:
     if not table.rows:
         return [[("notice", table.empty)]]
@@ -109,21 +124,217 @@ def render_table(table: Table) -> list[Line]:
     for row in cells:
         for i, (_, text) in enumerate(row):
             widths[i] = max(widths[i], len(text))
-    lines: list[Line] = []
-    header = "  ".join(f"{h:<{w}}" for h, w in zip(table.headers, widths, strict=True)).rstrip()
-    lines.append([("header", header)])
-    for row in cells:
-        line: Line = []
-        for i, (cls, text) in enumerate(row):
-            line.append((cls, text))
-            if i < len(row) - 1:
-                line.append(("", " " * (widths[i] - len(text) + 2)))
-        lines.append(line)
+    lines: list[Line] = [TableLine([("header", h) for h in table.headers], widths, header=True)]
+    lines.extend(TableLine(row, widths, header=False) for row in cells)
     return lines
+
+
+def _table_fragments(
+    cells: list[Fragment], widths: list[int], *, header: bool, measure: Callable[[str], int]
+) -> Line:
+    """One table line: cells padded to their column, two spaces apart. A header is one
+    fragment (its underline runs across the gaps); a row's last cell is not padded.
+    Scripts measure with len, as they always have; the terminal with text_width."""
+    if header:
+        pairs = zip(cells, widths, strict=True)
+        padded = (text + " " * (w - measure(text)) for (_, text), w in pairs)
+        return [("header", "  ".join(padded).rstrip())]
+    line: Line = []
+    for i, (cls, text) in enumerate(cells):
+        line.append((cls, text))
+        if i < len(cells) - 1:
+            line.append(("", " " * (widths[i] - measure(text) + 2)))
+    return line
 
 
 def _cell(cell: Cell, style: str = "") -> Fragment:
     return (style, cell) if isinstance(cell, str) else cell
+
+
+# -- fitting the interactive terminal ---------------------------------------------------
+# Only the interactive shell calls these (output.Screen): scripts and transcripts print
+# the lines as rendered above, whatever the terminal.
+
+# Bytes a child or peer sent: their spaces are data, so the terminal wraps them as they
+# are rather than this code moving words around.
+DATA_STYLES = frozenset({"stdout", "stderr", "match"})
+ELLIPSIS = "\u2026"
+MIN_COLUMN = 3  # a cut cell keeps two characters and the ellipsis
+NARROWEST = 8  # below this the layout rules give up and cut
+
+
+def text_width(text: str) -> int:
+    """Columns ``text`` takes on a terminal: wide (East Asian) characters take two,
+    combining marks none."""
+    if text.isascii():
+        return len(text)
+    import unicodedata
+
+    return sum(
+        0 if unicodedata.combining(ch) else 2 if unicodedata.east_asian_width(ch) in "WF" else 1
+        for ch in text
+    )
+
+
+def line_width(line: Line) -> int:
+    return sum(text_width(text) for _, text in line)
+
+
+def fit_lines(lines: list[Line], width: int) -> list[Line]:
+    """``lines`` as they fit ``width`` columns: a table's widest cells cut with an
+    ellipsis (a row never wraps), other text wrapped at spaces under a hanging indent
+    that keeps a label's column (help's, info's); bytes from a child or peer as they are."""
+    width = max(width, NARROWEST)
+    out: list[Line] = []
+    i = 0
+    while i < len(lines):
+        line = lines[i]
+        if isinstance(line, TableLine):
+            table = [line]
+            while i + len(table) < len(lines):
+                nxt = lines[i + len(table)]
+                if not (isinstance(nxt, TableLine) and nxt.widths is line.widths):
+                    break
+                table.append(nxt)
+            out.extend(fit_table(table, width))
+            i += len(table)
+            continue
+        if line_width(line) <= width or any(cls in DATA_STYLES for cls, _ in line):
+            out.append(line)
+        else:
+            out.extend(wrap_line(line, width))
+        i += 1
+    return out
+
+
+def fit_table(lines: list[TableLine], width: int) -> list[Line]:
+    """A table's lines in ``width`` columns: the widest columns are narrowed first, to the
+    same width, and their cells cut with an ellipsis."""
+    count = len(lines[0].cells)
+    natural = [
+        max(lines[0].widths[k], *(text_width(line.cells[k][1]) for line in lines))
+        for k in range(count)
+    ]
+    if sum(natural) + 2 * (count - 1) <= width:
+        return list(lines)
+    widths = _narrow(natural, width - 2 * (count - 1))
+    fitted: list[Line] = []
+    for line in lines:
+        cells = [(cls, cut_text(text, widths[k])) for k, (cls, text) in enumerate(line.cells)]
+        fitted.append(_table_fragments(cells, widths, header=line.header, measure=text_width))
+    # Too many columns for even the narrowest cells: cut the lines, never wrap them.
+    return [cut_line(line, width) for line in fitted]
+
+
+def _narrow(natural: list[int], room: int) -> list[int]:
+    """Column widths that sum to at most ``room``: every column wider than some cap is
+    cut to it (the widest go first), and what the cap leaves over goes back left to right."""
+    floor = [min(w, MIN_COLUMN) for w in natural]
+    if sum(floor) >= room:
+        return floor
+    low, high = MIN_COLUMN, max(natural)  # the cap: sum(min(w, low)) fits, high does not
+    while high - low > 1:
+        mid = (low + high) // 2
+        if sum(min(w, mid) for w in natural) <= room:
+            low = mid
+        else:
+            high = mid
+    widths = [min(w, low) for w in natural]
+    spare = room - sum(widths)
+    for k, w in enumerate(natural):
+        if spare and w > low:
+            widths[k] += 1
+            spare -= 1
+    return widths
+
+
+def cut_text(text: str, width: int) -> str:
+    """``text`` in at most ``width`` columns, ending with an ellipsis if it was cut."""
+    if text_width(text) <= width:
+        return text
+    return _prefix(text, width - 1) + ELLIPSIS if width >= 1 else ""
+
+
+def _prefix(text: str, room: int) -> str:
+    """The longest start of ``text`` that takes at most ``room`` columns."""
+    used = 0
+    for i, ch in enumerate(text):
+        used += text_width(ch)
+        if used > room:
+            return text[:i]
+    return text
+
+
+def cut_line(line: Line, width: int) -> Line:
+    """A styled line in at most ``width`` columns, ending with an ellipsis if it was cut."""
+    if line_width(line) <= width:
+        return line
+    out: Line = []
+    used = 0
+    for cls, text in line:
+        w = text_width(text)
+        if used + w > width - 1:
+            out.append((cls, cut_text(text + ELLIPSIS, width - used)))
+            break
+        out.append((cls, text))
+        used += w
+    return out
+
+
+def wrap_line(line: Line, width: int) -> list[Line]:
+    """A styled line wrapped at spaces to ``width`` columns; continuation lines start at
+    the hanging indent. A word longer than a whole line is split where the line ends."""
+    import re
+
+    indent = _hanging_indent(line, width)
+    out: list[Line] = []
+    current: Line = []
+    used = 0
+    has_word = False  # the current line holds more than its indent
+    gap: Line = []  # spaces seen since the last word: dropped where the line breaks
+    for cls, text in line:
+        for piece in re.split(r"( +)", text):
+            if not piece:
+                continue
+            if piece[0] == " ":
+                gap.append((cls, piece))
+                continue
+            gap_width = sum(len(t) for _, t in gap)
+            if has_word and used + gap_width + text_width(piece) > width:
+                out.append(current)
+                current, used, gap, gap_width = [("", " " * indent)], indent, [], 0
+                has_word = False
+            current.extend(gap)
+            used += gap_width
+            gap = []
+            while used + text_width(piece) > width:  # longer than a line: split it
+                head = _prefix(piece, width - used)
+                if not head:  # not even one character fits after the indent
+                    head = piece[:1]
+                current.append((cls, head))
+                out.append(current)
+                current, used = [("", " " * indent)], indent
+                piece = piece[len(head) :]
+            if piece:
+                current.append((cls, piece))
+                used += text_width(piece)
+                has_word = True
+    if has_word or not out:
+        out.append(current)
+    return [[f for f in ln if f[1]] for ln in out]
+
+
+def _hanging_indent(line: Line, width: int) -> int:
+    """Where continuation lines start: under the text after a label (help's command or
+    option column, info's key, ``error: ``), else where the line's text starts."""
+    first = line[0][1] if line else ""
+    lead = len(first) - len(first.lstrip(" "))
+    indent = lead
+    if len(line) > 1 and first.strip() and first.endswith(" "):
+        indent = text_width(first)
+    if indent > width // 2:  # a label too wide for the terminal: a plain indent
+        indent = min(lead + 2, width // 2)
+    return indent
 
 
 def clock(t: float) -> str:
