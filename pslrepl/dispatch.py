@@ -35,6 +35,12 @@ class CommandTable:
                     raise ValueError(f"command {name!r} defined twice")
                 self.by_name[name] = cmd
         self.first_words = {name.split()[0] for name in self.by_name}
+        self._subs: dict[str, list[str]] = {}
+        for name in sorted(self.by_name):
+            first, _, second = name.partition(" ")
+            if second:
+                self._subs.setdefault(first, []).append(second)
+        self._suggested: dict[str, list[str]] = {}  # a typo is often typed again
 
     def is_command(self, word: str) -> bool:
         return word in self.first_words
@@ -44,7 +50,7 @@ class CommandTable:
         return words in self.by_name or words in self.first_words
 
     def subcommands(self, first: str) -> list[str]:
-        return sorted({n.split()[1] for n in self.by_name if n.startswith(first + " ")})
+        return list(self._subs.get(first, ()))
 
     def resolve(self, words: Sequence[str]) -> tuple[Command | None, int]:
         """The command the first words name and how many words that took."""
@@ -65,9 +71,17 @@ class CommandTable:
         return out
 
     def suggest(self, word: str) -> list[str]:
-        import difflib
+        """Near spellings of a mistyped command (difflib: the slow part of a long line of
+        unknown commands, so each word is looked up once, in a bounded cache)."""
+        found = self._suggested.get(word)
+        if found is None:
+            import difflib
 
-        return difflib.get_close_matches(word, sorted(self.by_name), n=3, cutoff=0.6)
+            found = difflib.get_close_matches(word, sorted(self.by_name), n=3, cutoff=0.6)
+            if len(self._suggested) >= 1024:
+                self._suggested.clear()
+            self._suggested[word] = found
+        return list(found)
 
 
 class Dispatcher:
