@@ -54,10 +54,19 @@ class Transcript:
         self.steps = steps
 
 
+def lines_of(text: str) -> list[str]:
+    """A transcript's lines: split at LF only (CRLF too). str.splitlines would also split
+    at form feed, NEL or U+2028 inside an output line; the writer escapes those."""
+    lines = text.split("\n")
+    if lines[-1] == "":
+        lines.pop()
+    return [line[:-1] if line.endswith("\r") else line for line in lines]
+
+
 def parse(text: str) -> Transcript:
     preamble: list[str] = []
     steps: list[Step] = []
-    for number, line in enumerate(text.splitlines(), 1):
+    for number, line in enumerate(lines_of(text), 1):
         if line.startswith(PROMPT) or line == PROMPT.rstrip():
             steps.append(Step(line[len(PROMPT) :], [], number))
         elif not steps:
@@ -92,13 +101,21 @@ def _with_comments(lines: list[str], comments: list[tuple[int, str]]) -> Iterato
 
 
 def commands_in(text: str) -> list[str]:
-    """The commands a block of text holds, for a paste or ``source``: in a block copied
-    from a transcript or the README (some line starts ``psl> ``) only the prompted lines
-    are commands, the rest is their output; otherwise every line is one."""
-    lines = text.splitlines()
-    if any(line.startswith(PROMPT) or line == PROMPT.rstrip() for line in lines):
-        return [line[len(PROMPT) :] for line in lines if line.startswith(PROMPT)]
-    return lines
+    """The commands a block of text holds, for a paste or ``source``.
+
+    In a block copied from a transcript or the README (a line starts ``psl>``, maybe
+    indented) only the prompted lines are commands, the rest is their output or
+    comments; a prompt with nothing after it is no command. Otherwise every line is one.
+    Line ends may be LF, CRLF or CR. A command keeps its trailing spaces (``send c x\\ ``
+    ends in one)."""
+    lines = re.split(r"\r\n|\r|\n", text)
+    if lines[-1] == "":
+        lines.pop()
+    body = [line.lstrip(" \t") for line in lines]
+    if not any(line.startswith(PROMPT) or line.rstrip() == PROMPT.rstrip() for line in body):
+        return lines
+    commands = (line[len(PROMPT) :] for line in body if line.startswith(PROMPT))
+    return [command for command in commands if command.strip()]
 
 
 # -- matching ---------------------------------------------------------------------------
@@ -240,34 +257,230 @@ def diff(step: Step, actual: list[str], bindings: Bindings, *, where: str) -> li
 
 # -- writing output lines ---------------------------------------------------------------
 
+# Characters a transcript never holds as they are: a control character (a tab aside)
+# would break the line or act on the terminal that shows the file, a lone surrogate
+# (a byte that was not UTF-8) can't be written as UTF-8, and NEL, LS and PS end a line
+# for str.splitlines and for some editors.
+_UNSAFE = re.compile(r"[\x00-\x08\x0a-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff]")
+
+Segment = tuple[str, str | None]  # (text, the placeholder written for it, or None)
+
+
+def unsafe(text: str) -> bool:
+    """Whether ``text`` holds a character no transcript line may hold as it is."""
+    return _UNSAFE.search(text) is not None
+
+
+def _char_escape(ch: str) -> str:
+    code = ord(ch)
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
+def escape_unsafe(text: str) -> str:
+    """``text`` with every unsafe character written as a ``\\xNN`` or ``\\uNNNN`` escape."""
+    return _UNSAFE.sub(lambda m: _char_escape(m.group()), text)
+
+
+_REGEX_SPECIAL = frozenset(".^$*+?{}[]\\|()")
+
+
+def _regex_escape(text: str, *, first: bool = True) -> str:
+    """``text`` as a regular expression that matches just it, kept readable: only the
+    characters re gives a meaning are escaped (re.escape also escapes spaces, and puts a
+    backslash before a raw control character, which would stay raw in the file)."""
+    out = []
+    for ch in text:
+        if _UNSAFE.match(ch):
+            out.append(_char_escape(ch))
+        elif ch == "\t":
+            out.append("\\t")
+        elif ch in _REGEX_SPECIAL:
+            out.append("\\" + ch)
+        else:
+            out.append(ch)
+    escaped = "".join(out)
+    # At the start of the line a "#" would read as a comment, "psl>" as a command.
+    if first and escaped.startswith("#"):
+        escaped = "\\" + escaped
+    if first and escaped.startswith(PROMPT.rstrip()):
+        escaped = "psl\\>" + escaped[4:]
+    return escaped
+
 
 def needs_escape(line: str) -> bool:
-    """An output line that would read as something else in a transcript."""
+    """An output line that would read as something else in a transcript, or can't be
+    written in one as it is."""
     return (
         line.startswith(("#", PROMPT.rstrip()))
         or line == ANY_LINES
         or line.endswith((" (re)", " (glob)"))
         or PLACEHOLDER.search(line) is not None
+        or unsafe(line)
     )
+
+
+def expected_line(segments: list[Segment]) -> str:
+    """The transcript line that expects output made of ``segments``: placeholders as
+    ``{name}``; or, where the text would read as something else (a ``#`` at the start, a
+    brace pair, a control character...), a ``(re)`` line in which each value is a
+    wildcard (a regular expression can't bind a placeholder)."""
+    plain = "".join(text if name is None else "{" + name + "}" for text, name in segments)
+    names = [name for _, name in segments if name is not None]
+    if not (
+        plain.startswith(("#", PROMPT.rstrip()))
+        or plain == ANY_LINES
+        or plain.endswith((" (re)", " (glob)"))
+        or [m.group(1) for m in PLACEHOLDER.finditer(plain)] != names
+        or any(unsafe(text) for text, name in segments if name is None)
+    ):
+        return plain
+    parts: list[str] = []
+    for text, name in segments:
+        if name is None:
+            parts.append(_regex_escape(text, first=not parts))
+        else:
+            parts.append(f"(?:{FREE[name]})" if name in FREE else ".+?")
+    return "".join(parts) + " (re)"
 
 
 def literal(line: str) -> str:
     """An output line as a transcript line that matches exactly that text."""
-    return re.escape(line) + " (re)" if needs_escape(line) else line
+    return expected_line([(line, None)])
 
 
-def name_values(text: str, named: Bindings, *, times: bool = True) -> str:
+def name_values(
+    text: str, named: Bindings, *, times: bool = True, context: str = "", command: bool = False
+) -> str:
     """Write values that change from run to run as the placeholders that name them
-    (``{"p.pid": "4242"}``: 4242 becomes {p.pid}); clock times as {time}."""
-    # Longest first, so a value that is part of a longer one is not cut out of it.
-    for name, value in sorted(named.items(), key=lambda kv: -len(kv[1])):
+    (``{"p.pid": "4242"}``: pid 4242 becomes pid {p.pid}); clock times as {time}. See
+    split_values for where a value counts."""
+    segments = split_values(text, named, times=times, context=context, command=command)
+    return "".join(part if name is None else "{" + name + "}" for part, name in segments)
+
+
+# A value's kind is the last part of its placeholder's name: {srv.port} is a port.
+ADDRESS_KINDS = ("addr", "laddr", "raddr")
+LOW_PORTS = 1024  # ports below are fixed by the user (or a well-known service): not volatile
+_PORT_BEFORE = re.compile(r"(?:[\w\]]:|['\"], |\bport[ :=]+)$", re.IGNORECASE)
+_PID_BEFORE = re.compile(r"\bpid[ :=]+$", re.IGNORECASE)
+_TOKEN_EDGE = " \t;'\""
+
+
+def split_values(
+    text: str, named: Bindings, *, times: bool = True, context: str = "", command: bool = False
+) -> list[Segment]:
+    """``text`` cut into literal pieces and the values ``named`` holds, each value where
+    it stands as what it is, by the kind its name ends in:
+
+    - a port (``.port``) after the colon of an address (``127.0.0.1:41711``), after a
+      quoted host in a socket address tuple (``('127.0.0.1', 41711)``) or after the word
+      port; as a whole word in a line about its resource (one naming it, or under a
+      command that names it); in a ``command`` also as a whole argument (a bare PORT is
+      an ADDR). Never a port below 1024 or 0: those mean what they say every run.
+    - an address (``.addr``, ``.laddr``, ``.raddr``) where it stands whole, never part of
+      a longer address; not one with a port below 1024 (``0.0.0.0:0`` is no value).
+    - a pid after the word pid; as a whole word in a line about its process (a small
+      one only as the whole line: 7 in "wrote 7 bytes" is no pid).
+    - any other number as a whole word of 1024 or more in a line about its resource;
+      any other text (a path, a fingerprint) wherever it appears, if 3 characters or more.
+
+    Where values overlap the longest wins ({srv.laddr}, not 127.0.0.1:{srv.port}), then
+    a socket's own address over a peer's (.raddr), then the one named first. Clock times
+    in what is left become {time} when ``times``.
+    """
+    about = _about(text + "\n" + context, named)
+    found: list[tuple[int, int, int, str]] = []  # start, end, order named, name
+    for order, (name, value) in enumerate(named.items()):
         if not value or value not in text:
             continue
-        if value.isdigit():  # a number only as a whole word: pid 42 is not in 1042
-            text = re.sub(rf"(?<![\w.]){value}(?!\w)", "{" + name + "}", text)
+        owner, _, kind = name.rpartition(".")
+        for start, end in _spans(text, value, kind, owner in about, command):
+            found.append((start, end, order, name))
+    # Longest first; then a socket's own address before a peer's view of it (c.raddr is
+    # srv.laddr: srv's is the name to bind); then the name set first.
+    found.sort(key=lambda f: (f[0] - f[1], f[3].endswith(".raddr"), f[2], f[0]))
+    chosen: list[tuple[int, int, int, str]] = []
+    for span in found:
+        if all(span[1] <= c[0] or span[0] >= c[1] for c in chosen):
+            chosen.append(span)
+    chosen.sort()
+    segments: list[Segment] = []
+    pos = 0
+    for start, end, _, name in chosen:
+        segments.extend(_times(text[pos:start], times))
+        segments.append((text[start:end], name))
+        pos = end
+    segments.extend(_times(text[pos:], times))
+    return segments
+
+
+def _about(text: str, named: Bindings) -> set[str]:
+    """The resources a line names as a word (``p`` in "p.pid", "[p]", "p: ..."), and
+    those at an address one of them holds: a line about c, connected to srv, is about
+    srv too (``py c.getpeername()[1]`` shows srv's port)."""
+    owners = {name.rpartition(".")[0] for name in named if "." in name}
+    about = {o for o in owners if re.search(rf"(?<![\w-]){re.escape(o)}(?![\w-])", text)}
+    at: dict[str, set[str]] = {}  # an address -> the resources holding it
+    for name, value in named.items():
+        owner, _, kind = name.rpartition(".")
+        if kind in ADDRESS_KINDS and value:
+            at.setdefault(value, set()).add(owner)
+    for owners_here in at.values():
+        if about & owners_here:
+            about |= owners_here
+    return about
+
+
+def _spans(text: str, value: str, kind: str, about: bool, command: bool) -> list[tuple[int, int]]:
+    if not value.isdigit():
+        if len(value) < 3:
+            return []
+        if kind in ADDRESS_KINDS:
+            port = value.rpartition(":")[2]
+            if port.isdigit() and int(port) < LOW_PORTS:
+                return []
+            pattern = rf"(?<![\w.:\[]){re.escape(value)}(?![\w:])"
+            return [m.span() for m in re.finditer(pattern, text)]
+        return [m.span() for m in re.finditer(re.escape(value), text)]
+    number = int(value)
+    spans = []
+    for m in re.finditer(rf"(?<![\w.]){value}(?![\w])", text):
+        before = text[: m.start()]
+        token = (m.start() == 0 or text[m.start() - 1] in _TOKEN_EDGE) and (
+            m.end() == len(text) or text[m.end()] in _TOKEN_EDGE
+        )
+        if kind == "port":
+            keep = number >= LOW_PORTS and (
+                _PORT_BEFORE.search(before) is not None or about or (command and token)
+            )
+        elif kind == "pid":
+            keep = number > 1 and (
+                _PID_BEFORE.search(before) is not None
+                or (about and (number >= LOW_PORTS or text.strip() == value))
+                or (command and token and number >= LOW_PORTS)
+            )
         else:
-            text = text.replace(value, "{" + name + "}")
-    return TIME_RE.sub("{time}", text) if times else text
+            keep = number >= LOW_PORTS and (about or (command and token))
+        if keep:
+            spans.append(m.span())
+    return spans
+
+
+def _times(text: str, times: bool) -> list[Segment]:
+    if not text:
+        return []
+    if not times:
+        return [(text, None)]
+    segments: list[Segment] = []
+    pos = 0
+    for m in TIME_RE.finditer(text):
+        if m.start() > pos:
+            segments.append((text[pos : m.start()], None))
+        segments.append((m.group(), "time"))
+        pos = m.end()
+    if pos < len(text):
+        segments.append((text[pos:], None))
+    return segments
 
 
 def expand(command: str, bindings: Bindings) -> str:

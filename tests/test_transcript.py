@@ -2,19 +2,25 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from pslrepl.replay import replay
 from pslrepl.transcript import (
+    PLACEHOLDER,
     align,
+    commands_in,
     diff,
     expand,
+    expected_line,
     format_transcript,
     literal,
     match_line,
     match_output,
     name_values,
     parse,
+    split_values,
 )
 
 SAMPLE = """\
@@ -170,3 +176,185 @@ def test_replay_is_hermetic_and_closes_everything() -> None:
     again = replay(parse("psl> ls\n(nothing live: spawn a process, or `help` for what "
                          "you can start)\n"), path="t.psl")  # fmt: skip
     assert again.ok, again.report()  # a fresh session: nothing left from the last one
+
+
+# -- commands_in: a pasted block --------------------------------------------------------
+
+README_BLOCK = """\
+psl> spawn p -- sort                  # subprocess.Popen(['sort'], stdin=PIPE, ...)
+p: started pid 4242: sort
+psl> writeline p banana
+p: wrote 7 bytes
+
+# a comment between steps
+psl> read p --all                     # read until the child closes stdout
+apple
+psl> this is output that looks like a command? no: it has the prompt
+spawn q -- output that looks like a command
+psl>
+psl>    \n\
+psl> send c tail\\ \n\
+"""
+
+
+def test_commands_in_takes_only_prompted_lines_of_a_transcript_block() -> None:
+    assert commands_in(README_BLOCK) == [
+        "spawn p -- sort                  # subprocess.Popen(['sort'], stdin=PIPE, ...)",
+        "writeline p banana",
+        "read p --all                     # read until the child closes stdout",
+        "this is output that looks like a command? no: it has the prompt",
+        "send c tail\\ ",  # a trailing escaped space is part of the command
+    ]
+
+
+@pytest.mark.parametrize("end", ["\r\n", "\r", "\n"])
+def test_commands_in_reads_any_line_end(end: str) -> None:
+    block = end.join(["psl> echo a", "a", "psl> echo b  ", "b", ""])
+    assert commands_in(block) == ["echo a", "echo b  "]
+    assert commands_in(end.join(["echo a", "", "# note", "echo b"])) == [
+        "echo a", "", "# note", "echo b"
+    ]  # fmt: skip
+
+
+def test_commands_in_a_block_without_prompts_is_every_line() -> None:
+    assert commands_in("spawn p -- cat\nwriteline p hi\n") == ["spawn p -- cat", "writeline p hi"]
+    assert commands_in("") == []
+    assert commands_in("\n") == [""]
+    # a lone "psl>" makes it a transcript block, which then holds no command
+    assert commands_in("psl>\noutput\n") == []
+
+
+def test_commands_in_an_indented_block() -> None:
+    block = "    psl> echo a\n    a\n\n    psl> echo b\n    b\n"
+    assert commands_in(block) == ["echo a", "echo b"]
+    assert commands_in("\tpsl> echo a\n  psl>  echo b\n") == ["echo a", " echo b"]
+
+
+# -- escaping what a transcript line can't hold ------------------------------------------
+
+
+def test_parse_splits_at_line_feeds_only() -> None:
+    text = "psl> x\na\x0cb\x85c\u2028d\x1ce\r\npsl> y\r\nz\r\n"
+    t = parse(text)
+    assert [s.command for s in t.steps] == ["x", "y"]
+    assert t.steps[0].expected == ["a\x0cb\x85c\u2028d\x1ce"]
+    assert t.steps[1].expected == ["z"]
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "a\x00b", "cr\rhere", "esc \x1b[1mbold\x1b[0m", "tab\tand\x7fdel", "nel\x85",
+        "ls\u2028ps\u2029", "\udcff lone surrogate", "psl>", "#", "x (re)", "{a}",
+        "a.b*c?(d)[e]{f}|g^h$i\\j",
+    ],
+)  # fmt: skip
+def test_literal_writes_any_line_as_one_safe_line(line: str) -> None:
+    written = literal(line)
+    assert "\n" not in written and written.encode("utf-8")  # one valid UTF-8 line
+    assert not re.search(r"[\x00-\x08\x0a-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff]", written)
+    (step,) = parse(f"psl> x\n{written}\n").steps
+    assert step.expected == [written]
+    assert match_line(written, line, {}) == {}
+    assert match_line(written, line + "x", {}) is None
+
+
+def test_expected_line_turns_values_into_wildcards_when_it_must_escape() -> None:
+    assert expected_line([("pid ", None), ("42", "p.pid")]) == "pid {p.pid}"
+    line = expected_line([("# pid ", None), ("42", "p.pid"), (" at ", None), ("12:00:00", "time")])
+    assert line.endswith(" (re)") and not PLACEHOLDER.search(line)
+    assert match_line(line, "# pid 7 at 01:02:03", {}) == {}
+    assert match_line(line, "# pid 7 at noon", {}) is None
+    # a brace pair in the text beside a placeholder must not read as another one
+    line = expected_line([("{a} ", None), ("42", "p.pid")])
+    assert match_line(line, "{a} 99", {}) == {} and match_line(line, "x 99", {}) is None
+
+
+# -- placeholders: a value only where it stands as what it is ---------------------------
+
+LIVE = {
+    "u.port": "0",
+    "u.laddr": "0.0.0.0:0",
+    "srv.port": "41711",
+    "srv.laddr": "127.0.0.1:41711",
+    "srv.addr": "127.0.0.1:41711",
+    "c.port": "36958",
+    "c.laddr": "127.0.0.1:36958",
+    "c.raddr": "127.0.0.1:41711",
+    "low.port": "80",
+    "low.laddr": "127.0.0.1:80",
+    "p.pid": "42",
+    "q.pid": "31337",
+    "tmp": "/tmp/pslrepl-x",
+}
+
+
+@pytest.mark.parametrize(
+    ("text", "context", "written"),
+    [
+        # zeros and small numbers mean what they say
+        ("100 and 0 and 2020", "echo 100 and 0 and 2020", "100 and 0 and 2020"),
+        ("bytes in:    0", "info u", "bytes in:    0"),
+        ("u     udp  open  0.0.0.0:0    0   0", "ls", "u     udp  open  0.0.0.0:0    0   0"),
+        ("low: listening on 127.0.0.1:80", "", "low: listening on 127.0.0.1:80"),
+        ("80", "py low.getsockname()[1]", "80"),
+        # an address whole, the longest and own name first
+        ("c: connected 127.0.0.1:36958 -> 127.0.0.1:41711", "tcp connect c srv",
+         "c: connected {c.laddr} -> {srv.laddr}"),
+        ("127.0.0.1:417110 and 127.0.0.1:4171", "", "127.0.0.1:417110 and 127.0.0.1:4171"),
+        ("[::1]:41711 and localhost:41711", "", "[::1]:{srv.port} and localhost:{srv.port}"),
+        # a port where it stands as one
+        ("('127.0.0.1', 36958)", "py c.getsockname()", "('127.0.0.1', {c.port})"),
+        ("41711", "py c.getpeername()[1]", "{srv.port}"),  # c is connected to srv
+        ("41711", "echo 41711", "41711"),  # nothing says it is srv's
+        ("on port 41711", "", "on port {srv.port}"),
+        ("sent 41711 bytes", "", "sent 41711 bytes"),
+        # a pid after "pid", or as the whole line about its process
+        ("p: started pid 42: cat", "spawn p -- cat", "p: started pid {p.pid}: cat"),
+        ("42", "py p.pid", "{p.pid}"),
+        ("p: wrote 42 bytes", "writeline p x", "p: wrote 42 bytes"),
+        ("q  31337  running", "ps", "q  {q.pid}  running"),
+        ("31337 bytes", "py 1", "31337 bytes"),
+        # paths wherever they stand; clock times in what is left
+        ("sha256 76:12:00:01:ff", "", "sha256 76:12:00:01:ff"),
+        ("made /tmp/pslrepl-x/f at 12:00:01.500", "", "made {tmp}/f at {time}"),
+    ],
+)  # fmt: skip
+def test_split_values_names_a_value_only_where_it_is_one(
+    text: str, context: str, written: str
+) -> None:
+    assert name_values(text, LIVE, context=context) == written
+
+
+@pytest.mark.parametrize(
+    ("command", "written"),
+    [
+        ("echo 100 and 0 and 2020", "echo 100 and 0 and 2020"),
+        ("htons 0", "htons 0"),
+        ("tcp listen srv 0", "tcp listen srv 0"),
+        ("tcp connect d 41711", "tcp connect d {srv.port}"),  # a bare PORT is an ADDR
+        ("tcp connect d 127.0.0.1:41711", "tcp connect d {srv.laddr}"),
+        ("sendto u [::1]:41711 hi", "sendto u [::1]:{srv.port} hi"),
+        ("py c.connect(('127.0.0.1', 41711))", "py c.connect(('127.0.0.1', {srv.port}))"),
+        ("send c 41711x", "send c 41711x"),
+        ("run -- kill -TERM 31337", "run -- kill -TERM {q.pid}"),
+        ("writeline p 42", "writeline p 42"),
+        ("run -- ls {tmp} /tmp/pslrepl-x/a", "run -- ls {tmp} {tmp}/a"),
+        ("sleep 12:00:00", "sleep 12:00:00"),  # times only in output
+    ],
+)
+def test_split_values_in_a_command(command: str, written: str) -> None:
+    assert name_values(command, LIVE, times=False, command=True) == written
+
+
+def test_a_listener_address_is_named_whole_never_host_and_port() -> None:
+    """{srv.laddr}, not 127.0.0.1:{srv.port}: a replay on another address still binds."""
+    named = {"srv.port": "41711", "srv.laddr": "127.0.0.1:41711"}
+    assert split_values("on 127.0.0.1:41711.", named) == [
+        ("on ", None), ("127.0.0.1:41711", "srv.laddr"), (".", None)
+    ]  # fmt: skip
+    named = {"srv.laddr": "127.0.0.1:41711", "srv.port": "41711"}  # in either order
+    assert name_values("127.0.0.1:41711", named) == "{srv.laddr}"
+    # the peer's view of the same address names the listener's: bound first in a replay
+    named = {"c.raddr": "127.0.0.1:41711", "srv.laddr": "127.0.0.1:41711"}
+    assert name_values("-> 127.0.0.1:41711", named) == "-> {srv.laddr}"
