@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import os
+
 from pslrepl import __version__
-from pslrepl.transcript import PROMPT, literal, name_values, needs_escape
+from pslrepl.transcript import PROMPT, escape_unsafe, expected_line, name_values, split_values
+from pslrepl.transcript import unsafe as holds_unsafe
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -11,60 +14,167 @@ if TYPE_CHECKING:
 
     from pslrepl.results import Line
     from pslrepl.session import Session
+    from pslrepl.transcript import Segment
 
 
 class Recorder:
-    """Collects what each command printed (never live events) and writes it as a step."""
+    """Collects what each command printed (never live events) and writes it as a step.
+
+    Nothing here may raise into the shell: run_line calls end() outside any handler, so a
+    write that fails (a full disk, a file removed) stops the recording with one warning
+    and the session goes on."""
 
     def __init__(self, session: Session, path: str, fh: TextIO) -> None:
         self.session = session
         self.path = path
         self.fh = fh
         self.steps = 0
+        self.closed = False
         self.current: str | None = None
         self.lines: list[Line] = []
+        # The values known before the current command ran: only these may stand for a
+        # value in the command itself (a replay can expand only what it has bound).
+        self.known: dict[str, str] = {}
+        self.skip_show = False  # the record command's own answer, once (see start_rest)
         fh.write(f"# Recorded with pslrepl {__version__}; replay: pslrepl --check FILE\n")
         fh.flush()
         session.printer.listeners.append(self.capture)
 
     def begin(self, line: str) -> None:
+        if self.current is not None:
+            self.end()  # the rest of the line `record FILE` started, now complete
         self.current, self.lines = line, []
+        self.known = dict(self.session.volatile)
+
+    def start_rest(self, rest: str) -> None:
+        """`record FILE; CMD...`: the commands after ``record`` on its line are the first
+        step. The record command's own answer comes next and is not part of it."""
+        self.begin(rest)
+        self.skip_show = True
 
     def capture(self, lines: list[Line]) -> None:
+        if self.skip_show:
+            self.skip_show = False
+            return
         if self.current is not None:
             self.lines.extend(lines)
 
-    def end(self) -> None:
-        if self.current is None:
+    def end(self, *, command: str | None = None) -> None:
+        """Write the step the current line made; ``command``: only the part of the line
+        that ran while recording (a line that went on to `record stop`)."""
+        if self.current is None or self.closed:
             return
-        out = [PROMPT + self.placeholders(self.current, times=False)]
-        out += [self.format_line(line) for line in self.lines]
-        self.fh.write("\n".join(out) + "\n")
-        self.fh.flush()
-        self.steps += 1
+        line = self.current if command is None else command
         self.current = None
+        try:
+            text = self._step(line)
+        except Exception as exc:  # a bug of ours: the session must not pay for it
+            self.stop(f"internal error writing the transcript ({type(exc).__name__}: "
+                      f"{exc}); please report it")  # fmt: skip
+            return
+        if text is None:
+            why = _unrecordable(line)
+            self._write(f"# not recorded: {why}\n")
+            self.session.printer.warning(f"record: not recorded: {why}; a transcript is UTF-8 "
+                                         "text, one command a line")  # fmt: skip
+            return
+        if text and self._write(text):
+            self.steps += 1
+
+    def _step(self, line: str) -> str | None:
+        """The step as transcript text; None for a line no transcript can replay."""
+        if holds_unsafe(line):
+            return None
+        if not line.strip():
+            return ""
+        command = name_values(line, self.known, times=False, command=True)
+        out = [PROMPT + command]
+        out += [self.format_line(shown, command) for shown in self.lines]
+        return "\n".join(out) + "\n"
 
     def comment(self, line: str) -> None:
-        self.fh.write(line.strip() + "\n")
-        self.fh.flush()
+        self._write(escape_unsafe(line.strip()) + "\n")
 
-    def format_line(self, line: Line) -> str:
+    def format_line(self, line: Line, command: str = "") -> str:
         # A script's "FILE:LINE: " before an error is where it ran, not what it showed.
-        line = [(style, text) for style, text in line if style != "location"]
-        raw = "".join(text for _, text in line)
-        if needs_escape(raw):
-            return literal(raw)
-        parts = []
+        segments: list[Segment] = []
+        plain: list[str] = []  # unmarked text, named as a whole: a value may span fragments
+        volatile = self.session.volatile
         for style, text in line:
+            if style == "location":
+                continue
             _, marked, placeholder = style.partition("@")
-            parts.append("{" + placeholder + "}" if marked else self.placeholders(text))
-        return "".join(parts)
+            if not marked:
+                plain.append(text)
+                continue
+            if plain:
+                segments += split_values("".join(plain), volatile, context=command)
+                plain = []
+            segments.append((text, placeholder))
+        if plain:
+            segments += split_values("".join(plain), volatile, context=command)
+        return expected_line(segments)
 
-    def placeholders(self, text: str, *, times: bool = True) -> str:
-        return name_values(text, self.session.volatile, times=times)
+    def _write(self, text: str) -> bool:
+        """Write and flush; on failure stop the recording with a warning (False)."""
+        if self.closed:
+            return False
+        try:
+            self.fh.write(text)
+            self.fh.flush()
+            # A file removed while recording takes every later step with it, unseen.
+            if os.fstat(self.fh.fileno()).st_nlink == 0:
+                self.stop(f"{self.path} was removed while recording")
+                return False
+        except OSError as exc:
+            from pslrepl.errors import describe_oserror
 
-    def close(self) -> int:
+            self.stop(f"can't write {self.path}: {describe_oserror(exc)}")
+            return False
+        return True
+
+    def stop(self, why: str) -> None:
+        """End the recording because of ``why``: one warning, and the shell goes on."""
+        steps = self.steps
+        self.close()
+        if self.session.recorder is self:
+            self.session.recorder = None
+        done = f"{steps} command{'s' if steps != 1 else ''}"
+        self.session.printer.warning(f"record: {why}; the recording stopped after {done}")
+
+    def close(self, *, command: str | None = None, partway: bool = False) -> int:
+        """Close the file, safe to call again; the number of commands written. A step in
+        progress is written first; ``partway``: its line went on to `record stop`, and
+        ``command`` is the part of it that ran before (None: unknown, so the step is
+        written as a comment saying it was left out)."""
+        if self.closed:
+            return self.steps
+        if self.current is not None:
+            if not partway:
+                self.end()
+            elif command is None:
+                line, self.current = self.current, None
+                self._write(f"# not recorded: {escape_unsafe(line)} (it ended the recording "
+                            "partway)\n")  # fmt: skip
+            elif command.strip():
+                self.end(command=command)
+            self.current = None
+        self.closed = True
         if self.capture in self.session.printer.listeners:
             self.session.printer.listeners.remove(self.capture)
-        self.fh.close()
+        try:
+            self.fh.close()
+        except OSError:
+            pass  # the flush inside failed: the write before it said so already
         return self.steps
+
+
+def _unrecordable(line: str) -> str:
+    """Why a line can't be a transcript's command, showing it escaped."""
+    try:
+        raw = line.encode("utf-8", "surrogateescape")  # the bytes as they were read
+    except UnicodeEncodeError:
+        raw = None
+    if raw is not None and any(0xDC80 <= ord(ch) <= 0xDCFF for ch in line):
+        return f"the line {raw!r} holds a byte that is not UTF-8 text"
+    return f"the line {line!r} holds a control character or a lone surrogate"
