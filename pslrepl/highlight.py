@@ -27,9 +27,12 @@ def classify(
     *,
     is_command: Callable[[str], bool],
     names: Container[str] = (),
+    unknown: str = "text",
 ) -> list[tuple[str, str]]:
     """(class, text) pieces covering ``line`` exactly; classes: command, name, option,
-    string, number, comment, punct, text, or "" for white space."""
+    string, number, comment, punct, text, or "" for white space. ``unknown`` is the class
+    of a word where a command should be and none is (the prompt makes it an error while
+    it is typed, as fish does; documentation keeps it text)."""
     split = tokenize(line, strict=False)
     pieces: list[tuple[str, str]] = []
     pos = 0
@@ -53,8 +56,8 @@ def classify(
         for i, tok in enumerate(tokens):
             gap(tok.start)
             text = line[tok.start : tok.end]
-            if i == head and is_command(tok.text):
-                cls = "command"
+            if i == head:
+                cls = "command" if is_command(tok.text) else unknown
             elif i == head + 1 and i > 0 and is_command(f"{words[i - 1]} {tok.text}"):
                 cls = "command"  # the second word of `tcp connect`
             elif tok.quoted:

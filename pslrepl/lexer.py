@@ -30,7 +30,7 @@ class PromptLexer(Lexer):
             if number >= len(lines):
                 return []
             pieces = classify(lines[number], is_command=self.is_command,
-                              names=self.session.registry)  # fmt: skip
+                              names=self.session.registry, unknown="error")  # fmt: skip
             return [(f"class:psl.{cls}" if cls else "", text) for cls, text in pieces]
 
         return get_line

@@ -40,6 +40,7 @@ STYLES: dict[str, str] = {
     "psl.number": "ansimagenta",
     "psl.comment": "ansibrightblack italic",
     "psl.punct": "bold",
+    "psl.error": "ansired",  # where a command should be, a word that is none (yet)
 }
 
 _COLOURS = {

@@ -131,3 +131,78 @@ def test_path_completion(shell: Shell, tmp_path: object) -> None:
     (base / "demo-script.psl").write_text("echo hi\n")
     got = complete(shell, f"source {base}/demo-")
     assert got == [f"{base}/demo-script.psl"]
+
+
+def completions(shell: Shell, text: str) -> dict[str, str]:
+    """What Tab offers after ``text``, each with what the menu says beside it."""
+    from prompt_toolkit.completion import CompleteEvent
+    from prompt_toolkit.document import Document
+
+    from pslrepl.completer import PslCompleter
+
+    completer = PslCompleter(shell.session, shell.dispatcher.table)
+    got = completer.get_completions(Document(text), CompleteEvent())
+    return {c.text: c.display_meta_text for c in got}
+
+
+def test_the_menu_says_what_each_choice_is(shell: Shell) -> None:
+    from pslrepl.handlers import DESCRIPTIONS
+
+    table = CommandTable(COMMANDS)
+    shell.ok("spawn worker -- cat")
+    assert completions(shell, "spa") == {"spawn": table.by_name["spawn"].summary}
+    assert completions(shell, "tc") == {"tcp": "tcp connect, tcp listen"}
+    assert completions(shell, "tcp c") == {"connect": table.by_name["tcp connect"].summary}
+    assert completions(shell, "wor") == {"worker": "process, running"}
+    assert completions(shell, "read wor") == {"worker": "process, running"}
+    spawn = table.by_name["spawn"]
+    shell_opt = spawn.find_opt("--shell")
+    assert shell_opt is not None
+    assert completions(shell, "spawn p --sh") == {"--shell": shell_opt.help}
+    assert completions(shell, "set disp") == {"display": shell.session.settings.HELP["display"]}
+    assert completions(shell, "serve s tcp 0 --handler cha")["chat"] == DESCRIPTIONS["chat"]
+    assert completions(shell, "serve s tcp 0 --handler forw") == {
+        "forward:": DESCRIPTIONS["forward:ADDR"]
+    }
+    assert completions(shell, "signal worker SIGINT") == {"SIGINT": "Interrupt; default: Term"}
+    assert completions(shell, "signal worker QUI") == {"QUIT": "Quit; default: Core"}
+    # Every command and option has its text beside it.
+    assert all(completions(shell, "").values())
+    assert all(completions(shell, "serve s tcp 0 --").values())
+
+
+def test_a_directory_completes_with_its_slash(shell: Shell, tmp_path: object) -> None:
+    from pathlib import Path
+
+    base = Path(str(tmp_path))
+    (base / "scripts").mkdir()
+    (base / "scripts" / "demo.psl").write_text("echo hi\n")
+    (base / "scratch.psl").write_text("echo hi\n")
+    assert set(completions(shell, f"source {base}/scr")) == {
+        f"{base}/scripts/",  # Tab again goes on inside it
+        f"{base}/scratch.psl",
+    }
+    assert list(completions(shell, f"source {base}/scripts/")) == [f"{base}/scripts/demo.psl"]
+
+
+def test_an_unknown_command_is_an_error_while_it_is_typed(shell: Shell) -> None:
+    from prompt_toolkit.document import Document
+
+    from pslrepl.lexer import PromptLexer
+    from pslrepl.style import STYLES
+
+    shell.ok("spawn worker -- cat")
+    lexer = PromptLexer(shell.session, shell.dispatcher.table.knows)
+
+    def classes(line: str) -> list[tuple[str, str]]:
+        return [p for p in lexer.lex_document(Document(line))(0) if p[1].strip()]
+
+    assert classes("spwn p -- cat")[0] == ("class:psl.error", "spwn")
+    assert classes("spawn p -- cat")[0] == ("class:psl.command", "spawn")
+    assert classes("echo a; bogus x")[3] == ("class:psl.error", "bogus")
+    assert classes("worker reed")[:2] == [("class:psl.name", "worker"), ("class:psl.error", "reed")]
+    assert classes("worker read")[:2] == [
+        ("class:psl.name", "worker"), ("class:psl.command", "read")]  # fmt: skip
+    assert "red" in STYLES["psl.error"] and "red" not in STYLES["psl.command"]
+    # Documentation (pygments) keeps such a word plain text.
+    assert lex("spwn p")[0] == (Token.Text, "spwn")
