@@ -361,6 +361,9 @@ def name_values(
 # A value's kind is the last part of its placeholder's name: {srv.port} is a port.
 ADDRESS_KINDS = ("addr", "laddr", "raddr")
 LOW_PORTS = 1024  # ports below are fixed by the user (or a well-known service): not volatile
+# A pid below this is taken for one only after the word pid or as a whole line: a count
+# as small is common ("wrote 7 bytes"), and a young container's pids are small too.
+SMALL_PID = 100
 _PORT_BEFORE = re.compile(r"(?:[\w\]]:|['\"], |\bport[ :=]+)$", re.IGNORECASE)
 _PID_BEFORE = re.compile(r"\bpid[ :=]+$", re.IGNORECASE)
 _TOKEN_EDGE = " \t;'\""
@@ -379,8 +382,9 @@ def split_values(
       an ADDR). Never a port below 1024 or 0: those mean what they say every run.
     - an address (``.addr``, ``.laddr``, ``.raddr``) where it stands whole, never part of
       a longer address; not one with a port below 1024 (``0.0.0.0:0`` is no value).
-    - a pid after the word pid; as a whole word in a line about its process (a small
-      one only as the whole line: 7 in "wrote 7 bytes" is no pid).
+    - a pid after the word pid; as a whole word in a line about its process, or a whole
+      argument in a command, if 100 or more (7 in "p: wrote 7 bytes" is no pid); a
+      smaller one also as the whole line (``py p.pid``).
     - any other number as a whole word of 1024 or more in a line about its resource;
       any other text (a path, a fingerprint) wherever it appears, if 3 characters or more.
 
@@ -456,8 +460,8 @@ def _spans(text: str, value: str, kind: str, about: bool, command: bool) -> list
         elif kind == "pid":
             keep = number > 1 and (
                 _PID_BEFORE.search(before) is not None
-                or (about and (number >= LOW_PORTS or text.strip() == value))
-                or (command and token and number >= LOW_PORTS)
+                or (about and (number >= SMALL_PID or text.strip() == value))
+                or (command and token and number >= SMALL_PID)
             )
         else:
             keep = number >= LOW_PORTS and (about or (command and token))

@@ -285,6 +285,7 @@ LIVE = {
     "low.laddr": "127.0.0.1:80",
     "p.pid": "42",
     "q.pid": "31337",
+    "r.pid": "693",
     "tmp": "/tmp/pslrepl-x",
 }
 
@@ -313,6 +314,8 @@ LIVE = {
         ("p: started pid 42: cat", "spawn p -- cat", "p: started pid {p.pid}: cat"),
         ("42", "py p.pid", "{p.pid}"),
         ("p: wrote 42 bytes", "writeline p x", "p: wrote 42 bytes"),
+        ("r: wrote 693 bytes", "writeline r x", "r: wrote {r.pid} bytes"),  # a rare clash
+        ("r     693      running", "ps", "r     {r.pid}      running"),
         ("q  31337  running", "ps", "q  {q.pid}  running"),
         ("31337 bytes", "py 1", "31337 bytes"),
         # paths wherever they stand; clock times in what is left
@@ -358,3 +361,21 @@ def test_a_listener_address_is_named_whole_never_host_and_port() -> None:
     # the peer's view of the same address names the listener's: bound first in a replay
     named = {"c.raddr": "127.0.0.1:41711", "srv.laddr": "127.0.0.1:41711"}
     assert name_values("-> 127.0.0.1:41711", named) == "-> {srv.laddr}"
+
+
+def test_replay_binds_values_the_session_learns_and_names_used_again() -> None:
+    """A command may use a value no output showed ({srv.port}: the listener showed its
+    address), and a name spawned again is a new child with a new pid."""
+    text = (
+        "psl> tcp listen srv 0\nsrv: listening on {srv.laddr}\n"
+        "psl> tcp connect c {srv.port}\nc: connected {c.laddr} -> {srv.laddr}\n"
+        "psl> spawn p -- cat\np: started pid {p.pid}: cat\n"
+        "psl> close p\np: terminated: killed by SIGTERM (signal 15)\n"
+        "psl> spawn p -- cat\np: started pid {p.pid}: cat\n"
+        "psl> py p.pid\n{p.pid}\n"
+    )
+    outcome = replay(parse(text), path="t.psl")
+    assert outcome.ok, outcome.report()
+    # a value bound to the live one is checked against it, not merely taken
+    wrong = text.replace("psl> py p.pid\n{p.pid}\n", "psl> py p.pid + 1\n{p.pid}\n")
+    assert not replay(parse(wrong), path="t.psl").ok
