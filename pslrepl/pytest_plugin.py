@@ -1,7 +1,9 @@
 """A pytest plugin: every ``*.psl`` transcript is a test item, a failure shows its diff.
 
 Registered through the ``pytest11`` entry point, so ``pytest`` collects transcripts
-wherever it collects tests; ``-k NAME`` selects by file name.
+wherever it collects tests; ``-k NAME`` selects by file name. pytest-timeout's limit for an
+item bounds its replay: the command still running short of it is cancelled and the item
+fails with its diff, so a transcript that hangs names itself and the rest go on.
 """
 
 from __future__ import annotations
@@ -19,6 +21,22 @@ def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Fil
     return None
 
 
+@pytest.hookimpl(optionalhook=True, tryfirst=True)
+def pytest_timeout_set_timer(item: pytest.Item, settings: Any) -> None:
+    """pytest-timeout tells each item its limit here; a transcript keeps it for its replay
+    and pytest-timeout's own timer stays as the last resort (None: the next hook runs)."""
+    if isinstance(item, TranscriptItem):
+        item.time_limit = settings.timeout
+    return None
+
+
+def replay_limit(timeout: float) -> float:
+    """How long the replay itself may run under a pytest-timeout of ``timeout`` seconds:
+    time is left to cancel the command, close what the transcript started and report,
+    before pytest-timeout ends the whole run."""
+    return max(timeout * 0.6, timeout - 10)
+
+
 class TranscriptFile(pytest.File):
     def collect(self) -> Iterator[pytest.Item]:
         yield TranscriptItem.from_parent(self, name=self.path.name)
@@ -29,10 +47,14 @@ class TranscriptDiffers(Exception):
 
 
 class TranscriptItem(pytest.Item):
+    time_limit: float | None = None  # pytest-timeout's, when it runs
+
     def runtest(self) -> None:
         from pslrepl.replay import check_file  # imported late: pytest loads every plugin
 
-        outcome = check_file(str(self.path))
+        limit = replay_limit(self.time_limit) if self.time_limit else None
+        note = f"pytest-timeout is {self.time_limit:g} s" if self.time_limit else ""
+        outcome = check_file(str(self.path), time_limit=limit, limit_note=note)
         if not outcome.ok:
             raise TranscriptDiffers(outcome.report())
 

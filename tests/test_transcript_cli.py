@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import stat
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -142,3 +144,134 @@ def test_pygments_finds_the_lexer_for_psl_files() -> None:
     lexer = get_lexer_for_filename("demo.psl")
     tokens = list(lexer.get_tokens("# note\npsl> echo hi\nhi\n"))
     assert (Generic.Prompt, "psl> ") in tokens and (Generic.Output, "hi") in tokens
+
+
+# -- files that are no transcript ----------------------------------------------------------
+
+
+def _no_transcript(tmp_path: Path, case: str) -> tuple[Path, str]:
+    path = tmp_path / f"{case}.psl"
+    if case == "missing":
+        return path, "no such file; give the path of a .psl transcript"
+    if case == "directory":
+        path.mkdir()
+        return path, f"it is a directory; give the transcripts in it, like {path}/*.psl"
+    if case == "not-utf8":
+        path.write_bytes(b"psl> echo hi\nhi\npsl> echo \xff\n\xff\n")
+        return path, ("line 3 is not UTF-8 text (byte 0xff); a transcript is UTF-8: write a "
+                      "byte in output as a \\xNN escape in a (re) line")  # fmt: skip
+    if case == "empty":
+        path.write_text("")
+        return path, "it is empty: `record FILE` in the shell writes a transcript"
+    assert case == "comments-only"
+    path.write_text("# a title\nsome words\n")
+    return path, ("it holds no commands (no line starts 'psl> '): `record FILE` in the "
+                  "shell writes a transcript")  # fmt: skip
+
+
+@pytest.mark.parametrize("mode", ["--check", "--update"])
+@pytest.mark.parametrize("case", ["missing", "directory", "not-utf8", "empty", "comments-only"])
+def test_a_file_that_is_no_transcript_is_one_line_and_status_2(
+    tmp_path: Path, mode: str, case: str
+) -> None:
+    path, why = _no_transcript(tmp_path, case)
+    before = sorted(p.name for p in tmp_path.iterdir())
+    done = run_cli(mode, str(path))
+    assert done.returncode == 2
+    assert done.stdout == ""
+    assert done.stderr == f"pslrepl: can't read {path}: {why}\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == before  # nothing written
+
+
+def test_one_bad_file_among_several_is_named_and_the_rest_are_checked(tmp_path: Path) -> None:
+    good = tmp_path / "good.psl"
+    good.write_text("psl> echo hi\nhi\n")
+    done = run_cli("--check", str(tmp_path / "none.psl"), str(good))
+    assert done.returncode == 2
+    assert done.stdout == f"{good}: pass (1 commands)\n"
+    assert done.stderr.count("\n") == 1 and "none.psl" in done.stderr
+
+
+def test_update_never_writes_through_a_symlink(tmp_path: Path) -> None:
+    real = tmp_path / "real.psl"
+    real.write_text("psl> echo hi\nwrong\n")
+    link = tmp_path / "link.psl"
+    link.symlink_to(real)
+    done = run_cli("--update", str(link))
+    assert done.returncode == 2
+    why = f"it is a symbolic link (to {real}); --update won't write through one"
+    assert done.stderr == f"pslrepl: can't read {link}: {why}: give the file it points to\n"
+    assert real.read_text() == "psl> echo hi\nwrong\n" and link.is_symlink()
+    # reading through one is fine: --check follows it
+    assert run_cli("--check", str(link)).returncode == 1
+    assert run_cli("--update", str(real)).returncode == 0
+    assert real.read_text() == "psl> echo hi\nhi\n" and link.is_symlink()
+
+
+def test_update_replaces_the_file_whole_and_keeps_its_mode(tmp_path: Path) -> None:
+    path = tmp_path / "t.psl"
+    path.write_text("psl> echo hi\nwrong\n")
+    path.chmod(0o640)
+    inode = path.stat().st_ino
+    assert run_cli("--update", str(path)).returncode == 0
+    assert path.read_text() == "psl> echo hi\nhi\n"
+    assert stat.S_IMODE(path.stat().st_mode) == 0o640
+    assert path.stat().st_ino != inode  # a new file renamed over the old one
+    assert [p.name for p in tmp_path.iterdir()] == ["t.psl"]  # no temporary file left
+
+
+# -- the pytest plugin and pytest-timeout ---------------------------------------------------
+
+
+def run_pytest(folder: Path, *args: str, timeout: float = 120
+               ) -> subprocess.CompletedProcess[str]:  # fmt: skip
+    return subprocess.run(
+        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q",
+         "-o", "timeout_method=thread", *args, str(folder)],
+        capture_output=True, text=True, timeout=timeout, cwd=folder,
+    )  # fmt: skip
+
+
+HANG = 'psl> echo start\nstart\npsl> py "import time; time.sleep(120)"\npsl> echo never\nnever\n'
+
+
+def test_a_transcript_that_hangs_fails_naming_itself_and_the_rest_run(tmp_path: Path) -> None:
+    (tmp_path / "hang_demo.psl").write_text(HANG)
+    (tmp_path / "wait_demo.psl").write_text(
+        "psl> spawn s -- sleep 120\n...\npsl> wait s --timeout 100\n...\n"
+    )
+    (tmp_path / "good_demo.psl").write_text("psl> echo hi\nhi\n")
+    started = time.monotonic()
+    done = run_pytest(tmp_path, "-o", "timeout=6")
+    took = time.monotonic() - started
+    out = done.stdout
+    assert "2 failed, 1 passed" in out, out + done.stderr
+    assert "+++ Timeout +++" not in out  # pytest-timeout's last resort was not needed
+    for name, line, command in (("hang_demo", 3, 'py "import time; time.sleep(120)"'),
+                                ("wait_demo", 3, "wait s --timeout 100")):  # fmt: skip
+        where = f"{tmp_path}/{name}.psl:{line}: psl> {command}"
+        assert (
+            f"{where}: still running at the time limit (3.6 s, pytest-timeout is 6 s): cancelled"
+            in out
+        )
+        assert "+error: replay: cancelled at the time limit (3.6 s, pytest-timeout is 6 s)" in out
+    assert "psl> echo never" not in out
+    assert took < 30
+
+
+def test_a_hang_that_ignores_the_cancel_is_named_in_pytest_timeouts_dump(tmp_path: Path) -> None:
+    """A transcript that traps SIGINT keeps its command running past the cancel: then
+    pytest-timeout ends the run, and the transcript's line is in what it prints."""
+    (tmp_path / "stuck_demo.psl").write_text("psl> trap INT\n...\n" + HANG.split("\n", 2)[2])
+    done = run_pytest(tmp_path, "-o", "timeout=6")
+    assert done.returncode != 0
+    assert "+++ Timeout +++" in done.stdout
+    assert (f"pslrepl: {tmp_path}/stuck_demo.psl:3: psl> py \"import time; time.sleep(120)\": "
+            "still running after") in done.stdout  # fmt: skip
+
+
+def test_check_on_the_command_line_has_no_time_limit_of_its_own(tmp_path: Path) -> None:
+    path = tmp_path / "slow.psl"
+    path.write_text('psl> py "import time; time.sleep(2); print(1)"\n1\n')
+    done = run_cli("--check", str(path))
+    assert done.returncode == 0, done.stdout
