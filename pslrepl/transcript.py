@@ -15,7 +15,7 @@ import re
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from collections.abc import Iterator
+    from collections.abc import Callable, Iterator
 
 PROMPT = "psl> "
 ANY_LINES = "..."
@@ -203,16 +203,51 @@ def match_output(expected: list[str], actual: list[str], bindings: Bindings) -> 
     return go(0, 0, bindings)
 
 
+# Line pairs align() compares by longest common subsequence at most (time and memory go
+# as their product); a larger middle is paired line by line, so a diff of a long output
+# stays quick.
+ALIGN_PAIRS = 250_000
+
+
 def align(expected: list[str], actual: list[str], bindings: Bindings) -> list[tuple[str, str]]:
     """Pair lines for a diff or an update: ('=', expected line) where an actual line
     matches its expected line, ('-', expected) where one is missing, ('+', actual) where
-    one is new. A longest common subsequence under the line matcher."""
+    one is new. Lines that match at the start and the end are paired as they stand; the
+    middle by a longest common subsequence under the line matcher."""
+
+    def same(want: str, got: str) -> bool:
+        return want != ANY_LINES and match_line(want, got, bindings) is not None
+
     n, m = len(expected), len(actual)
-    ok = [
-        [expected[i] != ANY_LINES and match_line(expected[i], actual[j], bindings) is not None
-         for j in range(m)]
-        for i in range(n)
-    ]  # fmt: skip
+    head = 0
+    while head < min(n, m) and same(expected[head], actual[head]):
+        head += 1
+    tail = 0
+    while tail < min(n, m) - head and same(expected[n - 1 - tail], actual[m - 1 - tail]):
+        tail += 1
+    want, got = expected[head : n - tail], actual[head : m - tail]
+    if len(want) * len(got) <= ALIGN_PAIRS:
+        middle = _common(want, got, same)
+    else:
+        middle = []
+        for i in range(max(len(want), len(got))):
+            if i < len(want) and i < len(got) and same(want[i], got[i]):
+                middle.append(("=", want[i]))
+                continue
+            if i < len(want):
+                middle.append(("-", want[i]))
+            if i < len(got):
+                middle.append(("+", got[i]))
+    return ([("=", line) for line in expected[:head]] + middle
+            + [("=", line) for line in expected[n - tail :]])  # fmt: skip
+
+
+def _common(
+    expected: list[str], actual: list[str], same: Callable[[str, str], bool]
+) -> list[tuple[str, str]]:
+    """align()'s pairs by a longest common subsequence (quadratic: for short runs)."""
+    n, m = len(expected), len(actual)
+    ok = [[same(expected[i], actual[j]) for j in range(m)] for i in range(n)]
     best = [[0] * (m + 1) for _ in range(n + 1)]
     for i in range(n - 1, -1, -1):
         for j in range(m - 1, -1, -1):

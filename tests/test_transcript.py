@@ -379,3 +379,30 @@ def test_replay_binds_values_the_session_learns_and_names_used_again() -> None:
     # a value bound to the live one is checked against it, not merely taken
     wrong = text.replace("psl> py p.pid\n{p.pid}\n", "psl> py p.pid + 1\n{p.pid}\n")
     assert not replay(parse(wrong), path="t.psl").ok
+
+
+def test_a_long_output_with_one_line_changed_diffs_to_that_line() -> None:
+    """Lines that match at both ends are paired as they stand: a 30,000-line output
+    costs no 30,000 x 30,000 table (minutes and gigabytes) to diff or update."""
+    expected = [f"line {i}" for i in range(30_000)]
+    actual = list(expected)
+    actual[15_000] = "changed"
+    pairs = align(expected, actual, {})
+    assert [p for p in pairs if p[0] != "="] == [("+", "changed"), ("-", "line 15000")]
+    assert len(pairs) == 30_001
+    # nothing in common: paired line by line, each shown once
+    other = [f"other {i}" for i in range(30_000)]
+    pairs = align(expected, other, {})
+    assert pairs[:2] == [("-", "line 0"), ("+", "other 0")] and len(pairs) == 60_000
+
+
+def test_replay_of_a_long_output_shows_only_the_changed_line() -> None:
+    lines = [str(i) for i in range(1, 20_001)]
+    lines[9_999] = "ten thousand"
+    text = "psl> run -- seq 20000\n" + "\n".join(lines) + "\nexited with status 0\n"
+    outcome = replay(parse(text), path="t.psl")
+    assert not outcome.ok
+    (failure,) = outcome.failures
+    assert [line for line in failure if line[:1] in "+-" and line[:3] not in ("---", "+++")] == [
+        "-ten thousand", "+10000"
+    ]  # fmt: skip
