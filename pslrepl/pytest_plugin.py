@@ -54,7 +54,10 @@ class TranscriptItem(pytest.Item):
 
         limit = replay_limit(self.time_limit) if self.time_limit else None
         note = f"pytest-timeout is {self.time_limit:g} s" if self.time_limit else ""
-        outcome = check_file(str(self.path), time_limit=limit, limit_note=note)
+        try:
+            outcome = check_file(str(self.path), time_limit=limit, limit_note=note)
+        except OSError as exc:  # empty, not UTF-8, gone: one line, as --check says it
+            raise TranscriptDiffers(f"{self.path}: {exc.strerror or exc}") from None
         if not outcome.ok:
             raise TranscriptDiffers(outcome.report())
 

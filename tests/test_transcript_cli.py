@@ -127,14 +127,18 @@ def test_check_keep_going_and_several_files(tmp_path: Path) -> None:
 def test_pytest_plugin_collects_transcripts(tmp_path: Path) -> None:
     (tmp_path / "good_demo.psl").write_text("psl> echo hi\nhi\n")
     (tmp_path / "bad_demo.psl").write_text("psl> echo hi\nbye\n")
+    (tmp_path / "empty_demo.psl").write_text("")
     run = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", str(tmp_path)]
     done = subprocess.run(run + ["-q"], capture_output=True, text=True, timeout=120,
                           cwd=tmp_path)  # fmt: skip
-    assert "1 failed, 1 passed" in done.stdout
+    assert "2 failed, 1 passed" in done.stdout
     assert "-bye" in done.stdout and "+hi" in done.stdout
+    # a file that is no transcript fails in one line, no traceback
+    empty = f"{tmp_path}/empty_demo.psl: it is empty: `record FILE` in the shell writes a"
+    assert f"\n{empty} transcript\n" in done.stdout and "Traceback" not in done.stdout
     done = subprocess.run(run + ["-q", "-k", "good"], capture_output=True, text=True,
                           timeout=120, cwd=tmp_path)  # fmt: skip
-    assert "1 passed, 1 deselected" in done.stdout
+    assert "1 passed, 2 deselected" in done.stdout
 
 
 def test_pygments_finds_the_lexer_for_psl_files() -> None:
