@@ -93,6 +93,8 @@ class Recorder:
         return "\n".join(out) + "\n"
 
     def comment(self, line: str) -> None:
+        if self.current is not None:
+            self.end()  # `record FILE; CMD` on the line before: CMD's step comes first
         self._write(escape_unsafe(line.strip()) + "\n")
 
     def format_line(self, line: Line, command: str = "") -> str:

@@ -57,10 +57,12 @@ def test_commands_after_record_on_its_line_are_its_first_step(shell: Shell, tmp_
     path = tmp_path / "t.psl"
     out = shell.ok(f"record {path}; echo one; echo two")
     assert out.startswith("record: writing the session to")
+    shell.ok("# a comment")
     shell.ok("echo three")
     shell.ok("record stop")
     # The record command's own answer is not part of the step that follows it.
     assert steps(path) == [("echo one; echo two", ["one", "two"]), ("echo three", ["three"])]
+    assert "psl> echo one; echo two\none\ntwo\n# a comment\npsl> echo three\n" in path.read_text()
     assert_replays(path)
     again = tmp_path / "again.psl"
     assert shell.ok(f"record {again}; echo x; record stop").endswith(
