@@ -226,7 +226,7 @@ def test_ps_and_ls(shell: Shell) -> None:
 
 
 def test_sh_library(shell: Shell) -> None:
-    assert shell.ok("sh echo via sh") == "via sh\nexit code 0\n"
+    assert shell.ok("sh echo via sh") == "via sh\nexited with status 0\n"
     line = shell.fails("sh ls /nonexistent-dir")
     assert "ErrorReturnCode_2" in line
     assert "sh.CommandNotFound" in shell.fails("sh nosuchprogram")
