@@ -17,6 +17,17 @@ if TYPE_CHECKING:
     from pslrepl.invocation import Invocation
     from pslrepl.resources.servers import Server
 
+HTTP_IDLE = 10.0  # seconds: an http client that sends no request that long is closed
+LOOPBACK_NAMES = frozenset({"localhost", "127.0.0.1", "::1"})
+INDEX = """<!doctype html>
+<title>pslrepl: {name}</title>
+<h1>pslrepl's http server {name}</h1>
+<p>This is socketserver with http.server's SimpleHTTPRequestHandler, serving an empty
+directory made for it. To serve a directory of yours:</p>
+<pre>stop {name}
+serve {name} tcp {port} --handler http --dir DIR</pre>
+"""
+
 
 def _handler_class(ctx: Invocation, spec: str, proto: str) -> type[Any]:
     from pslrepl import handlers
@@ -31,12 +42,8 @@ def _handler_class(ctx: Invocation, spec: str, proto: str) -> type[Any]:
             raise UsageError("serve: forward: relays a stream; use tcp or unix")
         target = parse_addr(spec[8:], ctx.session)
         if target.path:
-            raise UsageError("serve: forward: goes to a TCP address")
+            raise UsageError("serve: forward: goes to a TCP address; give HOST:PORT or a name")
         return type("Forward", (handlers.Forward,), {"target": (target.host, target.port)})
-    if spec == "http":
-        if proto != "tcp":
-            raise UsageError("serve: the http handler speaks over tcp")
-        return _http_handler(ctx)
     table = handlers.DATAGRAM if proto == "udp" else handlers.STREAM
     if spec not in table:
         known = ", ".join(handlers.DESCRIPTIONS)
@@ -46,24 +53,91 @@ def _handler_class(ctx: Invocation, spec: str, proto: str) -> type[Any]:
     return table[spec]
 
 
-def _http_handler(ctx: Invocation) -> Any:
+def _default_www(ctx: Invocation, name: str) -> str:
+    """A fresh directory under the session's own (0700) temporary one, for an index
+    page: serving the working directory by default would serve .git, keys and all."""
+    path = os.path.join(ctx.session.tmp, f"www-{name}")
+    os.makedirs(path, mode=0o700, exist_ok=True)
+    if os.path.islink(path) or not os.path.isdir(path):
+        raise PslError(f"serve: {path} is not a directory of ours; remove it and serve again")
+    return path
+
+
+def _write_index(directory: str, name: str, port: int) -> None:
+    """index.html, not written through a symbolic link planted in its place."""
+    flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_NOFOLLOW", 0)
+    fd = os.open(os.path.join(directory, "index.html"), flags, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as f:
+        f.write(INDEX.format(name=name, port=port))
+
+
+def _http_handler(directory: str) -> Any:
     import functools
+    from http import HTTPStatus
     from http.server import SimpleHTTPRequestHandler
 
-    directory = os.path.abspath(ctx["dir"] or os.getcwd())
-    if not os.path.isdir(directory):
-        raise PslError(f"serve: no such directory {ctx['dir']!r} for --dir")
+    root = os.path.realpath(directory)
 
     class Http(SimpleHTTPRequestHandler):
-        """http.server's own handler; its request log becomes the server's events."""
+        """http.server's own handler; its request log becomes the server's events. It
+        answers only requests for this server by name (DNS rebinding), and serves only
+        what lies inside its directory once symbolic links are resolved."""
 
         def log_message(self, format: str, *args: Any) -> None:  # the stdlib names it format
             from pslrepl.events import Event
 
             psl = self.server.psl  # type: ignore[attr-defined]
-            psl.post(Event(psl.name, "http", format % args))
+            text = format % args
+            if text.startswith("Request timed out"):  # handle_one_request's, on --idle
+                text = (f"client {self.address_string()} sent no request for "
+                        f"{psl.idle:g} s: closed it (--idle S sets how long)")  # fmt: skip
+            psl.post(Event(psl.name, "http", text))
+
+        def send_head(self) -> Any:
+            refused = self.psl_refused()
+            if refused is None:
+                return super().send_head()
+            status, why, logged = refused
+            self.log_message("refused %s %s: %s", self.command, self.path, logged)
+            self.send_error(status, why)
+            return None
+
+        def psl_refused(self) -> tuple[int, str, str] | None:
+            psl = self.server.psl  # type: ignore[attr-defined]
+            host = self.headers.get("Host")
+            if host is not None and not _host_allowed(host, psl):
+                return (HTTPStatus.MISDIRECTED_REQUEST, "Not this server's name",
+                        f"its Host header {host!r} names neither this server "
+                        f"({psl.local}) nor loopback: a web page reaching a local server "
+                        "through DNS rebinding sends that")  # fmt: skip
+            path = os.path.realpath(self.translate_path(self.path))
+            if path != root and not path.startswith(root.rstrip(os.sep) + os.sep):
+                return (HTTPStatus.FORBIDDEN, "Outside the served directory",
+                        f"it resolves to {path}, outside {root} (a symbolic link?)")  # fmt: skip
+            return None
 
     return functools.partial(Http, directory=directory)
+
+
+def _host_allowed(host: str, psl: Server) -> bool:
+    """A Host header naming this server: its bound address or a loopback name, with or
+    without a port. Bound to every interface, any IP address too: an address can't be
+    rebound to another machine, a name can."""
+    import ipaddress
+
+    name = host.strip().lower()
+    if name.startswith("["):  # [::1]:8080
+        name = name[1 : name.find("]")] if "]" in name else name
+    elif name.count(":") == 1:
+        name = name.partition(":")[0]
+    bound = psl.local.rpartition(":")[0].strip("[]")
+    if name in LOOPBACK_NAMES or name == bound:
+        return True
+    try:
+        ip = ipaddress.ip_address(name)
+    except ValueError:
+        return False
+    return ip.is_loopback or bound in ("0.0.0.0", "::")
 
 
 def _serve(ctx: Invocation) -> None:
@@ -81,12 +155,40 @@ def _serve(ctx: Invocation) -> None:
         from pslrepl.testca import session_ca
 
         tls = session_ca(session).server_context()
-    if spec == "chat" and mode != "threading":
-        mode = "threading"  # a room needs every client served at once
-        ctx.say("note: chat serves each client in its own thread (--threading)", "notice")
+    idle = ctx["idle"] or None  # --idle 0: no limit
+    if ctx["idle"] is not None and proto == "udp":
+        raise UsageError("serve: --idle is for a stream (tcp or unix): a udp server holds "
+                         "no client to close")  # fmt: skip
+    if spec == "http" and ctx["idle"] is None:
+        idle = HTTP_IDLE
+    if spec == "chat" and mode == "forking":
+        raise UsageError("serve: chat's clients share one room: use --threading, not --forking")
+    if spec in ("chat", "http") and mode == "sync":
+        # A room serves every client at once; a web server must not wait on one client
+        # that says nothing (a browser keeps spare connections open).
+        mode = "threading"
+        why = f"; a client idle for {idle:g} s is closed (--idle S)" if idle else ""
+        ctx.say(f"note: {spec} serves each client in its own thread (--threading){why}",
+                "notice")  # fmt: skip
+    if ctx["max_clients"] is not None and mode == "sync":
+        raise UsageError("serve: --max-clients is for --threading or --forking; without "
+                         "either a server serves one client at a time")  # fmt: skip
     if ctx["dir"] and spec != "http":
         raise UsageError("serve: --dir is the directory --handler http serves")
-    handler = _handler_class(ctx, spec, proto)
+    directory = ""
+    if spec == "http":
+        if proto != "tcp":
+            raise UsageError("serve: the http handler speaks over tcp")
+        if ctx["dir"]:
+            directory = os.path.abspath(ctx["dir"])
+            if not os.path.isdir(directory):
+                raise PslError(f"serve: no such directory {ctx['dir']!r} for --dir; give "
+                               "one that exists")  # fmt: skip
+        else:
+            directory = _default_www(ctx, name)
+        handler: Any = _http_handler(directory)
+    else:
+        handler = _handler_class(ctx, spec, proto)
     unix_path = ""
     if proto == "unix":
         from pslrepl.commands.sockets import resolve_unix_path
@@ -95,7 +197,7 @@ def _serve(ctx: Invocation) -> None:
         base: Any = socketserver.UnixStreamServer
         address: Any = unix_path
         if mode == "forking":
-            raise UsageError("serve: --forking is for tcp and udp here")
+            raise UsageError("serve: --forking is for tcp and udp here; use --threading")
     else:
         addr = parse_addr(ctx["addr"])
         if addr.path:
@@ -116,9 +218,22 @@ def _serve(ctx: Invocation) -> None:
         raise socket_error(name, exc, where, path=bool(unix_path)) from None
     label = spec + (" over TLS" if tls is not None else "")
     res = Server(session, name, server, proto=proto, handler=label, mode=mode,
-                 unix_path=unix_path)  # fmt: skip
-    if spec == "http":
-        res.directory = handler.keywords["directory"]
+                 unix_path=unix_path, idle=idle, max_clients=ctx["max_clients"])  # fmt: skip
+    try:
+        if spec == "http":
+            res.directory = directory
+            if not ctx["dir"]:
+                _write_index(directory, name, server.server_address[1])
+                ctx.say(f"note: {name} serves {directory}, a fresh directory with an index "
+                        "page; --dir DIR serves yours", "notice")  # fmt: skip
+        if spec == "chat":
+            from pslrepl.handlers import Room
+
+            res.room = Room(res)
+    except BaseException:
+        server.server_close()  # never served: nothing else to stop
+        raise
+    res.start()
     session.registry.add(res)
     ctx.record("threading.Thread(target=server.serve_forever)", name)
     ctx.emit(Styled((("name", name),
@@ -171,6 +286,21 @@ COMMANDS = (
             Opt("--forking", "a child process per client (ForkingMixIn)", exclusive="mode"),
             Opt("--dir", "for --handler http: the directory to serve", "DIR", kind="file"),
             Opt("--tls", "TLS, with a certificate from the session's test CA (`ca show`)"),
+            Opt(
+                "--idle",
+                "close a client that sends (or reads) nothing for S seconds; 0: "
+                f"never (default: never; http {HTTP_IDLE:g} s)",
+                "S",
+                kind="seconds",
+            ),
+            Opt(
+                "--max-clients",
+                "clients served at once, at most: --threading's handler "
+                "threads (default 256), --forking's max_children (40)",
+                "N",
+                kind="int",
+                limits=(1, 100_000),
+            ),
         ),
         calls=(
             "socketserver.TCPServer",
@@ -186,7 +316,10 @@ COMMANDS = (
             "serve p tcp 0 --handler forward:web --threading",
         ),
         details="It binds 127.0.0.1 unless a host is given. Without --threading or "
-        "--forking it serves one client at a time, as socketserver does.",
+        "--forking it serves one client at a time, as socketserver does; chat and http "
+        "serve each client in a thread of its own. http serves only its directory (a "
+        "symbolic link out of it is refused) and only requests whose Host is this server "
+        "or a loopback name; without --dir it serves a fresh directory with an index page.",
     ),  # fmt: skip
     Command(
         "stop",

@@ -1,0 +1,38 @@
+"""--tls servers and a client that never finishes its handshake: bounded by --idle (or
+ten seconds), and a sync server's log names the client that holds it."""
+
+from __future__ import annotations
+
+import re
+import socket
+
+from tests.helpers import Shell, port
+
+LIMIT = 30.0  # seconds: only a hung server comes near it
+
+
+def test_a_sync_tls_server_names_the_client_stuck_in_its_handshake(shell: Shell) -> None:
+    shell.ok("serve s tcp 0 --handler echo --tls --idle 1")
+    with socket.create_connection(("127.0.0.1", port(shell, "s")), timeout=LIMIT) as mute:
+        mute_addr = f"127.0.0.1:{mute.getsockname()[1]}"
+        # the server waits on mute's handshake; then it closes mute and serves t
+        shell.ok(f"tls connect t s --timeout {LIMIT:g}")
+        assert mute.recv(100) == b""  # closed by the server, no reset
+    log = shell.ok("log s")
+    assert (f"a sync server serves one client at a time: {mute_addr} has not finished its "
+            "TLS handshake; the next client waits (up to 1 s, --idle S)") in log  # fmt: skip
+    assert (f"client {mute_addr} did not finish its TLS handshake in 1 s; a sync server "
+            "serves one client at a time, so the next one waited: closed it (--idle S sets "
+            "how long)") in log  # fmt: skip
+    assert "Traceback" not in log and "handler errors: 0" in shell.ok("info s")
+
+
+def test_a_threading_tls_server_bounds_the_handshake_too(shell: Shell) -> None:
+    shell.ok("serve s tcp 0 --handler echo --tls --threading --idle 0.5")
+    with socket.create_connection(("127.0.0.1", port(shell, "s")), timeout=LIMIT) as mute:
+        shell.ok("tls connect t s")  # its handshake at once, in a thread of its own
+        assert mute.recv(100) == b""
+    log = shell.ok("log s")
+    assert re.search(r"client 127\.0\.0\.1:\d+ did not finish its TLS handshake in 0\.5 s: "
+                     r"closed it \(--idle S sets how long\)", log), log  # fmt: skip
+    assert "a sync server" not in log
