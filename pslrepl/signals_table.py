@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import signal
 
 from pslrepl.errors import UsageError
@@ -15,30 +16,52 @@ _ACTIONS = {
 DEFAULT_ACTION = {f"SIG{n}": action for action, names in _ACTIONS.items() for n in names.split()}
 
 
-def parse_signal(text: str) -> int:
-    """A signal by name (INT, SIGINT, sigint) or number."""
+def parse_signal(text: str, *, zero: bool = False) -> int:
+    """A signal by name (INT, SIGINT, sigint, RTMIN+3) or number; 0 only when ``zero``
+    (kill(pid, 0) sends nothing: it checks that the process exists)."""
     raw = text.strip()
-    if raw.lstrip("-").isdigit():
+    if re.fullmatch(r"[+-]?[0-9]+", raw):
         number = int(raw)
-        if number not in {s.value for s in signal.Signals} and not (
-            signal.SIGRTMIN <= number <= signal.SIGRTMAX
-        ):
-            raise UsageError(f"no signal number {number}; `signals` lists them")
+        # Any number the kernel knows, 32 and 33 too (glibc keeps them for its threads
+        # and Python's valid_signals() leaves them out, but a child can be sent them).
+        if not (1 <= number < signal.NSIG or (number == 0 and zero)):
+            low = 0 if zero else 1
+            raise UsageError(
+                f"no signal number {raw}: signals are {low} to {signal.NSIG - 1}; "
+                "`signals` lists them"
+            )
         return number
     name = raw.upper()
     if not name.startswith("SIG"):
         name = "SIG" + name
+    realtime = _realtime_number(name)
+    if realtime is not None:
+        return realtime
     try:
         return int(signal.Signals[name])
     except KeyError:
         raise UsageError(f"unknown signal {text!r}; `signals` lists them") from None
 
 
+def _realtime_number(name: str) -> int | None:
+    """SIGRTMIN+N and SIGRTMAX-N, as kill -l names the realtime signals."""
+    m = re.fullmatch(r"SIGRT(MIN\+|MAX-)(\d+)", name)
+    if m is None:
+        return None
+    base = signal.SIGRTMIN if m.group(1) == "MIN+" else signal.SIGRTMAX
+    number = base + int(m.group(2)) if base == signal.SIGRTMIN else base - int(m.group(2))
+    if not signal.SIGRTMIN <= number <= signal.SIGRTMAX:
+        raise UsageError(
+            f"no signal {name}: the realtime signals are SIGRTMIN ({int(signal.SIGRTMIN)}) "
+            f"to SIGRTMAX ({int(signal.SIGRTMAX)})"
+        )
+    return number
+
+
 def signal_label(signum: int) -> str:
-    try:
-        return f"{signal.Signals(signum).name} ({signum})"
-    except ValueError:
-        return f"signal {signum}"
+    """'SIGINT (2)', 'SIGRTMIN+1 (35)', or 'signal 32' for a number with no name."""
+    name = signal_name(signum)
+    return name if name.startswith("signal ") else f"{name} ({signum})"
 
 
 def signal_names() -> list[str]:
@@ -50,16 +73,28 @@ def default_action(name: str) -> str:
 
 
 def signal_name(signum: int) -> str:
+    """SIGHUP; the realtime ones as kill -l names them (SIGRTMIN+1 ... SIGRTMAX-1);
+    'signal N' for a number with no name (32 and 33, glibc's own)."""
     try:
         return signal.Signals(signum).name
     except ValueError:
-        return f"signal {signum}"
+        pass
+    low, high = int(signal.SIGRTMIN), int(signal.SIGRTMAX)
+    if low < signum < high:
+        if signum - low <= (high - low) // 2:
+            return f"SIGRTMIN+{signum - low}"
+        return f"SIGRTMAX-{high - signum}"
+    return f"signal {signum}"
 
 
 def describe_status(returncode: int) -> str:
-    """'exited with status 3' or 'killed by SIGTERM (signal 15)'."""
+    """'exited with status 3' or 'killed by SIGTERM (signal 15)': a negative returncode
+    is the signal that ended the child (Popen's convention)."""
     if returncode < 0:
-        return f"killed by {signal_name(-returncode)} (signal {-returncode})"
+        name = signal_name(-returncode)
+        if name.startswith("signal "):
+            return f"killed by {name}"
+        return f"killed by {name} (signal {-returncode})"
     return f"exited with status {returncode}"
 
 

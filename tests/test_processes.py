@@ -66,7 +66,10 @@ def test_read_timeout_says_what_is_buffered(shell: Shell) -> None:
     shell.spawn("p", 'import time; print("no newline", end=""); time.sleep(30)')
     shell.ok("read p --until no")
     line = shell.fails("read p --line --timeout 0.3")
-    assert line == "error: p: timeout after 0.3 s waiting for a line; 8 bytes buffered: b' newline'"
+    assert line == (
+        "error: p: timeout after 0.3 s waiting for a line; 8 bytes buffered: b' newline'; "
+        "--timeout S waits longer"
+    )
     assert shell.ok("read p") == " newline\n"
 
 
@@ -219,7 +222,7 @@ def test_ps_and_ls(shell: Shell) -> None:
     ps = shell.ok("ps").splitlines()
     assert ps[0].split() == ["NAME", "PID", "STATE", "RC", "COMMAND"]
     assert ps[1].split()[0] == "a" and ps[1].split()[2] == "running"
-    assert ps[2].split()[2:5] == ["exited", "0", "0"]
+    assert ps[2].split()[2:7] == ["exited", "with", "status", "0", "0"]
     ls = shell.ok("ls process").splitlines()
     assert ls[0].split() == ["NAME", "KIND", "STATE", "LOCAL", "REMOTE", "IN", "OUT", "AGE"]
     assert len(ls) == 3

@@ -58,3 +58,56 @@ def test_alarm_is_trapped_and_delivered(shell: Shell) -> None:
         r"alarm: cancelled \(the previous alarm had [45] s left\)\n", shell.ok("alarm 0")
     )
     assert "must be a whole number" in shell.fails("alarm 1.5")
+
+
+def test_alarm_takes_seconds_a_c_int_can_hold(shell: Shell) -> None:
+    for bad in ("99999999999999999999", "2147483648", "-1"):
+        line = shell.fails(f"alarm {bad}")
+        assert line == f"error: alarm: SECONDS must be from 0 to 2147483647, not {bad}"
+    assert "SIGALRM in 2147483647 s" in shell.ok("alarm 2147483647")
+    assert shell.ok("alarm 0") == "alarm: cancelled (the previous alarm had 2147483647 s left)\n"
+    assert signal.alarm(0) == 0  # nothing left pending
+
+
+def test_signal_numbers_out_of_range_are_usage_errors(shell: Shell) -> None:
+    shell.ok("spawn p -- sleep 30")
+    for bad in ("99999999999", "-1", "65", "99999999999999999999999"):
+        line = shell.fails(f"signal p {bad}")
+        assert line == f"error: no signal number {bad}: signals are 0 to 64; `signals` lists them"
+    assert shell.fails("trap 0") == (
+        "error: no signal number 0: signals are 1 to 64; `signals` lists them"
+    )
+    assert "signals are 1 to 64" in shell.fails("trap 65")
+    assert "SIGRTMIN (34) to SIGRTMAX (64)" in shell.fails("signal p RTMIN+31")
+    assert "running" in shell.ok("poll p")  # none of that reached the child
+
+
+def test_signal_0_checks_the_child_exists_and_sends_nothing(shell: Shell) -> None:
+    shell.ok("spawn p -- sleep 30")
+    pid = shell.session.registry.get("p").pid  # type: ignore[attr-defined]
+    out = shell.ok("signal p 0")
+    assert out == f"p: pid {pid} exists (signal 0 sends nothing: it checks the process is there)\n"
+    assert "running" in shell.ok("poll p")
+    shell.ok("kill p; wait p")
+    line = shell.fails("signal p 0")
+    assert line == (
+        "error: p has already ended (killed by SIGKILL (signal 9)); there is nobody to signal"
+    )
+
+
+def test_realtime_signals_by_name_and_number(shell: Shell) -> None:
+    shell.ok("spawn a -- sleep 30; spawn b -- sleep 30; spawn c -- sleep 30")
+    assert shell.ok("signal a RTMIN+1") == "a: sent SIGRTMIN+1 (35)\n"
+    assert shell.ok("signal b sigrtmax-1") == "b: sent SIGRTMAX-1 (63)\n"
+    assert shell.ok("signal c 50") == "c: sent SIGRTMAX-14 (50)\n"
+    assert shell.ok("wait a") == "a: killed by SIGRTMIN+1 (signal 35)\n"
+    assert shell.ok("wait b") == "b: killed by SIGRTMAX-1 (signal 63)\n"
+    assert shell.ok("wait c") == "c: killed by SIGRTMAX-14 (signal 50)\n"
+
+
+def test_signal_table_lists_the_realtime_signals(shell: Shell) -> None:
+    rows = {line.split()[0]: line.split() for line in shell.ok("signals").splitlines()[1:]}
+    assert rows["SIGRTMIN+1"][1:3] == ["35", "Term"]
+    assert rows["SIGRTMAX-14"][1:3] == ["50", "Term"]
+    assert rows["SIGRTMAX"][1:3] == ["64", "Term"]
+    assert len(rows) == 62  # 1 to 64 but 32 and 33, which glibc keeps for itself

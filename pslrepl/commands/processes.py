@@ -7,7 +7,7 @@ import signal
 
 from pslrepl.commands.options import FILE_IN, HEX_IN, SHOW_HEX, SHOW_REPR, TIMEOUT
 from pslrepl.commandspec import Arg, Command, Opt
-from pslrepl.errors import PslError, Timeout, UsageError
+from pslrepl.errors import PslError, Timeout, UsageError, describe_oserror
 from pslrepl.render import plural, preview
 from pslrepl.results import Output, Styled, Table, Text
 from pslrepl.signals_table import describe_status, parse_signal, signal_label
@@ -65,42 +65,101 @@ def _show_output(ctx: Invocation, stdout: bytes | None, stderr: bytes | None) ->
         ctx.emit(Output(stderr, "stderr"))
 
 
+def _show_dropped(ctx: Invocation, who: str, buffers: dict[str, tuple[int, int, int]]) -> None:
+    """One warning per stream that lost bytes: {stream: (dropped, total, cap)}."""
+    for stream, (dropped, total, cap) in buffers.items():
+        if dropped:
+            in_all = f" ({plural(total, 'byte')} in all)" if total else ""
+            ctx.say(
+                f"warning: {stream}: {plural(dropped, 'byte')} dropped: the oldest output; "
+                f"{who} keeps {size_text(cap)} per stream{in_all}",
+                "warning",
+            )
+
+
+def size_text(n: int) -> str:
+    """1 MiB, 64 KiB, or 100 bytes."""
+    if n and n % (1 << 20) == 0:
+        return f"{n >> 20} MiB"
+    if n and n % 1024 == 0:
+        return f"{n >> 10} KiB"
+    return plural(n, "byte")
+
+
+def _popen_text(ctx: Invocation, args: list[str] | str, stdin: str) -> str:
+    """The Popen call as Python, for explain: the environment only as the user changed it
+    (the whole of os.environ would be long, and may hold secrets)."""
+    parts = [repr(args), f"stdin={stdin}", "stdout=PIPE", "stderr=PIPE"]
+    if ctx.values.get("shell"):
+        parts.append("shell=True")
+    if ctx.values.get("cwd"):
+        parts.append(f"cwd={ctx.values['cwd']!r}")
+    pairs = [p.partition("=") for p in ctx.values.get("env") or []]
+    if pairs:
+        parts.append("env={**os.environ, " + ", ".join(f"{k!r}: {v!r}" for k, _, v in pairs) + "}")
+    return ", ".join([*parts, "start_new_session=True"])
+
+
 def _run(ctx: Invocation) -> None:
     import subprocess
+
+    from pslrepl.resources.process import run_bounded
 
     args = _argv(ctx)
     data = ctx.data("input", required=False) if ctx["input"] else None
     timeout = ctx.timeout
-    kwargs: dict[str, Any] = dict(
-        input=data, capture_output=True, timeout=timeout, shell=bool(ctx["shell"]),
-        cwd=ctx["cwd"], env=_env(ctx), check=bool(ctx["check"]), start_new_session=True,
-    )  # fmt: skip
-    if data is None:
-        kwargs["stdin"] = subprocess.DEVNULL  # never the shell's terminal
+    env = _env(ctx)
+    stdin = "DEVNULL" if data is None else "PIPE"  # never the shell's terminal
+    call = _popen_text(ctx, args, stdin)
     try:
-        done: subprocess.CompletedProcess[bytes]
-        done = ctx.call("subprocess.run", subprocess.run, args, **kwargs)
-    except subprocess.TimeoutExpired as exc:
-        _show_output(ctx, exc.stdout, exc.stderr)
-        got = (exc.stdout or b"") + (exc.stderr or b"")
+        popen = subprocess.Popen(
+            args, stdin=subprocess.DEVNULL if data is None else subprocess.PIPE,
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, shell=bool(ctx["shell"]),
+            cwd=ctx["cwd"], env=env, start_new_session=True,
+        )  # fmt: skip
+    except OSError as exc:
+        ctx.record("subprocess.Popen", call, exc)
+        raise PslError(f"run: {_cant_start(ctx, args, exc)}") from None
+    ctx.record("subprocess.Popen", call, popen)
+    done = run_bounded(popen, data, timeout=timeout)
+    out, err = done.stdout, done.stderr
+    ctx.record(
+        "os.read",
+        f"stdout and stderr to EOF, keeping the newest {size_text(out.cap)} of each",
+        (bytes(out.data), bytes(err.data)),
+    )
+    _show_output(ctx, bytes(out.data), bytes(err.data))
+    _show_dropped(ctx, "run", {s: (b.dropped, b.total, b.cap) for s, b in
+                               (("stdout", out), ("stderr", err))})  # fmt: skip
+    rc = done.returncode
+    assert rc is not None
+    if done.timed_out:
+        ctx.record("os.killpg", f"{popen.pid}, signal.SIGKILL")
+        total = out.total + err.total
+        got = bytes(out.data[:64] + err.data[:64])
         raise Timeout(
-            f"run: timeout after {timeout:g} s; the child was killed; "
-            f"{plural(len(got), 'byte')} of output" + (f": {preview(got)}" if got else "")
-        ) from None
-    except subprocess.CalledProcessError as exc:
-        _show_output(ctx, exc.stdout, exc.stderr)
-        raise PslError(
-            f"run: {describe_status(exc.returncode)} (CalledProcessError, from --check)"
-        ) from None
-    except FileNotFoundError:
-        if ctx["cwd"] and not os.path.isdir(ctx["cwd"]):
-            raise PslError(f"run: no such directory {ctx['cwd']!r} for --cwd") from None
+            f"run: timeout after {timeout:g} s; the child was killed (SIGKILL to its process "
+            f"group); {plural(total, 'byte')} of output"
+            + (f": {preview(got)}" if got else "")
+            + "; --timeout S waits longer"
+        )
+    ctx.record("Popen.wait", "", rc)
+    if ctx["check"] and rc != 0:
+        raise PslError(f"run: {describe_status(rc)} (CalledProcessError, from --check)")
+    _status(ctx, "", rc)
+
+
+def _cant_start(ctx: Invocation, args: list[str] | str, exc: OSError) -> str:
+    """Why Popen failed, in words: the directory, the program, or the errno."""
+    from pslrepl.resources.process import command_text
+
+    cwd = ctx.values.get("cwd")
+    if isinstance(exc, FileNotFoundError):
+        if cwd and not os.path.isdir(cwd):
+            return f"no such directory {cwd!r} for --cwd"
         prog = args if isinstance(args, str) else args[0]
-        raise PslError(
-            f"run: no such program {prog!r} (ENOENT): check the name or give a path"
-        ) from None
-    _show_output(ctx, done.stdout, done.stderr)
-    _status(ctx, "", done.returncode)
+        return f"no such program {prog!r} (ENOENT): check the name or give a path"
+    return f"can't run {command_text(args)!r}: {describe_oserror(exc)}"
 
 
 def _spawn(ctx: Invocation) -> None:
@@ -225,14 +284,20 @@ def _communicate(ctx: Invocation) -> None:
             held = len(proc.stdout.data) + len(proc.stderr.data)
         raise Timeout(
             f"{proc.name}: timeout after {ctx.timeout:g} s waiting for the child to "
-            f"exit; {plural(held, 'byte')} buffered; it is still running"
+            f"exit; {plural(held, 'byte')} buffered; it is still running; "
+            "--timeout S waits longer"
         )
     with session.cond:
         out, err = proc.stdout.take(), proc.stderr.take()
+        dropped = {
+            stream: (buf.take_dropped(), 0, buf.cap)
+            for stream, buf in (("stdout", proc.stdout), ("stderr", proc.stderr))
+        }
     rc = proc.returncode
     assert rc is not None
     ctx.record("Popen.communicate", repr(data), (out, err))
     _show_output(ctx, out, err)
+    _show_dropped(ctx, "communicate", dropped)
     _status(ctx, proc.name, rc)
 
 
@@ -240,11 +305,15 @@ def _send(ctx: Invocation, signum: int, call: str) -> None:
     proc = _proc(ctx)
     proc.send_signal(signum)
     ctx.record(call, str(signum))
-    ctx.emit(Styled((("name", proc.name), ("", f": sent {signal_label(signum)}"))))
+    if signum == 0:
+        what = f": pid {proc.pid} exists (signal 0 sends nothing: it checks the process is there)"
+    else:
+        what = f": sent {signal_label(signum)}"
+    ctx.emit(Styled((("name", proc.name), ("", what))))
 
 
 def _signal(ctx: Invocation) -> None:
-    _send(ctx, parse_signal(ctx["sig"]), "Popen.send_signal")
+    _send(ctx, parse_signal(ctx["sig"], zero=True), "Popen.send_signal")
 
 
 def _terminate(ctx: Invocation) -> None:
@@ -266,7 +335,7 @@ def _ps(ctx: Invocation) -> None:
                 [
                     ("name", res.name),
                     str(res.pid),
-                    (res.state_style, res.state),
+                    (res.state_style, "running" if rc is None else describe_status(rc)),
                     "" if rc is None else str(rc),
                     res.command,
                 ]
@@ -283,15 +352,20 @@ def _ps(ctx: Invocation) -> None:
 
 def _sudo(ctx: Invocation) -> None:
     import getpass
-    import shlex
+    import shutil
     import subprocess
+
+    from pslrepl.resources.process import command_text, run_bounded
 
     argv = ctx.argv
     if not argv:
         raise UsageError("sudo: give the command after --, like: sudo -- id")
+    # Before the password is asked: one typed for a sudo that isn't there is wasted.
+    if shutil.which("sudo") is None:
+        raise PslError("sudo: sudo is not installed here (not found on PATH); try: run -- ARGV")
     user = ctx["user"]
-    password = ctx.session.env.ask_password(f"[sudo] password for {getpass.getuser()}: ")
     cmd = ["sudo", "-S", "-p", "", *(["-u", user] if user else []), "--", *argv]
+    secret = ctx.session.env.ask_password(f"[sudo] password for {getpass.getuser()}: ").encode()
     try:
         child = subprocess.Popen(
             cmd,
@@ -300,32 +374,51 @@ def _sudo(ctx: Invocation) -> None:
             stderr=subprocess.PIPE,
             start_new_session=True,
         )
-    except FileNotFoundError:
-        raise PslError("sudo: sudo is not installed here (ENOENT)") from None
-    secret = password.encode()
+    except OSError as exc:
+        raise PslError(f"sudo: can't run sudo: {describe_oserror(exc)}") from None
+    ctx.record("subprocess.Popen", f"{cmd!r}, stdin=PIPE, stdout=PIPE, stderr=PIPE", child)
     try:
-        out, err = ctx.call(
-            "Popen.communicate", child.communicate, secret + b"\n", timeout=ctx.timeout, redact=True
-        )
-    except subprocess.TimeoutExpired:
-        child.kill()
-        child.communicate()
-        raise Timeout(f"sudo: timeout after {ctx.timeout:g} s; the command was killed") from None
-    except BaseException:
-        child.kill()
-        child.communicate()
-        raise
+        # The password is sudo's stdin; what comes back may hold it too (a command run
+        # without a password asked reads it), so the call keeps neither side.
+        done = ctx.call(
+            "os.write+os.read", run_bounded, child, secret + b"\n", timeout=ctx.timeout,
+            redact=True,
+        )  # fmt: skip
+        out = _redact(done.stdout.data, secret, cut=bool(done.stdout.dropped))
+        err = _redact(done.stderr.data, secret, cut=bool(done.stderr.dropped))
+        # The raw output may hold the password: keep it no longer than needed.
+        done.stdout.data.clear()
+        done.stderr.data.clear()
     finally:
-        del password
-    # If sudo asked nothing (cached or NOPASSWD), the command itself read stdin:
-    # whatever it printed of it must not show the password.
-    if secret:
-        out = out.replace(secret, b"********")
-        err = err.replace(secret, b"********")
+        del secret
     _show_output(ctx, out, err)
-    _status(ctx, "", child.returncode)
-    if child.returncode != 0:
-        raise PslError(f"sudo: {shlex.join(argv)} {describe_status(child.returncode)}")
+    _show_dropped(ctx, "sudo", {s: (b.dropped, b.total, b.cap) for s, b in
+                                (("stdout", done.stdout), ("stderr", done.stderr))})  # fmt: skip
+    if done.timed_out:
+        raise Timeout(
+            f"sudo: timeout after {ctx.timeout:g} s; the command was killed; "
+            "--timeout S waits longer"
+        )
+    rc = done.returncode
+    assert rc is not None
+    ctx.record("Popen.wait", "", rc)
+    _status(ctx, "", rc)
+    if rc != 0:
+        raise PslError(f"sudo: {command_text(argv)} {describe_status(rc)}")
+
+
+def _redact(data: bytearray, secret: bytes, *, cut: bool) -> bytes:
+    """The output with every copy of the password starred out; when its oldest bytes were
+    dropped, a start that is the end of the password is starred too."""
+    out = bytes(data)
+    if not secret:
+        return out
+    out = out.replace(secret, b"********")
+    if cut:
+        for n in range(len(secret) - 1, 0, -1):
+            if out.startswith(secret[-n:]):
+                return b"********" + out[n:]
+    return out
 
 
 WRITE_OPTS = (HEX_IN, FILE_IN, TIMEOUT)
@@ -336,7 +429,7 @@ COMMANDS = (
         "run a program to completion and show its output and status",
         _run,
         rest=True,
-        calls=("subprocess.run",),
+        calls=("subprocess.Popen", "os.read", "Popen.wait"),
         opts=(
             SHELL,
             TIMEOUT,
@@ -350,6 +443,12 @@ COMMANDS = (
             "run --input 'b\\na\\n' -- sort",
             "run --shell -- 'echo $HOME | tr a-z A-Z'",
         ),
+        details="What subprocess.run(..., capture_output=True) does, but with a bound: "
+        "subprocess.run keeps all the output in memory (`run -- yes` would fill it), so run "
+        "starts the child with subprocess.Popen, reads its stdout and stderr itself and keeps "
+        "the newest 1 MiB of each (the older bytes are counted and said so), then "
+        "Popen.wait. On timeout the child's process group gets SIGKILL. --check fails as "
+        "check=True would (CalledProcessError).",
     ),
     Command(
         "spawn",
@@ -437,6 +536,8 @@ COMMANDS = (
         opts=(HEX_IN, FILE_IN, TIMEOUT),
         calls=("Popen.communicate",),
         examples=("communicate p 'b\\na\\n'",),
+        details="The output comes from the buffers spawn drains into: the newest 1 MiB of "
+        "each stream, the older bytes counted and said so.",
     ),
     Command(
         "signal",
@@ -445,7 +546,15 @@ COMMANDS = (
         _signal,
         args=(Arg("NAME", "resource", kinds=PROC), Arg("SIG", "signal")),
         calls=("Popen.send_signal",),
-        examples=("signal p INT", "signal p SIGUSR1", "signal p 15"),
+        examples=(
+            "signal p INT",
+            "signal p SIGUSR1",
+            "signal p 15",
+            "signal p RTMIN+1",
+            "signal p 0",
+        ),
+        details="SIG is a name (INT, SIGINT, RTMIN+1, RTMAX-2) or a number from 1 to 64; "
+        "0 sends nothing and only checks that the process exists (kill(pid, 0)).",
     ),
     Command(
         "terminate",
@@ -478,6 +587,7 @@ COMMANDS = (
         calls=("subprocess.Popen", "Popen.communicate"),
         examples=("sudo -- id", "sudo --user nobody -- id"),
         details="The password is read without echo and written to sudo's stdin; it is never "
-        "shown, logged, kept in history or recorded.",
+        "shown, logged, kept in history or recorded: where the output holds it, it is shown as "
+        "********. Output is read as run reads it: the newest 1 MiB of each stream is kept.",
     ),
 )

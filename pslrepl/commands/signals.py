@@ -5,10 +5,10 @@ from __future__ import annotations
 import signal
 
 from pslrepl.commandspec import Arg, Command, Opt
-from pslrepl.errors import PslError, UsageError
+from pslrepl.errors import PslError
 from pslrepl.events import Event
 from pslrepl.results import Styled, Table
-from pslrepl.signals_table import default_action, parse_signal, signal_label
+from pslrepl.signals_table import default_action, parse_signal, signal_label, signal_name
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -19,6 +19,8 @@ if TYPE_CHECKING:
     from pslrepl.session import Session
 
 UNCATCHABLE = {signal.SIGKILL, signal.SIGSTOP}
+# alarm(2) takes an unsigned int, but Python's signal.alarm converts to a C int first.
+ALARM_MAX = 2**31 - 1
 
 
 class Trap:
@@ -104,23 +106,24 @@ def _handler_text(session: Session, signum: int) -> str:
 
 def _signals(ctx: Invocation) -> None:
     rows: list[Any] = []
-    for sig in sorted(signal.Signals, key=lambda s: s.value):
+    # Every signal Python can handle, the realtime ones between SIGRTMIN and SIGRTMAX
+    # included (signal.Signals names only those two).
+    for number in sorted(signal.valid_signals()):
+        name = signal_name(number)
         rows.append(
             [
-                ("name", sig.name),
-                str(sig.value),
-                default_action(sig.name),
-                _handler_text(ctx.session, sig.value),
-                signal.strsignal(sig) or "",
+                ("name", name),
+                str(number),
+                default_action(name),
+                _handler_text(ctx.session, number),
+                signal.strsignal(number) or "",
             ]
         )
     ctx.emit(Table(("NAME", "NUM", "DEFAULT", "HANDLER", "DESCRIPTION"), rows))
 
 
 def _alarm(ctx: Invocation) -> None:
-    seconds = ctx["seconds"]
-    if seconds < 0:
-        raise UsageError("alarm: seconds must be >= 0 (0 cancels)")
+    seconds = ctx["seconds"]  # 0 to ALARM_MAX, checked by the parser
     session = ctx.session
     handler = signal.getsignal(signal.SIGALRM)
     if seconds and not isinstance(handler, Trap):
@@ -158,8 +161,9 @@ COMMANDS = (
         "signals",
         "deliver SIGALRM to the shell after S whole seconds",
         _alarm,
-        args=(Arg("SECONDS", "int"),),
+        args=(Arg("SECONDS", "int", limits=(0, ALARM_MAX)),),
         calls=("signal.alarm",),
         examples=("alarm 2", "alarm 0"),
+        details="SECONDS is from 0 (cancel the alarm) to 2147483647: signal.alarm takes a C int.",
     ),
 )

@@ -30,6 +30,7 @@ class StreamBuffer:
         self.dropped_unread = 0
         self.eof = False
         self.announced_total: int | None = None  # total when last announced, if unread since
+        self.announced_unread = 0
         self.announced_at = 0.0
 
     def feed(self, chunk: bytes) -> int:
@@ -46,16 +47,25 @@ class StreamBuffer:
 
     def announce(self) -> tuple[int, bytes] | None:
         """What a 'bytes waiting' notice says now, or None: nothing unread, or nothing
-        new since the last notice, or the last one was under a second ago."""
+        new since the last notice, or the last one was under a second ago, or the buffer
+        was full then and is full now (the 'buffer full' notice said so, once)."""
         if not self.data:
             return None
         now = time.monotonic()
+        unread = len(self.data)
         if self.announced_total is not None and (
-            self.total == self.announced_total or now - self.announced_at < REANNOUNCE_AFTER
+            self.total == self.announced_total
+            or now - self.announced_at < REANNOUNCE_AFTER
+            or (unread >= self.cap and self.announced_unread >= self.cap)
         ):
             return None
-        self.announced_total, self.announced_at = self.total, now
-        return len(self.data), bytes(self.data[:64])
+        self.announced_total, self.announced_unread, self.announced_at = self.total, unread, now
+        return unread, bytes(self.data[:64])
+
+    def take_dropped(self) -> int:
+        """How many bytes were dropped since the last read, counting from now afresh."""
+        dropped, self.dropped_unread = self.dropped_unread, 0
+        return dropped
 
     def take(self, n: int | None = None) -> bytes:
         n = len(self.data) if n is None else n
@@ -130,7 +140,7 @@ def read_buffer(
             f"{plural(len(held), 'byte')} buffered" + (f": {preview(held)}" if held else "")
         )
     with session.cond:
-        dropped, buf.dropped_unread = buf.dropped_unread, 0
+        dropped = buf.take_dropped()
         match = None
         if found[0] is not None and pattern is not None:
             # A match made on the live bytearray would read its groups from it after

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import os
+import re
 import selectors
-import shlex
 import signal
 import subprocess
 import threading
@@ -15,8 +15,8 @@ from pslrepl.errors import PslError, Timeout, describe_oserror
 from pslrepl.events import Event
 from pslrepl.render import clock, plural
 from pslrepl.resources.base import Resource
-from pslrepl.resources.buffers import ReadResult, StreamBuffer, read_buffer
-from pslrepl.signals_table import background_thread, describe_status, short_status, signal_name
+from pslrepl.resources.buffers import DEFAULT_CAP, ReadResult, StreamBuffer, read_buffer
+from pslrepl.signals_table import background_thread, describe_status, short_status, signal_label
 
 if TYPE_CHECKING:
     import re
@@ -143,7 +143,8 @@ class Process(Resource):
         with self.session.cond:
             dropped = buf.feed(chunk)
             self.bytes_in += len(chunk)
-            report_drop = dropped and buf.dropped == dropped
+            # Said once each time the buffer fills: again only after a read made room.
+            report_drop = dropped and buf.dropped_unread == dropped
         self.post(Event.traffic(self.name, "data", stream, "in", chunk))
         if report_drop:
             self.post(
@@ -206,12 +207,26 @@ class Process(Resource):
             return read_buffer(self.session, buf, label=self.name, mode=mode, until=until,
                                pattern=pattern, timeout=timeout)  # fmt: skip
         except Timeout as exc:
-            if buf.total or self.returncode is not None:
-                raise
-            raise Timeout(
-                f"{exc}; it has printed nothing on {stream} yet (a program writing to a pipe "
+            raise Timeout(f"{exc}{self._timeout_hints(stream)}") from None
+
+    def _timeout_hints(self, stream: str) -> str:
+        """What a read that timed out adds: bytes that wait on the other stream, else a
+        word on pipe buffering if nothing came at all; and how to wait longer."""
+        other = "stdout" if stream == "stderr" else "stderr"
+        with self.session.cond:
+            buf = self.buffer(stream)
+            waiting = 0 if self.merged else len(self.buffer(other).data)
+            silent = not buf.total and self.returncode is None
+        hints = ""
+        if waiting:
+            how = f"read {self.name}" + (" --stderr" if other == "stderr" else "")
+            hints += f"; {plural(waiting, 'byte')} wait on {other}: {how}"
+        elif silent:
+            hints += (
+                f"; it has printed nothing on {stream} yet (a program writing to a pipe "
                 "may be holding its output in a buffer: python3 -u, stdbuf -oL)"
-            ) from None
+            )
+        return hints + "; --timeout S waits longer"
 
     def write(self, data: bytes, *, timeout: float) -> int:
         """Write all of ``data`` to stdin, waiting at most ``timeout`` for the child to read."""
@@ -239,7 +254,8 @@ class Process(Resource):
                     if remaining <= 0 or not sel.select(remaining):
                         raise Timeout(
                             f"{self.name}: timeout after {timeout:g} s writing: wrote {sent} of "
-                            f"{plural(len(data), 'byte')}; the child is not reading its stdin"
+                            f"{plural(len(data), 'byte')}; the child is not reading its stdin; "
+                            "--timeout S waits longer"
                         ) from None
                     continue
                 except BrokenPipeError:
@@ -269,13 +285,20 @@ class Process(Resource):
         )
 
     def send_signal(self, signum: int) -> None:
+        """Popen.send_signal; 0 sends nothing and only checks that the child exists."""
         if self.returncode is not None or self.popen.poll() is not None:
+            rc = self.popen.returncode
+            assert rc is not None
             raise PslError(
-                f"{self.name} has already ended ({describe_status(self.popen.returncode or 0)}); "
-                "there is nobody to signal"
+                f"{self.name} has already ended ({describe_status(rc)}); there is nobody to signal"
             )
         self.popen.send_signal(signum)
-        self.post(Event(self.name, "signal", f"sent {signal_name(signum)} ({signum})"))
+        # Logged, not shown live: the command that sent it has said so already
+        # ("signal" events, shown live, are for signals the shell receives).
+        what = (
+            f"pid {self.pid} exists (signal 0)" if signum == 0 else f"sent {signal_label(signum)}"
+        )
+        self.post(Event(self.name, "sent", what, fields={"signum": signum}))
 
     # -- Resource ---------------------------------------------------------------------
 
@@ -334,6 +357,7 @@ class Process(Resource):
         argv = self.popen.args
         pairs[3:3] = [
             ("pid", str(self.pid)),
+            ("command", self.command),
             ("argv", repr(argv)),
             ("status", "running" if rc is None else describe_status(rc)),
             ("ended", "" if self.exited_at is None else clock(self.exited_at)),
@@ -418,7 +442,7 @@ def spawn(
     merge_stderr: bool = False,
 ) -> Process:
     """``subprocess.Popen`` with pipes, in its own session so Ctrl-C at the prompt spares it."""
-    command = args if isinstance(args, str) else shlex.join(args)
+    command = command_text(args)
     try:
         popen = subprocess.Popen(
             args,
@@ -441,3 +465,142 @@ def spawn(
     except OSError as exc:
         raise PslError(f"can't run {command!r}: {describe_oserror(exc)}") from None
     return Process(session, name, popen, command=command, merged=merge_stderr)
+
+
+# What shlex.quote leaves bare; anything else is quoted.
+_BARE = re.compile(r"[\w@%+=:,./-]+", re.ASCII)
+# Control characters, shown escaped so a command stays on one line (a table row) and
+# can't drive the terminal.
+_CONTROL = {c: f"\\x{c:02x}" for c in (*range(0x20), 0x7F)}
+_CONTROL.update({0x09: "\\t", 0x0A: "\\n", 0x0D: "\\r"})
+
+
+def quote_word(word: str) -> str:
+    """One word as a user would type it: bare, in single quotes, or in double quotes
+    when it holds a single quote (shlex.quote's '"'"' reads badly). Both this shell's
+    parser and /bin/sh read it back as the same word, control characters aside."""
+    if _BARE.fullmatch(word):
+        return word
+    if "'" not in word:
+        return f"'{word}'".translate(_CONTROL)
+    return ('"' + re.sub(r'(["\\$`])', r"\\\1", word) + '"').translate(_CONTROL)
+
+
+def command_text(args: list[str] | str) -> str:
+    """A command as spawn, ps, ls and info show it: the argv quoted as typed, or the
+    --shell string as given; on one line."""
+    if isinstance(args, str):
+        return args.translate(_CONTROL)
+    return " ".join(quote_word(w) for w in args)
+
+
+class Finished:
+    """What run_bounded collected: the newest bytes of each stream and how it ended."""
+
+    __slots__ = ("stdout", "stderr", "returncode", "timed_out")
+
+    def __init__(self, stdout: StreamBuffer, stderr: StreamBuffer) -> None:
+        self.stdout = stdout
+        self.stderr = stderr
+        self.returncode: int | None = None
+        self.timed_out = False
+
+
+def run_bounded(
+    popen: subprocess.Popen[bytes], data: bytes | None, *, timeout: float, cap: int = DEFAULT_CAP
+) -> Finished:
+    """Popen.communicate with a bound on memory: write ``data`` to stdin and close it,
+    read stdout and stderr to EOF keeping the newest ``cap`` bytes of each (the older
+    ones are counted, not kept), then wait for the exit, all within ``timeout``.
+
+    On timeout, or anything raised meanwhile (Ctrl-C), the child's process group gets
+    SIGKILL (it was started with start_new_session). The pipes are closed and the
+    child reaped before this returns or raises.
+    """
+    done = Finished(StreamBuffer(cap), StreamBuffer(cap))
+    deadline = time.monotonic() + timeout
+    try:
+        if _pump_pipes(popen, data, done, deadline):
+            try:
+                popen.wait(timeout=max(deadline - time.monotonic(), 0))
+            except subprocess.TimeoutExpired:
+                done.timed_out = True
+        else:
+            done.timed_out = True
+    finally:
+        if popen.returncode is None:
+            _kill_group(popen)
+            try:
+                popen.wait(timeout=5.0)
+            except subprocess.TimeoutExpired:
+                pass  # stuck in the kernel (state D): nothing more can be done from here
+        for pipe in (popen.stdin, popen.stdout, popen.stderr):
+            if pipe is not None:
+                try:
+                    pipe.close()
+                except OSError:
+                    pass
+    done.returncode = popen.returncode
+    return done
+
+
+def _pump_pipes(
+    popen: subprocess.Popen[bytes], data: bytes | None, done: Finished, deadline: float
+) -> bool:
+    """Feed stdin and drain stdout and stderr until both are at EOF; False on timeout."""
+    view = memoryview(data or b"")
+    sent = 0
+    with selectors.DefaultSelector() as sel:
+        stdin = popen.stdin
+        if stdin is not None:
+            if view:
+                os.set_blocking(stdin.fileno(), False)
+                sel.register(stdin.fileno(), selectors.EVENT_WRITE, "stdin")
+            else:
+                stdin.close()  # EOF at once, as communicate() gives it
+        for pipe, buf in ((popen.stdout, done.stdout), (popen.stderr, done.stderr)):
+            if pipe is not None:
+                sel.register(pipe.fileno(), selectors.EVENT_READ, buf)
+        while sel.get_map():
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return False
+            # At most half a second per select, as Session.wait_for: a signal taken by
+            # another thread is handled when the main thread next runs.
+            for key, _ in sel.select(min(remaining, 0.5)):
+                if key.data == "stdin":
+                    assert stdin is not None
+                    try:
+                        sent += os.write(key.fd, view[sent : sent + CHUNK])
+                    except BlockingIOError:
+                        continue
+                    except BrokenPipeError:
+                        sent = len(view)  # it stopped reading: not an error, as in communicate
+                    if sent >= len(view):
+                        sel.unregister(key.fd)
+                        try:
+                            stdin.close()
+                        except OSError:
+                            pass
+                    continue
+                try:
+                    chunk = os.read(key.fd, CHUNK)
+                except OSError:
+                    chunk = b""
+                if chunk:
+                    key.data.feed(chunk)
+                else:
+                    sel.unregister(key.fd)
+                    key.data.eof = True
+    return True
+
+
+def _kill_group(popen: subprocess.Popen[bytes]) -> None:
+    """SIGKILL to the child's process group (its pipeline too), else to the child."""
+    try:
+        os.killpg(popen.pid, signal.SIGKILL)
+    except OSError:
+        try:
+            popen.kill()
+        except OSError:
+            pass

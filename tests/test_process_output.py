@@ -1,0 +1,111 @@
+"""run, communicate and sh keep the newest 1 MiB of each stream, in order, and say what drops."""
+
+from __future__ import annotations
+
+import hashlib
+
+from tests.helpers import Shell, child
+
+MiB = 1 << 20
+
+# Numbered lines, so what is kept can be checked for order as well as for content.
+NUMBERED = """
+import sys
+out = getattr(sys, {stream!r}).buffer
+for start in range(0, {lines}, 10000):
+    out.write(b"".join(b"{prefix}%07d\\n" % i for i in range(start, min(start + 10000, {lines}))))
+out.flush()
+"""
+
+
+def numbered(stream: str, lines: int, prefix: str) -> tuple[str, bytes]:
+    """A child writing ``lines`` numbered lines to ``stream``, and the bytes it writes."""
+    code = NUMBERED.format(stream=stream, lines=lines, prefix=prefix)
+    data = b"".join(f"{prefix}{i:07d}\n".encode() for i in range(lines))
+    return code, data
+
+
+def sha(data: bytes | str) -> str:
+    return hashlib.sha256(data.encode() if isinstance(data, str) else data).hexdigest()
+
+
+def test_run_keeps_the_newest_mib_of_each_stream(shell: Shell) -> None:
+    out_code, out_all = numbered("stdout", 900_000, "o")  # 8 MiB and more
+    err_code, err_all = numbered("stderr", 300_000, "e")
+    code = out_code + err_code
+    shown = shell.ok(f"run --timeout 60 -- {child(code)}")
+    kept_out, kept_err = out_all[-MiB:], err_all[-MiB:]
+    # The kept bytes are the last ones written, in order: stdout's, then stderr's.
+    assert sha(shown[:MiB]) == sha(kept_out)
+    assert sha(shown[MiB : 2 * MiB]) == sha(kept_err)
+    assert shown[2 * MiB :].splitlines() == [
+        f"warning: stdout: {len(out_all) - MiB} bytes dropped: the oldest output; "
+        f"run keeps 1 MiB per stream ({len(out_all)} bytes in all)",
+        f"warning: stderr: {len(err_all) - MiB} bytes dropped: the oldest output; "
+        f"run keeps 1 MiB per stream ({len(err_all)} bytes in all)",
+        "exited with status 0",
+    ]
+
+
+def test_run_at_the_cap_keeps_all_and_one_byte_more_drops_one(shell: Shell) -> None:
+    code = "import sys; sys.stdout.write('a' + 'x' * ({n} - 2) + '\\n')"
+    shown = shell.ok(f"run -- {child(code.format(n=MiB))}")
+    assert shown == "a" + "x" * (MiB - 2) + "\nexited with status 0\n"
+    shown = shell.ok(f"run -- {child(code.format(n=MiB + 1))}")
+    assert shown == "x" * (MiB - 1) + "\n" + (
+        "warning: stdout: 1 byte dropped: the oldest output; run keeps 1 MiB per stream "
+        f"({MiB + 1} bytes in all)\nexited with status 0\n"
+    )
+
+
+def test_run_of_yes_is_bounded_and_times_out(shell: Shell) -> None:
+    # subprocess.run would keep all of it: gigabytes in 2 s, then MemoryError.
+    ok, out, err = shell("run --timeout 2 -- yes")
+    assert not ok
+    lines = out.splitlines()
+    assert lines[: MiB // 2] == ["y"] * (MiB // 2)  # 1 MiB of "y\n"
+    assert lines[MiB // 2].startswith("warning: stdout: ")
+    assert "bytes dropped: the oldest output; run keeps 1 MiB per stream" in lines[MiB // 2]
+    assert len(lines) == MiB // 2 + 1
+    assert err.startswith(
+        "error: run: timeout after 2 s; the child was killed (SIGKILL to its process group); "
+    )
+    assert err.rstrip().endswith("; --timeout S waits longer")
+
+
+def test_run_input_larger_than_a_pipe(shell: Shell) -> None:
+    # 200 KiB with every byte value (NUL, CR, LF...): more than a pipe holds, so the
+    # writes to stdin and the reads of stdout must take turns.
+    data = bytes(range(256)) * 800
+    escaped = "".join(f"\\x{b:02x}" for b in data)
+    code = """
+        import hashlib, sys
+        got = sys.stdin.buffer.read()
+        sys.stdout.write(hashlib.sha256(got).hexdigest() + "\\n" + "x" * 300000 + "\\n")
+    """
+    shown = shell.ok(f"run --input '{escaped}' -- {child(code)}")
+    assert shown == f"{sha(data)}\n" + "x" * 300000 + "\nexited with status 0\n"
+
+
+def test_communicate_says_what_the_buffer_dropped(shell: Shell) -> None:
+    code, data = numbered("stdout", 900_000, "o")
+    shell.spawn("p", code)
+    shell.ok("wait p --timeout 60")
+    shown = shell.ok("communicate p")
+    assert sha(shown[:MiB]) == sha(data[-MiB:])
+    assert shown[MiB:].splitlines() == [
+        f"warning: stdout: {len(data) - MiB} bytes dropped: the oldest output; "
+        "communicate keeps 1 MiB per stream",
+        "p: exited with status 0",
+    ]
+
+
+def test_sh_keeps_the_newest_mib(shell: Shell) -> None:
+    code, data = numbered("stdout", 400_000, "o")  # 3.4 MB through sh's pseudo-terminal
+    shown = shell.ok(f"sh --timeout 60 {child(code)}")
+    assert sha(shown[:MiB]) == sha(data[-MiB:])
+    assert shown[MiB:].splitlines() == [
+        f"warning: stdout: {len(data) - MiB} bytes dropped: the oldest output; "
+        f"sh keeps 1 MiB per stream here ({len(data)} bytes in all)",
+        "exited with status 0",
+    ]
