@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 import signal
 
 from pslrepl.errors import UsageError
@@ -20,7 +19,8 @@ def parse_signal(text: str, *, zero: bool = False) -> int:
     """A signal by name (INT, SIGINT, sigint, RTMIN+3) or number; 0 only when ``zero``
     (kill(pid, 0) sends nothing: it checks that the process exists)."""
     raw = text.strip()
-    if re.fullmatch(r"[+-]?[0-9]+", raw):
+    digits = raw[1:] if raw[:1] in ("+", "-") else raw
+    if digits.isascii() and digits.isdigit():
         number = int(raw)
         # Any number the kernel knows, 32 and 33 too (glibc keeps them for its threads
         # and Python's valid_signals() leaves them out, but a child can be sent them).
@@ -45,6 +45,8 @@ def parse_signal(text: str, *, zero: bool = False) -> int:
 
 def _realtime_number(name: str) -> int | None:
     """SIGRTMIN+N and SIGRTMAX-N, as kill -l names the realtime signals."""
+    import re  # here: start-up stays cheap
+
     m = re.fullmatch(r"SIGRT(MIN\+|MAX-)(\d+)", name)
     if m is None:
         return None

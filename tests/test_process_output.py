@@ -109,3 +109,41 @@ def test_sh_keeps_the_newest_mib(shell: Shell) -> None:
         f"sh keeps 1 MiB per stream here ({len(data)} bytes in all)",
         "exited with status 0",
     ]
+
+
+def gone(pid: int) -> bool:
+    """Whether ``pid`` has ended, waiting a little for the kernel to finish with it."""
+    import os
+    import time
+
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return True
+        time.sleep(0.02)
+    return False
+
+
+def test_run_timeout_kills_the_whole_pipeline_and_leaks_nothing(shell: Shell) -> None:
+    from tests.helpers import child_pids, open_fds
+
+    fds, children = open_fds(), child_pids()
+    ok, out, err = shell("run --timeout 0.5 --shell -- 'sleep 30 & echo $!; wait'")
+    assert not ok and "timeout after 0.5 s" in err
+    grandchild = int(out.splitlines()[0])
+    assert gone(grandchild)  # subprocess.run kills only the shell, and leaves the sleep
+    assert open_fds() == fds and child_pids() == children
+
+
+def test_ctrl_c_during_run_kills_the_child(shell: Shell) -> None:
+    from tests.helpers import child_pids, open_fds
+
+    fds, children = open_fds(), child_pids()
+    # A real SIGINT to this process while run waits: the child sends it, then sleeps.
+    code = "import os, signal, time; os.kill(os.getppid(), signal.SIGINT); time.sleep(30)"
+    ok, out, err = shell(f"run --timeout 20 -- {child(code)}")
+    assert not ok
+    assert err == "error: cancelled by Ctrl-C; everything else carries on\n"
+    assert open_fds() == fds and child_pids() == children

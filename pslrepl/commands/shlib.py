@@ -8,7 +8,6 @@ from pslrepl.commands.options import TIMEOUT
 from pslrepl.commandspec import Command
 from pslrepl.errors import PslError, Timeout, UsageError
 from pslrepl.render import plural, preview
-from pslrepl.resources.buffers import DEFAULT_CAP, StreamBuffer
 from pslrepl.results import Output, Styled
 from pslrepl.signals_table import describe_status
 
@@ -27,8 +26,10 @@ class _Keep:
     """Where sh writes a stream (its ``_out``/``_err``): the newest bytes are kept, the
     older ones counted. Left to itself sh keeps every byte in memory (`sh yes`)."""
 
-    def __init__(self, cap: int = DEFAULT_CAP) -> None:
-        self.buf = StreamBuffer(cap)
+    def __init__(self) -> None:
+        from pslrepl.resources.buffers import StreamBuffer
+
+        self.buf = StreamBuffer()
 
     def write(self, chunk: bytes) -> None:  # sh passes bytes to a file-like with no encoding
         self.buf.feed(chunk)
