@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 
 from pslrepl import __version__
-from pslrepl.transcript import PROMPT, escape_unsafe, expected_line, name_values, split_values
+from pslrepl.transcript import PROMPT, Namer, escape_unsafe, expected_line, name_values
 from pslrepl.transcript import unsafe as holds_unsafe
 
 TYPE_CHECKING = False
@@ -89,7 +89,8 @@ class Recorder:
             return ""
         command = name_values(line, self.known, times=False, command=True)
         out = [PROMPT + command]
-        out += [self.format_line(shown, command) for shown in self.lines]
+        namer = Namer(self.session.volatile)
+        out += [self.format_line(shown, command, namer) for shown in self.lines]
         return "\n".join(out) + "\n"
 
     def comment(self, line: str) -> None:
@@ -97,11 +98,10 @@ class Recorder:
             self.end()  # `record FILE; CMD` on the line before: CMD's step comes first
         self._write(escape_unsafe(line.strip()) + "\n")
 
-    def format_line(self, line: Line, command: str = "") -> str:
+    def format_line(self, line: Line, command: str, namer: Namer) -> str:
         # A script's "FILE:LINE: " before an error is where it ran, not what it showed.
         segments: list[Segment] = []
         plain: list[str] = []  # unmarked text, named as a whole: a value may span fragments
-        volatile = self.session.volatile
         for style, text in line:
             if style == "location":
                 continue
@@ -110,11 +110,11 @@ class Recorder:
                 plain.append(text)
                 continue
             if plain:
-                segments += split_values("".join(plain), volatile, context=command)
+                segments += namer.split("".join(plain), context=command)
                 plain = []
             segments.append((text, placeholder))
         if plain:
-            segments += split_values("".join(plain), volatile, context=command)
+            segments += namer.split("".join(plain), context=command)
         return expected_line(segments)
 
     def _write(self, text: str) -> bool:

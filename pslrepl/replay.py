@@ -7,6 +7,7 @@ import threading
 import time
 
 from pslrepl.transcript import (
+    Namer,
     Transcript,
     align,
     diff,
@@ -15,7 +16,6 @@ from pslrepl.transcript import (
     format_transcript,
     match_output,
     parse,
-    split_values,
 )
 
 TYPE_CHECKING = False
@@ -341,11 +341,11 @@ def _replace(path: str, text: str) -> None:
 
 def _rewrite(step: Step, actual: list[str], bindings: Bindings) -> list[str]:
     out = []
-    named = {k: v for k, v in bindings.items() if len(v) > 2}
+    namer = Namer({k: v for k, v in bindings.items() if len(v) > 2})
     for op, text in align(step.expected, actual, bindings):
         if op == "=":
             out.append(text)
         elif op == "+":
             # A new line names the values that change between runs, as record does.
-            out.append(expected_line(split_values(text, named, context=step.command)))
+            out.append(expected_line(namer.split(text, context=step.command)))
     return out

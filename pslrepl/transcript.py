@@ -427,47 +427,77 @@ def split_values(
     a socket's own address over a peer's (.raddr), then the one named first. Clock times
     in what is left become {time} when ``times``.
     """
-    about = _about(text + "\n" + context, named)
-    found: list[tuple[int, int, int, str]] = []  # start, end, order named, name
-    for order, (name, value) in enumerate(named.items()):
-        if not value or value not in text:
-            continue
-        owner, _, kind = name.rpartition(".")
-        for start, end in _spans(text, value, kind, owner in about, command):
-            found.append((start, end, order, name))
-    # Longest first; then a socket's own address before a peer's view of it (c.raddr is
-    # srv.laddr: srv's is the name to bind); then the name set first.
-    found.sort(key=lambda f: (f[0] - f[1], f[3].endswith(".raddr"), f[2], f[0]))
-    chosen: list[tuple[int, int, int, str]] = []
-    for span in found:
-        if all(span[1] <= c[0] or span[0] >= c[1] for c in chosen):
-            chosen.append(span)
-    chosen.sort()
-    segments: list[Segment] = []
-    pos = 0
-    for start, end, _, name in chosen:
-        segments.extend(_times(text[pos:start], times))
-        segments.append((text[start:end], name))
-        pos = end
-    segments.extend(_times(text[pos:], times))
-    return segments
+    return Namer(named).split(text, times=times, context=context, command=command)
 
 
-def _about(text: str, named: Bindings) -> set[str]:
-    """The resources a line names as a word (``p`` in "p.pid", "[p]", "p: ..."), and
-    those at an address one of them holds: a line about c, connected to srv, is about
-    srv too (``py c.getpeername()[1]`` shows srv's port)."""
-    owners = {name.rpartition(".")[0] for name in named if "." in name}
-    about = {o for o in owners if re.search(rf"(?<![\w-]){re.escape(o)}(?![\w-])", text)}
-    at: dict[str, set[str]] = {}  # an address -> the resources holding it
-    for name, value in named.items():
-        owner, _, kind = name.rpartition(".")
-        if kind in ADDRESS_KINDS and value:
-            at.setdefault(value, set()).add(owner)
-    for owners_here in at.values():
-        if about & owners_here:
-            about |= owners_here
-    return about
+_NUMBER = re.compile(r"\d+")
+_WORD = re.compile(r"(?<![\w-])[A-Za-z_][\w-]*")  # a NAME as the parser spells one
+
+
+class Namer:
+    """split_values for many lines against the same values, indexed once: a value is
+    looked for only in a line holding its number (a port, a pid, an address's port), so a
+    long output costs no more with a thousand live resources than with one."""
+
+    def __init__(self, named: Bindings) -> None:
+        self.by_number: dict[str, list[tuple[int, str, str]]] = {}
+        self.texts: list[tuple[int, str, str]] = []  # values with no number to find them by
+        self.owners: set[str] = set()
+        at: dict[str, set[str]] = {}  # an address -> the resources holding it
+        for order, (name, value) in enumerate(named.items()):
+            owner, dot, kind = name.rpartition(".")
+            if dot:
+                self.owners.add(owner)
+            if not value:
+                continue
+            number = value if value.isdigit() else value.rpartition(":")[2]
+            if number.isdigit():
+                self.by_number.setdefault(number, []).append((order, name, value))
+            else:
+                self.texts.append((order, name, value))
+            if kind in ADDRESS_KINDS:
+                at.setdefault(value, set()).add(owner)
+        self.together = [owners for owners in at.values() if len(owners) > 1]
+
+    def split(
+        self, text: str, *, times: bool = True, context: str = "", command: bool = False
+    ) -> list[Segment]:
+        here = [entry for entry in self.texts if entry[2] in text]
+        for number in set(_NUMBER.findall(text)) & self.by_number.keys():
+            here += [entry for entry in self.by_number[number] if entry[2] in text]
+        # Which resources the line is about matters only for a number in it.
+        about = self._about(text + "\n" + context) if any(v.isdigit() for *_, v in here) else set()
+        found: list[tuple[int, int, int, str]] = []  # start, end, order named, name
+        for order, name, value in here:
+            owner, _, kind = name.rpartition(".")
+            for start, end in _spans(text, value, kind, owner in about, command):
+                found.append((start, end, order, name))
+        # Longest first; then a socket's own address before a peer's view of it (c.raddr
+        # is srv.laddr: srv's is the name to bind); then the name set first.
+        found.sort(key=lambda f: (f[0] - f[1], f[3].endswith(".raddr"), f[2], f[0]))
+        chosen: list[tuple[int, int, int, str]] = []
+        for span in found:
+            if all(span[1] <= c[0] or span[0] >= c[1] for c in chosen):
+                chosen.append(span)
+        chosen.sort()
+        segments: list[Segment] = []
+        pos = 0
+        for start, end, _, name in chosen:
+            segments.extend(_times(text[pos:start], times))
+            segments.append((text[start:end], name))
+            pos = end
+        segments.extend(_times(text[pos:], times))
+        return segments
+
+    def _about(self, text: str) -> set[str]:
+        """The resources a line names as a word (``p`` in "p.pid", "[p]", "p: ..."), and
+        those at an address one of them holds: a line about c, connected to srv, is about
+        srv too (``py c.getpeername()[1]`` shows srv's port)."""
+        about = set(_WORD.findall(text)) & self.owners
+        for owners in self.together:
+            if about & owners:
+                about |= owners
+        return about
 
 
 def _spans(text: str, value: str, kind: str, about: bool, command: bool) -> list[tuple[int, int]]:
