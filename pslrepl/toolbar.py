@@ -12,7 +12,7 @@ EMPTY = " nothing live: try `spawn p -- cat` or `help`"
 def toolbar_fragments(session: Session, *, width: int = 100) -> list[tuple[str, str]]:
     """``p1 running pid 4242 | p2 exited 0``, with ``+N more (ls)`` for those left out,
     in one line of fewer than ``width`` columns: the toolbar never wraps. Where not even
-    the first resource fits, it is cut with an ellipsis."""
+    the first resource fits, its state is cut with an ellipsis."""
     room = max(width - 1, 0)  # the last column: some terminals wrap on writing there
     resources = list(session.registry)
     if not resources:
@@ -22,7 +22,12 @@ def toolbar_fragments(session: Session, *, width: int = 100) -> list[tuple[str, 
         fragments = _fragments(pieces[:shown], len(pieces) - shown)
         if line_width(fragments) <= room:
             return fragments
-    return cut_line(_fragments(pieces[:1], len(pieces) - 1), room)
+    # Not even one fits whole: the first one cut, so that the count of the rest shows.
+    first = _fragments(pieces[:1], 0)
+    rest = _fragments([], len(pieces) - 1)[1:]
+    if room - line_width(rest) >= len(pieces[0][0]) + 4:
+        return cut_line(first, room - line_width(rest)) + rest
+    return cut_line(first + rest, room)
 
 
 def _fragments(shown: list[tuple[str, str]], more: int) -> list[tuple[str, str]]:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import re
+import shutil
 import subprocess
 import time
 from collections.abc import Iterator
@@ -10,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import PY
+from tests.helpers import PY, child, run_cli
 from tests.terminal import Terminal
 
 
@@ -83,11 +85,15 @@ def test_live_events_appear_above_the_prompt_without_eating_input(term: Terminal
 def test_ctrl_c_cancels_a_blocking_read_only(term: Terminal) -> None:
     term.run("spawn c -- cat", "c: started")
     term.run("read c --timeout 60")
-    time.sleep(0.5)
+    term.wait_running()
     started = time.monotonic()
     term.send("C-c")
-    term.wait_for("error: cancelled by Ctrl-C; everything else carries on")
+    screen = term.wait_for("error: cancelled by Ctrl-C; everything else carries on")
     assert time.monotonic() - started < 5
+    # The terminal echoes ^C where the cursor is: the error starts a line of its own.
+    lines = [line.rstrip() for line in screen.splitlines()]
+    at = lines.index("error: cancelled by Ctrl-C; everything else carries on")
+    assert lines[at - 1] == "^C", screen
     term.run("poll c", "c: running")
     term.run("writeline c still-alive")
     term.run("read c --line", "\nstill-alive")
@@ -96,11 +102,11 @@ def test_ctrl_c_cancels_a_blocking_read_only(term: Terminal) -> None:
 def test_ctrl_c_cancels_wait_and_sleep(term: Terminal) -> None:
     term.run("spawn s -- sleep 60", "s: started")
     term.run("wait s --timeout 60")
-    time.sleep(0.5)
+    term.wait_running()
     term.send("C-c")
     term.wait_for("cancelled by Ctrl-C")
     term.run("sleep 60")
-    time.sleep(0.3)
+    term.wait_running()
     term.send("C-c")
     term.wait_for(lambda s: s.count("cancelled by Ctrl-C") == 2)
     term.wait_for(lambda s: "s running pid" in toolbar(term))
@@ -178,8 +184,8 @@ def test_sudo_password_is_hidden_and_never_kept(tmp_path: Path) -> None:
     try:
         t.run("sudo -- echo sudo-worked", "password for")
         t.type("hunter2")
-        time.sleep(0.2)
-        assert "hunter2" not in t.screen()
+        screen = t.wait_for("*******")  # one star a character: the prompt has it all
+        assert "hunter2" not in screen
         t.send("Enter")
         t.wait_for("sudo-worked")
         t.run("exit")
@@ -193,19 +199,20 @@ def test_sudo_password_is_hidden_and_never_kept(tmp_path: Path) -> None:
 
 def test_a_chatty_child_does_not_flood_the_screen(term: Terminal) -> None:
     term.run("spawn y -- yes", "y: started")
-    time.sleep(2.5)
+    # `yes` fills the 1 MiB buffer in moments: hundreds of chunks by then, one notice.
+    term.wait_for("[y] stdout buffer full")
+    term.run("echo still-here", "\nstill-here")
     screen = term.screen()
     notices = [line for line in screen.splitlines() if line.startswith("[y] stdout")]
     assert 1 <= len(notices) <= 4, screen  # about one a second, not one per chunk
-    assert "[y] stdout buffer full" in screen
     term.run("close y", "y: terminated")
     term.run("echo responsive", "\nresponsive")
 
 
 def test_the_line_is_highlighted(term: Terminal) -> None:
     term.type("spawn p --shell -- 'x'")
-    time.sleep(0.3)
-    coloured = term._tmux("capture-pane", "-p", "-e", "-t", "psl")
+    term.wait_for("'x'")  # drawn, and coloured in the same draw
+    coloured = term.coloured()
     line = [x for x in coloured.splitlines() if "spawn" in x][-1]
     # The command, the option and the quoted string each come in their own colour.
     assert line.count("\x1b[") >= 3, repr(line)
@@ -256,3 +263,227 @@ def test_a_servers_clients_show_live(term: Terminal, tmp_path: Path) -> None:
     screen = term.wait_for(lambda s: " left after " in s)
     assert "(in " in screen and ", out " in screen
     assert prompt_line(term) == "psl> echo half-typed"  # the typing survived the events
+
+
+# -- pastes ---------------------------------------------------------------------------------
+
+
+def test_a_pasted_block_runs_line_by_line(term: Terminal) -> None:
+    term.paste("echo alpha-1\necho beta-2\necho gamma-3\n")
+    # Into the line first, as bash and fish do: nothing runs before Enter.
+    term.wait_for("...  echo gamma-3")
+    assert "alpha-1 echo" not in term.screen()
+    term.send("Enter")
+    screen = term.wait_for("\ngamma-3\n")
+    lines = term.lines()
+    start = lines.index("psl> echo alpha-1")
+    assert lines[start : start + 6] == [
+        "psl> echo alpha-1", "alpha-1",
+        "psl> echo beta-2", "beta-2",
+        "psl> echo gamma-3", "gamma-3",
+    ], screen  # fmt: skip
+    # Each is a line of its own in the history: Up brings back the last.
+    term.wait_for(lambda s: prompt_line(term) == "psl>")
+    term.send("Up")
+    term.wait_for(lambda s: prompt_line(term) == "psl> echo gamma-3")
+    term.send("Up")
+    term.wait_for(lambda s: prompt_line(term) == "psl> echo beta-2")
+
+
+def test_the_readme_tour_pastes_block_by_block(term: Terminal) -> None:
+    readme = (Path(__file__).parent.parent / "README.md").read_text()
+    block = readme.split("## A short tour")[1].split("```text\n")[1].split("```")[0]
+    assert block.startswith("psl> spawn p -- sort")
+    term.paste(block)
+    term.wait_for("...  wait p")
+    term.send("Enter")
+    screen = term.wait_for("p: exited with status 0")
+    assert "error:" not in screen  # no output line was taken for a command
+    assert "\napple\nbanana\n" in screen
+    assert screen.count("p: started pid") == 1
+
+
+# -- the terminal and the environment -------------------------------------------------------
+
+
+SHOW_NO_COLOR = "run -- " + child(
+    "import os; print('NO_COLOR=' + repr(os.environ.get('NO_COLOR')))"
+)
+
+
+def test_no_color_is_the_shells_own_not_its_childrens(tmp_path: Path) -> None:
+    t = Terminal(tmp_path, args=("--no-color",))
+    try:
+        t.run(SHOW_NO_COLOR, "\nNO_COLOR=None")
+        # ... and the shell itself is plain: no foreground colour anywhere.
+        assert not re.search(r"\x1b\[(\d+;)*3[0-7](;\d+)*m", t.coloured()), t.coloured()
+    finally:
+        t.close()
+    t = Terminal(tmp_path, env={"NO_COLOR": "1"})
+    try:
+        t.run(SHOW_NO_COLOR, "\nNO_COLOR='1'")  # the user's own setting is passed on
+    finally:
+        t.close()
+
+
+def test_a_dumb_terminal_gets_events_as_they_come(tmp_path: Path) -> None:
+    t = Terminal(tmp_path, term="dumb")
+    try:
+        t.run(f'spawn late -- {PY} -c "import sys; sys.stdin.readline()"', "late: started")
+        t.wait_for(lambda s: [x for x in t.lines() if x][-1] == "psl>")
+        t.run("writeline late go")
+        # Nothing more typed: the event shows at once, on its own line, prompt under it.
+        t.wait_for("[late] exited with status 0")
+        t.wait_for(lambda s: [x for x in t.lines() if x][-1] == "psl>")
+        lines = [x for x in t.lines() if x]
+        at = lines.index("[late] exited with status 0")
+        assert lines[at + 1] == "psl>"
+        assert not any("\x1b" in x or "[?" in x for x in lines), lines
+        t.run("echo dumb-ok", "\ndumb-ok")
+        t.send("C-d")
+        t.wait_for(lambda s: t.dead())
+        assert t.exit_status() == 0
+    finally:
+        t.close()
+
+
+# -- fitting the terminal -------------------------------------------------------------------
+
+
+def output_of(t: Terminal, command: str) -> list[str]:
+    """The screen's lines between ``command``'s prompt line and the next prompt."""
+    lines = t.lines()
+    start = len(lines) - 1 - lines[::-1].index(f"psl> {command}")
+    end = next(i for i in range(start + 1, len(lines)) if lines[i].startswith("psl>"))
+    return lines[start + 1 : end]
+
+
+def help_words(topic: str) -> list[str]:
+    done = run_cli("-c", f"help {topic}".strip())
+    assert done.returncode == 0
+    return done.stdout.split()
+
+
+@pytest.mark.parametrize("cols", [60, 120])
+def test_help_wraps_at_words_and_keeps_its_columns(tmp_path: Path, cols: int) -> None:
+    t = Terminal(tmp_path, cols=cols, rows=60, env={"PAGER": "cat"})
+    try:
+        t.run("help serve", "examples:")
+        screen = t.wait_for(lambda s: prompt_line(t) == "psl>")
+        shown = output_of(t, "help serve")
+        assert all(len(x) <= cols for x in shown)
+        # Every word whole (no `--threadi` / `ng`), none lost.
+        assert " ".join(shown).split() == help_words("serve"), screen
+        options = [x for x in shown if x.startswith("  --")]
+        column = len(options[0]) - len(options[0][2:].split("  ", 1)[1].lstrip())
+        for i, line in enumerate(shown):
+            if line.startswith("  --") and i + 1 < len(shown):
+                after = shown[i + 1]
+                if not after.startswith("  --") and after.startswith(" "):
+                    assert after[:column].strip() == "" and after[column] != " ", (line, after)
+    finally:
+        t.close()
+
+
+def test_a_long_table_fits_60_columns_row_by_row(tmp_path: Path) -> None:
+    t = Terminal(tmp_path, cols=60, rows=40)
+    try:
+        long_argv = child("import sys; sys.stdin.read()  # " + "padding " * 8)
+        for name in ("alpha", "beta"):
+            t.run(f"spawn {name} -- {long_argv}", f"{name}: started")
+        t.run("ls", "NAME")
+        t.wait_for(lambda s: prompt_line(t) == "psl>")
+        lines = t.lines()
+        table = lines[lines.index("psl> ls") + 1 : lines.index("psl> ls") + 4]
+        assert table[0].startswith("NAME") and table[1].startswith("alpha ")
+        assert table[2].startswith("beta ")  # one line a row: none wrapped
+        assert all(len(x) <= 60 for x in table)
+        assert "\u2026" in table[1]
+    finally:
+        t.close()
+
+
+def test_the_toolbar_keeps_to_one_line(tmp_path: Path) -> None:
+    t = Terminal(tmp_path, cols=40, rows=30)
+    try:
+        # Cut where it would run past the edge, and said so.
+        bar = t.wait_for(lambda s: "nothing live" in toolbar(t)) and toolbar(t)
+        assert bar == " nothing live: try `spawn p -- cat` or\u2026"
+        for i in range(4):
+            t.run(f"spawn worker{i} -- cat", f"worker{i}: started")
+        bar = t.wait_for(lambda s: "worker3" in s and "more (ls)" in toolbar(t)) and toolbar(t)
+        assert bar.startswith(" worker0 running p") and len(bar) == 39
+        assert bar.endswith("\u2026 | +3 more (ls)")  # the state cut, the count whole
+        assert prompt_line(t) == "psl>"  # the line above the toolbar: not a wrapped part
+    finally:
+        t.close()
+
+
+def test_output_taller_than_the_screen_is_paged(term: Terminal) -> None:
+    if shutil.which("less") is None:
+        pytest.skip("less is not installed")
+
+    def paging(screen: str) -> bool:  # less's prompt on the last row
+        return screen.splitlines()[-1:] == [":"]
+
+    term.run("help")
+    screen = term.wait_for(paging)
+    assert "Session" in screen and "Processes" in screen
+    term.send("q")  # q leaves it
+    term.wait_for(lambda s: not paging(s) and prompt_line(term) == "psl>")
+    term.run("help")
+    term.wait_for(paging)
+    term.send("C-c")  # Ctrl-C too, and the shell carries on
+    term.wait_for(lambda s: not paging(s) and "nothing live" in toolbar(term))
+    term.run("echo after-the-pager", "\nafter-the-pager")
+    assert "Traceback" not in term.screen() and "cancelled" not in term.screen()
+
+
+def test_pager_is_honoured(tmp_path: Path) -> None:
+    paged = tmp_path / "paged.txt"
+    t = Terminal(tmp_path, env={"PAGER": f"tee {paged}"})
+    try:
+        t.run("help", "`help COMMAND` shows")
+        t.wait_for(lambda s: prompt_line(t) == "psl>")
+        assert re.sub(r"\x1b\[[0-9;]*m", "", paged.read_text()).split() == help_words("")
+        t.run("echo short", "\nshort")  # a screenful or less is printed, not paged
+        assert "short" not in paged.read_text()
+    finally:
+        t.close()
+
+
+# -- completion -----------------------------------------------------------------------------
+
+
+def test_the_menu_shows_what_each_completion_is(term: Terminal) -> None:
+    term.type("re")
+    term.send("Tab")
+    screen = term.wait_for("read what a child printed")
+    assert "record" in screen and "write the session as a transcript" in screen
+    term.send("Escape")
+    term.send("C-u")
+    term.type("spwn")
+    term.wait_for("psl> spwn")
+    coloured = [x for x in term.coloured().splitlines() if "spwn" in x][-1]
+    assert "\x1b[31m" in coloured.split("spwn")[0], repr(coloured)  # red: no such command
+
+
+# -- leaving --------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("code", ["exit()", "quit()"])
+def test_py_exit_leaves_cleanly(tmp_path: Path, code: str) -> None:
+    t = Terminal(tmp_path)
+    try:
+        t.run("spawn a -- sleep 60", "a: started")
+        pid = int(t.screen().split("a: started pid ")[1].split(":")[0])
+        t.run(f"py {code}")
+        t.wait_for(lambda s: t.dead())
+        screen = t.screen()
+        assert t.exit_status() == 0, screen
+        assert "Traceback" not in screen and "error:" not in screen
+        assert "a: terminated" in screen  # children closed on the way out
+        with pytest.raises(ProcessLookupError):
+            os.kill(pid, 0)
+    finally:
+        t.close()

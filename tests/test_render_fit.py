@@ -217,3 +217,11 @@ def test_table_of_every_command_is_drawn_at_any_width() -> None:
             == " ".join(plain(ln) for ln in lines).split()
         )
         assert all(line_width(ln) <= width for ln in fitted)
+
+
+def test_a_resource_too_long_for_the_toolbar_is_cut_and_the_rest_counted(shell: Shell) -> None:
+    for i in range(3):
+        shell.spawn(f"worker{i}", "import sys; sys.stdin.read()")
+    text = toolbar_text(toolbar_fragments(shell.session, width=32))
+    assert text.startswith(" worker0 runn") and text_width(text) == 31
+    assert text.endswith(f"{ELLIPSIS} | +2 more (ls)")
