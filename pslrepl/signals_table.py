@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import signal
+import sys
 
 from pslrepl.errors import UsageError
 
@@ -13,6 +14,8 @@ _ACTIONS = {
     "Cont": "CONT",
 }
 DEFAULT_ACTION = {f"SIG{n}": action for action, names in _ACTIONS.items() for n in names.split()}
+# Linux signals signal.Signals lacks before Python 3.11 (SIGSTKFLT came in 3.11).
+_UNNAMED = {"SIGSTKFLT": 16} if sys.platform == "linux" else {}
 
 
 def parse_signal(text: str, *, zero: bool = False) -> int:
@@ -40,6 +43,8 @@ def parse_signal(text: str, *, zero: bool = False) -> int:
     try:
         return int(signal.Signals[name])
     except KeyError:
+        if name in _UNNAMED:
+            return _UNNAMED[name]
         raise UsageError(f"unknown signal {text!r}; `signals` lists them") from None
 
 
@@ -81,6 +86,9 @@ def signal_name(signum: int) -> str:
         return signal.Signals(signum).name
     except ValueError:
         pass
+    for name, number in _UNNAMED.items():
+        if number == signum:
+            return name
     low, high = int(signal.SIGRTMIN), int(signal.SIGRTMAX)
     if low < signum < high:
         if signum - low <= (high - low) // 2:

@@ -113,7 +113,7 @@ def _signals(ctx: Invocation) -> None:
         rows.append(
             [
                 ("name", name),
-                str(number),
+                str(int(number)),  # Python 3.10: str() of a Signals is its name
                 default_action(name),
                 _handler_text(ctx.session, number),
                 signal.strsignal(number) or "",
