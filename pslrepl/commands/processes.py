@@ -103,7 +103,7 @@ def _popen_text(ctx: Invocation, args: list[str] | str, stdin: str) -> str:
 def _run(ctx: Invocation) -> None:
     import subprocess
 
-    from pslrepl.resources.process import run_bounded
+    from pslrepl.resources.process import exec_failure, run_bounded
 
     args = _argv(ctx)
     data = ctx.data("input", required=False) if ctx["input"] else None
@@ -119,7 +119,7 @@ def _run(ctx: Invocation) -> None:
         )  # fmt: skip
     except OSError as exc:
         ctx.record("subprocess.Popen", call, exc)
-        raise PslError(f"run: {_cant_start(ctx, args, exc)}") from None
+        raise PslError(f"run: {exec_failure(args, exc, cwd=ctx['cwd'])}") from None
     ctx.record("subprocess.Popen", call, popen)
     done = run_bounded(popen, data, timeout=timeout)
     out, err = done.stdout, done.stderr
@@ -147,19 +147,6 @@ def _run(ctx: Invocation) -> None:
     if ctx["check"] and rc != 0:
         raise PslError(f"run: {describe_status(rc)} (CalledProcessError, from --check)")
     _status(ctx, "", rc)
-
-
-def _cant_start(ctx: Invocation, args: list[str] | str, exc: OSError) -> str:
-    """Why Popen failed, in words: the directory, the program, or the errno."""
-    from pslrepl.resources.process import command_text
-
-    cwd = ctx.values.get("cwd")
-    if isinstance(exc, FileNotFoundError):
-        if cwd and not os.path.isdir(cwd):
-            return f"no such directory {cwd!r} for --cwd"
-        prog = args if isinstance(args, str) else args[0]
-        return f"no such program {prog!r} (ENOENT): check the name or give a path"
-    return f"can't run {command_text(args)!r}: {describe_oserror(exc)}"
 
 
 def _spawn(ctx: Invocation) -> None:

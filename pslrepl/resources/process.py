@@ -455,16 +455,36 @@ def spawn(
             env=env,
             start_new_session=True,
         )
-    except FileNotFoundError as exc:
-        if cwd and not os.path.isdir(cwd):
-            raise PslError(f"no such directory {cwd!r} for --cwd") from None
-        prog = args if isinstance(args, str) else args[0]
-        raise PslError(f"no such program {prog!r} (ENOENT): check the name or give a path") from exc
-    except PermissionError as exc:
-        raise PslError(f"can't run {command!r}: {describe_oserror(exc)}") from None
     except OSError as exc:
-        raise PslError(f"can't run {command!r}: {describe_oserror(exc)}") from None
+        raise PslError(exec_failure(args, exc, cwd=cwd)) from None
     return Process(session, name, popen, command=command, merged=merge_stderr)
+
+
+def exec_failure(args: list[str] | str, exc: OSError, *, cwd: str | None) -> str:
+    """Why Popen could not start a program, in words: a missing --cwd directory, a
+    missing program, a directory or a file without execute permission, not a program."""
+    import errno
+
+    prog = "/bin/sh" if isinstance(args, str) else args[0]
+    if exc.errno == errno.ENOENT:
+        if cwd and not os.path.isdir(cwd):
+            return f"no such directory {cwd!r} for --cwd"
+        import shutil
+
+        found = os.path.join(cwd or "", prog) if "/" in prog else shutil.which(prog)
+        if found and os.path.isfile(found):  # there, but exec said ENOENT: its #! line
+            return f"{prog!r} names an interpreter in its #! line that isn't there (ENOENT)"
+        return f"no such program {prog!r} (ENOENT): check the name or give a path"
+    if exc.errno == errno.EACCES:
+        if os.path.isdir(prog):
+            return f"{prog!r} is a directory, not a program (EACCES)"
+        return (
+            f"{prog!r} can't be executed: no execute permission (EACCES); chmod +x it, "
+            "or give it to its interpreter"
+        )
+    if exc.errno == errno.ENOEXEC:
+        return f"{prog!r} is not a program this system can run (ENOEXEC): a script needs a #! line"
+    return f"can't run {command_text(args)!r}: {describe_oserror(exc)}"
 
 
 # What shlex.quote leaves bare; anything else is quoted.
