@@ -72,7 +72,8 @@ def test_script_file_names_the_failing_line(tmp_path: Path) -> None:
     assert done.returncode == 1
     assert done.stdout.endswith("p: wrote 3 bytes\nhi\n")
     assert done.stderr == (
-        f"error: {script}:5: p: timeout after 0.2 s waiting for data; 0 bytes buffered\n"
+        f"error: {script}:5: p: timeout after 0.2 s waiting for data; 0 bytes buffered; "
+        "--timeout S waits longer\n"
     )
 
 
