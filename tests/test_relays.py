@@ -99,7 +99,7 @@ def test_relay_errors(shell: Shell) -> None:
     )
     shell.ok("udp open u")
     assert (
-        "u is a udp; a relay joins tcp or unix sockets, children, and what listens"
+        "u is a udp; a relay joins tcp, tls or unix sockets, children, and what listens"
         in shell.fails("relay r u tcp-listen:0")
     )
     assert len([n for n in shell.session.registry.names() if n.startswith("r")]) == 0

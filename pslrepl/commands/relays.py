@@ -16,8 +16,8 @@ if TYPE_CHECKING:
     from pslrepl.resources.relays import Endpoint
 
 FORMS = (
-    "the NAME of a socket, child, server or listener, tcp:HOST:PORT, tcp-listen:PORT, "
-    "udp:HOST:PORT, unix:PATH, exec:COMMAND"
+    "the NAME of a socket (tcp, tls, unix), child, server or listener, tcp:HOST:PORT, "
+    "tcp-listen:PORT, udp:HOST:PORT, unix:PATH, exec:COMMAND"
 )
 
 
@@ -36,8 +36,10 @@ def endpoint(ctx: Invocation, spec: str, relay_name: str) -> Endpoint:
             if res.closed or res.stdin_closed:
                 raise UsageError(f"relay: {spec}'s stdin is closed; spawn it again")
             return Endpoint.of_child(spec, res)
-        if isinstance(res, Sock) and res.kind in ("tcp", "unix"):
+        if isinstance(res, Sock) and res.kind in ("tcp", "unix", "tls"):
             watcher(session).disarm(res)  # the relay reads it now, not the watcher
+            if res.kind == "tls":  # read with recv: an SSLSocket's bytes can't be spliced
+                return Endpoint(spec, sock=res.sock, owned=False, tls=res)
             return Endpoint(spec, sock=res.sock, owned=False)
         bound = getattr(res, "bound_addr", None)
         if bound is not None and res.kind in ("server", "listener", "relay"):
@@ -46,7 +48,7 @@ def endpoint(ctx: Invocation, spec: str, relay_name: str) -> Endpoint:
                 return endpoint(ctx, f"unix:{bound.path}", relay_name)
             proto = "udp" if getattr(res, "proto", "") == "udp" else "tcp"
             return endpoint(ctx, f"{proto}:{bound}", relay_name)
-        raise UsageError(f"relay: {spec} is a {res.kind}; a relay joins tcp or unix "
+        raise UsageError(f"relay: {spec} is a {res.kind}; a relay joins tcp, tls or unix "
                          "sockets, children, and what listens (servers, listeners)")  # fmt: skip
     if not sep:
         raise UsageError(f"relay: {spec!r} is no resource's name, nor one of: {FORMS}")

@@ -15,6 +15,7 @@ import threading
 from pslrepl.events import Event
 from pslrepl.render import plural
 from pslrepl.resources.base import Resource
+from pslrepl.resources.buffers import StreamBuffer as _StreamBuffer
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -27,6 +28,48 @@ CHUNK = 1 << 20  # 1 MiB: large buffers are most of a relay's speed
 SPLICE = hasattr(os, "splice")
 MOVE = getattr(os, "SPLICE_F_MOVE", 0)  # hints: move pages rather than copy them,
 MORE = getattr(os, "SPLICE_F_MORE", 0)  # and more data follows (fewer small segments)
+DGRAM_MAX = 65507  # the most a UDP datagram carries over IPv4: a stream is cut to this
+TLS_CHUNK = 1 << 16  # plaintext per SSLSocket.send: retried whole when it wants to wait
+REAP_WAIT = 2.0  # seconds a finished relay waits for its exec: child to exit
+
+
+def _hold_back(child: Any) -> None:
+    """While a relay takes a child's stdout, the child's drain thread waits when the
+    buffer is full rather than dropping the oldest bytes (what it does for a person who
+    has not read yet): the child then blocks on its full pipe, as under socat, and the
+    relay carries every byte."""
+    from pslrepl.resources.buffers import StreamBuffer
+
+    buf = child.stdout
+    if type(buf) is StreamBuffer:
+        buf.__class__ = _HeldBack
+    buf.session = child.session
+    with child.session.cond:
+        buf.holding = True
+
+
+def _let_go(child: Any) -> None:
+    buf = child.stdout
+    with child.session.cond:
+        buf.holding = False
+        child.session.cond.notify_all()
+
+
+class _HeldBack(_StreamBuffer):
+    """A child's stdout buffer while a relay takes from it (see _hold_back)."""
+
+    holding = False
+    held = 0  # times the drain thread waited for the relay
+    session: Any = None
+
+    def feed(self, chunk: bytes) -> int:
+        # The drain thread holds the session lock here; waiting lets it go.
+        if self.holding and self.data and len(self.data) + len(chunk) > self.cap:
+            self.held += 1
+            while self.holding and self.data and len(self.data) + len(chunk) > self.cap:
+                self.session.cond.wait(0.5)
+        n: int = _StreamBuffer.feed(self, chunk)
+        return n
 
 
 class Endpoint:
@@ -34,7 +77,7 @@ class Endpoint:
 
     def __init__(self, label: str, *, sock: socket.socket | None = None,
                  proc: subprocess.Popen[bytes] | None = None, owned: bool = True,
-                 dgram: bool = False) -> None:  # fmt: skip
+                 dgram: bool = False, tls: Any = None) -> None:  # fmt: skip
         self.label = label  # grows a " <- PEER" once tcp-listen has accepted
         self.name = label  # as given: what live traffic lines call this side
         self.on_accept: Any = None  # the relay's: say who connected
@@ -48,6 +91,27 @@ class Endpoint:
         self.stopped = False
         self.ready = threading.Event()
         self._accepting = threading.Lock()  # both directions wait; one thread accepts
+        # A `tls` resource: an SSL object is not for two threads at once, so reads and
+        # writes take turns (non-blocking, waiting outside the lock); what the shell
+        # had already decrypted (its read-ahead) goes first.
+        self.tls = tls
+        self.io = threading.Lock()
+        self.pre = b""
+        self.pre_eof = False
+        self.pre_error: OSError | None = None
+        self.timeout: float | None = None
+        if tls is not None:
+            assert sock is not None
+            with tls.lock:
+                self.pre, self.pre_eof, self.pre_error = (
+                    bytes(tls.held),
+                    tls.held_eof,
+                    tls.held_error,
+                )
+                tls.held.clear()
+                tls.held_eof, tls.held_error = False, None
+            self.timeout = sock.gettimeout()
+            sock.settimeout(0.0)
         if sock is not None or proc is not None:
             self.ready.set()
 
@@ -57,23 +121,22 @@ class Endpoint:
         (bytes never read twice) and writes to its stdin."""
         end = cls(label, owned=False)
         end.child = child
+        _hold_back(child)
         end.ready.set()
         return end
 
     def read(self) -> bytes:
         """Up to CHUNK bytes; b'' at EOF."""
         if self.child is not None:
-            from pslrepl.errors import Timeout
-            from pslrepl.resources.buffers import read_buffer
-
-            while not self.stopped:  # short waits, so closing the relay is noticed
-                try:
-                    got = read_buffer(self.child.session, self.child.stdout,
-                                      label=self.label, mode="any", timeout=0.2)  # fmt: skip
-                except Timeout:
-                    continue
-                return got.data
-            return b""
+            session, buf = self.child.session, self.child.stdout
+            with session.cond:
+                while not buf.data and not buf.eof and not self.stopped:
+                    session.cond.wait(0.5)  # notified as the drain thread feeds it
+                data: bytes = buf.take() if buf.data else b""
+                session.cond.notify_all()  # a drain thread held back goes on
+            return data
+        if self.tls is not None:
+            return self._tls_read()
         if self.dgram:
             assert self.sock is not None
             return self.sock.recv(65536)
@@ -84,8 +147,67 @@ class Endpoint:
             self.child.write(data, timeout=60.0)
             return
         view = memoryview(data)
+        if self.tls is not None:
+            while view:
+                view = view[self._tls_send(view[:TLS_CHUNK]) :]
+            return
+        if self.dgram:  # one datagram each, none past what UDP carries
+            assert self.sock is not None
+            for start in range(0, len(view), DGRAM_MAX):
+                self.sock.send(view[start : start + DGRAM_MAX])
+            return
         while view:
             view = view[os.write(self.wfd, view) :]
+
+    def _tls_read(self) -> bytes:
+        import ssl
+
+        if self.pre:
+            data, self.pre = self.pre, b""
+            return data
+        if self.pre_error is not None:
+            raise self.pre_error
+        if self.pre_eof:
+            return b""
+        assert self.sock is not None
+        want: tuple[Any, Any]
+        while True:
+            with self.io:
+                try:
+                    return self.sock.recv(CHUNK)
+                except ssl.SSLWantReadError:
+                    want = (self.sock, None)
+                except ssl.SSLWantWriteError:
+                    want = (None, self.sock)
+                except ssl.SSLEOFError:  # closed without close_notify: EOF all the same
+                    return b""
+            if self.stopped:
+                return b""
+            self._wait(*want)
+
+    def _tls_send(self, chunk: memoryview) -> int:
+        import ssl
+
+        assert self.sock is not None
+        want: tuple[Any, Any]
+        while True:
+            with self.io:
+                try:
+                    n: int = self.sock.send(chunk)
+                    return n
+                except ssl.SSLWantWriteError:
+                    want = (None, self.sock)
+                except ssl.SSLWantReadError:
+                    want = (self.sock, None)
+            if self.stopped:
+                raise BrokenPipeError(32, "the relay is closing")
+            self._wait(*want)  # then the same chunk again, as OpenSSL asks
+
+    @staticmethod
+    def _wait(readable: Any, writable: Any) -> None:
+        import select
+
+        select.select([readable] if readable else [], [writable] if writable else [], [])
 
     @property
     def rfd(self) -> int:
@@ -123,16 +245,28 @@ class Endpoint:
         return not self.failed
 
     def close_write(self) -> None:
-        """Pass a half-close on: shutdown(SHUT_WR), or close a child's stdin."""
+        """Pass a half-close on: shutdown(SHUT_WR), or close a child's stdin, or TLS's
+        close_notify (the peer may still answer: the read side stays open)."""
         try:
             if self.child is not None:
                 if not self.child.stdin_closed:
                     self.child.close_stdin()
             elif self.proc is not None and self.proc.stdin is not None:
                 self.proc.stdin.close()
+            elif self.tls is not None:
+                import ssl
+
+                with self.io:
+                    try:
+                        # Non-blocking: it sends close_notify and, wanting the peer's,
+                        # raises before it would drop the SSL object (the peer's last
+                        # bytes are still to be read).
+                        self.tls.sock.unwrap()
+                    except (ssl.SSLWantReadError, ssl.SSLWantWriteError):
+                        pass
             elif self.sock is not None and not self.dgram:
                 self.sock.shutdown(socket.SHUT_WR)
-        except OSError:
+        except (OSError, ValueError):
             pass
 
     def interrupt(self) -> None:
@@ -140,15 +274,39 @@ class Endpoint:
         for s in (self.sock, self.listener):
             if s is not None:
                 try:
-                    s.shutdown(socket.SHUT_RDWR)
+                    # socket.socket's own: SSLSocket.shutdown would drop its SSL object
+                    socket.socket.shutdown(s, socket.SHUT_RDWR)
                 except OSError:
                     pass
         if self.listener is not None:
             self.listener.close()
         if self.proc is not None and self.proc.poll() is None:
             self.proc.terminate()
+        if self.child is not None:
+            with self.child.session.cond:
+                self.child.session.cond.notify_all()  # a read waiting on its buffer ends
+
+    def reap(self, timeout: float) -> str:
+        """An exec: child, once the relay is done with it: wait for its exit (it has
+        its EOF) so no zombie stays behind; what it said, or ""."""
+        if self.proc is None:
+            return ""
+        try:
+            code = self.proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            return ""  # still running: closing the relay ends it
+        return f"{self.name} exited with status {code}" if code >= 0 else (
+            f"{self.name} was killed by signal {-code}")  # fmt: skip
+
+    def release(self) -> None:
+        """Hand a user's resource back as it was (a child's buffer, a TLS socket's timeout)."""
+        if self.child is not None:
+            _let_go(self.child)
+        if self.tls is not None and self.sock is not None and self.sock.fileno() >= 0:
+            self.sock.settimeout(self.timeout)
 
     def close(self) -> None:
+        self.release()
         if not self.owned:
             return
         if self.sock is not None:
@@ -191,21 +349,23 @@ class Relay(Resource):
             t.start()
 
     def _pump(self, src: Endpoint, dst: Endpoint, way: str) -> None:
+        from pslrepl.errors import PslError
         from pslrepl.signals_table import background_thread
 
         background_thread()
         try:
             if src.wait() and dst.wait():
-                plain = src.child is None and dst.child is None and not (src.dgram or dst.dgram)
+                plain = not any(e.child is not None or e.dgram or e.tls is not None
+                                for e in (src, dst))  # fmt: skip
                 if self.show is None and SPLICE and plain:
                     self._splice(src, dst, way)
                 else:
                     self._copy(src, dst, way)
                 if not self.closed:
                     dst.close_write()  # EOF one way: pass the half-close on, as socat does
-        except OSError as exc:
+        except (OSError, PslError) as exc:  # PslError: a child that stopped reading stdin
             if not self.closed:
-                self.error = f"{exc.strerror or exc}"
+                self.error = f"{exc.strerror or exc}" if isinstance(exc, OSError) else str(exc)
                 self.post(Event(self.name, "note", f"{way} stopped: {self.error}"))
                 dst.close_write()
         finally:
@@ -213,8 +373,15 @@ class Relay(Resource):
                 self.done.add(way)
                 finished = len(self.done) == 2
             if finished and not self.closed:
-                self.post(Event(self.name, "note", "both directions closed: relay done "
-                                f"({self._totals()})"))  # fmt: skip
+                self._finished()
+
+    def _finished(self) -> None:
+        """Both directions are done: hand back what was lent, reap an exec: child."""
+        for end in (self.a, self.b):
+            end.release()
+        exits = [said for end in (self.a, self.b) if (said := end.reap(REAP_WAIT))]
+        self.post(Event(self.name, "note", "both directions closed: relay done "
+                        f"({self._totals()})" + "".join(f"; {e}" for e in exits)))  # fmt: skip
 
     def _splice(self, src: Endpoint, dst: Endpoint, way: str) -> None:
         pr, pw = os.pipe()

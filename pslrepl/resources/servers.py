@@ -210,6 +210,9 @@ def server_class(base: type[socketserver.BaseServer], mode: str, *, tls: Any = N
         daemon_threads = True
         # socketserver's default queue of 5 drops a classroom's worth of connects.
         request_queue_size = socket.SOMAXCONN
+        # UDPServer reads 8192 bytes of a datagram and drops the rest unsaid: take all
+        # that UDP carries (65,507 bytes over IPv4), as the shell's own recv does.
+        max_packet_size = 65536
         psl: Server
         psl_mask: Any = None  # --forking: the signal mask before the fork
 
