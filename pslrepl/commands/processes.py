@@ -465,6 +465,7 @@ COMMANDS = (
         opts=WRITE_OPTS,
         calls=("Popen.stdin.write",),
         examples=("write p 'hello\\n'", "write p --hex '68 69 0a'"),
+        setup=("spawn p -- cat",),
     ),
     Command(
         "writeline",
@@ -475,6 +476,7 @@ COMMANDS = (
         opts=WRITE_OPTS,
         calls=("Popen.stdin.write",),
         examples=("writeline p banana",),
+        setup=("spawn p -- sort",),
     ),
     Command(
         "eof",
@@ -484,6 +486,7 @@ COMMANDS = (
         args=(Arg("NAME", "resource", kinds=PROC),),
         calls=("Popen.stdin.close",),
         examples=("eof p",),
+        setup=("spawn p -- cat",),
     ),
     Command(
         "read",
@@ -501,7 +504,8 @@ COMMANDS = (
             SHOW_REPR,
         ),
         calls=("Popen.stdout.read", "Popen.stderr.read"),
-        examples=("read p", "read p --line", "read p --until '> '", "read p --stderr --all"),
+        examples=("read p --line", "read p --until '> '", "read p", "read p --stderr --all"),
+        setup=("spawn p --shell -- \"printf 'one\\n> rest'; printf oops >&2\"", "wait p"),
         details="Without a mode it returns what is buffered, waiting for the first bytes if "
         "there are none yet.",
     ),
@@ -513,6 +517,7 @@ COMMANDS = (
         args=(Arg("NAME", "resource", kinds=PROC),),
         calls=("Popen.poll",),
         examples=("poll p",),
+        setup=("spawn p -- sleep 30",),
     ),
     Command(
         "communicate",
@@ -523,6 +528,7 @@ COMMANDS = (
         opts=(HEX_IN, FILE_IN, TIMEOUT),
         calls=("Popen.communicate",),
         examples=("communicate p 'b\\na\\n'",),
+        setup=("spawn p -- sort",),
         details="The output comes from the buffers spawn drains into: the newest 1 MiB of "
         "each stream, the older bytes counted and said so.",
     ),
@@ -534,11 +540,18 @@ COMMANDS = (
         args=(Arg("NAME", "resource", kinds=PROC), Arg("SIG", "signal")),
         calls=("Popen.send_signal",),
         examples=(
-            "signal p INT",
-            "signal p SIGUSR1",
-            "signal p 15",
-            "signal p RTMIN+1",
             "signal p 0",
+            "signal p SIGUSR1",
+            "signal p 10",
+            "signal p RTMIN+1",
+            "signal p INT",
+        ),  # fmt: skip
+        # A child that reports USR1 and RTMIN+1 and dies of INT, so each example runs.
+        setup=(
+            'spawn p -- python3 -u -c "import signal, time; signal.signal(signal.SIGUSR1, '
+            "print); signal.signal(signal.SIGRTMIN + 1, print); print('ready'); "
+            'time.sleep(60)"',
+            "read p --line",
         ),
         details="SIG is a name (INT, SIGINT, RTMIN+1, RTMAX-2) or a number from 1 to 64; "
         "0 sends nothing and only checks that the process exists (kill(pid, 0)).",
@@ -551,6 +564,7 @@ COMMANDS = (
         args=(Arg("NAME", "resource", kinds=PROC),),
         calls=("Popen.terminate",),
         examples=("terminate p",),
+        setup=("spawn p -- sleep 30",),
     ),
     Command(
         "kill",
@@ -560,6 +574,7 @@ COMMANDS = (
         args=(Arg("NAME", "resource", kinds=PROC),),
         calls=("Popen.kill",),
         examples=("kill p",),
+        setup=("spawn p -- sleep 30",),
     ),
     Command(
         "ps", "processes", "the child processes: pid, state, return code", _ps, examples=("ps",)

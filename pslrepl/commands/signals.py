@@ -146,7 +146,7 @@ COMMANDS = (
         args=(Arg("SIG", "signal"),),
         opts=(Opt("--off", "restore the handler the trap replaced"),),
         calls=("signal.signal",),
-        examples=("trap USR1", "trap HUP --off"),
+        examples=("trap USR1", "trap USR1 --off"),
     ),
     Command(
         "signals",
