@@ -445,12 +445,19 @@ def load_user_handler(path: str, class_name: str) -> type[socketserver.BaseReque
     try:
         spec.loader.exec_module(module)
     except FileNotFoundError:
-        raise PslError(f"no such file {path!r}") from None
+        raise PslError(f"no such file {path!r}; give the path of your .py file") from None
     except Exception as exc:  # the user's code: its error, on one line
-        raise PslError(f"{path}: {type(exc).__name__}: {exc}") from None
+        raise PslError(f"{path}: {type(exc).__name__}: {exc}; fix it and serve again") from None
     cls = getattr(module, class_name, None)
     if cls is None:
-        raise PslError(f"{path} has no {class_name}")
+        found = sorted(n for n, v in vars(module).items() if isinstance(v, type)
+                       and issubclass(v, socketserver.BaseRequestHandler)
+                       and v.__module__ == module.__name__)  # fmt: skip
+        mine = f"its handlers: {', '.join(found)}" if found else "it defines no handler class"
+        raise PslError(f"{path} has no {class_name}; {mine}")
     if not (isinstance(cls, type) and issubclass(cls, socketserver.BaseRequestHandler)):
-        raise PslError(f"{path}: {class_name} is not a socketserver.BaseRequestHandler subclass")
+        raise PslError(
+            f"{path}: {class_name} is not a socketserver.BaseRequestHandler "
+            "subclass; derive it from one (StreamRequestHandler reads lines)"
+        )
     return cls

@@ -461,3 +461,62 @@ def test_tab_completes_handlers_and_endpoints(shell: Shell, tmp_path: Path) -> N
         "p", "web", "l", "tcp:", "tcp-listen:", "udp:", "unix:", "exec:",
     ]  # fmt: skip
     assert complete(shell, "tcp connect c w") == ["web"]  # a server is an address too
+
+
+def test_every_error_says_what_to_do_next(shell: Shell, tmp_path: Path) -> None:
+    path = tmp_path / "mine.py"
+    path.write_text(USER_HANDLERS)
+    (tmp_path / "bad.py").write_text("import nosuchmodule_xyz\n")
+    errors = {
+        "serve x udp 0 --handler chargen":
+            "serve: chargen needs a stream: serve it on tcp or unix, not udp",
+        "serve x udp 0 --tls": "serve: --tls needs a stream (DTLS is not in ssl): serve on tcp "
+            "or unix",
+        f"serve x tcp 0 --dir {tmp_path}": "serve: --dir is the directory --handler http "
+            "serves; add --handler http, or leave --dir out",
+        "serve x udp 0 --handler http": "serve: the http handler speaks over tcp: serve NAME "
+            "tcp PORT",
+        f"serve x tcp unix:{tmp_path}/s": "serve tcp: give HOST:PORT or a PORT; for a UNIX "
+            "path, serve NAME unix PATH",
+        "serve x udp 0 --handler forward:1": "serve: forward: relays a stream: serve it on "
+            "tcp or unix",
+        "serve x tcp 0 --handler chat --forking": "serve: chat's clients share one room: use "
+            "--threading, not --forking",
+        f"serve x unix {tmp_path}/u --forking": "serve: --forking is for tcp and udp here; "
+            "use --threading",
+        f"serve x tcp 0 --handler python:{path}:Nope": f"{path} has no Nope; its handlers: "
+            "Broken, Reverse",
+        f"serve x tcp 0 --handler python:{path}:NotAHandler": f"{path}: NotAHandler is not a "
+            "socketserver.BaseRequestHandler subclass; derive it from one "
+            "(StreamRequestHandler reads lines)",
+        "serve x tcp 0 --handler python:/nope.py:X": "no such file '/nope.py'; give the path "
+            "of your .py file",
+        f"serve x tcp 0 --handler python:{tmp_path}/bad.py:X": f"{tmp_path}/bad.py: "
+            "ModuleNotFoundError: No module named 'nosuchmodule_xyz'; fix it and serve again",
+        "relay r tcp-listen:0 exec:/nonexistent/x": "relay: no such program in "
+            "'exec:/nonexistent/x' (ENOENT); check the name, or give its path",
+    }  # fmt: skip
+    for line, want in errors.items():
+        assert shell.fails(line) == f"error: {want}", line
+
+
+def test_a_relay_that_gets_no_answer_names_timeout(shell: Shell) -> None:
+    """A listener whose queue is full drops the SYN: connect waits, then times out."""
+    with socket.socket() as full:
+        full.bind(("127.0.0.1", 0))
+        full.listen(0)
+        p = full.getsockname()[1]
+        queued = []
+        try:
+            for _ in range(4):  # the queue takes one or two; the rest wait for a SYN-ACK
+                s = socket.socket()
+                s.setblocking(False)
+                s.connect_ex(("127.0.0.1", p))
+                queued.append(s)
+            assert shell.fails(f"relay r tcp-listen:0 tcp:127.0.0.1:{p} --timeout 0.3") == (
+                f"error: relay: no answer from 127.0.0.1:{p} in 0.3 s (is it up, is its listen "
+                "queue full?); --timeout S waits longer"
+            )
+        finally:
+            for s in queued:
+                s.close()

@@ -100,7 +100,11 @@ def endpoint(ctx: Invocation, spec: str, relay_name: str) -> Endpoint:
     except FileNotFoundError as exc:
         if kind != "exec":
             raise socket_error(relay_name, exc, rest, path=kind == "unix") from None
-        raise PslError(f"relay: no such program in {spec!r} (ENOENT)") from None
+        raise PslError(f"relay: no such program in {spec!r} (ENOENT); check the name, or "
+                       "give its path") from None  # fmt: skip
+    except TimeoutError:
+        raise PslError(f"relay: no answer from {rest} in {ctx.timeout:g} s (is it up, is "
+                       "its listen queue full?); --timeout S waits longer") from None  # fmt: skip
     except OSError as exc:
         raise socket_error(relay_name, exc, rest, path=kind == "unix") from None
     raise UsageError(f"relay: unknown endpoint kind {kind!r}; give {FORMS}")

@@ -39,7 +39,7 @@ def _handler_class(ctx: Invocation, spec: str, proto: str) -> type[Any]:
         return handlers.load_user_handler(path, cls)
     if spec.startswith("forward:"):
         if proto == "udp":
-            raise UsageError("serve: forward: relays a stream; use tcp or unix")
+            raise UsageError("serve: forward: relays a stream: serve it on tcp or unix")
         target = parse_addr(spec[8:], ctx.session)
         if target.path:
             raise UsageError("serve: forward: goes to a TCP address; give HOST:PORT or a name")
@@ -48,7 +48,7 @@ def _handler_class(ctx: Invocation, spec: str, proto: str) -> type[Any]:
     if spec not in table:
         known = ", ".join(handlers.DESCRIPTIONS)
         if spec in handlers.STREAM:
-            raise UsageError(f"serve: {spec} needs a stream (tcp or unix), not udp")
+            raise UsageError(f"serve: {spec} needs a stream: serve it on tcp or unix, not udp")
         raise UsageError(f"serve: no handler {spec!r}; `handlers` lists them: {known}")
     return table[spec]
 
@@ -151,7 +151,9 @@ def _serve(ctx: Invocation) -> None:
     tls = None
     if ctx["tls"]:
         if proto == "udp":
-            raise UsageError("serve: --tls needs a stream (tcp or unix); DTLS is not in ssl")
+            raise UsageError(
+                "serve: --tls needs a stream (DTLS is not in ssl): serve on tcp or unix"
+            )
         from pslrepl.testca import session_ca
 
         tls = session_ca(session).server_context()
@@ -174,11 +176,12 @@ def _serve(ctx: Invocation) -> None:
         raise UsageError("serve: --max-clients is for --threading or --forking; without "
                          "either a server serves one client at a time")  # fmt: skip
     if ctx["dir"] and spec != "http":
-        raise UsageError("serve: --dir is the directory --handler http serves")
+        raise UsageError("serve: --dir is the directory --handler http serves; add --handler "
+                         "http, or leave --dir out")  # fmt: skip
     directory = ""
     if spec == "http":
         if proto != "tcp":
-            raise UsageError("serve: the http handler speaks over tcp")
+            raise UsageError("serve: the http handler speaks over tcp: serve NAME tcp PORT")
         if ctx["dir"]:
             directory = os.path.abspath(ctx["dir"])
             if not os.path.isdir(directory):
@@ -201,7 +204,8 @@ def _serve(ctx: Invocation) -> None:
     else:
         addr = parse_addr(ctx["addr"])
         if addr.path:
-            raise UsageError(f"serve {proto}: give HOST:PORT or a PORT, not a UNIX path")
+            raise UsageError(f"serve {proto}: give HOST:PORT or a PORT; for a UNIX path, serve "
+                             "NAME unix PATH")  # fmt: skip
         base = socketserver.UDPServer if proto == "udp" else socketserver.TCPServer
         address = (addr.host, addr.port)
     cls = server_class(base, mode, tls=tls)
