@@ -147,3 +147,20 @@ def test_ctrl_c_during_run_kills_the_child(shell: Shell) -> None:
     assert not ok
     assert err == "error: cancelled by Ctrl-C; everything else carries on\n"
     assert open_fds() == fds and child_pids() == children
+
+
+def test_explain_shows_the_calls_run_makes(shell: Shell) -> None:
+    shell.ok("set explain on")
+    out = shell.ok("run --input 'b\\na\\n' --env K=V -- sort")
+    assert out.splitlines() == [
+        "a",
+        "b",
+        "exited with status 0",
+        "  = subprocess.Popen(['sort'], stdin=PIPE, stdout=PIPE, stderr=PIPE, "
+        "env={**os.environ, 'K': 'V'}, start_new_session=True) "
+        "-> <Popen: returncode: None args: ['sort']>",
+        "  = os.write(stdin, b'b\\na\\n', then Popen.stdin.close()) -> 4",
+        "  = os.read(stdout and stderr to EOF, keeping the newest 1 MiB of each) "
+        "-> (b'a\\nb\\n', b'')",
+        "  = Popen.wait() -> 0",
+    ]

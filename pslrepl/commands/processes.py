@@ -123,6 +123,8 @@ def _run(ctx: Invocation) -> None:
     ctx.record("subprocess.Popen", call, popen)
     done = run_bounded(popen, data, timeout=timeout)
     out, err = done.stdout, done.stderr
+    if data is not None:
+        ctx.record("os.write", f"stdin, {preview(data, 60)}, then Popen.stdin.close()", done.sent)
     ctx.record(
         "os.read",
         f"stdout and stderr to EOF, keeping the newest {size_text(out.cap)} of each",

@@ -517,13 +517,14 @@ def command_text(args: list[str] | str) -> str:
 class Finished:
     """What run_bounded collected: the newest bytes of each stream and how it ended."""
 
-    __slots__ = ("stdout", "stderr", "returncode", "timed_out")
+    __slots__ = ("stdout", "stderr", "returncode", "timed_out", "sent")
 
     def __init__(self, stdout: StreamBuffer, stderr: StreamBuffer) -> None:
         self.stdout = stdout
         self.stderr = stderr
         self.returncode: int | None = None
         self.timed_out = False
+        self.sent = 0  # bytes of the input the child took before it closed its stdin
 
 
 def run_bounded(
@@ -592,6 +593,7 @@ def _pump_pipes(
                     assert stdin is not None
                     try:
                         sent += os.write(key.fd, view[sent : sent + CHUNK])
+                        done.sent = sent
                     except BlockingIOError:
                         continue
                     except BrokenPipeError:
