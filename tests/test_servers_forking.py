@@ -100,3 +100,28 @@ def test_stop_cuts_a_forked_childs_client_off_and_keeps_its_tally(
     assert re.search(r"client 127\.0\.0\.1:\d+ left after [\d.]+ s \(in 5, out 5; child pid "
                      r"\d+ exited 0\)", log), log  # fmt: skip
     assert "EOF" in shell.ok("recv c --all")
+
+
+def test_stop_in_a_terminal_with_an_outside_client_connected(tmp_path: Path) -> None:
+    """The case as it was seen: the interactive shell (its event loop has a wakeup fd),
+    a client from outside, `stop`. The child's stderr is the terminal."""
+    import socket
+
+    from tests.terminal import Terminal
+
+    (tmp_path / "h.py").write_text(HANDLERS)
+    term = Terminal(tmp_path, cols=220, rows=40)
+    try:
+        screen = term.run(f"serve f tcp 0 --handler python:{tmp_path}/h.py:Deaf --forking",
+                          "f: ForkingTCPServer serving")  # fmt: skip
+        found = re.search(r"f: ForkingTCPServer serving .* on 127\.0\.0\.1:(\d+)", screen)
+        assert found, screen
+        with socket.create_connection(("127.0.0.1", int(found.group(1))), timeout=30) as c:
+            c.sendall(b"hi\n")
+            assert c.recv(100) == b"hi\n"
+            term.run("stop f", "f: stopped after serving 1 client")
+            screen = term.run("log f", "killed by SIGTERM")
+        assert "Exception ignored" not in screen and "Bad file descriptor" not in screen
+        assert "exited with status 1" not in screen
+    finally:
+        term.close()

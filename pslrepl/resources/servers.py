@@ -515,11 +515,6 @@ class Server(Resource):
         event.fields["peer"] = peer
         self.post(event)
 
-    def broadcast(self, sender: Any, data: bytes) -> None:
-        """chat: a line for every client but the sender (the room's writer sends it)."""
-        if os.getpid() == self.pid and self.room is not None:
-            self.room.say(sender.request, data)
-
     # -- --forking: children -----------------------------------------------------------
 
     def forked(self, client_address: Any, pids: list[int], keep: socket.socket | None) -> None:
