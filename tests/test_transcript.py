@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from pslrepl.replay import replay
 from pslrepl.transcript import (
@@ -406,3 +408,39 @@ def test_replay_of_a_long_output_shows_only_the_changed_line() -> None:
     assert [line for line in failure if line[:1] in "+-" and line[:3] not in ("---", "+++")] == [
         "-ten thousand", "+10000"
     ]  # fmt: skip
+
+
+# Any character at all, lone surrogates and controls included, but LF: an output line.
+ANY_CHAR = st.characters(blacklist_categories=(), blacklist_characters="\n")
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(ANY_CHAR, max_size=40))
+def test_any_output_line_is_written_as_one_line_that_matches_it(line: str) -> None:
+    written = literal(line)
+    written.encode("utf-8")  # strict: a transcript is UTF-8 text
+    (step,) = parse(f"psl> x\n{written}\n").steps
+    assert step.expected == [written]
+    assert match_line(written, line, {}) == {}
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(
+        st.tuples(st.text(ANY_CHAR, max_size=8), st.text(ANY_CHAR, min_size=1, max_size=8)),
+        max_size=4,
+    ),
+    st.text(ANY_CHAR, max_size=8),
+)
+def test_a_line_with_values_matches_what_was_shown(parts: list[tuple[str, str]], last: str) -> None:
+    """Whatever the text around them, a line written with placeholders (or, where it had
+    to be escaped, wildcards) matches the line it was written from."""
+    segments: list[tuple[str, str | None]] = []
+    for i, (text, value) in enumerate(parts):
+        segments += [(text, None), (value, f"v{i}.port")]
+    segments.append((last, None))
+    written = expected_line(segments)
+    (step,) = parse(f"psl> x\n{written}\n").steps
+    assert step.expected == [written]
+    shown = "".join(text for text, _ in segments)
+    assert match_line(written, shown, {}) is not None
