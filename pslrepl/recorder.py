@@ -133,6 +133,10 @@ class Recorder:
 
             self.stop(f"can't write {self.path}: {describe_oserror(exc)}")
             return False
+        except ValueError as exc:  # text we failed to escape, a file closed under us
+            self.stop(f"internal error writing {self.path} ({type(exc).__name__}: {exc}); "
+                      "please report it")  # fmt: skip
+            return False
         return True
 
     def stop(self, why: str) -> None:

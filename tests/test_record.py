@@ -343,3 +343,20 @@ def test_a_second_record_is_refused_and_the_first_goes_on(shell: Shell, tmp_path
     shell.ok("echo x")
     shell.ok("record stop")
     assert steps(first) == [("echo x", ["x"])]
+
+
+def test_a_file_closed_under_the_recorder_stops_it_with_a_warning(
+    shell: Shell, tmp_path: Path
+) -> None:
+    """Whatever the file does, the recorder must not raise into run_line (it did: a
+    ValueError ended the session)."""
+    path = tmp_path / "t.psl"
+    shell.ok(f"record {path}")
+    shell.session.recorder.fh.close()
+    ok, out, err = shell("echo hi")
+    assert ok and out == "hi\n"
+    assert err == (f"warning: record: internal error writing {path} (ValueError: I/O "
+                   "operation on closed file.); please report it; the recording stopped "
+                   "after 0 commands\n")  # fmt: skip
+    assert shell.session.recorder is None
+    assert shell.ok("echo on") == "on\n"
