@@ -126,7 +126,7 @@ class Chat(Tracked):
         room: Room = self.psl.room
         conn = getattr(self.request, "psl_conn", None)  # its address, or unix#N
         name = (conn.addr if conn is not None else str(self.client_address)).encode()
-        me = room.join(self.request, conn)
+        me = conn.member if conn is not None and conn.member else room.join(self.request, conn)
         try:
             room.say(me, b"* " + name + b" joined\n")
             pending = b""
@@ -212,7 +212,8 @@ class Room:
         with member.lock:
             member.gone = True
         with self.lock:
-            self.members.pop(id(member), None)
+            if self.members.pop(id(member), None) is None:
+                return  # left already
             self.leaving.append(member)  # the writer closes its descriptor
             wake, self.woken = not self.woken, True
         if wake:
@@ -267,6 +268,7 @@ class Room:
             leaving, self.leaving = self.leaving, []
         for member in leaving:
             if member.blocked:
+                member.blocked = False
                 self.sel.unregister(member.sock if member.sock is not None else member.request)
             member.close()
         if said:

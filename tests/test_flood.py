@@ -8,7 +8,7 @@ import selectors
 import socket
 import threading
 
-from tests.helpers import Shell, port
+from tests.helpers import Shell, open_fds, port
 
 CLIENTS = 300
 CAP = 16
@@ -32,6 +32,7 @@ def read_lines_until(sock: socket.socket, done: set[bytes], want: int) -> None:
 
 def test_a_flood_of_chat_clients_loses_none_and_leaves_no_thread(shell: Shell) -> None:
     threads_before = set(threading.enumerate())
+    fds_before = open_fds()
     shell.ok(f"serve room tcp 0 --handler chat --max-clients {CAP}")
     server = shell.session.registry.get("room")
     addr = ("127.0.0.1", port(shell, "room"))
@@ -66,6 +67,7 @@ def test_a_flood_of_chat_clients_loses_none_and_leaves_no_thread(shell: Shell) -
     assert shell.ok("stop room") == f"room: stopped after serving {CLIENTS + 2} clients\n"
     left = set(threading.enumerate()) - threads_before
     assert not left, [t.name for t in left]
+    assert open_fds() == fds_before  # the room's writer, its sockets, every client's
 
 
 def read_to_eof(clients: list[socket.socket]) -> set[int]:

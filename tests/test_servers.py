@@ -8,11 +8,23 @@ import shutil
 import socket
 import subprocess
 import threading
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from tests.helpers import Shell, child_pids, complete, port, python_http_server
+
+
+def until(shell: Shell, ready: Callable[[], object], limit: float = 20.0) -> None:
+    """Wait for what the server does next (re-checked on each of its events), bounded."""
+    assert shell.session.wait_for(lambda: bool(ready()), limit), "it never happened"
+
+
+def said(shell: Shell, name: str, text: str) -> Callable[[], bool]:
+    """Whether NAME's log holds text yet (for until)."""
+    res = shell.session.registry.get(name)
+    return lambda: any(text in event.detail for event in list(res.log))
 
 
 def test_toolbar_counts_clients_in_words(shell: Shell) -> None:
@@ -46,7 +58,8 @@ def test_daytime_and_chargen(shell: Shell) -> None:
     second = shell.ok("recv g --line").splitlines()[0]
     assert second.startswith('!"#$%')  # the pattern rotates by one each line
     shell.ok("close g")  # chargen stops when the client closes
-    shell.ok("sleep 0.2")
+    gen = shell.session.registry.get("gen")
+    until(shell, lambda: not gen.connections)
     assert "serving 0 clients" in shell.ok("info gen")
 
 
@@ -80,11 +93,9 @@ def test_unix_server_and_its_file(shell: Shell, tmp_path: Path) -> None:
     shell.ok(f"unix connect c {path}; sendline c local")
     assert shell.ok("recv c --line") == "local\n(6 bytes)\n"
     shell.ok(f"unix connect d {path}")
-    for _ in range(50):  # until the server's thread has accepted d (bounded: 5 s)
-        rows = shell.ok("clients ux").splitlines()[1:]  # a UNIX client has no address
-        if len(rows) == 2:
-            break
-        shell.ok("sleep 0.1")
+    ux = shell.session.registry.get("ux")
+    until(shell, lambda: len(ux.connections) == 2)  # the server's thread has accepted d
+    rows = shell.ok("clients ux").splitlines()[1:]  # a UNIX client has no address
     assert [r.split()[:4] for r in rows] == [["unix#1", rows[0].split()[1], "6", "6"],
                                              ["unix#2", rows[1].split()[1], "0", "0"]]  # fmt: skip
     assert "client unix#1 connected" in shell.ok("log ux")
@@ -140,7 +151,7 @@ def test_every_handler_counts_its_clients_bytes(shell: Shell, tmp_path: Path) ->
     got = subprocess.run(["curl", "-sSi", f"http://127.0.0.1:{port(shell, 'web')}/page.txt"],
                          capture_output=True, timeout=20)  # fmt: skip
     assert got.stdout.endswith(b"\r\n\r\ncounted\n")
-    shell.ok("sleep 0.2")  # the handler's thread reports the departure just after
+    until(shell, said(shell, "web", "left after"))  # its thread says so just after
     log = shell.ok("log web")
     left = re.search(r"left after [\d.]+ s \(in (\d+), out (\d+)\)", log)
     assert left, log
@@ -160,7 +171,7 @@ def test_every_handler_counts_its_clients_bytes(shell: Shell, tmp_path: Path) ->
 def test_chat_room(shell: Shell) -> None:
     out = shell.ok("serve room tcp 0 --handler chat")
     assert "chat serves each client in its own thread" in out
-    shell.ok("tcp connect a room; tcp connect b room; sleep 0.1")
+    shell.ok("tcp connect a room; wait room connect; tcp connect b room")
     a_addr = shell.session.volatile["a.laddr"]
     assert shell.ok("recv a --line").startswith("* 127.0.0.1:")  # b joined
     shell.ok("sendline a hello room")
@@ -172,8 +183,8 @@ def test_chat_room(shell: Shell) -> None:
 def test_chat_passes_on_a_line_that_never_ends_in_parts(shell: Shell) -> None:
     from pslrepl.handlers import LINE_LIMIT
 
-    shell.ok("serve room tcp 0 --handler chat; tcp connect a room; tcp connect b room")
-    shell.ok("sleep 0.1; recv a --line")  # "* b joined"
+    shell.ok("serve room tcp 0 --handler chat; tcp connect a room; wait room connect")
+    shell.ok("tcp connect b room; recv a --line")  # "* b joined"
     a_addr = shell.session.volatile["a.laddr"]
     with socket.create_connection(("127.0.0.1", port(shell, "room")), timeout=10) as flood:
         flood.sendall(b"x" * (LINE_LIMIT + 10000))  # no newline, ever
@@ -184,7 +195,8 @@ def test_chat_passes_on_a_line_that_never_ends_in_parts(shell: Shell) -> None:
 
 def test_capture_keeps_what_clients_send(shell: Shell) -> None:
     shell.ok("serve cap tcp 0 --handler capture; tcp connect c cap")
-    shell.ok("sendline c secret-plan; close c; sleep 0.2")
+    shell.ok("sendline c secret-plan; close c")
+    until(shell, said(shell, "cap", "left after"))
     log = shell.ok("log cap")
     assert "<- client 12 bytes: secret-plan\\n" in log and "left after" in log
 
@@ -352,9 +364,9 @@ def test_forking_with_the_shells_own_clients(shell: Shell) -> None:
     rows = shell.ok("clients f").splitlines()[1:]
     assert [r.split()[0] for r in rows] == [shell.session.volatile[f"{c}.laddr"] for c in "ab"]
     assert all(re.search(r"child pid \d+$", r) for r in rows), rows
-    shell.ok("close a; sleep 0.5")
+    shell.ok("close a")
     # a's child saw EOF and ended, though b's child was forked while a was open.
-    assert shell.ok("clients f").count("child pid") == 1
+    until(shell, lambda: len(shell.session.registry.get("f").obj.active_children) == 1)
     log = shell.ok("log f")
     assert "in child pid" in log
     # what the child counted comes back when it is reaped: 4 bytes each way ("one\n")
@@ -369,7 +381,8 @@ def test_a_forked_handler_that_raises_is_reported_by_the_parent(
     path = tmp_path / "mine.py"
     path.write_text(USER_HANDLERS)
     shell.ok(f"serve bad tcp 0 --handler python:{path}:Broken --forking")
-    shell.ok("tcp connect b bad; sendline b forked-boom; recv b --all; sleep 0.5")
+    shell.ok("tcp connect b bad; sendline b forked-boom; recv b --all")
+    until(shell, said(shell, "bad", "forked-boom"))  # once the child is reaped
     log = shell.ok("log bad")
     assert re.search(r"the handler raised while serving 127\.0\.0\.1:\d+ in child pid \d+", log)
     assert "ValueError: the user's bug: forked-boom" in log  # the child's own traceback
@@ -401,7 +414,8 @@ def test_a_client_that_vanishes_is_one_line_not_a_traceback(shell: Shell) -> Non
     # Linger 0: close sends a reset, as a client that crashes or vanishes does.
     client = shell.session.registry.get("c").obj
     client.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-    shell.ok("close c; sleep 0.3")
+    shell.ok("close c")
+    until(shell, lambda: not shell.session.registry.get("e").connections)
     log = shell.ok("log e")
     assert "Traceback" not in log
     assert re.search(r"client 127\.0\.0\.1:\d+ (reset the connection|left after)", log)

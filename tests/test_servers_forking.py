@@ -125,3 +125,26 @@ def test_stop_in_a_terminal_with_an_outside_client_connected(tmp_path: Path) -> 
         assert "exited with status 1" not in screen
     finally:
         term.close()
+
+
+def test_stop_closes_the_copies_of_forked_clients_streams(shell: Shell, tmp_path: Path) -> None:
+    import socket
+
+    from tests.helpers import open_fds, port
+
+    (tmp_path / "h.py").write_text(HANDLERS)
+    before = open_fds()
+    shell.ok(f"serve f tcp 0 --handler python:{tmp_path}/h.py:Echo --forking")
+    clients = [socket.create_connection(("127.0.0.1", port(shell, "f")), timeout=30)
+               for _ in range(3)]  # fmt: skip
+    try:
+        for c in clients:
+            c.sendall(b"x")
+            assert c.recv(10) == b"x"  # its child is serving it
+        server = shell.session.registry.get("f")
+        assert len(server.child_socks) == 3  # the parent's copies, for stop
+        shell.ok("stop f")
+        assert open_fds() == before | {c.fileno() for c in clients}
+    finally:
+        for c in clients:
+            c.close()

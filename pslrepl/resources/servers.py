@@ -36,7 +36,7 @@ STUCK_NAMES = 3  # stop names this many threads that won't end, and counts the r
 class Connection:
     """One live client of a server."""
 
-    __slots__ = ("addr", "since", "bytes_in", "bytes_out", "pid", "request", "thread")
+    __slots__ = ("addr", "since", "bytes_in", "bytes_out", "pid", "request", "thread", "member")
 
     def __init__(self, addr: str, request: Any) -> None:
         self.addr = addr
@@ -46,6 +46,7 @@ class Connection:
         self.pid: int | None = None
         self.request = request
         self.thread = threading.current_thread()
+        self.member: Any = None  # chat: its place in the room
 
 
 TROUBLE = "client trouble: "  # a forked child's note that is no traceback
@@ -437,11 +438,15 @@ class Server(Resource):
         with self.lock:
             self.connections[id(conn)] = conn
         request.psl_server, request.psl_conn = self, conn
+        if self.room is not None:  # in the room before anyone hears it has connected
+            conn.member = self.room.join(request, conn)
         self.post(Event(self.name, "client", f"client {addr} connected",
                         fields={"peer": addr}))  # fmt: skip
         return conn
 
     def connection_closed(self, conn: Connection) -> None:
+        if conn.member is not None and self.room is not None:
+            self.room.leave(conn.member)  # if its handler never ran (a failed handshake)
         with self.lock:
             self.connections.pop(id(conn), None)
         took = time.time() - conn.since
@@ -810,8 +815,8 @@ class Server(Resource):
     def _join_threads(self, deadline: float) -> list[str]:
         """The serve loop's thread and every handler thread, joined until the deadline;
         the names of those still running then."""
-        with self.slots:
-            while self.workers and (remaining := deadline - time.monotonic()) > 0:
+        with self.slots:  # admitted: from admission to release, started or not yet
+            while self.admitted and (remaining := deadline - time.monotonic()) > 0:
                 self.slots.wait(remaining)
             workers = list(self.workers)
         stuck = []
