@@ -15,6 +15,7 @@ Run with the venv's interpreter:  .venv/bin/python bench/flood.py [RATE [SECONDS
 from __future__ import annotations
 
 import os
+import resource
 import shutil
 import subprocess
 import sys
@@ -37,6 +38,13 @@ def build_client(workdir: str) -> str:
     exe = os.path.join(workdir, "flood_client")
     subprocess.run([cc, "-O2", "-o", exe, str(HERE / "flood_client.c")], check=True)
     return exe
+
+
+def cpu_seconds(pid: int) -> float:
+    """User and system CPU time of a process so far, from /proc."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rpartition(")")[2].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def proc_status(pid: int) -> tuple[int, int]:
@@ -114,11 +122,17 @@ def flood(shell: Shell, client: str, rate: int, seconds: float) -> int:
 
     sampler = threading.Thread(target=sample, daemon=True)
     sampler.start()
+    cpu_before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    server_cpu_before = cpu_seconds(pid)
     started = time.monotonic()
     done = subprocess.run([client, str(port), str(rate), str(seconds), str(HOLD_MS),
                            str(DRAIN_MS)], capture_output=True, text=True,
                           timeout=seconds + 60)  # fmt: skip
     took = time.monotonic() - started
+    cpu_after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    client_cpu = (cpu_after.ru_utime - cpu_before.ru_utime) + (
+        cpu_after.ru_stime - cpu_before.ru_stime)  # fmt: skip
+    server_cpu = cpu_seconds(pid) - server_cpu_before
     if done.returncode != 0:
         raise SystemExit(f"the load generator failed: {done.stderr.strip()}")
     counts = dict(line.split("=", 1) for line in done.stdout.split())
@@ -147,6 +161,8 @@ def flood(shell: Shell, client: str, rate: int, seconds: float) -> int:
         f"{k} {counts[k]}" for k in ("started", "connected", "completed", "seen", "refused",
                                      "connect_timeout", "reset", "early_eof", "other_error",
                                      "witness_dropped")))  # fmt: skip
+    print(f"CPU during the flood: load generator {client_cpu:.1f} s, pslrepl {server_cpu:.1f} s "
+          f"of {took:.1f} s (2 cores)")  # fmt: skip
     print(f"served: {served} of {total} ({share:.2%})  goal >= 99%")
     print(f"threads: baseline {baseline}, peak {peak[0]}, after the flood "
           f"{threads_after_flood}, after stop {threads_final}")  # fmt: skip
