@@ -134,7 +134,7 @@ COMMANDS = (
         "write the session as a transcript (.psl) as it goes; `record stop` ends it",
         _record,
         args=(Arg("FILE", "file"),),
-        calls=("open",),
+        calls=("os.open",),
         examples=("record demo.psl", "record stop"),
         details="Values that change from run to run are written as placeholders: a "
         "child's pid as {p.pid}, a socket's port and addresses as {srv.port}, "
