@@ -145,9 +145,15 @@ COMMANDS = (
         ),
         calls=("socket.create_connection", "os.splice", "socket.shutdown"),
         examples=(
-            "relay r tcp-listen:0 tcp:127.0.0.1:8000",
-            "relay r c s",
-            "relay r tcp-listen:9000 exec:'tr a-z A-Z'",
+            "relay r tcp-listen:0 web",
+            "relay r2 c s",
+            "relay r3 tcp-listen:0 exec:'tr a-z A-Z'",
+            "relay r4 tcp-listen:0 t",
+        ),
+        setup=(
+            "serve web tcp 0 --handler http",
+            "tcp listen l 0; tcp connect c l; accept l s",
+            "serve ts tcp 0 --handler echo --tls --threading; tls connect t ts",
         ),
         details=f"A and B are each {FORMS}. When one side finishes sending, the other "
         "gets a half-close (shutdown SHUT_WR); the relay is done when both have. "

@@ -314,7 +314,7 @@ COMMANDS = (
         ),
         examples=(
             "serve e tcp 0 --handler echo",
-            "serve web tcp 8080 --handler http",
+            "serve web tcp 0 --handler http --dir . --idle 30",
             "serve room tcp 0 --handler chat",
             "serve u udp 0 --handler upper",
             "serve p tcp 0 --handler forward:web --threading",
@@ -323,7 +323,8 @@ COMMANDS = (
         "--forking it serves one client at a time, as socketserver does; chat and http "
         "serve each client in a thread of its own. http serves only its directory (a "
         "symbolic link out of it is refused) and only requests whose Host is this server "
-        "or a loopback name; without --dir it serves a fresh directory with an index page.",
+        "or a loopback name; without --dir it serves a fresh directory with an index page. "
+        "With --tls each handshake gets --idle seconds (10 without it).",
     ),  # fmt: skip
     Command(
         "stop",
@@ -333,6 +334,7 @@ COMMANDS = (
         args=(Arg("NAME", "resource", kinds=("server",)),),
         calls=("BaseServer.shutdown", "BaseServer.server_close"),
         examples=("stop web",),
+        setup=("serve web tcp 0 --handler http",),
     ),
     Command(
         "clients",
@@ -341,6 +343,7 @@ COMMANDS = (
         _clients,
         args=(Arg("NAME", "resource", kinds=("server",)),),
         examples=("clients web",),
+        setup=("serve web tcp 0 --handler echo --threading", "tcp connect c web"),
     ),
     Command(
         "handlers",
