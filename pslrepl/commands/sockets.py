@@ -15,14 +15,20 @@ from pslrepl.events import Event
 from pslrepl.render import plural, preview
 from pslrepl.resources.sockets import (
     LISTENER_KINDS,
+    PEEK,
     SOCKET_KINDS,
     STREAM_KINDS,
     Sock,
+    traced,
+    traced_as,
 )
 from pslrepl.results import Output, Styled, Text
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    import re
+    from collections.abc import Collection
+
     from pslrepl.invocation import Invocation
 
 FAMILY = Opt("--family", "4 or 6, where a name could be either", "4|6", choices=("4", "6"))
@@ -40,11 +46,15 @@ def _sock(ctx: Invocation, key: str = "name", kinds: tuple[str, ...] = SOCKET_KI
     return res
 
 
-def socket_error(name: str, exc: OSError, addr: str = "", *, path: bool = False) -> PslError:
+def socket_error(name: str, exc: OSError, addr: str = "", *, path: bool = False,
+                 op: str = "", kind: str = "", shut: Collection[str] = ()) -> PslError:  # fmt: skip
     """The errno, named, with what it means here and what to do. path: addr is a UNIX
-    socket's path, not HOST:PORT."""
+    socket's path, not HOST:PORT; op: the call that failed (send, sendto, recv, bind,
+    connect, listen, accept, shutdown, sockopt); kind: the socket's (tcp, udp...);
+    shut: the directions the user shut down."""
     code = exc.errno
     where = addr or "there"
+    a_kind = f"a {kind} socket" if kind else "this socket"
     hints = {
         errno.ECONNREFUSED: f"nothing listens on {where}",
         errno.EADDRINUSE: f"{where} is taken; pick another port, or 0 for a free one",
@@ -53,9 +63,58 @@ def socket_error(name: str, exc: OSError, addr: str = "", *, path: bool = False)
         errno.ECONNRESET: "the peer reset the connection",
         errno.ENOTCONN: "the socket is not connected",
         errno.EADDRNOTAVAIL: f"{where} is not an address of this machine",
-        errno.EAGAIN: "nothing is ready on a non-blocking socket (setblocking on waits)",
+        errno.EAGAIN: "nothing is ready on a non-blocking socket (setblocking NAME on waits)",
         errno.EACCES: "ports below 1024 need root; pick a higher port, or 0 for a free one",
+        errno.EDESTADDRREQ: "the socket has no peer to send to: sendto NAME ADDR DATA names "
+        "one, or udp open NAME --connect ADDR fixes one",
+        errno.EMSGSIZE: "a datagram that big can't be sent: a UDP datagram holds at most "
+        "65,507 bytes over IPv4 (65,527 over IPv6); send less at a time",
+        errno.EISCONN: "the socket is connected already",
+        errno.ENETUNREACH: f"no route to the network of {where} (is the address right?)",
+        errno.EHOSTUNREACH: f"no route to the host {where} (is it up, is the address right?)",
+        errno.EAFNOSUPPORT: "the address is of the other family (IPv4 and IPv6 don't mix "
+        "on one socket)",
+        errno.ENOPROTOOPT: f"that option does not apply to {a_kind} (TCP_ options need tcp, "
+        "IPV6_ options an IPv6 socket)",
+        errno.EOPNOTSUPP: f"{a_kind} can't do that",
+        errno.EINVAL: "the kernel refuses the arguments",
+        errno.EBADF: "the socket is closed",
+        errno.EMFILE: "this process has too many files open: close some (ls lists them)",
+        errno.ENFILE: "the system has too many files open: close some (ls lists them)",
+        errno.ENOBUFS: "the kernel is out of buffer space: send less at a time",
+        errno.ECONNABORTED: "the connection was aborted before it was accepted",
     }
+    # The same errno means different things from different calls.
+    if op == "send" and "wr" in shut:
+        hints[errno.EPIPE] = "this socket was shut down for writing (shutdown wr): nothing "
+        hints[errno.EPIPE] += "more can be sent on it"
+    if op == "sendto":
+        hints[errno.EACCES] = ("sending to a broadcast address needs SO_BROADCAST: sockopt "
+                               "NAME SO_BROADCAST on")  # fmt: skip
+        hints[errno.EINVAL] = f"the kernel refuses to send to {where}"
+    if op == "shutdown":
+        hints[errno.ENOTCONN] = (
+            "the socket is not connected: only a connected socket can "
+            "be shut down (udp open NAME --connect ADDR connects one)"
+        )
+        hints[errno.EOPNOTSUPP] = f"{a_kind} can't be shut down"  # fmt: skip
+    if op == "recv":
+        hints[errno.EOPNOTSUPP] = f"{a_kind} does not take those recv flags"
+        hints[errno.ENOTCONN] = "the socket is not connected: nothing can come on it yet"
+    if op == "listen":
+        hints[errno.EOPNOTSUPP] = (f"{a_kind} can't listen: only stream sockets (tcp, "
+                                   "unix) listen and accept; a udp socket takes datagrams "
+                                   "from anyone as it is (recvfrom)")  # fmt: skip
+    if op == "accept":
+        hints[errno.EINVAL] = "the socket is not listening: accept takes a listener"
+        hints[errno.EOPNOTSUPP] = f"{a_kind} can't accept: only a listening stream socket can"
+    if op == "sockopt":
+        hints[errno.EINVAL] = ("the kernel refuses that value for the option: out of its "
+                               "range, or the option takes a structure, not a number "
+                               "(py NAME.setsockopt(level, option, bytes))")  # fmt: skip
+        hints[errno.EOPNOTSUPP] = hints[errno.ENOPROTOOPT]
+    if op == "bind":
+        hints[errno.EINVAL] = "the socket is bound already, or the address is not one to bind"
     if path:
         import os
         import stat
@@ -74,11 +133,13 @@ def socket_error(name: str, exc: OSError, addr: str = "", *, path: bool = False)
             errno.EADDRINUSE: taken,
             errno.ENOENT: f"{where}: no socket there, or no directory to make it in",
             errno.EACCES: f"no permission for {where} or its directory",
+            errno.EPROTOTYPE: f"{where} is a socket of another type (stream or datagram)",
         })  # fmt: skip
     if isinstance(exc, socket.gaierror):
         return PslError(f"{name}: can't resolve {addr or 'the name'}: {exc.strerror}")
     if isinstance(exc, TimeoutError) and code is None:
-        return PslError(f"{name}: timed out (the socket's own timeout; settimeout none waits)")
+        return PslError(f"{name}: timed out (the socket's own timeout; settimeout NAME none "
+                        "lets each command wait its --timeout S)")  # fmt: skip
     hint = hints.get(code or -1)
     return PslError(f"{name}: {describe_oserror(exc)}" + (f": {hint}" if hint else ""))
 
@@ -103,13 +164,14 @@ def _tcp_connect(ctx: Invocation) -> None:
     if _family(ctx) is not None:
         # create_connection tries every family a name resolves to; --family picks one.
         try:
-            infos = ctx.call("socket.getaddrinfo", socket.getaddrinfo, addr.host, addr.port,
-                             _family(ctx), socket.SOCK_STREAM)  # fmt: skip
+            infos = traced(ctx, "socket.getaddrinfo", socket.getaddrinfo, addr.host, addr.port,
+                           _family(ctx), socket.SOCK_STREAM)  # fmt: skip
         except OSError as exc:
-            raise socket_error(name, exc, str(addr)) from None
+            raise socket_error(name, exc, str(addr), op="connect") from None
         addr = Addr(str(infos[0][4][0]), addr.port, family=infos[0][0])
     try:
-        sock = ctx.call(
+        sock = traced(
+            ctx,
             "socket.create_connection",
             socket.create_connection,
             (addr.host, addr.port),
@@ -118,28 +180,29 @@ def _tcp_connect(ctx: Invocation) -> None:
         )
     except TimeoutError as exc:
         if exc.errno is not None:  # ETIMEDOUT from the kernel
-            raise socket_error(name, exc, str(addr)) from None
+            raise socket_error(name, exc, str(addr), op="connect") from None
         raise Timeout(
             f"{name}: no answer from {addr} within {ctx.timeout:g} s (connect timed "
-            "out: the host is silent, or a listener's backlog is full)"
+            f"out: the host is silent, or a listener's backlog is full); {TIMEOUT_HINT}"
         ) from None
     except OSError as exc:
-        raise socket_error(name, exc, str(addr)) from None
+        raise socket_error(name, exc, str(addr), op="connect") from None
     # create_connection leaves its timeout on the socket; the shell's sockets start
     # blocking (None), as socket.socket() makes them, and each command has its own.
-    ctx.call("socket.settimeout", sock.settimeout, None)
+    traced(ctx, "socket.settimeout", sock.settimeout, None)
     _new(ctx, name, sock, kind="tcp", origin="connected")
 
 
 def _listen_socket(ctx: Invocation, addr: Addr, family: int) -> socket.socket:
-    sock = ctx.call("socket.socket", socket.socket, family, socket.SOCK_STREAM)
+    sock = traced(ctx, "socket.socket", socket.socket, socket.AddressFamily(family),
+                  socket.SOCK_STREAM)  # fmt: skip
     try:
         if ctx.values.get("reuseaddr"):
-            ctx.call("socket.setsockopt", sock.setsockopt, socket.SOL_SOCKET,
-                     socket.SO_REUSEADDR, 1)  # fmt: skip
-        ctx.call("socket.bind", sock.bind, addr.sockaddr)
+            traced(ctx, "socket.setsockopt", sock.setsockopt, socket.SOL_SOCKET,
+                   socket.SO_REUSEADDR, 1)  # fmt: skip
+        traced(ctx, "socket.bind", sock.bind, addr.sockaddr)
         backlog = ctx.values.get("backlog")
-        ctx.call("socket.listen", sock.listen, socket.SOMAXCONN if backlog is None else backlog)
+        traced(ctx, "socket.listen", sock.listen, socket.SOMAXCONN if backlog is None else backlog)
     except BaseException:
         sock.close()
         raise
@@ -176,13 +239,19 @@ def _accept(ctx: Invocation) -> None:
             n += 1
         name = f"{listener.name}-{n}"
     session.registry.check_free(name)
-    _wait_readable(ctx, listener, "a connection")
+    listener.begin_read()
     try:
-        conn, peer = ctx.call("socket.accept", listener.sock.accept)
+        _wait_data(ctx, listener, time.monotonic() + ctx.timeout, "a connection")
+        conn, peer = traced(ctx, "socket.accept", listener.sock.accept)
+    except TimeoutError as exc:  # the listener's own timeout (settimeout)
+        raise socket_error(listener.name, exc, op="accept") from None
+    except BlockingIOError:
+        raise PslError(f"{listener.name}: no connection is waiting on a non-blocking "
+                       "socket (EAGAIN); setblocking NAME on to wait") from None  # fmt: skip
     except OSError as exc:
-        raise socket_error(listener.name, exc) from None
+        raise socket_error(listener.name, exc, op="accept", kind="listening") from None
     finally:
-        listener.arm()
+        listener.end_read()
     listener.accepted += 1
     conn.settimeout(None)
     res = Sock(session, name, conn, kind=listener_child_kind(listener), origin="accepted")
@@ -201,15 +270,24 @@ def _udp_open(ctx: Invocation) -> None:
     conn = parse_addr(ctx["connect"], ctx.session, family=_family(ctx)) if ctx["connect"] else None
     host = (bind or conn or Addr("127.0.0.1")).host
     family = _family(ctx) or (socket.AF_INET6 if ":" in host else socket.AF_INET)
-    sock = ctx.call("socket.socket", socket.socket, family, socket.SOCK_DGRAM)
+    if conn is not None and conn.port == 0:
+        raise UsageError(
+            "udp open: --connect to port 0 names no peer (0 means 'any free "
+            "port' only when binding): give the port a receiver is bound to"
+        )
+    sock = traced(ctx, "socket.socket", socket.socket, socket.AddressFamily(family),
+                  socket.SOCK_DGRAM)  # fmt: skip
+    step = "bind"
     try:
         if bind:
-            ctx.call("socket.bind", sock.bind, bind.sockaddr)
+            traced(ctx, "socket.bind", sock.bind, bind.sockaddr)
+        step = "connect"
         if conn:
-            ctx.call("socket.connect", sock.connect, conn.sockaddr)
+            traced(ctx, "socket.connect", sock.connect, conn.sockaddr)
     except OSError as exc:
         sock.close()
-        raise socket_error(name, exc, str(bind or conn)) from None
+        where = str(bind) if step == "bind" else str(conn)
+        raise socket_error(name, exc, where, op=step, kind="udp") from None
     except BaseException:
         sock.close()
         raise
@@ -219,10 +297,10 @@ def _udp_open(ctx: Invocation) -> None:
 def _unix_connect(ctx: Invocation) -> None:
     name = ctx.session.registry.check_free(ctx["name"])
     path = resolve_unix_path(ctx, ctx["path"])
-    sock = ctx.call("socket.socket", socket.socket, socket.AF_UNIX, socket.SOCK_STREAM)
+    sock = traced(ctx, "socket.socket", socket.socket, socket.AF_UNIX, socket.SOCK_STREAM)
     try:
         sock.settimeout(ctx.timeout)
-        ctx.call("socket.connect", sock.connect, path)
+        traced(ctx, "socket.connect", sock.connect, path)
         sock.settimeout(None)
     except OSError as exc:
         sock.close()
@@ -256,10 +334,10 @@ def _unix_listen(ctx: Invocation) -> None:
 def _unix_dgram(ctx: Invocation) -> None:
     name = ctx.session.registry.check_free(ctx["name"])
     path = ctx["path"]
-    sock = ctx.call("socket.socket", socket.socket, socket.AF_UNIX, socket.SOCK_DGRAM)
+    sock = traced(ctx, "socket.socket", socket.socket, socket.AF_UNIX, socket.SOCK_DGRAM)
     if path:
         try:
-            ctx.call("socket.bind", sock.bind, path)
+            traced(ctx, "socket.bind", sock.bind, path)
         except OSError as exc:
             sock.close()
             raise socket_error(name, exc, path, path=True) from None
@@ -272,31 +350,64 @@ def _socketpair(ctx: Invocation) -> None:
     a, b = registry.check_free(ctx["name1"]), registry.check_free(ctx["name2"])
     if a == b:
         raise UsageError("socketpair: give two different names")
-    s1, s2 = ctx.call("socket.socketpair", socket.socketpair)
+    try:
+        s1, s2 = traced(ctx, "socket.socketpair", socket.socketpair)
+    except OSError as exc:
+        raise socket_error(a, exc) from None
     _new(ctx, a, s1, kind="unix", origin="socketpair")
     _new(ctx, b, s2, kind="unix", origin="socketpair")
 
 
 # -- sending ----------------------------------------------------------------------------
 
+TLS_RECORD = 16384  # the most one TLS record carries: a TLS send writes at most one
 
-def _wait_writable(ctx: Invocation, res: Sock) -> None:
-    if res.sock.gettimeout() is not None:
-        return  # the user chose the socket's own timeout or non-blocking: that rules
-    _, ready, _ = select.select([], [res.sock], [], ctx.timeout)
+
+def _send_some(ctx: Invocation, res: Sock, data: bytes | memoryview, deadline: float) -> int:
+    """One send call, bounded by the command's deadline (Ctrl-C ends it): it sends what
+    fits and says how much. A socket the user gave its own timeout, or made
+    non-blocking, is left to that.
+
+    On a blocking socket a send of more than the kernel's buffer holds waits until the
+    peer has read the rest, however long: for the call the socket gets the command's
+    time left as its timeout, with which send returns what it could (or TimeoutError).
+    """
+    sock = res.sock
+    tls = res.kind == "tls"
+    func = "SSLSocket.send" if tls else "socket.send"
+    if tls:
+        data = data[:TLS_RECORD]  # a timeout halfway through one record, never more
+    if sock.gettimeout() is not None:
+        return int(traced(ctx, func, sock.send, data))
+    _, ready, _ = select.select([], [sock], [], max(0.0, deadline - time.monotonic()))
     if not ready:
-        raise Timeout(f"{res.name}: timeout after {ctx.timeout:g} s: the send buffer is full "
-                      "and the peer is not reading")  # fmt: skip
+        raise TimeoutError
+    sock.settimeout(max(deadline - time.monotonic(), 0.001))
+    try:
+        return int(traced(ctx, func, sock.send, data))
+    finally:
+        sock.settimeout(None)
+
+
+def _send_timeout(ctx: Invocation, res: Sock, sent: int, total: int) -> Timeout:
+    tls = " (a TLS record may be cut short: close it if the peer stops making sense)"
+    return Timeout(f"{res.name}: timeout after {ctx.timeout:g} s: sent {sent} of "
+                   f"{plural(total, 'byte')}; the send buffer is full and the peer is not "
+                   f"reading{tls if res.kind == 'tls' and sent < total else ''}; "
+                   f"{TIMEOUT_HINT}")  # fmt: skip
 
 
 def _send(ctx: Invocation, *, newline: bool = False) -> None:
     res = _sock(ctx)
     data = ctx.data(newline=newline)
-    _wait_writable(ctx, res)
     try:
-        n = ctx.call("socket.send", res.sock.send, data)
+        n = _send_some(ctx, res, data, time.monotonic() + ctx.timeout)
+    except TimeoutError as exc:
+        if exc.errno is not None or res.sock.gettimeout() is not None:
+            raise socket_error(res.name, exc, op="send", kind=res.kind, shut=res.shut) from None
+        raise _send_timeout(ctx, res, 0, len(data)) from None
     except OSError as exc:
-        raise socket_error(res.name, exc) from None
+        raise socket_error(res.name, exc, op="send", kind=res.kind, shut=res.shut) from None
     res.traffic("send", "out", data[:n])
     note = "" if n == len(data) else f" of {len(data)} (send may send less: sendall loops)"
     ctx.emit(Styled((("name", res.name), ("notice", f": sent {plural(n, 'byte')}{note}"))))
@@ -307,29 +418,25 @@ def _sendline(ctx: Invocation) -> None:
 
 
 def _sendall(ctx: Invocation) -> None:
+    """socket.sendall's loop, made here so that the command's timeout bounds it: send,
+    then send the rest, until all is sent."""
     res = _sock(ctx)
     data = ctx.data()
     view = memoryview(data)
     sent = 0
     deadline = time.monotonic() + ctx.timeout
-    user_timeout = res.sock.gettimeout() is not None
     try:
-        while sent < len(data):
-            if not user_timeout:
-                remaining = deadline - time.monotonic()
-                _, ready, _ = select.select([], [res.sock], [], max(remaining, 0))
-                if not ready:
-                    raise Timeout(
-                        f"{res.name}: timeout after {ctx.timeout:g} s: sent {sent} of "
-                        f"{plural(len(data), 'byte')}; the peer is not reading"
-                    )
-            sent += res.sock.send(view[sent:])
+        while sent < len(data):  # each turn sends a byte at least, or raises
+            sent += _send_some(ctx, res, view[sent:], deadline)
+    except TimeoutError as exc:
+        if exc.errno is not None or res.sock.gettimeout() is not None:
+            raise socket_error(res.name, exc, op="send", kind=res.kind, shut=res.shut) from None
+        raise _send_timeout(ctx, res, sent, len(data)) from None
     except OSError as exc:
-        raise socket_error(res.name, exc) from None
+        raise socket_error(res.name, exc, op="send", kind=res.kind, shut=res.shut) from None
     finally:
         if sent:
             res.traffic("send", "out", data[:sent])
-    ctx.record("socket.sendall", repr(data[:40]), None)
     ctx.emit(Styled((("name", res.name), ("notice", f": sent all {plural(sent, 'byte')}"))))
 
 
@@ -345,12 +452,19 @@ def _sendto(ctx: Invocation) -> None:
                 f"sendto: {addr} is a UNIX socket's address; {res.name} is a "
                 "udp socket: give HOST:PORT, a PORT or a udp server's NAME"
             )
+        if parsed.port == 0:
+            raise UsageError(
+                "sendto: port 0 is not a destination (0 means 'any free port' only when "
+                "binding): give the port a receiver is bound to, as udp open NAME --bind 0 "
+                "shows it"
+            )
         target = parsed.sockaddr
     data = ctx.data()
     try:
-        n = ctx.call("socket.sendto", res.sock.sendto, data, target)
+        n = traced(ctx, "socket.sendto", res.sock.sendto, data, target)
     except OSError as exc:
-        raise socket_error(res.name, exc, addr) from None
+        raise socket_error(res.name, exc, str(target), path=res.kind == "unix-dgram",
+                           op="sendto", kind=res.kind) from None  # fmt: skip
     res.traffic("send", "out", data[:n], peer=format_addr(target))
     ctx.emit(
         Styled(
@@ -361,54 +475,184 @@ def _sendto(ctx: Invocation) -> None:
 
 # -- receiving --------------------------------------------------------------------------
 
+SLICE = 0.25  # seconds a wait sleeps between showing live events
+MAX_BUFSIZE = 1 << 26  # 64 MiB: recv allocates BUFSIZE bytes before it reads
+EXPECT_WINDOW = 1 << 20  # expect on a socket looks at most 1 MiB for its match
+TIMEOUT_HINT = "--timeout S waits longer"
 
-def _wait_readable(ctx: Invocation, res: Sock, what: str) -> None:
-    """Wait for the socket to be readable, at most the command's timeout (Ctrl-C ends it).
-    A socket the user gave its own timeout or made non-blocking is left to that."""
-    if res.sock.gettimeout() is not None:
+
+def _readable(sock: socket.socket, wait: float) -> bool:
+    return bool(select.select([sock], [], [], wait)[0])
+
+
+def _wait_data(ctx: Invocation, res: Sock, deadline: float, what: str,
+               got: bytes | bytearray = b"") -> None:  # fmt: skip
+    """Wait until a read of ``res`` returns at once, until ``deadline`` (Ctrl-C ends it).
+
+    A readable TLS socket may hold only TLS's own records (a TLS 1.3 session ticket comes
+    right after the handshake), and a blocking read would wait for data that may never
+    come: what came is decrypted without waiting, and the wait goes on if it held none.
+    A socket the user gave its own timeout, or made non-blocking, is left to that.
+    """
+    if res.has_held() or res.sock.gettimeout() is not None:
         return
-    pending = getattr(res.sock, "pending", None)  # an SSLSocket's decrypted bytes
-    if pending is not None and pending():
-        return
-    deadline = time.monotonic() + ctx.timeout
-    session = ctx.session
+    tls = res.kind == "tls"
     while True:
+        if tls and (res.sock.pending() or _readable(res.sock, 0)):  # type: ignore[attr-defined]
+            res.fill(ctx)
+            if res.has_held():
+                return
         remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            # What a read loop took already (got) is held for the next read: say so.
+            have = (f"{plural(len(got), 'byte')} came, kept for the next recv: "
+                    f"{preview(bytes(got))}" if got else
+                    f"{plural(res.unread() or 0, 'byte')} waiting")  # fmt: skip
+            raise Timeout(f"{res.name}: timeout after {ctx.timeout:g} s waiting for {what}; "
+                          f"{have}; {TIMEOUT_HINT}")  # fmt: skip
         # Short slices only so live events show while waiting; data ends a slice at once.
-        ready, _, _ = select.select([res.sock], [], [], max(0.0, min(remaining, 0.25)))
-        if ready:
-            return
-        session.flush_events()
-        if remaining <= 0.25:
-            unread = res.unread() or 0
-            raise Timeout(f"{res.name}: timeout after {ctx.timeout:g} s, {what} not there; "
-                          f"{plural(unread, 'byte')} waiting")  # fmt: skip
+        if _readable(res.sock, min(remaining, SLICE)):
+            if not tls:
+                return
+            continue
+        ctx.session.flush_events()
 
 
 def _recv_once(ctx: Invocation, res: Sock, size: int, flags: int = 0) -> bytes:
+    """One recv system call (or SSLSocket.recv), recorded; errors as one line."""
+    tls = res.kind == "tls"
     try:
-        return res.sock.recv(size, flags)
-    except BlockingIOError:
-        raise PslError(
-            f"{res.name}: nothing to receive on a non-blocking socket "
-            "(EAGAIN); setblocking on to wait"
-        ) from None
-    except TimeoutError:
+        args = (size, flags) if flags else (size,)
+        data: bytes = traced(ctx, "SSLSocket.recv" if tls else "socket.recv", res.sock.recv, *args)
+        return data
+    except TimeoutError as exc:
+        if exc.errno is not None:  # ETIMEDOUT from the kernel: a connection that died
+            raise socket_error(res.name, exc, op="recv") from None
         raise Timeout(
-            f"{res.name}: the socket's own timeout ({res.sock.gettimeout():g} s) "
-            "ran out; settimeout none to wait"
+            f"{res.name}: the socket's own timeout ({res.sock.gettimeout():g} s) ran out; "
+            "settimeout NAME none lets each command wait its --timeout S"
         ) from None
     except OSError as exc:
-        if type(exc).__name__ == "SSLEOFError":
+        name = type(exc).__name__
+        if isinstance(exc, BlockingIOError) or name in ("SSLWantReadError", "SSLWantWriteError"):
+            raise PslError(
+                f"{res.name}: nothing to receive on a non-blocking socket (EAGAIN); "
+                "setblocking NAME on to wait"
+            ) from None
+        if name == "SSLEOFError":
             return b""  # the peer closed the connection without TLS's close_notify
-        raise socket_error(res.name, exc) from None
+        raise socket_error(res.name, exc, op="recv") from None
+
+
+def _take(ctx: Invocation, res: Sock, n: int, *, peek: bool = False) -> bytes:
+    """Up to ``n`` bytes that a read returns now: those held first, then one recv (with
+    MSG_PEEK: looked at, left in the kernel). b'' at EOF."""
+    if res.held:
+        return res.take_held(n, peek=peek)
+    if res.held_error is not None:
+        exc, res.held_error = res.held_error, None
+        raise socket_error(res.name, exc, op="recv")
+    if res.kind != "tls":
+        return _recv_once(ctx, res, n, socket.MSG_PEEK if peek else 0)
+    if res.held_eof:
+        return b""
+    # The socket's own timeout rules (the shell's wait returns only with bytes held).
+    chunk = _recv_once(ctx, res, PEEK)
+    if not chunk:
+        res.held_eof = True
+        return b""
+    res.held += chunk
+    return res.take_held(n, peek=peek)
+
+
+class Received:
+    """What a read took: the bytes, whether it ended at EOF, the match (expect)."""
+
+    __slots__ = ("data", "eof", "match")
+
+    def __init__(self, data: bytes, eof: bool, match: re.Match[bytes] | None = None) -> None:
+        self.data = data
+        self.eof = eof
+        self.match = match
+
+
+def read_stream(ctx: Invocation, res: Sock, *, mode: str = "", size: int = DEFAULT_BUFSIZE,
+                until: bytes = b"", pattern: re.Pattern[bytes] | None = None
+                ) -> Received:  # fmt: skip
+    """Read ``res`` as ``mode`` asks: "" one recv of at most ``size`` bytes; "all" to
+    EOF; "line", "until" and "expect" through the newline, ``until`` or ``pattern``'s
+    match, leaving what follows unread. The command's timeout bounds it all.
+
+    Where peeking works, what follows the delimiter is never taken from the kernel
+    (recv with MSG_PEEK, then recv of just the bytes through it). TLS can't peek: its
+    bytes are decrypted ahead into the socket's ``held`` buffer, and what follows stays
+    there for the next read. If the read fails or times out, what it took is held too.
+    """
+    what = {"": "data", "all": "EOF", "line": "a line", "until": repr(until),
+            "expect": f"a match for {pattern.pattern!r}" if pattern else ""}[mode]  # fmt: skip
+    deadline = time.monotonic() + ctx.timeout
+    got = bytearray()
+    rest = b""  # taken past an expect match (its lookahead): held for the next read
+    match: re.Match[bytes] | None = None
+    eof = done = False
+    res.begin_read()
+    try:
+        while True:
+            _wait_data(ctx, res, deadline, what, got)
+            if mode in ("", "all"):
+                chunk = _take(ctx, res, size)
+            else:
+                head = _take(ctx, res, size, peek=True)
+                take = len(head)
+                if head and mode == "expect":
+                    assert pattern is not None
+                    match = pattern.search(bytes(got) + head)
+                    if match is not None:
+                        take = match.end() - len(got)
+                        if take <= 0:  # the match ended in what was taken already
+                            rest, got = bytes(got[match.end() :]), got[: match.end()]
+                            break
+                elif head:
+                    # The delimiter may start in what was taken: look from its last bytes.
+                    k = min(len(got), len(until) - 1)
+                    found = (bytes(got[len(got) - k :]) + head).find(until)
+                    if found >= 0:
+                        take = found + len(until) - k
+                chunk = _take(ctx, res, take) if head else b""
+            if not chunk:
+                eof = res.kind in STREAM_KINDS
+                break
+            got += chunk
+            if mode == "" or match is not None:
+                break
+            if mode in ("line", "until") and got.endswith(until):
+                break
+            if mode == "expect" and len(got) > EXPECT_WINDOW:
+                assert pattern is not None
+                raise PslError(f"expect: no match for {pattern.pattern!r} in "
+                               f"{plural(len(got), 'byte')} from {res.name} (kept for the "
+                               f"next recv): {preview(bytes(got))}")  # fmt: skip
+        done = True
+    finally:
+        if not done:
+            res.hold_back(got)
+            got.clear()
+        res.hold_back(rest)
+        data = bytes(got)
+        if data:
+            res.traffic("recv", "in", data)
+        res.end_read(taken=len(data), eof=eof)
+    return Received(data, eof, match)
+
+
+def _bufsize(ctx: Invocation) -> int:
+    size = ctx["bufsize"]
+    return DEFAULT_BUFSIZE if size is None else int(size)
 
 
 def _recv(ctx: Invocation) -> None:
     res = _sock(ctx)
-    size = ctx["bufsize"] or DEFAULT_BUFSIZE
-    if size <= 0:
-        raise UsageError("recv: BUFSIZE must be at least 1")
+    size = _bufsize(ctx)
     mode = "line" if ctx["line"] else "all" if ctx["all"] else "until" if ctx["until"] else ""
     until = b"\n" if mode == "line" else ctx.data("until") if mode == "until" else b""
     if mode == "until" and not until:
@@ -416,47 +660,12 @@ def _recv(ctx: Invocation) -> None:
     if mode and res.kind not in STREAM_KINDS:
         raise UsageError(f"recv: --{mode} reads a byte stream; {res.name} is {res.kind}: "
                          "each recv is one datagram")  # fmt: skip
-    got = bytearray()
-    eof = False
-    try:
-        while True:
-            what = "data" if not mode else {"line": "a line", "all": "EOF"}.get(mode, repr(until))
-            try:
-                _wait_readable(ctx, res, what)
-            except Timeout as exc:
-                if got:
-                    raise Timeout(f"{exc}; {plural(len(got), 'byte')} received so far: "
-                                  f"{preview(bytes(got))}") from None  # fmt: skip
-                raise
-            if mode in ("line", "until") and res.kind == "tls":
-                # No peeking through TLS: take a byte at a time, never past the delimiter.
-                chunk = _recv_once(ctx, res, 1)
-            elif mode in ("line", "until"):
-                # Peek, then take only through the delimiter: what follows stays in the
-                # kernel for the next recv, as it would without the shell.
-                head = _recv_once(ctx, res, size, socket.MSG_PEEK)
-                found = (bytes(got) + head).find(until)
-                take = len(head) if found < 0 else found + len(until) - len(got)
-                chunk = _recv_once(ctx, res, take) if head else b""
-            else:
-                chunk = ctx.call("socket.recv", _recv_once, ctx, res, size)
-            if not chunk:
-                eof = res.kind in STREAM_KINDS
-                break
-            got += chunk
-            res.traffic("recv", "in", chunk)
-            if not mode or (mode != "all" and until in got):
-                break
-    finally:
-        res.arm()
-    data = bytes(got)
-    if mode:
-        ctx.record("socket.recv", f"loop until {mode}", data)
+    got = read_stream(ctx, res, mode=mode, size=size, until=until)
+    data = got.data
     if data:
         ctx.emit(Output(data, "data", mode=ctx.display()))
         ctx.emit(Text(f"({plural(len(data), 'byte')})", "notice"))
-    if eof:
-        res.peer_eof = True
+    if got.eof:
         note = "EOF: the peer closed its side (recv returned b'')"
         if data and mode in ("line", "until"):
             note = f"{note} before the {'newline' if mode == 'line' else 'match'}"
@@ -465,14 +674,20 @@ def _recv(ctx: Invocation) -> None:
 
 def _recvfrom(ctx: Invocation) -> None:
     res = _sock(ctx, kinds=("udp", "unix-dgram", "tcp", "unix"))
-    size = ctx["bufsize"] or DEFAULT_BUFSIZE
-    _wait_readable(ctx, res, "a datagram")
+    size = _bufsize(ctx)
+    res.begin_read()
+    data = b""
     try:
-        data, _anc, flags, peer = ctx.call("socket.recvmsg", res.sock.recvmsg, size)
-    except OSError as exc:
-        raise socket_error(res.name, exc) from None
+        _wait_data(ctx, res, time.monotonic() + ctx.timeout, "a datagram")
+        if res.has_held():  # a stream's bytes a recv took and kept: its peer sent them
+            data, flags, peer = _take(ctx, res, size), 0, res.sock.getpeername()
+        else:
+            try:
+                data, _anc, flags, peer = traced(ctx, "socket.recvmsg", res.sock.recvmsg, size)
+            except OSError as exc:
+                raise socket_error(res.name, exc, op="recv") from None
     finally:
-        res.arm()
+        res.end_read(taken=len(data))
     res.traffic("recv", "in", data, peer=format_addr(peer))
     ctx.emit(Styled((("key", "from "), ("value", format_addr(peer) or "(unnamed)"),
                      ("notice", f"  ({plural(len(data), 'byte')})"))))  # fmt: skip
@@ -490,9 +705,10 @@ def _shutdown(ctx: Invocation) -> None:
     res = _sock(ctx)
     how = {"rd": socket.SHUT_RD, "wr": socket.SHUT_WR, "rdwr": socket.SHUT_RDWR}[ctx["how"]]
     try:
-        ctx.call("socket.shutdown", res.sock.shutdown, how)
+        traced_as(ctx, "socket.shutdown", f"socket.SHUT_{ctx['how'].upper()}",
+                  res.sock.shutdown, how)  # fmt: skip
     except OSError as exc:
-        raise socket_error(res.name, exc) from None
+        raise socket_error(res.name, exc, op="shutdown", kind=res.kind) from None
     res.shut.update(("rd", "wr") if ctx["how"] == "rdwr" else (ctx["how"],))
     # For `log` only: the command's own answer already says it (not a live "note").
     res.post(Event(res.name, "shutdown", f"shutdown(SHUT_{ctx['how'].upper()})"))
@@ -529,10 +745,14 @@ def _sockopt(ctx: Invocation) -> None:
                 except ValueError:
                     raise UsageError(f"sockopt: VALUE must be a number, on or off, not {value!r}"
                                      ) from None  # fmt: skip
-            ctx.call("socket.setsockopt", res.sock.setsockopt, level, number, raw)
-        got = ctx.call("socket.getsockopt", res.sock.getsockopt, level, number)
+            if not C_INT[0] <= raw <= C_INT[1]:
+                # setsockopt takes a C int (a bigger number is taken for a buffer, and fails)
+                raise UsageError(f"sockopt: VALUE must be from {C_INT[0]} to {C_INT[1]} (a C "
+                                 f"int), not {value}")  # fmt: skip
+            traced(ctx, "socket.setsockopt", res.sock.setsockopt, level, number, raw)
+        got = traced(ctx, "socket.getsockopt", res.sock.getsockopt, level, number)
     except OSError as exc:
-        raise socket_error(res.name, exc) from None
+        raise socket_error(res.name, exc, op="sockopt", kind=res.kind) from None
     ctx.emit(Styled((("name", res.name), ("", f": {level_name}.{option} = {got}"))))
 
 
@@ -545,7 +765,7 @@ def _settimeout(ctx: Invocation) -> None:
         from pslrepl.parsing import parse_duration
 
         value = parse_duration(raw, what="settimeout: S")
-    ctx.call("socket.settimeout", res.sock.settimeout, value)
+    traced(ctx, "socket.settimeout", res.sock.settimeout, value)
     text = "None: blocking, each command waits its own --timeout" if value is None else (
         f"{value:g} s: blocking calls raise TimeoutError after it" if value else
         "0: non-blocking, a call that would wait raises BlockingIOError")  # fmt: skip
@@ -555,7 +775,7 @@ def _settimeout(ctx: Invocation) -> None:
 def _setblocking(ctx: Invocation) -> None:
     res = _sock(ctx, kinds=(*SOCKET_KINDS, *LISTENER_KINDS))
     flag = ctx["flag"] == "on"
-    ctx.call("socket.setblocking", res.sock.setblocking, flag)
+    traced(ctx, "socket.setblocking", res.sock.setblocking, flag)
     ctx.emit(
         Styled((("name", res.name), ("", ": blocking" if flag else ": non-blocking (timeout 0)")))
     )
@@ -564,13 +784,25 @@ def _setblocking(ctx: Invocation) -> None:
 def _dup(ctx: Invocation) -> None:
     res = _sock(ctx, kinds=(*SOCKET_KINDS, *LISTENER_KINDS))
     name = ctx.session.registry.check_free(ctx["newname"])
-    new = ctx.call("socket.dup", res.sock.dup)
+    if res.kind == "tls":
+        # One TLS session can't be driven from two sockets: ssl refuses (NotImplementedError).
+        raise PslError(
+            f"dup: {res.name} is TLS, and an SSLSocket can't be duplicated: its "
+            "TLS state lives in one object; dup the TCP socket before tls wrap"
+        )
+    try:
+        new = traced(ctx, "socket.dup", res.sock.dup)
+    except OSError as exc:
+        raise socket_error(res.name, exc) from None
     _new(ctx, name, new, kind=res.kind, origin=f"dup of {res.name}")
 
 
+C_INT = (-(2**31), 2**31 - 1)
 ADDR_HELP = "HOST:PORT, [IPV6]:PORT, a PORT on 127.0.0.1, or a listener's NAME"
 SOCK = Arg("NAME", "resource", kinds=SOCKET_KINDS)
 DATA = Arg("DATA", "data", optional=True, many=True)
+# recv allocates BUFSIZE bytes before it reads: past MAX_BUFSIZE a typo, not a buffer.
+BUFSIZE = Arg("BUFSIZE", "int", optional=True, limits=(1, MAX_BUFSIZE))
 COMMANDS = (
     Command(
         "tcp connect",
@@ -590,7 +822,9 @@ COMMANDS = (
         _tcp_listen,
         args=(Arg("NAME", "new"), Arg("ADDR", "address")),
         opts=(
-            Opt("--backlog", "listen(N): queued connections", "N", kind="int"),
+            Opt(
+                "--backlog", "listen(N): queued connections", "N", kind="int", limits=(0, C_INT[1])
+            ),  # fmt: skip
             Opt("--reuseaddr", "set SO_REUSEADDR before bind"),
             FAMILY,
         ),
@@ -640,7 +874,7 @@ COMMANDS = (
         "a listening UNIX stream socket; its file goes on close",
         _unix_listen,
         args=(Arg("NAME", "new"), Arg("PATH", "file")),
-        opts=(Opt("--backlog", "listen(N)", "N", kind="int"),),
+        opts=(Opt("--backlog", "listen(N)", "N", kind="int", limits=(0, C_INT[1])),),
         calls=("socket.socket", "socket.bind", "socket.listen"),
         examples=("unix listen srv /tmp/demo.sock",),
     ),
@@ -707,7 +941,7 @@ COMMANDS = (
         "sockets",
         "receive (socket.recv): what has arrived, up to BUFSIZE",
         _recv,
-        args=(SOCK, Arg("BUFSIZE", "int", optional=True)),
+        args=(SOCK, BUFSIZE),
         opts=(
             Opt("--line", "receive through a newline", exclusive="mode"),
             Opt("--until", "receive through TEXT", "TEXT", exclusive="mode"),
@@ -726,7 +960,7 @@ COMMANDS = (
         "sockets",
         "receive one datagram and show who sent it",
         _recvfrom,
-        args=(SOCK, Arg("BUFSIZE", "int", optional=True)),
+        args=(SOCK, BUFSIZE),
         opts=(TIMEOUT, SHOW_HEX, SHOW_REPR),
         calls=("socket.recvmsg",),
         examples=("recvfrom u", "recvfrom u 4"),

@@ -2,8 +2,11 @@
 
 A socket command is the system call: ``recv`` reads from the kernel when the user asks
 and not before. The watcher only peeks (MSG_PEEK) to announce "15 bytes waiting" or
-"a connection is pending", then stops watching that socket until a command has read
-from it, so unread data is announced once, not in a loop.
+"a connection is pending", once per change: unread bytes already announced are looked
+at again only to see whether more came, and EOF is told once. An SSLSocket can't peek:
+what waits is encrypted, and may be TLS's own (session tickets). Its bytes are
+decrypted without waiting, in the main thread (an SSL object is not for two threads),
+into the socket's ``held`` buffer, which the next read returns first.
 """
 
 from __future__ import annotations
@@ -21,12 +24,15 @@ from pslrepl.results import volatile
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from collections.abc import Callable
     from typing import Any
 
+    from pslrepl.invocation import Invocation
     from pslrepl.results import Cell
     from pslrepl.session import Session
 
 PEEK = 65536
+WATCHER = "watcher"  # an event field: a live notice the socket watcher posted
 TCP_STATES = {
     1: "ESTABLISHED", 2: "SYN_SENT", 3: "SYN_RECV", 4: "FIN_WAIT1", 5: "FIN_WAIT2",
     6: "TIME_WAIT", 7: "CLOSE", 8: "CLOSE_WAIT", 9: "LAST_ACK", 10: "LISTEN", 11: "CLOSING",
@@ -37,12 +43,20 @@ LISTENER_KINDS = ("listener",)
 
 
 class SocketWatcher:
-    """One thread per session ("pslrepl:sockets") with a selector over the armed sockets."""
+    """One thread per session ("pslrepl:sockets") with a selector over the armed sockets.
+
+    A socket whose unread bytes have been announced is not selected (it stays readable:
+    the selector would wake at once, again and again) but looked at every QUIET_POLL
+    seconds, to announce more bytes if more come.
+    """
+
+    QUIET_POLL = 0.5
 
     def __init__(self, session: Session) -> None:
         self.session = session
         self.sel = selectors.DefaultSelector()
         self.lock = threading.Lock()
+        self.quiet: set[Sock] = set()
         self._wake_r, self._wake_w = os.pipe()
         self.sel.register(self._wake_r, selectors.EVENT_READ, None)
         self._stop = False
@@ -52,6 +66,7 @@ class SocketWatcher:
     def arm(self, res: Sock) -> None:
         """Watch ``res`` until it next has something to announce."""
         with self.lock:
+            self.quiet.discard(res)
             try:
                 self.sel.register(res.sock, selectors.EVENT_READ, res)
             except (KeyError, ValueError, OSError):
@@ -59,26 +74,46 @@ class SocketWatcher:
 
     def disarm(self, res: Sock) -> None:
         with self.lock:
+            self.quiet.discard(res)
             try:
                 self.sel.unregister(res.sock)
             except (KeyError, ValueError, OSError):
                 pass
+
+    def hush(self, res: Sock) -> None:
+        """What waits on ``res`` has been announced: look again later, for more."""
+        with self.lock:
+            try:
+                self.sel.unregister(res.sock)
+            except (KeyError, ValueError, OSError):
+                pass
+            self.quiet.add(res)
 
     def _run(self) -> None:
         from pslrepl.signals_table import background_thread
 
         background_thread()
         while not self._stop:
-            for key, _ in self.sel.select():
+            with self.lock:
+                polled = list(self.quiet)
+                self.quiet.clear()
+            for res in polled:
+                self._notice(res)
+            with self.lock:
+                wait = self.QUIET_POLL if self.quiet else None
+            for key, _ in self.sel.select(wait):
                 res = key.data
                 if res is None:
                     os.read(self._wake_r, 512)
                     continue
                 self.disarm(res)
-                try:
-                    res.notice()
-                except Exception as exc:  # a bug of ours: say so, keep watching the rest
-                    self.session.post(Event(res.name, "note", f"watcher: {exc!r}"))
+                self._notice(res)
+
+    def _notice(self, res: Sock) -> None:
+        try:
+            res.notice()
+        except Exception as exc:  # a bug of ours: say so, keep watching the rest
+            self.session.post(Event(res.name, "note", f"watcher: {exc!r}"))
 
     def stop(self) -> None:
         self._stop = True
@@ -114,6 +149,17 @@ class Sock(Resource):
         self.peer_eof = False
         self.tls_note = ""  # how a TLS socket was verified (or that it was not)
         self.tls_details: list[tuple[str, str]] = []  # what the handshake settled
+        # Bytes read from the socket that no command has handed to the user yet: a TLS
+        # read-ahead, or what a recv that timed out had taken. The next read starts here.
+        self.held = bytearray()
+        self.held_eof = False  # TLS: a read-ahead met EOF: the next read returns it
+        self.held_error: OSError | None = None  # the next read raises it (a reset...)
+        # What the live notices said, so each change is told once: the unread bytes the
+        # user knows of, and whether EOF was told (by a notice, recv or wait).
+        self.lock = threading.Lock()  # the watcher's thread and commands share these
+        self.busy = False  # a command is reading: the watcher keeps quiet
+        self.seen = 0
+        self.eof_told = False
         self._fd = sock.fileno()
         # Kept from creation for ls and the toolbar (a thousand sockets, no syscalls);
         # info asks the kernel again.
@@ -167,48 +213,162 @@ class Sock(Resource):
     # -- what the watcher calls (its thread) --------------------------------------------
 
     def notice(self) -> None:
-        if self.closed:
-            return
-        if self.kind == "listener":
-            self.session.post(
-                Event(self.name, "pending", f"a connection is waiting: accept {self.name}"),
-                log=False,
-            )
-            return
-        if self.kind == "tls":
-            # An SSLSocket can't peek: what waits is encrypted until recv decrypts it, and
-            # may be TLS's own (TLS 1.3 servers send session tickets after the handshake).
-            self.session.post(
-                Event(self.name, "note", "TLS records arrived: data, or TLS's own messages "
-                      "(session tickets); recv decrypts them"), log=False,
-            )  # fmt: skip
-            return
-        try:
-            head = self.sock.recv(PEEK, socket.MSG_PEEK | socket.MSG_DONTWAIT)
-        except BlockingIOError:
-            watcher(self.session).arm(self)
-            return
-        except OSError as exc:
-            self.session.post(Event(self.name, "note", f"{exc.strerror or exc}"), log=False)
-            return
-        if not head and self.kind in STREAM_KINDS:
+        with self.lock:
+            if self.closed or self.busy:
+                return
+            if self.kind == "listener":
+                self._post("pending", f"a connection is waiting: accept {self.name}")
+                return
+            if self.kind == "tls":
+                # Encrypted records came, maybe only TLS's own: announce() decrypts them in
+                # the main thread when the notice is due, and says what they held.
+                self.session.post(Event(self.name, "data", direction="in",
+                                        fields={WATCHER: True}), log=False)  # fmt: skip
+                return
+            if self.held_error is not None:
+                return  # told already; the next recv raises it
+            try:
+                head = self.sock.recv(64, socket.MSG_PEEK | socket.MSG_DONTWAIT)
+            except BlockingIOError:  # read meanwhile (py, a dup): nothing waits now
+                self.seen = 0
+                watcher(self.session).arm(self)
+                return
+            except OSError as exc:
+                # The peek took the socket's pending error (ECONNRESET): keep it for recv.
+                from pslrepl.errors import describe_oserror
+
+                self.held_error = exc
+                self._post("note", f"{describe_oserror(exc)}: recv will say so")
+                return
+            if not head and self.kind in STREAM_KINDS and not self.held:
+                self.peer_eof = True
+                if not self.eof_told:
+                    self.eof_told = True
+                    self._post("note", "the peer closed its side: recv will return EOF")
+                return
+            unread = len(self.held) + max(self._kernel_unread(), len(head))
+            if unread > self.seen:
+                self._post("waiting", "", size=unread, data=bytes(self.held + head)[:64])
+            self.seen = unread
+            watcher(self.session).hush(self)
+
+    def _post(self, kind: str, detail: str, *, size: int = 0, data: bytes = b"") -> None:
+        """A live notice (not logged: when it comes depends on timing), marked as the
+        watcher's, so a command that reads this socket can withdraw it unseen."""
+        event = Event(self.name, kind, detail, direction="in" if kind == "waiting" else "",
+                      size=size, data=data, fields={WATCHER: True})  # fmt: skip
+        self.session.post(event, log=False)
+
+    def announce(self, stream: str) -> tuple[int, bytes] | None:
+        """A TLS socket's notice, due now (main thread, session lock held): decrypt what
+        came, without waiting; say what is new, or nothing (a session ticket)."""
+        if self.kind != "tls" or self.closed or self.busy:
+            return None
+        self.fill()
+        if self.held_error is not None:
+            if not self.eof_told:
+                from pslrepl.errors import describe_oserror
+
+                self.eof_told = True
+                self._post("note", f"{describe_oserror(self.held_error)}: recv will say so")
+            return None
+        if not self.held and self.held_eof:
             self.peer_eof = True
-            self.session.post(
-                Event(self.name, "note", "the peer closed its side: recv will return EOF"),
-                log=False,
-            )
-            return
-        self.session.post(
-            Event(self.name, "waiting", direction="in", size=len(head),
-                  data=head[:64]),
-            log=False,
-        )  # fmt: skip
+            if not self.eof_told:
+                self.eof_told = True
+                self._post("note", "the peer closed its side: recv will return EOF")
+            return None
+        if len(self.held) < PEEK:
+            watcher(self.session).arm(self)  # all decrypted: the next record wakes it
+        if len(self.held) <= self.seen:
+            return None
+        self.seen = len(self.held)
+        return len(self.held), bytes(self.held[:64])
 
     # -- what commands call -----------------------------------------------------------
 
     def arm(self) -> None:
-        if not self.closed:
+        # A stream whose EOF the user knows of has nothing more to announce.
+        if not self.closed and not (self.eof_told and self.kind in STREAM_KINDS):
             watcher(self.session).arm(self)
+
+    def fill(self, ctx: Invocation | None = None, *, limit: int = PEEK) -> bool:
+        """TLS: decrypt what has come, without waiting, into ``held`` (up to ``limit``
+        bytes held); True if anything changed: data, EOF or an error. Main thread only.
+
+        An SSLSocket can't peek, and a readable socket may hold only TLS's own records
+        (TLS 1.3 session tickets, right after the handshake): a blocking recv would then
+        wait for data that may never come. A non-blocking one raises SSLWantReadError.
+        """
+        if self.held_eof or self.held_error is not None:
+            return False
+        changed = False
+        sock = self.sock
+        old = sock.gettimeout()
+        sock.settimeout(0.0)
+        try:
+            while len(self.held) < limit:  # each turn takes at least a byte, or stops
+                try:
+                    chunk = traced(ctx, "SSLSocket.recv", sock.recv, limit - len(self.held))
+                except OSError as exc:
+                    name = type(exc).__name__
+                    if name in ("SSLWantReadError", "SSLWantWriteError"):
+                        break  # all that came is decrypted (or was TLS's own)
+                    if name != "SSLEOFError":  # SSLEOFError: closed without close_notify
+                        self.held_error = exc
+                        return True
+                    chunk = b""
+                if not chunk:
+                    self.held_eof = True
+                    return True
+                self.held += chunk
+                changed = True
+        finally:
+            sock.settimeout(old)
+        return changed
+
+    def has_held(self) -> bool:
+        """A read returns at once: bytes held, or a held EOF or error."""
+        return bool(self.held) or self.held_eof or self.held_error is not None
+
+    def begin_read(self) -> None:
+        """A command reads now: the watcher keeps quiet, and its notices about this
+        socket that were not shown yet are withdrawn (the command's answer says it)."""
+        with self.lock:
+            self.busy = True
+        watcher(self.session).disarm(self)
+        session = self.session
+        with session.cond:
+            stale = [e for e in session.pending
+                     if e.source == self.name and e.fields.get(WATCHER)]  # fmt: skip
+            for event in stale:
+                session.pending.remove(event)
+        with self.lock:
+            for event in stale:
+                if event.kind in ("waiting", "data"):
+                    self.seen = 0  # never shown: what waits is news after this read
+                elif "EOF" in event.detail:
+                    self.eof_told = False
+
+    def end_read(self, *, taken: int = 0, eof: bool = False) -> None:
+        """The command is done: ``taken`` bytes handed to the user, EOF shown or not."""
+        with self.lock:
+            self.busy = False
+            self.seen = max(0, self.seen - taken)
+            if eof:
+                self.peer_eof = self.eof_told = True
+        self.arm()
+
+    def hold_back(self, data: bytes | bytearray) -> None:
+        """Bytes a command took but did not hand over: the next read returns them first."""
+        if data:
+            self.held[:0] = data
+
+    def take_held(self, n: int, *, peek: bool = False) -> bytes:
+        data = bytes(self.held[:n])
+        if not peek:
+            del self.held[:n]
+        return data
 
     def traffic(self, kind: str, direction: str, data: bytes, peer: str = "") -> None:
         with self.session.cond:
@@ -222,9 +382,15 @@ class Sock(Resource):
         self.post(event)
 
     def unread(self) -> int | None:
-        """Bytes the kernel holds for recv (FIONREAD), where the platform says."""
+        """Bytes recv would return without waiting: those held, and those the kernel
+        holds (FIONREAD, where the platform says). For TLS only what is decrypted: the
+        kernel holds records, which may be TLS's own."""
         if self.kind == "tls":
-            return None  # the kernel holds encrypted records, not what recv will return
+            return len(self.held) + self.sock.pending()  # type: ignore[attr-defined]
+        kernel = self._kernel_unread()
+        return None if kernel < 0 else len(self.held) + kernel
+
+    def _kernel_unread(self) -> int:
         try:
             import fcntl
             import termios
@@ -232,7 +398,7 @@ class Sock(Resource):
             buf = fcntl.ioctl(self.sock.fileno(), termios.FIONREAD, b"\0\0\0\0")
             return int.from_bytes(buf, "little")
         except (OSError, ImportError, AttributeError):
-            return None
+            return -1
 
     def tcp_state(self) -> str:
         if self.sock.family not in (socket.AF_INET, socket.AF_INET6) or (
@@ -277,28 +443,37 @@ class Sock(Resource):
             return f"a connection is waiting: accept {self.name}"
         if event == "data":
             return f"data waiting: recv {self.name}"
+        if event == "eof":
+            with self.lock:
+                self.peer_eof = self.eof_told = True  # said now: no notice says it again
         return super().waited(event)
 
     def ready(self, event: str) -> bool:
+        """Whether ``wait NAME EVENT`` is satisfied now; never blocks (main thread)."""
+        import select
+
         if event == "accept":  # a listener with a connection waiting to be accepted
-            import select
-
             return self.kind == "listener" and bool(select.select([self.sock], [], [], 0)[0])
-        if event in ("data", "eof") and self.kind == "tls":
-            import select
-
-            pending = self.sock.pending()  # type: ignore[attr-defined]
-            readable = bool(select.select([self.sock], [], [], 0)[0])
-            return bool(pending or readable) if event == "data" else False
-        if event in ("data", "eof"):
-            try:
-                head = self.sock.recv(1, socket.MSG_PEEK | socket.MSG_DONTWAIT)
-            except BlockingIOError:
-                return False
-            except OSError:
-                return True
-            return bool(head) if event == "data" else not head
-        return super().ready(event)
+        if event not in ("data", "eof") or self.kind == "listener":
+            return super().ready(event)
+        if self.kind == "tls" and not self.has_held():
+            readable = self.sock.pending() or select.select([self.sock], [], [], 0)[0]  # type: ignore[attr-defined]
+            if readable:
+                self.fill()
+            if not self.has_held():
+                self.arm()  # the next record wakes the wait: the watcher posts a notice
+        if self.held or self.held_error is not None:
+            return event == "data" or self.held_error is not None
+        if self.kind == "tls":
+            return event == "eof" and self.held_eof
+        try:
+            head = self.sock.recv(1, socket.MSG_PEEK | socket.MSG_DONTWAIT)
+        except BlockingIOError:
+            return False
+        except OSError as exc:  # the peek took the socket's error: recv raises it
+            self.held_error = exc
+            return True
+        return bool(head) if event == "data" else not head and self.kind in STREAM_KINDS
 
     def info(self) -> list[tuple[str, Cell]]:
         pairs = super().info()
@@ -320,6 +495,9 @@ class Sock(Resource):
         unread = self.unread()
         if unread is not None and self.kind != "listener":
             extra.append(("unread", plural(unread, "byte")))
+        if self.held:
+            extra.append(("held", f"{plural(len(self.held), 'byte')} read from the socket "
+                          "and not shown yet: the next recv returns them first"))  # fmt: skip
         if self.kind == "listener":
             extra.append(("accepted", str(self.accepted)))
         if self.unix_path:
@@ -333,6 +511,7 @@ class Sock(Resource):
         if self.closed:
             return "already closed"
         watcher(self.session).disarm(self)
+        self.held.clear()
         if self.kind == "tls":
             end_tls(self.sock)
         self.sock.close()
@@ -356,3 +535,77 @@ def end_tls(sock: Any) -> None:
         sock.unwrap()
     except (OSError, ValueError):
         pass  # the peer left first, or TLS never got going: nothing to end cleanly
+
+
+# -- calls as the user would write them ---------------------------------------------------
+
+MAX_RECORDED = 64  # calls one command lists; a long read loop sums up the rest
+
+
+def py_repr(value: Any, limit: int = 80) -> str:
+    """An argument or result as Python source, short: socket constants by name
+    (socket.MSG_PEEK, not <MsgFlag.MSG_PEEK: 2>), a socket as ``sock``, bytes cut."""
+    import enum
+
+    if isinstance(value, enum.Enum) and type(value).__module__ == "socket":
+        names = value.name or ""
+        if names:
+            return "|".join(f"socket.{n}" for n in names.split("|"))
+        return str(value.value)
+    if isinstance(value, socket.socket):
+        return "sock"
+    if isinstance(value, memoryview):
+        value = bytes(value[:limit])
+    if isinstance(value, (bytes, bytearray)):
+        text = repr(bytes(value[:limit]))
+        return text + ("..." if len(value) > limit else "")
+    if isinstance(value, (tuple, list)):
+        inner = ", ".join(py_repr(v, 40) for v in value[:8]) + (", ..." if len(value) > 8 else "")
+        if isinstance(value, list):
+            text = f"[{inner}]"
+        else:
+            text = f"({inner}{',' if len(value) == 1 else ''})"
+        return text if len(text) <= limit * 2 else text[: limit * 2 - 3] + "..."
+    text = repr(value)
+    if " at 0x" in text:  # an object's default repr: its address says nothing
+        text = f"<{type(value).__module__}.{type(value).__qualname__}>"
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def traced(ctx: Invocation | None, func: str, fn: Callable[..., Any], *args: Any,
+           **kwargs: Any) -> Any:  # fmt: skip
+    """Make a stdlib call and record it for ``explain`` as the user would write it.
+    Without ``ctx`` (a read-ahead no command asked for) the call is made unrecorded."""
+    shown = ", ".join([py_repr(a) for a in args] + [f"{k}={py_repr(v)}" for k, v in kwargs.items()])
+    return traced_as(ctx, func, shown, fn, *args, **kwargs)
+
+
+def traced_as(ctx: Invocation | None, func: str, shown: str, fn: Callable[..., Any],
+              *args: Any, **kwargs: Any) -> Any:  # fmt: skip
+    """traced, with the arguments shown as given (a constant by name: socket.SHUT_WR is
+    a plain int)."""
+    if ctx is None:
+        return fn(*args, **kwargs)
+    try:
+        value = fn(*args, **kwargs)
+    except BaseException as exc:
+        record_call(ctx, func, shown, f"raised {type(exc).__name__}")
+        raise
+    record_call(ctx, func, shown, py_repr(value))
+    return value
+
+
+def record_call(ctx: Invocation, func: str, args: str, result: str) -> None:
+    """Append a call to the command's list; past MAX_RECORDED, one line counts the rest."""
+    from pslrepl.invocation import Call
+
+    calls = ctx.calls
+    if len(calls) < MAX_RECORDED:
+        calls.append(Call(func, args, result))
+        return
+    last = calls[-1]
+    more = 1
+    if last.args == "..." and last.result.endswith(" more calls, not listed"):
+        more = int(last.result.split()[0]) + 1
+        calls.pop()
+    calls.append(Call(func, "...", f"{more} more calls, not listed"))
