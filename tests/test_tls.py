@@ -19,7 +19,7 @@ import pytest
 import trustme
 
 from pslrepl.testca import session_ca
-from tests.helpers import Shell, port
+from tests.helpers import Shell, make_shell, port
 
 
 @pytest.fixture
@@ -344,3 +344,86 @@ def test_ca_show(shell: Shell) -> None:
         "O=pslrepl session test CA" in out and "server cert for: localhost, 127.0.0.1, ::1" in out
     )
     assert "--tls needs a stream" in shell.fails("serve u udp 0 --tls")
+
+
+def test_tls_wrap_checks_the_hostname_against_a_wrap_server_peer(shell: Shell) -> None:
+    """STARTTLS with the wrong name: both sides are this shell's commands (the server side
+    in a second session, in a thread, sharing the test CA), and only a name on the
+    certificate passes."""
+    server = make_shell()
+    server.session.test_ca = session_ca(shell.session)  # the client trusts this CA
+    try:
+        server.ok("tcp listen srv 0")
+        for name, hostname, ok in (("c1", "wrong.example", False), ("c2", "localhost", True)):
+            shell.ok(f"tcp connect {name} 127.0.0.1:{port(server, 'srv')}")
+            server.ok(f"accept srv s{name}")
+            answer: list[tuple[bool, str, str]] = []
+            line = f"tls wrap s{name} --server --timeout 10"
+            thread = threading.Thread(target=lambda a=answer, x=line: a.append(server(x)))
+            thread.start()
+            try:
+                if ok:
+                    assert "now TLS: TLSv1." in shell.ok(
+                        f"tls wrap {name} --server-hostname {hostname} --timeout 10"
+                    )
+                else:
+                    line = shell.fails(f"tls wrap {name} --server-hostname {hostname} --timeout 10")
+                    assert line == (
+                        f"error: {name}: certificate verification failed: Hostname mismatch, "
+                        "certificate is not valid for 'wrong.example'; the connection is closed "
+                        "(--cafile FILE to trust another CA, or --insecure)"
+                    )
+                    assert name not in shell.session.registry  # not kept
+            finally:
+                thread.join(timeout=30)
+            assert answer and answer[0][0] is ok, answer
+        # The good one carries data both ways, encrypted.
+        shell.ok("sendline c2 over-tls")
+        assert server.ok("recv sc2 --line --timeout 10") == "over-tls\n(9 bytes)\n"
+        assert shell.ok("tls info c2").count("server hostname: localhost") == 1
+    finally:
+        server.close()
+
+
+def test_tls_wrap_refuses_plaintext_a_recv_kept(shell: Shell) -> None:
+    """Bytes a timed-out recv took before STARTTLS are plaintext: never mixed into TLS."""
+    shell.ok("tcp listen srv 0; tcp connect c srv; accept srv s; send s partial")
+    assert "came, kept for the next recv" in shell.fails("recv c --line --timeout 0.2")
+    line = shell.fails("tls wrap c --timeout 1")
+    assert line == "error: tls wrap: c holds 7 bytes received before TLS: recv c first"
+    assert shell.ok("recv c") == "partial\n(7 bytes)\n"
+
+
+def test_ca_export_never_writes_through_a_symlink(shell: Shell, tmp_path: Path) -> None:
+    victim = tmp_path / "victim"
+    victim.write_text("keep me\n")
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "ca.pem").symlink_to(victim)
+    assert shell.fails(f"ca export {out}") == (
+        f"error: ca export: {out}/ca.pem is a symbolic link: not written through it; remove "
+        "the link or export to another directory"
+    )
+    assert victim.read_text() == "keep me\n"
+    (out / "ca.pem").unlink()
+    assert shell.ok(f"ca export {out}").startswith(f"wrote {out}/ca.pem")
+    pem = (out / "ca.pem").read_bytes()
+    assert pem.startswith(b"-----BEGIN CERTIFICATE-----") and b"PRIVATE" not in pem
+    assert (out / "ca.pem").stat().st_mode & 0o777 == 0o644
+    # A dangling link too: it would create the file where it points.
+    (out / "ca.pem").unlink()
+    (out / "ca.pem").symlink_to(tmp_path / "created-elsewhere")
+    assert "is a symbolic link" in shell.fails(f"ca export {out}")
+    assert not (tmp_path / "created-elsewhere").exists()
+
+
+def test_explain_of_tls_names_the_calls(shell: Shell, web: Path) -> None:
+    shell.ok("set explain on")
+    out = shell.ok("tls connect t web --server-hostname localhost")
+    calls = [x.strip() for x in out.splitlines() if x.startswith("  = ")]
+    assert calls[0] == "= ssl.create_default_context(cafile=None) -> <ssl.SSLContext>"
+    assert calls[-1].startswith("= SSLContext.wrap_socket(sock, server_hostname='localhost')")
+    shell.ok('sendall t "GET /secret.txt HTTP/1.0\\r\\n\\r\\n"')
+    out = shell.ok("recv t --all")
+    assert "  = SSLSocket.recv(65536) -> b'HTTP/1.0 200 OK" in out
+    assert not re.search(r"pslrepl\.| at 0x", out)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import os
 import socket
 
@@ -24,12 +25,13 @@ def _client_context(ctx: Invocation) -> tuple[ssl.SSLContext, str]:
     --cafile's instead; --insecure turns verification off and says so."""
     import ssl
 
+    from pslrepl.resources.sockets import traced
     from pslrepl.testca import session_ca
 
     if ctx["insecure"] and ctx["cafile"]:
         raise UsageError("tls: --cafile and --insecure contradict each other; pick one")
     try:
-        context = ctx.call("ssl.create_default_context", ssl.create_default_context,
+        context = traced(ctx, "ssl.create_default_context", ssl.create_default_context,
                            cafile=ctx["cafile"])  # fmt: skip
     except ssl.SSLError as exc:  # an SSLError is an OSError too: this one first
         raise PslError(f"tls: no CA certificate in --cafile {ctx['cafile']!r} "
@@ -73,9 +75,11 @@ def _handshake(ctx: Invocation, name: str, sock: socket.socket, context: ssl.SSL
                **kwargs: Any) -> ssl.SSLSocket:  # fmt: skip
     import ssl
 
+    from pslrepl.resources.sockets import traced
+
     sock.settimeout(ctx.timeout)
     try:
-        tls = ctx.call("SSLContext.wrap_socket", context.wrap_socket, sock, **kwargs)
+        tls = traced(ctx, "SSLContext.wrap_socket", context.wrap_socket, sock, **kwargs)
     except ssl.SSLCertVerificationError as exc:
         sock.close()
         raise _verify_failure(name, exc) from None
@@ -83,7 +87,7 @@ def _handshake(ctx: Invocation, name: str, sock: socket.socket, context: ssl.SSL
         sock.close()
         raise Timeout(f"{name}: the TLS handshake took more than {ctx.timeout:g} s (does the "
                       "peer speak TLS, and has it started its side?); the connection is "
-                      "closed") from None  # fmt: skip
+                      "closed; --timeout S waits longer") from None  # fmt: skip
     except (ssl.SSLError, OSError) as exc:
         sock.close()
         reason = getattr(exc, "reason", None) or exc
@@ -96,21 +100,22 @@ def _handshake(ctx: Invocation, name: str, sock: socket.socket, context: ssl.SSL
 
 def _tls_connect(ctx: Invocation) -> None:
     from pslrepl.commands.sockets import _new, socket_error
+    from pslrepl.resources.sockets import traced
 
     name = ctx.session.registry.check_free(ctx["name"])
     addr = parse_addr(ctx["addr"], ctx.session)
     context, note = _client_context(ctx)
     try:
         if addr.path:  # TLS over a UNIX stream socket (serve NAME unix PATH --tls)
-            raw = ctx.call("socket.socket", socket.socket, socket.AF_UNIX, socket.SOCK_STREAM)
+            raw = traced(ctx, "socket.socket", socket.socket, socket.AF_UNIX, socket.SOCK_STREAM)
             raw.settimeout(ctx.timeout)
             try:
-                ctx.call("socket.connect", raw.connect, addr.path)
+                traced(ctx, "socket.connect", raw.connect, addr.path)
             except OSError:
                 raw.close()
                 raise
         else:
-            raw = ctx.call("socket.create_connection", socket.create_connection,
+            raw = traced(ctx, "socket.create_connection", socket.create_connection,
                            (addr.host, addr.port), timeout=ctx.timeout)  # fmt: skip
     except OSError as exc:
         raise socket_error(name, exc, addr.path or str(addr), path=bool(addr.path)) from None
@@ -128,6 +133,11 @@ def _tls_wrap(ctx: Invocation) -> None:
 
     res = ctx.resource(ctx["name"], ("tcp",))
     assert isinstance(res, Sock)
+    if res.held:
+        # Plaintext a recv took and kept (it timed out): after the handshake it would be
+        # taken for decrypted data.
+        raise PslError(f"tls wrap: {res.name} holds {len(res.held)} bytes received before "
+                       f"TLS: recv {res.name} first")  # fmt: skip
     if ctx["server"]:
         context = session_ca(ctx.session).server_context()
         note = "server side, with the session test CA's certificate"
@@ -145,6 +155,7 @@ def _tls_wrap(ctx: Invocation) -> None:
         raise
     res.sock = tls
     res.kind = "tls"  # type: ignore[misc]
+    res.seen, res.eof_told = 0, False  # the plaintext's state: TLS starts afresh
     keep_details(ctx.session, res, tls, note)
     res.arm()
     ctx.emit(
@@ -251,10 +262,22 @@ def _ca_export(ctx: Invocation) -> None:
     path = os.path.join(directory, "ca.pem")
     try:
         os.makedirs(directory, exist_ok=True)
-        with open(path, "wb") as fh:
+        # Never through a symbolic link planted at the path (O_NOFOLLOW: ELOOP), so the
+        # export can't be turned into a write to a file someone else chose. 0644: a CA
+        # certificate is public; its key is never written.
+        flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_NOFOLLOW", 0)
+        fd = os.open(path, flags | getattr(os, "O_CLOEXEC", 0), 0o644)
+        with os.fdopen(fd, "wb") as fh:
             fh.write(session_ca(ctx.session).pem())
     except OSError as exc:
-        raise PslError(f"ca export: can't write {path!r}: {exc.strerror or exc}") from None
+        if exc.errno == errno.ELOOP or os.path.islink(path):
+            raise PslError(
+                f"ca export: {path} is a symbolic link: not written through it; "
+                "remove the link or export to another directory"
+            ) from None
+        from pslrepl.errors import describe_oserror
+
+        raise PslError(f"ca export: can't write {path!r}: {describe_oserror(exc)}") from None
     ctx.say(f"wrote {path}: curl --cacert {path} https://localhost:PORT/")
 
 
