@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import sys
@@ -30,6 +31,7 @@ from pslrepl.environment import (
     private_dir,
     wants_color,
 )
+from pslrepl.errors import Terminated
 from pslrepl.highlight import classify
 from pslrepl.lexer import PromptLexer
 from pslrepl.output import Screen, pager_command
@@ -39,7 +41,7 @@ from pslrepl.toolbar import toolbar_fragments
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from collections.abc import Iterable
+    from collections.abc import Iterable, Iterator
     from pathlib import Path
     from types import FrameType
 
@@ -53,6 +55,7 @@ PROMPT = "psl> "
 CONTINUATION = "...  "  # before the second and later lines of a paste, as wide as PROMPT
 BANNER = "pslrepl: `help` lists commands, Tab completes, Ctrl-D leaves."
 CANCELLED = "cancelled by Ctrl-C; everything else carries on"
+ENDING_SIGNALS = (signal.SIGTERM, signal.SIGHUP)  # cli.py's handlers end the shell on them
 
 
 class ShellHistory(History):
@@ -222,6 +225,8 @@ class Repl(_Loop):
         self.dispatcher = dispatcher
         self._init_loop()
         self._flush_scheduled = threading.Lock()
+        self._ending = 0  # SIGTERM or SIGHUP came while a prompt was up
+        self._ending_session: PromptSession[str] | None = None
         self.history = open_history() if history is None else history
         # The lines of a paste still to run, after the one the prompt returned.
         self.queued: list[str] = []
@@ -323,7 +328,55 @@ class Repl(_Loop):
         asker: PromptSession[str] = PromptSession(
             history=InMemoryHistory(), input=self.prompt.app.input, output=self.prompt.app.output
         )
-        return asker.prompt(message, is_password=True)
+        with self._ending_ends(asker):
+            return asker.prompt(message, is_password=True, pre_run=self._end_if_asked)
+
+    @contextlib.contextmanager
+    def _ending_ends(self, session: PromptSession[str]) -> Iterator[None]:
+        """While ``session``'s prompt runs, SIGTERM and SIGHUP (the terminal closed) end
+        it from inside its event loop; the shell then ends as between prompts.
+
+        cli.py's handlers raise Terminated wherever the signal lands. Inside asyncio that
+        can be between a task's last step and its result: asyncio.run then waits on it
+        for ever while closing, and the shell and every child it holds outlive the
+        terminal (seen in tests under load: the main thread in Runner.close)."""
+        previous = {signum: signal.getsignal(signum) for signum in ENDING_SIGNALS}
+        self._ending_session = session
+        for signum, handler in previous.items():
+            if callable(handler):  # the user's SIG_IGN, say, stays
+                signal.signal(signum, self._on_ending_signal)
+        try:
+            yield
+        finally:
+            for signum, handler in previous.items():
+                if callable(handler):
+                    signal.signal(signum, handler)
+            self._ending_session = None
+        if self._ending:  # came as the prompt was returning: too late to end it
+            raise Terminated(128 + self._ending)
+
+    def _on_ending_signal(self, signum: int, frame: FrameType | None) -> None:
+        self._ending = signum
+        session = self._ending_session
+        loop: Any = getattr(session.app, "loop", None) if session is not None else None
+        if loop is not None:
+            try:
+                loop.call_soon_threadsafe(self._end_if_asked)
+            except RuntimeError:  # the loop has closed: the finally above raises
+                pass
+
+    def _end_if_asked(self) -> None:
+        """In the prompt's loop (or as it starts): end it with Terminated if asked to."""
+        session = self._ending_session
+        if not self._ending or session is None:
+            return
+        app = session.app
+        if app.is_running and app.future is not None and not app.future.done():
+            app.exit(exception=Terminated(128 + self._ending))
+
+    def _start_prompt(self) -> None:
+        self._end_if_asked()
+        self._catch_up()
 
     def _next_line(self) -> str | None:
         """The next line to run: a pasted one waiting, or what the prompt returns (None:
@@ -334,7 +387,8 @@ class Repl(_Loop):
             self.history.append_string(line)
             return line
         try:
-            return self.prompt.prompt([("class:prompt", PROMPT)], pre_run=self._catch_up)
+            with self._ending_ends(self.prompt):
+                return self.prompt.prompt([("class:prompt", PROMPT)], pre_run=self._start_prompt)
         except KeyboardInterrupt:
             return None  # Ctrl-C at the prompt clears the line, as in any shell
 

@@ -122,6 +122,17 @@ class Terminal:
     def dead(self) -> bool:
         return self._tmux("display-message", "-p", "-t", "psl", "#{pane_dead}").strip() == "1"
 
+    def shell_pid(self) -> int:
+        """The pslrepl process (the pane runs it under sh, which reports its status)."""
+        pane = int(self._tmux("display-message", "-p", "-t", "psl", "#{pane_pid}"))
+        with open(f"/proc/{pane}/task/{pane}/children") as fh:
+            children = [int(pid) for pid in fh.read().split()]
+        for pid in children:
+            with open(f"/proc/{pid}/cmdline", "rb") as fh:
+                if b"pslrepl" in fh.read():
+                    return pid
+        raise AssertionError(f"no pslrepl under the pane's sh (pid {pane})")
+
     def exit_status(self) -> int:
         """How the shell exited, as the pane's sh said after it."""
         screen = self.wait_for(EXITED)
