@@ -167,3 +167,26 @@ def test_a_long_read_lists_its_first_calls_and_counts_the_rest(shell: Shell) -> 
     assert len(calls) == 65  # 64 listed, then one line for the other 137
     assert calls[:2] == ["= socket.recv(1) -> b'x'"] * 2
     assert calls[-1] == "= socket.recv(...) -> 137 more calls, not listed"
+
+
+def test_connecting_to_port_zero_or_a_full_backlog(shell: Shell, tmp_path: object) -> None:
+    assert shell.fails("tcp connect c 0") == (
+        "error: tcp connect: port 0 is no one's port (0 means 'any free port' only when "
+        "binding): give the port a listener is bound to, or its NAME"
+    )
+    assert shell.fails("tls connect t 127.0.0.1:0").startswith("error: tls connect: port 0 is")
+    shell.ok(f"unix listen ul {tmp_path}/u.sock --backlog 0; unix connect a {tmp_path}/u.sock")
+    line = shell.fails(f"unix connect b {tmp_path}/u.sock --timeout 0.3")
+    assert line == (
+        f"error: b: Resource temporarily unavailable (EAGAIN): the listener on {tmp_path}/u.sock "
+        "has a full backlog: the connections waiting are not accepted yet (accept them, or "
+        "listen with a bigger --backlog)"
+    )
+    shell.ok("accept ul")
+    shell.ok(f"unix connect b {tmp_path}/u.sock")
+    shell.ok("tcp listen full 0 --backlog 0; tcp connect c1 full")
+    line = shell.fails("tls connect t full --timeout 0.3")
+    assert line.startswith("error: t: no answer from 127.0.0.1:") and line.endswith(
+        "(connect timed out: the host is silent, or a listener's backlog is full); --timeout "
+        "S waits longer"
+    )

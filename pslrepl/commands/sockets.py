@@ -113,6 +113,10 @@ def socket_error(name: str, exc: OSError, addr: str = "", *, path: bool = False,
                                "range, or the option takes a structure, not a number "
                                "(py NAME.setsockopt(level, option, bytes))")  # fmt: skip
         hints[errno.EOPNOTSUPP] = hints[errno.ENOPROTOOPT]
+    if op == "connect":  # a UNIX listener's full backlog fails at once, not in time
+        hints[errno.EAGAIN] = (f"the listener on {where} has a full backlog: the connections "
+                               "waiting are not accepted yet (accept them, or listen with a "
+                               "bigger --backlog)")  # fmt: skip
     if op == "bind":
         hints[errno.EINVAL] = "the socket is bound already, or the address is not one to bind"
     if path:
@@ -160,6 +164,7 @@ def _tcp_connect(ctx: Invocation) -> None:
     addr = parse_addr(ctx["addr"], ctx.session, family=_family(ctx))
     if addr.path:
         raise UsageError("tcp connect: that is a UNIX address; use unix connect NAME PATH")
+    refuse_port_zero("tcp connect", addr)
     source = parse_addr(ctx["source"]).sockaddr if ctx["source"] else None
     if _family(ctx) is not None:
         # create_connection tries every family a name resolves to; --family picks one.
@@ -178,15 +183,8 @@ def _tcp_connect(ctx: Invocation) -> None:
             timeout=ctx.timeout,
             source_address=source,
         )
-    except TimeoutError as exc:
-        if exc.errno is not None:  # ETIMEDOUT from the kernel
-            raise socket_error(name, exc, str(addr), op="connect") from None
-        raise Timeout(
-            f"{name}: no answer from {addr} within {ctx.timeout:g} s (connect timed "
-            f"out: the host is silent, or a listener's backlog is full); {TIMEOUT_HINT}"
-        ) from None
     except OSError as exc:
-        raise socket_error(name, exc, str(addr), op="connect") from None
+        raise connect_error(ctx, name, exc, str(addr)) from None
     # create_connection leaves its timeout on the socket; the shell's sockets start
     # blocking (None), as socket.socket() makes them, and each command has its own.
     traced(ctx, "socket.settimeout", sock.settimeout, None)
@@ -304,8 +302,27 @@ def _unix_connect(ctx: Invocation) -> None:
         sock.settimeout(None)
     except OSError as exc:
         sock.close()
-        raise socket_error(name, exc, path, path=True) from None
+        raise connect_error(ctx, name, exc, path, path=True) from None
     _new(ctx, name, sock, kind="unix", origin="connected")
+
+
+def refuse_port_zero(command: str, addr: Addr) -> None:
+    if addr.port == 0 and not addr.path:
+        raise UsageError(
+            f"{command}: port 0 is no one's port (0 means 'any free port' only "
+            "when binding): give the port a listener is bound to, or its NAME"
+        )
+
+
+def connect_error(ctx: Invocation, name: str, exc: OSError, where: str, *,
+                  path: bool = False) -> PslError:  # fmt: skip
+    """A failed connect, in words; the command's own timeout says how to wait longer."""
+    if isinstance(exc, TimeoutError) and exc.errno is None:
+        return Timeout(
+            f"{name}: no answer from {where} within {ctx.timeout:g} s (connect timed out: "
+            f"the host is silent, or a listener's backlog is full); {TIMEOUT_HINT}"
+        )
+    return socket_error(name, exc, where, path=path, op="connect")
 
 
 def resolve_unix_path(ctx: Invocation, text: str) -> str:

@@ -99,11 +99,12 @@ def _handshake(ctx: Invocation, name: str, sock: socket.socket, context: ssl.SSL
 
 
 def _tls_connect(ctx: Invocation) -> None:
-    from pslrepl.commands.sockets import _new, socket_error
+    from pslrepl.commands.sockets import _new, connect_error, refuse_port_zero
     from pslrepl.resources.sockets import traced
 
     name = ctx.session.registry.check_free(ctx["name"])
     addr = parse_addr(ctx["addr"], ctx.session)
+    refuse_port_zero("tls connect", addr)
     context, note = _client_context(ctx)
     try:
         if addr.path:  # TLS over a UNIX stream socket (serve NAME unix PATH --tls)
@@ -118,7 +119,7 @@ def _tls_connect(ctx: Invocation) -> None:
             raw = traced(ctx, "socket.create_connection", socket.create_connection,
                            (addr.host, addr.port), timeout=ctx.timeout)  # fmt: skip
     except OSError as exc:
-        raise socket_error(name, exc, addr.path or str(addr), path=bool(addr.path)) from None
+        raise connect_error(ctx, name, exc, addr.path or str(addr), path=bool(addr.path)) from None
     # A UNIX path names no host: the certificate is checked for localhost unless told.
     hostname = ctx["server_hostname"] or addr.host or "localhost"
     tls = _handshake(ctx, name, raw, context, server_hostname=hostname)
