@@ -27,6 +27,17 @@ CODE = r"""
 import os, shutil, signal, stat, time
 
 owned = {"sid": set(), "pgid": set(), "pid": set(), "path": set(), "tree": set()}
+born = {}  # pid -> its start time when told: a number the kernel gave to another since
+           # (the child ended, its session with it, and the pid was reused) is left alone
+
+def started(pid):
+    try:
+        with open("/proc/%d/stat" % pid, "rb") as fh:
+            data = fh.read()
+    except OSError:
+        return None
+    return data[data.rindex(b")") + 2 :].split()[19]
+
 buf = b""
 while True:
     try:
@@ -45,9 +56,18 @@ while True:
             continue
         value = int(arg) if kind in ("sid", "pgid", "pid") else arg
         (owned[kind].discard if drop else owned[kind].add)(value)
+        if kind in ("sid", "pgid", "pid") and not drop:
+            born[value] = started(value)
+
+def ours(number):
+    # The process or group told of is still the one it was (or gone, with no heir).
+    now = started(number)
+    return now is None or now == born.get(number)
 
 def members():
-    found = set(owned["pid"])
+    found = {pid for pid in owned["pid"] if ours(pid) and started(pid) is not None}
+    sids = {sid for sid in owned["sid"] if ours(sid)}
+    pgids = {pgid for pgid in owned["pgid"] if ours(pgid)}
     try:
         names = os.listdir("/proc")
     except OSError:
@@ -63,7 +83,7 @@ def members():
         fields = data[data.rindex(b")") + 2 :].split()
         if fields[0] == b"Z":
             continue
-        if int(fields[3]) in owned["sid"] or int(fields[2]) in owned["pgid"]:
+        if int(fields[3]) in sids or int(fields[2]) in pgids:
             found.add(int(name))
     return found
 
@@ -76,7 +96,7 @@ def signal_all(signum):
         except OSError:
             pass
     if not os.path.isdir("/proc"):  # no /proc to search: the groups, by number
-        for group in owned["sid"] | owned["pgid"]:
+        for group in owned["sid"] | owned["pgid"]:  # (leaders start their groups)
             try:
                 os.killpg(group, signum)
                 left = True
@@ -190,6 +210,28 @@ class Watchdog:
             except Exception:  # noqa: BLE001 - it is ours and small: never hang the exit
                 proc.kill()
                 proc.wait()
+
+
+def session_members(sid: int) -> list[int]:
+    """The live processes of a session (Linux's /proc; [] where there is none): what a
+    child started in its own session left running after it ended."""
+    found = []
+    try:
+        names = os.listdir("/proc")
+    except OSError:
+        return found
+    for name in names:
+        if not name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{name}/stat", "rb") as fh:
+                data = fh.read()
+        except OSError:
+            continue
+        fields = data[data.rindex(b")") + 2 :].split()
+        if fields[0] != b"Z" and int(fields[3]) == sid:
+            found.append(int(name))
+    return found
 
 
 # -- after a session that died ------------------------------------------------------------

@@ -129,6 +129,7 @@ def gone(pid: int) -> bool:
 def test_run_timeout_kills_the_whole_pipeline_and_leaks_nothing(shell: Shell) -> None:
     from tests.helpers import child_pids, open_fds
 
+    shell.ok("run -- true")  # the session's watchdog is up: its pipe and process stay
     fds, children = open_fds(), child_pids()
     ok, out, err = shell("run --timeout 0.5 --shell -- 'sleep 30 & echo $!; wait'")
     assert not ok and "timeout after 0.5 s" in err
@@ -140,6 +141,7 @@ def test_run_timeout_kills_the_whole_pipeline_and_leaks_nothing(shell: Shell) ->
 def test_ctrl_c_during_run_kills_the_child(shell: Shell) -> None:
     from tests.helpers import child_pids, open_fds
 
+    shell.ok("run -- true")  # the session's watchdog is up: its pipe and process stay
     fds, children = open_fds(), child_pids()
     # A real SIGINT to this process while run waits: the child sends it, then sleeps.
     code = "import os, signal, time; os.kill(os.getppid(), signal.SIGINT); time.sleep(30)"

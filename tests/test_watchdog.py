@@ -141,3 +141,90 @@ def test_the_next_start_removes_what_a_dead_session_left(tmp_path: Path) -> None
     assert f"removed {left}" in done.stderr
     assert f"(pid {dead.pid}) that ended without closing" in done.stderr
     assert done.stdout == "hi\n"
+
+
+def shell_script_pids(lines: list[str]) -> tuple[subprocess.Popen[str], dict[str, str]]:
+    """Start pslrepl on a script whose py lines print `key=value`; return the shell and
+    what it printed up to `ready`."""
+    shell = subprocess.Popen([pslrepl_exe()], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, text=True)  # fmt: skip
+    assert shell.stdin is not None and shell.stdout is not None
+    shell.stdin.write("\n".join([*lines, "echo ready", "sleep 600", ""]))
+    shell.stdin.flush()
+    seen: dict[str, str] = {}
+    for line in shell.stdout:
+        if line.strip() == "ready":
+            return shell, seen
+        key, eq, value = line.strip().partition("=")
+        if eq:
+            seen[key] = value
+    raise AssertionError(f"the shell ended early: {shell.stderr.read() if shell.stderr else ''}")
+
+
+def test_kill_9_of_the_shell_ends_everything_it_started_within_2_s() -> None:
+    shell, seen = shell_script_pids([
+        "spawn a --shell -- 'sleep 600 & sleep 601'",
+        f"spawn b -- {PY} -c '{IGNORES_TERM}'",
+        "run --shell -- 'sleep 602 >/dev/null 2>&1 & echo left'",  # its sleep stays
+        "py print(f'a={a.pid}')",
+        "py print(f'b={b.pid}')",
+        "py print(f'tmp={session.tmp}')",
+    ])  # fmt: skip
+    a, b, tmp = int(seen["a"]), int(seen["b"]), seen["tmp"]
+    try:
+        deadline = time.monotonic() + 10
+        while len(session_members(a)) < 3 or not any(
+            b"sleep\x00602" in Path(f"/proc/{p}/cmdline").read_bytes()
+            for p in map(int, filter(str.isdigit, os.listdir("/proc")))
+            if Path(f"/proc/{p}/cmdline").exists()
+        ):
+            assert time.monotonic() < deadline, "the children did not start"
+            time.sleep(0.02)
+        leftover = [
+            p for p in map(int, filter(str.isdigit, os.listdir("/proc")))
+            if _cmdline(p) == b"sleep\x00602\x00"
+        ]  # fmt: skip
+        children = [*session_members(a), b, *leftover]
+        shell.kill()
+        shell.wait()
+        assert wait_gone(children, timeout=2.0) == [], "children outlived the shell by 2 s"
+        deadline = time.monotonic() + 2
+        while os.path.exists(tmp):
+            assert time.monotonic() < deadline, "the temp dir outlived the shell"
+            time.sleep(0.01)
+    finally:
+        shell.kill()
+        shell.wait()
+        for stream in (shell.stdin, shell.stdout, shell.stderr):
+            if stream is not None:
+                stream.close()
+
+
+def _cmdline(pid: int) -> bytes:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return b""
+
+
+def test_exit_ends_what_children_left_running(tmp_path: Path) -> None:
+    """A child's background job outlives the child itself; `close` and `exit` end it."""
+    marker = f"sleep {600 + os.getpid() % 100}"
+    done = subprocess.run(
+        [pslrepl_exe(), "-c",
+         f"spawn a --shell -- '{marker} & exit 0'; wait a; py print(a.pid); close a; "
+         f"run --shell -- '{marker} >/dev/null 2>&1 &'"],
+        capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert "ended 1 process it left running" in done.stdout
+    deadline = time.monotonic() + 5
+    while True:
+        left = [
+            p for p in map(int, filter(str.isdigit, os.listdir("/proc")))
+            if _cmdline(p) == marker.replace(" ", "\x00").encode() + b"\x00"
+        ]  # fmt: skip
+        if not left:
+            break
+        assert time.monotonic() < deadline, f"{marker} outlived the shell: {left}"
+        time.sleep(0.02)

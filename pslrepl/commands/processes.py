@@ -121,6 +121,9 @@ def _run(ctx: Invocation) -> None:
         ctx.record("subprocess.Popen", call, exc)
         raise PslError(f"run: {exec_failure(args, exc, cwd=ctx['cwd'])}") from None
     ctx.record("subprocess.Popen", call, popen)
+    # Told to the watchdog and never released: what the child leaves running in its
+    # session (`sleep 600 &`) ends when the shell does, however it ends.
+    ctx.session.guard_child(popen.pid)
     done = run_bounded(popen, data, timeout=timeout)
     out, err = done.stdout, done.stderr
     if data is not None:
@@ -366,6 +369,7 @@ def _sudo(ctx: Invocation) -> None:
     except OSError as exc:
         raise PslError(f"sudo: can't run sudo: {describe_oserror(exc)}") from None
     ctx.record("subprocess.Popen", f"{cmd!r}, stdin=PIPE, stdout=PIPE, stderr=PIPE", child)
+    ctx.session.guard_child(child.pid)
     try:
         # The password is sudo's stdin; what comes back may hold it too (a command run
         # without a password asked reads it), so the call keeps neither side.

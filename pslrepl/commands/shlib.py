@@ -58,6 +58,9 @@ def _sh(ctx: Invocation) -> None:
         _no_pipe=True, _timeout=ctx.timeout,
     )  # fmt: skip
     shown = ", ".join([*(repr(a) for a in args), *(f"{k}={v!r}" for k, v in kwargs.items())])
+    death = _parent_death_signal()
+    if death is not None:
+        kwargs["_preexec_fn"] = death
     try:
         running = command(*args, **kwargs)
     except sh.ForkException as exc:
@@ -151,6 +154,25 @@ def _fork_reason(exc: Exception) -> str:
         errno.EACCES: ": no permission to execute it",
     }.get(code, "")
     return f"{reason} ({name}){hint} (sh.ForkException)"
+
+
+def _parent_death_signal() -> Any:
+    """A preexec function asking Linux to KILL the child if the shell dies before it
+    (prctl PR_SET_PDEATHSIG): sh's child stays in the shell's own process group, where
+    the watchdog doesn't look. None where there is no prctl."""
+    import ctypes
+    import signal
+
+    try:
+        prctl = ctypes.CDLL(None, use_errno=True).prctl
+    except (OSError, AttributeError):
+        return None
+    pr_set_pdeathsig = 1
+
+    def die_with_the_shell() -> None:
+        prctl(pr_set_pdeathsig, int(signal.SIGKILL), 0, 0, 0)
+
+    return die_with_the_shell
 
 
 COMMANDS = (

@@ -68,6 +68,7 @@ class Process(Resource):
         if merged:
             self.stderr.eof = True
         session.volatile[f"{name}.pid"] = str(popen.pid)
+        session.guard_child(popen.pid)  # even a kill -9 of the shell ends its session
         self.post(Event(name, "start", f"started pid {popen.pid}: {command}"))
         self.thread = threading.Thread(target=self._pump, name=f"pslrepl:{name}", daemon=True)
         self.thread.start()
@@ -275,14 +276,17 @@ class Process(Resource):
         if self.stdin_closed:
             raise PslError(f"{self.name}: stdin is already closed")
         self.stdin_closed = True
-        if self.popen.stdin is not None:
-            try:
-                self.popen.stdin.close()
-            except BrokenPipeError:
-                pass
-        self.post(
-            Event(self.name, "eof", "stdin closed (EOF sent)", stream="stdin", direction="out")
-        )
+        # Closed and logged under the session lock: the child may exit the moment it sees
+        # EOF, and its exit must not be logged before the EOF that caused it.
+        with self.session.cond:
+            if self.popen.stdin is not None:
+                try:
+                    self.popen.stdin.close()
+                except BrokenPipeError:
+                    pass
+            self.post(
+                Event(self.name, "eof", "stdin closed (EOF sent)", stream="stdin", direction="out")
+            )
 
     def send_signal(self, signum: int) -> None:
         """Popen.send_signal; 0 sends nothing and only checks that the child exists."""
@@ -385,6 +389,9 @@ class Process(Resource):
             outcome = self._stop_child()
         else:
             outcome = f"closed ({describe_status(self.popen.returncode)})"
+        left = self._end_leftovers()
+        if left:
+            outcome += f"; ended {left} process{'es' if left != 1 else ''} it left running"
         self._stop = True
         self._wake()
         self.thread.join(timeout=2.0)
@@ -414,6 +421,28 @@ class Process(Resource):
                 self.popen.send_signal(signum)
             except ProcessLookupError:
                 pass
+
+    def _end_leftovers(self) -> int:
+        """What the child started and left in its session (`sleep 600 &` after the shell
+        that ran it ended, or one that ignores TERM): TERM, then KILL after the grace
+        period. How many there were."""
+        from pslrepl.watchdog import session_members
+
+        left = session_members(self.pid)
+        if not left:
+            return 0
+        for signum in (signal.SIGTERM, signal.SIGKILL):
+            for pid in session_members(self.pid):
+                try:
+                    os.kill(pid, signum)
+                except OSError:
+                    pass
+            deadline = time.monotonic() + self.session.settings.grace
+            while session_members(self.pid) and time.monotonic() < deadline:
+                time.sleep(0.02)  # not our children: nothing to wait on but their going
+            if not session_members(self.pid):
+                break
+        return len(left)
 
     def _stop_child(self) -> str:
         grace = self.session.settings.grace
