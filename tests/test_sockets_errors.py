@@ -107,7 +107,7 @@ def test_every_timeout_names_the_option_that_waits_longer(shell: Shell) -> None:
     shell.ok("tcp listen full 0 --backlog 0; tcp connect a full")
     assert shell.fails("tcp connect b full --timeout 0.3").endswith("--timeout S waits longer")
     shell.ok("settimeout s 0.1")  # the socket's own timeout: settimeout says how to wait
-    assert "the socket's own timeout (0.1 s) ran out; settimeout NAME none" in shell.fails("recv s")
+    assert "the socket's own timeout (0.1 s) ran out; settimeout s none" in shell.fails("recv s")
 
 
 def explained(shell: Shell, line: str) -> list[str]:

@@ -359,3 +359,20 @@ def test_a_tls_send_to_a_peer_that_does_not_read_ends_at_the_timeout(shell: Shel
         done.set()
         thread.join(timeout=30)
         listener.close()
+
+
+def test_a_tls_sockets_own_timeout_and_non_blocking_rule(shell: Shell) -> None:
+    """settimeout and setblocking on a TLS socket: its own timeout ends a read that found
+    only a ticket; non-blocking says EAGAIN; back to None, each command's --timeout."""
+    fresh_tls(shell)
+    own = "error: t: the socket's own timeout (0.3 s) ran out; settimeout t none lets each "
+    shell.ok("settimeout t 0.3")
+    for line in ("recv t", "recv t --line", "expect t x"):
+        assert shell.fails(line) == own + "command wait its --timeout S", line
+    shell.ok("setblocking t off")
+    assert shell.fails("recv t") == (
+        "error: t: nothing to receive on a non-blocking socket (EAGAIN); setblocking t on to wait"
+    )
+    shell.ok("setblocking t on; sendline t hi")
+    assert shell.ok("recv t --line") == "hi\n(3 bytes)\n"
+    assert "timeout:     None (blocking)" in shell.ok("info t")

@@ -245,7 +245,8 @@ def _accept(ctx: Invocation) -> None:
         raise socket_error(listener.name, exc, op="accept") from None
     except BlockingIOError:
         raise PslError(f"{listener.name}: no connection is waiting on a non-blocking "
-                       "socket (EAGAIN); setblocking NAME on to wait") from None  # fmt: skip
+                       f"socket (EAGAIN); setblocking {listener.name} on to wait"
+                       ) from None  # fmt: skip
     except OSError as exc:
         raise socket_error(listener.name, exc, op="accept", kind="listening") from None
     finally:
@@ -547,14 +548,14 @@ def _recv_once(ctx: Invocation, res: Sock, size: int, flags: int = 0) -> bytes:
             raise socket_error(res.name, exc, op="recv") from None
         raise Timeout(
             f"{res.name}: the socket's own timeout ({res.sock.gettimeout():g} s) ran out; "
-            "settimeout NAME none lets each command wait its --timeout S"
+            f"settimeout {res.name} none lets each command wait its --timeout S"
         ) from None
     except OSError as exc:
         name = type(exc).__name__
         if isinstance(exc, BlockingIOError) or name in ("SSLWantReadError", "SSLWantWriteError"):
             raise PslError(
                 f"{res.name}: nothing to receive on a non-blocking socket (EAGAIN); "
-                "setblocking NAME on to wait"
+                f"setblocking {res.name} on to wait"
             ) from None
         if name == "SSLEOFError":
             return b""  # the peer closed the connection without TLS's close_notify
@@ -922,6 +923,9 @@ COMMANDS = (
         opts=(HEX_IN, FILE_IN, TIMEOUT),
         calls=("socket.send",),
         examples=('send c "GET / HTTP/1.0\\r\\n\\r\\n"', "send c --hex 'de ad be ef'"),
+        details="One send call, bounded by --timeout: to a peer that does not read, it "
+        "sends what fits in the kernel's buffer and says how much (sendall loops for the "
+        "rest). A TLS send writes at most one record (16 KiB).",
     ),
     Command(
         "sendall",
@@ -930,8 +934,10 @@ COMMANDS = (
         _sendall,
         args=(SOCK, DATA),
         opts=(HEX_IN, FILE_IN, TIMEOUT),
-        calls=("socket.sendall",),
+        calls=("socket.sendall", "socket.send"),
         examples=("sendall c --file /etc/hostname",),
+        details="socket.sendall's loop, made here so that --timeout bounds it: send, then "
+        "send the rest, until all is sent; a timeout says how much went.",
     ),
     Command(
         "sendline",
@@ -970,7 +976,11 @@ COMMANDS = (
         calls=("socket.recv",),
         examples=("recv c", "recv c 5", "recv c --line", "recv c --all"),
         details="One recv returns what has arrived, which may be several sends or part "
-        "of one. --line and --until peek, then take only through the delimiter.",
+        "of one. --line and --until peek, then take only through the delimiter. TLS can't "
+        "peek: its bytes are decrypted as they come, without waiting (a TLS 1.3 session "
+        "ticket is bytes but no data), and what follows the delimiter waits in the "
+        "socket's own buffer. --timeout bounds the whole read; what a read took before it "
+        "timed out, or Ctrl-C, is kept: the next recv returns it first.",
     ),
     Command(
         "recvfrom",
