@@ -269,3 +269,10 @@ def test_out_of_range_numbers_name_the_range(shell: Shell, line: str, message: s
 def test_exit_status_boundaries() -> None:
     assert run_cli("-c", "exit 255").returncode == 255
     assert run_cli("-c", "exit 0").returncode == 0
+
+
+def test_info_of_a_running_child_has_no_empty_line(shell: Shell) -> None:
+    shell.ok("spawn p -- cat")
+    lines = shell.ok("info p").splitlines()
+    assert not [line for line in lines if line.rstrip().endswith(":")], lines
+    assert any(line.startswith("ended:") and "not yet" in line for line in lines)

@@ -364,7 +364,7 @@ class Process(Resource):
             ("command", self.command),
             ("argv", repr(argv)),
             ("status", "running" if rc is None else describe_status(rc)),
-            ("ended", "" if self.exited_at is None else clock(self.exited_at)),
+            ("ended", "not yet" if self.exited_at is None else clock(self.exited_at)),
             ("returncode", "None" if rc is None else str(rc)),
             ("stdin", "closed" if self.stdin_closed else "open (pipe)"),
             ("stdout", self._describe(self.stdout)),
