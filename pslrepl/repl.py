@@ -20,7 +20,7 @@ from prompt_toolkit.keys import Keys
 from prompt_toolkit.output import ColorDepth
 from prompt_toolkit.styles import Style
 
-from pslrepl.cli import build, shutdown
+from pslrepl.app import build, shutdown
 from pslrepl.completer import PslCompleter
 from pslrepl.dispatch import Dispatcher
 from pslrepl.environment import (
