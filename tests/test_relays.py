@@ -80,7 +80,7 @@ def test_relay_to_a_server_by_its_name(shell: Shell, tmp_path: Path) -> None:
     assert "ux is a UNIX socket's address; q is a udp socket" in shell.fails("sendto q ux hi")
 
 
-def test_relay_errors(shell: Shell) -> None:
+def test_relay_errors(shell: Shell, tmp_path: Path) -> None:
     assert "'nowhere' is no resource's name, nor one of: the NAME of" in shell.fails(
         "relay r nowhere tcp:127.0.0.1:1"
     )
@@ -89,7 +89,11 @@ def test_relay_errors(shell: Shell) -> None:
         probe.bind(("127.0.0.1", 0))
         free = probe.getsockname()[1]
     assert "(ECONNREFUSED)" in shell.fails(f"relay r tcp-listen:0 tcp:127.0.0.1:{free}")
-    assert "no such program" in shell.fails("relay r tcp-listen:0 exec:/nonexistent/x")
+    assert "no such program" in shell.fails(f"relay r tcp-listen:0 exec:{tmp_path}/none")
+    assert shell.fails(f"relay r tcp-listen:0 exec:{tmp_path}") == (
+        f"error: relay: {tmp_path} can't be run (EACCES): a directory, or a file without "
+        "execute permission; give a program's path"
+    )
     assert shell.fails("""relay r "exec:'sort -r" tcp-listen:0""") == (
         "error: relay: can't split \"exec:'sort -r\": No closing quotation; close the quote"
     )

@@ -361,6 +361,8 @@ def test_every_interface_is_a_warning_and_errors(shell: Shell) -> None:
 def test_forking_with_the_shells_own_clients(shell: Shell) -> None:
     shell.ok("serve f tcp 0 --handler upper --forking; tcp connect a f; tcp connect b f")
     shell.ok("sendline a one; recv a --line; sendline b two; recv b --line")
+    server = shell.session.registry.get("f")
+    until(shell, lambda: len(server.children) == 2)  # the parent notes each after its fork
     rows = shell.ok("clients f").splitlines()[1:]
     assert [r.split()[0] for r in rows] == [shell.session.volatile[f"{c}.laddr"] for c in "ab"]
     assert all(re.search(r"child pid \d+$", r) for r in rows), rows
@@ -507,8 +509,8 @@ def test_every_error_says_what_to_do_next(shell: Shell, tmp_path: Path) -> None:
             "of your .py file",
         f"serve x tcp 0 --handler python:{tmp_path}/bad.py:X": f"{tmp_path}/bad.py: "
             "ModuleNotFoundError: No module named 'nosuchmodule_xyz'; fix it and serve again",
-        "relay r tcp-listen:0 exec:/nonexistent/x": "relay: no such program in "
-            "'exec:/nonexistent/x' (ENOENT); check the name, or give its path",
+        f"relay r tcp-listen:0 exec:{tmp_path}/none": "relay: no such program in "
+            f"'exec:{tmp_path}/none' (ENOENT); check the name, or give its path",
     }  # fmt: skip
     for line, want in errors.items():
         assert shell.fails(line) == f"error: {want}", line

@@ -66,6 +66,7 @@ def test_a_forked_child_ignores_ctrl_c_meant_for_the_shell(shell: Shell, tmp_pat
     shell.ok(f"serve f tcp 0 --handler python:{tmp_path}/h.py:Echo --forking")
     shell.ok("tcp connect c f; sendline c one; recv c --line")
     server = shell.session.registry.get("f")
+    assert shell.session.wait_for(lambda: server.children, 20)  # the parent has noted it
     (pid,) = server.children
     os.kill(pid, signal.SIGINT)
     shell.ok("sendline c two")
@@ -142,7 +143,8 @@ def test_stop_closes_the_copies_of_forked_clients_streams(shell: Shell, tmp_path
             c.sendall(b"x")
             assert c.recv(10) == b"x"  # its child is serving it
         server = shell.session.registry.get("f")
-        assert len(server.child_socks) == 3  # the parent's copies, for stop
+        # the parent's copies, for stop (noted just after each fork)
+        assert shell.session.wait_for(lambda: len(server.child_socks) == 3, 20)
         shell.ok("stop f")
         assert open_fds() == before | {c.fileno() for c in clients}
     finally:

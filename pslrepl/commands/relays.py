@@ -94,20 +94,34 @@ def endpoint(ctx: Invocation, spec: str, relay_name: str) -> Endpoint:
                 raise UsageError(f"relay: can't split {spec!r}: {exc}; close the quote") from None
             if not argv:
                 raise UsageError("relay: exec: needs a command, like exec:'sort -r'")
-            proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                    bufsize=0, start_new_session=True)  # fmt: skip
+            try:
+                proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                        bufsize=0, start_new_session=True)  # fmt: skip
+            except OSError as exc:
+                raise _exec_error(spec, argv[0], exc) from None
             return Endpoint(spec, proc=proc)
-    except FileNotFoundError as exc:
-        if kind != "exec":
-            raise socket_error(relay_name, exc, rest, path=kind == "unix") from None
-        raise PslError(f"relay: no such program in {spec!r} (ENOENT); check the name, or "
-                       "give its path") from None  # fmt: skip
     except TimeoutError:
         raise PslError(f"relay: no answer from {rest} in {ctx.timeout:g} s (is it up, is "
                        "its listen queue full?); --timeout S waits longer") from None  # fmt: skip
     except OSError as exc:
         raise socket_error(relay_name, exc, rest, path=kind == "unix") from None
     raise UsageError(f"relay: unknown endpoint kind {kind!r}; give {FORMS}")
+
+
+def _exec_error(spec: str, program: str, exc: OSError) -> PslError:
+    """Why exec:'s program would not start, and what to do."""
+    import errno
+
+    from pslrepl.errors import describe_oserror
+
+    if exc.errno == errno.ENOENT:
+        return PslError(f"relay: no such program in {spec!r} (ENOENT); check the name, or "
+                        "give its path")  # fmt: skip
+    if exc.errno == errno.EACCES:
+        return PslError(f"relay: {program} can't be run (EACCES): a directory, or a file "
+                        "without execute permission; give a program's path")  # fmt: skip
+    return PslError(f"relay: can't run {program}: {describe_oserror(exc)}; is it a program "
+                    "for this machine?")  # fmt: skip
 
 
 def _relay(ctx: Invocation) -> None:
