@@ -376,3 +376,46 @@ def test_a_tls_sockets_own_timeout_and_non_blocking_rule(shell: Shell) -> None:
     shell.ok("setblocking t on; sendline t hi")
     assert shell.ok("recv t --line") == "hi\n(3 bytes)\n"
     assert "timeout:     None (blocking)" in shell.ok("info t")
+
+
+def test_tls_eof_behind_unread_data_is_told_once_after_the_data(live: Shell) -> None:
+    """Data, then the peer's close, both decrypted ahead: the data is announced, and once
+    it is read, EOF (nothing on the wire will say so again); the watcher does not spin on
+    a socket that stays readable at EOF."""
+    context = session_ca(live.session).server_context()
+    listener = socket.create_server(("127.0.0.1", 0))
+    accepted: list[ssl.SSLSocket] = []
+
+    def accept() -> None:
+        conn, _ = listener.accept()
+        accepted.append(context.wrap_socket(conn, server_side=True))
+
+    thread = threading.Thread(target=accept, daemon=True)
+    thread.start()
+    try:
+        live.ok(f"tls connect t 127.0.0.1:{listener.getsockname()[1]} "
+                "--server-hostname localhost")  # fmt: skip
+        thread.join(timeout=30)
+        server = accepted[0]
+        server.sendall(b"last words\n")
+        server.setblocking(False)
+        with contextlib.suppress(ssl.SSLWantReadError):
+            server.unwrap()
+        server.close()
+        # All came (CLOSE_WAIT: the FIN, so the data and close_notify before it too).
+        res = sock_of(live, "t")
+        wait_until(lambda: res.tcp_state() == "CLOSE_WAIT" and pending_from(live, "t"))
+        out = live.ok("echo x")
+        assert out == "x\n[t] 11 bytes waiting: b'last words\\n'\n", out
+        assert not watched(live, "t")  # past EOF: not selected again
+        assert live.ok("echo y") == "y\n" and not watched(live, "t")
+        out = live.ok("recv t")
+        assert out == "last words\n(11 bytes)\n[t] the peer closed its side: recv will return EOF\n"
+        assert live.ok("echo z") == "z\n" and not watched(live, "t")
+        assert live.ok("recv t") == "EOF: the peer closed its side (recv returned b'')\n"
+        assert live.ok("echo w") == "w\n"
+    finally:
+        thread.join(timeout=30)
+        for tls in accepted:
+            tls.close()
+        listener.close()

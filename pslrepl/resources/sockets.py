@@ -235,10 +235,9 @@ class Sock(Resource):
                 return
             except OSError as exc:
                 # The peek took the socket's pending error (ECONNRESET): keep it for recv.
-                from pslrepl.errors import describe_oserror
-
                 self.held_error = exc
-                self._post("note", f"{describe_oserror(exc)}: recv will say so")
+                self.eof_told = True
+                self._post("note", self._end_note())
                 return
             if not head and self.kind in STREAM_KINDS and not self.held:
                 self.peer_eof = True
@@ -251,6 +250,15 @@ class Sock(Resource):
                 self._post("waiting", "", size=unread, data=bytes(self.held + head)[:64])
             self.seen = unread
             watcher(self.session).hush(self)
+
+    def _end_note(self) -> str:
+        """What the next read will meet: EOF, or the error a read ahead took."""
+        if self.held_error is None:
+            self.peer_eof = True
+            return "the peer closed its side: recv will return EOF"
+        from pslrepl.errors import describe_oserror
+
+        return f"{describe_oserror(self.held_error)}: recv will say so"
 
     def _post(self, kind: str, detail: str, *, size: int = 0, data: bytes = b"") -> None:
         """A live notice (not logged: when it comes depends on timing), marked as the
@@ -265,21 +273,15 @@ class Sock(Resource):
         if self.kind != "tls" or self.closed or self.busy:
             return None
         self.fill()
-        if self.held_error is not None:
-            if not self.eof_told:
-                from pslrepl.errors import describe_oserror
-
-                self.eof_told = True
-                self._post("note", f"{describe_oserror(self.held_error)}: recv will say so")
-            return None
-        if not self.held and self.held_eof:
-            self.peer_eof = True
+        if not self.held and (self.held_eof or self.held_error is not None):
             if not self.eof_told:
                 self.eof_told = True
-                self._post("note", "the peer closed its side: recv will return EOF")
+                self._post("note", self._end_note())
             return None
-        if len(self.held) < PEEK:
-            watcher(self.session).arm(self)  # all decrypted: the next record wakes it
+        if len(self.held) < PEEK and not self.held_eof:
+            # All decrypted: the next record wakes the watcher. Not past EOF: the socket
+            # stays readable at EOF, and the watcher would wake at once, again and again.
+            watcher(self.session).arm(self)
         if len(self.held) <= self.seen:
             return None
         self.seen = len(self.held)
@@ -288,8 +290,10 @@ class Sock(Resource):
     # -- what commands call -----------------------------------------------------------
 
     def arm(self) -> None:
-        # A stream whose EOF the user knows of has nothing more to announce.
-        if not self.closed and not (self.eof_told and self.kind in STREAM_KINDS):
+        # A stream whose EOF the user knows of, or whose EOF or error a read met already,
+        # has nothing more to come: the watcher would only wake, at once, again and again.
+        over = self.eof_told or self.held_eof or self.held_error is not None
+        if not self.closed and not (over and self.kind in STREAM_KINDS):
             watcher(self.session).arm(self)
 
     def fill(self, ctx: Invocation | None = None, *, limit: int = PEEK) -> bool:
@@ -357,6 +361,11 @@ class Sock(Resource):
             self.seen = max(0, self.seen - taken)
             if eof:
                 self.peer_eof = self.eof_told = True
+            elif not self.held and not self.eof_told and self.has_held():
+                # A read ahead met EOF (or an error) behind the bytes just taken: it is
+                # next, and no watcher will see it come (it has come): say it now, once.
+                self.eof_told = True
+                self._post("note", self._end_note())
         self.arm()
 
     def hold_back(self, data: bytes | bytearray) -> None:
