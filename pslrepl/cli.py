@@ -142,7 +142,7 @@ def parse_cli(argv: list[str]) -> Options:
 
 def transcripts(opts: Options) -> int:
     """--check and --update: each transcript replayed in a fresh session."""
-    from pslrepl.replay import check_file, update_file
+    from pslrepl.replay import TranscriptFileError, check_file, update_file
 
     status: int = ExitStatus.OK
     for path in opts.files:
@@ -156,6 +156,9 @@ def transcripts(opts: Options) -> int:
                 print(outcome.report())
                 if not outcome.ok:
                     status = ExitStatus.FAILED
+        except TranscriptFileError as exc:  # it says what is wrong with the file
+            print(f"pslrepl: {path}: {exc.strerror}", file=sys.stderr)
+            status = ExitStatus.USAGE
         except OSError as exc:
             print(f"pslrepl: can't read {path}: {exc.strerror or exc}", file=sys.stderr)
             status = ExitStatus.USAGE

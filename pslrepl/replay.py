@@ -149,7 +149,7 @@ def replay(
     """Run every step through the shell's own dispatcher in a fresh session; compare.
     ``time_limit``: seconds the whole replay may take; the command running then is
     cancelled, and the step fails with what it showed (only in the main thread)."""
-    from pslrepl.cli import build, shutdown
+    from pslrepl.app import build, shutdown
     from pslrepl.dispatch import Dispatcher
     from pslrepl.environment import Environment
 

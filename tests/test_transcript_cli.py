@@ -183,7 +183,7 @@ def test_a_file_that_is_no_transcript_is_one_line_and_status_2(
     done = run_cli(mode, str(path))
     assert done.returncode == 2
     assert done.stdout == ""
-    assert done.stderr == f"pslrepl: can't read {path}: {why}\n"
+    assert done.stderr == f"pslrepl: {path}: {why}\n"
     assert sorted(p.name for p in tmp_path.iterdir()) == before  # nothing written
 
 
@@ -204,7 +204,7 @@ def test_update_never_writes_through_a_symlink(tmp_path: Path) -> None:
     done = run_cli("--update", str(link))
     assert done.returncode == 2
     why = f"it is a symbolic link (to {real}); --update won't write through one"
-    assert done.stderr == f"pslrepl: can't read {link}: {why}: give the file it points to\n"
+    assert done.stderr == f"pslrepl: {link}: {why}: give the file it points to\n"
     assert real.read_text() == "psl> echo hi\nwrong\n" and link.is_symlink()
     # reading through one is fine: --check follows it
     assert run_cli("--check", str(link)).returncode == 1
