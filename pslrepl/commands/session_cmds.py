@@ -349,6 +349,7 @@ COMMANDS = (
         _info,
         args=(Arg("NAME", "resource"),),
         examples=("info p",),
+        setup=("spawn p -- cat",),
         calls=("Popen.pid", "Popen.args", "Popen.returncode"),
     ),
     Command(
@@ -360,6 +361,7 @@ COMMANDS = (
         opts=(Opt("--all", "close every live resource"),),
         calls=("os.killpg", "Popen.wait"),
         examples=("close p", "close --all"),
+        setup=("spawn p -- cat", "spawn q -- cat"),
     ),
     Command(
         "log",
@@ -374,6 +376,7 @@ COMMANDS = (
             Opt("--last", "only the last N entries", "N", kind="int", limits=(0, 2**63 - 1)),
         ),
         examples=("log p", "log p --hex --last 5", "log"),
+        setup=("spawn p -- cat", "writeline p hello", "read p --line"),
     ),
     Command(
         "wait",
@@ -388,6 +391,7 @@ COMMANDS = (
         opts=(TIMEOUT,),
         calls=("Popen.wait",),
         examples=("wait p", "wait p data --timeout 2"),
+        setup=("spawn p -- echo hello",),
     ),
     Command(
         "set",
@@ -422,6 +426,7 @@ COMMANDS = (
         args=(Arg("CODE", "text", many=True),),
         calls=("eval", "exec"),
         examples=("py p.pid", "py p.poll()", 'py "import os; print(os.getpid())"'),
+        setup=("spawn p -- cat",),
         details="Names hold the real objects (a process is its subprocess.Popen); `res` maps "
         "every name, for names that are not identifiers; `session` is the shell itself.",
     ),
@@ -432,6 +437,7 @@ COMMANDS = (
         _source,
         args=(Arg("FILE", "file"),),
         examples=("source demo.psl",),
+        setup=("record demo.psl", "echo hello", "record stop"),
         details="A transcript (.psl) runs too: its `psl> ` lines are the commands, and the "
         "output recorded under them is skipped.",
     ),
