@@ -419,3 +419,12 @@ def test_tls_eof_behind_unread_data_is_told_once_after_the_data(live: Shell) -> 
         for tls in accepted:
             tls.close()
         listener.close()
+
+
+def test_shutting_reading_down_is_no_news_from_the_peer(live: Shell) -> None:
+    live.ok("socketpair a b")
+    out = live.ok("shutdown b rd")
+    wait_until(lambda: not watched(live, "b"))  # readable now (recv returns b''): looked at
+    out += live.ok("echo x")
+    assert "the peer closed" not in out, out
+    assert "peer EOF" not in live.ok("ls")

@@ -641,6 +641,8 @@ def read_stream(ctx: Invocation, res: Sock, *, mode: str = "", size: int = DEFAU
                 eof = res.kind in STREAM_KINDS
                 break
             got += chunk
+            if match is not None and len(chunk) < take:
+                match = None  # fewer bytes than peeked came: look again with the rest
             if mode == "" or match is not None:
                 break
             if mode in ("line", "until") and got.endswith(until):

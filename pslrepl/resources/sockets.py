@@ -227,6 +227,8 @@ class Sock(Resource):
                 return
             if self.held_error is not None:
                 return  # told already; the next recv raises it
+            if "rd" in self.shut and self.kind in STREAM_KINDS:
+                return  # readable because the user shut reading down: no news from the peer
             try:
                 head = self.sock.recv(64, socket.MSG_PEEK | socket.MSG_DONTWAIT)
             except BlockingIOError:  # read meanwhile (py, a dup): nothing waits now
