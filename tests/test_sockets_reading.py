@@ -428,3 +428,31 @@ def test_shutting_reading_down_is_no_news_from_the_peer(live: Shell) -> None:
     out += live.ok("echo x")
     assert "the peer closed" not in out, out
     assert "peer EOF" not in live.ok("ls")
+
+
+def test_ctrl_c_cancels_wait_on_a_fresh_tls_socket(shell: Shell) -> None:
+    fresh_tls(shell)
+    main = threading.main_thread().ident
+
+    def waiting() -> bool:  # the main thread is inside the wait
+        import sys
+        import traceback
+
+        frame = sys._current_frames().get(main or 0)
+        return frame is not None and any(
+            f.name == "wait_for" for f in traceback.extract_stack(frame)
+        )
+
+    def interrupt() -> None:
+        wait_until(waiting)
+        os.kill(os.getpid(), signal.SIGINT)
+
+    helper = threading.Thread(target=interrupt)
+    helper.start()
+    try:
+        line = shell.fails("wait t data --timeout 60")
+    finally:
+        helper.join()
+    assert line == "error: cancelled by Ctrl-C; everything else carries on"
+    shell.ok("sendline t on")
+    assert shell.ok("recv t --line") == "on\n(3 bytes)\n"

@@ -522,11 +522,12 @@ class Sock(Resource):
         if self.closed:
             return "already closed"
         watcher(self.session).disarm(self)
-        self.held.clear()
-        if self.kind == "tls":
-            end_tls(self.sock)
-        self.sock.close()
-        self.closed = True
+        with self.lock:  # the watcher, if it is looking at this socket, finishes first
+            self.held.clear()
+            if self.kind == "tls":
+                end_tls(self.sock)
+            self.sock.close()
+            self.closed = True
         removed = ""
         if self.unix_path:
             try:
