@@ -215,7 +215,7 @@ class Watchdog:
 def session_members(sid: int) -> list[int]:
     """The live processes of a session (Linux's /proc; [] where there is none): what a
     child started in its own session left running after it ended."""
-    found = []
+    found: list[int] = []
     try:
         names = os.listdir("/proc")
     except OSError:
