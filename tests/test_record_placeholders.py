@@ -112,3 +112,17 @@ def test_a_recorded_session_replays_from_the_command_line(tmp_path: Path) -> Non
     for _ in range(3):
         check = run_cli("--check", "t.psl", cwd=str(tmp_path))
         assert check.stdout == "t.psl: pass (6 commands)\n", check.stdout + check.stderr
+
+
+def test_a_socket_bound_by_its_first_sendto_is_recorded_as_a_placeholder(
+    shell: Shell, tmp_path: Path
+) -> None:
+    """sendto from an unbound UDP socket binds it to a free port: the shell learns the
+    port then, so the receiver's "from" line is written with {u.port} and replays."""
+    path = tmp_path / "t.psl"
+    text = record(shell, path, [
+        "udp open u", "udp open v --bind 0", "sendto u v hi", "recvfrom v", "ls udp",
+    ])  # fmt: skip
+    assert "from 127.0.0.1:{u.port}  (2 bytes)\n" in text  # u is bound to 0.0.0.0
+    assert str(port(shell, "u")) not in text
+    assert_replays(path)

@@ -161,8 +161,10 @@ def shell_script_pids(lines: list[str]) -> tuple[subprocess.Popen[str], dict[str
     raise AssertionError(f"the shell ended early: {shell.stderr.read() if shell.stderr else ''}")
 
 
-def test_kill_9_of_the_shell_ends_everything_it_started_within_2_s() -> None:
+def test_kill_9_of_the_shell_ends_everything_it_started_within_2_s(tmp_path: Path) -> None:
+    sock = tmp_path / "left.sock"
     shell, seen = shell_script_pids([
+        f"unix listen l {sock}",
         "spawn a --shell -- 'sleep 600 & sleep 601'",
         f"spawn b -- {PY} -c '{IGNORES_TERM}'",
         "run --shell -- 'sleep 602 >/dev/null 2>&1 & echo left'",  # its sleep stays
@@ -189,8 +191,8 @@ def test_kill_9_of_the_shell_ends_everything_it_started_within_2_s() -> None:
         shell.wait()
         assert wait_gone(children, timeout=2.0) == [], "children outlived the shell by 2 s"
         deadline = time.monotonic() + 2
-        while os.path.exists(tmp):
-            assert time.monotonic() < deadline, "the temp dir outlived the shell"
+        while os.path.exists(tmp) or sock.exists():
+            assert time.monotonic() < deadline, "the temp dir or socket file outlived it"
             time.sleep(0.01)
     finally:
         shell.kill()

@@ -483,6 +483,7 @@ def _sendto(ctx: Invocation) -> None:
     except OSError as exc:
         raise socket_error(res.name, exc, str(target), path=res.kind == "unix-dgram",
                            op="sendto", kind=res.kind) from None  # fmt: skip
+    res.refresh_addresses()  # a first sendto binds an unbound socket to a free port
     res.traffic("send", "out", data[:n], peer=format_addr(target))
     ctx.emit(
         Styled(

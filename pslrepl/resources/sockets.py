@@ -165,6 +165,8 @@ class Sock(Resource):
         # info asks the kernel again.
         self._local, self._remote = self._addresses()
         self._remember_addresses()
+        if unix_path:
+            session.own_path(unix_path)  # removed even if the shell is killed
         self.post(Event(name, "start", f"{origin}: {self.describe()}"))
         watcher(session).arm(self)
 
@@ -182,6 +184,14 @@ class Sock(Resource):
                 volatile[f"{self.name}.addr"] = laddr
         if raddr and self.sock.family in (socket.AF_INET, socket.AF_INET6):
             volatile[f"{self.name}.raddr"] = raddr
+
+    def refresh_addresses(self) -> None:
+        """After a call that may bind or connect implicitly (sendto from an unbound UDP
+        socket binds it to a free port): the addresses anew, for ls and transcripts."""
+        local, remote = self._addresses()
+        if (local, remote) != (self._local, self._remote):
+            self._local, self._remote = local, remote
+            self._remember_addresses()
 
     @property
     def bound_addr(self) -> Addr | None:
@@ -535,6 +545,7 @@ class Sock(Resource):
                 removed = f"; removed {self.unix_path}"
             except OSError:
                 pass
+            self.session.disown_path(self.unix_path)
         self.post(Event(self.name, "close", "closed" + removed))
         return "closed" + removed
 
