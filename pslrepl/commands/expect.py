@@ -105,6 +105,15 @@ COMMANDS = (
             "expect c '^220 .*\\r\\n'",
             "expect t 'HTTP/1\\.[01] (\\d+)'",
         ),
+        setup=(
+            "spawn p --shell -- 'printf \">>> \\npid 42\\n\"'",
+            "serve web tcp 0 --handler echo",
+            "tcp connect c web",
+            "send c '220 ready\\r\\n'",
+            "serve https tcp 0 --handler http --tls",
+            "tls connect t https",
+            "send t 'HEAD / HTTP/1.0\\r\\n\\r\\n'",
+        ),
         details="NAME is a process (its stdout, or --stderr) or a tcp, tls or unix socket "
         "(socketpair's too). What came is shown with the match marked, then each group. "
         "A socket gives up only the bytes through the end of the match: the rest stays for "

@@ -330,7 +330,7 @@ COMMANDS = (
         examples=(
             "getaddrinfo localhost 80",
             "getaddrinfo localhost http --type tcp",
-            "getaddrinfo localhost 443 AF_INET6 SOCK_STREAM",
+            "getaddrinfo ::1 443 AF_INET6 SOCK_STREAM",
             "getaddrinfo localhost None AF_INET 0 0 AI_CANONNAME",
         ),
         details="As the stdlib call orders them: HOST PORT FAMILY TYPE PROTO FLAGS, "

@@ -833,7 +833,8 @@ COMMANDS = (
         args=(Arg("NAME", "new"), Arg("ADDR", "address")),
         opts=(TIMEOUT, Opt("--source", "bind to this local ADDR first", "ADDR"), FAMILY),
         calls=("socket.create_connection",),
-        examples=("tcp connect c 127.0.0.1:8080", "tcp connect c srv", "tcp connect c [::1]:80"),
+        examples=("tcp connect c srv", "tcp connect c2 srv --source 127.0.0.1:0 --timeout 2"),
+        setup=("tcp listen srv 0",),
         details=f"ADDR is {ADDR_HELP}.",
     ),
     Command(
@@ -850,7 +851,11 @@ COMMANDS = (
             FAMILY,
         ),
         calls=("socket.socket", "socket.setsockopt", "socket.bind", "socket.listen"),
-        examples=("tcp listen srv 0", "tcp listen srv 8080 --reuseaddr", "tcp listen v6 [::1]:0"),
+        examples=(
+            "tcp listen srv 0",
+            "tcp listen all 0.0.0.0:0 --reuseaddr",
+            "tcp listen v6 [::1]:0",
+        ),
         details="A bare PORT binds 127.0.0.1; give 0.0.0.0:PORT to listen on every "
         "interface (it says so).",
     ),
@@ -863,6 +868,7 @@ COMMANDS = (
         opts=(TIMEOUT,),
         calls=("socket.accept",),
         examples=("accept srv s", "accept srv"),
+        setup=("tcp listen srv 0", "tcp connect c srv", "tcp connect c2 srv"),
         details="Without NAME the connection is named after the listener: srv-1, srv-2.",
     ),
     Command(
@@ -887,7 +893,8 @@ COMMANDS = (
         args=(Arg("NAME", "new"), Arg("PATH", "file")),
         opts=(TIMEOUT,),
         calls=("socket.socket", "socket.connect"),
-        examples=("unix connect c /tmp/demo.sock",),
+        examples=("unix connect c demo.sock",),
+        setup=("unix listen srv demo.sock",),
     ),
     Command(
         "unix listen",
@@ -897,7 +904,7 @@ COMMANDS = (
         args=(Arg("NAME", "new"), Arg("PATH", "file")),
         opts=(Opt("--backlog", "listen(N)", "N", kind="int", limits=(0, C_INT[1])),),
         calls=("socket.socket", "socket.bind", "socket.listen"),
-        examples=("unix listen srv /tmp/demo.sock",),
+        examples=("unix listen srv demo.sock",),
     ),
     Command(
         "unix dgram",
@@ -906,7 +913,7 @@ COMMANDS = (
         _unix_dgram,
         args=(Arg("NAME", "new"), Arg("PATH", "file", optional=True)),
         calls=("socket.socket", "socket.bind"),
-        examples=("unix dgram d /tmp/d.sock",),
+        examples=("unix dgram d d.sock",),
     ),
     Command(
         "socketpair",
@@ -926,6 +933,7 @@ COMMANDS = (
         opts=(HEX_IN, FILE_IN, TIMEOUT),
         calls=("socket.send",),
         examples=('send c "GET / HTTP/1.0\\r\\n\\r\\n"', "send c --hex 'de ad be ef'"),
+        setup=("serve web tcp 0 --handler echo", "tcp connect c web"),
         details="One send call, bounded by --timeout: to a peer that does not read, it "
         "sends what fits in the kernel's buffer and says how much (sendall loops for the "
         "rest). A TLS send writes at most one record (16 KiB).",
@@ -939,6 +947,7 @@ COMMANDS = (
         opts=(HEX_IN, FILE_IN, TIMEOUT),
         calls=("socket.sendall", "socket.send"),
         examples=("sendall c --file /etc/hostname",),
+        setup=("serve web tcp 0 --handler echo", "tcp connect c web"),
         details="socket.sendall's loop, made here so that --timeout bounds it: send, then "
         "send the rest, until all is sent; a timeout says how much went.",
     ),
@@ -951,6 +960,7 @@ COMMANDS = (
         opts=(HEX_IN, FILE_IN, TIMEOUT),
         calls=("socket.send",),
         examples=("sendline c hello",),
+        setup=("serve web tcp 0 --handler echo", "tcp connect c web"),
     ),
     Command(
         "sendto",
@@ -960,7 +970,8 @@ COMMANDS = (
         args=(Arg("NAME", "resource", kinds=("udp", "unix-dgram")), Arg("ADDR", "address"), DATA),
         opts=(HEX_IN, FILE_IN),
         calls=("socket.sendto",),
-        examples=("sendto u 9999 ping",),
+        examples=("sendto u v ping", "sendto u 127.0.0.1:9 ping"),
+        setup=("udp open u", "udp open v --bind 0"),
     ),
     Command(
         "recv",
@@ -977,7 +988,13 @@ COMMANDS = (
             SHOW_REPR,
         ),
         calls=("socket.recv",),
-        examples=("recv c", "recv c 5", "recv c --line", "recv c --all"),
+        examples=("recv c", "recv c 5", "recv c --line", "recv d --all"),
+        setup=(
+            "serve gen tcp 0 --handler chargen",
+            "tcp connect c gen",
+            "serve day tcp 0 --handler daytime",
+            "tcp connect d day",
+        ),
         details="One recv returns what has arrived, which may be several sends or part "
         "of one. --line and --until peek, then take only through the delimiter. TLS can't "
         "peek: its bytes are decrypted as they come, without waiting (a TLS 1.3 session "
@@ -994,6 +1011,7 @@ COMMANDS = (
         opts=(TIMEOUT, SHOW_HEX, SHOW_REPR),
         calls=("socket.recvmsg",),
         examples=("recvfrom u", "recvfrom u 4"),
+        setup=("udp open u --bind 0", "udp open v", "sendto v u hello", "sendto v u again"),
     ),
     Command(
         "shutdown",
@@ -1003,6 +1021,7 @@ COMMANDS = (
         args=(SOCK, Arg("HOW", "choice", choices=("rd", "wr", "rdwr"))),
         calls=("socket.shutdown",),
         examples=("shutdown c wr",),
+        setup=("serve web tcp 0 --handler echo", "tcp connect c web"),
     ),
     Command(
         "sockopt",
@@ -1016,6 +1035,7 @@ COMMANDS = (
         ),
         calls=("socket.getsockopt", "socket.setsockopt"),
         examples=("sockopt c TCP_NODELAY", "sockopt c TCP_NODELAY on", "sockopt c SO_RCVBUF"),
+        setup=("serve web tcp 0 --handler echo", "tcp connect c web"),
     ),
     Command(
         "settimeout",
@@ -1025,6 +1045,7 @@ COMMANDS = (
         args=(Arg("NAME", "resource", kinds=(*SOCKET_KINDS, *LISTENER_KINDS)), Arg("S", "text")),
         calls=("socket.settimeout",),
         examples=("settimeout c 0.5", "settimeout c none"),
+        setup=("serve web tcp 0 --handler echo", "tcp connect c web"),
     ),
     Command(
         "setblocking",
@@ -1037,6 +1058,7 @@ COMMANDS = (
         ),
         calls=("socket.setblocking",),
         examples=("setblocking c off",),
+        setup=("serve web tcp 0 --handler echo", "tcp connect c web"),
     ),
     Command(
         "dup",
@@ -1049,5 +1071,6 @@ COMMANDS = (
         ),
         calls=("socket.dup",),
         examples=("dup c c2",),
+        setup=("serve web tcp 0 --handler echo", "tcp connect c web"),
     ),
 )

@@ -299,9 +299,9 @@ COMMANDS = (
         calls=("ssl.create_default_context", "socket.create_connection", "SSLContext.wrap_socket"),
         examples=(
             "tls connect t web",
-            "tls connect t example.org:443",
-            "tls connect t web --server-hostname localhost --alpn http/1.1",
+            "tls connect t2 web --server-hostname localhost --alpn http/1.1",
         ),
+        setup=("serve web tcp 0 --handler echo --tls --threading",),
         details="The system's CAs and the session's test CA are trusted, so a `serve "
         "--tls` server verifies. A failure says why and leaves no connection behind. ADDR "
         "may be unix:PATH or a UNIX server's name too; its certificate is then checked for "
@@ -321,7 +321,8 @@ COMMANDS = (
             TIMEOUT,
         ),
         calls=("SSLContext.wrap_socket",),
-        examples=("tls wrap s --server", "tls wrap c --server-hostname localhost"),
+        examples=("tls wrap c --server-hostname localhost",),
+        setup=("serve web tcp 0 --handler echo --tls", "tcp connect c web"),
     ),
     Command(
         "tls info",
@@ -331,6 +332,7 @@ COMMANDS = (
         args=(Arg("NAME", "resource", kinds=("tls",)),),
         calls=("SSLSocket.version", "SSLSocket.cipher", "SSLSocket.getpeercert"),
         examples=("tls info t",),
+        setup=("serve web tcp 0 --handler echo --tls", "tls connect t web"),
     ),
     Command(
         "ca show",
@@ -346,6 +348,6 @@ COMMANDS = (
         "write the test CA to DIR/ca.pem, for curl and openssl",
         _ca_export,
         args=(Arg("DIR", "file"),),
-        examples=("ca export /tmp/ca",),
+        examples=("ca export ca",),
     ),
 )
