@@ -24,7 +24,7 @@ FORMS = (
 def endpoint(ctx: Invocation, spec: str, relay_name: str) -> Endpoint:
     from pslrepl.commands.sockets import socket_error
     from pslrepl.resources.relays import Endpoint
-    from pslrepl.resources.sockets import Sock, watcher
+    from pslrepl.resources.sockets import Sock
 
     session = ctx.session
     kind, sep, rest = spec.partition(":")
@@ -37,10 +37,12 @@ def endpoint(ctx: Invocation, spec: str, relay_name: str) -> Endpoint:
                 raise UsageError(f"relay: {spec}'s stdin is closed; spawn it again")
             return Endpoint.of_child(spec, res)
         if isinstance(res, Sock) and res.kind in ("tcp", "unix", "tls"):
-            watcher(session).disarm(res)  # the relay reads it now, not the watcher
+            # The relay reads it now: the watcher keeps quiet, and notices not shown yet
+            # are withdrawn (a TLS notice would decrypt, taking bytes from the relay).
+            res.begin_read()
             if res.kind == "tls":  # read with recv: an SSLSocket's bytes can't be spliced
-                return Endpoint(spec, sock=res.sock, owned=False, tls=res)
-            return Endpoint(spec, sock=res.sock, owned=False)
+                return Endpoint(spec, sock=res.sock, owned=False, tls=res, lent=res)
+            return Endpoint(spec, sock=res.sock, owned=False, lent=res)
         bound = getattr(res, "bound_addr", None)
         if bound is not None and res.kind in ("server", "listener", "relay"):
             # Something that listens: the relay connects to it, as `tcp connect` would.

@@ -77,7 +77,7 @@ class Endpoint:
 
     def __init__(self, label: str, *, sock: socket.socket | None = None,
                  proc: subprocess.Popen[bytes] | None = None, owned: bool = True,
-                 dgram: bool = False, tls: Any = None) -> None:  # fmt: skip
+                 dgram: bool = False, tls: Any = None, lent: Any = None) -> None:  # fmt: skip
         self.label = label  # grows a " <- PEER" once tcp-listen has accepted
         self.name = label  # as given: what live traffic lines call this side
         self.on_accept: Any = None  # the relay's: say who connected
@@ -85,6 +85,7 @@ class Endpoint:
         self.proc = proc
         self.owned = owned  # made by the relay (closed with it), or a user's resource
         self.dgram = dgram
+        self.lent = lent  # a user's socket resource, kept quiet while the relay reads it
         self.child: Any = None  # a spawned Process resource: read its buffer, write stdin
         self.listener: socket.socket | None = None  # tcp-listen: accept one, in the thread
         self.failed = False
@@ -100,6 +101,8 @@ class Endpoint:
         self.pre_eof = False
         self.pre_error: OSError | None = None
         self.timeout: float | None = None
+        self.read_done = False  # TLS: the peer's EOF has been read
+        self.close_pending = False  # TLS: a half-close waits for the peer's EOF
         if tls is not None:
             assert sock is not None
             with tls.lock:
@@ -163,24 +166,31 @@ class Endpoint:
         import ssl
 
         if self.pre:
-            data, self.pre = self.pre, b""
-            return data
+            first, self.pre = self.pre, b""
+            return first
         if self.pre_error is not None:
             raise self.pre_error
         if self.pre_eof:
+            self.read_done = True
             return b""
         assert self.sock is not None
         want: tuple[Any, Any]
         while True:
             with self.io:
                 try:
-                    return self.sock.recv(CHUNK)
+                    data: bytes = self.sock.recv(CHUNK)
                 except ssl.SSLWantReadError:
                     want = (self.sock, None)
                 except ssl.SSLWantWriteError:
                     want = (None, self.sock)
-                except ssl.SSLEOFError:  # closed without close_notify: EOF all the same
+                except (ssl.SSLEOFError, ssl.SSLZeroReturnError):
+                    # closed without close_notify, or close_notify after ours: EOF
+                    self.read_done = True
                     return b""
+                else:
+                    if not data:
+                        self.read_done = True
+                    return data
             if self.stopped:
                 return b""
             self._wait(*want)
@@ -244,9 +254,36 @@ class Endpoint:
         self.ready.wait()
         return not self.failed
 
+    def _tls_close_write(self) -> None:
+        """TLS's close_notify, once the peer has sent all it will. While data still
+        comes, OpenSSL 3 can't half-close: unwrap() calls SSL_shutdown a second time at
+        once, which reads on and fails on the peer's data (APPLICATION_DATA_AFTER_CLOSE_
+        NOTIFY), and TCP's FIN alone is an unexpected EOF, fatal to the peer's TLS. So
+        it waits for the peer's EOF (see flush_close), and the relay says so."""
+        with self.io:
+            if not self.read_done:
+                self.close_pending = True
+                return
+        self.flush_close()
+
+    def flush_close(self) -> None:
+        """Send the close_notify that waited for the peer's EOF (which has come)."""
+        import ssl
+
+        with self.io:
+            self.close_pending = False
+            try:
+                # Non-blocking: close_notify goes, and it raises rather than wait for the
+                # peer's (its EOF is read: nothing comes that could be lost).
+                self.tls.sock.unwrap()
+            except (ssl.SSLWantReadError, ssl.SSLWantWriteError):
+                pass
+            except (OSError, ValueError):
+                pass  # the peer has closed altogether
+
     def close_write(self) -> None:
         """Pass a half-close on: shutdown(SHUT_WR), or close a child's stdin, or TLS's
-        close_notify (the peer may still answer: the read side stays open)."""
+        close_notify (see _tls_close_write)."""
         try:
             if self.child is not None:
                 if not self.child.stdin_closed:
@@ -254,16 +291,7 @@ class Endpoint:
             elif self.proc is not None and self.proc.stdin is not None:
                 self.proc.stdin.close()
             elif self.tls is not None:
-                import ssl
-
-                with self.io:
-                    try:
-                        # Non-blocking: it sends close_notify and, wanting the peer's,
-                        # raises before it would drop the SSL object (the peer's last
-                        # bytes are still to be read).
-                        self.tls.sock.unwrap()
-                    except (ssl.SSLWantReadError, ssl.SSLWantWriteError):
-                        pass
+                self._tls_close_write()
             elif self.sock is not None and not self.dgram:
                 self.sock.shutdown(socket.SHUT_WR)
         except (OSError, ValueError):
@@ -304,6 +332,9 @@ class Endpoint:
             _let_go(self.child)
         if self.tls is not None and self.sock is not None and self.sock.fileno() >= 0:
             self.sock.settimeout(self.timeout)
+        if self.lent is not None:
+            with self.lent.lock:
+                self.lent.busy = False  # a command may read it again (the watcher stays off)
 
     def close(self) -> None:
         self.release()
@@ -363,6 +394,16 @@ class Relay(Resource):
                     self._copy(src, dst, way)
                 if not self.closed:
                     dst.close_write()  # EOF one way: pass the half-close on, as socat does
+                    if dst.close_pending:
+                        self.post(Event(self.name, "note", f"{dst.name} is TLS: its "
+                                        "close_notify waits until its peer has sent all it "
+                                        "will (OpenSSL can't half-close TLS while data still "
+                                        "comes); close the relay to end it sooner"))  # fmt: skip
+                    if src.tls is not None:
+                        with src.io:
+                            pending = src.close_pending
+                        if pending:  # the half-close that waited for this EOF
+                            src.flush_close()
         except (OSError, PslError) as exc:  # PslError: a child that stopped reading stdin
             if not self.closed:
                 self.error = f"{exc.strerror or exc}" if isinstance(exc, OSError) else str(exc)
