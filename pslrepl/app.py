@@ -21,27 +21,15 @@ def build(env: Environment) -> tuple[Session, Dispatcher]:
 
 
 def shutdown(session: Session) -> None:
-    """Close every resource, then run what registered itself to run at the end (traps put
-    back, the recorder closed, the socket watcher stopped, settings restored), newest
-    first: no child, trap or thread outlives the session."""
-    from pslrepl.commands.signals import remove_traps
-
+    """Close every resource, then run what registered itself to run at the end (the
+    recorder closed, traps put back, the socket watcher stopped, the default timeout
+    restored: see Session.on_close), newest first; then the temp dir and the watchdog.
+    No child, trap or thread outlives the session."""
     try:
-        if session.recorder is not None:
-            session.recorder.close()
-            session.recorder = None
         for name, what in session.close_all():
             if session.env.interactive:
                 session.printer.write([[("name", name), ("notice", f": {what}")]])
     finally:
         session.run_on_close()
-        remove_traps(session)
         session.remove_tmp()
-        if "defaulttimeout" in session.restore:
-            import socket
-
-            socket.setdefaulttimeout(session.restore.pop("defaulttimeout"))
-        if session.socket_watcher is not None:
-            session.socket_watcher.stop()
-            session.socket_watcher = None
         session.watchdog.close()

@@ -232,11 +232,9 @@ class Session:
         self._tmp: str | None = None
         self.watchdog = Watchdog()
         self._paths: set[str] = set()  # UNIX socket files made, for the watchdog
-        self._on_close: list[Callable[[], None]] = []
+        self._on_close: dict[str, Callable[[], None]] = {}  # in the order registered
         self.socket_watcher: Any = None
         self.test_ca: Any = None  # the session's TLS test CA, made on first use
-        # Process-wide settings a command changed, to put back at the end (name -> value).
-        self.restore: dict[str, Any] = {}
 
     @property
     def tmp(self) -> str:
@@ -263,19 +261,20 @@ class Session:
 
     # -- the end ------------------------------------------------------------------------
 
-    def on_close(self, hook: Callable[[], None]) -> None:
+    def on_close(self, key: str, hook: Callable[[], None]) -> None:
         """Run ``hook`` when the session ends, after every resource is closed (newest
-        first): what changed process-wide state registers its own undoing."""
-        if hook not in self._on_close:
-            self._on_close.append(hook)
+        first): what changed process-wide state registers its own undoing, once per
+        ``key`` (the signal traps, the socket watcher, the recorder...)."""
+        self._on_close.setdefault(key, hook)
 
     def run_on_close(self) -> None:
         while self._on_close:
-            hook = self._on_close.pop()
+            key = next(reversed(self._on_close))
+            hook = self._on_close.pop(key)
             try:
                 hook()
             except Exception as exc:  # one failing hook must not keep the rest from running
-                self.printer.warning(f"while closing: {type(exc).__name__}: {exc}")
+                self.printer.warning(f"while closing ({key}): {type(exc).__name__}: {exc}")
 
     # -- what must not outlive the shell ------------------------------------------------
 

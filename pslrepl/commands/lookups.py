@@ -289,7 +289,8 @@ def _setdefaulttimeout(ctx: Invocation) -> None:
     raw = ctx["s"]
     value = None if raw.lower() == "none" else _int_or_float(raw)
     # Process-wide state, like a signal handler: put back when the session ends.
-    ctx.session.restore.setdefault("defaulttimeout", socket.getdefaulttimeout())
+    before = socket.getdefaulttimeout()
+    ctx.session.on_close("default timeout", lambda: socket.setdefaulttimeout(before))
     _lookup(ctx, "setdefaulttimeout", socket.setdefaulttimeout, value)
     ctx.say(f"default timeout for new sockets: {value}")
 

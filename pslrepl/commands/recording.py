@@ -11,6 +11,7 @@ if TYPE_CHECKING:
 
     from pslrepl.invocation import Invocation
     from pslrepl.parsing import Token
+    from pslrepl.session import Session
 
 
 def _place(ctx: Invocation) -> tuple[int, int] | None:
@@ -120,11 +121,19 @@ def _record(ctx: Invocation) -> None:
             pass  # the same failure again, on the flush inside close
         raise PslError(f"record: can't write {target!r}: {describe_oserror(exc)}") from None
     session.recorder = recorder
+    session.on_close("recorder", lambda: _stop_recording(session))
     rest = ctx.line[place[1] :] if place is not None else ""
     if rest.strip():
         recorder.start_rest(rest)  # `record demo.psl; spawn p -- cat`: that spawn too
     replaced = " (it replaces the file that was there)" if existed else ""
     ctx.say(f"record: writing the session to {target}{replaced}; `record stop` ends it")
+
+
+def _stop_recording(session: Session) -> None:
+    """The session ends while recording: the transcript is closed with what ran."""
+    recorder, session.recorder = session.recorder, None
+    if recorder is not None:
+        recorder.close()
 
 
 COMMANDS = (

@@ -42,6 +42,7 @@ def install_trap(session: Session, signum: int) -> Trap:
     trap = Trap(session, signum)
     previous = signal.signal(signum, trap)
     session.traps.setdefault(signum, previous)
+    session.on_close("traps", lambda: remove_traps(session))
     return trap
 
 

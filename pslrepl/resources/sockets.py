@@ -127,9 +127,16 @@ class SocketWatcher:
 def watcher(session: Session) -> SocketWatcher:
     if session.socket_watcher is None:
         session.socket_watcher = SocketWatcher(session)
+        session.on_close("socket watcher", lambda: _stop_watcher(session))
     w = session.socket_watcher
     assert isinstance(w, SocketWatcher)
     return w
+
+
+def _stop_watcher(session: Session) -> None:
+    w, session.socket_watcher = session.socket_watcher, None
+    if w is not None:
+        w.stop()
 
 
 class Sock(Resource):
