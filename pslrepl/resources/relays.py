@@ -366,6 +366,7 @@ class Relay(Resource):
         self.show = show  # None, "hex" or "text": live traffic (and no splice)
         self.moved = {">": 0, "<": 0}  # a->b and b->a
         self.done: set[str] = set()
+        self.finished = False  # both ways done, an exec: child reaped, and said so
         self.spliced = False
         self.error = ""
         self.post(Event(name, "start", f"relaying {a.label} <-> {b.label}"))
@@ -421,8 +422,12 @@ class Relay(Resource):
         for end in (self.a, self.b):
             end.release()
         exits = [said for end in (self.a, self.b) if (said := end.reap(REAP_WAIT))]
-        self.post(Event(self.name, "note", "both directions closed: relay done "
-                        f"({self._totals()})" + "".join(f"; {e}" for e in exits)))  # fmt: skip
+        event = Event(self.name, "note", "both directions closed: relay done "
+                      f"({self._totals()})" + "".join(f"; {e}" for e in exits))  # fmt: skip
+        self.log.append(event)  # in the log before `wait NAME close` can return
+        with self.session.cond:
+            self.finished = True
+        self.session.post(event)  # and its waiters woken
 
     def _splice(self, src: Endpoint, dst: Endpoint, way: str) -> None:
         pr, pw = os.pipe()
@@ -506,7 +511,8 @@ class Relay(Resource):
         return super().waited(event)
 
     def ready(self, event: str) -> bool:
-        return event == "close" and (len(self.done) == 2 or self.closed)
+        # Once finished: the log has said so, and an exec: child is reaped.
+        return event == "close" and (self.finished or self.closed)
 
     def info(self) -> list[tuple[str, Cell]]:
         pairs = super().info()
