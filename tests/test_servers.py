@@ -536,3 +536,17 @@ def test_a_relay_that_gets_no_answer_names_timeout(shell: Shell) -> None:
         finally:
             for s in queued:
                 s.close()
+
+
+def test_stop_names_a_few_stuck_handlers_and_counts_the_rest(shell: Shell, tmp_path: Path) -> None:
+    """A flood's thousand threads once made stop's answer a page: it stays one line."""
+    (tmp_path / "stubborn.py").write_text(STUBBORN)
+    shell.ok(f"serve s tcp 0 --handler python:{tmp_path}/stubborn.py:Stubborn --threading")
+    for i in range(5):
+        shell.ok(f"tcp connect c{i} s; recv c{i} --line")  # each handler has answered
+    out = shell.ok("stop s")
+    assert out.count("\n") == 1
+    want = (r"s: stopped after serving 5 clients; handlers still run in pslrepl:s#\d, "
+            r"pslrepl:s#\d, pslrepl:s#\d and 2 more: the port is closed, and each thread "
+            r"ends when its handler returns\n")  # fmt: skip
+    assert re.fullmatch(want, out), out
