@@ -150,6 +150,17 @@ class Watchdog:
             os.close(r)
         self._fd = w
 
+    def start(self) -> None:
+        """Start it now rather than at the first child (a test's baseline of descriptors
+        and children then holds it)."""
+        with self._lock:
+            if self._fd is None and not self._failed:
+                self._start()
+                if self._fd is not None and self._later:
+                    os.write(self._fd, "\n".join(self._later).encode("utf-8",
+                             "surrogateescape") + b"\n")  # fmt: skip
+                    self._later.clear()
+
     def _send(self, line: str, *, start: bool = True) -> None:
         """Tell the watchdog; ``start=False`` for what is cleaned up at the next start
         anyway (files, the temp dir): kept until a child starts the watchdog."""

@@ -244,6 +244,7 @@ def test_udp_in_lock_step_exactly(shell: Shell, payloads: tuple[bytes, bytes]) -
 
 
 def test_a_finished_or_closed_exec_relay_leaves_no_zombie(shell: Shell) -> None:
+    shell.session.watchdog.start()  # a baseline with the session's watchdog in it
     before = child_pids()
     shell.ok("relay r tcp-listen:0 exec:cat")
     shell.ok("tcp connect c r; sendline c hi; shutdown c wr; recv c --all")

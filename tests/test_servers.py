@@ -284,6 +284,7 @@ def test_fifty_concurrent_clients_each_get_their_own_answer(shell: Shell, mode: 
 
 @pytest.mark.parametrize("mode", ["", "--threading", "--forking"])
 def test_stop_leaves_nothing_behind(shell: Shell, mode: str) -> None:
+    shell.session.watchdog.start()  # a baseline with the session's watchdog in it
     children_before = child_pids()
     threads_before = set(threading.enumerate())
     shell.ok(f"serve e tcp 0 --handler echo {mode}")
@@ -325,6 +326,7 @@ def test_stop_never_hangs_on_a_handler_that_wont_return(
     (tmp_path / "stubborn.py").write_text(STUBBORN)
     shell.ok(f"serve s tcp 0 --handler python:{tmp_path}/stubborn.py:Stubborn {mode}")
     p = port(shell, "s")
+    shell.session.watchdog.start()  # a baseline with the session's watchdog in it
     children_before = child_pids()
     shell.ok("tcp connect c s; recv c --line")
     out = shell.ok("stop s")

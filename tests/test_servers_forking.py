@@ -134,6 +134,7 @@ def test_stop_closes_the_copies_of_forked_clients_streams(shell: Shell, tmp_path
     from tests.helpers import open_fds, port
 
     (tmp_path / "h.py").write_text(HANDLERS)
+    shell.session.watchdog.start()  # a baseline with the session's watchdog in it
     before = open_fds()
     shell.ok(f"serve f tcp 0 --handler python:{tmp_path}/h.py:Echo --forking")
     clients = [socket.create_connection(("127.0.0.1", port(shell, "f")), timeout=30)

@@ -168,11 +168,20 @@ def test_kill_9_of_the_shell_ends_everything_it_started_within_2_s(tmp_path: Pat
         "spawn a --shell -- 'sleep 600 & sleep 601'",
         f"spawn b -- {PY} -c '{IGNORES_TERM}'",
         "run --shell -- 'sleep 602 >/dev/null 2>&1 & echo left'",  # its sleep stays
+        "serve f tcp 0 --handler echo --forking",
+        "py print(f'port={f.server_address[1]}')",
         "py print(f'a={a.pid}')",
         "py print(f'b={b.pid}')",
         "py print(f'tmp={session.tmp}')",
     ])  # fmt: skip
     a, b, tmp = int(seen["a"]), int(seen["b"]), seen["tmp"]
+    import socket
+
+    # A client from here, which outlives the shell: its --forking handler must not.
+    client = socket.create_connection(("127.0.0.1", int(seen["port"])), timeout=10)
+    client.sendall(b"ping")
+    assert client.recv(4) == b"ping"
+    forked = [p for p in _children_of(shell.pid) if _cmdline(p) == _cmdline(shell.pid)]
     try:
         deadline = time.monotonic() + 10
         while len(session_members(a)) < 3 or not any(
@@ -186,7 +195,8 @@ def test_kill_9_of_the_shell_ends_everything_it_started_within_2_s(tmp_path: Pat
             p for p in map(int, filter(str.isdigit, os.listdir("/proc")))
             if _cmdline(p) == b"sleep\x00602\x00"
         ]  # fmt: skip
-        children = [*session_members(a), b, *leftover]
+        children = [*session_members(a), b, *leftover, *forked]
+        assert forked, "the forking server's child was not found"
         shell.kill()
         shell.wait()
         assert wait_gone(children, timeout=2.0) == [], "children outlived the shell by 2 s"
@@ -195,11 +205,22 @@ def test_kill_9_of_the_shell_ends_everything_it_started_within_2_s(tmp_path: Pat
             assert time.monotonic() < deadline, "the temp dir or socket file outlived it"
             time.sleep(0.01)
     finally:
+        client.close()
         shell.kill()
         shell.wait()
         for stream in (shell.stdin, shell.stdout, shell.stderr):
             if stream is not None:
                 stream.close()
+
+
+def _children_of(pid: int) -> list[int]:
+    found = []
+    for task in os.listdir(f"/proc/{pid}/task"):
+        try:
+            found += [int(p) for p in Path(f"/proc/{pid}/task/{task}/children").read_text().split()]
+        except OSError:
+            pass
+    return found
 
 
 def _cmdline(pid: int) -> bytes:

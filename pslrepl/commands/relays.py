@@ -101,6 +101,7 @@ def endpoint(ctx: Invocation, spec: str, relay_name: str) -> Endpoint:
                                         bufsize=0, start_new_session=True)  # fmt: skip
             except OSError as exc:
                 raise _exec_error(spec, argv[0], exc) from None
+            session.guard_child(proc.pid)  # its session ends with the shell, even kill -9
             return Endpoint(spec, proc=proc)
     except TimeoutError:
         raise PslError(f"relay: no answer from {rest} in {ctx.timeout:g} s (is it up, is "

@@ -351,6 +351,8 @@ class Server(Resource):
         self.handler = handler
         self.mode = mode
         self.unix_path = unix_path
+        if unix_path:
+            session.own_path(unix_path)  # removed even if the shell is killed
         self.idle = idle  # --idle: seconds a client may do nothing (None: forever)
         self.connections: dict[int, Connection] = {}
         self.served = 0
@@ -528,6 +530,7 @@ class Server(Resource):
             self.served += 1
             for pid in pids:
                 self.children[pid] = (addr, time.time())
+                self.session.watchdog.guard_pid(pid)  # it dies with the shell, even kill -9
             if self.dgram:
                 self.peers[addr] = self.peers.get(addr, 0) + 1
             if keep is not None and len(pids) == 1:
@@ -552,6 +555,7 @@ class Server(Resource):
                 continue
             if done:
                 children.discard(pid)
+                self.session.watchdog.release_pid(pid)
                 self.child_ended(pid, status)
         return len(children or ())
 
@@ -760,6 +764,7 @@ class Server(Resource):
                 removed = f"; removed {self.unix_path}"
             except OSError:
                 pass
+            self.session.disown_path(self.unix_path)
         what = "datagram" if self.dgram else "client"
         outcome = f"stopped after serving {plural(self.served, what)}{removed}"
         if stuck:  # named, a few: a flood's thousand threads would be a page
