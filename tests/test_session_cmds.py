@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -276,3 +277,25 @@ def test_info_of_a_running_child_has_no_empty_line(shell: Shell) -> None:
     lines = shell.ok("info p").splitlines()
     assert not [line for line in lines if line.rstrip().endswith(":")], lines
     assert any(line.startswith("ended:") and "not yet" in line for line in lines)
+
+
+def test_explain_shows_no_shell_internals(shell: Shell, tmp_path: Path) -> None:
+    """Every call explain lists reads as the stdlib call, never as the shell's own objects
+    (`<pslrepl.session.Session object at 0x...>`) or words that are no call."""
+    shell.ok("set explain on")
+    lines = [
+        "spawn p -- cat", "writeline p hi", "read p --line", "eof p", "wait p", "poll p",
+        "run -- echo x", "sh echo y", "trap USR1", "alarm 0", "sleep 0.01",
+        "tcp listen srv 0", "tcp connect c srv", "accept srv s", "send c hello", "recv s",
+        "sendline c x", "recv s --line", "udp open u --bind 0", "sendto u u ping",
+        "recvfrom u", "serve e tcp 0 --handler echo", "stop e", "relay r tcp-listen:0 srv",
+        "close r", "getaddrinfo 127.0.0.1 80", "sockopt c TCP_NODELAY", "shutdown c wr",
+        f"record {tmp_path}/t.psl", "record stop",
+    ]  # fmt: skip
+    shown = []
+    for line in lines:
+        shown += [x for x in shell.ok(line).splitlines() if x.startswith("  = ")]
+    assert len(shown) >= 30
+    for call in shown:
+        assert "object at 0x" not in call and "<pslrepl." not in call, call
+        assert re.match(r"  = [\w.]+\(.*\) -> ", call), call

@@ -222,7 +222,11 @@ def _read(ctx: Invocation) -> None:
         if not until:
             raise UsageError("read: --until needs some text to wait for")
     got = proc.read(stream, mode=mode, until=until, timeout=ctx.timeout)
-    ctx.record(f"Popen.{stream}.read", mode, got.data)
+    # What a script would call for the same bytes (the drain thread already read them).
+    call, args = {"line": ("readline", ""), "all": ("read", "")}.get(
+        mode, ("read", str(len(got.data)) if mode == "until" else "65536")
+    )
+    ctx.record(f"Popen.{stream}.{call}", args, got.data)
     _show_read(ctx, proc, stream, got.data, got.eof, got.dropped, mode)
 
 

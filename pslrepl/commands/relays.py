@@ -144,7 +144,9 @@ def _relay(ctx: Invocation) -> None:
     show = "hex" if ctx["hex"] else "text" if ctx["text"] else None
     res = Relay(session, name, a, b, show=show)
     session.registry.add(res)
-    ctx.record("threading.Thread x2 (os.splice or read/write)", name)
+    for way, (src, dst) in ((">", (a, b)), ("<", (b, a))):  # one thread each way
+        copy = f"copy {src.label!r} to {dst.label!r} (os.splice, or recv/send)"
+        ctx.record("threading.Thread", f"name='pslrepl:{name}{way}', daemon=True, target={copy}")
     ctx.emit(Styled((("name", name), ("", f": relaying {a.label} <-> {b.label}"))))
 
 

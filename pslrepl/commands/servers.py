@@ -213,13 +213,19 @@ def _serve(ctx: Invocation) -> None:
         import socket
 
         cls.address_family = socket.AF_INET6
+    handler_name = getattr(handler, "__name__", None) or getattr(
+        getattr(handler, "func", None), "__name__", "handler"
+    )
     try:
-        server = ctx.call(f"socketserver.{cls.__name__}", cls, address, handler)
+        server = cls(address, handler)
     except OSError as exc:
+        ctx.record(f"socketserver.{cls.__name__}", f"{address!r}, {handler_name}", exc)
         from pslrepl.commands.sockets import socket_error
 
         where = unix_path or format_addr(address)
         raise socket_error(name, exc, where, path=bool(unix_path)) from None
+    ctx.record(f"socketserver.{cls.__name__}", f"{address!r}, {handler_name}",
+               _Shown(f"<{cls.__name__} {server.server_address!r}>"))  # fmt: skip
     label = spec + (" over TLS" if tls is not None else "")
     res = Server(session, name, server, proto=proto, handler=label, mode=mode,
                  unix_path=unix_path, idle=idle, max_clients=ctx["max_clients"])  # fmt: skip
@@ -239,11 +245,22 @@ def _serve(ctx: Invocation) -> None:
         raise
     res.start()
     session.registry.add(res)
-    ctx.record("threading.Thread(target=server.serve_forever)", name)
+    ctx.record("threading.Thread", f"target={name}.serve_forever, name='pslrepl:{name}', "
+               "daemon=True", _Shown(f"<Thread(pslrepl:{name}, started daemon)>"))  # fmt: skip
     ctx.emit(Styled((("name", name),
                      ("", f": {cls.__name__} serving {label} on {res.local}"))))  # fmt: skip
     if proto != "unix" and address[0] in ("", "0.0.0.0", "::"):
         ctx.say("warning: serving on every interface: other machines can connect", "warning")
+
+
+class _Shown:
+    """A value for explain that shows as the given text."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+
+    def __repr__(self) -> str:
+        return self.text
 
 
 def _server(ctx: Invocation) -> Server:
@@ -257,7 +274,8 @@ def _server(ctx: Invocation) -> Server:
 def _stop(ctx: Invocation) -> None:
     res = _server(ctx)
     outcome = ctx.session.close(res.name)
-    ctx.record("server.shutdown; server.server_close", res.name)
+    ctx.record(f"{res.name}.shutdown", "", None)
+    ctx.record(f"{res.name}.server_close", "", None)
     ctx.emit(Styled((("name", res.name), ("", f": {outcome}"))))
 
 

@@ -155,7 +155,8 @@ def _wait(ctx: Invocation) -> None:
             f"wait: a {res.kind} has no event {event!r}; it has {', '.join(res.wait_events)}"
         )
     timeout = ctx.timeout
-    ctx.record("wait", f"{res.name} {event}")
+    # No stdlib call to record while waiting: the shell watches for the event itself
+    # (a child's exit below is Popen.wait's answer).
     if not ctx.session.wait_for(lambda: res.ready(event), timeout):
         raise Timeout(
             f"{res.name}: timeout after {timeout:g} s waiting for {event}; it is {res.state}; "

@@ -77,9 +77,12 @@ def _trap(ctx: Invocation) -> None:
     if signum in UNCATCHABLE:
         raise PslError(f"trap: {label} can't be caught or ignored (the kernel handles it)")
     try:
-        ctx.call("signal.signal", install_trap, session, signum)
+        install_trap(session, signum)
     except (ValueError, OSError) as exc:
+        ctx.record("signal.signal", f"signal.{signal_name(signum)}, handler", exc)
         raise PslError(f"trap: can't trap {label}: {exc}") from None
+    previous = session.traps.get(signum)
+    ctx.record("signal.signal", f"signal.{signal_name(signum)}, handler", _Handler(previous))
     ctx.emit(Styled((("", f"trap: {label} will be reported, not acted on"),)))
     if signum == signal.SIGINT:
         ctx.say(
@@ -87,6 +90,20 @@ def _trap(ctx: Invocation) -> None:
             "blocking commands still time out",
             "warning",
         )
+
+
+class _Handler:
+    """A signal handler as explain shows it: signal.SIG_DFL, signal.SIG_IGN, or a name."""
+
+    def __init__(self, handler: Any) -> None:
+        self.handler = handler
+
+    def __repr__(self) -> str:
+        if self.handler in (signal.SIG_DFL, signal.SIG_IGN):
+            return f"signal.{self.handler.name}"
+        if self.handler is None:
+            return "None"
+        return getattr(self.handler, "__name__", type(self.handler).__name__)
 
 
 def _handler_text(session: Session, signum: int) -> str:
