@@ -23,7 +23,7 @@ PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_-]*(?:\.[A-Za-z_]\w*)?)\}")
 # Placeholders that match a shape rather than bind a value: they differ on every line.
 FREE = {
     "time": r"\d\d:\d\d:\d\d(?:\.\d{3})?",
-    "age": r"\d+s|\d+m\d\ds|\d+h\d\dm",
+    "age": r"\d+(?:\.\d)?s|\d+m\d\ds|\d+h\d\dm",
 }
 # Not inside a longer run of colon-separated pairs: a fingerprint is no clock.
 TIME_RE = re.compile(r"(?<![\d:])\d\d:\d\d:\d\d(?:\.\d{3})?(?![\d:])")

@@ -82,7 +82,7 @@ def test_a_forking_udp_server_forks_per_datagram_and_counts(shell: Shell) -> Non
     shell.ok("stop uf")  # reaps the children, and reads what they counted
     log = shell.ok("log uf")
     assert len(re.findall(r"a datagram from 127\.0\.0\.1:\d+, handled in child pid ", log)) == 2
-    assert re.search(r"the datagram from 127\.0\.0\.1:\d+ took [\d.]+ s \(in 5, out 5; "
+    assert re.search(r"the datagram from 127\.0\.0\.1:\d+ took [\d.]+s \(in 5, out 5; "
                      r"child pid \d+ exited 0\)", log), log  # fmt: skip
     assert "(in 3, out 3; child pid" in log
 
@@ -153,7 +153,7 @@ def test_every_handler_counts_its_clients_bytes(shell: Shell, tmp_path: Path) ->
     assert got.stdout.endswith(b"\r\n\r\ncounted\n")
     until(shell, said(shell, "web", "left after"))  # its thread says so just after
     log = shell.ok("log web")
-    left = re.search(r"left after [\d.]+ s \(in (\d+), out (\d+)\)", log)
+    left = re.search(r"left after [\d.]+s \(in (\d+), out (\d+)\)", log)
     assert left, log
     assert int(left.group(2)) == len(got.stdout)  # every byte curl got, headers and all
     assert int(left.group(1)) > len("GET /page.txt HTTP/1.1\r\n\r\n")
@@ -374,7 +374,7 @@ def test_forking_with_the_shells_own_clients(shell: Shell) -> None:
     log = shell.ok("log f")
     assert "in child pid" in log
     # what the child counted comes back when it is reaped: 4 bytes each way ("one\n")
-    assert re.search(r"client 127\.0\.0\.1:\d+ left after [\d.]+ s \(in 4, out 4; child pid "
+    assert re.search(r"client 127\.0\.0\.1:\d+ left after [\d.]+s \(in 4, out 4; child pid "
                      r"\d+ exited 0\)", log)  # fmt: skip
     assert "bytes in:       4\nbytes out:      4\n" in shell.ok("info f")
 

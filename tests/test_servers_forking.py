@@ -52,7 +52,7 @@ def test_a_forked_child_termed_by_stop_dies_of_sigterm_quietly(tmp_path: Path) -
     ))  # fmt: skip
     done = run_cli("-c", script, timeout=60)
     assert done.returncode == 0, done.stderr
-    assert re.search(r"client 127\.0\.0\.1:\d+ left after [\d.]+ s \(child pid \d+ killed by "
+    assert re.search(r"client 127\.0\.0\.1:\d+ left after [\d.]+s \(child pid \d+ killed by "
                      r"SIGTERM\)", done.stdout), done.stdout  # fmt: skip
     assert "Exception ignored" not in done.stderr and "Traceback" not in done.stderr
     assert done.stderr == ""
@@ -83,7 +83,7 @@ def test_stop_lets_a_finishing_child_finish(shell: Shell, tmp_path: Path) -> Non
     assert shell.ok("recvfrom q").splitlines()[1] == "THREE"
     shell.ok("stop uf")  # the child is still in its handler, finishing
     log = shell.ok("log uf")
-    assert re.search(r"the datagram from 127\.0\.0\.1:\d+ took [\d.]+ s \(in 5, out 5; "
+    assert re.search(r"the datagram from 127\.0\.0\.1:\d+ took [\d.]+s \(in 5, out 5; "
                      r"child pid \d+ exited 0\)", log), log  # fmt: skip
     assert "killed" not in log
 
@@ -98,7 +98,7 @@ def test_stop_cuts_a_forked_childs_client_off_and_keeps_its_tally(
     shell.ok("tcp connect c f; sendline c held; recv c --line")
     assert shell.ok("stop f") == "f: stopped after serving 1 client\n"
     log = shell.ok("log f")
-    assert re.search(r"client 127\.0\.0\.1:\d+ left after [\d.]+ s \(in 5, out 5; child pid "
+    assert re.search(r"client 127\.0\.0\.1:\d+ left after [\d.]+s \(in 5, out 5; child pid "
                      r"\d+ exited 0\)", log), log  # fmt: skip
     assert "EOF" in shell.ok("recv c --all")
 

@@ -299,3 +299,21 @@ def test_explain_shows_no_shell_internals(shell: Shell, tmp_path: Path) -> None:
     for call in shown:
         assert "object at 0x" not in call and "<pslrepl." not in call, call
         assert re.match(r"  = [\w.]+\(.*\) -> ", call), call
+
+
+def test_every_age_is_written_one_way() -> None:
+    from pslrepl.resources.base import age
+    from pslrepl.transcript import match_line
+
+    assert [age(s) for s in (0, 0.04, 0.36, 9.9, 9.96, 42, 65, 3725)] == [
+        "0.0s", "0.0s", "0.4s", "9.9s", "10s", "42s", "1m05s", "1h02m",
+    ]  # fmt: skip
+    for shown in ("0.4s", "10s", "1m05s", "1h02m"):
+        assert match_line("age {age}", f"age {shown}", {}) is not None
+
+
+def test_a_servers_client_left_after_an_age(shell: Shell) -> None:
+    shell.ok("serve e tcp 0 --handler echo; tcp connect c e; sendline c hi; recv c --line")
+    shell.ok("close c")
+    assert shell.session.wait_for(lambda: "left after" in shell.ok("log e"), 10)
+    assert re.search(r"client \S+ left after \d+\.\ds \(in 3, out 3\)", shell.ok("log e"))

@@ -281,8 +281,10 @@ def _stop(ctx: Invocation) -> None:
 
 def _clients(ctx: Invocation) -> None:
     res = _server(ctx)
+    # FOR is an age, 0.4s to 1m05s: as wide as its widest, so the columns after it stay put.
     ctx.emit(Table(("CLIENT", "FOR", "IN", "OUT", "SERVED BY"), res.client_rows(),
-                   f"(no clients of {res.name} now; {res.served} served so far)"))  # fmt: skip
+                   f"(no clients of {res.name} now; {res.served} served so far)",
+                   min_widths={1: len("59m59s")}))  # fmt: skip
 
 
 def _handlers(ctx: Invocation) -> None:

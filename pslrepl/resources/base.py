@@ -19,6 +19,10 @@ LOG_LENGTH = 2000
 
 
 def age(seconds: float) -> str:
+    """How long something has lived, the one way every age is written: 0.4s, 12s, 1m05s,
+    2h03m (tenths under 10 s, where a client's visit or a child's life often falls)."""
+    if seconds < 9.95:
+        return f"{max(seconds, 0.0):.1f}s"
     if seconds < 60:
         return f"{seconds:.0f}s"
     if seconds < 3600:

@@ -452,7 +452,7 @@ class Server(Resource):
         with self.lock:
             self.connections.pop(id(conn), None)
         took = time.time() - conn.since
-        self.post(Event(self.name, "client", f"client {conn.addr} left after {took:.1f} s "
+        self.post(Event(self.name, "client", f"client {conn.addr} left after {age(took)} "
                         f"(in {conn.bytes_in}, out {conn.bytes_out})",
                         fields={"peer": conn.addr}))  # fmt: skip
 
@@ -584,7 +584,7 @@ class Server(Resource):
                 self.bytes_in += bytes_in
                 self.bytes_out += bytes_out
             counted = f"in {bytes_in}, out {bytes_out}; "
-        took = f"{time.time() - since:.1f} s ({counted}child pid {pid} {how})"
+        took = f"{age(time.time() - since)} ({counted}child pid {pid} {how})"
         what = f"the datagram from {addr} took {took}" if self.dgram else (
             f"client {addr} left after {took}")  # fmt: skip
         self.post(Event(self.name, "client", what, fields={"peer": addr, "pid": pid}))
