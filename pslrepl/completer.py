@@ -141,7 +141,7 @@ class PslCompleter(Completer):
         elif kind == "handler":
             yield from self._handlers(prefix, document)
         elif kind == "sockopt":
-            from pslrepl.commands.sockets import sockopt_names
+            from pslrepl.commands.socket_common import sockopt_names
 
             yield from _matching(sockopt_names(), prefix.upper())
 

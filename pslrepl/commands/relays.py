@@ -22,7 +22,7 @@ FORMS = (
 
 
 def endpoint(ctx: Invocation, spec: str, relay_name: str) -> Endpoint:
-    from pslrepl.commands.sockets import socket_error
+    from pslrepl.commands.socket_common import socket_error
     from pslrepl.resources.relays import Endpoint
     from pslrepl.resources.sockets import Sock
 

@@ -194,7 +194,7 @@ def _serve(ctx: Invocation) -> None:
         handler = _handler_class(ctx, spec, proto)
     unix_path = ""
     if proto == "unix":
-        from pslrepl.commands.sockets import resolve_unix_path
+        from pslrepl.commands.socket_common import resolve_unix_path
 
         unix_path = resolve_unix_path(ctx, ctx["addr"])
         base: Any = socketserver.UnixStreamServer
@@ -220,7 +220,7 @@ def _serve(ctx: Invocation) -> None:
         server = cls(address, handler)
     except OSError as exc:
         ctx.record(f"socketserver.{cls.__name__}", f"{address!r}, {handler_name}", exc)
-        from pslrepl.commands.sockets import socket_error
+        from pslrepl.commands.socket_common import socket_error
 
         where = unix_path or format_addr(address)
         raise socket_error(name, exc, where, path=bool(unix_path)) from None

@@ -99,7 +99,7 @@ def _handshake(ctx: Invocation, name: str, sock: socket.socket, context: ssl.SSL
 
 
 def _tls_connect(ctx: Invocation) -> None:
-    from pslrepl.commands.sockets import _new, connect_error, refuse_port_zero
+    from pslrepl.commands.socket_common import connect_error, new_socket, refuse_port_zero
     from pslrepl.resources.sockets import traced
 
     name = ctx.session.registry.check_free(ctx["name"])
@@ -123,7 +123,7 @@ def _tls_connect(ctx: Invocation) -> None:
     # A UNIX path names no host: the certificate is checked for localhost unless told.
     hostname = ctx["server_hostname"] or addr.host or "localhost"
     tls = _handshake(ctx, name, raw, context, server_hostname=hostname)
-    res = _new(ctx, name, tls, kind="tls", origin="TLS connected")
+    res = new_socket(ctx, name, tls, kind="tls", origin="TLS connected")
     keep_details(ctx.session, res, tls, note)
     ctx.say(f"{tls.version()}, {(tls.cipher() or ('?',))[0]}; {note}", "notice")
 
