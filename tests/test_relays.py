@@ -88,7 +88,14 @@ def test_relay_errors(shell: Shell, tmp_path: Path) -> None:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         free = probe.getsockname()[1]
-    assert "(ECONNREFUSED)" in shell.fails(f"relay r tcp-listen:0 tcp:127.0.0.1:{free}")
+    # The side it reaches is connected once a client comes (as socat does): refused
+    # then, the client sees EOF and the relay's log says why.
+    shell.ok(f"relay r tcp-listen:0 tcp:127.0.0.1:{free}")
+    shell.ok("tcp connect rc r")
+    assert "EOF" in shell.ok("recv rc --all")
+    assert shell.session.wait_for(lambda: "(ECONNREFUSED)" in shell.ok("log r"), 10)
+    assert "the client that came is closed" in shell.ok("log r")
+    shell.ok("close rc r")
     assert "no such program" in shell.fails(f"relay r tcp-listen:0 exec:{tmp_path}/none")
     assert shell.fails(f"relay r tcp-listen:0 exec:{tmp_path}") == (
         f"error: relay: {tmp_path} can't be run (EACCES): a directory, or a file without "
@@ -149,3 +156,20 @@ def test_live_relay_traffic_is_capped_per_flush(shell: Shell) -> None:
         f"... and 30 more chunks ({extra} bytes) not shown; `log r` keeps them"
     )
     assert shell.ok("log r").count(" -> b ") == TRAFFIC_LINES + 30
+
+
+def test_a_listening_relay_reaches_its_other_side_only_when_a_client_comes(
+    shell: Shell,
+) -> None:
+    """As socat does: connecting at once would hand a server that closes idle clients
+    (http's --idle) a connection that is gone by the time a client comes."""
+    shell.ok("serve e tcp 0 --handler echo --idle 5 --threading")
+    shell.ok("relay r tcp-listen:0 e")
+    server = shell.session.registry.get("e")
+    assert server.served == 0  # type: ignore[attr-defined]
+    assert "waiting for a connection" in shell.ok("ls relay")
+    shell.ok("tcp connect c r; sendline c hello")
+    assert shell.ok("recv c --line") == "hello\n(6 bytes)\n"
+    assert server.served == 1  # type: ignore[attr-defined]
+    shell.ok("close c")
+    assert shell.ok("wait r close").startswith("r: both directions closed")

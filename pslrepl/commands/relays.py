@@ -111,6 +111,57 @@ def endpoint(ctx: Invocation, spec: str, relay_name: str) -> Endpoint:
     raise UsageError(f"relay: unknown endpoint kind {kind!r}; give {FORMS}")
 
 
+def _reach_later(ctx: Invocation, spec: str, relay_name: str) -> str | Endpoint:
+    """The side of a tcp-listen relay that it connects to (or starts, exec:): checked
+    now, connected once a client has come. A spec that is none of those (a socket or a
+    child already there) is given back to be joined now."""
+    import errno
+    import os
+    import shlex
+    import shutil
+
+    from pslrepl.resources.relays import Endpoint
+
+    session = ctx.session
+    if spec in session.registry:
+        res = session.registry.get(spec)
+        bound = getattr(res, "bound_addr", None)
+        if bound is None or res.kind not in ("server", "listener", "relay"):
+            return spec
+        proto = "unix" if bound.path else "udp" if getattr(res, "proto", "") == "udp" else "tcp"
+        spec = f"unix:{bound.path}" if bound.path else f"{proto}:{bound}"
+    kind, sep, rest = spec.partition(":")
+    if kind in ("tcp", "udp"):
+        addr = parse_addr(rest, session)  # a bad address is an error now, not later
+        if addr.path:
+            raise UsageError(f"relay: {rest} is a UNIX socket; give unix:{addr.path}")
+    elif kind == "unix":
+        if not rest:
+            raise UsageError("give the UNIX socket a path, like unix:/tmp/demo.sock")
+        if not os.path.exists(rest):  # said now: nothing could connect there later either
+            from pslrepl.commands.socket_common import socket_error
+
+            missing = FileNotFoundError(errno.ENOENT, os.strerror(errno.ENOENT))
+            raise socket_error(relay_name, missing, rest, path=True)
+    elif kind == "exec":
+        try:
+            argv = shlex.split(rest)
+        except ValueError as exc:
+            raise UsageError(f"relay: can't split {spec!r}: {exc}; close the quote") from None
+        if not argv:
+            raise UsageError("relay: exec: needs a command, like exec:'sort -r'")
+        found = shutil.which(argv[0])
+        if found is None and "/" in argv[0] and os.path.exists(argv[0]):
+            raise _exec_error(spec, argv[0], PermissionError(errno.EACCES, "not runnable"))
+        if found is None:
+            raise _exec_error(spec, argv[0], FileNotFoundError(errno.ENOENT, "no program"))
+    else:
+        return spec
+    end = Endpoint(spec)
+    end.opener = lambda: endpoint(ctx, spec, relay_name)
+    return end
+
+
 def _exec_error(spec: str, program: str, exc: OSError) -> PslError:
     """Why exec:'s program would not start, and what to do."""
     import errno
@@ -134,13 +185,21 @@ def _relay(ctx: Invocation) -> None:
     name = session.registry.check_free(ctx["name"])
     if ctx["a"] == ctx["b"] and ctx["a"] in session.registry:
         raise UsageError("relay: a socket can't be relayed to itself; give two endpoints")
-    a = endpoint(ctx, ctx["a"], name)
+    specs = [ctx["a"], ctx["b"]]
+    listening = [spec.startswith("tcp-listen:") for spec in specs]
+    if listening.count(True) == 1:  # the other side is reached once a client has come
+        reached = listening.index(False)
+        specs[reached] = _reach_later(ctx, specs[reached], name)
+    a = specs[0] if not isinstance(specs[0], str) else endpoint(ctx, specs[0], name)
     try:
-        b = endpoint(ctx, ctx["b"], name)
+        b = specs[1] if not isinstance(specs[1], str) else endpoint(ctx, specs[1], name)
     except BaseException:
         a.interrupt()
         a.close()
         raise
+    for end, other in ((a, b), (b, a)):
+        if end.opener is not None:
+            end.after = other
     show = "hex" if ctx["hex"] else "text" if ctx["text"] else None
     res = Relay(session, name, a, b, show=show)
     session.registry.add(res)

@@ -92,6 +92,12 @@ class Endpoint:
         self.stopped = False
         self.ready = threading.Event()
         self._accepting = threading.Lock()  # both directions wait; one thread accepts
+        # The side a tcp-listen relay reaches: connected (or its exec: child started)
+        # only once a client has come, as socat does; a server that closes idle clients
+        # would otherwise have closed it long before. The opener gives a ready Endpoint.
+        self.opener: Any = None
+        self.after: Endpoint | None = None  # whose accept comes first
+        self.error_text = ""
         # A `tls` resource: an SSL object is not for two threads at once, so reads and
         # writes take turns (non-blocking, waiting outside the lock); what the shell
         # had already decrypted (its read-ahead) goes first.
@@ -236,7 +242,19 @@ class Endpoint:
         return self.sock.fileno()
 
     def wait(self) -> bool:
-        """For tcp-listen: accept the one connection (in a relay thread)."""
+        """For tcp-listen: accept the one connection (in a relay thread); for the side it
+        reaches, connect once that connection has come."""
+        if self.opener is not None and self._accepting.acquire(blocking=False):
+            ok = self.after.wait() if self.after is not None else True
+            if ok and not self.stopped:
+                try:
+                    real = self.opener()
+                    self.sock, self.proc, self.dgram = real.sock, real.proc, real.dgram
+                except Exception as exc:  # a PslError, or an OSError: its words go to the log
+                    self.failed, self.error_text = True, str(exc)
+            else:
+                self.failed = True
+            self.ready.set()
         if self.listener is not None and self._accepting.acquire(blocking=False):
             try:
                 conn, _ = self.listener.accept()
@@ -386,7 +404,14 @@ class Relay(Resource):
 
         background_thread()
         try:
-            if src.wait() and dst.wait():
+            if not (src.wait() and dst.wait()):
+                failed = next((e for e in (src, dst) if e.error_text), None)
+                if failed is not None and way == ">" and not self.closed:
+                    self.post(Event(self.name, "note", f"{failed.name}: {failed.error_text}; "
+                                    "the client that came is closed"))  # fmt: skip
+                for end in (src, dst):
+                    end.interrupt()  # the client that came sees EOF, not a silent hang
+            else:
                 plain = not any(e.child is not None or e.dgram or e.tls is not None
                                 for e in (src, dst))  # fmt: skip
                 if self.show is None and SPLICE and plain:
