@@ -317,3 +317,15 @@ def test_a_servers_client_left_after_an_age(shell: Shell) -> None:
     shell.ok("close c")
     assert shell.session.wait_for(lambda: "left after" in shell.ok("log e"), 10)
     assert re.search(r"client \S+ left after \d+\.\ds \(in 3, out 3\)", shell.ok("log e"))
+
+
+@pytest.mark.parametrize("code", ["sys.stdin.close()", "sys.stdout.close()",
+                                  "sys.stderr.close()"])  # fmt: skip
+def test_py_cant_close_the_shells_streams(shell: Shell, code: str) -> None:
+    import sys
+
+    stdin = sys.stdin
+    out = shell.ok(f'py "print(1); {code}; print(2)"')
+    assert out == "1\n2\n"
+    assert sys.stdin is stdin and not stdin.closed
+    assert shell.ok("echo still here") == "still here\n"

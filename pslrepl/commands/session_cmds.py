@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import os
 import time
 
@@ -14,6 +15,8 @@ from pslrepl.results import Cell, Fields, Styled, Table, volatile
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from typing import Any
+
     from pslrepl.invocation import Invocation
 
 GROUP_TITLES = {
@@ -203,7 +206,6 @@ def _sleep(ctx: Invocation) -> None:
 
 def _py(ctx: Invocation) -> None:
     import contextlib
-    import io
     import traceback
 
     # Python's quotes are its own syntax: take the code as typed, not shell-unquoted.
@@ -225,7 +227,7 @@ def _py(ctx: Invocation) -> None:
     namespace["res"] = {r.name: r.obj for r in ctx.session.registry}
     bound = {r.name: r.obj for r in ctx.session.registry if r.name.isidentifier()}
     namespace.update(bound)
-    out = io.StringIO()
+    out = _Captured()
     try:
         compiled = compile(code, "<py>", "eval")
         is_expr = True
@@ -236,8 +238,15 @@ def _py(ctx: Invocation) -> None:
             raise PslError(f"py: syntax error: {exc.msg} (column {exc.offset})") from None
         is_expr = False
     try:
-        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(out):
-            value = eval(compiled, namespace)
+        import sys
+
+        stdin = sys.stdin
+        sys.stdin = _Unclosable(stdin)
+        try:
+            with contextlib.redirect_stdout(out), contextlib.redirect_stderr(out):
+                value = eval(compiled, namespace)
+        finally:
+            sys.stdin = stdin
     except (KeyboardInterrupt, Terminated):
         raise
     except SystemExit as exc:  # exit(), quit(), sys.exit(): leave, as `exit` does
@@ -263,6 +272,27 @@ def _py(ctx: Invocation) -> None:
         ctx.say(out.getvalue().rstrip("\n"))
     if is_expr and value is not None:
         ctx.say(repr(value))
+
+
+class _Captured(io.StringIO):
+    """What py's code prints; `sys.stdout.close()` in it must not lose the rest."""
+
+    def close(self) -> None:
+        pass
+
+
+class _Unclosable:
+    """The shell's standard input while py runs: everything but close(), which would
+    take the prompt's terminal from under it (as site's exit() did)."""
+
+    def __init__(self, stream: Any) -> None:
+        self._stream = stream
+
+    def close(self) -> None:
+        pass
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._stream, name)
 
 
 class _Leave:
