@@ -329,3 +329,24 @@ def test_py_cant_close_the_shells_streams(shell: Shell, code: str) -> None:
     assert out == "1\n2\n"
     assert sys.stdin is stdin and not stdin.closed
     assert shell.ok("echo still here") == "still here\n"
+
+
+@pytest.mark.parametrize(
+    ("line", "said"),
+    [
+        ("tcp connect c a..b:80", "tcp connect: that host name can't be looked up"),
+        ("tls connect t a..b:443", "tls connect: that host name can't be looked up"),
+        (f"unix listen y {'x' * 120}", "y: the path is 120 bytes; a UNIX socket's path holds "
+                                       "at most 107"),
+        ("getservbyname nosuch", "the names are in /etc/services (try http, ssh, smtp)"),
+    ],
+)  # fmt: skip
+def test_errors_that_used_to_hide_what_to_do(shell: Shell, line: str, said: str) -> None:
+    message = shell.fails(line)
+    assert said in message and "internal error" not in message
+
+
+def test_ca_export_to_a_file_says_it_wants_a_directory(shell: Shell, tmp_path: Path) -> None:
+    (tmp_path / "afile").write_text("mine")
+    assert "is a file, not a directory" in shell.fails(f"ca export {tmp_path}/afile")
+    assert (tmp_path / "afile").read_text() == "mine"

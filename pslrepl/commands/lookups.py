@@ -16,6 +16,9 @@ if TYPE_CHECKING:
     from pslrepl.invocation import Invocation
 
 PORT_RANGE = (0, 65535)
+# getservbyname and getservbyport read the services database: say where, and how to ask.
+SERVICE_HINT = ("; the names are in /etc/services (try http, ssh, smtp), and PROTO is "
+                "tcp or udp")  # fmt: skip
 
 
 def _lookup(ctx: Invocation, func: str, fn: Callable[..., Any], *args: Any) -> Any:
@@ -28,7 +31,8 @@ def _lookup(ctx: Invocation, func: str, fn: Callable[..., Any], *args: Any) -> A
     except socket.herror as exc:
         raise PslError(f"{func}: {exc.strerror or exc} (herror)") from None
     except OSError as exc:
-        raise PslError(f"{func}: {exc.strerror or exc}") from None
+        hint = SERVICE_HINT if func.startswith("getserv") else ""
+        raise PslError(f"{func}: {exc.strerror or exc}{hint}") from None
     except (TypeError, ValueError, OverflowError) as exc:
         # The stdlib's message may name the function already ("htons: Python int...").
         text = str(exc).removeprefix(f"{func}: ").removeprefix(f"{func}() ")

@@ -4,6 +4,7 @@ explained with what to do, port 0 refused as a destination, UNIX paths, option n
 from __future__ import annotations
 
 import errno
+import os
 import socket
 
 from pslrepl.addresses import Addr, parse_addr
@@ -102,7 +103,6 @@ def socket_error(name: str, exc: OSError, addr: str = "", *, path: bool = False,
     if op == "bind":
         hints[errno.EINVAL] = "the socket is bound already, or the address is not one to bind"
     if path:
-        import os
         import stat
 
         try:
@@ -126,6 +126,11 @@ def socket_error(name: str, exc: OSError, addr: str = "", *, path: bool = False,
     if isinstance(exc, TimeoutError) and code is None:
         return PslError(f"{name}: timed out (the socket's own timeout; settimeout NAME none "
                         "lets each command wait its --timeout S)")  # fmt: skip
+    if code is None and "AF_UNIX path too long" in str(exc):
+        size = len(os.fsencode(addr)) if addr else 0
+        return PslError(f"{name}: the path is {size} bytes; a UNIX socket's path holds at "
+                        "most 107 (sun_path): give a shorter one, or a path relative to the "
+                        "current directory")  # fmt: skip
     hint = hints.get(code or -1)
     return PslError(f"{name}: {describe_oserror(exc)}" + (f": {hint}" if hint else ""))
 

@@ -260,6 +260,9 @@ def _ca_export(ctx: Invocation) -> None:
     directory = ctx["dir"]
     if not directory:
         raise UsageError("ca export: give a directory, like /tmp/ca (it is made if need be)")
+    if os.path.exists(directory) and not os.path.isdir(directory):
+        raise PslError(f"ca export: {directory!r} is a file, not a directory: give a "
+                       "directory (it is made if need be); ca.pem is written in it")  # fmt: skip
     path = os.path.join(directory, "ca.pem")
     try:
         os.makedirs(directory, exist_ok=True)
