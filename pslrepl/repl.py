@@ -280,7 +280,13 @@ class Repl(_Loop):
 
             data = event.data.replace("\r\n", "\n").replace("\r", "\n")
             text = "\n".join(commands_in(data)).strip("\n")
-            event.current_buffer.insert_text(text)
+            buffer = event.current_buffer
+            before = buffer.document.text_before_cursor
+            if text and before and not before.endswith("\n") and ("\n" in before or "\n" in text):
+                # Two blocks pasted one after the other: the second starts a line of its
+                # own, or the last command of one and the first of the next would join.
+                text = "\n" + text
+            buffer.insert_text(text)
 
         pasted = Condition(lambda: "\n" in get_app().current_buffer.text)
 

@@ -68,6 +68,14 @@ def test_pasted_lines_run_one_by_one(ishell: Shell) -> None:
     assert list(history.get_strings()) == ["echo alpha-1", "echo beta-2", "echo gamma-3", "exit"]
 
 
+def test_two_blocks_pasted_one_after_the_other_stay_apart(ishell: Shell) -> None:
+    first = "psl> echo one\none\npsl> echo two\ntwo\n"  # ends with an output line
+    second = "psl> echo three\nthree\n"
+    history = run_repl(ishell, paste(first), paste(second), "\r", "exit\r")
+    assert ishell.err.getvalue() == ""
+    assert list(history.get_strings()) == ["echo one", "echo two", "echo three", "exit"]
+
+
 def test_a_paste_waits_for_enter(ishell: Shell) -> None:
     # A paste goes into the line, to be read before it runs (bash and fish do so): here
     # Ctrl-C throws it away, and nothing of it ran.
