@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import signal
 import time
 
@@ -291,3 +292,17 @@ def test_read_timeout_hints_at_pipe_buffering(shell: Shell) -> None:
     shell.ok(f'spawn p --env PYTHONUNBUFFERED= -- {PY} -c "{code}"')
     line = shell.fails("read p --timeout 0.3")
     assert "it has printed nothing on stdout yet" in line and "python3 -u" in line
+
+
+def test_a_stopped_child_is_said_to_be_stopped(shell: Shell) -> None:
+    shell.ok("spawn st -- sleep 60")
+    proc = shell.session.registry.get("st")
+    shell.ok("signal st STOP")
+    assert shell.session.wait_for(proc.stopped, 5)  # type: ignore[attr-defined]
+    assert "st: stopped (SIGCONT continues it)" in shell.ok("poll st")
+    assert "stopped (SIGCONT continues it)" in shell.ok("ps")
+    assert re.search(r"status: +stopped", shell.ok("info st"))
+    assert "stopped" in shell.ok("ls process")
+    shell.ok("signal st CONT")
+    assert shell.session.wait_for(lambda: not proc.stopped(), 5)  # type: ignore[attr-defined]
+    assert "st: running" in shell.ok("poll st")

@@ -255,7 +255,7 @@ def _poll(ctx: Invocation) -> None:
             Styled(
                 (
                     ("name", proc.name),
-                    ("state.running", ": running"),
+                    ("state.running", f": {proc.running_text()}"),
                     ("notice", " (poll() returned None)"),
                 )
             )
@@ -331,7 +331,7 @@ def _ps(ctx: Invocation) -> None:
                 [
                     ("name", res.name),
                     str(res.pid),
-                    (res.state_style, "running" if rc is None else describe_status(rc)),
+                    (res.state_style, res.running_text() if rc is None else describe_status(rc)),
                     "" if rc is None else str(rc),
                     res.command,
                 ]

@@ -310,7 +310,23 @@ class Process(Resource):
     def state(self) -> str:
         if self.closed:
             return "closed"
+        if self.returncode is None and self.stopped():
+            return "stopped"
         return short_status(self.returncode)
+
+    def stopped(self) -> bool:
+        """Stopped by a signal (SIGSTOP, SIGTSTP...) and not yet continued: Linux's /proc
+        says so (state T); Popen only knows running or ended."""
+        try:
+            with open(f"/proc/{self.pid}/stat", "rb") as fh:
+                data = fh.read()
+        except OSError:
+            return False
+        return data[data.rindex(b")") + 2 : data.rindex(b")") + 3] in (b"T", b"t")
+
+    def running_text(self) -> str:
+        """What a live child is doing, for ps, info and the toolbar."""
+        return "stopped (SIGCONT continues it)" if self.stopped() else "running"
 
     @property
     def state_style(self) -> str:
@@ -332,7 +348,7 @@ class Process(Resource):
     def toolbar(self) -> str:
         rc = self.returncode
         if rc is None:
-            return f"running pid {self.pid}"
+            return f"{'stopped' if self.stopped() else 'running'} pid {self.pid}"
         return short_status(rc)
 
     def ready(self, event: str) -> bool:
@@ -363,7 +379,7 @@ class Process(Resource):
             ("pid", str(self.pid)),
             ("command", self.command),
             ("argv", repr(argv)),
-            ("status", "running" if rc is None else describe_status(rc)),
+            ("status", self.running_text() if rc is None else describe_status(rc)),
             ("ended", "not yet" if self.exited_at is None else clock(self.exited_at)),
             ("returncode", "None" if rc is None else str(rc)),
             ("stdin", "closed" if self.stdin_closed else "open (pipe)"),
