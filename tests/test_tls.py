@@ -427,3 +427,10 @@ def test_explain_of_tls_names_the_calls(shell: Shell, web: Path) -> None:
     out = shell.ok("recv t --all")
     assert "  = SSLSocket.recv(65536) -> b'HTTP/1.0 200 OK" in out
     assert not re.search(r"pslrepl\.| at 0x", out)
+
+
+def test_an_empty_server_hostname_is_refused(shell: Shell) -> None:
+    shell.ok("serve w tcp 0 --handler echo --tls --threading; tcp connect c w")
+    assert "--server-hostname needs a name" in shell.fails('tls connect t w --server-hostname ""')
+    assert "--server-hostname needs a name" in shell.fails('tls wrap c --server-hostname ""')
+    assert "t" not in shell.session.registry

@@ -28,6 +28,11 @@ def _client_context(ctx: Invocation) -> tuple[ssl.SSLContext, str]:
     from pslrepl.resources.sockets import traced
     from pslrepl.testca import session_ca
 
+    if ctx.values.get("server_hostname") == "":
+        raise UsageError("tls: --server-hostname needs a name to check the certificate "
+                         "against (and send as SNI), like localhost; leave it out to use "
+                         "the address's host")  # fmt: skip
+
     if ctx["insecure"] and ctx["cafile"]:
         raise UsageError("tls: --cafile and --insecure contradict each other; pick one")
     try:
