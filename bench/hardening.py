@@ -72,8 +72,8 @@ def live_script(tmp: str) -> list[str]:
     ]  # fmt: skip
 
 
-def exit_round(lines: list[str]) -> tuple[float, list[int]]:
-    """Start a shell on the lines, then time `exit` from when it is told; what is left."""
+def start_shell(lines: list[str]) -> tuple[subprocess.Popen[str], set[int]]:
+    """pslrepl running the lines, up to their `ready`; the child pids it printed."""
     shell = subprocess.Popen([PSLREPL], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                              stderr=subprocess.DEVNULL, text=True)  # fmt: skip
     assert shell.stdin is not None and shell.stdout is not None
@@ -85,6 +85,13 @@ def exit_round(lines: list[str]) -> tuple[float, list[int]]:
             sids = {int(p) for p in line.split()[1:]}
         if line.strip() == "ready":
             break
+    return shell, sids
+
+
+def exit_round(lines: list[str]) -> tuple[float, list[int]]:
+    """Start a shell on the lines, then time `exit` from when it is told; what is left."""
+    shell, sids = start_shell(lines)
+    assert shell.stdin is not None and shell.stdout is not None
     started = time.perf_counter()
     shell.stdin.write("exit\n")
     shell.stdin.close()
@@ -102,17 +109,8 @@ def kill9_round(tmp: str) -> tuple[float, int]:
         "echo ready",
         "sleep 600",
     ]
-    shell = subprocess.Popen([PSLREPL], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                             stderr=subprocess.DEVNULL, text=True)  # fmt: skip
+    shell, sids = start_shell(lines)
     assert shell.stdin is not None and shell.stdout is not None
-    shell.stdin.write("\n".join(lines) + "\n")
-    shell.stdin.flush()
-    sids: set[int] = set()
-    for line in shell.stdout:
-        if line.startswith("pids "):
-            sids = {int(p) for p in line.split()[1:]}
-        if line.strip() == "ready":
-            break
     deadline = time.monotonic() + 10
     while (len(members_of(sids)) < 4 or not ignores_term(max(sids))) and (
         time.monotonic() < deadline
