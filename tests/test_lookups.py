@@ -166,3 +166,10 @@ def test_getnameinfo_forms(shell: Shell) -> None:
 def test_bad_arguments_are_usage_errors(shell: Shell, line: str, message: str) -> None:
     error = shell.fails(line)
     assert message in error and "internal error" not in error, error
+
+
+def test_inet_ntop_with_a_family_and_the_wrong_length_says_so(shell: Shell) -> None:
+    assert shell.fails("inet_ntop AF_INET 0102030405") == (
+        "error: inet_ntop: an AF_INET address packs into 4 bytes, not 5"
+    )
+    assert shell.ok("inet_ntop AF_INET 01020304") == "1.2.3.4\n"

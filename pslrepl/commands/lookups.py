@@ -267,6 +267,10 @@ def _inet_ntop(ctx: Invocation) -> None:
         except UsageError:
             rest = b""
         if len(rest) not in (4, 16):
+            if rest:  # a family, then hex of the wrong length: say that, not "bad hex"
+                want = 16 if family == socket.AF_INET6 else 4
+                raise UsageError(f"{func}: an {_family_name(family)} address packs into "
+                                 f"{want} bytes, not {len(rest)}")  # fmt: skip
             family = None
     packed = _packed(func, words[1:] if family is not None else words)
     if family is None:
