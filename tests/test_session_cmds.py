@@ -176,6 +176,9 @@ def test_source_of_a_transcript_runs_only_its_commands(shell: Shell, tmp_path: P
     assert out.startswith("one\np: started pid ") and out.endswith("p: wrote 4 bytes\ntwo\n")
     assert "this is output" not in out
     assert not ok and f"{transcript}:11: unknown command 'nosuch'" in err
+    indented = tmp_path / "indented.psl"
+    indented.write_text("    psl> echo in\n    in\n\tpsl> echo tab\n\ttab\n")
+    assert shell.ok(f"source {indented}") == "in\ntab\n"  # as a paste of it would run
 
 
 def test_exit(shell: Shell) -> None:

@@ -333,10 +333,12 @@ def _source(ctx: Invocation) -> None:
     from pslrepl.transcript import PROMPT
 
     numbered = list(enumerate(lines, 1))
-    if any(line.startswith(PROMPT) or line == PROMPT.rstrip() for line in lines):
-        # A transcript (.psl) or a block copied from one: its commands are the prompted
-        # lines; the lines under them are what they printed then.
-        numbered = [(n, line[len(PROMPT) :]) for n, line in numbered if line.startswith(PROMPT)]
+    body = [(n, line.lstrip(" \t")) for n, line in numbered]
+    if any(line.startswith(PROMPT) or line.rstrip() == PROMPT.rstrip() for _, line in body):
+        # A transcript (.psl) or a block copied from one, as a paste takes it (indented
+        # too): its commands are the prompted lines; the lines under them are what they
+        # printed then.
+        numbered = [(n, line[len(PROMPT) :]) for n, line in body if line.startswith(PROMPT)]
     saved = dispatcher.location
     dispatcher.source_depth += 1
     try:
