@@ -590,12 +590,18 @@ def _recvfrom(ctx: Invocation) -> None:
 def _shutdown(ctx: Invocation) -> None:
     res = _sock(ctx)
     how = {"rd": socket.SHUT_RD, "wr": socket.SHUT_WR, "rdwr": socket.SHUT_RDWR}[ctx["how"]]
+    # Marked before the call: the socket turns readable the moment reading is shut
+    # down, and the watcher must not take that for the peer's EOF.
+    with res.lock:
+        before = set(res.shut)
+        res.shut.update(("rd", "wr") if ctx["how"] == "rdwr" else (ctx["how"],))
     try:
         traced_as(ctx, "socket.shutdown", f"socket.SHUT_{ctx['how'].upper()}",
                   res.sock.shutdown, how)  # fmt: skip
     except OSError as exc:
-        raise socket_error(res.name, exc, op="shutdown", kind=res.kind) from None
-    res.shut.update(("rd", "wr") if ctx["how"] == "rdwr" else (ctx["how"],))
+        with res.lock:
+            res.shut = before
+        raise socket_error(res.name, exc, op="shutdown", kind=res.kind, shut=before) from None
     # For `log` only: the command's own answer already says it (not a live "note").
     res.post(Event(res.name, "shutdown", f"shutdown(SHUT_{ctx['how'].upper()})"))
     what = {"rd": "no more receiving", "wr": "the peer will read EOF", "rdwr": "both ways"}
