@@ -88,10 +88,8 @@ def test_ctrl_c_cancels_a_blocking_read_only(term: Terminal) -> None:
     term.run("spawn c -- cat", "c: started")
     term.run("read c --timeout 60")
     term.wait_running()
-    started = time.monotonic()
-    term.send("C-c")
+    term.send("C-c")  # the wait below is the bound: a read that ignores Ctrl-C fails it
     screen = term.wait_for("error: cancelled by Ctrl-C; everything else carries on")
-    assert time.monotonic() - started < 5
     # The terminal echoes ^C where the cursor is: the error starts a line of its own.
     lines = [line.rstrip() for line in screen.splitlines()]
     at = lines.index("error: cancelled by Ctrl-C; everything else carries on")
