@@ -116,13 +116,15 @@ def test_a_clean_exit_leaves_no_watchdog(tmp_path: Path) -> None:
 def test_the_next_start_removes_what_a_dead_session_left(tmp_path: Path) -> None:
     """A session killed with its watchdog: the next pslrepl removes its temp directory
     and the socket files it listed, and says so."""
-    import tempfile
-
     from pslrepl.watchdog import SOCKETS_LIST, TMP_PREFIX
 
     dead = subprocess.Popen(["true"])
     dead.wait()  # a pid nobody holds now
-    left = Path(tempfile.gettempdir()) / f"{TMP_PREFIX}{dead.pid}-testleft"
+    # A temp dir of its own (TMPDIR): another pslrepl starting meanwhile (a second test
+    # run beside this one) would clean the shared one first.
+    tmpdir = tmp_path / "tmp"
+    tmpdir.mkdir()
+    left = tmpdir / f"{TMP_PREFIX}{dead.pid}-testleft"
     left.mkdir()
     import socket
 
@@ -133,7 +135,7 @@ def test_the_next_start_removes_what_a_dead_session_left(tmp_path: Path) -> None
     (left / SOCKETS_LIST).write_text(f"{sock_path}\n{tmp_path / 'not-a-socket'}\n")
     (tmp_path / "not-a-socket").write_text("keep me")
     done = subprocess.run([pslrepl_exe(), "-c", "echo hi"], capture_output=True, text=True,
-                          timeout=30)  # fmt: skip
+                          timeout=30, env={**os.environ, "TMPDIR": str(tmpdir)})  # fmt: skip
     assert done.returncode == 0
     assert not left.exists()
     assert not sock_path.exists()
