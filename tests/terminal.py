@@ -109,8 +109,11 @@ class Terminal:
         screen = ""
         while time.monotonic() < deadline:
             screen = self.screen()
-            if check(screen):
-                return screen
+            try:
+                if check(screen):
+                    return screen
+            except (IndexError, ValueError):
+                pass  # a screen caught mid-redraw: not yet what is waited for
             time.sleep(0.05)
         raise AssertionError(f"timed out waiting for {want!r}; the screen:\n{screen}")
 

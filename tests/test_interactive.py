@@ -28,11 +28,15 @@ def term(tmp_path: Path) -> Iterator[Terminal]:
 
 
 def prompt_line(t: Terminal) -> str:
-    return [line for line in t.lines() if line.startswith("psl>")][-1]
+    """The last prompt on the screen; "" while there is none (a pager just left, the
+    screen being redrawn): a wait's check must not fail on a passing screen."""
+    prompts = [line for line in t.lines() if line.startswith("psl>")]
+    return prompts[-1] if prompts else ""
 
 
 def toolbar(t: Terminal) -> str:
-    return [line for line in t.lines() if line.strip()][-1]
+    shown = [line for line in t.lines() if line.strip()]
+    return shown[-1] if shown else ""
 
 
 def test_banner_and_empty_toolbar(term: Terminal) -> None:
@@ -332,11 +336,11 @@ def test_a_dumb_terminal_gets_events_as_they_come(tmp_path: Path) -> None:
     t = Terminal(tmp_path, term="dumb")
     try:
         t.run(f'spawn late -- {PY} -c "import sys; sys.stdin.readline()"', "late: started")
-        t.wait_for(lambda s: [x for x in t.lines() if x][-1] == "psl>")
+        t.wait_for(lambda s: [x for x in t.lines() if x][-1:] == ["psl>"])
         t.run("writeline late go")
         # Nothing more typed: the event shows at once, on its own line, prompt under it.
         t.wait_for("[late] exited with status 0")
-        t.wait_for(lambda s: [x for x in t.lines() if x][-1] == "psl>")
+        t.wait_for(lambda s: [x for x in t.lines() if x][-1:] == ["psl>"])
         lines = [x for x in t.lines() if x]
         at = lines.index("[late] exited with status 0")
         assert lines[at + 1] == "psl>"
