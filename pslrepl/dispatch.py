@@ -165,25 +165,17 @@ class Dispatcher:
             if ctx is not None:
                 self.show(ctx)
             self.error(f"{ctx.command.name if ctx else 'command'}: {describe_oserror(exc)}")
-        except UnicodeError as exc:
-            if ctx is not None:
-                self.show(ctx)
-            if "idna" in str(exc):  # socket calls encode host names for DNS: a bad name
-                self.error(f"{ctx.command.name if ctx else 'command'}: that host name can't "
-                           f"be looked up ({exc}): check it for empty or over-long parts "
-                           "(a..b), or give an IP address")  # fmt: skip
-            else:
-                self.error(
-                    f"internal error in {ctx.command.name if ctx else 'dispatch'}: "
-                    f"{type(exc).__name__}: {exc}; please report it"
-                )
         except Exception as exc:  # a bug of ours: still one line, and the shell goes on
             if ctx is not None:
                 self.show(ctx)
-            self.error(
-                f"internal error in {ctx.command.name if ctx else 'dispatch'}: "
-                f"{type(exc).__name__}: {exc}; please report it"
-            )
+            where = ctx.command.name if ctx else "command"
+            if isinstance(exc, UnicodeError) and "idna" in str(exc):
+                # Socket calls encode host names for DNS: a name like a..b is the user's.
+                self.error(f"{where}: that host name can't be looked up ({exc}): check it for "
+                           "empty or over-long parts (a..b), or give an IP address")  # fmt: skip
+            else:
+                self.error(f"internal error in {ctx.command.name if ctx else 'dispatch'}: "
+                           f"{type(exc).__name__}: {exc}; please report it")  # fmt: skip
         if ctx is not None:
             self.session.history.append(ctx.record_of(ok=False))
         return False

@@ -45,6 +45,19 @@ def _short_repr(value: Any, limit: int = 80) -> str:
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
+class Shown:
+    """A value for a recorded call that shows as the given text (a server, a running
+    command: their own repr would name the shell's classes)."""
+
+    __slots__ = ("text",)
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+
+    def __repr__(self) -> str:
+        return self.text
+
+
 class CommandRecord:
     """A finished command, kept in the session's history: the line, its calls, the outcome."""
 

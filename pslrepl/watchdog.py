@@ -156,30 +156,29 @@ class Watchdog:
         with self._lock:
             if self._fd is None and not self._failed:
                 self._start()
-                if self._fd is not None and self._later:
-                    os.write(self._fd, "\n".join(self._later).encode("utf-8",
-                             "surrogateescape") + b"\n")  # fmt: skip
-                    self._later.clear()
+                self._write([])
 
     def _send(self, line: str, *, start: bool = True) -> None:
         """Tell the watchdog; ``start=False`` for what is cleaned up at the next start
         anyway (files, the temp dir): kept until a child starts the watchdog."""
         with self._lock:
-            if self._fd is None:
-                if self._failed:
-                    return
-                if not start:
-                    self._later.append(line)
-                    return
+            if self._fd is None and not self._failed and start:
                 self._start()
-                if self._fd is None:
-                    return
-                line = "\n".join([*self._later, line])
-                self._later.clear()
-            try:
-                os.write(self._fd, line.encode("utf-8", "surrogateescape") + b"\n")
-            except OSError:
-                pass
+            if self._fd is None:
+                if not self._failed:
+                    self._later.append(line)
+                return
+            self._write([line])
+
+    def _write(self, lines: list[str]) -> None:
+        """What waited for the start, then ``lines``: one write (the lock is held)."""
+        lines, self._later = [*self._later, *lines], []
+        if self._fd is None or not lines:
+            return
+        try:
+            os.write(self._fd, "".join(f"{x}\n" for x in lines).encode("utf-8", "surrogateescape"))
+        except OSError:
+            pass
 
     # What to end and remove if the shell dies; the "-" forms when it did so itself.
     def guard_session(self, sid: int) -> None:

@@ -8,6 +8,7 @@ import socketserver
 from pslrepl.addresses import format_addr, parse_addr
 from pslrepl.commandspec import Arg, Command, Opt
 from pslrepl.errors import PslError, UsageError
+from pslrepl.invocation import Shown
 from pslrepl.results import Styled, Table
 
 TYPE_CHECKING = False
@@ -225,7 +226,7 @@ def _serve(ctx: Invocation) -> None:
         where = unix_path or format_addr(address)
         raise socket_error(name, exc, where, path=bool(unix_path)) from None
     ctx.record(f"socketserver.{cls.__name__}", f"{address!r}, {handler_name}",
-               _Shown(f"<{cls.__name__} {server.server_address!r}>"))  # fmt: skip
+               Shown(f"<{cls.__name__} {server.server_address!r}>"))  # fmt: skip
     label = spec + (" over TLS" if tls is not None else "")
     res = Server(session, name, server, proto=proto, handler=label, mode=mode,
                  unix_path=unix_path, idle=idle, max_clients=ctx["max_clients"])  # fmt: skip
@@ -246,21 +247,11 @@ def _serve(ctx: Invocation) -> None:
     res.start()
     session.registry.add(res)
     ctx.record("threading.Thread", f"target={name}.serve_forever, name='pslrepl:{name}', "
-               "daemon=True", _Shown(f"<Thread(pslrepl:{name}, started daemon)>"))  # fmt: skip
+               "daemon=True", Shown(f"<Thread(pslrepl:{name}, started daemon)>"))  # fmt: skip
     ctx.emit(Styled((("name", name),
                      ("", f": {cls.__name__} serving {label} on {res.local}"))))  # fmt: skip
     if proto != "unix" and address[0] in ("", "0.0.0.0", "::"):
         ctx.say("warning: serving on every interface: other machines can connect", "warning")
-
-
-class _Shown:
-    """A value for explain that shows as the given text."""
-
-    def __init__(self, text: str) -> None:
-        self.text = text
-
-    def __repr__(self) -> str:
-        return self.text
 
 
 def _server(ctx: Invocation) -> Server:

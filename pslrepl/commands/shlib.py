@@ -7,6 +7,7 @@ import os
 from pslrepl.commands.options import TIMEOUT
 from pslrepl.commandspec import Command
 from pslrepl.errors import PslError, Timeout, UsageError
+from pslrepl.invocation import Shown
 from pslrepl.render import plural, preview
 from pslrepl.results import Output, Styled
 from pslrepl.signals_table import describe_status
@@ -83,20 +84,10 @@ def _sh(ctx: Invocation) -> None:
             f"sh: {program} {describe_status(exc.exit_code)} ({type(exc).__name__})"
         ) from None
     exit_code = running.exit_code
-    ctx.record(f"sh.{program}", shown, _Shown(f"<RunningCommand: exit_code={exit_code}>"))
+    ctx.record(f"sh.{program}", shown, Shown(f"<RunningCommand: exit_code={exit_code}>"))
     _show(ctx, out, err)
     style = "ok" if exit_code == 0 else "state.failed"
     ctx.emit(Styled(((style, describe_status(exit_code)),)))
-
-
-class _Shown:
-    """A value for explain that shows as the given text."""
-
-    def __init__(self, text: str) -> None:
-        self.text = text
-
-    def __repr__(self) -> str:
-        return self.text
 
 
 def _show(ctx: Invocation, *streams: _Keep) -> None:
