@@ -2,205 +2,31 @@
 
 from __future__ import annotations
 
-import codecs
 import threading
 import time
 from collections import deque
 
 from pslrepl.environment import Environment
-from pslrepl.errors import UsageError
 from pslrepl.events import Event
 from pslrepl.output import Printer
-from pslrepl.parsing import parse_duration
+from pslrepl.pending import LIVE_KINDS as LIVE_KINDS
+from pslrepl.pending import PENDING_MAX as PENDING_MAX
+from pslrepl.pending import TRAFFIC_LINES as TRAFFIC_LINES
+from pslrepl.pending import Pending as Pending
 from pslrepl.render import event_line
 from pslrepl.resources.registry import Registry
+from pslrepl.settings import Settings as Settings
+from pslrepl.volatile import VOLATILE_MAX as VOLATILE_MAX
+from pslrepl.volatile import Volatile as Volatile
 from pslrepl.watchdog import Watchdog
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterator
+    from collections.abc import Callable
     from typing import Any
 
 SESSION_LOG_LENGTH = 5000
 SIGNAL_LATENCY = 0.5  # seconds: the longest a main-thread wait sleeps unwoken
-# What is shown live above the prompt. The rest (start, write, eof, close) answers a
-# command the user just typed, which already said so; it is logged all the same.
-LIVE_KINDS = frozenset(
-    {
-        "data",
-        "exit",
-        "signal",
-        "dropped",
-        "note",
-        "waiting",
-        "pending",
-        "client",
-        "raised",
-        "http",
-        "relay",
-    }
-)
-
-
-# A relay shown live (--text, --hex) gives a line per chunk; past this many lines in
-# one go the rest is summed up in one line, so a bulk transfer can't flood the terminal.
-TRAFFIC_LINES = 20
-# The most events kept waiting to be shown; past it they are counted, not kept (the
-# log has them all). A script that says `set events live` and never reads a chatty
-# child shows its events only between commands: they must not pile up meanwhile.
-PENDING_MAX = 500
-
-
-class Pending:
-    """Events waiting to be shown live, bounded and coalesced as they come: one "bytes
-    waiting" per stream (the notice reads the buffer when it is shown), TRAFFIC_LINES
-    chunks per relay, PENDING_MAX in all; what is left out is counted."""
-
-    def __init__(self) -> None:
-        self.events: deque[Event] = deque()
-        self._data: set[tuple[str, str]] = set()  # (source, stream) with a data event queued
-        self._traffic: dict[str, list[int]] = {}  # relay -> [shown, more chunks, more bytes]
-        self.overflow = 0
-
-    def __bool__(self) -> bool:
-        return bool(self.events)
-
-    def __len__(self) -> int:
-        return len(self.events)
-
-    def __iter__(self) -> Iterator[Event]:
-        return iter(list(self.events))
-
-    def remove(self, event: Event) -> None:
-        """Withdraw a notice not shown yet (a command has just said the same)."""
-        self.events.remove(event)
-        if event.kind == "data" and event.direction == "in":
-            self._data.discard((event.source, event.stream))
-
-    def add(self, event: Event) -> None:
-        """Called with the session lock held."""
-        if event.kind == "data" and event.direction == "in":
-            key = (event.source, event.stream)
-            if key in self._data:
-                return  # the queued notice will say how much is waiting when it shows
-            self._data.add(key)
-        elif event.kind == "relay":
-            tally = self._traffic.setdefault(event.source, [0, 0, 0])
-            if tally[0] >= TRAFFIC_LINES:
-                tally[1] += 1
-                tally[2] += event.size
-                return
-            tally[0] += 1
-        if len(self.events) >= PENDING_MAX:
-            self.overflow += 1
-            return
-        self.events.append(event)
-
-    def take(self) -> list[Event]:
-        """Everything queued, and notes for what was left out; called with the lock held.
-        A signal handler (trap) may post while this runs, in this same thread: popleft
-        takes each event once, and one that comes meanwhile waits for the next call."""
-        events = []
-        while self.events:
-            events.append(self.events.popleft())
-        self._data.clear()
-        for source, (_, chunks, size) in self._traffic.items():
-            if chunks:
-                events.append(Event(source, "note", f"... and {chunks} more chunks ({size} "
-                                    f"bytes) not shown; `log {source}` keeps them"))  # fmt: skip
-        self._traffic.clear()
-        if self.overflow:
-            events.append(Event("session", "note", f"... and {self.overflow} more events not "
-                                "shown; `log` keeps them"))  # fmt: skip
-            self.overflow = 0
-        return events
-
-
-VOLATILE_MAX = 2000
-
-
-class Volatile(dict[str, str]):
-    """Values that change from run to run, by the placeholder a transcript writes for
-    them; bounded: past VOLATILE_MAX the oldest values of resources no longer live go
-    first (a long session creates and closes names without end)."""
-
-    def __init__(self, is_live: Callable[[str], bool]) -> None:
-        super().__init__()
-        self._is_live = is_live
-
-    def __setitem__(self, key: str, value: str) -> None:
-        self.pop(key, None)  # newest last: the order says what to drop first
-        super().__setitem__(key, value)
-        if len(self) > VOLATILE_MAX:
-            self._trim()
-
-    def _trim(self) -> None:
-        excess = len(self) - VOLATILE_MAX * 3 // 4
-        for keep_live in (True, False):  # thousands of live names: the oldest go too
-            for key in [k for k in self if "." in k]:  # session-wide ({tmp}) stay
-                if excess <= 0:
-                    return
-                if not (keep_live and self._is_live(key.partition(".")[0])):
-                    del self[key]
-                    excess -= 1
-
-
-class Settings:
-    """What ``set`` shows and changes."""
-
-    def __init__(self, *, events: str = "quiet", color: bool = False) -> None:
-        self.display = "text"
-        self.encoding = "utf-8"
-        self.timeout = 5.0
-        self.events = events
-        self.color = color
-        self.explain = False
-        self.grace = 1.0
-
-    CHOICES = {
-        "display": ("text", "hex", "repr"),
-        "events": ("live", "quiet"),
-        "color": ("on", "off"),
-        "explain": ("on", "off"),
-    }
-    HELP = {
-        "display": "how received bytes are shown: text, hex (a hexdump) or repr",
-        "encoding": "how bytes are decoded for text display and DATA encoded",
-        "timeout": "seconds a blocking command waits unless given --timeout",
-        "events": "live: show what happens above the prompt; quiet: only log it",
-        "color": "coloured output (off when NO_COLOR is set or output is not a terminal)",
-        "explain": "after each command, list the stdlib calls it made",
-        "grace": "seconds between TERM and KILL when a child is closed",
-    }
-
-    def names(self) -> list[str]:
-        return list(self.HELP)
-
-    def show(self, key: str) -> str:
-        value = getattr(self, key)
-        if isinstance(value, bool):
-            return "on" if value else "off"
-        if isinstance(value, float):
-            return f"{value:g}"
-        return str(value)
-
-    def change(self, key: str, raw: str) -> None:
-        if key not in self.HELP:
-            raise UsageError(f"no setting {key!r}; settings: {', '.join(self.HELP)}")
-        choices = self.CHOICES.get(key)
-        if choices and raw not in choices:
-            raise UsageError(f"{key} must be one of {', '.join(choices)}, not {raw!r}")
-        if key in ("color", "explain"):
-            setattr(self, key, raw == "on")
-        elif key in ("timeout", "grace"):
-            setattr(self, key, parse_duration(raw, what=key))
-        elif key == "encoding":
-            try:
-                setattr(self, key, codecs.lookup(raw).name)
-            except LookupError:
-                raise UsageError(f"unknown encoding {raw!r}; try utf-8 or latin-1") from None
-        else:
-            setattr(self, key, raw)
 
 
 class Session:
