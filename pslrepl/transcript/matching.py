@@ -1,0 +1,191 @@
+"""Matching output against a transcript's expected lines, and the diff where it differs."""
+
+from __future__ import annotations
+
+import re
+
+from pslrepl.transcript.syntax import ANY_LINES, FREE, PLACEHOLDER, PROMPT
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from pslrepl.transcript.syntax import Bindings, Step
+
+
+def match_line(expected: str, actual: str, bindings: Bindings) -> Bindings | None:
+    """The bindings after ``actual`` matches ``expected``, or None if it does not."""
+    if expected.endswith(" (re)"):
+        try:
+            return dict(bindings) if re.fullmatch(expected[:-5], actual) else None
+        except re.error:
+            return None
+    if expected.endswith(" (glob)"):
+        import fnmatch
+
+        return dict(bindings) if fnmatch.fnmatchcase(actual, expected[:-7]) else None
+    if "{" not in expected:
+        return dict(bindings) if expected == actual else None
+    pattern, groups = _placeholder_regex(expected, bindings)
+    m = re.fullmatch(pattern, actual, re.DOTALL)
+    if m is None:
+        return None
+    new = dict(bindings)
+    for group, name in groups.items():
+        new[name] = m.group(group)
+    return new
+
+
+def _placeholder_regex(expected: str, bindings: Bindings) -> tuple[str, dict[str, str]]:
+    parts: list[str] = []
+    groups: dict[str, str] = {}  # regex group -> placeholder name
+    seen: dict[str, str] = {}  # placeholder name -> its group, for a repeat in one line
+    pos = 0
+    for m in PLACEHOLDER.finditer(expected):
+        parts.append(_padded(expected[pos : m.start()], first=pos > 0, last=True))
+        name = m.group(1)
+        if name in bindings:
+            parts.append(re.escape(bindings[name]))
+        elif name in FREE:
+            parts.append(f"(?:{FREE[name]})")
+        elif name in seen:
+            parts.append(f"(?P={seen[name]})")
+        else:
+            group = f"p{len(groups)}"
+            groups[group] = name
+            seen[name] = group
+            parts.append(f"(?P<{group}>.+?)")
+        pos = m.end()
+    parts.append(_padded(expected[pos:], first=pos > 0, last=False))
+    return "".join(parts), groups
+
+
+def _padded(literal: str, *, first: bool, last: bool) -> str:
+    """Table padding beside a placeholder (two spaces or more) matches any such run: a
+    value of another width moves the column edge, not the meaning."""
+    head = tail = ""
+    if first and literal.startswith("  "):
+        body = literal.lstrip(" ")
+        head, literal = " {2,}", body
+    if last and literal.endswith("  "):
+        body = literal.rstrip(" ")
+        tail, literal = " {2,}", body
+    return head + re.escape(literal) + tail
+
+
+def match_output(expected: list[str], actual: list[str], bindings: Bindings) -> Bindings | None:
+    """Match a step's whole output, ``...`` absorbing any number of lines."""
+
+    def go(i: int, j: int, b: Bindings) -> Bindings | None:
+        while i < len(expected):
+            if expected[i] == ANY_LINES:
+                for k in range(j, len(actual) + 1):
+                    found = go(i + 1, k, b)
+                    if found is not None:
+                        return found
+                return None
+            if j >= len(actual):
+                return None
+            nb = match_line(expected[i], actual[j], b)
+            if nb is None:
+                return None
+            b, i, j = nb, i + 1, j + 1
+        return b if j == len(actual) else None
+
+    return go(0, 0, bindings)
+
+
+# Line pairs align() compares by longest common subsequence at most (time and memory go
+# as their product); a larger middle is paired line by line, so a diff of a long output
+# stays quick.
+ALIGN_PAIRS = 250_000
+
+
+def align(expected: list[str], actual: list[str], bindings: Bindings) -> list[tuple[str, str]]:
+    """Pair lines for a diff or an update: ('=', expected line) where an actual line
+    matches its expected line, ('-', expected) where one is missing, ('+', actual) where
+    one is new. Lines that match at the start and the end are paired as they stand; the
+    middle by a longest common subsequence under the line matcher."""
+
+    def same(want: str, got: str) -> bool:
+        return want != ANY_LINES and match_line(want, got, bindings) is not None
+
+    n, m = len(expected), len(actual)
+    head = 0
+    while head < min(n, m) and same(expected[head], actual[head]):
+        head += 1
+    tail = 0
+    while tail < min(n, m) - head and same(expected[n - 1 - tail], actual[m - 1 - tail]):
+        tail += 1
+    want, got = expected[head : n - tail], actual[head : m - tail]
+    if len(want) * len(got) <= ALIGN_PAIRS:
+        middle = _common(want, got, same)
+    else:
+        middle = []
+        for i in range(max(len(want), len(got))):
+            if i < len(want) and i < len(got) and same(want[i], got[i]):
+                middle.append(("=", want[i]))
+                continue
+            if i < len(want):
+                middle.append(("-", want[i]))
+            if i < len(got):
+                middle.append(("+", got[i]))
+    return ([("=", line) for line in expected[:head]] + middle
+            + [("=", line) for line in expected[n - tail :]])  # fmt: skip
+
+
+def _common(
+    expected: list[str], actual: list[str], same: Callable[[str, str], bool]
+) -> list[tuple[str, str]]:
+    """align()'s pairs by a longest common subsequence (quadratic: for short runs)."""
+    n, m = len(expected), len(actual)
+    ok = [[same(expected[i], actual[j]) for j in range(m)] for i in range(n)]
+    best = [[0] * (m + 1) for _ in range(n + 1)]
+    for i in range(n - 1, -1, -1):
+        for j in range(m - 1, -1, -1):
+            if ok[i][j]:
+                best[i][j] = best[i + 1][j + 1] + 1
+            else:
+                best[i][j] = max(best[i + 1][j], best[i][j + 1])
+    pairs: list[tuple[str, str]] = []
+    i = j = 0
+    while i < n or j < m:
+        if i < n and j < m and ok[i][j] and best[i][j] == best[i + 1][j + 1] + 1:
+            pairs.append(("=", expected[i]))
+            i, j = i + 1, j + 1
+        elif j < m and (i >= n or best[i][j + 1] >= best[i + 1][j]):
+            pairs.append(("+", actual[j]))
+            j += 1
+        else:
+            pairs.append(("-", expected[i]))
+            i += 1
+    return pairs
+
+
+def diff(step: Step, actual: list[str], bindings: Bindings, *, where: str) -> list[str]:
+    """A unified-style diff for a step: lines that matched show as their expected form,
+    so only real differences are marked."""
+    import difflib
+
+    pairs = align(step.expected, actual, bindings)
+    shown_actual = [text for op, text in pairs if op != "-"]
+    out = [f"{where}:{step.line}: {PROMPT}{step.command}"]
+    body = list(difflib.unified_diff(step.expected, shown_actual, "expected", "actual",
+                                     lineterm="", n=3))  # fmt: skip
+    out.extend(body if body else ["(no output lines differ)"])
+    removed = [t for op, t in pairs if op == "-"]
+    added = [t for op, t in pairs if op == "+"]
+    for old in removed:
+        for new in added:
+            if old.rstrip() == new.rstrip() and old != new:
+                out.append(f"note: {old!r} and {new!r} differ only in trailing white space")
+    return out
+
+
+def expand(command: str, bindings: Bindings) -> str:
+    """A command line with bound placeholders replaced by their values."""
+
+    def value(m: re.Match[str]) -> str:
+        return bindings.get(m.group(1), m.group(0))
+
+    return PLACEHOLDER.sub(value, command)
