@@ -1,0 +1,86 @@
+"""What a server's client sockets count: every byte a handler moves, whatever the handler."""
+
+from __future__ import annotations
+
+import socket
+import ssl
+import threading
+import time
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
+
+    from pslrepl.resources.servers import Server
+
+
+class Connection:
+    """One live client of a server."""
+
+    __slots__ = ("addr", "since", "bytes_in", "bytes_out", "pid", "request", "thread", "member")
+
+    def __init__(self, addr: str, request: Any) -> None:
+        self.addr = addr
+        self.since = time.time()
+        self.bytes_in = 0
+        self.bytes_out = 0
+        self.pid: int | None = None
+        self.request = request
+        self.thread = threading.current_thread()
+        self.member: Any = None  # chat: its place in the room
+
+
+class _ChildTally:
+    """Counts a --forking child's bytes, where no event may be posted (see
+    Server.traffic); the parent reads the totals when it reaps the child."""
+
+    def traffic(self, conn: Connection, direction: str, data: Any) -> None:
+        if direction == "in":
+            conn.bytes_in += len(data)
+        else:
+            conn.bytes_out += len(data)
+
+
+CHILD_TALLY = _ChildTally()
+
+
+class _Counting:
+    """What a server's client socket reports: every byte the handler receives or sends,
+    whatever the handler (built-in, http.server's, a user's), through recv, recv_into,
+    send, sendall, or a makefile() over them. The server sets psl_conn per socket."""
+
+    psl_server: Server | _ChildTally
+    psl_conn: Connection | None = None
+
+    def _count(self, direction: str, data: Any, size: int, flags: int = 0) -> None:
+        if self.psl_conn is None or size <= 0 or flags & socket.MSG_PEEK:
+            return
+        if not isinstance(data, bytes):
+            data = memoryview(data).cast("B")
+        self.psl_server.traffic(self.psl_conn, direction, data[:size])
+
+    def recv(self, bufsize: int = 1024, flags: int = 0) -> bytes:
+        data: bytes = super().recv(bufsize, flags)  # type: ignore[misc]
+        self._count("in", data, len(data), flags)
+        return data
+
+    def recv_into(self, buffer: Any, nbytes: int | None = 0, flags: int = 0) -> int:
+        n: int = super().recv_into(buffer, nbytes or 0, flags)  # type: ignore[misc]
+        self._count("in", buffer, n, flags)
+        return n
+
+    def send(self, data: Any, flags: int = 0) -> int:
+        n: int = super().send(data, flags)  # type: ignore[misc]
+        self._count("out", data, n)
+        return n
+
+
+class CountedSocket(_Counting, socket.socket):
+    def sendall(self, data: Any, flags: int = 0) -> None:
+        # Counted first: once sendall returns, the client may already be reading it.
+        self._count("out", data, memoryview(data).nbytes)
+        super().sendall(data, flags)
+
+
+class CountedSSLSocket(_Counting, ssl.SSLSocket):
+    """The same for TLS, counting the plaintext (SSLSocket's sendall loops over send)."""

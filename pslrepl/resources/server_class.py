@@ -1,0 +1,183 @@
+"""The real socketserver class a server runs: its base, a mixin, and hooks that report."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import socketserver
+import time
+
+from pslrepl.resources.counting import CHILD_TALLY, Connection, CountedSocket, CountedSSLSocket
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
+
+    from pslrepl.resources.servers import Server
+
+# Signals a forked child must not handle as the shell does: the shell's handlers (TERM
+# and HUP end the shell, traps report) would run in the child, and write to the event
+# loop's wakeup fd, which the child has closed.
+CHILD_SIGNALS = frozenset(signal.valid_signals()) - {
+    signal.SIGKILL, signal.SIGSTOP, signal.SIGSEGV, signal.SIGBUS, signal.SIGFPE,
+    signal.SIGILL,
+}  # fmt: skip
+
+
+def reset_child_signals(mask: Any) -> None:
+    """In a --forking child, first thing: a child that is TERMed dies of SIGTERM, as a
+    server's child should. Python handlers go back to the default; the event loop's
+    wakeup fd is let go; Ctrl-C (SIGINT to the shell's whole process group, the server's
+    children among them) is ignored, as it cancels only the shell's running command."""
+    for signum in CHILD_SIGNALS:
+        try:
+            if callable(signal.getsignal(signum)):
+                signal.signal(signum, signal.SIG_DFL)
+        except (OSError, ValueError):
+            pass  # not a signal Python can handle
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.set_wakeup_fd(-1)
+    signal.pthread_sigmask(signal.SIG_SETMASK, mask)  # as it was before the fork
+
+
+def server_class(base: type[socketserver.BaseServer], mode: str, *, tls: Any = None
+                 ) -> type[Any]:  # fmt: skip
+    """The real socketserver class: base plus ThreadingMixIn or ForkingMixIn, with hooks
+    that tell the resource about clients (the handler's own code is untouched)."""
+    if tls is not None:
+        tls.sslsocket_class = CountedSSLSocket
+    mixins: tuple[type, ...] = ()
+    if mode == "threading":
+        mixins = (socketserver.ThreadingMixIn,)
+    elif mode == "forking":
+        mixins = (socketserver.ForkingMixIn,)
+
+    class PslServer(*mixins, base):  # type: ignore[misc,valid-type]
+        allow_reuse_address = True  # restart on the same port without TIME_WAIT trouble
+        daemon_threads = True
+        # socketserver's default queue of 5 drops a classroom's worth of connects.
+        request_queue_size = socket.SOMAXCONN
+        # UDPServer reads 8192 bytes of a datagram and drops the rest unsaid: take all
+        # that UDP carries (65,507 bytes over IPv4), as the shell's own recv does.
+        max_packet_size = 65536
+        psl: Server
+        psl_mask: Any = None  # --forking: the signal mask before the fork
+
+        def process_request(self, request: Any, client_address: Any) -> None:
+            if mode == "threading":
+                # At most max_clients handler threads: past that, accept waits for one
+                # to end (the rest wait in the listen queue), as ForkingMixIn does.
+                if not self.psl.admit():
+                    self.shutdown_request(request)  # stopping: no new clients
+                    return
+                try:
+                    super().process_request(request, client_address)
+                except BaseException:
+                    self.psl.release()  # no thread after all (RuntimeError: can't start)
+                    raise
+                return
+            if mode != "forking":
+                super().process_request(request, client_address)
+                return
+            # The child's stream, kept here too: `stop` shuts it down, and the child sees
+            # its client gone and finishes as it would (its tally is not lost).
+            keep = None
+            if self.socket_type == socket.SOCK_STREAM:
+                keep = socket.socket(fileno=os.dup(request.fileno()))
+            before = set(getattr(self, "active_children", None) or ())
+            # No signal until the child has put the defaults back (reset_child_signals).
+            self.psl_mask = signal.pthread_sigmask(signal.SIG_BLOCK, CHILD_SIGNALS)
+            try:
+                super().process_request(request, client_address)
+            finally:
+                signal.pthread_sigmask(signal.SIG_SETMASK, self.psl_mask)
+            after = set(getattr(self, "active_children", None) or ())
+            self.psl.forked(client_address, sorted(after - before), keep)
+
+        def process_request_thread(self, request: Any, client_address: Any) -> None:
+            self.psl.started()
+            try:
+                super().process_request_thread(request, client_address)
+            finally:
+                self.psl.release()
+
+        def collect_children(self, *, blocking: bool = False) -> None:
+            """socketserver's own, but it waits only for this server's children (the
+            stdlib's waitpid(-1), once max_children are busy, could reap the shell's
+            other children and lose their status), and it reports each one reaped."""
+            while self.psl.reap(blocking=blocking) >= self.max_children:
+                if self.psl.closed:
+                    return  # stop is ending them
+                if not self.psl.saturated:  # said once each time it fills up
+                    self.psl.saturated = True
+                    self.psl.note(f"all {self.max_children} children busy (ForkingMixIn."
+                                  "max_children): new clients wait until one ends")  # fmt: skip
+                time.sleep(0.01)  # all max_children busy: wait for one to finish
+            self.psl.saturated = False
+
+        def finish_request(self, request: Any, client_address: Any) -> None:
+            if mode == "forking":  # in the child: first of all, signals as a child's
+                reset_child_signals(self.psl_mask)
+            if self.socket_type == socket.SOCK_DGRAM:
+                # A datagram is no connection: the handler counts senders instead.
+                if mode != "forking":
+                    super().finish_request(request, client_address)
+                    return
+                tally = self.psl.child_conn = Connection("", None)  # in the child
+                try:
+                    super().finish_request(request, client_address)
+                finally:
+                    self.psl.child_tally(tally)
+                return
+            if mode == "forking":  # in the child: the parent reported it
+                # The child inherited every descriptor the shell holds, the shell's own
+                # client sockets among them: while a copy stays open here, their peers
+                # never see EOF. Keep only this client's socket (and stdio).
+                keep = request.fileno()
+                os.closerange(3, keep)
+                os.closerange(keep + 1, os.sysconf("SC_OPEN_MAX"))
+                conn = Connection("", request)
+                request.psl_server, request.psl_conn = CHILD_TALLY, conn
+                try:
+                    if tls is not None:
+                        self.psl.handshake(request, client_address)
+                    super().finish_request(request, client_address)
+                finally:
+                    self.psl.child_tally(conn)
+                return
+            conn = self.psl.connection_opened(request, client_address)
+            try:
+                if tls is not None:
+                    self.psl.handshake(request, client_address)
+                super().finish_request(request, client_address)
+            finally:
+                self.psl.connection_closed(conn)
+
+        def shutdown_request(self, request: Any) -> None:
+            if tls is not None:
+                from pslrepl.resources.sockets import end_tls
+
+                end_tls(request)
+            super().shutdown_request(request)
+
+        def handle_error(self, request: Any, client_address: Any) -> None:
+            self.psl.handler_raised(request, client_address)
+
+        def get_request(self) -> Any:
+            request, client_address = super().get_request()
+            if self.socket_type == socket.SOCK_DGRAM:
+                return request, client_address
+            request = CountedSocket(request.family, request.type, request.proto,
+                                    fileno=request.detach())  # fmt: skip
+            # --idle: a client that sends nothing (or reads nothing) that long is closed.
+            request.settimeout(self.psl.idle or None)
+            if tls is None:
+                return request, client_address
+            # The handshake happens in the handler's thread (or child), bounded (see
+            # Server.handshake): a slow client can't hold up accept.
+            return tls.wrap_socket(request, server_side=True,
+                                   do_handshake_on_connect=False), client_address  # fmt: skip
+
+    PslServer.__name__ = "".join(m.__name__.replace("MixIn", "") for m in mixins) + base.__name__
+    return PslServer

@@ -1,0 +1,189 @@
+"""What a server's handler threads report: clients coming and going, bytes, errors."""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+
+from pslrepl.addresses import format_addr
+from pslrepl.events import Event
+from pslrepl.render import plural
+from pslrepl.resources.base import Resource, age
+from pslrepl.resources.counting import CHILD_TALLY, Connection
+from pslrepl.resources.handler_errors import (
+    TROUBLE,
+    HandshakeTimeout,
+    client_trouble,
+    handler_traceback,
+)
+from pslrepl.results import volatile
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
+
+    from pslrepl.results import Cell
+
+HANDSHAKE_TIMEOUT = 10.0  # --tls: the longest a client may take over its handshake
+SYNC_NOTE_AFTER = 1.0  # a sync server says who holds it in a handshake after this long
+
+
+class ServerClients(Resource):
+    """The part of a Server that handler threads call (see servers.Server, which sets
+    this state up). A --forking child calls it too, and then only counts or writes a
+    file: a lock another thread held at fork time stays held in the child forever."""
+
+    server: Any
+    mode: str
+    idle: float | None
+    pid: int
+    lock: threading.Lock
+    connections: dict[int, Connection]
+    served: int
+    errors: int
+    peers: dict[str, int]
+    room: Any
+    child_conn: Connection | None
+    child_dir: str
+    children: dict[int, tuple[str, float]]
+
+    if TYPE_CHECKING:
+
+        def _child_file(self, pid: int, what: str) -> str: ...
+
+    def connection_opened(self, request: Any, client_address: Any) -> Connection:
+        with self.lock:
+            self.served += 1
+            served = self.served
+        # A UNIX socket's client has no address (unless it bound one): a number.
+        addr = format_addr(client_address) or f"unix#{served}"
+        if self.mode == "threading":  # socketserver's "Thread-7 (process_request_thread)"
+            threading.current_thread().name = f"pslrepl:{self.name}#{served}"
+        conn = Connection(addr, request)
+        with self.lock:
+            self.connections[id(conn)] = conn
+        request.psl_server, request.psl_conn = self, conn
+        if self.room is not None:  # in the room before anyone hears it has connected
+            conn.member = self.room.join(request, conn)
+        self.post(Event(self.name, "client", f"client {addr} connected",
+                        fields={"peer": addr}))  # fmt: skip
+        return conn
+
+    def connection_closed(self, conn: Connection) -> None:
+        if conn.member is not None and self.room is not None:
+            self.room.leave(conn.member)  # if its handler never ran (a failed handshake)
+        with self.lock:
+            self.connections.pop(id(conn), None)
+        took = time.time() - conn.since
+        self.post(Event(self.name, "client", f"client {conn.addr} left after {age(took)} "
+                        f"(in {conn.bytes_in}, out {conn.bytes_out})",
+                        fields={"peer": conn.addr}))  # fmt: skip
+
+    def handshake(self, request: Any, client_address: Any) -> None:
+        """--tls: the handshake, bounded by --idle (or HANDSHAKE_TIMEOUT). A sync server
+        serves one client at a time, so it says who holds it while it waits."""
+        bound = self.idle or HANDSHAKE_TIMEOUT
+        addr = format_addr(client_address) or "a local client"
+        first = min(SYNC_NOTE_AFTER, bound / 2) if self.mode == "sync" else bound
+        request.settimeout(first)
+        try:
+            try:
+                request.do_handshake()
+            except TimeoutError:
+                if first >= bound:
+                    raise
+                self.note(f"a sync server serves one client at a time: {addr} has not "
+                          "finished its TLS handshake; the next client waits (up to "
+                          f"{bound:g} s, --idle S)")  # fmt: skip
+                request.settimeout(bound - first)
+                request.do_handshake()  # OpenSSL goes on where it left off
+        except TimeoutError:
+            why = ("; a sync server serves one client at a time, so the next one waited"
+                   if self.mode == "sync" else "")  # fmt: skip
+            raise HandshakeTimeout(
+                f"did not finish its TLS handshake in {bound:g} s{why}"
+            ) from None
+        request.settimeout(self.idle or None)
+
+    def note(self, text: str) -> None:
+        """Something a handler wants said (in the log and live), one line."""
+        if os.getpid() == self.pid:  # a --forking child stays silent (see traffic)
+            self.post(Event(self.name, "note", text))
+
+    def traffic(self, conn: Connection, direction: str, data: Any) -> None:
+        """Bytes a client's socket moved (CountedSocket reports them)."""
+        if os.getpid() != self.pid:
+            return  # a --forking child: it can't report without risking a deadlock
+        size = len(data)  # bytes, or a memoryview cast to bytes
+        with self.lock:
+            if direction == "in":
+                self.bytes_in += size
+                conn.bytes_in += size
+            else:
+                self.bytes_out += size
+                conn.bytes_out += size
+        kind = "recv" if direction == "in" else "send"  # logged, not shown live
+        event = Event.traffic(self.name, kind, "client", direction, data)
+        event.fields["peer"] = conn.addr
+        self.post(event)
+
+    def datagram(self, handler: Any, data: bytes, *, out: bool = False) -> None:
+        if os.getpid() != self.pid:  # a --forking child: count, for the parent to read
+            if self.child_conn is not None:
+                CHILD_TALLY.traffic(self.child_conn, "out" if out else "in", data)
+            return
+        peer = format_addr(handler.client_address)
+        with self.lock:
+            if out:
+                self.bytes_out += len(data)
+            else:
+                self.bytes_in += len(data)
+                self.peers[peer] = self.peers.get(peer, 0) + 1
+                self.served += 1
+        event = Event.traffic(self.name, "send" if out else "recv", "client",
+                              "out" if out else "in", data)  # fmt: skip
+        event.fields["peer"] = peer
+        self.post(event)
+
+    def handler_raised(self, request: Any, client_address: Any) -> None:
+        import sys
+
+        trouble = client_trouble(sys.exc_info()[1], self.idle)
+        if os.getpid() != self.pid:
+            # A forked child: no events from here (a lock held at fork time would never
+            # be let go), but a file the parent reads when it reaps this child.
+            if self.child_dir:
+                text = TROUBLE + trouble if trouble else handler_traceback()
+                fd = os.open(self._child_file(os.getpid(), "err"), os.O_WRONLY | os.O_CREAT, 0o600)
+                os.write(fd, text.encode("utf-8", "replace"))
+                os.close(fd)
+            return
+        conn = getattr(request, "psl_conn", None)  # it knows the client's name
+        addr = conn.addr if conn is not None else format_addr(client_address)
+        if trouble:
+            self.post(Event(self.name, "client", f"client {addr} {trouble}"))
+            return
+        self._raised(addr, handler_traceback().rstrip())
+
+    def _raised(self, addr: str, text: str) -> None:
+        with self.lock:
+            self.errors += 1
+        what = f"the handler raised while serving {addr}; the server goes on:\n{text}"
+        self.post(Event(self.name, "raised", what))
+
+    def client_rows(self) -> list[list[Cell]]:
+        now = time.time()
+        rows: list[list[Cell]] = []
+        with self.lock:  # handler threads change these as we read them
+            conns, peers = list(self.connections.values()), list(self.peers.items())
+        for conn in conns:
+            rows.append([conn.addr, volatile(age(now - conn.since), "age"),
+                         str(conn.bytes_in), str(conn.bytes_out), conn.thread.name])  # fmt: skip
+        for peer, count in peers:
+            rows.append([peer, "", plural(count, "datagram"), "", ""])
+        children = getattr(self.server, "active_children", None) or ()
+        for pid in sorted(children):  # its bytes are known once it has ended
+            addr, since = self.children.get(pid, ("(forked)", now))
+            rows.append([addr, volatile(age(now - since), "age"), "", "", f"child pid {pid}"])
+        return rows
