@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pslrepl.errors import UsageError
-from pslrepl.parsing import parse_duration
+from pslrepl.kinds import TEXT, Kind, Where
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing at start-up
 if TYPE_CHECKING:
@@ -12,43 +12,31 @@ if TYPE_CHECKING:
 
     from pslrepl.invocation import Invocation
     from pslrepl.parsing import Token
+    from pslrepl.session import Session
 
     Handler = Callable[[Invocation], None]
 
 
-# A whole number's range unless an argument says otherwise: what fits a C long, as
-# most of the calls behind the commands take (past it they raise OverflowError).
-INT_LIMITS = (-(2**63), 2**63 - 1)
+def _checked(kind: Kind, name: str) -> Kind:
+    """A kind given as anything but a Kind (a string, as kinds once were) fails at import,
+    not as a completion that silently offers nothing."""
+    if not isinstance(kind, Kind):
+        raise TypeError(f"{name}: kind must be a pslrepl.kinds.Kind, not {kind!r}")
+    return kind
 
 
 class Arg:
-    """A positional argument; ``kind`` tells completion and highlighting what it takes.
+    """A positional argument; its ``kind`` (pslrepl.kinds) converts and completes it."""
 
-    Kinds: ``new`` (a new NAME), ``resource`` (an existing one, of ``kinds``),
-    ``signal``, ``file``, ``data``, ``text``, ``choice``, ``command``, ``setting``,
-    and the converted ``seconds`` and ``int``.
-    """
-
-    __slots__ = ("name", "kind", "optional", "many", "kinds", "choices", "limits")
+    __slots__ = ("name", "kind", "optional", "many")
 
     def __init__(
-        self,
-        name: str,
-        kind: str = "text",
-        *,
-        optional: bool = False,
-        many: bool = False,
-        kinds: tuple[str, ...] = (),
-        choices: tuple[str, ...] = (),
-        limits: tuple[int, int] = INT_LIMITS,
+        self, name: str, kind: Kind = TEXT, *, optional: bool = False, many: bool = False
     ) -> None:
         self.name = name
-        self.kind = kind
+        self.kind = _checked(kind, name)
         self.optional = optional
         self.many = many
-        self.kinds = kinds
-        self.choices = choices
-        self.limits = limits  # an ``int``'s range, both ends allowed
 
     @property
     def key(self) -> str:
@@ -56,9 +44,9 @@ class Arg:
 
 
 class Opt:
-    """An option: ``--flag`` when ``metavar`` is None, else ``--opt VALUE``."""
+    """An option: ``--flag`` when ``metavar`` is None, else ``--opt VALUE`` of ``kind``."""
 
-    __slots__ = ("name", "help", "metavar", "kind", "repeat", "choices", "exclusive", "limits")
+    __slots__ = ("name", "help", "metavar", "kind", "repeat", "exclusive")
 
     def __init__(
         self,
@@ -66,20 +54,16 @@ class Opt:
         help: str,
         metavar: str | None = None,
         *,
-        kind: str = "text",
+        kind: Kind = TEXT,
         repeat: bool = False,
-        choices: tuple[str, ...] = (),
         exclusive: str | None = None,
-        limits: tuple[int, int] = INT_LIMITS,
     ) -> None:
         self.name = name
         self.help = help
         self.metavar = metavar
-        self.kind = kind
+        self.kind = _checked(kind, name)
         self.repeat = repeat
-        self.choices = choices
         self.exclusive = exclusive
-        self.limits = limits
 
     @property
     def key(self) -> str:
@@ -153,11 +137,15 @@ class Command:
         return None
 
 
-def parse_args(cmd: Command, tokens: Sequence[Token]) -> tuple[dict[str, Any], list[str]]:
+def parse_args(
+    cmd: Command, tokens: Sequence[Token], session: Session | None = None
+) -> tuple[dict[str, Any], list[str]]:
     """Match tokens against a command's syntax: (values by key, argv after the arguments).
 
-    Options come anywhere before ``--``; for a command with ``rest`` the first word past
-    its declared positionals starts the argv, so ``run ls -l`` works as ``run -- ls -l``.
+    Each value is converted by its kind: with a ``session``, a new NAME is checked free
+    and an existing resource's NAME becomes the resource. Options come anywhere before
+    ``--``; for a command with ``rest`` the first word past its declared positionals
+    starts the argv, so ``run ls -l`` works as ``run -- ls -l``.
     """
     values: dict[str, Any] = {}
     for option in cmd.opts:
@@ -204,7 +192,7 @@ def parse_args(cmd: Command, tokens: Sequence[Token]) -> tuple[dict[str, Any], l
                     raise UsageError(f"{cmd.name}: {name} needs a value ({opt.metavar})")
                 raw = tokens[i + 1].text
                 i += 2
-            value = _convert(cmd, opt.name, opt.kind, opt.choices, raw, opt.limits)
+            value = opt.kind.convert(raw, Where(cmd.name, opt.name, session))
             if opt.repeat:
                 values[opt.key].append(value)
             else:
@@ -216,11 +204,13 @@ def parse_args(cmd: Command, tokens: Sequence[Token]) -> tuple[dict[str, Any], l
             break
         positionals.append(text)
         i += 1
-    _bind_positionals(cmd, positionals, values)
+    _bind_positionals(cmd, positionals, values, session)
     return values, argv
 
 
-def _bind_positionals(cmd: Command, positionals: list[str], values: dict[str, Any]) -> None:
+def _bind_positionals(
+    cmd: Command, positionals: list[str], values: dict[str, Any], session: Session | None
+) -> None:
     args = cmd.args
     required = [a for a in args if not a.optional]
     if len(positionals) < len(required):
@@ -230,12 +220,10 @@ def _bind_positionals(cmd: Command, positionals: list[str], values: dict[str, An
     # enough words for both (``accept LISTENER [NAME]`` style stays left-to-right).
     spare = len(positionals) - len(required)
     pos = 0
+    bound: list[tuple[Arg, list[str]]] = []
     for arg in args:
         if arg.many:
-            take = positionals[pos:]
-            values[arg.key] = [
-                _convert(cmd, arg.name, arg.kind, arg.choices, t, arg.limits) for t in take
-            ]
+            bound.append((arg, positionals[pos:]))
             pos = len(positionals)
             continue
         if arg.optional:
@@ -243,34 +231,14 @@ def _bind_positionals(cmd: Command, positionals: list[str], values: dict[str, An
                 continue
             spare -= 1
         if pos < len(positionals):
-            values[arg.key] = _convert(
-                cmd, arg.name, arg.kind, arg.choices, positionals[pos], arg.limits
-            )
+            bound.append((arg, [positionals[pos]]))
             pos += 1
     if pos < len(positionals):
         extra = " ".join(positionals[pos:])
         raise UsageError(f"{cmd.name}: unexpected {extra!r}; usage: {cmd.usage()}")
-
-
-def _convert(
-    cmd: Command,
-    what: str,
-    kind: str,
-    choices: tuple[str, ...],
-    raw: str,
-    limits: tuple[int, int] = INT_LIMITS,
-) -> Any:
-    if choices and raw not in choices:
-        raise UsageError(f"{cmd.name}: {what} must be one of {', '.join(choices)}, not {raw!r}")
-    if kind == "seconds":
-        return parse_duration(raw, what=f"{cmd.name}: {what}")
-    if kind == "int":
-        try:
-            value = int(raw, 0)
-        except ValueError:
-            raise UsageError(f"{cmd.name}: {what} must be a whole number, not {raw!r}") from None
-        low, high = limits
-        if not low <= value <= high:
-            raise UsageError(f"{cmd.name}: {what} must be from {low} to {high}, not {raw}")
-        return value
-    return raw
+    # Converted once the words fit the syntax, left to right: a usage error comes
+    # before a name that isn't live.
+    for arg, words in bound:
+        where = Where(cmd.name, arg.name, session)
+        converted = [arg.kind.convert(word, where) for word in words]
+        values[arg.key] = converted if arg.many else converted[0]

@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
+from typing import Any
 
 from prompt_toolkit.completion import CompleteEvent, Completer, Completion, PathCompleter
 from prompt_toolkit.document import Document
 
 from pslrepl.commandspec import Arg, Command
 from pslrepl.dispatch import CommandTable
+from pslrepl.kinds import ResourceOf
 from pslrepl.parsing import last_segment, tokenize
 from pslrepl.session import Session
-from pslrepl.signals_table import default_action, signal_names
 
 
 class PslCompleter(Completer):
@@ -62,7 +63,7 @@ class PslCompleter(Completer):
         if args and args[-1].startswith("--"):
             opt = cmd.find_opt(args[-1])
             if opt is not None and opt.metavar is not None:
-                yield from self._values(opt.kind, opt.choices, (), prefix, document)
+                yield from opt.kind.complete(Completing(self, []), prefix)
                 return
         if prefix.startswith("-"):
             used_opts = set(args)
@@ -74,22 +75,16 @@ class PslCompleter(Completer):
             if cmd.rest and not prefix:
                 return
             if cmd.rest:
-                yield from self._paths(prefix, document)
+                yield from self._paths(prefix)
             return
-        if arg.kind == "setting" or (cmd.name == "set" and arg.name == "VALUE"):
-            yield from self._setting(args, prefix)
-            return
-        yield from self._values(arg.kind, arg.choices, arg.kinds, prefix, document)
+        positional = [w for w in args if not w.startswith("--")]
+        yield from arg.kind.complete(Completing(self, positional), prefix)
 
     def _verbs_for(self, kind: str) -> list[str]:
         verbs = []
         for cmd in self.table.commands:
-            first = cmd.args[0] if cmd.args else None
-            if (
-                first is not None
-                and first.kind == "resource"
-                and (not first.kinds or kind in first.kinds)
-            ):
+            first = cmd.args[0].kind if cmd.args else None
+            if isinstance(first, ResourceOf) and first.takes(kind):
                 verbs.append(cmd.name)
         return verbs
 
@@ -112,39 +107,6 @@ class PslCompleter(Completer):
             return cmd.args[-1]
         return None
 
-    def _values(
-        self,
-        kind: str,
-        choices: tuple[str, ...],
-        kinds: tuple[str, ...],
-        prefix: str,
-        document: Document,
-    ) -> Iterator[Completion]:
-        if choices:
-            yield from _matching(choices, prefix)
-        elif kind == "resource":
-            yield from _matching(self.session.registry.names(kinds), prefix, self._resource_meta)
-        elif kind == "signal":
-            names = signal_names()
-            yield from _matching([n[3:] for n in names] + names, prefix, _signal_meta)
-        elif kind == "file":
-            yield from self._paths(prefix, document)
-        elif kind == "command":
-            yield from _matching(sorted(self.table.by_name), prefix, self._command_meta)
-        elif kind == "address":
-            yield from _matching(self._listening(), prefix, self._resource_meta)
-            yield from _matching(["127.0.0.1:", "[::1]:", "unix:"], prefix, ADDRESS_FORMS.get)
-        elif kind == "endpoint":  # relay's A and B
-            joined = self.session.registry.names(("tcp", "unix", "process"))
-            yield from _matching([*joined, *self._listening()], prefix, self._resource_meta)
-            yield from _matching(ENDPOINT_FORMS, prefix, ENDPOINT_FORMS.get)
-        elif kind == "handler":
-            yield from self._handlers(prefix, document)
-        elif kind == "sockopt":
-            from pslrepl.commands.socket_common import sockopt_names
-
-            yield from _matching(sockopt_names(), prefix.upper())
-
     def _command_meta(self, name: str) -> str:
         """A command's summary; for the first word of two-word commands, what follows."""
         cmd = self.table.by_name.get(name)
@@ -162,33 +124,7 @@ class PslCompleter(Completer):
         return [name for name in registry.names(("listener", "server", "relay"))
                 if getattr(registry.get(name), "bound_addr", None) is not None]  # fmt: skip
 
-    def _handlers(self, prefix: str, document: Document) -> Iterator[Completion]:
-        from pslrepl.handlers import DESCRIPTIONS
-
-        if prefix.startswith("python:"):  # python:FILE:CLASS: the FILE part is a path
-            for c in self._paths(prefix[7:], document):
-                yield Completion("python:" + c.text, start_position=-len(prefix),
-                                 display=c.display)  # fmt: skip
-            return
-        if prefix.startswith("forward:"):
-            targets = [f"forward:{n}" for n in self._listening()]
-            yield from _matching([*targets, "forward:127.0.0.1:"], prefix,
-                                 lambda _: DESCRIPTIONS["forward:ADDR"])  # fmt: skip
-            return
-        # forward:ADDR and python:FILE:CLASS complete to their first part, with the colon.
-        described = {
-            n.split(":")[0] + (":" if ":" in n else ""): d for n, d in DESCRIPTIONS.items()
-        }
-        yield from _matching(described, prefix, described.get)
-
-    def _setting(self, args: list[str], prefix: str) -> Iterator[Completion]:
-        settings = self.session.settings
-        if not args:
-            yield from _matching(settings.names(), prefix, settings.HELP.get)
-        elif len(args) == 1:
-            yield from _matching(settings.CHOICES.get(args[0], ()), prefix)
-
-    def _paths(self, prefix: str, document: Document) -> Iterator[Completion]:
+    def _paths(self, prefix: str) -> Iterator[Completion]:
         for c in self.paths.get_completions(Document(prefix, len(prefix)), CompleteEvent()):
             text = prefix + c.text
             # PathCompleter shows a directory with its slash but leaves it out of the
@@ -198,31 +134,38 @@ class PslCompleter(Completer):
             yield Completion(text, start_position=-len(prefix), display=c.display)
 
 
-# What the menu says beside the forms an address or a relay's endpoint takes.
-ADDRESS_FORMS = {
-    "127.0.0.1:": "IPv4 loopback: add the PORT",
-    "[::1]:": "IPv6 loopback: add the PORT",
-    "unix:": "a UNIX socket: add its PATH",
-}
-ENDPOINT_FORMS = {
-    "tcp:": "connect to HOST:PORT",
-    "tcp-listen:": "listen on PORT and take one client",
-    "udp:": "a UDP socket connected to HOST:PORT",
-    "unix:": "connect to the UNIX socket at PATH",
-    "exec:": "a program's stdin and stdout: exec:COMMAND",
-}
+class Completing:
+    """What an argument's kind may ask while it completes (pslrepl.kinds.Completing)."""
 
+    def __init__(self, completer: PslCompleter, args: list[str]) -> None:
+        self._completer = completer
+        self.session = completer.session
+        self.args = args
 
-def _signal_meta(name: str) -> str:
-    """What the signal is for, as strsignal(3) says, and what it does by default."""
-    import signal
+    def words(
+        self, words: Iterable[str], prefix: str, meta: Callable[[str], str | None] | None = None
+    ) -> Iterator[Completion]:
+        return _matching(words, prefix, meta)
 
-    full = name if name.startswith("SIG") else "SIG" + name
-    try:
-        number = signal.Signals[full]
-    except KeyError:
-        return ""
-    return f"{signal.strsignal(number) or full}; default: {default_action(full)}"
+    def paths(self, prefix: str) -> Iterator[Completion]:
+        return self._completer._paths(prefix)
+
+    def resources(self, kinds: tuple[str, ...], prefix: str) -> Iterator[Completion]:
+        names = self.session.registry.names(kinds)
+        return _matching(names, prefix, self._completer._resource_meta)
+
+    def listening(self) -> list[str]:
+        return self._completer._listening()
+
+    def commands(self, prefix: str) -> Iterator[Completion]:
+        table = self._completer.table
+        return _matching(sorted(table.by_name), prefix, self._completer._command_meta)
+
+    def describe(self, name: str) -> str:
+        return self._completer._resource_meta(name)
+
+    def completion(self, text: str, prefix: str, display: Any = None) -> Completion:
+        return Completion(text, start_position=-len(prefix), display=display)
 
 
 def _matching(

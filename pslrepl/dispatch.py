@@ -190,7 +190,7 @@ class Dispatcher:
                 tokens = tokens[1 : 1 + used] + [tokens[0]] + tokens[1 + used :]
         if cmd is None:
             raise PslError(self.unknown(words))
-        values, argv = parse_args(cmd, tokens[used:])
+        values, argv = parse_args(cmd, tokens[used:], self.session)
         ctx = Invocation(self.session, cmd, values, argv, line, self)
         ctx.arg_tokens = list(tokens[used:])
         return ctx

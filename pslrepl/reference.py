@@ -48,15 +48,12 @@ def command_section(cmd: Command) -> list[str]:
         out += ["| option | |", "| --- | --- |"]
         out += [f"| `{_escape(_opt_text(o))}` | {_escape(o.help)} |" for o in cmd.opts]
         out.append("")
-    if cmd.name == "set":
-        from pslrepl.session import Settings
-
-        out += ["| setting | |", "| --- | --- |"]
-        for key, text in Settings.HELP.items():
-            choices = Settings.CHOICES.get(key)
-            shown = f"{text} ({', '.join(choices)})" if choices else text
-            out.append(f"| `{key}` | {_escape(shown)} |")
-        out.append("")
+    for arg in cmd.args:
+        listed = arg.kind.listing()
+        if listed:
+            out += [f"| {arg.kind.name} | |", "| --- | --- |"]
+            out += [f"| `{key}` | {_escape(text)} |" for key, text in listed.items()]
+            out.append("")
     if cmd.calls:
         out += ["Calls: " + ", ".join(f"`{c}`" for c in cmd.calls) + ".", ""]
     if cmd.examples:

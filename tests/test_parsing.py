@@ -6,6 +6,7 @@ import pytest
 
 from pslrepl.commandspec import Arg, Command, Opt, parse_args
 from pslrepl.errors import UsageError
+from pslrepl.kinds import NEW, SECONDS
 from pslrepl.parsing import (
     check_name,
     last_segment,
@@ -145,12 +146,12 @@ SPAWN = Command(
     "t",
     "",
     _noop,
-    args=(Arg("NAME", "new"),),
+    args=(Arg("NAME", NEW),),
     rest=True,
     opts=(
         Opt("--shell", ""),
         Opt("--env", "", "K=V", repeat=True),
-        Opt("--timeout", "", "S", kind="seconds"),
+        Opt("--timeout", "", "S", kind=SECONDS),
     ),
 )
 READ = Command(

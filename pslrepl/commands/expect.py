@@ -6,6 +6,7 @@ from pslrepl.commands.options import SHOW_HEX, SHOW_REPR, TIMEOUT
 from pslrepl.commands.processes import PROC, STDERR, _show_read
 from pslrepl.commandspec import Arg, Command
 from pslrepl.errors import PslError, Timeout, UsageError
+from pslrepl.kinds import ResourceOf
 from pslrepl.render import plural, preview
 from pslrepl.resources.sockets import STREAM_KINDS
 from pslrepl.results import Output, Styled
@@ -30,7 +31,7 @@ def _expect(ctx: Invocation) -> None:
 
     from pslrepl.resources.process import Process
 
-    res = ctx.resource(ctx["name"], (*PROC, *STREAM_KINDS))
+    res = ctx["name"]
     if res.closed:
         raise PslError(f"{res.name} is closed")
     enc = ctx.session.settings.encoding
@@ -96,7 +97,7 @@ COMMANDS = (
         "processes",
         "read a child's output or a stream socket until a regular expression matches",
         _expect,
-        args=(Arg("NAME", "resource", kinds=(*PROC, *STREAM_KINDS)), Arg("REGEX", "text")),
+        args=(Arg("NAME", ResourceOf(*PROC, *STREAM_KINDS)), Arg("REGEX")),
         opts=(STDERR, TIMEOUT, SHOW_HEX, SHOW_REPR),
         calls=("re.search", "socket.recv"),
         examples=(

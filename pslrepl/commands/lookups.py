@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import socket
 
+from pslrepl.commands.socket_common import ADDRESS
 from pslrepl.commandspec import Arg, Command, Opt
 from pslrepl.errors import PslError, UsageError
+from pslrepl.kinds import TEXT, Choice
 from pslrepl.results import Fields, Table
 
 TYPE_CHECKING = False
@@ -315,8 +317,8 @@ def _fn(name: str, summary: str, args: tuple[Arg, ...], examples: tuple[str, ...
                    calls=(f"socket.{name}",), examples=examples)  # fmt: skip
 
 
-HOST = (Arg("HOST", "text"),)
-N = (Arg("N", "text"),)
+HOST = (Arg("HOST"),)
+N = (Arg("N"),)
 COMMANDS = (
     Command(
         "getaddrinfo",
@@ -324,16 +326,16 @@ COMMANDS = (
         "resolve HOST [PORT] to socket addresses",
         _getaddrinfo,
         args=(
-            Arg("HOST", "text"),
-            Arg("PORT", "text", optional=True),
-            Arg("AF_FAMILY", "text", optional=True),
-            Arg("SOCK_TYPE", "text", optional=True),
-            Arg("PROTO", "text", optional=True),
-            Arg("FLAGS", "text", optional=True),
+            Arg("HOST"),
+            Arg("PORT", TEXT, optional=True),
+            Arg("AF_FAMILY", TEXT, optional=True),
+            Arg("SOCK_TYPE", TEXT, optional=True),
+            Arg("PROTO", TEXT, optional=True),
+            Arg("FLAGS", TEXT, optional=True),
         ),
         opts=(
-            Opt("--family", "4 or 6", "4|6", choices=("4", "6")),
-            Opt("--type", "tcp or udp", "tcp|udp", choices=("tcp", "udp")),
+            Opt("--family", "4 or 6", "4|6", kind=Choice(("4", "6"))),
+            Opt("--type", "tcp or udp", "tcp|udp", kind=Choice(("tcp", "udp"))),
         ),
         calls=("socket.getaddrinfo",),
         examples=(
@@ -356,7 +358,7 @@ COMMANDS = (
     _fn(
         "gethostbyaddr",
         "an address to (name, aliases, addresses)",
-        (Arg("IP", "text"),),
+        (Arg("IP"),),
         ("gethostbyaddr 127.0.0.1",),
     ),
     Command(
@@ -364,7 +366,7 @@ COMMANDS = (
         "lookups",
         "an ADDR back to host and service names",
         _getnameinfo,
-        args=(Arg("ADDR", "address"), Arg("FLAGS", "text", optional=True, many=True)),
+        args=(Arg("ADDR", ADDRESS), Arg("FLAGS", TEXT, optional=True, many=True)),
         opts=(Opt("--numeric", "the port as a number (NI_NUMERICSERV)"),),
         calls=("socket.getnameinfo",),
         examples=(
@@ -377,27 +379,27 @@ COMMANDS = (
     _fn(
         "getfqdn",
         "the fully qualified name of NAME (default: this host)",
-        (Arg("NAME", "text", optional=True),),
+        (Arg("NAME", TEXT, optional=True),),
         ("getfqdn",),
     ),
     _fn("gethostname", "this machine's host name", (), ("gethostname",)),
     _fn(
         "getservbyname",
         "a service name to its port",
-        (Arg("SERVICE", "text"), Arg("PROTO", "text", optional=True)),
+        (Arg("SERVICE"), Arg("PROTO", TEXT, optional=True)),
         ("getservbyname http", "getservbyname domain udp"),
     ),
     _fn(
         "getservbyport",
         "a port to its service name",
-        (Arg("PORT", "text"), Arg("PROTO", "text", optional=True)),
+        (Arg("PORT"), Arg("PROTO", TEXT, optional=True)),
         ("getservbyport 443", "getservbyport 53 udp"),
         handler=_getservbyport,
     ),
     _fn(
         "getprotobyname",
         "a protocol name to its number",
-        (Arg("NAME", "text"),),
+        (Arg("NAME"),),
         ("getprotobyname tcp",),
     ),
     _fn(
@@ -431,13 +433,13 @@ COMMANDS = (
     _fn(
         "inet_aton",
         "dotted IPv4 text to 4 packed bytes",
-        (Arg("IP", "text"),),
+        (Arg("IP"),),
         ("inet_aton 127.0.0.1",),
     ),
     _fn(
         "inet_ntoa",
         "4 packed bytes (hex) to dotted IPv4 text",
-        (Arg("PACKED", "text", many=True),),
+        (Arg("PACKED", TEXT, many=True),),
         ("inet_ntoa '7f 00 00 01'", "inet_ntoa 7f000001"),
         handler=_inet_ntoa,
     ),
@@ -446,7 +448,7 @@ COMMANDS = (
         "lookups",
         "an IPv4 or IPv6 address to packed bytes",
         _inet_pton,
-        args=(Arg("FAMILY", "text", optional=True), Arg("IP", "text")),
+        args=(Arg("FAMILY", TEXT, optional=True), Arg("IP")),
         calls=("socket.inet_pton",),
         examples=("inet_pton AF_INET6 ::1", "inet_pton 4 10.0.0.1", "inet_pton ::1"),
         details="inet_pton [FAMILY] IP, FAMILY first as in the stdlib call: AF_INET, "
@@ -457,7 +459,7 @@ COMMANDS = (
         "lookups",
         "packed bytes (hex) to IPv4 or IPv6 text",
         _inet_ntop,
-        args=(Arg("FAMILY", "text", optional=True), Arg("PACKED", "text", many=True)),
+        args=(Arg("FAMILY", TEXT, optional=True), Arg("PACKED", TEXT, many=True)),
         calls=("socket.inet_ntop",),
         examples=(
             "inet_ntop AF_INET 'c0 a8 00 01'",
@@ -472,7 +474,7 @@ COMMANDS = (
         "lookups",
         "set the timeout new sockets get (S or none)",
         _setdefaulttimeout,
-        args=(Arg("S", "text"),),
+        args=(Arg("S"),),
         calls=("socket.setdefaulttimeout",),
         examples=("setdefaulttimeout none", "setdefaulttimeout 2.5"),
     ),

@@ -8,6 +8,7 @@ import signal
 from pslrepl.commands.options import FILE_IN, HEX_IN, SHOW_HEX, SHOW_REPR, TIMEOUT
 from pslrepl.commandspec import Arg, Command, Opt
 from pslrepl.errors import PslError, Timeout, UsageError, describe_oserror
+from pslrepl.kinds import DATA, NEW, PATH, SIGNAL, ResourceOf
 from pslrepl.render import plural, preview
 from pslrepl.results import Output, Styled, Table, Text
 from pslrepl.signals_table import describe_status, parse_signal, signal_label
@@ -23,7 +24,7 @@ if TYPE_CHECKING:
 
 PROC = ("process",)
 SHELL = Opt("--shell", "run ARGV as one command line through /bin/sh (shell=True)")
-CWD = Opt("--cwd", "working directory for the child", "DIR", kind="file")
+CWD = Opt("--cwd", "working directory for the child", "DIR", kind=PATH)
 ENV = Opt("--env", "set an environment variable for the child", "K=V", repeat=True)
 STDERR = Opt("--stderr", "read the child's stderr instead of stdout")
 
@@ -158,7 +159,7 @@ def _spawn(ctx: Invocation) -> None:
     from pslrepl.resources.process import spawn
 
     session = ctx.session
-    name = session.registry.check_free(ctx["name"])
+    name = ctx["name"]
     args = _argv(ctx)
     proc = spawn(
         session,
@@ -182,7 +183,7 @@ def _spawn(ctx: Invocation) -> None:
 def _proc(ctx: Invocation) -> Process:
     from pslrepl.resources.process import Process
 
-    res = ctx.resource(ctx["name"], PROC)
+    res = ctx["name"]
     assert isinstance(res, Process)
     if res.closed:
         raise PslError(f"{res.name} is closed")
@@ -452,7 +453,7 @@ COMMANDS = (
         "processes",
         "start a program with pipes and keep it under NAME",
         _spawn,
-        args=(Arg("NAME", "new"),),
+        args=(Arg("NAME", NEW),),
         rest=True,
         opts=(SHELL, CWD, ENV, Opt("--merge-stderr", "stderr into stdout (stderr=STDOUT)")),
         calls=("subprocess.Popen",),
@@ -471,7 +472,7 @@ COMMANDS = (
         "processes",
         "write DATA to a child's stdin",
         _write,
-        args=(Arg("NAME", "resource", kinds=PROC), Arg("DATA", "data", optional=True, many=True)),
+        args=(Arg("NAME", ResourceOf(*PROC)), Arg("DATA", DATA, optional=True, many=True)),
         opts=WRITE_OPTS,
         calls=("Popen.stdin.write",),
         examples=("write p 'hello\\n'", "write p --hex '68 69 0a'"),
@@ -482,7 +483,7 @@ COMMANDS = (
         "processes",
         "write DATA and a newline to a child's stdin",
         _writeline,
-        args=(Arg("NAME", "resource", kinds=PROC), Arg("DATA", "data", optional=True, many=True)),
+        args=(Arg("NAME", ResourceOf(*PROC)), Arg("DATA", DATA, optional=True, many=True)),
         opts=WRITE_OPTS,
         calls=("Popen.stdin.write",),
         examples=("writeline p banana",),
@@ -493,7 +494,7 @@ COMMANDS = (
         "processes",
         "close a child's stdin, so it sees end of input",
         _eof,
-        args=(Arg("NAME", "resource", kinds=PROC),),
+        args=(Arg("NAME", ResourceOf(*PROC)),),
         calls=("Popen.stdin.close",),
         examples=("eof p",),
         setup=("spawn p -- cat",),
@@ -503,7 +504,7 @@ COMMANDS = (
         "processes",
         "read what a child printed (stdout, or --stderr)",
         _read,
-        args=(Arg("NAME", "resource", kinds=PROC),),
+        args=(Arg("NAME", ResourceOf(*PROC)),),
         opts=(
             STDERR,
             Opt("--line", "read one line", exclusive="mode"),
@@ -524,7 +525,7 @@ COMMANDS = (
         "processes",
         "has the child exited? (Popen.poll)",
         _poll,
-        args=(Arg("NAME", "resource", kinds=PROC),),
+        args=(Arg("NAME", ResourceOf(*PROC)),),
         calls=("Popen.poll",),
         examples=("poll p",),
         setup=("spawn p -- sleep 30",),
@@ -534,7 +535,7 @@ COMMANDS = (
         "processes",
         "send DATA, close stdin, read everything until exit (Popen.communicate)",
         _communicate,
-        args=(Arg("NAME", "resource", kinds=PROC), Arg("DATA", "data", optional=True, many=True)),
+        args=(Arg("NAME", ResourceOf(*PROC)), Arg("DATA", DATA, optional=True, many=True)),
         opts=(HEX_IN, FILE_IN, TIMEOUT),
         calls=("Popen.communicate",),
         examples=("communicate p 'b\\na\\n'",),
@@ -547,7 +548,7 @@ COMMANDS = (
         "processes",
         "send a signal to a child, by name or number",
         _signal,
-        args=(Arg("NAME", "resource", kinds=PROC), Arg("SIG", "signal")),
+        args=(Arg("NAME", ResourceOf(*PROC)), Arg("SIG", SIGNAL)),
         calls=("Popen.send_signal",),
         examples=(
             "signal p 0",
@@ -571,7 +572,7 @@ COMMANDS = (
         "processes",
         "send SIGTERM (Popen.terminate)",
         _terminate,
-        args=(Arg("NAME", "resource", kinds=PROC),),
+        args=(Arg("NAME", ResourceOf(*PROC)),),
         calls=("Popen.terminate",),
         examples=("terminate p",),
         setup=("spawn p -- sleep 30",),
@@ -581,7 +582,7 @@ COMMANDS = (
         "processes",
         "send SIGKILL (Popen.kill)",
         _kill,
-        args=(Arg("NAME", "resource", kinds=PROC),),
+        args=(Arg("NAME", ResourceOf(*PROC)),),
         calls=("Popen.kill",),
         examples=("kill p",),
         setup=("spawn p -- sleep 30",),

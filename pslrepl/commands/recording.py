@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pslrepl.commandspec import Arg, Command
 from pslrepl.errors import PslError
+from pslrepl.kinds import PATH
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -142,7 +143,7 @@ COMMANDS = (
         "session",
         "write the session as a transcript (.psl) as it goes; `record stop` ends it",
         _record,
-        args=(Arg("FILE", "file"),),
+        args=(Arg("FILE", PATH),),
         calls=("os.open",),
         examples=("record demo.psl", "record stop"),
         details="Values that change from run to run are written as placeholders: a "

@@ -8,17 +8,45 @@ from pslrepl.addresses import parse_addr
 from pslrepl.commands.options import TIMEOUT
 from pslrepl.commandspec import Arg, Command, Opt
 from pslrepl.errors import PslError, UsageError
+from pslrepl.kinds import NEW, Kind
 from pslrepl.results import Styled
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from collections.abc import Iterable
+    from typing import Any
+
     from pslrepl.invocation import Invocation
+    from pslrepl.kinds import Completing
     from pslrepl.resources.relays import Endpoint
 
 FORMS = (
     "the NAME of a socket (tcp, tls, unix), child, server or listener, tcp:HOST:PORT, "
     "tcp-listen:PORT, udp:HOST:PORT, unix:PATH, exec:COMMAND"
 )
+
+# What the menu says beside the forms a relay's endpoint takes.
+ENDPOINT_FORMS = {
+    "tcp:": "connect to HOST:PORT",
+    "tcp-listen:": "listen on PORT and take one client",
+    "udp:": "a UDP socket connected to HOST:PORT",
+    "unix:": "connect to the UNIX socket at PATH",
+    "exec:": "a program's stdin and stdout: exec:COMMAND",
+}
+
+
+class EndpointSpec(Kind):
+    """A relay's A or B: a live socket, child or listener's NAME, or one of ENDPOINT_FORMS."""
+
+    name = "endpoint"
+
+    def complete(self, ask: Completing, prefix: str) -> Iterable[Any]:
+        joined = ask.session.registry.names(("tcp", "tls", "unix", "process"))
+        yield from ask.words([*joined, *ask.listening()], prefix, ask.describe)
+        yield from ask.words(ENDPOINT_FORMS, prefix, ENDPOINT_FORMS.get)
+
+
+ENDPOINT = EndpointSpec()
 
 
 def endpoint(ctx: Invocation, spec: str, relay_name: str) -> Endpoint:
@@ -182,7 +210,7 @@ def _relay(ctx: Invocation) -> None:
     from pslrepl.resources.relays import Relay
 
     session = ctx.session
-    name = session.registry.check_free(ctx["name"])
+    name = ctx["name"]
     if ctx["a"] == ctx["b"] and ctx["a"] in session.registry:
         raise UsageError("relay: a socket can't be relayed to itself; give two endpoints")
     specs = [ctx["a"], ctx["b"]]
@@ -215,7 +243,7 @@ COMMANDS = (
         "servers",
         "pump bytes both ways between two endpoints until both close",
         _relay,
-        args=(Arg("NAME", "new"), Arg("A", "endpoint"), Arg("B", "endpoint")),
+        args=(Arg("NAME", NEW), Arg("A", ENDPOINT), Arg("B", ENDPOINT)),
         opts=(
             Opt("--hex", "show the traffic live, as hex", exclusive="show"),
             Opt("--text", "show the traffic live, as text", exclusive="show"),

@@ -6,16 +6,20 @@ import os
 import socketserver
 
 from pslrepl.addresses import format_addr, parse_addr
+from pslrepl.commands.socket_common import ADDRESS
 from pslrepl.commandspec import Arg, Command, Opt
 from pslrepl.errors import PslError, UsageError
 from pslrepl.invocation import Shown
+from pslrepl.kinds import NEW, PATH, SECONDS, Choice, Int, Kind, ResourceOf
 from pslrepl.results import Styled, Table
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from collections.abc import Iterable
     from typing import Any
 
     from pslrepl.invocation import Invocation
+    from pslrepl.kinds import Completing
     from pslrepl.resources.servers import Server
 
 HTTP_IDLE = 10.0  # seconds: an http client that sends no request that long is closed
@@ -145,7 +149,7 @@ def _serve(ctx: Invocation) -> None:
     from pslrepl.resources.servers import Server, server_class
 
     session = ctx.session
-    name = session.registry.check_free(ctx["name"])
+    name = ctx["name"]
     proto = ctx["proto"]
     mode = "threading" if ctx["threading"] else "forking" if ctx["forking"] else "sync"
     spec = ctx["handler"] or "echo"
@@ -257,7 +261,7 @@ def _serve(ctx: Invocation) -> None:
 def _server(ctx: Invocation) -> Server:
     from pslrepl.resources.servers import Server
 
-    res = ctx.resource(ctx["name"], ("server",))
+    res = ctx["name"]
     assert isinstance(res, Server)
     return res
 
@@ -278,6 +282,33 @@ def _clients(ctx: Invocation) -> None:
                    min_widths={1: len("59m59s")}))  # fmt: skip
 
 
+class HandlerSpec(Kind):
+    """A server's --handler: a name from `handlers`, forward:ADDR or python:FILE:CLASS."""
+
+    name = "handler"
+
+    def complete(self, ask: Completing, prefix: str) -> Iterable[Any]:
+        from pslrepl.handlers import DESCRIPTIONS
+
+        if prefix.startswith("python:"):  # python:FILE:CLASS: the FILE part is a path
+            for c in ask.paths(prefix[7:]):
+                yield ask.completion("python:" + c.text, prefix, display=c.display)
+            return
+        if prefix.startswith("forward:"):
+            targets = [f"forward:{n}" for n in ask.listening()]
+            yield from ask.words([*targets, "forward:127.0.0.1:"], prefix,
+                                 lambda _: DESCRIPTIONS["forward:ADDR"])  # fmt: skip
+            return
+        # forward:ADDR and python:FILE:CLASS complete to their first part, with the colon.
+        described = {
+            n.split(":")[0] + (":" if ":" in n else ""): d for n, d in DESCRIPTIONS.items()
+        }
+        yield from ask.words(described, prefix, described.get)
+
+
+HANDLER = HandlerSpec()
+
+
 def _handlers(ctx: Invocation) -> None:
     from pslrepl.handlers import DESCRIPTIONS
 
@@ -291,30 +322,29 @@ COMMANDS = (
         "run a socketserver server in the background under NAME",
         _serve,
         args=(
-            Arg("NAME", "new"),
-            Arg("PROTO", "choice", choices=("tcp", "udp", "unix")),
-            Arg("ADDR", "address"),
+            Arg("NAME", NEW),
+            Arg("PROTO", Choice(("tcp", "udp", "unix"))),
+            Arg("ADDR", ADDRESS),
         ),
         opts=(
-            Opt("--handler", "what it does with each client (`handlers`)", "H", kind="handler"),
+            Opt("--handler", "what it does with each client (`handlers`)", "H", kind=HANDLER),
             Opt("--threading", "a thread per client (ThreadingMixIn)", exclusive="mode"),
             Opt("--forking", "a child process per client (ForkingMixIn)", exclusive="mode"),
-            Opt("--dir", "for --handler http: the directory to serve", "DIR", kind="file"),
+            Opt("--dir", "for --handler http: the directory to serve", "DIR", kind=PATH),
             Opt("--tls", "TLS, with a certificate from the session's test CA (`ca show`)"),
             Opt(
                 "--idle",
                 "close a client that sends (or reads) nothing for S seconds; 0: "
                 f"never (default: never; http {HTTP_IDLE:g} s)",
                 "S",
-                kind="seconds",
+                kind=SECONDS,
             ),
             Opt(
                 "--max-clients",
                 "clients served at once, at most: --threading's handler "
                 "threads (default 256), --forking's max_children (40)",
                 "N",
-                kind="int",
-                limits=(1, 100_000),
+                kind=Int(1, 100_000),
             ),
         ),
         calls=(
@@ -342,7 +372,7 @@ COMMANDS = (
         "servers",
         "stop a server: shutdown() then server_close()",
         _stop,
-        args=(Arg("NAME", "resource", kinds=("server",)),),
+        args=(Arg("NAME", ResourceOf("server")),),
         calls=("BaseServer.shutdown", "BaseServer.server_close"),
         examples=("stop web",),
         setup=("serve web tcp 0 --handler http",),
@@ -352,7 +382,7 @@ COMMANDS = (
         "servers",
         "a server's live connections",
         _clients,
-        args=(Arg("NAME", "resource", kinds=("server",)),),
+        args=(Arg("NAME", ResourceOf("server")),),
         examples=("clients web",),
         setup=("serve web tcp 0 --handler echo --threading", "tcp connect c web"),
     ),

@@ -9,15 +9,19 @@ import time
 from pslrepl.commands.options import TIMEOUT
 from pslrepl.commandspec import Arg, Command, Opt
 from pslrepl.errors import PslError, Terminated, Timeout, UsageError
+from pslrepl.kinds import ANY_RESOURCE, COMMAND, PATH, SECONDS, TEXT, Choice, Int, Kind
 from pslrepl.render import log_line
 from pslrepl.resources.base import age
 from pslrepl.results import Cell, Fields, Styled, Table, volatile
+from pslrepl.session import Settings
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from collections.abc import Iterable
     from typing import Any
 
     from pslrepl.invocation import Invocation
+    from pslrepl.kinds import Completing
 
 GROUP_TITLES = {
     "session": "Session",
@@ -75,9 +79,44 @@ def _help(ctx: Invocation) -> None:
         ctx.say("examples:", "header")
         for example in cmd.examples:
             ctx.emit(Styled((("example", f"  {example}"),)))
-    if cmd.name == "set":
-        for key, text in ctx.session.settings.HELP.items():
-            ctx.emit(Styled((("option", f"  {key:<9} "), ("", text))))
+    for arg in cmd.args:
+        listed = arg.kind.listing()
+        width = max(map(len, listed), default=0)
+        for key, text in listed.items():
+            ctx.emit(Styled((("option", f"  {key:<{width}}  "), ("", text))))
+
+
+class Logged(Kind):
+    """A resource's NAME, live or closed, whose events the log still holds."""
+
+    name = "resource"
+
+    def complete(self, ask: Completing, prefix: str) -> Iterable[Any]:
+        return ask.resources((), prefix)
+
+
+class SettingName(Kind):
+    """A setting's name, for `set`."""
+
+    name = "setting"
+
+    def complete(self, ask: Completing, prefix: str) -> Iterable[Any]:
+        return ask.words(Settings.HELP, prefix, Settings.HELP.get)
+
+    def listing(self) -> dict[str, str]:
+        choices = Settings.CHOICES
+        return {key: text + (f" ({', '.join(choices[key])})" if key in choices else "")
+                for key, text in Settings.HELP.items()}  # fmt: skip
+
+
+class SettingValue(Kind):
+    """A setting's value: the words it takes, where it has a fixed set."""
+
+    name = "text"
+
+    def complete(self, ask: Completing, prefix: str) -> Iterable[Any]:
+        key = ask.args[0] if ask.args else ""
+        return ask.words(Settings.CHOICES.get(key, ()), prefix)
 
 
 def _opt_text(opt: Opt) -> str:
@@ -102,12 +141,12 @@ def _ls(ctx: Invocation) -> None:
 
 
 def _info(ctx: Invocation) -> None:
-    res = ctx.resource(ctx["name"])
+    res = ctx["name"]
     ctx.emit(Fields(res.info()))
 
 
 def _close(ctx: Invocation) -> None:
-    names = ctx["name"]
+    names = [res.name for res in ctx["name"]]  # each resolved: an unknown name closes none
     session = ctx.session
     if ctx["all"]:
         if names:
@@ -117,8 +156,6 @@ def _close(ctx: Invocation) -> None:
             ctx.say("nothing to close", "notice")
     elif not names:
         raise UsageError("close: give the NAMEs to close, or --all")
-    for name in names:
-        session.registry.get(name)  # unknown names fail before anything is closed
     for name in names:
         ctx.emit(Styled((("name", name), ("", f": {session.close(name)}"))))
 
@@ -151,7 +188,7 @@ def _log(ctx: Invocation) -> None:
 
 
 def _wait(ctx: Invocation) -> None:
-    res = ctx.resource(ctx["name"])
+    res = ctx["name"]
     event = ctx["event"] or res.wait_events[0]
     if event not in res.wait_events:
         raise UsageError(
@@ -364,7 +401,7 @@ COMMANDS = (
         "session",
         "list commands, or show one's usage, examples and stdlib calls",
         _help,
-        args=(Arg("COMMAND", "command", optional=True, many=True),),
+        args=(Arg("COMMAND", COMMAND, optional=True, many=True),),
         examples=("help", "help spawn", "help read"),
     ),
     Command(
@@ -372,7 +409,7 @@ COMMANDS = (
         "session",
         "a table of live resources: name, kind, state, addresses, bytes, age",
         _ls,
-        args=(Arg("KIND", "choice", optional=True, choices=KINDS),),
+        args=(Arg("KIND", Choice(KINDS), optional=True),),
         examples=("ls", "ls process", "ls tcp"),
     ),
     Command(
@@ -380,7 +417,7 @@ COMMANDS = (
         "session",
         "everything known about a resource",
         _info,
-        args=(Arg("NAME", "resource"),),
+        args=(Arg("NAME", ANY_RESOURCE),),
         examples=("info p",),
         setup=("spawn p -- cat",),
         calls=("Popen.pid", "Popen.args", "Popen.returncode"),
@@ -390,7 +427,7 @@ COMMANDS = (
         "session",
         "close resources: a child gets TERM, then KILL after `set grace`",
         _close,
-        args=(Arg("NAME", "resource", optional=True, many=True),),
+        args=(Arg("NAME", ANY_RESOURCE, optional=True, many=True),),
         opts=(Opt("--all", "close every live resource"),),
         calls=("os.killpg", "Popen.wait"),
         examples=("close p", "close --all"),
@@ -401,12 +438,12 @@ COMMANDS = (
         "session",
         "a resource's (or the session's) history: events and traffic, timed",
         _log,
-        args=(Arg("NAME", "resource", optional=True),),
+        args=(Arg("NAME", Logged(), optional=True),),
         opts=(
             Opt("--hex", "show data as hex", exclusive="mode"),
             Opt("--text", "show data as text", exclusive="mode"),
             Opt("--repr", "show data as Python bytes literals", exclusive="mode"),
-            Opt("--last", "only the last N entries", "N", kind="int", limits=(0, 2**63 - 1)),
+            Opt("--last", "only the last N entries", "N", kind=Int(0, 2**63 - 1)),
         ),
         examples=("log p", "log p --hex --last 5", "log"),
         setup=("spawn p -- cat", "writeline p hello", "read p --line"),
@@ -418,8 +455,8 @@ COMMANDS = (
         "or accept; a server's connect; a relay's close",
         _wait,
         args=(
-            Arg("NAME", "resource"),
-            Arg("EVENT", "choice", optional=True, choices=WAIT_EVENTS),
+            Arg("NAME", ANY_RESOURCE),
+            Arg("EVENT", Choice(WAIT_EVENTS), optional=True),
         ),
         opts=(TIMEOUT,),
         calls=("Popen.wait",),
@@ -431,7 +468,10 @@ COMMANDS = (
         "session",
         "show or change a setting",
         _set,
-        args=(Arg("KEY", "setting", optional=True), Arg("VALUE", "text", optional=True)),
+        args=(
+            Arg("KEY", SettingName(), optional=True),
+            Arg("VALUE", SettingValue(), optional=True),
+        ),
         examples=("set", "set display hex", "set timeout 2", "set events quiet"),
     ),
     Command(
@@ -439,7 +479,7 @@ COMMANDS = (
         "session",
         "print text (for scripts and demos)",
         _echo,
-        args=(Arg("TEXT", "text", optional=True, many=True),),
+        args=(Arg("TEXT", TEXT, optional=True, many=True),),
         examples=("echo hello",),
     ),
     Command(
@@ -447,7 +487,7 @@ COMMANDS = (
         "session",
         "pause for S seconds (events still show)",
         _sleep,
-        args=(Arg("SECONDS", "seconds"),),
+        args=(Arg("SECONDS", SECONDS),),
         calls=("time.sleep",),
         examples=("sleep 0.5",),
     ),
@@ -456,7 +496,7 @@ COMMANDS = (
         "session",
         "run Python; every resource is a variable bound to its stdlib object",
         _py,
-        args=(Arg("CODE", "text", many=True),),
+        args=(Arg("CODE", TEXT, many=True),),
         calls=("eval", "exec"),
         examples=("py p.pid", "py p.poll()", 'py "import os; print(os.getpid())"'),
         setup=("spawn p -- cat",),
@@ -468,7 +508,7 @@ COMMANDS = (
         "session",
         "run the commands in a script file",
         _source,
-        args=(Arg("FILE", "file"),),
+        args=(Arg("FILE", PATH),),
         examples=("source demo.psl",),
         setup=("record demo.psl", "echo hello", "record stop"),
         details="A transcript (.psl) runs too: its `psl> ` lines are the commands, and the "
@@ -479,7 +519,7 @@ COMMANDS = (
         "session",
         "close everything cleanly and leave",
         _exit,
-        args=(Arg("STATUS", "int", optional=True, limits=(0, 255)),),
+        args=(Arg("STATUS", Int(0, 255), optional=True),),
         aliases=("quit",),
         examples=("exit",),
     ),

@@ -7,6 +7,7 @@ import signal
 from pslrepl.commandspec import Arg, Command, Opt
 from pslrepl.errors import PslError
 from pslrepl.events import Event
+from pslrepl.kinds import SIGNAL, Int
 from pslrepl.results import Styled, Table
 from pslrepl.signals_table import default_action, parse_signal, signal_label, signal_name
 
@@ -161,7 +162,7 @@ COMMANDS = (
         "signals",
         "report a signal when it arrives, instead of its default action",
         _trap,
-        args=(Arg("SIG", "signal"),),
+        args=(Arg("SIG", SIGNAL),),
         opts=(Opt("--off", "restore the handler the trap replaced"),),
         calls=("signal.signal",),
         examples=("trap USR1", "trap USR1 --off"),
@@ -179,7 +180,7 @@ COMMANDS = (
         "signals",
         "deliver SIGALRM to the shell after S whole seconds",
         _alarm,
-        args=(Arg("SECONDS", "int", limits=(0, ALARM_MAX)),),
+        args=(Arg("SECONDS", Int(0, ALARM_MAX)),),
         calls=("signal.alarm",),
         examples=("alarm 2", "alarm 0"),
         details="SECONDS is from 0 (cancel the alarm) to 2147483647: signal.alarm takes a C int.",

@@ -9,14 +9,17 @@ import socket
 
 from pslrepl.addresses import Addr, parse_addr
 from pslrepl.errors import PslError, Timeout, UsageError, describe_oserror
+from pslrepl.kinds import Kind
 from pslrepl.resources.sockets import Sock
 from pslrepl.results import Styled
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from collections.abc import Collection
+    from collections.abc import Collection, Iterable
+    from typing import Any
 
     from pslrepl.invocation import Invocation
+    from pslrepl.kinds import Completing
 
 TIMEOUT_HINT = "--timeout S waits longer"
 
@@ -174,3 +177,34 @@ LEVELS = (("SO_", "SOL_SOCKET"), ("TCP_", "IPPROTO_TCP"), ("IPV6_", "IPPROTO_IPV
 def sockopt_names() -> list[str]:
     return sorted(n for n in dir(socket) if n.startswith(tuple(p for p, _ in LEVELS))
                   and isinstance(getattr(socket, n), int))  # fmt: skip
+
+
+# What the menu says beside the forms an address takes.
+ADDRESS_FORMS = {
+    "127.0.0.1:": "IPv4 loopback: add the PORT",
+    "[::1]:": "IPv6 loopback: add the PORT",
+    "unix:": "a UNIX socket: add its PATH",
+}
+
+
+class Address(Kind):
+    """HOST:PORT, [IPV6]:PORT, a PORT, unix:PATH, or the NAME of what listens."""
+
+    name = "address"
+
+    def complete(self, ask: Completing, prefix: str) -> Iterable[Any]:
+        yield from ask.words(ask.listening(), prefix, ask.describe)
+        yield from ask.words(ADDRESS_FORMS, prefix, ADDRESS_FORMS.get)
+
+
+class SockoptName(Kind):
+    """A socket option's name: SO_REUSEADDR, TCP_NODELAY..."""
+
+    name = "sockopt"
+
+    def complete(self, ask: Completing, prefix: str) -> Iterable[Any]:
+        return ask.words(sockopt_names(), prefix.upper())
+
+
+ADDRESS = Address()
+SOCKOPT = SockoptName()

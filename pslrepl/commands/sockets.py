@@ -10,7 +10,9 @@ import time
 from pslrepl.addresses import Addr, format_addr, parse_addr
 from pslrepl.commands.options import FILE_IN, HEX_IN, SHOW_HEX, SHOW_REPR, TIMEOUT
 from pslrepl.commands.socket_common import (
+    ADDRESS,
     LEVELS,
+    SOCKOPT,
     TIMEOUT_HINT,
     connect_error,
     new_socket,
@@ -21,6 +23,7 @@ from pslrepl.commands.socket_common import (
 from pslrepl.commandspec import Arg, Command, Opt
 from pslrepl.errors import PslError, Timeout, UsageError
 from pslrepl.events import Event
+from pslrepl.kinds import DATA, NEW, PATH, TEXT, Choice, Int, ResourceOf
 from pslrepl.render import plural, preview
 from pslrepl.resources.sockets import (
     LISTENER_KINDS,
@@ -39,7 +42,7 @@ if TYPE_CHECKING:
 
     from pslrepl.invocation import Invocation
 
-FAMILY = Opt("--family", "4 or 6, where a name could be either", "4|6", choices=("4", "6"))
+FAMILY = Opt("--family", "4 or 6, where a name could be either", "4|6", kind=Choice(("4", "6")))
 DEFAULT_BUFSIZE = 65536
 
 
@@ -48,8 +51,9 @@ def _family(ctx: Invocation) -> int | None:
     return {"4": socket.AF_INET, "6": socket.AF_INET6}.get(fam or "")
 
 
-def _sock(ctx: Invocation, key: str = "name", kinds: tuple[str, ...] = SOCKET_KINDS) -> Sock:
-    res = ctx.resource(ctx[key], kinds)
+def _sock(ctx: Invocation, key: str = "name") -> Sock:
+    """The socket the parser resolved (its Arg names the kinds it takes)."""
+    res = ctx[key]
     assert isinstance(res, Sock)
     return res
 
@@ -58,7 +62,7 @@ def _sock(ctx: Invocation, key: str = "name", kinds: tuple[str, ...] = SOCKET_KI
 
 
 def _tcp_connect(ctx: Invocation) -> None:
-    name = ctx.session.registry.check_free(ctx["name"])
+    name = ctx["name"]
     addr = parse_addr(ctx["addr"], ctx.session, family=_family(ctx))
     if addr.path:
         raise UsageError("tcp connect: that is a UNIX address; use unix connect NAME PATH")
@@ -106,7 +110,7 @@ def _listen_socket(ctx: Invocation, addr: Addr, family: int) -> socket.socket:
 
 
 def _tcp_listen(ctx: Invocation) -> None:
-    name = ctx.session.registry.check_free(ctx["name"])
+    name = ctx["name"]
     addr = parse_addr(ctx["addr"], family=_family(ctx))
     if addr.path:
         raise UsageError("tcp listen: that is a UNIX address; use unix listen NAME PATH")
@@ -126,7 +130,7 @@ def _tcp_listen(ctx: Invocation) -> None:
 
 
 def _accept(ctx: Invocation) -> None:
-    listener = _sock(ctx, "listener", LISTENER_KINDS)
+    listener = _sock(ctx, "listener")
     session = ctx.session
     name = ctx["name"]
     if name is None:
@@ -162,7 +166,7 @@ def listener_child_kind(listener: Sock) -> str:
 
 
 def _udp_open(ctx: Invocation) -> None:
-    name = ctx.session.registry.check_free(ctx["name"])
+    name = ctx["name"]
     bind = parse_addr(ctx["bind"], family=_family(ctx)) if ctx["bind"] else None
     conn = parse_addr(ctx["connect"], ctx.session, family=_family(ctx)) if ctx["connect"] else None
     host = (bind or conn or Addr("127.0.0.1")).host
@@ -192,7 +196,7 @@ def _udp_open(ctx: Invocation) -> None:
 
 
 def _unix_connect(ctx: Invocation) -> None:
-    name = ctx.session.registry.check_free(ctx["name"])
+    name = ctx["name"]
     path = resolve_unix_path(ctx, ctx["path"])
     sock = traced(ctx, "socket.socket", socket.socket, socket.AF_UNIX, socket.SOCK_STREAM)
     try:
@@ -206,7 +210,7 @@ def _unix_connect(ctx: Invocation) -> None:
 
 
 def _unix_listen(ctx: Invocation) -> None:
-    name = ctx.session.registry.check_free(ctx["name"])
+    name = ctx["name"]
     path = resolve_unix_path(ctx, ctx["path"])
     try:
         sock = _listen_socket(ctx, Addr(path=path), socket.AF_UNIX)
@@ -216,7 +220,7 @@ def _unix_listen(ctx: Invocation) -> None:
 
 
 def _unix_dgram(ctx: Invocation) -> None:
-    name = ctx.session.registry.check_free(ctx["name"])
+    name = ctx["name"]
     path = ctx["path"]
     sock = traced(ctx, "socket.socket", socket.socket, socket.AF_UNIX, socket.SOCK_DGRAM)
     if path:
@@ -230,8 +234,7 @@ def _unix_dgram(ctx: Invocation) -> None:
 
 
 def _socketpair(ctx: Invocation) -> None:
-    registry = ctx.session.registry
-    a, b = registry.check_free(ctx["name1"]), registry.check_free(ctx["name2"])
+    a, b = ctx["name1"], ctx["name2"]
     if a == b:
         raise UsageError("socketpair: give two different names")
     try:
@@ -325,7 +328,7 @@ def _sendall(ctx: Invocation) -> None:
 
 
 def _sendto(ctx: Invocation) -> None:
-    res = _sock(ctx, kinds=("udp", "unix-dgram"))
+    res = _sock(ctx)
     addr = ctx["addr"]
     if res.kind == "unix-dgram":
         target: tuple[str, int] | str = resolve_unix_path(ctx, addr)
@@ -559,7 +562,7 @@ def _recv(ctx: Invocation) -> None:
 
 
 def _recvfrom(ctx: Invocation) -> None:
-    res = _sock(ctx, kinds=("udp", "unix-dgram", "tcp", "unix"))
+    res = _sock(ctx)
     size = _bufsize(ctx)
     res.begin_read()
     data = b""
@@ -610,7 +613,7 @@ def _shutdown(ctx: Invocation) -> None:
 
 
 def _sockopt(ctx: Invocation) -> None:
-    res = _sock(ctx, kinds=(*SOCKET_KINDS, *LISTENER_KINDS))
+    res = _sock(ctx)
     option = ctx["option"].upper()
     level_name = next((lvl for prefix, lvl in LEVELS if option.startswith(prefix)), None)
     number = getattr(socket, option, None)
@@ -640,7 +643,7 @@ def _sockopt(ctx: Invocation) -> None:
 
 
 def _settimeout(ctx: Invocation) -> None:
-    res = _sock(ctx, kinds=(*SOCKET_KINDS, *LISTENER_KINDS))
+    res = _sock(ctx)
     raw = ctx["s"]
     if raw.lower() == "none":
         value = None
@@ -656,7 +659,7 @@ def _settimeout(ctx: Invocation) -> None:
 
 
 def _setblocking(ctx: Invocation) -> None:
-    res = _sock(ctx, kinds=(*SOCKET_KINDS, *LISTENER_KINDS))
+    res = _sock(ctx)
     flag = ctx["flag"] == "on"
     traced(ctx, "socket.setblocking", res.sock.setblocking, flag)
     ctx.emit(
@@ -665,8 +668,8 @@ def _setblocking(ctx: Invocation) -> None:
 
 
 def _dup(ctx: Invocation) -> None:
-    res = _sock(ctx, kinds=(*SOCKET_KINDS, *LISTENER_KINDS))
-    name = ctx.session.registry.check_free(ctx["newname"])
+    res = _sock(ctx)
+    name = ctx["newname"]
     if res.kind == "tls":
         # One TLS session can't be driven from two sockets: ssl refuses (NotImplementedError).
         raise PslError(
@@ -682,17 +685,17 @@ def _dup(ctx: Invocation) -> None:
 
 C_INT = (-(2**31), 2**31 - 1)
 ADDR_HELP = "HOST:PORT, [IPV6]:PORT, a PORT on 127.0.0.1, or a listener's NAME"
-SOCK = Arg("NAME", "resource", kinds=SOCKET_KINDS)
-DATA = Arg("DATA", "data", optional=True, many=True)
+SOCK = Arg("NAME", ResourceOf(*SOCKET_KINDS))
+DATA_ARG = Arg("DATA", DATA, optional=True, many=True)
 # recv allocates BUFSIZE bytes before it reads: past MAX_BUFSIZE a typo, not a buffer.
-BUFSIZE = Arg("BUFSIZE", "int", optional=True, limits=(1, MAX_BUFSIZE))
+BUFSIZE = Arg("BUFSIZE", Int(1, MAX_BUFSIZE), optional=True)
 COMMANDS = (
     Command(
         "tcp connect",
         "sockets",
         "open a TCP connection and keep it as NAME",
         _tcp_connect,
-        args=(Arg("NAME", "new"), Arg("ADDR", "address")),
+        args=(Arg("NAME", NEW), Arg("ADDR", ADDRESS)),
         opts=(TIMEOUT, Opt("--source", "bind to this local ADDR first", "ADDR"), FAMILY),
         calls=("socket.create_connection",),
         examples=("tcp connect c srv", "tcp connect c2 srv --source 127.0.0.1:0 --timeout 2"),
@@ -704,10 +707,10 @@ COMMANDS = (
         "sockets",
         "a listening TCP socket (bind, listen) under NAME",
         _tcp_listen,
-        args=(Arg("NAME", "new"), Arg("ADDR", "address")),
+        args=(Arg("NAME", NEW), Arg("ADDR", ADDRESS)),
         opts=(
             Opt(
-                "--backlog", "listen(N): queued connections", "N", kind="int", limits=(0, C_INT[1])
+                "--backlog", "listen(N): queued connections", "N", kind=Int(0, C_INT[1])
             ),  # fmt: skip
             Opt("--reuseaddr", "set SO_REUSEADDR before bind"),
             FAMILY,
@@ -726,7 +729,7 @@ COMMANDS = (
         "sockets",
         "take a pending connection from a listener, as NAME",
         _accept,
-        args=(Arg("LISTENER", "resource", kinds=LISTENER_KINDS), Arg("NAME", "new", optional=True)),
+        args=(Arg("LISTENER", ResourceOf(*LISTENER_KINDS)), Arg("NAME", NEW, optional=True)),
         opts=(TIMEOUT,),
         calls=("socket.accept",),
         examples=("accept srv s", "accept srv"),
@@ -738,7 +741,7 @@ COMMANDS = (
         "sockets",
         "a UDP socket, bound and/or connected if asked",
         _udp_open,
-        args=(Arg("NAME", "new"),),
+        args=(Arg("NAME", NEW),),
         opts=(
             Opt("--bind", "bind to ADDR", "ADDR"),
             Opt("--connect", "connect to ADDR", "ADDR"),
@@ -752,7 +755,7 @@ COMMANDS = (
         "sockets",
         "connect to a UNIX stream socket",
         _unix_connect,
-        args=(Arg("NAME", "new"), Arg("PATH", "file")),
+        args=(Arg("NAME", NEW), Arg("PATH", PATH)),
         opts=(TIMEOUT,),
         calls=("socket.socket", "socket.connect"),
         examples=("unix connect c demo.sock",),
@@ -763,8 +766,8 @@ COMMANDS = (
         "sockets",
         "a listening UNIX stream socket; its file goes on close",
         _unix_listen,
-        args=(Arg("NAME", "new"), Arg("PATH", "file")),
-        opts=(Opt("--backlog", "listen(N)", "N", kind="int", limits=(0, C_INT[1])),),
+        args=(Arg("NAME", NEW), Arg("PATH", PATH)),
+        opts=(Opt("--backlog", "listen(N)", "N", kind=Int(0, C_INT[1])),),
         calls=("socket.socket", "socket.bind", "socket.listen"),
         examples=("unix listen srv demo.sock",),
     ),
@@ -773,7 +776,7 @@ COMMANDS = (
         "sockets",
         "a UNIX datagram socket, bound to PATH if given",
         _unix_dgram,
-        args=(Arg("NAME", "new"), Arg("PATH", "file", optional=True)),
+        args=(Arg("NAME", NEW), Arg("PATH", PATH, optional=True)),
         calls=("socket.socket", "socket.bind"),
         examples=("unix dgram d d.sock",),
     ),
@@ -782,7 +785,7 @@ COMMANDS = (
         "sockets",
         "two connected sockets (socket.socketpair)",
         _socketpair,
-        args=(Arg("NAME1", "new"), Arg("NAME2", "new")),
+        args=(Arg("NAME1", NEW), Arg("NAME2", NEW)),
         calls=("socket.socketpair",),
         examples=("socketpair a b",),
     ),
@@ -791,7 +794,7 @@ COMMANDS = (
         "sockets",
         "send DATA once (socket.send): it may send less",
         _send,
-        args=(SOCK, DATA),
+        args=(SOCK, DATA_ARG),
         opts=(HEX_IN, FILE_IN, TIMEOUT),
         calls=("socket.send",),
         examples=('send c "GET / HTTP/1.0\\r\\n\\r\\n"', "send c --hex 'de ad be ef'"),
@@ -805,7 +808,7 @@ COMMANDS = (
         "sockets",
         "send all of DATA (socket.sendall)",
         _sendall,
-        args=(SOCK, DATA),
+        args=(SOCK, DATA_ARG),
         opts=(HEX_IN, FILE_IN, TIMEOUT),
         calls=("socket.sendall", "socket.send"),
         examples=("sendall c --file /etc/hostname",),
@@ -818,7 +821,7 @@ COMMANDS = (
         "sockets",
         "send DATA and a newline",
         _sendline,
-        args=(SOCK, DATA),
+        args=(SOCK, DATA_ARG),
         opts=(HEX_IN, FILE_IN, TIMEOUT),
         calls=("socket.send",),
         examples=("sendline c hello",),
@@ -829,7 +832,7 @@ COMMANDS = (
         "sockets",
         "send a datagram to ADDR",
         _sendto,
-        args=(Arg("NAME", "resource", kinds=("udp", "unix-dgram")), Arg("ADDR", "address"), DATA),
+        args=(Arg("NAME", ResourceOf("udp", "unix-dgram")), Arg("ADDR", ADDRESS), DATA_ARG),
         opts=(HEX_IN, FILE_IN),
         calls=("socket.sendto",),
         examples=("sendto u v ping", "sendto u 127.0.0.1:9 ping"),
@@ -869,7 +872,7 @@ COMMANDS = (
         "sockets",
         "receive one datagram and show who sent it",
         _recvfrom,
-        args=(SOCK, BUFSIZE),
+        args=(Arg("NAME", ResourceOf("udp", "unix-dgram", "tcp", "unix")), BUFSIZE),
         opts=(TIMEOUT, SHOW_HEX, SHOW_REPR),
         calls=("socket.recvmsg",),
         examples=("recvfrom u", "recvfrom u 4"),
@@ -880,7 +883,7 @@ COMMANDS = (
         "sockets",
         "close one direction: rd, wr or rdwr",
         _shutdown,
-        args=(SOCK, Arg("HOW", "choice", choices=("rd", "wr", "rdwr"))),
+        args=(SOCK, Arg("HOW", Choice(("rd", "wr", "rdwr")))),
         calls=("socket.shutdown",),
         examples=("shutdown c wr",),
         setup=("serve web tcp 0 --handler echo", "tcp connect c web"),
@@ -891,9 +894,9 @@ COMMANDS = (
         "get, or set then get, a socket option by name",
         _sockopt,
         args=(
-            Arg("NAME", "resource", kinds=(*SOCKET_KINDS, *LISTENER_KINDS)),
-            Arg("OPTION", "sockopt"),
-            Arg("VALUE", "text", optional=True),
+            Arg("NAME", ResourceOf(*SOCKET_KINDS, *LISTENER_KINDS)),
+            Arg("OPTION", SOCKOPT),
+            Arg("VALUE", TEXT, optional=True),
         ),
         calls=("socket.getsockopt", "socket.setsockopt"),
         examples=("sockopt c TCP_NODELAY", "sockopt c TCP_NODELAY on", "sockopt c SO_RCVBUF"),
@@ -904,7 +907,7 @@ COMMANDS = (
         "sockets",
         "the socket's own timeout: S seconds, 0, or none",
         _settimeout,
-        args=(Arg("NAME", "resource", kinds=(*SOCKET_KINDS, *LISTENER_KINDS)), Arg("S", "text")),
+        args=(Arg("NAME", ResourceOf(*SOCKET_KINDS, *LISTENER_KINDS)), Arg("S")),
         calls=("socket.settimeout",),
         examples=("settimeout c 0.5", "settimeout c none"),
         setup=("serve web tcp 0 --handler echo", "tcp connect c web"),
@@ -915,8 +918,8 @@ COMMANDS = (
         "blocking on or off",
         _setblocking,
         args=(
-            Arg("NAME", "resource", kinds=(*SOCKET_KINDS, *LISTENER_KINDS)),
-            Arg("FLAG", "choice", choices=("on", "off")),
+            Arg("NAME", ResourceOf(*SOCKET_KINDS, *LISTENER_KINDS)),
+            Arg("FLAG", Choice(("on", "off"))),
         ),
         calls=("socket.setblocking",),
         examples=("setblocking c off",),
@@ -928,8 +931,8 @@ COMMANDS = (
         "a second socket on the same connection",
         _dup,
         args=(
-            Arg("NAME", "resource", kinds=(*SOCKET_KINDS, *LISTENER_KINDS)),
-            Arg("NEWNAME", "new"),
+            Arg("NAME", ResourceOf(*SOCKET_KINDS, *LISTENER_KINDS)),
+            Arg("NEWNAME", NEW),
         ),
         calls=("socket.dup",),
         examples=("dup c c2",),

@@ -8,8 +8,10 @@ import socket
 
 from pslrepl.addresses import parse_addr
 from pslrepl.commands.options import TIMEOUT
+from pslrepl.commands.socket_common import ADDRESS
 from pslrepl.commandspec import Arg, Command, Opt
 from pslrepl.errors import PslError, Timeout, UsageError
+from pslrepl.kinds import NEW, PATH, ResourceOf
 from pslrepl.results import Fields, Styled
 
 TYPE_CHECKING = False
@@ -107,7 +109,7 @@ def _tls_connect(ctx: Invocation) -> None:
     from pslrepl.commands.socket_common import connect_error, new_socket, refuse_port_zero
     from pslrepl.resources.sockets import traced
 
-    name = ctx.session.registry.check_free(ctx["name"])
+    name = ctx["name"]
     addr = parse_addr(ctx["addr"], ctx.session)
     refuse_port_zero("tls connect", addr)
     context, note = _client_context(ctx)
@@ -137,7 +139,7 @@ def _tls_wrap(ctx: Invocation) -> None:
     from pslrepl.resources.sockets import Sock, watcher
     from pslrepl.testca import session_ca
 
-    res = ctx.resource(ctx["name"], ("tcp",))
+    res = ctx["name"]
     assert isinstance(res, Sock)
     if res.held:
         # Plaintext a recv took and kept (it timed out): after the handshake it would be
@@ -246,7 +248,7 @@ def unverified_fields(der: bytes) -> list[tuple[str, str]]:
 def _tls_info(ctx: Invocation) -> None:
     from pslrepl.resources.sockets import Sock
 
-    res = ctx.resource(ctx["name"], ("tls",))
+    res = ctx["name"]
     assert isinstance(res, Sock)
     ctx.emit(Fields(list(res.tls_details)))
 
@@ -296,10 +298,10 @@ COMMANDS = (
         "tls",
         "a TLS connection: TCP, then the handshake, verified",
         _tls_connect,
-        args=(Arg("NAME", "new"), Arg("ADDR", "address")),
+        args=(Arg("NAME", NEW), Arg("ADDR", ADDRESS)),
         opts=(
             Opt("--server-hostname", "the name to verify and send as SNI", "H"),
-            Opt("--cafile", "trust this CA file instead", "F", kind="file"),
+            Opt("--cafile", "trust this CA file instead", "F", kind=PATH),
             Opt("--insecure", "do not verify (flagged in info)"),
             Opt("--alpn", "offer this ALPN protocol", "P", repeat=True),
             TIMEOUT,
@@ -320,11 +322,11 @@ COMMANDS = (
         "tls",
         "upgrade an open TCP connection to TLS (STARTTLS)",
         _tls_wrap,
-        args=(Arg("NAME", "resource", kinds=("tcp",)),),
+        args=(Arg("NAME", ResourceOf("tcp")),),
         opts=(
             Opt("--server", "be the server side (the session test CA's certificate)"),
             Opt("--server-hostname", "the name to verify (client side)", "H"),
-            Opt("--cafile", "trust this CA file instead", "F", kind="file"),
+            Opt("--cafile", "trust this CA file instead", "F", kind=PATH),
             Opt("--insecure", "do not verify"),
             TIMEOUT,
         ),
@@ -337,7 +339,7 @@ COMMANDS = (
         "tls",
         "version, cipher, ALPN, SNI and the peer's certificate",
         _tls_info,
-        args=(Arg("NAME", "resource", kinds=("tls",)),),
+        args=(Arg("NAME", ResourceOf("tls")),),
         calls=("SSLSocket.version", "SSLSocket.cipher", "SSLSocket.getpeercert"),
         examples=("tls info t",),
         setup=("serve web tcp 0 --handler echo --tls", "tls connect t web"),
@@ -355,7 +357,7 @@ COMMANDS = (
         "tls",
         "write the test CA to DIR/ca.pem, for curl and openssl",
         _ca_export,
-        args=(Arg("DIR", "file"),),
+        args=(Arg("DIR", PATH),),
         examples=("ca export ca",),
     ),
 )
