@@ -7,7 +7,7 @@ from pslrepl.kinds import TEXT, Kind, Where
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing at start-up
 if TYPE_CHECKING:
-    from collections.abc import Callable, Sequence
+    from collections.abc import Callable, Iterator, Sequence
     from typing import Any
 
     from pslrepl.invocation import Invocation
@@ -70,6 +70,19 @@ class Opt:
         return self.name.lstrip("-").replace("-", "_")
 
 
+class Group:
+    """A heading of help and the reference: the commands of one area, under one title."""
+
+    __slots__ = ("key", "title")
+
+    def __init__(self, key: str, title: str = "") -> None:
+        self.key = key
+        self.title = title or key.capitalize()
+
+    def __repr__(self) -> str:
+        return f"Group({self.key!r})"
+
+
 class Command:
     """One command: the single record that help, completion, highlighting and dispatch read."""
 
@@ -81,7 +94,7 @@ class Command:
     def __init__(
         self,
         name: str,
-        group: str,
+        group: Group | str,
         summary: str,
         handler: Handler,
         *,
@@ -96,7 +109,7 @@ class Command:
         setup: tuple[str, ...] = (),
     ) -> None:
         self.name = name
-        self.group = group
+        self.group = group if isinstance(group, Group) else Group(group)
         self.summary = summary
         self.handler = handler
         self.args = args
@@ -135,6 +148,37 @@ class Command:
             if opt.name == name:
                 return opt
         return None
+
+
+class Commands:
+    """One module's commands, each declared right above its handler::
+
+        COMMANDS = Commands(SOCKETS)
+
+        @COMMANDS.command("accept", "take a pending connection", args=(...), ...)
+        def _accept(ctx: Invocation) -> None: ...
+
+    Help lists them in the order they are declared.
+    """
+
+    def __init__(self, group: Group) -> None:
+        self.group = group
+        self._commands: list[Command] = []
+
+    def command(self, name: str, summary: str, **how: Any) -> Callable[[Handler], Handler]:
+        """Declare the handler below as the command ``name`` (keywords as Command's)."""
+
+        def declare(handler: Handler) -> Handler:
+            self._commands.append(Command(name, self.group, summary, handler, **how))
+            return handler
+
+        return declare
+
+    def __iter__(self) -> Iterator[Command]:
+        return iter(self._commands)
+
+    def __len__(self) -> int:
+        return len(self._commands)
 
 
 def parse_args(

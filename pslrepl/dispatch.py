@@ -12,7 +12,7 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Iterable, Sequence
 
-    from pslrepl.commandspec import Command
+    from pslrepl.commandspec import Command, Group
     from pslrepl.parsing import Token
     from pslrepl.session import Session
 
@@ -64,11 +64,12 @@ class CommandTable:
                 return cmd, 1
         return None, 0
 
-    def groups(self) -> dict[str, list[Command]]:
-        out: dict[str, list[Command]] = {}
+    def groups(self) -> list[tuple[Group, list[Command]]]:
+        """Each group (the first of its key met) with its commands, in table order."""
+        out: dict[str, tuple[Group, list[Command]]] = {}
         for cmd in self.commands:
-            out.setdefault(cmd.group, []).append(cmd)
-        return out
+            out.setdefault(cmd.group.key, (cmd.group, []))[1].append(cmd)
+        return list(out.values())
 
     def suggest(self, word: str) -> list[str]:
         """Near spellings of a mistyped command (difflib: the slow part of a long line of

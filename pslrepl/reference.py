@@ -63,17 +63,16 @@ def command_section(cmd: Command) -> list[str]:
 
 def reference() -> str:
     from pslrepl.commands import all_commands
-    from pslrepl.commands.session_cmds import GROUP_TITLES
     from pslrepl.dispatch import CommandTable
 
     table = CommandTable(all_commands())
     out = [INTRO]
     groups = table.groups()
     out.append("Groups: " + ", ".join(
-        f"[{GROUP_TITLES.get(g, g)}](#{_anchor(GROUP_TITLES.get(g, g))})" for g in groups
+        f"[{g.title}](#{_anchor(g.title)})" for g, _ in groups
     ) + ".\n")  # fmt: skip
-    for group, cmds in groups.items():
-        out += [f"## {GROUP_TITLES.get(group, group.capitalize())}", ""]
+    for group, cmds in groups:
+        out += [f"## {group.title}", ""]
         out += [f"- [`{c.name}`](#{_anchor(c.name)}): {c.summary}" for c in cmds]
         out.append("")
         for cmd in cmds:

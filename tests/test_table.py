@@ -47,7 +47,7 @@ def test_every_command_is_documented() -> None:
     """Each has a summary, examples (test_reference.py runs them) and a known group."""
     undocumented = [c.name for c in COMMANDS if not (c.summary and c.examples)]
     assert undocumented == []
-    assert {c.group for c in COMMANDS} <= set(GROUPS)
+    assert {c.group.key for c in COMMANDS} <= set(GROUPS)
 
 
 def lex(line: str) -> list[tuple[object, str]]:

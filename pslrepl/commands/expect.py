@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pslrepl.commands.groups import PROCESSES
 from pslrepl.commands.options import SHOW_HEX, SHOW_REPR, TIMEOUT
 from pslrepl.commands.processes import PROC, STDERR, _show_read
 from pslrepl.commandspec import Arg, Command
@@ -94,7 +95,7 @@ def _expect_socket(ctx: Invocation, res: Sock, pattern: re.Pattern[bytes]) -> re
 COMMANDS = (
     Command(
         "expect",
-        "processes",
+        PROCESSES,
         "read a child's output or a stream socket until a regular expression matches",
         _expect,
         args=(Arg("NAME", ResourceOf(*PROC, *STREAM_KINDS)), Arg("REGEX")),

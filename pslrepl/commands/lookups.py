@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import socket
 
+from pslrepl.commands.groups import LOOKUPS
 from pslrepl.commands.socket_common import ADDRESS
 from pslrepl.commandspec import Arg, Command, Opt
 from pslrepl.errors import PslError, UsageError
@@ -313,7 +314,7 @@ def _int_or_float(text: str) -> float:
 
 def _fn(name: str, summary: str, args: tuple[Arg, ...], examples: tuple[str, ...], *,
         handler: Callable[[Invocation], None] | None = None) -> Command:  # fmt: skip
-    return Command(name, "lookups", summary, handler or _simple(name), args=args,
+    return Command(name, LOOKUPS, summary, handler or _simple(name), args=args,
                    calls=(f"socket.{name}",), examples=examples)  # fmt: skip
 
 
@@ -322,7 +323,7 @@ N = (Arg("N"),)
 COMMANDS = (
     Command(
         "getaddrinfo",
-        "lookups",
+        LOOKUPS,
         "resolve HOST [PORT] to socket addresses",
         _getaddrinfo,
         args=(
@@ -363,7 +364,7 @@ COMMANDS = (
     ),
     Command(
         "getnameinfo",
-        "lookups",
+        LOOKUPS,
         "an ADDR back to host and service names",
         _getnameinfo,
         args=(Arg("ADDR", ADDRESS), Arg("FLAGS", TEXT, optional=True, many=True)),
@@ -445,7 +446,7 @@ COMMANDS = (
     ),
     Command(
         "inet_pton",
-        "lookups",
+        LOOKUPS,
         "an IPv4 or IPv6 address to packed bytes",
         _inet_pton,
         args=(Arg("FAMILY", TEXT, optional=True), Arg("IP")),
@@ -456,7 +457,7 @@ COMMANDS = (
     ),
     Command(
         "inet_ntop",
-        "lookups",
+        LOOKUPS,
         "packed bytes (hex) to IPv4 or IPv6 text",
         _inet_ntop,
         args=(Arg("FAMILY", TEXT, optional=True), Arg("PACKED", TEXT, many=True)),
@@ -471,7 +472,7 @@ COMMANDS = (
     _fn("getdefaulttimeout", "the timeout new sockets get", (), ("getdefaulttimeout",)),
     Command(
         "setdefaulttimeout",
-        "lookups",
+        LOOKUPS,
         "set the timeout new sockets get (S or none)",
         _setdefaulttimeout,
         args=(Arg("S"),),

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import signal
 
+from pslrepl.commands.groups import PROCESSES
 from pslrepl.commands.options import FILE_IN, HEX_IN, SHOW_HEX, SHOW_REPR, TIMEOUT
 from pslrepl.commandspec import Arg, Command, Opt
 from pslrepl.errors import PslError, Timeout, UsageError, describe_oserror
@@ -423,7 +424,7 @@ WRITE_OPTS = (HEX_IN, FILE_IN, TIMEOUT)
 COMMANDS = (
     Command(
         "run",
-        "processes",
+        PROCESSES,
         "run a program to completion and show its output and status",
         _run,
         rest=True,
@@ -450,7 +451,7 @@ COMMANDS = (
     ),
     Command(
         "spawn",
-        "processes",
+        PROCESSES,
         "start a program with pipes and keep it under NAME",
         _spawn,
         args=(Arg("NAME", NEW),),
@@ -469,7 +470,7 @@ COMMANDS = (
     ),
     Command(
         "write",
-        "processes",
+        PROCESSES,
         "write DATA to a child's stdin",
         _write,
         args=(Arg("NAME", ResourceOf(*PROC)), Arg("DATA", DATA, optional=True, many=True)),
@@ -480,7 +481,7 @@ COMMANDS = (
     ),
     Command(
         "writeline",
-        "processes",
+        PROCESSES,
         "write DATA and a newline to a child's stdin",
         _writeline,
         args=(Arg("NAME", ResourceOf(*PROC)), Arg("DATA", DATA, optional=True, many=True)),
@@ -491,7 +492,7 @@ COMMANDS = (
     ),
     Command(
         "eof",
-        "processes",
+        PROCESSES,
         "close a child's stdin, so it sees end of input",
         _eof,
         args=(Arg("NAME", ResourceOf(*PROC)),),
@@ -501,7 +502,7 @@ COMMANDS = (
     ),
     Command(
         "read",
-        "processes",
+        PROCESSES,
         "read what a child printed (stdout, or --stderr)",
         _read,
         args=(Arg("NAME", ResourceOf(*PROC)),),
@@ -522,7 +523,7 @@ COMMANDS = (
     ),
     Command(
         "poll",
-        "processes",
+        PROCESSES,
         "has the child exited? (Popen.poll)",
         _poll,
         args=(Arg("NAME", ResourceOf(*PROC)),),
@@ -532,7 +533,7 @@ COMMANDS = (
     ),
     Command(
         "communicate",
-        "processes",
+        PROCESSES,
         "send DATA, close stdin, read everything until exit (Popen.communicate)",
         _communicate,
         args=(Arg("NAME", ResourceOf(*PROC)), Arg("DATA", DATA, optional=True, many=True)),
@@ -545,7 +546,7 @@ COMMANDS = (
     ),
     Command(
         "signal",
-        "processes",
+        PROCESSES,
         "send a signal to a child, by name or number",
         _signal,
         args=(Arg("NAME", ResourceOf(*PROC)), Arg("SIG", SIGNAL)),
@@ -569,7 +570,7 @@ COMMANDS = (
     ),
     Command(
         "terminate",
-        "processes",
+        PROCESSES,
         "send SIGTERM (Popen.terminate)",
         _terminate,
         args=(Arg("NAME", ResourceOf(*PROC)),),
@@ -579,7 +580,7 @@ COMMANDS = (
     ),
     Command(
         "kill",
-        "processes",
+        PROCESSES,
         "send SIGKILL (Popen.kill)",
         _kill,
         args=(Arg("NAME", ResourceOf(*PROC)),),
@@ -592,7 +593,7 @@ COMMANDS = (
     ),
     Command(
         "sudo",
-        "processes",
+        PROCESSES,
         "run a command with sudo -S, asking the password without echo",
         _sudo,
         rest=True,

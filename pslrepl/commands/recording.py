@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from pslrepl.commandspec import Arg, Command
+from pslrepl.commands.groups import SESSION
+from pslrepl.commandspec import Arg, Commands
 from pslrepl.errors import PslError
 from pslrepl.kinds import PATH
 
@@ -13,6 +14,8 @@ if TYPE_CHECKING:
     from pslrepl.invocation import Invocation
     from pslrepl.parsing import Token
     from pslrepl.session import Session
+
+COMMANDS = Commands(SESSION)
 
 
 def _place(ctx: Invocation) -> tuple[int, int] | None:
@@ -85,6 +88,19 @@ def _open(target: str) -> tuple[TextIO, bool]:
         raise
 
 
+@COMMANDS.command(
+    "record",
+    "write the session as a transcript (.psl) as it goes; `record stop` ends it",
+    args=(Arg("FILE", PATH),),
+    calls=("os.open",),
+    examples=("record demo.psl", "record stop"),
+    details="Values that change from run to run are written as placeholders: a "
+    "child's pid as {p.pid}, a socket's port and addresses as {srv.port}, "
+    "{srv.laddr}, clock times as {time}, the session's temporary directory "
+    "(py session.tmp) as {tmp}. `pslrepl --check FILE` replays it. The file is "
+    "made readable by you alone (what you type may be secret) and never written "
+    "through a symbolic link.",
+)
 def _record(ctx: Invocation) -> None:
     from pslrepl.recorder import Recorder
 
@@ -135,22 +151,3 @@ def _stop_recording(session: Session) -> None:
     recorder, session.recorder = session.recorder, None
     if recorder is not None:
         recorder.close()
-
-
-COMMANDS = (
-    Command(
-        "record",
-        "session",
-        "write the session as a transcript (.psl) as it goes; `record stop` ends it",
-        _record,
-        args=(Arg("FILE", PATH),),
-        calls=("os.open",),
-        examples=("record demo.psl", "record stop"),
-        details="Values that change from run to run are written as placeholders: a "
-        "child's pid as {p.pid}, a socket's port and addresses as {srv.port}, "
-        "{srv.laddr}, clock times as {time}, the session's temporary directory "
-        "(py session.tmp) as {tmp}. `pslrepl --check FILE` replays it. The file is "
-        "made readable by you alone (what you type may be secret) and never written "
-        "through a symbolic link.",
-    ),
-)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import socket
 
 from pslrepl.addresses import parse_addr
+from pslrepl.commands.groups import SERVERS
 from pslrepl.commands.options import TIMEOUT
 from pslrepl.commandspec import Arg, Command, Opt
 from pslrepl.errors import PslError, UsageError
@@ -240,7 +241,7 @@ def _relay(ctx: Invocation) -> None:
 COMMANDS = (
     Command(
         "relay",
-        "servers",
+        SERVERS,
         "pump bytes both ways between two endpoints until both close",
         _relay,
         args=(Arg("NAME", NEW), Arg("A", ENDPOINT), Arg("B", ENDPOINT)),

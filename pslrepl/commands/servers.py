@@ -6,6 +6,7 @@ import os
 import socketserver
 
 from pslrepl.addresses import format_addr, parse_addr
+from pslrepl.commands.groups import SERVERS
 from pslrepl.commands.socket_common import ADDRESS
 from pslrepl.commandspec import Arg, Command, Opt
 from pslrepl.errors import PslError, UsageError
@@ -318,7 +319,7 @@ def _handlers(ctx: Invocation) -> None:
 COMMANDS = (
     Command(
         "serve",
-        "servers",
+        SERVERS,
         "run a socketserver server in the background under NAME",
         _serve,
         args=(
@@ -369,7 +370,7 @@ COMMANDS = (
     ),  # fmt: skip
     Command(
         "stop",
-        "servers",
+        SERVERS,
         "stop a server: shutdown() then server_close()",
         _stop,
         args=(Arg("NAME", ResourceOf("server")),),
@@ -379,7 +380,7 @@ COMMANDS = (
     ),
     Command(
         "clients",
-        "servers",
+        SERVERS,
         "a server's live connections",
         _clients,
         args=(Arg("NAME", ResourceOf("server")),),
@@ -388,7 +389,7 @@ COMMANDS = (
     ),
     Command(
         "handlers",
-        "servers",
+        SERVERS,
         "the built-in handlers and what each does",
         _handlers,
         examples=("handlers",),

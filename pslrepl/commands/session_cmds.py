@@ -6,6 +6,7 @@ import io
 import os
 import time
 
+from pslrepl.commands.groups import SESSION
 from pslrepl.commands.options import TIMEOUT
 from pslrepl.commandspec import Arg, Command, Opt
 from pslrepl.errors import PslError, Terminated, Timeout, UsageError
@@ -23,16 +24,6 @@ if TYPE_CHECKING:
     from pslrepl.invocation import Invocation
     from pslrepl.kinds import Completing
 
-GROUP_TITLES = {
-    "session": "Session",
-    "processes": "Processes: subprocess, signal, sh",
-    "signals": "Signals: signal",
-    "sockets": "Sockets: socket",
-    "lookups": "Names and numbers: socket's functions",
-    "servers": "Servers: socketserver",
-    "tls": "TLS: ssl",
-}
-
 # Every kind of resource, for `ls KIND`.
 KINDS = ("process", "tcp", "tls", "udp", "unix", "unix-dgram", "listener", "server", "relay")
 # Every event `wait` knows; each kind of resource says which of them it has.
@@ -43,8 +34,8 @@ def _help(ctx: Invocation) -> None:
     table = ctx.dispatcher.table
     words = ctx["command"]
     if not words:
-        for group, cmds in table.groups().items():
-            ctx.say(GROUP_TITLES.get(group, group.capitalize()), "header")
+        for group, cmds in table.groups():
+            ctx.say(group.title, "header")
             width = max(len(c.name) for c in cmds)
             for each in cmds:
                 ctx.emit(Styled((("command", f"  {each.name:<{width}}  "), ("", each.summary))))
@@ -398,7 +389,7 @@ def _exit(ctx: Invocation) -> None:
 COMMANDS = (
     Command(
         "help",
-        "session",
+        SESSION,
         "list commands, or show one's usage, examples and stdlib calls",
         _help,
         args=(Arg("COMMAND", COMMAND, optional=True, many=True),),
@@ -406,7 +397,7 @@ COMMANDS = (
     ),
     Command(
         "ls",
-        "session",
+        SESSION,
         "a table of live resources: name, kind, state, addresses, bytes, age",
         _ls,
         args=(Arg("KIND", Choice(KINDS), optional=True),),
@@ -414,7 +405,7 @@ COMMANDS = (
     ),
     Command(
         "info",
-        "session",
+        SESSION,
         "everything known about a resource",
         _info,
         args=(Arg("NAME", ANY_RESOURCE),),
@@ -424,7 +415,7 @@ COMMANDS = (
     ),
     Command(
         "close",
-        "session",
+        SESSION,
         "close resources: a child gets TERM, then KILL after `set grace`",
         _close,
         args=(Arg("NAME", ANY_RESOURCE, optional=True, many=True),),
@@ -435,7 +426,7 @@ COMMANDS = (
     ),
     Command(
         "log",
-        "session",
+        SESSION,
         "a resource's (or the session's) history: events and traffic, timed",
         _log,
         args=(Arg("NAME", Logged(), optional=True),),
@@ -450,7 +441,7 @@ COMMANDS = (
     ),
     Command(
         "wait",
-        "session",
+        SESSION,
         "block until an event on NAME: a process's exit, data or eof; a socket's data, eof "
         "or accept; a server's connect; a relay's close",
         _wait,
@@ -465,7 +456,7 @@ COMMANDS = (
     ),
     Command(
         "set",
-        "session",
+        SESSION,
         "show or change a setting",
         _set,
         args=(
@@ -476,7 +467,7 @@ COMMANDS = (
     ),
     Command(
         "echo",
-        "session",
+        SESSION,
         "print text (for scripts and demos)",
         _echo,
         args=(Arg("TEXT", TEXT, optional=True, many=True),),
@@ -484,7 +475,7 @@ COMMANDS = (
     ),
     Command(
         "sleep",
-        "session",
+        SESSION,
         "pause for S seconds (events still show)",
         _sleep,
         args=(Arg("SECONDS", SECONDS),),
@@ -493,7 +484,7 @@ COMMANDS = (
     ),
     Command(
         "py",
-        "session",
+        SESSION,
         "run Python; every resource is a variable bound to its stdlib object",
         _py,
         args=(Arg("CODE", TEXT, many=True),),
@@ -505,7 +496,7 @@ COMMANDS = (
     ),
     Command(
         "source",
-        "session",
+        SESSION,
         "run the commands in a script file",
         _source,
         args=(Arg("FILE", PATH),),
@@ -516,7 +507,7 @@ COMMANDS = (
     ),
     Command(
         "exit",
-        "session",
+        SESSION,
         "close everything cleanly and leave",
         _exit,
         args=(Arg("STATUS", Int(0, 255), optional=True),),

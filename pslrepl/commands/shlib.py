@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 
+from pslrepl.commands.groups import PROCESSES
 from pslrepl.commands.options import TIMEOUT
 from pslrepl.commandspec import Command
 from pslrepl.errors import PslError, Timeout, UsageError
@@ -169,7 +170,7 @@ def _parent_death_signal() -> Any:
 COMMANDS = (
     Command(
         "sh",
-        "processes",
+        PROCESSES,
         "run a program through the sh library and show its result",
         _sh,
         rest=True,

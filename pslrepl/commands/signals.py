@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import signal
 
+from pslrepl.commands.groups import SIGNALS
 from pslrepl.commandspec import Arg, Command, Opt
 from pslrepl.errors import PslError
 from pslrepl.events import Event
@@ -159,7 +160,7 @@ def _alarm(ctx: Invocation) -> None:
 COMMANDS = (
     Command(
         "trap",
-        "signals",
+        SIGNALS,
         "report a signal when it arrives, instead of its default action",
         _trap,
         args=(Arg("SIG", SIGNAL),),
@@ -169,7 +170,7 @@ COMMANDS = (
     ),
     Command(
         "signals",
-        "signals",
+        SIGNALS,
         "the signal table: number, default action, handler now",
         _signals,
         calls=("signal.Signals", "signal.getsignal", "signal.strsignal"),
@@ -177,7 +178,7 @@ COMMANDS = (
     ),
     Command(
         "alarm",
-        "signals",
+        SIGNALS,
         "deliver SIGALRM to the shell after S whole seconds",
         _alarm,
         args=(Arg("SECONDS", Int(0, ALARM_MAX)),),

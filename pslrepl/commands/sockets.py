@@ -8,6 +8,7 @@ import socket
 import time
 
 from pslrepl.addresses import Addr, format_addr, parse_addr
+from pslrepl.commands.groups import SOCKETS
 from pslrepl.commands.options import FILE_IN, HEX_IN, SHOW_HEX, SHOW_REPR, TIMEOUT
 from pslrepl.commands.socket_common import (
     ADDRESS,
@@ -692,7 +693,7 @@ BUFSIZE = Arg("BUFSIZE", Int(1, MAX_BUFSIZE), optional=True)
 COMMANDS = (
     Command(
         "tcp connect",
-        "sockets",
+        SOCKETS,
         "open a TCP connection and keep it as NAME",
         _tcp_connect,
         args=(Arg("NAME", NEW), Arg("ADDR", ADDRESS)),
@@ -704,7 +705,7 @@ COMMANDS = (
     ),
     Command(
         "tcp listen",
-        "sockets",
+        SOCKETS,
         "a listening TCP socket (bind, listen) under NAME",
         _tcp_listen,
         args=(Arg("NAME", NEW), Arg("ADDR", ADDRESS)),
@@ -726,7 +727,7 @@ COMMANDS = (
     ),
     Command(
         "accept",
-        "sockets",
+        SOCKETS,
         "take a pending connection from a listener, as NAME",
         _accept,
         args=(Arg("LISTENER", ResourceOf(*LISTENER_KINDS)), Arg("NAME", NEW, optional=True)),
@@ -738,7 +739,7 @@ COMMANDS = (
     ),
     Command(
         "udp open",
-        "sockets",
+        SOCKETS,
         "a UDP socket, bound and/or connected if asked",
         _udp_open,
         args=(Arg("NAME", NEW),),
@@ -752,7 +753,7 @@ COMMANDS = (
     ),
     Command(
         "unix connect",
-        "sockets",
+        SOCKETS,
         "connect to a UNIX stream socket",
         _unix_connect,
         args=(Arg("NAME", NEW), Arg("PATH", PATH)),
@@ -763,7 +764,7 @@ COMMANDS = (
     ),
     Command(
         "unix listen",
-        "sockets",
+        SOCKETS,
         "a listening UNIX stream socket; its file goes on close",
         _unix_listen,
         args=(Arg("NAME", NEW), Arg("PATH", PATH)),
@@ -773,7 +774,7 @@ COMMANDS = (
     ),
     Command(
         "unix dgram",
-        "sockets",
+        SOCKETS,
         "a UNIX datagram socket, bound to PATH if given",
         _unix_dgram,
         args=(Arg("NAME", NEW), Arg("PATH", PATH, optional=True)),
@@ -782,7 +783,7 @@ COMMANDS = (
     ),
     Command(
         "socketpair",
-        "sockets",
+        SOCKETS,
         "two connected sockets (socket.socketpair)",
         _socketpair,
         args=(Arg("NAME1", NEW), Arg("NAME2", NEW)),
@@ -791,7 +792,7 @@ COMMANDS = (
     ),
     Command(
         "send",
-        "sockets",
+        SOCKETS,
         "send DATA once (socket.send): it may send less",
         _send,
         args=(SOCK, DATA_ARG),
@@ -805,7 +806,7 @@ COMMANDS = (
     ),
     Command(
         "sendall",
-        "sockets",
+        SOCKETS,
         "send all of DATA (socket.sendall)",
         _sendall,
         args=(SOCK, DATA_ARG),
@@ -818,7 +819,7 @@ COMMANDS = (
     ),
     Command(
         "sendline",
-        "sockets",
+        SOCKETS,
         "send DATA and a newline",
         _sendline,
         args=(SOCK, DATA_ARG),
@@ -829,7 +830,7 @@ COMMANDS = (
     ),
     Command(
         "sendto",
-        "sockets",
+        SOCKETS,
         "send a datagram to ADDR",
         _sendto,
         args=(Arg("NAME", ResourceOf("udp", "unix-dgram")), Arg("ADDR", ADDRESS), DATA_ARG),
@@ -840,7 +841,7 @@ COMMANDS = (
     ),
     Command(
         "recv",
-        "sockets",
+        SOCKETS,
         "receive (socket.recv): what has arrived, up to BUFSIZE",
         _recv,
         args=(SOCK, BUFSIZE),
@@ -869,7 +870,7 @@ COMMANDS = (
     ),
     Command(
         "recvfrom",
-        "sockets",
+        SOCKETS,
         "receive one datagram and show who sent it",
         _recvfrom,
         args=(Arg("NAME", ResourceOf("udp", "unix-dgram", "tcp", "unix")), BUFSIZE),
@@ -880,7 +881,7 @@ COMMANDS = (
     ),
     Command(
         "shutdown",
-        "sockets",
+        SOCKETS,
         "close one direction: rd, wr or rdwr",
         _shutdown,
         args=(SOCK, Arg("HOW", Choice(("rd", "wr", "rdwr")))),
@@ -890,7 +891,7 @@ COMMANDS = (
     ),
     Command(
         "sockopt",
-        "sockets",
+        SOCKETS,
         "get, or set then get, a socket option by name",
         _sockopt,
         args=(
@@ -904,7 +905,7 @@ COMMANDS = (
     ),
     Command(
         "settimeout",
-        "sockets",
+        SOCKETS,
         "the socket's own timeout: S seconds, 0, or none",
         _settimeout,
         args=(Arg("NAME", ResourceOf(*SOCKET_KINDS, *LISTENER_KINDS)), Arg("S")),
@@ -914,7 +915,7 @@ COMMANDS = (
     ),
     Command(
         "setblocking",
-        "sockets",
+        SOCKETS,
         "blocking on or off",
         _setblocking,
         args=(
@@ -927,7 +928,7 @@ COMMANDS = (
     ),
     Command(
         "dup",
-        "sockets",
+        SOCKETS,
         "a second socket on the same connection",
         _dup,
         args=(

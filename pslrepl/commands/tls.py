@@ -7,6 +7,7 @@ import os
 import socket
 
 from pslrepl.addresses import parse_addr
+from pslrepl.commands.groups import TLS
 from pslrepl.commands.options import TIMEOUT
 from pslrepl.commands.socket_common import ADDRESS
 from pslrepl.commandspec import Arg, Command, Opt
@@ -295,7 +296,7 @@ def _ca_export(ctx: Invocation) -> None:
 COMMANDS = (
     Command(
         "tls connect",
-        "tls",
+        TLS,
         "a TLS connection: TCP, then the handshake, verified",
         _tls_connect,
         args=(Arg("NAME", NEW), Arg("ADDR", ADDRESS)),
@@ -319,7 +320,7 @@ COMMANDS = (
     ),  # fmt: skip
     Command(
         "tls wrap",
-        "tls",
+        TLS,
         "upgrade an open TCP connection to TLS (STARTTLS)",
         _tls_wrap,
         args=(Arg("NAME", ResourceOf("tcp")),),
@@ -336,7 +337,7 @@ COMMANDS = (
     ),
     Command(
         "tls info",
-        "tls",
+        TLS,
         "version, cipher, ALPN, SNI and the peer's certificate",
         _tls_info,
         args=(Arg("NAME", ResourceOf("tls")),),
@@ -346,7 +347,7 @@ COMMANDS = (
     ),
     Command(
         "ca show",
-        "tls",
+        TLS,
         "the session's local test CA (trustme)",
         _ca_show,
         calls=("trustme.CA",),
@@ -354,7 +355,7 @@ COMMANDS = (
     ),
     Command(
         "ca export",
-        "tls",
+        TLS,
         "write the test CA to DIR/ca.pem, for curl and openssl",
         _ca_export,
         args=(Arg("DIR", PATH),),
