@@ -10,151 +10,45 @@ import threading
 from typing import Any
 
 from prompt_toolkit import PromptSession
-from prompt_toolkit.application import get_app, run_in_terminal
+from prompt_toolkit.application import run_in_terminal
 from prompt_toolkit.auto_suggest import AutoSuggestFromHistory
-from prompt_toolkit.filters import Condition
 from prompt_toolkit.formatted_text import FormattedText
-from prompt_toolkit.history import History, InMemoryHistory
-from prompt_toolkit.key_binding import KeyBindings
-from prompt_toolkit.keys import Keys
+from prompt_toolkit.history import InMemoryHistory
 from prompt_toolkit.output import ColorDepth
 from prompt_toolkit.styles import Style
 
 from pslrepl.app import build, shutdown
 from pslrepl.completer import PslCompleter
-from pslrepl.dispatch import Dispatcher
-from pslrepl.environment import (
-    Environment,
-    data_dir,
-    is_dumb,
-    open_private,
-    private_dir,
-    wants_color,
-)
+from pslrepl.environment import Environment, is_dumb, wants_color
 from pslrepl.errors import Terminated
 from pslrepl.highlight import classify
+from pslrepl.history import ShellHistory as ShellHistory
+from pslrepl.history import open_history as open_history
+from pslrepl.key_bindings import load_paste_bindings
 from pslrepl.lexer import PromptLexer
+from pslrepl.line_repl import LineRepl as LineRepl
+from pslrepl.loop import BANNER as BANNER
+from pslrepl.loop import CANCELLED as CANCELLED
+from pslrepl.loop import PROMPT as PROMPT
+from pslrepl.loop import Loop
 from pslrepl.output import Screen, pager_command
-from pslrepl.session import SIGNAL_LATENCY, Session
+from pslrepl.session import Session
 from pslrepl.style import STYLES
 from pslrepl.toolbar import toolbar_fragments
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Iterator
-    from pathlib import Path
+    from collections.abc import Iterator
     from types import FrameType
 
     from prompt_toolkit.input import Input
-    from prompt_toolkit.key_binding import KeyPressEvent
     from prompt_toolkit.output import Output
 
+    from pslrepl.dispatch import Dispatcher
     from pslrepl.results import Line
 
-PROMPT = "psl> "
 CONTINUATION = "...  "  # before the second and later lines of a paste, as wide as PROMPT
-BANNER = "pslrepl: `help` lists commands, Tab completes, Ctrl-D leaves."
-CANCELLED = "cancelled by Ctrl-C; everything else carries on"
 ENDING_SIGNALS = (signal.SIGTERM, signal.SIGHUP)  # cli.py's handlers end the shell on them
-
-
-class ShellHistory(History):
-    """The lines typed, one entry each, in prompt_toolkit's FileHistory format; ``path``
-    None keeps them in memory only.
-
-    The file holds every `send` and `py` line, so it is made 0600 in a 0700 directory
-    and never opened through a symbolic link (environment.open_private). Each entry is
-    one write to a file opened O_APPEND: two shells at once interleave whole entries,
-    never parts of them. A line that starts with a space is not kept (as in bash with
-    HISTCONTROL=ignorespace), for the line a user would rather not have on disk."""
-
-    def __init__(self, path: Path | None) -> None:
-        super().__init__()
-        self.path = path
-        self.failure: str | None = None  # why saving stopped, for the shell to say once
-
-    def load_history_strings(self) -> Iterable[str]:
-        if self.path is None:
-            return []
-        try:
-            data = self._read()
-        except OSError as exc:
-            self.failure = f"history is not loaded: can't read {self.path}: {_why(exc)}"
-            return []
-        entries: list[str] = []
-        lines: list[str] = []
-        for raw in data.decode("utf-8", errors="replace").splitlines(keepends=True):
-            if raw.startswith("+"):
-                lines.append(raw[1:])
-            elif lines:
-                entries.append("".join(lines)[:-1])
-                lines = []
-        if lines:
-            entries.append("".join(lines)[:-1])
-        return reversed(entries)
-
-    def _read(self) -> bytes:
-        assert self.path is not None
-        dir_fd = private_dir(self.path.parent)
-        try:
-            fd = open_private(dir_fd, self.path.name, os.O_RDONLY | os.O_CREAT)
-        finally:
-            os.close(dir_fd)
-        chunks = []
-        try:
-            while chunk := os.read(fd, 1 << 16):
-                chunks.append(chunk)
-        finally:
-            os.close(fd)
-        return b"".join(chunks)
-
-    def append_string(self, string: str) -> None:
-        """A pasted block comes as one string: each line is an entry of its own."""
-        for line in string.split("\n"):
-            if line.strip() and not line.startswith(" "):
-                super().append_string(line)
-
-    def store_string(self, string: str) -> None:
-        if self.path is None or self.failure is not None:
-            return
-        import datetime
-
-        entry = f"\n# {datetime.datetime.now()}\n" + "".join(
-            f"+{line}\n" for line in string.split("\n")
-        )
-        try:
-            dir_fd = private_dir(self.path.parent)
-            try:
-                fd = open_private(dir_fd, self.path.name, os.O_WRONLY | os.O_APPEND | os.O_CREAT)
-            finally:
-                os.close(dir_fd)
-            try:
-                os.write(fd, entry.encode("utf-8", errors="replace"))  # one write: whole
-            finally:
-                os.close(fd)
-        except OSError as exc:
-            self.failure = f"history is no longer saved: can't write {self.path}: {_why(exc)}"
-
-
-def _why(exc: OSError) -> str:
-    return exc.strerror or str(exc)
-
-
-def open_history() -> ShellHistory:
-    """The history file in the user's data directory (XDG_DATA_HOME honoured); in memory,
-    with ``failure`` saying why, if it can't be used."""
-    path = data_dir() / "history"
-    try:
-        dir_fd = private_dir(path.parent)
-        try:
-            os.close(open_private(dir_fd, path.name, os.O_WRONLY | os.O_APPEND | os.O_CREAT))
-        finally:
-            os.close(dir_fd)
-    except OSError as exc:
-        history = ShellHistory(None)
-        history.failure = f"history is not saved: can't write {path}: {_why(exc)}"
-        return history
-    return ShellHistory(path)
 
 
 def echo_line(session: Session, dispatcher: Dispatcher, line: str) -> Line:
@@ -163,49 +57,7 @@ def echo_line(session: Session, dispatcher: Dispatcher, line: str) -> Line:
     return [("prompt", PROMPT), *((f"psl.{cls}" if cls else "", text) for cls, text in pieces)]
 
 
-class _Loop:
-    """What both loops share: running a line so that Ctrl-C cancels just it."""
-
-    session: Session
-    dispatcher: Dispatcher
-    history: ShellHistory
-
-    def _init_loop(self) -> None:
-        self.interrupted = False  # Ctrl-C cancelled the last command
-        self._failure_told = False
-
-    def _run(self, line: str) -> None:
-        """Run one line. Ctrl-C while it runs raises KeyboardInterrupt in it (the
-        dispatcher turns that into one error line); the terminal echoed ^C where the
-        cursor was, so what comes next starts on a line of its own."""
-        self.interrupted = False
-        ours = signal.getsignal(signal.SIGINT) is signal.default_int_handler
-        if ours:
-            signal.signal(signal.SIGINT, self._on_sigint)
-        try:
-            self.dispatcher.run_line(line)
-        finally:
-            # A `trap INT` the line set stays; only our own handler is taken back.
-            if ours and signal.getsignal(signal.SIGINT) == self._on_sigint:
-                signal.signal(signal.SIGINT, signal.default_int_handler)
-
-    def _on_sigint(self, signum: int, frame: FrameType | None) -> None:
-        self.interrupted = True
-        self.session.printer.mid_line = True
-        raise KeyboardInterrupt
-
-    def _cancelled_before_start(self) -> None:
-        """Ctrl-C came after the line was read but before it ran: say it did not run."""
-        self.session.printer.mid_line = True  # after the ^C the terminal echoed
-        self.session.printer.error(CANCELLED)
-
-    def _tell_history_failure(self) -> None:
-        if self.history.failure is not None and not self._failure_told:
-            self._failure_told = True
-            self.session.printer.warning(self.history.failure)
-
-
-class Repl(_Loop):
+class Repl(Loop):
     """Owns the prompt; commands run in this (the main) thread between prompts.
 
     ``input`` and ``output`` are prompt_toolkit's terminal (the process's own when None):
@@ -242,7 +94,7 @@ class Repl(_Loop):
             bottom_toolbar=self._toolbar,
             color_depth=None if color else ColorDepth.MONOCHROME,
             enable_history_search=False,
-            key_bindings=self._bindings(),
+            key_bindings=load_paste_bindings(self),
             prompt_continuation=self._continuation,
         )
         printer = session.printer
@@ -266,41 +118,6 @@ class Repl(_Loop):
     @staticmethod
     def _continuation(width: int, line_number: int, wrap_count: int) -> FormattedText:
         return FormattedText([] if wrap_count else [("class:prompt", CONTINUATION)])
-
-    def _bindings(self) -> KeyBindings:
-        bindings = KeyBindings()
-
-        @bindings.add(Keys.BracketedPaste)
-        def _paste(event: KeyPressEvent) -> None:
-            """A paste goes into the line to be looked at before Enter, as in bash and
-            fish; copied from a transcript or the README, only its commands go in (the
-            `psl> ` prompts and the output lines are left out, as IPython does with
-            `>>> `)."""
-            from pslrepl.transcript import commands_in
-
-            data = event.data.replace("\r\n", "\n").replace("\r", "\n")
-            text = "\n".join(commands_in(data)).strip("\n")
-            buffer = event.current_buffer
-            before = buffer.document.text_before_cursor
-            if text and before and not before.endswith("\n") and ("\n" in before or "\n" in text):
-                # Two blocks pasted one after the other: the second starts a line of its
-                # own, or the last command of one and the first of the next would join.
-                text = "\n" + text
-            buffer.insert_text(text)
-
-        pasted = Condition(lambda: "\n" in get_app().current_buffer.text)
-
-        @bindings.add("enter", filter=pasted)
-        def _run_pasted(event: KeyPressEvent) -> None:
-            """Several lines: the first runs now, the others after it one by one, each
-            shown as it runs and kept in the history as a line of its own."""
-            buffer = event.current_buffer
-            lines = [line for line in buffer.text.split("\n") if line.strip()]
-            self.queued = lines[1:]
-            buffer.text = lines[0] if lines else ""
-            buffer.validate_and_handle()
-
-        return bindings
 
     def _wake(self) -> None:
         """From any thread: if the prompt is up, show pending events above it."""
@@ -429,120 +246,6 @@ def _lines(n: int) -> str:
     return "line" if n == 1 else f"{n} lines"
 
 
-class LineRepl(_Loop):
-    """For a terminal prompt_toolkit can't draw on (TERM=dumb): a prompt, plain lines
-    read as the terminal's line editing gives them, and events printed as they come,
-    each on a line of its own, with the prompt again under them.
-
-    The main thread waits in select() on the terminal and on a pipe that the session's
-    waker writes to, so a background event is shown at once rather than at the next
-    command. What was half typed stays with the terminal and runs with the rest of its
-    line when Enter comes."""
-
-    def __init__(
-        self,
-        session: Session,
-        dispatcher: Dispatcher,
-        *,
-        fd: int = 0,
-        history: ShellHistory | None = None,
-    ) -> None:
-        self.session = session
-        self.dispatcher = dispatcher
-        self._init_loop()
-        self.fd = fd
-        self.history = open_history() if history is None else history
-        self._typed = ""  # read but not yet a whole line
-        self._lines: list[str] = []
-        self._reprompt = False  # Ctrl-C at the prompt: a fresh prompt under the ^C
-        printer = session.printer
-        printer.screen = Screen(_terminal_size)  # no pager: it would need cursor moves
-
-    def run(self) -> int:
-        import codecs
-
-        session = self.session
-        decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
-        wake_r, wake_w = os.pipe()
-        os.set_blocking(wake_r, False)
-        os.set_blocking(wake_w, False)
-
-        def wake() -> None:
-            try:
-                os.write(wake_w, b"!")
-            except OSError:  # full (a wake-up is already waiting) or closed
-                pass
-
-        session.waker = wake
-        try:
-            session.printer.write([[("notice", BANNER)]])
-            while session.exit_requested is None:
-                line: str | None = None
-                try:
-                    self._tell_history_failure()
-                    line = self._read_line(wake_r, decoder)
-                    if line is None:
-                        break  # end of input: Ctrl-D
-                    self.history.append_string(line)
-                    self._run(line)
-                except KeyboardInterrupt:
-                    if line is not None:  # read, but Ctrl-C came before it ran
-                        self._cancelled_before_start()
-                    else:  # at the prompt: the terminal dropped the line
-                        session.printer.mid_line = True
-                        self._reprompt = True
-                        self._typed = ""
-                    self._lines.clear()
-        finally:
-            session.waker = None
-            os.close(wake_r)
-            os.close(wake_w)
-        if session.printer.mid_line:
-            session.printer.echo([])  # leave on a fresh line
-        return session.exit_requested or 0
-
-    def _read_line(self, wake_r: int, decoder: Any) -> str | None:
-        import select
-
-        session = self.session
-        printer = session.printer
-        while not self._lines:
-            session.flush_events()
-            if not printer.mid_line or self._reprompt:
-                self._reprompt = False
-                printer.prompt([("prompt", PROMPT)])
-            ready, _, _ = select.select([self.fd, wake_r], [], [], SIGNAL_LATENCY)
-            if wake_r in ready:
-                while True:
-                    try:
-                        if not os.read(wake_r, 512):
-                            break
-                    except BlockingIOError:
-                        break
-            if self.fd not in ready:
-                continue
-            data = os.read(self.fd, 1 << 16)
-            if not data:
-                if self._typed:  # Ctrl-D after some text: run it, as Enter would
-                    line, self._typed = self._typed, ""
-                    printer.mid_line = True
-                    return line
-                return None
-            self._typed += decoder.decode(data)
-            *whole, self._typed = self._typed.split("\n")
-            if whole:
-                printer.mid_line = False  # the terminal echoed the Enter
-            self._lines.extend(whole)
-        return self._lines.pop(0)
-
-
-def _terminal_size() -> tuple[int, int]:
-    import shutil
-
-    size = shutil.get_terminal_size()
-    return size.columns, size.lines
-
-
 def _isatty(stream: Any) -> bool:
     try:
         return bool(stream.isatty())
@@ -557,7 +260,6 @@ def run_repl(*, no_color: bool = False) -> int:
     env = Environment.from_system(interactive=True)
     env.color = color
     session, dispatcher = build(env)
-    assert isinstance(dispatcher, Dispatcher)
     try:
         if is_dumb(os.environ.get("TERM")):
             return LineRepl(session, dispatcher).run()

@@ -17,7 +17,7 @@ import pytest
 from prompt_toolkit.input import create_pipe_input
 from prompt_toolkit.output import DummyOutput
 
-from pslrepl.repl import LineRepl, Repl, ShellHistory, open_history
+from pslrepl.repl import BANNER, LineRepl, Repl, ShellHistory, open_history
 from tests.helpers import PY, Shell, make_shell
 
 PASTE_START, PASTE_END = "\x1b[200~", "\x1b[201~"  # what a terminal sends around a paste
@@ -180,6 +180,65 @@ def test_the_dumb_loop_prints_events_as_they_come(ishell: Shell) -> None:
     # (No terminal echoes the typed line here: its output follows the prompt.)
     assert text.endswith("psl> \n[late] exited with status 0\npsl> typed\n")
     assert "\x1b" not in text  # nothing a dumb terminal can't show
+
+
+def test_ctrl_c_at_the_prompt_drops_the_typed_line_and_the_shell_goes_on(ishell: Shell) -> None:
+    history = run_repl(ishell, "echo typed-then-dropped", "\x03", "echo after-it\r", "exit\r")
+    out = ishell.out.getvalue()
+    assert "typed-then-dropped" not in out and "after-it\n" in out
+    assert ishell.err.getvalue() == ""  # nothing ran, so nothing was cancelled
+    assert list(history.get_strings()) == ["echo after-it", "exit"]
+
+
+def test_an_empty_line_does_nothing(ishell: Shell) -> None:
+    history = run_repl(ishell, "\r", "   \r", "\t\r", "echo next\r", "exit\r")
+    assert ishell.out.getvalue() == BANNER + "\nnext\n"
+    assert ishell.err.getvalue() == ""
+    assert list(history.get_strings()) == ["echo next", "exit"]
+
+
+def test_ctrl_d_on_an_empty_line_leaves_and_runs_nothing_after(ishell: Shell) -> None:
+    # Ctrl-D with text typed deletes forward, as in any readline: it does not leave.
+    history = run_repl(ishell, "echo before\x04\r", "\x04", "echo never-ran\r")
+    out = ishell.out.getvalue()
+    assert out == BANNER + "\nbefore\n"
+    assert ishell.err.getvalue() == ""
+    assert ishell.session.exit_requested is None  # left by end of input, not `exit`
+    assert list(history.get_strings()) == ["echo before"]
+
+
+def run_line_repl(shell: Shell, drive: Callable[[int, LineRepl], None]) -> int:
+    """Run the TERM=dumb loop on a pipe that ``drive`` (in a thread) writes keys to."""
+    keys_r, keys_w = os.pipe()
+    repl = LineRepl(shell.session, shell.dispatcher, fd=keys_r, history=ShellHistory(None))
+    helper = threading.Thread(target=drive, args=(keys_w, repl))
+    helper.start()
+    try:
+        return repl.run()
+    finally:
+        helper.join()
+        os.close(keys_r)
+
+
+def test_ctrl_c_at_the_dumb_prompt_drops_the_half_typed_line(ishell: Shell) -> None:
+    out = ishell.out
+
+    def drive(keys: int, repl: LineRepl) -> None:
+        try:
+            os.write(keys, b"echo dropped")
+            wait_until(lambda: repl._typed == "echo dropped")  # noqa: SLF001
+            os.kill(os.getpid(), signal.SIGINT)  # Ctrl-C: the terminal drops the line
+            wait_until(lambda: out.getvalue().endswith("psl> \npsl> "))
+            os.write(keys, b"echo after-it\nexit\n")
+        finally:
+            os.close(keys)
+
+    assert run_line_repl(ishell, drive) == 0
+    text = out.getvalue()
+    assert "dropped" not in text
+    assert text.endswith("psl> \npsl> after-it\n")
+    assert ishell.err.getvalue() == ""
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
 
 
 # -- the history file ---------------------------------------------------------------------
