@@ -14,6 +14,7 @@ if TYPE_CHECKING:
     from pslrepl.session import Session
 
 DEFAULT_CAP = 1 << 20  # 1 MiB kept per stream; older bytes are dropped and counted
+CHUNK = 65536  # bytes per read from a child's pipe, and per write to its stdin
 # A stream that keeps talking is announced again at most this often, so a chatty
 # child (`yes`) can't flood the screen above the prompt.
 REANNOUNCE_AFTER = 1.0

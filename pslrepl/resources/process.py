@@ -3,20 +3,22 @@
 from __future__ import annotations
 
 import os
-import re
 import selectors
-import signal
 import subprocess
 import threading
 import time
 from typing import TYPE_CHECKING, Any
 
-from pslrepl.errors import PslError, Timeout, describe_oserror
+from pslrepl.errors import PslError, Timeout
 from pslrepl.events import Event
 from pslrepl.render import clock, plural
-from pslrepl.resources.base import Resource
-from pslrepl.resources.buffers import DEFAULT_CAP, ReadResult, StreamBuffer, read_buffer
-from pslrepl.signals_table import background_thread, describe_status, short_status, signal_label
+from pslrepl.resources.bounded import run_bounded as run_bounded
+from pslrepl.resources.buffers import ReadResult, StreamBuffer, read_buffer
+from pslrepl.resources.commandline import command_text as command_text
+from pslrepl.resources.commandline import exec_failure as exec_failure
+from pslrepl.resources.drain import ChildDrain
+from pslrepl.resources.ending import end_leftovers, stop_child
+from pslrepl.signals_table import describe_status, short_status, signal_label
 
 if TYPE_CHECKING:
     import re
@@ -24,10 +26,8 @@ if TYPE_CHECKING:
     from pslrepl.results import Cell
     from pslrepl.session import Session
 
-CHUNK = 65536
 
-
-class Process(Resource):
+class Process(ChildDrain):
     """A ``subprocess.Popen`` with stdin, stdout and stderr as pipes, watched by a thread.
 
     The thread drains stdout and stderr into bounded buffers (so a chatty child never
@@ -72,107 +72,6 @@ class Process(Resource):
         self.post(Event(name, "start", f"started pid {popen.pid}: {command}"))
         self.thread = threading.Thread(target=self._pump, name=f"pslrepl:{name}", daemon=True)
         self.thread.start()
-
-    # -- the drain thread -------------------------------------------------------------
-
-    def _pump(self) -> None:
-        background_thread()
-        sel = selectors.DefaultSelector()
-        try:
-            self._pump_loop(sel)
-        except Exception as exc:  # a bug of ours: say so rather than die silently
-            self.post(Event(self.name, "note", f"drain thread failed: {type(exc).__name__}: {exc}"))
-        finally:
-            sel.close()
-
-    def _pump_loop(self, sel: selectors.BaseSelector) -> None:
-        streams = {"stdout": self.popen.stdout}
-        if not self.merged:
-            streams["stderr"] = self.popen.stderr
-        for stream, pipe in streams.items():
-            if pipe is not None:
-                sel.register(pipe.fileno(), selectors.EVENT_READ, stream)
-        sel.register(self._wake_r, selectors.EVENT_READ, "wake")
-        if self._pidfd is not None:
-            sel.register(self._pidfd, selectors.EVENT_READ, "exit")
-        open_pipes = len(streams)
-        # Without a pidfd (or when waitpid lost a race with a wait() in the main
-        # thread) the exit is found by polling every 50 ms instead.
-        polling = self._pidfd is None
-        while not self._stop:
-            if open_pipes == 0 and self.exit_reported:
-                break
-            timeout = 0.05 if polling and not self.exit_reported else None
-            for key, _ in sel.select(timeout):
-                tag = key.data
-                if tag == "wake":
-                    os.read(self._wake_r, 512)
-                elif tag == "exit":
-                    sel.unregister(key.fd)
-                    self._drain_ready(sel)
-                    polling = not self._note_exit()
-                elif self._read(sel, key.fd, tag) == 0:
-                    open_pipes -= 1
-            if polling and not self.exit_reported and self.popen.poll() is not None:
-                self._drain_ready(sel)
-                self._note_exit()
-
-    def _drain_ready(self, sel: selectors.BaseSelector) -> None:
-        """Read what is already in the pipes, so output is logged before the exit."""
-        for key, _ in sel.select(0):
-            if key.data in ("stdout", "stderr"):
-                self._read(sel, key.fd, key.data)
-
-    def _read(self, sel: selectors.BaseSelector, fd: int, stream: str) -> int:
-        """Read one chunk; 0 at EOF (the fd is then unregistered), -1 if already gone."""
-        if fd not in sel.get_map():
-            return -1  # an earlier drain in this same batch already saw its EOF
-        try:
-            chunk = os.read(fd, CHUNK)
-        except OSError:
-            chunk = b""
-        buf = self.stdout if stream == "stdout" else self.stderr
-        if not chunk:
-            sel.unregister(fd)
-            # No event: which of stdout and stderr reads EOF first is a race (it depends
-            # on how data and EOF fall into reads), and a log must replay the same way
-            # every time. `read` reports EOF; `wait NAME eof` waits for it.
-            with self.session.cond:
-                buf.eof = True
-                self.session.cond.notify_all()
-            return 0
-        with self.session.cond:
-            dropped = buf.feed(chunk)
-            self.bytes_in += len(chunk)
-            # Said once each time the buffer fills: again only after a read made room.
-            report_drop = dropped and buf.dropped_unread == dropped
-        self.post(Event.traffic(self.name, "data", stream, "in", chunk))
-        if report_drop:
-            self.post(
-                Event(
-                    self.name,
-                    "dropped",
-                    f"{stream} buffer full ({plural(buf.cap, 'byte')}): dropping the oldest "
-                    "unread output; read it to keep up",
-                    stream=stream,
-                )
-            )
-        return len(chunk)
-
-    def _note_exit(self) -> bool:
-        returncode = self.popen.poll()
-        if returncode is None:
-            return False  # another thread holds Popen's waitpid lock; poll again later
-        self.exited_at = time.time()
-        self.exit_reported = True
-        self.post(Event(self.name, "exit", describe_status(returncode), fields={"rc": returncode}))
-        return True
-
-    def _wake(self) -> None:
-        try:
-            os.write(self._wake_w, b"x")
-        except OSError:
-            pass
 
     # -- what the commands call -------------------------------------------------------
 
@@ -402,10 +301,10 @@ class Process(Resource):
             return "already closed"
         outcome = "closed"
         if self.popen.poll() is None:
-            outcome = self._stop_child()
+            outcome = stop_child(self.popen, self.session.settings.grace, self.name)
         else:
             outcome = f"closed ({describe_status(self.popen.returncode)})"
-        left = self._end_leftovers()
+        left = end_leftovers(self.pid, self.session.settings.grace)
         if left:
             outcome += f"; ended {left} process{'es' if left != 1 else ''} it left running"
         self._stop = True
@@ -426,54 +325,6 @@ class Process(Resource):
         self.closed = True
         self.post(Event(self.name, "close", outcome))
         return outcome
-
-    def _signal_group(self, signum: int) -> None:
-        # The child leads its own session (start_new_session), so its group holds
-        # whatever it started too: a shell pipeline's members die with it.
-        try:
-            os.killpg(self.pid, signum)
-        except (ProcessLookupError, PermissionError):
-            try:
-                self.popen.send_signal(signum)
-            except ProcessLookupError:
-                pass
-
-    def _end_leftovers(self) -> int:
-        """What the child started and left in its session (`sleep 600 &` after the shell
-        that ran it ended, or one that ignores TERM): TERM, then KILL after the grace
-        period. How many there were."""
-        from pslrepl.watchdog import session_members
-
-        left = session_members(self.pid)
-        if not left:
-            return 0
-        for signum in (signal.SIGTERM, signal.SIGKILL):
-            for pid in session_members(self.pid):
-                try:
-                    os.kill(pid, signum)
-                except OSError:
-                    pass
-            deadline = time.monotonic() + self.session.settings.grace
-            while session_members(self.pid) and time.monotonic() < deadline:
-                time.sleep(0.02)  # not our children: nothing to wait on but their going
-            if not session_members(self.pid):
-                break
-        return len(left)
-
-    def _stop_child(self) -> str:
-        grace = self.session.settings.grace
-        self._signal_group(signal.SIGTERM)
-        try:
-            self.popen.wait(timeout=grace)
-            return f"terminated: {describe_status(self.popen.returncode)}"
-        except subprocess.TimeoutExpired:
-            pass
-        self._signal_group(signal.SIGKILL)
-        try:
-            self.popen.wait(timeout=5.0)
-        except subprocess.TimeoutExpired as exc:
-            raise PslError(f"{self.name}: pid {self.pid} survived SIGKILL") from exc
-        return f"killed after {grace:g} s grace: {describe_status(self.popen.returncode)}"
 
 
 def spawn(
@@ -503,171 +354,3 @@ def spawn(
     except OSError as exc:
         raise PslError(exec_failure(args, exc, cwd=cwd)) from None
     return Process(session, name, popen, command=command, merged=merge_stderr)
-
-
-def exec_failure(args: list[str] | str, exc: OSError, *, cwd: str | None) -> str:
-    """Why Popen could not start a program, in words: a missing --cwd directory, a
-    missing program, a directory or a file without execute permission, not a program."""
-    import errno
-
-    prog = "/bin/sh" if isinstance(args, str) else args[0]
-    if exc.errno == errno.ENOENT:
-        if cwd and not os.path.isdir(cwd):
-            return f"no such directory {cwd!r} for --cwd"
-        import shutil
-
-        found = os.path.join(cwd or "", prog) if "/" in prog else shutil.which(prog)
-        if found and os.path.isfile(found):  # there, but exec said ENOENT: its #! line
-            return f"{prog!r} names an interpreter in its #! line that isn't there (ENOENT)"
-        return f"no such program {prog!r} (ENOENT): check the name or give a path"
-    if exc.errno == errno.EACCES:
-        if os.path.isdir(prog):
-            return f"{prog!r} is a directory, not a program (EACCES)"
-        return (
-            f"{prog!r} can't be executed: no execute permission (EACCES); chmod +x it, "
-            "or give it to its interpreter"
-        )
-    if exc.errno == errno.ENOEXEC:
-        return f"{prog!r} is not a program this system can run (ENOEXEC): a script needs a #! line"
-    return f"can't run {command_text(args)!r}: {describe_oserror(exc)}"
-
-
-# What shlex.quote leaves bare; anything else is quoted.
-_BARE = re.compile(r"[\w@%+=:,./-]+", re.ASCII)
-# Control characters, shown escaped so a command stays on one line (a table row) and
-# can't drive the terminal.
-_CONTROL = {c: f"\\x{c:02x}" for c in (*range(0x20), 0x7F)}
-_CONTROL.update({0x09: "\\t", 0x0A: "\\n", 0x0D: "\\r"})
-
-
-def quote_word(word: str) -> str:
-    """One word as a user would type it: bare, in single quotes, or in double quotes
-    when it holds a single quote (shlex.quote's '"'"' reads badly). Both this shell's
-    parser and /bin/sh read it back as the same word, control characters aside."""
-    if _BARE.fullmatch(word):
-        return word
-    if "'" not in word:
-        return f"'{word}'".translate(_CONTROL)
-    return ('"' + re.sub(r'(["\\$`])', r"\\\1", word) + '"').translate(_CONTROL)
-
-
-def command_text(args: list[str] | str) -> str:
-    """A command as spawn, ps, ls and info show it: the argv quoted as typed, or the
-    --shell string as given; on one line."""
-    if isinstance(args, str):
-        return args.translate(_CONTROL)
-    return " ".join(quote_word(w) for w in args)
-
-
-class Finished:
-    """What run_bounded collected: the newest bytes of each stream and how it ended."""
-
-    __slots__ = ("stdout", "stderr", "returncode", "timed_out", "sent")
-
-    def __init__(self, stdout: StreamBuffer, stderr: StreamBuffer) -> None:
-        self.stdout = stdout
-        self.stderr = stderr
-        self.returncode: int | None = None
-        self.timed_out = False
-        self.sent = 0  # bytes of the input the child took before it closed its stdin
-
-
-def run_bounded(
-    popen: subprocess.Popen[bytes], data: bytes | None, *, timeout: float, cap: int = DEFAULT_CAP
-) -> Finished:
-    """Popen.communicate with a bound on memory: write ``data`` to stdin and close it,
-    read stdout and stderr to EOF keeping the newest ``cap`` bytes of each (the older
-    ones are counted, not kept), then wait for the exit, all within ``timeout``.
-
-    On timeout, or anything raised meanwhile (Ctrl-C), the child's process group gets
-    SIGKILL (it was started with start_new_session). The pipes are closed and the
-    child reaped before this returns or raises.
-    """
-    done = Finished(StreamBuffer(cap), StreamBuffer(cap))
-    deadline = time.monotonic() + timeout
-    try:
-        if _pump_pipes(popen, data, done, deadline):
-            try:
-                popen.wait(timeout=max(deadline - time.monotonic(), 0))
-            except subprocess.TimeoutExpired:
-                done.timed_out = True
-        else:
-            done.timed_out = True
-    finally:
-        if popen.returncode is None:
-            _kill_group(popen)
-            try:
-                popen.wait(timeout=5.0)
-            except subprocess.TimeoutExpired:
-                pass  # stuck in the kernel (state D): nothing more can be done from here
-        for pipe in (popen.stdin, popen.stdout, popen.stderr):
-            if pipe is not None:
-                try:
-                    pipe.close()
-                except OSError:
-                    pass
-    done.returncode = popen.returncode
-    return done
-
-
-def _pump_pipes(
-    popen: subprocess.Popen[bytes], data: bytes | None, done: Finished, deadline: float
-) -> bool:
-    """Feed stdin and drain stdout and stderr until both are at EOF; False on timeout."""
-    view = memoryview(data or b"")
-    sent = 0
-    with selectors.DefaultSelector() as sel:
-        stdin = popen.stdin
-        if stdin is not None:
-            if view:
-                os.set_blocking(stdin.fileno(), False)
-                sel.register(stdin.fileno(), selectors.EVENT_WRITE, "stdin")
-            else:
-                stdin.close()  # EOF at once, as communicate() gives it
-        for pipe, buf in ((popen.stdout, done.stdout), (popen.stderr, done.stderr)):
-            if pipe is not None:
-                sel.register(pipe.fileno(), selectors.EVENT_READ, buf)
-        while sel.get_map():
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                return False
-            # At most half a second per select, as Session.wait_for: a signal taken by
-            # another thread is handled when the main thread next runs.
-            for key, _ in sel.select(min(remaining, 0.5)):
-                if key.data == "stdin":
-                    assert stdin is not None
-                    try:
-                        sent += os.write(key.fd, view[sent : sent + CHUNK])
-                        done.sent = sent
-                    except BlockingIOError:
-                        continue
-                    except BrokenPipeError:
-                        sent = len(view)  # it stopped reading: not an error, as in communicate
-                    if sent >= len(view):
-                        sel.unregister(key.fd)
-                        try:
-                            stdin.close()
-                        except OSError:
-                            pass
-                    continue
-                try:
-                    chunk = os.read(key.fd, CHUNK)
-                except OSError:
-                    chunk = b""
-                if chunk:
-                    key.data.feed(chunk)
-                else:
-                    sel.unregister(key.fd)
-                    key.data.eof = True
-    return True
-
-
-def _kill_group(popen: subprocess.Popen[bytes]) -> None:
-    """SIGKILL to the child's process group (its pipeline too), else to the child."""
-    try:
-        os.killpg(popen.pid, signal.SIGKILL)
-    except OSError:
-        try:
-            popen.kill()
-        except OSError:
-            pass
