@@ -87,7 +87,10 @@ class LineRepl(Loop):
             os.close(wake_r)
             os.close(wake_w)
         if session.printer.mid_line:
-            session.printer.echo([])  # leave on a fresh line
+            # Leave on a fresh line: the newline that ends the prompt's, and no more (a
+            # write when mid-line starts with a newline of its own: a blank line).
+            session.printer.mid_line = False
+            session.printer.echo([])
         return session.exit_requested or 0
 
     def _read_line(self, wake_r: int, decoder: Any) -> str | None:

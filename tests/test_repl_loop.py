@@ -220,6 +220,35 @@ def run_line_repl(shell: Shell, drive: Callable[[int, LineRepl], None]) -> int:
         os.close(keys_r)
 
 
+def test_the_dumb_loop_leaves_on_end_of_input_on_a_fresh_line(ishell: Shell) -> None:
+    out = ishell.out
+
+    def drive(keys: int, repl: LineRepl) -> None:
+        try:
+            for typed, then in ((b"\n", "psl> psl> "), (b" \t \n", "psl> psl> psl> "),
+                                (b"echo one\n", "one\npsl> ")):  # fmt: skip
+                os.write(keys, typed)
+                wait_until(lambda then=then: out.getvalue().endswith(then))
+        finally:
+            os.close(keys)  # Ctrl-D on an empty line: the terminal ends the input
+
+    assert run_line_repl(ishell, drive) == 0
+    # Empty lines run nothing and the prompt comes again; the shell leaves with the
+    # cursor at the start of the next line, no blank line after it.
+    assert out.getvalue() == BANNER + "\npsl> psl> psl> one\npsl> \n"
+    assert ishell.err.getvalue() == ""
+    assert ishell.session.exit_requested is None
+
+
+def test_the_dumb_loop_runs_a_half_typed_line_that_ctrl_d_ends(ishell: Shell) -> None:
+    def drive(keys: int, repl: LineRepl) -> None:
+        os.write(keys, b"echo half")  # no Enter: Ctrl-D sends what was typed, then ends
+        os.close(keys)
+
+    assert run_line_repl(ishell, drive) == 0
+    assert ishell.out.getvalue() == BANNER + "\npsl> \nhalf\npsl> \n"
+
+
 def test_ctrl_c_at_the_dumb_prompt_drops_the_half_typed_line(ishell: Shell) -> None:
     out = ishell.out
 
