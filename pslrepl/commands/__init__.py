@@ -6,24 +6,18 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from pslrepl.commandspec import Command
 
+# The modules that declare commands (each has a COMMANDS), in the order help lists them:
+# a group's commands keep the order of the modules that declare them.
+MODULES = (
+    "session_cmds", "recording", "processes", "expect", "shlib", "signals", "sockets",
+    "lookups", "servers", "relays", "tls",
+)  # fmt: skip
+
 
 def all_commands() -> list[Command]:
-    from pslrepl.commands import (
-        expect,
-        lookups,
-        processes,
-        recording,
-        relays,
-        servers,
-        session_cmds,
-        shlib,
-        signals,
-        sockets,
-        tls,
-    )
+    import importlib
 
-    return [
-        *session_cmds.COMMANDS, *recording.COMMANDS, *processes.COMMANDS, *expect.COMMANDS,
-        *shlib.COMMANDS, *signals.COMMANDS, *sockets.COMMANDS, *lookups.COMMANDS,
-        *servers.COMMANDS, *relays.COMMANDS, *tls.COMMANDS,
-    ]  # fmt: skip
+    found: list[Command] = []
+    for name in MODULES:
+        found.extend(importlib.import_module(f"pslrepl.commands.{name}").COMMANDS)
+    return found
