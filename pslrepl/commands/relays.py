@@ -7,10 +7,13 @@ import socket
 from pslrepl.addresses import parse_addr
 from pslrepl.commands.groups import SERVERS
 from pslrepl.commands.options import TIMEOUT
-from pslrepl.commandspec import Arg, Command, Opt
+from pslrepl.commandspec import Arg, Commands, Opt
 from pslrepl.errors import PslError, UsageError
 from pslrepl.kinds import NEW, Kind
 from pslrepl.results import Styled
+
+COMMANDS = Commands(SERVERS)
+
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -207,6 +210,31 @@ def _exec_error(spec: str, program: str, exc: OSError) -> PslError:
                     "for this machine?")  # fmt: skip
 
 
+@COMMANDS.command(
+    "relay",
+    "pump bytes both ways between two endpoints until both close",
+    args=(Arg("NAME", NEW), Arg("A", ENDPOINT), Arg("B", ENDPOINT)),
+    opts=(
+        Opt("--hex", "show the traffic live, as hex", exclusive="show"),
+        Opt("--text", "show the traffic live, as text", exclusive="show"),
+        TIMEOUT,
+    ),
+    calls=("socket.create_connection", "os.splice", "socket.shutdown"),
+    examples=(
+        "relay r tcp-listen:0 web",
+        "relay r2 c s",
+        "relay r3 tcp-listen:0 exec:'tr a-z A-Z'",
+        "relay r4 tcp-listen:0 t",
+    ),
+    setup=(
+        "serve web tcp 0 --handler http",
+        "tcp listen l 0; tcp connect c l; accept l s",
+        "serve ts tcp 0 --handler echo --tls --threading; tls connect t ts",
+    ),
+    details=f"A and B are each {FORMS}. When one side finishes sending, the other "
+    "gets a half-close (shutdown SHUT_WR); the relay is done when both have. "
+    "Closing it shuts down what it joined.",
+)
 def _relay(ctx: Invocation) -> None:
     from pslrepl.resources.relays import Relay
 
@@ -236,34 +264,3 @@ def _relay(ctx: Invocation) -> None:
         copy = f"copy {src.label!r} to {dst.label!r} (os.splice, or recv/send)"
         ctx.record("threading.Thread", f"name='pslrepl:{name}{way}', daemon=True, target={copy}")
     ctx.emit(Styled((("name", name), ("", f": relaying {a.label} <-> {b.label}"))))
-
-
-COMMANDS = (
-    Command(
-        "relay",
-        SERVERS,
-        "pump bytes both ways between two endpoints until both close",
-        _relay,
-        args=(Arg("NAME", NEW), Arg("A", ENDPOINT), Arg("B", ENDPOINT)),
-        opts=(
-            Opt("--hex", "show the traffic live, as hex", exclusive="show"),
-            Opt("--text", "show the traffic live, as text", exclusive="show"),
-            TIMEOUT,
-        ),
-        calls=("socket.create_connection", "os.splice", "socket.shutdown"),
-        examples=(
-            "relay r tcp-listen:0 web",
-            "relay r2 c s",
-            "relay r3 tcp-listen:0 exec:'tr a-z A-Z'",
-            "relay r4 tcp-listen:0 t",
-        ),
-        setup=(
-            "serve web tcp 0 --handler http",
-            "tcp listen l 0; tcp connect c l; accept l s",
-            "serve ts tcp 0 --handler echo --tls --threading; tls connect t ts",
-        ),
-        details=f"A and B are each {FORMS}. When one side finishes sending, the other "
-        "gets a half-close (shutdown SHUT_WR); the relay is done when both have. "
-        "Closing it shuts down what it joined.",
-    ),  # fmt: skip
-)

@@ -8,11 +8,41 @@ import socketserver
 from pslrepl.addresses import format_addr, parse_addr
 from pslrepl.commands.groups import SERVERS
 from pslrepl.commands.socket_common import ADDRESS
-from pslrepl.commandspec import Arg, Command, Opt
+from pslrepl.commandspec import Arg, Commands, Opt
 from pslrepl.errors import PslError, UsageError
 from pslrepl.invocation import Shown
 from pslrepl.kinds import NEW, PATH, SECONDS, Choice, Int, Kind, ResourceOf
 from pslrepl.results import Styled, Table
+
+COMMANDS = Commands(SERVERS)
+
+
+class HandlerSpec(Kind):
+    """A server's --handler: a name from `handlers`, forward:ADDR or python:FILE:CLASS."""
+
+    name = "handler"
+
+    def complete(self, ask: Completing, prefix: str) -> Iterable[Any]:
+        from pslrepl.handlers import DESCRIPTIONS
+
+        if prefix.startswith("python:"):  # python:FILE:CLASS: the FILE part is a path
+            for c in ask.paths(prefix[7:]):
+                yield ask.completion("python:" + c.text, prefix, display=c.display)
+            return
+        if prefix.startswith("forward:"):
+            targets = [f"forward:{n}" for n in ask.listening()]
+            yield from ask.words([*targets, "forward:127.0.0.1:"], prefix,
+                                 lambda _: DESCRIPTIONS["forward:ADDR"])  # fmt: skip
+            return
+        # forward:ADDR and python:FILE:CLASS complete to their first part, with the colon.
+        described = {
+            n.split(":")[0] + (":" if ":" in n else ""): d for n, d in DESCRIPTIONS.items()
+        }
+        yield from ask.words(described, prefix, described.get)
+
+
+HANDLER = HandlerSpec()
+
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -146,6 +176,55 @@ def _host_allowed(host: str, psl: Server) -> bool:
     return ip.is_loopback or bound in ("0.0.0.0", "::")
 
 
+@COMMANDS.command(
+    "serve",
+    "run a socketserver server in the background under NAME",
+    args=(
+        Arg("NAME", NEW),
+        Arg("PROTO", Choice(("tcp", "udp", "unix"))),
+        Arg("ADDR", ADDRESS),
+    ),
+    opts=(
+        Opt("--handler", "what it does with each client (`handlers`)", "H", kind=HANDLER),
+        Opt("--threading", "a thread per client (ThreadingMixIn)", exclusive="mode"),
+        Opt("--forking", "a child process per client (ForkingMixIn)", exclusive="mode"),
+        Opt("--dir", "for --handler http: the directory to serve", "DIR", kind=PATH),
+        Opt("--tls", "TLS, with a certificate from the session's test CA (`ca show`)"),
+        Opt(
+            "--idle",
+            "close a client that sends (or reads) nothing for S seconds; 0: "
+            f"never (default: never; http {HTTP_IDLE:g} s)",
+            "S",
+            kind=SECONDS,
+        ),
+        Opt(
+            "--max-clients",
+            "clients served at once, at most: --threading's handler "
+            "threads (default 256), --forking's max_children (40)",
+            "N",
+            kind=Int(1, 100_000),
+        ),
+    ),
+    calls=(
+        "socketserver.TCPServer",
+        "socketserver.UDPServer",
+        "socketserver.UnixStreamServer",
+        "serve_forever",
+    ),
+    examples=(
+        "serve e tcp 0 --handler echo",
+        "serve web tcp 0 --handler http --dir . --idle 30",
+        "serve room tcp 0 --handler chat",
+        "serve u udp 0 --handler upper",
+        "serve p tcp 0 --handler forward:web --threading",
+    ),
+    details="It binds 127.0.0.1 unless a host is given. Without --threading or "
+    "--forking it serves one client at a time, as socketserver does; chat and http "
+    "serve each client in a thread of its own. http serves only its directory (a "
+    "symbolic link out of it is refused) and only requests whose Host is this server "
+    "or a loopback name; without --dir it serves a fresh directory with an index page. "
+    "With --tls each handshake gets --idle seconds (10 without it).",
+)
 def _serve(ctx: Invocation) -> None:
     from pslrepl.resources.servers import Server, server_class
 
@@ -267,6 +346,14 @@ def _server(ctx: Invocation) -> Server:
     return res
 
 
+@COMMANDS.command(
+    "stop",
+    "stop a server: shutdown() then server_close()",
+    args=(Arg("NAME", ResourceOf("server")),),
+    calls=("BaseServer.shutdown", "BaseServer.server_close"),
+    examples=("stop web",),
+    setup=("serve web tcp 0 --handler http",),
+)
 def _stop(ctx: Invocation) -> None:
     res = _server(ctx)
     outcome = ctx.session.close(res.name)
@@ -275,6 +362,13 @@ def _stop(ctx: Invocation) -> None:
     ctx.emit(Styled((("name", res.name), ("", f": {outcome}"))))
 
 
+@COMMANDS.command(
+    "clients",
+    "a server's live connections",
+    args=(Arg("NAME", ResourceOf("server")),),
+    examples=("clients web",),
+    setup=("serve web tcp 0 --handler echo --threading", "tcp connect c web"),
+)
 def _clients(ctx: Invocation) -> None:
     res = _server(ctx)
     # FOR is an age, 0.4s to 1m05s: as wide as its widest, so the columns after it stay put.
@@ -283,115 +377,12 @@ def _clients(ctx: Invocation) -> None:
                    min_widths={1: len("59m59s")}))  # fmt: skip
 
 
-class HandlerSpec(Kind):
-    """A server's --handler: a name from `handlers`, forward:ADDR or python:FILE:CLASS."""
-
-    name = "handler"
-
-    def complete(self, ask: Completing, prefix: str) -> Iterable[Any]:
-        from pslrepl.handlers import DESCRIPTIONS
-
-        if prefix.startswith("python:"):  # python:FILE:CLASS: the FILE part is a path
-            for c in ask.paths(prefix[7:]):
-                yield ask.completion("python:" + c.text, prefix, display=c.display)
-            return
-        if prefix.startswith("forward:"):
-            targets = [f"forward:{n}" for n in ask.listening()]
-            yield from ask.words([*targets, "forward:127.0.0.1:"], prefix,
-                                 lambda _: DESCRIPTIONS["forward:ADDR"])  # fmt: skip
-            return
-        # forward:ADDR and python:FILE:CLASS complete to their first part, with the colon.
-        described = {
-            n.split(":")[0] + (":" if ":" in n else ""): d for n, d in DESCRIPTIONS.items()
-        }
-        yield from ask.words(described, prefix, described.get)
-
-
-HANDLER = HandlerSpec()
-
-
+@COMMANDS.command(
+    "handlers",
+    "the built-in handlers and what each does",
+    examples=("handlers",),
+)
 def _handlers(ctx: Invocation) -> None:
     from pslrepl.handlers import DESCRIPTIONS
 
     ctx.emit(Table(("HANDLER", "DOES"), [[("name", k), v] for k, v in DESCRIPTIONS.items()]))
-
-
-COMMANDS = (
-    Command(
-        "serve",
-        SERVERS,
-        "run a socketserver server in the background under NAME",
-        _serve,
-        args=(
-            Arg("NAME", NEW),
-            Arg("PROTO", Choice(("tcp", "udp", "unix"))),
-            Arg("ADDR", ADDRESS),
-        ),
-        opts=(
-            Opt("--handler", "what it does with each client (`handlers`)", "H", kind=HANDLER),
-            Opt("--threading", "a thread per client (ThreadingMixIn)", exclusive="mode"),
-            Opt("--forking", "a child process per client (ForkingMixIn)", exclusive="mode"),
-            Opt("--dir", "for --handler http: the directory to serve", "DIR", kind=PATH),
-            Opt("--tls", "TLS, with a certificate from the session's test CA (`ca show`)"),
-            Opt(
-                "--idle",
-                "close a client that sends (or reads) nothing for S seconds; 0: "
-                f"never (default: never; http {HTTP_IDLE:g} s)",
-                "S",
-                kind=SECONDS,
-            ),
-            Opt(
-                "--max-clients",
-                "clients served at once, at most: --threading's handler "
-                "threads (default 256), --forking's max_children (40)",
-                "N",
-                kind=Int(1, 100_000),
-            ),
-        ),
-        calls=(
-            "socketserver.TCPServer",
-            "socketserver.UDPServer",
-            "socketserver.UnixStreamServer",
-            "serve_forever",
-        ),
-        examples=(
-            "serve e tcp 0 --handler echo",
-            "serve web tcp 0 --handler http --dir . --idle 30",
-            "serve room tcp 0 --handler chat",
-            "serve u udp 0 --handler upper",
-            "serve p tcp 0 --handler forward:web --threading",
-        ),
-        details="It binds 127.0.0.1 unless a host is given. Without --threading or "
-        "--forking it serves one client at a time, as socketserver does; chat and http "
-        "serve each client in a thread of its own. http serves only its directory (a "
-        "symbolic link out of it is refused) and only requests whose Host is this server "
-        "or a loopback name; without --dir it serves a fresh directory with an index page. "
-        "With --tls each handshake gets --idle seconds (10 without it).",
-    ),  # fmt: skip
-    Command(
-        "stop",
-        SERVERS,
-        "stop a server: shutdown() then server_close()",
-        _stop,
-        args=(Arg("NAME", ResourceOf("server")),),
-        calls=("BaseServer.shutdown", "BaseServer.server_close"),
-        examples=("stop web",),
-        setup=("serve web tcp 0 --handler http",),
-    ),
-    Command(
-        "clients",
-        SERVERS,
-        "a server's live connections",
-        _clients,
-        args=(Arg("NAME", ResourceOf("server")),),
-        examples=("clients web",),
-        setup=("serve web tcp 0 --handler echo --threading", "tcp connect c web"),
-    ),
-    Command(
-        "handlers",
-        SERVERS,
-        "the built-in handlers and what each does",
-        _handlers,
-        examples=("handlers",),
-    ),
-)

@@ -10,10 +10,13 @@ from pslrepl.addresses import parse_addr
 from pslrepl.commands.groups import TLS
 from pslrepl.commands.options import TIMEOUT
 from pslrepl.commands.socket_common import ADDRESS
-from pslrepl.commandspec import Arg, Command, Opt
+from pslrepl.commandspec import Arg, Commands, Opt
 from pslrepl.errors import PslError, Timeout, UsageError
 from pslrepl.kinds import NEW, PATH, ResourceOf
 from pslrepl.results import Fields, Styled
+
+COMMANDS = Commands(TLS)
+
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -106,6 +109,28 @@ def _handshake(ctx: Invocation, name: str, sock: socket.socket, context: ssl.SSL
     return tls
 
 
+@COMMANDS.command(
+    "tls connect",
+    "a TLS connection: TCP, then the handshake, verified",
+    args=(Arg("NAME", NEW), Arg("ADDR", ADDRESS)),
+    opts=(
+        Opt("--server-hostname", "the name to verify and send as SNI", "H"),
+        Opt("--cafile", "trust this CA file instead", "F", kind=PATH),
+        Opt("--insecure", "do not verify (flagged in info)"),
+        Opt("--alpn", "offer this ALPN protocol", "P", repeat=True),
+        TIMEOUT,
+    ),
+    calls=("ssl.create_default_context", "socket.create_connection", "SSLContext.wrap_socket"),
+    examples=(
+        "tls connect t web",
+        "tls connect t2 web --server-hostname localhost --alpn http/1.1",
+    ),
+    setup=("serve web tcp 0 --handler echo --tls --threading",),
+    details="The system's CAs and the session's test CA are trusted, so a `serve "
+    "--tls` server verifies. A failure says why and leaves no connection behind. ADDR "
+    "may be unix:PATH or a UNIX server's name too; its certificate is then checked for "
+    "localhost unless --server-hostname says otherwise.",
+)
 def _tls_connect(ctx: Invocation) -> None:
     from pslrepl.commands.socket_common import connect_error, new_socket, refuse_port_zero
     from pslrepl.resources.sockets import traced
@@ -136,6 +161,21 @@ def _tls_connect(ctx: Invocation) -> None:
     ctx.say(f"{tls.version()}, {(tls.cipher() or ('?',))[0]}; {note}", "notice")
 
 
+@COMMANDS.command(
+    "tls wrap",
+    "upgrade an open TCP connection to TLS (STARTTLS)",
+    args=(Arg("NAME", ResourceOf("tcp")),),
+    opts=(
+        Opt("--server", "be the server side (the session test CA's certificate)"),
+        Opt("--server-hostname", "the name to verify (client side)", "H"),
+        Opt("--cafile", "trust this CA file instead", "F", kind=PATH),
+        Opt("--insecure", "do not verify"),
+        TIMEOUT,
+    ),
+    calls=("SSLContext.wrap_socket",),
+    examples=("tls wrap c --server-hostname localhost",),
+    setup=("serve web tcp 0 --handler echo --tls", "tcp connect c web"),
+)
 def _tls_wrap(ctx: Invocation) -> None:
     from pslrepl.resources.sockets import Sock, watcher
     from pslrepl.testca import session_ca
@@ -246,6 +286,14 @@ def unverified_fields(der: bytes) -> list[tuple[str, str]]:
     ]
 
 
+@COMMANDS.command(
+    "tls info",
+    "version, cipher, ALPN, SNI and the peer's certificate",
+    args=(Arg("NAME", ResourceOf("tls")),),
+    calls=("SSLSocket.version", "SSLSocket.cipher", "SSLSocket.getpeercert"),
+    examples=("tls info t",),
+    setup=("serve web tcp 0 --handler echo --tls", "tls connect t web"),
+)
 def _tls_info(ctx: Invocation) -> None:
     from pslrepl.resources.sockets import Sock
 
@@ -254,6 +302,12 @@ def _tls_info(ctx: Invocation) -> None:
     ctx.emit(Fields(list(res.tls_details)))
 
 
+@COMMANDS.command(
+    "ca show",
+    "the session's local test CA (trustme)",
+    calls=("trustme.CA",),
+    examples=("ca show",),
+)
 def _ca_show(ctx: Invocation) -> None:
     from pslrepl.testca import session_ca
 
@@ -262,6 +316,12 @@ def _ca_show(ctx: Invocation) -> None:
             "notice")  # fmt: skip
 
 
+@COMMANDS.command(
+    "ca export",
+    "write the test CA to DIR/ca.pem, for curl and openssl",
+    args=(Arg("DIR", PATH),),
+    examples=("ca export ca",),
+)
 def _ca_export(ctx: Invocation) -> None:
     from pslrepl.testca import session_ca
 
@@ -291,74 +351,3 @@ def _ca_export(ctx: Invocation) -> None:
 
         raise PslError(f"ca export: can't write {path!r}: {describe_oserror(exc)}") from None
     ctx.say(f"wrote {path}: curl --cacert {path} https://localhost:PORT/")
-
-
-COMMANDS = (
-    Command(
-        "tls connect",
-        TLS,
-        "a TLS connection: TCP, then the handshake, verified",
-        _tls_connect,
-        args=(Arg("NAME", NEW), Arg("ADDR", ADDRESS)),
-        opts=(
-            Opt("--server-hostname", "the name to verify and send as SNI", "H"),
-            Opt("--cafile", "trust this CA file instead", "F", kind=PATH),
-            Opt("--insecure", "do not verify (flagged in info)"),
-            Opt("--alpn", "offer this ALPN protocol", "P", repeat=True),
-            TIMEOUT,
-        ),
-        calls=("ssl.create_default_context", "socket.create_connection", "SSLContext.wrap_socket"),
-        examples=(
-            "tls connect t web",
-            "tls connect t2 web --server-hostname localhost --alpn http/1.1",
-        ),
-        setup=("serve web tcp 0 --handler echo --tls --threading",),
-        details="The system's CAs and the session's test CA are trusted, so a `serve "
-        "--tls` server verifies. A failure says why and leaves no connection behind. ADDR "
-        "may be unix:PATH or a UNIX server's name too; its certificate is then checked for "
-        "localhost unless --server-hostname says otherwise.",
-    ),  # fmt: skip
-    Command(
-        "tls wrap",
-        TLS,
-        "upgrade an open TCP connection to TLS (STARTTLS)",
-        _tls_wrap,
-        args=(Arg("NAME", ResourceOf("tcp")),),
-        opts=(
-            Opt("--server", "be the server side (the session test CA's certificate)"),
-            Opt("--server-hostname", "the name to verify (client side)", "H"),
-            Opt("--cafile", "trust this CA file instead", "F", kind=PATH),
-            Opt("--insecure", "do not verify"),
-            TIMEOUT,
-        ),
-        calls=("SSLContext.wrap_socket",),
-        examples=("tls wrap c --server-hostname localhost",),
-        setup=("serve web tcp 0 --handler echo --tls", "tcp connect c web"),
-    ),
-    Command(
-        "tls info",
-        TLS,
-        "version, cipher, ALPN, SNI and the peer's certificate",
-        _tls_info,
-        args=(Arg("NAME", ResourceOf("tls")),),
-        calls=("SSLSocket.version", "SSLSocket.cipher", "SSLSocket.getpeercert"),
-        examples=("tls info t",),
-        setup=("serve web tcp 0 --handler echo --tls", "tls connect t web"),
-    ),
-    Command(
-        "ca show",
-        TLS,
-        "the session's local test CA (trustme)",
-        _ca_show,
-        calls=("trustme.CA",),
-        examples=("ca show",),
-    ),
-    Command(
-        "ca export",
-        TLS,
-        "write the test CA to DIR/ca.pem, for curl and openssl",
-        _ca_export,
-        args=(Arg("DIR", PATH),),
-        examples=("ca export ca",),
-    ),
-)
