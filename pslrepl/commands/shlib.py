@@ -6,7 +6,7 @@ import os
 
 from pslrepl.commands.groups import PROCESSES
 from pslrepl.commands.options import TIMEOUT
-from pslrepl.commandspec import Command
+from pslrepl.commandspec import Commands
 from pslrepl.errors import PslError, Timeout, UsageError
 from pslrepl.invocation import Shown
 from pslrepl.render import plural, preview
@@ -40,6 +40,22 @@ class _Keep:
         return f"<the newest {self.buf.cap >> 20} MiB>"
 
 
+COMMANDS = Commands(PROCESSES)
+
+
+@COMMANDS.command(
+    "sh",
+    "run a program through the sh library and show its result",
+    rest=True,
+    rest_name="PROGRAM [ARGS]",
+    opts=(TIMEOUT,),
+    calls=("sh.Command", "sh.RunningCommand"),
+    examples=("sh ls -l /", "sh git --version", "sh wc -c /etc/hostname"),
+    details="sh raises ErrorReturnCode_N for a non-zero exit, SignalException_SIGNAME for "
+    "a signal and CommandNotFound for a missing program; each is shown as an error, with "
+    "what the program printed. Output goes to _out/_err targets that keep the newest "
+    "1 MiB of each stream (sh itself would keep everything).",
+)
 def _sh(ctx: Invocation) -> None:
     if not ctx.argv or not ctx.argv[0]:
         raise UsageError("sh: give a program, like: sh ls -l")
@@ -165,22 +181,3 @@ def _parent_death_signal() -> Any:
         prctl(pr_set_pdeathsig, int(signal.SIGKILL), 0, 0, 0)
 
     return die_with_the_shell
-
-
-COMMANDS = (
-    Command(
-        "sh",
-        PROCESSES,
-        "run a program through the sh library and show its result",
-        _sh,
-        rest=True,
-        rest_name="PROGRAM [ARGS]",
-        opts=(TIMEOUT,),
-        calls=("sh.Command", "sh.RunningCommand"),
-        examples=("sh ls -l /", "sh git --version", "sh wc -c /etc/hostname"),
-        details="sh raises ErrorReturnCode_N for a non-zero exit, SignalException_SIGNAME for "
-        "a signal and CommandNotFound for a missing program; each is shown as an error, with "
-        "what the program printed. Output goes to _out/_err targets that keep the newest "
-        "1 MiB of each stream (sh itself would keep everything).",
-    ),
-)

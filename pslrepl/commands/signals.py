@@ -5,7 +5,7 @@ from __future__ import annotations
 import signal
 
 from pslrepl.commands.groups import SIGNALS
-from pslrepl.commandspec import Arg, Command, Opt
+from pslrepl.commandspec import Arg, Commands, Opt
 from pslrepl.errors import PslError
 from pslrepl.events import Event
 from pslrepl.kinds import SIGNAL, Int
@@ -19,6 +19,8 @@ if TYPE_CHECKING:
 
     from pslrepl.invocation import Invocation
     from pslrepl.session import Session
+
+COMMANDS = Commands(SIGNALS)
 
 UNCATCHABLE = {signal.SIGKILL, signal.SIGSTOP}
 # alarm(2) takes an unsigned int, but Python's signal.alarm converts to a C int first.
@@ -60,6 +62,14 @@ def remove_traps(session: Session) -> None:
     session.traps.clear()
 
 
+@COMMANDS.command(
+    "trap",
+    "report a signal when it arrives, instead of its default action",
+    args=(Arg("SIG", SIGNAL),),
+    opts=(Opt("--off", "restore the handler the trap replaced"),),
+    calls=("signal.signal",),
+    examples=("trap USR1", "trap USR1 --off"),
+)
 def _trap(ctx: Invocation) -> None:
     signum = parse_signal(ctx["sig"])
     label = signal_label(signum)
@@ -124,6 +134,12 @@ def _handler_text(session: Session, signum: int) -> str:
     return f"python: {getattr(handler, '__name__', type(handler).__name__)}"
 
 
+@COMMANDS.command(
+    "signals",
+    "the signal table: number, default action, handler now",
+    calls=("signal.Signals", "signal.getsignal", "signal.strsignal"),
+    examples=("signals",),
+)
 def _signals(ctx: Invocation) -> None:
     rows: list[Any] = []
     # Every signal Python can handle, the realtime ones between SIGRTMIN and SIGRTMAX
@@ -142,6 +158,14 @@ def _signals(ctx: Invocation) -> None:
     ctx.emit(Table(("NAME", "NUM", "DEFAULT", "HANDLER", "DESCRIPTION"), rows))
 
 
+@COMMANDS.command(
+    "alarm",
+    "deliver SIGALRM to the shell after S whole seconds",
+    args=(Arg("SECONDS", Int(0, ALARM_MAX)),),
+    calls=("signal.alarm",),
+    examples=("alarm 2", "alarm 0"),
+    details="SECONDS is from 0 (cancel the alarm) to 2147483647: signal.alarm takes a C int.",
+)
 def _alarm(ctx: Invocation) -> None:
     seconds = ctx["seconds"]  # 0 to ALARM_MAX, checked by the parser
     session = ctx.session
@@ -155,35 +179,3 @@ def _alarm(ctx: Invocation) -> None:
         ctx.say(f"alarm: SIGALRM in {seconds} s{left}")
     else:
         ctx.say(f"alarm: cancelled{left}")
-
-
-COMMANDS = (
-    Command(
-        "trap",
-        SIGNALS,
-        "report a signal when it arrives, instead of its default action",
-        _trap,
-        args=(Arg("SIG", SIGNAL),),
-        opts=(Opt("--off", "restore the handler the trap replaced"),),
-        calls=("signal.signal",),
-        examples=("trap USR1", "trap USR1 --off"),
-    ),
-    Command(
-        "signals",
-        SIGNALS,
-        "the signal table: number, default action, handler now",
-        _signals,
-        calls=("signal.Signals", "signal.getsignal", "signal.strsignal"),
-        examples=("signals",),
-    ),
-    Command(
-        "alarm",
-        SIGNALS,
-        "deliver SIGALRM to the shell after S whole seconds",
-        _alarm,
-        args=(Arg("SECONDS", Int(0, ALARM_MAX)),),
-        calls=("signal.alarm",),
-        examples=("alarm 2", "alarm 0"),
-        details="SECONDS is from 0 (cancel the alarm) to 2147483647: signal.alarm takes a C int.",
-    ),
-)
