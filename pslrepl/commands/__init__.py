@@ -9,8 +9,8 @@ if TYPE_CHECKING:
 # The modules that declare commands (each has a COMMANDS), in the order help lists them:
 # a group's commands keep the order of the modules that declare them.
 MODULES = (
-    "session_cmds", "recording", "processes", "expect", "shlib", "signals", "sockets",
-    "lookups", "servers", "relays", "tls",
+    "session_cmds", "recording", "processes", "child_io", "child_signals", "sudo", "expect",
+    "shlib", "signals", "sockets", "lookups", "servers", "relays", "tls",
 )  # fmt: skip
 
 

@@ -1,0 +1,186 @@
+"""A live child's pipes: write, writeline, eof, read, poll and communicate."""
+
+from __future__ import annotations
+
+from pslrepl.commands.groups import PROCESSES
+from pslrepl.commands.options import FILE_IN, HEX_IN, SHOW_HEX, SHOW_REPR, TIMEOUT
+from pslrepl.commands.process_common import (
+    CHILD,
+    DATA_ARG,
+    STDERR,
+    live_process,
+    show_dropped,
+    show_output,
+    show_read,
+    show_status,
+)
+from pslrepl.commandspec import Commands, Opt
+from pslrepl.errors import Timeout, UsageError
+from pslrepl.render import plural
+from pslrepl.results import Styled
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from pslrepl.invocation import Invocation
+
+COMMANDS = Commands(PROCESSES)
+WRITE_OPTS = (HEX_IN, FILE_IN, TIMEOUT)
+
+
+@COMMANDS.command(
+    "write",
+    "write DATA to a child's stdin",
+    args=(CHILD, DATA_ARG),
+    opts=WRITE_OPTS,
+    calls=("Popen.stdin.write",),
+    examples=("write p 'hello\\n'", "write p --hex '68 69 0a'"),
+    setup=("spawn p -- cat",),
+)
+def _write(ctx: Invocation) -> None:
+    _write_data(ctx, newline=False)
+
+
+@COMMANDS.command(
+    "writeline",
+    "write DATA and a newline to a child's stdin",
+    args=(CHILD, DATA_ARG),
+    opts=WRITE_OPTS,
+    calls=("Popen.stdin.write",),
+    examples=("writeline p banana",),
+    setup=("spawn p -- sort",),
+)
+def _writeline(ctx: Invocation) -> None:
+    _write_data(ctx, newline=True)
+
+
+def _write_data(ctx: Invocation, *, newline: bool) -> None:
+    proc = live_process(ctx)
+    data = ctx.data(newline=newline)
+    n = proc.write(data, timeout=ctx.timeout)
+    ctx.record("Popen.stdin.write", repr(data), n)
+    ctx.emit(Styled((("name", proc.name), ("notice", f": wrote {plural(n, 'byte')}"))))
+
+
+@COMMANDS.command(
+    "eof",
+    "close a child's stdin, so it sees end of input",
+    args=(CHILD,),
+    calls=("Popen.stdin.close",),
+    examples=("eof p",),
+    setup=("spawn p -- cat",),
+)
+def _eof(ctx: Invocation) -> None:
+    proc = live_process(ctx)
+    proc.close_stdin()
+    ctx.record("Popen.stdin.close", "")
+    ctx.emit(Styled((("name", proc.name), ("notice", ": stdin closed"))))
+
+
+@COMMANDS.command(
+    "read",
+    "read what a child printed (stdout, or --stderr)",
+    args=(CHILD,),
+    opts=(
+        STDERR,
+        Opt("--line", "read one line", exclusive="mode"),
+        Opt("--until", "read through TEXT", "TEXT", exclusive="mode"),
+        Opt("--all", "read until the child closes the stream (EOF)", exclusive="mode"),
+        TIMEOUT,
+        SHOW_HEX,
+        SHOW_REPR,
+    ),
+    calls=("Popen.stdout.read", "Popen.stderr.read"),
+    examples=("read p --line", "read p --until '> '", "read p", "read p --stderr --all"),
+    setup=("spawn p --shell -- \"printf 'one\\n> rest'; printf oops >&2\"", "wait p"),
+    details="Without a mode it returns what is buffered, waiting for the first bytes if "
+    "there are none yet.",
+)
+def _read(ctx: Invocation) -> None:
+    proc = live_process(ctx)
+    stream = "stderr" if ctx["stderr"] else "stdout"
+    mode, until = "any", b""
+    if ctx["line"]:
+        mode = "line"
+    elif ctx["all"]:
+        mode = "all"
+    elif ctx["until"] is not None:
+        mode = "until"
+        until = ctx.data("until")
+        if not until:
+            raise UsageError("read: --until needs some text to wait for")
+    got = proc.read(stream, mode=mode, until=until, timeout=ctx.timeout)
+    # What a script would call for the same bytes (the drain thread already read them).
+    call, args = {"line": ("readline", ""), "all": ("read", "")}.get(
+        mode, ("read", str(len(got.data)) if mode == "until" else "65536")
+    )
+    ctx.record(f"Popen.{stream}.{call}", args, got.data)
+    show_read(ctx, proc, stream, got.data, got.eof, got.dropped, mode)
+
+
+@COMMANDS.command(
+    "poll",
+    "has the child exited? (Popen.poll)",
+    args=(CHILD,),
+    calls=("Popen.poll",),
+    examples=("poll p",),
+    setup=("spawn p -- sleep 30",),
+)
+def _poll(ctx: Invocation) -> None:
+    proc = live_process(ctx)
+    rc = ctx.call("Popen.poll", proc.popen.poll)
+    if rc is None:
+        ctx.emit(
+            Styled(
+                (
+                    ("name", proc.name),
+                    ("state.running", f": {proc.running_text()}"),
+                    ("notice", " (poll() returned None)"),
+                )
+            )
+        )
+    else:
+        show_status(ctx, proc.name, rc)
+
+
+@COMMANDS.command(
+    "communicate",
+    "send DATA, close stdin, read everything until exit (Popen.communicate)",
+    args=(CHILD, DATA_ARG),
+    opts=(HEX_IN, FILE_IN, TIMEOUT),
+    calls=("Popen.communicate",),
+    examples=("communicate p 'b\\na\\n'",),
+    setup=("spawn p -- sort",),
+    details="The output comes from the buffers spawn drains into: the newest 1 MiB of "
+    "each stream, the older bytes counted and said so.",
+)
+def _communicate(ctx: Invocation) -> None:
+    proc = live_process(ctx)
+    data = ctx.data(required=False)
+    if data:
+        proc.write(data, timeout=ctx.timeout)
+    if not proc.stdin_closed:
+        proc.close_stdin()
+    session = ctx.session
+    done = session.wait_for(
+        lambda: proc.exit_reported and proc.stdout.eof and proc.stderr.eof, ctx.timeout
+    )
+    if not done:
+        with session.cond:
+            held = len(proc.stdout.data) + len(proc.stderr.data)
+        raise Timeout(
+            f"{proc.name}: timeout after {ctx.timeout:g} s waiting for the child to "
+            f"exit; {plural(held, 'byte')} buffered; it is still running; "
+            "--timeout S waits longer"
+        )
+    with session.cond:
+        out, err = proc.stdout.take(), proc.stderr.take()
+        dropped = {
+            stream: (buf.take_dropped(), 0, buf.cap)
+            for stream, buf in (("stdout", proc.stdout), ("stderr", proc.stderr))
+        }
+    rc = proc.returncode
+    assert rc is not None
+    ctx.record("Popen.communicate", repr(data), (out, err))
+    show_output(ctx, out, err)
+    show_dropped(ctx, "communicate", dropped)
+    show_status(ctx, proc.name, rc)
