@@ -306,3 +306,20 @@ def test_a_stopped_child_is_said_to_be_stopped(shell: Shell) -> None:
     shell.ok("signal st CONT")
     assert shell.session.wait_for(lambda: not proc.stopped(), 5)  # type: ignore[attr-defined]
     assert "st: running" in shell.ok("poll st")
+
+
+@pytest.mark.parametrize(
+    "line",
+    ["write p x", "writeline p x", "eof p", "read p", "poll p", "communicate p",
+     "signal p 0", "terminate p", "kill p"],
+)  # fmt: skip
+def test_a_child_closed_behind_the_shells_back_is_refused(shell: Shell, line: str) -> None:
+    """The parser hands each command the Process its NAME names; one closed from py (still
+    under its name) is refused in one line, not written to, read or signalled."""
+    shell.ok("spawn p -- cat")
+    pid = int(shell.ok("py p.pid"))
+    shell.ok("py session.registry.find('p').close()")
+    assert shell.fails(line) == "error: p is closed"
+    assert "p" in shell.session.registry  # still named: the parser found it
+    with pytest.raises(ProcessLookupError):
+        os.kill(pid, 0)  # the close ended the child; the refused command started nothing

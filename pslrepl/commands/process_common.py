@@ -21,11 +21,8 @@ STDERR = Opt("--stderr", "read the child's stderr instead of stdout")
 
 
 def live_process(ctx: Invocation) -> Process:
-    """The child the command names (the parser found it), refused once it is closed."""
-    from pslrepl.resources.process import Process
-
-    res = ctx["name"]
-    assert isinstance(res, Process)
+    """The child the command names (the parser resolved NAME to it), refused once closed."""
+    res: Process = ctx["name"]
     if res.closed:
         raise PslError(f"{res.name} is closed")
     return res

@@ -52,11 +52,9 @@ def _wait(ctx: Invocation) -> None:
             f"{res.name}: timeout after {timeout:g} s waiting for {event}; it is {res.state}; "
             "--timeout S waits longer"
         )
-    if event == "exit":
-        from pslrepl.resources.process import Process
+    if event == "exit":  # only a process has it: the parser handed us the Process
         from pslrepl.signals_table import describe_status
 
-        assert isinstance(res, Process)
         rc = res.returncode
         assert rc is not None
         ctx.record("Popen.wait", "", rc)
