@@ -1,16 +1,21 @@
 """What the socket, TLS, server and relay commands share: a named socket made, an errno
-explained with what to do, port 0 refused as a destination, UNIX paths, option names."""
+explained with what to do, port 0 refused as a destination, UNIX paths, option names, the
+wait for a socket to be readable."""
 
 from __future__ import annotations
 
 import errno
 import os
+import select
 import socket
+import time
 
 from pslrepl.addresses import Addr, parse_addr
+from pslrepl.commands.options import TIMEOUT_HINT as TIMEOUT_HINT
 from pslrepl.errors import PslError, Timeout, UsageError, describe_oserror
-from pslrepl.kinds import Kind
-from pslrepl.resources.sockets import Sock
+from pslrepl.kinds import Choice, Kind, Seconds
+from pslrepl.render import plural, preview
+from pslrepl.resources.sockets import Sock, watcher
 from pslrepl.results import Styled
 
 TYPE_CHECKING = False
@@ -19,9 +24,10 @@ if TYPE_CHECKING:
     from typing import Any
 
     from pslrepl.invocation import Invocation
-    from pslrepl.kinds import Completing
+    from pslrepl.kinds import Completing, Where
+    from pslrepl.session import Session
 
-TIMEOUT_HINT = "--timeout S waits longer"
+C_INT = (-(2**31), 2**31 - 1)  # what setsockopt and listen take: a C int
 
 
 def new_socket(ctx: Invocation, name: str, sock: socket.socket, *, kind: str, origin: str,
@@ -206,5 +212,108 @@ class SockoptName(Kind):
         return ask.words(sockopt_names(), prefix.upper())
 
 
+class IPFamily(Choice):
+    """4 or 6: the handler gets socket.AF_INET or socket.AF_INET6."""
+
+    def __init__(self) -> None:
+        super().__init__(("4", "6"))
+
+    def convert(self, raw: str, where: Where) -> Any:
+        return {"4": socket.AF_INET, "6": socket.AF_INET6}[super().convert(raw, where)]
+
+
+class TimeoutValue(Seconds):
+    """A socket's timeout: S seconds, 0, or none (the handler gets None)."""
+
+    def convert(self, raw: str, where: Where) -> Any:
+        return None if raw.lower() == "none" else super().convert(raw, where)
+
+
 ADDRESS = Address()
 SOCKOPT = SockoptName()
+IP_FAMILY = IPFamily()
+TIMEOUT_VALUE = TimeoutValue()
+
+
+# -- waiting for a socket to be readable ------------------------------------------------
+
+
+def wait_readable(ctx: Invocation, res: Sock, deadline: float, what: str,
+                  got: bytes | bytearray = b"") -> None:  # fmt: skip
+    """Wait until a read of ``res`` returns at once, until ``deadline`` (Ctrl-C ends it).
+
+    The session's wait does it (Session.wait_for: live events show as they come), woken
+    by the socket watcher when the socket turns readable. A readable TLS socket may hold
+    only TLS's own records (a TLS 1.3 session ticket comes right after the handshake),
+    and a blocking read would wait for data that may never come: what came is decrypted
+    without waiting, and the wait goes on if it held none. A socket the user gave its
+    own timeout, or made non-blocking, is left to that. ``got``: what a read loop took
+    already, which the timeout's error says is kept for the next read.
+    """
+    if res.has_held() or res.sock.gettimeout() is not None:
+        return
+    remaining = deadline - time.monotonic()
+    # The deadline first: a peer that never stops sending must not keep a read going.
+    if remaining > 0:
+        waker = _Waker(ctx.session, res)
+        try:
+            if ctx.session.wait_for(lambda: _ready(ctx, res, waker), remaining):
+                return
+        finally:
+            waker.disarm()
+    have = (f"{plural(len(got), 'byte')} came, kept for the next recv: "
+            f"{preview(bytes(got))}" if got else
+            f"{plural(res.unread() or 0, 'byte')} waiting")  # fmt: skip
+    raise Timeout(f"{res.name}: timeout after {ctx.timeout:g} s waiting for {what}; "
+                  f"{have}; {TIMEOUT_HINT}")  # fmt: skip
+
+
+def ready_within(sock: socket.socket, timeout: float = 0.0, *, write: bool = False) -> bool:
+    """Whether a read (or a write) of ``sock`` would return at once, now or within
+    ``timeout`` seconds: bytes, room, EOF or an error. poll(2), not select(2), which
+    fails for a file descriptor past 1023 (FD_SETSIZE), as a busy shell's sockets get."""
+    poller = select.poll()
+    poller.register(sock, select.POLLOUT if write else select.POLLIN)
+    return bool(poller.poll(timeout * 1000))
+
+
+def _ready(ctx: Invocation, res: Sock, waker: _Waker) -> bool:
+    """Whether a read of ``res`` returns at once; if not, the watcher wakes the wait when
+    the socket turns readable (called with the session's lock held)."""
+    sock = res.sock
+    if res.kind != "tls":
+        if ready_within(sock):
+            return True
+    elif sock.pending() or ready_within(sock):  # type: ignore[attr-defined]
+        res.fill(ctx)
+        if res.has_held():
+            return True
+    waker.arm()
+    return False
+
+
+class _Waker:
+    """What the session's socket watcher watches in place of a socket a command reads.
+
+    The watcher keeps quiet about a socket being read (Sock.begin_read disarms it), so
+    nothing would wake the command's wait: this stands in for the socket at the watcher
+    (which asks only for ``sock``, ``name`` and ``notice()``), and its notice wakes the
+    wait instead of announcing anything. Armed again each time the wait finds nothing to
+    read; the watcher disarms it as it fires.
+    """
+
+    def __init__(self, session: Session, res: Sock) -> None:
+        self.session = session
+        self.sock = res.sock
+        self.name = res.name  # what the watcher's own trouble would be posted under
+
+    def notice(self) -> None:
+        """The watcher's thread: the socket is readable; the wait looks again."""
+        with self.session.cond:
+            self.session.cond.notify_all()
+
+    def arm(self) -> None:
+        watcher(self.session).arm(self)  # type: ignore[arg-type]
+
+    def disarm(self) -> None:
+        watcher(self.session).disarm(self)  # type: ignore[arg-type]
