@@ -12,15 +12,18 @@ LOOPBACK = "127.0.0.1"
 
 
 class Addr:
-    """A parsed address: an AF_INET/AF_INET6 (host, port) pair, or a UNIX path."""
+    """A parsed address: an AF_INET/AF_INET6 (host, port) pair, or a UNIX path; ``dgram``
+    when it is a datagram socket's (a resource's bound address says; text can't)."""
 
-    __slots__ = ("host", "port", "path", "family")
+    __slots__ = ("host", "port", "path", "family", "dgram")
 
-    def __init__(self, host: str = "", port: int = 0, *, path: str = "", family: int = 0):
+    def __init__(self, host: str = "", port: int = 0, *, path: str = "", family: int = 0,
+                 dgram: bool = False):  # fmt: skip
         self.host = host
         self.port = port
         self.path = path
         self.family = family
+        self.dgram = dgram
 
     @property
     def sockaddr(self) -> tuple[str, int] | str:
@@ -49,7 +52,7 @@ def parse_addr(text: str, session: Session | None = None, *, family: int | None 
         return Addr(path=text[5:], family=socket.AF_UNIX)
     if session is not None and text in session.registry:
         res = session.registry.get(text)
-        bound = getattr(res, "bound_addr", None)
+        bound = res.bound_addr
         if bound is None:
             raise UsageError(f"{text} is a {res.kind}, not something with an address to use")
         return bound
@@ -81,10 +84,11 @@ def reachable(sock: object) -> Addr | None:
         name = sock.getsockname()
     except OSError:
         return None
+    dgram = sock.type == socket.SOCK_DGRAM
     if sock.family == socket.AF_UNIX:
-        return Addr(path=name, family=socket.AF_UNIX) if name else None
+        return Addr(path=name, family=socket.AF_UNIX, dgram=dgram) if name else None
     host = {"0.0.0.0": LOOPBACK, "::": "::1"}.get(name[0], name[0])
-    return Addr(host, name[1], family=sock.family)
+    return Addr(host, name[1], family=sock.family, dgram=dgram)
 
 
 def format_addr(sockaddr: object) -> str:

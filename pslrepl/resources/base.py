@@ -12,6 +12,7 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any, ClassVar
 
+    from pslrepl.addresses import Addr
     from pslrepl.results import Cell
     from pslrepl.session import Session
 
@@ -40,20 +41,72 @@ WAITED = {
 
 
 class Resource:
-    """Base of every kind: a name, a history, counters, and a close that frees everything."""
+    """Base of every kind: a name, a history, counters, and a close that frees everything.
 
-    kind: ClassVar[str] = "resource"
-    #: Events ``wait NAME EVENT`` understands for this kind; the first is the default.
-    wait_events: ClassVar[tuple[str, ...]] = ("close",)
+    What every resource answers, so callers ask rather than probe: its ``kind`` (one of
+    its class's KINDS), the ``wait`` EVENTS it has, whether it is ``readable``,
+    ``writable``, ``listening`` or ``closable`` now, and its ``bound_addr``.
+    """
+
+    #: The kinds a resource of this class can be, as ls shows them (``ls KIND``).
+    KINDS: ClassVar[tuple[str, ...]] = ("resource",)
+    #: The events ``wait NAME EVENT`` has for it, each one ready() answers; the first is
+    #: the default.
+    EVENTS: ClassVar[tuple[str, ...]] = ("close",)
 
     def __init__(self, session: Session, name: str) -> None:
         self.session = session
         self.name = name
         self.created = time.time()
         self.log: deque[Event] = deque(maxlen=LOG_LENGTH)
-        self.bytes_in = 0
-        self.bytes_out = 0
         self.closed = False
+
+    @property
+    def kind(self) -> str:
+        """What this one is (a class with several KINDS says which)."""
+        return self.KINDS[0]
+
+    @property
+    def wait_events(self) -> tuple[str, ...]:
+        return self.EVENTS
+
+    # -- what callers ask of any resource ---------------------------------------------
+
+    @property
+    def readable(self) -> bool:
+        """A command can take bytes it received now (read, recv, expect)."""
+        return False
+
+    @property
+    def writable(self) -> bool:
+        """A command can give it bytes now (write, send)."""
+        return False
+
+    @property
+    def listening(self) -> bool:
+        """It takes connections (a server: clients) at ``bound_addr`` now."""
+        return False
+
+    @property
+    def closable(self) -> bool:
+        """``close`` has something to free: true until it is closed."""
+        return not self.closed
+
+    @property
+    def bound_addr(self) -> Addr | None:
+        """Where to reach it by address (an ADDR that names it): what listens, and a
+        bound datagram socket (sendto's NAME); None for the rest."""
+        return None
+
+    # Bytes moved, for ls and info: a kind that moves bytes counts them where it moves
+    # them, under the lock that guards them there.
+    @property
+    def bytes_in(self) -> int:
+        return 0
+
+    @property
+    def bytes_out(self) -> int:
+        return 0
 
     def post(self, event: Event) -> None:
         """Record an event in this resource's history and hand it to the session."""

@@ -34,6 +34,7 @@ class ChildDrain(Resource):
     _wake_r: int
     _wake_w: int
     _pidfd: int | None
+    bytes_in = 0  # what the child wrote, counted as this thread reads it (session lock held)
 
     def _pump(self) -> None:
         background_thread()

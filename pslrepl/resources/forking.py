@@ -42,6 +42,8 @@ class ForkedChildren(Resource):
     children: dict[int, tuple[str, float]]
     child_socks: dict[int, socket.socket]
     child_dir: str
+    bytes_in: int  # counted by ServerClients; a child's are added once it is reaped
+    bytes_out: int
 
     if TYPE_CHECKING:
 

@@ -35,8 +35,9 @@ class Process(ChildDrain):
     (Linux 5.3+, Python 3.9+) or, failing that, by polling.
     """
 
-    kind = "process"
-    wait_events = ("exit", "data", "eof")
+    KINDS = ("process",)
+    EVENTS = ("exit", "data", "eof")
+    bytes_out = 0  # what write() wrote to stdin, counted as it writes (session lock held)
 
     def __init__(
         self,
@@ -86,6 +87,16 @@ class Process(ChildDrain):
     @property
     def obj(self) -> Any:
         return self.popen
+
+    @property
+    def readable(self) -> bool:
+        """What it printed stays readable after it exits, until it is closed."""
+        return not self.closed
+
+    @property
+    def writable(self) -> bool:
+        """Its stdin takes bytes while it is open and the child lives."""
+        return not self.closed and not self.stdin_closed and self.returncode is None
 
     def buffer(self, stream: str) -> StreamBuffer:
         if stream == "stderr" and self.merged:

@@ -18,8 +18,7 @@ from pslrepl.resources.endpoints import Endpoint as Endpoint
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from typing import Any
-
+    from pslrepl.addresses import Addr
     from pslrepl.results import Cell
     from pslrepl.session import Session
 
@@ -32,15 +31,16 @@ REAP_WAIT = 2.0  # seconds a finished relay waits for its exec: child to exit
 class Relay(Resource):
     """Two endpoints and the two threads between them."""
 
-    kind = "relay"
-    wait_events = ("close",)
+    KINDS = ("relay",)
+    EVENTS = ("close",)
 
     def __init__(self, session: Session, name: str, a: Endpoint, b: Endpoint, *,
                  show: str | None) -> None:  # fmt: skip
         super().__init__(session, name)
         self.a, self.b = a, b
         self.show = show  # None, "hex" or "text": live traffic (and no splice)
-        self.moved = {">": 0, "<": 0}  # a->b and b->a
+        self.moved = {">": 0, "<": 0}  # a->b and b->a, each counted by its own thread
+        self.lock = threading.Lock()  # held to count: ls and info read as the threads count
         self.done: set[str] = set()
         self.finished = False  # both ways done, an exec: child reaped, and said so
         self.spliced = False
@@ -131,7 +131,8 @@ class Relay(Resource):
                 while n:
                     m = os.splice(pr, dst.wfd, n, flags=MOVE | MORE)
                     n -= m
-                    self.moved[way] += m
+                    with self.lock:
+                        self.moved[way] += m
         finally:
             os.close(pr)
             os.close(pw)
@@ -139,7 +140,8 @@ class Relay(Resource):
     def _copy(self, src: Endpoint, dst: Endpoint, way: str) -> None:
         while data := src.read():
             dst.write(data)
-            self.moved[way] += len(data)
+            with self.lock:
+                self.moved[way] += len(data)
             if self.show is not None:
                 event = Event.traffic(self.name, "relay", f"{src.name} -> {dst.name}", "", data)
                 event.fields["show"] = self.show
@@ -158,7 +160,12 @@ class Relay(Resource):
     # -- Resource ---------------------------------------------------------------------
 
     @property
-    def bound_addr(self) -> Any:
+    def listening(self) -> bool:
+        """A tcp-listen side waits for (or has taken) its one client."""
+        return self.bound_addr is not None
+
+    @property
+    def bound_addr(self) -> Addr | None:
         """A tcp-listen endpoint's address, so `tcp connect c RELAY` reaches it."""
         from pslrepl.addresses import reachable
 
@@ -217,17 +224,9 @@ class Relay(Resource):
     def bytes_in(self) -> int:
         return self.moved[">"]
 
-    @bytes_in.setter
-    def bytes_in(self, value: int) -> None:
-        pass
-
     @property
     def bytes_out(self) -> int:
         return self.moved["<"]
-
-    @bytes_out.setter
-    def bytes_out(self, value: int) -> None:
-        pass
 
     def close(self) -> str:
         if self.closed:

@@ -47,6 +47,9 @@ class ServerClients(Resource):
     child_conn: Connection | None
     child_dir: str
     children: dict[int, tuple[str, float]]
+    # Bytes its clients moved, counted as their sockets move them (under self.lock).
+    bytes_in = 0
+    bytes_out = 0
 
     if TYPE_CHECKING:
 

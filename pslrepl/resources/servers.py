@@ -18,6 +18,7 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
 
+    from pslrepl.addresses import Addr
     from pslrepl.resources.counting import Connection
     from pslrepl.results import Cell
     from pslrepl.session import Session
@@ -31,8 +32,8 @@ STUCK_NAMES = 3  # stop names this many threads that won't end, and counts the r
 class Server(ServerClients, ForkedChildren):
     """A running ``socketserver`` server: serve_forever in thread pslrepl:NAME."""
 
-    kind = "server"
-    wait_events = ("connect",)
+    KINDS = ("server",)
+    EVENTS = ("connect",)
 
     def __init__(self, session: Session, name: str, server: Any, *, proto: str,
                  handler: str, mode: str, unix_path: str = "", idle: float | None = None,
@@ -130,7 +131,11 @@ class Server(ServerClients, ForkedChildren):
         return event == "connect" and self.served > 0
 
     @property
-    def bound_addr(self) -> Any:
+    def listening(self) -> bool:
+        return not self.closed
+
+    @property
+    def bound_addr(self) -> Addr | None:
         from pslrepl.addresses import reachable
 
         return None if self.closed else reachable(self.server.socket)

@@ -11,14 +11,13 @@ from pslrepl.render import plural
 from pslrepl.resources.calls import traced as traced
 from pslrepl.resources.calls import traced_as as traced_as
 from pslrepl.resources.watched import PEEK as PEEK
-from pslrepl.resources.watched import STREAM_KINDS as STREAM_KINDS
 from pslrepl.resources.watched import WatchedSocket
 from pslrepl.resources.watcher import watcher as watcher
 from pslrepl.results import volatile
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from typing import Any
+    from typing import Any, ClassVar
 
     from pslrepl.results import Cell
     from pslrepl.session import Session
@@ -27,22 +26,32 @@ TCP_STATES = {
     1: "ESTABLISHED", 2: "SYN_SENT", 3: "SYN_RECV", 4: "FIN_WAIT1", 5: "FIN_WAIT2",
     6: "TIME_WAIT", 7: "CLOSE", 8: "CLOSE_WAIT", 9: "LAST_ACK", 10: "LISTEN", 11: "CLOSING",
 }  # fmt: skip
-SOCKET_KINDS = ("tcp", "tls", "udp", "unix", "unix-dgram")
-LISTENER_KINDS = ("listener",)
+STREAM_KINDS = ("tcp", "tls", "unix")
 
 
 class Sock(WatchedSocket):
-    """A ``socket.socket`` under a name: tcp, udp, unix, unix-dgram, or a listener."""
+    """A ``socket.socket`` under a name: tcp, tls, udp, unix or unix-dgram, as its socket
+    says (a Listener is one that listens). ``Sock(..., kind="listener")`` makes a Listener."""
 
-    wait_events = ("data", "eof", "accept")
+    KINDS: ClassVar[tuple[str, ...]] = ("tcp", "tls", "udp", "unix", "unix-dgram")
+    EVENTS: ClassVar[tuple[str, ...]] = ("data", "eof")
+    # Bytes a command moved, counted as it moves them (session lock held: see traffic).
+    bytes_in = 0
+    bytes_out = 0
+    accepted: int  # a Listener's (connections accepted so far)
+
+    def __new__(cls, *args: Any, kind: str = "", **kwargs: Any) -> Sock:
+        if cls is Sock and kind == "listener":
+            cls = Listener
+        return super().__new__(cls)
 
     def __init__(self, session: Session, name: str, sock: socket.socket, *, kind: str,
                  origin: str, unix_path: str = "") -> None:  # fmt: skip
         super().__init__(session, name, sock)
-        self.kind = kind  # type: ignore[misc]
+        if kind != self.kind:  # a caller's slip: the kind follows from the socket
+            raise ValueError(f"a {self.kind} socket made as a {kind}")
         self.origin = origin  # how it came to be: connect, listen, accept, socketpair...
         self.unix_path = unix_path  # a UNIX socket file this listener created
-        self.accepted = 0
         self.tls_note = ""  # how a TLS socket was verified (or that it was not)
         self.tls_details: list[tuple[str, str]] = []  # what the handshake settled
         self._fd = sock.fileno()
@@ -55,6 +64,38 @@ class Sock(WatchedSocket):
         self.post(Event(name, "start", f"{origin}: {self.describe()}"))
         watcher(session).arm(self)
 
+    # -- what it is ---------------------------------------------------------------------
+
+    def _kind(self) -> str:
+        if self.tls:
+            return "tls"
+        unix = self.sock.family == socket.AF_UNIX
+        if self.sock.type == socket.SOCK_DGRAM:
+            return "unix-dgram" if unix else "udp"
+        return "unix" if unix else "tcp"
+
+    def _set_kind(self, value: str) -> None:
+        # `tls wrap` once set the kind by hand after swapping in the SSLSocket; it follows
+        # the socket now, so setting what it already is does nothing, and else is a bug.
+        if value != self._kind():
+            raise AttributeError(f"{self.name} is a {self._kind()}: its socket says so")
+
+    if TYPE_CHECKING:
+
+        @property
+        def kind(self) -> str: ...
+
+    else:
+        kind = property(_kind, _set_kind, doc="tcp, tls, udp, unix or unix-dgram")
+
+    @property
+    def readable(self) -> bool:
+        return not self.closed and "rd" not in self.shut
+
+    @property
+    def writable(self) -> bool:
+        return not self.closed and "wr" not in self.shut
+
     # -- addresses --------------------------------------------------------------------
 
     def _remember_addresses(self) -> None:
@@ -65,7 +106,7 @@ class Sock(WatchedSocket):
             port = str(self.sock.getsockname()[1])
             volatile[f"{self.name}.port"] = port
             volatile[f"{self.name}.laddr"] = laddr
-            if self.kind == "listener":
+            if self.listening:
                 volatile[f"{self.name}.addr"] = laddr
         if raddr and self.sock.family in (socket.AF_INET, socket.AF_INET6):
             volatile[f"{self.name}.raddr"] = raddr
@@ -80,8 +121,9 @@ class Sock(WatchedSocket):
 
     @property
     def bound_addr(self) -> Addr | None:
-        """Where to reach this socket: a listener on 0.0.0.0 or :: through loopback."""
-        return reachable(self.sock)
+        """A bound datagram socket's address (sendto and udp open --connect take its
+        NAME); a connection has none to give."""
+        return None if self.byte_stream else reachable(self.sock)
 
     @property
     def local(self) -> str:
@@ -137,8 +179,6 @@ class Sock(WatchedSocket):
     def state(self) -> str:
         if self.closed:
             return "closed"
-        if self.kind == "listener":
-            return "listening"
         parts = []
         if self.shut:
             parts.append("shut " + "+".join(sorted(self.shut)))
@@ -149,14 +189,10 @@ class Sock(WatchedSocket):
         return ", ".join(parts)
 
     def toolbar(self) -> str:
-        if self.kind == "listener":
-            return f"listening {self.local}"
         return (f"{self.kind} {self.state} {self.remote or self.local} "
                 f"in {self.bytes_in} out {self.bytes_out}")  # fmt: skip
 
     def waited(self, event: str) -> str:
-        if event == "accept":
-            return f"a connection is waiting: accept {self.name}"
         if event == "data":
             return f"data waiting: recv {self.name}"
         if event == "eof":
@@ -168,11 +204,9 @@ class Sock(WatchedSocket):
         """Whether ``wait NAME EVENT`` is satisfied now; never blocks (main thread)."""
         import select
 
-        if event == "accept":  # a listener with a connection waiting to be accepted
-            return self.kind == "listener" and bool(select.select([self.sock], [], [], 0)[0])
-        if event not in ("data", "eof") or self.kind == "listener":
+        if event not in ("data", "eof"):
             return super().ready(event)
-        if self.kind == "tls" and not self.has_held():
+        if self.tls and not self.has_held():
             readable = self.sock.pending() or select.select([self.sock], [], [], 0)[0]  # type: ignore[attr-defined]
             if readable:
                 self.fill()
@@ -180,7 +214,7 @@ class Sock(WatchedSocket):
                 self.arm()  # the next record wakes the wait: the watcher posts a notice
         if self.held or self.held_error is not None:
             return event == "data" or self.held_error is not None
-        if self.kind == "tls":
+        if self.tls:
             return event == "eof" and self.held_eof
         try:
             head = self.sock.recv(1, socket.MSG_PEEK | socket.MSG_DONTWAIT)
@@ -189,7 +223,7 @@ class Sock(WatchedSocket):
         except OSError as exc:  # the peek took the socket's error: recv raises it
             self.held_error = exc
             return True
-        return bool(head) if event == "data" else not head and self.kind in STREAM_KINDS
+        return bool(head) if event == "data" else not head and self.byte_stream
 
     def info(self) -> list[tuple[str, Cell]]:
         pairs = super().info()
@@ -208,14 +242,10 @@ class Sock(WatchedSocket):
         state = self.tcp_state()
         if state:
             extra.append(("tcp state", state))
-        unread = self.unread()
-        if unread is not None and self.kind != "listener":
-            extra.append(("unread", plural(unread, "byte")))
+        extra += self._counts()
         if self.held:
             extra.append(("held", f"{plural(len(self.held), 'byte')} read from the socket "
                           "and not shown yet: the next recv returns them first"))  # fmt: skip
-        if self.kind == "listener":
-            extra.append(("accepted", str(self.accepted)))
         if self.unix_path:
             extra.append(("socket file", self.unix_path))
         if self.tls_note:
@@ -229,7 +259,7 @@ class Sock(WatchedSocket):
         watcher(self.session).disarm(self)
         with self.lock:  # the watcher, if it is looking at this socket, finishes first
             self.held.clear()
-            if self.kind == "tls":
+            if self.tls:
                 end_tls(self.sock)
             self.sock.close()
             self.closed = True
@@ -243,6 +273,80 @@ class Sock(WatchedSocket):
             self.session.disown_path(self.unix_path)
         self.post(Event(self.name, "close", "closed" + removed))
         return "closed" + removed
+
+    def _counts(self) -> list[tuple[str, Cell]]:
+        """What info says of the bytes: those recv would return without waiting."""
+        unread = self.unread()
+        return [] if unread is None else [("unread", plural(unread, "byte"))]
+
+
+class Listener(Sock):
+    """A listening socket under a name: the watcher announces a connection waiting, and
+    ``accept`` takes it."""
+
+    KINDS = ("listener",)
+    EVENTS = ("accept",)
+
+    def __init__(self, session: Session, name: str, sock: socket.socket, *,
+                 kind: str = "listener", origin: str, unix_path: str = "") -> None:  # fmt: skip
+        self.accepted = 0  # counted by accept, in the main thread
+        super().__init__(session, name, sock, kind=kind, origin=origin, unix_path=unix_path)
+
+    @property
+    def kind(self) -> str:
+        return "listener"
+
+    @property
+    def byte_stream(self) -> bool:
+        return False  # SOCK_STREAM, but what comes are connections, not bytes
+
+    @property
+    def readable(self) -> bool:
+        return False
+
+    @property
+    def writable(self) -> bool:
+        return False
+
+    @property
+    def listening(self) -> bool:
+        return not self.closed
+
+    @property
+    def bound_addr(self) -> Addr | None:
+        """Where to reach it: a listener on 0.0.0.0 or :: through loopback."""
+        return reachable(self.sock)
+
+    def notice(self) -> None:
+        with self.lock:
+            if not (self.closed or self.busy):
+                self._post("pending", f"a connection is waiting: accept {self.name}")
+
+    @property
+    def state(self) -> str:
+        return "closed" if self.closed else "listening"
+
+    def toolbar(self) -> str:
+        return f"listening {self.local}"
+
+    def waited(self, event: str) -> str:
+        if event == "accept":
+            return f"a connection is waiting: accept {self.name}"
+        return super().waited(event)
+
+    def ready(self, event: str) -> bool:
+        import select
+
+        if event == "accept":  # a connection waiting to be accepted
+            return bool(select.select([self.sock], [], [], 0)[0])
+        return WatchedSocket.ready(self, event)
+
+    def _counts(self) -> list[tuple[str, Cell]]:
+        return [("accepted", str(self.accepted))]
+
+
+SOCKET_KINDS = Sock.KINDS
+LISTENER_KINDS = Listener.KINDS
 
 
 def end_tls(sock: Any) -> None:

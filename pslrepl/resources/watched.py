@@ -13,6 +13,7 @@ into the socket's ``held`` buffer, which the next read returns first.
 from __future__ import annotations
 
 import socket
+import sys
 import threading
 
 from pslrepl.events import Event
@@ -27,7 +28,6 @@ if TYPE_CHECKING:
 
 PEEK = 65536
 WATCHER = "watcher"  # an event field: a live notice the socket watcher posted
-STREAM_KINDS = ("tcp", "tls", "unix")
 
 
 class WatchedSocket(Resource):
@@ -50,16 +50,25 @@ class WatchedSocket(Resource):
         self.seen = 0
         self.eof_told = False
 
+    @property
+    def tls(self) -> bool:
+        """Its socket is an SSLSocket (``tls connect``, or since ``tls wrap``)."""
+        # No SSLSocket can exist before ssl is imported: start-up needn't import it.
+        ssl = sys.modules.get("ssl")
+        return ssl is not None and isinstance(self.sock, ssl.SSLSocket)
+
+    @property
+    def byte_stream(self) -> bool:
+        """A connected byte stream (tcp, tls, unix): a read of b'' is the peer's EOF."""
+        return self.sock.type == socket.SOCK_STREAM
+
     # -- what the watcher calls (its thread) --------------------------------------------
 
     def notice(self) -> None:
         with self.lock:
             if self.closed or self.busy:
                 return
-            if self.kind == "listener":
-                self._post("pending", f"a connection is waiting: accept {self.name}")
-                return
-            if self.kind == "tls":
+            if self.tls:
                 # Encrypted records came, maybe only TLS's own: announce() decrypts them in
                 # the main thread when the notice is due, and says what they held.
                 self.session.post(Event(self.name, "data", direction="in",
@@ -67,7 +76,7 @@ class WatchedSocket(Resource):
                 return
             if self.held_error is not None:
                 return  # told already; the next recv raises it
-            if "rd" in self.shut and self.kind in STREAM_KINDS:
+            if "rd" in self.shut and self.byte_stream:
                 return  # readable because the user shut reading down: no news from the peer
             try:
                 head = self.sock.recv(64, socket.MSG_PEEK | socket.MSG_DONTWAIT)
@@ -81,7 +90,7 @@ class WatchedSocket(Resource):
                 self.eof_told = True
                 self._post("note", self._end_note())
                 return
-            if not head and self.kind in STREAM_KINDS and not self.held:
+            if not head and self.byte_stream and not self.held:
                 self.peer_eof = True
                 if not self.eof_told:
                     self.eof_told = True
@@ -111,8 +120,12 @@ class WatchedSocket(Resource):
 
     def announce(self, stream: str) -> tuple[int, bytes] | None:
         """A TLS socket's notice, due now (main thread, session lock held): decrypt what
-        came, without waiting; say what is new, or nothing (a session ticket)."""
-        if self.kind != "tls" or self.closed or self.busy:
+        came, without waiting; say what is new, or nothing (a session ticket).
+
+        Not under the socket's lock: the watcher takes it first and then the session's
+        (to post), so taking them the other way round here could deadlock. Nothing races:
+        for a TLS socket the watcher only posts, and what it counts is this thread's."""
+        if not self.tls or self.closed or self.busy:
             return None
         self.fill()
         if not self.held and (self.held_eof or self.held_error is not None):
@@ -135,7 +148,7 @@ class WatchedSocket(Resource):
         # A stream whose EOF the user knows of, or whose EOF or error a read met already,
         # has nothing more to come: the watcher would only wake, at once, again and again.
         over = self.eof_told or self.held_eof or self.held_error is not None
-        if not self.closed and not (over and self.kind in STREAM_KINDS):
+        if not self.closed and not (over and self.byte_stream):
             watcher(self.session).arm(self)
 
     def fill(self, ctx: Invocation | None = None, *, limit: int = PEEK) -> bool:
@@ -225,7 +238,7 @@ class WatchedSocket(Resource):
         """Bytes recv would return without waiting: those held, and those the kernel
         holds (FIONREAD, where the platform says). For TLS only what is decrypted: the
         kernel holds records, which may be TLS's own."""
-        if self.kind == "tls":
+        if self.tls:
             return len(self.held) + self.sock.pending()  # type: ignore[attr-defined]
         kernel = self._kernel_unread()
         return None if kernel < 0 else len(self.held) + kernel

@@ -1,0 +1,28 @@
+"""Every class of resource, and the kinds and ``wait`` events they declare, in one list."""
+
+from __future__ import annotations
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from pslrepl.resources.base import Resource
+
+
+def resource_classes() -> tuple[type[Resource], ...]:
+    """Each class a live resource can be, in the order ls's kinds are listed. Imported
+    here, not at start-up: servers bring ssl and socketserver with them."""
+    from pslrepl.resources.process import Process
+    from pslrepl.resources.relays import Relay
+    from pslrepl.resources.servers import Server
+    from pslrepl.resources.sockets import Listener, Sock
+
+    return (Process, Sock, Listener, Server, Relay)
+
+
+def kinds() -> tuple[str, ...]:
+    """Every kind ls shows, as the classes declare them (``ls KIND``'s choices)."""
+    return tuple(kind for cls in resource_classes() for kind in cls.KINDS)
+
+
+def wait_events() -> tuple[str, ...]:
+    """Every event some resource has for ``wait NAME EVENT``, each once."""
+    return tuple(dict.fromkeys(event for cls in resource_classes() for event in cls.EVENTS))
