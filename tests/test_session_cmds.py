@@ -353,3 +353,58 @@ def test_ca_export_to_a_file_says_it_wants_a_directory(shell: Shell, tmp_path: P
     (tmp_path / "afile").write_text("mine")
     assert "is a file, not a directory" in shell.fails(f"ca export {tmp_path}/afile")
     assert (tmp_path / "afile").read_text() == "mine"
+
+
+def _declared() -> tuple[set[str], set[str]]:
+    """Every kind and every wait event the resource classes declare, found by walking
+    every class of pslrepl.resources, not through the catalog the commands ask."""
+    import importlib
+    import pkgutil
+
+    import pslrepl.resources
+    from pslrepl.resources.base import Resource
+
+    for module in pkgutil.iter_modules(pslrepl.resources.__path__):
+        importlib.import_module(f"pslrepl.resources.{module.name}")
+    classes, todo = [], [Resource]
+    while todo:
+        cls = todo.pop()
+        classes.append(cls)
+        todo.extend(cls.__subclasses__())
+    kinds = {k for cls in classes for k in cls.KINDS} - set(Resource.KINDS)
+    return kinds, {e for cls in classes for e in cls.EVENTS}
+
+
+def test_ls_and_wait_take_what_the_resource_classes_declare(shell: Shell) -> None:
+    kinds, events = _declared()
+    assert {"process", "tcp", "unix-dgram", "listener", "server", "relay"} <= kinds
+    assert {"exit", "data", "eof", "accept", "connect", "close"} <= events
+    for kind in sorted(kinds):
+        assert shell.ok(f"ls {kind}").startswith("(nothing live")
+    listed = shell.fails("ls widget").split("must be one of ")[1].split(", not ")[0]
+    assert set(listed.split(", ")) == kinds
+    shell.ok("spawn p -- cat")
+    for event in sorted(events - {"exit", "data", "eof"}):  # past the parser, to p's own list
+        assert shell.fails(f"wait p {event}") == (
+            f"error: wait: a process has no event {event!r}; it has exit, data, eof"
+        )
+    listed = shell.fails("wait p ping").split("must be one of ")[1].split(", not ")[0]
+    assert set(listed.split(", ")) == events
+
+
+def test_ls_and_wait_ask_the_resource_classes_only_when_needed() -> None:
+    """Start-up stays cheap: the kinds and events are collected the first time a KIND or
+    EVENT is checked, not when the command table is built (the catalog imports every
+    resource module, and ssl with the servers)."""
+    import subprocess
+    import sys
+
+    heavy = "('pslrepl.resources.servers', 'pslrepl.resources.relays', 'ssl')"
+    code = (
+        "import sys; from pslrepl.cli import main; main(['-c', {line!r}]); "
+        f"print([m in sys.modules for m in {heavy}])"
+    )
+    for line, loaded in (("echo hi", "[False, False, False]"), ("ls tcp", "[True, True, True]")):
+        done = subprocess.run([sys.executable, "-c", code.format(line=line)], capture_output=True,
+                              text=True, timeout=30)  # fmt: skip
+        assert done.stdout.splitlines()[-1] == loaded, (line, done.stderr)

@@ -10,6 +10,7 @@ from pslrepl.errors import PslError, UsageError
 from pslrepl.kinds import ANY_RESOURCE, COMMAND, Choice, Int, Kind
 from pslrepl.render import log_line
 from pslrepl.resources.base import age
+from pslrepl.resources.catalog import kinds as resource_kinds
 from pslrepl.results import Cell, Fields, Styled, Table, volatile
 
 TYPE_CHECKING = False
@@ -21,9 +22,6 @@ if TYPE_CHECKING:
     from pslrepl.kinds import Completing
 
 COMMANDS = Commands(SESSION)
-
-# Every kind of resource, for `ls KIND`.
-KINDS = ("process", "tcp", "tls", "udp", "unix", "unix-dgram", "listener", "server", "relay")
 
 
 @COMMANDS.command(
@@ -86,7 +84,9 @@ def _opt_text(opt: Opt) -> str:
 @COMMANDS.command(
     "ls",
     "a table of live resources: name, kind, state, addresses, bytes, age",
-    args=(Arg("KIND", Choice(KINDS), optional=True),),
+    # Each kind as the resource classes declare it, asked when first needed (the catalog
+    # imports every resource module, ssl and socketserver with them).
+    args=(Arg("KIND", Choice(resource_kinds), optional=True),),
     examples=("ls", "ls process", "ls tcp"),
 )
 def _ls(ctx: Invocation) -> None:

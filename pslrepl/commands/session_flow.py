@@ -7,6 +7,7 @@ from pslrepl.commands.options import TIMEOUT
 from pslrepl.commandspec import Arg, Commands
 from pslrepl.errors import Timeout, UsageError
 from pslrepl.kinds import ANY_RESOURCE, SECONDS, TEXT, Choice, Kind
+from pslrepl.resources.catalog import wait_events
 from pslrepl.results import Fields, Styled
 from pslrepl.settings import Settings
 
@@ -20,9 +21,6 @@ if TYPE_CHECKING:
 
 COMMANDS = Commands(SESSION)
 
-# Every event `wait` knows; each kind of resource says which of them it has.
-WAIT_EVENTS = ("exit", "data", "eof", "connect", "accept", "close")
-
 
 @COMMANDS.command(
     "wait",
@@ -30,7 +28,9 @@ WAIT_EVENTS = ("exit", "data", "eof", "connect", "accept", "close")
     "or accept; a server's connect; a relay's close",
     args=(
         Arg("NAME", ANY_RESOURCE),
-        Arg("EVENT", Choice(WAIT_EVENTS), optional=True),
+        # Every event some resource class declares (each resource says which it has),
+        # asked when first needed.
+        Arg("EVENT", Choice(wait_events), optional=True),
     ),
     opts=(TIMEOUT,),
     calls=("Popen.wait",),
