@@ -30,6 +30,16 @@ def waiting_on(shell: Shell, name: str) -> bool:
     return res.busy and any(key.fd == fd and key.data is not res for key in keys)
 
 
+def logged(shell: Shell, kind: str) -> bool:
+    with shell.session.cond:  # the deque grows from other threads
+        return any(e.kind == kind for e in shell.session.log)
+
+
+def pending(shell: Shell) -> bool:
+    with shell.session.cond:
+        return bool(shell.session.pending)
+
+
 def test_a_waiting_read_shows_live_events_and_wakes_when_data_comes() -> None:
     sh = make_shell()
     peer: socket.socket | None = None
@@ -45,8 +55,8 @@ def test_a_waiting_read_shows_live_events_and_wakes_when_data_comes() -> None:
                 wait_until(lambda: waiting_on(sh, "b"))
                 # A server's client connects while the read waits: shown, not held back.
                 client.append(socket.create_connection(("127.0.0.1", port)))
-                wait_until(lambda: any(e.kind == "client" for e in sh.session.log))
-                wait_until(lambda: not sh.session.pending)  # shown by the waiting read
+                wait_until(lambda: logged(sh, "client"))
+                wait_until(lambda: not pending(sh))  # shown by the waiting read
             finally:
                 assert peer is not None
                 peer.sendall(payload)  # whatever happened: the read ends either way
@@ -84,7 +94,7 @@ def test_an_event_during_an_accept_wait_is_shown_before_the_connection() -> None
             try:
                 wait_until(lambda: waiting_on(sh, "srv"))
                 sh.session.post(Event("srv", "note", "from another thread"))
-                wait_until(lambda: not sh.session.pending)
+                wait_until(lambda: not pending(sh))
             finally:
                 client.append(socket.create_connection(addr))
 
@@ -150,29 +160,30 @@ def test_streams_past_fd_1023_send_recv_and_time_out(high_fds: Shell) -> None:
 
 def test_a_large_sendall_past_fd_1023_comes_whole(high_fds: Shell) -> None:
     sh = high_fds
-    sh.ok("serve web tcp 0 --handler echo --threading; tcp connect c web")
-    assert sock_of(sh, "c").sock.fileno() >= FD_SETSIZE
     payload = os.urandom(3 << 20)  # more than the kernel's buffers: sendall must wait
     path = os.path.join(sh.session.tmp, "payload")
     with open(path, "wb") as fh:
         fh.write(payload)
     got = bytearray()
-    reader = sock_of(sh, "c").sock.dup()
+    with socket.create_server(("127.0.0.1", 0)) as listener:
+        listener.settimeout(60)
 
-    def drain() -> None:  # the echo comes back while sendall still sends
-        while len(got) < len(payload):
-            chunk = reader.recv(1 << 16)
-            if not chunk:
-                break
-            got.extend(chunk)
+        def peer() -> None:  # reads it all as it comes, to the sender's EOF
+            conn, _ = listener.accept()
+            with conn:
+                while chunk := conn.recv(1 << 16):
+                    got.extend(chunk)
 
-    helper = threading.Thread(target=drain)
-    helper.start()
-    try:
-        assert sh.ok(f"sendall c --file {path} --timeout 60") == "c: sent all 3145728 bytes\n"
-    finally:
-        helper.join(timeout=60)
-        reader.close()
+        helper = threading.Thread(target=peer)
+        helper.start()
+        try:
+            sh.ok(f"tcp connect c {listener.getsockname()[1]}")
+            assert sock_of(sh, "c").sock.fileno() >= FD_SETSIZE
+            out = sh.ok(f"sendall c --file {path} --timeout 60")
+            assert out == "c: sent all 3145728 bytes\n"
+        finally:
+            sh.ok("close c")  # the peer's EOF, whatever happened
+            helper.join(timeout=60)
     assert hashlib.sha256(got).hexdigest() == hashlib.sha256(payload).hexdigest()
 
 
