@@ -206,9 +206,9 @@ class Endpoint:
 
     @staticmethod
     def _wait(readable: Any, writable: Any) -> None:
-        import select
+        from pslrepl.resources.polling import poll_ready
 
-        select.select([readable] if readable else [], [writable] if writable else [], [])
+        poll_ready([readable] if readable else [], [writable] if writable else [], None)
 
     @property
     def rfd(self) -> int:

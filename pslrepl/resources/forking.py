@@ -160,7 +160,7 @@ class ForkedChildren(Resource):
     def _wait_children(self, timeout: float) -> None:
         """Until one of this server's children ends, or timeout: a pidfd is readable
         once its process has exited (Linux 5.3), so no polling."""
-        import select
+        from pslrepl.resources.polling import poll_ready
 
         fds: list[int] = []
         try:
@@ -169,7 +169,7 @@ class ForkedChildren(Resource):
                     fds.append(os.pidfd_open(pid))
                 except ProcessLookupError:
                     return  # already exited: reap it now
-            select.select(fds, [], [], timeout)
+            poll_ready(fds, timeout=timeout)
         except (AttributeError, OSError):  # no pidfd_open here: look again shortly
             time.sleep(min(timeout, 0.02))
         finally:

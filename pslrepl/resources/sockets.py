@@ -10,6 +10,7 @@ from pslrepl.events import Event
 from pslrepl.render import plural
 from pslrepl.resources.calls import traced as traced
 from pslrepl.resources.calls import traced_as as traced_as
+from pslrepl.resources.polling import poll_ready
 from pslrepl.resources.watched import PEEK as PEEK
 from pslrepl.resources.watched import WatchedSocket
 from pslrepl.resources.watcher import watcher as watcher
@@ -202,12 +203,10 @@ class Sock(WatchedSocket):
 
     def ready(self, event: str) -> bool:
         """Whether ``wait NAME EVENT`` is satisfied now; never blocks (main thread)."""
-        import select
-
         if event not in ("data", "eof"):
             return super().ready(event)
         if self.tls and not self.has_held():
-            readable = self.sock.pending() or select.select([self.sock], [], [], 0)[0]  # type: ignore[attr-defined]
+            readable = self.sock.pending() or poll_ready([self.sock])  # type: ignore[attr-defined]
             if readable:
                 self.fill()
             if not self.has_held():
@@ -335,10 +334,8 @@ class Listener(Sock):
         return super().waited(event)
 
     def ready(self, event: str) -> bool:
-        import select
-
         if event == "accept":  # a connection waiting to be accepted
-            return bool(select.select([self.sock], [], [], 0)[0])
+            return poll_ready([self.sock])
         return WatchedSocket.ready(self, event)
 
     def _counts(self) -> list[tuple[str, Cell]]:
