@@ -194,6 +194,7 @@ class Dispatcher:
         values, argv = parse_args(cmd, tokens[used:], self.session)
         ctx = Invocation(self.session, cmd, values, argv, line, self)
         ctx.arg_tokens = list(tokens[used:])
+        ctx.text = line[min(t.start for t in tokens) : max(t.end for t in tokens)]
         return ctx
 
     def unknown(self, words: list[str]) -> str:
@@ -221,9 +222,10 @@ class Dispatcher:
         lines = []
         for result in ctx.results:
             lines.extend(render(result, display=settings.display, encoding=settings.encoding))
+        ctx.settle()
         if settings.explain:
             for call in ctx.calls:
-                lines.append([("calls", f"  = {call.func}({call.args}) -> {call.result}")])
+                lines.append([("calls", f"  {call.python()}")])
         self.session.printer.write(lines)
         self.session.flush_events()
 

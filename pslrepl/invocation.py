@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 
+from pslrepl.callrecord import Call, py_repr, receiver_of
 from pslrepl.errors import PslError, UsageError
 from pslrepl.parsing import parse_hex, unescape
 from pslrepl.results import Text
@@ -23,28 +24,6 @@ if TYPE_CHECKING:
     T = TypeVar("T")
 
 
-class Call:
-    """One stdlib call a command made: the data ``explain`` and ``export py`` are built on."""
-
-    __slots__ = ("func", "args", "result", "t")
-
-    def __init__(self, func: str, args: str, result: str) -> None:
-        self.func = func
-        self.args = args
-        self.result = result
-        self.t = time.time()
-
-
-def _short_repr(value: Any, limit: int = 80) -> str:
-    # reprlib bounds the work too: a 64 KiB payload is never turned into text whole.
-    import reprlib
-
-    short = reprlib.Repr()
-    short.maxstring = short.maxother = short.maxlong = limit
-    text = short.repr(value)
-    return text if len(text) <= limit else text[: limit - 3] + "..."
-
-
 class Shown:
     """A value for a recorded call that shows as the given text (a server, a running
     command: their own repr would name the shell's classes)."""
@@ -61,7 +40,7 @@ class Shown:
 class CommandRecord:
     """A finished command, kept in the session's history: the line, its calls, the outcome."""
 
-    __slots__ = ("line", "command", "calls", "ok", "started")
+    __slots__ = ("line", "command", "calls", "ok", "started", "number", "dropped_calls")
 
     def __init__(
         self, line: str, command: str, calls: tuple[Call, ...], ok: bool, started: float
@@ -71,6 +50,8 @@ class CommandRecord:
         self.calls = calls
         self.ok = ok
         self.started = started
+        self.number = 0  # its place in the session's CommandLog, from 1
+        self.dropped_calls = 0  # calls the log let go to stay in its budget
 
 
 class Invocation:
@@ -95,6 +76,10 @@ class Invocation:
         self.calls: list[Call] = []
         self.started = time.time()
         self.arg_tokens: list[Token] = []  # where the arguments stood in the line
+        self.text = line  # this command's own part of the line (a line may hold several)
+        # Objects a handler named for explain that are no resource (run's popen), kept
+        # until the calls are settled.
+        self._local_names: list[tuple[Any, str]] = []
 
     def __getitem__(self, key: str) -> Any:
         return self.values[key]
@@ -110,8 +95,23 @@ class Invocation:
             return tokens[0].text  # the whole thing quoted: the shell's quotes, not Python's
         return raw
 
+    def name(self, obj: Any, variable: str) -> None:
+        """Call ``obj`` ``variable`` in this command's explain lines (an object that is no
+        resource: run's Popen is ``popen``)."""
+        self._local_names.append((obj, variable))
+
+    def settle(self) -> None:
+        """Name each call's receiver and result from what is live now, and let go of the
+        objects (done when the command's output is shown)."""
+        from pslrepl.callrecord import settle_all
+
+        local = {id(obj): variable for obj, variable in self._local_names}
+        settle_all(self.calls, self.session.registry, local)
+        self._local_names.clear()
+
     def record_of(self, *, ok: bool) -> CommandRecord:
-        return CommandRecord(self.line, self.command.name, tuple(self.calls), ok, self.started)
+        self.settle()
+        return CommandRecord(self.text, self.command.name, tuple(self.calls), ok, self.started)
 
     def emit(self, result: Result) -> None:
         self.results.append(result)
@@ -123,22 +123,32 @@ class Invocation:
         self, func: str, fn: Callable[..., T], *args: Any, redact: bool = False, **kwargs: Any
     ) -> T:
         """Run a stdlib call and record it (arguments hidden when ``redact``, for secrets)."""
-        shown = [_short_repr(a) for a in args]
-        shown += [f"{k}={_short_repr(v)}" for k, v in kwargs.items()]
-        text = "<redacted>" if redact else ", ".join(shown)
+        shown = [py_repr(a) for a in args]
+        shown += [f"{k}={py_repr(v)}" for k, v in kwargs.items()]
+        # A secret's call keeps neither side: what comes back may hold it too (a sudo
+        # that echoes its input). ``...`` keeps the line Python.
+        text = "..." if redact and shown else ", ".join(shown)
+        on = receiver_of(fn)
         try:
             value = fn(*args, **kwargs)
         except BaseException as exc:
-            self.calls.append(Call(func, text, f"raised {type(exc).__name__}"))
+            self.calls.append(Call(func, text, f"raised {type(exc).__name__}", on=on))
             raise
-        # A secret's call keeps neither side: what comes back may hold it too (a sudo
-        # that echoes its input).
-        self.calls.append(Call(func, text, "<redacted>" if redact else _short_repr(value)))
+        result = "<redacted>" if redact else py_repr(value)
+        self.calls.append(Call(func, text, result, on=on, value=None if redact else value,
+                               note="arguments redacted" if redact else ""))  # fmt: skip
         return value
 
-    def record(self, func: str, args: str, result: Any = None) -> None:
-        """Note a call made elsewhere (by a resource or a thread) for this command."""
-        self.calls.append(Call(func, args, _short_repr(result)))
+    def record(self, func: str, args: str, result: Any = None, *, on: Any = None,
+               exact: bool = True, note: str = "") -> None:  # fmt: skip
+        """Note a call made elsewhere (by a resource or a thread) for this command: ``on``
+        the object it was made on, ``result`` what it returned (both named, when the
+        command ends, after the resources they became); ``exact=False`` with a ``note``
+        where the line stands for what the code does another way."""
+        raised = isinstance(result, str) and result.startswith("raised ")
+        shown = result if raised else py_repr(result)
+        self.calls.append(Call(func, args, shown, on=on, value=None if raised else result,
+                               exact=exact, note=note))  # fmt: skip
 
     def display(self) -> str | None:
         """A display mode asked for on this command (--hex or --repr), else None."""

@@ -6,6 +6,7 @@ import threading
 import time
 from collections import deque
 
+from pslrepl.commandlog import CommandLog
 from pslrepl.environment import Environment
 from pslrepl.events import Event
 from pslrepl.output import Printer
@@ -50,7 +51,7 @@ class Session:
         self.exit_requested: int | None = None
         # Each command's effect as data (its calls and results), newest last: what
         # explain, export and timeline are built on.
-        self.history: deque[Any] = deque(maxlen=1000)
+        self.history = CommandLog()
         # Values that change from run to run, by the placeholder a transcript writes
         # for them ({p.pid} -> "4242"); resources add theirs as they learn them.
         self.volatile = Volatile(lambda name: name in self.registry)

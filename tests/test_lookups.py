@@ -119,7 +119,8 @@ def test_getaddrinfo_takes_the_stdlib_arguments_in_order(shell: Shell) -> None:
     shell.ok("set explain on")
     out = shell.ok("getaddrinfo 127.0.0.1 http 4 SOCK_STREAM")
     assert (
-        "= socket.getaddrinfo('127.0.0.1', 'http', socket.AF_INET, socket.SOCK_STREAM) -> [(" in out
+        "  socket.getaddrinfo('127.0.0.1', 'http', socket.AF_INET, socket.SOCK_STREAM)  # -> [("
+        in out
     )
     assert "<AddressFamily" not in out
 

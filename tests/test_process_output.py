@@ -158,11 +158,11 @@ def test_explain_shows_the_calls_run_makes(shell: Shell) -> None:
         "a",
         "b",
         "exited with status 0",
-        "  = subprocess.Popen(['sort'], stdin=PIPE, stdout=PIPE, stderr=PIPE, "
-        "env={**os.environ, 'K': 'V'}, start_new_session=True) "
-        "-> <Popen: returncode: None args: ['sort']>",
-        "  = os.write(stdin, b'b\\na\\n', then Popen.stdin.close()) -> 4",
-        "  = os.read(stdout and stderr to EOF, keeping the newest 1 MiB of each) "
-        "-> (b'a\\nb\\n', b'')",
-        "  = Popen.wait() -> 0",
+        "  popen = subprocess.Popen(['sort'], stdin=subprocess.PIPE, stdout=subprocess.PIPE, "
+        "stderr=subprocess.PIPE, env={**os.environ, 'K': 'V'}, start_new_session=True)",
+        "  os.write(popen.stdin.fileno(), b'b\\na\\n')  # -> 4; equivalent: all of it, then "
+        "Popen.stdin.close()",
+        "  os.read(fd, 65536)  # -> (b'a\\nb\\n', b''); equivalent: stdout and stderr read "
+        "to EOF, the newest 1 MiB of each kept",
+        "  popen.wait()  # -> 0",
     ]

@@ -9,7 +9,7 @@ if TYPE_CHECKING:
 # The modules that declare commands (each has a COMMANDS), in the order help lists them:
 # a group's commands keep the order of the modules that declare them.
 MODULES = (
-    "session_cmds", "session_flow", "scripting", "recording", "processes", "child_io",
+    "session_cmds", "session_flow", "scripting", "recording", "explaining", "processes", "child_io",
     "child_signals", "sudo", "expect", "shlib", "signals", "sockets", "sending", "receiving",
     "socket_settings", "lookups", "servers",
     "relays", "tls",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 
+from pslrepl.callrecord import py_repr
 from pslrepl.commands.groups import PROCESSES
 from pslrepl.commands.options import TIMEOUT
 from pslrepl.commands.process_common import PROC as PROC
@@ -65,7 +66,8 @@ def _env(ctx: Invocation) -> dict[str, str] | None:
 def _popen_text(ctx: Invocation, args: list[str] | str, stdin: str) -> str:
     """The Popen call as Python, for explain: the environment only as the user changed it
     (the whole of os.environ would be long, and may hold secrets)."""
-    parts = [repr(args), f"stdin={stdin}", "stdout=PIPE", "stderr=PIPE"]
+    parts = [repr(args), f"stdin=subprocess.{stdin}", "stdout=subprocess.PIPE",
+             "stderr=subprocess.PIPE"]  # fmt: skip
     if ctx.values.get("shell"):
         parts.append("shell=True")
     if ctx.values.get("cwd"):
@@ -122,18 +124,18 @@ def _run(ctx: Invocation) -> None:
         ctx.record("subprocess.Popen", call, exc)
         raise PslError(f"run: {exec_failure(args, exc, cwd=ctx['cwd'])}") from None
     ctx.record("subprocess.Popen", call, popen)
+    ctx.name(popen, "popen")
     # Told to the watchdog and never released: what the child leaves running in its
     # session (`sleep 600 &`) ends when the shell does, however it ends.
     ctx.session.guard_child(popen.pid)
     done = run_bounded(popen, data, timeout=timeout)
     out, err = done.stdout, done.stderr
     if data is not None:
-        ctx.record("os.write", f"stdin, {preview(data, 60)}, then Popen.stdin.close()", done.sent)
-    ctx.record(
-        "os.read",
-        f"stdout and stderr to EOF, keeping the newest {size_text(out.cap)} of each",
-        (bytes(out.data), bytes(err.data)),
-    )
+        ctx.record("os.write", f"popen.stdin.fileno(), {py_repr(data)}", done.sent,
+                   exact=False, note="all of it, then Popen.stdin.close()")  # fmt: skip
+    ctx.record("os.read", "fd, 65536", (bytes(out.data), bytes(err.data)), exact=False,
+               note=f"stdout and stderr read to EOF, the newest {size_text(out.cap)} of "
+               "each kept")  # fmt: skip
     show_output(ctx, bytes(out.data), bytes(err.data))
     show_dropped(ctx, "run", {s: (b.dropped, b.total, b.cap) for s, b in
                                (("stdout", out), ("stderr", err))})  # fmt: skip
@@ -149,7 +151,7 @@ def _run(ctx: Invocation) -> None:
             + (f": {preview(got)}" if got else "")
             + "; --timeout S waits longer"
         )
-    ctx.record("Popen.wait", "", rc)
+    ctx.record("Popen.wait", "", rc, on=popen)
     if ctx["check"] and rc != 0:
         raise PslError(f"run: {describe_status(rc)} (CalledProcessError, from --check)")
     show_status(ctx, "", rc)
@@ -189,8 +191,8 @@ def _spawn(ctx: Invocation) -> None:
     )
     ctx.record(
         "subprocess.Popen",
-        f"{args!r}, stdin=PIPE, stdout=PIPE, "
-        f"stderr={'STDOUT' if ctx['merge_stderr'] else 'PIPE'}, start_new_session=True",
+        f"{args!r}, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess."
+        f"{'STDOUT' if ctx['merge_stderr'] else 'PIPE'}, start_new_session=True",
         proc.popen,
     )
     session.registry.add(proc)

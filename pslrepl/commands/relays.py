@@ -261,6 +261,7 @@ def _relay(ctx: Invocation) -> None:
     res = Relay(session, name, a, b, show=show)
     session.registry.add(res)
     for way, (src, dst) in ((">", (a, b)), ("<", (b, a))):  # one thread each way
-        copy = f"copy {src.label!r} to {dst.label!r} (os.splice, or recv/send)"
-        ctx.record("threading.Thread", f"name='pslrepl:{name}{way}', daemon=True, target={copy}")
+        ctx.record("threading.Thread", f"name='pslrepl:{name}{way}', daemon=True, target=copy",
+                   exact=False, note=f"copy: {src.label} to {dst.label} with os.splice, "
+                   "or recv and send")  # fmt: skip
     ctx.emit(Styled((("name", name), ("", f": relaying {a.label} <-> {b.label}"))))

@@ -75,7 +75,10 @@ def _sh(ctx: Invocation) -> None:
         _return_cmd=True, _out=out, _err=err, _out_bufsize=CHUNK, _err_bufsize=CHUNK,
         _no_pipe=True, _timeout=ctx.timeout,
     )  # fmt: skip
-    shown = ", ".join([*(repr(a) for a in args), *(f"{k}={v!r}" for k, v in kwargs.items())])
+    # out and err are callbacks keeping the newest 1 MiB: named so, the line stays Python.
+    named = {"_out": "out", "_err": "err"}
+    shown = ", ".join([*(repr(a) for a in args),
+                       *(f"{k}={named.get(k) or repr(v)}" for k, v in kwargs.items())])  # fmt: skip
     death = _parent_death_signal()
     if death is not None:
         kwargs["_preexec_fn"] = death

@@ -53,7 +53,11 @@ def _sudo(ctx: Invocation) -> None:
         )
     except OSError as exc:
         raise PslError(f"sudo: can't run sudo: {describe_oserror(exc)}") from None
-    ctx.record("subprocess.Popen", f"{cmd!r}, stdin=PIPE, stdout=PIPE, stderr=PIPE", child)
+    ctx.record(
+        "subprocess.Popen",
+        f"{cmd!r}, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE",
+        child,
+    )
     ctx.session.guard_child(child.pid)
     try:
         # The password is sudo's stdin; what comes back may hold it too (a command run

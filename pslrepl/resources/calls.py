@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import socket
+from pslrepl.callrecord import Call, py_repr, receiver_of
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -12,36 +12,6 @@ if TYPE_CHECKING:
     from pslrepl.invocation import Invocation
 
 MAX_RECORDED = 64  # calls one command lists; a long read loop sums up the rest
-
-
-def py_repr(value: Any, limit: int = 80) -> str:
-    """An argument or result as Python source, short: socket constants by name
-    (socket.MSG_PEEK, not <MsgFlag.MSG_PEEK: 2>), a socket as ``sock``, bytes cut."""
-    import enum
-
-    if isinstance(value, enum.Enum) and type(value).__module__ == "socket":
-        names = value.name or ""
-        if names:
-            return "|".join(f"socket.{n}" for n in names.split("|"))
-        return str(value.value)
-    if isinstance(value, socket.socket):
-        return "sock"
-    if isinstance(value, memoryview):
-        value = bytes(value[:limit])
-    if isinstance(value, (bytes, bytearray)):
-        text = repr(bytes(value[:limit]))
-        return text + ("..." if len(value) > limit else "")
-    if isinstance(value, (tuple, list)):
-        inner = ", ".join(py_repr(v, 40) for v in value[:8]) + (", ..." if len(value) > 8 else "")
-        if isinstance(value, list):
-            text = f"[{inner}]"
-        else:
-            text = f"({inner}{',' if len(value) == 1 else ''})"
-        return text if len(text) <= limit * 2 else text[: limit * 2 - 3] + "..."
-    text = repr(value)
-    if " at 0x" in text:  # an object's default repr: its address says nothing
-        text = f"<{type(value).__module__}.{type(value).__qualname__}>"
-    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def traced(ctx: Invocation | None, func: str, fn: Callable[..., Any], *args: Any,
@@ -58,22 +28,23 @@ def traced_as(ctx: Invocation | None, func: str, shown: str, fn: Callable[..., A
     a plain int)."""
     if ctx is None:
         return fn(*args, **kwargs)
+    on = receiver_of(fn)
     try:
         value = fn(*args, **kwargs)
     except BaseException as exc:
-        record_call(ctx, func, shown, f"raised {type(exc).__name__}")
+        record_call(ctx, func, shown, f"raised {type(exc).__name__}", on=on)
         raise
-    record_call(ctx, func, shown, py_repr(value))
+    record_call(ctx, func, shown, py_repr(value), on=on, value=value)
     return value
 
 
-def record_call(ctx: Invocation, func: str, args: str, result: str) -> None:
-    """Append a call to the command's list; past MAX_RECORDED, one line counts the rest."""
-    from pslrepl.invocation import Call
-
+def record_call(ctx: Invocation, func: str, args: str, result: str, *, on: Any = None,
+                value: Any = None) -> None:  # fmt: skip
+    """Append a call to the command's list; past MAX_RECORDED, one line counts the rest.
+    ``on`` and ``value``: the objects called and returned, named when the command ends."""
     calls = ctx.calls
     if len(calls) < MAX_RECORDED:
-        calls.append(Call(func, args, result))
+        calls.append(Call(func, args, result, on=on, value=value))
         return
     last = calls[-1]
     more = 1

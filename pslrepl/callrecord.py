@@ -1,0 +1,172 @@
+"""Each stdlib call a command made, as data: what explain prints as a line of Python.
+
+A Call keeps the function, its receiver (the resource whose object it was called on:
+its name is the Python variable), the arguments and result as bounded Python source,
+the name the result was bound to, and whether the line is the exact call or an
+equivalent. While the command runs, a Call holds the receiver and result objects; when
+the command ends they are matched against the registry (``settle``) and let go, so a
+record holds names and text, never sockets or buffers.
+"""
+
+from __future__ import annotations
+
+import socket
+import time
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+    from typing import Any
+
+    from pslrepl.resources.registry import Registry
+
+# Past this much of a payload, the rest is counted, not kept (and shown as a comment).
+PAYLOAD_SHOWN = 64
+
+
+class Call:
+    """One stdlib call: ``bound = receiver.method(args)  # -> result``."""
+
+    __slots__ = (
+        "func", "args", "result", "t", "receiver", "bound", "exact", "note", "_self", "_value",
+    )  # fmt: skip
+
+    def __init__(
+        self,
+        func: str,
+        args: str,
+        result: str,
+        *,
+        exact: bool = True,
+        note: str = "",
+        receiver: str = "",
+        on: Any = None,
+        value: Any = None,
+    ) -> None:
+        self.func = func  # as the docs name it: socket.bind, Popen.stdin.write, os.splice
+        self.args = args  # Python source, bounded
+        self.result = result  # Python source or a description ("raised OSError"), bounded
+        self.t = time.time()
+        self.receiver = receiver  # the variable the method is called on, once known
+        self.bound = ""  # the variable the result became, once known
+        self.exact = exact
+        self.note = note  # what an equivalent line stands for
+        self._self = on  # the object the method was called on, until settled
+        self._value = value  # the object returned, until settled
+
+    @property
+    def raised(self) -> bool:
+        return self.result.startswith("raised ")
+
+    def settle(self, names: dict[int, str]) -> None:
+        """Name the receiver and the result from the live objects, then let them go."""
+        if not self.receiver and self._self is not None:
+            self.receiver = names.get(id(self._self), "")
+        value = self._value
+        if value is not None:
+            self.bound = names.get(id(value), "")
+            if not self.bound and type(value) is tuple and 1 < len(value) <= 4:
+                # accept() and socketpair() return their new objects in a tuple: the
+                # line unpacks it, naming each part that became a resource.
+                parts = [names.get(id(v), "") for v in value]
+                if any(parts):
+                    self.bound = ", ".join(p or "_" for p in parts)
+        self._self = self._value = None
+
+    def target(self) -> str:
+        """What is called: ``c.recv`` for a method of a named object, else the function."""
+        if self.receiver:
+            _, _, method = self.func.partition(".")
+            return f"{self.receiver}.{method or self.func}"
+        return self.func
+
+    def python(self) -> str:
+        """The call as a line of Python that compiles; what it returned as a comment."""
+        if self.result.endswith(" more calls, not listed"):  # past the listed ones
+            return f"# ... {self.result}"
+        line = f"{self.bound} = " if self.bound else ""
+        line += f"{self.target()}({self.args})"
+        comment = []
+        if self.raised:
+            comment.append(self.result)
+        elif ("," in self.bound or not self.bound) and self.result not in ("None", ""):
+            comment.append(f"-> {self.result}")
+        if not self.exact:
+            comment.append(f"equivalent: {self.note}" if self.note else "equivalent")
+        return line + (f"  # {'; '.join(comment)}" if comment else "")
+
+    def legacy(self) -> str:
+        """func(args) -> result, as explain once showed it (for the log's plain text)."""
+        return f"{self.func}({self.args}) -> {self.result}"
+
+
+def object_names(registry: Registry) -> dict[int, str]:
+    """The live resources' stdlib objects by id: a socket, a Popen, a server."""
+    names: dict[int, str] = {}
+    for res in registry:
+        for obj in _objects_of(res):
+            names.setdefault(id(obj), res.name)
+    return names
+
+
+def _objects_of(res: Any) -> Iterable[Any]:
+    try:
+        obj = res.obj
+    except Exception:  # a resource that can't say (closing): nothing to name
+        return ()
+    return (obj,) if obj is not None else ()
+
+
+def py_repr(value: Any, limit: int = 80) -> str:
+    """An argument or result as Python source, short: socket constants by name
+    (socket.MSG_PEEK, not <MsgFlag.MSG_PEEK: 2>), a socket as ``sock``, bytes cut."""
+    import enum
+
+    if isinstance(value, enum.Enum) and type(value).__module__ == "socket":
+        names = value.name or ""
+        if names:
+            return "|".join(f"socket.{n}" for n in names.split("|"))
+        return str(value.value)
+    if isinstance(value, socket.socket):
+        return "sock"
+    if isinstance(value, memoryview):
+        value = bytes(value[:limit])
+    if isinstance(value, (bytes, bytearray)):
+        text = repr(bytes(value[:limit]))
+        return text + ("..." if len(value) > limit else "")
+    if isinstance(value, (tuple, list)):
+        inner = ", ".join(py_repr(v, 40) for v in value[:8]) + (", ..." if len(value) > 8 else "")
+        if isinstance(value, list):
+            text = f"[{inner}]"
+        else:
+            text = f"({inner}{',' if len(value) == 1 else ''})"
+        return text if len(text) <= limit * 2 else text[: limit * 2 - 3] + "..."
+    text = repr(value)
+    if " at 0x" in text:  # an object's default repr: its address says nothing
+        text = f"<{type(value).__module__}.{type(value).__qualname__}>"
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def short_repr(value: Any, limit: int = 80) -> str:
+    """A value as bounded Python source (reprlib: a 64 KiB payload is never made text)."""
+    import reprlib
+
+    short = reprlib.Repr()
+    short.maxstring = short.maxother = short.maxlong = limit
+    text = short.repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def settle_all(calls: Iterable[Call], registry: Registry, local: dict[int, str]) -> None:
+    """Settle each call: objects named by the live resources, then by the command."""
+    names = {**local, **object_names(registry)}
+    for call in calls:
+        call.settle(names)
+
+
+def receiver_of(fn: Any) -> Any:
+    """The object a bound method belongs to (a module's function has none that counts)."""
+    import types
+
+    owner = getattr(fn, "__self__", None)
+    return None if owner is None or isinstance(owner, types.ModuleType) else owner

@@ -1,0 +1,147 @@
+"""The session as data: every command numbered in history, its calls as lines of Python."""
+
+from __future__ import annotations
+
+import gc
+import re
+import weakref
+from pathlib import Path
+
+import pytest
+
+from pslrepl.commandlog import CommandLog
+from tests.helpers import Shell
+
+
+def calls_of(out: str) -> list[str]:
+    return [line[2:] for line in out.splitlines()[1:] if line.startswith("  ")]
+
+
+def test_explain_writes_each_call_on_the_object_the_user_named(shell: Shell) -> None:
+    shell.ok("tcp listen srv 0")
+    assert calls_of(shell.ok("explain")) == [
+        "srv = socket.socket(socket.AF_INET, socket.SOCK_STREAM)",
+        "srv.bind(('127.0.0.1', 0))",
+        "srv.listen(4096)",
+    ]
+    port = shell.session.registry.get("srv").obj.getsockname()[1]
+    shell.ok("tcp connect c srv")
+    assert calls_of(shell.ok("explain"))[0] == (
+        f"c = socket.create_connection(('127.0.0.1', {port}), timeout=5.0, source_address=None)"
+    )
+    shell.ok("accept srv s")
+    (accept,) = calls_of(shell.ok("explain"))
+    assert re.fullmatch(r"s, _ = srv\.accept\(\)  # -> \(sock, \('127\.0\.0\.1', \d+\)\)", accept)
+    shell.ok("send c 'a\\x00\\r\\n'")
+    assert calls_of(shell.ok("explain")) == ["c.send(b'a\\x00\\r\\n')  # -> 4"]
+    shell.ok("recv s 4")
+    assert calls_of(shell.ok("explain")) == ["s.recv(4)  # -> b'a\\x00\\r\\n'"]
+
+
+def test_set_explain_on_shows_the_same_lines_as_it_goes(shell: Shell) -> None:
+    shell.ok("set explain on")
+    out = shell.ok("socketpair a b")
+    assert "  a, b = socket.socketpair()  # -> (sock, sock)" in out.splitlines()
+
+
+def test_history_numbers_every_command_and_marks_failures(shell: Shell) -> None:
+    shell.ok("echo one; echo two")
+    shell.fails("recv nosuch")  # refused by the parser: no command ran, nothing kept
+    shell.fails("sleep -1")
+    shell.ok("tcp listen srv 0")
+    out = shell.ok("history")
+    assert out.splitlines() == [
+        "   1  echo one",
+        "   2  echo two",
+        "   3  tcp listen srv 0",
+    ]
+    # explain alone passes over history and explain themselves.
+    assert shell.ok("explain").splitlines()[0] == "   3  tcp listen srv 0"
+    assert shell.ok("explain 1").splitlines() == ["   1  echo one", "  (no stdlib calls)"]
+    assert shell.ok("history --last 1").splitlines() == ["   6  explain 1"]
+
+
+def test_a_failed_command_keeps_the_calls_it_made(shell: Shell) -> None:
+    shell.ok("tcp listen srv 0")
+    shell.ok("close srv")
+    port = shell.ok("py __import__('socket').socket().getsockname()")  # any unused port
+    assert port
+    shell.fails("tcp connect c 127.0.0.1:1 --timeout 1")
+    out = shell.ok("explain")
+    assert out.splitlines()[0].endswith("tcp connect c 127.0.0.1:1 --timeout 1  (failed)")
+    assert "raised ConnectionRefusedError" in out
+
+
+def test_explain_says_what_it_cannot_show(shell: Shell) -> None:
+    assert (
+        shell.fails("explain") == "error: explain: no command has run yet; run one, then explain it"
+    )
+    shell.ok("echo hi")
+    assert (
+        shell.fails("explain 7")
+        == "error: explain: there is no command 7 yet; `history` lists them"
+    )
+    assert shell.fails("explain 0").startswith("error: explain: N must be from 1 to ")
+
+
+def test_the_history_lets_go_of_the_objects_a_command_touched(shell: Shell) -> None:
+    """A record holds names and text: a closed socket is freed though its calls are kept."""
+    shell.ok("tcp listen srv 0")
+    shell.ok("tcp connect c srv")
+    ref = weakref.ref(shell.session.registry.get("c").obj)
+    shell.ok("close c")
+    gc.collect()
+    assert ref() is None
+    assert "c = socket.create_connection(" in shell.ok("explain 2")
+
+
+def test_the_history_is_bounded_in_bytes_not_in_commands(shell: Shell) -> None:
+    log = CommandLog(calls_budget=2000, lines_budget=3000)
+    shell.session.history = log
+    for i in range(60):
+        shell.ok(f"htons {i}")
+    # Every command's line is still there until the lines' own budget runs out...
+    numbers = [r.number for r in log]
+    assert numbers == list(range(numbers[0], 61)) and log.forgotten == numbers[0] - 1
+    assert log.forgotten > 0  # 60 lines of ~70 bytes each are past 3000
+    # ... and the oldest kept ones lost their calls first, saying how many they had.
+    oldest = next(iter(log))
+    assert oldest.calls == () and oldest.dropped_calls == 1
+    assert "its 1 calls were let go" in shell.ok(f"explain {oldest.number}")
+    assert "socket.htons(59)" in shell.ok("explain 60")
+    assert "was forgotten" in shell.fails("explain 1")
+
+
+EXPLAINED = [
+    "spawn p -- cat", "writeline p hi", "read p --line", "eof p", "wait p", "poll p",
+    "run -- echo x", "sh echo y", "trap USR1", "alarm 0", "sleep 0.01",
+    "tcp listen srv 0", "tcp connect c srv", "accept srv s", "send c hello", "recv s",
+    "sendline c x", "recv s --line", "udp open u --bind 0", "sendto u u ping",
+    "recvfrom u", "serve e tcp 0 --handler echo", "stop e", "relay r tcp-listen:0 srv",
+    "close r", "getaddrinfo 127.0.0.1 80", "sockopt c TCP_NODELAY", "shutdown c wr",
+    "socketpair a b", "send a '\\x00\\r\\n'", "recv b", "settimeout a 1", "dup a a2",
+    "setblocking a off", "gethostbyname localhost", "htons 80", "inet_aton 127.0.0.1",
+    "spawn q --shell -- 'sleep 30'", "signal q TERM", "wait q", "sendall c " + "x" * 200,
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("tls", [False, True], ids=["plain", "tls"])
+def test_every_explain_line_compiles(shell: Shell, tmp_path: Path, tls: bool) -> None:
+    lines = list(EXPLAINED)
+    lines += [f"unix listen ul {tmp_path}/sock", f"unix connect uc {tmp_path}/sock"]
+    if tls:
+        lines = ["serve w tcp 0 --handler echo --tls --threading", "tls connect t w",
+                 "sendline t hi", "recv t --line", "tls info t"]  # fmt: skip
+    seen = 0
+    for line in lines:
+        shell(line)
+        record = shell.session.history.last()
+        assert record is not None
+        for call in record.calls:
+            seen += 1
+            text = call.python()
+            try:
+                compile(text, "<explain>", "exec")
+            except SyntaxError:
+                pytest.fail(f"{line!r} explains as {text!r}, which is not Python")
+    assert seen >= (8 if tls else 50)
