@@ -7,11 +7,12 @@ import time
 from pslrepl.addresses import format_addr, parse_addr
 from pslrepl.commands.groups import SOCKETS
 from pslrepl.commands.options import FILE_IN, HEX_IN, TIMEOUT, TIMEOUT_HINT
-from pslrepl.commands.socket_common import ADDRESS, ready_within, resolve_unix_path, socket_error
+from pslrepl.commands.socket_common import ADDRESS, resolve_unix_path, socket_error
 from pslrepl.commandspec import Arg, Commands
 from pslrepl.errors import PslError, Timeout, UsageError
 from pslrepl.kinds import DATA, ResourceOf
 from pslrepl.render import plural
+from pslrepl.resources.polling import poll_ready
 from pslrepl.resources.sockets import SOCKET_KINDS, traced
 from pslrepl.results import Styled
 
@@ -44,7 +45,7 @@ def _send_some(ctx: Invocation, res: Sock, data: bytes | memoryview, deadline: f
         data = data[:TLS_RECORD]  # a timeout halfway through one record, never more
     if sock.gettimeout() is not None:
         return int(traced(ctx, func, sock.send, data))
-    if not ready_within(sock, max(0.0, deadline - time.monotonic()), write=True):
+    if not poll_ready(write=[sock], timeout=max(0.0, deadline - time.monotonic())):
         raise TimeoutError
     sock.settimeout(max(deadline - time.monotonic(), 0.001))
     try:

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import errno
 import os
-import select
 import socket
 import time
 
@@ -15,6 +14,7 @@ from pslrepl.commands.options import TIMEOUT_HINT as TIMEOUT_HINT
 from pslrepl.errors import PslError, Timeout, UsageError, describe_oserror
 from pslrepl.kinds import Choice, Kind, Seconds
 from pslrepl.render import plural, preview
+from pslrepl.resources.polling import poll_ready
 from pslrepl.resources.sockets import Sock, watcher
 from pslrepl.results import Styled
 
@@ -268,23 +268,14 @@ def wait_readable(ctx: Invocation, res: Sock, deadline: float, what: str,
                   f"{have}; {TIMEOUT_HINT}")  # fmt: skip
 
 
-def ready_within(sock: socket.socket, timeout: float = 0.0, *, write: bool = False) -> bool:
-    """Whether a read (or a write) of ``sock`` would return at once, now or within
-    ``timeout`` seconds: bytes, room, EOF or an error. poll(2), not select(2), which
-    fails for a file descriptor past 1023 (FD_SETSIZE), as a busy shell's sockets get."""
-    poller = select.poll()
-    poller.register(sock, select.POLLOUT if write else select.POLLIN)
-    return bool(poller.poll(timeout * 1000))
-
-
 def _ready(ctx: Invocation, res: Sock, waker: _Waker) -> bool:
     """Whether a read of ``res`` returns at once; if not, the watcher wakes the wait when
     the socket turns readable (called with the session's lock held)."""
     sock = res.sock
     if res.kind != "tls":
-        if ready_within(sock):
+        if poll_ready([sock]):
             return True
-    elif sock.pending() or ready_within(sock):  # type: ignore[attr-defined]
+    elif sock.pending() or poll_ready([sock]):  # type: ignore[attr-defined]
         res.fill(ctx)
         if res.has_held():
             return True
