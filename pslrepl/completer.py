@@ -120,9 +120,7 @@ class PslCompleter(Completer):
 
     def _listening(self) -> list[str]:
         """Names that stand for an address: listeners, servers, relays that listen."""
-        registry = self.session.registry
-        return [name for name in registry.names(("listener", "server", "relay"))
-                if getattr(registry.get(name), "bound_addr", None) is not None]  # fmt: skip
+        return [res.name for res in self.session.registry if res.listening]
 
     def _paths(self, prefix: str) -> Iterator[Completion]:
         for c in self.paths.get_completions(Document(prefix, len(prefix)), CompleteEvent()):

@@ -68,19 +68,19 @@ def endpoint(ctx: Invocation, spec: str, relay_name: str) -> Endpoint:
             if res.closed or res.stdin_closed:
                 raise UsageError(f"relay: {spec}'s stdin is closed; spawn it again")
             return Endpoint.of_child(spec, res)
-        if isinstance(res, Sock) and res.kind in ("tcp", "unix", "tls"):
+        if isinstance(res, Sock) and res.byte_stream:
             # The relay reads it now: the watcher keeps quiet, and notices not shown yet
             # are withdrawn (a TLS notice would decrypt, taking bytes from the relay).
             res.begin_read()
-            if res.kind == "tls":  # read with recv: an SSLSocket's bytes can't be spliced
+            if res.tls:  # read with recv: an SSLSocket's bytes can't be spliced
                 return Endpoint(spec, sock=res.sock, owned=False, tls=res, lent=res)
             return Endpoint(spec, sock=res.sock, owned=False, lent=res)
-        bound = getattr(res, "bound_addr", None)
-        if bound is not None and res.kind in ("server", "listener", "relay"):
+        bound = res.bound_addr
+        if res.listening and bound is not None:
             # Something that listens: the relay connects to it, as `tcp connect` would.
             if bound.path:
                 return endpoint(ctx, f"unix:{bound.path}", relay_name)
-            proto = "udp" if getattr(res, "proto", "") == "udp" else "tcp"
+            proto = "udp" if bound.dgram else "tcp"
             return endpoint(ctx, f"{proto}:{bound}", relay_name)
         raise UsageError(f"relay: {spec} is a {res.kind}; a relay joins tcp, tls or unix "
                          "sockets, children, and what listens (servers, listeners)")  # fmt: skip
@@ -157,10 +157,10 @@ def _reach_later(ctx: Invocation, spec: str, relay_name: str) -> str | Endpoint:
     session = ctx.session
     if spec in session.registry:
         res = session.registry.get(spec)
-        bound = getattr(res, "bound_addr", None)
-        if bound is None or res.kind not in ("server", "listener", "relay"):
+        bound = res.bound_addr
+        if bound is None or not res.listening:
             return spec
-        proto = "unix" if bound.path else "udp" if getattr(res, "proto", "") == "udp" else "tcp"
+        proto = "unix" if bound.path else "udp" if bound.dgram else "tcp"
         spec = f"unix:{bound.path}" if bound.path else f"{proto}:{bound}"
     kind, sep, rest = spec.partition(":")
     if kind in ("tcp", "udp"):
