@@ -52,6 +52,8 @@ def _help(ctx: Invocation) -> None:
                                  ("", "  " + sub_cmd.summary))))  # fmt: skip
             ctx.say(f"`help {words[0]} SUBCOMMAND` shows its usage.", "notice")
             return
+        if len(words) == 1 and _help_stdlib(ctx, words[0].removeprefix("--")):
+            return
         raise PslError(ctx.dispatcher.unknown(words))
     ctx.emit(Styled((("command", "usage: "), ("", cmd.usage()))))
     ctx.say(cmd.summary)
@@ -75,6 +77,24 @@ def _help(ctx: Invocation) -> None:
         width = max(map(len, listed), default=0)
         for key, text in listed.items():
             ctx.emit(Styled((("option", f"  {key:<{width}}  "), ("", text))))
+
+
+def _help_stdlib(ctx: Invocation, name: str) -> bool:
+    """A stdlib name that is no command: where it shows. False if it is none we know."""
+    from pslrepl.commands.stdlib_names import stdlib_help
+
+    table = ctx.dispatcher.table
+    found = stdlib_help(name.rpartition(".")[2] or name, table.commands)
+    if found is None:
+        return False
+    answer, makers = found
+    if answer:
+        ctx.emit(Styled((("command", name), ("", f": {answer}"))))
+    if makers:
+        ctx.emit(Styled((("key", "see: " if answer else f"{name} is called by: "),
+                         ("command", ", ".join(makers)))))  # fmt: skip
+        ctx.say(f"`help {makers[0]}` shows its usage.", "notice")
+    return True
 
 
 def _opt_text(opt: Opt) -> str:

@@ -1,0 +1,126 @@
+"""`help NAME` for a stdlib name that is no command: which commands make that call, or
+where the value shows, or why the name has no command (the notes' API sheet, name by name).
+"""
+
+from __future__ import annotations
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from pslrepl.commandspec import Command
+
+# Names no command's `calls` spells, and what a student typing one should be told.
+ANSWERS = {
+    # subprocess
+    "Popen": "subprocess.Popen: `spawn` starts one and keeps it under a NAME (`py p` is "
+    "the Popen); `run` starts one and waits for it",
+    "bufsize": "Popen's bufsize: `spawn` reads a child's pipes unbuffered itself, so it "
+    "is left at its default; `py` can pass it to subprocess.Popen",
+    "preexec_fn": "Popen's preexec_fn: the shell sets what children need without it "
+    "(start_new_session=True); `py` can pass one to subprocess.Popen",
+    "env": "Popen's env: `run --env K=V` and `spawn --env K=V` add to the environment",
+    "cwd": "Popen's cwd: `run --cwd DIR` and `spawn --cwd DIR`",
+    "shell": "Popen's shell=True: `run --shell` and `spawn --shell` give ARGV to /bin/sh",
+    "child": "the notes' `child` is a Popen: `spawn child -- ARGV` makes one under that name",
+    "pipe_cloexec": "subprocess.pipe_cloexec was a Python 2 internal (a pipe with "
+    "FD_CLOEXEC set); Python 3 has os.pipe2 and makes pipes close-on-exec by default, so "
+    "there is nothing to call",
+    "stdin": "Popen.stdin, the child's standard input: `write`, `writeline`, `eof` and "
+    "`communicate` use it; `py p.stdin` is the file object",
+    "stdout": "Popen.stdout: `read NAME` takes what the child printed; `py p.stdout` is "
+    "the file object",
+    "stderr": "Popen.stderr: `read NAME --stderr`; `spawn --merge-stderr` sends it to stdout",
+    "pid": "Popen.pid: `spawn` says it, `ps` and `info NAME` show it, `py p.pid` returns it",
+    "returncode": "Popen.returncode: `poll NAME` and `wait NAME` set it, `ps` and `info "
+    "NAME` show it (negative: the signal that ended the child)",
+    "PIPE": "subprocess.PIPE: `spawn` gives every child pipes (stdin=PIPE, stdout=PIPE, "
+    "stderr=PIPE), which `write`, `read` and `communicate` use",
+    "STDOUT": "subprocess.STDOUT: `spawn --merge-stderr` passes stderr=STDOUT",
+    "call": "subprocess.call: `run -- ARGV` runs a program to completion and shows its "
+    "exit status, which is what call returns",
+    "check_call": "subprocess.check_call: `run --check -- ARGV` fails on a non-zero status, "
+    "as check_call raises CalledProcessError",
+    "check_output": "subprocess.check_output: `run --check -- ARGV` shows the output and "
+    "fails on a non-zero status, as check_output raises CalledProcessError",
+    "CalledProcessError": "what check=True raises: `run --check` fails with its status",
+    # socket
+    "close": "socket.close and friends: `close NAME` closes any resource",
+    "family": "socket.family: `info NAME` shows it (and type and proto); `py s.family`",
+    "type": "socket.type: `info NAME` shows it; `py s.type`",
+    "proto": "socket.proto: `info NAME` shows it; `py s.proto`",
+    "fileno": "socket.fileno: `info NAME` shows a socket's fd; `py s.fileno()` returns it",
+    "getpeername": "socket.getpeername: `info NAME` and `ls` show the remote address; "
+    "`py s.getpeername()` returns it",
+    "getsockname": "socket.getsockname: `info NAME` and `ls` show the local address; "
+    "`py s.getsockname()` returns it",
+    "gettimeout": "socket.gettimeout: `info NAME` shows the socket's timeout; `settimeout` sets it",
+    "bind": "socket.bind: `tcp listen`, `udp open --bind` and `unix listen` bind (`help "
+    "tcp listen` lists the calls); `py s.bind(ADDR)` on a bare socket",
+    "listen": "socket.listen: `tcp listen NAME ADDR --backlog N` and `unix listen`",
+    "connect": "socket.connect: `tcp connect` (socket.create_connection), `unix connect`, "
+    "`udp open --connect`",
+    "connect_ex": "socket.connect_ex: connect returning the errno instead of raising; "
+    "`tcp connect` shows the errno by name when it fails; `py s.connect_ex(ADDR)`",
+    "recv_into": "socket.recv_into: recv into a buffer you own; `recv` reads into a fresh "
+    "one; `py s.recv_into(buf)`",
+    "recvfrom_into": "socket.recvfrom_into: `recvfrom` reads a datagram and its sender; "
+    "`py u.recvfrom_into(buf)`",
+    "makefile": "socket.makefile: a file object over the socket; `py s.makefile('rb')` "
+    "(bytes it buffers are no longer there for `recv`)",
+    "getsockopt": "socket.getsockopt: `sockopt NAME OPTION`",
+    "setsockopt": "socket.setsockopt: `sockopt NAME OPTION VALUE`",
+    "fromfd": "socket.fromfd: a socket object over a descriptor you already have; "
+    "`py socket.fromfd(fd, socket.AF_INET, socket.SOCK_STREAM)`",
+    "socket": "socket.socket: every socket command makes one (`tcp listen`, `udp open`, "
+    "`socketpair`...); for a server, its listening socket (`py srv.socket`)",
+    # socketserver
+    "BaseServer": "socketserver.BaseServer: `serve` runs one (TCPServer, UDPServer, "
+    "UnixStreamServer) in the background; `py web` is the server",
+    "TCPServer": "socketserver.TCPServer: `serve NAME tcp ADDR`",
+    "UDPServer": "socketserver.UDPServer: `serve NAME udp ADDR`",
+    "BaseRequestHandler": "socketserver.BaseRequestHandler: `serve --handler "
+    "python:FILE:CLASS` serves with your own subclass; `handlers` lists the built-in ones",
+    "StreamRequestHandler": "socketserver.StreamRequestHandler (self.rfile, self.wfile): "
+    "subclass it in a file and `serve --handler python:FILE:CLASS`",
+    "DatagramRequestHandler": "socketserver.DatagramRequestHandler: subclass it in a file "
+    "and `serve NAME udp ADDR --handler python:FILE:CLASS`",
+    "rfile": "StreamRequestHandler.rfile: a handler of yours reads the client through it "
+    "(`serve --handler python:FILE:CLASS`)",
+    "wfile": "StreamRequestHandler.wfile: a handler of yours writes to the client through "
+    "it (`serve --handler python:FILE:CLASS`)",
+    "handle": "BaseRequestHandler.handle: what serves each client; `handlers` lists the "
+    "built-in ones, and `serve --handler python:FILE:CLASS` runs yours",
+    "setup": "BaseRequestHandler.setup: runs before handle, for each client "
+    "(`serve --handler python:FILE:CLASS` runs yours)",
+    "finish": "BaseRequestHandler.finish: runs after handle, for each client "
+    "(`serve --handler python:FILE:CLASS` runs yours)",
+    "request": "BaseRequestHandler.request: the client's socket (for UDP, the datagram "
+    "and the socket); `clients NAME` lists a server's clients",
+    "client_address": "BaseRequestHandler.client_address: `clients NAME` shows each "
+    "client's address",
+    "server": "BaseRequestHandler.server: the server serving it; `serve` makes one",
+    "server_address": "BaseServer.server_address: `serve` says it and `info NAME` shows it",
+    "RequestHandlerClass": "BaseServer.RequestHandlerClass: `serve --handler H` picks it "
+    "(`handlers` lists them)",
+    "timeout": "BaseServer.timeout, and a socket's: `serve --idle S` closes quiet "
+    "clients; `settimeout NAME S` sets a socket's; `set timeout` the shell's wait",
+    "handle_request": "BaseServer.handle_request: `serve` runs serve_forever in a thread; "
+    "`py web.handle_request()` serves one request on a server you stopped",
+    "serve_forever": "BaseServer.serve_forever: `serve` runs it in a thread; `stop` calls shutdown",
+}
+
+
+def stdlib_help(name: str, commands: list[Command]) -> tuple[str, list[str]] | None:
+    """What to tell about ``name``: (an answer, the commands that make the call), or None."""
+    makers = []
+    for cmd in commands:
+        for call in cmd.calls:
+            if name == call or name in call.split("."):
+                makers.append(cmd.name)
+                break
+        else:
+            if any(opt.name == f"--{name.replace('_', '-')}" for opt in cmd.opts):
+                makers.append(cmd.name)
+    answer = ANSWERS.get(name)
+    if answer is None and not makers:
+        return None
+    return answer or "", makers
