@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pslrepl.callrecord import py_repr
 from pslrepl.commands.groups import PROCESSES
 from pslrepl.commands.options import FILE_IN, HEX_IN, SHOW_HEX, SHOW_REPR, TIMEOUT
 from pslrepl.commands.process_common import (
@@ -57,7 +58,8 @@ def _write_data(ctx: Invocation, *, newline: bool) -> None:
     proc = live_process(ctx)
     data = ctx.data(newline=newline)
     n = proc.write(data, timeout=ctx.timeout)
-    ctx.record("Popen.stdin.write", repr(data), n)
+    ctx.record("os.write", f"{proc.name}.stdin.fileno(), {py_repr(data)}", n, exact=False,
+               note="os.write until all of it is written, waiting for room (select)")  # fmt: skip
     ctx.emit(Styled((("name", proc.name), ("notice", f": wrote {plural(n, 'byte')}"))))
 
 
@@ -72,7 +74,7 @@ def _write_data(ctx: Invocation, *, newline: bool) -> None:
 def _eof(ctx: Invocation) -> None:
     proc = live_process(ctx)
     proc.close_stdin()
-    ctx.record("Popen.stdin.close", "")
+    ctx.record("Popen.stdin.close", "", on=proc.popen)
     ctx.emit(Styled((("name", proc.name), ("notice", ": stdin closed"))))
 
 
@@ -109,11 +111,14 @@ def _read(ctx: Invocation) -> None:
         if not until:
             raise UsageError("read: --until needs some text to wait for")
     got = proc.read(stream, mode=mode, until=until, timeout=ctx.timeout)
-    # What a script would call for the same bytes (the drain thread already read them).
+    # What a script would call for the same bytes: the drain thread already read them
+    # (os.read as they came), and this takes them from its buffer.
     call, args = {"line": ("readline", ""), "all": ("read", "")}.get(
         mode, ("read", str(len(got.data)) if mode == "until" else "65536")
     )
-    ctx.record(f"Popen.{stream}.{call}", args, got.data)
+    ctx.record(f"Popen.{stream}.{call}", args, got.data, on=proc.popen, exact=False,
+               note="a thread reads the pipe as bytes come; this takes them from its "
+               "buffer")  # fmt: skip
     show_read(ctx, proc, stream, got.data, got.eof, got.dropped, mode)
 
 
@@ -180,7 +185,9 @@ def _communicate(ctx: Invocation) -> None:
         }
     rc = proc.returncode
     assert rc is not None
-    ctx.record("Popen.communicate", repr(data), (out, err))
+    ctx.record("Popen.communicate", py_repr(data), (out, err), on=proc.popen, exact=False,
+               note="stdin written and closed, then what the drain thread read, at "
+               "exit")  # fmt: skip
     show_output(ctx, out, err)
     show_dropped(ctx, "communicate", dropped)
     show_status(ctx, proc.name, rc)
