@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import socket
 
 from pslrepl.addresses import parse_addr
@@ -53,12 +54,23 @@ class EndpointSpec(Kind):
 ENDPOINT = EndpointSpec()
 
 
-def endpoint(ctx: Invocation, spec: str, relay_name: str) -> Endpoint:
+def _name(ctx: Invocation | None, obj: object, var: str) -> None:
+    if ctx is not None and var:
+        ctx.name(obj, var)
+
+
+def endpoint(ctx: Invocation, spec: str, relay_name: str, *, side: str = "",
+             recorded: bool = True) -> Endpoint:  # fmt: skip
+    """One side of a relay, made from SPEC; its calls recorded for explain unless it is
+    made later, when a client comes (``recorded=False``). ``side`` (a or b) names it."""
     from pslrepl.commands.socket_common import socket_error
+    from pslrepl.resources.calls import traced, traced_as
     from pslrepl.resources.relays import Endpoint
     from pslrepl.resources.sockets import Sock
 
     session = ctx.session
+    rec = ctx if recorded else None
+    var = re.sub(r"\W", "_", f"{relay_name}_{side}") if side else ""
     kind, sep, rest = spec.partition(":")
     if spec in session.registry:
         from pslrepl.resources.process import Process
@@ -79,9 +91,10 @@ def endpoint(ctx: Invocation, spec: str, relay_name: str) -> Endpoint:
         if res.listening and bound is not None:
             # Something that listens: the relay connects to it, as `tcp connect` would.
             if bound.path:
-                return endpoint(ctx, f"unix:{bound.path}", relay_name)
+                return endpoint(ctx, f"unix:{bound.path}", relay_name, side=side,
+                                recorded=recorded)  # fmt: skip
             proto = "udp" if bound.dgram else "tcp"
-            return endpoint(ctx, f"{proto}:{bound}", relay_name)
+            return endpoint(ctx, f"{proto}:{bound}", relay_name, side=side, recorded=recorded)
         raise UsageError(f"relay: {spec} is a {res.kind}; a relay joins tcp, tls or unix "
                          "sockets, children, and what listens (servers, listeners)")  # fmt: skip
     if not sep:
@@ -91,16 +104,20 @@ def endpoint(ctx: Invocation, spec: str, relay_name: str) -> Endpoint:
             addr = parse_addr(rest, session)
             if addr.path:
                 raise UsageError(f"relay: {rest} is a UNIX socket; give unix:{addr.path}")
-            sock = socket.create_connection((addr.host, addr.port), timeout=ctx.timeout)
-            sock.settimeout(None)
+            sock = traced(rec, "socket.create_connection", socket.create_connection,
+                          (addr.host, addr.port), timeout=ctx.timeout)  # fmt: skip
+            _name(rec, sock, var)
+            traced(rec, "socket.settimeout", sock.settimeout, None)
             return Endpoint(spec, sock=sock)
         if kind == "tcp-listen":
             addr = parse_addr(rest)
             family = socket.AF_INET6 if ":" in addr.host else socket.AF_INET
-            listener = socket.socket(family, socket.SOCK_STREAM)
-            listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            listener.bind((addr.host, addr.port))
-            listener.listen(1)
+            listener = traced(rec, "socket.socket", socket.socket, family, socket.SOCK_STREAM)
+            _name(rec, listener, var)
+            traced_as(rec, "socket.setsockopt", "socket.SOL_SOCKET, socket.SO_REUSEADDR, 1",
+                      listener.setsockopt, socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # fmt: skip
+            traced(rec, "socket.bind", listener.bind, (addr.host, addr.port))
+            traced(rec, "socket.listen", listener.listen, 1)
             host, port = listener.getsockname()[:2]
             session.volatile[f"{relay_name}.port"] = str(port)
             end = Endpoint(f"tcp-listen:{host}:{port}")
@@ -109,14 +126,16 @@ def endpoint(ctx: Invocation, spec: str, relay_name: str) -> Endpoint:
         if kind == "udp":
             addr = parse_addr(rest, session)
             family = socket.AF_INET6 if ":" in addr.host else socket.AF_INET
-            sock = socket.socket(family, socket.SOCK_DGRAM)
-            sock.connect((addr.host, addr.port))
+            sock = traced(rec, "socket.socket", socket.socket, family, socket.SOCK_DGRAM)
+            _name(rec, sock, var)
+            traced(rec, "socket.connect", sock.connect, (addr.host, addr.port))
             return Endpoint(spec, sock=sock, dgram=True)
         if kind == "unix":
-            sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-            sock.settimeout(ctx.timeout)
-            sock.connect(rest)
-            sock.settimeout(None)
+            sock = traced(rec, "socket.socket", socket.socket, socket.AF_UNIX, socket.SOCK_STREAM)
+            _name(rec, sock, var)
+            traced(rec, "socket.settimeout", sock.settimeout, ctx.timeout)
+            traced(rec, "socket.connect", sock.connect, rest)
+            traced(rec, "socket.settimeout", sock.settimeout, None)
             return Endpoint(spec, sock=sock)
         if kind == "exec":
             import shlex
@@ -129,10 +148,12 @@ def endpoint(ctx: Invocation, spec: str, relay_name: str) -> Endpoint:
             if not argv:
                 raise UsageError("relay: exec: needs a command, like exec:'sort -r'")
             try:
-                proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                        bufsize=0, start_new_session=True)  # fmt: skip
+                proc = traced(rec, "subprocess.Popen", subprocess.Popen, argv,
+                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, bufsize=0,
+                              start_new_session=True)  # fmt: skip
             except OSError as exc:
                 raise _exec_error(spec, argv[0], exc) from None
+            _name(rec, proc, var)
             session.guard_child(proc.pid)  # its session ends with the shell, even kill -9
             return Endpoint(spec, proc=proc)
     except TimeoutError:
@@ -190,7 +211,11 @@ def _reach_later(ctx: Invocation, spec: str, relay_name: str) -> str | Endpoint:
     else:
         return spec
     end = Endpoint(spec)
-    end.opener = lambda: endpoint(ctx, spec, relay_name)
+    end.opener = lambda: endpoint(ctx, spec, relay_name, recorded=False)
+    opens = {"tcp": "socket.create_connection", "udp": "socket.socket",
+             "unix": "socket.socket", "exec": "subprocess.Popen"}[kind]  # fmt: skip
+    ctx.record(opens, "...", exact=False,
+               note=f"{spec}, opened when the relay's first client connects")  # fmt: skip
     return end
 
 
@@ -247,9 +272,9 @@ def _relay(ctx: Invocation) -> None:
     if listening.count(True) == 1:  # the other side is reached once a client has come
         reached = listening.index(False)
         specs[reached] = _reach_later(ctx, specs[reached], name)
-    a = specs[0] if not isinstance(specs[0], str) else endpoint(ctx, specs[0], name)
+    a = specs[0] if not isinstance(specs[0], str) else endpoint(ctx, specs[0], name, side="a")
     try:
-        b = specs[1] if not isinstance(specs[1], str) else endpoint(ctx, specs[1], name)
+        b = specs[1] if not isinstance(specs[1], str) else endpoint(ctx, specs[1], name, side="b")
     except BaseException:
         a.interrupt()
         a.close()
