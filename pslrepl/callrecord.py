@@ -20,8 +20,17 @@ if TYPE_CHECKING:
 
     from pslrepl.resources.registry import Registry
 
-# Past this much of a payload, the rest is counted, not kept (and shown as a comment).
-PAYLOAD_SHOWN = 64
+# Past this much of a payload the rest is not kept, and the line says so.
+PAYLOAD_SHOWN = 80
+CUT = "..."
+
+
+def _compiles(line: str) -> bool:
+    try:
+        compile(line, "<explain>", "exec")
+    except (SyntaxError, ValueError):
+        return False
+    return True
 
 
 class Call:
@@ -84,16 +93,22 @@ class Call:
         """The call as a line of Python that compiles; what it returned as a comment."""
         if self.result.endswith(" more calls, not listed"):  # past the listed ones
             return f"# ... {self.result}"
-        line = f"{self.bound} = " if self.bound else ""
-        line += f"{self.target()}({self.args})"
+        head = f"{self.bound} = " if self.bound else ""
+        line = f"{head}{self.target()}({self.args})"
         comment = []
+        if CUT + "'" in self.args or CUT + '"' in self.args:
+            comment.append(f"payload cut to its first {PAYLOAD_SHOWN} bytes")
+        if not _compiles(line):  # arguments only a description can give: said beside
+            comment.append(f"arguments: {self.args}")
+            line = f"{head}{self.target()}(...)"
         if self.raised:
             comment.append(self.result)
         elif ("," in self.bound or not self.bound) and self.result not in ("None", ""):
             comment.append(f"-> {self.result}")
         if not self.exact:
             comment.append(f"equivalent: {self.note}" if self.note else "equivalent")
-        return line + (f"  # {'; '.join(comment)}" if comment else "")
+        text = "; ".join(comment).replace("\n", "\\n").replace("\r", "\\r")
+        return line + (f"  # {text}" if comment else "")
 
     def legacy(self) -> str:
         """func(args) -> result, as explain once showed it (for the log's plain text)."""
@@ -129,11 +144,14 @@ def py_repr(value: Any, limit: int = 80) -> str:
         return str(value.value)
     if isinstance(value, socket.socket):
         return "sock"
-    if isinstance(value, memoryview):
-        value = bytes(value[:limit])
-    if isinstance(value, (bytes, bytearray)):
-        text = repr(bytes(value[:limit]))
-        return text + ("..." if len(value) > limit else "")
+    if isinstance(value, memoryview):  # cut, its size kept: only the shown part is copied
+        shown = py_repr(bytes(value[:limit]), limit)
+        return shown[:-1] + CUT + shown[-1] if value.nbytes > limit else shown
+    if isinstance(value, (bytes, bytearray, str)):
+        # A payload cut to its first ``limit`` bytes keeps the literal whole, so the line
+        # stays Python: b'abc...' (python() says it was cut).
+        text = repr(value[:limit] if isinstance(value, str) else bytes(value[:limit]))
+        return text[:-1] + CUT + text[-1] if len(value) > limit else text
     if isinstance(value, (tuple, list)):
         inner = ", ".join(py_repr(v, 40) for v in value[:8]) + (", ..." if len(value) > 8 else "")
         if isinstance(value, list):

@@ -19,6 +19,7 @@ class Settings:
         self.color = color
         self.explain = False
         self.grace = 1.0
+        self.tls_keylog = ""  # tls-keylog: an absolute path, or "" for off
 
     CHOICES = {
         "display": ("text", "hex", "repr"),
@@ -34,13 +35,17 @@ class Settings:
         "color": "coloured output (off when NO_COLOR is set or output is not a terminal)",
         "explain": "after each command, list the stdlib calls it made",
         "grace": "seconds between TERM and KILL when a child is closed",
+        "tls-keylog": "a file every TLS connection writes its secrets to, for Wireshark "
+        "(SSLContext.keylog_filename; made 0600); off stops it",
     }
 
     def names(self) -> list[str]:
         return list(self.HELP)
 
     def show(self, key: str) -> str:
-        value = getattr(self, key)
+        value = getattr(self, key.replace("-", "_"))
+        if key == "tls-keylog":
+            return value or "off"
         if isinstance(value, bool):
             return "on" if value else "off"
         if isinstance(value, float):
@@ -57,6 +62,10 @@ class Settings:
             setattr(self, key, raw == "on")
         elif key in ("timeout", "grace"):
             setattr(self, key, parse_duration(raw, what=key))
+        elif key == "tls-keylog":
+            from pslrepl.tls_files import prepare_keylog
+
+            self.tls_keylog = prepare_keylog(raw)
         elif key == "encoding":
             try:
                 setattr(self, key, codecs.lookup(raw).name)

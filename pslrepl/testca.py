@@ -8,12 +8,16 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
 
+    from pslrepl.tls_resume import Remembered
+
 SERVER_NAMES = ("localhost", "127.0.0.1", "::1")
 
 
 class TestCA:
     """A certificate authority made for this session, and a server certificate from it
-    for localhost, 127.0.0.1 and ::1. Nothing is written to disk unless exported."""
+    for localhost, 127.0.0.1 and ::1. Nothing is written to disk unless exported. It
+    holds the session's TLS state besides: the sessions of client connections, kept by
+    name to be resumed (--session) after they close."""
 
     __test__ = False  # not a pytest test class, whatever its name
 
@@ -22,6 +26,7 @@ class TestCA:
 
         self.ca: Any = trustme.CA(organization_name="pslrepl session test CA")
         self.server_cert: Any = self.ca.issue_cert(*SERVER_NAMES)
+        self.sessions: dict[str, Remembered] = {}  # tls_resume's, oldest first
 
     def trust(self, context: ssl.SSLContext) -> None:
         self.ca.configure_trust(context)
@@ -30,6 +35,13 @@ class TestCA:
         context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
         self.server_cert.configure_cert(context)
         return context
+
+    def issue(self, name: str, names: tuple[str, ...]) -> tuple[bytes, bytes]:
+        """A certificate for CN=NAME (and the host names, addresses or emails in
+        ``names``) and its private key, both PEM. trustme's certificates serve either
+        side: their extended key usage names client and server authentication."""
+        leaf = self.ca.issue_cert(*names, common_name=name)
+        return leaf.cert_chain_pems[0].bytes(), leaf.private_key_pem.bytes()
 
     def pem(self) -> bytes:
         return bytes(self.ca.cert_pem.bytes())

@@ -145,3 +145,19 @@ def test_every_explain_line_compiles(shell: Shell, tmp_path: Path, tls: bool) ->
             except SyntaxError:
                 pytest.fail(f"{line!r} explains as {text!r}, which is not Python")
     assert seen >= (8 if tls else 50)
+
+
+def test_a_large_payload_is_kept_as_a_bounded_prefix(shell: Shell, tmp_path: Path) -> None:
+    payload = tmp_path / "payload"
+    payload.write_bytes(b"\x00\r\n" * 350_000)  # about 1 MiB, with NUL, CR and LF
+    shell.ok("serve d tcp 0 --handler discard")
+    shell.ok("tcp connect a d")
+    shell.ok(f"sendall a --file {payload}")
+    record = shell.session.history.last()
+    assert record is not None
+    kept = sum(len(c.args) + len(c.result) for c in record.calls)
+    assert kept < 64 * 1024  # a few hundred calls' worth of prefixes at most, not the MiB
+    first = record.calls[0].python()
+    assert first.startswith("a.send(b'\\x00\\r\\n\\x00")
+    assert "...')  # payload cut to its first 80 bytes; -> " in first
+    compile(first, "<explain>", "exec")

@@ -8,6 +8,7 @@ import socketserver
 from pslrepl.addresses import format_addr, parse_addr
 from pslrepl.commands.groups import SERVERS
 from pslrepl.commands.socket_common import ADDRESS
+from pslrepl.commands.tls_options import CERT, KEY, PINS, SERVER_SIDE
 from pslrepl.commandspec import Arg, Commands, Opt
 from pslrepl.errors import PslError, UsageError
 from pslrepl.invocation import Shown
@@ -42,6 +43,7 @@ class HandlerSpec(Kind):
 
 
 HANDLER = HandlerSpec()
+TLS_OPTIONS = (*SERVER_SIDE, CERT, KEY, *PINS)  # serve --tls's, as tls wrap --server's
 
 
 TYPE_CHECKING = False
@@ -190,6 +192,7 @@ def _host_allowed(host: str, psl: Server) -> bool:
         Opt("--forking", "a child process per client (ForkingMixIn)", exclusive="mode"),
         Opt("--dir", "for --handler http: the directory to serve", "DIR", kind=PATH),
         Opt("--tls", "TLS, with a certificate from the session's test CA (`ca show`)"),
+        *TLS_OPTIONS,
         Opt(
             "--idle",
             "close a client that sends (or reads) nothing for S seconds; 0: "
@@ -217,13 +220,18 @@ def _host_allowed(host: str, psl: Server) -> bool:
         "serve room tcp 0 --handler chat",
         "serve u udp 0 --handler upper",
         "serve p tcp 0 --handler forward:web --threading",
+        "serve m tcp 0 --tls --verify-client required --threading",
+        "serve old tcp 0 --tls --max-version TLSv1.2 --ciphers ECDHE+AESGCM",
     ),
     details="It binds 127.0.0.1 unless a host is given. Without --threading or "
     "--forking it serves one client at a time, as socketserver does; chat and http "
     "serve each client in a thread of its own. http serves only its directory (a "
     "symbolic link out of it is refused) and only requests whose Host is this server "
     "or a loopback name; without --dir it serves a fresh directory with an index page. "
-    "With --tls each handshake gets --idle seconds (10 without it).",
+    "With --tls each handshake gets --idle seconds (10 without it); --verify-client asks "
+    "each client for a certificate (trusting the session's test CA, or --client-ca), "
+    "--cert and --key serve a certificate of yours, and the version and cipher pins are "
+    "tls connect's. The log names each client's certificate, or why one was refused.",
 )
 def _serve(ctx: Invocation) -> None:
     from pslrepl.resources.servers import Server, server_class
@@ -234,14 +242,19 @@ def _serve(ctx: Invocation) -> None:
     mode = "threading" if ctx["threading"] else "forking" if ctx["forking"] else "sync"
     spec = ctx["handler"] or "echo"
     tls = None
+    tls_note = ""
     if ctx["tls"]:
         if proto == "udp":
             raise UsageError(
                 "serve: --tls needs a stream (DTLS is not in ssl): serve on tcp or unix"
             )
-        from pslrepl.testca import session_ca
+        from pslrepl.tls_contexts import server_context
 
-        tls = session_ca(session).server_context()
+        tls, tls_note = server_context(ctx, what="serve")
+    else:
+        given = [o.name for o in TLS_OPTIONS if ctx.values.get(o.key)]
+        if given:
+            raise UsageError(f"serve: {given[0]} is for a TLS server: add --tls")
     idle = ctx["idle"] or None  # --idle 0: no limit
     if ctx["idle"] is not None and proto == "udp":
         raise UsageError("serve: --idle is for a stream (tcp or unix): a udp server holds "
@@ -328,12 +341,18 @@ def _serve(ctx: Invocation) -> None:
     except BaseException:
         server.server_close()  # never served: nothing else to stop
         raise
+    if tls is not None:
+        from pslrepl.tls_serving import watch_clients
+
+        watch_clients(tls, res)
     res.start()
     session.registry.add(res)
     ctx.record("threading.Thread", f"target={name}.serve_forever, name='pslrepl:{name}', "
                "daemon=True", Shown(f"<Thread(pslrepl:{name}, started daemon)>"))  # fmt: skip
     ctx.emit(Styled((("name", name),
                      ("", f": {cls.__name__} serving {label} on {res.local}"))))  # fmt: skip
+    if ctx["verify_client"] or ctx["cert"]:
+        ctx.say(f"{name}: TLS {tls_note.removeprefix('server side, ')}", "notice")
     if proto != "unix" and address[0] in ("", "0.0.0.0", "::"):
         ctx.say("warning: serving on every interface: other machines can connect", "warning")
 

@@ -1,15 +1,14 @@
-"""TLS commands (ssl): connect, wrap an open connection, inspect; the session's test CA."""
+"""TLS commands (ssl): connect, wrap an open connection, inspect, unwrap back to TCP."""
 
 from __future__ import annotations
 
-import errno
-import os
 import socket
 
 from pslrepl.addresses import parse_addr
 from pslrepl.commands.groups import TLS
 from pslrepl.commands.options import TIMEOUT
 from pslrepl.commands.socket_common import ADDRESS
+from pslrepl.commands.tls_options import CERT, KEY, PINS, SERVER_SIDE, SESSION
 from pslrepl.commandspec import Arg, Commands, Opt
 from pslrepl.errors import PslError, Timeout, UsageError
 from pslrepl.kinds import NEW, PATH, ResourceOf
@@ -24,89 +23,56 @@ if TYPE_CHECKING:
     from typing import Any
 
     from pslrepl.invocation import Invocation
+    from pslrepl.resources.sockets import Sock
+
+# Options that make a client's context: --session takes OTHER's context instead.
+CONTEXT_OPTIONS = ("cafile", "insecure", "alpn", "cert", "key", "min_version", "max_version",
+                   "ciphers")  # fmt: skip
 
 
-def _client_context(ctx: Invocation) -> tuple[ssl.SSLContext, str]:
-    """create_default_context, trusting the system's CAs and the session's test CA, or
-    --cafile's instead; --insecure turns verification off and says so."""
-    import ssl
+def _resumed_context(ctx: Invocation) -> tuple[ssl.SSLContext, str, Any, str]:
+    """--session OTHER: OTHER's context (ssl resumes a session only with the context that
+    made it), its note, its session and name."""
+    from pslrepl.tls_resume import resumable
 
-    from pslrepl.resources.sockets import traced
-    from pslrepl.testca import session_ca
-
-    if ctx.values.get("server_hostname") == "":
-        raise UsageError("tls: --server-hostname needs a name to check the certificate "
-                         "against (and send as SNI), like localhost; leave it out to use "
-                         "the address's host")  # fmt: skip
-
-    if ctx["insecure"] and ctx["cafile"]:
-        raise UsageError("tls: --cafile and --insecure contradict each other; pick one")
-    try:
-        context = traced(ctx, "ssl.create_default_context", ssl.create_default_context,
-                           cafile=ctx["cafile"])  # fmt: skip
-    except ssl.SSLError as exc:  # an SSLError is an OSError too: this one first
-        raise PslError(f"tls: no CA certificate in --cafile {ctx['cafile']!r} "
-                       f"({exc.reason or exc}): give PEM certificates, like the ca.pem "
-                       "`ca export DIR` writes") from None  # fmt: skip
-    except OSError as exc:
-        from pslrepl.errors import describe_oserror
-
-        raise PslError(f"tls: can't read --cafile {ctx['cafile']!r}: "
-                       f"{describe_oserror(exc)}") from None  # fmt: skip
-    note = f"verified against {ctx['cafile']}" if ctx["cafile"] else (
-        "verified against the system CAs and the session's test CA")  # fmt: skip
-    if not ctx["cafile"]:
-        session_ca(ctx.session).trust(context)
-    if ctx["insecure"]:
-        context.check_hostname = False
-        context.verify_mode = ssl.CERT_NONE
-        note = "INSECURE: the certificate was not verified (--insecure)"
-    if ctx.values.get("alpn"):
-        context.set_alpn_protocols(ctx["alpn"])
-    return context, note
+    other = ctx["session"]
+    given = [f"--{k.replace('_', '-')}" for k in CONTEXT_OPTIONS if ctx.values.get(k)]
+    if given:
+        raise UsageError(f"{ctx.command.name}: --session resumes with {other.name}'s "
+                         "context (its CA, certificate and pins): leave out "
+                         f"{', '.join(given)}")  # fmt: skip
+    kept = resumable(ctx, other)
+    return kept.context, kept.note, kept.session, kept.name
 
 
-def _verify_failure(name: str, exc: Exception) -> PslError:
-    message = (getattr(exc, "verify_message", "") or str(exc)).rstrip(".")
-    return PslError(f"{name}: certificate verification failed: {message}; the connection "
-                    "is closed (--cafile FILE to trust another CA, or --insecure)")  # fmt: skip
+def _client_side(ctx: Invocation) -> tuple[ssl.SSLContext, str, dict[str, Any], str]:
+    """The context, note, wrap_socket's keywords and the session's owner for a client."""
+    from pslrepl.tls_contexts import client_context
+
+    if ctx.values.get("session") is not None:
+        context, note, session, owner = _resumed_context(ctx)
+        return context, note, {"session": session}, owner
+    context, note = client_context(ctx)
+    return context, note, {}, ""
 
 
-# What OpenSSL's reasons mean to the side that started the handshake.
-HANDSHAKE_HINTS = {
-    "WRONG_VERSION_NUMBER": " (the peer answered, but not in TLS: is it a TLS port?)",
-    "UNEXPECTED_EOF_WHILE_READING": " (the peer closed without a word: is it a TLS port?)",
-    "TLSV1_ALERT_UNKNOWN_CA": " (the peer does not trust our certificate)",
-    "TLSV1_ALERT_PROTOCOL_VERSION": " (no TLS version both sides accept)",
-    "SSLV3_ALERT_HANDSHAKE_FAILURE": " (no cipher or parameters both sides accept)",
-}
-
-
-def _handshake(ctx: Invocation, name: str, sock: socket.socket, context: ssl.SSLContext,
-               **kwargs: Any) -> ssl.SSLSocket:  # fmt: skip
-    import ssl
-
-    from pslrepl.resources.sockets import traced
-
-    sock.settimeout(ctx.timeout)
-    try:
-        tls = traced(ctx, "SSLContext.wrap_socket", context.wrap_socket, sock, **kwargs)
-    except ssl.SSLCertVerificationError as exc:
-        sock.close()
-        raise _verify_failure(name, exc) from None
-    except TimeoutError:
-        sock.close()
-        raise Timeout(f"{name}: the TLS handshake took more than {ctx.timeout:g} s (does the "
-                      "peer speak TLS, and has it started its side?); the connection is "
-                      "closed; --timeout S waits longer") from None  # fmt: skip
-    except (ssl.SSLError, OSError) as exc:
-        sock.close()
-        reason = getattr(exc, "reason", None) or exc
-        hint = HANDSHAKE_HINTS.get(str(reason), "")
-        raise PslError(f"{name}: TLS handshake failed: {reason}{hint}; the connection is "
-                       "closed") from None  # fmt: skip
-    tls.settimeout(None)
-    return tls
+def _said(tls: ssl.SSLSocket, note: str, owner: str, context: ssl.SSLContext) -> str:
+    """The line under a handshake: what it settled, and what the user asked that it
+    could not do."""
+    said = f"{tls.version()}, {(tls.cipher() or ('?',))[0]}; {note}"
+    if owner:
+        said += (f"; resumed {owner}'s session" if tls.session_reused else
+                 f"; the server did not take {owner}'s session: a full handshake")  # fmt: skip
+    if getattr(context, "psl_ciphers", "") and tls.version() == "TLSv1.3":
+        said += (
+            "\nnote: --ciphers chooses among TLS 1.2's ciphers; TLS 1.3 used a suite of "
+            "its own (ssl can't choose those): add --max-version TLSv1.2 to use yours"
+        )
+    if getattr(tls, "psl_verdict", "") == "pending":
+        said += ("\nnote: the server asked for a client certificate and has not said yet "
+                 "whether it takes ours (TLS 1.3 says so after the handshake): a refusal "
+                 "comes on the first read")  # fmt: skip
+    return said
 
 
 @COMMANDS.command(
@@ -118,27 +84,52 @@ def _handshake(ctx: Invocation, name: str, sock: socket.socket, context: ssl.SSL
         Opt("--cafile", "trust this CA file instead", "F", kind=PATH),
         Opt("--insecure", "do not verify (flagged in info)"),
         Opt("--alpn", "offer this ALPN protocol", "P", repeat=True),
+        CERT,
+        KEY,
+        *PINS,
+        SESSION,
         TIMEOUT,
     ),
-    calls=("ssl.create_default_context", "socket.create_connection", "SSLContext.wrap_socket"),
+    calls=(
+        "ssl.create_default_context",
+        "SSLContext.load_cert_chain",
+        "socket.create_connection",
+        "SSLContext.wrap_socket",
+        "SSLSocket.session",
+    ),  # fmt: skip
     examples=(
         "tls connect t web",
         "tls connect t2 web --server-hostname localhost --alpn http/1.1",
+        "tls connect t3 web --max-version TLSv1.2 --ciphers ECDHE+AESGCM",
+        "tls connect t4 web --session t",
+        "tls connect me mtls --cert certs/alice.pem --key certs/alice.key",
     ),
-    setup=("serve web tcp 0 --handler echo --tls --threading",),
+    setup=(
+        "serve web tcp 0 --handler echo --tls --threading",
+        "ca issue alice --client certs",
+        "serve mtls tcp 0 --tls --verify-client required --threading",
+    ),
     details="The system's CAs and the session's test CA are trusted, so a `serve "
-    "--tls` server verifies. A failure says why and leaves no connection behind. ADDR "
-    "may be unix:PATH or a UNIX server's name too; its certificate is then checked for "
-    "localhost unless --server-hostname says otherwise.",
+    "--tls` server verifies. A failure says which side refused and why, in the alert's "
+    "words, and leaves no connection behind. --cert and --key present a client "
+    "certificate; with TLS 1.3 a server says whether it takes it only after the "
+    "handshake, so when one asks, the shell waits (up to --timeout) for its word. "
+    "--session OTHER resumes OTHER's session with OTHER's context (TLS 1.3's ticket comes "
+    "after the handshake: it is waited for). ADDR may be unix:PATH or a UNIX server's "
+    "name too; its certificate is then checked for localhost unless --server-hostname "
+    "says otherwise.",
 )
 def _tls_connect(ctx: Invocation) -> None:
     from pslrepl.commands.socket_common import connect_error, new_socket, refuse_port_zero
     from pslrepl.resources.sockets import traced
+    from pslrepl.tls_details import keep_details
+    from pslrepl.tls_handshake import handshake
+    from pslrepl.tls_resume import watch
 
     name = ctx["name"]
     addr = parse_addr(ctx["addr"], ctx.session)
     refuse_port_zero("tls connect", addr)
-    context, note = _client_context(ctx)
+    context, note, kwargs, owner = _client_side(ctx)
     try:
         if addr.path:  # TLS over a UNIX stream socket (serve NAME unix PATH --tls)
             raw = traced(ctx, "socket.socket", socket.socket, socket.AF_UNIX, socket.SOCK_STREAM)
@@ -155,10 +146,13 @@ def _tls_connect(ctx: Invocation) -> None:
         raise connect_error(ctx, name, exc, addr.path or str(addr), path=bool(addr.path)) from None
     # A UNIX path names no host: the certificate is checked for localhost unless told.
     hostname = ctx["server_hostname"] or addr.host or "localhost"
-    tls = _handshake(ctx, name, raw, context, server_hostname=hostname)
+    tls = handshake(ctx, name, raw, context, session_of=owner, server_hostname=hostname,
+                    **kwargs)  # fmt: skip
+    watch(tls, name, note)
     res = new_socket(ctx, name, tls, kind="tls", origin="TLS connected")
-    keep_details(ctx.session, res, tls, note)
-    ctx.say(f"{tls.version()}, {(tls.cipher() or ('?',))[0]}; {note}", "notice")
+    res.hold_back(getattr(tls, "psl_early", b""))
+    keep_details(ctx.session, res, tls, note, resumed_from=owner)
+    ctx.say(_said(tls, note, owner, context), "notice")
 
 
 @COMMANDS.command(
@@ -166,188 +160,204 @@ def _tls_connect(ctx: Invocation) -> None:
     "upgrade an open TCP connection to TLS (STARTTLS)",
     args=(Arg("NAME", ResourceOf("tcp")),),
     opts=(
-        Opt("--server", "be the server side (the session test CA's certificate)"),
+        Opt("--server", "be the server side (the session test CA's certificate, or --cert)"),
         Opt("--server-hostname", "the name to verify (client side)", "H"),
-        Opt("--cafile", "trust this CA file instead", "F", kind=PATH),
-        Opt("--insecure", "do not verify"),
+        Opt("--cafile", "trust this CA file instead (client side)", "F", kind=PATH),
+        Opt("--insecure", "do not verify (client side)"),
+        CERT,
+        KEY,
+        *PINS,
+        SESSION,
+        *SERVER_SIDE,
         TIMEOUT,
     ),
     calls=("SSLContext.wrap_socket",),
     examples=("tls wrap c --server-hostname localhost",),
     setup=("serve web tcp 0 --handler echo --tls", "tcp connect c web"),
+    details="With --server this side answers the handshake: --verify-client asks the "
+    "client for a certificate, trusting the session's test CA (or --client-ca). The "
+    "version and cipher pins work on either side.",
 )
 def _tls_wrap(ctx: Invocation) -> None:
     from pslrepl.resources.sockets import Sock, watcher
-    from pslrepl.testca import session_ca
+    from pslrepl.tls_contexts import server_context
+    from pslrepl.tls_details import keep_details
+    from pslrepl.tls_handshake import handshake
+    from pslrepl.tls_resume import watch
 
     res = ctx["name"]
     assert isinstance(res, Sock)
+    side_options(ctx, server=bool(ctx["server"]))
     if res.held:
         # Plaintext a recv took and kept (it timed out): after the handshake it would be
         # taken for decrypted data.
         raise PslError(f"tls wrap: {res.name} holds {len(res.held)} bytes received before "
                        f"TLS: recv {res.name} first")  # fmt: skip
+    owner = ""
     if ctx["server"]:
-        context = session_ca(ctx.session).server_context()
-        note = "server side, with the session test CA's certificate"
+        context, note = server_context(ctx)
         kwargs: dict[str, Any] = {"server_side": True}
     else:
-        context, note = _client_context(ctx)
-        kwargs = {"server_hostname": ctx["server_hostname"] or res.remote.rpartition(":")[0]
-                  .strip("[]")}  # fmt: skip
+        context, note, kwargs, owner = _client_side(ctx)
+        host = res.remote.rpartition(":")[0].strip("[]")
+        kwargs["server_hostname"] = ctx["server_hostname"] or host
     watcher(ctx.session).disarm(res)
     try:
-        tls = _handshake(ctx, res.name, res.sock, context, **kwargs)
-    except PslError:
-        ctx.session.registry.remove(res.name)  # its socket is closed: so is the resource
-        res.closed = True
+        tls = handshake(ctx, res.name, res.sock, context, session_of=owner, **kwargs)
+    except BaseException:
+        if res.sock.fileno() < 0:  # its socket is closed (or ssl took it): so is the resource
+            ctx.session.registry.remove(res.name)
+            res.closed = True
         raise
+    if not ctx["server"]:
+        watch(tls, res.name, note)
     res.sock = tls
     res.kind = "tls"  # type: ignore[misc]
     res.seen, res.eof_told = 0, False  # the plaintext's state: TLS starts afresh
-    keep_details(ctx.session, res, tls, note)
+    res.hold_back(getattr(tls, "psl_early", b""))
+    keep_details(ctx.session, res, tls, note, resumed_from=owner)
     res.arm()
     ctx.emit(
         Styled(
             (("name", res.name), ("", f": now TLS: {tls.version()}, {(tls.cipher() or ('?',))[0]}"))
         )
     )
+    said = _said(tls, note, owner, context).partition("\n")[2]
+    if said:
+        ctx.say(said, "notice")
 
 
-def keep_details(session: Any, res: Any, tls: Any, note: str) -> None:
-    """What `tls info` shows, read once right after the handshake. The certificate's
-    fingerprint and names differ from session to session (the test CA is new each time):
-    transcripts write them as {NAME.sha256} and so on."""
-    res.tls_note = note
-    res.tls_details = describe_tls(tls, note)
-    for key, value in res.tls_details:
-        if key in ("sha256", "subject", "issuer") and value:
-            session.volatile[f"{res.name}.{key}"] = value
-
-
-def describe_tls(tls: Any, note: str) -> list[tuple[str, str]]:
-    """What a TLS connection negotiated and whom it talks to, read right after the
-    handshake (an SSLSocket can't tell once the peer has closed)."""
-    import hashlib
-
-    cert = tls.getpeercert() or {}
-    binary = tls.getpeercert(binary_form=True)
-    cipher = tls.cipher()
-    pairs: list[tuple[str, str]] = [
-        ("version", tls.version() or ""),
-        ("cipher", f"{cipher[0]} ({cipher[2]} bits)" if cipher else ""),
-        ("alpn", tls.selected_alpn_protocol() or "(none)"),
-        ("server hostname", tls.server_hostname or "(none: server side)"),
-        ("verified", note),
-    ]
-
-    def name_of(field: Any) -> str:
-        return ", ".join(f"{k}={v}" for rdn in field for k, v in rdn)
-
-    if cert:
-        pairs += [
-            ("subject", name_of(cert.get("subject", ()))),
-            ("issuer", name_of(cert.get("issuer", ()))),
-            ("alt names", ", ".join(v for _, v in cert.get("subjectAltName", ()))),
-            ("valid", f"{cert.get('notBefore')} to {cert.get('notAfter')}"),
-        ]
-    elif binary:  # not verified (--insecure): ssl decodes nothing, cryptography can
-        pairs += unverified_fields(binary)
-    if binary:
-        pairs.append(("sha256", hashlib.sha256(binary).digest().hex(":")))
+def side_options(ctx: Invocation, *, server: bool) -> None:
+    """A server-only option on a client, or the reverse, says so (it would do nothing)."""
+    values = ctx.values
+    if server:
+        wrong = [o for o in ("server_hostname", "cafile", "insecure", "session", "alpn")
+                 if values.get(o)]  # fmt: skip
+        side, fix = "a client's", "leave it out, or drop --server"
     else:
-        pairs.append(("peer certificate", "(none sent)"))
-    return pairs
-
-
-def unverified_fields(der: bytes) -> list[tuple[str, str]]:
-    """A certificate's names and validity from its DER bytes (cryptography, which trustme
-    brings), for a connection whose certificate ssl did not check."""
-    from cryptography import x509
-
-    try:
-        cert = x509.load_der_x509_certificate(der)
-    except ValueError as exc:
-        return [("certificate", f"can't be decoded: {exc}")]
-    try:
-        sans = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
-        alt = ", ".join(str(n.value) for n in sans)
-    except x509.ExtensionNotFound:
-        alt = "(none)"
-    return [
-        ("subject", cert.subject.rfc4514_string()),
-        ("issuer", cert.issuer.rfc4514_string()),
-        ("alt names", alt),
-        (
-            "valid",
-            f"{cert.not_valid_before_utc:%b %d %H:%M:%S %Y} GMT to "
-            f"{cert.not_valid_after_utc:%b %d %H:%M:%S %Y} GMT",
-        ),  # fmt: skip
-    ]
+        wrong = [o for o in ("verify_client", "client_ca") if values.get(o)]
+        side, fix = "a server's", "add --server, or leave it out"
+    if wrong:
+        opt = "--" + wrong[0].replace("_", "-")
+        raise UsageError(f"{ctx.command.name}: {opt} is {side} option: {fix}")
 
 
 @COMMANDS.command(
     "tls info",
-    "version, cipher, ALPN, SNI and the peer's certificate",
-    args=(Arg("NAME", ResourceOf("tls")),),
-    calls=("SSLSocket.version", "SSLSocket.cipher", "SSLSocket.getpeercert"),
+    "version, cipher, ALPN, SNI, both sides' certificates, the peer's chain, resumption",
+    args=(Arg("NAME", ResourceOf("tls", "tls-bio")),),
+    calls=(
+        "SSLSocket.version",
+        "SSLSocket.cipher",
+        "SSLSocket.getpeercert",
+        "SSLSocket.session_reused",
+        "SSLSocket.shared_ciphers",
+    ),  # fmt: skip
     examples=("tls info t",),
     setup=("serve web tcp 0 --handler echo --tls", "tls connect t web"),
+    details="On the server side it names the client's certificate and the ciphers both "
+    "sides share. The chain is the peer's as it sent it (chain 0 is its own), read from "
+    "the handshake's Certificate message; a resumed session sends none.",
 )
 def _tls_info(ctx: Invocation) -> None:
     from pslrepl.resources.sockets import Sock
 
     res = ctx["name"]
+    if not isinstance(res, Sock):
+        ctx.emit(Fields(res.details()))
+        return
+    pairs: list[tuple[str, Any]] = list(res.tls_details)
+    if getattr(res, "tls_unwrapping", False):
+        pairs.append(("unwrap", f"close_notify sent; the peer's has not come: tls unwrap "
+                      f"{res.name} finishes once it has"))  # fmt: skip
+    ctx.emit(Fields(pairs))
+
+
+@COMMANDS.command(
+    "tls unwrap",
+    "end TLS (close_notify both ways) and go on in plain TCP: STARTTLS reversed",
+    args=(Arg("NAME", ResourceOf("tls")),),
+    opts=(TIMEOUT,),
+    calls=("SSLSocket.unwrap", "socket.socket"),
+    examples=("tls unwrap t --timeout 0.5",),
+    setup=("serve web tcp 0 --handler echo --tls", "tls connect t web"),
+    details="It sends close_notify and waits up to --timeout for the peer's. A peer that "
+    "has not answered by then may unwrap its side later: `tls unwrap NAME` again "
+    "finishes. Until then the connection is still TLS and can send nothing more.",
+)
+def _tls_unwrap(ctx: Invocation) -> None:
+    from pslrepl.resources.sockets import Sock, traced, watcher
+
+    res = ctx["name"]
     assert isinstance(res, Sock)
-    ctx.emit(Fields(list(res.tls_details)))
-
-
-@COMMANDS.command(
-    "ca show",
-    "the session's local test CA (trustme)",
-    calls=("trustme.CA",),
-    examples=("ca show",),
-)
-def _ca_show(ctx: Invocation) -> None:
-    from pslrepl.testca import session_ca
-
-    ctx.emit(Fields(session_ca(ctx.session).summary()))  # type: ignore[arg-type]
-    ctx.say("`ca export DIR` writes DIR/ca.pem for curl --cacert and openssl -CAfile",
-            "notice")  # fmt: skip
-
-
-@COMMANDS.command(
-    "ca export",
-    "write the test CA to DIR/ca.pem, for curl and openssl",
-    args=(Arg("DIR", PATH),),
-    examples=("ca export ca",),
-)
-def _ca_export(ctx: Invocation) -> None:
-    from pslrepl.testca import session_ca
-
-    directory = ctx["dir"]
-    if not directory:
-        raise UsageError("ca export: give a directory, like /tmp/ca (it is made if need be)")
-    if os.path.exists(directory) and not os.path.isdir(directory):
-        raise PslError(f"ca export: {directory!r} is a file, not a directory: give a "
-                       "directory (it is made if need be); ca.pem is written in it")  # fmt: skip
-    path = os.path.join(directory, "ca.pem")
+    tls = res.sock
+    watcher(ctx.session).disarm(res)
     try:
-        os.makedirs(directory, exist_ok=True)
-        # Never through a symbolic link planted at the path (O_NOFOLLOW: ELOOP), so the
-        # export can't be turned into a write to a file someone else chose. 0644: a CA
-        # certificate is public; its key is never written.
-        flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_NOFOLLOW", 0)
-        fd = os.open(path, flags | getattr(os, "O_CLOEXEC", 0), 0o644)
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(session_ca(ctx.session).pem())
-    except OSError as exc:
-        if exc.errno == errno.ELOOP or os.path.islink(path):
-            raise PslError(
-                f"ca export: {path} is a symbolic link: not written through it; "
-                "remove the link or export to another directory"
-            ) from None
-        from pslrepl.errors import describe_oserror
+        res.fill(ctx)  # what came over TLS before the peer's close_notify
+        if res.held:
+            raise PslError(f"{res.name}: {len(res.held)} bytes came over TLS and were not read "
+                           f"yet: recv {res.name} first, then tls unwrap {res.name}")  # fmt: skip
+        if (res.held_eof or res.held_error is not None) and not _peer_ended_tls(tls):
+            raise PslError(f"{res.name}: {NO_CLOSE_NOTIFY}; no plain connection is left to go on "
+                           f"with: close {res.name}")  # fmt: skip
+        _unwrap(ctx, res, tls, traced)
+    except BaseException:
+        if not res.closed and res.tls:
+            res.arm()
+        raise
+    plain = socket.socket(tls.family, tls.type, tls.proto, fileno=tls.detach())
+    plain.settimeout(None)
+    res.sock = plain
+    res.kind = "unix" if plain.family == socket.AF_UNIX else "tcp"  # type: ignore[misc]
+    res.seen, res.eof_told, res.peer_eof = 0, False, False
+    res.held_eof, res.held_error = False, None
+    res.tls_note, res.tls_details = "", []
+    res.tls_unwrapping = False  # type: ignore[attr-defined]
+    res.arm()
+    ctx.emit(Styled((("name", res.name), ("", ": TLS ended (close_notify both ways): the "
+                     f"connection goes on as plain {res.kind}"))))  # fmt: skip
 
-        raise PslError(f"ca export: can't write {path!r}: {describe_oserror(exc)}") from None
-    ctx.say(f"wrote {path}: curl --cacert {path} https://localhost:PORT/")
+
+NO_CLOSE_NOTIFY = "the peer closed the connection without ending TLS (no close_notify)"
+
+
+def _peer_ended_tls(tls: Any) -> bool:
+    """The peer's close_notify came (a read ahead met it): TLS ended cleanly on its side."""
+    from pslrepl.tls_trace import ALERT, trace_of
+
+    trace = trace_of(tls)
+    return trace is not None and any(
+        e.ctype == ALERT and not e.out and e.mtype == 0 for e in trace.entries
+    )
+
+
+def _unwrap(ctx: Invocation, res: Sock, tls: Any, traced: Any) -> None:
+    """SSLSocket.unwrap, bounded: our close_notify, then the peer's."""
+    import ssl
+
+    tls.settimeout(ctx.timeout)
+    try:
+        traced(ctx, "SSLSocket.unwrap", tls.unwrap)
+    except TimeoutError:
+        res.tls_unwrapping = True  # type: ignore[attr-defined]
+        raise Timeout(f"{res.name}: sent close_notify; the peer has not answered with its own "
+                      f"in {ctx.timeout:g} s: once it unwraps its side, `tls unwrap "
+                      f"{res.name}` again finishes (until then the connection is TLS, and "
+                      "sends nothing)") from None  # fmt: skip
+    except (ssl.SSLError, OSError) as exc:
+        reason = getattr(exc, "reason", None) or ""
+        if reason == "APPLICATION_DATA_AFTER_CLOSE_NOTIFY":
+            why = ("the peer sent data over TLS after our close_notify, and OpenSSL drops "
+                   "the connection for it")  # fmt: skip
+        elif isinstance(exc, ssl.SSLEOFError) or reason in ("UNEXPECTED_EOF_WHILE_READING",
+                                                             "SHUTDOWN_WHILE_IN_INIT"):  # fmt: skip
+            why = NO_CLOSE_NOTIFY
+        else:
+            from pslrepl.errors import describe_oserror
+
+            why = f"TLS could not end cleanly: {reason or describe_oserror(exc)}"
+        raise PslError(f"{res.name}: {why}; no plain connection is left to go on with: "
+                       f"close {res.name}") from None  # fmt: skip
+    finally:
+        if tls.fileno() >= 0:
+            tls.settimeout(None)

@@ -1,0 +1,79 @@
+"""Files that hold TLS secrets (a key, a key log): made 0600, never through a symbolic
+link planted at their path, and only as regular files of the user's own."""
+
+from __future__ import annotations
+
+import errno
+import os
+
+from pslrepl.errors import PslError
+
+
+def _directory_fd(directory: str) -> int:
+    """The directory, made (0700) if missing; not a private_dir: it may be the user's
+    own /tmp or project, whose permissions are not ours to change."""
+    os.makedirs(directory, mode=0o700, exist_ok=True)
+    return os.open(directory, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+
+
+def write_private(directory: str, name: str, data: bytes, *, what: str) -> str:
+    """Write ``data`` to DIRECTORY/NAME, 0600, replacing a regular file of ours there.
+    Raises PslError saying why it can't (a link, someone else's file...)."""
+    from pslrepl.environment import open_private
+
+    path = os.path.join(directory, name)
+    try:
+        dir_fd = _directory_fd(directory)
+        try:
+            fd = open_private(dir_fd, name, os.O_WRONLY | os.O_CREAT | os.O_TRUNC)
+        finally:
+            os.close(dir_fd)
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+    except OSError as exc:
+        raise _refused(what, path, exc) from None
+    return path
+
+
+def _refused(what: str, path: str, exc: OSError) -> PslError:
+    if exc.errno == errno.ELOOP:
+        return PslError(f"{what}: {path} is a symbolic link: not written through it; remove "
+                        "the link or pick another place")  # fmt: skip
+    if exc.errno in (errno.EPERM, errno.EINVAL) and exc.strerror:
+        return PslError(f"{what}: {path}: {exc.strerror}; pick another place")
+    from pslrepl.errors import describe_oserror
+
+    return PslError(f"{what}: can't write {path}: {describe_oserror(exc)}")
+
+
+def prepare_keylog(raw: str) -> str:
+    """`set tls-keylog FILE`: the file made 0600 (or an existing one of ours made so),
+    never through a link. Its absolute path, or '' for off."""
+    from pslrepl.environment import open_private
+
+    if raw in ("", "off"):
+        return ""
+    path = os.path.abspath(os.path.expanduser(raw))
+    directory, name = os.path.split(path)
+    if not name:
+        raise PslError(f"tls-keylog: {raw!r} is a directory; give a file, like "
+                       "/tmp/keys.log (lines are added to it)")  # fmt: skip
+    try:
+        dir_fd = _directory_fd(directory)
+        try:
+            fd = open_private(dir_fd, name, os.O_WRONLY | os.O_CREAT | os.O_APPEND)
+        finally:
+            os.close(dir_fd)
+        os.close(fd)
+    except OSError as exc:
+        raise _refused("tls-keylog", path, exc) from None
+    return path
+
+
+def still_private(path: str) -> bool:
+    """Before a context opens the key log (ssl's fopen follows links): it is, or is made
+    again, a regular 0600 file of ours; False, and it is left alone, if it can't be."""
+    try:
+        return prepare_keylog(path) == path
+    except PslError:
+        return False
