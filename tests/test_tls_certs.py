@@ -296,6 +296,7 @@ def test_every_explain_line_of_the_tls_commands_is_python(shell: Shell, tmp_path
         "--max-version TLSv1.2 --ciphers ECDHE+AESGCM",
         f"tls connect t m --cert {tmp_path}/alice.pem --key {tmp_path}/alice.key",
         "sendline t hi", "recv t --line", "tls connect r m --session t", "tls info t",
+        "tls bio c", "tls bio s --server", "tls step c", "tls pass c s", "tls step s",
         "tls unwrap t --timeout 5",
     ]  # fmt: skip
     shell.ok("set explain on")
@@ -306,4 +307,4 @@ def test_every_explain_line_of_the_tls_commands_is_python(shell: Shell, tmp_path
         for call in record.calls:
             seen += 1
             compile(call.python(), "<explain>", "exec")  # a SyntaxError fails the test
-    assert seen >= 10
+    assert seen >= 15

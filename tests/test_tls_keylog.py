@@ -73,7 +73,7 @@ def test_off_stops_it_and_a_removed_log_is_made_again_0600(shell: Shell, tmp_pat
     assert {rnd for _, rnd, _ in secrets(log)} == {random_of(shell, "b")}
     assert shell.ok("set tls-keylog off") == "tls-keylog: off\n"
     before = log.read_text()
-    shell.ok("tls connect c web; sendline c x; recv c --line")
+    shell.ok("tls connect c web; sendline c x; recv c --line; tls bio d")
     assert log.read_text() == before
     assert shell.ok("set tls-keylog") == "tls-keylog: off\n"
 

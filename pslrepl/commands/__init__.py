@@ -12,7 +12,7 @@ MODULES = (
     "session_cmds", "session_flow", "scripting", "recording", "explaining", "processes", "child_io",
     "child_signals", "sudo", "expect", "shlib", "signals", "sockets", "sending", "receiving",
     "socket_settings", "lookups", "servers",
-    "relays", "tls", "tls_ca",
+    "relays", "tls", "tls_ca", "tls_steps",
 )  # fmt: skip
 
 

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+# Imported here, not in resource_classes: it lives outside this package, and a walk of
+# the package's classes must find it too. Cheap: ssl comes only when a tls bio is made.
+from pslrepl.tls_bio import TlsBio
+
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from pslrepl.resources.base import Resource
@@ -15,7 +19,7 @@ def resource_classes() -> tuple[type[Resource], ...]:
     from pslrepl.resources.servers import Server
     from pslrepl.resources.sockets import Listener, Sock
 
-    return (Process, Sock, Listener, Server, Relay)
+    return (Process, Sock, Listener, Server, Relay, TlsBio)
 
 
 def kinds() -> tuple[str, ...]:
