@@ -109,11 +109,26 @@ class Dispatcher:
             recorder.comment(line)
         if not line.strip() or line.lstrip().startswith("#"):
             return True
-        recorder.begin(line)
+        recorder.begin(line)  # as typed: a placeholder stays one in the transcript
         try:
             return self._run_line(line)
         finally:
             recorder.end()
+
+    def expand(self, tokens: list[Token]) -> list[Token]:
+        """The command's words with placeholders of what the session knows replaced by
+        their values, as the command runs (so `tcp listen l 0; tcp connect c
+        127.0.0.1:{l.port}` works on one line): {srv.port}, {srv.laddr}, {p.pid}, {tmp},
+        as a transcript writes them. Braces that name nothing known stay as typed."""
+        if not any("{" in t.text for t in tokens):
+            return tokens
+        from pslrepl.parsing import Token
+        from pslrepl.transcript.matching import expand
+
+        bindings = dict(self.session.volatile)
+        if any("{tmp}" in t.text for t in tokens):
+            bindings["tmp"] = self.session.tmp  # made on first use
+        return [Token(expand(t.text, bindings), t.start, t.end, t.quoted) for t in tokens]
 
     def _run_line(self, line: str) -> bool:
         self._interrupted = False
@@ -144,7 +159,7 @@ class Dispatcher:
     def run_tokens(self, tokens: list[Token], line: str) -> bool:
         ctx: Invocation | None = None
         try:
-            ctx = self.prepare(tokens, line)
+            ctx = self.prepare(self.expand(tokens), line)
             ctx.command.handler(ctx)
             self.show(ctx)
             self.session.history.append(ctx.record_of(ok=True))
