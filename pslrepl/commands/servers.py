@@ -220,18 +220,15 @@ def _host_allowed(host: str, psl: Server) -> bool:
         "serve room tcp 0 --handler chat",
         "serve u udp 0 --handler upper",
         "serve p tcp 0 --handler forward:web --threading",
-        "serve m tcp 0 --tls --verify-client required --threading",
-        "serve old tcp 0 --tls --max-version TLSv1.2 --ciphers ECDHE+AESGCM",
+        "serve m tcp 0 --tls --verify-client required --max-version TLSv1.2",
     ),
     details="It binds 127.0.0.1 unless a host is given. Without --threading or "
     "--forking it serves one client at a time, as socketserver does; chat and http "
     "serve each client in a thread of its own. http serves only its directory (a "
     "symbolic link out of it is refused) and only requests whose Host is this server "
     "or a loopback name; without --dir it serves a fresh directory with an index page. "
-    "With --tls each handshake gets --idle seconds (10 without it); --verify-client asks "
-    "each client for a certificate (trusting the session's test CA, or --client-ca), "
-    "--cert and --key serve a certificate of yours, and the version and cipher pins are "
-    "tls connect's. The log names each client's certificate, or why one was refused.",
+    "With --tls each handshake gets --idle seconds (10 without it), and the log names "
+    "each client's certificate, or why it was refused.",
 )
 def _serve(ctx: Invocation) -> None:
     from pslrepl.resources.servers import Server, server_class
