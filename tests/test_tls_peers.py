@@ -329,6 +329,19 @@ def test_tls_info_of_a_resumed_session(shell: Shell) -> None:
     assert ("handshake:       out ClientHello; in ServerHello, EncryptedExtensions, Finished; "
             "out Finished\n") in info  # fmt: skip
     assert "client cert:     (none asked for: a resumed session)\n" in info
+    # STARTTLS resumes too, and a session is resumed only with the context that made it
+    shell.ok("tcp connect c web")
+    assert shell.ok("tls wrap c --session a") == (
+        "c: now TLS: TLSv1.3, TLS_AES_256_GCM_SHA384; resumed a's session\n"
+    )
+    assert shell.fails("tls connect d web --session a --cafile x.pem") == (
+        "error: tls connect: --session resumes with a's context (its CA, certificate and "
+        "pins): leave out --cafile"
+    )
+    assert shell.fails("tls connect d web --session web") == (
+        "error: tls connect: --session web is a server; give a TLS connection's name, live or "
+        "closed, whose session to resume"
+    )
 
 
 def test_no_ticket_yet_is_said(shell: Shell, certs: Path) -> None:

@@ -56,23 +56,23 @@ def _client_side(ctx: Invocation) -> tuple[ssl.SSLContext, str, dict[str, Any], 
     return context, note, {}, ""
 
 
-def _said(tls: ssl.SSLSocket, note: str, owner: str, context: ssl.SSLContext) -> str:
-    """The line under a handshake: what it settled, and what the user asked that it
-    could not do."""
-    said = f"{tls.version()}, {(tls.cipher() or ('?',))[0]}; {note}"
+def _said(tls: ssl.SSLSocket, owner: str, context: ssl.SSLContext) -> tuple[str, str]:
+    """What a handshake settled, said after its version and cipher (whether OTHER's
+    session was resumed), and notes on what the user asked that it could not do."""
+    settled = ""
     if owner:
-        said += (f"; resumed {owner}'s session" if tls.session_reused else
-                 f"; the server did not take {owner}'s session: a full handshake")  # fmt: skip
+        settled = (f"; resumed {owner}'s session" if tls.session_reused else
+                   f"; the server did not take {owner}'s session: a full handshake")  # fmt: skip
+    notes = []
     if getattr(context, "psl_ciphers", "") and tls.version() == "TLSv1.3":
-        said += (
-            "\nnote: --ciphers chooses among TLS 1.2's ciphers; TLS 1.3 used a suite of "
-            "its own (ssl can't choose those): add --max-version TLSv1.2 to use yours"
-        )
+        notes.append("note: --ciphers chooses among TLS 1.2's ciphers; TLS 1.3 used a suite "
+                     "of its own (ssl can't choose those): add --max-version TLSv1.2 to use "
+                     "yours")  # fmt: skip
     if getattr(tls, "psl_verdict", "") == "pending":
-        said += ("\nnote: the server asked for a client certificate and has not said yet "
-                 "whether it takes ours (TLS 1.3 says so after the handshake): a refusal "
-                 "comes on the first read")  # fmt: skip
-    return said
+        notes.append("note: the server asked for a client certificate and has not said yet "
+                     "whether it takes ours (TLS 1.3 says so after the handshake): a refusal "
+                     "comes on the first read")  # fmt: skip
+    return settled, "\n".join(notes)
 
 
 @COMMANDS.command(
@@ -152,7 +152,10 @@ def _tls_connect(ctx: Invocation) -> None:
     res = new_socket(ctx, name, tls, kind="tls", origin="TLS connected")
     res.hold_back(getattr(tls, "psl_early", b""))
     keep_details(ctx.session, res, tls, note, resumed_from=owner)
-    ctx.say(_said(tls, note, owner, context), "notice")
+    settled, notes = _said(tls, owner, context)
+    ctx.say(f"{tls.version()}, {(tls.cipher() or ('?',))[0]}; {note}{settled}", "notice")
+    if notes:
+        ctx.say(notes, "notice")
 
 
 @COMMANDS.command(
@@ -217,14 +220,11 @@ def _tls_wrap(ctx: Invocation) -> None:
     res.hold_back(getattr(tls, "psl_early", b""))
     keep_details(ctx.session, res, tls, note, resumed_from=owner)
     res.arm()
-    ctx.emit(
-        Styled(
-            (("name", res.name), ("", f": now TLS: {tls.version()}, {(tls.cipher() or ('?',))[0]}"))
-        )
-    )
-    said = _said(tls, note, owner, context).partition("\n")[2]
-    if said:
-        ctx.say(said, "notice")
+    settled, notes = _said(tls, owner, context)
+    said = f": now TLS: {tls.version()}, {(tls.cipher() or ('?',))[0]}{settled}"
+    ctx.emit(Styled((("name", res.name), ("", said))))
+    if notes:
+        ctx.say(notes, "notice")
 
 
 def side_options(ctx: Invocation, *, server: bool) -> None:
