@@ -308,3 +308,36 @@ def test_every_explain_line_of_the_tls_commands_is_python(shell: Shell, tmp_path
             seen += 1
             compile(call.python(), "<explain>", "exec")  # a SyntaxError fails the test
     assert seen >= 15
+
+
+def test_refused_handshakes_and_unwrap_leave_no_descriptor_behind(shell: Shell) -> None:
+    """Each socket closed by the shell, none left for the garbage collector (which would
+    close it too, late, with a ResourceWarning)."""
+    import gc
+    import warnings
+
+    from tests.helpers import open_fds
+
+    shell.ok("tcp listen w 0; tls bio warm; close w warm")  # the watcher, the test CA: once
+    before = open_fds()
+    shell.ok("serve m tcp 0 --handler echo --tls --threading --verify-client required")
+    shell.ok("serve n tcp 0 --handler echo --tls --threading --min-version TLSv1.3")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", ResourceWarning)
+        refuse_and_unwrap(shell)
+        gc.collect()
+    assert [str(w.message) for w in caught if issubclass(w.category, ResourceWarning)] == []
+    shell.ok("stop m; stop n")  # their handler threads have ended: their clients' sockets too
+    assert open_fds() == before
+
+
+def refuse_and_unwrap(shell: Shell) -> None:
+    for _ in range(3):
+        assert "wants a client certificate" in shell.fails("tls connect t m")
+        assert "no TLS version both sides accept" in shell.fails(
+            "tls connect t n --max-version TLSv1.2"
+        )
+        shell.ok("tls connect u n; sendline u x; recv u --line")
+        shell.ok(f"tls unwrap u --timeout {LIMIT:g}; close u")  # echo's side answers
+        shell.ok("tls bio b; tls bio s --server; tls step b; tls pass b s; tls step s")
+        shell.ok("close b s")
