@@ -122,6 +122,10 @@ EXPLAINED = [
     "socketpair a b", "send a '\\x00\\r\\n'", "recv b", "settimeout a 1", "dup a a2",
     "setblocking a off", "gethostbyname localhost", "htons 80", "inet_aton 127.0.0.1",
     "spawn q --shell -- 'sleep 30'", "signal q TERM", "wait q", "sendall c " + "x" * 200,
+    "socket b1", "bind b1 0", "listen b1 2", "socket b2", "connect b2 b1", "socket b3",
+    "connect_ex b3 b1", "getsockname b2", "getpeername b2", "gettimeout b2", "fileno b2",
+    "fromfd b4 b2", "send b3 'abc\\x00\\r\\n'", "accept b1 b5", "accept b1 b6",
+    "recv_into b6 2 --size 8", "recvfrom_into b6", "sendto u u hi", "recvfrom_into u 1",
 ]  # fmt: skip
 
 

@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterator
 
 import pytest
 
+from pslrepl.commands.options import TIMEOUT_HINT
 from pslrepl.resources.sockets import Sock
 from pslrepl.testca import session_ca
 from tests.helpers import Shell, make_shell, run_cli
@@ -56,7 +57,6 @@ def fresh_tls(shell: Shell) -> None:
     assert select.select([sock_of(shell, "t").sock], [], [], 10)[0]
 
 
-TIMEOUT_HINT = "--timeout S waits longer"
 
 
 def test_first_recv_on_fresh_tls_times_out_in_a_real_shell() -> None:

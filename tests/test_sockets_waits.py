@@ -21,13 +21,14 @@ FD_SETSIZE = 1024  # select() takes no file descriptor from here on
 
 
 def waiting_on(shell: Shell, name: str) -> bool:
-    """A command reads ``name`` and the socket watcher watches its socket for it."""
+    """A command reads ``name`` and the socket watcher watches its socket for it (the
+    socket is armed while the command reads: its next notice wakes the command)."""
     res = sock_of(shell, name)
     watcher = shell.session.socket_watcher
     fd = res.sock.fileno()
     with watcher.lock:
         keys = list(watcher.sel.get_map().values())
-    return res.busy and any(key.fd == fd and key.data is not res for key in keys)
+    return res.busy and any(key.fd == fd and key.data is res for key in keys)
 
 
 def logged(shell: Shell, kind: str) -> bool:

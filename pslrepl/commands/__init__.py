@@ -10,8 +10,8 @@ if TYPE_CHECKING:
 # a group's commands keep the order of the modules that declare them.
 MODULES = (
     "session_cmds", "session_flow", "scripting", "recording", "explaining", "processes", "child_io",
-    "child_signals", "sudo", "expect", "shlib", "signals", "sockets", "sending", "receiving",
-    "socket_settings", "lookups", "servers",
+    "child_signals", "sudo", "expect", "shlib", "signals", "sockets", "socket_steps", "sending",
+    "receiving", "socket_buffers", "socket_settings", "socket_queries", "lookups", "servers",
     "relays", "tls", "tls_ca", "tls_steps",
 )  # fmt: skip
 

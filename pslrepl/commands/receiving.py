@@ -13,12 +13,13 @@ from pslrepl.commandspec import Arg, Commands, Opt
 from pslrepl.errors import PslError, Timeout, UsageError
 from pslrepl.kinds import Int, ResourceOf
 from pslrepl.render import plural, preview
-from pslrepl.resources.sockets import PEEK, SOCKET_KINDS, STREAM_KINDS, traced
+from pslrepl.resources.sockets import PEEK, SOCKET_KINDS, STREAM_KINDS, traced, traced_as
 from pslrepl.results import Output, Styled, Text
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     import re
+    from typing import Any
 
     from pslrepl.invocation import Invocation
     from pslrepl.resources.sockets import Sock
@@ -34,11 +35,22 @@ BUFSIZE = Arg("BUFSIZE", Int(1, MAX_BUFSIZE), optional=True)
 
 def _recv_once(ctx: Invocation, res: Sock, size: int, flags: int = 0) -> bytes:
     """One recv system call (or SSLSocket.recv), recorded; errors as one line."""
+    data: bytes = recv_call(ctx, res, "recv", None, b"", size, *((flags,) if flags else ()))
+    return data
+
+
+def recv_call(ctx: Invocation, res: Sock, method: str, shown: str | None, eof: Any,
+              *args: Any) -> Any:  # fmt: skip
+    """One receiving call on the socket (recv, recv_into, recvfrom_into...), recorded
+    (its arguments as ``shown``, when given: a buffer by its name); errors as one line.
+    ``eof``: what it returns when a TLS peer closed without close_notify."""
     tls = res.kind == "tls"
+    func = f"{'SSLSocket' if tls else 'socket'}.{method}"
+    fn = getattr(res.sock, method)
     try:
-        args = (size, flags) if flags else (size,)
-        data: bytes = traced(ctx, "SSLSocket.recv" if tls else "socket.recv", res.sock.recv, *args)
-        return data
+        if shown is None:
+            return traced(ctx, func, fn, *args)
+        return traced_as(ctx, func, shown, fn, *args)
     except TimeoutError as exc:
         if exc.errno is not None:  # ETIMEDOUT from the kernel: a connection that died
             raise socket_error(res.name, exc, op="recv") from None
@@ -54,11 +66,11 @@ def _recv_once(ctx: Invocation, res: Sock, size: int, flags: int = 0) -> bytes:
                 f"setblocking {res.name} on to wait"
             ) from None
         if name == "SSLEOFError":
-            return b""  # the peer closed the connection without TLS's close_notify
+            return eof  # the peer closed the connection without TLS's close_notify
         raise socket_error(res.name, exc, op="recv") from None
 
 
-def _take(ctx: Invocation, res: Sock, n: int, *, peek: bool = False) -> bytes:
+def take_bytes(ctx: Invocation, res: Sock, n: int, *, peek: bool = False) -> bytes:
     """Up to ``n`` bytes that a read returns now: those held first, then one recv (with
     MSG_PEEK: looked at, left in the kernel). b'' at EOF."""
     if res.held:
@@ -114,9 +126,9 @@ def read_stream(ctx: Invocation, res: Sock, *, mode: str = "", size: int = DEFAU
         while True:
             wait_readable(ctx, res, deadline, what, got)
             if mode in ("", "all"):
-                chunk = _take(ctx, res, size)
+                chunk = take_bytes(ctx, res, size)
             else:
-                head = _take(ctx, res, size, peek=True)
+                head = take_bytes(ctx, res, size, peek=True)
                 take = len(head)
                 if head and mode == "expect":
                     assert pattern is not None
@@ -132,7 +144,7 @@ def read_stream(ctx: Invocation, res: Sock, *, mode: str = "", size: int = DEFAU
                     found = (bytes(got[len(got) - k :]) + head).find(until)
                     if found >= 0:
                         take = found + len(until) - k
-                chunk = _take(ctx, res, take) if head else b""
+                chunk = take_bytes(ctx, res, take) if head else b""
             if not chunk:
                 eof = res.kind in STREAM_KINDS
                 break
@@ -226,7 +238,7 @@ def _recvfrom(ctx: Invocation) -> None:
     try:
         wait_readable(ctx, res, time.monotonic() + ctx.timeout, "a datagram")
         if res.has_held():  # a stream's bytes a recv took and kept: its peer sent them
-            data, flags, peer = _take(ctx, res, size), 0, res.sock.getpeername()
+            data, flags, peer = take_bytes(ctx, res, size), 0, res.sock.getpeername()
         else:
             try:
                 data, _anc, flags, peer = traced(ctx, "socket.recvmsg", res.sock.recvmsg, size)

@@ -10,12 +10,12 @@ import socket
 import time
 
 from pslrepl.addresses import Addr, parse_addr
-from pslrepl.commands.options import TIMEOUT_HINT as TIMEOUT_HINT
+from pslrepl.commands.options import TIMEOUT_HINT
 from pslrepl.errors import PslError, Timeout, UsageError, describe_oserror
 from pslrepl.kinds import Choice, Kind, Seconds
 from pslrepl.render import plural, preview
 from pslrepl.resources.polling import poll_ready
-from pslrepl.resources.sockets import Sock, watcher
+from pslrepl.resources.sockets import Sock
 from pslrepl.results import Styled
 
 TYPE_CHECKING = False
@@ -25,7 +25,6 @@ if TYPE_CHECKING:
 
     from pslrepl.invocation import Invocation
     from pslrepl.kinds import Completing, Where
-    from pslrepl.session import Session
 
 C_INT = (-(2**31), 2**31 - 1)  # what setsockopt and listen take: a C int
 
@@ -255,12 +254,11 @@ def wait_readable(ctx: Invocation, res: Sock, deadline: float, what: str,
     remaining = deadline - time.monotonic()
     # The deadline first: a peer that never stops sending must not keep a read going.
     if remaining > 0:
-        waker = _Waker(ctx.session, res)
         try:
-            if ctx.session.wait_for(lambda: _ready(ctx, res, waker), remaining):
+            if ctx.session.wait_for(lambda: _ready(ctx, res), remaining):
                 return
         finally:
-            waker.disarm()
+            res.stop_watching_for_reader()
     have = (f"{plural(len(got), 'byte')} came, kept for the next recv: "
             f"{preview(bytes(got))}" if got else
             f"{plural(res.unread() or 0, 'byte')} waiting")  # fmt: skip
@@ -268,7 +266,7 @@ def wait_readable(ctx: Invocation, res: Sock, deadline: float, what: str,
                   f"{have}; {TIMEOUT_HINT}")  # fmt: skip
 
 
-def _ready(ctx: Invocation, res: Sock, waker: _Waker) -> bool:
+def _ready(ctx: Invocation, res: Sock) -> bool:
     """Whether a read of ``res`` returns at once; if not, the watcher wakes the wait when
     the socket turns readable (called with the session's lock held)."""
     sock = res.sock
@@ -279,32 +277,5 @@ def _ready(ctx: Invocation, res: Sock, waker: _Waker) -> bool:
         res.fill(ctx)
         if res.has_held():
             return True
-    waker.arm()
+    res.watch_for_reader()
     return False
-
-
-class _Waker:
-    """What the session's socket watcher watches in place of a socket a command reads.
-
-    The watcher keeps quiet about a socket being read (Sock.begin_read disarms it), so
-    nothing would wake the command's wait: this stands in for the socket at the watcher
-    (which asks only for ``sock``, ``name`` and ``notice()``), and its notice wakes the
-    wait instead of announcing anything. Armed again each time the wait finds nothing to
-    read; the watcher disarms it as it fires.
-    """
-
-    def __init__(self, session: Session, res: Sock) -> None:
-        self.session = session
-        self.sock = res.sock
-        self.name = res.name  # what the watcher's own trouble would be posted under
-
-    def notice(self) -> None:
-        """The watcher's thread: the socket is readable; the wait looks again."""
-        with self.session.cond:
-            self.session.cond.notify_all()
-
-    def arm(self) -> None:
-        watcher(self.session).arm(self)  # type: ignore[arg-type]
-
-    def disarm(self) -> None:
-        watcher(self.session).disarm(self)  # type: ignore[arg-type]

@@ -44,7 +44,9 @@ ADDR_HELP = "HOST:PORT, [IPV6]:PORT, a PORT on 127.0.0.1, or a listener's NAME"
     calls=("socket.create_connection",),
     examples=("tcp connect c srv", "tcp connect c2 srv --source 127.0.0.1:0 --timeout 2"),
     setup=("tcp listen srv 0",),
-    details=f"ADDR is {ADDR_HELP}.",
+    details=f"ADDR is {ADDR_HELP}. The quick form: create_connection resolves ADDR "
+    "(getaddrinfo), makes the socket and connects it in one call; one call at a time, "
+    "`socket NAME` then `connect NAME ADDR`.",
 )
 def _tcp_connect(ctx: Invocation) -> None:
     name = ctx["name"]
@@ -111,7 +113,9 @@ def _listen_socket(ctx: Invocation, addr: Addr, family: int) -> socket.socket:
         "tcp listen v6 [::1]:0",
     ),
     details="A bare PORT binds 127.0.0.1; give 0.0.0.0:PORT to listen on every "
-    "interface (it says so).",
+    "interface (it says so). The quick form of four calls (socket, setsockopt with "
+    "--reuseaddr, bind, listen); one call at a time: `socket NAME`, `bind NAME ADDR`, "
+    "`listen NAME [BACKLOG]`.",
 )
 def _tcp_listen(ctx: Invocation) -> None:
     name = ctx["name"]

@@ -42,36 +42,16 @@ ANSWERS = {
     "check_output": "subprocess.check_output: `run --check -- ARGV` shows the output and "
     "fails on a non-zero status, as check_output raises CalledProcessError",
     "CalledProcessError": "what check=True raises: `run --check` fails with its status",
-    # socket
+    # socket (socket, bind, listen, connect, connect_ex, getsockname, getpeername,
+    # gettimeout, fileno, recv_into, recvfrom_into and fromfd are commands)
+    "makefile": "socket.makefile: a file object over the socket; `py s.makefile('rb')` "
+    "(bytes it buffers are no longer there for `recv`)",
     "close": "socket.close and friends: `close NAME` closes any resource",
     "family": "socket.family: `info NAME` shows it (and type and proto); `py s.family`",
     "type": "socket.type: `info NAME` shows it; `py s.type`",
     "proto": "socket.proto: `info NAME` shows it; `py s.proto`",
-    "fileno": "socket.fileno: `info NAME` shows a socket's fd; `py s.fileno()` returns it",
-    "getpeername": "socket.getpeername: `info NAME` and `ls` show the remote address; "
-    "`py s.getpeername()` returns it",
-    "getsockname": "socket.getsockname: `info NAME` and `ls` show the local address; "
-    "`py s.getsockname()` returns it",
-    "gettimeout": "socket.gettimeout: `info NAME` shows the socket's timeout; `settimeout` sets it",
-    "bind": "socket.bind: `tcp listen`, `udp open --bind` and `unix listen` bind (`help "
-    "tcp listen` lists the calls); `py s.bind(ADDR)` on a bare socket",
-    "listen": "socket.listen: `tcp listen NAME ADDR --backlog N` and `unix listen`",
-    "connect": "socket.connect: `tcp connect` (socket.create_connection), `unix connect`, "
-    "`udp open --connect`",
-    "connect_ex": "socket.connect_ex: connect returning the errno instead of raising; "
-    "`tcp connect` shows the errno by name when it fails; `py s.connect_ex(ADDR)`",
-    "recv_into": "socket.recv_into: recv into a buffer you own; `recv` reads into a fresh "
-    "one; `py s.recv_into(buf)`",
-    "recvfrom_into": "socket.recvfrom_into: `recvfrom` reads a datagram and its sender; "
-    "`py u.recvfrom_into(buf)`",
-    "makefile": "socket.makefile: a file object over the socket; `py s.makefile('rb')` "
-    "(bytes it buffers are no longer there for `recv`)",
     "getsockopt": "socket.getsockopt: `sockopt NAME OPTION`",
     "setsockopt": "socket.setsockopt: `sockopt NAME OPTION VALUE`",
-    "fromfd": "socket.fromfd: a socket object over a descriptor you already have; "
-    "`py socket.fromfd(fd, socket.AF_INET, socket.SOCK_STREAM)`",
-    "socket": "socket.socket: every socket command makes one (`tcp listen`, `udp open`, "
-    "`socketpair`...); for a server, its listening socket (`py srv.socket`)",
     # socketserver
     "BaseServer": "socketserver.BaseServer: `serve` runs one (TCPServer, UDPServer, "
     "UnixStreamServer) in the background; `py web` is the server",

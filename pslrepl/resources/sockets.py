@@ -57,13 +57,14 @@ class Sock(WatchedSocket):
         self.tls_details: list[tuple[str, str]] = []  # what the handshake settled
         self._fd = sock.fileno()
         # Kept from creation for ls and the toolbar (a thousand sockets, no syscalls);
-        # info asks the kernel again.
+        # info asks the kernel again. A bare socket's change as bind and connect come.
         self._local, self._remote = self._addresses()
+        self.connected = self._has_peer()
         self._remember_addresses()
         if unix_path:
             session.own_path(unix_path)  # removed even if the shell is killed
         self.post(Event(name, "start", f"{origin}: {self.describe()}"))
-        watcher(session).arm(self)
+        self.arm()
 
     # -- what it is ---------------------------------------------------------------------
 
@@ -88,6 +89,29 @@ class Sock(WatchedSocket):
 
     else:
         kind = property(_kind, _set_kind, doc="tcp, tls, udp, unix or unix-dgram")
+
+    @property
+    def watchable(self) -> bool:
+        """A stream socket that is neither connected nor listening has nothing to tell,
+        yet poll calls it ready (POLLHUP): the watcher would wake for nothing."""
+        return self.connected or not self.byte_stream
+
+    def became_listener(self) -> Listener:
+        """After ``listen`` on a bare socket: the same resource (its name, its log, the
+        calls recorded on it) takes connections now, and is a Listener everywhere (ls,
+        accept, wait NAME accept, the toolbar, completion), as ``tcp listen`` makes one."""
+        self.__class__ = Listener
+        assert isinstance(self, Listener)
+        self.accepted = 0
+        self._remember_addresses()
+        self.arm()
+        return self
+
+    def connected_now(self) -> None:
+        """After a ``connect`` that worked: the addresses anew, and the watcher told."""
+        self.connected = self._has_peer()
+        self.refresh_addresses()
+        self.arm()
 
     @property
     def readable(self) -> bool:
@@ -123,8 +147,14 @@ class Sock(WatchedSocket):
     @property
     def bound_addr(self) -> Addr | None:
         """A bound datagram socket's address (sendto and udp open --connect take its
-        NAME); a connection has none to give."""
-        return None if self.byte_stream else reachable(self.sock)
+        NAME), and a bare stream socket's that is bound but neither listens nor is
+        connected (``connect c srv`` meets its refusal); a connection has none to give."""
+        if self.byte_stream and self.connected:
+            return None
+        addr = reachable(self.sock)
+        if addr is None or (not addr.path and addr.port == 0):
+            return None  # not bound: nothing can reach it
+        return addr
 
     @property
     def local(self) -> str:
@@ -133,6 +163,14 @@ class Sock(WatchedSocket):
     @property
     def remote(self) -> str:
         return self._remote
+
+    def _has_peer(self) -> bool:
+        """getpeername works: connected (a socketpair's peer has no name, but is one)."""
+        try:
+            self.sock.getpeername()
+        except OSError:
+            return False
+        return True
 
     def _addresses(self) -> tuple[str, str]:
         """getsockname and getpeername now, as text ('' where there is none)."""
@@ -186,7 +224,11 @@ class Sock(WatchedSocket):
         if self.peer_eof:
             parts.append("peer EOF")
         if not parts:
-            return "connected" if self.remote else "open"
+            if self.connected:
+                return "connected"
+            if self.byte_stream:  # a bare socket, before listen or connect
+                return "bound" if self.bound_addr else "unbound"
+            return "open"
         return ", ".join(parts)
 
     def toolbar(self) -> str:
@@ -317,6 +359,8 @@ class Listener(Sock):
         return reachable(self.sock)
 
     def notice(self) -> None:
+        if self.wake_reader():  # accept waits for a connection
+            return
         with self.lock:
             if not (self.closed or self.busy):
                 self._post("pending", f"a connection is waiting: accept {self.name}")

@@ -58,6 +58,11 @@ class WatchedSocket(Resource):
         return ssl is not None and isinstance(self.sock, ssl.SSLSocket)
 
     @property
+    def watchable(self) -> bool:
+        """Whether the watcher has anything to look for on it (see Sock)."""
+        return True
+
+    @property
     def byte_stream(self) -> bool:
         """A connected byte stream (tcp, tls, unix): a read of b'' is the peer's EOF."""
         return self.sock.type == socket.SOCK_STREAM
@@ -65,6 +70,8 @@ class WatchedSocket(Resource):
     # -- what the watcher calls (its thread) --------------------------------------------
 
     def notice(self) -> None:
+        if self.wake_reader():
+            return
         with self.lock:
             if self.closed or self.busy:
                 return
@@ -142,14 +149,34 @@ class WatchedSocket(Resource):
         self.seen = len(self.held)
         return len(self.held), bytes(self.held[:64])
 
+    def wake_reader(self) -> bool:
+        """The watcher's thread: if a command is reading this socket, it waits for it
+        to turn readable (watch_for_reader): wake that wait, and announce nothing."""
+        with self.lock:
+            reading = self.busy and not self.closed
+        if reading:
+            with self.session.cond:
+                self.session.cond.notify_all()
+        return reading
+
     # -- what commands call -----------------------------------------------------------
 
     def arm(self) -> None:
         # A stream whose EOF the user knows of, or whose EOF or error a read met already,
         # has nothing more to come: the watcher would only wake, at once, again and again.
         over = self.eof_told or self.held_eof or self.held_error is not None
-        if not self.closed and not (over and self.byte_stream):
+        if not self.closed and self.watchable and not (over and self.byte_stream):
             watcher(self.session).arm(self)
+
+    def watch_for_reader(self) -> None:
+        """A command reading this socket (begin_read) found nothing yet: the watcher's
+        next look, when it turns readable, wakes the command's wait. Armed again each
+        time the wait finds nothing; the watcher disarms it as it fires."""
+        if not self.closed:
+            watcher(self.session).arm(self)
+
+    def stop_watching_for_reader(self) -> None:
+        watcher(self.session).disarm(self)
 
     def fill(self, ctx: Invocation | None = None, *, limit: int = PEEK) -> bool:
         """TLS: decrypt what has come, without waiting, into ``held`` (up to ``limit``
