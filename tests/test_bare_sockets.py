@@ -250,7 +250,7 @@ def test_explain_writes_each_step_as_the_python_it_is(shell: Shell) -> None:
 
 def test_help_by_the_notes_names_shows_the_commands(shell: Shell) -> None:
     for name in ("bind", "listen", "connect", "connect_ex", "getsockname", "getpeername",
-                 "gettimeout", "fileno", "recv_into", "recvfrom_into", "fromfd",
+                 "gettimeout", "fileno", "recv_into", "recvfrom_into", "makefile", "fromfd",
                  "socket"):  # fmt: skip
         out = shell.ok(f"help {name}")
         assert out.splitlines()[0].startswith(f"usage: {name} "), out

@@ -57,8 +57,6 @@ def fresh_tls(shell: Shell) -> None:
     assert select.select([sock_of(shell, "t").sock], [], [], 10)[0]
 
 
-
-
 def test_first_recv_on_fresh_tls_times_out_in_a_real_shell() -> None:
     """The reported hang, as a user meets it: the whole shell, a real server, its ticket."""
     done = run_cli(

@@ -11,7 +11,8 @@ if TYPE_CHECKING:
 MODULES = (
     "session_cmds", "session_flow", "scripting", "recording", "explaining", "processes", "child_io",
     "child_signals", "sudo", "expect", "shlib", "signals", "sockets", "socket_steps", "sending",
-    "receiving", "socket_buffers", "socket_settings", "socket_queries", "lookups", "servers",
+    "receiving", "socket_buffers", "socket_files", "socket_settings", "socket_queries", "lookups",
+    "servers",
     "relays", "tls", "tls_ca", "tls_steps",
 )  # fmt: skip
 

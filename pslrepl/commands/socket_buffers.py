@@ -150,7 +150,7 @@ def _recvfrom_into(ctx: Invocation) -> None:
             (
                 ("name", res.name),
                 ("", f": recvfrom_into returned ({n}, {peer!r}): "),
-                ("", f"from {format_addr(peer) or '(unnamed)'}, {_filled(buf, n)}"),
+                ("", _filled(buf, n)),
             )
         )
     )

@@ -314,18 +314,18 @@ def _kind(family: int, type_: int, listening: bool) -> str:
 @COMMANDS.command(
     "fromfd",
     "a socket object over a file descriptor that is a socket (socket.fromfd)",
-    args=(Arg("NAME", NEW), Arg("FD", SocketFd())),
+    args=(Arg("NEW", NEW), Arg("FD", SocketFd())),
     opts=(
         Opt(
             "--family",
             "what the fd is: 4, 6 or unix (default: asked of the fd)",
-            "F",
+            "4|6|unix",
             kind=Choice(tuple(FAMILIES)),
         ),
         Opt(
             "--type",
             "stream or dgram (default: asked of the fd)",
-            "T",
+            "stream|dgram",
             kind=Choice(tuple(SOCK_TYPES)),
         ),
     ),  # fmt: skip
@@ -339,7 +339,7 @@ def _kind(family: int, type_: int, listening: bool) -> str:
     "hands a listener's fd to a child, which calls socket.fromfd there.",
 )
 def _fromfd(ctx: Invocation) -> None:
-    name: str = ctx["name"]
+    name: str = ctx["new"]
     fd: int = ctx["fd"]
     try:
         # What socket.socket(fileno=fd) asks the kernel (SO_DOMAIN, SO_TYPE); detached

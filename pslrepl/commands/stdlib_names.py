@@ -43,9 +43,7 @@ ANSWERS = {
     "fails on a non-zero status, as check_output raises CalledProcessError",
     "CalledProcessError": "what check=True raises: `run --check` fails with its status",
     # socket (socket, bind, listen, connect, connect_ex, getsockname, getpeername,
-    # gettimeout, fileno, recv_into, recvfrom_into and fromfd are commands)
-    "makefile": "socket.makefile: a file object over the socket; `py s.makefile('rb')` "
-    "(bytes it buffers are no longer there for `recv`)",
+    # gettimeout, fileno, recv_into, recvfrom_into, makefile and fromfd are commands)
     "close": "socket.close and friends: `close NAME` closes any resource",
     "family": "socket.family: `info NAME` shows it (and type and proto); `py s.family`",
     "type": "socket.type: `info NAME` shows it; `py s.type`",

@@ -313,7 +313,20 @@ class Sock(WatchedSocket):
                 pass
             self.session.disown_path(self.unix_path)
         self.post(Event(self.name, "close", "closed" + removed))
-        return "closed" + removed
+        return "closed" + removed + self._files_note()
+
+    def _files_note(self) -> str:
+        """socket.close leaves the descriptor open while makefile's file objects are:
+        the connection ends with the last of them."""
+        from pslrepl.resources.socket_file import SockFile
+
+        files = [r.name for r in self.session.registry
+                 if isinstance(r, SockFile) and r.sock_res is self and not r.closed]  # fmt: skip
+        if not files:
+            return ""
+        return (f"; its descriptor stays open while {', '.join(files)} "
+                f"{'is' if len(files) == 1 else 'are'} (close {' '.join(files)} too: the "
+                "connection ends with the last file object)")  # fmt: skip
 
     def _counts(self) -> list[tuple[str, Cell]]:
         """What info says of the bytes: those recv would return without waiting."""
