@@ -25,6 +25,11 @@ def calls_size(record: CommandRecord) -> int:
     return sum(len(c.func) + len(c.args) + len(c.result) + OVERHEAD for c in record.calls)
 
 
+def line_size(record: CommandRecord) -> int:
+    """The line, and its parsed values beside it (about as much again)."""
+    return 2 * len(record.line) + OVERHEAD
+
+
 class CommandLog:
     """Numbered CommandRecords, oldest first, bounded in bytes, not in count."""
 
@@ -43,7 +48,7 @@ class CommandLog:
         self._next += 1
         self._records.append(record)
         self._calls_bytes += calls_size(record)
-        self._lines_bytes += len(record.line) + OVERHEAD
+        self._lines_bytes += line_size(record)
         while self._calls_bytes > self._calls_budget and self._stripped < len(self._records):
             old = self._records[self._stripped]
             self._calls_bytes -= calls_size(old)
@@ -52,7 +57,7 @@ class CommandLog:
             self._stripped += 1
         while self._lines_bytes > self._lines_budget and len(self._records) > 1:
             old = self._records.popleft()
-            self._lines_bytes -= len(old.line) + OVERHEAD
+            self._lines_bytes -= line_size(old)
             self._calls_bytes -= calls_size(old)
             self._stripped = max(0, self._stripped - 1)
             self.forgotten += 1

@@ -24,6 +24,20 @@ if TYPE_CHECKING:
     T = TypeVar("T")
 
 
+def _plain(values: dict[str, Any]) -> dict[str, Any]:
+    """Parsed values without live objects: a resource becomes its name."""
+    from pslrepl.resources.base import Resource
+
+    def plain(value: Any) -> Any:
+        if isinstance(value, Resource):
+            return value.name
+        if isinstance(value, list):
+            return [plain(v) for v in value]
+        return value
+
+    return {key: plain(value) for key, value in values.items()}
+
+
 class Shown:
     """A value for a recorded call that shows as the given text (a server, a running
     command: their own repr would name the shell's classes)."""
@@ -40,16 +54,29 @@ class Shown:
 class CommandRecord:
     """A finished command, kept in the session's history: the line, its calls, the outcome."""
 
-    __slots__ = ("line", "command", "calls", "ok", "started", "number", "dropped_calls")
+    __slots__ = (
+        "line", "command", "calls", "ok", "started", "number", "dropped_calls", "values",
+        "argv",
+    )  # fmt: skip
 
     def __init__(
-        self, line: str, command: str, calls: tuple[Call, ...], ok: bool, started: float
+        self,
+        line: str,
+        command: str,
+        calls: tuple[Call, ...],
+        ok: bool,
+        started: float,
+        values: dict[str, Any] | None = None,
+        argv: tuple[str, ...] = (),
     ) -> None:
         self.line = line
         self.command = command
         self.calls = calls
         self.ok = ok
         self.started = started
+        # The arguments as parsed, plain: a resource by its name (what export reads).
+        self.values = values or {}
+        self.argv = argv
         self.number = 0  # its place in the session's CommandLog, from 1
         self.dropped_calls = 0  # calls the log let go to stay in its budget
 
@@ -111,7 +138,8 @@ class Invocation:
 
     def record_of(self, *, ok: bool) -> CommandRecord:
         self.settle()
-        return CommandRecord(self.text, self.command.name, tuple(self.calls), ok, self.started)
+        return CommandRecord(self.text, self.command.name, tuple(self.calls), ok, self.started,
+                             _plain(self.values), tuple(self.argv))  # fmt: skip
 
     def emit(self, result: Result) -> None:
         self.results.append(result)

@@ -165,3 +165,18 @@ def test_a_large_payload_is_kept_as_a_bounded_prefix(shell: Shell, tmp_path: Pat
     assert first.startswith("a.send(b'\\x00\\r\\n\\x00")
     assert "...')  # payload cut to its first 80 bytes; -> " in first
     compile(first, "<explain>", "exec")
+
+
+def test_a_record_keeps_the_parsed_arguments_plain(shell: Shell) -> None:
+    """What export reads: the values as parsed, a resource by its name, no live object."""
+    shell.ok("tcp listen srv 0")
+    shell.ok("tcp connect c srv --timeout 2")
+    shell.ok("send c 'hi\\n'")
+    shell.ok("spawn p -- cat -n")
+    records = list(shell.session.history)
+    assert records[1].values["name"] == "c" and records[1].values["addr"] == "srv"
+    assert records[1].values["timeout"] == 2.0
+    assert records[2].values["name"] == "c" and records[2].values["data"] == ["hi\\n"]
+    assert records[3].argv == ("cat", "-n")
+    shell.ok("close c srv")
+    assert list(shell.session.history)[-1].values["name"] == ["c", "srv"]

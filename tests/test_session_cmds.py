@@ -103,7 +103,7 @@ def test_wait_events(shell: Shell) -> None:
 
 def test_set(shell: Shell) -> None:
     out = shell.ok("set")
-    assert "display:  text" in out and "timeout:  5" in out
+    assert "display:    text" in out and "timeout:    5" in out
     assert shell.ok("set timeout 2") == "timeout: 2\n"
     assert shell.session.settings.timeout == 2.0
     assert shell.ok("set encoding LATIN1") == "encoding: iso8859-1\n"
@@ -197,6 +197,8 @@ def test_help(shell: Shell) -> None:
     assert "unknown command 'nope'" in shell.fails("help nope")
     assert shell.ok("help ca") == (  # a command with subcommands lists them, aligned
         "ca export  write the test CA to DIR/ca.pem, for curl and openssl\n"
+        "ca issue   a certificate and key from the test CA: DIR/NAME.pem and DIR/NAME.key "
+        "(0600)\n"
         "ca show    the session's local test CA (trustme)\n"
         "`help ca SUBCOMMAND` shows its usage.\n"
     )
