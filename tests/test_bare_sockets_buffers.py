@@ -12,8 +12,6 @@ from pathlib import Path
 import pytest
 
 from pslrepl.commands.options import TIMEOUT_HINT
-from pslrepl.commandspec import Arg, Command
-from pslrepl.kinds import Int, ResourceOf
 from tests.helpers import Shell, make_shell, open_fds
 from tests.test_sockets_reading import sock_of
 
@@ -21,40 +19,10 @@ PAYLOAD = b"hel\x00\r\nlo, 24 bytes here\n"  # NUL, CR and LF among them
 assert len(PAYLOAD) == 24
 
 
-def route_files(shell: Shell) -> None:
-    """`read NAME` and `write NAME` on a makefile object, routed to socket_files as the
-    report asks commands/child_io.py to (its owner's file): a no-op once they are."""
-    from pslrepl.commands.socket_files import read_file, write_file
-
-    table = shell.dispatcher.table
-    for verb in ("read", "write"):
-        old = table.by_name[verb]
-        kind = old.args[0].kind
-        if isinstance(kind, ResourceOf) and "file" in kind.kinds:
-            continue  # routed by the command itself
-
-        def handler(ctx, old=old, verb=verb):  # type: ignore[no-untyped-def]
-            res = ctx["name"]
-            if res.kind != "file":
-                return old.handler(ctx)
-            if verb == "read":
-                return read_file(ctx, res)
-            return write_file(ctx, res, ctx.data())
-
-        args = (Arg("NAME", ResourceOf("process", "file")), *old.args[1:])
-        if verb == "read":
-            args = (*args, Arg("N", Int(1, 1 << 26), optional=True))
-        new = Command(verb, old.group, old.summary, handler, args=args, opts=old.opts,
-                      calls=old.calls)  # fmt: skip
-        table.by_name[verb] = new
-        table.commands[table.commands.index(old)] = new
-
-
 @pytest.fixture
 def fshell() -> Iterator[Shell]:
     sh = make_shell()
     sh.session.settings.timeout = 5.0
-    route_files(sh)
     try:
         yield sh
     finally:

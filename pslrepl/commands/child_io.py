@@ -8,6 +8,7 @@ from pslrepl.commands.options import FILE_IN, HEX_IN, SHOW_HEX, SHOW_REPR, TIMEO
 from pslrepl.commands.process_common import (
     CHILD,
     DATA_ARG,
+    PROC,
     STDERR,
     live_process,
     show_dropped,
@@ -15,8 +16,9 @@ from pslrepl.commands.process_common import (
     show_read,
     show_status,
 )
-from pslrepl.commandspec import Commands, Opt
+from pslrepl.commandspec import Arg, Commands, Opt
 from pslrepl.errors import Timeout, UsageError
+from pslrepl.kinds import Int, ResourceOf
 from pslrepl.render import plural
 from pslrepl.results import Styled
 
@@ -26,12 +28,14 @@ if TYPE_CHECKING:
 
 COMMANDS = Commands(PROCESSES)
 WRITE_OPTS = (HEX_IN, FILE_IN, TIMEOUT)
+# read, write and writeline take a socket's file object (makefile) too.
+STREAM = Arg("NAME", ResourceOf(*PROC, "file"))
 
 
 @COMMANDS.command(
     "write",
-    "write DATA to a child's stdin",
-    args=(CHILD, DATA_ARG),
+    "write DATA to a child's stdin (or a socket's file object, then flush)",
+    args=(STREAM, DATA_ARG),
     opts=WRITE_OPTS,
     calls=("Popen.stdin.write",),
     examples=("write p 'hello\\n'", "write p --hex '68 69 0a'"),
@@ -43,8 +47,8 @@ def _write(ctx: Invocation) -> None:
 
 @COMMANDS.command(
     "writeline",
-    "write DATA and a newline to a child's stdin",
-    args=(CHILD, DATA_ARG),
+    "write DATA and a newline to a child's stdin (or a socket's file object)",
+    args=(STREAM, DATA_ARG),
     opts=WRITE_OPTS,
     calls=("Popen.stdin.write",),
     examples=("writeline p banana",),
@@ -55,6 +59,10 @@ def _writeline(ctx: Invocation) -> None:
 
 
 def _write_data(ctx: Invocation, *, newline: bool) -> None:
+    if ctx["name"].kind == "file":
+        from pslrepl.commands.socket_files import write_file
+
+        return write_file(ctx, ctx["name"], ctx.data(newline=newline))
     proc = live_process(ctx)
     data = ctx.data(newline=newline)
     n = proc.write(data, timeout=ctx.timeout)
@@ -80,8 +88,8 @@ def _eof(ctx: Invocation) -> None:
 
 @COMMANDS.command(
     "read",
-    "read what a child printed (stdout, or --stderr)",
-    args=(CHILD,),
+    "read what a child printed (stdout, or --stderr), or from a socket's file object",
+    args=(STREAM, Arg("N", Int(1, 1 << 26), optional=True)),
     opts=(
         STDERR,
         Opt("--line", "read one line", exclusive="mode"),
@@ -95,9 +103,17 @@ def _eof(ctx: Invocation) -> None:
     examples=("read p --line", "read p --until '> '", "read p", "read p --stderr --all"),
     setup=("spawn p --shell -- \"printf 'one\\n> rest'; printf oops >&2\"", "wait p"),
     details="Without a mode it returns what is buffered, waiting for the first bytes if "
-    "there are none yet.",
+    "there are none yet. N reads at most N bytes from a socket's file object (`makefile`): "
+    "read(N); --line is readline(), --all read().",
 )
 def _read(ctx: Invocation) -> None:
+    if ctx["name"].kind == "file":
+        from pslrepl.commands.socket_files import read_file
+
+        return read_file(ctx, ctx["name"])
+    if ctx["n"] is not None:
+        raise UsageError("read: N is for a socket's file object; a child's read takes "
+                         "--line, --until TEXT or --all")  # fmt: skip
     proc = live_process(ctx)
     stream = "stderr" if ctx["stderr"] else "stdout"
     mode, until = "any", b""
