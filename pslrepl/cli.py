@@ -62,6 +62,7 @@ USAGE = """\
 usage: pslrepl [--keep-going] [--no-color] [-c CMDS | FILE]
        pslrepl --check [--keep-going] FILE...
        pslrepl --update FILE...
+       pslrepl --export-py FILE [-o OUT]
 
 An interactive playground shell for Python's IPC and networking stdlib.
 With no FILE and a terminal on standard input it opens the shell; commands piped
@@ -73,6 +74,8 @@ on standard input run as a script.
                  with --check, go on checking a transcript after a difference
   --check        replay transcripts (.psl) and show a diff where output differs
   --update       replay transcripts and rewrite their expected output in place
+  --export-py    replay a transcript quietly and print it as a standalone Python
+                 script (stdlib only); -o OUT writes it to OUT instead (0600)
   --no-color     plain output, even on a terminal (NO_COLOR does the same)
   --version      show the version and exit
   -h, --help     show this help and exit
@@ -87,7 +90,8 @@ class Options:
         self.command: str | None = None
         self.keep_going = False
         self.no_color = False
-        self.mode = "run"  # run, check or update
+        self.mode = "run"  # run, check, update or export-py
+        self.out: str | None = None  # --export-py's -o OUT
 
     @property
     def file(self) -> str | None:
@@ -119,15 +123,24 @@ def parse_cli(argv: list[str]) -> Options:
             opts.keep_going = True
         elif arg == "--no-color":
             opts.no_color = True
-        elif arg in ("--check", "--update"):
+        elif arg in ("--check", "--update", "--export-py"):
             if opts.mode != "run" and opts.mode != arg[2:]:
-                raise CliError("give --check or --update, not both")
+                raise CliError(f"give one of --check, --update and --export-py, not {arg} too")
             opts.mode = arg[2:]
+        elif arg == "-o":
+            if i + 1 >= len(argv):
+                raise CliError("-o needs the file to write")
+            opts.out = argv[i + 1]
+            i += 1
         elif arg.startswith("-") and arg != "-":
             raise CliError(f"unknown option {arg}")
         else:
             opts.files.append(arg)
         i += 1
+    if opts.out is not None and opts.mode != "export-py":
+        raise CliError("-o goes with --export-py")
+    if opts.mode == "export-py" and len(opts.files) > 1:
+        raise CliError(f"--export-py takes one FILE: {opts.files[0]} and {opts.files[1]}")
     if opts.mode != "run":
         if not opts.files:
             raise CliError(f"--{opts.mode} needs the transcript FILEs")
@@ -168,6 +181,39 @@ def transcripts(opts: Options) -> int:
     return status
 
 
+def export_py(opts: Options) -> int:
+    """--export-py: the transcript replayed quietly, its session written as a script."""
+    import os
+
+    from pslrepl.errors import PslError
+    from pslrepl.export import export_records
+    from pslrepl.export.replaying import transcript_records
+    from pslrepl.render import plural
+    from pslrepl.replay import TranscriptFileError
+    from pslrepl.tls_files import write_private
+
+    path = opts.files[0]
+    try:
+        script = export_records(transcript_records(path), source=os.path.basename(path))
+    except TranscriptFileError as exc:
+        print(f"pslrepl: {path}: {exc.strerror}", file=sys.stderr)
+        return ExitStatus.USAGE
+    if opts.out is None:
+        sys.stdout.write(script.text())
+    else:
+        folder, name = os.path.split(opts.out)
+        try:
+            write_private(folder or ".", name, script.text().encode("utf-8"), what="--export-py")
+        except PslError as exc:
+            print(f"pslrepl: {exc}", file=sys.stderr)
+            return ExitStatus.USAGE
+    if script.missing:
+        names = ", ".join(dict.fromkeys(script.missing))
+        print(f"pslrepl: {path}: {plural(len(script.missing), 'command')} marked # NOT EXPORTED "
+              f"(not written yet: {names})", file=sys.stderr)  # fmt: skip
+    return ExitStatus.OK
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if "-h" in argv or "--help" in argv:
@@ -187,6 +233,8 @@ def main(argv: list[str] | None = None) -> int:
 
     for line in leftovers():  # a session that died with its watchdog (kill -9 of both)
         print(f"pslrepl: {line}", file=sys.stderr)
+    if args.mode == "export-py":
+        return export_py(args)
     if args.mode != "run":
         return transcripts(args)
     lines: Iterable[str] | None = None

@@ -1,0 +1,74 @@
+"""Export a session as one standalone Python script: an exporter per command, by name."""
+
+from __future__ import annotations
+
+from pslrepl.export.script import NOT_EXPORTED, Script, Unexportable
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterable
+
+    from pslrepl.invocation import CommandRecord
+
+    Exporter = Callable[[Script, CommandRecord], None]
+
+__all__ = ["NOT_EXPORTED", "Script", "exporters", "export_records"]
+
+# The modules that declare exporters (each has an EXPORTERS dict: command name -> function).
+MODULES = ("processes", "sockets", "session_cmds")
+
+# Commands whose NAME is the resource they make; every other command's NAME (and
+# accept's LISTENER) must be one the script has made.
+MAKERS = ("spawn", "tcp listen", "tcp connect", "accept", "udp open", "serve", "relay",
+          "tls connect")  # fmt: skip
+USES = ("name", "listener")
+
+# Commands that make no stdlib call and show nothing a script would: left out, said so.
+LOOKING_BACK = ("history", "explain", "export py", "record")
+
+
+def exporters() -> dict[str, Exporter]:
+    import importlib
+
+    found: dict[str, Exporter] = {}
+    for name in MODULES:
+        found.update(importlib.import_module(f"pslrepl.export.{name}").EXPORTERS)
+    return found
+
+
+def export_records(records: Iterable[CommandRecord], *, source: str = "") -> Script:
+    """The script for a session's commands, in order; ``Script.text()`` is its source,
+    ``Script.missing`` the commands it could only mark as comments."""
+    table = exporters()
+    script = Script(source=source)
+    for record in records:
+        if record.command in LOOKING_BACK:
+            continue
+        script.comment(record)
+        exporter = table.get(record.command)
+        if exporter is None:
+            script.not_exported(record, f"`{record.command}` has no exporter yet; what it did "
+                                "and showed is not in this script")  # fmt: skip
+            continue
+        mark = len(script.body), set(script.imports), list(script.helpers)
+        try:
+            _check_names(script, record)
+            exporter(script, record)
+        except Unexportable as exc:  # what it began is taken back; the comment says why
+            del script.body[mark[0] :]
+            script.imports, script.helpers = mark[1], mark[2]
+            script.not_exported(record, str(exc))
+    return script
+
+
+def _check_names(script: Script, record: CommandRecord) -> None:
+    """Unexportable when the command uses a resource the script has not made (its own
+    command was not exported): the code would name a variable that is not there."""
+    for key in USES:
+        if key == "name" and (record.command in MAKERS or record.command == "log"):
+            continue
+        value = record.values.get(key)
+        for name in value if isinstance(value, list) else [value]:
+            if isinstance(name, str) and name not in script.kinds:
+                raise Unexportable(f"it uses {name}, which this script does not make (its "
+                                   "command above is not exported)")  # fmt: skip

@@ -1,0 +1,55 @@
+"""What several exporters share: a command's DATA as bytes, an address as Python."""
+
+from __future__ import annotations
+
+from pslrepl.export.script import Unexportable, literal
+from pslrepl.parsing import parse_hex, unescape
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from pslrepl.export.script import Script
+    from pslrepl.invocation import CommandRecord
+
+
+def data_of(record: CommandRecord, key: str = "data", *, newline: bool = False) -> str:
+    """The command's DATA as a Python expression: a bytes literal (escapes applied, or
+    from --hex), or the read of --file's file."""
+    values = record.values
+    hexed = values.get("hex") if key == "data" else None
+    path = values.get("file") if key == "data" else None
+    words = values.get(key)
+    if isinstance(path, str) and path:
+        text = f"open({path!r}, 'rb').read()"
+        return text + (" + b'\\n'" if newline else "")
+    if isinstance(hexed, str) and hexed:
+        data = parse_hex(hexed)
+    elif words:
+        data = unescape(" ".join(words) if isinstance(words, list) else str(words))
+    else:
+        data = b""
+    return literal(data + b"\n" if newline else data, indent=0, width=72)
+
+
+def address_of(script: Script, text: str) -> str:
+    """An ADDR as Python: a resource's address taken from its object (never the port the
+    session saw), or the (host, port) the user typed."""
+    from pslrepl.addresses import parse_addr
+
+    kind = script.kinds.get(text)
+    if kind in ("listener", "udp", "tcp"):
+        return f"{text}.getsockname()"
+    if kind == "server":
+        return f"{text}.server_address"
+    from pslrepl.errors import PslError
+
+    try:
+        addr = parse_addr(text)
+    except PslError:
+        raise Unexportable(f"it uses {text}, which this script does not make (its command "
+                           "above is not exported)") from None  # fmt: skip
+    return repr(addr.sockaddr)
+
+
+def fstring_text(text: str) -> str:
+    """Literal text for an f-string: its braces doubled."""
+    return text.replace("{", "{{").replace("}", "}}")

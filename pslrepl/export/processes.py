@@ -1,0 +1,228 @@
+"""Exporters for child processes: spawn, write, read, eof, wait, run and signals."""
+
+from __future__ import annotations
+
+from pslrepl.export.common import data_of, fstring_text
+from pslrepl.export.script import indented, literal, wrapped_print
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from pslrepl.export.script import Script
+    from pslrepl.invocation import CommandRecord
+
+
+def _popen_args(record: CommandRecord) -> tuple[str, str]:
+    """(the program as Python, the keyword arguments beside the pipes)."""
+    argv = list(record.argv)
+    values = record.values
+    extra = []
+    if values.get("shell"):
+        program = literal(" ".join(argv))
+        extra.append("shell=True")
+    else:
+        program = literal(argv)
+    if values.get("cwd"):
+        extra.append(f"cwd={values['cwd']!r}")
+    pairs = [pair.partition("=") for pair in values.get("env") or []]
+    if pairs:
+        extra.append("env={**os.environ, " + ", ".join(f"{k!r}: {v!r}" for k, _, v in pairs) + "}")
+    return program, "".join(f", {e}" for e in extra)
+
+
+def _spawn(script: Script, record: CommandRecord) -> None:
+    from pslrepl.resources.commandline import command_text
+
+    name = record.values["name"]
+    if record.values.get("ignore"):
+        script.not_exported(record, "spawn --ignore (signals ignored in the child) is not "
+                            "exported yet")  # fmt: skip
+        return
+    script.imp("subprocess")
+    if record.values.get("env"):
+        script.imp("os")
+    program, extra = _popen_args(record)
+    stderr = "subprocess.STDOUT" if record.values.get("merge_stderr") else "subprocess.PIPE"
+    shown = fstring_text(command_text(list(record.argv)))
+    call = (f"{name} = subprocess.Popen(\n    {program},\n    stdin=subprocess.PIPE,\n"
+            f"    stdout=subprocess.PIPE,\n    stderr={stderr},\n"
+            f"    bufsize=0,\n    start_new_session=True{extra},\n)")  # fmt: skip
+    if not record.ok:  # the program was not there: the shell said so
+        script.add("try:")
+        script.add(indented(call))
+        script.add("except FileNotFoundError as exc:")
+        script.add(wrapped_print(
+            "error: no such program {exc.filename!r} (ENOENT): check the name or give a path",
+            f=True, indent="    "))  # fmt: skip
+        return
+    # bufsize=0: the pipes are unbuffered files, so select() sees every byte not yet read
+    # and a read takes what has come (the shell drains them in a thread instead).
+    script.add("# bufsize=0: unbuffered pipes, so select() sees every byte not yet read")
+    script.add(call)
+    script.add(wrapped_print(f"{name}: started pid {{{name}.pid}}: {shown}", f=True))
+    script.kinds[name] = "process"
+    script.live[name] = "process"
+
+
+def _write(script: Script, record: CommandRecord, *, newline: bool) -> None:
+    name = record.values["name"]
+    script.add(f"n = {name}.stdin.write({data_of(record, newline=newline)})")
+    script.add(f'print(f"{name}: wrote {script.bytes_said("n")}")')
+
+
+def _eof(script: Script, record: CommandRecord) -> None:
+    name = record.values["name"]
+    script.add(f"{name}.stdin.close()", f'print("{name}: stdin closed")')
+
+
+def _read(script: Script, record: CommandRecord) -> None:
+    values = record.values
+    name = values["name"]
+    stream = "stderr" if values.get("stderr") else "stdout"
+    pipe = f"{name}.{stream}"
+    mode = "hex" if values.get("hex") else "repr" if values.get("repr") else None
+    eof = wrapped_print(f"EOF: {name} closed its {stream} and nothing is left")
+    if values.get("until"):
+        script.not_exported(record, "read --until is not exported yet")
+        return
+    if values.get("all"):
+        script.add(f"data = {pipe}.read()  # until the child closes its {stream}")
+        script.add("if data:", f"    {script.show('data', mode=mode)}", "else:",
+                   indented(eof))  # fmt: skip
+        script.printed.add(name)
+        return
+    if values.get("line"):
+        script.add(f"data = {pipe}.readline()  # one byte at a time up to b'\\n' (unbuffered)")
+        script.add(f"{script.show('data', mode=mode)}")
+        script.printed.add(name)
+        return
+    timeout = values.get("timeout")
+    timeout = script.timeout if timeout is None else float(timeout)
+    script.imp("select")
+    hint = "" if name in script.printed else (
+        f"; it has printed nothing on {stream} yet (a program writing to a pipe may be "
+        "holding its output in a buffer: python3 -u, stdbuf -oL)")  # fmt: skip
+    script.add(f"ready, _, _ = select.select([{pipe}], [], [], {timeout:g})")
+    script.add("if ready:")
+    script.add(f"    data = {pipe}.read(65536)  # what has come, up to 64 KiB")
+    script.add("    if data:", f"        {script.show('data', mode=mode)}", "    else:",
+               indented(eof, 8))  # fmt: skip
+    script.add("else:")
+    script.add(wrapped_print(f"error: {name}: timeout after {timeout:g} s waiting for data; "
+                             f"0 bytes buffered{hint}; --timeout S waits longer",
+                             indent="    "))  # fmt: skip
+    if record.ok:
+        script.printed.add(name)
+
+
+def _wait(script: Script, record: CommandRecord) -> None:
+    name = record.values["name"]
+    script.add(f"returncode = {name}.wait()")
+    script.add(f'print(f"{name}: {{{script.use("status")}(returncode)}}")')
+
+
+def _poll(script: Script, record: CommandRecord) -> None:
+    name = record.values["name"]
+    script.use("status")
+    script.add(f"returncode = {name}.poll()", "if returncode is None:",
+               f'    print("{name}: running (poll() returned None)")', "else:",
+               f'    print(f"{name}: {{status(returncode)}}")')  # fmt: skip
+
+
+def _signal_to(script: Script, record: CommandRecord, signame: str, how: str) -> None:
+    """Send a signal, or say the child has ended, as the shell does."""
+    name = record.values["name"]
+    script.imp("signal")
+    script.use("status")
+    script.add(f"if {name}.poll() is None:")
+    script.add(f"    {name}.{how}")
+    script.add(f'    print(f"{name}: sent {signame} ({{signal.{signame}:d}})")')
+    script.add("else:")
+    script.add(wrapped_print(f"error: {name} has already ended ({{status({name}.returncode)}}); "
+                             "there is nobody to signal", f=True, indent="    "))  # fmt: skip
+
+
+def _signal(script: Script, record: CommandRecord) -> None:
+    from pslrepl.signals_table import signal_name
+
+    if record.values.get("group") or record.values.get("force"):
+        script.not_exported(record, "signal --group/--force is not exported yet")
+        return
+    raw = str(record.values["sig"]).upper()
+    try:
+        signum = int(raw)
+    except ValueError:
+        signum = None
+    if signum is None:
+        import signal
+
+        full = raw if raw.startswith("SIG") else "SIG" + raw
+        if not hasattr(signal, full) or full.startswith("SIG_"):
+            script.not_exported(record, f"the shell refused the signal {raw!r}")
+            return
+        signame = full
+    else:
+        signame = signal_name(signum)
+        if not signame.startswith("SIG") or "+" in signame or "-" in signame:
+            script.not_exported(record, f"signal {signum} has no name to export")
+            return
+    _signal_to(script, record, signame, f"send_signal(signal.{signame})")
+
+
+def _terminate(script: Script, record: CommandRecord) -> None:
+    _signal_to(script, record, "SIGTERM", "terminate()")
+
+
+def _kill(script: Script, record: CommandRecord) -> None:
+    _signal_to(script, record, "SIGKILL", "kill()")
+
+
+def _run(script: Script, record: CommandRecord) -> None:
+    values = record.values
+    script.imp("subprocess")
+    if values.get("env"):
+        script.imp("os")
+    program, extra = _popen_args(record)
+    if values.get("input"):
+        stdin = f"input={data_of(record, 'input')}"
+    else:
+        stdin = "stdin=subprocess.DEVNULL"
+    timeout = values.get("timeout")
+    timeout = script.timeout if timeout is None else float(timeout)
+    check = ", check=True" if values.get("check") else ""
+    call = (f"done = subprocess.run(\n    {program},\n    {stdin},\n    capture_output=True,\n"
+            f"    timeout={timeout:g},\n    start_new_session=True{extra}{check},\n)")  # fmt: skip
+    status = script.use("status")
+    out = [f"if {{0}}.stdout:\n    {script.show('{0}.stdout')}",
+           f"if {{0}}.stderr:\n    {script.show('{0}.stderr')}"]  # fmt: skip
+    if check:
+        script.add("try:", indented(call))
+        script.add("except subprocess.CalledProcessError as exc:")
+        for part in out:
+            script.add(indented(part.format("exc")))
+        script.add(wrapped_print(f"error: run: {{{status}(exc.returncode)}} "
+                                 "(CalledProcessError, from --check)", f=True,
+                                 indent="    "))  # fmt: skip
+        script.add("else:")
+        for part in out:
+            script.add(indented(part.format("done")))
+        script.add(f"    print({status}(done.returncode))")
+        return
+    script.add(call)
+    for part in out:
+        script.add(part.format("done"))
+    script.add(f"print({status}(done.returncode))")
+
+
+EXPORTERS = {
+    "spawn": _spawn,
+    "write": lambda script, record: _write(script, record, newline=False),
+    "writeline": lambda script, record: _write(script, record, newline=True),
+    "eof": _eof,
+    "read": _read,
+    "poll": _poll,
+    "signal": _signal,
+    "terminate": _terminate,
+    "kill": _kill,
+    "run": _run,
+}
+WAITS = {"process": _wait}

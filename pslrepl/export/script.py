@@ -1,0 +1,297 @@
+"""The exported script being written: its imports, the helpers it uses, and its body."""
+
+from __future__ import annotations
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from pslrepl.invocation import CommandRecord
+
+# The helpers a script may need, each written once at its top when a command uses it:
+# name -> (the modules it needs, its source). They repeat what the shell's renderer
+# does, so the script prints what the shell showed.
+HELPERS: dict[str, tuple[tuple[str, ...], str]] = {
+    "nbytes": (
+        (),
+        r'''
+def nbytes(n):
+    """'1 byte', '7 bytes': a count as the shell says it."""
+    return f"{n} byte" if n == 1 else f"{n} bytes"
+''',
+    ),
+    "show": (
+        (),
+        r'''
+def show(data):
+    """Print bytes as text, as the shell shows them: UTF-8, and control characters but
+    tab and newline as \\xNN (CR as \\r), so what a program sends can't drive the
+    terminal."""
+    control = {c: f"\\x{c:02x}" for c in (*range(0x00, 0x09), *range(0x0B, 0x20), 0x7F)}
+    control[0x0D] = "\\r"
+    text = data.decode("utf-8", errors="backslashreplace").translate(control)
+    print(text[:-1] if text.endswith("\n") else text)
+''',
+    ),
+    "show_hex": (
+        (),
+        r'''
+def show_hex(data):
+    """Print bytes as `hexdump -C` does: offset, 16 bytes in hex, the printable ones;
+    a row repeated is one '*'."""
+    previous, starred = None, False
+    for offset in range(0, len(data), 16):
+        chunk = data[offset : offset + 16]
+        if chunk == previous and len(chunk) == 16:
+            if not starred:
+                print("*")
+                starred = True
+            continue
+        previous, starred = chunk, False
+        hexes = " ".join(f"{b:02x}" for b in chunk)
+        hexes = hexes[:23] + " " + hexes[23:]
+        text = "".join(chr(b) if 32 <= b < 127 else "." for b in chunk)
+        print(f"{offset:08x}  {hexes:<48} |{text}|")
+    print(f"{len(data):08x}")
+''',
+    ),
+    "show_repr": (
+        ("nbytes",),
+        r'''
+def show_repr(data):
+    """Print bytes as a bytes literal, with its size."""
+    print(f"{data!r}  ({nbytes(len(data))})")
+''',
+    ),
+    "addr": (
+        (),
+        r'''
+def addr(sockaddr):
+    """A socket address as the shell writes it: 127.0.0.1:80, [::1]:80."""
+    host, port = sockaddr[0], sockaddr[1]
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+''',
+    ),
+    "status": (
+        (),
+        r'''
+def status(returncode):
+    """How a child ended: a negative returncode is the signal that killed it."""
+    if returncode < 0:
+        return f"killed by {signal.Signals(-returncode).name} (signal {-returncode})"
+    return f"exited with status {returncode}"
+''',
+    ),
+    "recv_line": (
+        (),
+        r'''
+def recv_line(sock):
+    """One line from a stream socket, b'\\n' included (shorter at EOF): one byte per
+    recv, so nothing past the line is taken from the socket."""
+    line = b""
+    while not line.endswith(b"\n"):
+        byte = sock.recv(1)
+        if not byte:
+            break
+        line += byte
+    return line
+''',
+    ),
+    "clock": (
+        (),
+        r'''
+def clock(t):
+    """Wall-clock time with milliseconds, as the shell's log shows it."""
+    return time.strftime("%H:%M:%S", time.localtime(t)) + f".{int(t % 1 * 1000):03d}"
+''',
+    ),
+}
+
+# The module each helper imports (at the script's top, with the rest).
+HELPER_IMPORTS = {"status": "signal", "clock": "time"}
+
+NOT_EXPORTED = "# NOT EXPORTED:"
+
+
+class Unexportable(Exception):
+    """A command an exporter can't write faithfully: its message says why, and the
+    script carries it as a marked comment."""
+
+
+class Script:
+    """What an exporter writes to: code lines, imports and helpers as they are needed,
+    and what it knows of the session so far (each resource's kind, the display mode)."""
+
+    def __init__(self, *, source: str = "") -> None:
+        self.source = source  # where the session came from, for the docstring
+        self.imports: set[str] = set()
+        self.helpers: list[str] = []
+        self.body: list[str] = []
+        self.kinds: dict[str, str] = {}  # resource name -> process, tcp, listener, udp
+        self.live: dict[str, str] = {}  # what is open now: closed at the script's end
+        self.printed: set[str] = set()  # processes that have printed something
+        self.display = "text"
+        self.timeout = 5.0
+        self.missing: list[str] = []  # commands not exported, as marked comments
+        self.globals: set[str] = set()  # module-level names the script has defined
+
+    # -- building ---------------------------------------------------------------------
+
+    def imp(self, *modules: str) -> None:
+        self.imports.update(modules)
+
+    def use(self, helper: str) -> str:
+        """Have ``helper`` written at the top (with what it needs); its name."""
+        needs, _ = HELPERS[helper]
+        for need in needs:
+            self.use(need)
+        if helper in HELPER_IMPORTS:
+            self.imp(HELPER_IMPORTS[helper])
+        if helper not in self.helpers:
+            self.helpers.append(helper)
+        return helper
+
+    def add(self, *lines: str) -> None:
+        """Code lines (several in one string allowed), at the top level."""
+        for text in lines:
+            self.body.extend(text.split("\n"))
+
+    def comment(self, record: CommandRecord) -> None:
+        """The command as typed, above its code."""
+        self.body.append("")
+        first = True
+        for part in record.line.split("\n"):
+            while True:  # a long line goes on in comment lines of its own
+                lead = "# psl> " if first else "#      "
+                first = False
+                cut = part.rfind(" ", 0, 96 - len(lead)) if len(lead + part) > 96 else -1
+                if cut <= 0:
+                    self.body.append(lead + part)
+                    break
+                self.body.append(lead + part[:cut])
+                part = part[cut + 1 :]
+
+    def not_exported(self, record: CommandRecord, why: str) -> None:
+        """A command the script can't make: said where it stood, never dropped."""
+        self.missing.append(record.command)
+        import textwrap
+
+        self.body.extend(textwrap.wrap(f"{NOT_EXPORTED} {why}", 96,
+                                       subsequent_indent="#   "))  # fmt: skip
+
+    def show(self, data: str, *, mode: str | None = None) -> str:
+        """The line that prints the bytes in ``data`` as the display mode shows them."""
+        mode = mode or self.display
+        helper = {"hex": "show_hex", "repr": "show_repr"}.get(mode, "show")
+        return f"{self.use(helper)}({data})"
+
+    def bytes_said(self, count: str) -> str:
+        """An f-string part for a count of bytes: '{nbytes(n)}'."""
+        return "{" + self.use("nbytes") + f"({count})" + "}"
+
+    # -- the whole script ---------------------------------------------------------------
+
+    def text(self) -> str:
+        head = [
+            "#!/usr/bin/env python3",
+            '"""A pslrepl session as a script that makes the same stdlib calls.',
+            "",
+            "Each command as it was typed is a comment, then the calls it made, then the",
+            "prints that show what the shell showed, computed from what the calls return.",
+        ]
+        if self.source:
+            head += ["", _literal(f"Exported from {self.source}.")[1:-1]]
+        head += ['"""', ""]
+        for module in sorted(self.imports):
+            head.append(f"import {module}")
+        for name in self.helpers:
+            head.extend(["", ""])
+            head.extend(HELPERS[name][1].strip("\n").split("\n"))
+        head.append("")
+        lines = head + self.body + self._ending()
+        # no run of blank lines longer than two, none at the end
+        out: list[str] = []
+        for line in lines:
+            if line == "" and len(out) >= 2 and out[-1] == "" and out[-2] == "":
+                continue
+            out.append(line.rstrip())
+        while out and out[-1] == "":
+            out.pop()
+        return "\n".join(out) + "\n"
+
+    def _ending(self) -> list[str]:
+        """What the shell does on exit: each child still running ended, each socket closed."""
+        if not self.live:
+            return []
+        lines = ["", "# The end of the session: what is still open is closed, as the shell does."]
+        for name, kind in self.live.items():
+            if kind == "process":
+                lines.append(f"if {name}.poll() is None:")
+                lines.append(f"    {name}.terminate()")
+                lines.append(f"{name}.wait()")
+            else:
+                lines.append(f"{name}.close()")
+        return lines
+
+
+def literal(value: object, *, indent: int = 4, width: int = 96) -> str:
+    """A str, bytes or list of them as Python source no line of which is wider than
+    ``width`` at ``indent``: long ones as adjacent literals, one per line."""
+    if isinstance(value, list):
+        one = repr(value)
+        if indent + len(one) <= width:
+            return one
+        inner = [" " * (indent + 4) + literal(v, indent=indent + 4, width=width) + ","
+                 for v in value]  # fmt: skip
+        return "\n".join(["[", *inner, " " * indent + "]"])
+    assert isinstance(value, (str, bytes))
+    one = repr(value)
+    if indent + len(one) <= width:
+        return one
+    pieces: list[str] = []
+    start = 0
+    while start < len(value):
+        end = start + 1
+        while end < len(value) and len(repr(value[start : end + 1])) + indent + 4 <= width:
+            end += 1
+        pieces.append(repr(value[start:end]))
+        start = end
+    pad = " " * (indent + 4)
+    return "(\n" + "\n".join(pad + p for p in pieces) + "\n" + " " * indent + ")"
+
+
+def indented(text: str, spaces: int = 4) -> str:
+    """Code lines moved right, into a block."""
+    return "\n".join(" " * spaces + line if line else line for line in text.split("\n"))
+
+
+def wrapped_print(text: str, *, f: bool = False, indent: str = "", width: int = 96) -> str:
+    """A print() of one string literal, cut at spaces into adjacent literals so no line is
+    longer than ``width`` (never inside an f-string's {expression})."""
+    prefix = "f" if f else ""
+    one = f"{indent}print({prefix}{_literal(text)})"
+    if len(one) <= width:
+        return one
+    room = width - len(indent) - 8
+    pieces: list[str] = []
+    start = depth = 0
+    last_space = -1
+    for i, ch in enumerate(text):
+        if f and ch == "{":
+            depth += 1
+        elif f and ch == "}":
+            depth -= 1
+        elif ch == " " and depth == 0:
+            last_space = i
+        if i - start >= room and last_space > start:
+            pieces.append(text[start : last_space + 1])
+            start = last_space + 1
+    pieces.append(text[start:])
+    inner = [f"{indent}    {prefix}{_literal(p)}" for p in pieces if p]
+    return "\n".join([f"{indent}print(", *inner, f"{indent})"])
+
+
+def _literal(text: str) -> str:
+    """A string literal in double quotes (the style ruff's formatter keeps)."""
+    body = repr(text)
+    if body.startswith("'") and '"' not in text:
+        body = '"' + body[1:-1].replace("\\'", "'") + '"'
+    return body

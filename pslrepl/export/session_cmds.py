@@ -1,0 +1,178 @@
+"""Exporters for the session's own commands: echo, set, sleep, py, close, wait, trap, log."""
+
+from __future__ import annotations
+
+from pslrepl.export.script import wrapped_print
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from pslrepl.export.script import Script
+    from pslrepl.invocation import CommandRecord
+
+# Names a `py` line may use and the script has too: the modules the shell's py imports.
+PY_MODULES = ("os", "sys", "socket", "subprocess", "signal")
+
+
+def _echo(script: Script, record: CommandRecord) -> None:
+    script.add(wrapped_print(" ".join(record.values.get("text") or [])))
+
+
+def _set(script: Script, record: CommandRecord) -> None:
+    key, value = record.values.get("key"), record.values.get("value")
+    if not record.ok:
+        script.not_exported(record, "a set the shell refused")
+        return
+    if key == "display" and value in ("text", "hex", "repr"):
+        script.display = value
+        script.add(f"# from here on, data is shown as {value}")
+    elif key == "timeout" and value is not None:
+        script.timeout = float(value)
+        script.add(f"# from here on, waits give up after {float(value):g} s")
+    elif key == "explain" and value is not None:
+        script.add("# (explain shows each call as Python: this script is those calls)")
+    else:
+        script.not_exported(record, f"set {key or ''} is not exported yet".replace("  ", " "))
+        return
+    script.add(f'print("{key}: {value}")')
+
+
+def _sleep(script: Script, record: CommandRecord) -> None:
+    script.imp("time")
+    script.add(f"time.sleep({float(record.values['seconds']):g})")
+
+
+def _py(script: Script, record: CommandRecord) -> None:
+    import ast
+    import builtins
+
+    code = _py_code(record)
+    try:
+        tree = ast.parse(code)
+    except (SyntaxError, ValueError):
+        script.not_exported(record, "a py line that does not parse")
+        return
+    known = set(PY_MODULES) | set(script.kinds) | set(dir(builtins)) | script.globals
+    bound = {
+        n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)
+    }
+    used = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)}
+    strange = sorted(used - known - bound)
+    if strange or not record.ok:
+        why = (f"it uses {', '.join(strange)}, the shell's own (session, res): not stdlib"
+               if strange else "it raised an error in the shell")  # fmt: skip
+        script.not_exported(record, f"py {code!r}: {why}")
+        return
+    script.imp(*(m for m in PY_MODULES if m in used))
+    script.globals |= bound
+    body = tree.body
+    if len(body) == 1 and isinstance(body[0], ast.Expr):
+        call = body[0].value
+        if (
+            isinstance(call, ast.Call)
+            and isinstance(call.func, ast.Name)
+            and call.func.id == "print"
+        ):
+            script.add(ast.unparse(body[0]))
+        else:
+            # The shell's py shows an expression's value as the interactive prompt does:
+            # its repr, unless it is None.
+            script.imp("sys")
+            script.add(f"sys.displayhook({ast.unparse(call)})")
+        return
+    script.add(*(ast.unparse(node) for node in body))
+
+
+def _py_code(record: CommandRecord) -> str:
+    """The code as py ran it: the arguments as typed, quotes and all (they are Python's);
+    one quoted word is taken unquoted, as py takes it."""
+    words = record.values.get("code") or []
+    raw = record.line.strip()[len(record.command) :].strip()
+    if len(words) == 1 and len(raw) >= 2 and raw[0] in "'\"" and raw[-1] == raw[0]:
+        return str(words[0])
+    return raw or " ".join(words)
+
+
+def _close(script: Script, record: CommandRecord) -> None:
+    if record.values.get("all"):
+        script.not_exported(record, "close --all is not exported yet")
+        return
+    for name in record.values.get("name") or []:
+        kind = script.kinds.get(name)
+        if kind == "process":
+            status = script.use("status")
+            ended = f"{{{status}({name}.returncode)}}"
+            script.add(f"if {name}.poll() is None:",
+                       f"    {name}.terminate()  # SIGTERM; the shell sends SIGKILL after a grace",
+                       f"    {name}.wait()", f'    print(f"{name}: terminated: {ended}")',
+                       "else:", f'    print(f"{name}: closed ({ended})")')  # fmt: skip
+            for pipe in ("stdin", "stdout", "stderr"):
+                script.add(f"{name}.{pipe}.close()")
+        elif kind in ("tcp", "udp", "listener"):
+            script.add(f"{name}.close()", f'print("{name}: closed")')
+        else:
+            script.not_exported(record, f"close of {name} (a {kind or 'resource'}) is not "
+                                "exported yet")  # fmt: skip
+            continue
+        script.live.pop(name, None)
+
+
+def _wait(script: Script, record: CommandRecord) -> None:
+    from pslrepl.export import processes, sockets
+
+    name = record.values["name"]
+    event = record.values.get("event")
+    kind = script.kinds.get(name, "")
+    if kind == "process" and event in (None, "exit"):
+        processes.WAITS["process"](script, record)
+    elif kind in sockets.WAITS and event == "data":
+        sockets.WAITS[kind](script, record)
+    else:
+        script.not_exported(record, f"wait {event or ''} on a {kind or 'resource'} is not "
+                            "exported yet".replace("  ", " "))  # fmt: skip
+
+
+def _trap(script: Script, record: CommandRecord) -> None:
+    values = record.values
+    raw = str(values["sig"]).upper()
+    signame = raw if raw.startswith("SIG") else "SIG" + raw
+    if not record.ok or values.get("ignore") or values.get("default"):
+        script.not_exported(record, "this trap is not exported yet (or the shell refused it)")
+        return
+    script.imp("signal", "time")
+    number = f"({{signal.{signame}:d}})"
+    if values.get("off"):
+        script.add(f"signal.signal(signal.{signame}, previous_{signame})")
+        script.add(wrapped_print(f"trap: {signame} {number} restored to its previous handler",
+                                 f=True))  # fmt: skip
+        return
+    if "received" not in script.globals:
+        script.globals.add("received")
+        script.add("received = []  # (when, signal number): what `log signal` shows",
+                   "", "", "def report(signum, frame):",
+                   '    """A trap: note the signal, as the shell reports one, and go on."""',
+                   "    received.append((time.time(), signum))", "", "")  # fmt: skip
+    script.add(f"previous_{signame} = signal.signal(signal.{signame}, report)")
+    script.add(wrapped_print(f"trap: {signame} {number} will be reported, not acted on", f=True))
+
+
+def _log(script: Script, record: CommandRecord) -> None:
+    if record.values.get("name") != "signal" or "received" not in script.globals:
+        script.not_exported(record, "log is exported only for trapped signals yet")
+        return
+    script.imp("signal")
+    clock = script.use("clock")
+    script.add("for when, signum in received:")
+    script.add(f'    print(f"{{{clock}(when)}} -- received {{signal.Signals(signum).name}} '
+               '({signum})")')  # fmt: skip
+
+
+EXPORTERS = {
+    "echo": _echo,
+    "set": _set,
+    "sleep": _sleep,
+    "py": _py,
+    "close": _close,
+    "wait": _wait,
+    "trap": _trap,
+    "log": _log,
+}

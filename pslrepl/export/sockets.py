@@ -1,0 +1,199 @@
+"""Exporters for sockets: tcp listen/connect, accept, udp, send, recv, shutdown."""
+
+from __future__ import annotations
+
+from pslrepl.export.common import address_of, data_of
+from pslrepl.export.script import wrapped_print
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from pslrepl.export.script import Script
+    from pslrepl.invocation import CommandRecord
+
+EOF_LINE = "EOF: the peer closed its side (recv returned b'')"
+
+
+def _family(record: CommandRecord, default: str = "AF_INET") -> str | None:
+    family = record.values.get("family")
+    if family in (None, "", "4", "ipv4", "inet"):
+        return default
+    if family in ("6", "ipv6", "inet6"):
+        return "AF_INET6"
+    return None
+
+
+def _tcp_listen(script: Script, record: CommandRecord) -> None:
+    from pslrepl.addresses import parse_addr
+
+    values = record.values
+    name = values["name"]
+    family = _family(record)
+    if family is None or values.get("reuseaddr"):
+        script.not_exported(record, "tcp listen --family/--reuseaddr is not exported yet")
+        return
+    addr = parse_addr(str(values["addr"]), family=6 if family == "AF_INET6" else None)
+    if family == "AF_INET" and ":" in addr.host:
+        family = "AF_INET6"
+    backlog = values.get("backlog")
+    script.imp("socket")
+    script.use("addr")
+    script.add(f"{name} = socket.socket(socket.{family}, socket.SOCK_STREAM)")
+    script.add(f"{name}.bind({addr.sockaddr!r})")
+    script.add(f"{name}.listen({4096 if backlog is None else backlog})")
+    script.add(f'print(f"{name}: listening on {{addr({name}.getsockname())}}")')
+    script.kinds[name] = script.live[name] = "listener"
+
+
+def _tcp_connect(script: Script, record: CommandRecord) -> None:
+    values = record.values
+    name = values["name"]
+    if values.get("source") or values.get("family"):
+        script.not_exported(record, "tcp connect --source/--family is not exported yet")
+        return
+    timeout = values.get("timeout")
+    timeout = script.timeout if timeout is None else float(timeout)
+    script.imp("socket")
+    script.use("addr")
+    script.add(f"{name} = socket.create_connection({address_of(script, values['addr'])}, "
+               f"timeout={timeout:g})")  # fmt: skip
+    script.add(f"{name}.settimeout(None)  # blocking from here on, as the shell's sockets are")
+    script.add(f'print(f"{name}: connected {{addr({name}.getsockname())}} -> '
+               f'{{addr({name}.getpeername())}}")')  # fmt: skip
+    script.kinds[name] = script.live[name] = "tcp"
+
+
+def _accept(script: Script, record: CommandRecord) -> None:
+    name, listener = record.values["name"], record.values["listener"]
+    script.use("addr")
+    script.add(f"{name}, _ = {listener}.accept()")
+    script.add(f'print(f"{name}: accepted from {{addr({name}.getpeername())}} on '
+               f'{{addr({name}.getsockname())}}")')  # fmt: skip
+    script.kinds[name] = script.live[name] = "tcp"
+
+
+def _udp_open(script: Script, record: CommandRecord) -> None:
+    from pslrepl.addresses import parse_addr
+
+    values = record.values
+    name = values["name"]
+    family = _family(record)
+    if family is None:
+        script.not_exported(record, "udp open --family is not exported yet")
+        return
+    script.imp("socket")
+    script.use("addr")
+    script.add(f"{name} = socket.socket(socket.{family}, socket.SOCK_DGRAM)")
+    if values.get("bind") is not None:
+        script.add(f"{name}.bind({parse_addr(str(values['bind'])).sockaddr!r})")
+    said = f"{name}: udp socket {{addr({name}.getsockname())}}"
+    if values.get("connect") is not None:
+        script.add(f"{name}.connect({address_of(script, str(values['connect']))})")
+        said += f" -> {{addr({name}.getpeername())}}"
+    script.add(wrapped_print(said, f=True))
+    script.kinds[name] = script.live[name] = "udp"
+
+
+def _send(script: Script, record: CommandRecord, *, newline: bool) -> None:
+    name = record.values["name"]
+    # One send, as the shell makes: it may take fewer bytes than given (sendall loops).
+    script.add(f"n = {name}.send({data_of(record, newline=newline)})")
+    script.add(f'print(f"{name}: sent {script.bytes_said("n")}")')
+
+
+def _sendto(script: Script, record: CommandRecord) -> None:
+    name = record.values["name"]
+    target = address_of(script, str(record.values["addr"]))
+    script.use("addr")
+    script.add(f"n = {name}.sendto({data_of(record)}, {target})")
+    script.add(wrapped_print(f"{name}: sent {script.bytes_said('n')} to {{addr({target})}}",
+                             f=True))  # fmt: skip
+
+
+def _display(record: CommandRecord) -> str | None:
+    values = record.values
+    return "hex" if values.get("hex") is True else "repr" if values.get("repr") else None
+
+
+def _recv(script: Script, record: CommandRecord) -> None:
+    values = record.values
+    name = values["name"]
+    mode = _display(record)
+    show = script.show("data", mode=mode)
+    size = f'print(f"({script.bytes_said("len(data)")})")'
+    if values.get("until"):
+        script.not_exported(record, "recv --until is not exported yet")
+        return
+    if values.get("all"):
+        script.add("data = b''", f"while chunk := {name}.recv(65536):  # until the peer's EOF",
+                   "    data += chunk", "if data:", f"    {show}", f"    {size}",
+                   f'print("{EOF_LINE}")')  # fmt: skip
+        return
+    if values.get("line"):
+        script.add(f"data = {script.use('recv_line')}({name})", "if data:", f"    {show}",
+                   f"    {size}", "else:", f'    print("{EOF_LINE}")')  # fmt: skip
+        return
+    bufsize = values.get("bufsize") or 65536
+    timeout = values.get("timeout")
+    body = [f"data = {name}.recv({bufsize})", "if data:", f"    {show}", f"    {size}",
+            "else:", f'    print("{EOF_LINE}")']  # fmt: skip
+    if timeout is None:
+        script.add(*body)
+        return
+    script.imp("select")
+    script.add(f"ready, _, _ = select.select([{name}], [], [], {float(timeout):g})", "if ready:")
+    script.add(*("    " + line for line in body))
+    script.add("else:", wrapped_print(f"error: {name}: timeout after {float(timeout):g} s "
+               "waiting for data; 0 bytes waiting; --timeout S waits longer",
+               indent="    "))  # fmt: skip
+
+
+def _recvfrom(script: Script, record: CommandRecord) -> None:
+    from pslrepl.render import plural
+
+    values = record.values
+    name = values["name"]
+    bufsize = values.get("bufsize")
+    script.imp("socket")
+    script.use("addr")
+    # recvmsg, not recvfrom: its flags say whether the datagram was cut (MSG_TRUNC).
+    script.add(f"data, _, flags, peer = {name}.recvmsg({bufsize or 65536})")
+    script.add(f'print(f"from {{addr(peer)}}  ({script.bytes_said("len(data)")})")')
+    script.add("if data:", f"    {script.show('data', mode=_display(record))}")
+    script.add("if flags & socket.MSG_TRUNC:")
+    size = plural(bufsize or 65536, "byte")
+    script.add(wrapped_print(f"warning: the datagram was longer than {size}: the rest is lost "
+                             "(MSG_TRUNC)", indent="    "))  # fmt: skip
+
+
+def _shutdown(script: Script, record: CommandRecord) -> None:
+    name, how = record.values["name"], record.values["how"]
+    what = {"rd": "no more receiving", "wr": "the peer will read EOF", "rdwr": "both ways"}[how]
+    script.imp("socket")
+    script.add(f"{name}.shutdown(socket.SHUT_{how.upper()})")
+    script.add(f'print("{name}: shut down {how}: {what}")')
+
+
+def _wait_data(script: Script, record: CommandRecord) -> None:
+    name = record.values["name"]
+    timeout = record.values.get("timeout")
+    timeout = script.timeout if timeout is None else float(timeout)
+    script.imp("select")
+    script.add(f"ready, _, _ = select.select([{name}], [], [], {timeout:g})", "if ready:",
+               f'    print("{name}: data waiting: recv {name}")', "else:",
+               wrapped_print(f"error: {name}: timeout after {timeout:g} s waiting for data",
+                             indent="    "))  # fmt: skip
+
+
+EXPORTERS = {
+    "tcp listen": _tcp_listen,
+    "tcp connect": _tcp_connect,
+    "accept": _accept,
+    "udp open": _udp_open,
+    "send": lambda script, record: _send(script, record, newline=False),
+    "sendline": lambda script, record: _send(script, record, newline=True),
+    "sendto": _sendto,
+    "recv": _recv,
+    "recvfrom": _recvfrom,
+    "shutdown": _shutdown,
+}
+WAITS = {"tcp": _wait_data, "udp": _wait_data}

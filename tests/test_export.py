@@ -1,0 +1,126 @@
+"""export py and --export-py: each transcript's exported script runs alone and prints
+what the transcript shows; ruff finds nothing in it."""
+
+from __future__ import annotations
+
+import re
+import shlex
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from pslrepl.export import NOT_EXPORTED, export_records
+from pslrepl.export.replaying import transcript_records
+from pslrepl.transcript import match_output, parse
+from pslrepl.transcript.syntax import PLACEHOLDER
+
+ROOT = Path(__file__).resolve().parent.parent
+TRANSCRIPTS = sorted([*ROOT.glob("examples/*.psl"), *ROOT.glob("tests/transcripts/*.psl")])
+RUFF = Path(sys.executable).parent / "ruff"
+
+# What each transcript uses that export can't write yet (each a marked comment in its
+# script): this list must only shrink. A transcript not here exports whole, and its
+# script must print every output line the transcript shows.
+NOT_YET: dict[str, list[str]] = {
+    "examples/chat-room.psl": [
+        "clients",
+        "close",
+        "recv",
+        "sendline",
+        "serve",
+        "stop",
+        "tcp connect",
+        "wait",
+    ],  # fmt: skip
+    "examples/exit-status.psl": ["ps"],
+    "examples/relay.psl": ["info", "recv", "relay", "sendline", "shutdown", "tcp connect", "wait"],
+    "examples/tls.psl": [
+        "close",
+        "recv",
+        "sendline",
+        "serve",
+        "stop",
+        "tcp connect",
+        "tls connect",
+        "tls info",
+    ],  # fmt: skip
+    "transcripts/errors.psl": ["ls", "py", "set", "signal", "source", "trap"],
+    "transcripts/half-close.psl": ["info"],
+    "transcripts/message-boundaries.psl": ["ls"],
+    "transcripts/settings-and-help.psl": ["help", "set"],
+}
+
+
+MAKERS = ("spawn", "tcp listen", "tcp connect", "accept", "udp open", "serve", "relay",
+          "tls connect")  # fmt: skip
+
+
+def expected_lines(path: Path) -> list[str]:
+    """The transcript's output lines, every command's in order. A name made again (close
+    p; spawn p) is a new resource, as replay binds it: its placeholders from there on are
+    renamed ({p.pid} -> {p__2.pid}), so they bind afresh."""
+    made: dict[str, int] = {}
+    lines: list[str] = []
+    for step in parse(path.read_text()).steps:
+        words = shlex.split(step.command)
+        for maker in MAKERS:
+            if " ".join(words).startswith(maker + " "):
+                at = 2 if maker == "accept" else len(maker.split())
+                if len(words) > at:
+                    made[words[at]] = made.get(words[at], 0) + 1
+
+        def renamed(m: re.Match[str]) -> str:
+            name, dot, rest = m.group(1).partition(".")
+            n = made.get(name, 1)
+            return "{" + (f"{name}__{n}" if n > 1 else name) + dot + rest + "}"
+
+        lines.extend(PLACEHOLDER.sub(renamed, line) for line in step.expected)
+    return lines
+
+
+def run_script(source: str, where: Path) -> subprocess.CompletedProcess[bytes]:
+    """The script run alone: python -I (no site, no PYTHON* variables, no current
+    directory on the path) from a directory where pslrepl is not importable."""
+    script = where / "exported.py"
+    script.write_text(source)
+    # Bytes, not text: universal newlines would make a CR the script prints a line end.
+    return subprocess.run([sys.executable, "-I", str(script)], cwd=where, capture_output=True,
+                          timeout=120)  # fmt: skip
+
+
+def ruff_findings(path: Path) -> str:
+    done = subprocess.run([str(RUFF), "check", "--no-cache", "--config",
+                           str(ROOT / "pyproject.toml"), str(path)],
+                          capture_output=True, text=True)  # fmt: skip
+    return "" if done.returncode == 0 else done.stdout + done.stderr
+
+
+@pytest.mark.parametrize("path", TRANSCRIPTS, ids=lambda p: f"{p.parent.name}/{p.name}")
+def test_transcript_exports_as_a_script_that_prints_its_output(path: Path, tmp_path: Path):
+    script = export_records(transcript_records(str(path)), source=path.name)
+    source = script.text()
+    key = f"{path.parent.name}/{path.name}"
+    assert sorted(set(script.missing)) == NOT_YET.get(key, []), (
+        f"{key}: the commands marked as not exported changed; update NOT_YET (it may only shrink)"
+    )
+    assert (NOT_EXPORTED in source) == bool(script.missing)
+    done = run_script(source, tmp_path)
+    stderr = done.stderr.decode("utf-8", "replace")
+    assert done.returncode == 0, f"{key}: the script failed:\n{stderr}\n{source}"
+    assert ruff_findings(tmp_path / "exported.py") == ""
+    if key in NOT_YET:
+        return
+    actual = done.stdout.decode("utf-8").split("\n")
+    if actual[-1] == "":
+        actual.pop()
+    expected = expected_lines(path)
+    assert match_output(expected, actual, {}) is not None, (
+        f"{key}: the script's output differs\n--- expected\n"
+        + "\n".join(expected)
+        + "\n--- actual\n"
+        + "\n".join(actual)
+        + "\n--- stderr\n"
+        + stderr
+    )

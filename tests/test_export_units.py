@@ -1,0 +1,237 @@
+"""Each exporter against the shell: the exported script, run alone, prints what the
+shell printed (binary data with NUL, CR and LF; a large payload by its sha256)."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import stat
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from pslrepl.export import NOT_EXPORTED, export_records
+from tests.helpers import Shell, run_cli
+
+
+def shell_output(shell: Shell, lines: list[str]) -> list[str]:
+    """What the shell shows for each line (output and errors, in order)."""
+    shown: list[str] = []
+    for line in lines:
+        _, out, err = shell(line)
+        shown.extend((out + err).splitlines())
+    return shown
+
+
+def script_of(shell: Shell) -> str:
+    return export_records(shell.session.history).text()
+
+
+def run_alone(source: str, where: Path) -> list[str]:
+    """The script run by python -I from a directory where pslrepl is not importable."""
+    path = where / "exported.py"
+    path.write_text(source)
+    done = subprocess.run([sys.executable, "-I", str(path)], cwd=where, capture_output=True,
+                          timeout=60)  # fmt: skip
+    assert done.returncode == 0, done.stderr.decode() + "\n" + source
+    return done.stdout.decode().split("\n")[:-1]
+
+
+def masked(lines: list[str]) -> list[str]:
+    """Run-to-run values as N: clock times, pids and ports (four digits or more)."""
+    return [re.sub(r"\d{4,}", "N", re.sub(r"\d\d:\d\d:\d\d\.\d{3}", "T", line))
+            for line in lines]  # fmt: skip
+
+
+def check_same(shell: Shell, lines: list[str], tmp_path: Path) -> list[str]:
+    """Run the lines in the shell, export, run the script: the same output. Returns it."""
+    expected = shell_output(shell, lines)
+    source = script_of(shell)
+    assert NOT_EXPORTED not in source, source
+    actual = run_alone(source, tmp_path)
+    assert masked(actual) == masked(expected), source
+    return actual
+
+
+def test_binary_through_a_pipe_shown_as_text_repr_and_hex(shell: Shell, tmp_path: Path):
+    out = check_same(shell, [
+        "spawn c -- cat",
+        r'write c "nul\x00 cr\r lf\n"',
+        "read c --line --repr",
+        r'write c "\xff\xfe tab\tend\n"',
+        "read c --line",
+        'write c --hex "00 0d 0a ff 41"',
+        "read c --timeout 2 --hex",
+        "eof c",
+        "read c --all",
+        "read c",
+        "wait c",
+    ], tmp_path)  # fmt: skip
+    assert r"b'nul\x00 cr\r lf\n'  (12 bytes)" in out
+    assert any(line.startswith("00000000  00 0d 0a ff 41 ") and line.endswith(" |....A|")
+               for line in out)  # fmt: skip
+    assert "c: exited with status 0" in out
+
+
+def test_binary_over_tcp_send_recv_line_all_and_half_close(shell: Shell, tmp_path: Path):
+    out = check_same(shell, [
+        "tcp listen srv 0",
+        "tcp connect c srv",
+        "accept srv s",
+        r'send c "a\x00\r\nb"',
+        "wait s data",
+        "recv s 3 --repr",
+        "recv s --hex",
+        "sendline s two words",
+        "recv c --line",
+        "shutdown c wr",
+        "recv s --all",
+        "close c",
+        "close s",
+        "close srv",
+    ], tmp_path)  # fmt: skip
+    assert r"b'a\x00\r'  (3 bytes)" in out
+    assert "two words" in out
+    assert out.count("EOF: the peer closed its side (recv returned b'')") == 1
+
+
+def test_udp_datagrams_cut_by_a_small_buffer_say_so(shell: Shell, tmp_path: Path):
+    out = check_same(shell, [
+        "udp open server --bind 0",
+        "udp open client --connect server",
+        r'send client "\x00\r\n456789"',
+        "recvfrom server 4 --repr",
+        r"sendto client server x\x00y",
+        "recvfrom server",
+    ], tmp_path)  # fmt: skip
+    assert "warning: the datagram was longer than 4 bytes: the rest is lost (MSG_TRUNC)" in out
+    assert r"b'\x00\r\n4'  (4 bytes)" in out
+
+
+def test_a_large_payload_reaches_the_child_whole(shell: Shell, tmp_path: Path):
+    payload = os.urandom(300_000) + b"\x00\r\n"
+    data = tmp_path / "payload.bin"
+    data.write_bytes(payload)
+    out = check_same(shell, [
+        f"spawn h -- {sys.executable} -c \"import hashlib, sys; "
+        "print(hashlib.sha256(sys.stdin.buffer.read()).hexdigest())\"",
+        f"write h --file {data}",
+        "eof h",
+        "read h --all",
+        "wait h",
+    ], tmp_path)  # fmt: skip
+    assert hashlib.sha256(payload).hexdigest() in out
+    assert "h: wrote 300003 bytes" in out
+
+
+def test_run_with_binary_input_display_repr_and_check(shell: Shell, tmp_path: Path):
+    out = check_same(shell, [
+        "set display repr",
+        r'run --input "x\x00\r\ny" -- cat',
+        "set display text",
+        'run -- sh -c "echo out; echo err >&2; exit 4"',
+        "run --check -- false",
+        "run -- sh -c 'kill -TERM $$'",
+    ], tmp_path)  # fmt: skip
+    assert r"b'x\x00\r\ny'  (5 bytes)" in out
+    assert "error: run: exited with status 1 (CalledProcessError, from --check)" in out
+    assert "killed by SIGTERM (signal 15)" in out
+
+
+@pytest.mark.parametrize("sig", ["HUP", "INT", "USR1", "USR2", "TERM", "KILL", "9"])
+def test_signals_sent_and_the_child_ending_of_them(shell: Shell, tmp_path: Path, sig: str):
+    out = check_same(shell, [
+        "spawn s -- sleep 30",
+        "poll s",
+        f"signal s {sig}",
+        "wait s",
+        "poll s",
+        "signal s TERM",
+    ], tmp_path)  # fmt: skip
+    assert out[-1].startswith("error: s has already ended (killed by SIG")
+
+
+def test_terminate_kill_and_close_of_a_child(shell: Shell, tmp_path: Path):
+    check_same(shell, [
+        "spawn a -- sleep 30", "terminate a", "wait a",
+        "spawn b -- sleep 30", "kill b", "wait b",
+        "spawn c -- sleep 30", "close c",
+        "spawn d -- true", "wait d", "close d",
+    ], tmp_path)  # fmt: skip
+
+
+def test_spawn_of_a_missing_program_says_so(shell: Shell, tmp_path: Path):
+    out = check_same(shell, ["spawn p -- /nonexistent/program", "echo after"], tmp_path)
+    assert out[0].startswith("error: no such program '/nonexistent/program' (ENOENT)")
+
+
+def test_a_trapped_signal_and_the_log_of_it(shell: Shell, tmp_path: Path):
+    out = check_same(shell, [
+        "trap USR2",
+        "py os.kill(os.getpid(), signal.SIGUSR2)",
+        "sleep 0.05",
+        "log signal",
+        "trap USR2 --off",
+    ], tmp_path)  # fmt: skip
+    assert re.fullmatch(r"\d\d:\d\d:\d\d\.\d{3} -- received SIGUSR2 \(12\)", out[1])
+
+
+def test_py_on_resources_is_exported_and_pslrepl_internals_are_marked(shell: Shell, tmp_path: Path):
+    shell.ok("tcp listen srv 0")
+    shell.ok("py srv.getsockname()[0]")
+    shell.ok("py x = 6 * 7")
+    shell.ok("py print(x, 'é\\x00')")
+    shell.ok("py session.tmp")
+    source = script_of(shell)
+    assert "sys.displayhook(srv.getsockname()[0])" in source
+    assert f"{NOT_EXPORTED} py 'session.tmp': it uses session" in source
+    out = run_alone(source, tmp_path)
+    assert out[1:] == ["'127.0.0.1'", "42 é\x00"]
+
+
+def test_a_command_with_no_exporter_and_what_depends_on_it_are_marked(shell: Shell, tmp_path: Path):
+    shell.ok("relay r tcp-listen:0 exec:cat")
+    shell.ok("tcp connect c r")
+    shell.ok("ls")
+    shell.ok("echo still here")
+    source = script_of(shell)
+    assert f"{NOT_EXPORTED} `relay` has no exporter yet" in source
+    assert f"{NOT_EXPORTED} it uses r, which this script does not" in source
+    assert f"{NOT_EXPORTED} `ls` has no exporter yet" in source
+    assert source.index("# psl> ls") < source.index("NOT EXPORTED: `ls`")
+    assert run_alone(source, tmp_path) == ["still here"]
+
+
+def test_cli_export_py_prints_or_writes_the_script(tmp_path: Path):
+    transcript = tmp_path / "t.psl"
+    transcript.write_text("psl> echo hi\nhi\npsl> ps\n(no processes)\n")
+    done = run_cli("--export-py", str(transcript))
+    assert done.returncode == 0, done.stderr
+    assert '# psl> echo hi\nprint("hi")\n' in done.stdout
+    assert done.stderr == (f"pslrepl: {transcript}: 1 command marked # NOT EXPORTED "
+                           "(not written yet: ps)\n")  # fmt: skip
+    out = tmp_path / "t.py"
+    done = run_cli("--export-py", str(transcript), "-o", str(out))
+    assert done.returncode == 0 and done.stdout == ""
+    assert stat.S_IMODE(out.stat().st_mode) == 0o600
+    assert run_alone(out.read_text(), tmp_path) == ["hi"]
+
+
+@pytest.mark.parametrize(
+    ("args", "error"),
+    [
+        (["--export-py"], "--export-py needs the transcript FILEs"),
+        (["--export-py", "a.psl", "b.psl"], "--export-py takes one FILE"),
+        (["-o", "x.py", "a.psl"], "-o goes with --export-py"),
+        (["--export-py", "a.psl", "-o"], "-o needs the file to write"),
+        (["--export-py", "--check", "a.psl"], "give one of --check, --update and --export-py"),
+        (["--export-py", "/nonexistent.psl"], "no such file"),
+    ],
+)
+def test_cli_export_py_refusals_are_one_line(args: list[str], error: str):
+    done = run_cli(*args)
+    assert done.returncode == 2
+    assert error in done.stderr and len(done.stderr.splitlines()) == 1, done.stderr
