@@ -182,7 +182,7 @@ def _tls_connect(ctx: Invocation) -> None:
     "version and cipher pins work on either side.",
 )
 def _tls_wrap(ctx: Invocation) -> None:
-    from pslrepl.resources.sockets import Sock, watcher
+    from pslrepl.resources.sockets import Sock
     from pslrepl.tls_contexts import server_context
     from pslrepl.tls_details import keep_details
     from pslrepl.tls_handshake import handshake
@@ -204,13 +204,16 @@ def _tls_wrap(ctx: Invocation) -> None:
         context, note, kwargs, owner = _client_side(ctx)
         host = res.remote.rpartition(":")[0].strip("[]")
         kwargs["server_hostname"] = ctx["server_hostname"] or host
-    watcher(ctx.session).disarm(res)
+    # The watcher keeps off the socket (begin_read waits out a peek it is making): a
+    # peek at the plaintext socket as ssl takes it over fails, EBADF, for the next recv.
+    res.begin_read()
     try:
         tls = handshake(ctx, res.name, res.sock, context, session_of=owner, **kwargs)
     except BaseException:
         if res.sock.fileno() < 0:  # its socket is closed (or ssl took it): so is the resource
             ctx.session.registry.remove(res.name)
             res.closed = True
+        res.end_read()
         raise
     if not ctx["server"]:
         watch(tls, res.name, note)
@@ -219,7 +222,7 @@ def _tls_wrap(ctx: Invocation) -> None:
     res.seen, res.eof_told = 0, False  # the plaintext's state: TLS starts afresh
     res.hold_back(getattr(tls, "psl_early", b""))
     keep_details(ctx.session, res, tls, note, resumed_from=owner)
-    res.arm()
+    res.end_read()
     settled, notes = _said(tls, owner, context)
     said = f": now TLS: {tls.version()}, {(tls.cipher() or ('?',))[0]}{settled}"
     ctx.emit(Styled((("name", res.name), ("", said))))
@@ -286,12 +289,12 @@ def _tls_info(ctx: Invocation) -> None:
     "finishes. Until then the connection is still TLS and can send nothing more.",
 )
 def _tls_unwrap(ctx: Invocation) -> None:
-    from pslrepl.resources.sockets import Sock, traced, watcher
+    from pslrepl.resources.sockets import Sock, traced
 
     res = ctx["name"]
     assert isinstance(res, Sock)
     tls = res.sock
-    watcher(ctx.session).disarm(res)
+    res.begin_read()  # the watcher keeps off the socket while it changes hands
     try:
         res.fill(ctx)  # what came over TLS before the peer's close_notify
         if res.held:
@@ -302,8 +305,7 @@ def _tls_unwrap(ctx: Invocation) -> None:
                            f"with: close {res.name}")  # fmt: skip
         _unwrap(ctx, res, tls, traced)
     except BaseException:
-        if not res.closed and res.tls:
-            res.arm()
+        res.end_read()
         raise
     plain = socket.socket(tls.family, tls.type, tls.proto, fileno=tls.detach())
     plain.settimeout(None)
@@ -313,7 +315,7 @@ def _tls_unwrap(ctx: Invocation) -> None:
     res.held_eof, res.held_error = False, None
     res.tls_note, res.tls_details = "", []
     res.tls_unwrapping = False  # type: ignore[attr-defined]
-    res.arm()
+    res.end_read()
     ctx.emit(Styled((("name", res.name), ("", ": TLS ended (close_notify both ways): the "
                      f"connection goes on as plain {res.kind}"))))  # fmt: skip
 
