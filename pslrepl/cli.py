@@ -194,7 +194,8 @@ def export_py(opts: Options) -> int:
 
     path = opts.files[0]
     try:
-        script = export_records(transcript_records(path), source=os.path.basename(path))
+        records, pems = transcript_records(path)
+        script = export_records(records, source=os.path.basename(path), tls=pems)
     except TranscriptFileError as exc:
         print(f"pslrepl: {path}: {exc.strerror}", file=sys.stderr)
         return ExitStatus.USAGE

@@ -193,12 +193,12 @@ def test_py_on_resources_is_exported_and_pslrepl_internals_are_marked(shell: She
 
 
 def test_a_command_with_no_exporter_and_what_depends_on_it_are_marked(shell: Shell, tmp_path: Path):
-    shell.ok("relay r tcp-listen:0 exec:cat")
+    shell.ok("serve r tcp 0 --handler daytime")
     shell.ok("tcp connect c r")
     shell.ok("ls")
     shell.ok("echo still here")
     source = script_of(shell)
-    assert f"{NOT_EXPORTED} `relay` has no exporter yet" in source
+    assert f"{NOT_EXPORTED} serve with tcp daytime is not exported yet" in source
     assert f"{NOT_EXPORTED} it uses r, which this script does not" in source
     assert f"{NOT_EXPORTED} `ls` has no exporter yet" in source
     assert source.index("# psl> ls") < source.index("NOT EXPORTED: `ls`")
@@ -235,3 +235,83 @@ def test_cli_export_py_refusals_are_one_line(args: list[str], error: str):
     done = run_cli(*args)
     assert done.returncode == 2
     assert error in done.stderr and len(done.stderr.splitlines()) == 1, done.stderr
+
+
+def test_servers_as_socketserver_classes_echo_upper_and_stop(shell: Shell, tmp_path: Path):
+    out = check_same(shell, [
+        "serve e tcp 0",
+        "tcp connect c e",
+        "wait e connect",
+        r'send c "\x00\r\nabc"',
+        "recv c --repr",
+        "close c",
+        "serve u tcp 0 --handler upper --threading",
+        "tcp connect a u",
+        "wait u connect",
+        "tcp connect b u",
+        "sendline a quiet",
+        "recv a --line",
+        "sendline b loud",
+        "recv b --line",
+        "stop u",
+        "recv a",
+        "stop e",
+    ], tmp_path)  # fmt: skip
+    assert r"b'\x00\r\nabc'  (6 bytes)" in out
+    assert "u: stopped after serving 2 clients" in out
+    assert "e: stopped after serving 1 client" in out
+    source = script_of(shell)
+    assert "class Upper(socketserver.BaseRequestHandler):" in source
+    assert "threading.Thread(target=u.serve_forever, daemon=True).start()" in source
+
+
+def test_a_relay_is_two_copying_threads(shell: Shell, tmp_path: Path):
+    check_same(shell, [
+        "serve e tcp 0",
+        "relay r tcp-listen:0 tcp:127.0.0.1:{e.port}",
+        "tcp connect c r",
+        r'send c "\x00\r\n"',
+        "recv c --repr",
+        "shutdown c wr",
+        "recv c",
+        "wait r close",
+        "relay q tcp-listen:0 exec:cat",
+        "tcp connect d q",
+        "sendline d hello",
+        "shutdown d wr",
+        "recv d --all",
+        "wait q close",
+        "tcp connect again 127.0.0.1:{e.port}",
+        "udp open u --bind 0",
+        "udp open v --connect u",
+        "sendto v 127.0.0.1:{u.port} hi",
+        "recvfrom u",
+    ], tmp_path)  # fmt: skip
+    source = script_of(shell)
+    assert "socket.create_connection(('127.0.0.1', e.server_address[1]))" in source
+    assert "v.sendto(b'hi', ('127.0.0.1', u.getsockname()[1]))" in source
+
+
+def test_tls_server_and_client_carry_the_session_ca_as_pem(shell: Shell, tmp_path: Path):
+    from pslrepl.export import tls_pems
+
+    lines = [
+        "serve web tcp 0 --handler upper --tls --threading",
+        "tls connect wrong web --server-hostname example.org",
+        "tls connect t web --server-hostname localhost",
+        r'send t "a\x00\r\n"',
+        "recv t --line --repr",
+        "tcp connect plain web",
+        "sendline plain not-tls",
+        "recv plain",
+        "close t",
+        "stop web",
+    ]
+    expected = shell_output(shell, lines)
+    source = export_records(shell.session.history, tls=tls_pems(shell.session)).text()
+    assert NOT_EXPORTED not in source
+    assert "trustme" not in source and "-----BEGIN CERTIFICATE-----" in source
+    assert "PRIVATE KEY" in source  # the server's (a throwaway test key), never the CA's
+    assert source.count("PRIVATE KEY-----") == 2
+    assert masked(run_alone(source, tmp_path)) == masked(expected)
+    assert r"b'A\x00\r\n'  (4 bytes)" in expected

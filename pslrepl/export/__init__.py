@@ -9,19 +9,26 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Iterable
 
     from pslrepl.invocation import CommandRecord
+    from pslrepl.session import Session
 
     Exporter = Callable[[Script, CommandRecord], None]
 
 __all__ = ["NOT_EXPORTED", "Script", "exporters", "export_records"]
 
 # The modules that declare exporters (each has an EXPORTERS dict: command name -> function).
-MODULES = ("processes", "sockets", "session_cmds")
+MODULES = ("processes", "sockets", "servers", "relays", "tls_clients", "session_cmds")
 
 # Commands whose NAME is the resource they make; every other command's NAME (and
 # accept's LISTENER) must be one the script has made.
 MAKERS = ("spawn", "tcp listen", "tcp connect", "accept", "udp open", "serve", "relay",
           "tls connect")  # fmt: skip
 USES = ("name", "listener")
+
+# Commands whose exporters write what the shell does when the command fails (a timeout,
+# a missing program, a child that has ended, a refused certificate) or mark it: any
+# other command that failed in the session is marked, not written as if it worked.
+FAILURES = ("spawn", "read", "recv", "signal", "terminate", "kill", "run", "tls connect",
+            "py", "set", "trap")  # fmt: skip
 
 # Commands that make no stdlib call and show nothing a script would: left out, said so.
 LOOKING_BACK = ("history", "explain", "export py", "record")
@@ -36,11 +43,30 @@ def exporters() -> dict[str, Exporter]:
     return found
 
 
-def export_records(records: Iterable[CommandRecord], *, source: str = "") -> Script:
+def tls_pems(session: Session) -> dict[str, str] | None:
+    """The session's test CA and its server certificate and key, as PEM text (None if
+    the session made none): a script that serves TLS or trusts the CA carries them. The
+    CA's own key is never written: the script issues nothing."""
+    ca = session.test_ca
+    if ca is None:
+        return None
+    server = ca.server_cert
+    return {
+        "ca": ca.pem().decode("ascii"),
+        "cert": "".join(blob.bytes().decode("ascii") for blob in server.cert_chain_pems),
+        "key": server.private_key_pem.bytes().decode("ascii"),
+    }
+
+
+def export_records(
+    records: Iterable[CommandRecord], *, source: str = "", tls: dict[str, str] | None = None
+) -> Script:
     """The script for a session's commands, in order; ``Script.text()`` is its source,
-    ``Script.missing`` the commands it could only mark as comments."""
+    ``Script.missing`` the commands it could only mark as comments. ``tls``: the PEM
+    text of tls_pems()."""
     table = exporters()
     script = Script(source=source)
+    script.tls = tls
     for record in records:
         if record.command in LOOKING_BACK:
             continue
@@ -49,6 +75,10 @@ def export_records(records: Iterable[CommandRecord], *, source: str = "") -> Scr
         if exporter is None:
             script.not_exported(record, f"`{record.command}` has no exporter yet; what it did "
                                 "and showed is not in this script")  # fmt: skip
+            continue
+        if not record.ok and record.command not in FAILURES:
+            script.not_exported(record, f"this `{record.command}` failed in the session; "
+                                "what it said is not in this script")  # fmt: skip
             continue
         mark = len(script.body), set(script.imports), list(script.helpers)
         try:

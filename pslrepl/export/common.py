@@ -30,16 +30,23 @@ def data_of(record: CommandRecord, key: str = "data", *, newline: bool = False) 
     return literal(data + b"\n" if newline else data, indent=0, width=72)
 
 
-def address_of(script: Script, text: str) -> str:
+def address_of(script: Script, text: str, record: CommandRecord | None = None) -> str:
     """An ADDR as Python: a resource's address taken from its object (never the port the
-    session saw), or the (host, port) the user typed."""
+    session saw, even where the command was typed with {NAME.port}), or the (host, port)
+    the user typed."""
     from pslrepl.addresses import parse_addr
 
+    if record is not None:
+        typed = _typed(script, record, text)
+        if typed is not None:
+            return typed
     kind = script.kinds.get(text)
     if kind in ("listener", "udp", "tcp"):
         return f"{text}.getsockname()"
     if kind == "server":
         return f"{text}.server_address"
+    if kind == "relay":
+        return f"{text}_a.getsockname()"
     from pslrepl.errors import PslError
 
     try:
@@ -53,3 +60,29 @@ def address_of(script: Script, text: str) -> str:
 def fstring_text(text: str) -> str:
     """Literal text for an f-string: its braces doubled."""
     return text.replace("{", "{{").replace("}", "}}")
+
+
+def _typed(script: Script, record: CommandRecord, text: str) -> str | None:
+    """The address as Python where the command wrote it with a placeholder of a resource
+    the script made ({srv.laddr}, 127.0.0.1:{srv.port}, tcp:{srv.addr}): from that
+    resource's object."""
+    import re
+
+    from pslrepl.transcript.syntax import PLACEHOLDER
+
+    for word in record.line.split():
+        for scheme in ("tcp:", "udp:", "tcp-listen:"):
+            word = word.removeprefix(scheme)
+        parts = PLACEHOLDER.split(word)
+        if len(parts) != 3 or parts[2]:  # one placeholder, at the word's end
+            continue
+        head, ref, _ = parts
+        name, _, field = ref.partition(".")
+        if name not in script.kinds or not re.fullmatch(re.escape(head) + ".+", text):
+            continue
+        if field in ("addr", "laddr") and not head:
+            return address_of(script, name)
+        if field == "port" and head.endswith(":") and text.startswith(head):
+            host = head[:-1].strip("[]")
+            return f"({host!r}, {address_of(script, name)}[1])"
+    return None

@@ -7,9 +7,10 @@ if TYPE_CHECKING:
     from pslrepl.invocation import CommandRecord
 
 
-def transcript_records(path: str) -> list[CommandRecord]:
+def transcript_records(path: str) -> tuple[list[CommandRecord], dict[str, str] | None]:
     """Run each command of the transcript at ``path`` in a fresh session whose output goes
-    nowhere (placeholders bound as replay binds them); the commands' records. Raises
+    nowhere (placeholders bound as replay binds them); the commands' records, and the
+    PEM text of the session's test CA if it made one (export's tls_pems). Raises
     replay.TranscriptFileError for a file that is no transcript."""
     import io
 
@@ -30,6 +31,8 @@ def transcript_records(path: str) -> list[CommandRecord]:
                 break
             sink.seek(0)
             sink.truncate()
-        return list(session.history)
+        from pslrepl.export import tls_pems
+
+        return list(session.history), tls_pems(session)
     finally:
         shutdown(session)

@@ -18,6 +18,27 @@ def nbytes(n):
     return f"{n} byte" if n == 1 else f"{n} bytes"
 ''',
     ),
+    "plural": (
+        (),
+        r'''
+def plural(n, word):
+    """'1 client', '2 clients'."""
+    return f"{n} {word}" if n == 1 else f"{n} {word}s"
+''',
+    ),
+    "pem_file": (
+        (),
+        r'''
+@contextlib.contextmanager
+def pem_file(text):
+    """PEM text as a file for as long as ssl reads it (ssl loads a certificate and key
+    from files only): made 0600 by tempfile, removed after."""
+    with tempfile.NamedTemporaryFile("w", suffix=".pem") as fh:
+        fh.write(text)
+        fh.flush()
+        yield fh.name
+''',
+    ),
     "show": (
         (),
         r'''
@@ -106,7 +127,31 @@ def clock(t):
 }
 
 # The module each helper imports (at the script's top, with the rest).
-HELPER_IMPORTS = {"status": "signal", "clock": "time"}
+HELPER_IMPORTS: dict[str, tuple[str, ...]] = {
+    "status": ("signal",),
+    "clock": ("time",),
+    "pem_file": ("contextlib", "tempfile"),
+}
+
+
+def _helper(name: str) -> tuple[tuple[str, ...], str, tuple[str, ...]]:
+    """A helper's (helpers it needs, source, modules it imports), from here or from the
+    exporter module that declares it."""
+    if name in HELPERS:
+        needs, source = HELPERS[name]
+        return needs, source, HELPER_IMPORTS.get(name, ())
+    import importlib
+
+    for module in HELPER_MODULES:
+        found = importlib.import_module(f"pslrepl.export.{module}")
+        if name in found.HELPERS:
+            needs, source = found.HELPERS[name]
+            return needs, source, found.HELPER_IMPORTS.get(name, ())
+    raise KeyError(name)
+
+
+# Exporter modules that declare helpers of their own (a HELPERS and a HELPER_IMPORTS).
+HELPER_MODULES = ("servers", "relays")
 
 NOT_EXPORTED = "# NOT EXPORTED:"
 
@@ -132,6 +177,11 @@ class Script:
         self.timeout = 5.0
         self.missing: list[str] = []  # commands not exported, as marked comments
         self.globals: set[str] = set()  # module-level names the script has defined
+        self.constants: dict[str, str] = {}  # NAME -> text: PEM, written below the imports
+        self.waited: dict[str, int] = {}  # a server's clients waited for so far
+        # The session's test CA and server certificate, PEM text ("ca", "cert", "key"),
+        # when it made them: a script that serves or trusts them carries them.
+        self.tls: dict[str, str] | None = None
 
     # -- building ---------------------------------------------------------------------
 
@@ -140,14 +190,18 @@ class Script:
 
     def use(self, helper: str) -> str:
         """Have ``helper`` written at the top (with what it needs); its name."""
-        needs, _ = HELPERS[helper]
+        needs, _, modules = _helper(helper)
         for need in needs:
             self.use(need)
-        if helper in HELPER_IMPORTS:
-            self.imp(HELPER_IMPORTS[helper])
+        self.imp(*modules)
         if helper not in self.helpers:
             self.helpers.append(helper)
         return helper
+
+    def constant(self, name: str, text: str) -> str:
+        """A text constant (PEM) written once below the imports; its name."""
+        self.constants[name] = text
+        return name
 
     def add(self, *lines: str) -> None:
         """Code lines (several in one string allowed), at the top level."""
@@ -202,9 +256,11 @@ class Script:
         head += ['"""', ""]
         for module in sorted(self.imports):
             head.append(f"import {module}")
+        for name, text in self.constants.items():
+            head.extend(["", f'{name} = """\\'] + text.rstrip("\n").split("\n") + ['"""'])
         for name in self.helpers:
             head.extend(["", ""])
-            head.extend(HELPERS[name][1].strip("\n").split("\n"))
+            head.extend(_helper(name)[1].strip("\n").split("\n"))
         head.append("")
         lines = head + self.body + self._ending()
         # no run of blank lines longer than two, none at the end
@@ -222,11 +278,14 @@ class Script:
         if not self.live:
             return []
         lines = ["", "# The end of the session: what is still open is closed, as the shell does."]
-        for name, kind in self.live.items():
+        order = {"process": 2, "server": 1}  # sockets first: a server waits for its handlers
+        for name, kind in sorted(self.live.items(), key=lambda item: order.get(item[1], 0)):
             if kind == "process":
                 lines.append(f"if {name}.poll() is None:")
                 lines.append(f"    {name}.terminate()")
                 lines.append(f"{name}.wait()")
+            elif kind == "server":
+                lines.append(f"{name}.stop()")
             else:
                 lines.append(f"{name}.close()")
         return lines

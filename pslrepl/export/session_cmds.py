@@ -107,6 +107,10 @@ def _close(script: Script, record: CommandRecord) -> None:
                        "else:", f'    print(f"{name}: closed ({ended})")')  # fmt: skip
             for pipe in ("stdin", "stdout", "stderr"):
                 script.add(f"{name}.{pipe}.close()")
+        elif kind == "server":
+            from pslrepl.export.servers import stop
+
+            stop(script, name)
         elif kind in ("tcp", "udp", "listener"):
             script.add(f"{name}.close()", f'print("{name}: closed")')
         else:
@@ -117,7 +121,7 @@ def _close(script: Script, record: CommandRecord) -> None:
 
 
 def _wait(script: Script, record: CommandRecord) -> None:
-    from pslrepl.export import processes, sockets
+    from pslrepl.export import processes, relays, servers, sockets
 
     name = record.values["name"]
     event = record.values.get("event")
@@ -126,6 +130,10 @@ def _wait(script: Script, record: CommandRecord) -> None:
         processes.WAITS["process"](script, record)
     elif kind in sockets.WAITS and event == "data":
         sockets.WAITS[kind](script, record)
+    elif kind == "server" and event == "connect":
+        servers.WAITS[kind](script, record)
+    elif kind == "relay" and event == "close":
+        relays.WAITS[kind](script, record)
     else:
         script.not_exported(record, f"wait {event or ''} on a {kind or 'resource'} is not "
                             "exported yet".replace("  ", " "))  # fmt: skip

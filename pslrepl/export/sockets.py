@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pslrepl.export.common import address_of, data_of
-from pslrepl.export.script import wrapped_print
+from pslrepl.export.script import Unexportable, wrapped_print
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -54,7 +54,7 @@ def _tcp_connect(script: Script, record: CommandRecord) -> None:
     timeout = script.timeout if timeout is None else float(timeout)
     script.imp("socket")
     script.use("addr")
-    script.add(f"{name} = socket.create_connection({address_of(script, values['addr'])}, "
+    script.add(f"{name} = socket.create_connection({address_of(script, values['addr'], record)}, "
                f"timeout={timeout:g})")  # fmt: skip
     script.add(f"{name}.settimeout(None)  # blocking from here on, as the shell's sockets are")
     script.add(f'print(f"{name}: connected {{addr({name}.getsockname())}} -> '
@@ -87,7 +87,7 @@ def _udp_open(script: Script, record: CommandRecord) -> None:
         script.add(f"{name}.bind({parse_addr(str(values['bind'])).sockaddr!r})")
     said = f"{name}: udp socket {{addr({name}.getsockname())}}"
     if values.get("connect") is not None:
-        script.add(f"{name}.connect({address_of(script, str(values['connect']))})")
+        script.add(f"{name}.connect({address_of(script, str(values['connect']), record)})")
         said += f" -> {{addr({name}.getpeername())}}"
     script.add(wrapped_print(said, f=True))
     script.kinds[name] = script.live[name] = "udp"
@@ -102,7 +102,7 @@ def _send(script: Script, record: CommandRecord, *, newline: bool) -> None:
 
 def _sendto(script: Script, record: CommandRecord) -> None:
     name = record.values["name"]
-    target = address_of(script, str(record.values["addr"]))
+    target = address_of(script, str(record.values["addr"]), record)
     script.use("addr")
     script.add(f"n = {name}.sendto({data_of(record)}, {target})")
     script.add(wrapped_print(f"{name}: sent {script.bytes_said('n')} to {{addr({target})}}",
@@ -123,6 +123,9 @@ def _recv(script: Script, record: CommandRecord) -> None:
     if values.get("until"):
         script.not_exported(record, "recv --until is not exported yet")
         return
+    if not record.ok and (values.get("all") or values.get("line")):
+        raise Unexportable("this recv failed in the session; what it said is not in this "
+                           "script")  # fmt: skip
     if values.get("all"):
         script.add("data = b''", f"while chunk := {name}.recv(65536):  # until the peer's EOF",
                    "    data += chunk", "if data:", f"    {show}", f"    {size}",
@@ -136,9 +139,10 @@ def _recv(script: Script, record: CommandRecord) -> None:
     timeout = values.get("timeout")
     body = [f"data = {name}.recv({bufsize})", "if data:", f"    {show}", f"    {size}",
             "else:", f'    print("{EOF_LINE}")']  # fmt: skip
-    if timeout is None:
+    if timeout is None and record.ok:
         script.add(*body)
         return
+    timeout = script.timeout if timeout is None else timeout
     script.imp("select")
     script.add(f"ready, _, _ = select.select([{name}], [], [], {float(timeout):g})", "if ready:")
     script.add(*("    " + line for line in body))

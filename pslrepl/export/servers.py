@@ -1,0 +1,250 @@
+"""Exporters for socketserver servers: serve (its handler as a class in the script), wait
+NAME connect, stop."""
+
+from __future__ import annotations
+
+from pslrepl.export.script import wrapped_print
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from pslrepl.export.script import Script
+    from pslrepl.invocation import CommandRecord
+
+# The built-in handlers a script can carry as plain socketserver request handlers:
+# name -> (the class's name, the helper that defines it).
+HANDLERS = {"echo": "Echo", "upper": "Upper", "discard": "Discard", "chat": "Chat"}
+
+HELPERS: dict[str, tuple[tuple[str, ...], str]] = {
+    "CountedServer": (
+        (),
+        r'''
+class CountedServer:
+    """What a server of the shell's adds to socketserver's: it counts its clients (wait
+    for one to connect), keeps their sockets, and stop() ends every connection."""
+
+    def __init__(self, *args, **kwargs):
+        self.served = 0
+        self.open = set()
+        self.changed = threading.Condition()
+        super().__init__(*args, **kwargs)
+
+    def process_request(self, request, client_address):
+        with self.changed:
+            self.served += 1
+            self.open.add(request)
+            self.changed.notify_all()
+        super().process_request(request, client_address)
+
+    def shutdown_request(self, request):
+        with self.changed:
+            self.open.discard(request)
+        super().shutdown_request(request)
+
+    def end_clients(self):
+        with self.changed:
+            for request in list(self.open):
+                try:
+                    request.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
+
+    def wait_for_clients(self, count, timeout):
+        with self.changed:
+            return self.changed.wait_for(lambda: self.served >= count, timeout)
+
+    def stop(self):
+        """Each client's connection is shut down, so its handler returns; shutdown()
+        ends serve_forever (it waits for the handler a plain TCPServer is in); then
+        server_close() closes the listening socket (and joins the handler threads)."""
+        self.end_clients()
+        self.shutdown()
+        self.end_clients()  # any that came in between
+        self.server_close()
+''',
+    ),
+    "TLSServer": (
+        (),
+        r'''
+class TLSServer:
+    """A server whose clients speak TLS: each accepted socket is wrapped, and the
+    handshake is made in the client's own thread, so one that is no TLS client (or
+    refuses the certificate) is closed without holding up the others."""
+
+    tls_context = None  # set on the class, before it serves
+
+    def get_request(self):
+        sock, address = super().get_request()
+        return (
+            self.tls_context.wrap_socket(
+                sock, server_side=True, do_handshake_on_connect=False
+            ),
+            address,
+        )
+
+    def finish_request(self, request, client_address):
+        try:
+            request.do_handshake()
+        except (ssl.SSLError, OSError):
+            return  # the handshake failed: the connection is closed
+        super().finish_request(request, client_address)
+''',
+    ),
+    "Echo": (
+        (),
+        r'''
+class Echo(socketserver.BaseRequestHandler):
+    """echo: sends back every byte it receives, until the client closes."""
+
+    def handle(self):
+        while data := self.request.recv(65536):
+            self.request.sendall(data)
+''',
+    ),
+    "Upper": (
+        (),
+        r'''
+class Upper(socketserver.BaseRequestHandler):
+    """upper: sends back what it receives in upper case."""
+
+    def handle(self):
+        while data := self.request.recv(65536):
+            self.request.sendall(data.upper())
+''',
+    ),
+    "Discard": (
+        (),
+        r'''
+class Discard(socketserver.BaseRequestHandler):
+    """discard: reads and drops everything (RFC 863)."""
+
+    def handle(self):
+        while self.request.recv(65536):
+            pass
+''',
+    ),
+    "Chat": (
+        ("addr",),
+        r'''
+class Chat(socketserver.StreamRequestHandler):
+    """chat: a line-based room; each line a client sends goes to every other client,
+    prefixed with the sender's address (the room's only way to tell them apart)."""
+
+    room = []  # the sockets of the clients in the room
+    lock = threading.Lock()
+
+    def say(self, line):
+        with self.lock:
+            for other in self.room:
+                if other is not self.request:
+                    other.sendall(line)
+
+    def handle(self):
+        name = addr(self.client_address).encode()
+        with self.lock:
+            self.room.append(self.request)
+        try:
+            self.say(b"* " + name + b" joined\n")
+            for line in self.rfile:  # readline() until the client closes
+                if line.endswith(b"\n"):
+                    self.say(name + b": " + line)
+            self.say(b"* " + name + b" left\n")
+        finally:
+            with self.lock:
+                self.room.remove(self.request)
+''',
+    ),
+}
+
+HELPER_IMPORTS = {
+    "CountedServer": ("socket", "threading"),
+    "TLSServer": ("ssl",),
+    "Echo": ("socketserver",),
+    "Upper": ("socketserver",),
+    "Discard": ("socketserver",),
+    "Chat": ("socketserver", "threading"),
+}
+
+
+def _serve(script: Script, record: CommandRecord) -> None:
+    from pslrepl.addresses import parse_addr
+
+    values = record.values
+    name, proto, handler = values["name"], values.get("proto"), values.get("handler") or "echo"
+    given = [k for k in ("forking", "dir", "verify_client", "client_ca", "cert", "key",
+                         "min_version", "max_version", "ciphers", "idle", "max_clients")
+             if values.get(k)]  # fmt: skip
+    if proto != "tcp" or handler not in HANDLERS or given:
+        what = ", ".join(f"--{k.replace('_', '-')}" for k in given) or f"{proto} {handler}"
+        script.not_exported(record, f"serve with {what} is not exported yet")
+        return
+    threading_ = bool(values.get("threading")) or handler == "chat"
+    base = "ThreadingTCPServer" if threading_ else "TCPServer"
+    tls = bool(values.get("tls"))
+    pems = script.tls or {}
+    if tls and not pems:
+        script.not_exported(record, "the session's test CA is gone: its certificates can't "
+                            "be written")  # fmt: skip
+        return
+    address = parse_addr(str(values["addr"])).sockaddr
+    script.imp("socketserver", "threading")
+    script.use("addr")
+    script.use("CountedServer")
+    cls = script.use(HANDLERS[handler])
+    if handler == "chat" and not values.get("threading"):
+        script.add(f'print("note: {handler} serves each client in its own thread (--threading)")')
+    mixins = "CountedServer, TLSServer" if tls else "CountedServer"
+    if tls:
+        script.use("TLSServer")
+        script.constant("SERVER_CERT_PEM", pems["cert"])
+        script.constant("SERVER_KEY_PEM", pems["key"])
+        script.use("pem_file")
+    server_cls = f"{name.capitalize().replace('-', '_')}Server"
+    script.add("", "", f"class {server_cls}({mixins}, socketserver.{base}):")
+    if threading_:
+        script.add("    daemon_threads = True  # a client's thread does not keep the script up")
+    else:
+        script.add("    pass")
+    script.add("", "")
+    if tls:
+        script.add("tls_context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)")
+        script.add("with pem_file(SERVER_CERT_PEM) as cert, pem_file(SERVER_KEY_PEM) as key:")
+        script.add("    tls_context.load_cert_chain(cert, key)  # ssl reads them from files only")
+        script.add(f"{server_cls}.tls_context = tls_context")
+    script.add(f"{name} = {server_cls}({address!r}, {cls})")
+    script.add(f"threading.Thread(target={name}.serve_forever, daemon=True).start()")
+    label = handler + (" over TLS" if tls else "")
+    script.add(wrapped_print(f"{name}: {base} serving {label} on {{addr({name}.server_address)}}",
+                             f=True))  # fmt: skip
+    script.kinds[name] = script.live[name] = "server"
+    script.waited[name] = 0
+
+
+def _wait_connect(script: Script, record: CommandRecord) -> None:
+    name = record.values["name"]
+    timeout = record.values.get("timeout")
+    timeout = script.timeout if timeout is None else float(timeout)
+    script.waited[name] = count = script.waited.get(name, 0) + 1
+    script.add(f"if {name}.wait_for_clients({count}, timeout={timeout:g}):")
+    script.add(f'    print(f"{name}: a client has connected ({{{name}.served}} so far)")')
+    script.add("else:", wrapped_print(f"error: {name}: timeout after {timeout:g} s waiting "
+                                      "for a client", indent="    "))  # fmt: skip
+
+
+def _stop(script: Script, record: CommandRecord) -> None:
+    name = record.values["name"]
+    if script.kinds.get(name) != "server":
+        script.not_exported(record, f"stop of {name} is not exported yet")
+        return
+    stop(script, name)
+
+
+def stop(script: Script, name: str) -> None:
+    """The server stopped as the shell stops it, and what it says."""
+    plural = script.use("plural")
+    script.add(f"{name}.stop()")
+    script.add(f"print(f\"{name}: stopped after serving {{{plural}({name}.served, 'client')}}\")")
+    script.live.pop(name, None)
+
+
+EXPORTERS = {"serve": _serve, "stop": _stop}
+WAITS = {"server": _wait_connect}

@@ -1,0 +1,89 @@
+"""Exporters for TLS clients: tls connect (trusting the session's test CA, carried as PEM
+text) and tls info."""
+
+from __future__ import annotations
+
+from pslrepl.export.common import address_of
+from pslrepl.export.script import indented, wrapped_print
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from pslrepl.export.script import Script
+    from pslrepl.invocation import CommandRecord
+
+VERIFIED = "verified against the system CAs and the session's test CA"
+
+
+def _tls_connect(script: Script, record: CommandRecord) -> None:
+    values = record.values
+    name = values["name"]
+    given = [k for k in ("cafile", "insecure", "alpn", "cert", "key", "min_version",
+                         "max_version", "ciphers", "session") if values.get(k)]  # fmt: skip
+    if given:
+        what = ", ".join(f"--{k.replace('_', '-')}" for k in given)
+        script.not_exported(record, f"tls connect with {what} is not exported yet")
+        return
+    if script.tls is None:
+        script.not_exported(record, "the session's test CA is gone: it can't be written")
+        return
+    timeout = values.get("timeout")
+    timeout = script.timeout if timeout is None else float(timeout)
+    target = address_of(script, str(values["addr"]), record)
+    hostname = values.get("server_hostname")
+    script.imp("socket", "ssl")
+    script.use("addr")
+    ca = script.constant("TEST_CA_PEM", script.tls["ca"])
+    if "tls_client" not in script.globals:
+        script.globals.add("tls_client")
+        script.add("# The system's CAs and the session's test CA, as the shell's clients trust",
+                   "tls_client = ssl.create_default_context()",
+                   f"tls_client.load_verify_locations(cadata={ca})")  # fmt: skip
+    host = repr(hostname) if hostname else f"{target}[0]"
+    script.add(f"sock = socket.create_connection({target}, timeout={timeout:g})")
+    script.add("try:")
+    script.add(f"    {name} = tls_client.wrap_socket(sock, server_hostname={host})")
+    script.add("except ssl.SSLCertVerificationError as exc:")
+    script.add("    sock.close()")
+    script.add('    message = exc.verify_message.rstrip(".")')
+    script.add(wrapped_print(f"error: {name}: certificate verification failed: {{message}}; "
+                             "the connection is closed (--cafile FILE to trust another CA, "
+                             "or --insecure)", f=True, indent="    "))  # fmt: skip
+    script.add("else:")
+    script.add(f"    {name}.settimeout(None)")
+    script.add(indented(wrapped_print(f"{name}: TLS connected {{addr({name}.getsockname())}} "
+                                      f"-> {{addr({name}.getpeername())}}", f=True)))  # fmt: skip
+    script.add(indented(wrapped_print(f"{{{name}.version()}}, {{{name}.cipher()[0]}}; {VERIFIED}",
+                                      f=True)))  # fmt: skip
+    if record.ok:
+        script.kinds[name] = script.live[name] = "tcp"
+
+
+def _tls_info(script: Script, record: CommandRecord) -> None:
+    name = record.values["name"]
+    script.imp("hashlib")
+    s = name
+    script.add(f"cert = {s}.getpeercert()", f"cipher = {s}.cipher()")
+    script.add("", "", "def name_of(field):", '    """A certificate name as ssl gives it, '
+               'as text."""', '    return ", ".join(f"{k}={v}" for rdn in field for k, v in rdn)',
+               "", "")  # fmt: skip
+    script.add("fields = [")
+    script.add(f'    ("version", {s}.version()),')
+    script.add('    ("cipher", f"{cipher[0]} ({cipher[2]} bits)"),')
+    script.add(f'    ("alpn", {s}.selected_alpn_protocol() or "(none)"),')
+    script.add(f'    ("server hostname", {s}.server_hostname),')
+    script.add(f'    ("verified", "{VERIFIED}"),')
+    script.add('    ("subject", name_of(cert["subject"])),')
+    script.add('    ("issuer", name_of(cert["issuer"])),')
+    script.add('    ("alt names", ", ".join(v for _, v in cert["subjectAltName"])),')
+    script.add("""    ("valid", f"{cert['notBefore']} to {cert['notAfter']}"),""")
+    script.add(
+        f'    ("sha256", hashlib.sha256({s}.getpeercert(binary_form=True)).digest().hex(":")),'
+    )
+    script.add("]")
+    script.add("for key, value in fields:", "    print(f\"{key + ':':<16} {value}\")")
+    script.not_exported(record, "tls info's lines past sha256 (session reused, the chain, "
+                        "the handshake's messages) come from the shell's trace of the "
+                        "handshake: not exported yet")  # fmt: skip
+
+
+EXPORTERS = {"tls connect": _tls_connect, "tls info": _tls_info}
