@@ -86,14 +86,24 @@ def _anchor(title: str) -> str:
     return kept.replace(" ", "-")
 
 
+def names() -> str:
+    """docs/NAMES.md: every name in the notes, and where it is in the shell."""
+    from pslrepl.commands import all_commands
+    from pslrepl.dispatch import CommandTable
+    from pslrepl.reference_names import names_page
+
+    return names_page(CommandTable(all_commands()))
+
+
 def main(argv: list[str]) -> int:
     text = reference()
     if argv == ["--write"]:
         from pathlib import Path
 
-        path = Path(__file__).resolve().parent.parent / "docs" / "REFERENCE.md"
-        path.write_text(text, encoding="utf-8")
-        print(f"wrote {path}")
+        docs = Path(__file__).resolve().parent.parent / "docs"
+        for path, body in ((docs / "REFERENCE.md", text), (docs / "NAMES.md", names())):
+            path.write_text(body, encoding="utf-8")
+            print(f"wrote {path}")
         return 0
     if argv:
         print("usage: python -m pslrepl.reference [--write]", file=sys.stderr)

@@ -1,33 +1,18 @@
-"""Every API name the notes list (tests/data/seed-notes.txt, the sheet the project grew
+"""Every API name the notes list (docs/seed-notes.txt, the sheet the project grew
 from) is answered by `help NAME`: a command of that name, the commands that make that
 call, or where the value shows and why it has no command."""
 
 from __future__ import annotations
 
-import re
-from pathlib import Path
-
 import pytest
 
+from pslrepl import reference_names
+from pslrepl.reference import names
 from tests.helpers import Shell
-
-NOTES = Path(__file__).parent / "data" / "seed-notes.txt"
 
 
 def api_names() -> list[str]:
-    """The first name on each code line of the notes (`bind(address)`, `PIPE = -1`,
-    `family/type/proto`), skipping comments, imports and shell lines."""
-    names: list[str] = []
-    for line in NOTES.read_text(encoding="utf-8").splitlines():
-        if not line.startswith("    "):
-            continue
-        code = line.split("#")[0].strip()
-        if not code or code.startswith(("import", "$", "...")):
-            continue
-        found = re.match(r"(?:self\.)?([A-Za-z_]\w*(?:/[A-Za-z_]\w*)*)", code)
-        if found:
-            names += [n for n in found[1].split("/") if n not in names]
-    return names
+    return [name for _, name in reference_names.api_names()]
 
 
 def test_the_notes_are_read_whole() -> None:
@@ -60,3 +45,14 @@ def test_help_by_stdlib_name_says_where_it_is(shell: Shell) -> None:
     assert (
         shell.fails("help nonsense") == "error: unknown command 'nonsense'; `help` lists commands"
     )
+
+
+def test_the_names_page_is_current_and_answers_every_name() -> None:
+    page = reference_names.NOTES.parent / "NAMES.md"
+    assert page.read_text(encoding="utf-8") == names(), (
+        "docs/NAMES.md is out of date: python -m pslrepl.reference --write"
+    )
+    text = names()
+    assert "**not answered**" not in text
+    for name in api_names():
+        assert f"| `{name}` | " in text, name
