@@ -14,7 +14,7 @@ from tests.helpers import Shell
 from tests.test_readme import as_transcript, tour_blocks
 
 DOC = Path(__file__).resolve().parent.parent / "docs" / "SOCKETS.md"
-NOTES = Path(__file__).parent / "data" / "seed-notes.txt"
+NOTES = Path(__file__).resolve().parent.parent / "docs" / "seed-notes.txt"
 
 
 def socket_names() -> list[str]:

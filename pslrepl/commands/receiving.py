@@ -13,7 +13,7 @@ from pslrepl.commandspec import Arg, Commands, Opt
 from pslrepl.errors import PslError, Timeout, UsageError
 from pslrepl.kinds import Int, ResourceOf
 from pslrepl.render import plural, preview
-from pslrepl.resources.sockets import PEEK, SOCKET_KINDS, STREAM_KINDS, traced, traced_as
+from pslrepl.resources.sockets import PEEK, SOCKET_KINDS, traced, traced_as
 from pslrepl.results import Output, Styled, Text
 
 TYPE_CHECKING = False
@@ -44,7 +44,7 @@ def recv_call(ctx: Invocation, res: Sock, method: str, shown: str | None, eof: A
     """One receiving call on the socket (recv, recv_into, recvfrom_into...), recorded
     (its arguments as ``shown``, when given: a buffer by its name); errors as one line.
     ``eof``: what it returns when a TLS peer closed without close_notify."""
-    tls = res.kind == "tls"
+    tls = res.tls
     func = f"{'SSLSocket' if tls else 'socket'}.{method}"
     fn = getattr(res.sock, method)
     try:
@@ -78,7 +78,7 @@ def take_bytes(ctx: Invocation, res: Sock, n: int, *, peek: bool = False) -> byt
     if res.held_error is not None:
         exc, res.held_error = res.held_error, None
         raise socket_error(res.name, exc, op="recv")
-    if res.kind != "tls":
+    if not res.tls:
         return _recv_once(ctx, res, n, socket.MSG_PEEK if peek else 0)
     if res.held_eof:
         return b""
@@ -146,7 +146,7 @@ def read_stream(ctx: Invocation, res: Sock, *, mode: str = "", size: int = DEFAU
                         take = found + len(until) - k
                 chunk = take_bytes(ctx, res, take) if head else b""
             if not chunk:
-                eof = res.kind in STREAM_KINDS
+                eof = res.byte_stream
                 break
             got += chunk
             if match is not None and len(chunk) < take:
@@ -206,7 +206,7 @@ def _recv(ctx: Invocation) -> None:
     until = b"\n" if mode == "line" else ctx.data("until") if mode == "until" else b""
     if mode == "until" and not until:
         raise UsageError("recv: --until needs some text to wait for")
-    if mode and res.kind not in STREAM_KINDS:
+    if mode and not res.byte_stream:
         raise UsageError(f"recv: --{mode} reads a byte stream; {res.name} is {res.kind}: "
                          "each recv is one datagram")  # fmt: skip
     got = read_stream(ctx, res, mode=mode, size=ctx["bufsize"] or DEFAULT_BUFSIZE, until=until)

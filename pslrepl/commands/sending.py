@@ -39,7 +39,7 @@ def _send_some(ctx: Invocation, res: Sock, data: bytes | memoryview, deadline: f
     time left as its timeout, with which send returns what it could (or TimeoutError).
     """
     sock = res.sock
-    tls = res.kind == "tls"
+    tls = res.tls
     func = "SSLSocket.send" if tls else "socket.send"
     if tls:
         data = data[:TLS_RECORD]  # a timeout halfway through one record, never more

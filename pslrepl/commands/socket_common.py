@@ -270,7 +270,7 @@ def _ready(ctx: Invocation, res: Sock) -> bool:
     """Whether a read of ``res`` returns at once; if not, the watcher wakes the wait when
     the socket turns readable (called with the session's lock held)."""
     sock = res.sock
-    if res.kind != "tls":
+    if not res.tls:
         if poll_ready([sock]):
             return True
     elif sock.pending() or poll_ready([sock]):  # type: ignore[attr-defined]

@@ -143,7 +143,7 @@ def _setblocking(ctx: Invocation) -> None:
 )
 def _dup(ctx: Invocation) -> None:
     res: Sock = ctx["name"]
-    if res.kind == "tls":
+    if res.tls:
         # One TLS session can't be driven from two sockets: ssl refuses (NotImplementedError).
         raise PslError(
             f"dup: {res.name} is TLS, and an SSLSocket can't be duplicated: its "

@@ -217,9 +217,9 @@ def _tls_wrap(ctx: Invocation) -> None:
         raise
     if not ctx["server"]:
         watch(tls, res.name, note)
-    res.sock = tls
-    res.kind = "tls"  # type: ignore[misc]
-    res.seen, res.eof_told = 0, False  # the plaintext's state: TLS starts afresh
+    with res.lock:  # its kind follows the socket: tls from here on
+        res.sock = tls
+        res.seen, res.eof_told = 0, False  # the plaintext's state: TLS starts afresh
     res.hold_back(getattr(tls, "psl_early", b""))
     keep_details(ctx.session, res, tls, note, resumed_from=owner)
     res.end_read()
@@ -309,10 +309,10 @@ def _tls_unwrap(ctx: Invocation) -> None:
         raise
     plain = socket.socket(tls.family, tls.type, tls.proto, fileno=tls.detach())
     plain.settimeout(None)
-    res.sock = plain
-    res.kind = "unix" if plain.family == socket.AF_UNIX else "tcp"  # type: ignore[misc]
-    res.seen, res.eof_told, res.peer_eof = 0, False, False
-    res.held_eof, res.held_error = False, None
+    with res.lock:  # its kind follows the socket: tcp (or unix) again
+        res.sock = plain
+        res.seen, res.eof_told, res.peer_eof = 0, False, False
+        res.held_eof, res.held_error = False, None
     res.tls_note, res.tls_details = "", []
     res.tls_unwrapping = False  # type: ignore[attr-defined]
     res.end_read()

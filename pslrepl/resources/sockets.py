@@ -76,19 +76,10 @@ class Sock(WatchedSocket):
             return "unix-dgram" if unix else "udp"
         return "unix" if unix else "tcp"
 
-    def _set_kind(self, value: str) -> None:
-        # `tls wrap` once set the kind by hand after swapping in the SSLSocket; it follows
-        # the socket now, so setting what it already is does nothing, and else is a bug.
-        if value != self._kind():
-            raise AttributeError(f"{self.name} is a {self._kind()}: its socket says so")
-
-    if TYPE_CHECKING:
-
-        @property
-        def kind(self) -> str: ...
-
-    else:
-        kind = property(_kind, _set_kind, doc="tcp, tls, udp, unix or unix-dgram")
+    @property
+    def kind(self) -> str:
+        """tcp, tls, udp, unix or unix-dgram: what its socket is now."""
+        return self._kind()
 
     @property
     def watchable(self) -> bool:
