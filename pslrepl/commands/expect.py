@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pslrepl.commands.groups import PROCESSES
 from pslrepl.commands.options import SHOW_HEX, SHOW_REPR, TIMEOUT, TIMEOUT_HINT
-from pslrepl.commands.processes import PROC, STDERR, _show_read
+from pslrepl.commands.process_common import PROC, STDERR, show_read
 from pslrepl.commandspec import Arg, Commands
 from pslrepl.errors import PslError, Timeout, UsageError
 from pslrepl.kinds import ResourceOf
@@ -89,11 +89,11 @@ def _expect_process(ctx: Invocation, proc: Process, pattern: re.Pattern[bytes]) 
         raise Timeout(text if TIMEOUT_HINT in text else f"{text}; {TIMEOUT_HINT}") from None
     ctx.record("re.search", repr(pattern.pattern), got.match)
     if got.match is None:
-        _show_read(ctx, proc, stream, got.data, got.eof, got.dropped, "expect")
+        show_read(ctx, proc, stream, got.data, got.eof, got.dropped, "expect")
         raise PslError(f"expect: {proc.name} closed its {stream} before {pattern.pattern!r} "
                        f"matched; {_came(got.data)}")  # fmt: skip
     if got.dropped:
-        _show_read(ctx, proc, stream, b"", False, got.dropped, "expect")
+        show_read(ctx, proc, stream, b"", False, got.dropped, "expect")
     m = got.match
     ctx.emit(Output(got.data, stream, mode=ctx.display(), highlight=(m.start(), m.end())))
     return m
