@@ -207,12 +207,12 @@ def test_a_command_with_no_exporter_and_what_depends_on_it_are_marked(shell: She
 
 def test_cli_export_py_prints_or_writes_the_script(tmp_path: Path):
     transcript = tmp_path / "t.psl"
-    transcript.write_text("psl> echo hi\nhi\npsl> ps\n(no processes)\n")
+    transcript.write_text("psl> echo hi\nhi\npsl> ls\n(nothing live)\n")
     done = run_cli("--export-py", str(transcript))
     assert done.returncode == 0, done.stderr
     assert '# psl> echo hi\nprint("hi")\n' in done.stdout
     assert done.stderr == (f"pslrepl: {transcript}: 1 command marked # NOT EXPORTED "
-                           "(not written yet: ps)\n")  # fmt: skip
+                           "(not written yet: ls)\n")  # fmt: skip
     out = tmp_path / "t.py"
     done = run_cli("--export-py", str(transcript), "-o", str(out))
     assert done.returncode == 0 and done.stdout == ""
@@ -315,3 +315,38 @@ def test_tls_server_and_client_carry_the_session_ca_as_pem(shell: Shell, tmp_pat
     assert source.count("PRIVATE KEY-----") == 2
     assert masked(run_alone(source, tmp_path)) == masked(expected)
     assert r"b'A\x00\r\n'  (4 bytes)" in expected
+
+
+def test_ps_lists_the_children_as_the_shell_does(shell: Shell, tmp_path: Path):
+    out = check_same(shell, [
+        "ps",
+        "spawn a -- sleep 30",
+        "spawn long-name -- sh -c 'exit 7'",
+        "wait long-name",
+        "kill a",
+        "wait a",
+        "spawn b -- sleep 30",
+        "ps",
+    ], tmp_path)  # fmt: skip
+    assert out[0] == "(no child processes: `spawn NAME -- PROGRAM` starts one)"
+    assert out[-4].split() == ["NAME", "PID", "PGID", "STATE", "RC", "COMMAND"]
+    assert out[-2].split()[3:] == ["exited", "with", "status", "7", "7", "sh", "-c", "'exit", "7'"]
+
+
+def test_resource_names_that_are_no_python_names_become_variables(shell: Shell, tmp_path: Path):
+    check_same(shell, [
+        "spawn long-name -- cat",
+        "writeline long-name x",
+        "read long-name --line",
+        "tcp listen data 0",
+        "tcp connect sock data",
+        "accept data n",
+        "send sock hi",
+        "recv n",
+        "py n.getsockname() == data.getsockname()",
+        "close long-name",
+    ], tmp_path)  # fmt: skip
+    source = script_of(shell)
+    assert "long_name = subprocess.Popen(" in source
+    assert "data_ = socket.socket(" in source and "sock_ = socket.create_connection(" in source
+    assert "sys.displayhook(n_.getsockname() == data_.getsockname())" in source

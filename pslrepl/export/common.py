@@ -42,11 +42,11 @@ def address_of(script: Script, text: str, record: CommandRecord | None = None) -
             return typed
     kind = script.kinds.get(text)
     if kind in ("listener", "udp", "tcp"):
-        return f"{text}.getsockname()"
+        return f"{script.var(text)}.getsockname()"
     if kind == "server":
-        return f"{text}.server_address"
+        return f"{script.var(text)}.server_address"
     if kind == "relay":
-        return f"{text}_a.getsockname()"
+        return f"{script.var(text)}_a.getsockname()"
     from pslrepl.errors import PslError
 
     try:

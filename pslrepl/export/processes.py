@@ -33,6 +33,7 @@ def _spawn(script: Script, record: CommandRecord) -> None:
     from pslrepl.resources.commandline import command_text
 
     name = record.values["name"]
+    v = script.var(name)
     if record.values.get("ignore"):
         script.not_exported(record, "spawn --ignore (signals ignored in the child) is not "
                             "exported yet")  # fmt: skip
@@ -43,7 +44,7 @@ def _spawn(script: Script, record: CommandRecord) -> None:
     program, extra = _popen_args(record)
     stderr = "subprocess.STDOUT" if record.values.get("merge_stderr") else "subprocess.PIPE"
     shown = fstring_text(command_text(list(record.argv)))
-    call = (f"{name} = subprocess.Popen(\n    {program},\n    stdin=subprocess.PIPE,\n"
+    call = (f"{v} = subprocess.Popen(\n    {program},\n    stdin=subprocess.PIPE,\n"
             f"    stdout=subprocess.PIPE,\n    stderr={stderr},\n"
             f"    bufsize=0,\n    start_new_session=True{extra},\n)")  # fmt: skip
     if not record.ok:  # the program was not there: the shell said so
@@ -58,27 +59,31 @@ def _spawn(script: Script, record: CommandRecord) -> None:
     # and a read takes what has come (the shell drains them in a thread instead).
     script.add("# bufsize=0: unbuffered pipes, so select() sees every byte not yet read")
     script.add(call)
-    script.add(wrapped_print(f"{name}: started pid {{{name}.pid}}: {shown}", f=True))
+    script.add(wrapped_print(f"{name}: started pid {{{v}.pid}}: {shown}", f=True))
     script.kinds[name] = "process"
     script.live[name] = "process"
+    script.commands[name] = command_text(list(record.argv))
 
 
 def _write(script: Script, record: CommandRecord, *, newline: bool) -> None:
     name = record.values["name"]
-    script.add(f"n = {name}.stdin.write({data_of(record, newline=newline)})")
+    v = script.var(name)
+    script.add(f"n = {v}.stdin.write({data_of(record, newline=newline)})")
     script.add(f'print(f"{name}: wrote {script.bytes_said("n")}")')
 
 
 def _eof(script: Script, record: CommandRecord) -> None:
     name = record.values["name"]
-    script.add(f"{name}.stdin.close()", f'print("{name}: stdin closed")')
+    v = script.var(name)
+    script.add(f"{v}.stdin.close()", f'print("{name}: stdin closed")')
 
 
 def _read(script: Script, record: CommandRecord) -> None:
     values = record.values
     name = values["name"]
+    v = script.var(name)
     stream = "stderr" if values.get("stderr") else "stdout"
-    pipe = f"{name}.{stream}"
+    pipe = f"{v}.{stream}"
     mode = "hex" if values.get("hex") else "repr" if values.get("repr") else None
     eof = wrapped_print(f"EOF: {name} closed its {stream} and nothing is left")
     if values.get("until"):
@@ -116,14 +121,16 @@ def _read(script: Script, record: CommandRecord) -> None:
 
 def _wait(script: Script, record: CommandRecord) -> None:
     name = record.values["name"]
-    script.add(f"returncode = {name}.wait()")
+    v = script.var(name)
+    script.add(f"returncode = {v}.wait()")
     script.add(f'print(f"{name}: {{{script.use("status")}(returncode)}}")')
 
 
 def _poll(script: Script, record: CommandRecord) -> None:
     name = record.values["name"]
+    v = script.var(name)
     script.use("status")
-    script.add(f"returncode = {name}.poll()", "if returncode is None:",
+    script.add(f"returncode = {v}.poll()", "if returncode is None:",
                f'    print("{name}: running (poll() returned None)")', "else:",
                f'    print(f"{name}: {{status(returncode)}}")')  # fmt: skip
 
@@ -131,13 +138,14 @@ def _poll(script: Script, record: CommandRecord) -> None:
 def _signal_to(script: Script, record: CommandRecord, signame: str, how: str) -> None:
     """Send a signal, or say the child has ended, as the shell does."""
     name = record.values["name"]
+    v = script.var(name)
     script.imp("signal")
     script.use("status")
-    script.add(f"if {name}.poll() is None:")
-    script.add(f"    {name}.{how}")
+    script.add(f"if {v}.poll() is None:")
+    script.add(f"    {v}.{how}")
     script.add(f'    print(f"{name}: sent {signame} ({{signal.{signame}:d}})")')
     script.add("else:")
-    script.add(wrapped_print(f"error: {name} has already ended ({{status({name}.returncode)}}); "
+    script.add(wrapped_print(f"error: {name} has already ended ({{status({v}.returncode)}}); "
                              "there is nobody to signal", f=True, indent="    "))  # fmt: skip
 
 
@@ -213,7 +221,30 @@ def _run(script: Script, record: CommandRecord) -> None:
     script.add(f"print({status}(done.returncode))")
 
 
+def _ps(script: Script, record: CommandRecord) -> None:
+    names = [name for name, kind in script.live.items() if kind == "process"]
+    if not names:
+        script.add('print("(no child processes: `spawn NAME -- PROGRAM` starts one)")')
+        return
+    status = script.use("status")
+    table = script.use("table")
+    script.add("rows = []")
+    script.add("for name, child, command in [")
+    for name in names:
+        script.add(f"    ({name!r}, {script.var(name)}, {script.commands[name]!r}),")
+    script.add("]:")
+    script.add("    rc = child.poll()")
+    script.add(f'    state = "running" if rc is None else {status}(rc)')
+    script.add('    rc_text = "" if rc is None else str(rc)')
+    script.add("    # start_new_session: each child leads its own process group (PGID = PID)")
+    script.add("    rows.append([name, str(child.pid), str(child.pid), state, rc_text, command])")
+    script.add("# PID and PGID at least 7 wide: Linux's largest pid has 7 digits",
+               f'{table}(["NAME", "PID", "PGID", "STATE", "RC", "COMMAND"], rows, '
+               "{1: 7, 2: 7})")  # fmt: skip
+
+
 EXPORTERS = {
+    "ps": _ps,
     "spawn": _spawn,
     "write": lambda script, record: _write(script, record, newline=False),
     "writeline": lambda script, record: _write(script, record, newline=True),

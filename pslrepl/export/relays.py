@@ -77,6 +77,7 @@ def _relay(script: Script, record: CommandRecord) -> None:
 
     values = record.values
     name, a, b = values["name"], str(values["a"]), str(values["b"])
+    v = script.var(name)
     if (
         not a.startswith("tcp-listen:")
         or not b.startswith(("exec:", "tcp:"))
@@ -89,10 +90,10 @@ def _relay(script: Script, record: CommandRecord) -> None:
     script.imp("socket")
     script.use("Relay")
     script.use("plural")
-    script.add(f"{name}_a = socket.socket(socket.AF_INET, socket.SOCK_STREAM)",
-               f"{name}_a.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)",
-               f"{name}_a.bind({listen!r})", f"{name}_a.listen(1)", "")  # fmt: skip
-    opener = f"open_{name}_b".replace("-", "_")
+    script.add(f"{v}_a = socket.socket(socket.AF_INET, socket.SOCK_STREAM)",
+               f"{v}_a.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)",
+               f"{v}_a.bind({listen!r})", f"{v}_a.listen(1)", "")  # fmt: skip
+    opener = f"open_{v}_b"
     script.add("", f"def {opener}():")
     if b.startswith("exec:"):
         script.imp("subprocess")
@@ -112,17 +113,18 @@ def _relay(script: Script, record: CommandRecord) -> None:
                    "    return other.recv, other.sendall, "
                    "lambda: other.shutdown(socket.SHUT_WR)")  # fmt: skip
     script.add("", "")
-    script.add(f"{name} = Relay({name}_a, {b!r}, {opener})")
-    script.add(wrapped_print(f"{name}: relaying {{{name}.where}} <-> {b}", f=True))
+    script.add(f"{v} = Relay({v}_a, {b!r}, {opener})")
+    script.add(wrapped_print(f"{name}: relaying {{{v}.where}} <-> {b}", f=True))
     script.kinds[name] = "relay"
 
 
 def _wait_close(script: Script, record: CommandRecord) -> None:
     name = record.values["name"]
+    v = script.var(name)
     timeout = record.values.get("timeout")
     timeout = script.timeout if timeout is None else float(timeout)
-    script.add(f"if {name}.wait_closed(timeout={timeout:g}):")
-    script.add(f'    print(f"{name}: both directions closed ({{{name}.totals()}})")')
+    script.add(f"if {v}.wait_closed(timeout={timeout:g}):")
+    script.add(f'    print(f"{name}: both directions closed ({{{v}.totals()}})")')
     script.add("else:", wrapped_print(f"error: {name}: timeout after {timeout:g} s waiting "
                                       "for both directions to close", indent="    "))  # fmt: skip
 

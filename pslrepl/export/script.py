@@ -39,6 +39,21 @@ def pem_file(text):
         yield fh.name
 ''',
     ),
+    "table": (
+        (),
+        r'''
+def table(headers, rows, min_widths):
+    """Print rows under their headers as the shell's tables: each column as wide as
+    its widest cell (or its minimum), two spaces apart; a row's last cell not padded."""
+    widths = [max(len(h), min_widths.get(i, 0)) for i, h in enumerate(headers)]
+    for row in rows:
+        for i, cell in enumerate(row):
+            widths[i] = max(widths[i], len(cell))
+    print("  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True)).rstrip())
+    for row in rows:
+        print("".join(c.ljust(w + 2) for c, w in zip(row[:-1], widths, strict=False)) + row[-1])
+''',
+    ),
     "show": (
         (),
         r'''
@@ -155,6 +170,20 @@ HELPER_MODULES = ("servers", "relays")
 
 NOT_EXPORTED = "# NOT EXPORTED:"
 
+# Names a resource's variable must not take: the modules a script imports, its helpers,
+# and the names its own code binds (a resource called `data` is the variable `data_`).
+RESERVED = frozenset({
+    "contextlib", "hashlib", "os", "select", "signal", "socket", "socketserver", "ssl",
+    "subprocess", "sys", "tempfile", "threading", "time",
+    "addr", "clock", "nbytes", "pem_file", "plural", "recv_line", "show", "show_hex",
+    "show_repr", "status", "table", "CountedServer", "TLSServer", "Echo", "Upper",
+    "Discard", "Chat", "Relay", "TEST_CA_PEM", "SERVER_CERT_PEM", "SERVER_KEY_PEM",
+    "n", "data", "chunk", "ready", "flags", "peer", "returncode", "done", "exc", "sock",
+    "rows", "name", "child", "command", "rc", "rc_text", "state", "cert", "cipher",
+    "fields", "key", "value", "name_of", "received", "report", "when", "signum",
+    "message", "tls_client", "tls_context", "_",
+})  # fmt: skip
+
 
 class Unexportable(Exception):
     """A command an exporter can't write faithfully: its message says why, and the
@@ -178,6 +207,8 @@ class Script:
         self.missing: list[str] = []  # commands not exported, as marked comments
         self.globals: set[str] = set()  # module-level names the script has defined
         self.constants: dict[str, str] = {}  # NAME -> text: PEM, written below the imports
+        self.vars: dict[str, str] = {}  # resource name -> its Python variable
+        self.commands: dict[str, str] = {}  # a child's command line, as ps shows it
         self.waited: dict[str, int] = {}  # a server's clients waited for so far
         # The session's test CA and server certificate, PEM text ("ca", "cert", "key"),
         # when it made them: a script that serves or trusts them carries them.
@@ -197,6 +228,24 @@ class Script:
         if helper not in self.helpers:
             self.helpers.append(helper)
         return helper
+
+    def var(self, name: str) -> str:
+        """The Python variable for the resource ``name``: the name itself where it can be
+        one (a resource's name is its variable, as in explain), else made one: '-' as
+        '_', and a trailing '_' where it would hide a module, a helper, a builtin or a
+        name the script's own code uses (data, n, ready...)."""
+        if name in self.vars:
+            return self.vars[name]
+        import builtins
+        import keyword
+
+        taken = set(self.vars.values())
+        var = name.replace("-", "_")
+        while (keyword.iskeyword(var) or var in RESERVED or hasattr(builtins, var)
+               or var in taken or not var.isidentifier()):  # fmt: skip
+            var += "_"
+        self.vars[name] = var
+        return var
 
     def constant(self, name: str, text: str) -> str:
         """A text constant (PEM) written once below the imports; its name."""
@@ -280,14 +329,15 @@ class Script:
         lines = ["", "# The end of the session: what is still open is closed, as the shell does."]
         order = {"process": 2, "server": 1}  # sockets first: a server waits for its handlers
         for name, kind in sorted(self.live.items(), key=lambda item: order.get(item[1], 0)):
+            v = self.var(name)
             if kind == "process":
-                lines.append(f"if {name}.poll() is None:")
-                lines.append(f"    {name}.terminate()")
-                lines.append(f"{name}.wait()")
+                lines.append(f"if {v}.poll() is None:")
+                lines.append(f"    {v}.terminate()")
+                lines.append(f"{v}.wait()")
             elif kind == "server":
-                lines.append(f"{name}.stop()")
+                lines.append(f"{v}.stop()")
             else:
-                lines.append(f"{name}.close()")
+                lines.append(f"{v}.close()")
         return lines
 
 

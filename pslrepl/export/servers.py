@@ -170,6 +170,7 @@ def _serve(script: Script, record: CommandRecord) -> None:
 
     values = record.values
     name, proto, handler = values["name"], values.get("proto"), values.get("handler") or "echo"
+    v = script.var(name)
     given = [k for k in ("forking", "dir", "verify_client", "client_ca", "cert", "key",
                          "min_version", "max_version", "ciphers", "idle", "max_clients")
              if values.get(k)]  # fmt: skip
@@ -198,7 +199,7 @@ def _serve(script: Script, record: CommandRecord) -> None:
         script.constant("SERVER_CERT_PEM", pems["cert"])
         script.constant("SERVER_KEY_PEM", pems["key"])
         script.use("pem_file")
-    server_cls = f"{name.capitalize().replace('-', '_')}Server"
+    server_cls = f"{v[:1].upper()}{v[1:]}Server"
     script.add("", "", f"class {server_cls}({mixins}, socketserver.{base}):")
     if threading_:
         script.add("    daemon_threads = True  # a client's thread does not keep the script up")
@@ -210,10 +211,10 @@ def _serve(script: Script, record: CommandRecord) -> None:
         script.add("with pem_file(SERVER_CERT_PEM) as cert, pem_file(SERVER_KEY_PEM) as key:")
         script.add("    tls_context.load_cert_chain(cert, key)  # ssl reads them from files only")
         script.add(f"{server_cls}.tls_context = tls_context")
-    script.add(f"{name} = {server_cls}({address!r}, {cls})")
-    script.add(f"threading.Thread(target={name}.serve_forever, daemon=True).start()")
+    script.add(f"{v} = {server_cls}({address!r}, {cls})")
+    script.add(f"threading.Thread(target={v}.serve_forever, daemon=True).start()")
     label = handler + (" over TLS" if tls else "")
-    script.add(wrapped_print(f"{name}: {base} serving {label} on {{addr({name}.server_address)}}",
+    script.add(wrapped_print(f"{name}: {base} serving {label} on {{addr({v}.server_address)}}",
                              f=True))  # fmt: skip
     script.kinds[name] = script.live[name] = "server"
     script.waited[name] = 0
@@ -221,11 +222,12 @@ def _serve(script: Script, record: CommandRecord) -> None:
 
 def _wait_connect(script: Script, record: CommandRecord) -> None:
     name = record.values["name"]
+    v = script.var(name)
     timeout = record.values.get("timeout")
     timeout = script.timeout if timeout is None else float(timeout)
     script.waited[name] = count = script.waited.get(name, 0) + 1
-    script.add(f"if {name}.wait_for_clients({count}, timeout={timeout:g}):")
-    script.add(f'    print(f"{name}: a client has connected ({{{name}.served}} so far)")')
+    script.add(f"if {v}.wait_for_clients({count}, timeout={timeout:g}):")
+    script.add(f'    print(f"{name}: a client has connected ({{{v}.served}} so far)")')
     script.add("else:", wrapped_print(f"error: {name}: timeout after {timeout:g} s waiting "
                                       "for a client", indent="    "))  # fmt: skip
 
@@ -240,9 +242,10 @@ def _stop(script: Script, record: CommandRecord) -> None:
 
 def stop(script: Script, name: str) -> None:
     """The server stopped as the shell stops it, and what it says."""
+    v = script.var(name)
     plural = script.use("plural")
-    script.add(f"{name}.stop()")
-    script.add(f"print(f\"{name}: stopped after serving {{{plural}({name}.served, 'client')}}\")")
+    script.add(f"{v}.stop()")
+    script.add(f"print(f\"{name}: stopped after serving {{{plural}({v}.served, 'client')}}\")")
     script.live.pop(name, None)
 
 

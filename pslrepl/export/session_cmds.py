@@ -64,6 +64,15 @@ def _py(script: Script, record: CommandRecord) -> None:
         return
     script.imp(*(m for m in PY_MODULES if m in used))
     script.globals |= bound
+    renamed = {n: script.var(n) for n in used if n in script.kinds and script.var(n) != n}
+    if renamed:  # a resource whose variable is not its name (data is data_)
+
+        class Rename(ast.NodeTransformer):
+            def visit_Name(self, node: ast.Name) -> ast.Name:
+                node.id = renamed.get(node.id, node.id)
+                return node
+
+        tree = Rename().visit(tree)
     body = tree.body
     if len(body) == 1 and isinstance(body[0], ast.Expr):
         call = body[0].value
@@ -98,21 +107,22 @@ def _close(script: Script, record: CommandRecord) -> None:
         return
     for name in record.values.get("name") or []:
         kind = script.kinds.get(name)
+        v = script.var(name)
         if kind == "process":
             status = script.use("status")
-            ended = f"{{{status}({name}.returncode)}}"
-            script.add(f"if {name}.poll() is None:",
-                       f"    {name}.terminate()  # SIGTERM; the shell sends SIGKILL after a grace",
-                       f"    {name}.wait()", f'    print(f"{name}: terminated: {ended}")',
+            ended = f"{{{status}({v}.returncode)}}"
+            script.add(f"if {v}.poll() is None:",
+                       f"    {v}.terminate()  # SIGTERM; the shell sends SIGKILL after a grace",
+                       f"    {v}.wait()", f'    print(f"{name}: terminated: {ended}")',
                        "else:", f'    print(f"{name}: closed ({ended})")')  # fmt: skip
             for pipe in ("stdin", "stdout", "stderr"):
-                script.add(f"{name}.{pipe}.close()")
+                script.add(f"{v}.{pipe}.close()")
         elif kind == "server":
             from pslrepl.export.servers import stop
 
             stop(script, name)
         elif kind in ("tcp", "udp", "listener"):
-            script.add(f"{name}.close()", f'print("{name}: closed")')
+            script.add(f"{v}.close()", f'print("{name}: closed")')
         else:
             script.not_exported(record, f"close of {name} (a {kind or 'resource'}) is not "
                                 "exported yet")  # fmt: skip

@@ -27,6 +27,7 @@ def _tcp_listen(script: Script, record: CommandRecord) -> None:
 
     values = record.values
     name = values["name"]
+    v = script.var(name)
     family = _family(record)
     if family is None or values.get("reuseaddr"):
         script.not_exported(record, "tcp listen --family/--reuseaddr is not exported yet")
@@ -37,16 +38,17 @@ def _tcp_listen(script: Script, record: CommandRecord) -> None:
     backlog = values.get("backlog")
     script.imp("socket")
     script.use("addr")
-    script.add(f"{name} = socket.socket(socket.{family}, socket.SOCK_STREAM)")
-    script.add(f"{name}.bind({addr.sockaddr!r})")
-    script.add(f"{name}.listen({4096 if backlog is None else backlog})")
-    script.add(f'print(f"{name}: listening on {{addr({name}.getsockname())}}")')
+    script.add(f"{v} = socket.socket(socket.{family}, socket.SOCK_STREAM)")
+    script.add(f"{v}.bind({addr.sockaddr!r})")
+    script.add(f"{v}.listen({4096 if backlog is None else backlog})")
+    script.add(f'print(f"{name}: listening on {{addr({v}.getsockname())}}")')
     script.kinds[name] = script.live[name] = "listener"
 
 
 def _tcp_connect(script: Script, record: CommandRecord) -> None:
     values = record.values
     name = values["name"]
+    v = script.var(name)
     if values.get("source") or values.get("family"):
         script.not_exported(record, "tcp connect --source/--family is not exported yet")
         return
@@ -54,20 +56,21 @@ def _tcp_connect(script: Script, record: CommandRecord) -> None:
     timeout = script.timeout if timeout is None else float(timeout)
     script.imp("socket")
     script.use("addr")
-    script.add(f"{name} = socket.create_connection({address_of(script, values['addr'], record)}, "
+    script.add(f"{v} = socket.create_connection({address_of(script, values['addr'], record)}, "
                f"timeout={timeout:g})")  # fmt: skip
-    script.add(f"{name}.settimeout(None)  # blocking from here on, as the shell's sockets are")
-    script.add(f'print(f"{name}: connected {{addr({name}.getsockname())}} -> '
-               f'{{addr({name}.getpeername())}}")')  # fmt: skip
+    script.add(f"{v}.settimeout(None)  # blocking from here on, as the shell's sockets are")
+    script.add(f'print(f"{name}: connected {{addr({v}.getsockname())}} -> '
+               f'{{addr({v}.getpeername())}}")')  # fmt: skip
     script.kinds[name] = script.live[name] = "tcp"
 
 
 def _accept(script: Script, record: CommandRecord) -> None:
     name, listener = record.values["name"], record.values["listener"]
+    v = script.var(name)
     script.use("addr")
-    script.add(f"{name}, _ = {listener}.accept()")
-    script.add(f'print(f"{name}: accepted from {{addr({name}.getpeername())}} on '
-               f'{{addr({name}.getsockname())}}")')  # fmt: skip
+    script.add(f"{v}, _ = {script.var(listener)}.accept()")
+    script.add(f'print(f"{name}: accepted from {{addr({v}.getpeername())}} on '
+               f'{{addr({v}.getsockname())}}")')  # fmt: skip
     script.kinds[name] = script.live[name] = "tcp"
 
 
@@ -76,35 +79,38 @@ def _udp_open(script: Script, record: CommandRecord) -> None:
 
     values = record.values
     name = values["name"]
+    v = script.var(name)
     family = _family(record)
     if family is None:
         script.not_exported(record, "udp open --family is not exported yet")
         return
     script.imp("socket")
     script.use("addr")
-    script.add(f"{name} = socket.socket(socket.{family}, socket.SOCK_DGRAM)")
+    script.add(f"{v} = socket.socket(socket.{family}, socket.SOCK_DGRAM)")
     if values.get("bind") is not None:
-        script.add(f"{name}.bind({parse_addr(str(values['bind'])).sockaddr!r})")
-    said = f"{name}: udp socket {{addr({name}.getsockname())}}"
+        script.add(f"{v}.bind({parse_addr(str(values['bind'])).sockaddr!r})")
+    said = f"{name}: udp socket {{addr({v}.getsockname())}}"
     if values.get("connect") is not None:
-        script.add(f"{name}.connect({address_of(script, str(values['connect']), record)})")
-        said += f" -> {{addr({name}.getpeername())}}"
+        script.add(f"{v}.connect({address_of(script, str(values['connect']), record)})")
+        said += f" -> {{addr({v}.getpeername())}}"
     script.add(wrapped_print(said, f=True))
     script.kinds[name] = script.live[name] = "udp"
 
 
 def _send(script: Script, record: CommandRecord, *, newline: bool) -> None:
     name = record.values["name"]
+    v = script.var(name)
     # One send, as the shell makes: it may take fewer bytes than given (sendall loops).
-    script.add(f"n = {name}.send({data_of(record, newline=newline)})")
+    script.add(f"n = {v}.send({data_of(record, newline=newline)})")
     script.add(f'print(f"{name}: sent {script.bytes_said("n")}")')
 
 
 def _sendto(script: Script, record: CommandRecord) -> None:
     name = record.values["name"]
+    v = script.var(name)
     target = address_of(script, str(record.values["addr"]), record)
     script.use("addr")
-    script.add(f"n = {name}.sendto({data_of(record)}, {target})")
+    script.add(f"n = {v}.sendto({data_of(record)}, {target})")
     script.add(wrapped_print(f"{name}: sent {script.bytes_said('n')} to {{addr({target})}}",
                              f=True))  # fmt: skip
 
@@ -117,6 +123,7 @@ def _display(record: CommandRecord) -> str | None:
 def _recv(script: Script, record: CommandRecord) -> None:
     values = record.values
     name = values["name"]
+    v = script.var(name)
     mode = _display(record)
     show = script.show("data", mode=mode)
     size = f'print(f"({script.bytes_said("len(data)")})")'
@@ -127,24 +134,24 @@ def _recv(script: Script, record: CommandRecord) -> None:
         raise Unexportable("this recv failed in the session; what it said is not in this "
                            "script")  # fmt: skip
     if values.get("all"):
-        script.add("data = b''", f"while chunk := {name}.recv(65536):  # until the peer's EOF",
+        script.add("data = b''", f"while chunk := {v}.recv(65536):  # until the peer's EOF",
                    "    data += chunk", "if data:", f"    {show}", f"    {size}",
                    f'print("{EOF_LINE}")')  # fmt: skip
         return
     if values.get("line"):
-        script.add(f"data = {script.use('recv_line')}({name})", "if data:", f"    {show}",
+        script.add(f"data = {script.use('recv_line')}({v})", "if data:", f"    {show}",
                    f"    {size}", "else:", f'    print("{EOF_LINE}")')  # fmt: skip
         return
     bufsize = values.get("bufsize") or 65536
     timeout = values.get("timeout")
-    body = [f"data = {name}.recv({bufsize})", "if data:", f"    {show}", f"    {size}",
+    body = [f"data = {v}.recv({bufsize})", "if data:", f"    {show}", f"    {size}",
             "else:", f'    print("{EOF_LINE}")']  # fmt: skip
     if timeout is None and record.ok:
         script.add(*body)
         return
     timeout = script.timeout if timeout is None else timeout
     script.imp("select")
-    script.add(f"ready, _, _ = select.select([{name}], [], [], {float(timeout):g})", "if ready:")
+    script.add(f"ready, _, _ = select.select([{v}], [], [], {float(timeout):g})", "if ready:")
     script.add(*("    " + line for line in body))
     script.add("else:", wrapped_print(f"error: {name}: timeout after {float(timeout):g} s "
                "waiting for data; 0 bytes waiting; --timeout S waits longer",
@@ -156,11 +163,12 @@ def _recvfrom(script: Script, record: CommandRecord) -> None:
 
     values = record.values
     name = values["name"]
+    v = script.var(name)
     bufsize = values.get("bufsize")
     script.imp("socket")
     script.use("addr")
     # recvmsg, not recvfrom: its flags say whether the datagram was cut (MSG_TRUNC).
-    script.add(f"data, _, flags, peer = {name}.recvmsg({bufsize or 65536})")
+    script.add(f"data, _, flags, peer = {v}.recvmsg({bufsize or 65536})")
     script.add(f'print(f"from {{addr(peer)}}  ({script.bytes_said("len(data)")})")')
     script.add("if data:", f"    {script.show('data', mode=_display(record))}")
     script.add("if flags & socket.MSG_TRUNC:")
@@ -171,18 +179,20 @@ def _recvfrom(script: Script, record: CommandRecord) -> None:
 
 def _shutdown(script: Script, record: CommandRecord) -> None:
     name, how = record.values["name"], record.values["how"]
+    v = script.var(name)
     what = {"rd": "no more receiving", "wr": "the peer will read EOF", "rdwr": "both ways"}[how]
     script.imp("socket")
-    script.add(f"{name}.shutdown(socket.SHUT_{how.upper()})")
+    script.add(f"{v}.shutdown(socket.SHUT_{how.upper()})")
     script.add(f'print("{name}: shut down {how}: {what}")')
 
 
 def _wait_data(script: Script, record: CommandRecord) -> None:
     name = record.values["name"]
+    v = script.var(name)
     timeout = record.values.get("timeout")
     timeout = script.timeout if timeout is None else float(timeout)
     script.imp("select")
-    script.add(f"ready, _, _ = select.select([{name}], [], [], {timeout:g})", "if ready:",
+    script.add(f"ready, _, _ = select.select([{v}], [], [], {timeout:g})", "if ready:",
                f'    print("{name}: data waiting: recv {name}")', "else:",
                wrapped_print(f"error: {name}: timeout after {timeout:g} s waiting for data",
                              indent="    "))  # fmt: skip

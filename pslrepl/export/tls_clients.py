@@ -17,6 +17,7 @@ VERIFIED = "verified against the system CAs and the session's test CA"
 def _tls_connect(script: Script, record: CommandRecord) -> None:
     values = record.values
     name = values["name"]
+    v = script.var(name)
     given = [k for k in ("cafile", "insecure", "alpn", "cert", "key", "min_version",
                          "max_version", "ciphers", "session") if values.get(k)]  # fmt: skip
     if given:
@@ -41,7 +42,7 @@ def _tls_connect(script: Script, record: CommandRecord) -> None:
     host = repr(hostname) if hostname else f"{target}[0]"
     script.add(f"sock = socket.create_connection({target}, timeout={timeout:g})")
     script.add("try:")
-    script.add(f"    {name} = tls_client.wrap_socket(sock, server_hostname={host})")
+    script.add(f"    {v} = tls_client.wrap_socket(sock, server_hostname={host})")
     script.add("except ssl.SSLCertVerificationError as exc:")
     script.add("    sock.close()")
     script.add('    message = exc.verify_message.rstrip(".")')
@@ -49,10 +50,10 @@ def _tls_connect(script: Script, record: CommandRecord) -> None:
                              "the connection is closed (--cafile FILE to trust another CA, "
                              "or --insecure)", f=True, indent="    "))  # fmt: skip
     script.add("else:")
-    script.add(f"    {name}.settimeout(None)")
-    script.add(indented(wrapped_print(f"{name}: TLS connected {{addr({name}.getsockname())}} "
-                                      f"-> {{addr({name}.getpeername())}}", f=True)))  # fmt: skip
-    script.add(indented(wrapped_print(f"{{{name}.version()}}, {{{name}.cipher()[0]}}; {VERIFIED}",
+    script.add(f"    {v}.settimeout(None)")
+    script.add(indented(wrapped_print(f"{name}: TLS connected {{addr({v}.getsockname())}} "
+                                      f"-> {{addr({v}.getpeername())}}", f=True)))  # fmt: skip
+    script.add(indented(wrapped_print(f"{{{v}.version()}}, {{{v}.cipher()[0]}}; {VERIFIED}",
                                       f=True)))  # fmt: skip
     if record.ok:
         script.kinds[name] = script.live[name] = "tcp"
@@ -60,24 +61,24 @@ def _tls_connect(script: Script, record: CommandRecord) -> None:
 
 def _tls_info(script: Script, record: CommandRecord) -> None:
     name = record.values["name"]
+    v = script.var(name)
     script.imp("hashlib")
-    s = name
-    script.add(f"cert = {s}.getpeercert()", f"cipher = {s}.cipher()")
+    script.add(f"cert = {v}.getpeercert()", f"cipher = {v}.cipher()")
     script.add("", "", "def name_of(field):", '    """A certificate name as ssl gives it, '
                'as text."""', '    return ", ".join(f"{k}={v}" for rdn in field for k, v in rdn)',
                "", "")  # fmt: skip
     script.add("fields = [")
-    script.add(f'    ("version", {s}.version()),')
+    script.add(f'    ("version", {v}.version()),')
     script.add('    ("cipher", f"{cipher[0]} ({cipher[2]} bits)"),')
-    script.add(f'    ("alpn", {s}.selected_alpn_protocol() or "(none)"),')
-    script.add(f'    ("server hostname", {s}.server_hostname),')
+    script.add(f'    ("alpn", {v}.selected_alpn_protocol() or "(none)"),')
+    script.add(f'    ("server hostname", {v}.server_hostname),')
     script.add(f'    ("verified", "{VERIFIED}"),')
     script.add('    ("subject", name_of(cert["subject"])),')
     script.add('    ("issuer", name_of(cert["issuer"])),')
     script.add('    ("alt names", ", ".join(v for _, v in cert["subjectAltName"])),')
     script.add("""    ("valid", f"{cert['notBefore']} to {cert['notAfter']}"),""")
     script.add(
-        f'    ("sha256", hashlib.sha256({s}.getpeercert(binary_form=True)).digest().hex(":")),'
+        f'    ("sha256", hashlib.sha256({v}.getpeercert(binary_form=True)).digest().hex(":")),'
     )
     script.add("]")
     script.add("for key, value in fields:", "    print(f\"{key + ':':<16} {value}\")")
