@@ -350,3 +350,44 @@ def test_resource_names_that_are_no_python_names_become_variables(shell: Shell, 
     assert "long_name = subprocess.Popen(" in source
     assert "data_ = socket.socket(" in source and "sock_ = socket.create_connection(" in source
     assert "sys.displayhook(n_.getsockname() == data_.getsockname())" in source
+
+
+def test_sockets_one_call_at_a_time(shell: Shell, tmp_path: Path):
+    out = check_same(shell, [
+        "socket s tcp",
+        "bind s 0",
+        "listen s",
+        "getsockname s",
+        "socket c",
+        "gettimeout c",
+        "connect c s",
+        "getpeername c",
+        "settimeout c 2.5",
+        "gettimeout c",
+        "settimeout c none",
+        "setblocking c off",
+        "gettimeout c",
+        "setblocking c on",
+        r'sendall c "abc\x00\r\n"',
+        "accept s a",
+        "recv a --repr",
+        "socketpair x y",
+        r'send x "\x00"',
+        "recv y --hex",
+        "socket u udp",
+        "socket e",
+        "connect_ex e 127.0.0.1:1",
+        "listen s 5",
+    ], tmp_path)  # fmt: skip
+    assert "c: sent all 6 bytes" in out
+    assert "e: connect_ex returned 111 (ECONNREFUSED)" in out
+
+
+def test_lookups_that_are_one_call(shell: Shell, tmp_path: Path):
+    out = check_same(shell, [
+        "htons 80", "ntohs 20480", "htonl 1", "ntohl 16777216", "htons 0", "htons 65535",
+        "inet_aton 127.0.0.1", "inet_ntoa 7f000001", "gethostbyname localhost",
+        "getservbyname http", "getservbyname domain udp", "getprotobyname tcp",
+    ], tmp_path)  # fmt: skip
+    assert out[:2] == ["20480  (0x5000)", "80  (0x50)"]
+    assert "7f 00 00 01  (4 bytes, packed)" in out

@@ -16,13 +16,15 @@ if TYPE_CHECKING:
 __all__ = ["NOT_EXPORTED", "Script", "exporters", "export_records"]
 
 # The modules that declare exporters (each has an EXPORTERS dict: command name -> function).
-MODULES = ("processes", "sockets", "servers", "relays", "tls_clients", "session_cmds")
+MODULES = ("processes", "sockets", "socket_steps", "servers", "relays", "tls_clients",
+           "session_cmds")  # fmt: skip
 
 # Commands whose NAME is the resource they make; every other command's NAME (and
 # accept's LISTENER) must be one the script has made.
-MAKERS = ("spawn", "tcp listen", "tcp connect", "accept", "udp open", "serve", "relay",
+MAKERS = ("spawn", "tcp listen", "tcp connect", "accept", "udp open", "serve", "relay", "socket",
           "tls connect")  # fmt: skip
 USES = ("name", "listener")
+NAMES_NO_RESOURCE = ("log", "getprotobyname")  # their NAME is a log's or a protocol's
 
 # Commands whose exporters write what the shell does when the command fails (a timeout,
 # a missing program, a child that has ended, a refused certificate) or mark it: any
@@ -95,7 +97,7 @@ def _check_names(script: Script, record: CommandRecord) -> None:
     """Unexportable when the command uses a resource the script has not made (its own
     command was not exported): the code would name a variable that is not there."""
     for key in USES:
-        if key == "name" and (record.command in MAKERS or record.command == "log"):
+        if key == "name" and (record.command in MAKERS or record.command in NAMES_NO_RESOURCE):
             continue
         value = record.values.get(key)
         for name in value if isinstance(value, list) else [value]:

@@ -178,7 +178,7 @@ RESERVED = frozenset({
     "addr", "clock", "nbytes", "pem_file", "plural", "recv_line", "show", "show_hex",
     "show_repr", "status", "table", "CountedServer", "TLSServer", "Echo", "Upper",
     "Discard", "Chat", "Relay", "TEST_CA_PEM", "SERVER_CERT_PEM", "SERVER_KEY_PEM",
-    "n", "data", "chunk", "ready", "flags", "peer", "returncode", "done", "exc", "sock",
+    "errno", "n", "err", "packed", "timeout", "data", "chunk", "ready", "flags", "peer", "returncode", "done", "exc", "sock",
     "rows", "name", "child", "command", "rc", "rc_text", "state", "cert", "cipher",
     "fields", "key", "value", "name_of", "received", "report", "when", "signum",
     "message", "tls_client", "tls_context", "_",

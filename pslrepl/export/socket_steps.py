@@ -1,0 +1,195 @@
+"""Exporters for sockets one call at a time: socket, bind, listen, connect, connect_ex,
+the queries and settings (getsockname, gettimeout, settimeout...), sendall, socketpair,
+and the lookups that are one call each (htons, inet_aton, gethostbyname...)."""
+
+from __future__ import annotations
+
+from pslrepl.export.common import address_of, data_of
+from pslrepl.export.script import Unexportable, wrapped_print
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from pslrepl.export.script import Script
+    from pslrepl.invocation import CommandRecord
+
+TYPES = {"tcp": "SOCK_STREAM", "udp": "SOCK_DGRAM"}
+NEXT = {"tcp": "bind it, or connect it", "udp": "bind it"}
+
+
+def _socket(script: Script, record: CommandRecord) -> None:
+    values = record.values
+    name, kind = values["name"], values.get("type") or "tcp"
+    if kind not in TYPES:
+        raise Unexportable(f"socket {kind} is not exported yet")
+    v = script.var(name)
+    family = "AF_INET6" if values.get("family") == "6" else "AF_INET"
+    script.imp("socket")
+    script.add(f"{v} = socket.socket(socket.{family}, socket.{TYPES[kind]})")
+    script.add(wrapped_print(f"{name}: new {kind} socket ({family}, {TYPES[kind]}), not bound, "
+                             f"not connected: {NEXT[kind]}"))  # fmt: skip
+    script.kinds[name] = script.live[name] = "tcp" if kind == "tcp" else "udp"
+
+
+def _bind(script: Script, record: CommandRecord) -> None:
+    from pslrepl.addresses import parse_addr
+
+    name = record.values["name"]
+    v = script.var(name)
+    script.use("addr")
+    script.add(f"{v}.bind({parse_addr(str(record.values['addr'])).sockaddr!r})")
+    script.add(f'print(f"{name}: bound to {{addr({v}.getsockname())}}")')
+
+
+def _listen(script: Script, record: CommandRecord) -> None:
+    name, backlog = record.values["name"], record.values.get("backlog")
+    v = script.var(name)
+    script.use("addr")
+    if backlog is None:
+        script.add(f"{v}.listen()")
+        said = "(backlog {min(socket.SOMAXCONN, 128)}, listen's default)"
+    else:
+        script.add(f"{v}.listen({backlog})")
+        said = f"(backlog {backlog})"
+    script.add(wrapped_print(f"{name}: listening on {{addr({v}.getsockname())}} {said}", f=True))
+    script.kinds[name] = script.live[name] = "listener"
+
+
+def _connect(script: Script, record: CommandRecord, *, ex: bool) -> None:
+    name = record.values["name"]
+    v = script.var(name)
+    target = address_of(script, str(record.values["addr"]), record)
+    script.use("addr")
+    connected = f"connected {{addr({v}.getsockname())}} -> {{addr({v}.getpeername())}}"
+    if not ex:
+        script.add(f"{v}.connect({target})")
+        script.add(wrapped_print(f"{name}: {connected}", f=True))
+        return
+    script.imp("errno")
+    script.add(f"err = {v}.connect_ex({target})  # an errno number, not an exception",
+               "if err == 0:",
+               wrapped_print(f"{name}: connect_ex returned 0: {connected}", f=True, indent="    "),
+               "else:",
+               wrapped_print(f"{name}: connect_ex returned {{err}} ({{errno.errorcode[err]}})",
+                             f=True, indent="    "))  # fmt: skip
+
+
+def _query(script: Script, record: CommandRecord) -> None:
+    name = record.values["name"]
+    v = script.var(name)
+    call = f"{record.command}()"
+    script.add(f'print(f"{name}: {call} returned {{{v}.{call}!r}}")')
+
+
+def _gettimeout(script: Script, record: CommandRecord) -> None:
+    name = record.values["name"]
+    v = script.var(name)
+    script.add(f"timeout = {v}.gettimeout()", "if timeout is None:",
+               wrapped_print(f"{name}: gettimeout() returned None (blocking: each command "
+                             "waits its own --timeout S)", indent="    "),
+               "elif timeout == 0:",
+               wrapped_print(f"{name}: gettimeout() returned 0.0 (non-blocking: a call that "
+                             "would wait raises BlockingIOError)", indent="    "),
+               "else:",
+               wrapped_print(f"{name}: gettimeout() returned {{timeout}} (blocking calls raise "
+                             "TimeoutError after {timeout:g} s)", f=True, indent="    "))  # fmt: skip
+
+
+def _settimeout(script: Script, record: CommandRecord) -> None:
+    name, seconds = record.values["name"], record.values.get("s")
+    v = script.var(name)
+    script.add(f"{v}.settimeout({seconds!r})")
+    if seconds is None:
+        said = "timeout None: blocking, each command waits its own --timeout"
+    elif seconds == 0:
+        said = "timeout 0: non-blocking, a call that would wait raises BlockingIOError"
+    else:
+        said = f"timeout {seconds:g} s: blocking calls raise TimeoutError after it"
+    script.add(wrapped_print(f"{name}: {said}"))
+
+
+def _setblocking(script: Script, record: CommandRecord) -> None:
+    name, on = record.values["name"], record.values.get("flag") == "on"
+    v = script.var(name)
+    script.add(f"{v}.setblocking({on})")
+    script.add(f'print("{name}: {"blocking" if on else "non-blocking (timeout 0)"}")')
+
+
+def _sendall(script: Script, record: CommandRecord) -> None:
+    name = record.values["name"]
+    v = script.var(name)
+    script.add(f"data = {data_of(record)}", f"{v}.sendall(data)  # send() until all is sent")
+    script.add(f'print(f"{name}: sent all {script.bytes_said("len(data)")}")')
+
+
+def _socketpair(script: Script, record: CommandRecord) -> None:
+    one, two = record.values["name1"], record.values["name2"]
+    script.imp("socket")
+    script.add(f"{script.var(one)}, {script.var(two)} = socket.socketpair()")
+    for name in (one, two):
+        script.add(f'print("{name}: socketpair (unbound)")')
+        script.kinds[name] = script.live[name] = "tcp"
+
+
+def _number(script: Script, record: CommandRecord) -> None:
+    n = int(str(record.values["n"]), 0)
+    script.imp("socket")
+    script.add(f"n = socket.{record.command}({n})", 'print(f"{n}  ({n:#x})")')
+
+
+def _inet_aton(script: Script, record: CommandRecord) -> None:
+    script.imp("socket")
+    script.add(f"packed = socket.inet_aton({str(record.values['ip'])!r})",
+               'print(f"{packed.hex(\' \')}  ({len(packed)} bytes, packed)")')  # fmt: skip
+
+
+def _inet_ntoa(script: Script, record: CommandRecord) -> None:
+    from pslrepl.parsing import parse_hex
+
+    packed = parse_hex(" ".join(record.values.get("packed") or []))
+    script.imp("socket")
+    script.add(f"print(socket.inet_ntoa({packed!r}))")
+
+
+def _gethostbyname(script: Script, record: CommandRecord) -> None:
+    script.imp("socket")
+    script.add(f"print(socket.gethostbyname({str(record.values['host'])!r}))")
+
+
+def _getservbyname(script: Script, record: CommandRecord) -> None:
+    proto = record.values.get("proto")
+    extra = f", {proto!r}" if proto else ""
+    script.imp("socket")
+    script.add(f"n = socket.getservbyname({str(record.values['service'])!r}{extra})",
+               'print(f"{n}  ({n:#x})")')  # fmt: skip
+
+
+def _getprotobyname(script: Script, record: CommandRecord) -> None:
+    script.imp("socket")
+    script.add(f"n = socket.getprotobyname({str(record.values['name'])!r})",
+               'print(f"{n}  ({n:#x})")')  # fmt: skip
+
+
+EXPORTERS = {
+    "socket": _socket,
+    "bind": _bind,
+    "listen": _listen,
+    "connect": lambda script, record: _connect(script, record, ex=False),
+    "connect_ex": lambda script, record: _connect(script, record, ex=True),
+    "getsockname": _query,
+    "getpeername": _query,
+    "fileno": _query,
+    "gettimeout": _gettimeout,
+    "settimeout": _settimeout,
+    "setblocking": _setblocking,
+    "sendall": _sendall,
+    "socketpair": _socketpair,
+    "htons": _number,
+    "ntohs": _number,
+    "htonl": _number,
+    "ntohl": _number,
+    "inet_aton": _inet_aton,
+    "inet_ntoa": _inet_ntoa,
+    "gethostbyname": _gethostbyname,
+    "getservbyname": _getservbyname,
+    "getprotobyname": _getprotobyname,
+}
