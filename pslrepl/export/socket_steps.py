@@ -90,8 +90,9 @@ def _gettimeout(script: Script, record: CommandRecord) -> None:
                wrapped_print(f"{name}: gettimeout() returned 0.0 (non-blocking: a call that "
                              "would wait raises BlockingIOError)", indent="    "),
                "else:",
-               wrapped_print(f"{name}: gettimeout() returned {{timeout}} (blocking calls raise "
-                             "TimeoutError after {timeout:g} s)", f=True, indent="    "))  # fmt: skip
+               wrapped_print(f"{name}: gettimeout() returned {{timeout}} (blocking calls "
+                             "raise TimeoutError after {timeout:g} s)", f=True,
+                             indent="    "))  # fmt: skip
 
 
 def _settimeout(script: Script, record: CommandRecord) -> None:
