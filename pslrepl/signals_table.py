@@ -116,10 +116,81 @@ def short_status(returncode: int | None) -> str:
     return f"exited {returncode}"
 
 
+# What a helper thread blocks: every signal but the faults, which must stay deliverable
+# (and KILL and STOP, which can't be blocked).
+BLOCKABLE = frozenset(
+    signal.valid_signals()
+    - {signal.SIGSEGV, signal.SIGBUS, signal.SIGFPE, signal.SIGILL, signal.SIGKILL, signal.SIGSTOP}
+)
+
+
 def background_thread() -> None:
     """Called first in a helper thread: block the signals it must not take. A signal sent
     to the process goes to any thread that doesn't block it, and Python runs handlers
     only in the main thread: one landing here would wait, unseen, until the main thread
     next wakes (SIGTERM during a long `sleep`). Faults stay deliverable."""
-    faults = {signal.SIGSEGV, signal.SIGBUS, signal.SIGFPE, signal.SIGILL}
-    signal.pthread_sigmask(signal.SIG_BLOCK, signal.valid_signals() - faults)
+    signal.pthread_sigmask(signal.SIG_BLOCK, BLOCKABLE)
+
+
+# siginfo(2)'s si_code for a signal sigtimedwait took: who or what sent it.
+SI_CODES = {
+    0: "SI_USER: sent by kill",
+    -1: "SI_QUEUE: sent by sigqueue",
+    -2: "SI_TIMER: a POSIX timer expired",
+    -3: "SI_MESGQ: a message queue",
+    -4: "SI_ASYNCIO: asynchronous I/O completed",
+    -5: "SI_SIGIO: queued SIGIO",
+    -6: "SI_TKILL: sent by tkill or tgkill (raise)",
+    0x80: "SI_KERNEL: sent by the kernel",
+}
+
+# Linux's /proc/PID/status: the masks of a live process, by their field names.
+MASKS = {"SigIgn": "ignored", "SigBlk": "blocked", "SigCgt": "caught", "ShdPnd": "pending"}
+
+
+def mask_signals(hexmask: str) -> list[int]:
+    """The signals set in a /proc mask (hex; bit N-1 is signal N)."""
+    bits = int(hexmask, 16)
+    return [n for n in range(1, bits.bit_length() + 1) if bits >> (n - 1) & 1]
+
+
+def proc_masks(pid: int) -> dict[str, list[int]] | None:
+    """What a live process ignores, blocks, catches and has pending, as Linux's
+    /proc/PID/status shows it (what a child inherited across exec included); None where
+    there is no such file (another system, or the process is gone)."""
+    try:
+        with open(f"/proc/{pid}/status", encoding="ascii", errors="replace") as fh:
+            text = fh.read()
+    except OSError:
+        return None
+    found: dict[str, list[int]] = {}
+    for line in text.splitlines():
+        key, _, value = line.partition(":")
+        if key in MASKS:
+            try:
+                found[MASKS[key]] = mask_signals(value.strip())
+            except ValueError:
+                continue
+    return found or None
+
+
+def names_text(signums: list[int]) -> str:
+    """SIGHUP, SIGINT; 'none' for an empty list."""
+    return ", ".join(signal_name(n) for n in signums) if signums else "none"
+
+
+def action_of(signum: int) -> str:
+    """What the default action (SIG_DFL) does to the process that gets ``signum``:
+    'Term', 'Core', 'Stop', 'Ign' or 'Cont' (signal(7))."""
+    return default_action(signal_name(signum))
+
+
+def signal_expr(signum: int) -> str:
+    """A signal as Python source, for explain: signal.SIGINT, signal.SIGRTMIN + 1, or the
+    bare number for one with no name (32)."""
+    name = signal_name(signum)
+    if name.startswith("signal "):
+        return str(signum)
+    if name.startswith(("SIGRTMIN+", "SIGRTMAX-")):
+        return f"signal.{name[:8]} {name[8]} {name[9:]}"
+    return f"signal.{name}"

@@ -127,6 +127,10 @@ EXPLAINED = [
     "connect_ex b3 b1", "getsockname b2", "getpeername b2", "gettimeout b2", "fileno b2",
     "fromfd b4 b2", "send b3 'abc\\x00\\r\\n'", "accept b1 b5", "accept b1 b6",
     "recv_into b6 2 --size 8", "recvfrom_into b6", "sendto u u hi", "recvfrom_into u 1",
+    "raise USR1", "signal shell USR1", "trap USR2 --ignore", "raise USR2", "trap USR2 --default",
+    "trap USR2 --off", "trap RTMIN+1", "itimer REAL 30", "itimer", "itimer REAL 0",
+    "spawn ig --ignore HUP,RTMIN+2 -- sleep 30", "signal ig TERM --group",
+    "sigwait USR2 --timeout 0.01",
 ]  # fmt: skip
 
 

@@ -221,9 +221,11 @@ def test_ps_and_ls(shell: Shell) -> None:
     assert "no child processes" in shell.ok("ps")
     shell.ok("spawn a -- cat; spawn b -- true; wait b")
     ps = shell.ok("ps").splitlines()
-    assert ps[0].split() == ["NAME", "PID", "STATE", "RC", "COMMAND"]
-    assert ps[1].split()[0] == "a" and ps[1].split()[2] == "running"
-    assert ps[2].split()[2:7] == ["exited", "with", "status", "0", "0"]
+    assert ps[0].split() == ["NAME", "PID", "PGID", "STATE", "RC", "COMMAND"]
+    a, b = (shell.session.registry.get(n).pid for n in "ab")  # type: ignore[attr-defined]
+    # Each child leads its own process group (start_new_session): its pid is the group's.
+    assert ps[1].split()[:4] == ["a", str(a), str(a), "running"]
+    assert ps[2].split()[:8] == ["b", str(b), str(b), "exited", "with", "status", "0", "0"]
     ls = shell.ok("ls process").splitlines()
     assert ls[0].split() == ["NAME", "KIND", "STATE", "LOCAL", "REMOTE", "IN", "OUT", "AGE"]
     assert len(ls) == 3

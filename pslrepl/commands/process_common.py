@@ -4,18 +4,53 @@ from __future__ import annotations
 
 from pslrepl.commandspec import Arg, Opt
 from pslrepl.errors import PslError
-from pslrepl.kinds import DATA, ResourceOf
+from pslrepl.kinds import DATA, ResourceOf, Where
 from pslrepl.render import plural
 from pslrepl.results import Output, Styled, Text
 from pslrepl.signals_table import describe_status
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from collections.abc import Iterable
+    from typing import Any
+
     from pslrepl.invocation import Invocation
+    from pslrepl.kinds import Completing
     from pslrepl.resources.process import Process
 
 PROC = ("process",)
 CHILD = Arg("NAME", ResourceOf(*PROC))
+
+
+class Shell:
+    """The shell itself, as `signal shell SIG` names it."""
+
+    name = "shell"
+
+    def __repr__(self) -> str:
+        return "SHELL"
+
+
+SHELL = Shell()
+
+
+class ChildOrShell(ResourceOf):
+    """A child's NAME, or ``shell`` for the shell itself (unless a resource is named so:
+    the user's own name wins, and `raise SIG` is always the shell)."""
+
+    name = "resource"
+
+    def convert(self, raw: str, where: Where) -> Any:
+        if raw == "shell" and (where.session is None or raw not in where.session.registry):
+            return SHELL
+        return super().convert(raw, where)
+
+    def complete(self, ask: Completing, prefix: str) -> Iterable[Any]:
+        yield from super().complete(ask, prefix)
+        if "shell".startswith(prefix) and "shell" not in ask.session.registry:
+            yield from ask.words(["shell"], prefix, lambda _: "the shell itself")
+
+
 DATA_ARG = Arg("DATA", DATA, optional=True, many=True)
 STDERR = Opt("--stderr", "read the child's stderr instead of stdout")
 

@@ -18,10 +18,10 @@ from pslrepl.commands.process_common import (
 )
 from pslrepl.commandspec import Arg, Commands, Opt
 from pslrepl.errors import PslError, Timeout, UsageError
-from pslrepl.kinds import NEW, PATH
+from pslrepl.kinds import NEW, PATH, SIGNAL
 from pslrepl.render import plural, preview
 from pslrepl.results import Styled
-from pslrepl.signals_table import describe_status
+from pslrepl.signals_table import describe_status, parse_signal, signal_expr, signal_label
 
 # subprocess and the Process resource are imported inside the handlers that use
 # them: loading the command table must stay cheap (`pslrepl -c 'echo hi'`).
@@ -61,6 +61,24 @@ def _env(ctx: Invocation) -> dict[str, str] | None:
             raise UsageError(f"{ctx.command.name}: --env takes K=V, not {pair!r}")
         env[key] = value
     return env
+
+
+def _ignored(words: list[str]) -> tuple[int, ...]:
+    """--ignore's signals, each given once or as SIG,SIG: KILL and STOP can't be ignored."""
+    import signal
+
+    found: set[int] = set()
+    for word in words:
+        for part in word.split(","):
+            signum = parse_signal(part)
+            if signum in (signal.SIGKILL, signal.SIGSTOP):
+                raise UsageError(f"spawn: --ignore {signal_label(signum)}: SIGKILL and "
+                                 "SIGSTOP can't be ignored (the kernel handles them)")  # fmt: skip
+            if signum not in signal.valid_signals():
+                raise UsageError(f"spawn: --ignore {signal_label(signum)}: the C library "
+                                 "keeps it for itself")  # fmt: skip
+            found.add(signum)
+    return tuple(sorted(found))
 
 
 def _popen_text(ctx: Invocation, args: list[str] | str, stdin: str) -> str:
@@ -157,22 +175,35 @@ def _run(ctx: Invocation) -> None:
     show_status(ctx, "", rc)
 
 
+IGNORE = Opt(
+    "--ignore",
+    "start it with SIG ignored (SIG_IGN survives exec); repeat it, or SIG,SIG",
+    "SIG",
+    kind=SIGNAL,
+    repeat=True,
+)
+
+
 @COMMANDS.command(
     "spawn",
     "start a program with pipes and keep it under NAME",
     args=(Arg("NAME", NEW),),
     rest=True,
-    opts=(SHELL, CWD, ENV, Opt("--merge-stderr", "stderr into stdout (stderr=STDOUT)")),
+    opts=(SHELL, CWD, ENV, Opt("--merge-stderr", "stderr into stdout (stderr=STDOUT)"), IGNORE),
     calls=("subprocess.Popen",),
     examples=(
         "spawn p -- sort",
         "spawn repl -- python3 -u -i",
         "spawn s --shell -- 'yes | head'",
+        "spawn immune --ignore HUP,INT -- sleep 30",
     ),
     details="The child's stdout and stderr are drained all the time into buffers of 1 MiB "
     "each (older bytes are dropped, and said so), so it never blocks on a full pipe; "
     "`read` takes from them. It runs in its own session (start_new_session), so Ctrl-C "
-    "at the prompt does not reach it.",
+    "at the prompt does not reach it. --ignore sets each SIG to SIG_IGN in the child "
+    "before it execs (Popen's preexec_fn): an ignored signal stays ignored across exec, "
+    "where a handler would not, which is how nohup works; `info NAME` shows what it "
+    "ignores and blocks.",
 )
 def _spawn(ctx: Invocation) -> None:
     from pslrepl.resources.process import spawn
@@ -180,6 +211,7 @@ def _spawn(ctx: Invocation) -> None:
     session = ctx.session
     name = ctx["name"]
     args = _argv(ctx)
+    ignore = _ignored(ctx["ignore"])
     proc = spawn(
         session,
         name,
@@ -188,11 +220,20 @@ def _spawn(ctx: Invocation) -> None:
         cwd=ctx["cwd"],
         env=_env(ctx),
         merge_stderr=bool(ctx["merge_stderr"]),
+        ignore=ignore,
     )
+    preexec = ""
+    if ignore:
+        exprs = [signal_expr(n) for n in ignore]
+        if len(exprs) == 1:
+            body = f"signal.signal({exprs[0]}, signal.SIG_IGN)"
+        else:
+            body = f"[signal.signal(s, signal.SIG_IGN) for s in ({', '.join(exprs)})]"
+        preexec = f", preexec_fn=lambda: {body}"
     ctx.record(
         "subprocess.Popen",
         f"{args!r}, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess."
-        f"{'STDOUT' if ctx['merge_stderr'] else 'PIPE'}, start_new_session=True",
+        f"{'STDOUT' if ctx['merge_stderr'] else 'PIPE'}, start_new_session=True{preexec}",
         proc.popen,
     )
     session.registry.add(proc)

@@ -1,4 +1,4 @@
-"""Signal commands: trap (shell-level handlers that report), the signal table, alarm."""
+"""Signal commands: trap (report, ignore, default, off), the signal table, alarm."""
 
 from __future__ import annotations
 
@@ -10,7 +10,14 @@ from pslrepl.errors import PslError
 from pslrepl.events import Event
 from pslrepl.kinds import SIGNAL, Int
 from pslrepl.results import Styled, Table
-from pslrepl.signals_table import default_action, parse_signal, signal_label, signal_name
+from pslrepl.signals_table import (
+    action_of,
+    default_action,
+    parse_signal,
+    signal_expr,
+    signal_label,
+    signal_name,
+)
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -25,35 +32,101 @@ COMMANDS = Commands(SIGNALS)
 UNCATCHABLE = {signal.SIGKILL, signal.SIGSTOP}
 # alarm(2) takes an unsigned int, but Python's signal.alarm converts to a C int first.
 ALARM_MAX = 2**31 - 1
+# setitimer(2): the timer that delivers each signal (SIGALRM's is alarm's too).
+ITIMER_OF: dict[int, int] = {
+    signal.SIGALRM: signal.ITIMER_REAL,
+    signal.SIGVTALRM: signal.ITIMER_VIRTUAL,
+    signal.SIGPROF: signal.ITIMER_PROF,
+}
+# What the default action does to the shell, by signal(7)'s name for it.
+ACTION_TEXT = {
+    "Term": "ends the shell",
+    "Core": "ends the shell (and dumps core)",
+    "Stop": "stops the shell until SIGCONT",
+    "Ign": "does nothing",
+    "Cont": "continues the shell if stopped, else does nothing",
+}
 
 
 class Trap:
-    """A handler that only reports: the signal becomes an event, nothing else happens."""
+    """A handler that only reports: the signal becomes an event, nothing else happens.
+
+    A repeating itimer stops itself once its signal has come ``stop_after`` times (the
+    session's event cap), so a timer of a microsecond can't flood the shell."""
 
     def __init__(self, session: Session, signum: int) -> None:
         self.session = session
         self.signum = signum
         self.count = 0
+        self.stop_after: int | None = None
+        self.timer_start = 0
 
     def __call__(self, signum: int, frame: FrameType | None) -> None:
         self.count += 1
+        label = signal_label(signum)
+        text = f"received {label}"
+        if self.count > 1:
+            text += f" again: {self.count} so far"
         self.session.post(
-            Event("signal", "signal", f"received {signal_label(signum)}", fields={"signum": signum})
+            Event("signal", "signal", text, fields={"signum": signum, "count": self.count})
         )
+        if self.stop_after is not None and self.count >= self.stop_after:
+            self._stop_timer(signum)
+
+    def _stop_timer(self, signum: int) -> None:
+        self.stop_after = None
+        which = ITIMER_OF.get(signum)
+        if which is None:
+            return
+        signal.setitimer(which, 0)
+        name = {v: k for k, v in ITIMER_NAMES.items()}[which]
+        came = self.count - self.timer_start
+        self.session.post(Event("signal", "note", (
+            f"itimer {name} stopped after {came} {signal_name(signum)}s: the session's event "
+            f"cap; `itimer {name} S INTERVAL` starts it again")))  # fmt: skip
+
+    def cap_timer(self, deliveries: int) -> None:
+        """A repeating timer now delivers this signal: stop it after ``deliveries``."""
+        self.timer_start = self.count
+        self.stop_after = self.count + deliveries
+
+
+ITIMER_NAMES = {
+    "REAL": signal.ITIMER_REAL,
+    "VIRTUAL": signal.ITIMER_VIRTUAL,
+    "PROF": signal.ITIMER_PROF,
+}
+
+
+def set_disposition(session: Session, signum: int, handler: Any) -> Any:
+    """signal.signal, remembering what the shell replaced the first time: every changed
+    disposition is put back when the session ends. Returns the previous handler."""
+    previous = signal.signal(signum, handler)
+    session.traps.setdefault(signum, previous)
+    session.on_close("traps", lambda: remove_traps(session))
+    return previous
 
 
 def install_trap(session: Session, signum: int) -> Trap:
     trap = Trap(session, signum)
-    previous = signal.signal(signum, trap)
-    session.traps.setdefault(signum, previous)
-    session.on_close("traps", lambda: remove_traps(session))
+    set_disposition(session, signum, trap)
     return trap
 
 
+def current_trap(signum: int) -> Trap | None:
+    try:
+        handler = signal.getsignal(signum)
+    except (ValueError, OSError):
+        return None
+    return handler if isinstance(handler, Trap) else None
+
+
 def remove_traps(session: Session) -> None:
-    """Put back every handler a trap replaced, and cancel a pending alarm."""
-    if signal.SIGALRM in session.traps:
-        signal.alarm(0)
+    """Stop the timers the shell set (alarm, itimer), then put back every disposition it
+    changed: a timer left running would deliver its signal to the default action."""
+    for signum, which in ITIMER_OF.items():
+        if signum in session.traps:
+            signal.setitimer(which, 0)
     for signum, previous in list(session.traps.items()):
         try:
             signal.signal(signum, previous if previous is not None else signal.SIG_DFL)
@@ -62,39 +135,57 @@ def remove_traps(session: Session) -> None:
     session.traps.clear()
 
 
+def _timer_left(signum: int) -> float:
+    which = ITIMER_OF.get(signum)
+    return signal.getitimer(which)[0] if which is not None else 0.0
+
+
 @COMMANDS.command(
     "trap",
-    "report a signal when it arrives, instead of its default action",
+    "how the shell takes a signal: report it, ignore it, its default action",
     args=(Arg("SIG", SIGNAL),),
-    opts=(Opt("--off", "restore the handler the trap replaced"),),
+    opts=(
+        Opt("--ignore", "ignore it (SIG_IGN); children inherit that", exclusive="how"),
+        Opt("--default", "give it its default action (SIG_DFL)", exclusive="how"),
+        Opt("--off", "put back the handler the shell replaced", exclusive="how"),
+    ),
     calls=("signal.signal",),
-    examples=("trap USR1", "trap USR1 --off"),
+    examples=("trap USR1", "trap USR1 --off", "trap USR2 --ignore", "trap USR2 --default"),
+    details="Without an option the shell reports the signal as it arrives, with the count "
+    "so far, and does nothing else (trapped again, it says the count). --ignore sets "
+    "SIG_IGN: the kernel discards the signal, and a child started afterwards inherits it "
+    "across exec (the nohup lesson). --default sets SIG_DFL: the action signal(7) gives "
+    "(`signals` lists it), which for most signals ends the shell. --off puts back what "
+    "the shell replaced first; every change is put back when the shell ends. SIGKILL and "
+    "SIGSTOP are the kernel's: they can't be caught, ignored or reset.",
 )
 def _trap(ctx: Invocation) -> None:
     signum = parse_signal(ctx["sig"])
     label = signal_label(signum)
     session = ctx.session
     if ctx["off"]:
-        if signum not in session.traps:
-            raise PslError(f"trap: {label} is not trapped")
-        previous = session.traps.pop(signum)
-        ctx.call(
-            "signal.signal",
-            signal.signal,
-            signum,
-            previous if previous is not None else signal.SIG_DFL,
-        )
-        ctx.emit(Styled((("", f"trap: {label} restored to its previous handler"),)))
+        _trap_off(ctx, signum)
         return
     if signum in UNCATCHABLE:
-        raise PslError(f"trap: {label} can't be caught or ignored (the kernel handles it)")
+        what = "ends" if signum == signal.SIGKILL else "stops"
+        raise PslError(f"trap: {label} can't be caught, ignored or reset: the kernel always "
+                       f"{what} the process that gets it")  # fmt: skip
+    if ctx["ignore"] or ctx["default"]:
+        _set_action(ctx, signum, signal.SIG_IGN if ctx["ignore"] else signal.SIG_DFL)
+        return
+    trap = current_trap(signum)
+    if trap is not None:
+        ctx.say(f"trap: {label} is already trapped: {trap.count} received so far")
+        return
     try:
         install_trap(session, signum)
     except (ValueError, OSError) as exc:
-        ctx.record("signal.signal", f"signal.{signal_name(signum)}, handler", exc)
+        ctx.record(
+            "signal.signal", f"{signal_expr(signum)}, handler", f"raised {type(exc).__name__}"
+        )
         raise PslError(f"trap: can't trap {label}: {exc}") from None
     previous = session.traps.get(signum)
-    ctx.record("signal.signal", f"signal.{signal_name(signum)}, handler", _Handler(previous))
+    ctx.record("signal.signal", f"{signal_expr(signum)}, handler", _Handler(previous))
     ctx.emit(Styled((("", f"trap: {label} will be reported, not acted on"),)))
     if signum == signal.SIGINT:
         ctx.say(
@@ -102,6 +193,75 @@ def _trap(ctx: Invocation) -> None:
             "blocking commands still time out",
             "warning",
         )
+
+
+def _trap_off(ctx: Invocation, signum: int) -> None:
+    label = signal_label(signum)
+    session = ctx.session
+    if signum not in session.traps:
+        raise PslError(f"trap: {label} is not trapped, ignored or reset by the shell")
+    previous = session.traps.pop(signum)
+    restored = previous if previous is not None else signal.SIG_DFL
+    previous_now = signal.signal(signum, restored)
+    ctx.record("signal.signal", f"{signal_expr(signum)}, {_Handler(restored)!r}",
+               _Handler(previous_now))  # fmt: skip
+    ctx.emit(Styled((("", f"trap: {label} restored to its previous handler"),)))
+    _warn_timer(ctx, signum, restored)
+
+
+def _set_action(ctx: Invocation, signum: int, handler: Any) -> None:
+    """trap SIG --ignore or --default."""
+    label = signal_label(signum)
+    ignore = handler == signal.SIG_IGN
+    if ignore and signum == signal.SIGCHLD:
+        raise PslError(
+            "trap: SIGCHLD can't be ignored here: with SIG_IGN the kernel reaps children "
+            "itself and their exit statuses are lost, which every child of the shell needs; "
+            "`trap CHLD` reports each one instead"
+        )
+    try:
+        previous = set_disposition(ctx.session, signum, handler)
+    except (ValueError, OSError) as exc:
+        ctx.record("signal.signal", f"{signal_expr(signum)}, signal.{handler.name}",
+                   f"raised {type(exc).__name__}")  # fmt: skip
+        raise PslError(f"trap: can't set {label} to {handler.name}: {exc}") from None
+    ctx.record("signal.signal", f"{signal_expr(signum)}, signal.{handler.name}", _Handler(previous))
+    if ignore:
+        ctx.say(f"trap: {label} is ignored (SIG_IGN): the kernel discards it; a child "
+                "started now inherits that, across exec")  # fmt: skip
+    else:
+        action = action_of(signum)
+        ctx.say(f"trap: {label} takes its default action (SIG_DFL): {action}, it "
+                f"{ACTION_TEXT[action]}")  # fmt: skip
+    warning = _WARNINGS.get((signum, handler))
+    if warning:
+        ctx.say(f"warning: {warning}", "warning")
+    _warn_timer(ctx, signum, handler)
+
+
+# What a changed disposition does to the shell itself, said when it is set.
+_WARNINGS: dict[tuple[int, Any], str] = {
+    (signal.SIGINT, signal.SIG_IGN): "while SIGINT is ignored, Ctrl-C cancels nothing; "
+    "blocking commands still time out; `trap INT --off` gives it back to Python",
+    (signal.SIGINT, signal.SIG_DFL): "with SIGINT at SIG_DFL, Ctrl-C during a command ends "
+    "the shell, as it would any program; `trap INT --off` gives it back to Python",
+    (signal.SIGPIPE, signal.SIG_DFL): "with SIGPIPE at SIG_DFL, writing to a pipe or socket "
+    "nobody reads ends the shell (Python ignores it, so that the write raises "
+    "BrokenPipeError); `trap PIPE --off` puts that back",
+    (signal.SIGTERM, signal.SIG_DFL): "with SIGTERM at SIG_DFL, `kill PID` ends the shell "
+    "at once, without closing anything (the watchdog then ends its children)",
+    (signal.SIGHUP, signal.SIG_DFL): "with SIGHUP at SIG_DFL, closing the terminal ends the "
+    "shell at once, without closing anything (the watchdog then ends its children)",
+}
+
+
+def _warn_timer(ctx: Invocation, signum: int, handler: Any) -> None:
+    """A timer still running would now deliver its signal to what was just set."""
+    left = _timer_left(signum)
+    if left and handler == signal.SIG_DFL and action_of(signum) in ("Term", "Core"):
+        name = {v: k for k, v in ITIMER_NAMES.items()}[ITIMER_OF[signum]]
+        ctx.say(f"warning: a timer delivers {signal_name(signum)} in {left:.3g} s and will "
+                f"end the shell; `itimer {name} 0` stops it", "warning")  # fmt: skip
 
 
 class _Handler:
@@ -118,27 +278,29 @@ class _Handler:
         return getattr(self.handler, "__name__", type(self.handler).__name__)
 
 
-def _handler_text(session: Session, signum: int) -> str:
-    try:
-        handler: Any = signal.getsignal(signum)
-    except (ValueError, OSError):
-        return "?"
+def disposition_text(handler: Any) -> str:
+    """A signal's disposition as the stdlib names it: SIG_DFL, SIG_IGN, None (set outside
+    Python), a function's name; the shell's own trap with its count."""
     if isinstance(handler, Trap):
-        return f"trapped ({handler.count} received)"
+        return f"trap: {handler.count} received"
     if handler == signal.SIG_DFL:
-        return "default"
+        return "SIG_DFL"
     if handler == signal.SIG_IGN:
-        return "ignored"
+        return "SIG_IGN"
     if handler is None:
-        return "not set from Python"
-    return f"python: {getattr(handler, '__name__', type(handler).__name__)}"
+        return "None: set outside Python"
+    return getattr(handler, "__qualname__", None) or type(handler).__name__
 
 
 @COMMANDS.command(
     "signals",
-    "the signal table: number, default action, handler now",
+    "the signal table: number, default action, the shell's disposition now",
     calls=("signal.Signals", "signal.getsignal", "signal.strsignal"),
     examples=("signals",),
+    details="HANDLER is signal.getsignal's answer as the stdlib names it: SIG_DFL (the "
+    "default action, DEFAULT), SIG_IGN (ignored), a Python function's name "
+    "(default_int_handler for SIGINT), None (set outside Python), or trap with the count "
+    "received.",
 )
 def _signals(ctx: Invocation) -> None:
     rows: list[Any] = []
@@ -146,12 +308,17 @@ def _signals(ctx: Invocation) -> None:
     # included (signal.Signals names only those two).
     for number in sorted(signal.valid_signals()):
         name = signal_name(number)
+        try:
+            handler: Any = signal.getsignal(number)
+            shown = disposition_text(handler)
+        except (ValueError, OSError):
+            shown = "?"
         rows.append(
             [
                 ("name", name),
                 str(int(number)),  # Python 3.10: str() of a Signals is its name
                 default_action(name),
-                _handler_text(ctx.session, number),
+                shown,
                 signal.strsignal(number) or "",
             ]
         )
@@ -164,18 +331,40 @@ def _signals(ctx: Invocation) -> None:
     args=(Arg("SECONDS", Int(0, ALARM_MAX)),),
     calls=("signal.alarm",),
     examples=("alarm 2", "alarm 0"),
-    details="SECONDS is from 0 (cancel the alarm) to 2147483647: signal.alarm takes a C int.",
+    details="SECONDS is from 0 (cancel the alarm) to 2147483647: signal.alarm takes a C int. "
+    "alarm and `itimer REAL` share one timer.",
 )
 def _alarm(ctx: Invocation) -> None:
     seconds = ctx["seconds"]  # 0 to ALARM_MAX, checked by the parser
-    session = ctx.session
-    handler = signal.getsignal(signal.SIGALRM)
-    if seconds and not isinstance(handler, Trap):
-        install_trap(session, signal.SIGALRM)
-        ctx.say("alarm: SIGALRM is now trapped: its default action would end the shell", "notice")
+    if seconds:
+        trap_for_timer(ctx, signal.SIGALRM)
     previous = ctx.call("signal.alarm", signal.alarm, seconds)
     left = f" (the previous alarm had {previous} s left)" if previous else ""
     if seconds:
         ctx.say(f"alarm: SIGALRM in {seconds} s{left}")
     else:
         ctx.say(f"alarm: cancelled{left}")
+
+
+def trap_for_timer(ctx: Invocation, signum: int) -> Trap | None:
+    """The trap a timer's signal needs where it would take its default action (which ends
+    the shell): installed, and said so. A signal already trapped, ignored or handled by
+    the user's own Python function is left as it is."""
+    trap = current_trap(signum)
+    if trap is not None:
+        return trap
+    try:
+        handler = signal.getsignal(signum)
+    except (ValueError, OSError):
+        handler = None
+    name = signal_name(signum)
+    if handler == signal.SIG_IGN:
+        ctx.say(f"{ctx.command.name}: {name} is ignored (SIG_IGN): it will come and go "
+                f"unseen; `trap {name[3:]}` reports it", "notice")  # fmt: skip
+        return None
+    if callable(handler):
+        return None  # the user's own handler, set from py
+    trap = install_trap(ctx.session, signum)
+    ctx.say(f"{ctx.command.name}: {name} is now trapped: its default action would end the "
+            "shell", "notice")  # fmt: skip
+    return trap

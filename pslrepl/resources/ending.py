@@ -1,4 +1,5 @@
-"""Ending a child and what it started: TERM to its process group, KILL after the grace."""
+"""Ending a child and what it started: TERM to its process group, KILL after the grace,
+the group kept in mind until it is empty (not only until its leader is reaped)."""
 
 from __future__ import annotations
 
@@ -37,6 +38,50 @@ def stop_child(popen: subprocess.Popen[bytes], grace: float, name: str) -> str:
     except subprocess.TimeoutExpired as exc:
         raise PslError(f"{name}: pid {popen.pid} survived SIGKILL") from exc
     return f"killed after {grace:g} s grace: {describe_status(popen.returncode)}"
+
+
+def group_members(pgid: int) -> list[int] | None:
+    """The live processes (zombies left out) of the process group a child of the shell
+    leads: its group and its session are both numbered by its pid (start_new_session),
+    so a group number the kernel gave to someone else since is never taken for it.
+    From Linux's /proc; None where there is none."""
+    try:
+        names = os.listdir("/proc")
+    except OSError:
+        return None
+    found: list[int] = []
+    for name in names:
+        if not name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{name}/stat", "rb") as fh:
+                data = fh.read()
+        except OSError:
+            continue
+        fields = data[data.rindex(b")") + 2 :].split()
+        if fields[0] != b"Z" and int(fields[2]) == pgid and int(fields[3]) == pgid:
+            found.append(int(name))
+    return sorted(found)
+
+
+def end_group(pgid: int, grace: float) -> int:
+    """What is left of a child's process group once its leader has ended (a pipeline's
+    other members, a job it started): TERM to the group, then KILL after the grace
+    period. How many there were (0 where there is no /proc to tell)."""
+    left = group_members(pgid)
+    if not left:
+        return 0
+    for signum in (signal.SIGTERM, signal.SIGKILL):
+        try:
+            os.killpg(pgid, signum)
+        except OSError:
+            break  # gone meanwhile
+        deadline = time.monotonic() + (grace if signum == signal.SIGTERM else 5.0)
+        while group_members(pgid) and time.monotonic() < deadline:
+            time.sleep(0.02)  # not our children: nothing to wait on but their going
+        if not group_members(pgid):
+            break
+    return len(left)
 
 
 def end_leftovers(leader: int, grace: float) -> int:

@@ -7,7 +7,7 @@ import selectors
 import subprocess
 import threading
 import time
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from pslrepl.errors import PslError, Timeout
 from pslrepl.events import Event
@@ -17,11 +17,12 @@ from pslrepl.resources.buffers import ReadResult, StreamBuffer, read_buffer
 from pslrepl.resources.commandline import command_text as command_text
 from pslrepl.resources.commandline import exec_failure as exec_failure
 from pslrepl.resources.drain import ChildDrain
-from pslrepl.resources.ending import end_leftovers, stop_child
+from pslrepl.resources.ending import end_group, end_leftovers, stop_child
 from pslrepl.signals_table import describe_status, short_status, signal_label
 
 if TYPE_CHECKING:
     import re
+    from collections.abc import Callable
 
     from pslrepl.results import Cell
     from pslrepl.session import Session
@@ -35,7 +36,7 @@ class Process(ChildDrain):
     (Linux 5.3+, Python 3.9+) or, failing that, by polling.
     """
 
-    KINDS = ("process",)
+    KINDS: ClassVar[tuple[str, ...]] = ("process",)
     EVENTS = ("exit", "data", "eof")
     bytes_out = 0  # what write() wrote to stdin, counted as it writes (session lock held)
 
@@ -83,6 +84,18 @@ class Process(ChildDrain):
     @property
     def pid(self) -> int:
         return self.popen.pid
+
+    @property
+    def pgid(self) -> int:
+        """Its process group: it leads one of its own, numbered by its pid (a new session),
+        which outlives it while anything it started is still in it."""
+        return self.pid
+
+    def group_left(self) -> list[int] | None:
+        """The live members of its process group (None where there is no /proc to tell)."""
+        from pslrepl.resources.ending import group_members
+
+        return group_members(self.pgid)
 
     @property
     def obj(self) -> Any:
@@ -292,12 +305,39 @@ class Process(ChildDrain):
             ("status", self.running_text() if rc is None else describe_status(rc)),
             ("ended", "not yet" if self.exited_at is None else clock(self.exited_at)),
             ("returncode", "None" if rc is None else str(rc)),
-            ("stdin", "closed" if self.stdin_closed else "open (pipe)"),
+            ("process group", self._group_text()),
+            *self._masks(),
+            ("stdin", self._stdin_text()),
             ("stdout", self._describe(self.stdout)),
             ("stderr", "merged into stdout" if self.merged else self._describe(self.stderr)),
             ("thread", self.thread.name),
         ]
         return pairs
+
+    def _stdin_text(self) -> str:
+        return "closed" if self.stdin_closed else "open (pipe)"
+
+    def _group_text(self) -> str:
+        left = self.group_left()
+        if left is None:
+            return str(self.pgid)
+        if not left:
+            return f"{self.pgid}, empty now"
+        n = len(left)
+        return f"{self.pgid}, {n} process{'es' if n != 1 else ''} in it: {' '.join(map(str, left))}"
+
+    def _masks(self) -> list[tuple[str, Cell]]:
+        """What it ignores and blocks now, as Linux's /proc says (inherited across exec:
+        --ignore, nohup, sh's _bg), while it runs."""
+        from pslrepl.signals_table import names_text, proc_masks
+
+        if self.returncode is not None:
+            return []
+        masks = proc_masks(self.pid)
+        if masks is None:
+            return [("signals", "unknown: no /proc/PID/status here")]
+        return [(f"signals {what}", names_text(masks.get(what, [])))
+                for what in ("ignored", "blocked")]  # fmt: skip
 
     @staticmethod
     def _describe(buf: StreamBuffer) -> str:
@@ -310,14 +350,7 @@ class Process(ChildDrain):
         """TERM the child's process group, KILL it after the grace period, reap, free all."""
         if self.closed:
             return "already closed"
-        outcome = "closed"
-        if self.popen.poll() is None:
-            outcome = stop_child(self.popen, self.session.settings.grace, self.name)
-        else:
-            outcome = f"closed ({describe_status(self.popen.returncode)})"
-        left = end_leftovers(self.pid, self.session.settings.grace)
-        if left:
-            outcome += f"; ended {left} process{'es' if left != 1 else ''} it left running"
+        outcome = self.end_child()
         self._stop = True
         self._wake()
         self.thread.join(timeout=2.0)
@@ -337,6 +370,20 @@ class Process(ChildDrain):
         self.post(Event(self.name, "close", outcome))
         return outcome
 
+    def end_child(self) -> str:
+        """End the child, then what is left of its process group after it (a pipeline's
+        other members), then the rest of its session: each TERM, then KILL after the
+        grace period. What happened."""
+        grace = self.session.settings.grace
+        if self.popen.poll() is None:
+            outcome = stop_child(self.popen, grace, self.name)
+        else:
+            outcome = f"closed ({describe_status(self.popen.returncode)})"
+        left = end_group(self.pgid, grace) + end_leftovers(self.pid, grace)
+        if left:
+            outcome += f"; ended {left} process{'es' if left != 1 else ''} it left running"
+        return outcome
+
 
 def spawn(
     session: Session,
@@ -347,8 +394,11 @@ def spawn(
     cwd: str | None = None,
     env: dict[str, str] | None = None,
     merge_stderr: bool = False,
+    ignore: tuple[int, ...] = (),
 ) -> Process:
-    """``subprocess.Popen`` with pipes, in its own session so Ctrl-C at the prompt spares it."""
+    """``subprocess.Popen`` with pipes, in its own session so Ctrl-C at the prompt spares it;
+    the signals in ``ignore`` set to SIG_IGN in the child before it execs (a disposition
+    that survives exec, as nohup does it: a handler would not)."""
     command = command_text(args)
     try:
         popen = subprocess.Popen(
@@ -361,7 +411,20 @@ def spawn(
             cwd=cwd,
             env=env,
             start_new_session=True,
+            preexec_fn=_ignoring(ignore) if ignore else None,
         )
     except OSError as exc:
         raise PslError(exec_failure(args, exc, cwd=cwd)) from None
     return Process(session, name, popen, command=command, merged=merge_stderr)
+
+
+def _ignoring(signums: tuple[int, ...]) -> Callable[[], None]:
+    """A preexec_fn: runs in the child between fork and exec (Popen has no other way to
+    set a disposition there)."""
+    import signal
+
+    def ignore() -> None:
+        for signum in signums:
+            signal.signal(signum, signal.SIG_IGN)
+
+    return ignore

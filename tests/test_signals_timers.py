@@ -1,0 +1,130 @@
+"""itimer: real interval timers delivering real signals to the shell, bounded and undone."""
+
+from __future__ import annotations
+
+import signal
+import time
+
+import pytest
+
+from pslrepl.pending import PENDING_MAX
+from tests.helpers import Shell, make_shell
+
+TIMERS = (signal.ITIMER_REAL, signal.ITIMER_VIRTUAL, signal.ITIMER_PROF)
+
+
+def _count(signum: int) -> int:
+    handler = signal.getsignal(signum)
+    return int(getattr(handler, "count", -1))
+
+
+def test_a_repeating_100ms_timer_counted_over_half_a_second(shell: Shell) -> None:
+    started = time.monotonic()
+    out = shell.ok("itimer REAL 0.1 0.1")
+    assert out == (
+        "itimer: SIGALRM is now trapped: its default action would end the shell\n"
+        "itimer: ITIMER_REAL delivers SIGALRM in 0.1 s, then every 0.1 s (at most "
+        f"{PENDING_MAX} times: the session's event cap)\n"
+    )
+    shell.ok("sleep 0.5")
+    stopped = shell.ok("itimer REAL 0")
+    elapsed = time.monotonic() - started
+    assert stopped.startswith("itimer: ITIMER_REAL stopped (it had ")
+    assert stopped.endswith(", then every 0.1 s)\n")
+    assert signal.getitimer(signal.ITIMER_REAL) == (0.0, 0.0)
+    count = _count(signal.SIGALRM)
+    # Five in half a second, within one; and never more than the time it ran allows.
+    assert 4 <= count <= 6 and count <= elapsed / 0.1 + 1, (count, elapsed)
+    assert shell.ok("trap ALRM") == (
+        f"trap: SIGALRM (14) is already trapped: {count} received so far\n"
+    )
+    log = shell.ok("log signal")
+    assert f"received SIGALRM (14) again: {count} so far" in log
+
+
+def test_a_fast_repeating_timer_stops_at_the_event_cap(shell: Shell) -> None:
+    shell.ok("itimer REAL 0.001 0.001")
+    session = shell.session
+
+    def stopped() -> bool:
+        # A snapshot: the trap appends to the log between bytecodes of this very thread.
+        return any("itimer REAL stopped after" in e.detail for e in list(session.log))
+
+    assert session.wait_for(stopped, timeout=30)
+    assert signal.getitimer(signal.ITIMER_REAL) == (0.0, 0.0)
+    count = _count(signal.SIGALRM)
+    # The cap's own signal, and at most one already on its way when the timer stopped.
+    assert PENDING_MAX <= count <= PENDING_MAX + 1
+    note = [e.detail for e in list(session.log) if "itimer REAL stopped" in e.detail]
+    assert note == [
+        f"itimer REAL stopped after {PENDING_MAX} SIGALRMs: the session's event cap; "
+        "`itimer REAL S INTERVAL` starts it again"
+    ]
+    assert len(session.pending) <= PENDING_MAX
+
+
+def test_an_interval_under_a_millisecond_is_refused(shell: Shell) -> None:
+    assert shell.fails("itimer REAL 0.01 0.0005") == (
+        "error: itimer: INTERVAL must be 0 (once) or at least 0.001 s: a shorter one "
+        "delivers signals faster than the shell can take them"
+    )
+    assert signal.getitimer(signal.ITIMER_REAL) == (0.0, 0.0)
+    assert "must be REAL, VIRTUAL or PROF" in shell.fails("itimer WALL 1")
+    assert "must be" in shell.fails("itimer REAL -1")
+
+
+def test_a_one_shot_timer_is_delivered_once(shell: Shell) -> None:
+    shell.ok("itimer real 0.05")  # any case
+    session = shell.session
+    assert session.wait_for(lambda: _count(signal.SIGALRM) >= 1, timeout=10)
+    assert signal.getitimer(signal.ITIMER_REAL) == (0.0, 0.0)
+    assert shell.ok("itimer REAL 0") == "itimer: ITIMER_REAL was not running\n"
+
+
+def test_itimer_alone_shows_the_three_timers(shell: Shell) -> None:
+    shell.ok("itimer PROF 30 5")
+    rows = {line.split()[0]: line for line in shell.ok("itimer").splitlines()[1:]}
+    assert rows["REAL"].split()[1:3] == ["SIGALRM", "off"]
+    assert rows["VIRTUAL"].split()[1:3] == ["SIGVTALRM", "off"]
+    assert rows["PROF"].split()[1] == "SIGPROF" and ", then every 5 s" in rows["PROF"]
+    assert "signal.getitimer(signal.ITIMER_PROF)" in shell.ok("explain")
+    assert shell.ok("itimer PROF").count("\n") == 2
+    assert "stopped (it had" in shell.ok("itimer PROF 0")
+
+
+def test_cpu_time_timers_say_they_count_cpu_time(shell: Shell) -> None:
+    out = shell.ok("itimer VIRTUAL 10")
+    assert "note: ITIMER_VIRTUAL counts the shell's CPU time in user mode: idle at the " in out
+    assert signal.getitimer(signal.ITIMER_VIRTUAL)[0] > 0
+    shell.ok("itimer VIRTUAL 0")
+
+
+def test_exit_stops_every_timer_and_puts_every_disposition_back() -> None:
+    before = {s: signal.getsignal(s) for s in (signal.SIGALRM, signal.SIGVTALRM,
+                                                signal.SIGPROF, signal.SIGUSR2)}  # fmt: skip
+    shell = make_shell()
+    shell.ok("itimer REAL 30 1; itimer VIRTUAL 30; itimer PROF 30 2; trap USR2 --ignore")
+    assert all(signal.getitimer(t)[0] > 0 for t in TIMERS)
+    shell.ok("exit")
+    shell.close()
+    assert [signal.getitimer(t) for t in TIMERS] == [(0.0, 0.0)] * 3
+    assert {s: signal.getsignal(s) for s in before} == before
+
+
+def test_removing_the_trap_of_a_running_timer_warns(shell: Shell) -> None:
+    shell.ok("itimer REAL 30")
+    try:
+        out = shell.ok("trap ALRM --off")
+        assert out.splitlines()[1].startswith("warning: a timer delivers SIGALRM in ")
+        assert out.endswith("and will end the shell; `itimer REAL 0` stops it\n")
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+
+
+@pytest.mark.parametrize("command", ["alarm 30", "itimer REAL 30"])
+def test_a_timer_for_an_ignored_signal_says_it_goes_unseen(shell: Shell, command: str) -> None:
+    shell.ok("trap ALRM --ignore")
+    out = shell.ok(command)
+    assert "SIGALRM is ignored (SIG_IGN): it will come and go unseen" in out
+    assert signal.getsignal(signal.SIGALRM) == signal.SIG_IGN
+    shell.ok(f"{command.rsplit(' ', 1)[0]} 0")

@@ -1,0 +1,103 @@
+"""sigwait: a real signal from a real child, taken by signal.sigtimedwait with its siginfo.
+
+The sender runs in a shell of its own (run_cli): there every thread but the main one
+blocks signals, as in the interactive shell, so the kernel can only leave the signal
+pending for sigtimedwait. The child waits until the shell waits (its main thread asleep
+in sigtimedwait, or blocking the signal just before, as /proc shows) before it sends.
+"""
+
+from __future__ import annotations
+
+import re
+import signal
+from pathlib import Path
+
+import pytest
+
+from tests.helpers import PY, Shell, run_cli
+
+pytestmark = pytest.mark.skipif(
+    not hasattr(signal, "sigtimedwait"), reason="no signal.sigtimedwait on this system"
+)
+
+SENDER = """\
+import os, signal, sys, time
+p = os.getppid()
+task = f"/proc/{p}/task/{p}/"
+signum = int(sys.argv[1])
+for _ in range(3000):
+    with open(task + "wchan") as fh:
+        asleep = "sigtimedwait" in fh.read()
+    with open(task + "status") as fh:
+        blocked = int(fh.read().split("SigBlk:")[1].split()[0], 16) >> (signum - 1) & 1
+    if asleep or blocked:
+        break
+    time.sleep(0.01)
+os.kill(p, signum)
+"""
+
+
+@pytest.fixture
+def sender(tmp_path: Path) -> str:
+    path = tmp_path / "sender.py"
+    path.write_text(SENDER)
+    return f"{PY} {path}"
+
+
+def test_sigwait_returns_the_senders_pid(sender: str) -> None:
+    done = run_cli("-c", f"spawn k -- {sender} {int(signal.SIGUSR1)}; "
+                   "sigwait USR2 USR1 --timeout 20; py k.pid; "
+                   "py sorted(signal.pthread_sigmask(signal.SIG_BLOCK, [])); "
+                   "py signal.getsignal(signal.SIGUSR1) is signal.SIG_DFL")  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    pid = int(lines[2])
+    assert re.fullmatch(
+        rf"sigwait: SIGUSR1 \(10\) from pid {pid} \(k, a child of the shell\), uid \d+: "
+        r"SI_USER: sent by kill",
+        lines[1],
+    ), lines[1]
+    assert lines[3:] == ["[]", "True"]  # the mask and the disposition are put back
+
+
+def test_ctrl_c_cancels_sigwait(sender: str) -> None:
+    script = f"spawn k -- {sender} {int(signal.SIGINT)}\nsigwait USR1 --timeout 20\necho after"
+    done = run_cli("--keep-going", "-c", script)
+    assert done.returncode == 1
+    assert done.stderr == "error: cancelled by Ctrl-C; everything else carries on\n"
+    assert done.stdout.splitlines()[-1] == "after"
+
+
+def test_sigwait_can_take_sigint_itself(sender: str) -> None:
+    done = run_cli("-c", f"spawn k -- {sender} {int(signal.SIGINT)}; sigwait INT --timeout 20")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines()[1].startswith("sigwait: SIGINT (2) from pid ")
+
+
+def test_a_trap_does_not_see_what_sigwait_takes(sender: str) -> None:
+    done = run_cli("-c", f"trap USR1; spawn k -- {sender} {int(signal.SIGUSR1)}; "
+                   "sigwait USR1 --timeout 20; trap USR1")  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines()[-1] == (
+        "trap: SIGUSR1 (10) is already trapped: 0 received so far"
+    )
+
+
+def test_a_timeout_says_what_did_not_come_and_puts_everything_back(shell: Shell) -> None:
+    assert shell.fails("sigwait USR2 HUP --timeout 0.2") == (
+        "error: sigwait: timeout after 0.2 s: no SIGUSR2 or SIGHUP came; --timeout S waits longer"
+    )
+    assert signal.pthread_sigmask(signal.SIG_BLOCK, []) == set()
+    assert signal.getsignal(signal.SIGUSR2) == signal.SIG_DFL
+    explained = shell.ok("explain")
+    assert "signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGUSR2, signal.SIGHUP})" in (
+        explained
+    )
+
+
+def test_sigwait_refuses_what_cannot_be_waited_for(shell: Shell) -> None:
+    assert "SIGKILL (9) can't be blocked" in shell.fails("sigwait KILL")
+    assert "SIGSTOP (19) can't be blocked" in shell.fails("sigwait USR1 STOP")
+    assert "the C library's own" in shell.fails("sigwait 32")
+    assert "missing SIG" in shell.fails("sigwait")
+    assert "unknown signal" in shell.fails("sigwait NOPE")
