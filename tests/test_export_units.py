@@ -391,3 +391,42 @@ def test_lookups_that_are_one_call(shell: Shell, tmp_path: Path):
     ], tmp_path)  # fmt: skip
     assert out[:2] == ["20480  (0x5000)", "80  (0x50)"]
     assert "7f 00 00 01  (4 bytes, packed)" in out
+
+
+def test_expect_read_until_and_communicate(shell: Shell, tmp_path: Path):
+    out = check_same(shell, [
+        "spawn q -- python3 -u -i -q",
+        "expect q --stderr '>>> '",
+        "writeline q 6*7",
+        "expect q 4.",
+        r"read q --until '\n' --repr",
+        """writeline q "print('a' + chr(0) + 'b', end='')" """,
+        "expect q --hex b",
+        "spawn r -- sh -c 'printf abc; sleep 0.1; printf def'",
+        "read r --until d",
+        "read r --until zzz",
+        "spawn p -- sort",
+        r'communicate p "b\na\n"',
+        "tcp listen l 0",
+        "tcp connect c l",
+        "accept l s",
+        r'send s "hello\x00world\n"',
+        "expect c --repr wor",
+        "recv c",
+    ], tmp_path)  # fmt: skip
+    assert out[3] == "42"
+    assert r"b'\n'  (1 byte)" in out
+    assert "(EOF before the match)" in out
+    assert out[-10:-7] == ["a", "b", "p: exited with status 0"]
+    assert r"b'hello\x00wor'  (9 bytes)" in out
+
+
+def test_sudo_asks_the_password_with_getpass_and_never_holds_it(shell: Shell):
+    shell.session.env.ask_password = lambda prompt: "hunter2"
+    shell("sudo -- true")
+    source = script_of(shell)
+    assert "hunter2" not in source
+    assert 'secret = getpass.getpass(f"[sudo] password for {getpass.getuser()}: ")' in source
+    assert "['sudo', '-S', '-p', '', '--', 'true']" in source
+    assert 'input=secret.encode() + b"\\n",' in source
+    compile(source, "exported.py", "exec")

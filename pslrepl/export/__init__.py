@@ -30,7 +30,7 @@ NAMES_NO_RESOURCE = ("log", "getprotobyname")  # their NAME is a log's or a prot
 # a missing program, a child that has ended, a refused certificate) or mark it: any
 # other command that failed in the session is marked, not written as if it worked.
 FAILURES = ("spawn", "read", "recv", "signal", "terminate", "kill", "run", "tls connect",
-            "py", "set", "trap")  # fmt: skip
+            "py", "set", "trap", "expect", "sudo")  # fmt: skip
 
 # Commands that make no stdlib call and show nothing a script would: left out, said so.
 LOOKING_BACK = ("history", "explain", "export py", "record")

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from pslrepl.export.common import data_of, fstring_text
-from pslrepl.export.script import indented, literal, wrapped_print
+from pslrepl.parsing import unescape
+from pslrepl.export.script import Unexportable, indented, literal, wrapped_print
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -87,7 +88,10 @@ def _read(script: Script, record: CommandRecord) -> None:
     mode = "hex" if values.get("hex") else "repr" if values.get("repr") else None
     eof = wrapped_print(f"EOF: {name} closed its {stream} and nothing is left")
     if values.get("until"):
-        script.not_exported(record, "read --until is not exported yet")
+        until = unescape(str(values["until"]))
+        _read_through(script, record, f"{pipe}.read", f"re.escape({until!r})",
+                      mode)  # fmt: skip
+        script.printed.add(name)
         return
     if values.get("all"):
         script.add(f"data = {pipe}.read()  # until the child closes its {stream}")
@@ -117,6 +121,62 @@ def _read(script: Script, record: CommandRecord) -> None:
                              indent="    "))  # fmt: skip
     if record.ok:
         script.printed.add(name)
+
+
+def _read_through(
+    script: Script, record: CommandRecord, pipe: str, pattern: str, mode: str | None
+) -> None:
+    """expect and read --until: read until the pattern is found, then show what was read."""
+    script.imp("re")
+    reader = script.use("read_through")
+    script.add(f"data, found = {reader}({pipe}, {pattern})")
+    script.add(script.show("data", mode=mode))
+    script.add("if not found:", '    print("(EOF before the match)")')
+
+
+def _expect(script: Script, record: CommandRecord) -> None:
+    values = record.values
+    v = script.var(values["name"])
+    stream = "stderr" if values.get("stderr") else "stdout"
+    mode = "hex" if values.get("hex") else "repr" if values.get("repr") else None
+    pattern = str(values["regex"]).encode()
+    if not record.ok:
+        raise Unexportable("this expect failed in the session; what it said is not in this "
+                           "script")  # fmt: skip
+    reader = f"{v}.recv" if script.kinds.get(values["name"]) == "tcp" else f"{v}.{stream}.read"
+    _read_through(script, record, reader, repr(pattern), mode)
+    script.printed.add(values["name"])
+
+
+def _communicate(script: Script, record: CommandRecord) -> None:
+    name = record.values["name"]
+    v = script.var(name)
+    status = script.use("status")
+    script.add(f"out, err = {v}.communicate({data_of(record)})  # stdin closed after it")
+    script.add("if out:", f"    {script.show('out')}", "if err:", f"    {script.show('err')}")
+    script.add(f'print(f"{name}: {{{status}({v}.returncode)}}")')
+    script.live.pop(name, None)
+
+
+def _sudo(script: Script, record: CommandRecord) -> None:
+    from pslrepl.resources.commandline import command_text
+
+    user = record.values.get("user")
+    argv = ["sudo", "-S", "-p", "", *(["-u", user] if user else []), "--", *record.argv]
+    script.imp("getpass", "subprocess")
+    status = script.use("status")
+    script.add("# The password is asked here, without echo: the session never kept it.")
+    script.add('secret = getpass.getpass(f"[sudo] password for {getpass.getuser()}: ")')
+    script.add("done = subprocess.run(", f"    {literal(argv, indent=4)},",
+               '    input=secret.encode() + b"\\n",', "    capture_output=True,",
+               f"    timeout={script.timeout:g},", "    start_new_session=True,", ")",
+               "del secret")  # fmt: skip
+    script.add("if done.stdout:", f"    {script.show('done.stdout')}", "if done.stderr:",
+               f"    {script.show('done.stderr')}", f"print({status}(done.returncode))")  # fmt: skip
+    shown = fstring_text(command_text(list(record.argv)))
+    script.add("if done.returncode != 0:",
+               wrapped_print(f"error: sudo: {shown} {{{status}(done.returncode)}}", f=True,
+                             indent="    "))  # fmt: skip
 
 
 def _wait(script: Script, record: CommandRecord) -> None:
@@ -245,6 +305,9 @@ def _ps(script: Script, record: CommandRecord) -> None:
 
 EXPORTERS = {
     "ps": _ps,
+    "expect": _expect,
+    "communicate": _communicate,
+    "sudo": _sudo,
     "spawn": _spawn,
     "write": lambda script, record: _write(script, record, newline=False),
     "writeline": lambda script, record: _write(script, record, newline=True),

@@ -54,6 +54,23 @@ def table(headers, rows, min_widths):
         print("".join(c.ljust(w + 2) for c, w in zip(row[:-1], widths, strict=False)) + row[-1])
 ''',
     ),
+    "read_through": (
+        (),
+        r'''
+def read_through(read, pattern):
+    """Call ``read`` (a pipe's read, a socket's recv) until ``pattern`` (a regular
+    expression of bytes) is found: (what was read, whether it was found). One byte at a
+    time, so nothing past the match is taken: the first time it is found, it ends at the
+    last byte read."""
+    data = b""
+    while not re.search(pattern, data):
+        byte = read(1)
+        if not byte:
+            return data, False
+        data += byte
+    return data, True
+''',
+    ),
     "show": (
         (),
         r'''
@@ -146,6 +163,7 @@ HELPER_IMPORTS: dict[str, tuple[str, ...]] = {
     "status": ("signal",),
     "clock": ("time",),
     "pem_file": ("contextlib", "tempfile"),
+    "read_through": ("re",),
 }
 
 
@@ -176,7 +194,8 @@ RESERVED = frozenset({
     "contextlib", "hashlib", "os", "select", "signal", "socket", "socketserver", "ssl",
     "subprocess", "sys", "tempfile", "threading", "time",
     "addr", "clock", "nbytes", "pem_file", "plural", "recv_line", "show", "show_hex",
-    "show_repr", "status", "table", "CountedServer", "TLSServer", "Echo", "Upper",
+    "show_repr", "status", "table", "read_through", "re", "getpass", "secret", "found",
+    "out", "CountedServer", "TLSServer", "Echo", "Upper",
     "Discard", "Chat", "Relay", "TEST_CA_PEM", "SERVER_CERT_PEM", "SERVER_KEY_PEM",
     "errno", "n", "err", "packed", "timeout", "data", "chunk", "ready", "flags", "peer",
     "returncode", "done", "exc", "sock",
