@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from pslrepl.export.common import data_of, fstring_text
-from pslrepl.parsing import unescape
 from pslrepl.export.script import Unexportable, indented, literal, wrapped_print
+from pslrepl.parsing import unescape
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -172,7 +172,8 @@ def _sudo(script: Script, record: CommandRecord) -> None:
                f"    timeout={script.timeout:g},", "    start_new_session=True,", ")",
                "del secret")  # fmt: skip
     script.add("if done.stdout:", f"    {script.show('done.stdout')}", "if done.stderr:",
-               f"    {script.show('done.stderr')}", f"print({status}(done.returncode))")  # fmt: skip
+               f"    {script.show('done.stderr')}")  # fmt: skip
+    script.add(f"print({status}(done.returncode))")
     shown = fstring_text(command_text(list(record.argv)))
     script.add("if done.returncode != 0:",
                wrapped_print(f"error: sudo: {shown} {{{status}(done.returncode)}}", f=True,
