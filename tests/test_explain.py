@@ -131,6 +131,9 @@ EXPLAINED = [
     "trap USR2 --off", "trap RTMIN+1", "itimer REAL 30", "itimer", "itimer REAL 0",
     "spawn ig --ignore HUP,RTMIN+2 -- sleep 30", "signal ig TERM --group",
     "sigwait USR2 --timeout 0.01",
+    "sh ls -1 / | wc -l", "sh --in x --ok-code 0,1 --env A=B --cwd / --no-tty cat",
+    "sh /bin/echo path", "sh --bg bg1 sleep 30", "signal bg1 USR1", "sh --bg bg2 sleep 30",
+    "kill bg2", "signal bg1 TERM --group",
 ]  # fmt: skip
 
 

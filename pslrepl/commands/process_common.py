@@ -18,7 +18,8 @@ if TYPE_CHECKING:
     from pslrepl.kinds import Completing
     from pslrepl.resources.process import Process
 
-PROC = ("process",)
+# A spawned child, or a command sh runs in the background (sh --bg): both are Processes.
+PROC = ("process", "sh")
 CHILD = Arg("NAME", ResourceOf(*PROC))
 
 

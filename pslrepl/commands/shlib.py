@@ -1,21 +1,33 @@
-"""The `sh` command: a program run through the third-party `sh` library."""
+"""The `sh` command: programs run through the third-party `sh` library, in the foreground,
+piped as sh pipes them, or in the background under a name."""
 
 from __future__ import annotations
 
-import os
+import signal
 
+from pslrepl.callrecord import Call
 from pslrepl.commands.groups import PROCESSES
 from pslrepl.commands.options import TIMEOUT
-from pslrepl.commandspec import Commands
+from pslrepl.commands.sh_calls import (
+    CHUNK,
+    Keep,
+    OkCodes,
+    ShOptions,
+    fork_reason,
+    not_found,
+    parent_death_signal,
+    pipeline_python,
+    program_expr,
+    restoring_mask,
+    split_pipeline,
+)
+from pslrepl.commandspec import Commands, Opt
 from pslrepl.errors import PslError, Timeout, UsageError
 from pslrepl.invocation import Shown
+from pslrepl.kinds import NEW, PATH
 from pslrepl.render import plural, preview
 from pslrepl.results import Output, Styled
 from pslrepl.signals_table import describe_status
-
-# sh reads a stream in reads of this size (its default, line buffering, reads 1 KiB at a
-# time and its unbuffered mode a byte at a time: `sh yes` would crawl).
-CHUNK = 65536
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -23,98 +35,186 @@ if TYPE_CHECKING:
 
     from pslrepl.invocation import Invocation
 
-
-class _Keep:
-    """Where sh writes a stream (its ``_out``/``_err``): the newest bytes are kept, the
-    older ones counted. Left to itself sh keeps every byte in memory (`sh yes`)."""
-
-    def __init__(self) -> None:
-        from pslrepl.resources.buffers import StreamBuffer
-
-        self.buf = StreamBuffer()
-
-    def write(self, chunk: bytes) -> None:  # sh passes bytes to a file-like with no encoding
-        self.buf.feed(chunk)
-
-    def __repr__(self) -> str:
-        return f"<the newest {self.buf.cap >> 20} MiB>"
-
-
 COMMANDS = Commands(PROCESSES)
+
+# What the shell passes besides the user's options, said in explain's note.
+KEPT = "_out/_err targets keeping the newest 1 MiB of each stream"
 
 
 @COMMANDS.command(
     "sh",
-    "run a program through the sh library and show its result",
+    "run a program through the sh library: to its end, piped with |, or in the background",
     rest=True,
-    rest_name="PROGRAM [ARGS]",
-    opts=(TIMEOUT,),
-    calls=("sh.Command", "sh.RunningCommand"),
-    examples=("sh ls -l /", "sh git --version", "sh wc -c /etc/hostname"),
-    details="sh raises ErrorReturnCode_N for a non-zero exit, SignalException_SIGNAME for "
-    "a signal and CommandNotFound for a missing program; each is shown as an error, with "
-    "what the program printed. Output goes to _out/_err targets that keep the newest "
-    "1 MiB of each stream (sh itself would keep everything).",
+    rest_name="PROGRAM [ARGS] [| PROGRAM [ARGS]]",
+    opts=(
+        Opt("--bg", "run it in the background under NAME (_bg=True)", "NAME", kind=NEW),
+        Opt("--iter", "with --bg: show each line it prints as it comes (_iter)"),
+        Opt("--in", "give DATA to its stdin, then EOF (_in)", "DATA"),
+        Opt("--ok-code", "exit statuses taken as success (_ok_code)", "N,M", kind=OkCodes()),
+        Opt("--cwd", "its working directory (_cwd)", "DIR", kind=PATH),
+        Opt("--env", "set an environment variable for it (_env)", "K=V", repeat=True),
+        Opt(
+            "--tty", "stdout on a pseudo-terminal (_tty_out=True, sh's default)", exclusive="tty"
+        ),  # fmt: skip
+        Opt("--no-tty", "stdout on a pipe (_tty_out=False)", exclusive="tty"),
+        TIMEOUT,
+    ),
+    calls=("sh.Command", "sh.RunningCommand", "RunningCommand.wait"),
+    examples=(
+        "sh ls -l /",
+        "sh git --version",
+        "sh ls -1 / | wc -l",
+        "sh --in 'b\\na\\n' sort",
+        "sh --ok-code 0,1 grep nosuchword /etc/hostname",
+        "sh --env GREETING=hi --no-tty printenv GREETING",
+        "sh --bg job sleep 30",
+        "sh --bg lines --iter sh -c 'echo one; echo two'",
+    ),
+    details="Without --bg, sh runs the program to its end and shows what it printed and "
+    "how it ended. sh raises ErrorReturnCode_N for a status --ok-code doesn't accept "
+    "(0 alone by default), SignalException_SIGNAME for a signal, TimeoutException after "
+    "--timeout and CommandNotFound for a missing program: each is shown as an error, "
+    "with what the program printed. A | between words pipes as sh does it: `sh ls -1 / | "
+    "wc -l` is sh.wc('-l', _in=sh.ls('-1', '/', _piped=True)), and no system shell is "
+    "involved ('|' quoted is a plain argument); --in goes to the first program, --tty "
+    "to the last, the rest to each. --bg NAME keeps sh's RunningCommand under NAME (`py "
+    "NAME` is it): wait, poll, read, expect, signal, kill, ps, ls and close take it, and "
+    "its exit is an event; it runs until it ends unless --timeout is given, in a "
+    "session of its own, and ignores SIGHUP as sh's _bg makes it. --iter shows each "
+    "line as an event instead of keeping it for read. Output goes to targets that keep "
+    "the newest 1 MiB of each stream (sh itself would keep everything).",
 )
 def _sh(ctx: Invocation) -> None:
-    if not ctx.argv or not ctx.argv[0]:
-        raise UsageError("sh: give a program, like: sh ls -l")
+    stages = split_pipeline(ctx)
+    for words in stages:
+        if not words or not words[0]:
+            raise UsageError("sh: give a program, like: sh ls -l")
+    if ctx["iter"] and ctx["bg"] is None:
+        raise UsageError("sh: --iter shows the lines as they come while the prompt stays "
+                         "usable, in the background: give it a name, like: sh --bg t --iter "
+                         "PROGRAM ARGS")  # fmt: skip
     import sh  # imported here: it is slow to load and only this command needs it
 
-    program, *args = ctx.argv
-    command: Any
+    commands = []
+    for program, *_ in stages:
+        try:
+            commands.append(sh.Command(program))
+        except sh.CommandNotFound:
+            raise PslError(f"sh: {not_found(program)} (sh.CommandNotFound)") from None
+    if ctx["bg"] is not None:
+        if len(stages) > 1:
+            raise UsageError("sh: --bg runs one program; pipe in the foreground, or spawn "
+                             "NAME --shell -- 'A | B' keeps a pipeline")  # fmt: skip
+        _background(ctx, commands[0], stages[0])
+    else:
+        _foreground(ctx, commands, stages)
+
+
+def _foreground(ctx: Invocation, commands: list[Any], stages: list[list[str]]) -> None:
+    """Each command of the pipeline but the last with _piped=True, handed to the next as
+    its _in; the last is waited for, as sh does when it is called."""
+    import sh
+
+    options = ShOptions(ctx, background=False)
+    out, errs = Keep(), [Keep() for _ in stages]
+    death = parent_death_signal()
+    python = pipeline_python(stages, options, [])
+    func = program_expr(stages[-1][0])
+    args_text = python[len(func) + 1 : -1]
+    note = f"the shell also passes {KEPT}, _return_cmd=True" + (
+        "" if options.timeout_given else f" and _timeout={ctx.timeout:g}"
+    )
+    running: list[Any] = []
+
+    def record(result: Any) -> None:
+        ctx.record(func, args_text, result, exact=False, note=note)
+
     try:
-        command = sh.Command(program)
-    except sh.CommandNotFound:
-        raise PslError(f"sh: {_not_found(program)} (sh.CommandNotFound)") from None
-    ctx.record("sh.Command", repr(program), command)
-    out, err = _Keep(), _Keep()
-    # In the foreground, as sh runs a command by default: with _bg the child would
-    # ignore SIGHUP. _timeout bounds it even if Ctrl-C leaves sh's wait early.
-    kwargs: dict[str, Any] = dict(
-        _return_cmd=True, _out=out, _err=err, _out_bufsize=CHUNK, _err_bufsize=CHUNK,
-        _no_pipe=True, _timeout=ctx.timeout,
-    )  # fmt: skip
-    # out and err are callbacks keeping the newest 1 MiB: named so, the line stays Python.
-    named = {"_out": "out", "_err": "err"}
-    shown = ", ".join([*(repr(a) for a in args),
-                       *(f"{k}={named.get(k) or repr(v)}" for k, v in kwargs.items())])  # fmt: skip
-    death = _parent_death_signal()
-    if death is not None:
-        kwargs["_preexec_fn"] = death
-    try:
-        running = command(*args, **kwargs)
+        previous = None
+        for index, command in enumerate(commands):
+            last = index == len(commands) - 1
+            kw = options.kwargs(index, last)
+            # In the foreground, as sh runs a command by default: with _bg the child would
+            # ignore SIGHUP. _timeout bounds it even if Ctrl-C leaves sh's wait early.
+            kw.update(_err=errs[index], _err_bufsize=CHUNK, _bg_exc=False)
+            if death is not None:
+                kw["_preexec_fn"] = death
+            if last:
+                kw.update(_return_cmd=True, _out=out, _out_bufsize=CHUNK, _no_pipe=True)
+            else:
+                kw["_piped"] = True
+            if previous is not None:
+                kw["_in"] = previous  # sh 2 pipes through _in
+            previous = command(*stages[index][1:], **kw)
+            running.append(previous)
     except sh.ForkException as exc:
-        ctx.record(f"sh.{program}", shown, f"raised {type(exc).__name__}")
-        raise PslError(f"sh: can't run {program!r}: {_fork_reason(exc)}") from None
-    except sh.TimeoutException:
-        ctx.record(f"sh.{program}", shown, "raised TimeoutException")
-        _show(ctx, out, err)
-        got = bytes(out.buf.data[:64] + err.buf.data[:64])
+        record(f"raised {type(exc).__name__}")
+        program = stages[len(running)][0]
+        raise PslError(f"sh: can't run {program!r}: {fork_reason(exc)}") from None
+    except sh.TimeoutException as exc:
+        record("raised TimeoutException")
+        _show(ctx, out, errs)
+        program = _who(stages, running, exc)
+        got = bytes(out.buf.data[:64] + b"".join(e.buf.data[:64] for e in errs))
+        total = out.buf.total + sum(e.buf.total for e in errs)
         raise Timeout(
-            f"sh: timeout after {ctx.timeout:g} s; {program} was killed (sh.TimeoutException); "
-            f"{plural(out.buf.total + err.buf.total, 'byte')} of output"
+            f"sh: timeout after {options.timeout:g} s; {program} was killed "
+            f"(sh.TimeoutException); {plural(total, 'byte')} of output"
             + (f": {preview(got)}" if got else "")
             + "; --timeout S waits longer"
         ) from None
     except sh.ErrorReturnCode as exc:
-        ctx.record(f"sh.{program}", shown, f"raised {type(exc).__name__}")
-        _show(ctx, out, err)
+        record(f"raised {type(exc).__name__}")
+        _show(ctx, out, errs)
+        program = _who(stages, running, exc)
         raise PslError(
             f"sh: {program} {describe_status(exc.exit_code)} ({type(exc).__name__})"
         ) from None
-    exit_code = running.exit_code
-    ctx.record(f"sh.{program}", shown, Shown(f"<RunningCommand: exit_code={exit_code}>"))
-    _show(ctx, out, err)
+    finally:
+        _reap(running)
+    exit_code = running[-1].exit_code
+    record(Shown(f"<RunningCommand: exit_code={exit_code}>"))
+    _show(ctx, out, errs)
     style = "ok" if exit_code == 0 else "state.failed"
-    ctx.emit(Styled(((style, describe_status(exit_code)),)))
+    accepted = ""
+    if exit_code and ctx["ok_code"]:
+        accepted = " (accepted: --ok-code " + ",".join(map(str, ctx["ok_code"])) + ")"
+    ctx.emit(Styled(((style, describe_status(exit_code) + accepted),)))
 
 
-def _show(ctx: Invocation, *streams: _Keep) -> None:
-    for name, keep in zip(("stdout", "stderr"), streams, strict=True):
+def _who(stages: list[list[str]], running: list[Any], exc: Any) -> str:
+    """The program of the pipeline that raised: sh's exception names the command it ran."""
+    ran = getattr(exc, "full_cmd", None)
+    for words, command in zip(stages, running, strict=False):
+        if getattr(command, "ran", None) == ran:
+            return words[0]
+    return stages[min(len(running), len(stages) - 1)][0]
+
+
+def _reap(running: list[Any]) -> None:
+    """A pipeline left behind by Ctrl-C or a failing command: KILL what still runs and reap
+    it, so no child (and none of sh's threads) outlives the command."""
+    for command in running:
+        process = command.process
+        if process.exit_code is not None:
+            continue
+        try:
+            if process.is_alive()[0]:
+                process.kill()
+        except OSError:
+            pass
+        try:
+            process.wait()
+        except Exception:  # noqa: BLE001 - reaping, whatever sh thinks of the status
+            pass
+
+
+def _show(ctx: Invocation, out: Keep, errs: list[Keep]) -> None:
+    streams = [("stdout", out), *(("stderr", keep) for keep in errs)]
+    for name, keep in streams:
         if keep.buf.data:
             ctx.emit(Output(bytes(keep.buf.data), name))
-    for name, keep in zip(("stdout", "stderr"), streams, strict=True):
+    for name, keep in streams:
         buf = keep.buf
         if buf.dropped:
             ctx.say(
@@ -124,63 +224,50 @@ def _show(ctx: Invocation, *streams: _Keep) -> None:
             )
 
 
-def _not_found(program: str) -> str:
-    """Why sh.Command refused: sh says CommandNotFound for a directory or a file that
-    can't be executed as much as for a missing one; say which it is."""
-    if "/" in program:
-        candidates = [program]
-    else:
-        path = os.environ.get("PATH", os.defpath).split(os.pathsep)
-        candidates = [os.path.join(d or ".", program) for d in path]
-    for candidate in candidates:
-        if os.path.isdir(candidate):
-            if candidate == program:
-                return f"{program!r} is a directory, not a program"
-            continue  # a directory named like it on PATH doesn't stop the search
-        if os.path.exists(candidate) and not os.access(candidate, os.X_OK):
-            return (
-                f"{candidate!r} can't be executed: no execute permission (EACCES); "
-                f"chmod +x it, or give it to its interpreter"
-            )
-    if "/" in program:
-        return f"no such program {program!r}: check the path"
-    return f"no such program {program!r} on PATH: check the name or give a path"
+def _background(ctx: Invocation, command: Any, words: list[str]) -> None:
+    """sh's _bg=True: the RunningCommand is kept under a name, in a session of its own
+    (the watchdog ends it if the shell dies), and a thread of the job waits for it."""
+    import sh
 
+    from pslrepl.resources.commandline import command_text
+    from pslrepl.resources.sh_job import ShJob
+    from pslrepl.signals_table import BLOCKABLE
 
-def _fork_reason(exc: Exception) -> str:
-    """sh's ForkException carries the child's traceback as text; its last OSError line
-    (FileNotFoundError, PermissionError...) says why exec failed: ENOEXEC for a file
-    with no #! line, ENOENT for a #! interpreter that isn't there."""
-    import errno
-    import re
-
-    found = re.findall(r"\w*Error: \[Errno (\d+)\] ([^\n]*)", str(exc))
-    if not found:
-        return "the child failed before it could exec (sh.ForkException)"
-    code, reason = int(found[-1][0]), found[-1][1].strip()
-    name = errno.errorcode.get(code, str(code))
-    hint = {
-        errno.ENOEXEC: ": it is not a program this system can run (a script needs a #! line)",
-        errno.ENOENT: ": its #! line names an interpreter that isn't there",
-        errno.EACCES: ": no permission to execute it",
-    }.get(code, "")
-    return f"{reason} ({name}){hint} (sh.ForkException)"
-
-
-def _parent_death_signal() -> Any:
-    """A preexec function asking Linux to KILL the child if the shell dies before it
-    (prctl PR_SET_PDEATHSIG): sh's child stays in the shell's own process group, where
-    the watchdog doesn't look. None where there is no prctl."""
-    import ctypes
-    import signal
-
+    session = ctx.session
+    name = ctx["bg"]
+    options = ShOptions(ctx, background=True)
+    iterate = bool(ctx["iter"])
+    given = len(options.data) if options.data is not None else None
+    job = ShJob(session, name, command=command_text(words), argv=words, iterate=iterate,
+                given=given)  # fmt: skip
+    kw = options.kwargs(0, True)
+    kw.update(
+        _bg=True, _bg_exc=False, _return_cmd=True, _new_session=True, _no_pipe=True,
+        _out=job.sink("stdout"), _err=job.sink("stderr"), _err_bufsize=CHUNK,
+        _out_bufsize=1 if iterate else CHUNK,
+    )  # fmt: skip
+    python = pipeline_python([words], options, ["_bg=True", *(["_iter=True"] if iterate else [])])
+    func = program_expr(words[0])
+    note = f"the shell also passes {KEPT}" + (
+        ", and an _out callback showing each line" if iterate else ""
+    )
+    # sh's threads start in the call and inherit this thread's signal mask: blocked, so
+    # none of them takes a signal meant for the shell (Python runs handlers only in the
+    # main thread, and a default action there would end the shell). The child gets the
+    # shell's mask back before it execs.
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, BLOCKABLE)
     try:
-        prctl = ctypes.CDLL(None, use_errno=True).prctl
-    except (OSError, AttributeError):
-        return None
-    pr_set_pdeathsig = 1
-
-    def die_with_the_shell() -> None:
-        prctl(pr_set_pdeathsig, int(signal.SIGKILL), 0, 0, 0)
-
-    return die_with_the_shell
+        kw["_preexec_fn"] = restoring_mask(previous)
+        try:
+            running = command(*words[1:], **kw)
+        except sh.ForkException as exc:
+            ctx.record(func, python[len(func) + 1 : -1], "raised ForkException")
+            raise PslError(f"sh: can't run {words[0]!r}: {fork_reason(exc)}") from None
+        job.call_text = python
+        job.start(running)
+        session.registry.add(job)
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+    ctx.calls.append(Call(func, python[len(func) + 1 : -1], f"<RunningCommand pid={job.pid}>",
+                          exact=False, note=note, value=running))  # fmt: skip
+    ctx.emit(Styled((("name", name), ("", f": started pid {job.pid}: {job.command}"))))

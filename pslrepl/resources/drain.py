@@ -92,20 +92,29 @@ class ChildDrain(Resource):
             chunk = os.read(fd, CHUNK)
         except OSError:
             chunk = b""
-        buf = self.stdout if stream == "stdout" else self.stderr
         if not chunk:
             sel.unregister(fd)
-            # No event: which of stdout and stderr reads EOF first is a race (it depends
-            # on how data and EOF fall into reads), and a log must replay the same way
-            # every time. `read` reports EOF; `wait NAME eof` waits for it.
-            with self.session.cond:
-                buf.eof = True
-                self.session.cond.notify_all()
+            self.mark_eof(stream)
             return 0
+        self.take(stream, chunk)
+        return len(chunk)
+
+    def mark_eof(self, stream: str) -> None:
+        # No event: which of stdout and stderr reads EOF first is a race (it depends
+        # on how data and EOF fall into reads), and a log must replay the same way
+        # every time. `read` reports EOF; `wait NAME eof` waits for it.
+        buf = self.stdout if stream == "stdout" else self.stderr
+        with self.session.cond:
+            buf.eof = True
+            self.session.cond.notify_all()
+
+    def take(self, stream: str, chunk: bytes) -> None:
+        """Keep what the child wrote on ``stream`` for `read`, log it, and say once when
+        the buffer fills (again only after a read made room)."""
+        buf = self.stdout if stream == "stdout" else self.stderr
         with self.session.cond:
             dropped = buf.feed(chunk)
             self.bytes_in += len(chunk)
-            # Said once each time the buffer fills: again only after a read made room.
             report_drop = dropped and buf.dropped_unread == dropped
         self.post(Event.traffic(self.name, "data", stream, "in", chunk))
         if report_drop:
@@ -118,7 +127,6 @@ class ChildDrain(Resource):
                     stream=stream,
                 )
             )
-        return len(chunk)
 
     def _note_exit(self) -> bool:
         returncode = self.popen.poll()

@@ -36,7 +36,9 @@ class Process(ChildDrain):
     (Linux 5.3+, Python 3.9+) or, failing that, by polling.
     """
 
-    KINDS: ClassVar[tuple[str, ...]] = ("process",)
+    # sh: a command the sh library runs in the background (sh --bg NAME), a Process to
+    # every command that takes one (resources/sh_job.py's ShJob).
+    KINDS: ClassVar[tuple[str, ...]] = ("process", "sh")
     EVENTS = ("exit", "data", "eof")
     bytes_out = 0  # what write() wrote to stdin, counted as it writes (session lock held)
 

@@ -1,0 +1,223 @@
+"""A command the sh library runs in the background (sh --bg NAME), kept as a child.
+
+sh's RunningCommand does the work: its threads read the output into the job's buffers
+(its ``_out``/``_err`` targets) and its ``wait`` reaps the child, in the job's own thread,
+which then reports the exit. To every command that takes a child (read, wait, poll,
+signal, kill, ps, ls, info, close) the job is a Process.
+"""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import threading
+import time
+
+from pslrepl.errors import PslError
+from pslrepl.events import Event
+from pslrepl.resources.base import Resource
+from pslrepl.resources.buffers import StreamBuffer
+from pslrepl.resources.process import Process
+from pslrepl.signals_table import background_thread, describe_status
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    import re
+    from typing import Any
+
+    from pslrepl.resources.buffers import ReadResult
+    from pslrepl.results import Cell
+    from pslrepl.session import Session
+
+# How long close waits for sh's threads to finish once the child is gone.
+THREADS_GRACE = 5.0
+
+
+class ShPopen:
+    """The few members of a Popen the process code asks for (pid, args, returncode, poll,
+    wait, send_signal), answered from sh's process (RunningCommand.process): sh reaps it,
+    in the job's thread, so nothing here calls waitpid."""
+
+    stdin = stdout = stderr = None
+
+    def __init__(self, running: Any, argv: list[str]) -> None:
+        self.running = running
+        self.pid: int = running.pid
+        self.args = argv
+
+    @property
+    def returncode(self) -> int | None:
+        code: int | None = self.running.process.exit_code
+        return code
+
+    def poll(self) -> int | None:
+        return self.returncode
+
+    def wait(self, timeout: float) -> int:
+        deadline = time.monotonic() + timeout
+        while self.returncode is None:
+            if time.monotonic() >= deadline:
+                raise subprocess.TimeoutExpired(self.args, timeout)
+            time.sleep(0.01)  # the job's thread reaps it: nothing here to block on
+        return self.returncode
+
+    def send_signal(self, signum: int) -> None:
+        if self.returncode is None:  # once reaped, its pid may be another process's
+            self.running.process.signal(signum)
+
+    def kill(self) -> None:
+        self.send_signal(signal.SIGKILL)
+
+
+class _Sink:
+    """Where sh writes one stream of the job (its _out or _err, a file-like: sh hands it
+    bytes): into the job's buffer for `read`, as a spawned child's drain thread does."""
+
+    def __init__(self, job: ShJob, stream: str) -> None:
+        self.job = job
+        self.stream = stream
+
+    def write(self, chunk: bytes) -> None:
+        if chunk:
+            self.job.take(self.stream, chunk)
+
+    def __repr__(self) -> str:
+        return f"<{self.job.name}'s {self.stream} buffer>"
+
+
+class _Lines(_Sink):
+    """--iter: each line (sh reads line-buffered, _out_bufsize=1) becomes an event shown
+    as it comes, as iterating over a RunningCommand gives it; nothing is kept to read."""
+
+    def write(self, chunk: bytes) -> None:
+        if not chunk:
+            return
+        job = self.job
+        with job.session.cond:
+            job.bytes_in += len(chunk)
+        text = chunk.rstrip(b"\n").decode(job.session.settings.encoding, "backslashreplace")
+        shown = "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+        job.post(Event(job.name, "note", shown[:500], stream=self.stream, size=len(chunk)))
+
+
+class ShJob(Process):
+    """sh's RunningCommand for a command started with _bg=True, under a name."""
+
+    KINDS = ("sh",)
+
+    def __init__(
+        self,
+        session: Session,
+        name: str,
+        *,
+        command: str,
+        argv: list[str],
+        iterate: bool = False,
+        given: int | None = None,
+    ) -> None:
+        # Not Process.__init__: there is no Popen and no drain thread; sh has both.
+        Resource.__init__(self, session, name)
+        self.command = command
+        self.argv = argv
+        self.merged = False
+        self.stdout = StreamBuffer()
+        self.stderr = StreamBuffer()
+        self.stdin_closed = True  # sh writes --in's bytes, then closes it
+        self.given = given
+        self.exit_reported = False
+        self.exited_at: float | None = None
+        self.iterate = iterate
+        self.raised = ""  # sh's exception once it ended: ErrorReturnCode_2, TimeoutException
+        self.call_text = ""  # the sh call, as explain writes it
+        self.running: Any = None
+        self.thread = threading.Thread(target=self._wait, name=f"pslrepl:{name}", daemon=True)
+
+    def sink(self, stream: str) -> _Sink:
+        return _Lines(self, stream) if self.iterate and stream == "stdout" else _Sink(self, stream)
+
+    def start(self, running: Any) -> None:
+        """The command is running: tell the watchdog, and wait for its end in a thread."""
+        self.running = running
+        # Duck-typed: the members of a Popen the process code uses (see ShPopen).
+        self.popen = ShPopen(running, self.argv)  # type: ignore[assignment]
+        pid = running.pid
+        self.session.volatile[f"{self.name}.pid"] = str(pid)
+        self.session.guard_child(pid)  # it leads a session of its own (_new_session)
+        self.post(Event(self.name, "start", f"started pid {pid}: {self.command}"))
+        self.thread.start()
+
+    def _wait(self) -> None:
+        """RunningCommand.wait, as a sh user calls it: it reaps the child and returns once
+        sh's threads have read all of its output; then the exit is told."""
+        background_thread()
+        import sh
+
+        try:
+            self.running.wait()
+        except sh.TimeoutException:
+            self.raised = "TimeoutException"
+        except sh.ErrorReturnCode as exc:
+            self.raised = type(exc).__name__
+        except Exception as exc:  # a bug of ours or sh's: say so rather than die silently
+            self.post(Event(self.name, "note", f"sh's wait failed: {type(exc).__name__}: {exc}"))
+        rc = self.popen.returncode
+        self.mark_eof("stdout")
+        self.mark_eof("stderr")
+        if rc is None:
+            return
+        self.exited_at = time.time()
+        self.exit_reported = True
+        raised = f" ({self.raised})" if self.raised else ""
+        self.post(Event(self.name, "exit", describe_status(rc) + raised, fields={"rc": rc}))
+
+    @property
+    def obj(self) -> Any:
+        return self.running
+
+    # -- what differs from a spawned child ------------------------------------------------
+
+    def read(
+        self,
+        stream: str,
+        *,
+        mode: str,
+        until: bytes = b"",
+        pattern: re.Pattern[bytes] | None = None,
+        timeout: float,
+    ) -> ReadResult:
+        if self.iterate and stream == "stdout":
+            raise PslError(f"{self.name}: its stdout is shown line by line as it comes "
+                           f"(--iter), not kept to read; `log {self.name}` has it")  # fmt: skip
+        return super().read(stream, mode=mode, until=until, pattern=pattern, timeout=timeout)
+
+    def write(self, data: bytes, *, timeout: float) -> int:
+        raise PslError(f"{self.name}: an sh command's input is what --in gave it as it started "
+                       "(sh's _in), then EOF; write is for spawn's children")  # fmt: skip
+
+    def close_stdin(self) -> None:
+        raise PslError(f"{self.name}: sh closed its stdin once --in's bytes were written "
+                       "(or at once, without --in)")  # fmt: skip
+
+    def _stdin_text(self) -> str:
+        if self.given is None:
+            return "none: sh closed it at once (--in DATA gives some)"
+        return f"{self.given} bytes from --in (sh's _in), then EOF"
+
+    def info(self) -> list[tuple[str, Cell]]:
+        pairs = super().info()
+        pairs[6:6] = [("sh call", self.call_text)]  # after its argv
+        if self.raised:
+            pairs.append(("sh raised", self.raised))
+        if self.iterate:
+            pairs.append(("stdout shown", "line by line, as events (--iter)"))
+        return pairs
+
+    def close(self) -> str:
+        """TERM the job's process group, KILL it after the grace period; sh reaps it."""
+        if self.closed:
+            return "already closed"
+        outcome = self.end_child()
+        self.thread.join(timeout=THREADS_GRACE)
+        self.closed = True
+        self.post(Event(self.name, "close", outcome))
+        return outcome
