@@ -430,3 +430,29 @@ def test_sudo_asks_the_password_with_getpass_and_never_holds_it(shell: Shell):
     assert "['sudo', '-S', '-p', '', '--', 'true']" in source
     assert 'input=secret.encode() + b"\\n",' in source
     compile(source, "exported.py", "exec")
+
+
+def test_sh_calls_use_the_sh_library_and_exit_ends_the_script(shell: Shell, tmp_path: Path):
+    out = check_same(shell, [
+        "sh echo hi there",
+        r'sh --in "b\na\x00\n" --no-tty sort',
+        "sh -- ls /nonexistent",
+        "sh --ok-code 0,1 -- grep nosuchword /etc/hostname",
+        "sh --env GREETING=hi --no-tty printenv GREETING",
+    ], tmp_path)  # fmt: skip
+    assert "error: sh: ls exited with status 2 (ErrorReturnCode_2)" in out
+    assert "exited with status 1 (accepted: --ok-code 0,1)" in out
+    assert "\nimport sh\n" in script_of(shell)
+    shell("exit 3")
+    path = tmp_path / "exit.py"
+    path.write_text(script_of(shell))
+    assert subprocess.run([sys.executable, "-I", str(path)], capture_output=True).returncode == 3
+
+
+def test_source_is_the_commands_it_ran(shell: Shell, tmp_path: Path):
+    script = tmp_path / "s.psl"
+    script.write_text("echo one\necho two\n")
+    out = check_same(shell, ["echo zero", f"source {script}"], tmp_path)
+    assert out == ["zero", "one", "two"]
+    source = script_of(shell)
+    assert source.index('print("one")') < source.index(f"# psl> source {script}")

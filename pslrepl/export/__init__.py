@@ -17,7 +17,7 @@ __all__ = ["NOT_EXPORTED", "Script", "exporters", "export_records"]
 
 # The modules that declare exporters (each has an EXPORTERS dict: command name -> function).
 MODULES = ("processes", "sockets", "socket_steps", "servers", "relays", "tls_clients",
-           "session_cmds")  # fmt: skip
+           "shlib", "session_cmds")  # fmt: skip
 
 # Commands whose NAME is the resource they make; every other command's NAME (and
 # accept's LISTENER) must be one the script has made.
@@ -30,7 +30,7 @@ NAMES_NO_RESOURCE = ("log", "getprotobyname")  # their NAME is a log's or a prot
 # a missing program, a child that has ended, a refused certificate) or mark it: any
 # other command that failed in the session is marked, not written as if it worked.
 FAILURES = ("spawn", "read", "recv", "signal", "terminate", "kill", "run", "tls connect",
-            "py", "set", "trap", "expect", "sudo")  # fmt: skip
+            "py", "set", "trap", "expect", "sudo", "sh", "source")  # fmt: skip
 
 # Commands that make no stdlib call and show nothing a script would: left out, said so.
 LOOKING_BACK = ("history", "explain", "export py", "record")

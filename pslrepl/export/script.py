@@ -323,8 +323,10 @@ class Script:
         if self.source:
             head += ["", _literal(f"Exported from {self.source}.")[1:-1]]
         head += ['"""', ""]
-        for module in sorted(self.imports):
+        for module in sorted(self.imports - {"sh"}):
             head.append(f"import {module}")
+        if "sh" in self.imports:  # not the stdlib's: a section of its own
+            head.extend(["", "import sh"])
         for name, text in self.constants.items():
             head.extend(["", f'{name} = """\\'] + text.rstrip("\n").split("\n") + ['"""'])
         for name in self.helpers:

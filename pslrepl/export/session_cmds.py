@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pslrepl.export.script import wrapped_print
+from pslrepl.export.script import Unexportable, wrapped_print
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -184,7 +184,16 @@ def _log(script: Script, record: CommandRecord) -> None:
                '({signum})")')  # fmt: skip
 
 
+def _source(script: Script, record: CommandRecord) -> None:
+    # The commands it ran are in the history before it, each exported where it stands.
+    if not record.ok:
+        raise Unexportable("this source failed in the session (what ran of it is above, "
+                           "each command as its own)")  # fmt: skip
+    script.add(f"# (the commands of {record.values.get('file')} ran above, each as its own)")
+
+
 EXPORTERS = {
+    "source": _source,
     "echo": _echo,
     "set": _set,
     "sleep": _sleep,
