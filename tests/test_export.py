@@ -27,7 +27,7 @@ NOT_YET: dict[str, list[str]] = {
     "examples/chat-room.psl": ["clients"],
     "examples/relay.psl": ["info"],
     "examples/tls.psl": ["tls info"],
-    "transcripts/errors.psl": ["ls", "py", "set", "signal", "source", "trap"],
+    "transcripts/errors.psl": ["ls", "set", "signal", "source", "trap"],
     "transcripts/half-close.psl": ["info"],
     "transcripts/message-boundaries.psl": ["ls"],
     "transcripts/settings-and-help.psl": ["help", "set"],

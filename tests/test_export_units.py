@@ -456,3 +456,9 @@ def test_source_is_the_commands_it_ran(shell: Shell, tmp_path: Path):
     assert out == ["zero", "one", "two"]
     source = script_of(shell)
     assert source.index('print("one")') < source.index(f"# psl> source {script}")
+
+
+def test_a_py_line_that_raises_says_so_on_one_line(shell: Shell, tmp_path: Path):
+    out = check_same(shell, ["py 1/0", """py "x = {}; x['k']" """, "echo goes on"], tmp_path)
+    assert out == ["error: py: ZeroDivisionError: division by zero (line 1)",
+                   "error: py: KeyError: 'k' (line 1)", "goes on"]  # fmt: skip

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from pslrepl.export.script import Unexportable, wrapped_print
+from pslrepl.export.script import Unexportable, indented, wrapped_print
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    import ast
+
     from pslrepl.export.script import Script
     from pslrepl.invocation import CommandRecord
 
@@ -57,9 +59,8 @@ def _py(script: Script, record: CommandRecord) -> None:
     }
     used = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)}
     strange = sorted(used - known - bound)
-    if strange or not record.ok:
-        why = (f"it uses {', '.join(strange)}, the shell's own (session, res): not stdlib"
-               if strange else "it raised an error in the shell")  # fmt: skip
+    if strange:
+        why = f"it uses {', '.join(strange)}, the shell's own (session, res): not stdlib"
         script.not_exported(record, f"py {code!r}: {why}")
         return
     script.imp(*(m for m in PY_MODULES if m in used))
@@ -73,6 +74,21 @@ def _py(script: Script, record: CommandRecord) -> None:
                 return node
 
         tree = Rename().visit(tree)
+    lines = _py_lines(script, tree)
+    if record.ok:
+        script.add(*lines)
+        return
+    # It raised in the shell, which said so on one line: the script does the same.
+    script.add("try:", *(indented(line) for line in lines), "except Exception as exc:")
+    where = " (line 1)" if "\n" not in code else ""
+    script.add(f'    print(f"error: py: {{type(exc).__name__}}: {{exc}}{where}")')
+
+
+def _py_lines(script: Script, tree: ast.Module) -> list[str]:
+    """A py line's code for the script: an expression's value shown as the shell shows
+    it (its repr, unless None), statements as they are."""
+    import ast
+
     body = tree.body
     if len(body) == 1 and isinstance(body[0], ast.Expr):
         call = body[0].value
@@ -81,14 +97,12 @@ def _py(script: Script, record: CommandRecord) -> None:
             and isinstance(call.func, ast.Name)
             and call.func.id == "print"
         ):
-            script.add(ast.unparse(body[0]))
-        else:
-            # The shell's py shows an expression's value as the interactive prompt does:
-            # its repr, unless it is None.
-            script.imp("sys")
-            script.add(f"sys.displayhook({ast.unparse(call)})")
-        return
-    script.add(*(ast.unparse(node) for node in body))
+            return [ast.unparse(body[0])]
+        # The shell's py shows an expression's value as the interactive prompt does:
+        # its repr, unless it is None.
+        script.imp("sys")
+        return [f"sys.displayhook({ast.unparse(call)})"]
+    return [ast.unparse(node) for node in body]
 
 
 def _py_code(record: CommandRecord) -> str:
