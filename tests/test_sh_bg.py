@@ -135,6 +135,8 @@ def test_iter_shows_each_line_as_it_comes() -> None:
         assert "[t] one\n" in out and "[t] two\\tthree\n" in out
         assert out.endswith("t: exited with status 0\n")
         assert "shown line by line as it comes (--iter)" in shell.fails("read t")
+        info = dict(line.split(":", 1) for line in shell.ok("info t").splitlines())
+        assert info["stdout"].strip() == "shown line by line as it came (--iter), not kept"
         assert "  t = sh.Command(" in shell.ok("explain 2")
         assert "_bg=True, _iter=True)" in shell.ok("explain 2")
     finally:

@@ -204,13 +204,16 @@ class ShJob(Process):
         return f"{self.given} bytes from --in (sh's _in), then EOF"
 
     def info(self) -> list[tuple[str, Cell]]:
-        pairs = super().info()
-        pairs[6:6] = [("sh call", self.call_text)]  # after its argv
-        if self.raised:
-            pairs.append(("sh raised", self.raised))
-        if self.iterate:
-            pairs.append(("stdout shown", "line by line, as events (--iter)"))
-        return pairs
+        shown: list[tuple[str, Cell]] = []
+        for key, value in super().info():
+            if key == "stdout" and self.iterate:
+                value = "shown line by line as it came (--iter), not kept"
+            shown.append((key, value))
+            if key == "argv":
+                shown.append(("sh call", self.call_text))
+            elif key == "status" and self.raised:
+                shown.append(("sh raised", self.raised))
+        return shown
 
     def close(self) -> str:
         """TERM the job's process group, KILL it after the grace period; sh reaps it."""
