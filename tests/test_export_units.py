@@ -462,3 +462,13 @@ def test_a_py_line_that_raises_says_so_on_one_line(shell: Shell, tmp_path: Path)
     out = check_same(shell, ["py 1/0", """py "x = {}; x['k']" """, "echo goes on"], tmp_path)
     assert out == ["error: py: ZeroDivisionError: division by zero (line 1)",
                    "error: py: KeyError: 'k' (line 1)", "goes on"]  # fmt: skip
+
+
+def test_py_imports_go_to_the_top_and_definitions_are_known(shell: Shell, tmp_path: Path):
+    out = check_same(shell, [
+        """py "import hashlib; print(hashlib.sha256(b'xy').hexdigest()[:8])" """,
+        "py 'def twice(n):\n    return n * 2'",
+        "py twice(21)",
+    ], tmp_path)  # fmt: skip
+    assert out == [hashlib.sha256(b"xy").hexdigest()[:8], "42"]
+    assert "\nimport hashlib\n" in script_of(shell)

@@ -90,6 +90,11 @@ def export_records(
             del script.body[mark[0] :]
             script.imports, script.helpers = mark[1], mark[2]
             script.not_exported(record, str(exc))
+        except Exception as exc:  # an exporter's own bug: marked, and the export goes on
+            del script.body[mark[0] :]
+            script.imports, script.helpers = mark[1], mark[2]
+            script.not_exported(record, f"export failed on it ({type(exc).__name__}: {exc}); "
+                                "please report it")  # fmt: skip
     return script
 
 

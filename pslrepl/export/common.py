@@ -11,7 +11,8 @@ if TYPE_CHECKING:
     from pslrepl.invocation import CommandRecord
 
 
-def data_of(record: CommandRecord, key: str = "data", *, newline: bool = False) -> str:
+def data_of(script: Script, record: CommandRecord, key: str = "data", *,
+            newline: bool = False) -> str:  # fmt: skip
     """The command's DATA as a Python expression: a bytes literal (escapes applied, or
     from --hex), or the read of --file's file."""
     values = record.values
@@ -19,7 +20,8 @@ def data_of(record: CommandRecord, key: str = "data", *, newline: bool = False) 
     path = values.get("file") if key == "data" else None
     words = values.get(key)
     if isinstance(path, str) and path:
-        text = f"open({path!r}, 'rb').read()"
+        script.imp("pathlib")
+        text = f"pathlib.Path({path!r}).read_bytes()"
         return text + (" + b'\\n'" if newline else "")
     if isinstance(hexed, str) and hexed:
         data = parse_hex(hexed)

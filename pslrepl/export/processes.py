@@ -69,7 +69,7 @@ def _spawn(script: Script, record: CommandRecord) -> None:
 def _write(script: Script, record: CommandRecord, *, newline: bool) -> None:
     name = record.values["name"]
     v = script.var(name)
-    script.add(f"n = {v}.stdin.write({data_of(record, newline=newline)})")
+    script.add(f"n = {v}.stdin.write({data_of(script, record, newline=newline)})")
     script.add(f'print(f"{name}: wrote {script.bytes_said("n")}")')
 
 
@@ -152,7 +152,7 @@ def _communicate(script: Script, record: CommandRecord) -> None:
     name = record.values["name"]
     v = script.var(name)
     status = script.use("status")
-    script.add(f"out, err = {v}.communicate({data_of(record)})  # stdin closed after it")
+    script.add(f"out, err = {v}.communicate({data_of(script, record)})  # stdin closed after it")
     script.add("if out:", f"    {script.show('out')}", "if err:", f"    {script.show('err')}")
     script.add(f'print(f"{name}: {{{status}({v}.returncode)}}")')
     script.live.pop(name, None)
@@ -213,6 +213,8 @@ def _signal_to(script: Script, record: CommandRecord, signame: str, how: str) ->
 def _signal(script: Script, record: CommandRecord) -> None:
     from pslrepl.signals_table import signal_name
 
+    if not isinstance(record.values.get("name"), str):
+        raise Unexportable("signal shell (to the shell itself) is not exported yet")
     if record.values.get("group") or record.values.get("force"):
         script.not_exported(record, "signal --group/--force is not exported yet")
         return
@@ -252,7 +254,7 @@ def _run(script: Script, record: CommandRecord) -> None:
         script.imp("os")
     program, extra = _popen_args(record)
     if values.get("input"):
-        stdin = f"input={data_of(record, 'input')}"
+        stdin = f"input={data_of(script, record, 'input')}"
     else:
         stdin = "stdin=subprocess.DEVNULL"
     timeout = values.get("timeout")

@@ -43,7 +43,7 @@ RESERVED = frozenset({
     "returncode", "done", "exc", "sock",
     "rows", "name", "child", "command", "rc", "rc_text", "state", "cert", "cipher",
     "fields", "key", "value", "name_of", "received", "report", "when", "signum",
-    "message", "tls_client", "tls_context", "_",
+    "message", "tls_client", "tls_context", "_", "l", "I", "O", "pathlib",
 })  # fmt: skip
 
 
@@ -174,7 +174,8 @@ class Script:
         for name in self.helpers:
             head.extend(["", ""])
             head.extend(_helper(name)[1].strip("\n").split("\n"))
-        head.append("")
+        if self.helpers or self.constants:
+            head.append("")  # two blank lines after a definition, one after the imports
         lines = head + self.body + self._ending()
         # no run of blank lines longer than two, none at the end
         out: list[str] = []

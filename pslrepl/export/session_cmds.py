@@ -57,6 +57,13 @@ def _py(script: Script, record: CommandRecord) -> None:
     bound = {
         n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)
     }
+    for node in ast.walk(tree):  # what imports, definitions and parameters bind
+        if isinstance(node, (ast.Import, ast.ImportFrom)):
+            bound |= {(a.asname or a.name).split(".")[0] for a in node.names}
+        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            bound.add(node.name)
+        elif isinstance(node, ast.arg):
+            bound.add(node.arg)
     used = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)}
     strange = sorted(used - known - bound)
     if strange:
@@ -74,6 +81,12 @@ def _py(script: Script, record: CommandRecord) -> None:
                 return node
 
         tree = Rename().visit(tree)
+    # import lines go to the script's top, with its other imports (ruff's E402)
+    hoisted = [n for n in tree.body if isinstance(n, ast.Import)
+               and all(a.asname is None and "." not in a.name for a in n.names)]  # fmt: skip
+    for node in hoisted:
+        script.imp(*(a.name for a in node.names))
+    tree.body = [n for n in tree.body if n not in hoisted] or [ast.Pass()]
     lines = _py_lines(script, tree)
     if record.ok:
         script.add(*lines)

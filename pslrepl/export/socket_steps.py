@@ -118,7 +118,9 @@ def _setblocking(script: Script, record: CommandRecord) -> None:
 def _sendall(script: Script, record: CommandRecord) -> None:
     name = record.values["name"]
     v = script.var(name)
-    script.add(f"data = {data_of(record)}", f"{v}.sendall(data)  # send() until all is sent")
+    script.add(
+        f"data = {data_of(script, record)}", f"{v}.sendall(data)  # send() until all is sent"
+    )
     script.add(f'print(f"{name}: sent all {script.bytes_said("len(data)")}")')
 
 

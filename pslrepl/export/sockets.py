@@ -66,6 +66,11 @@ def _tcp_connect(script: Script, record: CommandRecord) -> None:
 
 def _accept(script: Script, record: CommandRecord) -> None:
     name, listener = record.values["name"], record.values["listener"]
+    if not name:  # the shell named it (srv-1): the name its accept call's result took
+        bound = [c.bound for c in record.calls if c.func.endswith("accept") and c.bound]
+        if not bound:
+            raise Unexportable("the name the shell gave the accepted socket is not known")
+        name = bound[0].split(",")[0].strip()
     v = script.var(name)
     script.use("addr")
     script.add(f"{v}, _ = {script.var(listener)}.accept()")
@@ -101,7 +106,7 @@ def _send(script: Script, record: CommandRecord, *, newline: bool) -> None:
     name = record.values["name"]
     v = script.var(name)
     # One send, as the shell makes: it may take fewer bytes than given (sendall loops).
-    script.add(f"n = {v}.send({data_of(record, newline=newline)})")
+    script.add(f"n = {v}.send({data_of(script, record, newline=newline)})")
     script.add(f'print(f"{name}: sent {script.bytes_said("n")}")')
 
 
@@ -110,7 +115,7 @@ def _sendto(script: Script, record: CommandRecord) -> None:
     v = script.var(name)
     target = address_of(script, str(record.values["addr"]), record)
     script.use("addr")
-    script.add(f"n = {v}.sendto({data_of(record)}, {target})")
+    script.add(f"n = {v}.sendto({data_of(script, record)}, {target})")
     script.add(wrapped_print(f"{name}: sent {script.bytes_said('n')} to {{addr({target})}}",
                              f=True))  # fmt: skip
 
