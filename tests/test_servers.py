@@ -405,7 +405,12 @@ def test_a_busy_forking_server_leaves_the_shells_other_children_alone(shell: She
     for i in range(42):  # 40 children busy: the server waits for one to end
         shell.ok(f"tcp connect c{i} f")
     assert shell.ok("wait p --timeout 20") == "p: exited with status 3\n"
-    assert "all 40 children busy (ForkingMixIn.max_children): new clients wait" in shell.ok("log f")
+    # Forking 40 children takes a while on a loaded machine: wait for the server to say
+    # it is full, rather than assume it already has.
+    server = shell.session.registry.get("f")
+    busy = "all 40 children busy (ForkingMixIn.max_children): new clients wait"
+    assert shell.session.wait_for(lambda: any(busy in e.detail for e in list(server.log)), 30)
+    assert busy in shell.ok("log f")
     shell.ok("close c0; close c1")  # two children end: the last two clients get theirs
     shell.ok("sendline c41 last; recv c41 --line --timeout 20")
 
