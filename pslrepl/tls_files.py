@@ -9,11 +9,33 @@ import os
 from pslrepl.errors import PslError
 
 
-def _directory_fd(directory: str) -> int:
-    """The directory, made (0700) if missing; not a private_dir: it may be the user's
-    own /tmp or project, whose permissions are not ours to change."""
-    os.makedirs(directory, mode=0o700, exist_ok=True)
+def _directory_fd(directory: str, *, make: bool = True) -> int:
+    """The directory, made (0700, its parents too) if missing and ``make``; not a
+    private_dir: it may be the user's own /tmp or project, whose permissions are not ours
+    to change."""
+    if make:
+        os.makedirs(directory, mode=0o700, exist_ok=True)
     return os.open(directory, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+
+
+def check_writable(directory: str, name: str, *, what: str) -> bool:
+    """Before writing several files: DIRECTORY/NAME may be written (no link there, nor
+    anything but a regular file of ours). True if a file is there (it will be replaced)."""
+    path = os.path.join(directory, name)
+    try:
+        st = os.lstat(path)
+    except FileNotFoundError:
+        return False
+    except OSError as exc:
+        raise _refused(what, path, exc) from None
+    import stat
+
+    if stat.S_ISLNK(st.st_mode):
+        raise _refused(what, path, OSError(errno.ELOOP, "a symbolic link"))
+    if not stat.S_ISREG(st.st_mode) or st.st_uid != os.getuid():
+        raise PslError(f"{what}: {path} is not a regular file of yours: not replaced; "
+                       "remove it or pick another place")  # fmt: skip
+    return True
 
 
 def write_private(directory: str, name: str, data: bytes, *, what: str) -> str:
@@ -58,8 +80,11 @@ def prepare_keylog(raw: str) -> str:
     if not name:
         raise PslError(f"tls-keylog: {raw!r} is a directory; give a file, like "
                        "/tmp/keys.log (lines are added to it)")  # fmt: skip
+    if not os.path.isdir(directory):  # a typo would make directories anywhere
+        raise PslError(f"tls-keylog: {directory} is no directory; make it first, or pick "
+                       "another place")  # fmt: skip
     try:
-        dir_fd = _directory_fd(directory)
+        dir_fd = _directory_fd(directory, make=False)
         try:
             fd = open_private(dir_fd, name, os.O_WRONLY | os.O_CREAT | os.O_APPEND)
         finally:

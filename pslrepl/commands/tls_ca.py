@@ -99,7 +99,7 @@ def _ca_export(ctx: Invocation) -> None:
 )
 def _ca_issue(ctx: Invocation) -> None:
     from pslrepl.testca import SERVER_NAMES, session_ca
-    from pslrepl.tls_files import write_private
+    from pslrepl.tls_files import check_writable, write_private
 
     name, directory = ctx["name"], ctx["dir"]
     if not CERT_NAME.fullmatch(name):
@@ -124,12 +124,17 @@ def _ca_issue(ctx: Invocation) -> None:
     # Recorded by hand: the call's result holds the private key, never shown.
     ctx.record("trustme.CA.issue_cert", ", ".join(map(repr, (*names,)))
                + f", common_name={name!r}", Shown("<trustme.LeafCert>"))  # fmt: skip
+    # Both paths checked before either is written: a refusal leaves no half pair.
+    replaced = [f for f in (f"{name}.pem", f"{name}.key")
+                if check_writable(directory, f, what="ca issue")]  # fmt: skip
     # The key first: a certificate without its key is no use, a key alone harms nothing.
     key_path = write_private(directory, f"{name}.key", key, what="ca issue")
     cert_path = write_private(directory, f"{name}.pem", cert, what="ca issue")
     side = "a client" if client else "a server"
     ctx.say(f"wrote {cert_path} and {key_path} (0600): CN={name}, for {side}: "
             f"{', '.join(names)}")  # fmt: skip
+    if replaced:
+        ctx.say(f"replaced what was there: {', '.join(replaced)}", "warning")
     if client:
         use = f"tls connect NAME ADDR --cert {cert_path} --key {key_path}"
     else:
