@@ -472,3 +472,15 @@ def test_py_imports_go_to_the_top_and_definitions_are_known(shell: Shell, tmp_pa
     ], tmp_path)  # fmt: skip
     assert out == [hashlib.sha256(b"xy").hexdigest()[:8], "42"]
     assert "\nimport hashlib\n" in script_of(shell)
+
+
+def test_looking_back_is_left_out_and_record_is_said(shell: Shell, tmp_path: Path):
+    shell.ok("echo one")
+    shell.ok("history")
+    shell.ok("explain 1")
+    shell.ok(f"record {tmp_path / 't.psl'}")
+    shell.ok("echo two")
+    source = script_of(shell)
+    assert "# psl> history" not in source and "# psl> explain" not in source
+    assert f"# psl> record {tmp_path / 't.psl'}\n# (the shell wrote a transcript" in source
+    assert run_alone(source, tmp_path) == ["one", "two"]

@@ -33,7 +33,7 @@ FAILURES = ("spawn", "read", "recv", "signal", "terminate", "kill", "run", "tls 
             "py", "set", "trap", "expect", "sudo", "sh", "source")  # fmt: skip
 
 # Commands that make no stdlib call and show nothing a script would: left out, said so.
-LOOKING_BACK = ("history", "explain", "export py", "record")
+LOOKING_BACK = ("history", "explain", "export py")
 
 
 def exporters() -> dict[str, Exporter]:

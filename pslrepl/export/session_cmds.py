@@ -219,7 +219,12 @@ def _source(script: Script, record: CommandRecord) -> None:
     script.add(f"# (the commands of {record.values.get('file')} ran above, each as its own)")
 
 
+def _record(script: Script, record: CommandRecord) -> None:
+    script.add("# (the shell wrote a transcript of what followed: nothing for the script to do)")
+
+
 EXPORTERS = {
+    "record": _record,
     "source": _source,
     "echo": _echo,
     "set": _set,
