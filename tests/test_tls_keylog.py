@@ -43,6 +43,7 @@ def test_the_key_log_holds_each_connections_secrets_from_both_sides(
     shell: Shell, tmp_path: Path
 ) -> None:
     shell.ok("serve web tcp 0 --handler echo --tls --threading")  # made before the set
+    (tmp_path / "keys").mkdir()  # the key log goes in a directory that is there
     log = tmp_path / "keys" / "tls.log"
     assert shell.ok(f"set tls-keylog {log}") == f"tls-keylog: {log}\n"
     assert log.stat().st_mode & 0o777 == 0o600 and log.read_text() == ""
