@@ -100,7 +100,7 @@ class TlsBio(Resource):
         if self.failed:
             return "handshake failed"
         if self.done:
-            return f"{self.tls.version()} established"
+            return f"{self.tls.version() or 'TLS'} established"
         if not self.steps:
             return "new: tls step " + self.name
         return "handshaking"
@@ -125,8 +125,9 @@ class TlsBio(Resource):
 
     def details(self) -> list[tuple[str, str]]:
         """`tls info` for it: the connection's once the handshake is done."""
-        if not self.done:
-            return [("state", self.state), ("side", self.side), ("verified", self.note)]
+        if not self.done or self.failed or self.tls.version() is None:
+            pairs = [("state", self.state), ("side", self.side), ("verified", self.note)]
+            return pairs + ([("failed", self.failed)] if self.failed else [])
         from pslrepl.tls_details import describe_tls
 
         return describe_tls(self.tls, self.note)

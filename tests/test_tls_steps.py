@@ -192,3 +192,21 @@ def test_steps_out_of_turn_say_what_to_do(shell: Shell) -> None:
     assert shell.fails("tls step l") == "error: l is a listener; tls step takes a tls-bio"
     assert shell.ok("close c") == "c: closed\n"
     assert "c" not in shell.session.registry
+
+
+def test_a_refusal_after_the_client_thought_it_done_is_an_error_everywhere(
+    shell: Shell,
+) -> None:
+    """TLS 1.3: the server's verdict on a missing client certificate comes after the
+    client's Finished; the client learns it at its next read."""
+    shell.ok("tls bio c; tls bio s --server --verify-client required")
+    shell.ok("tls step c; tls pass c s; tls step s; tls pass s c; tls step c; tls pass c s")
+    shell.fails("tls step s")
+    shell.ok("tls pass s c")
+    assert shell.fails("tls read c").splitlines()[-1] == (
+        "error: c: the server wants a client certificate (alert: certificate required); "
+        "--cert F --key F gives it one (`ca issue NAME --client DIR` makes one)"
+    )
+    info = shell.ok("tls info c")
+    assert "state:    handshake failed" in info and "certificate required" in info
+    assert "None" not in shell.ok("ls")

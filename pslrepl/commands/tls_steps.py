@@ -317,7 +317,13 @@ def _tls_read(ctx: Invocation) -> None:
     except ssl.SSLZeroReturnError:
         ended = "the peer ended TLS (close_notify)"
     except ssl.SSLError as exc:
-        ended = f"TLS failed: {exc.reason or exc}"
+        # A fatal alert after the handshake looked done to us (TLS 1.3: the server's
+        # verdict on our certificate comes after our Finished): the handshake failed.
+        failure = _failed(ctx, res, exc)
+        written = res.take_written()
+        ctx.record("MemoryBIO.read", "", written)
+        _show(ctx, res.new_records(), written, full=False)
+        raise failure from None
     written = res.take_written()
     ctx.record("MemoryBIO.read", "", written)  # the outgoing BIO: what to pass
     records = res.new_records()
