@@ -59,7 +59,7 @@ def test_the_page_teaches_the_nohup_lesson() -> None:
                  "raise USR1", "trap USR2 --ignore", "signal pipe TERM --group",
                  "itimer REAL 0.25", "sigwait USR1 --timeout 0.2"):  # fmt: skip
         assert step in commands
-    assert "signals ignored: SIGHUP" in lines
+    assert "ignored:     SIGHUP" in lines
     assert "immune: running (poll() returned None)" in lines
 
 

@@ -167,9 +167,7 @@ def _trap(ctx: Invocation) -> None:
         _trap_off(ctx, signum)
         return
     if signum in UNCATCHABLE:
-        what = "ends" if signum == signal.SIGKILL else "stops"
-        raise PslError(f"trap: {label} can't be caught, ignored or reset: the kernel always "
-                       f"{what} the process that gets it")  # fmt: skip
+        raise PslError(f"trap: {label} can't be caught or ignored (the kernel handles it)")
     if ctx["ignore"] or ctx["default"]:
         _set_action(ctx, signum, signal.SIG_IGN if ctx["ignore"] else signal.SIG_DFL)
         return

@@ -36,9 +36,7 @@ class Process(ChildDrain):
     (Linux 5.3+, Python 3.9+) or, failing that, by polling.
     """
 
-    # sh: a command the sh library runs in the background (sh --bg NAME), a Process to
-    # every command that takes one (resources/sh_job.py's ShJob).
-    KINDS: ClassVar[tuple[str, ...]] = ("process", "sh")
+    KINDS: ClassVar[tuple[str, ...]] = ("process",)
     EVENTS = ("exit", "data", "eof")
     bytes_out = 0  # what write() wrote to stdin, counted as it writes (session lock held)
 
@@ -307,7 +305,7 @@ class Process(ChildDrain):
             ("status", self.running_text() if rc is None else describe_status(rc)),
             ("ended", "not yet" if self.exited_at is None else clock(self.exited_at)),
             ("returncode", "None" if rc is None else str(rc)),
-            ("process group", self._group_text()),
+            ("pgid", self._group_text()),
             *self._masks(),
             ("stdin", self._stdin_text()),
             ("stdout", self._describe(self.stdout)),
@@ -338,8 +336,7 @@ class Process(ChildDrain):
         masks = proc_masks(self.pid)
         if masks is None:
             return [("signals", "unknown: no /proc/PID/status here")]
-        return [(f"signals {what}", names_text(masks.get(what, [])))
-                for what in ("ignored", "blocked")]  # fmt: skip
+        return [(what, names_text(masks.get(what, []))) for what in ("ignored", "blocked")]
 
     @staticmethod
     def _describe(buf: StreamBuffer) -> str:

@@ -23,7 +23,7 @@ from pslrepl.signals_table import background_thread, describe_status
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     import re
-    from typing import Any
+    from typing import Any, ClassVar
 
     from pslrepl.resources.buffers import ReadResult
     from pslrepl.results import Cell
@@ -103,7 +103,8 @@ class _Lines(_Sink):
 class ShJob(Process):
     """sh's RunningCommand for a command started with _bg=True, under a name."""
 
-    KINDS = ("sh",)
+    # A Process to every command that takes one (process_common.PROC names both kinds).
+    KINDS: ClassVar[tuple[str, ...]] = ("sh",)
 
     def __init__(
         self,
