@@ -84,7 +84,11 @@ def test_connect_ex_to_a_closed_port_returns_econnrefused_with_status_0(tmp_path
         lines = done.stdout.splitlines()
         assert lines[1] == f"c: connect_ex returned {errno.ECONNREFUSED} (ECONNREFUSED)"
         assert lines[2] == "next"
-        assert lines[4] == f"  c.connect_ex(('127.0.0.1', {closed}))  # -> {errno.ECONNREFUSED}"
+        assert lines[4:7] == [
+            "  c.settimeout(5.0)",  # the shell bounds it: recorded, so a paste behaves alike
+            f"  c.connect_ex(('127.0.0.1', {closed}))  # -> {errno.ECONNREFUSED}",
+            "  c.settimeout(None)",
+        ]
 
 
 def test_connect_ex_returns_0_and_connects(shell: Shell) -> None:
@@ -244,7 +248,7 @@ def test_explain_writes_each_step_as_the_python_it_is(shell: Shell) -> None:
         ["  s.bind(('127.0.0.1', 0))"],
         ["  s.listen(2)"],
         ["  c = socket.socket(socket.AF_INET, socket.SOCK_STREAM)"],
-        [f"  c.connect(('127.0.0.1', {p}))"],
+        ["  c.settimeout(5.0)", f"  c.connect(('127.0.0.1', {p}))", "  c.settimeout(None)"],
     ]
 
 
@@ -255,3 +259,18 @@ def test_help_by_the_notes_names_shows_the_commands(shell: Shell) -> None:
         out = shell.ok(f"help {name}")
         assert out.splitlines()[0].startswith(f"usage: {name} "), out
         assert f"socket.{name}" in out or name == "socket"
+
+
+def test_connect_on_a_connected_socket_says_what_the_kernel_did(shell: Shell) -> None:
+    """The shell bounds connect with a timeout (non-blocking underneath, and explain says
+    so): Linux then completes the connect on the next connect() call, which returns once
+    without an error; every one after raises EISCONN."""
+    shell.ok("socket a; bind a 0; listen a; socket c; connect c a")
+    out = shell.ok("connect c a")
+    assert out.startswith("c was connected already: connect() returned without an error once")
+    assert "c: connected" not in out
+    line = shell.fails("connect c a")
+    assert line.startswith("error: c: Transport endpoint is already connected (EISCONN)")
+    assert shell.ok("connect_ex c a").startswith("c: connect_ex returned 106 (EISCONN)")
+    calls = shell.ok("explain").splitlines()[1:]
+    assert calls[0].strip() == "c.settimeout(5.0)" and calls[-1].strip() == "c.settimeout(None)"

@@ -198,13 +198,15 @@ def _bounded(ctx: Invocation, res: Sock, call: str, fn: object, addr: Addr) -> o
     timeout for the call (the socket's own timeout, or non-blocking, is left as it is)."""
     sock = res.sock
     own = sock.gettimeout()
+    # Recorded: with a timeout the connect is non-blocking underneath, and Linux then
+    # answers the next connect() with 0 once (it completes the connect), not EISCONN.
     if own is None:
-        sock.settimeout(ctx.timeout)
+        traced(ctx, "socket.settimeout", sock.settimeout, ctx.timeout)
     try:
         return traced(ctx, call, fn, addr.sockaddr)  # type: ignore[arg-type]
     finally:
         if own is None:
-            sock.settimeout(None)
+            traced(ctx, "socket.settimeout", sock.settimeout, None)
         res.refresh_addresses()  # a connect binds a free port, whether or not it connects
 
 
@@ -223,6 +225,7 @@ def _bounded(ctx: Invocation, res: Sock, call: str, fn: object, addr: Addr) -> o
 def _connect(ctx: Invocation) -> None:
     res: Sock = ctx["name"]
     addr = _connect_target(ctx, res)
+    again = res.connected and res.byte_stream
     try:
         _bounded(ctx, res, "socket.connect", res.sock.connect, addr)
     except BlockingIOError as exc:
@@ -233,6 +236,11 @@ def _connect(ctx: Invocation) -> None:
                        "errno without raising") from None  # fmt: skip
     except OSError as exc:
         raise connect_error(ctx, res.name, exc, str(addr), path=bool(addr.path)) from None
+    if again:  # no exception, though connected: what the kernel did, said
+        ctx.say(f"{res.name} was connected already: connect() returned without an error "
+                "once, as Linux does after a connect made with a timeout (non-blocking "
+                "underneath); the next one raises EISCONN", "notice")  # fmt: skip
+        return
     res.connected_now()
     res.post(Event(res.name, "connect", f"connected {res.describe()}"))
     _said(ctx, res.name, f"connected {res.describe()}")
