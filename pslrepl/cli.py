@@ -194,8 +194,8 @@ def export_py(opts: Options) -> int:
 
     path = opts.files[0]
     try:
-        records, pems = transcript_records(path)
-        script = export_records(records, source=os.path.basename(path), tls=pems)
+        records, facts = transcript_records(path)
+        script = export_records(records, source=os.path.basename(path), **facts)
     except TranscriptFileError as exc:
         print(f"pslrepl: {path}: {exc.strerror}", file=sys.stderr)
         return ExitStatus.USAGE

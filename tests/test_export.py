@@ -88,8 +88,8 @@ def ruff_findings(path: Path) -> str:
 
 @pytest.mark.parametrize("path", TRANSCRIPTS, ids=lambda p: f"{p.parent.name}/{p.name}")
 def test_transcript_exports_as_a_script_that_prints_its_output(path: Path, tmp_path: Path):
-    records, pems = transcript_records(str(path))
-    script = export_records(records, source=path.name, tls=pems)
+    records, facts = transcript_records(str(path))
+    script = export_records(records, source=path.name, **facts)
     source = script.text()
     key = f"{path.parent.name}/{path.name}"
     assert sorted(set(script.missing)) == NOT_YET.get(key, []), (

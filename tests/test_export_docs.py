@@ -38,8 +38,8 @@ def test_the_session_on_the_page_replays(tmp_path: Path):
 def test_the_script_on_the_page_is_what_export_writes_and_it_runs(tmp_path: Path):
     path = session(tmp_path)
     [shown] = blocks("python")
-    records, pems = transcript_records(str(path))
-    assert export_records(records, source="session.psl", tls=pems).text() == shown
+    records, facts = transcript_records(str(path))
+    assert export_records(records, source="session.psl", **facts).text() == shown
     script = tmp_path / "alone" / "session.py"
     script.parent.mkdir()
     script.write_text(shown)

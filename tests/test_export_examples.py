@@ -12,7 +12,7 @@ import pytest
 
 from pslrepl.commands import all_commands
 from pslrepl.commandspec import Command
-from pslrepl.export import export_records, tls_pems
+from pslrepl.export import export_records, session_facts
 from tests.helpers import make_shell
 
 COMMANDS = [c for c in all_commands() if c.examples]
@@ -38,7 +38,7 @@ def test_every_example_exports_to_a_clean_script(
     try:
         for line in (*cmd.setup, *cmd.examples):
             shell(line)
-        script = export_records(shell.session.history, tls=tls_pems(shell.session))
+        script = export_records(shell.session.history, **session_facts(shell.session))
     finally:
         shell.close()
     source = script.text()

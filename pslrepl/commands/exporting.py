@@ -30,12 +30,12 @@ COMMANDS = Commands(SESSION)
 def _export_py(ctx: Invocation) -> None:
     import os
 
-    from pslrepl.export import export_records, tls_pems
+    from pslrepl.export import export_records, session_facts
     from pslrepl.render import plural
     from pslrepl.tls_files import write_private
 
     target = os.path.expanduser(str(ctx["file"]))
-    script = export_records(ctx.session.history, tls=tls_pems(ctx.session))
+    script = export_records(ctx.session.history, **session_facts(ctx.session))
     folder, name = os.path.split(target)
     path = write_private(folder or ".", name, script.text().encode("utf-8"), what="export py")
     said = f"exported the session to {path}"

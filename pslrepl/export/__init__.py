@@ -7,6 +7,7 @@ from pslrepl.export.script import NOT_EXPORTED, Script, Unexportable
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable
+    from typing import Any
 
     from pslrepl.invocation import CommandRecord
     from pslrepl.session import Session
@@ -16,12 +17,13 @@ if TYPE_CHECKING:
 __all__ = ["NOT_EXPORTED", "Script", "exporters", "export_records"]
 
 # The modules that declare exporters (each has an EXPORTERS dict: command name -> function).
-MODULES = ("processes", "sockets", "socket_steps", "servers", "relays", "tls_clients",
-           "shlib", "session_cmds")  # fmt: skip
+MODULES = ("processes", "sockets", "socket_steps", "unix_sockets", "servers", "relays",
+           "tls_clients", "shlib", "session_cmds")  # fmt: skip
 
 # Commands whose NAME is the resource they make; every other command's NAME (and
 # accept's LISTENER) must be one the script has made.
 MAKERS = ("spawn", "tcp listen", "tcp connect", "accept", "udp open", "serve", "relay", "socket",
+          "unix listen", "unix connect", "unix dgram",
           "tls connect")  # fmt: skip
 USES = ("name", "listener")
 NAMES_NO_RESOURCE = ("log", "getprotobyname")  # their NAME is a log's or a protocol's
@@ -45,6 +47,12 @@ def exporters() -> dict[str, Exporter]:
     return found
 
 
+def session_facts(session: Session) -> dict[str, Any]:
+    """What export needs of a session beside its records, as export_records' keywords:
+    its test CA's PEM text (tls) and its temporary directory (tmp)."""
+    return {"tls": tls_pems(session), "tmp": str(session.volatile.get("tmp") or "")}
+
+
 def tls_pems(session: Session) -> dict[str, str] | None:
     """The session's test CA and its server certificate and key, as PEM text (None if
     the session made none): a script that serves TLS or trusts the CA carries them. The
@@ -61,14 +69,20 @@ def tls_pems(session: Session) -> dict[str, str] | None:
 
 
 def export_records(
-    records: Iterable[CommandRecord], *, source: str = "", tls: dict[str, str] | None = None
+    records: Iterable[CommandRecord],
+    *,
+    source: str = "",
+    tls: dict[str, str] | None = None,
+    tmp: str = "",
 ) -> Script:
     """The script for a session's commands, in order; ``Script.text()`` is its source,
     ``Script.missing`` the commands it could only mark as comments. ``tls``: the PEM
-    text of tls_pems()."""
+    text of tls_pems(); ``tmp``: the session's temporary directory ({tmp}), whose paths
+    become the script's own."""
     table = exporters()
     script = Script(source=source)
     script.tls = tls
+    script.session_tmp = tmp
     for record in records:
         if record.command in LOOKING_BACK:
             continue

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from typing import Any
+
     from pslrepl.invocation import CommandRecord
 
 
-def transcript_records(path: str) -> tuple[list[CommandRecord], dict[str, str] | None]:
+def transcript_records(path: str) -> tuple[list[CommandRecord], dict[str, Any]]:
     """Run each command of the transcript at ``path`` in a fresh session whose output goes
     nowhere (placeholders bound as replay binds them); the commands' records, and the
-    PEM text of the session's test CA if it made one (export's tls_pems). Raises
+    session's facts export_records takes as keywords (export's session_facts). Raises
     replay.TranscriptFileError for a file that is no transcript."""
     import io
 
@@ -31,8 +33,8 @@ def transcript_records(path: str) -> tuple[list[CommandRecord], dict[str, str] |
                 break
             sink.seek(0)
             sink.truncate()
-        from pslrepl.export import tls_pems
+        from pslrepl.export import session_facts
 
-        return list(session.history), tls_pems(session)
+        return list(session.history), session_facts(session)
     finally:
         shutdown(session)

@@ -43,7 +43,7 @@ RESERVED = frozenset({
     "returncode", "done", "exc", "sock",
     "rows", "name", "child", "command", "rc", "rc_text", "state", "cert", "cipher",
     "fields", "key", "value", "name_of", "received", "report", "when", "signum",
-    "message", "tls_client", "tls_context", "_", "l", "I", "O", "pathlib",
+    "message", "tls_client", "tls_context", "_", "l", "I", "O", "pathlib", "tmp", "shutil",
 })  # fmt: skip
 
 
@@ -75,6 +75,8 @@ class Script:
         # The session's test CA and server certificate, PEM text ("ca", "cert", "key"),
         # when it made them: a script that serves or trusts them carries them.
         self.tls: dict[str, str] | None = None
+        self.session_tmp = ""  # the session's temporary directory, whose paths are {tmp}
+        self.cleanup: list[str] = []  # statements the script's end runs (remove its tmp)
 
     # -- building ---------------------------------------------------------------------
 
@@ -190,7 +192,7 @@ class Script:
     def _ending(self) -> list[str]:
         """What the shell does on exit: each child still running ended, each socket closed."""
         if not self.live:
-            return []
+            return ["", *self.cleanup] if self.cleanup else []
         lines = ["", "# The end of the session: what is still open is closed, as the shell does."]
         order = {"process": 2, "server": 1}  # sockets first: a server waits for its handlers
         for name, kind in sorted(self.live.items(), key=lambda item: order.get(item[1], 0)):
@@ -203,6 +205,7 @@ class Script:
                 lines.append(f"{v}.stop()")
             else:
                 lines.append(f"{v}.close()")
+        lines.extend(self.cleanup)
         return lines
 
 

@@ -66,6 +66,8 @@ def _tcp_connect(script: Script, record: CommandRecord) -> None:
 
 def _accept(script: Script, record: CommandRecord) -> None:
     name, listener = record.values["name"], record.values["listener"]
+    if script.kinds.get(listener) == "unix-listener":
+        return _accept_unix(script, record, listener)
     if not name:  # the shell named it (srv-1): the name its accept call's result took
         bound = [c.bound for c in record.calls if c.func.endswith("accept") and c.bound]
         if not bound:
@@ -76,6 +78,16 @@ def _accept(script: Script, record: CommandRecord) -> None:
     script.add(f"{v}, _ = {script.var(listener)}.accept()")
     script.add(f'print(f"{name}: accepted from {{addr({v}.getpeername())}} on '
                f'{{addr({v}.getsockname())}}")')  # fmt: skip
+    script.kinds[name] = script.live[name] = "tcp"
+
+
+def _accept_unix(script: Script, record: CommandRecord, listener: str) -> None:
+    name = record.values["name"]
+    if not name:
+        raise Unexportable("the name the shell gave the accepted socket is not known")
+    v = script.var(name)
+    script.add(f"{v}, _ = {script.var(listener)}.accept()")
+    script.add(f'print(f"{name}: accepted from a peer on {{{v}.getsockname()}}")')
     script.kinds[name] = script.live[name] = "tcp"
 
 
