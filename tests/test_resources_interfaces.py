@@ -162,10 +162,10 @@ def _one_of_each(shell: Shell) -> dict[str, Resource]:
     shell.ok(f"unix dgram ud {shell.session.tmp}/ud.sock")
     shell.ok("serve e tcp 0 --handler echo --tls --threading; tls connect t e")
     shell.ok("serve pe tcp 0 --handler echo --threading; relay r tcp-listen:0 pe")
-    shell.ok("socketpair fa fb; makefile mf fb rb; tls bio tb")
+    shell.ok("socketpair fa fb; makefile mf fb rb; tls bio tb; sh --bg sj sleep 30")
     names = {"process": "p", "listener": "l", "tcp": "c", "udp": "u", "unix": "uc",
              "unix-dgram": "ud", "server": "e", "tls": "t", "relay": "r", "file": "mf",
-             "tls-bio": "tb"}  # fmt: skip
+             "tls-bio": "tb", "sh": "sj"}  # fmt: skip
     return {kind: shell.session.registry.get(name) for kind, name in names.items()}
 
 

@@ -410,3 +410,15 @@ def test_ls_and_wait_ask_the_resource_classes_only_when_needed() -> None:
         done = subprocess.run([sys.executable, "-c", code.format(line=line)], capture_output=True,
                               text=True, timeout=30)  # fmt: skip
         assert done.stdout.splitlines()[-1] == loaded, (line, done.stderr)
+
+
+def test_help_on_a_word_after_a_command(shell: Shell) -> None:
+    """`help set tls-keylog` shows the setting; a word no argument lists is said plainly,
+    not "unknown command 'set'; did you mean set"."""
+    assert shell.ok("help set timeout") == (
+        "set timeout: seconds a blocking command waits unless given --timeout\n"
+    )
+    assert shell.ok("help set display").startswith("set display: how received bytes")
+    assert shell.fails("help spawn foo") == (
+        "error: help: spawn has no subcommand 'foo'; `help spawn` shows its usage"
+    )

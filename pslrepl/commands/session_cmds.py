@@ -42,6 +42,16 @@ def _help(ctx: Invocation) -> None:
         ctx.say("`help COMMAND` shows its usage, examples and the stdlib calls it makes.", "notice")
         return
     cmd, used = table.resolve(words)
+    if cmd is not None and used < len(words):
+        # `help set tls-keylog`: a word the command's arguments list (a setting), or none.
+        word = " ".join(words[used:])
+        for arg in cmd.args:
+            text = arg.kind.listing().get(word)
+            if text is not None:
+                ctx.emit(Styled((("option", f"{cmd.name} {word}"), ("", f": {text}"))))
+                return
+        raise PslError(f"help: {cmd.name} has no subcommand {word!r}; `help {cmd.name}` "
+                       "shows its usage")  # fmt: skip
     if cmd is None or used != len(words):
         subs = table.subcommands(words[0])
         if subs and len(words) == 1:

@@ -17,10 +17,11 @@ def resource_classes() -> tuple[type[Resource], ...]:
     from pslrepl.resources.process import Process
     from pslrepl.resources.relays import Relay
     from pslrepl.resources.servers import Server
+    from pslrepl.resources.sh_job import ShJob
     from pslrepl.resources.socket_file import SockFile
     from pslrepl.resources.sockets import Listener, Sock
 
-    return (Process, Sock, Listener, SockFile, Server, Relay, TlsBio)
+    return (Process, ShJob, Sock, Listener, SockFile, Server, Relay, TlsBio)
 
 
 def kinds() -> tuple[str, ...]:
