@@ -176,10 +176,37 @@ def short_repr(value: Any, limit: int = 80) -> str:
 
 
 def settle_all(calls: Iterable[Call], registry: Registry, local: dict[int, str]) -> None:
-    """Settle each call: objects named by the live resources, then by the command."""
+    """Settle each call: objects named by the live resources, then by the command; an
+    address something live is bound to is written as its getsockname(), so a line
+    pasted elsewhere reaches it there, not at this session's port."""
     names = {**local, **object_names(registry)}
+    places = address_names(registry)
     for call in calls:
         call.settle(names)
+        for text, expr in places.items():
+            if text in call.args:
+                call.args = call.args.replace(text, expr)
+
+
+def address_names(registry: Registry) -> dict[str, str]:
+    """The Python text of each live bound address (port not 0), and the expression that
+    gives it: a socket's getsockname(), a server's server_address."""
+    found: dict[str, str] = {}
+    for res in registry:
+        try:
+            bound, obj = res.bound_addr, res.obj
+        except Exception:  # closing: nothing to say
+            continue
+        if bound is None or bound.path or not bound.port:
+            continue
+        if hasattr(obj, "getsockname"):
+            expr = f"{res.name}.getsockname()"
+        elif hasattr(obj, "server_address"):
+            expr = f"{res.name}.server_address"
+        else:
+            continue  # a relay's listening side has no object of the user's to name
+        found.setdefault(py_repr((bound.host, bound.port)), expr)
+    return found
 
 
 def receiver_of(fn: Any) -> Any:

@@ -211,6 +211,7 @@ def client_context(ctx: Invocation) -> tuple[ssl.SSLContext, str]:
     try:
         context = traced(ctx, "ssl.create_default_context", ssl.create_default_context,
                          cafile=cafile)  # fmt: skip
+        ctx.name(context, "context")
     except ssl.SSLError as exc:  # an SSLError is an OSError too: this one first
         raise PslError(f"tls: no CA certificate in --cafile {cafile!r} "
                        f"({exc.reason or exc}): give PEM certificates, like the ca.pem "
@@ -255,6 +256,7 @@ def server_context(ctx: Invocation, *, what: str = "") -> tuple[ssl.SSLContext, 
     _check_pins(ctx)
     context = traced_as(ctx, "ssl.SSLContext", "ssl.PROTOCOL_TLS_SERVER", ssl.SSLContext,
                         ssl.PROTOCOL_TLS_SERVER)  # fmt: skip
+    ctx.name(context, "context")
     subject = load_identity(ctx, context)
     if subject:
         note = f"server side, with {values['cert']} ({subject})"

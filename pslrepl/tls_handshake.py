@@ -53,7 +53,7 @@ def handshake(ctx: Invocation, name: str, sock: socket.socket, context: ssl.SSLC
     server's verdict on it (see verdict)."""
     import ssl
 
-    from pslrepl.resources.calls import py_repr, traced_as
+    from pslrepl.resources.calls import py_repr
 
     server_side = bool(kwargs.get("server_side"))
     # As the user would write it: the session resumed is OTHER's (session_of).
@@ -67,8 +67,16 @@ def handshake(ctx: Invocation, name: str, sock: socket.socket, context: ssl.SSLC
     except BaseException:  # a host name ssl can't send: no socket left open
         sock.close()
         raise
+    # Named for explain: context.wrap_socket(sock, ...), whatever the resources are called.
+    ctx.name(context, "context")
+    ctx.name(sock, "sock")
     try:
-        traced_as(ctx, "SSLContext.wrap_socket", shown, _do_handshake, tls)
+        try:
+            _do_handshake(tls)
+        except BaseException as exc:
+            ctx.record("SSLContext.wrap_socket", shown, f"raised {type(exc).__name__}", on=context)
+            raise
+        ctx.record("SSLContext.wrap_socket", shown, tls, on=context)
         held = b""
         if not server_side:
             held = verdict(ctx, name, tls, context)

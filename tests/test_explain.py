@@ -24,10 +24,9 @@ def test_explain_writes_each_call_on_the_object_the_user_named(shell: Shell) -> 
         "srv.bind(('127.0.0.1', 0))",
         "srv.listen(4096)",
     ]
-    port = shell.session.registry.get("srv").obj.getsockname()[1]
     shell.ok("tcp connect c srv")
     assert calls_of(shell.ok("explain"))[0] == (
-        f"c = socket.create_connection(('127.0.0.1', {port}), timeout=5.0, source_address=None)"
+        "c = socket.create_connection(srv.getsockname(), timeout=5.0, source_address=None)"
     )
     shell.ok("accept srv s")
     (accept,) = calls_of(shell.ok("explain"))
@@ -127,6 +126,8 @@ EXPLAINED = [
     "connect_ex b3 b1", "getsockname b2", "getpeername b2", "gettimeout b2", "fileno b2",
     "fromfd b4 b2", "send b3 'abc\\x00\\r\\n'", "accept b1 b5", "accept b1 b6",
     "recv_into b6 2 --size 8", "recvfrom_into b6", "sendto u u hi", "recvfrom_into u 1",
+    "serve m tcp 0 --manual --timeout 0.05 --handler daytime --queue-size 1",
+    "handle_request m", "tcp connect mc m", "handle_request m --timeout 5", "stop m",
     "raise USR1", "signal shell USR1", "trap USR2 --ignore", "raise USR2", "trap USR2 --default",
     "trap USR2 --off", "trap RTMIN+1", "itimer REAL 30", "itimer", "itimer REAL 0",
     "spawn ig --ignore HUP,RTMIN+2 -- sleep 30", "signal ig TERM --group",
@@ -188,3 +189,30 @@ def test_a_record_keeps_the_parsed_arguments_plain(shell: Shell) -> None:
     assert records[3].argv == ("cat", "-n")
     shell.ok("close c srv")
     assert list(shell.session.history)[-1].values["name"] == ["c", "srv"]
+
+
+def test_an_address_something_live_is_bound_to_is_written_as_its_expression(
+    shell: Shell,
+) -> None:
+    """A pasted line reaches the listener where it is, not at this session's port."""
+    shell.ok("tcp listen srv 0")
+    shell.ok("tcp connect c srv")
+    assert calls_of(shell.ok("explain"))[0].startswith(
+        "c = socket.create_connection(srv.getsockname(), "
+    )
+    shell.ok("serve w tcp 0 --handler echo")
+    shell.ok("tcp connect d w")
+    assert calls_of(shell.ok("explain"))[0].startswith(
+        "d = socket.create_connection(w.server_address, "
+    )
+    shell.ok("udp open u --bind 0; sendto u u ping")
+    assert calls_of(shell.ok("explain")) == ["u.sendto(b'ping', u.getsockname())  # -> 4"]
+
+
+def test_tls_connect_explains_the_context_and_the_socket_it_wraps(shell: Shell) -> None:
+    shell.ok("serve w tcp 0 --handler echo --tls")
+    shell.ok("tls connect t w")
+    calls = calls_of(shell.ok("explain"))
+    assert calls[0] == "context = ssl.create_default_context(cafile=None)"
+    assert "sock = socket.create_connection(w.server_address, timeout=5.0)" in calls
+    assert calls[-1] == "t = context.wrap_socket(sock, server_hostname='127.0.0.1')"

@@ -57,7 +57,7 @@ def _wait(ctx: Invocation) -> None:
 
         rc = res.returncode
         assert rc is not None
-        ctx.record("Popen.wait", "", rc)
+        ctx.record("Popen.wait", "", rc, on=res.obj)
         ctx.emit(Styled((("name", res.name), ("", f": {describe_status(rc)}"))))
     else:
         ctx.emit(Styled((("name", res.name), ("", f": {res.waited(event)}"))))
