@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import re
 import socket
+from pathlib import Path
+
+import pytest
 
 from tests.helpers import Shell, port
 
@@ -36,3 +39,46 @@ def test_a_threading_tls_server_bounds_the_handshake_too(shell: Shell) -> None:
     assert re.search(r"client 127\.0\.0\.1:\d+ did not finish its TLS handshake in 0\.5 s: "
                      r"closed it \(--idle S sets how long\)", log), log  # fmt: skip
     assert "a sync server" not in log
+
+
+def _refusals(shell: Shell, name: str, client: str) -> list[str]:
+    res = shell.session.registry.get(name)
+    assert shell.session.wait_for(
+        lambda: any("left after" in e.detail for e in list(res.log)), LIMIT
+    ), shell.ok(f"log {name}")
+    return [e.detail for e in list(res.log) if client in e.detail and "connected" not in e.detail]
+
+
+def test_a_client_without_a_certificate_is_refused_in_plain_words(shell: Shell) -> None:
+    shell.ok("serve m tcp 0 --tls --verify-client required")
+    assert "wants a client certificate" in shell.fails("tls connect c m")
+    lines = _refusals(shell, "m", "127.0.0.1:")
+    assert not [line for line in lines if "failed TLS:" in line], lines
+    assert any(
+        line.endswith(
+            "sent no certificate, and --verify-client required wants one: tls connect "
+            "--cert F --key F gives it one (PEER_DID_NOT_RETURN_A_CERTIFICATE)"
+        )
+        for line in lines
+    ), lines
+
+
+def test_a_client_certificate_from_another_ca_is_refused_in_plain_words(
+    shell: Shell, tmp_path: Path
+) -> None:
+    trustme = pytest.importorskip("trustme")
+    other = trustme.CA().issue_cert("stranger@example.org")
+    cert, key = tmp_path / "stranger.pem", tmp_path / "stranger.key"
+    other.cert_chain_pems[0].write_to_path(str(cert))
+    other.private_key_pem.write_to_path(str(key))
+    shell.ok("serve m tcp 0 --tls --verify-client required")
+    shell.fails(f"tls connect c m --cert {cert} --key {key}")
+    lines = _refusals(shell, "m", "127.0.0.1:")
+    assert not [line for line in lines if "failed TLS:" in line], lines
+    assert any(
+        line.endswith(
+            "sent a certificate the server does not trust (issued by a CA --client-ca does "
+            "not name, or expired) (CERTIFICATE_VERIFY_FAILED)"
+        )
+        for line in lines
+    ), lines

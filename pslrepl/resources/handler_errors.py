@@ -20,6 +20,10 @@ TLS_REASONS = {
     "UNEXPECTED_EOF_WHILE_READING": "closed the connection in the middle of TLS",
     "NO_SHARED_CIPHER": "offered no cipher the server accepts",
     "UNSUPPORTED_PROTOCOL": "offered only a TLS version the server refuses",
+    "PEER_DID_NOT_RETURN_A_CERTIFICATE": "sent no certificate, and --verify-client "
+    "required wants one: tls connect --cert F --key F gives it one",
+    "CERTIFICATE_VERIFY_FAILED": "sent a certificate the server does not trust (issued "
+    "by a CA --client-ca does not name, or expired)",
 }
 
 
