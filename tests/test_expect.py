@@ -127,7 +127,7 @@ def test_expect_on_a_socket_refuses_stderr_and_datagrams(shell: Shell) -> None:
     )
     assert (
         shell.fails("expect u x")
-        == "error: u is a udp; expect takes a process or tcp or tls or unix"
+        == "error: u is a udp; expect takes a process or sh or tcp or tls or unix"
     )
     assert "bad regular expression" in shell.fails("expect b '('")
 

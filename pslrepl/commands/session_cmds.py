@@ -204,7 +204,7 @@ def _log(ctx: Invocation) -> None:
         if res is not None:
             events = list(res.log)
         else:
-            events = [e for e in session.log if e.source == name]
+            events = [e for e in list(session.log) if e.source == name]
             if not events:
                 session.registry.get(name)  # raises the usual 'no resource' error
     else:
