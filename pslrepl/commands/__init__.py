@@ -9,12 +9,11 @@ if TYPE_CHECKING:
 # The modules that declare commands (each has a COMMANDS), in the order help lists them:
 # a group's commands keep the order of the modules that declare them.
 MODULES = (
-    "session_cmds", "session_flow", "scripting", "recording", "explaining", "exporting", "processes",
-    "child_io",
+    "session_cmds", "session_flow", "scripting", "recording", "explaining", "exporting",
+    "processes", "child_io",
     "child_signals", "sudo", "expect", "shlib", "signals", "signal_shell", "signal_timers",
-    "signal_wait", "sockets", "socket_steps", "sending",
-    "receiving", "socket_buffers", "socket_files", "socket_settings", "socket_queries", "lookups",
-    "servers",
+    "signal_wait", "sockets", "socket_steps", "sending", "receiving", "socket_buffers",
+    "socket_files", "socket_settings", "socket_queries", "lookups", "servers", "serve_requests",
     "relays", "tls", "tls_ca", "tls_steps",
 )  # fmt: skip
 

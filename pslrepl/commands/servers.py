@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import os
 import socketserver
 
@@ -56,7 +57,6 @@ if TYPE_CHECKING:
     from pslrepl.resources.servers import Server
 
 HTTP_IDLE = 10.0  # seconds: an http client that sends no request that long is closed
-LOOPBACK_NAMES = frozenset({"localhost", "127.0.0.1", "::1"})
 INDEX = """<!doctype html>
 <title>pslrepl: {name}</title>
 <h1>pslrepl's http server {name}</h1>
@@ -71,10 +71,14 @@ def _handler_class(ctx: Invocation, spec: str, proto: str) -> type[Any]:
     from pslrepl import handlers
 
     if spec.startswith("python:"):
+        from pslrepl.handlers.user import check_proto, lifecycle
+
         path, sep, cls = spec[7:].rpartition(":")
         if not sep or not path or not cls:
             raise UsageError("serve: write a handler of yours as python:FILE:CLASS")
-        return handlers.load_user_handler(path, cls)
+        mine = handlers.load_user_handler(path, cls)
+        check_proto(mine, proto)
+        return lifecycle(mine)
     if spec.startswith("forward:"):
         if proto == "udp":
             raise UsageError("serve: forward: relays a stream: serve it on tcp or unix")
@@ -109,75 +113,6 @@ def _write_index(directory: str, name: str, port: int) -> None:
         f.write(INDEX.format(name=name, port=port))
 
 
-def _http_handler(directory: str) -> Any:
-    import functools
-    from http import HTTPStatus
-    from http.server import SimpleHTTPRequestHandler
-
-    root = os.path.realpath(directory)
-
-    class Http(SimpleHTTPRequestHandler):
-        """http.server's own handler; its request log becomes the server's events. It
-        answers only requests for this server by name (DNS rebinding), and serves only
-        what lies inside its directory once symbolic links are resolved."""
-
-        def log_message(self, format: str, *args: Any) -> None:  # the stdlib names it format
-            from pslrepl.events import Event
-
-            psl = self.server.psl  # type: ignore[attr-defined]
-            text = format % args
-            if text.startswith("Request timed out"):  # handle_one_request's, on --idle
-                text = (f"client {self.address_string()} sent no request for "
-                        f"{psl.idle:g} s: closed it (--idle S sets how long)")  # fmt: skip
-            psl.post(Event(psl.name, "http", text))
-
-        def send_head(self) -> Any:
-            refused = self.psl_refused()
-            if refused is None:
-                return super().send_head()
-            status, why, logged = refused
-            self.log_message("refused %s %s: %s", self.command, self.path, logged)
-            self.send_error(status, why)
-            return None
-
-        def psl_refused(self) -> tuple[int, str, str] | None:
-            psl = self.server.psl  # type: ignore[attr-defined]
-            host = self.headers.get("Host")
-            if host is not None and not _host_allowed(host, psl):
-                return (HTTPStatus.MISDIRECTED_REQUEST, "Not this server's name",
-                        f"its Host header {host!r} names neither this server "
-                        f"({psl.local}) nor loopback: a web page reaching a local server "
-                        "through DNS rebinding sends that")  # fmt: skip
-            path = os.path.realpath(self.translate_path(self.path))
-            if path != root and not path.startswith(root.rstrip(os.sep) + os.sep):
-                return (HTTPStatus.FORBIDDEN, "Outside the served directory",
-                        f"it resolves to {path}, outside {root} (a symbolic link?)")  # fmt: skip
-            return None
-
-    return functools.partial(Http, directory=directory)
-
-
-def _host_allowed(host: str, psl: Server) -> bool:
-    """A Host header naming this server: its bound address or a loopback name, with or
-    without a port. Bound to every interface, any IP address too: an address can't be
-    rebound to another machine, a name can."""
-    import ipaddress
-
-    name = host.strip().lower()
-    if name.startswith("["):  # [::1]:8080
-        name = name[1 : name.find("]")] if "]" in name else name
-    elif name.count(":") == 1:
-        name = name.partition(":")[0]
-    bound = psl.local.rpartition(":")[0].strip("[]")
-    if name in LOOPBACK_NAMES or name == bound:
-        return True
-    try:
-        ip = ipaddress.ip_address(name)
-    except ValueError:
-        return False
-    return ip.is_loopback or bound in ("0.0.0.0", "::")
-
-
 @COMMANDS.command(
     "serve",
     "run a socketserver server in the background under NAME",
@@ -195,18 +130,20 @@ def _host_allowed(host: str, psl: Server) -> bool:
         *TLS_OPTIONS,
         Opt(
             "--idle",
-            "close a client that sends (or reads) nothing for S seconds; 0: "
-            f"never (default: never; http {HTTP_IDLE:g} s)",
+            f"close a client idle for S s (0, default: never; http {HTTP_IDLE:g})",
             "S",
             kind=SECONDS,
         ),
         Opt(
             "--max-clients",
-            "clients served at once, at most: --threading's handler "
-            "threads (default 256), --forking's max_children (40)",
+            "at most N at once: --threading's threads (256), --forking's max_children (40)",
             "N",
             kind=Int(1, 100_000),
         ),
+        Opt("--manual", "listen only: handle_request serves"),
+        Opt("--timeout", "--manual: handle_request's wait", "S", kind=SECONDS),
+        Opt("--queue-size", "listen backlog (request_queue_size)", "N", kind=Int(0, 65535)),
+        Opt("--reuse-address", "SO_REUSEADDR (allow_reuse_address)"),
     ),
     calls=(
         "socketserver.TCPServer",
@@ -270,6 +207,7 @@ def _serve(ctx: Invocation) -> None:
     if ctx["max_clients"] is not None and mode == "sync":
         raise UsageError("serve: --max-clients is for --threading or --forking; without "
                          "either a server serves one client at a time")  # fmt: skip
+    _check_class_options(ctx, proto)
     if ctx["dir"] and spec != "http":
         raise UsageError("serve: --dir is the directory --handler http serves; add --handler "
                          "http, or leave --dir out")  # fmt: skip
@@ -284,7 +222,9 @@ def _serve(ctx: Invocation) -> None:
                                "one that exists")  # fmt: skip
         else:
             directory = _default_www(ctx, name)
-        handler: Any = _http_handler(directory)
+        from pslrepl.handlers import Http
+
+        handler: Any = Http.bound(directory)
     else:
         handler = _handler_class(ctx, spec, proto)
     unix_path = ""
@@ -303,7 +243,8 @@ def _serve(ctx: Invocation) -> None:
                              "NAME unix PATH")  # fmt: skip
         base = socketserver.UDPServer if proto == "udp" else socketserver.TCPServer
         address = (addr.host, addr.port)
-    cls = server_class(base, mode, tls=tls)
+    cls = server_class(base, mode, tls=tls, timeout=ctx["timeout"], queue_size=ctx["queue_size"],
+                       reuse_address=ctx["reuse_address"])  # fmt: skip
     if proto != "unix" and ":" in address[0]:
         import socket
 
@@ -311,6 +252,11 @@ def _serve(ctx: Invocation) -> None:
     handler_name = getattr(handler, "__name__", None) or getattr(
         getattr(handler, "func", None), "__name__", "handler"
     )
+    for var, value in (("timeout", ctx["timeout"]), ("request_queue_size", ctx["queue_size"]),
+                       ("allow_reuse_address", ctx["reuse_address"] or None)):  # fmt: skip
+        if value is not None:
+            ctx.record("setattr", f"socketserver.{base.__name__}, {var!r}, {value!r}", None,
+                       exact=False, note="a class variable of serve's own subclass")  # fmt: skip
     try:
         server = cls(address, handler)
     except OSError as exc:
@@ -318,12 +264,19 @@ def _serve(ctx: Invocation) -> None:
         from pslrepl.commands.socket_common import socket_error
 
         where = unix_path or format_addr(address)
-        raise socket_error(name, exc, where, path=bool(unix_path)) from None
+        error = socket_error(name, exc, where, path=bool(unix_path))
+        if exc.errno == errno.EADDRINUSE and not ctx["reuse_address"] and _reusable(cls, address):
+            error = PslError(
+                f"{error}; only old connections hold it (TIME_WAIT, after a "
+                "server stopped): --reuse-address binds it (SO_REUSEADDR)"
+            )
+        raise error from None
     ctx.record(f"socketserver.{cls.__name__}", f"{address!r}, {handler_name}",
                Shown(f"<{cls.__name__} {server.server_address!r}>"))  # fmt: skip
     label = spec + (" over TLS" if tls is not None else "")
     res = Server(session, name, server, proto=proto, handler=label, mode=mode,
-                 unix_path=unix_path, idle=idle, max_clients=ctx["max_clients"])  # fmt: skip
+                 unix_path=unix_path, idle=idle, max_clients=ctx["max_clients"],
+                 manual=ctx["manual"])  # fmt: skip
     try:
         if spec == "http":
             res.directory = directory
@@ -344,14 +297,47 @@ def _serve(ctx: Invocation) -> None:
         watch_clients(tls, res)
     res.start()
     session.registry.add(res)
-    ctx.record("threading.Thread", f"target={name}.serve_forever, name='pslrepl:{name}', "
-               "daemon=True", Shown(f"<Thread(pslrepl:{name}, started daemon)>"))  # fmt: skip
-    ctx.emit(Styled((("name", name),
-                     ("", f": {cls.__name__} serving {label} on {res.local}"))))  # fmt: skip
+    if ctx["manual"]:
+        how = "bound to" if res.dgram else "listening on"  # a datagram socket can't listen
+        ctx.emit(Styled((("name", name), ("", f": {cls.__name__} {how} {res.local} for "
+                         f"{label}, not serving: handle_request {name} serves one "
+                         "request"))))  # fmt: skip
+    else:
+        ctx.record("threading.Thread", f"target={name}.serve_forever, name='pslrepl:{name}',"
+                   " daemon=True", Shown(f"<Thread(pslrepl:{name}, started daemon)>"))  # fmt: skip
+        ctx.emit(Styled((("name", name),
+                         ("", f": {cls.__name__} serving {label} on {res.local}"))))  # fmt: skip
     if ctx["verify_client"] or ctx["cert"]:
         ctx.say(f"{name}: TLS {tls_note.removeprefix('server side, ')}", "notice")
     if proto != "unix" and address[0] in ("", "0.0.0.0", "::"):
         ctx.say("warning: serving on every interface: other machines can connect", "warning")
+
+
+def _reusable(cls: Any, address: Any) -> bool:
+    """Whether SO_REUSEADDR would bind the address: it is held only by connections in
+    TIME_WAIT (of a server that set it too), not by a listener. Tried on a socket of
+    its own, closed at once."""
+    import socket
+
+    if cls.socket_type != socket.SOCK_STREAM or cls.address_family == socket.AF_UNIX:
+        return False
+    with socket.socket(cls.address_family, cls.socket_type) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(address)
+        except OSError:
+            return False
+    return True
+
+
+def _check_class_options(ctx: Invocation, proto: str) -> None:
+    """--timeout, --queue-size: refused where socketserver would ignore them."""
+    if ctx["timeout"] is not None and not ctx["manual"]:
+        raise UsageError("serve: --timeout is what handle_request waits (serve_forever "
+                         "does not use it): add --manual")  # fmt: skip
+    if ctx["queue_size"] is not None and proto == "udp":
+        raise UsageError("serve: --queue-size is listen()'s backlog, and a udp server does "
+                         "not listen: serve on tcp or unix")  # fmt: skip
 
 
 def _server(ctx: Invocation) -> Server:
@@ -373,7 +359,8 @@ def _server(ctx: Invocation) -> Server:
 def _stop(ctx: Invocation) -> None:
     res = _server(ctx)
     outcome = ctx.session.close(res.name)
-    ctx.record(f"{res.name}.shutdown", "", None)
+    if not res.manual:  # serve_forever never ran: nothing to shut down
+        ctx.record(f"{res.name}.shutdown", "", None)
     ctx.record(f"{res.name}.server_close", "", None)
     ctx.emit(Styled((("name", res.name), ("", f": {outcome}"))))
 

@@ -53,24 +53,28 @@ ANSWERS = {
     # socketserver
     "BaseServer": "socketserver.BaseServer: `serve` runs one (TCPServer, UDPServer, "
     "UnixStreamServer) in the background; `py web` is the server",
-    "TCPServer": "socketserver.TCPServer: `serve NAME tcp ADDR`",
-    "UDPServer": "socketserver.UDPServer: `serve NAME udp ADDR`",
+    "TCPServer": "socketserver.TCPServer: `serve NAME tcp ADDR`; with --manual it binds "
+    "and listens, and `handle_request NAME` serves one request",
+    "UDPServer": "socketserver.UDPServer: `serve NAME udp ADDR`; with --manual, "
+    "`handle_request NAME` takes one datagram",
     "BaseRequestHandler": "socketserver.BaseRequestHandler: `serve --handler "
-    "python:FILE:CLASS` serves with your own subclass; `handlers` lists the built-in ones",
+    "python:FILE:CLASS` serves with your own subclass, its setup, handle and finish each "
+    "an event in `log NAME`; `handlers` lists the built-in ones",
     "StreamRequestHandler": "socketserver.StreamRequestHandler (self.rfile, self.wfile): "
-    "subclass it in a file and `serve --handler python:FILE:CLASS`",
+    "subclass it in a file and `serve NAME tcp ADDR --handler python:FILE:CLASS`",
     "DatagramRequestHandler": "socketserver.DatagramRequestHandler: subclass it in a file "
-    "and `serve NAME udp ADDR --handler python:FILE:CLASS`",
+    "and `serve NAME udp ADDR --handler python:FILE:CLASS` (tcp refuses it)",
     "rfile": "StreamRequestHandler.rfile: a handler of yours reads the client through it "
     "(`serve --handler python:FILE:CLASS`)",
     "wfile": "StreamRequestHandler.wfile: a handler of yours writes to the client through "
     "it (`serve --handler python:FILE:CLASS`)",
     "handle": "BaseRequestHandler.handle: what serves each client; `handlers` lists the "
-    "built-in ones, and `serve --handler python:FILE:CLASS` runs yours",
-    "setup": "BaseRequestHandler.setup: runs before handle, for each client "
-    "(`serve --handler python:FILE:CLASS` runs yours)",
-    "finish": "BaseRequestHandler.finish: runs after handle, for each client "
-    "(`serve --handler python:FILE:CLASS` runs yours)",
+    "built-in ones, and `serve --handler python:FILE:CLASS` runs yours, each call an "
+    "event in `log NAME`",
+    "setup": "BaseRequestHandler.setup: runs before handle, for each client; with "
+    "`serve --handler python:FILE:CLASS` each call is an event in `log NAME`",
+    "finish": "BaseRequestHandler.finish: runs after handle, even when handle raised; "
+    "with `serve --handler python:FILE:CLASS` each call is an event in `log NAME`",
     "request": "BaseRequestHandler.request: the client's socket (for UDP, the datagram "
     "and the socket); `clients NAME` lists a server's clients",
     "client_address": "BaseRequestHandler.client_address: `clients NAME` shows each "
@@ -79,11 +83,13 @@ ANSWERS = {
     "server_address": "BaseServer.server_address: `serve` says it and `info NAME` shows it",
     "RequestHandlerClass": "BaseServer.RequestHandlerClass: `serve --handler H` picks it "
     "(`handlers` lists them)",
-    "timeout": "BaseServer.timeout, and a socket's: `serve --idle S` closes quiet "
-    "clients; `settimeout NAME S` sets a socket's; `set timeout` the shell's wait",
-    "handle_request": "BaseServer.handle_request: `serve` runs serve_forever in a thread; "
-    "`py web.handle_request()` serves one request on a server you stopped",
-    "serve_forever": "BaseServer.serve_forever: `serve` runs it in a thread; `stop` calls shutdown",
+    "timeout": "BaseServer.timeout: `serve --manual --timeout S` (what `handle_request` "
+    "waits before handle_timeout); a socket's: `settimeout NAME S`; `serve --idle S` "
+    "closes quiet clients; `set timeout` the shell's wait",
+    "handle_request": "BaseServer.handle_request: `handle_request NAME [--timeout S]` "
+    "serves one request on a `serve --manual` server, at the prompt",
+    "serve_forever": "BaseServer.serve_forever: `serve` runs it in a thread (`serve "
+    "--manual` does not: `handle_request NAME` serves); `stop` calls shutdown",
 }
 
 

@@ -32,16 +32,7 @@ from pslrepl.handlers.simple import Upper as Upper
 from pslrepl.handlers.simple import chargen_line as chargen_line
 from pslrepl.handlers.user import UserHandler as UserHandler
 from pslrepl.handlers.user import load_user_handler as load_user_handler
-
-
-class Http(Described):
-    """What `handlers` says of http: the handler itself, http.server's
-    SimpleHTTPRequestHandler bound to a directory, is made for each server by `serve`."""
-
-    name = "http"
-    does = "serves --dir DIR (or a fresh directory), GET and HEAD, in threads"
-    streams = ("tcp",)
-
+from pslrepl.handlers.web import Http as Http
 
 # Every --handler, in the order `handlers` lists them.
 FAMILIES: tuple[type[Described], ...] = (

@@ -41,12 +41,16 @@ def reset_child_signals(mask: Any) -> None:
     signal.pthread_sigmask(signal.SIG_SETMASK, mask)  # as it was before the fork
 
 
-def server_class(base: type[socketserver.BaseServer], mode: str, *, tls: Any = None
-                 ) -> type[Any]:  # fmt: skip
+def server_class(base: type[socketserver.BaseServer], mode: str, *, tls: Any = None,
+                 timeout: float | None = None, queue_size: int | None = None,
+                 reuse_address: bool = False) -> type[Any]:  # fmt: skip
     """The real socketserver class: base plus ThreadingMixIn or ForkingMixIn, with hooks
-    that tell the resource about clients (the handler's own code is untouched)."""
+    that tell the resource about clients (the handler's own code is untouched). timeout,
+    queue_size and reuse_address are the class variables serve's options set: timeout,
+    request_queue_size and allow_reuse_address."""
     if tls is not None:
         tls.sslsocket_class = CountedSSLSocket
+    request_timeout = timeout  # the class body's own name `timeout` hides the argument
     mixins: tuple[type, ...] = ()
     if mode == "threading":
         mixins = (socketserver.ThreadingMixIn,)
@@ -54,17 +58,29 @@ def server_class(base: type[socketserver.BaseServer], mode: str, *, tls: Any = N
         mixins = (socketserver.ForkingMixIn,)
 
     class PslServer(*mixins, base):  # type: ignore[misc,valid-type]
-        allow_reuse_address = True  # restart on the same port without TIME_WAIT trouble
+        # As socketserver has it (False) unless --reuse-address: the lesson is that a
+        # port whose old connections wait in TIME_WAIT can't be bound without it.
+        allow_reuse_address = reuse_address
         daemon_threads = True
-        # socketserver's default queue of 5 drops a classroom's worth of connects.
-        request_queue_size = socket.SOMAXCONN
+        # socketserver's default queue of 5 drops a classroom's worth of connects;
+        # --queue-size N gives listen() what a lesson on the backlog needs.
+        request_queue_size = socket.SOMAXCONN if queue_size is None else queue_size
+        # What handle_request waits for a request before handle_timeout (serve_forever
+        # does not use it); None: forever, as socketserver's default.
+        timeout = request_timeout
         # UDPServer reads 8192 bytes of a datagram and drops the rest unsaid: take all
         # that UDP carries (65,507 bytes over IPv4), as the shell's own recv does.
         max_packet_size = 65536
         psl: Server
         psl_mask: Any = None  # --forking: the signal mask before the fork
 
+        def handle_timeout(self) -> None:
+            """handle_request's: nobody came within self.timeout."""
+            self.psl.request_timed_out()
+            super().handle_timeout()  # ForkingMixIn's reaps its children here
+
         def process_request(self, request: Any, client_address: Any) -> None:
+            self.psl.last_client = client_address
             if mode == "threading":
                 # At most max_clients handler threads: past that, accept waits for one
                 # to end (the rest wait in the listen queue), as ForkingMixIn does.

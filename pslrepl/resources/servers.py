@@ -37,8 +37,14 @@ class Server(ServerClients, ForkedChildren):
 
     def __init__(self, session: Session, name: str, server: Any, *, proto: str,
                  handler: str, mode: str, unix_path: str = "", idle: float | None = None,
-                 max_clients: int | None = None) -> None:  # fmt: skip
+                 max_clients: int | None = None, manual: bool = False) -> None:  # fmt: skip
         super().__init__(session, name)
+        # --manual: bound and listening, served one request at a time by handle_request;
+        # serve_forever never runs, so shutdown() (which waits for it) must not be called.
+        self.manual = manual
+        self.handled = 0  # handle_request calls that served a request
+        self.timeouts = 0  # handle_request calls that ended in handle_timeout
+        self.last_client: Any = None  # the address process_request was last given
         self.server = server
         self.proto = proto
         self.handler = handler
@@ -80,8 +86,9 @@ class Server(ServerClients, ForkedChildren):
         if proto != "unix":
             session.volatile[f"{name}.port"] = str(sockname[1])
             session.volatile[f"{name}.addr"] = self._local
+        how = f"; --manual: handle_request {name} serves one request" if manual else ""
         self.post(Event(name, "start", f"{type(server).__name__} on {self._local}, "
-                                       f"handler {handler}"))  # fmt: skip
+                                       f"handler {handler}{how}"))  # fmt: skip
         self.thread = threading.Thread(
             target=server.serve_forever, kwargs={"poll_interval": POLL_INTERVAL},
             name=f"pslrepl:{name}", daemon=True,
@@ -89,7 +96,14 @@ class Server(ServerClients, ForkedChildren):
 
     def start(self) -> None:
         """Serve: once what the handler needs (a room, a directory) is in place."""
-        self.thread.start()
+        if not self.manual:
+            self.thread.start()
+
+    def request_timed_out(self) -> None:
+        """handle_timeout: handle_request waited server.timeout and nobody came."""
+        self.timeouts += 1
+        wait = self.server.timeout
+        self.post(Event(self.name, "note", f"handle_timeout(): no request came in {wait:g} s"))
 
     # -- --threading: the cap on handler threads ---------------------------------------
 
@@ -148,6 +162,9 @@ class Server(ServerClients, ForkedChildren):
     def state(self) -> str:
         if self.closed:
             return "stopped"
+        if self.manual:
+            how = "bound" if self.dgram else "listening"
+            return f"{how}, {plural(self.handled, 'request')} handled (handle_request)"
         return f"serving, {self._count_now()}" if self.dgram else f"serving {self._count_now()}"
 
     def _count_now(self) -> str:
@@ -174,7 +191,7 @@ class Server(ServerClients, ForkedChildren):
             ("handler", self.handler),
             ("address", self._local),
             ("mode", self.mode),
-            ("thread", self.thread.name),
+            ("thread", "none: --manual (handle_request NAME)" if self.manual else self.thread.name),
             ("clients now", str(len(self.connections))),
             ("served", str(self.served)),
             ("handler errors", str(self.errors)),
@@ -186,6 +203,18 @@ class Server(ServerClients, ForkedChildren):
             pairs.insert(9, ("max clients", at_once))
         if not self.dgram:
             pairs.insert(9, ("idle limit", f"{self.idle:g} s" if self.idle else "none (--idle S)"))
+        server = self.server
+        pairs.append(
+            (
+                "timeout",
+                "none: handle_request waits until a request comes"
+                if server.timeout is None
+                else f"{server.timeout:g} s (handle_request)",
+            )
+        )
+        if not self.dgram:  # listen()'s backlog: a datagram server does not listen
+            pairs.append(("queue size", f"{server.request_queue_size} (request_queue_size)"))
+        pairs.append(("reuse address", f"{server.allow_reuse_address} (allow_reuse_address)"))
         if self.directory:
             pairs.insert(5, ("directory", self.directory))
         return pairs
@@ -212,10 +241,11 @@ class Server(ServerClients, ForkedChildren):
         # shutdown() waits for serve_forever to return, and a sync server's serve_forever
         # is inside the handler: one that never returns would hang `stop`. So it waits
         # in a thread of its own, for STOP_GRACE at most.
-        stopper = threading.Thread(target=self.server.shutdown, name=f"pslrepl:{self.name}:stop",
-                                   daemon=True)  # fmt: skip
-        stopper.start()
-        stopper.join(timeout=STOP_GRACE)
+        if not self.manual:
+            stopper = threading.Thread(target=self.server.shutdown,
+                                       name=f"pslrepl:{self.name}:stop", daemon=True)  # fmt: skip
+            stopper.start()
+            stopper.join(timeout=STOP_GRACE)
         if self.mode == "forking":
             self._end_children(deadline)
         self.server.server_close()  # a forking server reaps what is left
