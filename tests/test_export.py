@@ -41,9 +41,7 @@ MAKERS = ("spawn", "tcp listen", "tcp connect", "accept", "udp open", "serve", "
 # Transcripts whose expected output is older than the shell they replay on: their scripts
 # must still run, and their output is compared once the transcript is brought up to date
 # (strict: the day it matches, this entry has to go).
-STALE = {
-    "examples/exit-status.psl": "ps shows a PGID column the transcript does not have yet",
-}
+STALE: dict[str, str] = {}
 
 
 def expected_lines(path: Path) -> list[str]:

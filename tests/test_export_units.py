@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import os
 import re
+import signal
 import stat
 import subprocess
 import sys
@@ -509,3 +510,19 @@ def test_unix_sockets_in_the_script_own_temporary_directory(shell: Shell, tmp_pa
     assert "u.bind(os.path.join(tmp, 'sock'))" in source
     assert shell.session.tmp not in source
     assert source.rstrip().endswith("shutil.rmtree(tmp)")
+
+
+def test_signal_zero_and_real_time_signals(shell: Shell, tmp_path: Path):
+    out = check_same(shell, [
+        "spawn p -- python3 -u -c \"import signal, time; signal.signal(signal.SIGRTMIN + 1, "
+        "lambda n, f: print('got', n)); print('ready'); time.sleep(30)\"",
+        "read p --line",
+        "signal p 0",
+        "signal p RTMIN+1",
+        "read p --line",
+        "signal p SIGRTMAX-2",
+        "wait p",
+    ], tmp_path)  # fmt: skip
+    assert out[2].startswith("p: pid ") and out[2].endswith("it checks the process is there)")
+    assert f"p: sent SIGRTMIN+1 ({signal.SIGRTMIN + 1})" in out
+    assert f"p: killed by SIGRTMAX-2 (signal {signal.SIGRTMAX - 2})" in out

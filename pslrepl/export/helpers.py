@@ -125,9 +125,20 @@ def addr(sockaddr):
         r'''
 def status(returncode):
     """How a child ended: a negative returncode is the signal that killed it."""
-    if returncode < 0:
-        return f"killed by {signal.Signals(-returncode).name} (signal {-returncode})"
-    return f"exited with status {returncode}"
+    if returncode >= 0:
+        return f"exited with status {returncode}"
+    signum = -returncode
+    try:
+        name = signal.Signals(signum).name
+    except ValueError:  # a real-time signal: named as kill -l names it
+        low, high = int(signal.SIGRTMIN), int(signal.SIGRTMAX)
+        if not low < signum < high:
+            return f"killed by signal {signum}"
+        if signum - low <= (high - low) // 2:
+            name = f"SIGRTMIN+{signum - low}"
+        else:
+            name = f"SIGRTMAX-{high - signum}"
+    return f"killed by {name} (signal {signum})"
 ''',
     ),
     "recv_line": (

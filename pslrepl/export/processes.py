@@ -197,46 +197,69 @@ def _poll(script: Script, record: CommandRecord) -> None:
 
 
 def _signal_to(script: Script, record: CommandRecord, signame: str, how: str) -> None:
-    """Send a signal, or say the child has ended, as the shell does."""
+    """Send a signal, or say the child has ended, as the shell does. ``signame`` is
+    SIGTERM or SIGRTMIN+1; ``how`` the call on the Popen."""
     name = record.values["name"]
     v = script.var(name)
     script.imp("signal")
     script.use("status")
+    number = _number_of(signame)
     script.add(f"if {v}.poll() is None:")
     script.add(f"    {v}.{how}")
-    script.add(f'    print(f"{name}: sent {signame} ({{signal.{signame}:d}})")')
+    script.add(f'    print(f"{name}: sent {signame} ({{{number}:d}})")')
     script.add("else:")
     script.add(wrapped_print(f"error: {name} has already ended ({{status({v}.returncode)}}); "
                              "there is nobody to signal", f=True, indent="    "))  # fmt: skip
 
 
+def _number_of(signame: str) -> str:
+    """A signal's number as Python: signal.SIGTERM, signal.SIGRTMIN + 1."""
+    base, plus, minus = signame.partition("+")[0], "+" in signame, "-" in signame
+    if plus:
+        return f"signal.{base} + {signame.partition('+')[2]}"
+    if minus:
+        head, _, n = signame.partition("-")
+        return f"signal.{head} - {n}"
+    return f"signal.{base}"
+
+
 def _signal(script: Script, record: CommandRecord) -> None:
+    import signal
+
     from pslrepl.signals_table import signal_name
 
     if not isinstance(record.values.get("name"), str):
         raise Unexportable("signal shell (to the shell itself) is not exported yet")
     if record.values.get("group") or record.values.get("force"):
-        script.not_exported(record, "signal --group/--force is not exported yet")
-        return
+        raise Unexportable("signal --group/--force is not exported yet")
     raw = str(record.values["sig"]).upper()
+    signum: int | None
     try:
         signum = int(raw)
     except ValueError:
-        signum = None
-    if signum is None:
-        import signal
-
         full = raw if raw.startswith("SIG") else "SIG" + raw
-        if not hasattr(signal, full) or full.startswith("SIG_"):
-            script.not_exported(record, f"the shell refused the signal {raw!r}")
-            return
+        head = full.replace("-", "+").partition("+")[0]
+        if not hasattr(signal, head) or head.startswith("SIG_"):
+            raise Unexportable(f"the shell refused the signal {raw!r}") from None
         signame = full
     else:
-        signame = signal_name(signum)
-        if not signame.startswith("SIG") or "+" in signame or "-" in signame:
-            script.not_exported(record, f"signal {signum} has no name to export")
+        if signum == 0:
+            _signal_zero(script, record)
             return
-    _signal_to(script, record, signame, f"send_signal(signal.{signame})")
+        signame = signal_name(signum)
+        if not signame.startswith("SIG"):
+            raise Unexportable(f"signal {signum} has no name to export")
+    _signal_to(script, record, signame, f"send_signal({_number_of(signame)})")
+
+
+def _signal_zero(script: Script, record: CommandRecord) -> None:
+    """Signal 0 sends nothing: os.kill says whether the process is there."""
+    name = record.values["name"]
+    v = script.var(name)
+    script.imp("os")
+    script.add(f"os.kill({v}.pid, 0)  # raises ProcessLookupError if it is gone")
+    script.add(wrapped_print(f"{name}: pid {{{v}.pid}} exists (signal 0 sends nothing: it "
+                             "checks the process is there)", f=True))  # fmt: skip
 
 
 def _terminate(script: Script, record: CommandRecord) -> None:
