@@ -526,3 +526,24 @@ def test_signal_zero_and_real_time_signals(shell: Shell, tmp_path: Path):
     assert out[2].startswith("p: pid ") and out[2].endswith("it checks the process is there)")
     assert f"p: sent SIGRTMIN+1 ({signal.SIGRTMIN + 1})" in out
     assert f"p: killed by SIGRTMAX-2 (signal {signal.SIGRTMAX - 2})" in out
+
+
+def test_recv_until_and_the_waits_for_eof_and_output(shell: Shell, tmp_path: Path):
+    out = check_same(shell, [
+        "tcp listen l 0",
+        "tcp connect c l",
+        "accept l s",
+        r'send s "a\x00;cd"',
+        "recv c --until ';' --repr",
+        "recv c",
+        "shutdown s wr",
+        "wait c eof",
+        "recv c --until never",
+        "spawn p -- sh -c 'sleep 0.2; echo hi'",
+        "wait p data",
+        "read p",
+        "wait p",
+    ], tmp_path)  # fmt: skip
+    assert r"b'a\x00;'  (3 bytes)" in out
+    assert "c: the peer closed its side: recv will return EOF" in out
+    assert "p: output waiting: read p" in out

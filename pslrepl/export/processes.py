@@ -346,3 +346,25 @@ EXPORTERS = {
     "run": _run,
 }
 WAITS = {"process": _wait}
+
+
+def _wait_output(script: Script, record: CommandRecord, *, eof: bool) -> None:
+    name = record.values["name"]
+    v = script.var(name)
+    timeout = record.values.get("timeout")
+    timeout = script.timeout if timeout is None else float(timeout)
+    script.imp("select")
+    if not eof:
+        script.add(f"ready, _, _ = select.select([{v}.stdout, {v}.stderr], [], [], {timeout:g})",
+                   "if ready:", f'    print("{name}: output waiting: read {name}")', "else:",
+                   wrapped_print(f"error: {name}: timeout after {timeout:g} s waiting for "
+                                 "output", indent="    "))  # fmt: skip
+        return
+    raise Unexportable("wait NAME eof on a child is not exported yet (the shell's drain "
+                       "threads read both pipes to their end)")  # fmt: skip
+
+
+WAIT_OUTPUT = {
+    "data": lambda script, record: _wait_output(script, record, eof=False),
+    "eof": lambda script, record: _wait_output(script, record, eof=True),
+}

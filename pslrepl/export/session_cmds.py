@@ -167,6 +167,10 @@ def _wait(script: Script, record: CommandRecord) -> None:
         processes.WAITS["process"](script, record)
     elif kind in sockets.WAITS and event == "data":
         sockets.WAITS[kind](script, record)
+    elif kind == "tcp" and event == "eof":
+        sockets.WAIT_EOF(script, record)
+    elif kind == "process" and event in ("data", "eof"):
+        processes.WAIT_OUTPUT[event](script, record)
     elif kind == "server" and event == "connect":
         servers.WAITS[kind](script, record)
     elif kind == "relay" and event == "close":

@@ -145,7 +145,14 @@ def _recv(script: Script, record: CommandRecord) -> None:
     show = script.show("data", mode=mode)
     size = f'print(f"({script.bytes_said("len(data)")})")'
     if values.get("until"):
-        script.not_exported(record, "recv --until is not exported yet")
+        from pslrepl.parsing import unescape
+
+        until = unescape(str(values["until"]))
+        script.imp("re")
+        reader = script.use("read_through")
+        script.add(f"data, found = {reader}({v}.recv, re.escape({until!r}))", "if data:",
+                   f"    {show}", f"    {size}", "if not found:",
+                   f'    print("{EOF_LINE}")')  # fmt: skip
         return
     if not record.ok and (values.get("all") or values.get("line")):
         raise Unexportable("this recv failed in the session; what it said is not in this "
@@ -203,6 +210,20 @@ def _shutdown(script: Script, record: CommandRecord) -> None:
     script.add(f'print("{name}: shut down {how}: {what}")')
 
 
+def _wait_eof(script: Script, record: CommandRecord) -> None:
+    name = record.values["name"]
+    v = script.var(name)
+    timeout = record.values.get("timeout")
+    timeout = script.timeout if timeout is None else float(timeout)
+    script.imp("select", "socket")
+    # EOF is a readable socket with nothing to read: a peek says which, taking nothing.
+    script.add(f"ready, _, _ = select.select([{v}], [], [], {timeout:g})",
+               f"if ready and {v}.recv(1, socket.MSG_PEEK) == b'':",
+               f'    print("{name}: the peer closed its side: recv will return EOF")', "else:",
+               wrapped_print(f"error: {name}: no EOF within {timeout:g} s (or data came "
+                             "first: recv it)", indent="    "))  # fmt: skip
+
+
 def _wait_data(script: Script, record: CommandRecord) -> None:
     name = record.values["name"]
     v = script.var(name)
@@ -228,3 +249,4 @@ EXPORTERS = {
     "shutdown": _shutdown,
 }
 WAITS = {"tcp": _wait_data, "udp": _wait_data}
+WAIT_EOF = _wait_eof
