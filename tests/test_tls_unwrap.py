@@ -196,3 +196,24 @@ def test_a_peer_that_closed_without_close_notify_leaves_nothing_to_go_on_with(
 def test_unwrap_takes_a_tls_connection_only(shell: Shell) -> None:
     shell.ok("tcp listen l 0; tcp connect p l")
     assert shell.fails("tls unwrap p") == "error: p is a tcp; tls unwrap takes a tls"
+
+
+@pytest.mark.timeout(40)  # a blocking unwrap would sit out its 120 s: the bound fails it
+def test_ctrl_c_cancels_an_unwrap_waiting_for_the_peer(shell: Shell) -> None:
+    import signal
+
+    done = threading.Event()
+
+    def peer(tls: ssl.SSLSocket) -> None:
+        assert tls.recv(100) == b""  # our close_notify came: the shell is waiting now
+        os.kill(os.getpid(), signal.SIGINT)  # Ctrl-C, as the terminal sends it
+        done.wait(LIMIT)  # and never answers with its own
+
+    thread = python_tls_peer(shell, peer)
+    try:
+        line = shell.fails("tls unwrap c --timeout 120")
+        assert line == "error: cancelled by Ctrl-C; everything else carries on"
+    finally:
+        done.set()
+        thread.join(timeout=LIMIT)
+    assert shell.ok("echo still here") == "still here\n"

@@ -334,19 +334,42 @@ def _peer_ended_tls(tls: Any) -> bool:
 
 
 def _unwrap(ctx: Invocation, res: Sock, tls: Any, traced: Any) -> None:
-    """SSLSocket.unwrap, bounded: our close_notify, then the peer's."""
+    """SSLSocket.unwrap, bounded: our close_notify, then the peer's. Non-blocking, retried
+    in short waits: one blocking unwrap is a C call Ctrl-C can't interrupt until it ends."""
     import ssl
+    import time
 
-    tls.settimeout(ctx.timeout)
+    from pslrepl.resources.polling import poll_ready
+
+    deadline = time.monotonic() + ctx.timeout
+    tls.setblocking(False)
+    tries = 0
     try:
-        traced(ctx, "SSLSocket.unwrap", tls.unwrap)
+        while True:
+            tries += 1
+            try:
+                tls.unwrap()
+                break
+            except ssl.SSLWantReadError:
+                want: tuple[tuple[Any, ...], tuple[Any, ...]] = ((tls,), ())
+            except ssl.SSLWantWriteError:
+                want = ((), (tls,))
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise TimeoutError
+            poll_ready(*want, timeout=min(left, 0.2))  # Ctrl-C is taken between waits
+        ctx.record("SSLSocket.unwrap", "", None, on=tls, exact=tries == 1,
+                   note=f"non-blocking, called {tries} times while the peer's "
+                   "close_notify was awaited")  # fmt: skip
     except TimeoutError:
+        ctx.record("SSLSocket.unwrap", "", "raised TimeoutError", on=tls)
         res.tls_unwrapping = True  # type: ignore[attr-defined]
         raise Timeout(f"{res.name}: sent close_notify; the peer has not answered with its own "
                       f"in {ctx.timeout:g} s: once it unwraps its side, `tls unwrap "
                       f"{res.name}` again finishes (until then the connection is TLS, and "
                       "sends nothing)") from None  # fmt: skip
     except (ssl.SSLError, OSError) as exc:
+        ctx.record("SSLSocket.unwrap", "", f"raised {type(exc).__name__}", on=tls)
         reason = getattr(exc, "reason", None) or ""
         if reason == "APPLICATION_DATA_AFTER_CLOSE_NOTIFY":
             why = ("the peer sent data over TLS after our close_notify, and OpenSSL drops "
