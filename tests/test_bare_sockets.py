@@ -273,3 +273,14 @@ def test_connect_on_a_connected_socket_says_what_the_kernel_did(shell: Shell) ->
     assert shell.ok("connect_ex c a").startswith("c: connect_ex returned 106 (EISCONN)")
     calls = shell.ok("explain").splitlines()[1:]
     assert calls[0].strip() == "c.settimeout(5.0)" and calls[-1].strip() == "c.settimeout(None)"
+
+
+def test_fromfd_refuses_a_tls_connections_fd(shell: Shell) -> None:
+    """A plain socket on a TLS connection's fd would read its records as bytes."""
+    shell.ok("serve w tcp 0 --handler echo --tls --threading; tls connect t w")
+    for fd in ("t", str(shell.session.registry.get("t").sock.fileno())):
+        assert shell.fails(f"fromfd x {fd}").startswith(
+            f"error: fromfd: fd {shell.session.registry.get('t').sock.fileno()} is t's, a TLS connection"
+        )
+    shell.ok("sendline t hi")
+    assert shell.ok("recv t --line") == "hi\n(3 bytes)\n"

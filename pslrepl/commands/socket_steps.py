@@ -349,6 +349,14 @@ def _kind(family: int, type_: int, listening: bool) -> str:
 def _fromfd(ctx: Invocation) -> None:
     name: str = ctx["new"]
     fd: int = ctx["fd"]
+    for res in ctx.session.registry:
+        if isinstance(res, Sock) and not res.closed and res.tls and res.sock.fileno() == fd:
+            # A second socket on a TLS connection's fd reads its records as bytes: the TLS
+            # session (one object's state) would lose them.
+            raise PslError(f"fromfd: fd {fd} is {res.name}'s, a TLS connection: a plain "
+                           "socket on it would take TLS records from under the session "
+                           "(dup refuses it too); fromfd the TCP socket before tls "
+                           "wrap")  # fmt: skip
     try:
         # What socket.socket(fileno=fd) asks the kernel (SO_DOMAIN, SO_TYPE); detached
         # at once, so the fd stays its owner's.
