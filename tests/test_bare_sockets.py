@@ -278,9 +278,9 @@ def test_connect_on_a_connected_socket_says_what_the_kernel_did(shell: Shell) ->
 def test_fromfd_refuses_a_tls_connections_fd(shell: Shell) -> None:
     """A plain socket on a TLS connection's fd would read its records as bytes."""
     shell.ok("serve w tcp 0 --handler echo --tls --threading; tls connect t w")
-    for fd in ("t", str(shell.session.registry.get("t").sock.fileno())):
-        assert shell.fails(f"fromfd x {fd}").startswith(
-            f"error: fromfd: fd {shell.session.registry.get('t').sock.fileno()} is t's, a TLS connection"
-        )
+    number = shell.session.registry.get("t").sock.fileno()
+    for fd in ("t", str(number)):
+        line = shell.fails(f"fromfd x {fd}")
+        assert line.startswith(f"error: fromfd: fd {number} is t's, a TLS connection")
     shell.ok("sendline t hi")
     assert shell.ok("recv t --line") == "hi\n(3 bytes)\n"
