@@ -13,7 +13,8 @@ MODULES = (
     "processes", "child_io",
     "child_signals", "sudo", "expect", "shlib", "signals", "signal_shell", "signal_timers",
     "signal_wait", "sockets", "socket_steps", "sending", "receiving", "socket_buffers",
-    "socket_files", "socket_settings", "socket_queries", "lookups", "servers", "serve_requests",
+    "socket_files", "socket_settings", "socket_queries", "lookups", "servers", "serve_admin",
+    "serve_requests",
     "relays", "tls", "tls_ca", "tls_steps",
 )  # fmt: skip
 

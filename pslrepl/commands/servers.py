@@ -1,9 +1,8 @@
-"""Server commands: serve (socketserver in the background), stop, clients, handlers."""
+"""serve: a socketserver server under a name, its handler and the class variables it sets."""
 
 from __future__ import annotations
 
 import errno
-import os
 import socketserver
 
 from pslrepl.addresses import format_addr, parse_addr
@@ -13,8 +12,8 @@ from pslrepl.commands.tls_options import CERT, KEY, PINS, SERVER_SIDE
 from pslrepl.commandspec import Arg, Commands, Opt
 from pslrepl.errors import PslError, UsageError
 from pslrepl.invocation import Shown
-from pslrepl.kinds import NEW, PATH, SECONDS, Choice, Int, Kind, ResourceOf
-from pslrepl.results import Styled, Table
+from pslrepl.kinds import NEW, PATH, SECONDS, Choice, Int, Kind
+from pslrepl.results import Styled
 
 COMMANDS = Commands(SERVERS)
 
@@ -54,17 +53,8 @@ if TYPE_CHECKING:
 
     from pslrepl.invocation import Invocation
     from pslrepl.kinds import Completing
-    from pslrepl.resources.servers import Server
 
 HTTP_IDLE = 10.0  # seconds: an http client that sends no request that long is closed
-INDEX = """<!doctype html>
-<title>pslrepl: {name}</title>
-<h1>pslrepl's http server {name}</h1>
-<p>This is socketserver with http.server's SimpleHTTPRequestHandler, serving an empty
-directory made for it. To serve a directory of yours:</p>
-<pre>stop {name}
-serve {name} tcp {port} --handler http --dir DIR</pre>
-"""
 
 
 def _handler_class(ctx: Invocation, spec: str, proto: str) -> type[Any]:
@@ -93,24 +83,6 @@ def _handler_class(ctx: Invocation, spec: str, proto: str) -> type[Any]:
             raise UsageError(f"serve: {spec} needs a stream: serve it on tcp or unix, not udp")
         raise UsageError(f"serve: no handler {spec!r}; `handlers` lists them: {known}")
     return table[spec]
-
-
-def _default_www(ctx: Invocation, name: str) -> str:
-    """A fresh directory under the session's own (0700) temporary one, for an index
-    page: serving the working directory by default would serve .git, keys and all."""
-    path = os.path.join(ctx.session.tmp, f"www-{name}")
-    os.makedirs(path, mode=0o700, exist_ok=True)
-    if os.path.islink(path) or not os.path.isdir(path):
-        raise PslError(f"serve: {path} is not a directory of ours; remove it and serve again")
-    return path
-
-
-def _write_index(directory: str, name: str, port: int) -> None:
-    """index.html, not written through a symbolic link planted in its place."""
-    flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_NOFOLLOW", 0)
-    fd = os.open(os.path.join(directory, "index.html"), flags, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as f:
-        f.write(INDEX.format(name=name, port=port))
 
 
 @COMMANDS.command(
@@ -215,15 +187,9 @@ def _serve(ctx: Invocation) -> None:
     if spec == "http":
         if proto != "tcp":
             raise UsageError("serve: the http handler speaks over tcp: serve NAME tcp PORT")
-        if ctx["dir"]:
-            directory = os.path.abspath(ctx["dir"])
-            if not os.path.isdir(directory):
-                raise PslError(f"serve: no such directory {ctx['dir']!r} for --dir; give "
-                               "one that exists")  # fmt: skip
-        else:
-            directory = _default_www(ctx, name)
-        from pslrepl.handlers import Http
+        from pslrepl.handlers.web import Http, served_directory
 
+        directory = served_directory(ctx["dir"], ctx.session.tmp, name)
         handler: Any = Http.bound(directory)
     else:
         handler = _handler_class(ctx, spec, proto)
@@ -281,7 +247,9 @@ def _serve(ctx: Invocation) -> None:
         if spec == "http":
             res.directory = directory
             if not ctx["dir"]:
-                _write_index(directory, name, server.server_address[1])
+                from pslrepl.handlers.web import write_index
+
+                write_index(directory, name, server.server_address[1])
                 ctx.say(f"note: {name} serves {directory}, a fresh directory with an index "
                         "page; --dir DIR serves yours", "notice")  # fmt: skip
         if spec == "chat":
@@ -338,54 +306,3 @@ def _check_class_options(ctx: Invocation, proto: str) -> None:
     if ctx["queue_size"] is not None and proto == "udp":
         raise UsageError("serve: --queue-size is listen()'s backlog, and a udp server does "
                          "not listen: serve on tcp or unix")  # fmt: skip
-
-
-def _server(ctx: Invocation) -> Server:
-    from pslrepl.resources.servers import Server
-
-    res = ctx["name"]
-    assert isinstance(res, Server)
-    return res
-
-
-@COMMANDS.command(
-    "stop",
-    "stop a server: shutdown() then server_close()",
-    args=(Arg("NAME", ResourceOf("server")),),
-    calls=("BaseServer.shutdown", "BaseServer.server_close"),
-    examples=("stop web",),
-    setup=("serve web tcp 0 --handler http",),
-)
-def _stop(ctx: Invocation) -> None:
-    res = _server(ctx)
-    outcome = ctx.session.close(res.name)
-    if not res.manual:  # serve_forever never ran: nothing to shut down
-        ctx.record(f"{res.name}.shutdown", "", None)
-    ctx.record(f"{res.name}.server_close", "", None)
-    ctx.emit(Styled((("name", res.name), ("", f": {outcome}"))))
-
-
-@COMMANDS.command(
-    "clients",
-    "a server's live connections",
-    args=(Arg("NAME", ResourceOf("server")),),
-    examples=("clients web",),
-    setup=("serve web tcp 0 --handler echo --threading", "tcp connect c web"),
-)
-def _clients(ctx: Invocation) -> None:
-    res = _server(ctx)
-    # FOR is an age, 0.4s to 1m05s: as wide as its widest, so the columns after it stay put.
-    ctx.emit(Table(("CLIENT", "FOR", "IN", "OUT", "SERVED BY"), res.client_rows(),
-                   f"(no clients of {res.name} now; {res.served} served so far)",
-                   min_widths={1: len("59m59s")}))  # fmt: skip
-
-
-@COMMANDS.command(
-    "handlers",
-    "the built-in handlers and what each does",
-    examples=("handlers",),
-)
-def _handlers(ctx: Invocation) -> None:
-    from pslrepl.handlers import DESCRIPTIONS
-
-    ctx.emit(Table(("HANDLER", "DOES"), [[("name", k), v] for k, v in DESCRIPTIONS.items()]))

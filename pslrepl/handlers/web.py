@@ -97,3 +97,39 @@ def host_allowed(host: str, psl: Server) -> bool:
     except ValueError:
         return False
     return ip.is_loopback or bound in ("0.0.0.0", "::")
+
+
+INDEX = """<!doctype html>
+<title>pslrepl: {name}</title>
+<h1>pslrepl's http server {name}</h1>
+<p>This is socketserver with http.server's SimpleHTTPRequestHandler, serving an empty
+directory made for it. To serve a directory of yours:</p>
+<pre>stop {name}
+serve {name} tcp {port} --handler http --dir DIR</pre>
+"""
+
+
+def served_directory(given: str | None, tmp: str, name: str) -> str:
+    """--dir DIR as an absolute path, or a fresh directory under the session's own
+    (0700) temporary one, for an index page: serving the working directory by default
+    would serve .git, keys and all."""
+    from pslrepl.errors import PslError
+
+    if given:
+        directory = os.path.abspath(given)
+        if not os.path.isdir(directory):
+            raise PslError(f"serve: no such directory {given!r} for --dir; give one that exists")
+        return directory
+    path = os.path.join(tmp, f"www-{name}")
+    os.makedirs(path, mode=0o700, exist_ok=True)
+    if os.path.islink(path) or not os.path.isdir(path):
+        raise PslError(f"serve: {path} is not a directory of ours; remove it and serve again")
+    return path
+
+
+def write_index(directory: str, name: str, port: int) -> None:
+    """index.html, not written through a symbolic link planted in its place."""
+    flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_NOFOLLOW", 0)
+    fd = os.open(os.path.join(directory, "index.html"), flags, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as f:
+        f.write(INDEX.format(name=name, port=port))
