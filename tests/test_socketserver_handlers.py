@@ -146,3 +146,19 @@ def test_a_handler_served_on_the_wrong_kind_of_server_is_refused(shell: Shell, m
     )
     assert "x" not in shell.session.registry
     shell.ok(f"serve x udp 0 --handler python:{mine}:Hash")  # a BaseRequestHandler: either
+
+
+def test_each_step_is_shown_live_above_the_prompt(shell: Shell, mine: Path) -> None:
+    shell.ok("set events live")
+    shell.ok(f"serve s tcp 0 --manual --handler python:{mine}:Shout")
+    shell.ok("tcp connect c s; sendline c x")
+    who = shell.session.registry.get("c").local
+    lines = shell.ok("handle_request s").splitlines()
+    assert lines[:5] == [
+        f"s: handle_request served the request of {who}",
+        f"[s] client {who} connected",
+        f"[s] Shout.setup() for {who}",
+        f"[s] Shout.handle() for {who}",
+        f"[s] Shout.finish() for {who}",
+    ]
+    assert re.fullmatch(rf"\[s\] client {who} left after [\d.]+s \(in 2, out 2\)", lines[5])

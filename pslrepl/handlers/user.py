@@ -102,7 +102,7 @@ def lifecycle(cls: type[socketserver.BaseRequestHandler]) -> type[Any]:
             from pslrepl.events import Event
 
             who = format_addr(self.client_address) or "a local client"
-            psl.post(Event(psl.name, "handler", f"{cls.__name__}.{step}() for {who}",
+            psl.post(Event(psl.name, "client", f"{cls.__name__}.{step}() for {who}",
                            fields={"step": step}))  # fmt: skip
 
         def psl_replied(self) -> None:
