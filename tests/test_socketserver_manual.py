@@ -13,6 +13,7 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -282,3 +283,28 @@ def test_stop_a_manual_server_is_quick_and_leaves_nothing(shell: Shell) -> None:
     assert time.monotonic() - start < 1.5  # no shutdown() waiting on a serve_forever
     shell.ok("close c")
     assert open_fds() <= before
+
+
+def test_ctrl_c_in_a_real_terminal_cancels_the_wait_and_the_handler(tmp_path: Path) -> None:
+    from tests.terminal import Terminal
+
+    term = Terminal(tmp_path, rows=40)
+    try:
+        term.run("serve w tcp 0 --manual --handler echo", "not serving")
+        term.run("handle_request w --timeout 60")  # nobody comes
+        term.wait_running()
+        term.send("C-c")
+        term.wait_for("error: cancelled by Ctrl-C; everything else carries on")
+        # Now inside the handler: echo holds the prompt until its client closes.
+        term.run("tcp connect c w", "c: connected")
+        term.run("handle_request w")
+        term.wait_running()
+        term.send("C-c")
+        term.wait_for(lambda s: s.count("cancelled by Ctrl-C") == 2)
+        # socketserver shut the request down on the way out: the client sees EOF.
+        term.run("recv c --all", "EOF: the peer closed its side")
+        term.run("tcp connect d w; sendline d again; shutdown d wr; handle_request w",
+                 "handle_request served the request of")  # fmt: skip
+        term.run("recv d --all", "again")
+    finally:
+        term.close()
