@@ -4,6 +4,7 @@ the data after it (tls write, tls read)."""
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 from tests.helpers import Shell
 
@@ -210,3 +211,21 @@ def test_a_refusal_after_the_client_thought_it_done_is_an_error_everywhere(
     info = shell.ok("tls info c")
     assert "state:    handshake failed" in info and "certificate required" in info
     assert "None" not in shell.ok("ls")
+
+
+def test_a_recorded_handshake_by_steps_replays(shell: Shell, tmp_path: Path) -> None:
+    """Randoms, key shares, certificates and signatures differ on every run: a recording
+    writes their bytes and sizes as shapes, so `--check` passes, run after run."""
+    from tests.helpers import run_cli
+
+    transcript = tmp_path / "steps.psl"
+    shell.ok(f"record {transcript}")
+    shell.ok("tls bio c; tls bio s --server")
+    shell.ok("tls step c; tls pass c s; tls step s; tls pass s c; tls step c; tls pass c s")
+    shell.ok("tls step s; tls pass s c; tls write c hi; tls pass c s; tls read s")
+    shell.ok("record stop")
+    text = transcript.read_text()
+    assert "{hexrow}" in text and "out  handshake" in text
+    for _ in range(2):
+        done = run_cli("--check", str(transcript))
+        assert done.returncode == 0, done.stdout + done.stderr

@@ -4,13 +4,15 @@ records over; `tls write` and `tls read` carry data once it is done."""
 
 from __future__ import annotations
 
+import re
+
 from pslrepl.commands.groups import TLS
 from pslrepl.commands.options import FILE_IN, HEX_IN, SHOW_HEX, SHOW_REPR
 from pslrepl.commands.tls_options import CERT, KEY, PINS, SERVER_SIDE
 from pslrepl.commandspec import Arg, Commands, Opt
 from pslrepl.errors import PslError, UsageError
 from pslrepl.kinds import DATA, NEW, ResourceOf
-from pslrepl.results import Output, Styled, Table, Text
+from pslrepl.results import Output, Styled, Table, volatile
 
 COMMANDS = Commands(TLS)
 BIO = ResourceOf("tls-bio")
@@ -85,11 +87,24 @@ def _tls_bio(ctx: Invocation) -> None:
 
 def _records_table(records: list[Record]) -> Table:
     rows: list[list[Cell]] = [
-        ["out" if r.out else "in", _record_name(r), r.version, str(r.length),
-         r.contents()]
+        ["out" if r.out else "in", _record_name(r), r.version,
+         volatile(str(r.length), "size"), volatile(r.contents(), "inside")]
         for r in records
     ]  # fmt: skip
     return Table(("DIR", "RECORD", "VERSION", "LENGTH", "INSIDE"), rows)
+
+
+def _sized(text: str) -> tuple[tuple[str, str], ...]:
+    """Text whose byte and record counts are written to a recording as {size}: key
+    shares, certificates and signatures differ in length from run to run."""
+    parts: list[tuple[str, str]] = []
+    last = 0
+    for m in re.finditer(r"\d+(?= bytes| records?\b)|(?<=\()\d+(?=\))", text):
+        parts.append(("", text[last : m.start()]))
+        parts.append(volatile(m.group(), "size"))
+        last = m.end()
+    parts.append(("", text[last:]))
+    return tuple(p for p in parts if p[1])
 
 
 def _record_name(record: Record) -> str:
@@ -98,7 +113,7 @@ def _record_name(record: Record) -> str:
     return RECORD_TYPES.get(record.rtype, str(record.rtype))
 
 
-def _hexdump(records: list[Record], written: bytes, *, full: bool) -> list[Text]:
+def _hexdump(records: list[Record], written: bytes, *, full: bool) -> list[Styled]:
     """The bytes written, record by record: each one's first HEAD bytes (its 5-byte
     header and the start of what it holds), or all of it with --full."""
     from pslrepl.render import hexdump
@@ -117,7 +132,9 @@ def _hexdump(records: list[Record], written: bytes, *, full: bool) -> list[Text]
         pos += record.size
     if lines:
         lines.append(f"{len(written):08x}")
-    return [Text("\n".join(lines))] if lines else []
+    # Randoms, key shares and ciphertext differ on every run: a recording writes each
+    # row as the shape of a hexdump row ({hexrow}), so `--check` replays it.
+    return [Styled((volatile(line, "hexrow"),)) for line in lines]
 
 
 def _show(ctx: Invocation, records: list[Record], written: bytes, *, full: bool) -> None:
@@ -206,7 +223,7 @@ def _tls_step(ctx: Invocation) -> None:
         said = f"nothing to do: it waits for the peer's records (tls pass {peer} {res.name})"
     else:
         said = f"{wrote}; the handshake waits for the peer: tls pass {res.name} {peer}"
-    ctx.emit(Styled((("name", res.name), ("", f": {said}"))))
+    ctx.emit(Styled((("name", res.name), *_sized(f": {said}"))))
 
 
 @COMMANDS.command(
@@ -238,9 +255,10 @@ def _tls_pass(ctx: Invocation) -> None:
         pos += 5 + int.from_bytes(data[pos + 3 : pos + 5], "big")
     what = ", ".join(dict.fromkeys(kinds))
     next_step = f"tls read {target.name}" if target.done else f"tls step {target.name}"
-    ctx.emit(Styled((("name", source.name), ("", f" -> {target.name}: {len(data)} bytes, "
-                     f"{len(kinds)} record{'s' if len(kinds) != 1 else ''} ({what}): "
-                     f"{next_step} reads them"))))  # fmt: skip
+    ctx.emit(Styled((("name", source.name), *_sized(
+        f" -> {target.name}: {len(data)} bytes, "
+        f"{len(kinds)} record{'s' if len(kinds) != 1 else ''} ({what}): {next_step} reads them"
+    ))))  # fmt: skip
 
 
 @COMMANDS.command(
@@ -344,7 +362,7 @@ def _tls_read(ctx: Invocation) -> None:
         said = f"nothing came: tls pass {_peer(res)} {res.name} first"
     if ended:
         said += f"; {ended}"
-    ctx.emit(Styled((("name", res.name), ("", f": {said}"))))
+    ctx.emit(Styled((("name", res.name), *_sized(f": {said}"))))
 
 
 def _message(entry: object) -> str:

@@ -15,6 +15,12 @@ PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_-]*(?:\.[A-Za-z_]\w*)?)\}")
 FREE = {
     "time": r"\d\d:\d\d:\d\d(?:\.\d{3})?",
     "age": r"\d+(?:\.\d)?s|\d+m\d\ds|\d+h\d\dm",
+    # A hexdump row of bytes that differ on every run (a TLS record's random parts).
+    "hexrow": r"[0-9a-f]{8}(?:  [0-9a-f ]+\|.*\|)?|\*",
+    # A count of bytes or records that differs from run to run (a TLS record's length).
+    "size": r"\d+",
+    # What a TLS record holds, with its messages' sizes: the sizes differ between runs.
+    "inside": r".*",
 }
 
 Bindings = dict[str, str]
