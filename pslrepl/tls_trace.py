@@ -84,7 +84,7 @@ class Entry:
 class Record:
     """A TLS record as it traveled: its header, and what was inside it."""
 
-    __slots__ = ("out", "rtype", "version", "length", "inner", "messages")
+    __slots__ = ("out", "rtype", "version", "length", "inner", "messages", "sealed")
 
     def __init__(self, out: bool, header: bytes) -> None:
         self.out = out
@@ -93,6 +93,9 @@ class Record:
         self.length = int.from_bytes(header[3:5], "big") if len(header) >= 5 else 0
         self.inner = 0  # TLS 1.3: the content type hidden inside an encrypted record
         self.messages: list[Entry] = []
+        # TLS 1.2: after this side's ChangeCipherSpec its records are encrypted, though
+        # their header still says handshake (Finished) or alert.
+        self.sealed = False
 
     @property
     def size(self) -> int:
@@ -119,7 +122,7 @@ class Record:
             else:
                 parts.append(RECORD_TYPES.get(inner, f"type {inner}"))
         text = ", ".join(parts)
-        if self.inner:  # TLS 1.3 hides all but the first hellos in application_data records
+        if self.inner or self.sealed:  # TLS 1.3 hides all but the first hellos
             return f"encrypted: {text}"
         return text
 
@@ -150,10 +153,17 @@ class Trace:
         """The records from entry ``start`` on, each with the messages inside it."""
         records: list[Record] = []
         current: dict[bool, Record] = {}
+        # Whether each side had sent ChangeCipherSpec before ``start`` (TLS 1.2).
+        ccs = {out: any(e.ctype == HEADER and e.out == out and e.data[:1] == b"\x14"
+                        for e in self.entries[:start]) for out in (True, False)}  # fmt: skip
         for e in self.entries[start:]:
             if e.ctype == HEADER:
-                current[e.out] = Record(e.out, e.data)
-                records.append(current[e.out])
+                rec = Record(e.out, e.data)
+                rec.sealed = ccs[e.out] and rec.rtype in (HANDSHAKE, ALERT)
+                if rec.rtype == CHANGE_CIPHER_SPEC:
+                    ccs[e.out] = True
+                current[e.out] = rec
+                records.append(rec)
             elif e.out in current:
                 rec = current[e.out]
                 if e.ctype == INNER:

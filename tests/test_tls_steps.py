@@ -112,7 +112,7 @@ def test_a_tls12_handshake_shows_its_plaintext_messages(shell: Shell) -> None:
     shell.ok("tls pass s c")
     out = shell.ok("tls step c")
     assert [r[3] for r in rows(out) if r[0] == "out"] == [
-        "ClientKeyExchange (N)", "ChangeCipherSpec (N)", "Finished (N)",
+        "ClientKeyExchange (N)", "ChangeCipherSpec (N)", "encrypted: Finished (N)",
     ]  # fmt: skip
     assert rows(out)[-1][1:3] == ("handshake", "TLSv1.2")  # Finished: encrypted, yet type 22
     shell.ok("tls pass c s")
@@ -120,7 +120,7 @@ def test_a_tls12_handshake_shows_its_plaintext_messages(shell: Shell) -> None:
     shell.ok("tls pass s c")
     out = shell.ok("tls step c")  # the server's ticket, ChangeCipherSpec and Finished
     assert [r[3] for r in rows(out)] == [
-        "NewSessionTicket (N)", "ChangeCipherSpec (N)", "Finished (N)",
+        "NewSessionTicket (N)", "ChangeCipherSpec (N)", "encrypted: Finished (N)",
     ]  # fmt: skip
     assert out.endswith("c: handshake done: TLSv1.2, ECDHE-ECDSA-AES256-GCM-SHA384\n")
     assert shell.ok("tls step c") == ("c: the handshake is done (TLSv1.2): tls write c DATA and "
