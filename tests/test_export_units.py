@@ -396,6 +396,11 @@ def test_lookups_that_are_one_call(shell: Shell, tmp_path: Path):
         "htons 80", "ntohs 20480", "htonl 1", "ntohl 16777216", "htons 0", "htons 65535",
         "inet_aton 127.0.0.1", "inet_ntoa 7f000001", "gethostbyname localhost",
         "getservbyname http", "getservbyname domain udp", "getprotobyname tcp",
+        "gethostname", "getfqdn", "getfqdn localhost", "getservbyport 80", "getservbyport 53 udp",
+        "inet_pton 6 ::1", "inet_pton 4 10.0.0.1", "inet_ntop 4 0a000001",
+        "inet_ntop 6 00000000000000000000000000000001", "getdefaulttimeout",
+        "setdefaulttimeout 2.5", "getdefaulttimeout", "setdefaulttimeout none",
+        "gethostbyname_ex localhost", "gethostbyaddr 127.0.0.1",
     ], tmp_path)  # fmt: skip
     assert out[:2] == ["20480  (0x5000)", "80  (0x50)"]
     assert "7f 00 00 01  (4 bytes, packed)" in out

@@ -26,7 +26,8 @@ MAKERS = ("spawn", "tcp listen", "tcp connect", "accept", "udp open", "serve", "
           "unix listen", "unix connect", "unix dgram",
           "tls connect")  # fmt: skip
 USES = ("name", "listener")
-NAMES_NO_RESOURCE = ("log", "getprotobyname")  # their NAME is a log's or a protocol's
+# Commands whose NAME is no resource: a log's, a protocol's, a host's.
+NAMES_NO_RESOURCE = ("log", "getprotobyname", "getfqdn")
 
 # Commands whose exporters write what the shell does when the command fails (a timeout,
 # a missing program, a child that has ended, a refused certificate) or mark it: any

@@ -9,6 +9,8 @@ from pslrepl.export.script import Unexportable, wrapped_print
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from pslrepl.export.script import Script
     from pslrepl.invocation import CommandRecord
 
@@ -150,7 +152,7 @@ def _inet_ntoa(script: Script, record: CommandRecord) -> None:
 
     packed = parse_hex(" ".join(record.values.get("packed") or []))
     script.imp("socket")
-    script.add(f"print(socket.inet_ntoa({packed!r}))")
+    script.add(f"print(socket.inet_ntoa(bytes.fromhex({packed.hex()!r})))")
 
 
 def _gethostbyname(script: Script, record: CommandRecord) -> None:
@@ -172,7 +174,76 @@ def _getprotobyname(script: Script, record: CommandRecord) -> None:
                'print(f"{n}  ({n:#x})")')  # fmt: skip
 
 
+FAMILIES = {"4": "AF_INET", "6": "AF_INET6", "AF_INET": "AF_INET", "AF_INET6": "AF_INET6"}
+
+
+def _family_of(record: CommandRecord, address: str) -> str:
+    """inet_pton/inet_ntop's FAMILY as given (4, 6, AF_INET6), else the address's own."""
+    given = record.values.get("family")
+    if given is not None and str(given).upper() in FAMILIES:
+        return FAMILIES[str(given).upper()]
+    if given is not None:
+        raise Unexportable(f"the family {given!r} is not exported yet")
+    return "AF_INET6" if ":" in address or len(address) > 8 else "AF_INET"
+
+
+def _printed(call: str) -> Callable[[Script, CommandRecord], None]:
+    """An exporter for a lookup the shell shows as print() shows its result."""
+
+    def export(script: Script, record: CommandRecord) -> None:
+        values = record.values
+        args = [f"{values[k]!r}" for k in ("host", "ip", "name") if values.get(k)]
+        if call == "getservbyport":
+            args = [str(int(str(values["port"])))] + (
+                [repr(values["proto"])] if values.get("proto") else []
+            )
+        script.imp("socket")
+        script.add(f"print(socket.{call}({', '.join(args)}))")
+
+    return export
+
+
+def _inet_pton(script: Script, record: CommandRecord) -> None:
+    family = _family_of(record, str(record.values["ip"]))
+    script.imp("socket")
+    script.add(f"packed = socket.inet_pton(socket.{family}, {str(record.values['ip'])!r})",
+               'print(f"{packed.hex(\' \')}  ({len(packed)} bytes, packed)")')  # fmt: skip
+
+
+def _inet_ntop(script: Script, record: CommandRecord) -> None:
+    from pslrepl.parsing import parse_hex
+
+    # FAMILY is optional before PACKED's words: a first word that names one is it.
+    given = record.values.get("family")
+    words = [given, *record.values["packed"]] if given else list(record.values["packed"])
+    named = len(words) > 1 and str(words[0]).upper() in FAMILIES
+    packed = parse_hex(" ".join(words[1:] if named else words))
+    if named:
+        family = FAMILIES[str(words[0]).upper()]
+    else:
+        family = "AF_INET6" if len(packed) == 16 else "AF_INET"
+    script.imp("socket")
+    script.add(f"print(socket.inet_ntop(socket.{family}, bytes.fromhex({packed.hex()!r})))")
+
+
+def _setdefaulttimeout(script: Script, record: CommandRecord) -> None:
+    seconds = record.values.get("s")
+    script.imp("socket")
+    script.add(f"socket.setdefaulttimeout({seconds!r})",
+               'print(f"default timeout for new sockets: "',
+               '      f"{socket.getdefaulttimeout()}")')  # fmt: skip
+
+
 EXPORTERS = {
+    "gethostname": _printed("gethostname"),
+    "getfqdn": _printed("getfqdn"),
+    "getservbyport": _printed("getservbyport"),
+    "gethostbyname_ex": _printed("gethostbyname_ex"),
+    "gethostbyaddr": _printed("gethostbyaddr"),
+    "getdefaulttimeout": _printed("getdefaulttimeout"),
+    "setdefaulttimeout": _setdefaulttimeout,
+    "inet_pton": _inet_pton,
+    "inet_ntop": _inet_ntop,
     "socket": _socket,
     "bind": _bind,
     "listen": _listen,
