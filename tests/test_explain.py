@@ -216,3 +216,12 @@ def test_tls_connect_explains_the_context_and_the_socket_it_wraps(shell: Shell) 
     assert calls[0] == "context = ssl.create_default_context(cafile=None)"
     assert "sock = socket.create_connection(w.server_address, timeout=5.0)" in calls
     assert calls[-1] == "t = context.wrap_socket(sock, server_hostname='127.0.0.1')"
+
+
+def test_close_explains_what_it_did(shell: Shell) -> None:
+    shell.ok("spawn p -- sleep 30; tcp listen l 0; serve m tcp 0")
+    shell.ok("close p l m")
+    calls = calls_of(shell.ok("explain"))
+    assert calls[0].startswith("p.terminate()  # equivalent: SIGTERM to its whole process group")
+    assert calls[1].startswith("p.wait(timeout=1)  # equivalent:")
+    assert calls[2:] == ["l.close()", "m.shutdown()", "m.server_close()"]

@@ -170,7 +170,30 @@ def _close(ctx: Invocation) -> None:
     elif not names:
         raise UsageError("close: give the NAMEs to close, or --all")
     for name in names:
-        ctx.emit(Styled((("name", name), ("", f": {session.close(name)}"))))
+        res = session.registry.find(name)
+        obj = res.obj if res is not None and not res.closed else None
+        kind = res.kind if res is not None else ""
+        outcome = session.close(name)
+        if obj is not None:
+            ctx.name(obj, name)  # gone from the registry once closed: named here
+            _record_close(ctx, kind, obj)
+        ctx.emit(Styled((("name", name), ("", f": {outcome}"))))
+
+
+def _record_close(ctx: Invocation, kind: str, obj: Any) -> None:
+    """What close did, for explain: the calls a script would make to the same end."""
+    grace = ctx.session.settings.grace
+    if kind in ("process", "sh"):
+        ctx.record("Popen.terminate", "", on=obj, exact=False,
+                   note="SIGTERM to its whole process group (os.killpg), SIGKILL after "
+                   f"`set grace` ({grace:g} s) if anything stays")  # fmt: skip
+        ctx.record("Popen.wait", f"timeout={grace:g}", on=obj, exact=False,
+                   note="and what its process group left running ended too")  # fmt: skip
+    elif kind == "server":
+        ctx.record("BaseServer.shutdown", "", on=obj)
+        ctx.record("BaseServer.server_close", "", on=obj)
+    elif hasattr(obj, "close") and kind not in ("relay", "tls-bio"):
+        ctx.record("socket.close", "", on=obj)
 
 
 class Logged(Kind):
