@@ -552,3 +552,20 @@ def test_recv_until_and_the_waits_for_eof_and_output(shell: Shell, tmp_path: Pat
     assert r"b'a\x00;'  (3 bytes)" in out
     assert "c: the peer closed its side: recv will return EOF" in out
     assert "p: output waiting: read p" in out
+
+
+def test_sockopt_dup_and_getaddrinfo(shell: Shell, tmp_path: Path):
+    out = check_same(shell, [
+        "getaddrinfo localhost 80",
+        "getaddrinfo 127.0.0.1",
+        "tcp listen l 0",
+        "sockopt l SO_REUSEADDR",
+        "sockopt l SO_RCVBUF 65536",
+        "sockopt l TCP_NODELAY on",
+        "sockopt l TCP_NODELAY off",
+        "dup l l2",
+        "close l",
+        "tcp connect c l2",
+    ], tmp_path)  # fmt: skip
+    assert out[0].split() == ["FAMILY", "TYPE", "PROTO", "SOCKADDR"]
+    assert "l: IPPROTO_TCP.TCP_NODELAY = 1" in out and "l: IPPROTO_TCP.TCP_NODELAY = 0" in out

@@ -28,6 +28,7 @@ MAKERS = ("spawn", "tcp listen", "tcp connect", "accept", "udp open", "serve", "
 USES = ("name", "listener")
 # Commands whose NAME is no resource: a log's, a protocol's, a host's.
 NAMES_NO_RESOURCE = ("log", "getprotobyname", "getfqdn")
+# (dup's NAME is a resource; its NEWNAME is made, and not checked)
 
 # Commands whose exporters write what the shell does when the command fails (a timeout,
 # a missing program, a child that has ended, a refused certificate) or mark it: any

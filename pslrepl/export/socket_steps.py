@@ -174,6 +174,51 @@ def _getprotobyname(script: Script, record: CommandRecord) -> None:
                'print(f"{n}  ({n:#x})")')  # fmt: skip
 
 
+def _sockopt(script: Script, record: CommandRecord) -> None:
+    from pslrepl.commands.socket_settings import LEVELS
+
+    values = record.values
+    name, option, value = values["name"], str(values["option"]).upper(), values.get("value")
+    v = script.var(name)
+    level = next((lvl for prefix, lvl in LEVELS if option.startswith(prefix)), None)
+    if level is None:
+        raise Unexportable(f"the shell refused the option {option!r}")
+    script.imp("socket")
+    if value is not None:
+        raw = {"on": 1, "off": 0}.get(str(value).lower())
+        raw = int(str(value), 0) if raw is None else raw
+        script.add(f"{v}.setsockopt(socket.{level}, socket.{option}, {raw})")
+    got = f"{v}.getsockopt(socket.{level}, socket.{option})"
+    script.add(wrapped_print(f"{name}: {level}.{option} = {{{got}}}", f=True))
+
+
+def _dup(script: Script, record: CommandRecord) -> None:
+    name, new = record.values["name"], record.values["newname"]
+    kind = script.kinds.get(name)
+    if kind not in ("tcp", "udp", "listener"):
+        raise Unexportable(f"dup of a {kind or 'resource'} is not exported yet")
+    script.use("addr")
+    script.add(f"{script.var(new)} = {script.var(name)}.dup()  # a new descriptor, one socket")
+    script.add(wrapped_print(f"{new}: dup of {name} {{addr({script.var(new)}.getsockname())}}",
+                             f=True))  # fmt: skip
+    script.kinds[new] = script.live[new] = kind
+
+
+def _getaddrinfo(script: Script, record: CommandRecord) -> None:
+    values = record.values
+    if any(values.get(k) for k in ("family", "type", "af_family", "sock_type", "proto", "flags")):
+        raise Unexportable("getaddrinfo with a family, type, protocol or flags is not "
+                           "exported yet")  # fmt: skip
+    port = values.get("port")
+    port_text = "None" if port is None else (str(int(port)) if str(port).isdigit() else repr(port))
+    table = script.use("table")
+    script.imp("socket")
+    script.add("rows = [", "    [family.name, kind.name, str(proto), repr(sockaddr)]",
+               "    for family, kind, proto, _, sockaddr in socket.getaddrinfo("
+               f"{str(values['host'])!r}, {port_text})", "]",
+               f'{table}(["FAMILY", "TYPE", "PROTO", "SOCKADDR"], rows, {{}})')  # fmt: skip
+
+
 FAMILIES = {"4": "AF_INET", "6": "AF_INET6", "AF_INET": "AF_INET", "AF_INET6": "AF_INET6"}
 
 
@@ -235,6 +280,9 @@ def _setdefaulttimeout(script: Script, record: CommandRecord) -> None:
 
 
 EXPORTERS = {
+    "sockopt": _sockopt,
+    "dup": _dup,
+    "getaddrinfo": _getaddrinfo,
     "gethostname": _printed("gethostname"),
     "getfqdn": _printed("getfqdn"),
     "getservbyport": _printed("getservbyport"),
