@@ -509,6 +509,7 @@ def test_unix_sockets_in_the_script_own_temporary_directory(shell: Shell, tmp_pa
         "unix dgram d {tmp}/d",
         "unix dgram e",
         "close c",
+        "close u",
     ], tmp_path)  # fmt: skip
     assert out[0].startswith("u: listening on /") and out[0].endswith("/sock")
     source = script_of(shell)

@@ -148,6 +148,10 @@ def _close(script: Script, record: CommandRecord) -> None:
             from pslrepl.export.servers import stop
 
             stop(script, name)
+        elif kind == "unix-listener":  # its socket file goes with it, as the shell does
+            script.imp("os")
+            script.add(f"path = {v}.getsockname()", f"{v}.close()", "os.unlink(path)",
+                       f'print(f"{name}: closed; removed {{path}}")')  # fmt: skip
         elif kind in ("tcp", "udp", "listener"):
             script.add(f"{v}.close()", f'print("{name}: closed")')
         else:

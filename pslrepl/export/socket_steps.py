@@ -195,7 +195,7 @@ def _sockopt(script: Script, record: CommandRecord) -> None:
 def _dup(script: Script, record: CommandRecord) -> None:
     name, new = record.values["name"], record.values["newname"]
     kind = script.kinds.get(name)
-    if kind not in ("tcp", "udp", "listener"):
+    if kind not in ("tcp", "udp", "listener", "unix-listener"):
         raise Unexportable(f"dup of a {kind or 'resource'} is not exported yet")
     script.use("addr")
     script.add(f"{script.var(new)} = {script.var(name)}.dup()  # a new descriptor, one socket")
