@@ -95,6 +95,8 @@ class Call:
             return f"# ... {self.result}"
         head = f"{self.bound} = " if self.bound else ""
         line = f"{head}{self.target()}({self.args})"
+        if self.func.endswith("="):  # an attribute set: context.verify_mode = ...
+            line = f"{self.target()[:-1]} = {self.args}"
         comment = []
         if CUT + "'" in self.args or CUT + '"' in self.args:
             comment.append(f"payload cut to its first {PAYLOAD_SHOWN} bytes")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 
+from pslrepl.callrecord import py_repr
 from pslrepl.errors import PslError, UsageError
 
 TYPE_CHECKING = False
@@ -34,6 +35,15 @@ def mark(context: Any, **marks: object) -> None:
     """Note on a context what the shell needs later (psl_ names: none of ssl's own)."""
     for key, value in marks.items():
         setattr(context, key, value)
+
+
+def _installed(ctx: Invocation, context: ssl.SSLContext) -> ssl.SSLContext:
+    """install, and the key log it set said for explain."""
+    install(context, ctx.session)
+    if context.keylog_filename:
+        ctx.record("SSLContext.keylog_filename=", py_repr(context.keylog_filename),
+                   on=context)  # fmt: skip
+    return context
 
 
 def install(context: ssl.SSLContext, session: Session) -> ssl.SSLContext:
@@ -112,7 +122,9 @@ def apply_pins(ctx: Invocation, context: ssl.SSLContext) -> None:
     for key, attr in (("min_version", "minimum_version"), ("max_version", "maximum_version")):
         value = ctx.values.get(key)
         if value:
-            setattr(context, attr, ssl.TLSVersion[value.replace(".", "_")])
+            version = ssl.TLSVersion[value.replace(".", "_")]
+            setattr(context, attr, version)
+            ctx.record(f"SSLContext.{attr}=", f"ssl.TLSVersion.{version.name}", on=context)
     spec = ctx.values.get("ciphers")
     if spec is not None:
         try:
@@ -224,15 +236,21 @@ def client_context(ctx: Invocation) -> tuple[ssl.SSLContext, str]:
         "verified against the system CAs and the session's test CA")  # fmt: skip
     if not cafile:
         session_ca(ctx.session).trust(context)
+        ctx.record("SSLContext.load_verify_locations", "cadata=TEST_CA_PEM", on=context,
+                   exact=False, note="trustme's CA.configure_trust: the session's test CA "
+                   "(`ca export DIR` writes its PEM)")  # fmt: skip
     if values.get("insecure"):
         context.check_hostname = False
         context.verify_mode = ssl.CERT_NONE
+        ctx.record("SSLContext.check_hostname=", "False", on=context)
+        ctx.record("SSLContext.verify_mode=", "ssl.CERT_NONE", on=context)
         note = "INSECURE: the certificate was not verified (--insecure)"
     if values.get("alpn"):
         context.set_alpn_protocols(values["alpn"])
+        ctx.record("SSLContext.set_alpn_protocols", py_repr(list(values["alpn"])), on=context)
     load_identity(ctx, context)
     apply_pins(ctx, context)
-    return install(context, ctx.session), note
+    return _installed(ctx, context), note
 
 
 # -- a server's context -----------------------------------------------------------------
@@ -262,9 +280,13 @@ def server_context(ctx: Invocation, *, what: str = "") -> tuple[ssl.SSLContext, 
         note = f"server side, with {values['cert']} ({subject})"
     else:
         session_ca(ctx.session).server_cert.configure_cert(context)
+        ctx.record("SSLContext.load_cert_chain", "'localhost.pem', 'localhost.key'",
+                   on=context, exact=False, note="trustme's LeafCert.configure_cert: the "
+                   "session test CA's certificate for localhost, 127.0.0.1 and ::1")  # fmt: skip
         note = "server side, with the session test CA's certificate"
     if verify:
         context.verify_mode = ssl.CERT_REQUIRED if verify == "required" else ssl.CERT_OPTIONAL
+        ctx.record("SSLContext.verify_mode=", f"ssl.{context.verify_mode.name}", on=context)
         if client_ca:
             try:
                 traced(ctx, "SSLContext.load_verify_locations", context.load_verify_locations,
@@ -282,8 +304,11 @@ def server_context(ctx: Invocation, *, what: str = "") -> tuple[ssl.SSLContext, 
             trusted = client_ca
         else:
             session_ca(ctx.session).trust(context)
+            ctx.record("SSLContext.load_verify_locations", "cadata=TEST_CA_PEM", on=context,
+                       exact=False, note="trustme's CA.configure_trust: the session's test "
+                       "CA")  # fmt: skip
             trusted = "the session's test CA"
         note += f"; client certificates {verify}, trusting {trusted}"
         mark(context, psl_trusted=trusted)
     apply_pins(ctx, context)
-    return install(context, ctx.session), note
+    return _installed(ctx, context), note

@@ -225,3 +225,21 @@ def test_close_explains_what_it_did(shell: Shell) -> None:
     assert calls[0].startswith("p.terminate()  # equivalent: SIGTERM to its whole process group")
     assert calls[1].startswith("p.wait(timeout=1)  # equivalent:")
     assert calls[2:] == ["l.close()", "m.shutdown()", "m.server_close()"]
+
+
+def test_tls_explain_shows_how_verification_was_set_up(shell: Shell, tmp_path: Path) -> None:
+    """Trust, the certificate served, verify_mode, version pins and the key log: calls
+    made, so they are shown (an attribute set as an assignment)."""
+    shell.ok(f"set tls-keylog {tmp_path}/k.log")
+    shell.ok("serve m tcp 0 --handler echo --tls --verify-client optional --min-version TLSv1.2")
+    server = calls_of(shell.ok("explain"))
+    assert "context.verify_mode = ssl.CERT_OPTIONAL" in server
+    assert "context.minimum_version = ssl.TLSVersion.TLSv1_2" in server
+    assert f"context.keylog_filename = '{tmp_path}/k.log'" in server
+    assert any(c.startswith("context.load_cert_chain(") for c in server)
+    shell.ok("tls connect t m --max-version TLSv1.3")
+    client = calls_of(shell.ok("explain"))
+    assert any(c.startswith("context.load_verify_locations(cadata=TEST_CA_PEM)") for c in client)
+    assert "context.maximum_version = ssl.TLSVersion.TLSv1_3" in client
+    for line in server + client:
+        compile(line, "<explain>", "exec")
