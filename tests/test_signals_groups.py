@@ -131,7 +131,7 @@ def test_the_group_outlives_its_leader(shell: Shell) -> None:
     assert "killed by SIGTERM (signal 15); 2 left in its group" in row
     info = dict(line.split(":", 1) for line in shell.ok("info p").splitlines())
     assert info["pgid"].strip().startswith(f"{pgid}, 2 processes in it: ")
-    assert "there is nobody to signal" in shell.fails("signal p TERM")  # the leader is gone
+    assert "but 2 processes are left in its group" in shell.fails("signal p TERM")  # leader gone
     assert shell.ok("signal p TERM --group") == (
         f"p: sent SIGTERM (15) to process group {pgid} (2 processes)\n"
     )
@@ -167,3 +167,14 @@ def test_exit_leaves_no_group_member_even_one_that_ignores_term() -> None:
     finally:
         shell.close()
     assert members(pgid) == [] and members(other) == []
+
+
+def test_kill_after_the_leader_ended_names_what_is_left_in_its_group(shell: Shell) -> None:
+    shell.ok("spawn pipe --shell -- 'sleep 105 | cat'")
+    proc = shell.session.registry.get("pipe")
+    assert shell.session.wait_for(lambda: len(proc.group_left() or []) >= 3, 10)
+    shell.ok("signal pipe KILL; wait pipe")
+    line = shell.fails("kill pipe")
+    assert line.startswith("error: pipe has already ended (killed by SIGKILL (signal 9)), but ")
+    assert "left in its group: `signal pipe SIG --group` reaches them" in line
+    assert "ended 2 processes it left running" in shell.ok("close pipe")

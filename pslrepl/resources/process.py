@@ -216,6 +216,14 @@ class Process(ChildDrain):
         if self.returncode is not None or self.popen.poll() is not None:
             rc = self.popen.returncode
             assert rc is not None
+            left = self.group_left() or []
+            if left:  # the leader is gone, not what it started (sleep | cat)
+                many = f"{len(left)} process{'es are' if len(left) != 1 else ' is'}"
+                raise PslError(
+                    f"{self.name} has already ended ({describe_status(rc)}), but {many} "
+                    f"left in its group: `signal {self.name} SIG --group` reaches them, "
+                    f"`close {self.name}` ends them"
+                )
             raise PslError(
                 f"{self.name} has already ended ({describe_status(rc)}); there is nobody to signal"
             )
