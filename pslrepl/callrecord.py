@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from pslrepl.resources.registry import Registry
 
 # Past this much of a payload the rest is not kept, and the line says so.
-PAYLOAD_SHOWN = 80
+PAYLOAD_SHOWN = 256
 CUT = "..."
 
 
@@ -134,7 +134,7 @@ def _objects_of(res: Any) -> Iterable[Any]:
     return (obj,) if obj is not None else ()
 
 
-def py_repr(value: Any, limit: int = 80) -> str:
+def py_repr(value: Any, limit: int = PAYLOAD_SHOWN) -> str:
     """An argument or result as Python source, short: socket constants by name
     (socket.MSG_PEEK, not <MsgFlag.MSG_PEEK: 2>), a socket as ``sock``, bytes cut."""
     import enum

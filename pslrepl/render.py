@@ -157,7 +157,9 @@ def _cell(cell: Cell, style: str = "") -> Fragment:
 
 # Bytes a child or peer sent: their spaces are data, so the terminal wraps them as they
 # are rather than this code moving words around.
-DATA_STYLES = frozenset({"stdout", "stderr", "match"})
+# Lines left whole for the terminal to wrap: bytes as they came, and explain's lines of
+# Python (a break inside a string literal would not paste).
+DATA_STYLES = frozenset({"stdout", "stderr", "match", "calls"})
 ELLIPSIS = "\u2026"
 MIN_COLUMN = 3  # a cut cell keeps two characters and the ellipsis
 NARROWEST = 8  # below this the layout rules give up and cut

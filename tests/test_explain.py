@@ -14,7 +14,8 @@ from tests.helpers import Shell
 
 
 def calls_of(out: str) -> list[str]:
-    return [line[2:] for line in out.splitlines()[1:] if line.startswith("  ")]
+    """The calls `explain` shows (after its header), or `set explain on` (indented)."""
+    return [line[2:] for line in out.splitlines() if line.startswith("  ")]
 
 
 def test_explain_writes_each_call_on_the_object_the_user_named(shell: Shell) -> None:
@@ -55,8 +56,8 @@ def test_history_numbers_every_command_and_marks_failures(shell: Shell) -> None:
         "   3  tcp listen srv 0",
     ]
     # explain alone passes over history and explain themselves.
-    assert shell.ok("explain").splitlines()[0] == "   3  tcp listen srv 0"
-    assert shell.ok("explain 1").splitlines() == ["   1  echo one", "  (no stdlib calls)"]
+    assert shell.ok("explain").splitlines()[0] == "# 3: tcp listen srv 0"
+    assert shell.ok("explain 1").splitlines() == ["# 1: echo one", "# no stdlib calls"]
     assert shell.ok("history --last 1").splitlines() == ["   6  explain 1"]
 
 
@@ -172,7 +173,7 @@ def test_a_large_payload_is_kept_as_a_bounded_prefix(shell: Shell, tmp_path: Pat
     assert kept < 64 * 1024  # a few hundred calls' worth of prefixes at most, not the MiB
     first = record.calls[0].python()
     assert first.startswith("a.send(b'\\x00\\r\\n\\x00")
-    assert "...')  # payload cut to its first 80 bytes; -> " in first
+    assert "...')  # payload cut to its first 256 bytes; -> " in first
     compile(first, "<explain>", "exec")
 
 

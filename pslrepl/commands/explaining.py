@@ -76,11 +76,13 @@ def _explain(ctx: Invocation) -> None:
                                "lists them")  # fmt: skip
             raise PslError(f"explain: command {number} was forgotten (the history keeps "
                            f"8 MiB; the oldest kept is {first}); `history` lists them")  # fmt: skip
-    ctx.emit(_header(record))
+    # A comment, so the whole answer pastes into Python as it stands.
+    mark = "" if record.ok else "  (failed)"
+    ctx.emit(Styled((("key", f"# {record.number}: "), ("command", record.line), ("warning", mark))))
     if record.dropped_calls:
-        ctx.say(f"  (its {record.dropped_calls} calls were let go: the history keeps 8 MiB "
-                "of calls)", "notice")  # fmt: skip
+        ctx.say(f"# its {record.dropped_calls} calls were let go: the history keeps 8 MiB "
+                "of calls", "notice")  # fmt: skip
     elif not record.calls:
-        ctx.say("  (no stdlib calls)", "notice")
+        ctx.say("# no stdlib calls", "notice")
     for call in record.calls:
         ctx.emit(Styled((("calls", f"  {call.python()}"),)))
