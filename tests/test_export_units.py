@@ -400,7 +400,8 @@ def test_lookups_that_are_one_call(shell: Shell, tmp_path: Path):
         "inet_pton 6 ::1", "inet_pton 4 10.0.0.1", "inet_ntop 4 0a000001",
         "inet_ntop 6 00000000000000000000000000000001", "getdefaulttimeout",
         "setdefaulttimeout 2.5", "getdefaulttimeout", "setdefaulttimeout none",
-        "gethostbyname_ex localhost", "gethostbyaddr 127.0.0.1",
+        "gethostbyname_ex localhost", "gethostbyaddr 127.0.0.1", "getnameinfo 127.0.0.1 80",
+        "getnameinfo --numeric 127.0.0.1:22 NI_NUMERICHOST",
     ], tmp_path)  # fmt: skip
     assert out[:2] == ["20480  (0x5000)", "80  (0x50)"]
     assert "7f 00 00 01  (4 bytes, packed)" in out

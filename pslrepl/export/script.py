@@ -41,7 +41,7 @@ RESERVED = frozenset({
     "Discard", "Chat", "Relay", "TEST_CA_PEM", "SERVER_CERT_PEM", "SERVER_KEY_PEM",
     "errno", "n", "err", "packed", "timeout", "data", "chunk", "ready", "flags", "peer",
     "returncode", "done", "exc", "sock", "family", "kind", "proto", "sockaddr",
-    "path",
+    "path", "host", "service",
     "rows", "name", "child", "command", "rc", "rc_text", "state", "cert", "cipher",
     "fields", "key", "value", "name_of", "received", "report", "when", "signum",
     "message", "tls_client", "tls_context", "_", "l", "I", "O", "pathlib", "tmp", "shutil",

@@ -219,6 +219,16 @@ def _getaddrinfo(script: Script, record: CommandRecord) -> None:
                f'{table}(["FAMILY", "TYPE", "PROTO", "SOCKADDR"], rows, {{}})')  # fmt: skip
 
 
+def _getnameinfo(script: Script, record: CommandRecord) -> None:
+    # ADDR and FLAGS take several spellings: the call the shell made says what they came to.
+    calls = [c for c in record.calls if c.func == "socket.getnameinfo" and c.exact]
+    if not calls:
+        raise Unexportable("the shell made no getnameinfo call to write")
+    script.imp("socket")
+    script.add(f"host, service = socket.getnameinfo({calls[0].args})",
+               'print(f"host:    {host}")', 'print(f"service: {service}")')  # fmt: skip
+
+
 FAMILIES = {"4": "AF_INET", "6": "AF_INET6", "AF_INET": "AF_INET", "AF_INET6": "AF_INET6"}
 
 
@@ -280,6 +290,7 @@ def _setdefaulttimeout(script: Script, record: CommandRecord) -> None:
 
 
 EXPORTERS = {
+    "getnameinfo": _getnameinfo,
     "sockopt": _sockopt,
     "dup": _dup,
     "getaddrinfo": _getaddrinfo,
