@@ -309,3 +309,20 @@ def test_ctrl_c_in_a_real_terminal_cancels_the_wait_and_the_handler(tmp_path: Pa
         term.run("recv d --all", "again")
     finally:
         term.close()
+
+
+def test_explain_shows_the_class_variables_and_the_one_call(shell: Shell) -> None:
+    shell.ok("serve m tcp 0 --manual --timeout 0.05 --queue-size 1 --reuse-address")
+    out = shell.ok("explain")
+    for line in (
+        "socketserver.TCPServer.timeout = 0.05",
+        "socketserver.TCPServer.request_queue_size = 1",
+        "socketserver.TCPServer.allow_reuse_address = True",
+    ):
+        assert f"  {line}  # equivalent: a class variable of serve's own subclass\n" in out
+    assert "serve_forever" not in out  # no thread runs it
+    shell.ok("handle_request m --timeout 0.2")
+    calls = [x.strip() for x in shell.ok("explain").splitlines()[1:]]
+    assert calls == ["m.timeout = 0.2", "m.handle_request()", "m.timeout = 0.05"]
+    for call in calls:
+        compile(call, "<explain>", "exec")

@@ -55,15 +55,18 @@ def _handle_request(ctx: Invocation) -> None:
     res.last_client = None
     if given is not None:
         server.timeout = float(given)  # this call's, as handle_request reads self.timeout
-        ctx.record("setattr", f"{name}, 'timeout', {float(given)!r}", None)
+        ctx.record("BaseServer.timeout=", repr(float(given)), on=server)
     try:
         server.handle_request()
-    except BaseException:
-        ctx.record(f"{name}.handle_request", "", "raised KeyboardInterrupt")
+        ctx.record("BaseServer.handle_request", "", None, on=server)
+    except BaseException as exc:
+        ctx.record("BaseServer.handle_request", "", f"raised {type(exc).__name__}", on=server)
         raise
     finally:
         server.timeout = saved
-    ctx.record(f"{name}.handle_request", "", None)
+        if given is not None:
+            ctx.record("BaseServer.timeout=", repr(saved), on=server,
+                       note="the server's own again")  # fmt: skip
     if res.timeouts > timeouts:
         waited = float(given) if given is not None else saved
         ctx.emit(Styled((("name", name), ("", f": no request came in {waited:g} s: "

@@ -221,8 +221,8 @@ def _serve(ctx: Invocation) -> None:
     for var, value in (("timeout", ctx["timeout"]), ("request_queue_size", ctx["queue_size"]),
                        ("allow_reuse_address", ctx["reuse_address"] or None)):  # fmt: skip
         if value is not None:
-            ctx.record("setattr", f"socketserver.{base.__name__}, {var!r}, {value!r}", None,
-                       exact=False, note="a class variable of serve's own subclass")  # fmt: skip
+            ctx.record(f"socketserver.{base.__name__}.{var}=", repr(value), exact=False,
+                       note="a class variable of serve's own subclass")  # fmt: skip
     try:
         server = cls(address, handler)
     except OSError as exc:
