@@ -333,6 +333,38 @@ def _peer_ended_tls(tls: Any) -> bool:
     )
 
 
+class _Interrupts:
+    """Ctrl-C while ssl runs Python inside a call (the handshake trace's callback): the
+    KeyboardInterrupt raised there is swallowed by ssl, so the handler also notes it,
+    and the loop raises it again once the call returns."""
+
+    def __init__(self) -> None:
+        self.hit = False
+        self._old: Any = None
+
+    def __enter__(self) -> _Interrupts:
+        import signal
+        import threading
+
+        if threading.current_thread() is threading.main_thread():
+            self._old = signal.signal(signal.SIGINT, self._on_int)
+        return self
+
+    def _on_int(self, signum: int, frame: Any) -> None:
+        self.hit = True
+        raise KeyboardInterrupt
+
+    def check(self) -> None:
+        if self.hit:
+            raise KeyboardInterrupt
+
+    def __exit__(self, *exc: object) -> None:
+        import signal
+
+        if self._old is not None:
+            signal.signal(signal.SIGINT, self._old)
+
+
 def _unwrap(ctx: Invocation, res: Sock, tls: Any, traced: Any) -> None:
     """SSLSocket.unwrap, bounded: our close_notify, then the peer's. Non-blocking, retried
     in short waits: one blocking unwrap is a C call Ctrl-C can't interrupt until it ends."""
@@ -345,19 +377,22 @@ def _unwrap(ctx: Invocation, res: Sock, tls: Any, traced: Any) -> None:
     tls.setblocking(False)
     tries = 0
     try:
-        while True:
-            tries += 1
-            try:
-                tls.unwrap()
-                break
-            except ssl.SSLWantReadError:
-                want: tuple[tuple[Any, ...], tuple[Any, ...]] = ((tls,), ())
-            except ssl.SSLWantWriteError:
-                want = ((), (tls,))
-            left = deadline - time.monotonic()
-            if left <= 0:
-                raise TimeoutError
-            poll_ready(*want, timeout=min(left, 0.2))  # Ctrl-C is taken between waits
+        with _Interrupts() as interrupts:
+            while True:
+                tries += 1
+                try:
+                    tls.unwrap()
+                    break
+                except ssl.SSLWantReadError:
+                    want: tuple[tuple[Any, ...], tuple[Any, ...]] = ((tls,), ())
+                except ssl.SSLWantWriteError:
+                    want = ((), (tls,))
+                finally:
+                    interrupts.check()  # a Ctrl-C ssl swallowed
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise TimeoutError
+                poll_ready(*want, timeout=min(left, 0.2))  # Ctrl-C is taken between waits
         ctx.record("SSLSocket.unwrap", "", None, on=tls, exact=tries == 1,
                    note=f"non-blocking, called {tries} times while the peer's "
                    "close_notify was awaited")  # fmt: skip
