@@ -240,7 +240,7 @@ class Dispatcher:
         ctx.settle()
         if settings.explain:
             for call in ctx.calls:
-                lines.append([("calls", f"  {call.python()}")])
+                lines.append([("explain", f"  {call.python()}")])
         self.session.printer.write(lines)
         self.session.flush_events()
 

@@ -71,7 +71,9 @@ class Pending:
             if key in self._data:
                 return  # the queued notice will say how much is waiting when it shows
             self._data.add(key)
-        elif event.kind == "relay":
+        elif event.kind == "relay" or (event.kind == "note" and event.stream):
+            # Traffic shown as it passes (a relay's chunks, sh --iter's lines): a few
+            # per refresh, then a count, so a fast producer can't flood the screen.
             tally = self._traffic.setdefault(event.source, [0, 0, 0])
             if tally[0] >= TRAFFIC_LINES:
                 tally[1] += 1

@@ -159,7 +159,7 @@ def _cell(cell: Cell, style: str = "") -> Fragment:
 # are rather than this code moving words around.
 # Lines left whole for the terminal to wrap: bytes as they came, and explain's lines of
 # Python (a break inside a string literal would not paste).
-DATA_STYLES = frozenset({"stdout", "stderr", "match", "calls"})
+DATA_STYLES = frozenset({"stdout", "stderr", "match", "explain"})
 ELLIPSIS = "\u2026"
 MIN_COLUMN = 3  # a cut cell keeps two characters and the ellipsis
 NARROWEST = 8  # below this the layout rules give up and cut

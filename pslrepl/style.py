@@ -23,6 +23,7 @@ STYLES: dict[str, str] = {
     "option": "ansiyellow",
     "example": "ansigreen",
     "calls": "ansimagenta",
+    "explain": "ansimagenta",  # explain's lines of Python: never wrapped (render.py)
     "hex.offset": "ansibrightblack",
     "hex.ascii": "ansicyan",
     "state.running": "ansigreen",

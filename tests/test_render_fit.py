@@ -229,7 +229,7 @@ def test_a_resource_too_long_for_the_toolbar_is_cut_and_the_rest_counted(shell: 
 
 def test_an_explain_line_is_never_wrapped() -> None:
     """A break inside a string literal would not paste: the terminal wraps it, not us."""
-    line: Line = [("calls", "  a.send(b'" + "x" * 120 + " # not a comment')  # -> 133")]
+    line: Line = [("explain", "  a.send(b'" + "x" * 120 + " # not a comment')  # -> 133")]
     assert fit_lines([line], 60) == [line]
     prose: Line = [("", "word " * 30)]
     assert len(fit_lines([prose], 60)) > 1  # ordinary text still wraps at words

@@ -106,3 +106,18 @@ def test_ctrl_c_stops_the_rest_of_a_long_line(shell: Shell) -> None:
     assert "cancelled by Ctrl-C" in err or "was not run" in err
     assert out.count("x\n") < 200_000
     assert shell.ok("echo still here") == "still here\n"
+
+
+def test_a_fast_iter_is_shown_a_few_lines_at_a_time() -> None:
+    """sh --bg --iter's lines are traffic: a few per refresh, then a count, as a relay's."""
+    from pslrepl.events import Event
+    from pslrepl.pending import Pending
+
+    pending = Pending()
+    for _ in range(1000):
+        pending.add(Event("y", "note", "y", stream="stdout", size=2))
+    shown = pending.take()
+    assert len(shown) == TRAFFIC_LINES + 1
+    assert shown[-1].detail == "... and 980 more chunks (1960 bytes) not shown; `log y` keeps them"
+    pending.add(Event("session", "note", "a plain note"))  # no stream: not traffic
+    assert [e.detail for e in pending.take()] == ["a plain note"]

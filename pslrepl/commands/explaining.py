@@ -85,4 +85,4 @@ def _explain(ctx: Invocation) -> None:
     elif not record.calls:
         ctx.say("# no stdlib calls", "notice")
     for call in record.calls:
-        ctx.emit(Styled((("calls", f"  {call.python()}"),)))
+        ctx.emit(Styled((("explain", f"  {call.python()}"),)))

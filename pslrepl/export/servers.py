@@ -172,7 +172,8 @@ def _serve(script: Script, record: CommandRecord) -> None:
     name, proto, handler = values["name"], values.get("proto"), values.get("handler") or "echo"
     v = script.var(name)
     given = [k for k in ("forking", "dir", "verify_client", "client_ca", "cert", "key",
-                         "min_version", "max_version", "ciphers", "idle", "max_clients")
+                         "min_version", "max_version", "ciphers", "idle", "max_clients",
+                         "manual", "timeout", "queue_size", "reuse_address")
              if values.get(k)]  # fmt: skip
     if proto != "tcp" or handler not in HANDLERS or given:
         what = ", ".join(f"--{k.replace('_', '-')}" for k in given) or f"{proto} {handler}"
