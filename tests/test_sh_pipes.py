@@ -113,3 +113,17 @@ def test_a_pipeline_left_behind_by_a_failure_is_reaped(shell: Shell) -> None:
     line = shell.fails(f"sh --timeout 30 sleep 30 | {child(code)}")
     assert re.search(r"exited with status 2 \(ErrorReturnCode_2\)$", line)
     assert child_pids() == children  # sleep was killed and reaped, not left to its timeout
+
+
+def test_a_failing_pipeline_leaves_no_thread_behind(shell: Shell) -> None:
+    """sh's thread for a command run with _timeout ends only once it is waited for: a
+    pipeline that failed must wait for every command, or one thread stays per failure."""
+    import threading
+
+    shell.ok("sh true")  # sh's own first-use threads, before counting
+    before = threading.active_count()
+    for _ in range(5):
+        assert "ErrorReturnCode_1" in shell.fails("sh ls / | false")
+    assert shell.session.wait_for(lambda: threading.active_count() <= before, 10), (
+        threading.enumerate()
+    )

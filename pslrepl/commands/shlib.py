@@ -196,15 +196,17 @@ def _reap(running: list[Any]) -> None:
     it, so no child (and none of sh's threads) outlives the command."""
     for command in running:
         process = command.process
-        if process.exit_code is not None:
-            continue
+        if process.exit_code is None:
+            try:
+                if process.is_alive()[0]:
+                    process.kill()
+            except OSError:
+                pass
+        # Waited for even when it has exited: sh's background thread for a command run
+        # with _timeout ends only once its RunningCommand is waited for (else it wakes
+        # every 0.1 s for the rest of the session).
         try:
-            if process.is_alive()[0]:
-                process.kill()
-        except OSError:
-            pass
-        try:
-            process.wait()
+            command.wait()
         except Exception:  # noqa: BLE001 - reaping, whatever sh thinks of the status
             pass
 
