@@ -127,3 +127,13 @@ def test_a_failing_pipeline_leaves_no_thread_behind(shell: Shell) -> None:
     assert shell.session.wait_for(lambda: threading.active_count() <= before, 10), (
         threading.enumerate()
     )
+
+
+def test_sh_says_a_bad_cwd_as_spawn_does_and_takes_empty_input(shell: Shell) -> None:
+    assert shell.fails("sh --cwd /nonexistent pwd") == (
+        "error: sh: no such directory '/nonexistent' for --cwd"
+    )
+    assert shell.fails("sh --cwd /etc/passwd pwd") == (
+        "error: sh: not a directory '/etc/passwd' for --cwd"
+    )
+    assert shell.ok("sh --in '' cat") == "exited with status 0\n"  # _in='': empty stdin

@@ -7,7 +7,7 @@ import keyword
 import os
 
 from pslrepl.callrecord import py_repr
-from pslrepl.errors import UsageError
+from pslrepl.errors import PslError, UsageError
 from pslrepl.kinds import Kind, Where
 
 TYPE_CHECKING = False
@@ -90,9 +90,15 @@ class ShOptions:
     (--in goes to the first, --tty to the last, the rest to all), and as Python."""
 
     def __init__(self, ctx: Invocation, *, background: bool) -> None:
-        self.data: bytes | None = ctx.data("in") if ctx["in"] is not None else None
+        # --in '' is empty input, as _in='' is: not a missing DATA.
+        self.data: bytes | None = ctx.data("in", required=False) if ctx["in"] is not None else None
         self.ok_codes: list[int] | None = ctx["ok_code"]
         self.cwd: str | None = ctx["cwd"]
+        if self.cwd is not None and not os.path.isdir(self.cwd):
+            # Said as spawn and run say it: sh's ENOENT from the chdir reads like a
+            # missing interpreter.
+            what = "not a directory" if os.path.exists(self.cwd) else "no such directory"
+            raise PslError(f"sh: {what} {self.cwd!r} for --cwd")
         self.pairs = [_pair(p) for p in ctx["env"] or []]
         self.env = {**os.environ, **dict(self.pairs)} if self.pairs else None
         self.tty: bool | None = True if ctx["tty"] else (False if ctx["no_tty"] else None)
