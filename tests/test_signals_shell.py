@@ -146,14 +146,6 @@ def test_sigint_raised_in_the_shell_is_its_keyboardinterrupt(shell: Shell) -> No
     )
 
 
-def test_a_child_named_shell_is_signalled_as_the_child(shell: Shell) -> None:
-    shell.ok("spawn shell -- sleep 30")
-    assert shell.ok("signal shell TERM") == "shell: sent SIGTERM (15)\n"
-    assert shell.ok("wait shell") == "shell: killed by SIGTERM (signal 15)\n"
-    shell.ok("trap USR1")
-    assert "the trap reported it" in shell.ok("raise USR1")  # raise is always the shell
-
-
 def test_signal_0_and_group_to_the_shell(shell: Shell) -> None:
     assert shell.ok("signal shell 0") == (
         f"shell: pid {os.getpid()} is this process (signal 0 sends nothing)\n"
@@ -199,3 +191,12 @@ def _state(pid: int) -> str:
     except OSError:
         return ""
     return data[data.rindex(b")") + 2 : data.rindex(b")") + 3].decode()
+
+
+def test_no_resource_may_be_named_shell(shell: Shell) -> None:
+    """`signal shell SIG` means the shell itself: a child named shell would take it."""
+    for line in ("spawn shell -- sleep 5", "sh --bg shell true", "tcp listen shell 0"):
+        assert shell.fails(line) == (
+            "error: 'shell' means the shell itself (`signal shell SIG`); pick another name"
+        )
+    assert len(shell.session.registry) == 0

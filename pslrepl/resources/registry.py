@@ -12,6 +12,10 @@ if TYPE_CHECKING:
     from pslrepl.resources.base import Resource
 
 
+# Names a command gives a meaning of its own, so no resource may take them.
+RESERVED = {"shell": "means the shell itself (`signal shell SIG`)"}
+
+
 class Registry:
     """Names to resources, in creation order."""
 
@@ -22,6 +26,8 @@ class Registry:
     def check_free(self, name: str) -> str:
         """Refuse a NAME that is malformed, a command, or taken; before anything is created."""
         check_name(name)
+        if name in RESERVED:
+            raise PslError(f"{name!r} {RESERVED[name]}; pick another name")
         if self._is_command(name):
             raise PslError(f"{name!r} is a command and can't name a resource; pick another name")
         if name in self._items:
