@@ -227,7 +227,13 @@ class Process(ChildDrain):
             raise PslError(
                 f"{self.name} has already ended ({describe_status(rc)}); there is nobody to signal"
             )
-        self.popen.send_signal(signum)
+        try:
+            self.popen.send_signal(signum)
+        except ProcessLookupError:
+            # Reaped between the check and the signal (sh's own thread waits for a
+            # background command): said as an ended child is.
+            raise PslError(f"{self.name} has just ended; there is nobody to signal "
+                           f"(`wait {self.name}` says how)") from None  # fmt: skip
         # Logged, not shown live: the command that sent it has said so already
         # ("signal" events, shown live, are for signals the shell receives).
         what = (
