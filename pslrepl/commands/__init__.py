@@ -15,7 +15,7 @@ MODULES = (
     "signal_wait", "sockets", "socket_steps", "sending", "receiving", "socket_buffers",
     "socket_files", "socket_settings", "socket_queries", "lookups", "servers", "serve_admin",
     "serve_requests",
-    "relays", "tls", "tls_ca", "tls_steps",
+    "relays", "tls", "tls_unwrap", "tls_ca", "tls_steps",
 )  # fmt: skip
 
 

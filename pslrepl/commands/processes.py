@@ -206,7 +206,7 @@ IGNORE = Opt(
     "ignores and blocks.",
 )
 def _spawn(ctx: Invocation) -> None:
-    from pslrepl.resources.process import spawn
+    from pslrepl.resources.spawning import spawn
 
     session = ctx.session
     name = ctx["name"]

@@ -52,3 +52,13 @@ def record_call(ctx: Invocation, func: str, args: str, result: str, *, on: Any =
         more = int(last.result.split()[0]) + 1
         calls.pop()
     calls.append(Call(func, "...", f"{more} more calls, not listed"))
+
+
+def end_tls(sock: Any) -> None:
+    """Send TLS's close_notify before the socket closes, so the peer sees TLS end cleanly
+    and not "unexpected eof". Non-blocking: it sends ours and doesn't wait for theirs."""
+    try:
+        sock.setblocking(False)
+        sock.unwrap()
+    except (OSError, ValueError):
+        pass  # the peer left first, or TLS never got going: nothing to end cleanly

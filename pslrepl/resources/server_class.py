@@ -172,7 +172,7 @@ def server_class(base: type[socketserver.BaseServer], mode: str, *, tls: Any = N
 
         def shutdown_request(self, request: Any) -> None:
             if tls is not None:
-                from pslrepl.resources.sockets import end_tls
+                from pslrepl.resources.calls import end_tls
 
                 end_tls(request)
             super().shutdown_request(request)

@@ -292,6 +292,8 @@ class Sock(WatchedSocket):
         with self.lock:  # the watcher, if it is looking at this socket, finishes first
             self.held.clear()
             if self.tls:
+                from pslrepl.resources.calls import end_tls
+
                 end_tls(self.sock)
             self.sock.close()
             self.closed = True
@@ -392,13 +394,3 @@ class Listener(Sock):
 
 SOCKET_KINDS = Sock.KINDS
 LISTENER_KINDS = Listener.KINDS
-
-
-def end_tls(sock: Any) -> None:
-    """Send TLS's close_notify before the socket closes, so the peer sees TLS end cleanly
-    and not "unexpected eof". Non-blocking: it sends ours and doesn't wait for theirs."""
-    try:
-        sock.setblocking(False)
-        sock.unwrap()
-    except (OSError, ValueError):
-        pass  # the peer left first, or TLS never got going: nothing to end cleanly
