@@ -84,3 +84,16 @@ def test_the_package_imports_form_no_cycle() -> None:
 def test_the_cycle_finder_finds_one() -> None:
     assert cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": set()}) == [["a", "b", "c"]]
     assert cycles({"a": {"b"}, "b": set()}) == []
+
+
+def test_no_module_is_over_400_lines() -> None:
+    """A module that grows past a page or so is doing several jobs: split it by job."""
+    import pslrepl
+
+    root = Path(pslrepl.__file__).parent
+    long = {
+        str(path.relative_to(root)): count
+        for path in root.rglob("*.py")
+        if (count := len(path.read_text(encoding="utf-8").splitlines())) > 400
+    }
+    assert long == {}
