@@ -7,6 +7,8 @@ import signal
 import threading
 import time
 
+import pytest
+
 from tests.helpers import PY, Shell, child, child_pids, make_shell, open_fds
 
 
@@ -193,3 +195,20 @@ def test_exit_leaves_no_background_command() -> None:
     finally:
         shell.close()
     assert [_group(p) for p in pids] == [[], []]
+
+
+def test_a_job_reaped_between_the_check_and_the_signal_says_it_has_ended(
+    shell: Shell, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """sh's own thread may reap a background command between the shell's look and its
+    signal: the kill then meets ESRCH (injected here: the window is too narrow to hit)."""
+    shell.ok("sh --bg j sleep 30")
+    job = shell.session.registry.get("j")
+
+    def gone(signum: int) -> None:
+        raise ProcessLookupError(3, "No such process")
+
+    monkeypatch.setattr(job.popen, "send_signal", gone)
+    assert shell.fails("kill j") == (
+        "error: j has just ended; there is nobody to signal (`wait j` says how)"
+    )
