@@ -9,6 +9,16 @@ import pytest
 from tests.helpers import Shell, make_shell
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    """Ctrl-C is KeyboardInterrupt in the main thread, as at a terminal: a suite started in
+    the background by a script (CI runs some so) inherits SIGINT ignored, and Python then
+    installs no handler, so the Ctrl-C tests would wait for a signal that never counts."""
+    import signal
+
+    if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+
+
 @pytest.fixture
 def shell() -> Iterator[Shell]:
     sh = make_shell()
