@@ -44,6 +44,9 @@ def write_private(directory: str, name: str, data: bytes, *, what: str) -> str:
     from pslrepl.environment import open_private
 
     path = os.path.join(directory, name)
+    if not name or os.path.isdir(path):  # export py /, export py docs/
+        raise PslError(f"{what}: {path or directory} is a directory; give a file's name in "
+                       "it, like session.py")  # fmt: skip
     try:
         dir_fd = _directory_fd(directory)
         try:

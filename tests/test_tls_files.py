@@ -34,3 +34,10 @@ def test_ca_issue_says_what_it_replaced(shell: Shell, tmp_path: Path) -> None:
     assert (tmp_path / "bob.key").read_text().startswith("-----BEGIN")
     assert (tmp_path / "bob.key").stat().st_mode & 0o777 == 0o600
     assert "replaced" not in shell.ok(f"ca issue carol --client {tmp_path}")
+
+
+def test_a_directory_given_for_a_file_is_said_so(shell: Shell, tmp_path: Path) -> None:
+    for target in (str(tmp_path), f"{tmp_path}/"):
+        assert shell.fails(f"export py {target}") == (
+            f"error: export py: {target} is a directory; give a file's name in it, like session.py"
+        )
