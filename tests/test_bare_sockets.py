@@ -284,3 +284,11 @@ def test_fromfd_refuses_a_tls_connections_fd(shell: Shell) -> None:
         assert line.startswith(f"error: fromfd: fd {number} is t's, a TLS connection")
     shell.ok("sendline t hi")
     assert shell.ok("recv t --line") == "hi\n(3 bytes)\n"
+
+
+def test_fromfd_says_what_an_fd_is(shell: Shell) -> None:
+    for raw in ("-5", "3.5", "+1"):
+        assert shell.fails(f"fromfd x {raw}") == (
+            f"error: fromfd: FD is a file descriptor (a number from 0) or a socket's NAME, "
+            f"not {raw!r}: `fileno NAME` says a socket's"
+        )

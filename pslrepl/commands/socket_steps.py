@@ -289,6 +289,14 @@ class SocketFd(Kind):
     def convert(self, raw: str, where: Where) -> Any:
         if raw.isdigit():
             return INT_FD.convert(raw, where)
+        if (
+            raw[:1] in "-+"
+            and raw[1:].isdigit()
+            or where.session is not None
+            and (raw not in where.session.registry and not raw[:1].isalpha())
+        ):
+            raise where.fail(f"is a file descriptor (a number from 0) or a socket's NAME, "
+                             f"not {raw!r}: `fileno NAME` says a socket's")  # fmt: skip
         if where.session is None:
             return raw
         res = where.session.registry.get(raw, (*SOCKET_KINDS, *LISTENER_KINDS),
