@@ -217,3 +217,29 @@ def test_ctrl_c_cancels_an_unwrap_waiting_for_the_peer(shell: Shell) -> None:
         done.set()
         thread.join(timeout=LIMIT)
     assert shell.ok("echo still here") == "still here\n"
+
+
+@pytest.mark.timeout(40)
+def test_ctrl_c_during_a_server_side_wrap_says_the_connection_is_gone(shell: Shell) -> None:
+    """The client never starts its handshake; Ctrl-C ends the wait, and the socket ssl
+    had taken over is gone: said, not only missing from ls."""
+    import signal
+
+    from tests.test_repl_loop import wait_until
+
+    shell.ok("tcp listen l 0; tcp connect c l; accept l s")
+    res = shell.session.registry.get("s")
+
+    def interrupt() -> None:
+        wait_until(lambda: bool(getattr(res, "busy", False)), LIMIT)
+        os.kill(os.getpid(), signal.SIGINT)
+
+    helper = threading.Thread(target=interrupt)
+    helper.start()
+    try:
+        ok, out, err = shell("tls wrap s --server --timeout 30")
+    finally:
+        helper.join(LIMIT)
+    assert not ok and err == "error: cancelled by Ctrl-C; everything else carries on\n"
+    assert out == "s: closed: a TLS handshake cut short leaves no connection to go on with\n"
+    assert "s" not in shell.session.registry

@@ -208,10 +208,13 @@ def _tls_wrap(ctx: Invocation) -> None:
     res.begin_read()
     try:
         tls = handshake(ctx, res.name, res.sock, context, session_of=owner, **kwargs)
-    except BaseException:
+    except BaseException as exc:
         if res.sock.fileno() < 0:  # its socket is closed (or ssl took it): so is the resource
             ctx.session.registry.remove(res.name)
             res.closed = True
+            if isinstance(exc, KeyboardInterrupt):  # the other failures say it themselves
+                ctx.say(f"{res.name}: closed: a TLS handshake cut short leaves no "
+                        "connection to go on with", "notice")  # fmt: skip
         res.end_read()
         raise
     if not ctx["server"]:
