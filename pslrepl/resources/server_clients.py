@@ -181,8 +181,15 @@ class ServerClients(Resource):
         with self.lock:  # handler threads change these as we read them
             conns, peers = list(self.connections.values()), list(self.peers.items())
         for conn in conns:
+            bytes_in, bytes_out = conn.bytes_in, conn.bytes_out
+            lock = getattr(conn.member, "lock", None)
+            if lock is not None:
+                # chat sends to a member and counts it under the member's lock: the bytes
+                # a client has already read are counted once the lock is free.
+                with lock:
+                    bytes_in, bytes_out = conn.bytes_in, conn.bytes_out
             rows.append([conn.addr, volatile(age(now - conn.since), "age"),
-                         str(conn.bytes_in), str(conn.bytes_out), conn.thread.name])  # fmt: skip
+                         str(bytes_in), str(bytes_out), conn.thread.name])  # fmt: skip
         for peer, count in peers:
             rows.append([peer, "", plural(count, "datagram"), "", ""])
         children = getattr(self.server, "active_children", None) or ()
