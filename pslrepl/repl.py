@@ -143,8 +143,19 @@ class Repl(Loop):
         app = self.prompt.app
         if app.is_running:
             if self.session.pending:
-                run_in_terminal(self.session.flush_events)
+                run_in_terminal(self._flush_or_end)
             app.invalidate()
+
+    def _flush_or_end(self) -> None:
+        """Events above the prompt; a terminal that is gone (EIO, EBADF) ends the shell as
+        SIGHUP would, where prompt_toolkit's handler would try to show the error on it
+        again and again (seen once, a flood of events as the terminal closed)."""
+        try:
+            self.session.flush_events()
+        except OSError:
+            self._ending = signal.SIGHUP
+            self._ending_session = self._ending_session or self.prompt
+            self._end_if_asked()
 
     def _ask_password(self, message: str) -> str:
         # A separate prompt with no history: the password is never stored.

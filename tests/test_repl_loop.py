@@ -369,3 +369,37 @@ def test_two_shells_at_once_never_mix_entries(data_home: Path) -> None:
         letter = entry[5]
         assert entry == f"send {letter}{entry[6:].split()[0]} " + letter * 20000
     assert {e.split()[1] for e in entries} == {f"{x}{i}" for x in "ab" for i in range(count)}
+
+
+def test_a_terminal_gone_while_events_show_ends_the_shell(
+    ishell: Shell, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Writing events above the prompt to a terminal that has gone (EIO, injected: a pipe
+    can't lose its terminal) ends the shell as SIGHUP would, instead of prompt_toolkit
+    trying to show the error on that terminal for ever."""
+    import errno
+
+    from pslrepl.errors import Terminated
+    from pslrepl.events import Event
+
+    def gone() -> None:
+        raise OSError(errno.EIO, "Input/output error")
+
+    with create_pipe_input() as pipe:
+        repl = Repl(ishell.session, ishell.dispatcher, color=False, input=pipe,
+                    output=DummyOutput(), history=ShellHistory(None))  # fmt: skip
+        ishell.session.settings.events = "live"
+
+        def post_when_up() -> None:
+            wait_until(lambda: repl.prompt.app.is_running)
+            monkeypatch.setattr(ishell.session, "flush_events", gone)
+            ishell.session.post(Event("session", "note", "something happened"))
+
+        helper = threading.Thread(target=post_when_up)
+        helper.start()
+        try:
+            with pytest.raises(Terminated) as ended:
+                repl.run()
+        finally:
+            helper.join(10)
+    assert ended.value.code == 128 + signal.SIGHUP
