@@ -12,7 +12,7 @@ MODULES = (
     "session_cmds", "session_flow", "scripting", "recording", "explaining", "exporting",
     "processes", "child_io",
     "child_signals", "sudo", "expect", "shlib", "signals", "signal_shell", "signal_timers",
-    "signal_wait", "sockets", "socket_steps", "sending", "receiving", "socket_buffers",
+    "signal_wait", "sockets", "socket_steps", "socket_fromfd", "sending", "receiving", "socket_buffers",
     "socket_files", "socket_settings", "socket_queries", "lookups", "servers", "serve_admin",
     "serve_requests",
     "relays", "tls", "tls_unwrap", "tls_ca", "tls_steps",
