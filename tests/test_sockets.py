@@ -242,3 +242,17 @@ def test_family_picks_the_address_family(shell: Shell) -> None:
     port = shell.session.volatile["v6.port"]
     assert f"-> [::1]:{port}" in shell.ok(f"tcp connect c localhost:{port} --family 6")
     assert "refused" in shell.fails(f"tcp connect d localhost:{port} --family 4")
+
+
+def test_wait_eof_withdraws_the_watchers_notice_that_came_first(shell: Shell) -> None:
+    """The watcher may post "the peer closed its side" just before `wait s eof` says the
+    same: said once, by the command (this once showed twice under load)."""
+    shell.ok("tcp listen srv 0; tcp connect c srv; accept srv s; set events live")
+    shell.ok("shutdown c wr")
+    s = shell.session.registry.get("s")
+    assert shell.session.wait_for(lambda: s.ready("eof"), 10)  # the FIN has come
+    s.notice()  # the watcher's look, made here rather than raced
+    assert any(e.source == "s" and "EOF" in e.detail for e in list(shell.session.pending))
+    out = shell.ok("wait s eof")
+    assert "[s]" not in out
+    assert out.startswith("s: the peer closed its side: recv will return EOF\n")

@@ -232,6 +232,7 @@ class Sock(WatchedSocket):
         if event == "eof":
             with self.lock:
                 self.peer_eof = self.eof_told = True  # said now: no notice says it again
+            self.withdraw_eof_notice()
         return super().waited(event)
 
     def ready(self, event: str) -> bool:

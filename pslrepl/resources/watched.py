@@ -236,6 +236,15 @@ class WatchedSocket(Resource):
                 elif "EOF" in event.detail:
                     self.eof_told = False
 
+    def withdraw_eof_notice(self) -> None:
+        """`wait NAME eof` says it: a notice of the watcher's saying the same, not shown
+        yet (it may have come just before), is withdrawn."""
+        session = self.session
+        with session.cond:
+            for event in [e for e in session.pending if e.source == self.name
+                          and e.fields.get(WATCHER) and "EOF" in e.detail]:  # fmt: skip
+                session.pending.remove(event)
+
     def end_read(self, *, taken: int = 0, eof: bool = False) -> None:
         """The command is done: ``taken`` bytes handed to the user, EOF shown or not."""
         with self.lock:
