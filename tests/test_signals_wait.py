@@ -29,8 +29,12 @@ for _ in range(3000):
     with open(task + "wchan") as fh:
         asleep = "sigtimedwait" in fh.read()
     with open(task + "status") as fh:
-        blocked = int(fh.read().split("SigBlk:")[1].split()[0], 16) >> (signum - 1) & 1
-    if asleep or blocked:
+        status = fh.read()
+    blocked = int(status.split("SigBlk:")[1].split()[0], 16) >> (signum - 1) & 1
+    # Blocked is not enough: a thread being started blocks everything for a moment; the
+    # shell waits once it also catches the signal (its handler is in place).
+    caught = int(status.split("SigCgt:")[1].split()[0], 16) >> (signum - 1) & 1
+    if asleep or (blocked and caught):
         break
     time.sleep(0.01)
 os.kill(p, signum)

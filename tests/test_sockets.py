@@ -251,7 +251,8 @@ def test_wait_eof_withdraws_the_watchers_notice_that_came_first(shell: Shell) ->
     shell.ok("shutdown c wr")
     s = shell.session.registry.get("s")
     assert shell.session.wait_for(lambda: s.ready("eof"), 10)  # the FIN has come
-    s.notice()  # the watcher's look, made here rather than raced
+    # The watcher's notice, as it lands when it wins the race (made here, not raced).
+    s._post("note", "the peer closed its side: recv will return EOF")
     assert any(e.source == "s" and "EOF" in e.detail for e in list(shell.session.pending))
     out = shell.ok("wait s eof")
     assert "[s]" not in out

@@ -25,12 +25,14 @@ if TYPE_CHECKING:
 COMMANDS = Commands(SIGNALS)
 
 # The example's sender: a child that sends SIGUSR1 to the shell once its main thread
-# waits for it (asleep in sigtimedwait, or blocking it just before), as /proc shows.
+# waits for it (asleep in sigtimedwait, or blocking and catching it just before: a thread
+# being started blocks everything for a moment), as /proc shows.
 SENDER = (
     "python3 -c \"import os, signal, time; p = os.getppid(); t = f'/proc/{p}/task/{p}/'; "
-    "waiting = lambda: 'sigtimedwait' in open(t + 'wchan').read() or int(open(t + "
-    "'status').read().split('SigBlk:')[1].split()[0], 16) >> 9 & 1; any(waiting() or "
-    'time.sleep(0.01) for _ in range(3000)); os.kill(p, signal.SIGUSR1)"'
+    "bit = lambda k: int(open(t + 'status').read().split(k + ':')[1].split()[0], 16) >> 9 "
+    "& 1; waiting = lambda: 'sigtimedwait' in open(t + 'wchan').read() or bit('SigBlk') "
+    "and bit('SigCgt'); any(waiting() or time.sleep(0.01) for _ in range(3000)); "
+    'os.kill(p, signal.SIGUSR1)"'
 )
 
 
