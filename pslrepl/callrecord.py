@@ -112,10 +112,6 @@ class Call:
         text = "; ".join(comment).replace("\n", "\\n").replace("\r", "\\r")
         return line + (f"  # {text}" if comment else "")
 
-    def legacy(self) -> str:
-        """func(args) -> result, as explain once showed it (for the log's plain text)."""
-        return f"{self.func}({self.args}) -> {self.result}"
-
 
 def object_names(registry: Registry) -> dict[int, str]:
     """The live resources' stdlib objects by id: a socket, a Popen, a server."""
@@ -164,16 +160,6 @@ def py_repr(value: Any, limit: int = PAYLOAD_SHOWN) -> str:
     text = repr(value)
     if " at 0x" in text:  # an object's default repr: its address says nothing
         text = f"<{type(value).__module__}.{type(value).__qualname__}>"
-    return text if len(text) <= limit else text[: limit - 3] + "..."
-
-
-def short_repr(value: Any, limit: int = 80) -> str:
-    """A value as bounded Python source (reprlib: a 64 KiB payload is never made text)."""
-    import reprlib
-
-    short = reprlib.Repr()
-    short.maxstring = short.maxother = short.maxlong = limit
-    text = short.repr(value)
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 

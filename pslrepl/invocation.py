@@ -107,6 +107,7 @@ class Invocation:
         # Objects a handler named for explain that are no resource (run's popen), kept
         # until the calls are settled.
         self._local_names: list[tuple[Any, str]] = []
+        self._settled = 0  # calls named already: shown, then kept, settles each once
 
     def __getitem__(self, key: str) -> Any:
         return self.values[key]
@@ -130,10 +131,13 @@ class Invocation:
     def settle(self) -> None:
         """Name each call's receiver and result from what is live now, and let go of the
         objects (done when the command's output is shown)."""
-        from pslrepl.callrecord import settle_all
+        fresh = self.calls[self._settled :]
+        self._settled = len(self.calls)
+        if fresh:  # most commands make no call: no walk of the registry for them
+            from pslrepl.callrecord import settle_all
 
-        local = {id(obj): variable for obj, variable in self._local_names}
-        settle_all(self.calls, self.session.registry, local)
+            local = {id(obj): variable for obj, variable in self._local_names}
+            settle_all(fresh, self.session.registry, local)
         self._local_names.clear()
 
     def record_of(self, *, ok: bool) -> CommandRecord:
