@@ -26,9 +26,13 @@ class Chat(Tracked):
         room: Room = self.psl.room
         conn = getattr(self.request, "psl_conn", None)  # its address, or unix#N
         name = (conn.addr if conn is not None else str(self.client_address)).encode()
-        me = conn.member if conn is not None and conn.member else room.join(self.request, conn)
+        # Joined with its "joined" line said at once (the server joins it as it connects):
+        # said later, a client that joined meanwhile would hear it as news.
+        if conn is not None and conn.member:
+            me = conn.member
+        else:
+            me = room.join(self.request, conn, hello=b"* " + name + b" joined\n")
         try:
-            room.say(me, b"* " + name + b" joined\n")
             pending = b""
             while data := self.recv():
                 pending += data
@@ -102,10 +106,19 @@ class Room:
                                        daemon=True)  # fmt: skip
         self.thread.start()
 
-    def join(self, request: Any, conn: Any) -> Member:
+    def join(self, request: Any, conn: Any, *, hello: bytes = b"") -> Member:
+        """A member, from the next line said on; ``hello`` is said as it joins, in the
+        same step, so every member that joins later has it as said before it."""
+        wake = False
         with self.lock:
             member = Member(request, conn, self.seq)
             self.members[id(member)] = member
+            if hello:  # as say() does, under the same lock as the join
+                self.said.append((member, hello))
+                self.seq += 1
+                wake, self.woken = not self.woken, True
+        if wake:
+            self._wake()
         return member
 
     def leave(self, member: Member) -> None:

@@ -68,7 +68,7 @@ class ServerClients(Resource):
             self.connections[id(conn)] = conn
         request.psl_server, request.psl_conn = self, conn
         if self.room is not None:  # in the room before anyone hears it has connected
-            conn.member = self.room.join(request, conn)
+            conn.member = self.room.join(request, conn, hello=f"* {addr} joined\n".encode())
         self.post(Event(self.name, "client", f"client {addr} connected",
                         fields={"peer": addr}))  # fmt: skip
         return conn
