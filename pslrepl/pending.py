@@ -15,6 +15,9 @@ if TYPE_CHECKING:
 LIVE_KINDS = frozenset(
     {
         "data",
+        "elided",
+        "eof",
+        "error",
         "exit",
         "signal",
         "dropped",
@@ -66,6 +69,8 @@ class Pending:
 
     def add(self, event: Event) -> None:
         """Called with the session lock held."""
+        if event.kind == "eof" and event.direction == "out":
+            return  # the shell closed its own side: the command that did it said so
         if event.kind == "data" and event.direction == "in":
             key = (event.source, event.stream)
             if key in self._data:
@@ -95,11 +100,9 @@ class Pending:
         self._data.clear()
         for source, (_, chunks, size) in self._traffic.items():
             if chunks:
-                events.append(Event(source, "note", f"... and {chunks} more chunks ({size} "
-                                    f"bytes) not shown; `log {source}` keeps them"))  # fmt: skip
+                events.append(Event(source, "elided", size=size, count=chunks))
         self._traffic.clear()
         if self.overflow:
-            events.append(Event("session", "note", f"... and {self.overflow} more events not "
-                                "shown; `log` keeps them"))  # fmt: skip
+            events.append(Event("session", "elided", count=self.overflow))
             self.overflow = 0
         return events

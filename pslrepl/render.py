@@ -359,7 +359,7 @@ def event_line(event: Event, *, encoding: str = "utf-8") -> Line:
         line += [("event", f"{event.stream} {plural(event.size, 'byte')}: "),
                  ("value", body + cut)]  # fmt: skip
     else:
-        line.append(("event", event.detail or event.kind))
+        line.append(("event", event.detail))
     return line
 
 
@@ -384,5 +384,60 @@ def log_line(event: Event, *, display: str, encoding: str, start: float | None =
         style = "stderr" if event.stream == "stderr" else "value"
         line += [("key", f"{what}: "), (style, body + cut)]
     else:
-        line.append(("value", event.detail or event.kind))
+        line.append(("value", event.detail))
     return line
+
+
+def describe(event: Event) -> str:
+    """An event in words, from its kind and facts (a module not converted yet still
+    passes its own sentence as ``detail``)."""
+    if event.sentence:
+        return event.sentence
+    f = event.fields
+    kind = event.kind
+    if kind == "start":
+        if "side" in f:
+            return f"SSLObject over two MemoryBIOs, {f['side']}"
+        if "mode" in f:
+            return f"makefile({f['mode']!r}) on {f.get('parent', '?')}"
+        if "origin" in f:
+            local, remote = f.get("local") or "(unbound)", f.get("remote", "")
+            return f"{f['origin']}: {local} -> {remote}" if remote else f"{f['origin']}: {local}"
+    elif kind == "eof" and event.direction == "in":
+        return "the peer closed its side: recv will return EOF"
+    elif kind == "elided":
+        count = f.get("count", 0)
+        if event.source == "session":
+            return f"... and {count} more events not shown; `log` keeps them"
+        return (f"... and {count} more chunks ({event.size} bytes) not shown; "
+                f"`log {event.source}` keeps them")  # fmt: skip
+    elif kind == "pending":
+        return f"a connection is waiting: accept {event.source}"
+    elif kind == "error":
+        if "thread" in f:
+            return f"{f['thread']} failed: {f.get('reason', '')}"
+        code = f.get("errno")
+        reason = f.get("reason", "")
+        if code is not None:
+            import errno as errno_
+            import os
+
+            name = errno_.errorcode.get(code, str(code))
+            reason = f"{reason or os.strerror(code)} ({name})".replace("\n", " ")
+        return f"{reason}: recv will say so"
+    elif kind == "exit" and "rc" in f:
+        from pslrepl.signals_table import describe_status
+
+        return describe_status(f["rc"])
+    elif kind == "dropped":
+        return (f"{event.stream} buffer full ({plural(f.get('cap', 0), 'byte')}): dropping "
+                "the oldest unread output; read it to keep up")  # fmt: skip
+    elif kind == "close":
+        if "parent" in f:
+            left = ("its socket was closed already: its descriptor is closed now"
+                    if f.get("parent_closed") else f"{f['parent']} stays open")  # fmt: skip
+            lost = f.get("reason", "")
+            lost = f" (what its buffer held was not sent: {lost})" if lost else ""
+            return f"closed; {left}{lost}"
+        return "closed" + (f"; removed {f['path']}" if "path" in f else "")
+    return event.kind

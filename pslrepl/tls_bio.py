@@ -41,7 +41,7 @@ class TlsBio(Resource):
         self.done = False  # the handshake is complete
         self.failed = ""  # why it failed, once it has
         self.steps = 0
-        self.post(Event(name, "start", f"SSLObject over two MemoryBIOs, {self.side}"))
+        self.post(Event(name, "start", side=self.side))
 
     @property
     def side(self) -> str:
@@ -138,5 +138,5 @@ class TlsBio(Resource):
             return "already closed"
         self.closed = True
         self.outbox.clear()
-        self.post(Event(self.name, "close", "closed"))
+        self.post(Event(self.name, "close"))
         return "closed"

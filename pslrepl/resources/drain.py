@@ -7,10 +7,9 @@ import selectors
 import time
 
 from pslrepl.events import Event
-from pslrepl.render import plural
 from pslrepl.resources.base import Resource
 from pslrepl.resources.buffers import CHUNK
-from pslrepl.signals_table import background_thread, describe_status
+from pslrepl.signals_table import background_thread
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -42,7 +41,8 @@ class ChildDrain(Resource):
         try:
             self._pump_loop(sel)
         except Exception as exc:  # a bug of ours: say so rather than die silently
-            self.post(Event(self.name, "note", f"drain thread failed: {type(exc).__name__}: {exc}"))
+            self.post(Event(self.name, "error", thread="drain thread",
+                            reason=f"{type(exc).__name__}: {exc}"))  # fmt: skip
         finally:
             sel.close()
 
@@ -118,15 +118,7 @@ class ChildDrain(Resource):
             report_drop = dropped and buf.dropped_unread == dropped
         self.post(Event.traffic(self.name, "data", stream, "in", chunk))
         if report_drop:
-            self.post(
-                Event(
-                    self.name,
-                    "dropped",
-                    f"{stream} buffer full ({plural(buf.cap, 'byte')}): dropping the oldest "
-                    "unread output; read it to keep up",
-                    stream=stream,
-                )
-            )
+            self.post(Event(self.name, "dropped", stream=stream, cap=buf.cap))
 
     def _note_exit(self) -> bool:
         returncode = self.popen.poll()
@@ -134,7 +126,7 @@ class ChildDrain(Resource):
             return False  # another thread holds Popen's waitpid lock; poll again later
         self.exited_at = time.time()
         self.exit_reported = True
-        self.post(Event(self.name, "exit", describe_status(returncode), fields={"rc": returncode}))
+        self.post(Event(self.name, "exit", rc=returncode, pid=self.popen.pid))
         return True
 
     def _wake(self) -> None:

@@ -47,7 +47,7 @@ class SockFile(Resource):
         # shell's, as recv keeps what a recv that timed out took).
         self.pending: bytes | str = "" if self.text else b""
         self._raw = self._count_raw()
-        self.post(Event(name, "start", f"makefile({mode!r}) on {sock_res.name}"))
+        self.post(Event(name, "start", mode=mode, parent=sock_res.name))
 
     def _count_raw(self) -> Any:
         """SocketIO is a Python class: its readinto, set on this one instance, counts
@@ -163,11 +163,11 @@ class SockFile(Resource):
                 sock.settimeout(CLOSE_GRACE)  # close flushes: a peer that won't read
         except OSError:
             pass
-        lost = ""
+        lost_reason = None
         try:
             self.file.close()
         except (OSError, ValueError) as exc:
-            lost = f" (what its buffer held was not sent: {exc})"
+            lost_reason = str(exc)
         finally:
             if self._raw is not None:
                 vars(self._raw).pop("readinto", None)
@@ -177,8 +177,7 @@ class SockFile(Resource):
                 except OSError:
                     pass
         self.closed = True
-        left = ("its socket was closed already: its descriptor is closed now"
-                if self.sock_res.closed else f"{self.sock_res.name} stays open")  # fmt: skip
-        text = f"closed; {left}{lost}"
-        self.post(Event(self.name, "close", text))
-        return text
+        event = Event(self.name, "close", parent=self.sock_res.name,
+                      parent_closed=self.sock_res.closed, reason=lost_reason)  # fmt: skip
+        self.post(event)
+        return event.detail

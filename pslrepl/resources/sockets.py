@@ -63,7 +63,7 @@ class Sock(WatchedSocket):
         self._remember_addresses()
         if unix_path:
             session.own_path(unix_path)  # removed even if the shell is killed
-        self.post(Event(name, "start", f"{origin}: {self.describe()}"))
+        self.post(Event(name, "start", origin=origin, local=self.local, remote=self.remote))
         self.arm()
 
     # -- what it is ---------------------------------------------------------------------
@@ -183,10 +183,7 @@ class Sock(WatchedSocket):
                 self.bytes_in += len(data)
             else:
                 self.bytes_out += len(data)
-        event = Event.traffic(self.name, kind, "socket", direction, data)
-        if peer:
-            event.fields["peer"] = peer
-        self.post(event)
+        self.post(Event.traffic(self.name, kind, "socket", direction, data, peer=peer or None))
 
     def tcp_state(self) -> str:
         if self.sock.family not in (socket.AF_INET, socket.AF_INET6) or (
@@ -298,16 +295,17 @@ class Sock(WatchedSocket):
                 end_tls(self.sock)
             self.sock.close()
             self.closed = True
-        removed = ""
+        removed = None
         if self.unix_path:
             try:
                 os.unlink(self.unix_path)
-                removed = f"; removed {self.unix_path}"
+                removed = self.unix_path
             except OSError:
                 pass
             self.session.disown_path(self.unix_path)
-        self.post(Event(self.name, "close", "closed" + removed))
-        return "closed" + removed + self._files_note()
+        event = Event(self.name, "close", path=removed)
+        self.post(event)
+        return event.detail + self._files_note()
 
     def _files_note(self) -> str:
         """socket.close leaves the descriptor open while makefile's file objects are:
@@ -370,7 +368,7 @@ class Listener(Sock):
             return
         with self.lock:
             if not (self.closed or self.busy):
-                self._post("pending", f"a connection is waiting: accept {self.name}")
+                self._post("pending")
 
     @property
     def state(self) -> str:

@@ -23,6 +23,8 @@ from pslrepl.resources.watcher import watcher
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from typing import Any
+
     from pslrepl.invocation import Invocation
     from pslrepl.session import Session
 
@@ -78,8 +80,7 @@ class WatchedSocket(Resource):
             if self.tls:
                 # Encrypted records came, maybe only TLS's own: announce() decrypts them in
                 # the main thread when the notice is due, and says what they held.
-                self.session.post(Event(self.name, "data", direction="in",
-                                        fields={WATCHER: True}), log=False)  # fmt: skip
+                self.session.post(Event(self.name, "data", direction="in", watcher=True), log=False)
                 return
             if self.held_error is not None:
                 return  # told already; the next recv raises it
@@ -95,34 +96,36 @@ class WatchedSocket(Resource):
                 # The peek took the socket's pending error (ECONNRESET): keep it for recv.
                 self.held_error = exc
                 self.eof_told = True
-                self._post("note", self._end_note())
+                self._post_end()
                 return
             if not head and self.byte_stream and not self.held:
                 self.peer_eof = True
                 if not self.eof_told:
                     self.eof_told = True
-                    self._post("note", "the peer closed its side: recv will return EOF")
+                    self._post("eof")
                 return
             unread = len(self.held) + max(self._kernel_unread(), len(head))
             if unread > self.seen:
-                self._post("waiting", "", size=unread, data=bytes(self.held + head)[:64])
+                self._post("waiting", size=unread, data=bytes(self.held + head)[:64])
             self.seen = unread
             watcher(self.session).hush(self)
 
-    def _end_note(self) -> str:
-        """What the next read will meet: EOF, or the error a read ahead took."""
-        if self.held_error is None:
+    def _post_end(self) -> None:
+        """Say what the next read will meet: EOF, or the error a read ahead took."""
+        exc = self.held_error
+        if exc is None:
             self.peer_eof = True
-            return "the peer closed its side: recv will return EOF"
-        from pslrepl.errors import describe_oserror
+            self._post("eof")
+        else:
+            self._post("error", errno=exc.errno, reason=exc.strerror or str(exc))
 
-        return f"{describe_oserror(self.held_error)}: recv will say so"
-
-    def _post(self, kind: str, detail: str, *, size: int = 0, data: bytes = b"") -> None:
+    def _post(self, kind: str, sentence: str = "", *, size: int = 0, data: bytes = b"",
+              **facts: Any) -> None:  # fmt: skip
         """A live notice (not logged: when it comes depends on timing), marked as the
         watcher's, so a command that reads this socket can withdraw it unseen."""
-        event = Event(self.name, kind, detail, direction="in" if kind == "waiting" else "",
-                      size=size, data=data, fields={WATCHER: True})  # fmt: skip
+        direction = "in" if kind in ("waiting", "eof") else ""
+        event = Event(self.name, kind, sentence, direction=direction, size=size, data=data,
+                      watcher=True, **facts)  # fmt: skip
         self.session.post(event, log=False)
 
     def announce(self, stream: str) -> tuple[int, bytes] | None:
@@ -138,7 +141,7 @@ class WatchedSocket(Resource):
         if not self.held and (self.held_eof or self.held_error is not None):
             if not self.eof_told:
                 self.eof_told = True
-                self._post("note", self._end_note())
+                self._post_end()
             return None
         if len(self.held) < PEEK and not self.held_eof:
             # All decrypted: the next record wakes the watcher. Not past EOF: the socket
@@ -256,7 +259,7 @@ class WatchedSocket(Resource):
                 # A read ahead met EOF (or an error) behind the bytes just taken: it is
                 # next, and no watcher will see it come (it has come): say it now, once.
                 self.eof_told = True
-                self._post("note", self._end_note())
+                self._post_end()
         self.arm()
 
     def hold_back(self, data: bytes | bytearray) -> None:

@@ -85,7 +85,7 @@ class SocketWatcher:
         try:
             res.notice()
         except Exception as exc:  # a bug of ours: say so, keep watching the rest
-            self.session.post(Event(res.name, "note", f"watcher: {exc!r}"))
+            self.session.post(Event(res.name, "error", thread="watcher", reason=repr(exc)))
 
     def stop(self) -> None:
         self._stop = True
