@@ -19,7 +19,7 @@ KINDS: dict[str, str] = {
     "bind": "a socket was bound (local)",
     "listen": "a socket listens (backlog)",
     "connect": "a socket connected (local, remote)",
-    "accept": "a listener accepted a connection (peer, local)",
+    "accept": "a connection came in (peer, parent: the end that took it)",
     "data": "bytes came in on a stream (stream, size, data; direction in)",
     "waiting": "a live notice: bytes wait unread (size, data; direction in)",
     "pending": "a live notice: a connection waits to be accepted",
@@ -73,6 +73,11 @@ FACTS: dict[str, type | tuple[type, ...]] = {
     "show": str,  # how a relay shows traffic live: text or hex
     "step": str,  # a user handler's method (setup, handle, finish)
     "watcher": bool,  # a live notice the socket watcher posted (withdrawn if read first)
+    "phase": str,  # a server's client: connected, left, datagram, trouble
+    "handler": str,  # a server's handler, as serve names it
+    "manual": bool,  # a server run by handle_request (--manual)
+    "exception": str,  # the exception class a wait raised (sh's ErrorReturnCode_1)
+    "outcome": str,  # what close() did, in the words the command showed (the result)
 }
 
 

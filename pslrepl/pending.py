@@ -14,12 +14,14 @@ if TYPE_CHECKING:
 # command the user just typed, which already said so; it is logged all the same.
 LIVE_KINDS = frozenset(
     {
+        "accept",
         "data",
         "elided",
         "eof",
         "error",
         "exit",
         "signal",
+        "timeout",
         "dropped",
         "note",
         "waiting",

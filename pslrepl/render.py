@@ -396,6 +396,14 @@ def describe(event: Event) -> str:
     f = event.fields
     kind = event.kind
     if kind == "start":
+        if "pid" in f:
+            return f"started pid {f['pid']}: {f.get('command', '')}"
+        if "handler" in f:
+            how = f"; --manual: handle_request {event.source} serves one request"
+            return (f"{f.get('origin', '')} on {f.get('local', '')}, handler {f['handler']}"
+                    + (how if f.get("manual") else ""))  # fmt: skip
+        if f.get("origin") == "relay":
+            return f"relaying {f.get('local', '')} <-> {f.get('remote', '')}"
         if "side" in f:
             return f"SSLObject over two MemoryBIOs, {f['side']}"
         if "mode" in f:
@@ -405,6 +413,19 @@ def describe(event: Event) -> str:
             return f"{f['origin']}: {local} -> {remote}" if remote else f"{f['origin']}: {local}"
     elif kind == "eof" and event.direction == "in":
         return "the peer closed its side: recv will return EOF"
+    elif kind == "eof":
+        return f"{event.stream or 'stdin'} closed (EOF sent)"
+    elif kind == "accept":
+        return f"{f.get('parent', '')}: connection from {f.get('peer', '')}"
+    elif kind in ("sent", "signal") and "signum" in f:
+        return _signal_words(event)
+    elif kind == "client" and "phase" in f:
+        return _client_words(f)
+    elif kind == "raised":
+        return (f"the handler raised while serving {f.get('peer', '')}; the server goes on:\n"
+                f"{f.get('reason', '')}")  # fmt: skip
+    elif kind == "timeout":
+        return f"handle_timeout(): no request came in {f.get('wait', 0.0):g} s"
     elif kind == "elided":
         count = f.get("count", 0)
         if event.source == "session":
@@ -428,11 +449,14 @@ def describe(event: Event) -> str:
     elif kind == "exit" and "rc" in f:
         from pslrepl.signals_table import describe_status
 
-        return describe_status(f["rc"])
+        raised = f" ({f['exception']})" if "exception" in f else ""
+        return describe_status(f["rc"]) + raised
     elif kind == "dropped":
         return (f"{event.stream} buffer full ({plural(f.get('cap', 0), 'byte')}): dropping "
                 "the oldest unread output; read it to keep up")  # fmt: skip
     elif kind == "close":
+        if "outcome" in f:
+            return str(f["outcome"])
         if "parent" in f:
             left = ("its socket was closed already: its descriptor is closed now"
                     if f.get("parent_closed") else f"{f['parent']} stays open")  # fmt: skip
@@ -441,3 +465,44 @@ def describe(event: Event) -> str:
             return f"closed; {left}{lost}"
         return "closed" + (f"; removed {f['path']}" if "path" in f else "")
     return event.kind
+
+
+def _signal_words(event: Event) -> str:
+    """A signal the shell received, or one it sent to a child or its group."""
+    from pslrepl.signals_table import signal_label
+
+    f = event.fields
+    signum = f["signum"]
+    if event.kind == "signal":
+        count = f.get("count", 1)
+        return f"received {signal_label(signum)}" + (f" again: {count} so far" if count > 1 else "")
+    if "group" in f:
+        n = f.get("count")
+        members = "" if n is None else f" ({n} process{'es' if n != 1 else ''})"
+        if signum == 0:
+            return f"process group {f['group']} exists{members} (signal 0 sends nothing)"
+        return f"sent {signal_label(signum)} to process group {f['group']}{members}"
+    if signum == 0:
+        return f"pid {f.get('pid', '?')} exists (signal 0)"
+    return f"sent {signal_label(signum)}"
+
+
+def _client_words(f: dict[str, object]) -> str:
+    """A server's client: connected, left, a datagram handled, or trouble."""
+    from pslrepl.resources.base import age
+
+    peer, phase, pid = f.get("peer", ""), f["phase"], f.get("pid")
+    child = f" in child pid {pid}" if pid is not None else ""
+    if phase == "connected":
+        return f"client {peer} connected{child}"
+    if phase == "datagram":
+        return f"a datagram from {peer}, handled{child}"
+    if phase == "left":
+        took = age(float(f.get("took", 0.0)))  # type: ignore[arg-type]
+        counted = f"in {f['bytes_in']}, out {f['bytes_out']}" if "bytes_in" in f else ""
+        if pid is not None:  # a forked child's: how it ended
+            counted = f"{counted}; " if counted else ""
+            how = f.get("reason", "")
+            return f"client {peer} left after {took} ({counted}child pid {pid} {how})"
+        return f"client {peer} left after {took} ({counted})"
+    return f"client {peer} {f.get('reason', '')}"
