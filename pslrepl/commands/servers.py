@@ -97,6 +97,11 @@ def _handler_class(ctx: Invocation, spec: str, proto: str) -> type[Any]:
         Opt("--handler", "what it does with each client (`handlers`)", "H", kind=HANDLER),
         Opt("--threading", "a thread per client (ThreadingMixIn)", exclusive="mode"),
         Opt("--forking", "a child process per client (ForkingMixIn)", exclusive="mode"),
+        Opt(
+            "--selectors",
+            "one thread, a selectors loop for every client (asyncore's way)",
+            exclusive="mode",
+        ),  # fmt: skip
         Opt("--dir", "for --handler http: the directory to serve", "DIR", kind=PATH),
         Opt("--tls", "TLS, with a certificate from the session's test CA (`ca show`)"),
         *TLS_OPTIONS,
@@ -147,6 +152,9 @@ def _serve(ctx: Invocation) -> None:
     proto = ctx["proto"]
     mode = "threading" if ctx["threading"] else "forking" if ctx["forking"] else "sync"
     spec = ctx["handler"] or "echo"
+    if ctx["selectors"]:
+        mode = "selectors"
+        _check_selectors(ctx, proto, spec)
     tls = None
     tls_note = ""
     if ctx["tls"]:
@@ -252,7 +260,7 @@ def _serve(ctx: Invocation) -> None:
                 write_index(directory, name, server.server_address[1])
                 ctx.say(f"note: {name} serves {directory}, a fresh directory with an index "
                         "page; --dir DIR serves yours", "notice")  # fmt: skip
-        if spec == "chat":
+        if spec == "chat" and mode != "selectors":  # --selectors: the loop is the room
             from pslrepl.handlers import Room
 
             res.room = Room(res)
@@ -296,6 +304,24 @@ def _reusable(cls: Any, address: Any) -> bool:
         except OSError:
             return False
     return True
+
+
+def _check_selectors(ctx: Invocation, proto: str, spec: str) -> None:
+    """--selectors runs the built-in stream handlers as channels of one loop: a handler
+    that blocks (a user's), a datagram server or TLS are for the other models."""
+    from pslrepl.handlers.channels import CHANNELS
+
+    if proto == "udp":
+        raise UsageError("serve: --selectors serves streams (tcp or unix); a udp server "
+                         "already serves every datagram in one thread")  # fmt: skip
+    if spec.split(":")[0] not in CHANNELS:
+        raise UsageError(f"serve: --selectors runs the built-in stream handlers "
+                         f"({', '.join(CHANNELS)}); {spec} blocks in its own code: use "
+                         "--threading")  # fmt: skip
+    for option in ("tls", "manual", "max_clients"):
+        if ctx[option]:
+            flag = "--" + option.replace("_", "-")
+            raise UsageError(f"serve: {flag} is not for --selectors yet: use --threading")
 
 
 def _check_class_options(ctx: Invocation, proto: str) -> None:

@@ -56,6 +56,10 @@ def server_class(base: type[socketserver.BaseServer], mode: str, *, tls: Any = N
         mixins = (socketserver.ThreadingMixIn,)
     elif mode == "forking":
         mixins = (socketserver.ForkingMixIn,)
+    elif mode == "selectors":
+        from pslrepl.handlers.selecting import SelectorsMixIn
+
+        mixins = (SelectorsMixIn,)
 
     class PslServer(*mixins, base):  # type: ignore[misc,valid-type]
         # As socketserver has it (False) unless --reuse-address: the lesson is that a

@@ -109,6 +109,10 @@ class ServerClients(Resource):
             ) from None
         request.settimeout(self.idle or None)
 
+    def client_said(self, addr: str, text: str) -> None:
+        """What a client did (left mid-send, idled), one line: as a handler's error is."""
+        self.post(Event(self.name, "client", f"client {addr} {text}"))
+
     def note(self, text: str) -> None:
         """Something a handler wants said (in the log and live), one line."""
         if os.getpid() == self.pid:  # a --forking child stays silent (see traffic)

@@ -1,0 +1,309 @@
+"""--selectors: one thread serves every client from a ``selectors`` loop, as asyncore did."""
+
+from __future__ import annotations
+
+import selectors
+import socket
+import threading
+import time
+
+from pslrepl.handlers.base import CHUNK
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
+
+    from pslrepl.resources.counting import Connection
+
+HIGH_WATER = 1 << 20  # bytes queued for one client: past this it is not read from
+IDLE_SWEEP = 0.5  # seconds: how often --idle looks for clients that did nothing
+
+
+class Channel:
+    """One client of a --selectors server: asyncore.dispatcher's part. The loop calls
+    on_read when the socket is readable and on_write when it is writable and there is
+    output; a handler's channel says what it does with the bytes (``received``)."""
+
+    def __init__(self, loop: SelectorLoop, sock: Any, conn: Connection | None) -> None:
+        self.loop = loop
+        self.sock = sock
+        self.conn = conn
+        self.out = bytearray()
+        self.closing = False  # close once out is sent
+        self.reading = True
+        self.mask = 0
+        self.last = time.monotonic()  # --idle: the last byte either way
+
+    @property
+    def psl(self) -> Any:
+        return self.loop.psl
+
+    # -- what a handler's channel overrides ----------------------------------------
+
+    def opened(self) -> None:
+        """The client has just connected."""
+
+    def received(self, data: bytes) -> None:
+        """Bytes from the client."""
+
+    def eof(self) -> None:
+        """The client sent EOF: close once what is queued is sent."""
+        self.finish()
+
+    def drained(self) -> None:
+        """Everything queued has been sent."""
+
+    def closed(self) -> None:
+        """The channel is gone (the loop has closed its socket)."""
+
+    # -- what a channel calls -------------------------------------------------------
+
+    def write(self, data: bytes) -> None:
+        if data and not self.closing:
+            self.out += data
+            self.update()
+
+    def finish(self) -> None:
+        """Close once everything queued has been sent."""
+        self.closing = True
+        self.reading = False
+        if not self.out:
+            self.loop.drop(self)
+        else:
+            self.update()
+
+    def update(self) -> None:
+        """Tell the selector what this channel waits for now."""
+        reading = self.reading and len(self.out) < HIGH_WATER
+        mask = (selectors.EVENT_READ if reading else 0) | (selectors.EVENT_WRITE if self.out else 0)
+        if mask != self.mask:
+            self.loop.watch(self, mask)
+
+    # -- the loop's ---------------------------------------------------------------
+
+    def on_read(self) -> None:
+        try:
+            data = self.sock.recv(CHUNK)
+        except (BlockingIOError, InterruptedError):
+            return
+        except OSError as exc:
+            self.loop.lost(self, exc)
+            return
+        self.last = time.monotonic()
+        if not data:
+            self.reading = False
+            self.eof()
+            self.update()
+            return
+        self.received(data)
+        self.update()
+
+    def on_write(self) -> None:
+        if not self.out:
+            return
+        try:
+            sent = self.sock.send(self.out)
+        except (BlockingIOError, InterruptedError):
+            return
+        except OSError as exc:
+            self.loop.lost(self, exc)
+            return
+        self.last = time.monotonic()
+        del self.out[:sent]
+        if not self.out:
+            if self.closing:
+                self.loop.drop(self)
+                return
+            self.drained()
+        self.update()
+
+
+class SelectorLoop:
+    """The one thread's loop: accept, read, write, and wake-ups from other threads."""
+
+    def __init__(self, server: Any) -> None:
+        self.server = server
+        self.psl = server.psl
+        self.sel = selectors.DefaultSelector()
+        self.channels: dict[int, Channel] = {}
+        self.room: dict[int, Any] = {}  # chat: its members, by id
+        self.http_class: type[Any] | None = None  # http: the handler over a buffer
+        self.stopping = False
+        self._wake_r, self._wake_w = socket.socketpair()
+        self._wake_r.setblocking(False)
+        self._wake_w.setblocking(False)
+        self.sel.register(self._wake_r, selectors.EVENT_READ, None)
+        self.sel.register(server.socket, selectors.EVENT_READ, self)
+        self.make = channel_class(server.RequestHandlerClass)
+
+    def wake(self) -> None:
+        try:
+            self._wake_w.send(b"x")
+        except OSError:
+            pass  # full: the loop will look anyway
+
+    def watch(self, channel: Channel, mask: int) -> None:
+        fileobj = channel.sock
+        if channel.mask == 0:
+            self.sel.register(fileobj, mask, channel)
+        elif mask == 0:
+            self.sel.unregister(fileobj)
+        else:
+            self.sel.modify(fileobj, mask, channel)
+        channel.mask = mask
+
+    def run(self) -> None:
+        idle = self.psl.idle
+        next_sweep = time.monotonic() + IDLE_SWEEP
+        while not self.stopping:
+            timeout = IDLE_SWEEP if idle else None
+            for key, events in self.sel.select(timeout):
+                target = key.data
+                if target is None:
+                    self._drain_wake()
+                elif target is self:
+                    self._accept()
+                else:
+                    try:
+                        if events & selectors.EVENT_READ and target.mask:
+                            target.on_read()
+                        if events & selectors.EVENT_WRITE and target.mask:
+                            target.on_write()
+                    except Exception:  # a bug of ours: its traceback; the loop goes on
+                        self._raised(target, target.sock)
+            if idle and time.monotonic() >= next_sweep:
+                next_sweep = time.monotonic() + IDLE_SWEEP
+                self._sweep(idle)
+
+    def close(self) -> None:
+        for channel in list(self.channels.values()):
+            self.drop(channel)
+        self.sel.close()
+        self._wake_r.close()
+        self._wake_w.close()
+
+    def _drain_wake(self) -> None:
+        try:
+            self._wake_r.recv(4096)
+        except OSError:
+            pass
+
+    def _accept(self) -> None:
+        # A burst of connects is taken in one go (asyncore took one per wake-up).
+        for _ in range(64):
+            try:
+                request, client_address = self.server.get_request()
+            except (BlockingIOError, InterruptedError):
+                return
+            except OSError as exc:  # EMFILE and the like: said, and the loop goes on
+                from pslrepl.errors import describe_oserror
+
+                self.psl.note(f"accept failed: {describe_oserror(exc)}")
+                return
+            request.setblocking(False)
+            conn = self.psl.connection_opened(request, client_address)
+            channel = self.make(self, request, conn)
+            self.channels[id(channel)] = channel
+            channel.update()
+            try:
+                channel.opened()
+            except Exception:
+                self._raised(channel, client_address)
+
+    def _raised(self, channel: Channel, client_address: Any) -> None:
+        """A channel's bug: reported as a handler's, and that client closed."""
+        if not isinstance(client_address, tuple | str):
+            client_address = ""  # the channel's socket: its Connection names the client
+        self.psl.handler_raised(channel.sock, client_address)
+        self.drop(channel)
+
+    def lost(self, channel: Channel, exc: BaseException) -> None:
+        """The client went away mid-send or mid-recv (a reset), or did nothing for
+        --idle seconds: said as a threading server's handler says it; the channel ends."""
+        from pslrepl.resources.handler_errors import client_trouble
+
+        trouble = client_trouble(exc, self.psl.idle)
+        if not trouble:
+            from pslrepl.errors import describe_oserror
+
+            err = exc if isinstance(exc, OSError) else OSError(str(exc))
+            trouble = f"{describe_oserror(err)}: closed it"
+        self.psl.client_said(channel.conn.addr if channel.conn else "a client", trouble)
+        self.drop(channel)
+
+    def drop(self, channel: Channel) -> None:
+        if self.channels.pop(id(channel), None) is None:
+            return
+        if channel.mask:
+            try:
+                self.sel.unregister(channel.sock)
+            except (KeyError, ValueError):
+                pass
+            channel.mask = 0
+        channel.closing = True
+        try:
+            channel.closed()
+        finally:
+            self.server.shutdown_request(channel.sock)
+            if channel.conn is not None:
+                self.psl.connection_closed(channel.conn)
+
+    def _sweep(self, idle: float) -> None:
+        now = time.monotonic()
+        for channel in list(self.channels.values()):
+            if now - channel.last >= idle:
+                self.lost(channel, TimeoutError("idle"))
+
+
+def channel_class(handler: type[Any]) -> type[Channel]:
+    """The channel that does what a built-in stream handler does."""
+    from pslrepl.handlers.channels import CHANNELS
+
+    name = getattr(handler, "name", "")
+    make = CHANNELS.get(name.split(":")[0] if ":" in name else name)
+    if make is None:
+        raise LookupError(f"no --selectors channel for handler {name!r}")
+    return make
+
+
+class SelectorsMixIn:
+    """socketserver has ThreadingMixIn and ForkingMixIn; this is the third way, the one
+    asyncore taught: serve_forever is one selectors loop over the listening socket and
+    every client's, each client a Channel with its bytes queued, never blocking."""
+
+    socket: socket.socket
+    RequestHandlerClass: Any
+    psl: Any
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.socket.setblocking(False)
+        self.psl_loop: SelectorLoop | None = None
+        self.psl_lock = threading.Lock()
+        self.psl_stop = False
+        self.psl_done = threading.Event()
+        self.psl_done.set()  # not serving yet
+
+    def serve_forever(self, poll_interval: float = 0.5) -> None:
+        loop = SelectorLoop(self)
+        with self.psl_lock:
+            if self.psl_stop:
+                loop.close()
+                return
+            self.psl_loop = loop
+            self.psl_done.clear()
+        try:
+            loop.run()
+        finally:
+            loop.close()
+            self.psl_done.set()
+
+    def shutdown(self) -> None:
+        """Ends serve_forever and waits for it, as BaseServer.shutdown does."""
+        with self.psl_lock:
+            self.psl_stop = True
+            loop = self.psl_loop
+        if loop is not None:
+            loop.stopping = True
+            loop.wake()
+        self.psl_done.wait()
