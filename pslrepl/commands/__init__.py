@@ -10,13 +10,13 @@ if TYPE_CHECKING:
 # a group's commands keep the order of the modules that declare them.
 MODULES = (
     "session_cmds", "session_flow", "scripting", "recording", "explaining", "exporting",
-    "processes", "child_io",
+    "processes", "process_calls", "child_io",
     "child_signals", "sudo", "expect", "shlib", "signals", "signal_shell", "signal_timers",
     "signal_wait", "sockets", "socket_steps", "socket_fromfd", "sending", "receiving",
     "socket_buffers",
     "socket_files", "socket_settings", "socket_queries", "lookups", "servers", "serve_admin",
     "serve_requests",
-    "relays", "tls", "tls_unwrap", "tls_ca", "tls_steps",
+    "relays", "link", "tls", "tls_unwrap", "tls_ca", "tls_steps",
 )  # fmt: skip
 
 

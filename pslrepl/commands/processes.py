@@ -39,7 +39,7 @@ CWD = Opt("--cwd", "working directory for the child", "DIR", kind=PATH)
 ENV = Opt("--env", "set an environment variable for the child", "K=V", repeat=True)
 
 
-def _argv(ctx: Invocation) -> list[str] | str:
+def argv_of(ctx: Invocation) -> list[str] | str:
     argv = ctx.argv
     if not argv:
         raise UsageError(
@@ -50,7 +50,7 @@ def _argv(ctx: Invocation) -> list[str] | str:
     return argv
 
 
-def _env(ctx: Invocation) -> dict[str, str] | None:
+def env_of(ctx: Invocation) -> dict[str, str] | None:
     pairs = ctx.values.get("env") or []
     if not pairs:
         return None
@@ -126,10 +126,10 @@ def _run(ctx: Invocation) -> None:
 
     from pslrepl.resources.process import exec_failure, run_bounded
 
-    args = _argv(ctx)
+    args = argv_of(ctx)
     data = ctx.data("input", required=False) if ctx["input"] else None
     timeout = ctx.timeout
-    env = _env(ctx)
+    env = env_of(ctx)
     stdin = "DEVNULL" if data is None else "PIPE"  # never the shell's terminal
     call = _popen_text(ctx, args, stdin)
     try:
@@ -210,7 +210,7 @@ def _spawn(ctx: Invocation) -> None:
 
     session = ctx.session
     name = ctx["name"]
-    args = _argv(ctx)
+    args = argv_of(ctx)
     ignore = _ignored(ctx["ignore"])
     proc = spawn(
         session,
@@ -218,7 +218,7 @@ def _spawn(ctx: Invocation) -> None:
         args,
         shell=bool(ctx["shell"]),
         cwd=ctx["cwd"],
-        env=_env(ctx),
+        env=env_of(ctx),
         merge_stderr=bool(ctx["merge_stderr"]),
         ignore=ignore,
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pslrepl.export.common import data_of, fstring_text
+from pslrepl.export.process_calls import EXPORTERS as CALLS
 from pslrepl.export.script import Unexportable, indented, literal, wrapped_print
 from pslrepl.parsing import unescape
 
@@ -12,8 +13,14 @@ if TYPE_CHECKING:
     from pslrepl.invocation import CommandRecord
 
 
-def _popen_args(record: CommandRecord) -> tuple[str, str]:
+def popen_args(record: CommandRecord) -> tuple[str, str]:
     """(the program as Python, the keyword arguments beside the pipes)."""
+    program, extra = popen_parts(record)
+    return program, "".join(f", {e}" for e in extra)
+
+
+def popen_parts(record: CommandRecord) -> tuple[str, list[str]]:
+    """(the program as Python, each keyword argument beside the pipes)."""
     argv = list(record.argv)
     values = record.values
     extra = []
@@ -27,7 +34,7 @@ def _popen_args(record: CommandRecord) -> tuple[str, str]:
     pairs = [pair.partition("=") for pair in values.get("env") or []]
     if pairs:
         extra.append("env={**os.environ, " + ", ".join(f"{k!r}: {v!r}" for k, _, v in pairs) + "}")
-    return program, "".join(f", {e}" for e in extra)
+    return program, extra
 
 
 def _spawn(script: Script, record: CommandRecord) -> None:
@@ -42,7 +49,7 @@ def _spawn(script: Script, record: CommandRecord) -> None:
     script.imp("subprocess")
     if record.values.get("env"):
         script.imp("os")
-    program, extra = _popen_args(record)
+    program, extra = popen_args(record)
     stderr = "subprocess.STDOUT" if record.values.get("merge_stderr") else "subprocess.PIPE"
     shown = fstring_text(command_text(list(record.argv)))
     call = (f"{v} = subprocess.Popen(\n    {program},\n    stdin=subprocess.PIPE,\n"
@@ -275,7 +282,7 @@ def _run(script: Script, record: CommandRecord) -> None:
     script.imp("subprocess")
     if values.get("env"):
         script.imp("os")
-    program, extra = _popen_args(record)
+    program, extra = popen_args(record)
     if values.get("input"):
         stdin = f"input={data_of(script, record, 'input')}"
     else:
@@ -345,6 +352,8 @@ EXPORTERS = {
     "kill": _kill,
     "run": _run,
 }
+# call, check_call and check_output have a module of their own.
+EXPORTERS.update(CALLS)
 WAITS = {"process": _wait}
 
 

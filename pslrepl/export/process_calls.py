@@ -1,0 +1,84 @@
+"""Exporters for call, check_call and check_output: the stdlib calls themselves."""
+
+from __future__ import annotations
+
+from pslrepl.export.common import data_of
+from pslrepl.export.script import indented, wrapped_print
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from pslrepl.export.script import Script
+    from pslrepl.invocation import CommandRecord
+
+STDERR_NAMES = {"stdout": "STDOUT", "devnull": "DEVNULL", "pipe": "PIPE"}
+
+
+def _call(script: Script, record: CommandRecord) -> str:
+    """The call as Python, its arguments one a line, the keywords as the user gave them."""
+    from pslrepl.export.processes import popen_parts
+
+    values = record.values
+    script.imp("subprocess")
+    if values.get("env"):
+        script.imp("os")
+    program, extra = popen_parts(record)
+    parts = [program]
+    if values.get("input") is not None:
+        parts.append(f"input={data_of(script, record, 'input')}")
+    else:
+        parts.append("stdin=subprocess.DEVNULL")
+    if values.get("stderr"):
+        parts.append(f"stderr=subprocess.{STDERR_NAMES[values['stderr']]}")
+    if values.get("text"):
+        parts.append("text=True")
+    timeout = values.get("timeout")
+    timeout = script.timeout if timeout is None else float(timeout)
+    parts += [f"timeout={timeout:g}", "start_new_session=True"]
+    parts += extra
+    inner = "".join(f"    {p},\n" for p in parts)
+    return f"subprocess.{record.command}(\n{inner})"
+
+
+def _guarded(script: Script, record: CommandRecord, body: list[str]) -> None:
+    """``body`` in a try that says CalledProcessError and TimeoutExpired as the shell does."""
+    who = record.command
+    script.add("try:", *(indented(line) for line in body))
+    if who != "call":
+        held = ""
+        if who == "check_output":
+            script.add("except subprocess.CalledProcessError as exc:")
+            text = bool(record.values.get("text"))
+            show = 'print(exc.output, end="")' if text else script.show("exc.output")
+            script.add(f"    if exc.output:\n        {show}")
+            held = "; its output: {len(exc.output)} " + ("characters" if text else "bytes")
+        else:
+            script.add("except subprocess.CalledProcessError as exc:")
+        script.add(wrapped_print(f"error: {who}: CalledProcessError: {{exc}} (returncode "
+                                 f"{{exc.returncode}}){held}", f=True, indent="    "))  # fmt: skip
+    script.add("except subprocess.TimeoutExpired as exc:")
+    script.add(wrapped_print(f"error: {who}: TimeoutExpired: {{exc}}; the child was killed "
+                             "and reaped; --timeout S waits longer", f=True,
+                             indent="    "))  # fmt: skip
+
+
+def _call_like(script: Script, record: CommandRecord) -> None:
+    status = script.use("status")
+    call = _call(script, record)
+    _guarded(script, record, [f"returncode = {call}",
+                              f'print(f"{record.command} returned {{returncode}} '
+                              f'({{{status}(returncode)}})")'])  # fmt: skip
+
+
+def _check_output(script: Script, record: CommandRecord) -> None:
+    call = _call(script, record)
+    if record.values.get("text"):
+        shown = ['print(out, end="")', 'print(f"(check_output returned str of {len(out)} '
+                 'characters)")']  # fmt: skip
+    else:
+        mode = "hex" if record.values.get("hex") else "repr" if record.values.get("repr") else None
+        shown = [script.show("out", mode=mode),
+                 'print(f"(check_output returned {len(out)} bytes)")']  # fmt: skip
+    _guarded(script, record, [f"out = {call}", *shown])
+
+
+EXPORTERS = {"call": _call_like, "check_call": _call_like, "check_output": _check_output}
