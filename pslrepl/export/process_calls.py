@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pslrepl.export.common import data_of
-from pslrepl.export.script import indented, wrapped_print
+from pslrepl.export.script import indented, literal, wrapped_print
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -13,10 +13,26 @@ if TYPE_CHECKING:
 STDERR_NAMES = {"stdout": "STDOUT", "devnull": "DEVNULL", "pipe": "PIPE"}
 
 
+def popen_parts(record: CommandRecord) -> tuple[str, list[str]]:
+    """(the program as Python, each keyword argument beside the pipes)."""
+    argv = list(record.argv)
+    values = record.values
+    extra = []
+    if values.get("shell"):
+        program = literal(" ".join(argv))
+        extra.append("shell=True")
+    else:
+        program = literal(argv)
+    if values.get("cwd"):
+        extra.append(f"cwd={values['cwd']!r}")
+    pairs = [pair.partition("=") for pair in values.get("env") or []]
+    if pairs:
+        extra.append("env={**os.environ, " + ", ".join(f"{k!r}: {v!r}" for k, _, v in pairs) + "}")
+    return program, extra
+
+
 def _call(script: Script, record: CommandRecord) -> str:
     """The call as Python, its arguments one a line, the keywords as the user gave them."""
-    from pslrepl.export.processes import popen_parts
-
     values = record.values
     script.imp("subprocess")
     if values.get("env"):

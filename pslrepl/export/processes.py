@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pslrepl.export.common import data_of, fstring_text
 from pslrepl.export.process_calls import EXPORTERS as CALLS
+from pslrepl.export.process_calls import popen_parts
 from pslrepl.export.script import Unexportable, indented, literal, wrapped_print
 from pslrepl.parsing import unescape
 
@@ -17,24 +18,6 @@ def popen_args(record: CommandRecord) -> tuple[str, str]:
     """(the program as Python, the keyword arguments beside the pipes)."""
     program, extra = popen_parts(record)
     return program, "".join(f", {e}" for e in extra)
-
-
-def popen_parts(record: CommandRecord) -> tuple[str, list[str]]:
-    """(the program as Python, each keyword argument beside the pipes)."""
-    argv = list(record.argv)
-    values = record.values
-    extra = []
-    if values.get("shell"):
-        program = literal(" ".join(argv))
-        extra.append("shell=True")
-    else:
-        program = literal(argv)
-    if values.get("cwd"):
-        extra.append(f"cwd={values['cwd']!r}")
-    pairs = [pair.partition("=") for pair in values.get("env") or []]
-    if pairs:
-        extra.append("env={**os.environ, " + ", ".join(f"{k!r}: {v!r}" for k, _, v in pairs) + "}")
-    return program, extra
 
 
 def _spawn(script: Script, record: CommandRecord) -> None:
