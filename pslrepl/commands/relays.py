@@ -10,7 +10,7 @@ from pslrepl.commands.groups import SERVERS
 from pslrepl.commands.options import TIMEOUT
 from pslrepl.commandspec import Arg, Commands, Opt
 from pslrepl.errors import PslError, UsageError
-from pslrepl.kinds import NEW, Kind
+from pslrepl.kinds import INT, NEW, Kind
 from pslrepl.results import Styled
 
 COMMANDS = Commands(SERVERS)
@@ -27,7 +27,7 @@ if TYPE_CHECKING:
 
 FORMS = (
     "the NAME of a socket (tcp, tls, unix), child, server or listener, tcp:HOST:PORT, "
-    "tcp-listen:PORT, udp:HOST:PORT, unix:PATH, exec:COMMAND"
+    "tcp-listen:PORT, udp:HOST:PORT, udp-listen:PORT, unix:PATH, exec:COMMAND"
 )
 
 # What the menu says beside the forms a relay's endpoint takes.
@@ -35,6 +35,7 @@ ENDPOINT_FORMS = {
     "tcp:": "connect to HOST:PORT",
     "tcp-listen:": "listen on PORT and take one client",
     "udp:": "a UDP socket connected to HOST:PORT",
+    "udp-listen:": "bind PORT; the first datagram's sender is the peer",
     "unix:": "connect to the UNIX socket at PATH",
     "exec:": "a program's stdin and stdout: exec:COMMAND",
 }
@@ -122,6 +123,18 @@ def endpoint(ctx: Invocation, spec: str, relay_name: str, *, side: str = "",
             session.volatile[f"{relay_name}.port"] = str(port)
             end = Endpoint(f"tcp-listen:{host}:{port}")
             end.listener = listener
+            return end
+        if kind == "udp-listen":
+            addr = parse_addr(rest)
+            family = socket.AF_INET6 if ":" in addr.host else socket.AF_INET
+            sock = traced(rec, "socket.socket", socket.socket, family, socket.SOCK_DGRAM)
+            _name(rec, sock, var)
+            traced(rec, "socket.bind", sock.bind, (addr.host, addr.port))
+            host, port = sock.getsockname()[:2]
+            session.volatile[f"{relay_name}.port"] = str(port)
+            end = Endpoint(f"udp-listen:{host}:{port}", sock=sock, dgram=True)
+            end.udp_listen = True
+            end.ready.clear()  # ready once the first datagram says who the peer is
             return end
         if kind == "udp":
             addr = parse_addr(rest, session)
@@ -242,6 +255,14 @@ def _exec_error(spec: str, program: str, exc: OSError) -> PslError:
     opts=(
         Opt("--hex", "show the traffic live, as hex", exclusive="show"),
         Opt("--text", "show the traffic live, as text", exclusive="show"),
+        Opt(
+            "--link",
+            "a toxic, before any byte passes: 'TOXIC KEY=VALUE... [dir=up|down|"
+            "both] [toxicity=P] [name=N]' (see link)",
+            "TOXIC",
+            repeat=True,
+        ),
+        Opt("--seed", "make every random choice of its toxics the same each run", "N", kind=INT),
         TIMEOUT,
     ),
     calls=("socket.create_connection", "os.splice", "socket.shutdown"),
@@ -250,21 +271,26 @@ def _exec_error(spec: str, program: str, exc: OSError) -> PslError:
         "relay r2 c s",
         "relay r3 tcp-listen:0 exec:'tr a-z A-Z'",
         "relay r4 tcp-listen:0 t",
+        "relay r5 tcp-listen:0 web --link 'latency delay=100ms' --link 'slicer size=10'",
+        "relay r6 udp-listen:0 ue --link 'drop rate=0.3' --seed 1",
     ),
     setup=(
         "serve web tcp 0 --handler http",
         "tcp listen l 0; tcp connect c l; accept l s",
         "serve ts tcp 0 --handler echo --tls --threading; tls connect t ts",
+        "serve ue udp 0 --handler echo",
     ),
     details=f"A and B are each {FORMS}. When one side finishes sending, the other "
     "gets a half-close (shutdown SHUT_WR); the relay is done when both have. "
-    "Closing it shuts down what it joined.",
+    "Closing it shuts down what it joined. --link adds toxics (a bad network: see link) "
+    "before the first byte; udp-listen:PORT takes the first sender of a datagram as its peer.",
 )
 def _relay(ctx: Invocation) -> None:
     from pslrepl.resources.relays import Relay
 
     session = ctx.session
     name = ctx["name"]
+    toxics = _toxics(ctx, ctx["link"], ctx["seed"])
     if ctx["a"] == ctx["b"] and ctx["a"] in session.registry:
         raise UsageError("relay: a socket can't be relayed to itself; give two endpoints")
     specs = [ctx["a"], ctx["b"]]
@@ -283,10 +309,59 @@ def _relay(ctx: Invocation) -> None:
         if end.opener is not None:
             end.after = other
     show = "hex" if ctx["hex"] else "text" if ctx["text"] else None
-    res = Relay(session, name, a, b, show=show)
+    res = Relay(session, name, a, b, show=show, toxics=toxics, seed=ctx["seed"])
     session.registry.add(res)
     for way, (src, dst) in ((">", (a, b)), ("<", (b, a))):  # one thread each way
         ctx.record("threading.Thread", f"name='pslrepl:{name}{way}', daemon=True, target=copy",
                    exact=False, note=f"copy: {src.label} to {dst.label} with os.splice, "
                    "or recv and send")  # fmt: skip
     ctx.emit(Styled((("name", name), ("", f": relaying {a.label} <-> {b.label}"))))
+    for toxic in toxics:
+        ctx.say(f"{name}: linked {toxic.name}: {describe(toxic)}")
+
+
+def _datagrams(ctx: Invocation, spec: str) -> bool:
+    """Whether an endpoint's SPEC (not opened yet) carries datagrams."""
+    if spec in ctx.session.registry:
+        bound = ctx.session.registry.get(spec).bound_addr
+        return bound is not None and bound.dgram
+    return spec.startswith(("udp:", "udp-listen:"))
+
+
+def _toxics(ctx: Invocation, specs: list[str], seed: int | None) -> tuple[Any, ...]:
+    """--link's toxics, each checked (and fit for the relay's kind) before anything opens."""
+    from pslrepl.resources.toxics import from_spec
+
+    ends = (ctx["a"], ctx["b"])
+    dgram = any(_datagrams(ctx, e) for e in ends)
+    made: list[Any] = []
+    for spec in specs:
+        toxic = from_spec(spec, seed=seed, taken=tuple(t.name for t in made))
+        check_fits(toxic, dgram=dgram,
+                   listening=any(e.startswith("tcp-listen:") for e in ends))  # fmt: skip
+        made.append(toxic)
+    return tuple(made)
+
+
+def check_fits(toxic: Any, *, dgram: bool, listening: bool) -> None:
+    """A datagram toxic is for a relay of datagrams; delay_accept for one that accepts."""
+    from pslrepl.resources.toxics import DATAGRAM, TIMED
+
+    if toxic.kind in DATAGRAM and not dgram:
+        raise UsageError(f"link: {toxic.kind} is for datagrams; relay udp-listen:PORT to "
+                         "udp:HOST:PORT, or give a stream toxic (latency, slicer...)")  # fmt: skip
+    if dgram and (toxic.kind in TIMED or toxic.kind in ("limit", "slow_close", "timeout")):
+        raise UsageError(f"link: {toxic.kind} is for a TCP connection; a UDP relay takes "
+                         "drop, duplicate, reorder, truncate, latency, bandwidth")  # fmt: skip
+    if toxic.kind == "delay_accept" and not listening:
+        raise UsageError("link: delay_accept is for a relay with a tcp-listen: side (it "
+                         "delays the accept)")  # fmt: skip
+
+
+def describe(toxic: Any) -> str:
+    """What a toxic does, in one line: kind, settings, direction."""
+    ways = {"up": "A -> B", "down": "B -> A", "both": "both ways"}[toxic.way]
+    said = f"{toxic.kind} {toxic.settings()}".rstrip() + f" ({ways}"
+    if toxic.toxicity < 1.0:
+        said += f"; toxicity {toxic.toxicity:g}: " + ("acts" if toxic.active else "skipped")
+    return said + ")"

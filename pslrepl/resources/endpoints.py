@@ -73,6 +73,10 @@ class Endpoint:
         self.lent = lent  # a user's socket resource, kept quiet while the relay reads it
         self.child: Any = None  # a spawned Process resource: read its buffer, write stdin
         self.listener: socket.socket | None = None  # tcp-listen: accept one, in the thread
+        self.before_accept: Any = None  # the relay's delay_accept toxic, if it has one
+        # udp-listen: a bound UDP socket whose first datagram's sender becomes its peer
+        # (connected to it), as socat's UDP-LISTEN
+        self.udp_listen = False
         self.failed = False
         self.stopped = False
         self.ready = threading.Event()
@@ -240,8 +244,15 @@ class Endpoint:
             else:
                 self.failed = True
             self.ready.set()
+        if self.udp_listen and self._accepting.acquire(blocking=False):
+            self._first_datagram()
         if self.listener is not None and self._accepting.acquire(blocking=False):
             try:
+                if self.before_accept is not None:
+                    from pslrepl.resources.polling import poll_ready
+
+                    poll_ready([self.listener], [], None)  # a client has come: now hold it
+                    self.before_accept()
                 conn, _ = self.listener.accept()
             except OSError:
                 self.failed = True
@@ -256,6 +267,35 @@ class Endpoint:
             self.ready.set()
         self.ready.wait()
         return not self.failed
+
+    def _first_datagram(self) -> None:
+        """udp-listen: wait for the first datagram (left queued: MSG_PEEK) and connect to
+        its sender, so replies go there and other senders are filtered out."""
+        assert self.sock is not None
+        try:
+            _, peer = self.sock.recvfrom(1, socket.MSG_PEEK)
+            if not peer or self.stopped:  # shut down while it waited
+                raise OSError("the relay is closing")
+            self.sock.connect(peer)
+        except OSError:
+            self.failed = True
+            self.ready.set()
+            return
+        said = f"{peer[0]}:{peer[1]}"
+        self.label += f" <- {said}"
+        if self.on_accept is not None:
+            self.on_accept(self, said)
+        self.ready.set()
+
+    def peer(self) -> str:
+        """Who is at the far side of this end: HOST:PORT, or its name."""
+        try:
+            if self.sock is not None and self.sock.family != socket.AF_UNIX:
+                host, port = self.sock.getpeername()[:2]
+                return f"{host}:{port}"
+        except OSError:
+            pass
+        return self.name
 
     def _tls_close_write(self) -> None:
         """TLS's close_notify, once the peer has sent all it will. While data still

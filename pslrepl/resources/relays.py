@@ -9,16 +9,19 @@ from __future__ import annotations
 
 import os
 import threading
+import time
 
 from pslrepl.events import Event
 from pslrepl.render import plural
 from pslrepl.resources.base import Resource
 from pslrepl.resources.endpoints import CHUNK
 from pslrepl.resources.endpoints import Endpoint as Endpoint
+from pslrepl.resources.toxics_link import Link, Stopped
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from pslrepl.addresses import Addr
+    from pslrepl.resources.toxics import Toxic
     from pslrepl.results import Cell
     from pslrepl.session import Session
 
@@ -35,7 +38,8 @@ class Relay(Resource):
     EVENTS = ("close",)
 
     def __init__(self, session: Session, name: str, a: Endpoint, b: Endpoint, *,
-                 show: str | None) -> None:  # fmt: skip
+                 show: str | None, toxics: tuple[Toxic, ...] = (),
+                 seed: int | None = None) -> None:  # fmt: skip
         super().__init__(session, name)
         self.a, self.b = a, b
         self.show = show  # None, "hex" or "text": live traffic (and no splice)
@@ -45,8 +49,13 @@ class Relay(Resource):
         self.finished = False  # both ways done, an exec: child reaped, and said so
         self.spliced = False
         self.error = ""
+        self.seed = seed  # --seed: a toxic linked later without its own takes this one
+        self.link = Link(self)
+        for toxic in toxics:  # before any byte passes
+            self.link.add(toxic)
         self.post(Event(name, "start", f"relaying {a.label} <-> {b.label}"))
         a.on_accept = b.on_accept = self._accepted
+        a.before_accept = b.before_accept = self.link.before_accept
         self.threads = [
             threading.Thread(target=self._pump, args=(a, b, ">"), name=f"pslrepl:{name}>",
                              daemon=True),
@@ -70,13 +79,15 @@ class Relay(Resource):
                 for end in (src, dst):
                     end.interrupt()  # the client that came sees EOF, not a silent hang
             else:
+                self.link.connected()
                 plain = not any(e.child is not None or e.dgram or e.tls is not None
                                 for e in (src, dst))  # fmt: skip
-                if self.show is None and SPLICE and plain:
-                    self._splice(src, dst, way)
-                else:
+                # Spliced while no toxic acts this way; read and written once one does.
+                if not (self.show is None and SPLICE and plain and self._splice(src, dst, way)):
                     self._copy(src, dst, way)
-                if not self.closed:
+                if self.link.any(way):
+                    self.link.before_eof(way)  # slow_close
+                if not self.closed and not self.link.cut:
                     dst.close_write()  # EOF one way: pass the half-close on, as socat does
                     if dst.close_pending:
                         self.post(Event(self.name, "note", f"{dst.name} is TLS: its "
@@ -88,8 +99,10 @@ class Relay(Resource):
                             pending = src.close_pending
                         if pending:  # the half-close that waited for this EOF
                             src.flush_close()
+        except Stopped:
+            pass  # closed, or a toxic cut the connection (and said so)
         except (OSError, PslError) as exc:  # PslError: a child that stopped reading stdin
-            if not self.closed:
+            if not self.closed and not self.link.cut:
                 self.error = f"{exc.strerror or exc}" if isinstance(exc, OSError) else str(exc)
                 self.post(Event(self.name, "note", f"{way} stopped: {self.error}"))
                 dst.close_write()
@@ -102,6 +115,8 @@ class Relay(Resource):
 
     def _finished(self) -> None:
         """Both directions are done: hand back what was lent, reap an exec: child."""
+        for toxic in list(self.link.toxics):
+            self.link.flush(toxic)  # what a toxic did and has not said yet, before "done"
         for end in (self.a, self.b):
             end.release()
         exits = [said for end in (self.a, self.b) if (said := end.reap(REAP_WAIT))]
@@ -112,7 +127,11 @@ class Relay(Resource):
             self.finished = True
         self.session.post(event)  # and its waiters woken
 
-    def _splice(self, src: Endpoint, dst: Endpoint, way: str) -> None:
+    def _splice(self, src: Endpoint, dst: Endpoint, way: str) -> bool:
+        """Splice until EOF (True), or until a toxic is linked this way (False: what the
+        pipe holds has gone through it, and the rest is to be copied)."""
+        if self.link.any(way):
+            return False
         pr, pw = os.pipe()
         try:
             try:
@@ -127,7 +146,17 @@ class Relay(Resource):
             while True:
                 n = os.splice(src.rfd, pw, CHUNK, flags=MOVE)
                 if n == 0:
-                    return
+                    return True
+                if self.link.any(way):  # linked meanwhile: what the pipe holds goes through it
+                    t = time.monotonic()
+                    parts = []
+                    while n:
+                        part = os.read(pr, n)
+                        parts.append(part)
+                        n -= len(part)
+                    self.link.deliver(b"".join(parts), t, way, dst,
+                                      lambda k: self._count(way, k))  # fmt: skip
+                    return False
                 while n:
                     m = os.splice(pr, dst.wfd, n, flags=MOVE | MORE)
                     n -= m
@@ -137,11 +166,18 @@ class Relay(Resource):
             os.close(pr)
             os.close(pw)
 
+    def _count(self, way: str, n: int) -> None:
+        with self.lock:
+            self.moved[way] += n
+
     def _copy(self, src: Endpoint, dst: Endpoint, way: str) -> None:
         while data := src.read():
-            dst.write(data)
-            with self.lock:
-                self.moved[way] += len(data)
+            if self.link.any(way):
+                self.link.deliver(data, time.monotonic(), way, dst,
+                                  lambda n: self._count(way, n))  # fmt: skip
+            else:
+                dst.write(data)
+                self._count(way, len(data))
             if self.show is not None:
                 event = Event.traffic(self.name, "relay", f"{src.name} -> {dst.name}", "", data)
                 event.fields["show"] = self.show
@@ -166,12 +202,15 @@ class Relay(Resource):
 
     @property
     def bound_addr(self) -> Addr | None:
-        """A tcp-listen endpoint's address, so `tcp connect c RELAY` reaches it."""
+        """A tcp-listen (or udp-listen) endpoint's address, so `tcp connect c RELAY`
+        (`sendto q RELAY`) reaches it."""
         from pslrepl.addresses import reachable
 
         for end in (self.a, self.b):
             if end.listener is not None and end.listener.fileno() >= 0:
                 return reachable(end.listener)
+            if end.udp_listen and end.sock is not None and end.sock.fileno() >= 0:
+                return reachable(end.sock)  # sendto q RELAY reaches its udp-listen side
         return None
 
     @property
@@ -216,6 +255,8 @@ class Relay(Resource):
             ("method", "os.splice (in the kernel)" if self.spliced else "read/write"),
             ("threads", ", ".join(alive) or "ended"),
         ]
+        if self.link.toxics:
+            pairs.append(("toxics", "; ".join(t.spec() for t in self.link.toxics)))
         if self.error:
             pairs.append(("error", self.error))
         return pairs
@@ -232,6 +273,7 @@ class Relay(Resource):
         if self.closed:
             return "already closed"
         self.closed = True
+        self.link.stop()  # a toxic's wait ends now
         for end in (self.a, self.b):
             end.interrupt()
         for t in self.threads:
