@@ -1,0 +1,139 @@
+"""udp-listen and the datagram toxics (drop, duplicate, reorder, truncate), with --seed."""
+
+from __future__ import annotations
+
+import contextlib
+import socket
+import time
+from collections.abc import Iterator
+
+from tests.helpers import Shell, port
+
+SIZE = 8  # every datagram here is 8 bytes: b"%07d\n"
+
+
+def numbered(i: int) -> bytes:
+    return b"%07d\n" % i
+
+
+@contextlib.contextmanager
+def udp_relay(shell: Shell, name: str, links: str) -> Iterator[tuple[socket.socket, socket.socket]]:
+    """relay NAME udp-listen:0 -> our UDP server; (client, server) test sockets."""
+    server = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    client = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    with server, client:
+        server.bind(("127.0.0.1", 0))
+        server.settimeout(10)
+        client.settimeout(10)
+        shell.ok(f"relay {name} udp-listen:0 udp:127.0.0.1:{server.getsockname()[1]} {links}")
+        client.connect(("127.0.0.1", port(shell, name)))
+        yield client, server
+
+
+def settled(shell: Shell, name: str, sent: int, per: int) -> None:
+    """Wait until the relay has taken every datagram sent (`per` bytes passed on for
+    each): passed on, dropped, or held back to be reordered."""
+    relay = shell.session.registry.get(name)
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        dropped = sum(t.acted for t in relay.link.toxics if t.kind == "drop")
+        held = sum(len(t.reordered) for t in relay.link.toxics)
+        if relay.moved[">"] // per + dropped + held >= sent:
+            return
+        time.sleep(0.005)
+    raise AssertionError(f"{name} took {relay.moved['>']} bytes of {sent * SIZE}")
+
+
+def drain(sock: socket.socket) -> list[bytes]:
+    """Every datagram already queued on sock."""
+    got = []
+    sock.setblocking(False)
+    try:
+        while True:
+            got.append(sock.recv(65536))
+    except BlockingIOError:
+        return got
+    finally:
+        sock.setblocking(True)
+
+
+def through(shell: Shell, name: str, links: str, count: int, *, per: int = SIZE) -> list[bytes]:
+    """`count` numbered datagrams up through a relay with `links`: what the server got."""
+    got: list[bytes] = []
+    with udp_relay(shell, name, links) as (client, server):
+        for start in range(0, count, 100):  # in batches: no socket buffer overflows
+            for i in range(start, min(count, start + 100)):
+                client.send(numbered(i))
+            settled(shell, name, min(count, start + 100), per)
+            got += drain(server)
+    return got
+
+
+def test_udp_listen_takes_the_first_sender_as_its_peer(shell: Shell) -> None:
+    shell.ok("serve ue udp 0 --handler upper")
+    out = shell.ok("relay u udp-listen:0 ue")
+    assert out.startswith("u: relaying udp-listen:127.0.0.1:")
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as c:
+        c.settimeout(10)
+        c.sendto(b"one\x00two\r\n", ("127.0.0.1", port(shell, "u")))
+        assert c.recv(100) == b"ONE\x00TWO\r\n"
+        c.sendto(b"again", ("127.0.0.1", port(shell, "u")))
+        assert c.recv(100) == b"AGAIN"  # one datagram each, its boundaries kept
+        peer = f"127.0.0.1:{c.getsockname()[1]}"
+    assert f"connection from {peer}" in shell.ok("log u")
+
+
+def test_drop_with_a_seed_drops_the_same_datagrams_every_run(shell: Shell) -> None:
+    first = through(shell, "d1", "--link 'drop rate=0.3 dir=up' --seed 1", 1000)
+    second = through(shell, "d2", "--link 'drop rate=0.3 dir=up' --seed 1", 1000)
+    other = through(shell, "d3", "--link 'drop rate=0.3 dir=up' --seed 2", 1000)
+    assert first == second
+    assert first != other
+    assert 600 <= len(first) <= 800  # about 30% of 1000 gone
+    assert first == sorted(first)  # dropped, never reordered
+    assert "drop: dropped a datagram (8 bytes)" in shell.ok("log d1")
+
+
+def test_duplicate_and_truncate(shell: Shell) -> None:
+    got = through(shell, "u", "--link 'duplicate rate=1 dir=up' --link 'truncate size=3 "
+                  "dir=up'", 5, per=6)  # fmt: skip
+    assert got == [numbered(i)[:3] for i in range(5) for _ in (0, 1)]
+
+
+def test_reorder_holds_a_datagram_back_past_gap_others(shell: Shell) -> None:
+    links = "--link 'reorder rate=0.3 gap=2 dir=up' --seed 7"
+    got = through(shell, "u1", links, 200)
+    again = through(shell, "u2", links, 200)
+    assert got == again  # the same order each run
+    assert got != sorted(got)
+    # Every datagram is there once, except those still held at the end (not yet past
+    # two others): unlink would send them.
+    assert len(set(got)) == len(got) and len(got) >= 200 - 2 * 3
+    late = [b for a, b in zip(got, got[1:], strict=False) if b < a]
+    assert late  # some came after later ones
+
+
+def test_unlinking_reorder_sends_what_it_held(shell: Shell) -> None:
+    with udp_relay(shell, "u", "--link 'reorder rate=1 gap=5 dir=up'") as (client, server):
+        client.send(numbered(0))
+        client.send(numbered(1))
+        deadline = time.monotonic() + 10
+        toxic = shell.session.registry.get("u").link.toxics[0]
+        while len(toxic.reordered) < 2 and time.monotonic() < deadline:
+            time.sleep(0.005)
+        shell.ok("unlink u")
+        assert {server.recv(100), server.recv(100)} == {numbered(0), numbered(1)}
+
+
+def test_stream_toxics_that_need_tcp_are_refused_on_udp(shell: Shell) -> None:
+    shell.ok("serve ue udp 0 --handler echo; relay u udp-listen:0 ue")
+    assert shell.fails("link u reset after=1s") == (
+        "error: link: reset is for a TCP connection; a UDP relay takes drop, duplicate, "
+        "reorder, truncate, latency, bandwidth"
+    )
+    assert shell.fails("relay v udp-listen:0 ue --link 'limit bytes=3'").startswith(
+        "error: link: limit is for a TCP connection"
+    )
+    assert (
+        shell.ok("link u latency delay=10ms") == "u: linked latency: latency delay=10ms (B -> A)\n"
+    )
