@@ -144,6 +144,16 @@ SI_CODES = {
     0x80: "SI_KERNEL: sent by the kernel",
 }
 
+# siginfo(2)'s si_code for a SIGCHLD: what became of the child (os.CLD_EXITED...).
+CLD_CODES = {
+    1: "CLD_EXITED: the child exited",
+    2: "CLD_KILLED: the child was killed by a signal",
+    3: "CLD_DUMPED: the child was killed by a signal and dumped core",
+    4: "CLD_TRAPPED: a traced child trapped",
+    5: "CLD_STOPPED: the child was stopped",
+    6: "CLD_CONTINUED: the stopped child was continued",
+}
+
 # Linux's /proc/PID/status: the masks of a live process, by their field names.
 MASKS = {"SigIgn": "ignored", "SigBlk": "blocked", "SigCgt": "caught", "ShdPnd": "pending"}
 

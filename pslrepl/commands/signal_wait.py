@@ -7,16 +7,24 @@ import time
 
 from pslrepl.commands.groups import SIGNALS
 from pslrepl.commands.options import TIMEOUT
-from pslrepl.commands.signals import UNCATCHABLE
+from pslrepl.commands.signals import UNCATCHABLE, _Handler
 from pslrepl.commandspec import Arg, Commands
 from pslrepl.errors import PslError, Timeout, UsageError
 from pslrepl.kinds import SIGNAL
 from pslrepl.results import Styled
 from pslrepl.session import SIGNAL_LATENCY
-from pslrepl.signals_table import SI_CODES, parse_signal, signal_expr, signal_label, signal_name
+from pslrepl.signals_table import (
+    CLD_CODES,
+    SI_CODES,
+    parse_signal,
+    signal_expr,
+    signal_label,
+    signal_name,
+)
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from collections.abc import Iterable
     from types import FrameType
     from typing import Any
 
@@ -34,6 +42,22 @@ SENDER = (
     "and bit('SigCgt'); any(waiting() or time.sleep(0.01) for _ in range(3000)); "
     'os.kill(p, signal.SIGUSR1)"'
 )
+
+
+def _set_expr(signums: Iterable[int]) -> str:
+    """A set of signals as Python source: {signal.SIGUSR1, signal.SIGRTMIN + 1}, set()."""
+    found = sorted(int(n) for n in signums)
+    return "{" + ", ".join(signal_expr(n) for n in found) + "}" if found else "set()"
+
+
+class _Mask:
+    """A signal mask as explain shows a call's answer: as Python source."""
+
+    def __init__(self, signums: Iterable[int]) -> None:
+        self.signums = list(signums)
+
+    def __repr__(self) -> str:
+        return _set_expr(self.signums)
 
 
 class _Elsewhere:
@@ -82,18 +106,37 @@ def _sigwait(ctx: Invocation) -> None:
     timeout = ctx.timeout
     elsewhere = _Elsewhere()
     handlers = {n: signal.getsignal(n) for n in signums}
-    for signum in signums:
-        signal.signal(signum, elsewhere)
-    ctx.record("signal.pthread_sigmask", f"signal.SIG_BLOCK, {shown}")
-    previous = signal.pthread_sigmask(signal.SIG_BLOCK, signums)
+    # The mask as it is, taken before anything changes: a Ctrl-C may come between any two
+    # lines below, and the finally must put back all that was done by then.
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, [])
+    info: Any = None
+    waited = False
     try:
+        for signum in signums:
+            ctx.record("signal.signal", f"{signal_expr(signum)}, lambda signum, frame: None",
+                       _Handler(handlers[signum]), exact=False,
+                       note="the handler notes a signal another thread is given")  # fmt: skip
+            signal.signal(signum, elsewhere)
+        ctx.record("signal.pthread_sigmask", f"signal.SIG_BLOCK, {shown}", _Mask(previous))
+        signal.pthread_sigmask(signal.SIG_BLOCK, signums)
         info = _wait(ctx, signums, timeout, elsewhere)
+        waited = True
+    except Timeout:
+        waited = True
+        raise
     finally:
+        if waited:
+            ctx.record("signal.sigtimedwait", f"{shown}, {timeout!r}",
+                       None if isinstance(info, int) else info, exact=False,
+                       note=f"waited in steps of {SIGNAL_LATENCY:g} s, showing events "
+                       "between")  # fmt: skip
+        ctx.record("signal.pthread_sigmask", f"signal.SIG_SETMASK, {_set_expr(previous)}",
+                   _Mask({*previous, *signums}))  # fmt: skip
         signal.pthread_sigmask(signal.SIG_SETMASK, previous)
         for signum, handler in handlers.items():
-            signal.signal(signum, handler if handler is not None else signal.SIG_DFL)
-    ctx.record("signal.sigtimedwait", f"{shown}, {timeout!r}", info, exact=False,
-               note=f"waited in steps of {SIGNAL_LATENCY:g} s, showing events between")  # fmt: skip
+            restored = handler if handler is not None else signal.SIG_DFL
+            ctx.record("signal.signal", f"{signal_expr(signum)}, {_Handler(restored)!r}")
+            signal.signal(signum, restored)
     if isinstance(info, int):
         ctx.emit(Styled((("", f"sigwait: {signal_label(info)} came, but another thread of "
                                 "the process took it (its mask doesn't block it): who sent "
@@ -135,5 +178,6 @@ def _describe(ctx: Invocation, info: Any) -> str:
             if isinstance(res, Process) and res.pid == pid:
                 who += f" ({res.name}, a child of the shell)"
                 break
-    code = SI_CODES.get(info.si_code, f"si_code {info.si_code}")
+    codes = CLD_CODES if info.si_signo == signal.SIGCHLD else SI_CODES
+    code = codes.get(info.si_code, f"si_code {info.si_code}")
     return f"{signal_label(info.si_signo)} from {who}, uid {info.si_uid}: {code}"

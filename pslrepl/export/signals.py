@@ -1,0 +1,425 @@
+"""Exporters for signals in the shell itself and to children's groups: raise (signal
+shell), trap --ignore and --default, alarm, itimer, sigwait, spawn --ignore, signal --group."""
+
+from __future__ import annotations
+
+from pslrepl.export.script import Unexportable, indented, wrapped_print
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from pslrepl.export.script import Script
+    from pslrepl.invocation import CommandRecord
+
+# The disposition a signal has at a script's start, where it is not SIG_DFL: Python's own
+# (it ignores SIGPIPE and SIGXFSZ so that a write raises; SIGINT raises KeyboardInterrupt).
+PYTHON_IGNORES = ("SIGPIPE", "SIGXFSZ")
+
+
+def _dispositions(script: Script) -> dict[int, str]:
+    """What the script has made of each signal so far: 'trap', 'ignore' or 'default'
+    (a signal not here has the disposition Python starts with)."""
+    found: dict[int, str] = vars(script).setdefault("signal_dispositions", {})
+    return found
+
+
+def _disposition(script: Script, signum: int) -> str:
+    import signal
+
+    from pslrepl.signals_table import signal_name
+
+    made = _dispositions(script).get(signum)
+    if made is not None:
+        return made
+    if signum == signal.SIGINT:
+        return "int"
+    return "ignore" if signal_name(signum) in PYTHON_IGNORES else "default"
+
+
+def _signum(record: CommandRecord) -> int:
+    from pslrepl.errors import PslError
+    from pslrepl.signals_table import parse_signal
+
+    try:
+        return parse_signal(str(record.values["sig"]), zero=True)
+    except PslError:
+        raise Unexportable(f"the shell refused the signal {record.values['sig']!r}") from None
+
+
+def _label(signum: int) -> str:
+    """'SIGUSR1 ({signal.SIGUSR1:d})': a signal as the shell labels it, its number taken
+    from the signal module where the script runs (an f-string's part)."""
+    from pslrepl.signals_table import signal_expr, signal_name
+
+    expr = signal_expr(signum)
+    if expr.isdigit():
+        return f"signal {signum}"
+    return f"{signal_name(signum)} ({{{expr}:d}})"
+
+
+def _report(script: Script) -> None:
+    """The trap's handler, once: it notes each signal, as `log signal` shows them (the
+    same names session_cmds' trap exporter defines)."""
+    script.imp("signal", "time")
+    if "received" in script.globals:
+        return
+    script.globals.add("received")
+    script.add("received = []  # (when, signal number): what `log signal` shows",
+               "", "", "def report(signum, frame):",
+               '    """A trap: note the signal, as the shell reports one, and go on."""',
+               "    received.append((time.time(), signum))", "", "")  # fmt: skip
+
+
+# -- raise, signal shell ----------------------------------------------------------------
+
+
+def _raise(script: Script, record: CommandRecord) -> None:
+    from pslrepl.commands.signals import ACTION_TEXT
+    from pslrepl.signals_table import action_of, signal_expr
+
+    if record.values.get("force"):
+        raise Unexportable("a signal that ends or stops the shell (--force) is not exported")
+    signum = _signum(record)
+    script.imp("signal")
+    if signum == 0:
+        script.imp("os")
+        script.add('print(f"shell: pid {os.getpid()} is this process (signal 0 sends nothing)")')
+        return
+    expr, label = signal_expr(signum), _label(signum)
+    said = f"shell: raised {label}: "
+    held = _disposition(script, signum)
+    if held == "int":
+        script.add("try:", f"    signal.raise_signal({expr})", "except KeyboardInterrupt:")
+        script.add(wrapped_print(said + "Python's default_int_handler raised KeyboardInterrupt, "
+                                 "as Ctrl-C does to a running command (caught here)", f=True,
+                                 indent="    "))  # fmt: skip
+        return
+    if held == "trap":
+        outcome = f"the trap reported it ({{sum(n == {expr} for _, n in received)}} so far)"
+    elif held == "ignore":
+        outcome = "ignored (SIG_IGN): the kernel discarded it"
+    else:
+        action = action_of(signum)
+        if action not in ("Ign", "Cont"):
+            raise Unexportable(f"{signal_expr(signum)} at SIG_DFL would end or stop the script")
+        outcome = f"its default action (SIG_DFL) {ACTION_TEXT[action]}"
+    script.add(f"signal.raise_signal({expr})")
+    script.add(wrapped_print(said + outcome, f=True))
+
+
+def _signal(script: Script, record: CommandRecord) -> None:
+    """signal shell SIG is raise; --group is os.killpg; the rest is processes' own."""
+    from pslrepl.export.processes import EXPORTERS as PROCESSES
+
+    if not isinstance(record.values.get("name"), str):
+        _raise(script, record)
+    elif record.values.get("group"):
+        _signal_group(script, record)
+    else:
+        PROCESSES["signal"](script, record)
+
+
+def _signal_group(script: Script, record: CommandRecord) -> None:
+    from pslrepl.signals_table import signal_expr
+
+    name = str(record.values["name"])
+    if script.kinds.get(name) != "process":
+        raise Unexportable(f"signal --group to {name} (no child of this script) is not exported")
+    v = script.var(name)
+    signum = _signum(record)
+    script.imp("os", "signal")
+    if "group_members" not in script.globals:
+        script.globals.add("group_members")
+        script.add(*GROUP_MEMBERS)
+    script.add(f"members = len(group_members({v}.pid))")
+    script.add(f"os.killpg({v}.pid, {signal_expr(signum) if signum else 0})")
+    count = "{members} process{'es' if members != 1 else ''}"
+    if signum:
+        text = f"{name}: sent {_label(signum)} to process group {{{v}.pid}} ({count})"
+    else:
+        text = f"{name}: process group {{{v}.pid}} exists ({count}) (signal 0 sends nothing)"
+    script.add(wrapped_print(text, f=True))
+
+
+# The live members of a child's process group, from /proc, as the shell counts them.
+GROUP_MEMBERS = (
+    "",
+    "",
+    "def group_members(pgid):",
+    '    """The live processes (zombies left out) of the group a child leads (its session',
+    '    too: start_new_session), from /proc."""',
+    "    found = []",
+    "    for name in os.listdir('/proc'):",
+    "        try:",
+    "            with open(f'/proc/{name}/stat', 'rb') as fh:",
+    "                data = fh.read()",
+    "        except OSError:  # not a process, or one just gone",
+    "            continue",
+    "        fields = data[data.rindex(b')') + 2 :].split()",
+    "        if fields[0] != b'Z' and int(fields[2]) == pgid and int(fields[3]) == pgid:",
+    "            found.append(int(name))",
+    "    return found",
+    "",
+    "",
+)
+
+
+# -- trap ---------------------------------------------------------------------------------
+
+
+def _trap(script: Script, record: CommandRecord) -> None:
+    """trap SIG (report), --off, --ignore and --default, for every signal (the real-time
+    ones too: SIGRTMIN + 1 is an expression, never a name)."""
+    from pslrepl.signals_table import signal_expr
+
+    values = record.values
+    if not record.ok:
+        raise Unexportable("this trap failed in the session; what it said is not in this script")
+    if values.get("ignore") or values.get("default"):
+        _set_action(script, record)
+        return
+    signum = _signum(record)
+    expr, label, saved = signal_expr(signum), _label(signum), _saved(signum)
+    held = _dispositions(script)
+    script.imp("signal")
+    if values.get("off"):
+        held.pop(signum, None)
+        script.add(f"signal.signal({expr}, {saved})")
+        script.add(wrapped_print(f"trap: {label} restored to its previous handler", f=True))
+        return
+    if held.get(signum) == "trap":
+        script.add(wrapped_print(f"trap: {label} is already trapped: {{sum(n == {expr} for _, "
+                                 "n in received)} received so far", f=True))  # fmt: skip
+        return
+    _report(script)
+    call = f"signal.signal({expr}, report)"
+    script.add(call if signum in held else f"{saved} = {call}")
+    held[signum] = "trap"
+    script.add(wrapped_print(f"trap: {label} will be reported, not acted on", f=True))
+    if signum == 2:
+        script.add(wrapped_print("warning: while SIGINT is trapped, Ctrl-C reports instead of "
+                                 "cancelling; blocking commands still time out"))  # fmt: skip
+
+
+def _saved(signum: int) -> str:
+    """The variable holding the disposition a signal had before the script changed it
+    (what `trap SIG --off` puts back): previous_SIGUSR1, previous_SIGRTMIN_1."""
+    from pslrepl.signals_table import signal_name
+
+    return "previous_" + signal_name(signum).replace("+", "_").replace("-", "_").replace(" ", "_")
+
+
+def _set_action(script: Script, record: CommandRecord) -> None:
+    import signal
+
+    from pslrepl.commands.signals import _WARNINGS, ACTION_TEXT
+    from pslrepl.signals_table import action_of, signal_expr
+
+    signum = _signum(record)
+    ignore = bool(record.values.get("ignore"))
+    handler = "SIG_IGN" if ignore else "SIG_DFL"
+    saved = _saved(signum)
+    call = f"signal.signal({signal_expr(signum)}, signal.{handler})"
+    script.imp("signal")
+    if signum in _dispositions(script):
+        script.add(call)
+    else:  # what `trap SIG --off` puts back
+        script.add(f"{saved} = {call}")
+    _dispositions(script)[signum] = "ignore" if ignore else "default"
+    label = _label(signum)
+    if ignore:
+        text = (f"trap: {label} is ignored (SIG_IGN): the kernel discards it; a child started "
+                "now inherits that, across exec")  # fmt: skip
+    else:
+        action = action_of(signum)
+        text = (
+            f"trap: {label} takes its default action (SIG_DFL): {action}, it {ACTION_TEXT[action]}"
+        )
+    script.add(wrapped_print(text, f=True))
+    warning = _WARNINGS.get((signum, getattr(signal, handler)))
+    if warning:
+        script.add(wrapped_print(f"warning: {warning}"))
+
+
+# -- alarm, itimer ------------------------------------------------------------------------
+
+
+def _timer_trap(script: Script, command: str, signame: str) -> None:
+    """The trap a timer's signal gets where it would take its default action, said so."""
+    import signal
+
+    signum = int(getattr(signal, signame))
+    if _disposition(script, signum) != "default":
+        if _disposition(script, signum) == "ignore":
+            text = (f"{command}: {signame} is ignored (SIG_IGN): it will come and go unseen; "
+                    f"`trap {signame[3:]}` reports it")  # fmt: skip
+            script.add(wrapped_print(text))
+        return
+    _report(script)
+    _dispositions(script)[signum] = "trap"
+    script.add(f"signal.signal(signal.{signame}, report)")
+    script.add(wrapped_print(f"{command}: {signame} is now trapped: its default action would "
+                             "end the shell"))  # fmt: skip
+
+
+def _alarm(script: Script, record: CommandRecord) -> None:
+    seconds = int(record.values["seconds"])
+    script.imp("signal")
+    if seconds:
+        _timer_trap(script, "alarm", "SIGALRM")
+    script.add(f"previous = signal.alarm({seconds})")
+    left = "{f' (the previous alarm had {previous} s left)' if previous else ''}"
+    said = f"SIGALRM in {seconds} s" if seconds else "cancelled"
+    script.add(f'print(f"alarm: {said}{left}")')
+
+
+# itimer's timers: the signal each delivers, and what it counts (as itimer's table says).
+TIMER_LEFT = (
+    "",
+    "",
+    "def timer_left(value):",
+    '    """A timer as setitimer and getitimer give it: (delay, interval)."""',
+    "    delay, interval = value",
+    "    if not delay:",
+    '        return "off"',
+    '    text = f"{delay:.3g} s left"',
+    '    return text + (f", then every {interval:.3g} s" if interval else "")',
+    "",
+    "",
+)
+
+
+def _itimer(script: Script, record: CommandRecord) -> None:
+    from pslrepl.commands.signal_timers import CAP, TIMERS
+    from pslrepl.signals_table import signal_name
+
+    values = record.values
+    script.imp("signal")
+    if "timer_left" not in script.globals:
+        script.globals.add("timer_left")
+        script.add(*TIMER_LEFT)
+    name = values.get("which")
+    if values.get("seconds") is None:
+        table = script.use("table")
+        script.add("rows = []")
+        for each in [name] if name else list(TIMERS):
+            signum, counts = TIMERS[each]
+            script.add(f"now = timer_left(signal.getitimer(signal.ITIMER_{each}))")
+            script.add(f"rows.append([{each!r}, {signal_name(signum)!r}, now, {counts!r}])")
+        script.add(f'{table}(("TIMER", "SIGNAL", "NOW", "COUNTS"), rows, {{}})')
+        return
+    signum, counts = TIMERS[str(name)]
+    signame = signal_name(signum)
+    seconds, interval = float(values["seconds"]), float(values.get("interval") or 0.0)
+    which = f"signal.ITIMER_{name}"
+    if not seconds:
+        script.add(f"previous = signal.setitimer({which}, 0)")
+        script.add('was = "was not running" if not previous[0] else f"stopped (it had '
+                   '{timer_left(previous)})"')  # fmt: skip
+        script.add(f'print(f"itimer: ITIMER_{name} {{was}}")')
+        return
+    _timer_trap(script, "itimer", signame)
+    args = f"{which}, {seconds!r}" + (f", {interval!r}" if interval else "")
+    script.add(f"previous = signal.setitimer({args})")
+    text = f"itimer: ITIMER_{name} delivers {signame} in {seconds:g} s"
+    if interval:
+        text += f", then every {interval:g} s (at most {CAP} times: the session's event cap)"
+        # The shell stops a repeating timer after CAP signals; the script's own end does.
+    text += "{f' (the previous timer had {timer_left(previous)})' if previous[0] else ''}"
+    script.add(wrapped_print(text, f=True))
+    if name != "REAL":
+        script.add(wrapped_print(f"note: ITIMER_{name} counts {counts}: idle at the prompt it "
+                                 "doesn't advance"))  # fmt: skip
+
+
+# -- sigwait ------------------------------------------------------------------------------
+
+
+def _sigwait(script: Script, record: CommandRecord) -> None:
+    from pslrepl.errors import PslError
+    from pslrepl.signals_table import CLD_CODES, SI_CODES, parse_signal, signal_expr, signal_name
+
+    try:
+        signums = list(dict.fromkeys(parse_signal(str(w)) for w in record.values["sig"]))
+    except PslError:
+        raise Unexportable("the shell refused a signal of this sigwait") from None
+    timeout = record.values.get("timeout")
+    timeout = script.timeout if timeout is None else float(timeout)
+    shown = "{" + ", ".join(signal_expr(n) for n in signums) + "}"
+    names = " or ".join(signal_name(n) for n in signums)
+    script.imp("os", "signal")
+    children = ", ".join(f"{script.var(n)}.pid: {n!r}" for n, kind in script.kinds.items()
+                         if kind == "process")  # fmt: skip
+    script.add(
+        "# Blocked, the signal stays pending until sigtimedwait takes it; the handler only",
+        "# keeps its default action away should another thread be sent it.",
+        f"handlers = {{n: signal.signal(n, lambda signum, frame: None) for n in {shown}}}",
+        f"mask = signal.pthread_sigmask(signal.SIG_BLOCK, {shown})",
+        f"info = signal.sigtimedwait({shown}, {timeout!r})",
+        "signal.pthread_sigmask(signal.SIG_SETMASK, mask)",
+        "for n, handler in handlers.items():",
+        "    signal.signal(n, handler)",
+        "if info is None:",
+        wrapped_print(
+            f"error: sigwait: timeout after {timeout:g} s: no {names} came; "
+            "--timeout S waits longer",
+            indent="    ",
+        ),
+        "else:",
+        f"    codes = {SI_CODES!r}",
+        "    if info.si_signo == signal.SIGCHLD:  # a child's: what became of it",
+        f"        codes = {CLD_CODES!r}",
+        '    who = f"pid {info.si_pid}"',
+        f"    children = {{{children}}}",
+        "    if info.si_pid == os.getpid():",
+        '        who += " (the shell itself)"',
+        "    elif info.si_pid in children:",
+        '        who += f" ({children[info.si_pid]}, a child of the shell)"',
+        '    code = codes.get(info.si_code, f"si_code {info.si_code}")',
+        "    name = signal.Signals(info.si_signo).name",
+        '    print(f"sigwait: {name} ({info.si_signo}) from {who}, uid {info.si_uid}: {code}")',
+    )
+
+
+# -- spawn --ignore ---------------------------------------------------------------------
+
+
+def _spawn(script: Script, record: CommandRecord) -> None:
+    """processes' spawn, with the signals --ignore names set to SIG_IGN in the child before
+    it execs (Popen's preexec_fn): SIG_IGN survives exec, a handler would not."""
+    import copy
+
+    from pslrepl.export.processes import EXPORTERS as PROCESSES
+    from pslrepl.signals_table import parse_signal, signal_expr
+
+    ignore = record.values.get("ignore")
+    if not ignore or not record.ok:
+        PROCESSES["spawn"](script, record)
+        return
+    words = [w for word in ignore for w in str(word).split(",") if w]
+    exprs = list(dict.fromkeys(signal_expr(parse_signal(w)) for w in words))
+    plain = copy.copy(record)
+    plain.values = {**record.values, "ignore": []}
+    start = len(script.body)
+    PROCESSES["spawn"](script, plain)
+    if len(exprs) == 1:
+        body = f"signal.signal({exprs[0]}, signal.SIG_IGN)"
+    else:
+        body = f"[signal.signal(s, signal.SIG_IGN) for s in ({', '.join(exprs)})]"
+    for at in range(start, len(script.body)):
+        if script.body[at].lstrip().startswith("start_new_session=True"):
+            lead = script.body[at][: len(script.body[at]) - len(script.body[at].lstrip())]
+            script.body.insert(at + 1, indented(f"preexec_fn=lambda: {body},", len(lead)))
+            script.imp("signal")
+            return
+    raise Unexportable("spawn --ignore: processes' Popen call has no start_new_session line")
+
+
+EXPORTERS = {
+    "raise": _raise,
+    "signal": _signal,
+    "trap": _trap,
+    "alarm": _alarm,
+    "itimer": _itimer,
+    "sigwait": _sigwait,
+    "spawn": _spawn,
+}

@@ -1,0 +1,114 @@
+"""export py of the signal commands: raise and signal shell, trap --ignore/--default,
+alarm, itimer, sigwait, spawn --ignore and signal --group; each script, run alone,
+prints what the shell printed."""
+
+from __future__ import annotations
+
+import signal
+from pathlib import Path
+
+import pytest
+
+from tests.helpers import Shell
+from tests.test_export_units import check_same, script_of
+
+
+@pytest.fixture(autouse=True)
+def _signals_exported(monkeypatch: pytest.MonkeyPatch) -> None:
+    """export/signals.py's exporters extend processes' and session_cmds' (signal, trap,
+    spawn): its module comes last in export's MODULES."""
+    import pslrepl.export as export
+
+    if export.MODULES[-1] != "signals":
+        modules = tuple(m for m in export.MODULES if m != "signals")
+        monkeypatch.setattr(export, "MODULES", (*modules, "signals"))
+    if "sigwait" not in export.FAILURES:  # its exporter writes what a timeout says
+        monkeypatch.setattr(export, "FAILURES", (*export.FAILURES, "sigwait"))
+
+
+def test_raise_and_signal_shell_to_a_trap_an_ignored_and_a_default(shell: Shell, tmp_path: Path):
+    out = check_same(shell, [
+        "trap USR1",
+        "raise USR1",
+        "signal shell USR1",
+        "trap USR2 --ignore",
+        "raise USR2",
+        "trap USR2 --default",
+        "raise CHLD",
+        "raise WINCH",
+        "signal shell 0",
+        "raise INT",
+        "trap USR1 --off",
+    ], tmp_path)  # fmt: skip
+    assert out[1:3] == ["shell: raised SIGUSR1 (10): the trap reported it (1 so far)",
+                        "shell: raised SIGUSR1 (10): the trap reported it (2 so far)"]  # fmt: skip
+    assert "shell: raised SIGUSR2 (12): ignored (SIG_IGN): the kernel discarded it" in out
+    assert "trap: SIGUSR2 (12) takes its default action (SIG_DFL): Term, it ends the shell" in out
+    assert out[-2].startswith("shell: raised SIGINT (2): Python's default_int_handler raised")
+    source = script_of(shell)
+    assert "signal.raise_signal(signal.SIGUSR1)" in source
+    assert "signal.signal(signal.SIGUSR2, signal.SIG_IGN)" in source
+
+
+def test_real_time_signals_ignored_and_raised(shell: Shell, tmp_path: Path):
+    out = check_same(shell, ["trap RTMIN+2 --ignore", "raise RTMIN+2", "trap RTMAX-1",
+                             "raise SIGRTMAX-1"], tmp_path)  # fmt: skip
+    assert out[1] == (f"shell: raised SIGRTMIN+2 ({signal.SIGRTMIN + 2}): ignored (SIG_IGN): "
+                      "the kernel discarded it")  # fmt: skip
+    assert "signal.raise_signal(signal.SIGRTMAX - 1)" in script_of(shell)
+
+
+def test_alarm_and_itimer_set_shown_and_stopped(shell: Shell, tmp_path: Path):
+    out = check_same(shell, [
+        "itimer",
+        "alarm 30",
+        "alarm 0",
+        "itimer REAL 20 5",
+        "itimer REAL 0",
+        "itimer REAL 0",
+        "itimer VIRTUAL 0",
+    ], tmp_path)  # fmt: skip
+    assert out[-3].startswith("itimer: ITIMER_REAL stopped (it had ")
+    assert out[-2] == "itimer: ITIMER_REAL was not running"
+    source = script_of(shell)
+    assert "signal.setitimer(signal.ITIMER_REAL, 20.0, 5.0)" in source
+    assert "signal.signal(signal.SIGALRM, report)" in source
+
+
+def test_a_repeating_timer_delivers_to_the_trap(shell: Shell, tmp_path: Path):
+    out = check_same(shell, ["itimer REAL 0.01 0.01", "sigwait ALRM --timeout 5",
+                             "itimer REAL 0"], tmp_path)  # fmt: skip
+    assert out[2].startswith("sigwait: SIGALRM (14) from pid ")
+    assert out[2].endswith("SI_KERNEL: sent by the kernel")
+
+
+def test_sigwait_that_times_out_says_so(shell: Shell, tmp_path: Path):
+    out = check_same(shell, ["sigwait USR2 HUP --timeout 0.05", "echo after"], tmp_path)
+    assert out == ["error: sigwait: timeout after 0.05 s: no SIGUSR2 or SIGHUP came; "
+                   "--timeout S waits longer", "after"]  # fmt: skip
+
+
+def test_spawn_ignore_survives_exec_and_signal_group_reaches_a_pipeline(shell: Shell,
+                                                                      tmp_path: Path):  # fmt: skip
+    out = check_same(shell, [
+        "spawn p --ignore HUP,INT -- sleep 30",
+        "signal p HUP",
+        "signal p INT",
+        "poll p",
+        "signal p TERM",
+        "wait p",
+        # Its right side says so once it runs: the left was forked before it.
+        "spawn q -- sh -c 'sleep 30 | (echo up; exec sleep 31)'",
+        "read q --line",
+        "signal q 0 --group",
+        "signal q TERM --group",
+        "wait q",
+    ], tmp_path)  # fmt: skip
+    assert "p: running (poll() returned None)" in out
+    assert "p: killed by SIGTERM (signal 15)" in out
+    assert any(line.startswith("q: sent SIGTERM (15) to process group ") and
+               line.endswith("(3 processes)") for line in out)  # fmt: skip
+    source = script_of(shell)
+    assert "preexec_fn=lambda: [signal.signal(s, signal.SIG_IGN) for s in (signal.SIGHUP, " \
+           "signal.SIGINT)]," in source  # fmt: skip
+    assert "os.killpg(q.pid, signal.SIGTERM)" in source
