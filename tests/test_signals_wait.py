@@ -101,9 +101,45 @@ def test_a_timeout_says_what_did_not_come_and_puts_everything_back(shell: Shell)
     assert signal.pthread_sigmask(signal.SIG_BLOCK, []) == set()
     assert signal.getsignal(signal.SIGUSR2) == signal.SIG_DFL
     explained = shell.ok("explain")
-    assert "signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGUSR2, signal.SIGHUP})" in (
-        explained
-    )
+    # Every call, in order: the handlers, the block, the wait, and what put them back.
+    calls = [line.strip().partition("  #")[0] for line in explained.splitlines()[1:]]
+    assert calls == [
+        "signal.signal(signal.SIGUSR2, lambda signum, frame: None)",
+        "signal.signal(signal.SIGHUP, lambda signum, frame: None)",
+        "signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGUSR2, signal.SIGHUP})",
+        "signal.sigtimedwait({signal.SIGUSR2, signal.SIGHUP}, 0.2)",
+        "signal.pthread_sigmask(signal.SIG_SETMASK, set())",
+        "signal.signal(signal.SIGUSR2, signal.SIG_DFL)",
+        "signal.signal(signal.SIGHUP, signal.SIG_DFL)",
+    ], explained
+    assert "# -> {signal.SIGHUP, signal.SIGUSR2}" in explained
+
+
+# A child that exits once the shell waits for SIGCHLD: it catches it (only sigwait does)
+# and blocks it, or sleeps in sigtimedwait (which unblocks it while it sleeps).
+EXITER = """\
+import os, sys, time
+task = f"/proc/{os.getppid()}/task/{os.getppid()}/"
+for _ in range(3000):
+    status = open(task + "status").read()
+    bit = lambda key: int(status.split(key + ":")[1].split()[0], 16) >> 16 & 1
+    if bit("SigCgt") and (bit("SigBlk") or "sigtimedwait" in open(task + "wchan").read()):
+        break
+    time.sleep(0.01)
+sys.exit(int(sys.argv[1]))
+"""
+
+
+def test_a_childs_sigchld_is_named_by_its_si_code(tmp_path: Path) -> None:
+    path = tmp_path / "exiter.py"
+    path.write_text(EXITER)
+    done = run_cli("-c", f"spawn c -- {PY} {path} 3; sigwait CHLD --timeout 20")
+    assert done.returncode == 0, done.stderr
+    assert re.fullmatch(
+        r"sigwait: SIGCHLD \(17\) from pid \d+ \(c, a child of the shell\), uid \d+: "
+        r"CLD_EXITED: the child exited",
+        done.stdout.splitlines()[1],
+    ), done.stdout
 
 
 def test_sigwait_refuses_what_cannot_be_waited_for(shell: Shell) -> None:
