@@ -63,6 +63,7 @@ usage: pslrepl [--keep-going] [--no-color] [-c CMDS | FILE]
        pslrepl --check [--keep-going] FILE...
        pslrepl --update FILE...
        pslrepl --export-py FILE [-o OUT]
+       pslrepl --present [--instant] [--no-color] FILE
 
 An interactive playground shell for Python's IPC and networking stdlib.
 With no FILE and a terminal on standard input it opens the shell; commands piped
@@ -76,6 +77,9 @@ on standard input run as a script.
   --update       replay transcripts and rewrite their expected output in place
   --export-py    replay a transcript quietly and print it as a standalone Python
                  script (stdlib only); -o OUT writes it to OUT instead (0600)
+  --present      show a transcript to a class: each key press runs its next command
+                 in a live session (l goes live, b steps back, q quits)
+  --instant      with --present, show each command at once instead of typing it
   --no-color     plain output, even on a terminal (NO_COLOR does the same)
   --version      show the version and exit
   -h, --help     show this help and exit
@@ -90,7 +94,8 @@ class Options:
         self.command: str | None = None
         self.keep_going = False
         self.no_color = False
-        self.mode = "run"  # run, check, update or export-py
+        self.mode = "run"  # run, check, update, export-py or present
+        self.instant = False  # --present's --instant
         self.out: str | None = None  # --export-py's -o OUT
 
     @property
@@ -123,10 +128,13 @@ def parse_cli(argv: list[str]) -> Options:
             opts.keep_going = True
         elif arg == "--no-color":
             opts.no_color = True
-        elif arg in ("--check", "--update", "--export-py"):
+        elif arg in ("--check", "--update", "--export-py", "--present"):
             if opts.mode != "run" and opts.mode != arg[2:]:
-                raise CliError(f"give one of --check, --update and --export-py, not {arg} too")
+                raise CliError(f"give one of --check, --update, --export-py and --present, "
+                               f"not {arg} too")  # fmt: skip
             opts.mode = arg[2:]
+        elif arg == "--instant":
+            opts.instant = True
         elif arg == "-o":
             if i + 1 >= len(argv):
                 raise CliError("-o needs the file to write")
@@ -139,8 +147,10 @@ def parse_cli(argv: list[str]) -> Options:
         i += 1
     if opts.out is not None and opts.mode != "export-py":
         raise CliError("-o goes with --export-py")
-    if opts.mode == "export-py" and len(opts.files) > 1:
-        raise CliError(f"--export-py takes one FILE: {opts.files[0]} and {opts.files[1]}")
+    if opts.instant and opts.mode != "present":
+        raise CliError("--instant goes with --present")
+    if opts.mode in ("export-py", "present") and len(opts.files) > 1:
+        raise CliError(f"--{opts.mode} takes one FILE: {opts.files[0]} and {opts.files[1]}")
     if opts.mode != "run":
         if not opts.files:
             raise CliError(f"--{opts.mode} needs the transcript FILEs")
@@ -236,6 +246,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"pslrepl: {line}", file=sys.stderr)
     if args.mode == "export-py":
         return export_py(args)
+    if args.mode == "present":
+        from pslrepl.present import run_present
+
+        return run_present(args.files[0], instant=args.instant, no_color=args.no_color)
     if args.mode != "run":
         return transcripts(args)
     lines: Iterable[str] | None = None

@@ -1,0 +1,87 @@
+"""Key presses for the show, read one at a time from the terminal, woken by events."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import select
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+WAKE = "wake"  # not a key: an event came and is to be shown
+INTERRUPT = "ctrl-c"
+
+# Keys by what they do; arrows as a clicker (a presentation remote) sends them.
+NEXT = {" ", "\r", "\n", "\x1b[C", "\x1b[B", "\x1b[6~", "n"}
+BACK = {"b", "\x1b[D", "\x1b[A", "\x1b[5~"}
+LIVE = {"l"}
+QUIT = {"q", "\x04"}
+
+
+class KeyReader:
+    """Reads single key presses from ``fd`` (a terminal) without echo; ``wake()`` from
+    any thread makes a waiting ``read`` return WAKE, so events show as they come."""
+
+    def __init__(self, fd: int) -> None:
+        self.fd = fd
+        self._r, self._w = os.pipe()
+        os.set_blocking(self._r, False)
+        os.set_blocking(self._w, False)
+
+    def wake(self) -> None:
+        try:
+            os.write(self._w, b".")
+        except (BlockingIOError, OSError):  # full: a wake is already waiting, or closed
+            pass
+
+    def close(self) -> None:
+        for fd in (self._r, self._w):
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+
+    @contextlib.contextmanager
+    def raw(self) -> Iterator[None]:
+        """Keys one at a time, not echoed; Ctrl-C is still a signal."""
+        import termios
+        import tty
+
+        try:
+            old = termios.tcgetattr(self.fd)
+        except termios.error:  # not a terminal after all: read lines as they come
+            yield
+            return
+        tty.setcbreak(self.fd, termios.TCSANOW)
+        try:
+            yield
+        finally:
+            termios.tcsetattr(self.fd, termios.TCSADRAIN, old)
+
+    def read(self, timeout: float | None = None) -> str | None:
+        """The next key (an escape sequence whole), WAKE, INTERRUPT, or None when
+        ``timeout`` seconds pass first. End of input reads as q."""
+        try:
+            ready, _, _ = select.select([self.fd, self._r], [], [], timeout)
+        except KeyboardInterrupt:
+            return INTERRUPT
+        if self._r in ready:
+            try:
+                while os.read(self._r, 512):
+                    pass
+            except BlockingIOError:
+                pass
+            return WAKE
+        if self.fd in ready:
+            try:
+                data = os.read(self.fd, 64)
+            except KeyboardInterrupt:
+                return INTERRUPT
+            if not data:
+                return "q"
+            text = data.decode("utf-8", errors="replace")
+            # Several keys at once (a key held down) count as one: the show never races.
+            return text if text.startswith("\x1b") else text[0]
+        return None

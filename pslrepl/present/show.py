@@ -1,0 +1,300 @@
+"""The show: a transcript's commands run one per key press in a live session, with the
+presenter's notes above each, drift from the recorded output marked, and the keys to go
+live, step back and quit."""
+
+from __future__ import annotations
+
+import io
+import sys
+
+from pslrepl.app import build, shutdown
+from pslrepl.environment import Environment, wants_color
+from pslrepl.history import open_history
+from pslrepl.loop import PROMPT
+from pslrepl.present.keys import BACK, INTERRUPT, LIVE, NEXT, QUIT, WAKE, KeyReader
+from pslrepl.present.live import LiveRepl
+from pslrepl.present.notes import note_lines, notes_before
+from pslrepl.repl import echo_line
+from pslrepl.transcript import diff, expand, match_output
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from pslrepl.dispatch import Dispatcher
+    from pslrepl.results import Line
+    from pslrepl.session import Session
+    from pslrepl.transcript import Bindings, Step, Transcript
+
+# Typing pace: readable, and never more than a second or so for a long command.
+TYPING_DELAY = 0.03  # seconds a character
+TYPING_MOST = 1.2  # seconds a command
+KEYS_HELP = "Space or Enter runs the next command; l goes live (Ctrl-] comes back); " \
+    "b steps back; q quits"  # fmt: skip
+END_PROMPT = "(the end: q quits, b steps back, l goes live) "
+
+
+class Show:
+    """One presentation of one transcript, in the terminal the shell was started in."""
+
+    def __init__(self, path: str, transcript: Transcript, *, instant: bool, no_color: bool):
+        self.path = path
+        self.steps = transcript.steps
+        self.notes = notes_before(transcript)
+        self.instant = instant
+        self.color = wants_color(sys.stdout) and not no_color
+        self.keys = KeyReader(sys.stdin.fileno())
+        self.history = open_history()
+        self.index = 0  # the next step to run
+        self.noted = -1  # the step whose notes were shown last
+        self.drifted: dict[int, int] = {}  # step index -> its line in the file
+        self.summarized = False
+        self.captured: list[str] | None = None
+        self._start()
+
+    # -- the session ----------------------------------------------------------------
+
+    def _start(self) -> None:
+        env = Environment.from_system(interactive=True)
+        env.color = self.color
+        self.session: Session
+        self.dispatcher: Dispatcher
+        self.session, self.dispatcher = build(env)
+        self.repl = LiveRepl(self.session, self.dispatcher, color=self.color,
+                             history=self.history)  # fmt: skip
+        screen = self.session.printer.screen
+        # A tall output is shown whole in the show (a pager would stop it); live, paged.
+        self.pager = screen.pager if screen is not None else None
+        if screen is not None:
+            screen.pager = None
+        self.session.printer.listeners.append(self._capture)
+        self.session.waker = self.keys.wake
+        self.bindings: Bindings = {"tmp": self.session.tmp}
+        self.seen: dict[str, str] = {}
+
+    def _capture(self, lines: list[Line]) -> None:
+        if self.captured is not None:
+            for line in lines:
+                self.captured.extend("".join(text for _, text in line).split("\n"))
+
+    def _learn(self) -> None:
+        """Bind each run-to-run value the session learned ({p.pid}, {srv.port}) to its
+        live value, as a replay does: a command may use one no output has shown."""
+        for name, value in list(self.session.volatile.items()):
+            if self.seen.get(name) != value:
+                self.seen[name] = value
+                self.bindings[name] = value
+
+    # -- what the audience sees -----------------------------------------------------
+
+    def _say(self, lines: list[Line]) -> None:
+        self.session.printer.write(lines, event=True)
+
+    def _notice(self, text: str) -> None:
+        self._say([[("notice", text)]])
+
+    def _clear_prompt(self) -> None:
+        printer = self.session.printer
+        if printer.mid_line:
+            printer.out.write("\r\x1b[K")
+            printer.out.flush()
+            printer.mid_line = False
+
+    def _wait_key(self, prompt: str) -> str:
+        """The next key press, with ``prompt`` up; events are shown above it as they come."""
+        printer = self.session.printer
+        with self.keys.raw():
+            while True:
+                self.session.flush_events()
+                printer.prompt([("prompt", prompt)])
+                key = self.keys.read()
+                if key == WAKE:
+                    self._clear_prompt()
+                    continue
+                if key is None:
+                    continue
+                if key not in NEXT or self.index >= len(self.steps):
+                    self._clear_prompt()
+                return key
+
+    def _type(self, line: str) -> None:
+        """The command after the prompt, typed out at a readable pace (a key press shows
+        the rest at once); then the line ends, as when Enter is pressed."""
+        printer = self.session.printer
+        pieces = echo_line(self.session, self.dispatcher, line)[1:]
+        out = printer.out
+        if self.instant:
+            out.write(printer.format(pieces))
+        else:
+            delay = min(TYPING_DELAY, TYPING_MOST / max(1, len(line)))
+            hurry = False
+            with self.keys.raw():
+                for cls, text in pieces:
+                    for char in text:
+                        if hurry:
+                            out.write(printer.format([(cls, char)]))
+                            continue
+                        out.write(printer.format([(cls, char)]))
+                        out.flush()
+                        if self.keys.read(delay) in NEXT:
+                            hurry = True
+        out.write("\n")
+        out.flush()
+        printer.mid_line = False
+
+    # -- the steps ------------------------------------------------------------------
+
+    def _run_step(self, index: int, *, shown: bool) -> None:
+        step = self.steps[index]
+        self._learn()
+        line = expand(step.command, self.bindings)
+        if shown:
+            self._type(line)
+        self.captured = []
+        try:
+            self.repl.run_step(line)
+        finally:
+            actual, self.captured = self.captured, None
+        if shown:
+            self.session.flush_events()
+        self._learn()
+        matched = match_output(step.expected, actual, self.bindings)
+        if matched is not None:
+            self.bindings = matched
+            self.drifted.pop(index, None)
+            return
+        self.drifted[index] = step.line
+        if shown:
+            self._mark(step, actual)
+
+    def _mark(self, step: Step, actual: list[str]) -> None:
+        """Where the output is not what the transcript recorded: the lines that differ,
+        right under it; the show goes on."""
+        lines: list[Line] = [[("warning", f"~ not as recorded at {self.path}:{step.line} "
+                                          "(- recorded, + now):")]]  # fmt: skip
+        for text in diff(step, actual, self.bindings, where=self.path)[1:]:
+            if text.startswith(("---", "+++", "@@")):
+                continue
+            if text.startswith("-"):
+                lines.append([("warning", "~ "), ("stderr", text)])
+            elif text.startswith("+"):
+                lines.append([("warning", "~ "), ("ok", text)])
+            elif text.startswith("note: "):
+                lines.append([("warning", "~ "), ("notice", text)])
+        self._say(lines)
+
+    def _live(self) -> bool:
+        """Going live: the ordinary prompt until Ctrl-]; False if the show ended there."""
+        where = (f"line {self.steps[self.index].line}" if self.index < len(self.steps)
+                 else "its end")  # fmt: skip
+        self._notice(f"live: type any command; Ctrl-] resumes the show at {where}; "
+                     "Ctrl-D ends it")  # fmt: skip
+        screen = self.session.printer.screen
+        if screen is not None:
+            screen.pager = self.pager
+        try:
+            resumed = self.repl.live()
+        finally:
+            if screen is not None:
+                screen.pager = None
+            self.session.waker = self.keys.wake
+        if not resumed or self.session.exit_requested is not None:
+            return False
+        self._notice(f"back to the show at {where}")
+        self.noted = -1
+        return True
+
+    def _back(self) -> None:
+        """Step back: a fresh session, the steps before the previous one replayed
+        quietly; the previous step is next again."""
+        if self.index == 0:
+            self._notice("already at the first command: there is nothing to step back to")
+            return
+        target = self.index - 1
+        old = self.session
+        quiet = io.StringIO()
+        old.printer.out = old.printer.err = quiet  # a reset is silent
+        shutdown(old)
+        self._start()
+        printer = self.session.printer
+        printer.out = printer.err = quiet
+        self.session.settings.events = "quiet"
+        try:
+            for index in range(target):
+                self._run_step(index, shown=False)
+        finally:
+            printer.out, printer.err = self.session.env.stdout, self.session.env.stderr
+            self.session.settings.events = "live"
+            with self.session.cond:
+                self.session.pending.take()
+        for index in [i for i in self.drifted if i >= target]:
+            del self.drifted[index]
+        self.index = target
+        self.noted = -1
+        self.summarized = False
+        self._notice(f"stepped back: the session was reset and {_commands(target)} "
+                     f"replayed quietly")  # fmt: skip
+
+    def _summary(self) -> None:
+        self.summarized = True
+        total = len(self.steps)
+        if self.index >= total:
+            head = f"end of {self.path}: {_commands(total)}"
+        else:
+            head = (f"left {self.path} at line {self.steps[self.index].line}: "
+                    f"{self.index} of {_commands(total)} run")  # fmt: skip
+        if not self.drifted:
+            self._say([[("ok", f"{head}, all as recorded")]])
+            return
+        lines = ", ".join(str(line) for _, line in sorted(self.drifted.items()))
+        self._say([[("warning", f"{head}; {len(self.drifted)} not as recorded (lines {lines})")]])
+
+    # -- the show -------------------------------------------------------------------
+
+    def run(self) -> int:
+        try:
+            self._notice(f"presenting {self.path}: {_commands(len(self.steps))}. {KEYS_HELP}")
+            while self.session.exit_requested is None:
+                try:
+                    if not self._turn():
+                        break
+                except KeyboardInterrupt:  # between a command's end and the next key
+                    self.session.printer.mid_line = True
+            return self.session.exit_requested or 0
+        finally:
+            self._clear_prompt()
+            if not self.summarized:
+                self._summary()
+            shutdown(self.session)
+            self.keys.close()
+
+    def _turn(self) -> bool:
+        """One key press and what it does; False when the show is over."""
+        at_end = self.index >= len(self.steps)
+        if at_end:
+            if not self.summarized:
+                self._summary()
+            key = self._wait_key(END_PROMPT)
+        else:
+            if self.noted != self.index:
+                self.noted = self.index
+                self._say(note_lines(self.notes[self.index]))
+            key = self._wait_key(PROMPT)
+        if key in QUIT:
+            return False
+        if key in NEXT:
+            if at_end:
+                return False
+            self.index += 1
+            self._run_step(self.index - 1, shown=True)
+        elif key in LIVE:
+            return self._live()
+        elif key in BACK:
+            self._back()
+        elif key == INTERRUPT:
+            self._notice("(q quits the show; Ctrl-C cancels a command while it runs)")
+        elif key in ("?", "h"):
+            self._notice(KEYS_HELP)
+        return True
+
+
+def _commands(n: int) -> str:
+    return "1 command" if n == 1 else f"{n} commands"
