@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+
 def run_present(path: str, *, instant: bool = False, no_color: bool = False) -> int:
     """Show the transcript at ``path`` one command per key press in a live session;
     the exit status (2: the file can't be presented)."""
