@@ -77,6 +77,7 @@ class Endpoint:
         # udp-listen: a bound UDP socket whose first datagram's sender becomes its peer
         # (connected to it), as socat's UDP-LISTEN
         self.udp_listen = False
+        self.nodelay = False  # TCP_NODELAY set (see no_delay)
         self.failed = False
         self.stopped = False
         self.ready = threading.Event()
@@ -286,6 +287,17 @@ class Endpoint:
         if self.on_accept is not None:
             self.on_accept(self, said)
         self.ready.set()
+
+    def no_delay(self) -> None:
+        """TCP_NODELAY on a TCP socket the relay made: a toxic's small writes (slicer,
+        bandwidth) go as they are written, not merged by Nagle's algorithm."""
+        self.nodelay = True
+        sock = self.sock
+        if sock is not None and not self.dgram and sock.family != socket.AF_UNIX:
+            try:
+                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            except OSError:
+                pass  # closed meanwhile: the write will say so
 
     def peer(self) -> str:
         """Who is at the far side of this end: HOST:PORT, or its name."""

@@ -147,6 +147,7 @@ class Relay(Resource):
                 n = os.splice(src.rfd, pw, CHUNK, flags=MOVE)
                 if n == 0:
                     return True
+                more = MORE if n == CHUNK else 0
                 if self.link.any(way):  # linked meanwhile: what the pipe holds goes through it
                     t = time.monotonic()
                     parts = []
@@ -158,7 +159,10 @@ class Relay(Resource):
                                       lambda k: self._count(way, k))  # fmt: skip
                     return False
                 while n:
-                    m = os.splice(pr, dst.wfd, n, flags=MOVE | MORE)
+                    # MORE (MSG_MORE) corks the socket for up to 200 ms waiting for the
+                    # rest: only when a full chunk came is more sure to follow; a small
+                    # message (a keystroke, a request) goes at once.
+                    m = os.splice(pr, dst.wfd, n, flags=MOVE | more)
                     n -= m
                     with self.lock:
                         self.moved[way] += m

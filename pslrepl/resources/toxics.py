@@ -139,6 +139,7 @@ class Toxic:
         self.removed = False
         self.fired = False  # a timed toxic (reset, close_after) has acted
         self.acted = 0  # times it acted, for `link RELAY`
+        self.holding = 0  # latency: bytes in hand now
         self.said_at = -COALESCE  # when it last said so (an event), for coalescing
         self.held_count = 0  # actions not said yet, and their bytes
         self.held_bytes = 0

@@ -142,6 +142,8 @@ class Link:
                 count: Callable[[int], None]) -> None:  # fmt: skip
         """Pass `data`, read at `t`, through this way's toxics in order, then write it."""
         toxics = self.on(way)
+        if dst.owned and not dst.nodelay and toxics:
+            dst.no_delay()  # each slice or paced piece its own segment, as Toxiproxy's
 
         def write(piece: bytes) -> None:
             if self.relay.closed or self.cut:
@@ -174,7 +176,11 @@ class Link:
     def _latency(self, toxic: Toxic, data: bytes, t: float, after: Callable[[bytes, float], None],
                  dst: Endpoint) -> None:  # fmt: skip
         delay = toxic.jittered()
-        whole = self.hold(t + delay, toxic)
+        toxic.holding += len(data)
+        try:
+            whole = self.hold(t + delay, toxic)
+        finally:
+            toxic.holding -= len(data)
         held = delay if whole else time.monotonic() - t
         self.say(toxic, "held BYTES", len(data),
                  f" {held * 1000:,.0f} ms" + ("" if whole else " (until unlinked)"))  # fmt: skip
