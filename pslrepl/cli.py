@@ -15,7 +15,7 @@ __all__ = ["build", "main", "run_lines", "shutdown"]  # build and shutdown live 
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from collections.abc import Iterable
+    from collections.abc import Iterable, Iterator
     from types import FrameType
 
     from pslrepl.dispatch import Dispatcher
@@ -60,7 +60,7 @@ def _terminate(signum: int, frame: FrameType | None) -> None:
 
 USAGE = """\
 usage: pslrepl [--keep-going] [--no-color] [-c CMDS | FILE]
-       pslrepl --check [--keep-going] FILE...
+       pslrepl --check [--keep-going] [--jobs N] [--junit FILE] [-i] FILE...
        pslrepl --update FILE...
        pslrepl --export-py FILE [-o OUT]
        pslrepl --present [--instant] [--no-color] FILE
@@ -74,6 +74,10 @@ on standard input run as a script.
   --keep-going   in a script, go on after a failed command (exit status 1 at the end);
                  with --check, go on checking a transcript after a difference
   --check        replay transcripts (.psl) and show a diff where output differs
+  --jobs N       with --check, check N transcripts at a time (each in a pslrepl of its
+                 own); the reports come in the order of the FILEs
+  --junit FILE   with --check, also write a JUnit XML report to FILE
+  -i             with --check, show each difference and ask whether to take it
   --update       replay transcripts and rewrite their expected output in place
   --export-py    replay a transcript quietly and print it as a standalone Python
                  script (stdlib only); -o OUT writes it to OUT instead (0600)
@@ -97,6 +101,9 @@ class Options:
         self.mode = "run"  # run, check, update, export-py or present
         self.instant = False  # --present's --instant
         self.out: str | None = None  # --export-py's -o OUT
+        self.jobs = 1  # --check --jobs N
+        self.junit: str | None = None  # --check --junit FILE
+        self.interactive = False  # --check -i
 
     @property
     def file(self) -> str | None:
@@ -135,6 +142,16 @@ def parse_cli(argv: list[str]) -> Options:
             opts.mode = arg[2:]
         elif arg == "--instant":
             opts.instant = True
+        elif arg in ("--jobs", "-j", "--junit"):
+            if i + 1 >= len(argv):
+                raise CliError(f"{arg} needs " + ("a number" if arg != "--junit" else "a FILE"))
+            if arg == "--junit":
+                opts.junit = argv[i + 1]
+            else:
+                opts.jobs = _jobs(argv[i + 1])
+            i += 1
+        elif arg == "-i":
+            opts.interactive = True
         elif arg == "-o":
             if i + 1 >= len(argv):
                 raise CliError("-o needs the file to write")
@@ -147,6 +164,12 @@ def parse_cli(argv: list[str]) -> Options:
         i += 1
     if opts.out is not None and opts.mode != "export-py":
         raise CliError("-o goes with --export-py")
+    for given, name in ((opts.jobs != 1, "--jobs"), (opts.junit, "--junit"),
+                        (opts.interactive, "-i")):  # fmt: skip
+        if given and opts.mode != "check":
+            raise CliError(f"{name} goes with --check")
+    if opts.interactive and opts.jobs != 1:
+        raise CliError("-i asks about each difference in turn: give it without --jobs")
     if opts.instant and opts.mode != "present":
         raise CliError("--instant goes with --present")
     if opts.mode in ("export-py", "present") and len(opts.files) > 1:
@@ -163,30 +186,78 @@ def parse_cli(argv: list[str]) -> Options:
     return opts
 
 
+def _jobs(text: str) -> int:
+    try:
+        jobs = int(text)
+    except ValueError:
+        jobs = 0
+    if not 1 <= jobs <= 256:
+        raise CliError(f"--jobs takes a whole number from 1 to 256, not {text!r}")
+    return jobs
+
+
 def transcripts(opts: Options) -> int:
     """--check and --update: each transcript replayed in a fresh session."""
-    from pslrepl.replay import TranscriptFileError, check_file, update_file
+    from pslrepl.replay import DEFAULT_TIMEOUT, TranscriptFileError, update_file
+    from pslrepl.transcript.checking import (
+        STATUS,
+        Result,
+        check_interactive,
+        check_one,
+        check_parallel,
+        junit_xml,
+        write_report,
+    )
 
+    note = "the default; #! timeout S sets one"
     status: int = ExitStatus.OK
-    for path in opts.files:
-        try:
-            if opts.mode == "update":
-                outcome, changed = update_file(path)
-                print(f"{path}: {'updated' if changed else 'unchanged'} "
-                      f"({outcome.steps_run} commands)")  # fmt: skip
-            else:
-                outcome = check_file(path, keep_going=opts.keep_going)
+    if opts.mode == "update":
+        for path in opts.files:
+            try:
+                outcome, changed = update_file(path, time_limit=DEFAULT_TIMEOUT, limit_note=note)
+            except TranscriptFileError as exc:  # it says what is wrong with the file
+                print(f"pslrepl: {path}: {exc.strerror}", file=sys.stderr)
+                status = ExitStatus.USAGE
+                continue
+            if outcome.skipped:
                 print(outcome.report())
-                if not outcome.ok:
-                    status = ExitStatus.FAILED
-        except TranscriptFileError as exc:  # it says what is wrong with the file
-            print(f"pslrepl: {path}: {exc.strerror}", file=sys.stderr)
-            status = ExitStatus.USAGE
-        except OSError as exc:
-            print(f"pslrepl: can't read {path}: {exc.strerror or exc}", file=sys.stderr)
-            status = ExitStatus.USAGE
-        except UnicodeDecodeError:
-            print(f"pslrepl: {path} is not UTF-8 text", file=sys.stderr)
+                continue
+            print(f"{path}: {'updated' if changed else 'unchanged'} "
+                  f"({outcome.steps_run} commands)")  # fmt: skip
+            if outcome.timed_out:  # what it showed is kept; say where it stopped
+                where = outcome.cancelled or outcome.failures[-1][0]
+                print(f"{where}; what it had shown is kept")
+                status = max(status, ExitStatus.FAILED)
+        return status
+    results: list[Result] = []
+    if opts.jobs > 1:
+        found = check_parallel(opts.files, jobs=opts.jobs, keep_going=opts.keep_going)
+    elif opts.interactive:
+
+        def ask(question: str) -> str:
+            sys.stdout.write(question)
+            sys.stdout.flush()
+            return sys.stdin.readline()
+
+        def asking() -> Iterator[Result]:
+            for path in opts.files:
+                try:
+                    yield check_interactive(path, time_limit=DEFAULT_TIMEOUT, note=note, ask=ask)
+                except TranscriptFileError as exc:
+                    yield Result(path, "error", "", f"pslrepl: {path}: {exc.strerror}\n", 0.0)
+
+        found = asking()
+    else:
+        found = (check_one(path, keep_going=opts.keep_going, time_limit=DEFAULT_TIMEOUT,
+                           note=note) for path in opts.files)  # fmt: skip
+    for result in found:
+        result.show()
+        results.append(result)
+        status = max(status, STATUS[result.verdict])
+    if opts.junit is not None:
+        problem = write_report(opts.junit, junit_xml(results))
+        if problem:
+            print(f"pslrepl: {problem}", file=sys.stderr)
             status = ExitStatus.USAGE
     return status
 

@@ -3,7 +3,10 @@
 Registered through the ``pytest11`` entry point, so ``pytest`` collects transcripts
 wherever it collects tests; ``-k NAME`` selects by file name. pytest-timeout's limit for an
 item bounds its replay: the command still running short of it is cancelled and the item
-fails with its diff, so a transcript that hangs names itself and the rest go on.
+fails with its diff, so a transcript that hangs names itself and the rest go on; a
+transcript's own ``#! timeout`` may bound it sooner. One whose ``#! require`` conditions
+are unmet is skipped with the reason. It works under pytest-xdist (``pytest -n N``): each
+item replays in its own fresh session, with its own temporary directory and ports.
 """
 
 from __future__ import annotations
@@ -58,6 +61,8 @@ class TranscriptItem(pytest.Item):
             outcome = check_file(str(self.path), time_limit=limit, limit_note=note)
         except OSError as exc:  # empty, not UTF-8, gone: one line, as --check says it
             raise TranscriptDiffers(f"{self.path}: {exc.strerror or exc}") from None
+        if outcome.skipped:  # a #! require condition is unmet here
+            pytest.skip(outcome.skipped)
         if not outcome.ok:
             raise TranscriptDiffers(outcome.report())
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import io
 import threading
-import time
 
 from pslrepl.transcript import (
     Namer,
@@ -17,14 +16,19 @@ from pslrepl.transcript import (
     match_output,
     parse,
 )
+from pslrepl.transcript.timelimit import TimeLimit as TimeLimit
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from pslrepl.session import Session
-    from pslrepl.transcript import Bindings, Step
+    from pslrepl.transcript import Bindings, EmbeddedFile, Step
 
 # What the dispatcher says when a command is cancelled (the time limit sends SIGINT).
 CANCELLED = "error: cancelled by Ctrl-C"
+# How long a transcript may run when nothing else says (#! timeout S does): generous, a
+# bound for a hang, not a judgement on a slow machine.
+DEFAULT_TIMEOUT = 300.0
+TIME_LIMIT_NOTE = "error: replay: cancelled at the time limit"
 
 
 class TranscriptFileError(OSError):
@@ -46,96 +50,24 @@ class Outcome:
         self.actual: dict[int, list[str]] = {}  # step index -> its actual output
         self.bindings: Bindings = {}
         self.timed_out = False
+        self.skipped = ""  # why, when a #! require condition is unmet
+        self.cancelled = ""  # "FILE:LINE: psl> CMD: still running at the time limit ..."
 
     @property
     def ok(self) -> bool:
         return not self.failures
 
     def report(self) -> str:
+        if self.skipped:
+            return f"{self.path}: skip ({self.skipped})"
         if self.ok:
             return f"{self.path}: pass ({self.steps_run} commands)"
         lines = [f"{self.path}: FAIL"]
         for failure in self.failures:
             lines.extend(failure)
+        lines.append(f"to take the new output: pslrepl --update {self.path} (or --check -i "
+                     "to choose change by change)")  # fmt: skip
         return "\n".join(lines)
-
-
-class TimeLimit:
-    """Cancels the command a replay is running once the transcript has run ``seconds``:
-    SIGINT to the main thread, which the dispatcher turns into a cancelled command (a
-    blocking call returns EINTR). Only while a command runs, never between them."""
-
-    def __init__(self, seconds: float, note: str = "") -> None:
-        self.seconds = seconds
-        self.note = note  # where the limit comes from, for the report
-        self.started = time.monotonic()
-        self.fired = False
-        self.step = ""  # "FILE:LINE: psl> CMD" of the command running now
-        self._running = False
-        self._lock = threading.Lock()
-        self._done = threading.Event()
-        self._cancelled = threading.Event()  # the command ended after the signal
-        self._main = threading.main_thread().ident
-        self._thread = threading.Thread(target=self._watch, name="pslrepl:replay-time-limit",
-                                        daemon=True)  # fmt: skip
-
-    def __enter__(self) -> TimeLimit:
-        import signal
-
-        # SIGINT must raise KeyboardInterrupt here (pytest may run with it ignored).
-        self._old = signal.signal(signal.SIGINT, signal.default_int_handler)
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        import signal
-
-        self._done.set()
-        self._thread.join()
-        signal.signal(signal.SIGINT, self._old)
-
-    def running(self, step: str, on: bool) -> None:
-        with self._lock:
-            self.step, self._running = step, on
-            if not on and self.fired:
-                self._cancelled.set()
-
-    @property
-    def expired(self) -> bool:
-        return time.monotonic() - self.started >= self.seconds
-
-    def describe(self) -> str:
-        return f"{self.seconds:g} s" + (f", {self.note}" if self.note else "")
-
-    def _watch(self) -> None:
-        import signal
-        import sys
-
-        if self._done.wait(max(0.0, self.started + self.seconds - time.monotonic())):
-            return
-        while True:  # past the limit: the next command that runs is cancelled
-            with self._lock:
-                if self._running and self._main is not None:
-                    self.fired = True
-                    signal.pthread_kill(self._main, signal.SIGINT)
-                    break
-            if self._done.wait(0.05):
-                return
-        # A command that ignores SIGINT (a trapped INT, a call that retries) keeps
-        # running: say which one, where pytest-timeout's dump will show it.
-        if self._cancelled.wait(2.0):
-            return
-        with self._lock:
-            still = self._running
-        if still:
-            # sys.__stderr__: py may have sys.stderr redirected to its own capture.
-            err = sys.__stderr__
-            if err is None:
-                return
-            took = time.monotonic() - self.started
-            err.write(f"pslrepl: {self.step}: still running after {took:.0f} s; cancelling "
-                      "it did not work\n")  # fmt: skip
-            err.flush()
 
 
 def replay(
@@ -148,12 +80,28 @@ def replay(
 ) -> Outcome:
     """Run every step through the shell's own dispatcher in a fresh session; compare.
     ``time_limit``: seconds the whole replay may take; the command running then is
-    cancelled, and the step fails with what it showed (only in the main thread)."""
+    cancelled, and the step fails with what it showed (only in the main thread). A
+    transcript whose ``#! require`` conditions are unmet is skipped, its ``#! timeout``
+    bounds it too, and its embedded files are written to {tmp} first."""
+    import sys
+
     from pslrepl.app import build, shutdown
     from pslrepl.dispatch import Dispatcher
     from pslrepl.environment import Environment
+    from pslrepl.transcript.directives import read_directives, unmet
 
     outcome = Outcome(path)
+    try:
+        directives = read_directives(transcript)
+    except ValueError as exc:
+        outcome.failures.append([f"{path}: {exc}"])
+        return outcome
+    outcome.skipped = unmet(directives.require)
+    if outcome.skipped:
+        return outcome
+    if directives.timeout is not None and (time_limit is None or directives.timeout < time_limit):
+        time_limit = directives.timeout
+        limit_note = f"#! timeout on line {directives.timeout_line}"
     sink = io.StringIO()
     # One stream for output and errors, so they interleave as on a terminal; plain
     # text, quiet events: what a replay shows does not depend on timing or the terminal.
@@ -162,11 +110,17 @@ def replay(
     limit: TimeLimit | None = None
     if time_limit is not None and threading.current_thread() is threading.main_thread():
         limit = TimeLimit(time_limit, limit_note)
-    bindings: Bindings = {"tmp": session.tmp}
+    # {python}: this interpreter, for a transcript that runs pslrepl or a child program.
+    bindings: Bindings = {"tmp": session.tmp, "python": sys.executable}
     seen: dict[str, str] = {}
     try:
         if limit is not None:
             limit.__enter__()
+        for file in transcript.files:
+            problem = _write_file(session.tmp, file)
+            if problem:
+                outcome.failures.append([f"{path}:{file.line}: {problem}"])
+                return outcome
         for index, step in enumerate(transcript.steps):
             if session.exit_requested is not None:
                 outcome.failures.append(
@@ -204,8 +158,10 @@ def replay(
             outcome.failures.append(diff(step, actual, bindings, where=path))
             if limit is not None and limit.fired:
                 outcome.timed_out = True
-                outcome.failures[-1].insert(0, f"{where}: still running at the time limit "
-                                            f"({limit.describe()}): cancelled")  # fmt: skip
+                outcome.cancelled = (f"{where}: still running at the time limit "
+                                     f"({limit.describe()}): cancelled")  # fmt: skip
+                outcome.failures[-1].insert(0, outcome.cancelled + "; its output so far is "
+                                            "below")  # fmt: skip
                 break
             if not keep_going:
                 break
@@ -214,8 +170,8 @@ def replay(
         if limit is None or not limit.fired:
             raise
         outcome.timed_out = True
-        outcome.failures.append([f"{limit.step}: the time limit ({limit.describe()}) "
-                                 "ended the replay"])  # fmt: skip
+        outcome.cancelled = f"{limit.step}: the time limit ({limit.describe()}) ended the replay"
+        outcome.failures.append([outcome.cancelled])
     finally:
         try:
             shutdown(session)  # first: it puts back a trap's handler, then ours goes back
@@ -224,6 +180,35 @@ def replay(
                 limit.__exit__()
     outcome.bindings = bindings
     return outcome
+
+
+def _write_file(tmp: str, file: EmbeddedFile) -> str:
+    """Write an embedded file under the session's fresh {tmp} (0600, never through a
+    link: {tmp} is new and each part is made here); what went wrong, or ''."""
+    import os
+
+    from pslrepl.errors import describe_oserror
+
+    *folders, name = file.name.split("/")
+    dir_fd = os.open(tmp, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        for folder in folders:
+            try:
+                os.mkdir(folder, 0o700, dir_fd=dir_fd)
+            except FileExistsError:
+                pass
+            inner = os.open(folder, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW, dir_fd=dir_fd)
+            os.close(dir_fd)
+            dir_fd = inner
+        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW
+        fd = os.open(name, flags, 0o600, dir_fd=dir_fd)
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
+            fh.write(file.text)
+    except OSError as exc:
+        return f"can't write embedded file {file.name} in {{tmp}}: {describe_oserror(exc)}"
+    finally:
+        os.close(dir_fd)
+    return ""
 
 
 def _learn(session: Session, bindings: Bindings, seen: dict[str, str]) -> None:
@@ -238,7 +223,7 @@ def _learn(session: Session, bindings: Bindings, seen: dict[str, str]) -> None:
 
 def _mark_time_limit(actual: list[str], limit: TimeLimit) -> None:
     """The cancelled command's line says why it was cancelled: no one pressed Ctrl-C."""
-    note = f"error: replay: cancelled at the time limit ({limit.describe()})"
+    note = f"{TIME_LIMIT_NOTE} ({limit.describe()})"
     for i, line in enumerate(actual):
         if line.startswith(CANCELLED):
             actual[i] = note
@@ -280,9 +265,16 @@ def read_transcript(path: str, *, writing: bool = False) -> str:
             f"line {line} is not UTF-8 text (byte 0x{data[exc.start]:02x}); a transcript "
             "is UTF-8: write a byte in output as a \\xNN escape in a (re) line"
         ) from None
-    if not parse(text).steps:
+    transcript = parse(text)
+    if not transcript.steps:
         what = "it holds no commands (no line starts 'psl> ')" if text.strip() else "it is empty"
         raise TranscriptFileError(f"{what}: `record FILE` in the shell writes a transcript")
+    from pslrepl.transcript.directives import read_directives
+
+    try:
+        read_directives(transcript)
+    except ValueError as exc:
+        raise TranscriptFileError(str(exc)) from None
     return text
 
 
@@ -293,23 +285,34 @@ def check_file(
                   time_limit=time_limit, limit_note=limit_note)  # fmt: skip
 
 
-def update_file(path: str) -> tuple[Outcome, bool]:
+def update_file(
+    path: str, *, time_limit: float | None = None, limit_note: str = ""
+) -> tuple[Outcome, bool]:
     """Replay everything and rewrite the expected output where it differs; lines that
-    still match keep their written form (placeholders, patterns). Returns whether the
-    file changed."""
+    still match keep their written form (placeholders, patterns). A step the time limit
+    cancelled takes the output it had shown; the steps after it stay as they were.
+    Returns whether the file changed."""
     original = read_transcript(path, writing=True)
     transcript = parse(original)
-    outcome = replay(transcript, path=path, keep_going=True)
-    for index, step in enumerate(transcript.steps):
-        actual = outcome.actual.get(index)
-        if actual is None or match_output(step.expected, actual, outcome.bindings) is not None:
-            continue
-        step.expected = _rewrite(step, actual, outcome.bindings)
-        step.comments = [(min(i, len(step.expected)), c) for i, c in step.comments]
-    updated = format_transcript(transcript)
+    outcome = replay(transcript, path=path, keep_going=True, time_limit=time_limit,
+                     limit_note=limit_note)  # fmt: skip
+    accept = {index: actual for index, actual in outcome.actual.items()
+              if match_output(transcript.steps[index].expected, actual, outcome.bindings)
+              is None}  # fmt: skip
+    updated = rewrite(transcript, accept, outcome.bindings)
     if updated != original:
         _replace(path, updated)
     return outcome, updated != original
+
+
+def rewrite(transcript: Transcript, accept: dict[int, list[str]], bindings: Bindings) -> str:
+    """The transcript's text with each step in ``accept`` expecting its new output."""
+    for index, actual in accept.items():
+        step = transcript.steps[index]
+        actual = [line for line in actual if not line.startswith(TIME_LIMIT_NOTE)]
+        step.expected = _rewrite(step, actual, bindings)
+        step.comments = [(min(i, len(step.expected)), c) for i, c in step.comments]
+    return format_transcript(transcript)
 
 
 def _replace(path: str, text: str) -> None:

@@ -104,12 +104,12 @@ def test_empty_output_and_error_only_output() -> None:
     assert match_output(["error: boom"], [], {}) is None
 
 
-def test_diff_marks_only_real_differences() -> None:
-    (step,) = parse("psl> x\npid {p.pid}\nsame\nold line\n").steps
-    lines = diff(step, ["pid 99", "same", "new line"], {}, where="t.psl")
+def test_diff_marks_only_real_differences_with_values_resolved() -> None:
+    (step,) = parse("psl> x\npid {p.pid}\nsame\nold line on {srv.port}\n").steps
+    lines = diff(step, ["pid 99", "same", "new line"], {"srv.port": "4321"}, where="t.psl")
     assert lines[0] == "t.psl:1: psl> x"
-    assert "-old line" in lines and "+new line" in lines
-    assert " pid {p.pid}" in lines  # matched: shown in its written form, not as a change
+    assert "-old line on 4321" in lines and "+new line" in lines
+    assert " pid 99" in lines  # matched: shown as the output it matched, not as a change
 
 
 def test_diff_names_trailing_whitespace() -> None:

@@ -12,6 +12,16 @@ import pytest
 
 from tests.helpers import run_cli
 
+
+@pytest.fixture(autouse=True)
+def _private_tmpdir(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+                    ) -> None:  # fmt: skip
+    """Each pslrepl these tests start keeps its temporary directory apart: at start, one
+    removes what a pslrepl that died left in TMPDIR and says so on standard error, which
+    these tests compare whole."""
+    monkeypatch.setenv("TMPDIR", str(tmp_path_factory.mktemp("tmpdir")))
+
+
 SESSION = """\
 record {path}
 # sort and cat through pipes

@@ -5,8 +5,12 @@ one are its expected output. Lines before the first command and lines starting `
 are comments. In expected output a line ending `` (re)`` is a regular expression for
 the whole line, `` (glob)`` a glob, and a line holding only ``...`` matches any number
 of lines. ``{name.attr}`` placeholders bind to the live value the first time they are
-seen and must keep it; ``{time}`` and ``{age}`` match any clock time or age. Table
-padding of two spaces or more beside a placeholder matches any such run.
+seen and must keep it; ``{?NAME}`` (one word) and ``{?NAME:REGEX}`` capture what they
+match as ``{NAME}`` for what follows. ``{time}`` and ``{age}`` match any clock time or
+age. Table
+padding of two spaces or more beside a placeholder matches any such run. ``#!`` lines
+before the first command are directives (``require``, ``timeout``); ``-- NAME --`` lines
+after the last command's output start embedded files.
 
 The work is done in three modules: ``syntax`` (the marks, parsing, formatting),
 ``matching`` (output against expected lines, and diffs) and ``writing`` (output lines as
@@ -17,15 +21,19 @@ from __future__ import annotations
 
 from pslrepl.transcript.matching import ALIGN_PAIRS as ALIGN_PAIRS
 from pslrepl.transcript.matching import align as align
+from pslrepl.transcript.matching import captures as captures
 from pslrepl.transcript.matching import diff as diff
 from pslrepl.transcript.matching import expand as expand
 from pslrepl.transcript.matching import match_line as match_line
 from pslrepl.transcript.matching import match_output as match_output
+from pslrepl.transcript.matching import resolve as resolve
 from pslrepl.transcript.syntax import ANY_LINES as ANY_LINES
+from pslrepl.transcript.syntax import FILE_MARK as FILE_MARK
 from pslrepl.transcript.syntax import FREE as FREE
 from pslrepl.transcript.syntax import PLACEHOLDER as PLACEHOLDER
 from pslrepl.transcript.syntax import PROMPT as PROMPT
 from pslrepl.transcript.syntax import Bindings as Bindings
+from pslrepl.transcript.syntax import EmbeddedFile as EmbeddedFile
 from pslrepl.transcript.syntax import Step as Step
 from pslrepl.transcript.syntax import Transcript as Transcript
 from pslrepl.transcript.syntax import commands_in as commands_in

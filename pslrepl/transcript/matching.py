@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from pslrepl.transcript.syntax import ANY_LINES, FREE, PLACEHOLDER, PROMPT
+from pslrepl.transcript.syntax import ANY_LINES, CAPTURE_START, FREE, PLACEHOLDER, PROMPT
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -27,7 +27,10 @@ def match_line(expected: str, actual: str, bindings: Bindings) -> Bindings | Non
     if "{" not in expected:
         return dict(bindings) if expected == actual else None
     pattern, groups = _placeholder_regex(expected, bindings)
-    m = re.fullmatch(pattern, actual, re.DOTALL)
+    try:
+        m = re.fullmatch(pattern, actual, re.DOTALL)
+    except re.error:  # a capture's own pattern is bad: read_transcript names it first
+        return None
     if m is None:
         return None
     new = dict(bindings)
@@ -36,26 +39,74 @@ def match_line(expected: str, actual: str, bindings: Bindings) -> Bindings | Non
     return new
 
 
+# A capture with no pattern of its own matches one word.
+WORD = r"\S+"
+
+
+def captures(line: str) -> list[tuple[int, int, str, str]]:
+    """The captures in an expected line: (start, end, name, regex) of each ``{?NAME}``
+    (one word) and ``{?NAME:REGEX}``; a REGEX may hold braces that pair up (``\\d{4}``),
+    and ``\\}`` is a brace of its own. A ``{?`` that never closes is text."""
+    found = []
+    pos = 0
+    while (m := CAPTURE_START.search(line, pos)) is not None:
+        if m.group(2) == "}":
+            found.append((m.start(), m.end(), m.group(1), WORD))
+            pos = m.end()
+            continue
+        depth, i = 0, m.end()
+        while i < len(line):
+            ch = line[i]
+            if ch == "\\":
+                i += 2
+                continue
+            if ch == "{":
+                depth += 1
+            elif ch == "}":
+                if depth == 0:
+                    break
+                depth -= 1
+            i += 1
+        if i >= len(line):
+            pos = m.end()
+            continue
+        found.append((m.start(), i + 1, m.group(1), line[m.end() : i]))
+        pos = i + 1
+    return found
+
+
 def _placeholder_regex(expected: str, bindings: Bindings) -> tuple[str, dict[str, str]]:
     parts: list[str] = []
     groups: dict[str, str] = {}  # regex group -> placeholder name
     seen: dict[str, str] = {}  # placeholder name -> its group, for a repeat in one line
     pos = 0
-    for m in PLACEHOLDER.finditer(expected):
-        parts.append(_padded(expected[pos : m.start()], first=pos > 0, last=True))
-        name = m.group(1)
-        if name in bindings:
+    marks: list[tuple[int, int, str, str | None]] = [
+        (m.start(), m.end(), m.group(1), None) for m in PLACEHOLDER.finditer(expected)
+    ]
+    if "{?" in expected:
+        caught = captures(expected)
+        marks = [mark for mark in marks
+                 if not any(a <= mark[0] < b for a, b, _, _ in caught)]  # fmt: skip
+        marks = sorted(marks + [(a, b, name, regex) for a, b, name, regex in caught])
+    for start, end, name, regex in marks:
+        parts.append(_padded(expected[pos:start], first=pos > 0, last=True))
+        if regex is not None:  # a capture: always matched afresh, bound for what follows
+            group = f"p{len(groups)}"
+            groups[group] = name
+            seen[name] = group
+            parts.append(f"(?P<{group}>{regex})")
+        elif name in seen:
+            parts.append(f"(?P={seen[name]})")
+        elif name in bindings:
             parts.append(re.escape(bindings[name]))
         elif name in FREE:
             parts.append(f"(?:{FREE[name]})")
-        elif name in seen:
-            parts.append(f"(?P={seen[name]})")
         else:
             group = f"p{len(groups)}"
             groups[group] = name
             seen[name] = group
             parts.append(f"(?P<{group}>.+?)")
-        pos = m.end()
+        pos = end
     parts.append(_padded(expected[pos:], first=pos > 0, last=False))
     return "".join(parts), groups
 
@@ -168,9 +219,19 @@ def diff(step: Step, actual: list[str], bindings: Bindings, *, where: str) -> li
     import difflib
 
     pairs = align(step.expected, actual, bindings)
-    shown_actual = [text for op, text in pairs if op != "-"]
+    # Resolved: a line that matched shows as the output it matched, and a missing line
+    # with the values its placeholders were bound to, so the diff reads as output does.
+    shown_expected: list[str] = []
+    k = 0
+    for op, text in pairs:
+        if op == "=":
+            shown_expected.append(actual[k])
+        if op != "-":
+            k += 1
+        else:
+            shown_expected.append(resolve(text, bindings))
     out = [f"{where}:{step.line}: {PROMPT}{step.command}"]
-    body = list(difflib.unified_diff(step.expected, shown_actual, "expected", "actual",
+    body = list(difflib.unified_diff(shown_expected, actual, "expected", "actual",
                                      lineterm="", n=3))  # fmt: skip
     out.extend(body if body else ["(no output lines differ)"])
     removed = [t for op, t in pairs if op == "-"]
@@ -180,6 +241,14 @@ def diff(step: Step, actual: list[str], bindings: Bindings, *, where: str) -> li
             if old.rstrip() == new.rstrip() and old != new:
                 out.append(f"note: {old!r} and {new!r} differ only in trailing white space")
     return out
+
+
+def resolve(expected: str, bindings: Bindings) -> str:
+    """An expected line with its bound placeholders written as their values (a pattern
+    line, ``(re)`` or ``(glob)``, stays as it is)."""
+    if expected.endswith((" (re)", " (glob)")) or "{" not in expected:
+        return expected
+    return expand(expected, bindings)
 
 
 def expand(command: str, bindings: Bindings) -> str:

@@ -11,6 +11,12 @@ if TYPE_CHECKING:
 PROMPT = "psl> "
 ANY_LINES = "..."
 PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_-]*(?:\.[A-Za-z_]\w*)?)\}")
+# The start of a capture in an expected line: {?NAME} or {?NAME:REGEX}.
+CAPTURE_START = re.compile(r"\{\?([A-Za-z_][A-Za-z0-9_-]*)([:}])")
+# After the last command's output, a line like this starts an embedded file (txtar's mark).
+FILE_MARK = re.compile(r"-- (\S(?:.*\S)?) --")
+# A directive line before the first command: #! require COND..., #! timeout S.
+DIRECTIVE = "#!"
 # Placeholders that match a shape rather than bind a value: they differ on every line.
 FREE = {
     "time": r"\d\d:\d\d:\d\d(?:\.\d{3})?",
@@ -39,14 +45,42 @@ class Step:
         self.comments: list[tuple[int, str]] = []
 
 
+class EmbeddedFile:
+    """A file after the last command's output: ``-- NAME --`` then its lines."""
+
+    __slots__ = ("name", "lines", "line")
+
+    def __init__(self, name: str, lines: list[str], line: int) -> None:
+        self.name = name
+        self.lines = lines
+        self.line = line  # the 1-based line number of its mark
+
+    @property
+    def text(self) -> str:
+        return "".join(line + "\n" for line in self.lines)
+
+
 class Transcript:
-    """A parsed transcript: the preamble (comments before the first command) and steps."""
+    """A parsed transcript: the preamble (comments before the first command), the steps
+    and the embedded files."""
 
-    __slots__ = ("preamble", "steps")
+    __slots__ = ("preamble", "steps", "files")
 
-    def __init__(self, preamble: list[str], steps: list[Step]) -> None:
+    def __init__(self, preamble: list[str], steps: list[Step],
+                 files: list[EmbeddedFile] | None = None) -> None:  # fmt: skip
         self.preamble = preamble
         self.steps = steps
+        self.files = files if files is not None else []
+
+    def directives(self) -> list[tuple[int, str, list[str]]]:
+        """The ``#!`` lines of the preamble as (line number, word, arguments); a ``#!/``
+        line is a shebang, no directive."""
+        found = []
+        for number, line in enumerate(self.preamble, 1):
+            if line.startswith(DIRECTIVE) and not line.startswith("#!/"):
+                words = line[len(DIRECTIVE) :].split()
+                found.append((number, words[0] if words else "", words[1:]))
+        return found
 
 
 def lines_of(text: str) -> list[str]:
@@ -61,8 +95,16 @@ def lines_of(text: str) -> list[str]:
 def parse(text: str) -> Transcript:
     preamble: list[str] = []
     steps: list[Step] = []
+    files: list[EmbeddedFile] = []
     for number, line in enumerate(lines_of(text), 1):
-        if line.startswith(PROMPT) or line == PROMPT.rstrip():
+        mark = FILE_MARK.fullmatch(line) if steps else None
+        if mark is not None or files:
+            # Files come last: from the first mark on, every line is a file's.
+            if mark is not None:
+                files.append(EmbeddedFile(mark.group(1), [], number))
+            else:
+                files[-1].lines.append(line)
+        elif line.startswith(PROMPT) or line == PROMPT.rstrip():
             steps.append(Step(line[len(PROMPT) :], [], number))
         elif not steps:
             preamble.append(line)
@@ -71,7 +113,7 @@ def parse(text: str) -> Transcript:
             step.comments.append((len(step.expected), line))
         else:
             steps[-1].expected.append(line)
-    return Transcript(preamble, steps)
+    return Transcript(preamble, steps, files)
 
 
 def format_transcript(transcript: Transcript) -> str:
@@ -79,6 +121,9 @@ def format_transcript(transcript: Transcript) -> str:
     for step in transcript.steps:
         out.append(PROMPT + step.command if step.command else PROMPT.rstrip())
         out.extend(_with_comments(step.expected, step.comments))
+    for file in transcript.files:
+        out.append(f"-- {file.name} --")
+        out.extend(file.lines)
     return "\n".join(out) + "\n" if out else ""
 
 

@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import re
 
-from pslrepl.transcript.syntax import ANY_LINES, FREE, PLACEHOLDER, PROMPT
+from pslrepl.transcript.syntax import (
+    ANY_LINES,
+    CAPTURE_START,
+    FILE_MARK,
+    FREE,
+    PLACEHOLDER,
+    PROMPT,
+)
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -71,6 +78,8 @@ def needs_escape(line: str) -> bool:
         or line == ANY_LINES
         or line.endswith((" (re)", " (glob)"))
         or PLACEHOLDER.search(line) is not None
+        or CAPTURE_START.search(line) is not None
+        or FILE_MARK.fullmatch(line) is not None
         or unsafe(line)
     )
 
@@ -87,6 +96,8 @@ def expected_line(segments: list[Segment]) -> str:
         or plain == ANY_LINES
         or plain.endswith((" (re)", " (glob)"))
         or [m.group(1) for m in PLACEHOLDER.finditer(plain)] != names
+        or CAPTURE_START.search(plain) is not None
+        or FILE_MARK.fullmatch(plain) is not None
         or any(unsafe(text) for text, name in segments if name is None)
     ):
         return plain

@@ -1,0 +1,214 @@
+"""Checking many transcripts: in parallel (--jobs), as JUnit XML (--junit), or asking (-i)."""
+
+from __future__ import annotations
+
+import re
+import sys
+import time
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterator
+
+# Verdicts: pass and skip exit 0, fail exits 1, error (no transcript, no replay) exits 2.
+STATUS = {"pass": 0, "skip": 0, "fail": 1, "error": 2}
+
+
+class Result:
+    """One transcript's verdict, what --check printed for it and how long it took."""
+
+    def __init__(self, path: str, verdict: str, out: str, err: str, seconds: float) -> None:
+        self.path = path
+        self.verdict = verdict
+        self.out = out  # the report on standard output ("FILE: pass (N commands)", a diff)
+        self.err = err  # a file that is no transcript: its one line on standard error
+        self.seconds = seconds
+
+    def show(self) -> None:
+        if self.out:
+            sys.stdout.write(self.out)
+            sys.stdout.flush()
+        if self.err:
+            sys.stderr.write(self.err)
+            sys.stderr.flush()
+
+
+def check_one(path: str, *, keep_going: bool, time_limit: float, note: str) -> Result:
+    """Check one transcript in this process (the serial --check)."""
+    from pslrepl.replay import TranscriptFileError, check_file
+
+    started = time.monotonic()
+    try:
+        outcome = check_file(path, keep_going=keep_going, time_limit=time_limit, limit_note=note)
+    except TranscriptFileError as exc:  # it says what is wrong with the file
+        return Result(path, "error", "", f"pslrepl: {path}: {exc.strerror}\n",
+                      time.monotonic() - started)  # fmt: skip
+    except OSError as exc:
+        return Result(path, "error", "", f"pslrepl: can't read {path}: {exc.strerror or exc}\n",
+                      time.monotonic() - started)  # fmt: skip
+    verdict = "skip" if outcome.skipped else "pass" if outcome.ok else "fail"
+    return Result(path, verdict, outcome.report() + "\n", "", time.monotonic() - started)
+
+
+def check_parallel(paths: list[str], *, jobs: int, keep_going: bool) -> Iterator[Result]:
+    """Each transcript checked by a pslrepl of its own (its own session, {tmp} and ports),
+    ``jobs`` at a time; the results come in the order of ``paths``, each as soon as it
+    and those before it are done."""
+    import subprocess
+    from concurrent.futures import ThreadPoolExecutor
+
+    from pslrepl.replay import DEFAULT_TIMEOUT
+
+    running: set[subprocess.Popen[str]] = set()
+    stopping = False
+
+    def run(path: str) -> Result:
+        argv = [sys.executable, "-m", "pslrepl", "--check"]
+        argv += ["--keep-going"] if keep_going else []
+        started = time.monotonic()
+        if stopping:
+            return Result(path, "error", "", f"pslrepl: {path}: not checked: stopped\n", 0.0)
+        proc = subprocess.Popen(argv + ["--", path], stdin=subprocess.DEVNULL,
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                encoding="utf-8", errors="backslashreplace")  # fmt: skip
+        running.add(proc)
+        try:
+            # The child bounds its own replay; this bounds a child that hangs anyway.
+            out, err = proc.communicate(timeout=DEFAULT_TIMEOUT + 60)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            out, err = proc.communicate()
+            err += f"pslrepl: {path}: its check did not end in {DEFAULT_TIMEOUT + 60:g} s\n"
+        finally:
+            running.discard(proc)
+        took = time.monotonic() - started
+        code = proc.returncode
+        if code == 0:
+            verdict = "skip" if out.startswith(f"{path}: skip (") else "pass"
+        else:
+            verdict = "fail" if code == 1 else "error"
+            if code < 0 or code > 2:
+                err += f"pslrepl: {path}: its check ended with status {code}\n"
+        return Result(path, verdict, out, err, took)
+
+    pool = ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="pslrepl:check")
+    try:
+        futures = [pool.submit(run, path) for path in paths]
+        for future in futures:
+            yield future.result()
+    finally:
+        stopping = True  # Ctrl-C, SIGTERM: the checks still running end too
+        for proc in list(running):
+            proc.kill()
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+def check_interactive(
+    path: str, *, time_limit: float, note: str, ask: Callable[[str], str]
+) -> Result:
+    """Replay, then for each step whose output differs show its diff and ask whether to
+    take the new output (as cram -i does); the file is rewritten with the changes taken.
+    ``ask`` shows a question and returns the answer ('' at the end of input)."""
+    from pslrepl.replay import Outcome, _replace, read_transcript, replay, rewrite
+    from pslrepl.transcript import diff, match_output, parse
+
+    started = time.monotonic()
+    original = read_transcript(path, writing=True)
+    transcript = parse(original)
+    outcome: Outcome = replay(transcript, path=path, keep_going=True, time_limit=time_limit,
+                              limit_note=note)  # fmt: skip
+    if outcome.skipped or outcome.ok:
+        verdict = "skip" if outcome.skipped else "pass"
+        return Result(path, verdict, outcome.report() + "\n", "", time.monotonic() - started)
+    bindings = outcome.bindings
+    steps = transcript.steps
+    differing = [index for index, actual in sorted(outcome.actual.items())
+                 if match_output(steps[index].expected, actual, bindings) is None]  # fmt: skip
+    taken: dict[int, list[str]] = {}
+    answer = ""
+    for index in differing:
+        step = transcript.steps[index]
+        sys.stdout.write("\n".join(diff(step, outcome.actual[index], bindings, where=path)) + "\n")
+        if answer != "a":
+            answer = ""
+            while answer not in ("y", "n", "a", "q"):
+                reply = ask("take the new output? [y]es, [n]o, [a]ll the rest, [q]uit: ")
+                if not reply:  # end of input: nothing more is taken
+                    answer = "q"
+                    break
+                answer = reply.strip().lower()[:1]
+        if answer == "q":
+            break
+        if answer in ("y", "a"):
+            taken[index] = outcome.actual[index]
+    if taken:
+        _replace(path, rewrite(transcript, taken, bindings))
+    left = len(differing) - len(taken) + (len(outcome.failures) - len(differing))
+    text = (f"{path}: took {len(taken)} of {len(differing)} changes"
+            + (f"; {left} still differ" if left > 0 else "") + "\n")  # fmt: skip
+    verdict = "fail" if left > 0 else "pass"
+    return Result(path, verdict, text, "", time.monotonic() - started)
+
+
+# Characters XML 1.0 can't hold at all: written as \xNN so the report stays readable.
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+
+
+def _xml_text(text: str) -> str:
+    return _NOT_XML.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
+
+
+def junit_xml(results: list[Result]) -> bytes:
+    """A JUnit XML report: a test case per transcript, its diff in a failure."""
+    import xml.etree.ElementTree as ET
+
+    counts = {verdict: sum(r.verdict == verdict for r in results) for verdict in STATUS}
+    total = sum(r.seconds for r in results)
+    suites = ET.Element("testsuites")
+    suite = ET.SubElement(suites, "testsuite", name="pslrepl transcripts",
+                          tests=str(len(results)), failures=str(counts["fail"]),
+                          errors=str(counts["error"]), skipped=str(counts["skip"]),
+                          time=f"{total:.3f}")  # fmt: skip
+    for result in results:
+        case = ET.SubElement(suite, "testcase", classname="transcripts",
+                             name=_xml_text(result.path), file=_xml_text(result.path),
+                             time=f"{result.seconds:.3f}")  # fmt: skip
+        first = result.out.split("\n", 1)[0] if result.out else result.err.strip()
+        if result.verdict == "skip":
+            reason = first.partition(": skip (")[2].rstrip(")")
+            ET.SubElement(case, "skipped", message=_xml_text(reason))
+        elif result.verdict == "fail":
+            node = ET.SubElement(case, "failure", message="output differs from the transcript")
+            node.text = _xml_text(result.out)
+        elif result.verdict == "error":
+            node = ET.SubElement(case, "error", message=_xml_text(first))
+            node.text = _xml_text(result.out + result.err)
+    ET.indent(suites)
+    return b'<?xml version="1.0" encoding="utf-8"?>\n' + ET.tostring(suites, "utf-8") + b"\n"
+
+
+def write_report(path: str, data: bytes) -> str:
+    """Write ``data`` as ``path`` whole (a new file renamed over it: never written through
+    a link planted there), 0600; what went wrong, or ''."""
+    import os
+    import tempfile
+
+    from pslrepl.errors import describe_oserror
+
+    folder = os.path.dirname(path) or "."
+    if os.path.isdir(path):
+        return f"--junit {path}: it is a directory; give a file name"
+    tmp = ""
+    try:
+        fd, tmp = tempfile.mkstemp(dir=folder, prefix="." + os.path.basename(path) + ".")
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+        os.replace(tmp, path)
+    except OSError as exc:
+        if tmp:
+            try:
+                os.unlink(tmp)
+            except OSError:
+                pass
+        return f"--junit {path}: can't write it: {describe_oserror(exc)}"
+    return ""

@@ -1,0 +1,185 @@
+"""A transcript's ``#!`` directives and embedded files: read, checked, and conditions tested."""
+
+from __future__ import annotations
+
+import functools
+import re
+
+from pslrepl.transcript.matching import captures
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from pslrepl.transcript.syntax import Transcript
+
+KNOWN_CONDITIONS = "exec:PROGRAM, root, linux, python>=X.Y (or >, <, <=, ==), ipv6, netns"
+_PYTHON = re.compile(r"python(>=|<=|==|!=|>|<)(\d+(?:\.\d+){0,2})")
+# A time limit longer than this is a typo, not a wish (a day).
+LONGEST_TIMEOUT = 86_400.0
+
+
+class Directives:
+    """What a transcript's ``#!`` lines ask: conditions to run at all, a time limit."""
+
+    def __init__(self) -> None:
+        self.require: list[str] = []
+        self.timeout: float | None = None
+        self.timeout_line = 0
+
+
+def read_directives(transcript: Transcript) -> Directives:
+    """The directives, checked with the embedded files and the captures; ValueError
+    ("line N: ...; what to do") for the first one that is wrong."""
+    found = Directives()
+    for number, word, args in transcript.directives():
+        if word == "require":
+            if not args:
+                raise ValueError(f"line {number}: #! require needs conditions: "
+                                 f"{KNOWN_CONDITIONS}")  # fmt: skip
+            for cond in args:
+                if not _known(cond):
+                    raise ValueError(f"line {number}: unknown condition {cond!r}; known: "
+                                     f"{KNOWN_CONDITIONS}, each may start ! for not")  # fmt: skip
+            found.require.extend(args)
+        elif word == "timeout":
+            found.timeout = _seconds(number, args)
+            found.timeout_line = number
+        else:
+            raise ValueError(f"line {number}: unknown directive '#! {word}'; known: "
+                             "#! require COND..., #! timeout S")  # fmt: skip
+    for step in transcript.steps:
+        for _, comment in step.comments:
+            if comment.startswith("#!") and not comment.startswith("#!/"):
+                raise ValueError(f"{comment!r} (under line {step.line}): a #! directive "
+                                 "goes before the first command; move it to the top")  # fmt: skip
+        for line in step.expected:
+            if line.endswith((" (re)", " (glob)")):
+                continue
+            for _, _, name, regex in captures(line):
+                try:
+                    re.compile(regex)
+                except re.error as exc:
+                    raise ValueError(
+                        f"capture {{?{name}:...}} under line {step.line}: "
+                        f"bad regular expression {regex!r} ({exc})"
+                    ) from None
+    names: set[str] = set()
+    for file in transcript.files:
+        why = _bad_name(file.name)
+        if why:
+            raise ValueError(f"line {file.line}: embedded file {file.name!r}: {why}")
+        if file.name in names:
+            raise ValueError(f"line {file.line}: embedded file {file.name!r} comes twice; "
+                             "give each file once")  # fmt: skip
+        names.add(file.name)
+    return found
+
+
+def _seconds(number: int, args: list[str]) -> float:
+    if len(args) != 1:
+        raise ValueError(f"line {number}: #! timeout takes one number of seconds, like "
+                         "#! timeout 30")  # fmt: skip
+    try:
+        seconds = float(args[0])
+    except ValueError:
+        seconds = float("nan")
+    if not 0 < seconds <= LONGEST_TIMEOUT:  # nan fails this too
+        raise ValueError(f"line {number}: #! timeout must be seconds above 0 and at most "
+                         f"{LONGEST_TIMEOUT:g}, not {args[0]!r}")  # fmt: skip
+    return seconds
+
+
+def _bad_name(name: str) -> str:
+    """Why ``name`` can't be a file in the session's temporary directory ('' if it can)."""
+    if name.startswith("/"):
+        return "a name is relative to {tmp}; drop the leading /"
+    parts = name.split("/")
+    if any(part in ("", ".", "..") for part in parts):
+        return "a name may not hold an empty part, . or ..; give a path inside {tmp}"
+    if "\x00" in name:
+        return "a name may not hold NUL"
+    return ""
+
+
+def _known(cond: str) -> bool:
+    cond = cond[1:] if cond.startswith("!") else cond
+    return (
+        cond in ("root", "linux", "ipv6", "netns")
+        or (cond.startswith("exec:") and len(cond) > 5)
+        or _PYTHON.fullmatch(cond) is not None
+    )
+
+
+def unmet(conditions: list[str]) -> str:
+    """Why the first unmet condition is unmet ('' when all hold)."""
+    for cond in conditions:
+        negated = cond.startswith("!")
+        holds, why = _holds(cond[1:] if negated else cond)
+        if negated and holds:
+            return f"{cond}: {why}"
+        if not negated and not holds:
+            return f"{cond}: {why}"
+    return ""
+
+
+def _holds(cond: str) -> tuple[bool, str]:
+    """Whether ``cond`` holds here, and what is so (said where it decides a skip)."""
+    import os
+    import sys
+
+    if cond.startswith("exec:"):
+        import shutil
+
+        program = cond[5:]
+        found = shutil.which(program)
+        return (True, f"{program} is {found}") if found else (False, f"no {program} on PATH")
+    if cond == "root":
+        return (os.geteuid() == 0, "running as root" if os.geteuid() == 0 else "not root")
+    if cond == "linux":
+        return (sys.platform.startswith("linux"), f"this is {sys.platform}")
+    if cond == "ipv6":
+        return _ipv6()
+    if cond == "netns":
+        return _netns()
+    m = _PYTHON.fullmatch(cond)
+    assert m is not None  # read_directives let only known conditions through
+    op, want = m.group(1), tuple(int(part) for part in m.group(2).split("."))
+    have = sys.version_info[: len(want)]
+    holds = {">=": have >= want, "<=": have <= want, "==": have == want, "!=": have != want,
+             ">": have > want, "<": have < want}[op]  # fmt: skip
+    return holds, f"this is python {sys.version.split()[0]}"
+
+
+@functools.cache
+def _ipv6() -> tuple[bool, str]:
+    import socket
+
+    if not socket.has_ipv6:
+        return False, "this Python has no IPv6"
+    try:
+        with socket.socket(socket.AF_INET6, socket.SOCK_STREAM) as sock:
+            sock.bind(("::1", 0))
+    except OSError as exc:
+        return False, f"can't bind ::1 ({exc.strerror or exc})"
+    return True, "::1 can be bound"
+
+
+@functools.cache
+def _netns() -> tuple[bool, str]:
+    """Whether a network namespace can be made: unshare(1) tried for real (as root, or
+    in a user namespace of its own)."""
+    import os
+    import shutil
+    import subprocess
+
+    program = shutil.which("unshare")
+    if program is None:
+        return False, "no unshare on PATH (util-linux)"
+    argv = [program, "--net", "true"] if os.geteuid() == 0 else [program, "-rn", "true"]
+    try:
+        done = subprocess.run(argv, capture_output=True, text=True, timeout=10)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        return False, f"unshare failed: {exc}"
+    if done.returncode != 0:
+        said = done.stderr.strip().splitlines()
+        return False, f"unshare can't make one here ({said[-1] if said else done.returncode})"
+    return True, "unshare can make one"

@@ -1,0 +1,84 @@
+"""The time limit on a transcript's replay: it cancels the command running when it fires."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+
+class TimeLimit:
+    """Cancels the command a replay is running once the transcript has run ``seconds``:
+    SIGINT to the main thread, which the dispatcher turns into a cancelled command (a
+    blocking call returns EINTR). Only while a command runs, never between them."""
+
+    def __init__(self, seconds: float, note: str = "") -> None:
+        self.seconds = seconds
+        self.note = note  # where the limit comes from, for the report
+        self.started = time.monotonic()
+        self.fired = False
+        self.step = ""  # "FILE:LINE: psl> CMD" of the command running now
+        self._running = False
+        self._lock = threading.Lock()
+        self._done = threading.Event()
+        self._cancelled = threading.Event()  # the command ended after the signal
+        self._main = threading.main_thread().ident
+        self._thread = threading.Thread(target=self._watch, name="pslrepl:replay-time-limit",
+                                        daemon=True)  # fmt: skip
+
+    def __enter__(self) -> TimeLimit:
+        import signal
+
+        # SIGINT must raise KeyboardInterrupt here (pytest may run with it ignored).
+        self._old = signal.signal(signal.SIGINT, signal.default_int_handler)
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        import signal
+
+        self._done.set()
+        self._thread.join()
+        signal.signal(signal.SIGINT, self._old)
+
+    def running(self, step: str, on: bool) -> None:
+        with self._lock:
+            self.step, self._running = step, on
+            if not on and self.fired:
+                self._cancelled.set()
+
+    @property
+    def expired(self) -> bool:
+        return time.monotonic() - self.started >= self.seconds
+
+    def describe(self) -> str:
+        return f"{self.seconds:g} s" + (f", {self.note}" if self.note else "")
+
+    def _watch(self) -> None:
+        import signal
+        import sys
+
+        if self._done.wait(max(0.0, self.started + self.seconds - time.monotonic())):
+            return
+        while True:  # past the limit: the next command that runs is cancelled
+            with self._lock:
+                if self._running and self._main is not None:
+                    self.fired = True
+                    signal.pthread_kill(self._main, signal.SIGINT)
+                    break
+            if self._done.wait(0.05):
+                return
+        # A command that ignores SIGINT (a trapped INT, a call that retries) keeps
+        # running: say which one, where pytest-timeout's dump will show it.
+        if self._cancelled.wait(2.0):
+            return
+        with self._lock:
+            still = self._running
+        if still:
+            # sys.__stderr__: py may have sys.stderr redirected to its own capture.
+            err = sys.__stderr__
+            if err is None:
+                return
+            took = time.monotonic() - self.started
+            err.write(f"pslrepl: {self.step}: still running after {took:.0f} s; cancelling "
+                      "it did not work\n")  # fmt: skip
+            err.flush()

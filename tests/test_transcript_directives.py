@@ -1,0 +1,308 @@
+"""Transcripts as tests: captures, #! require, #! timeout and embedded files."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import stat
+import sys
+from pathlib import Path
+
+import pytest
+
+from pslrepl.replay import read_transcript, replay
+from pslrepl.transcript import captures, format_transcript, literal, match_line, parse
+from pslrepl.transcript.directives import read_directives, unmet
+from tests.helpers import run_cli
+
+
+@pytest.fixture(autouse=True)
+def _private_tmpdir(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+                    ) -> None:  # fmt: skip
+    """Each pslrepl these tests start keeps its temporary directory apart: at start, one
+    removes what a pslrepl that died left in TMPDIR and says so on standard error, which
+    these tests compare whole."""
+    monkeypatch.setenv("TMPDIR", str(tmp_path_factory.mktemp("tmpdir")))
+
+
+# -- captures -------------------------------------------------------------------------
+
+
+def test_a_capture_binds_one_word_and_later_lines_must_show_it() -> None:
+    bound = match_line("token {?tok} ok", "token a1b2 ok", {})
+    assert bound == {"tok": "a1b2"}
+    assert match_line("token {?tok} ok", "token a1 b2 ok", {}) is None  # one word only
+    assert match_line("{tok}", "a1b2", bound) == bound
+    assert match_line("{tok}", "a1b3", bound) is None
+    # used again in the same line: the same text
+    assert match_line("{?w} and {w}", "x and x", {}) == {"w": "x"}
+    assert match_line("{?w} and {w}", "x and y", {}) is None
+
+
+def test_a_capture_with_a_regex_may_hold_braces_and_rebinds_a_name() -> None:
+    assert match_line(r"year {?y:\d{4}}!", "year 2024!", {}) == {"y": "2024"}
+    assert match_line(r"year {?y:\d{4}}!", "year 202!", {}) is None
+    assert match_line(r"{?b:\}+}", "}}", {}) == {"b": "}}"}
+    # a capture always matches afresh: the name takes the new value
+    assert match_line("{?n:[0-9]+}", "7", {"n": "5"}) == {"n": "7"}
+    # an unclosed one is plain text
+    assert captures("left {?open:x") == []
+    assert match_line("left {?open:x", "left {?open:x", {}) == {}
+
+
+def test_a_capture_is_bound_for_the_commands_after_it() -> None:
+    text = ("psl> echo token 9f3a port 41000\ntoken {?tok} port {?port:[0-9]+}\n"
+            "psl> echo {tok}:{port}\n9f3a:41000\n")  # fmt: skip
+    outcome = replay(parse(text), path="t.psl")
+    assert outcome.ok, outcome.report()
+    assert outcome.bindings["tok"] == "9f3a" and outcome.bindings["port"] == "41000"
+    wrong = text.replace("9f3a:41000\n", "9f3a:41001\n")
+    assert not replay(parse(wrong), path="t.psl").ok
+
+
+def test_output_that_looks_like_a_capture_or_a_file_mark_is_written_escaped() -> None:
+    for line in ("token {?tok} here", "-- notes.txt --"):
+        written = literal(line)
+        assert written.endswith(" (re)")
+        assert match_line(written, line, {}) == {}
+
+
+def test_a_bad_capture_regex_is_one_line_naming_it(tmp_path: Path) -> None:
+    path = tmp_path / "t.psl"
+    path.write_text("psl> echo x\n{?v:[x}\n")
+    done = run_cli("--check", str(path))
+    assert done.returncode == 2 and done.stdout == ""
+    assert done.stderr.startswith(f"pslrepl: {path}: capture {{?v:...}} under line 1: bad "
+                                  "regular expression '[x'")  # fmt: skip
+    assert done.stderr.count("\n") == 1
+
+
+# -- #! require -------------------------------------------------------------------------
+
+
+def _ipv6_here() -> bool:
+    try:
+        with socket.socket(socket.AF_INET6) as sock:
+            sock.bind(("::1", 0))
+    except OSError:
+        return False
+    return True
+
+
+def test_each_condition_says_whether_it_holds_here() -> None:
+    major, minor = sys.version_info[:2]
+    assert unmet([]) == ""
+    assert unmet(["linux"]) == ("" if sys.platform.startswith("linux") else unmet(["linux"]))
+    assert unmet([f"python>={major}.{minor}", f"python=={major}.{minor}"]) == ""
+    assert unmet([f"python<={major}.{minor}", f"python<{major}.{minor + 1}"]) == ""
+    assert unmet([f"python>{major}.{minor}"]).startswith(f"python>{major}.{minor}: this is "
+                                                         f"python {major}.{minor}")  # fmt: skip
+    assert unmet([f"python<{major}.{minor}"]) != ""
+    assert unmet(["exec:sh"]) == ""
+    assert unmet(["exec:no-such-program-psl"]) == (
+        "exec:no-such-program-psl: no no-such-program-psl on PATH"
+    )
+    assert unmet(["!exec:no-such-program-psl"]) == ""
+    assert unmet(["!exec:sh"]).startswith("!exec:sh: sh is /")
+    assert (unmet(["root"]) == "") == (os.geteuid() == 0)
+    assert (unmet(["!root"]) == "") == (os.geteuid() != 0)
+    assert (unmet(["ipv6"]) == "") == _ipv6_here()
+    assert unmet(["netns", "!netns"]) != ""  # one of the two is unmet, whichever holds
+    # the first unmet one is the reason
+    assert unmet(["exec:sh", "exec:nope-a", "exec:nope-b"]).startswith("exec:nope-a:")
+
+
+def test_an_unmet_condition_skips_with_the_reason_and_exit_0(tmp_path: Path) -> None:
+    path = tmp_path / "t.psl"
+    path.write_text("#! require exec:sh exec:no-such-program-psl\npsl> echo x\nnot x\n")
+    done = run_cli("--check", str(path))
+    assert done.returncode == 0, done.stderr
+    assert (
+        done.stdout == f"{path}: skip (exec:no-such-program-psl: no no-such-program-psl on PATH)\n"
+    )
+    path.write_text("#! require exec:sh\npsl> echo x\nnot x\n")  # met: it runs, and fails
+    assert run_cli("--check", str(path)).returncode == 1
+
+
+@pytest.mark.parametrize(
+    ("directive", "why"),
+    [
+        ("#! require", "line 1: #! require needs conditions: exec:PROGRAM, root"),
+        ("#! require lnux", "line 1: unknown condition 'lnux'; known: exec:PROGRAM"),
+        ("#! require exec:", "line 1: unknown condition 'exec:'; known:"),
+        ("#! require python>=three", "line 1: unknown condition 'python>=three'"),
+        ("#! timeout", "line 1: #! timeout takes one number of seconds, like #! timeout 30"),
+        ("#! timeout 1 2", "line 1: #! timeout takes one number of seconds"),
+        ("#! timeout 0", "line 1: #! timeout must be seconds above 0 and at most 86400, not '0'"),
+        ("#! timeout -1", "line 1: #! timeout must be seconds above 0"),
+        ("#! timeout nan", "line 1: #! timeout must be seconds above 0"),
+        (
+            "#! timeout soon",
+            "line 1: #! timeout must be seconds above 0 and at most 86400, not 'soon'",
+        ),  # fmt: skip
+        (
+            "#! tiemout 5",
+            "line 1: unknown directive '#! tiemout'; known: #! require COND..., #! timeout S",
+        ),  # fmt: skip
+    ],
+)
+def test_a_wrong_directive_is_one_line_and_status_2(
+    tmp_path: Path, directive: str, why: str
+) -> None:
+    path = tmp_path / "t.psl"
+    path.write_text(f"{directive}\npsl> echo x\nx\n")
+    for mode in ("--check", "--update"):
+        done = run_cli(mode, str(path))
+        assert done.returncode == 2 and done.stdout == ""
+        assert done.stderr.startswith(f"pslrepl: {path}: {why}"), done.stderr
+        assert done.stderr.count("\n") == 1
+    assert path.read_text() == f"{directive}\npsl> echo x\nx\n"
+
+
+def test_a_directive_after_the_first_command_is_refused_and_a_shebang_is_a_comment() -> None:
+    with pytest.raises(ValueError, match="a #! directive goes before the first command"):
+        read_directives(parse("psl> echo x\n#! timeout 5\nx\n"))
+    found = read_directives(parse("#!/usr/bin/env pslrepl\n#! timeout 2.5\npsl> echo x\nx\n"))
+    assert found.timeout == 2.5 and found.require == []
+
+
+# -- embedded files ---------------------------------------------------------------------
+
+EMBEDDED = """\
+# files after the last output
+psl> run -- cat {tmp}/data.txt {tmp}/sub/dir/more.txt
+first line
+psl\\> not a command: a file's line (re)
+x -- y --
+
+third
+exited with status 0
+-- data.txt --
+first line
+psl> not a command: a file's line
+-- sub/dir/more.txt --
+x -- y --
+
+third
+"""
+
+
+def test_embedded_files_are_written_to_tmp_before_the_first_command() -> None:
+    transcript = parse(EMBEDDED)
+    assert len(transcript.steps) == 1
+    assert [f.name for f in transcript.files] == ["data.txt", "sub/dir/more.txt"]
+    assert format_transcript(transcript) == EMBEDDED  # they round-trip
+    outcome = replay(transcript, path="t.psl")
+    assert outcome.ok, outcome.report()
+
+
+def test_embedded_files_are_0600_and_hold_exactly_their_lines(tmp_path: Path) -> None:
+    text = ("psl> run -- {python} -c \"import os, stat, sys; s = os.stat(sys.argv[1]); "
+            "print(oct(stat.S_IMODE(s.st_mode)), repr(open(sys.argv[1], 'rb').read()))\" "
+            "{tmp}/key.pem\n0o600 b'-----BEGIN-----\\n\\n  x\\n'\nexited with status 0\n"
+            "-- key.pem --\n-----BEGIN-----\n\n  x\n")  # fmt: skip
+    outcome = replay(parse(text), path="t.psl")
+    assert outcome.ok, outcome.report()
+
+
+@pytest.mark.parametrize(
+    ("name", "why"),
+    [
+        ("/etc/passwd", "a name is relative to {tmp}; drop the leading /"),
+        ("../up", "a name may not hold an empty part, . or ..; give a path inside {tmp}"),
+        ("a//b", "a name may not hold an empty part, . or ..; give a path inside {tmp}"),
+        ("a/./b", "a name may not hold an empty part, . or ..; give a path inside {tmp}"),
+    ],
+)
+def test_an_embedded_file_outside_tmp_is_refused(tmp_path: Path, name: str, why: str) -> None:
+    path = tmp_path / "t.psl"
+    path.write_text(f"psl> echo x\nx\n-- {name} --\nhi\n")
+    done = run_cli("--check", str(path))
+    assert done.returncode == 2
+    assert done.stderr == f"pslrepl: {path}: line 3: embedded file {name!r}: {why}\n"
+
+
+def test_an_embedded_file_given_twice_is_refused() -> None:
+    with pytest.raises(ValueError, match="embedded file 'a' comes twice; give each file once"):
+        read_directives(parse("psl> echo x\nx\n-- a --\n1\n-- a --\n2\n"))
+
+
+def test_update_keeps_embedded_files_and_directives(tmp_path: Path) -> None:
+    path = tmp_path / "t.psl"
+    path.write_text("#! require exec:cat\npsl> run -- cat {tmp}/f\nold\n-- f --\nnew\n")
+    assert run_cli("--update", str(path)).returncode == 0
+    assert path.read_text() == ("#! require exec:cat\npsl> run -- cat {tmp}/f\nnew\n"
+                                "exited with status 0\n-- f --\nnew\n")  # fmt: skip
+
+
+# -- #! timeout -------------------------------------------------------------------------
+
+SLOW = ('#! timeout 0.5\npsl> echo start\nstart\npsl> echo partial; py "import time; '
+        'time.sleep(30)"\npsl> echo never\nnever\n')  # fmt: skip
+
+
+def test_a_timeout_names_the_command_and_shows_its_output_so_far(tmp_path: Path) -> None:
+    path = tmp_path / "slow.psl"
+    path.write_text(SLOW)
+    done = run_cli("--check", str(path))
+    assert done.returncode == 1
+    lines = done.stdout.splitlines()
+    where = f'{path}:4: psl> echo partial; py "import time; time.sleep(30)"'
+    assert lines[1] == (f"{where}: still running at the time limit (0.5 s, #! timeout on "
+                        "line 1): cancelled; its output so far is below")  # fmt: skip
+    assert "+partial" in lines
+    assert "+error: replay: cancelled at the time limit (0.5 s, #! timeout on line 1)" in lines
+    assert "psl> echo never" not in done.stdout
+
+
+def test_update_at_a_timeout_keeps_what_was_produced(tmp_path: Path) -> None:
+    path = tmp_path / "slow.psl"
+    path.write_text(SLOW)
+    done = run_cli("--update", str(path))
+    assert done.returncode == 1
+    assert done.stdout.splitlines()[0] == f"{path}: updated (2 commands)"
+    assert done.stdout.splitlines()[1].endswith("cancelled; what it had shown is kept")
+    assert path.read_text() == SLOW.replace('time.sleep(30)"\n', 'time.sleep(30)"\npartial\n')
+
+
+def test_the_shorter_of_timeout_and_the_callers_limit_wins() -> None:
+    text = '#! timeout 100\npsl> py "import time; time.sleep(30)"\n'
+    outcome = replay(parse(text), path="t.psl", time_limit=0.3, limit_note="a test's")
+    assert outcome.timed_out and "(0.3 s, a test's)" in outcome.report()
+    text = '#! timeout 0.3\npsl> py "import time; time.sleep(30)"\n'
+    outcome = replay(parse(text), path="t.psl", time_limit=100, limit_note="a test's")
+    assert outcome.timed_out and "(0.3 s, #! timeout on line 1)" in outcome.report()
+
+
+def test_read_transcript_checks_directives_for_every_reader(tmp_path: Path) -> None:
+    """--export-py and --present read transcripts the same way: a typo is named there too."""
+    from pslrepl.replay import TranscriptFileError
+
+    path = tmp_path / "t.psl"
+    path.write_text("#! require lnux\npsl> echo x\nx\n")
+    with pytest.raises(TranscriptFileError, match="unknown condition 'lnux'"):
+        read_transcript(str(path))
+
+
+@pytest.mark.skipif(shutil.which("unshare") is None, reason="no unshare (util-linux) here")
+def test_netns_holds_where_unshare_can_make_one() -> None:
+    import subprocess
+
+    argv = ["unshare", "--net", "true"] if os.geteuid() == 0 else ["unshare", "-rn", "true"]
+    can = subprocess.run(argv, capture_output=True, timeout=10).returncode == 0
+    assert (unmet(["netns"]) == "") == can
+
+
+def test_an_embedded_file_that_cant_be_written_fails_naming_it(tmp_path: Path) -> None:
+    """{tmp} is the session's own, fresh: a file in it fails only when the disk does, or
+    when a name is a file's and a folder's at once, as here."""
+    text = "psl> echo x\nx\n-- a --\n1\n-- a/b --\n2\n"
+    outcome = replay(parse(text), path="t.psl")
+    assert not outcome.ok
+    assert (
+        outcome.report()
+        .splitlines()[1]
+        .startswith("t.psl:5: can't write embedded file a/b in {tmp}: ")
+    )
+    assert stat.S_ISREG(os.stat(__file__).st_mode)  # the shell carried on: nothing else broke
