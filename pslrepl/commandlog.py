@@ -1,8 +1,9 @@
 """The session's commands as data, numbered from 1: each line typed and the calls it made.
 
 Every command is kept; what is bounded is bytes. Past CALLS_BUDGET the oldest commands'
-calls are let go (the line stays, with the count of calls it had); past LINES_BUDGET
-the oldest lines go too, and the log says how many it forgot.
+calls (and what an ls or info showed) are let go (the line stays, with the count of
+calls it had); past LINES_BUDGET the oldest lines go too, and the log says how many it
+forgot.
 """
 
 from __future__ import annotations
@@ -22,7 +23,14 @@ OVERHEAD = 64
 
 
 def calls_size(record: CommandRecord) -> int:
-    return sum(len(c.func) + len(c.args) + len(c.result) + OVERHEAD for c in record.calls)
+    """The calls, and what an ls or info showed beside them (export prints it again)."""
+    size = sum(len(c.func) + len(c.args) + len(c.result) + OVERHEAD for c in record.calls)
+    if record.shown:
+        from pslrepl.invocation import shown_size
+
+        size += shown_size(list(record.shown)) + OVERHEAD * len(record.shown)
+        size += sum(len(k) + len(v) + OVERHEAD for k, v in record.known.items())
+    return size
 
 
 def line_size(record: CommandRecord) -> int:
@@ -54,6 +62,7 @@ class CommandLog:
             self._calls_bytes -= calls_size(old)
             old.dropped_calls = len(old.calls)
             old.calls = ()
+            old.shown, old.known = (), {}
             self._stripped += 1
         while self._lines_bytes > self._lines_budget and len(self._records) > 1:
             old = self._records.popleft()

@@ -23,6 +23,14 @@ if TYPE_CHECKING:
 
     T = TypeVar("T")
 
+# Commands whose output export prints again (from the live objects where it can): their
+# results are kept in the record, up to SHOWN_BUDGET characters of text.
+SHOWN_KEPT = frozenset({"ls", "info", "clients", "help", "tls info", "handlers", "signals",
+                        "set"})  # fmt: skip
+SHOWN_BUDGET = 64 * 1024
+# The command of a record for a line the shell refused before running anything.
+REFUSED = "(refused)"
+
 
 def _plain(values: dict[str, Any]) -> dict[str, Any]:
     """Parsed values without live objects: a resource becomes its name."""
@@ -36,6 +44,25 @@ def _plain(values: dict[str, Any]) -> dict[str, Any]:
         return value
 
     return {key: plain(value) for key, value in values.items()}
+
+
+def shown_size(results: list[Result]) -> int:
+    """About how much text results hold (bytes a peer sent are never kept)."""
+    from pslrepl.results import Fields, Output, Styled, Table, Text
+
+    size = 0
+    for result in results:
+        if isinstance(result, Output):
+            return SHOWN_BUDGET + 1
+        if isinstance(result, Text):
+            size += len(result.text)
+        elif isinstance(result, Styled):
+            size += sum(len(text) for _, text in result.fragments)
+        elif isinstance(result, Table):
+            size += sum(len(c if isinstance(c, str) else c[1]) for row in result.rows for c in row)
+        elif isinstance(result, Fields):
+            size += sum(len(k) + len(v if isinstance(v, str) else v[1]) for k, v in result.pairs)
+    return size
 
 
 class Shown:
@@ -56,7 +83,7 @@ class CommandRecord:
 
     __slots__ = (
         "line", "command", "calls", "ok", "started", "number", "dropped_calls", "values",
-        "argv",
+        "argv", "shown", "known", "error",
     )  # fmt: skip
 
     def __init__(
@@ -79,6 +106,12 @@ class CommandRecord:
         self.argv = argv
         self.number = 0  # its place in the session's CommandLog, from 1
         self.dropped_calls = 0  # calls the log let go to stay in its budget
+        # What a command that shows the session's state (ls, info, help: SHOWN_KEPT)
+        # showed, as results, and the session's live values then ({srv.laddr} and the
+        # like): export prints it again, each live value from the script's own object.
+        self.shown: tuple[Result, ...] = ()
+        self.known: dict[str, str] = {}
+        self.error = ""  # the line the shell said when the command failed, where known
 
 
 class Invocation:
@@ -140,10 +173,17 @@ class Invocation:
             settle_all(fresh, self.session.registry, local)
         self._local_names.clear()
 
-    def record_of(self, *, ok: bool) -> CommandRecord:
+    def record_of(self, *, ok: bool, error: str = "") -> CommandRecord:
+        """The finished command as data; ``error``: the line the shell said, if it failed."""
         self.settle()
-        return CommandRecord(self.text, self.command.name, tuple(self.calls), ok, self.started,
-                             _plain(self.values), tuple(self.argv))  # fmt: skip
+        record = CommandRecord(self.text, self.command.name, tuple(self.calls), ok,
+                               self.started, _plain(self.values),
+                               tuple(self.argv))  # fmt: skip
+        record.error = error
+        if self.command.name in SHOWN_KEPT and shown_size(self.results) <= SHOWN_BUDGET:
+            record.shown = tuple(self.results)
+            record.known = dict(self.session.volatile)
+        return record
 
     def emit(self, result: Result) -> None:
         self.results.append(result)

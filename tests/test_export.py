@@ -23,15 +23,7 @@ RUFF = Path(sys.executable).parent / "ruff"
 # What each transcript uses that export can't write yet (each a marked comment in its
 # script): this list must only shrink. A transcript not here exports whole, and its
 # script must print every output line the transcript shows.
-NOT_YET: dict[str, list[str]] = {
-    "examples/chat-room.psl": ["clients"],
-    "examples/relay.psl": ["info"],
-    "examples/tls.psl": ["tls info"],
-    "transcripts/errors.psl": ["ls", "set", "signal", "source", "trap"],
-    "transcripts/half-close.psl": ["info"],
-    "transcripts/message-boundaries.psl": ["ls"],
-    "transcripts/settings-and-help.psl": ["help", "set"],
-}
+NOT_YET: dict[str, list[str]] = {}
 
 
 MAKERS = ("spawn", "tcp listen", "tcp connect", "accept", "udp open", "serve", "relay",
@@ -43,6 +35,13 @@ MAKERS = ("spawn", "tcp listen", "tcp connect", "accept", "udp open", "serve", "
 # (strict: the day it matches, this entry has to go).
 STALE: dict[str, str] = {}
 
+# Transcripts whose commands use a value captured from output ({?port}: a port a child
+# chose and printed): the script is written with the session's value, not one it reads
+# from its own child's output, so it can't run as the session did (must only shrink).
+CAPTURED: dict[str, str] = {
+    "transcripts/captures.psl": "a captured {?port} is written as the session's port",
+}
+
 
 def expected_lines(path: Path) -> list[str]:
     """The transcript's output lines, every command's in order. A name made again (close
@@ -51,7 +50,10 @@ def expected_lines(path: Path) -> list[str]:
     made: dict[str, int] = {}
     lines: list[str] = []
     for step in parse(path.read_text()).steps:
-        words = shlex.split(step.command)
+        try:
+            words = shlex.split(step.command)
+        except ValueError:  # a line the shell refuses for its quotes makes nothing
+            words = []
         for maker in MAKERS:
             if " ".join(words).startswith(maker + " "):
                 at = 2 if maker == "accept" else len(maker.split())
@@ -96,6 +98,10 @@ def test_transcript_exports_as_a_script_that_prints_its_output(path: Path, tmp_p
     assert (NOT_EXPORTED in source) == bool(script.missing)
     done = run_script(source, tmp_path)
     stderr = done.stderr.decode("utf-8", "replace")
+    if key in CAPTURED:
+        assert ruff_findings(tmp_path / "exported.py") == ""
+        assert done.returncode != 0, f"{key} runs now: take it out of CAPTURED"
+        pytest.xfail(CAPTURED[key])
     assert done.returncode == 0, f"{key}: the script failed:\n{stderr}\n{source}"
     assert ruff_findings(tmp_path / "exported.py") == ""
     if key in NOT_YET:

@@ -18,7 +18,7 @@ __all__ = ["NOT_EXPORTED", "Script", "exporters", "export_records"]
 
 # The modules that declare exporters (each has an EXPORTERS dict: command name -> function).
 MODULES = ("processes", "sockets", "socket_steps", "unix_sockets", "servers", "relays",
-           "tls_clients", "shlib", "session_cmds")  # fmt: skip
+           "tls_clients", "shlib", "session_cmds", "looking")  # fmt: skip
 
 # Commands whose NAME is the resource they make; every other command's NAME (and
 # accept's LISTENER) must be one the script has made.
@@ -35,6 +35,12 @@ NAMES_NO_RESOURCE = ("log", "getprotobyname", "getfqdn")
 # other command that failed in the session is marked, not written as if it worked.
 FAILURES = ("spawn", "read", "recv", "signal", "terminate", "kill", "run", "tls connect",
             "py", "set", "trap", "expect", "sudo", "sh", "source")  # fmt: skip
+
+# Commands whose exporters write what the shell does when they fail even where the shell
+# made no call (a missing program is found before Popen; a read's wait is select's).
+# Any other command that failed without a call was refused by the shell: the script
+# prints what the shell said.
+WRITES_FAILURE = ("spawn", "read", "recv", "run", "tls connect", "py", "expect", "sudo", "sh")
 
 # Commands that make no stdlib call and show nothing a script would: left out, said so.
 LOOKING_BACK = ("history", "explain", "export py")
@@ -76,19 +82,28 @@ def export_records(
     source: str = "",
     tls: dict[str, str] | None = None,
     tmp: str = "",
+    files: dict[str, str] | None = None,
 ) -> Script:
     """The script for a session's commands, in order; ``Script.text()`` is its source,
     ``Script.missing`` the commands it could only mark as comments. ``tls``: the PEM
     text of tls_pems(); ``tmp``: the session's temporary directory ({tmp}), whose paths
-    become the script's own."""
+    become the script's own; ``files``: a transcript's embedded files (name -> text), which
+    the script writes there first."""
     table = exporters()
     script = Script(source=source)
     script.tls = tls
     script.session_tmp = tmp
+    script.files = dict(files or {})
     for record in records:
         if record.command in LOOKING_BACK:
             continue
         script.comment(record)
+        if _refused(record):
+            from pslrepl.export.script import wrapped_print
+
+            script.add("# the shell refused it before making any call; what it said:",
+                       wrapped_print(record.error))  # fmt: skip
+            continue
         exporter = table.get(record.command)
         if exporter is None:
             script.not_exported(record, f"`{record.command}` has no exporter yet; what it did "
@@ -102,6 +117,8 @@ def export_records(
         try:
             _check_names(script, record)
             exporter(script, record)
+            if script.explain and record.calls:
+                _explained(script, record)
         except Unexportable as exc:  # what it began is taken back; the comment says why
             del script.body[mark[0] :]
             script.imports, script.helpers = mark[1], mark[2]
@@ -112,6 +129,24 @@ def export_records(
             script.not_exported(record, f"export failed on it ({type(exc).__name__}: {exc}); "
                                 "please report it")  # fmt: skip
     return script
+
+
+def _explained(script: Script, record: CommandRecord) -> None:
+    """What `set explain on` showed after the command: its calls as the shell wrote them
+    (the script's own lines above make them)."""
+    from pslrepl.export.script import wrapped_print
+
+    script.add("# what explain showed: the calls above, as the shell wrote them")
+    for call in record.calls:
+        script.add(wrapped_print(f"  {call.python()}"))
+
+
+def _refused(record: CommandRecord) -> bool:
+    from pslrepl.invocation import REFUSED
+
+    if record.ok or not record.error:
+        return False
+    return record.command == REFUSED or (not record.calls and record.command not in WRITES_FAILURE)
 
 
 def _check_names(script: Script, record: CommandRecord) -> None:

@@ -167,7 +167,21 @@ def clock(t):
 }
 
 # The module each helper imports (at the script's top, with the rest).
+HELPERS["write_file"] = (
+    (),
+    r'''
+def write_file(top, name, text):
+    """Write a file under the directory ``top`` (0600; its folders made as needed)."""
+    path = os.path.join(top, name)
+    os.makedirs(os.path.dirname(path), mode=0o700, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
+        fh.write(text)
+''',
+)
+
 HELPER_IMPORTS: dict[str, tuple[str, ...]] = {
+    "write_file": ("os",),
     "status": ("signal",),
     "clock": ("time",),
     "pem_file": ("contextlib", "tempfile"),

@@ -15,26 +15,64 @@ def transcript_records(path: str) -> tuple[list[CommandRecord], dict[str, Any]]:
     session's facts export_records takes as keywords (export's session_facts). Raises
     replay.TranscriptFileError for a file that is no transcript."""
     import io
+    import sys
 
     from pslrepl.app import build, shutdown
     from pslrepl.environment import Environment
-    from pslrepl.replay import read_transcript
-    from pslrepl.transcript import expand, parse
+    from pslrepl.replay import _write_file, read_transcript
+    from pslrepl.transcript import expand, match_output, parse
 
     transcript = parse(read_transcript(path))
     sink = io.StringIO()
     session, dispatcher = build(Environment(stdout=sink, stderr=sink))
     try:
-        bindings = {"tmp": session.tmp}
+        # As replay binds them: {tmp}, {python}, each live value, and what a capture
+        # ({?token}) matched in an earlier step's output.
+        bindings = {"tmp": session.tmp, "python": sys.executable}
+        for file in transcript.files:
+            _write_file(session.tmp, file)
         for step in transcript.steps:
             bindings.update(session.volatile)
-            dispatcher.run_line(expand(step.command, bindings))
+            before = len(session.history)
+            line = expand(step.command, bindings)
+            dispatcher.run_line(line)
+            said = sink.getvalue()
+            _note_errors(session, line, before, said)
             if session.exit_requested is not None:
                 break
+            bindings.update(session.volatile)
+            actual = said.split("\n")
+            if actual[-1] == "":
+                actual.pop()
+            bindings = match_output(step.expected, actual, bindings) or bindings
             sink.seek(0)
             sink.truncate()
         from pslrepl.export import session_facts
 
-        return list(session.history), session_facts(session)
+        facts = session_facts(session)
+        facts["files"] = {file.name: file.text for file in transcript.files}
+        return list(session.history), facts
     finally:
         shutdown(session)
+
+
+def _note_errors(session: Any, line: str, before: int, said: str) -> None:
+    """Give the step's failed records the error lines the shell said, in order; a line
+    the shell refused before it ran any command (an unknown command, a bad argument)
+    becomes a record of its own that made no call."""
+    import time
+
+    from pslrepl.invocation import REFUSED, CommandRecord
+
+    errors = [text for text in said.split("\n") if text.startswith("error: ")]
+    new = [r for r in list(session.history)[before:] if not r.ok]
+    if not new and errors and len(session.history) == before:
+        record = CommandRecord(line, REFUSED, (), False, time.time())
+        record.error = errors[-1]
+        session.history.append(record)
+        return
+    if len(new) == 1 and errors:
+        new[0].error = new[0].error or errors[-1]
+        return
+    for record, error in zip(new, errors, strict=False):
+        record.error = record.error or error

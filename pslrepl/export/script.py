@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from pslrepl.export.helpers import HELPER_IMPORTS, HELPERS
 
 TYPE_CHECKING = False
@@ -41,7 +43,7 @@ RESERVED = frozenset({
     "Discard", "Chat", "Relay", "TEST_CA_PEM", "SERVER_CERT_PEM", "SERVER_KEY_PEM",
     "errno", "n", "err", "packed", "timeout", "data", "chunk", "ready", "flags", "peer",
     "returncode", "done", "exc", "sock", "family", "kind", "proto", "sockaddr",
-    "path", "host", "service",
+    "path", "host", "service", "importlib", "spec", "module",
     "rows", "name", "child", "command", "rc", "rc_text", "state", "cert", "cipher",
     "fields", "key", "value", "name_of", "received", "report", "when", "signum",
     "message", "tls_client", "tls_context", "_", "l", "I", "O", "pathlib", "tmp", "shutil",
@@ -66,6 +68,7 @@ class Script:
         self.live: dict[str, str] = {}  # what is open now: closed at the script's end
         self.printed: set[str] = set()  # processes that have printed something
         self.display = "text"
+        self.explain = False  # set explain on: each command's calls are printed after it
         self.timeout = 5.0
         self.missing: list[str] = []  # commands not exported, as marked comments
         self.globals: set[str] = set()  # module-level names the script has defined
@@ -78,6 +81,9 @@ class Script:
         self.tls: dict[str, str] | None = None
         self.session_tmp = ""  # the session's temporary directory, whose paths are {tmp}
         self.cleanup: list[str] = []  # statements the script's end runs (remove its tmp)
+        # The transcript's embedded files (name under {tmp} -> text): the script writes
+        # them in its own temporary directory first, as replay does in the session's.
+        self.files: dict[str, str] = {}
 
     # -- building ---------------------------------------------------------------------
 
@@ -158,6 +164,16 @@ class Script:
     # -- the whole script ---------------------------------------------------------------
 
     def text(self) -> str:
+        top = self.session_tmp.rstrip("/")
+        if top and (self.files or any(top in line for line in self.body)):
+            self.tmp_setup()
+        import sys
+
+        python = repr(sys.executable)  # the interpreter ({python}): the script's own
+        if any(python in line for line in self.body if not line.lstrip().startswith("#")):
+            self.imp("sys")
+            self.body = [line if line.lstrip().startswith("#") else
+                         line.replace(python, "sys.executable") for line in self.body]  # fmt: skip
         head = [
             "#!/usr/bin/env python3",
             '"""A pslrepl session as a script that makes the same stdlib calls.',
@@ -180,6 +196,8 @@ class Script:
         if self.helpers or self.constants:
             head.append("")  # two blank lines after a definition, one after the imports
         lines = head + self.body + self._ending()
+        if top and "tmp" in self.globals:
+            lines = own_tmp(lines, top)
         # no run of blank lines longer than two, none at the end
         out: list[str] = []
         for line in lines:
@@ -189,6 +207,31 @@ class Script:
         while out and out[-1] == "":
             out.pop()
         return "\n".join(out) + "\n"
+
+    def tmp_setup(self) -> None:
+        """The script's own temporary directory (``tmp``), made once, removed at the end;
+        the transcript's embedded files written in it (0600, as replay writes them)."""
+        if "tmp" not in self.globals:
+            self.globals.add("tmp")
+            self.imp("tempfile", "shutil")
+            self.body.insert(0, "tmp = tempfile.mkdtemp()  # the script's own directory, "
+                             "as the shell has its {tmp}")  # fmt: skip
+            self.cleanup.append("shutil.rmtree(tmp)")
+        if self.files:
+            helper = self.use("write_file")
+            at = self.body.index(next(line for line in self.body if line.startswith("tmp = ")))
+            lines = ["# The transcript's embedded files, in the script's own directory"]
+            for name, text in self.files.items():
+                parts = [literal(part, indent=4) for part in text.splitlines(keepends=True)]
+                if len(parts) == 1 and len(f"{helper}(tmp, {name!r}, {parts[0]})") <= 96:
+                    lines.append(f"{helper}(tmp, {name!r}, {parts[0]})")
+                    continue
+                lines.append(f"{helper}(")
+                lines.append(f"    tmp,\n    {name!r},")
+                lines.extend(["    " + part for part in parts] or ["    ''"])
+                lines.append(")")
+            self.body[at + 1 : at + 1] = "\n".join(lines).split("\n")
+            self.files = {}
 
     def _ending(self) -> list[str]:
         """What the shell does on exit: each child still running ended, each socket closed."""
@@ -208,6 +251,32 @@ class Script:
                 lines.append(f"{v}.close()")
         lines.extend(self.cleanup)
         return lines
+
+
+# A one-line string literal as exporters write them: an optional prefix, then quotes.
+_STRING = re.compile(r"""(?<![\w])([rRbBfF]{0,2})('(?:[^'\\]|\\.)*'|"(?:[^"\\]|\\.)*")""")
+
+
+def own_tmp(lines: list[str], top: str) -> list[str]:
+    """The lines with the session's temporary directory ``top`` written as the script's
+    own ``tmp``: a literal holding it becomes an f-string, a comment says {tmp}."""
+
+    def rewrite(m: re.Match[str]) -> str:
+        prefix, body = m.group(1), m.group(2)
+        if top not in body or "b" in prefix.lower() or "r" in prefix.lower():
+            return m.group(0)
+        if "f" not in prefix.lower():
+            body = body.replace("{", "{{").replace("}", "}}")
+            prefix += "f"
+        return prefix + body.replace(top, "{tmp}")
+
+    out = []
+    for line in lines:
+        if top in line:
+            comment = line.lstrip().startswith("#")
+            line = line.replace(top, "{tmp}") if comment else _STRING.sub(rewrite, line)
+        out.append(line)
+    return out
 
 
 def literal(value: object, *, indent: int = 4, width: int = 96) -> str:

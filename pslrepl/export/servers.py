@@ -165,6 +165,19 @@ HELPER_IMPORTS = {
 }
 
 
+def _own_handler(script: Script, v: str, handler: str) -> str:
+    """A handler class from the user's own file (python:PATH:CLASS), loaded as the shell
+    loads it: the file as a module of its own, the class taken from it."""
+    path, _, name = handler.removeprefix("python:").rpartition(":")
+    script.imp("importlib.util")
+    stem = path.rsplit("/", 1)[-1].removesuffix(".py")
+    script.add(f"spec = importlib.util.spec_from_file_location({stem!r}, {path!r})",
+               "module = importlib.util.module_from_spec(spec)",
+               "spec.loader.exec_module(module)",
+               f"{v}_handler = module.{name}")  # fmt: skip
+    return f"{v}_handler"
+
+
 def _serve(script: Script, record: CommandRecord) -> None:
     from pslrepl.addresses import parse_addr
 
@@ -175,7 +188,8 @@ def _serve(script: Script, record: CommandRecord) -> None:
                          "min_version", "max_version", "ciphers", "idle", "max_clients",
                          "manual", "timeout", "queue_size", "reuse_address")
              if values.get(k)]  # fmt: skip
-    if proto != "tcp" or handler not in HANDLERS or given:
+    own = handler.startswith("python:") and handler.count(":") >= 2
+    if proto != "tcp" or (handler not in HANDLERS and not own) or given:
         what = ", ".join(f"--{k.replace('_', '-')}" for k in given) or f"{proto} {handler}"
         script.not_exported(record, f"serve with {what} is not exported yet")
         return
@@ -191,7 +205,7 @@ def _serve(script: Script, record: CommandRecord) -> None:
     script.imp("socketserver", "threading")
     script.use("addr")
     script.use("CountedServer")
-    cls = script.use(HANDLERS[handler])
+    cls = _own_handler(script, v, handler) if own else script.use(HANDLERS[handler])
     if handler == "chat" and not values.get("threading"):
         script.add(f'print("note: {handler} serves each client in its own thread (--threading)")')
     mixins = "CountedServer, TLSServer" if tls else "CountedServer"

@@ -24,13 +24,22 @@ def _set(script: Script, record: CommandRecord) -> None:
     if not record.ok:
         script.not_exported(record, "a set the shell refused")
         return
+    if value is None:  # set, set KEY: the shell's settings, as it showed them
+        from pslrepl.export.looking import reprint
+
+        script.add("# the shell's settings, as it showed them")
+        reprint(script, record)
+        return
     if key == "display" and value in ("text", "hex", "repr"):
         script.display = value
         script.add(f"# from here on, data is shown as {value}")
     elif key == "timeout" and value is not None:
         script.timeout = float(value)
         script.add(f"# from here on, waits give up after {float(value):g} s")
+    elif key == "notes" and value is not None:
+        script.add("# (notes are the shell's own lessons on what it sees: a script has none)")
     elif key == "explain" and value is not None:
+        script.explain = value == "on"
         script.add("# (explain shows each call as Python: this script is those calls)")
     else:
         script.not_exported(record, f"set {key or ''} is not exported yet".replace("  ", " "))

@@ -82,9 +82,34 @@ def _tls_info(script: Script, record: CommandRecord) -> None:
     )
     script.add("]")
     script.add("for key, value in fields:", "    print(f\"{key + ':':<16} {value}\")")
-    script.not_exported(record, "tls info's lines past sha256 (session reused, the chain, "
-                        "the handshake's messages) come from the shell's trace of the "
-                        "handshake: not exported yet")  # fmt: skip
+    _tls_info_rest(script, record)
+
+
+def _tls_info_rest(script: Script, record: CommandRecord) -> None:
+    """tls info's lines past sha256: whether the session was reused, asked of the socket;
+    the client certificate, the chain and the handshake's messages as the shell's trace
+    of the handshake saw them (ssl gives a script no such trace)."""
+    from pslrepl.export.looking import CALL, reprint
+    from pslrepl.results import Fields, Styled
+
+    v = script.var(record.values["name"])
+    fields = next((r for r in record.shown if isinstance(r, Fields)), None)
+    if fields is None:
+        return reprint(script, record)  # says why it can't
+    keys = [key for key, _ in fields.pairs]
+    rest = fields.pairs[keys.index("sha256") + 1 :] if "sha256" in keys else []
+    if not rest:
+        return
+    width = max(len(key) for key in keys)
+    lines = []
+    for key, value in rest:
+        if key == "session reused":
+            value = ("@" + CALL, f'"yes" if {v}.session_reused else "no"')
+        lines.append(Styled((("key", f"{key + ':':<{width + 1}} "),
+                             (value if isinstance(value, tuple) else ("", value)))))  # fmt: skip
+    script.add("# The rest as the shell's trace of the handshake saw it (ssl gives a script "
+               "none)")  # fmt: skip
+    reprint(script, record, results=tuple(lines))
 
 
 EXPORTERS = {"tls connect": _tls_connect, "tls info": _tls_info}
