@@ -163,6 +163,7 @@ class Dispatcher:
             ctx.command.handler(ctx)
             self.show(ctx)
             self.session.history.append(ctx.record_of(ok=True))
+            self.notes()
             return True
         except KeyboardInterrupt:
             self._interrupted = True
@@ -173,14 +174,17 @@ class Dispatcher:
             if ctx is not None:
                 self.show(ctx)
             self.error(str(exc))
+            self.notes(ctx, exc)
         except PslError as exc:
             if ctx is not None:
                 self.show(ctx)
             self.error(str(exc))
+            self.notes(ctx, exc)
         except OSError as exc:
             if ctx is not None:
                 self.show(ctx)
             self.error(f"{ctx.command.name if ctx else 'command'}: {describe_oserror(exc)}")
+            self.notes(ctx, exc)
         except Exception as exc:  # a bug of ours: still one line, and the shell goes on
             if ctx is not None:
                 self.show(ctx)
@@ -246,3 +250,16 @@ class Dispatcher:
 
     def error(self, message: str) -> None:
         self.session.printer.error(message, where=self.location)
+
+    def notes(self, ctx: Invocation | None = None, exc: BaseException | None = None) -> None:
+        """Pitfall notes (pitfalls.py) on what a failure, or the children meanwhile, show."""
+        pitfalls = self.session.pitfalls
+        said = (
+            pitfalls.failed(self.session, ctx.command.name, ctx.values, exc)
+            if ctx and exc
+            else None
+        )
+        lines = [said] if said else []
+        lines += pitfalls.after(self.session)
+        if lines:
+            self.session.printer.write([[("note", line)] for line in lines])

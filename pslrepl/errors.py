@@ -9,6 +9,8 @@ import os
 class PslError(Exception):
     """A failure the user caused or can fix: shown as one ``error:`` line."""
 
+    errno: int | None = None  # the OSError's errno behind it, where there was one
+
 
 class UsageError(PslError):
     """A command line that does not fit the command's syntax."""

@@ -14,6 +14,7 @@ from pslrepl.pending import LIVE_KINDS as LIVE_KINDS
 from pslrepl.pending import PENDING_MAX as PENDING_MAX
 from pslrepl.pending import TRAFFIC_LINES as TRAFFIC_LINES
 from pslrepl.pending import Pending as Pending
+from pslrepl.pitfalls import Pitfalls
 from pslrepl.render import event_line
 from pslrepl.resources.registry import Registry
 from pslrepl.settings import Settings as Settings
@@ -52,6 +53,7 @@ class Session:
         # Each command's effect as data (its calls and results), newest last: what
         # explain, export and timeline are built on.
         self.history = CommandLog()
+        self.pitfalls = Pitfalls(self.settings)  # each classic lesson said once, as it happens
         # Values that change from run to run, by the placeholder a transcript writes
         # for them ({p.pid} -> "4242"); resources add theirs as they learn them.
         self.volatile = Volatile(lambda name: name in self.registry)

@@ -18,6 +18,7 @@ class Settings:
         self.events = events
         self.color = color
         self.explain = False
+        self.notes = True
         self.grace = 1.0
         self.tls_keylog = ""  # tls-keylog: an absolute path, or "" for off
 
@@ -26,6 +27,7 @@ class Settings:
         "events": ("live", "quiet"),
         "color": ("on", "off"),
         "explain": ("on", "off"),
+        "notes": ("on", "off"),
     }
     HELP = {
         "display": "how received bytes are shown: text, hex (a hexdump) or repr",
@@ -34,6 +36,8 @@ class Settings:
         "events": "live: show what happens above the prompt; quiet: only log it",
         "color": "coloured output (off when NO_COLOR is set or output is not a terminal)",
         "explain": "after each command, list the stdlib calls it made",
+        "notes": "a `note:` line when a classic pitfall happens (two sends read by one "
+        "recv, TIME_WAIT, a zombie...), each once per session",
         "grace": "seconds between TERM and KILL when a child is closed",
         "tls-keylog": "a file every TLS connection writes its secrets to, for Wireshark "
         "(SSLContext.keylog_filename; made 0600); off stops it",
@@ -58,7 +62,7 @@ class Settings:
         choices = self.CHOICES.get(key)
         if choices and raw not in choices:
             raise UsageError(f"{key} must be one of {', '.join(choices)}, not {raw!r}")
-        if key in ("color", "explain"):
+        if key in ("color", "explain", "notes"):
             setattr(self, key, raw == "on")
         elif key in ("timeout", "grace"):
             setattr(self, key, parse_duration(raw, what=key))

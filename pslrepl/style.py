@@ -23,6 +23,7 @@ STYLES: dict[str, str] = {
     "option": "ansiyellow",
     "example": "ansigreen",
     "calls": "ansimagenta",
+    "note": "ansicyan italic",  # a pitfall's lesson, said once as it happens
     "explain": "ansimagenta",  # explain's lines of Python: never wrapped (render.py)
     "hex.offset": "ansibrightblack",
     "hex.ascii": "ansicyan",

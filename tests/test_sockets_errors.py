@@ -52,7 +52,7 @@ def test_boundaries_that_are_in_range(shell: Shell) -> None:
     assert "SO_RCVBUF = " in shell.ok("sockopt c SO_RCVBUF 2147483647")
     shell.ok("send c abc")
     assert shell.ok("recv s 1") == "a\n(1 byte)\n"
-    assert shell.ok("recv s 67108864") == "bc\n(2 bytes)\n"
+    assert shell.ok("recv s 67108864").startswith("bc\n(2 bytes)\n")
 
 
 def test_sendto_port_zero_says_it_is_no_destination(shell: Shell) -> None:

@@ -209,8 +209,12 @@ def _recv(ctx: Invocation) -> None:
     if mode and not res.byte_stream:
         raise UsageError(f"recv: --{mode} reads a byte stream; {res.name} is {res.kind}: "
                          "each recv is one datagram")  # fmt: skip
-    got = read_stream(ctx, res, mode=mode, size=ctx["bufsize"] or DEFAULT_BUFSIZE, until=until)
+    size = ctx["bufsize"] or DEFAULT_BUFSIZE
+    got = read_stream(ctx, res, mode=mode, size=size, until=until)
     data = got.data
+    pitfalls = ctx.session.pitfalls
+    said = pitfalls.received(res.sock, res.name, len(data), pitfalls.peer(ctx.session, res.sock),
+                             quiet=bool(mode))  # fmt: skip
     if data:
         ctx.emit(Output(data, "data", mode=ctx.display()))
         ctx.emit(Text(f"({plural(len(data), 'byte')})", "notice"))
@@ -219,6 +223,8 @@ def _recv(ctx: Invocation) -> None:
         if data and mode in ("line", "until"):
             note = f"{note} before the {'newline' if mode == 'line' else 'match'}"
         ctx.emit(Text(note, "notice"))
+    if said:
+        ctx.say(said, "note")
 
 
 @COMMANDS.command(
@@ -254,3 +260,6 @@ def _recvfrom(ctx: Invocation) -> None:
     if flags & socket.MSG_TRUNC:
         ctx.say(f"warning: the datagram was longer than {size} bytes: the rest is lost "
                 "(MSG_TRUNC)", "warning")  # fmt: skip
+        said = ctx.session.pitfalls.note("msg-trunc")
+        if said:
+            ctx.say(said, "note")

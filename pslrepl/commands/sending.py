@@ -91,8 +91,15 @@ def _send_once(ctx: Invocation, *, newline: bool) -> None:
     except OSError as exc:
         raise _send_error(ctx, res, exc, 0, len(data)) from None
     res.traffic("send", "out", data[:n])
+    pitfalls = ctx.session.pitfalls
+    pitfalls.sent(res.sock, n)
     note = "" if n == len(data) else f" of {len(data)} (send may send less: sendall loops)"
     ctx.emit(Styled((("name", res.name), ("notice", f": sent {plural(n, 'byte')}{note}"))))
+    if n < len(data):
+        said = pitfalls.note("partial-send", f"{res.name}'s send took {n:,} of "
+                             f"{plural(len(data), 'byte')}")  # fmt: skip
+        if said:
+            ctx.say(said, "note")
 
 
 @COMMANDS.command(
@@ -122,6 +129,7 @@ def _sendall(ctx: Invocation) -> None:
     finally:
         if sent:
             res.traffic("send", "out", data[:sent])
+            ctx.session.pitfalls.sent(res.sock, sent)
     ctx.emit(Styled((("name", res.name), ("notice", f": sent all {plural(sent, 'byte')}"))))
 
 

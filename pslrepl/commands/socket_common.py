@@ -140,7 +140,9 @@ def socket_error(name: str, exc: OSError, addr: str = "", *, path: bool = False,
                         "most 107 (sun_path): give a shorter one, or a path relative to the "
                         "current directory")  # fmt: skip
     hint = hints.get(code or -1)
-    return PslError(f"{name}: {describe_oserror(exc)}" + (f": {hint}" if hint else ""))
+    error = PslError(f"{name}: {describe_oserror(exc)}" + (f": {hint}" if hint else ""))
+    error.errno = code  # kept as data: a pitfall note reads it
+    return error
 
 
 def refuse_port_zero(command: str, addr: Addr) -> None:

@@ -136,6 +136,7 @@ def _bind(ctx: Invocation) -> None:
         if exc.errno == errno.EADDRINUSE and not addr.path:
             error = PslError(f"{error} (or `sockopt {res.name} SO_REUSEADDR on` before bind, "
                              "if it was only just closed)")  # fmt: skip
+            error.errno = exc.errno
         raise error from None
     if addr.path:
         res.unix_path = addr.path  # the socket's file: removed when it is closed

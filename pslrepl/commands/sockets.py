@@ -130,6 +130,7 @@ def _tcp_listen(ctx: Invocation) -> None:
         if exc.errno == errno.EADDRINUSE and not ctx["reuseaddr"]:
             # Often a recent connection in TIME_WAIT, not a listener: SO_REUSEADDR helps.
             error = PslError(f"{error} (or --reuseaddr, if it was only just closed)")
+            error.errno = exc.errno
         raise error from None
     new_socket(ctx, name, sock, kind="listener", origin="listening on")
     if addr.host in ("", "0.0.0.0", "::"):
