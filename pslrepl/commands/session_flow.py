@@ -57,8 +57,10 @@ def _wait(ctx: Invocation) -> None:
 
         rc = res.returncode
         assert rc is not None
-        ctx.record("Popen.wait", "", rc, on=res.obj)
-        ctx.emit(Styled((("name", res.name), ("", f": {describe_status(rc)}"))))
+        # An sh job says its end as sh does (ErrorReturnCode_N) and waits with sh's call.
+        text = res.exit_text() if hasattr(res, "exit_text") else describe_status(rc)
+        ctx.record(getattr(res, "WAIT_CALL", "Popen.wait"), "", rc, on=res.obj)
+        ctx.emit(Styled((("name", res.name), ("", f": {text}"))))
     else:
         ctx.emit(Styled((("name", res.name), ("", f": {res.waited(event)}"))))
 
