@@ -28,6 +28,7 @@ if TYPE_CHECKING:
 SPLICE = hasattr(os, "splice")
 MOVE = getattr(os, "SPLICE_F_MOVE", 0)  # hints: move pages rather than copy them,
 MORE = getattr(os, "SPLICE_F_MORE", 0)  # and more data follows (fewer small segments)
+BULK = 1 << 16  # a splice this big is a bulk transfer's: more follows (SPLICE_F_MORE)
 REAP_WAIT = 2.0  # seconds a finished relay waits for its exec: child to exit
 
 
@@ -147,7 +148,7 @@ class Relay(Resource):
                 n = os.splice(src.rfd, pw, CHUNK, flags=MOVE)
                 if n == 0:
                     return True
-                more = MORE if n == CHUNK else 0
+                more = MORE if n >= BULK else 0
                 if self.link.any(way):  # linked meanwhile: what the pipe holds goes through it
                     t = time.monotonic()
                     parts = []
@@ -160,7 +161,7 @@ class Relay(Resource):
                     return False
                 while n:
                     # MORE (MSG_MORE) corks the socket for up to 200 ms waiting for the
-                    # rest: only when a full chunk came is more sure to follow; a small
+                    # rest: only in a bulk transfer is more sure to follow; a small
                     # message (a keystroke, a request) goes at once.
                     m = os.splice(pr, dst.wfd, n, flags=MOVE | more)
                     n -= m

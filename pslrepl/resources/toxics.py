@@ -153,8 +153,8 @@ class Toxic:
 
     def settings(self) -> str:
         spec = KINDS[self.kind]
-        return " ".join(f"{k}={show_value(spec[k][0], v)}" for k, v in self.params.items()
-                        if v != spec[k][1])  # fmt: skip
+        shown = [k for k, v in self.params.items() if v != spec[k][1]] or list(self.params)
+        return " ".join(f"{k}={show_value(spec[k][0], self.params[k])}" for k in shown)
 
     def spec(self) -> str:
         """The toxic as --link would take it."""
