@@ -73,7 +73,7 @@ def _write_data(ctx: Invocation, *, newline: bool) -> None:
 
 @COMMANDS.command(
     "eof",
-    "close a child's stdin, so it sees end of input",
+    "close a child's stdin, so it sees end of input (on a --pty terminal: send ^D)",
     args=(CHILD,),
     calls=("Popen.stdin.close",),
     examples=("eof p",),
@@ -82,6 +82,11 @@ def _write_data(ctx: Invocation, *, newline: bool) -> None:
 def _eof(ctx: Invocation) -> None:
     proc = live_process(ctx)
     proc.close_stdin()
+    if proc.terminal:  # a terminal stays open: its end of input is a character
+        ctx.record("os.write", "master, b'\\x04'", 1, note="VEOF, ^D unless stty changed it")
+        ctx.emit(Styled((("name", proc.name), ("notice", ": sent ^D (the terminal's EOF "
+                                                         "character, VEOF)"))))  # fmt: skip
+        return
     ctx.record("Popen.stdin.close", "", on=proc.popen)
     ctx.emit(Styled((("name", proc.name), ("notice", ": stdin closed"))))
 

@@ -18,7 +18,7 @@ from pslrepl.commands.process_common import (
 )
 from pslrepl.commandspec import Arg, Commands, Opt
 from pslrepl.errors import PslError, Timeout, UsageError
-from pslrepl.kinds import NEW, PATH, SIGNAL
+from pslrepl.kinds import ANY_RESOURCE, NEW, PATH, SIGNAL, Int
 from pslrepl.render import plural, preview
 from pslrepl.results import Styled
 from pslrepl.signals_table import describe_status, parse_signal, signal_expr, signal_label
@@ -28,6 +28,7 @@ from pslrepl.signals_table import describe_status, parse_signal, signal_expr, si
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from pslrepl.invocation import Invocation
+    from pslrepl.resources.plumbing import Stdio
 
 COMMANDS = Commands(PROCESSES)
 
@@ -184,18 +185,44 @@ IGNORE = Opt(
 )
 
 
+PIPING = (
+    Opt("--stdin", "its stdin: a FILE, devnull, or a CHILD's stdout (a pipeline: "
+        "stdin=CHILD.stdout)", "FROM"),
+    Opt("--stdout", "its stdout: a FILE (created 0600), devnull, or pipe (kept for a later "
+        "spawn --stdin NAME: the shell does not read it)", "TO"),
+    Opt("--stderr", "its stderr: stdout (STDOUT), devnull or a FILE", "TO"),
+    Opt("--text", "text mode (text=True): Popen's stdin and stdout are text files"),
+    Opt("--bufsize", "Popen's bufsize for its stdin and stdout files (default 0)", "N",
+        kind=Int(-1, 1 << 30)),
+    Opt("--pass", "keep SOCKET open in the child (pass_fds); its fd number is in PSL_FD "
+        "(PSL_FD_<NAME> for several)", "SOCKET", kind=ANY_RESOURCE, repeat=True),
+    Opt("--pty", "run it on a pseudo-terminal (os.openpty): isatty is true, stdio "
+        "line-buffered"),
+    Opt("--size", "the terminal's size with --pty, as stty's columns x rows", "WxH"),
+)  # fmt: skip
+
+
 @COMMANDS.command(
     "spawn",
     "start a program with pipes and keep it under NAME",
     args=(Arg("NAME", NEW),),
     rest=True,
-    opts=(SHELL, CWD, ENV, Opt("--merge-stderr", "stderr into stdout (stderr=STDOUT)"), IGNORE),
-    calls=("subprocess.Popen",),
+    opts=(
+        SHELL,
+        CWD,
+        ENV,
+        Opt("--merge-stderr", "stderr into stdout (stderr=STDOUT)"),
+        IGNORE,
+        *PIPING,
+    ),  # fmt: skip
+    calls=("subprocess.Popen", "os.openpty"),
     examples=(
         "spawn p -- sort",
         "spawn repl -- python3 -u -i",
         "spawn s --shell -- 'yes | head'",
         "spawn immune --ignore HUP,INT -- sleep 30",
+        "spawn quiet --stdout devnull --stderr stdout -- ls /",
+        "spawn tty --pty --size 100x30 -- python3 -c 'import os; print(os.get_terminal_size())'",
     ),
     details="The child's stdout and stderr are drained all the time into buffers of 1 MiB "
     "each (older bytes are dropped, and said so), so it never blocks on a full pipe; "
@@ -203,7 +230,15 @@ IGNORE = Opt(
     "at the prompt does not reach it. --ignore sets each SIG to SIG_IGN in the child "
     "before it execs (Popen's preexec_fn): an ignored signal stays ignored across exec, "
     "where a handler would not, which is how nohup works; `info NAME` shows what it "
-    "ignores and blocks.",
+    "ignores and blocks. --stdin CHILD builds the docs' pipeline, Popen(..., "
+    "stdin=a.stdout): the shell stops reading CHILD's stdout (what it read stays "
+    "readable), hands the pipe over and closes its own copy, so the writer gets SIGPIPE "
+    "once the reader is gone; ps shows who feeds whom. --pass SOCKET keeps the socket's "
+    "descriptor open in the child at the same number (pass_fds), said in PSL_FD: "
+    "socket.socket(fileno=int(os.environ['PSL_FD'])) there takes it over. --pty puts the "
+    "child on a pseudo-terminal, its controlling terminal, for stdin, stdout and stderr: "
+    "programs line-buffer and prompt as in a terminal window; it echoes what write "
+    "sends, ends lines with CR LF, and eof sends ^D (VEOF).",
 )
 def _spawn(ctx: Invocation) -> None:
     from pslrepl.resources.spawning import spawn
@@ -212,16 +247,37 @@ def _spawn(ctx: Invocation) -> None:
     name = ctx["name"]
     args = argv_of(ctx)
     ignore = _ignored(ctx["ignore"])
-    proc = spawn(
-        session,
-        name,
-        args,
-        shell=bool(ctx["shell"]),
-        cwd=ctx["cwd"],
-        env=env_of(ctx),
-        merge_stderr=bool(ctx["merge_stderr"]),
-        ignore=ignore,
-    )
+    stdio = _stdio(ctx)
+    try:
+        proc = spawn(
+            session,
+            name,
+            args,
+            shell=bool(ctx["shell"]),
+            cwd=ctx["cwd"],
+            env=env_of(ctx),
+            merge_stderr=bool(ctx["merge_stderr"]),
+            ignore=ignore,
+            stdio=stdio,
+            text=bool(ctx["text"]),
+            bufsize=0 if ctx["bufsize"] is None else ctx["bufsize"],
+        )
+    finally:
+        stdio.close_opened()
+    ctx.record("subprocess.Popen", _spawn_text(ctx, args, ignore, stdio), proc.popen)
+    if stdio.feeder is not None:
+        ctx.record(f"{stdio.feeder.name}.stdout.close", "", None,
+                   note="the shell's copy: the reader's end is the child's now")  # fmt: skip
+    session.registry.add(proc)
+    ctx.emit(Styled((("name", name), ("", f": started pid {proc.pid}: {proc.command}"))))
+    if stdio.pass_fds:
+        told = ", ".join(f"{k}={v}" for k, v in sorted(stdio.env.items()))
+        ctx.emit(Styled((("name", name), ("notice", f": passed fd {told} (pass_fds)"))))
+
+
+def _spawn_text(ctx: Invocation, args: list[str] | str, ignore: tuple[int, ...],
+                stdio: Stdio) -> str:  # fmt: skip
+    """The Popen call as Python, for explain."""
     preexec = ""
     if ignore:
         exprs = [signal_expr(n) for n in ignore]
@@ -230,11 +286,111 @@ def _spawn(ctx: Invocation) -> None:
         else:
             body = f"[signal.signal(s, signal.SIG_IGN) for s in ({', '.join(exprs)})]"
         preexec = f", preexec_fn=lambda: {body}"
-    ctx.record(
-        "subprocess.Popen",
-        f"{args!r}, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess."
-        f"{'STDOUT' if ctx['merge_stderr'] else 'PIPE'}, start_new_session=True{preexec}",
-        proc.popen,
-    )
-    session.registry.add(proc)
-    ctx.emit(Styled((("name", name), ("", f": started pid {proc.pid}: {proc.command}"))))
+    if stdio.pty is not None:
+        ioctl = "fcntl.ioctl(0, termios.TIOCSCTTY, 0)"
+        preexec = f", preexec_fn=lambda: {ioctl}" if not ignore else preexec + f" or {ioctl}"
+    py = stdio.python
+    if ctx["merge_stderr"]:
+        py["stderr"] = "subprocess.STDOUT"
+    parts = [repr(args), *(f"{s}={py[s]}" for s in ("stdin", "stdout", "stderr"))]
+    if ctx["text"]:
+        parts.append("text=True")
+    if ctx["bufsize"] is not None:
+        parts.append(f"bufsize={ctx['bufsize']}")
+    if stdio.pass_fds:
+        parts.append(f"pass_fds={stdio.pass_fds!r}")
+        env = ", ".join(f"{k!r}: {v!r}" for k, v in sorted(stdio.env.items()))
+        parts.append(f"env={{**os.environ, {env}}}")
+    return ", ".join(parts) + f", start_new_session=True{preexec}"
+
+
+def _stdio(ctx: Invocation) -> Stdio:
+    """Where the child's streams go, from --stdin, --stdout, --stderr, --pass and --pty."""
+    from pslrepl.resources import plumbing
+
+    stdio = plumbing.Stdio()
+    try:
+        if ctx["pty"]:
+            _on_pty(ctx, stdio)
+        elif ctx["size"] is not None:
+            raise UsageError("spawn: --size is the terminal's, for --pty")
+        if ctx["pass"]:
+            plumbing.pass_sockets(stdio, ctx["pass"])
+        if ctx["stdin"] is not None:
+            _stdin(ctx, stdio, ctx["stdin"])
+        for stream in ("stdout", "stderr"):
+            where = ctx[stream]
+            if where is None:
+                continue
+            if where == "devnull":
+                plumbing.devnull(stdio, stream)
+            elif where == "pipe" and stream == "stdout":
+                plumbing.held_pipe(stdio)
+            elif where == "stdout" and stream == "stderr":
+                plumbing.merge_stderr(stdio)
+            else:
+                plumbing.open_output(stdio, stream, where)
+        if ctx["merge_stderr"] and ctx["stderr"] not in (None, "stdout"):
+            raise UsageError("spawn: --merge-stderr is --stderr stdout; give one of them")
+        if ctx["bufsize"] == 1 and not ctx["text"]:
+            raise UsageError("spawn: --bufsize 1 means line buffered, which only text mode "
+                             "has (Popen warns and ignores it for bytes); add --text")  # fmt: skip
+        if ctx["text"] or ctx["bufsize"] is not None:
+            stdio.extras.append(("files", _files_text(ctx)))
+    except BaseException:
+        stdio.close_opened()
+        if stdio.pty is not None:
+            os.close(stdio.pty[0])
+        raise
+    return stdio
+
+
+def _files_text(ctx: Invocation) -> str:
+    mode = "text (text=True: TextIOWrapper)" if ctx["text"] else "bytes"
+    size = ctx["bufsize"]
+    buffering = "bufsize 0: unbuffered" if not size else f"bufsize {size}"
+    return (f"Popen's stdin and stdout files: {mode}, {buffering}; the shell itself reads "
+            "and writes their descriptors (`py NAME.stdout` is the file)")  # fmt: skip
+
+
+def _stdin(ctx: Invocation, stdio: Stdio, where: str) -> None:
+    from pslrepl.resources import plumbing
+
+    if where == "devnull":
+        plumbing.devnull(stdio, "stdin")
+        return
+    registry = ctx.session.registry
+    if where in registry:
+        res = registry.get(where)
+        if res.kind not in PROC:
+            raise PslError(f"spawn: --stdin {where}: that is a {res.kind}, not a child; "
+                           f"give ./{where} for a file of that name")  # fmt: skip
+        plumbing.fed_by(stdio, res)  # type: ignore[arg-type]
+        return
+    plumbing.open_input(stdio, where)
+
+
+def _on_pty(ctx: Invocation, stdio: Stdio) -> None:
+    from pslrepl.ptys import open_pty, parse_size, slave_name
+
+    mixed = [o for o in ("stdin", "stdout", "stderr", "text", "bufsize", "merge_stderr")
+             if ctx[o] not in (None, False)]  # fmt: skip
+    if mixed:
+        opt = "--" + mixed[0].replace("_", "-")
+        raise UsageError(f"spawn: {opt} and --pty: --pty makes the terminal the child's "
+                         "stdin, stdout and stderr")  # fmt: skip
+    cols, rows = parse_size(ctx["size"] or "80x24")
+    try:
+        master, slave = open_pty(cols, rows)
+    except OSError as exc:
+        ctx.record("os.openpty", "", f"raised {type(exc).__name__}")
+        raise PslError(f"spawn: can't open a pseudo-terminal: {exc.strerror or exc}") from None
+    ctx.record("os.openpty", "", (master, slave), exact=False, note="master, slave = ...")
+    ctx.record("fcntl.ioctl", f"slave, termios.TIOCSWINSZ, struct.pack('HHHH', {rows}, "
+               f"{cols}, 0, 0)", exact=False, note="the window size, as stty sets it")  # fmt: skip
+    stdio.pty = (master, slave)
+    stdio.opened.append(slave)
+    stdio.stdin = stdio.stdout = stdio.stderr = slave
+    stdio.said = dict.fromkeys(("stdin", "stdout", "stderr"), "the terminal")
+    stdio.python = dict.fromkeys(("stdin", "stdout", "stderr"), "slave")
+    stdio.terminal = f"{slave_name(slave)}, {cols}x{rows} (the shell has its master side)"

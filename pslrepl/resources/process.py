@@ -7,27 +7,28 @@ import selectors
 import subprocess
 import threading
 import time
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import IO, TYPE_CHECKING, Any, ClassVar
 
 from pslrepl.errors import PslError, Timeout
 from pslrepl.events import Event
-from pslrepl.render import clock, plural
+from pslrepl.render import plural
 from pslrepl.resources.bounded import run_bounded as run_bounded
 from pslrepl.resources.buffers import ReadResult, StreamBuffer, read_buffer
 from pslrepl.resources.commandline import command_text as command_text
 from pslrepl.resources.commandline import exec_failure as exec_failure
 from pslrepl.resources.drain import ChildDrain
 from pslrepl.resources.ending import end_group, end_leftovers, stop_child
+from pslrepl.resources.process_info import ProcessInfo
 from pslrepl.signals_table import describe_status, short_status, signal_label
 
 if TYPE_CHECKING:
     import re
 
-    from pslrepl.results import Cell
+    from pslrepl.resources.plumbing import Stdio
     from pslrepl.session import Session
 
 
-class Process(ChildDrain):
+class Process(ProcessInfo, ChildDrain):
     """A ``subprocess.Popen`` with stdin, stdout and stderr as pipes, watched by a thread.
 
     The thread drains stdout and stderr into bounded buffers (so a chatty child never
@@ -38,6 +39,7 @@ class Process(ChildDrain):
     KINDS: ClassVar[tuple[str, ...]] = ("process",)
     EVENTS = ("exit", "data", "eof")
     bytes_out = 0  # what write() wrote to stdin, counted as it writes (session lock held)
+    held: IO[bytes] | None = None  # --stdout pipe: its stdout, left for spawn --stdin NAME
 
     def __init__(
         self,
@@ -47,11 +49,18 @@ class Process(ChildDrain):
         *,
         command: str,
         merged: bool,
+        stdio: Stdio | None = None,
     ) -> None:
         super().__init__(session, name)
         self.popen = popen
         self.command = command
         self.merged = merged
+        if stdio is not None:
+            self.stdin_from, self.stdout_to, self.stderr_to = (
+                stdio.said[s] for s in ("stdin", "stdout", "stderr"))  # fmt: skip
+            self.terminal, self.extras = stdio.terminal, tuple(stdio.extras)
+            if stdio.hold:  # kept from the drain thread, which reads popen.stdout
+                self.held, popen.stdout = popen.stdout, None
         self.stdout = StreamBuffer()
         self.stderr = StreamBuffer()
         self.stdin_closed = False
@@ -66,13 +75,43 @@ class Process(ChildDrain):
             self._pidfd = None
         if popen.stdin is not None:
             os.set_blocking(popen.stdin.fileno(), False)
-        if merged:
-            self.stderr.eof = True
+        # A stream that is no pipe of the shell's (merged, /dev/null, a file) has nothing
+        # to read: at EOF from the start.
+        self.stdout.eof = popen.stdout is None
+        self.stderr.eof = merged or popen.stderr is None
         session.volatile[f"{name}.pid"] = str(popen.pid)
         session.guard_child(popen.pid)  # even a kill -9 of the shell ends its session
-        self.post(Event(name, "start", f"started pid {popen.pid}: {command}"))
-        self.thread = threading.Thread(target=self._pump, name=f"pslrepl:{name}", daemon=True)
+        self.post(Event(name, "start", f"started pid {popen.pid}: {self.command}"))
+        self.resume_drain()
+
+    def pause_drain(self) -> None:
+        """Stop the drain thread (to hand its stdout to another child): the caller
+        resumes it."""
+        self._stop = True
+        self._wake()
+        self.thread.join(timeout=2.0)
+        if self.thread.is_alive():
+            self._stop = False
+            raise PslError(f"{self.name}: its drain thread did not stop; try again")
+
+    def resume_drain(self) -> None:
+        self._stop = False
+        self.thread = threading.Thread(target=self._pump, name=f"pslrepl:{self.name}", daemon=True)
         self.thread.start()
+
+    @property
+    def command(self) -> str:
+        """The command as typed, and who feeds whom in a pipeline (for ps)."""
+        links = [
+            f"{s}: {w.removesuffix(' (a pipeline)')}"
+            for s, w in (("stdin", self.stdin_from), ("stdout", self.stdout_to))
+            if "pipeline" in w
+        ]
+        return self.argv_text + (f" ({'; '.join(links)})" if links else "")  # fmt: skip
+
+    @command.setter
+    def command(self, text: str) -> None:
+        self.argv_text = text
 
     # -- what the commands call -------------------------------------------------------
 
@@ -111,8 +150,15 @@ class Process(ChildDrain):
         return not self.closed and not self.stdin_closed and self.returncode is None
 
     def buffer(self, stream: str) -> StreamBuffer:
+        if stream == "stderr" and self.terminal:
+            raise PslError(f"{self.name}: stderr goes to the same terminal as stdout (--pty): "
+                           f"read {self.name} takes both")  # fmt: skip
         if stream == "stderr" and self.merged:
             raise PslError(f"{self.name}: stderr is merged into stdout (--merge-stderr)")
+        where = self.stderr_to if stream == "stderr" else self.stdout_to
+        if where not in ("pipe", "the terminal") and "pipeline" not in where:
+            raise PslError(f"{self.name}: its {stream} goes to {where}, not to a pipe the "
+                           "shell reads")  # fmt: skip
         return self.stderr if stream == "stderr" else self.stdout
 
     def read(
@@ -155,6 +201,9 @@ class Process(ChildDrain):
         """Write all of ``data`` to stdin, waiting at most ``timeout`` for the child to read."""
         if self.closed:
             raise PslError(f"{self.name} is closed")
+        if self.stdin_from not in ("pipe", "the terminal"):
+            raise PslError(f"{self.name}: its stdin is {self.stdin_from}, not a pipe from "
+                           "the shell; nothing can be written to it")  # fmt: skip
         if self.stdin_closed or self.popen.stdin is None:
             raise PslError(
                 f"{self.name}: stdin is closed (eof was sent); nothing more can be written"
@@ -195,6 +244,15 @@ class Process(ChildDrain):
         self.post(Event.traffic(self.name, "write", "stdin", "out", data))
 
     def close_stdin(self) -> None:
+        if self.terminal:  # a terminal is not closed: its EOF is a character (^D)
+            from pslrepl.ptys import eof_char
+
+            assert self.popen.stdin is not None
+            self.write(eof_char(self.popen.stdin.fileno()), timeout=self.session.settings.timeout)
+            return
+        if self.stdin_from != "pipe":
+            raise PslError(f"{self.name}: its stdin is {self.stdin_from}, not a pipe from the "
+                           "shell; it gets EOF from there")  # fmt: skip
         if self.stdin_closed:
             raise PslError(f"{self.name}: stdin is already closed")
         self.stdin_closed = True
@@ -250,20 +308,6 @@ class Process(ChildDrain):
             return "stopped"
         return short_status(self.returncode)
 
-    def stopped(self) -> bool:
-        """Stopped by a signal (SIGSTOP, SIGTSTP...) and not yet continued: Linux's /proc
-        says so (state T); Popen only knows running or ended."""
-        try:
-            with open(f"/proc/{self.pid}/stat", "rb") as fh:
-                data = fh.read()
-        except OSError:
-            return False
-        return data[data.rindex(b")") + 2 : data.rindex(b")") + 3] in (b"T", b"t")
-
-    def running_text(self) -> str:
-        """What a live child is doing, for ps, info and the toolbar."""
-        return "stopped (SIGCONT continues it)" if self.stopped() else "running"
-
     @property
     def state_style(self) -> str:
         if self.closed:
@@ -307,57 +351,6 @@ class Process(ChildDrain):
         buf = self.stderr if stream == "stderr" else self.stdout
         return buf.announce()
 
-    def info(self) -> list[tuple[str, Cell]]:
-        pairs = super().info()
-        rc = self.returncode
-        argv = self.popen.args
-        pairs[3:3] = [
-            ("pid", str(self.pid)),
-            ("command", self.command),
-            ("argv", repr(argv)),
-            ("status", self.running_text() if rc is None else describe_status(rc)),
-            ("ended", "not yet" if self.exited_at is None else clock(self.exited_at)),
-            ("returncode", "None" if rc is None else str(rc)),
-            ("pgid", self._group_text()),
-            *self._masks(),
-            ("stdin", self._stdin_text()),
-            ("stdout", self._describe(self.stdout)),
-            ("stderr", "merged into stdout" if self.merged else self._describe(self.stderr)),
-            ("thread", self.thread.name),
-        ]
-        return pairs
-
-    def _stdin_text(self) -> str:
-        return "closed" if self.stdin_closed else "open (pipe)"
-
-    def _group_text(self) -> str:
-        left = self.group_left()
-        if left is None:
-            return str(self.pgid)
-        if not left:
-            return f"{self.pgid}, empty now"
-        n = len(left)
-        return f"{self.pgid}, {n} process{'es' if n != 1 else ''} in it: {' '.join(map(str, left))}"
-
-    def _masks(self) -> list[tuple[str, Cell]]:
-        """What it ignores and blocks now, as Linux's /proc says (inherited across exec:
-        --ignore, nohup, sh's _bg), while it runs."""
-        from pslrepl.signals_table import names_text, proc_masks
-
-        if self.returncode is not None:
-            return []
-        masks = proc_masks(self.pid)
-        if masks is None:
-            return [("signals", "unknown: no /proc/PID/status here")]
-        return [(what, names_text(masks.get(what, []))) for what in ("ignored", "blocked")]
-
-    @staticmethod
-    def _describe(buf: StreamBuffer) -> str:
-        text = f"{plural(len(buf.data), 'byte')} unread of {buf.total}"
-        if buf.dropped:
-            text += f", {buf.dropped} dropped"
-        return text + (", EOF" if buf.eof else "")
-
     def close(self) -> str:
         """TERM the child's process group, KILL it after the grace period, reap, free all."""
         if self.closed:
@@ -366,7 +359,7 @@ class Process(ChildDrain):
         self._stop = True
         self._wake()
         self.thread.join(timeout=2.0)
-        for pipe in (self.popen.stdin, self.popen.stdout, self.popen.stderr):
+        for pipe in (self.popen.stdin, self.popen.stdout, self.popen.stderr, self.held):
             if pipe is not None:
                 try:
                     pipe.close()
