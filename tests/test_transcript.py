@@ -444,3 +444,12 @@ def test_a_line_with_values_matches_what_was_shown(parts: list[tuple[str, str]],
     assert step.expected == [written]
     shown = "".join(text for text, _ in segments)
     assert match_line(written, shown, {}) is not None
+
+
+def test_diff_shows_control_characters_as_escapes() -> None:
+    """A diff goes to a terminal or a CI log: an escape sequence in output is shown, not
+    played."""
+    (step,) = parse("psl> x\nplain\n").steps
+    lines = diff(step, ["nul\x00 cr\r esc\x1b[31m red"], {}, where="t.psl")
+    assert "+nul\\x00 cr\\x0d esc\\x1b[31m red" in lines
+    assert not any("\x1b" in line or "\x00" in line for line in lines)

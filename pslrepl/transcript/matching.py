@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 from pslrepl.transcript.syntax import ANY_LINES, CAPTURE_START, FREE, PLACEHOLDER, PROMPT
+from pslrepl.transcript.writing import escape_unsafe
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -231,7 +232,10 @@ def diff(step: Step, actual: list[str], bindings: Bindings, *, where: str) -> li
         else:
             shown_expected.append(resolve(text, bindings))
     out = [f"{where}:{step.line}: {PROMPT}{step.command}"]
-    body = list(difflib.unified_diff(shown_expected, actual, "expected", "actual",
+    # A control character shows as an escape: a diff goes to a terminal or a CI log.
+    shown_expected = [escape_unsafe(line) for line in shown_expected]
+    shown_actual = [escape_unsafe(line) for line in actual]
+    body = list(difflib.unified_diff(shown_expected, shown_actual, "expected", "actual",
                                      lineterm="", n=3))  # fmt: skip
     out.extend(body if body else ["(no output lines differ)"])
     removed = [t for op, t in pairs if op == "-"]

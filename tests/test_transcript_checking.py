@@ -1,0 +1,296 @@
+"""Checking many transcripts: --jobs N, --junit FILE, --check -i, and pytest -n (xdist)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import stat
+import subprocess
+import sys
+import time
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pytest
+
+from tests.helpers import pslrepl_exe, run_cli
+
+
+@pytest.fixture(autouse=True)
+def _private_tmpdir(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+                    ) -> None:  # fmt: skip
+    """Each pslrepl these tests start keeps its temporary directory apart (a pslrepl at
+    start names what a dead one left in TMPDIR, on the standard error compared here)."""
+    monkeypatch.setenv("TMPDIR", str(tmp_path_factory.mktemp("tmpdir")))
+
+
+def _mixed(folder: Path) -> list[str]:
+    """Transcripts that pass, fail, skip and are no transcript, in a known order."""
+    files = {
+        "a_pass.psl": "psl> tcp listen srv 0\nsrv: listening on {srv.laddr}\n",
+        "b_fail.psl": "psl> echo b\nnot b\npsl> echo after\nnot after\n",
+        "c_skip.psl": "#! require exec:no-such-program-psl\npsl> echo c\nc\n",
+        "d_pass.psl": "psl> echo d {tmp}\nd {tmp}\n",
+        "e_fail.psl": "psl> py \"print('nul\\x00 cr\\r esc\\x1b[1m lf')\"\nsomething else\n",
+        "f_pass.psl": "psl> udp open --bind 127.0.0.1:0 u\nu: udp socket {u.laddr}\n",
+    }
+    for name, text in files.items():
+        (folder / name).write_text(text)
+    names = [str(folder / name) for name in files]
+    names.insert(3, str(folder / "missing.psl"))
+    return names
+
+
+def test_jobs_gives_the_serial_reports_in_file_order(tmp_path: Path) -> None:
+    paths = _mixed(tmp_path)
+    serial = run_cli("--check", *paths)
+    assert serial.returncode == 2  # the missing file outranks the failures
+    assert serial.stdout.count(": pass (1 commands)\n") == 3
+    assert serial.stdout.count(": FAIL\n") == 2 and ": skip (" in serial.stdout
+    for jobs in ("2", "4", "16"):
+        parallel = run_cli("--check", "--jobs", jobs, *paths)
+        assert (parallel.returncode, parallel.stdout, parallel.stderr) == (
+            serial.returncode, serial.stdout, serial.stderr
+        )  # fmt: skip
+    without_missing = [p for p in paths if "missing" not in p]
+    assert run_cli("--check", "-j", "3", *without_missing).returncode == 1
+    passing = [p for p in paths if "pass" in p or "skip" in p]
+    assert run_cli("--check", "--jobs", "3", *passing).returncode == 0
+
+
+def test_jobs_really_run_at_once(tmp_path: Path) -> None:
+    """Three transcripts that each wait (bounded) until all three have started: they pass
+    only when run side by side."""
+    meet = tmp_path / "meet"
+    meet.mkdir()
+    code = ("import os, sys, time; d = sys.argv[1]; open(os.path.join(d, sys.argv[2]), 'w')"
+            ".close(); end = time.monotonic() + 20; any(time.sleep(0.01) for _ in iter("
+            "lambda: len(os.listdir(d)) < 3 and time.monotonic() < end, False)); "
+            "print(len(os.listdir(d)))")  # fmt: skip
+    paths = []
+    for name in "xyz":
+        path = tmp_path / f"{name}.psl"
+        path.write_text(f'psl> run -- {{python}} -c "{code}" {meet} {name}\n3\n'
+                        "exited with status 0\n")  # fmt: skip
+        paths.append(str(path))
+    done = run_cli("--check", "--jobs", "3", *paths, timeout=60)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert done.stdout == "".join(f"{p}: pass (1 commands)\n" for p in paths)
+
+
+def test_jobs_keep_going_is_passed_on(tmp_path: Path) -> None:
+    paths = _mixed(tmp_path)
+    bad = [p for p in paths if "b_fail" in p]
+    assert run_cli("--check", "--jobs", "2", *bad).stdout.count("psl> echo") == 1
+    done = run_cli("--check", "--keep-going", "--jobs", "2", *bad)
+    assert done.stdout.count("psl> echo") == 2  # both steps differ: both are shown
+
+
+def test_stopping_jobs_ends_the_checks_they_started(tmp_path: Path) -> None:
+    pids = tmp_path / "pids"
+    pids.mkdir()
+    paths = []
+    for name in "ab":
+        path = tmp_path / f"{name}.psl"
+        path.write_text(f"psl> py \"import os, time; open('{pids}/' + str(os.getpid()), 'w')"
+                        '.close(); time.sleep(60)"\n')  # fmt: skip
+        paths.append(str(path))
+    proc = subprocess.Popen([pslrepl_exe(), "--check", "--jobs", "2", *paths],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)  # fmt: skip
+    try:
+        end = time.monotonic() + 30
+        while len(os.listdir(pids)) < 2 and time.monotonic() < end:
+            time.sleep(0.01)
+        started = [int(name) for name in os.listdir(pids)]
+        assert len(started) == 2
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=30) == 128 + signal.SIGTERM
+    finally:
+        proc.kill()
+        proc.communicate()
+    end = time.monotonic() + 10
+    while any(Path(f"/proc/{pid}").exists() and _not_zombie(pid) for pid in started):
+        assert time.monotonic() < end, f"checks {started} outlived --jobs"
+        time.sleep(0.01)
+
+
+def _not_zombie(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().split(")")[-1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+# -- --junit ----------------------------------------------------------------------------
+
+
+def test_junit_report_holds_each_verdict_and_the_diffs(tmp_path: Path) -> None:
+    paths = _mixed(tmp_path)
+    report = tmp_path / "out" / "report.xml"
+    report.parent.mkdir()
+    for jobs in ("1", "3"):
+        done = run_cli("--check", "--jobs", jobs, "--junit", str(report), *paths)
+        assert done.returncode == 2
+        assert stat.S_IMODE(report.stat().st_mode) == 0o600
+        assert [p.name for p in report.parent.iterdir()] == ["report.xml"]
+        suite = ET.parse(report).getroot()[0]  # well-formed though output held a NUL
+        assert (suite.get("tests"), suite.get("failures"), suite.get("errors"),
+                suite.get("skipped")) == ("7", "2", "1", "1")  # fmt: skip
+        cases = {Path(c.get("name", "")).name: c for c in suite}
+        assert list(cases) == [Path(p).name for p in paths]
+        assert [len(cases[n]) for n in ("a_pass.psl", "d_pass.psl", "f_pass.psl")] == [0, 0, 0]
+        (skipped,) = cases["c_skip.psl"]
+        assert skipped.tag == "skipped"
+        assert skipped.get("message") == "exec:no-such-program-psl: no no-such-program-psl on PATH"
+        (failure,) = cases["b_fail.psl"]
+        assert failure.tag == "failure"
+        assert "-not b\n+b\n" in (failure.text or "")
+        assert "to take the new output: pslrepl --update" in (failure.text or "")
+        (nul,) = cases["e_fail.psl"]
+        assert "+nul\\x00 cr\\x0d esc\\x1b[1m lf" in (nul.text or "")
+        (error,) = cases["missing.psl"]
+        assert error.tag == "error"
+        assert error.get("message", "").endswith(
+            "missing.psl: no such file; give the path of a .psl transcript"
+        )
+        assert all(float(c.get("time", "x")) >= 0 for c in suite)
+
+
+def test_junit_never_writes_through_a_link_and_says_when_it_cant_write(tmp_path: Path) -> None:
+    good = tmp_path / "good.psl"
+    good.write_text("psl> echo hi\nhi\n")
+    target = tmp_path / "target.txt"
+    target.write_text("keep me")
+    link = tmp_path / "report.xml"
+    link.symlink_to(target)
+    assert run_cli("--check", "--junit", str(link), str(good)).returncode == 0
+    assert target.read_text() == "keep me"
+    assert not link.is_symlink() and ET.parse(link).getroot()[0].get("tests") == "1"
+    nowhere = tmp_path / "no" / "such" / "dir" / "r.xml"
+    done = run_cli("--check", "--junit", str(nowhere), str(good))
+    assert done.returncode == 2
+    assert done.stdout == f"{good}: pass (1 commands)\n"  # the check itself still ran
+    assert done.stderr.startswith(f"pslrepl: --junit {nowhere}: can't write it: ")
+    assert done.stderr.count("\n") == 1
+    done = run_cli("--check", "--junit", str(tmp_path), str(good))
+    assert done.stderr == f"pslrepl: --junit {tmp_path}: it is a directory; give a file name\n"
+
+
+# -- --check -i -------------------------------------------------------------------------
+
+THREE = "psl> echo one\n1\npsl> echo two\n2\npsl> echo same\nsame\npsl> echo three\n3\n"
+
+
+@pytest.mark.parametrize(
+    ("answers", "taken", "after"),
+    [
+        (
+            "y\nn\ny\n",
+            2,
+            "psl> echo one\none\npsl> echo two\n2\npsl> echo same\nsame\npsl> echo three\nthree\n",
+        ),  # fmt: skip
+        (
+            "a\n",
+            3,
+            THREE.replace("\n1\n", "\none\n")
+            .replace("\n2\n", "\ntwo\n")
+            .replace("\n3\n", "\nthree\n"),
+        ),  # fmt: skip
+        ("n\nq\n", 0, THREE),
+        ("", 0, THREE),  # end of input: nothing is taken
+        ("maybe\nY\nq\n", 1, THREE.replace("\n1\n", "\none\n")),  # asked again
+    ],
+)
+def test_check_i_takes_what_is_answered_yes(
+    tmp_path: Path, answers: str, taken: int, after: str
+) -> None:
+    path = tmp_path / "t.psl"
+    path.write_text(THREE)
+    done = run_cli("--check", "-i", str(path), input=answers)
+    question = "take the new output? [y]es, [n]o, [a]ll the rest, [q]uit: "
+    assert path.read_text() == after
+    last = done.stdout.rsplit(question, 1)[-1].splitlines(keepends=True)[-1]
+    left = 3 - taken
+    assert last == f"{path}: took {taken} of 3 changes" + (
+        f"; {left} still differ\n" if left else "\n"
+    )
+    assert done.returncode == (1 if left else 0)
+    assert f"{path}:1: psl> echo one\n--- expected\n+++ actual\n" in done.stdout
+    if answers == "maybe\nY\nq\n":
+        assert done.stdout.count(question) == 3
+
+
+def test_check_i_on_a_passing_or_skipped_transcript_asks_nothing(tmp_path: Path) -> None:
+    good = tmp_path / "good.psl"
+    good.write_text("psl> echo hi\nhi\n")
+    skip = tmp_path / "skip.psl"
+    skip.write_text("#! require exec:no-such-program-psl\npsl> echo hi\nnot hi\n")
+    done = run_cli("--check", "-i", str(good), str(skip), input="")
+    assert done.returncode == 0
+    assert done.stdout == (f"{good}: pass (1 commands)\n{skip}: skip (exec:no-such-program-psl: "
+                           "no no-such-program-psl on PATH)\n")  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("args", "why"),
+    [
+        (["--check", "--jobs", "0", "t.psl"], "--jobs takes a whole number from 1 to 256, not '0'"),
+        (["--check", "--jobs", "257", "t.psl"], "--jobs takes a whole number from 1 to 256"),
+        (
+            ["--check", "--jobs", "two", "t.psl"],
+            "--jobs takes a whole number from 1 to 256, not 'two'",
+        ),  # fmt: skip
+        (["--check", "t.psl", "--jobs"], "--jobs needs a number"),
+        (["--check", "t.psl", "--junit"], "--junit needs a FILE"),
+        (["--update", "--jobs", "2", "t.psl"], "--jobs goes with --check"),
+        (["--update", "--junit", "r.xml", "t.psl"], "--junit goes with --check"),
+        (["-i", "t.psl"], "-i goes with --check"),
+        (
+            ["--check", "-i", "-j", "2", "t.psl"],
+            "-i asks about each difference in turn: give it without --jobs",
+        ),  # fmt: skip
+    ],
+)
+def test_wrong_checking_options_are_one_line_and_status_2(args: list[str], why: str) -> None:
+    done = run_cli(*args)
+    assert done.returncode == 2 and done.stdout == ""
+    assert done.stderr.startswith(f"pslrepl: {why}")
+    assert done.stderr.endswith("; see pslrepl --help\n") and done.stderr.count("\n") == 1
+
+
+# -- pytest: skips, and pytest -n (xdist) ----------------------------------------------
+
+
+def _pytest(folder: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", "-rs", *args,
+         str(folder)],
+        capture_output=True, text=True, timeout=120, cwd=folder,
+    )  # fmt: skip
+
+
+def _demo(folder: Path) -> None:
+    (folder / "pass_demo.psl").write_text("psl> tcp listen srv 0\nsrv: listening on {srv.laddr}\n")
+    (folder / "fail_demo.psl").write_text("psl> echo hi\nbye\n")
+    (folder / "skip_demo.psl").write_text("#! require exec:no-such-program-psl\npsl> echo x\nx\n")
+
+
+def test_pytest_reports_an_unmet_condition_as_skipped_with_the_reason(tmp_path: Path) -> None:
+    _demo(tmp_path)
+    done = _pytest(tmp_path)
+    assert "1 failed, 1 passed, 1 skipped" in done.stdout, done.stdout + done.stderr
+    assert "exec:no-such-program-psl: no no-such-program-psl on PATH" in done.stdout
+
+
+def test_the_plugin_works_under_pytest_xdist(tmp_path: Path) -> None:
+    pytest.importorskip("xdist", reason="pytest-xdist is not installed (pip install .[test])")
+    _demo(tmp_path)
+    for name in "abcde":  # more items than workers, each listening on a port of its own
+        (tmp_path / f"{name}_demo.psl").write_text(
+            "psl> tcp listen srv 0\nsrv: listening on {srv.laddr}\npsl> tcp connect c srv\n"
+            "c: connected {c.laddr} -> {srv.laddr}\n"
+        )
+    done = _pytest(tmp_path, "-n", "2")
+    assert "1 failed, 6 passed, 1 skipped" in done.stdout, done.stdout + done.stderr
+    assert "-bye" in done.stdout and "+hi" in done.stdout
+    assert "exec:no-such-program-psl: no no-such-program-psl on PATH" in done.stdout
