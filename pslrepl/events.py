@@ -13,7 +13,7 @@ if TYPE_CHECKING:
 LOG_DATA_LIMIT = 4096
 
 # The closed set of kinds, each with what it means. A resource posts one of these and
-# the facts below; render.describe words it (see /work/notes/facts-api.md).
+# the facts below; describe (at the end) words it, render lays it out.
 KINDS: dict[str, str] = {
     "start": "a resource came to be (origin, local, remote, pid, command, mode, parent, side)",
     "bind": "a socket was bound (local)",
@@ -107,7 +107,7 @@ class Event:
     ``kind`` is one of KINDS; ``fields`` holds its facts (FACTS names them and their
     types). ``direction`` is ``in`` for bytes or news that came to the shell, ``out``
     for what it sent. ``detail`` is a sentence only modules not yet converted still
-    pass; render.describe words every event from its facts.
+    pass; describe words every event from its facts.
     """
 
     __slots__ = ("source", "kind", "_detail", "stream", "direction", "size", "data", "t",
@@ -165,11 +165,148 @@ class Event:
     @property
     def detail(self) -> str:
         """The event in words, as the live notice and the log say it."""
-        from pslrepl.render import describe
-
         return describe(self)
 
     @property
     def sentence(self) -> str:
         """The words a module not converted yet passed itself ("" once it posts facts)."""
         return self._detail
+
+
+# -- the words ----------------------------------------------------------------------
+# The English for each kind, from its facts alone: the live notice, the log and close's
+# answer all say it this way (render lays it out; resources write no sentence).
+
+
+def age(seconds: float) -> str:
+    """How long something has lived, the one way every age is written: 0.4s, 12s, 1m05s,
+    2h03m (tenths under 10 s, where a client's visit or a child's life often falls)."""
+    if seconds < 9.95:
+        return f"{max(seconds, 0.0):.1f}s"
+    if seconds < 60:
+        return f"{seconds:.0f}s"
+    if seconds < 3600:
+        return f"{seconds // 60:.0f}m{seconds % 60:02.0f}s"
+    return f"{seconds // 3600:.0f}h{seconds % 3600 // 60:02.0f}m"
+
+
+def _bytes(n: int) -> str:
+    return "1 byte" if n == 1 else f"{n} bytes"
+
+
+def describe(event: Event) -> str:
+    """An event in words, from its kind and facts (a module not converted yet still
+    passes its own sentence as ``detail``)."""
+    if event.sentence:
+        return event.sentence
+    f = event.fields
+    kind = event.kind
+    if kind == "start":
+        if "pid" in f:
+            return f"started pid {f['pid']}: {f.get('command', '')}"
+        if "handler" in f:
+            how = f"; --manual: handle_request {event.source} serves one request"
+            return (f"{f.get('origin', '')} on {f.get('local', '')}, handler {f['handler']}"
+                    + (how if f.get("manual") else ""))  # fmt: skip
+        if f.get("origin") == "relay":
+            return f"relaying {f.get('local', '')} <-> {f.get('remote', '')}"
+        if "side" in f:
+            return f"SSLObject over two MemoryBIOs, {f['side']}"
+        if "mode" in f:
+            return f"makefile({f['mode']!r}) on {f.get('parent', '?')}"
+        if "origin" in f:
+            local, remote = f.get("local") or "(unbound)", f.get("remote", "")
+            return f"{f['origin']}: {local} -> {remote}" if remote else f"{f['origin']}: {local}"
+    elif kind == "eof" and event.direction == "in":
+        return "the peer closed its side: recv will return EOF"
+    elif kind == "eof":
+        return f"{event.stream or 'stdin'} closed (EOF sent)"
+    elif kind == "accept":
+        return f"{f.get('parent', '')}: connection from {f.get('peer', '')}"
+    elif kind in ("sent", "signal") and "signum" in f:
+        return _signal_words(event)
+    elif kind == "client" and "phase" in f:
+        return _client_words(f)
+    elif kind == "raised":
+        return (f"the handler raised while serving {f.get('peer', '')}; the server goes on:\n"
+                f"{f.get('reason', '')}")  # fmt: skip
+    elif kind == "timeout":
+        return f"handle_timeout(): no request came in {f.get('wait', 0.0):g} s"
+    elif kind == "elided":
+        count = f.get("count", 0)
+        if event.source == "session":
+            return f"... and {count} more events not shown; `log` keeps them"
+        return (f"... and {count} more chunks ({event.size} bytes) not shown; "
+                f"`log {event.source}` keeps them")  # fmt: skip
+    elif kind == "pending":
+        return f"a connection is waiting: accept {event.source}"
+    elif kind == "error":
+        if "thread" in f:
+            return f"{f['thread']} failed: {f.get('reason', '')}"
+        code = f.get("errno")
+        reason = f.get("reason", "")
+        if code is not None:
+            import errno as errno_
+            import os
+
+            name = errno_.errorcode.get(code, str(code))
+            reason = f"{reason or os.strerror(code)} ({name})".replace("\n", " ")
+        return f"{reason}: recv will say so"
+    elif kind == "exit" and "rc" in f:
+        from pslrepl.signals_table import describe_status
+
+        raised = f" ({f['exception']})" if "exception" in f else ""
+        return describe_status(f["rc"]) + raised
+    elif kind == "dropped":
+        return (f"{event.stream} buffer full ({_bytes(f.get('cap', 0))}): dropping "
+                "the oldest unread output; read it to keep up")  # fmt: skip
+    elif kind == "close":
+        if "outcome" in f:
+            return str(f["outcome"])
+        if "parent" in f:
+            left = ("its socket was closed already: its descriptor is closed now"
+                    if f.get("parent_closed") else f"{f['parent']} stays open")  # fmt: skip
+            lost = f.get("reason", "")
+            lost = f" (what its buffer held was not sent: {lost})" if lost else ""
+            return f"closed; {left}{lost}"
+        return "closed" + (f"; removed {f['path']}" if "path" in f else "")
+    return event.kind
+
+
+def _signal_words(event: Event) -> str:
+    """A signal the shell received, or one it sent to a child or its group."""
+    from pslrepl.signals_table import signal_label
+
+    f = event.fields
+    signum = f["signum"]
+    if event.kind == "signal":
+        count = f.get("count", 1)
+        return f"received {signal_label(signum)}" + (f" again: {count} so far" if count > 1 else "")
+    if "group" in f:
+        n = f.get("count")
+        members = "" if n is None else f" ({n} process{'es' if n != 1 else ''})"
+        if signum == 0:
+            return f"process group {f['group']} exists{members} (signal 0 sends nothing)"
+        return f"sent {signal_label(signum)} to process group {f['group']}{members}"
+    if signum == 0:
+        return f"pid {f.get('pid', '?')} exists (signal 0)"
+    return f"sent {signal_label(signum)}"
+
+
+def _client_words(f: dict[str, object]) -> str:
+    """A server's client: connected, left, a datagram handled, or trouble."""
+    peer, phase, pid = f.get("peer", ""), f["phase"], f.get("pid")
+    child = f" in child pid {pid}" if pid is not None else ""
+    if phase == "connected":
+        return f"client {peer} connected{child}"
+    if phase == "datagram":
+        return f"a datagram from {peer}, handled{child}"
+    if phase == "left":
+        took = age(float(f.get("took", 0.0)))  # type: ignore[arg-type]
+        counted = f"in {f['bytes_in']}, out {f['bytes_out']}" if "bytes_in" in f else ""
+        if pid is not None:  # a forked child's: how it ended
+            counted = f"{counted}; " if counted else ""
+            how = f.get("reason", "")
+            return f"client {peer} left after {took} ({counted}child pid {pid} {how})"
+        return f"client {peer} left after {took} ({counted})"
+    return f"client {peer} {f.get('reason', '')}"

@@ -6,8 +6,8 @@ import errno
 
 import pytest
 
-from pslrepl.events import FACTS, KINDS, Event
-from pslrepl.render import describe, event_line, log_line
+from pslrepl.events import FACTS, KINDS, Event, describe
+from pslrepl.render import event_line, log_line
 from tests.helpers import Shell
 
 

@@ -6,6 +6,7 @@ import time
 from collections import deque
 
 from pslrepl.events import Event
+from pslrepl.events import age as age  # where every module has found it
 from pslrepl.results import volatile
 
 TYPE_CHECKING = False
@@ -17,18 +18,6 @@ if TYPE_CHECKING:
     from pslrepl.session import Session
 
 LOG_LENGTH = 2000
-
-
-def age(seconds: float) -> str:
-    """How long something has lived, the one way every age is written: 0.4s, 12s, 1m05s,
-    2h03m (tenths under 10 s, where a client's visit or a child's life often falls)."""
-    if seconds < 9.95:
-        return f"{max(seconds, 0.0):.1f}s"
-    if seconds < 60:
-        return f"{seconds:.0f}s"
-    if seconds < 3600:
-        return f"{seconds // 60:.0f}m{seconds % 60:02.0f}s"
-    return f"{seconds // 3600:.0f}h{seconds % 3600 // 60:02.0f}m"
 
 
 # What `wait` says for each event, once it has come (kinds may say more).

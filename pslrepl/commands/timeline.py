@@ -1,0 +1,164 @@
+"""timeline: the session as a sequence diagram, in the terminal, as SVG, HTML or Mermaid."""
+
+from __future__ import annotations
+
+from pslrepl.commands.groups import SESSION
+from pslrepl.commandspec import Arg, Commands, Opt
+from pslrepl.kinds import PATH, SECONDS, Int
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from pslrepl.invocation import Invocation
+    from pslrepl.session import Session
+    from pslrepl.timeline.model import Diagram
+    from pslrepl.transcript.writing import Namer
+
+COMMANDS = Commands(SESSION)
+
+# Scripts and transcripts have no terminal to fit: they draw this wide, every run alike.
+PLAIN_WIDTH = 80
+
+
+@COMMANDS.command(
+    "timeline",
+    "draw the session (or the named resources) as a sequence diagram",
+    args=(Arg("NAME", optional=True, many=True),),
+    opts=(
+        Opt("--last", "only the last N steps", "N", kind=Int(0, 2**63 - 1)),
+        Opt(
+            "--since",
+            "only steps from TIME on: HH:MM[:SS] today, or a duration ago (30s, 2m)",
+            "TIME",
+        ),  # fmt: skip
+        Opt(
+            "--svg", "write a standalone SVG picture to FILE", "FILE", kind=PATH, exclusive="format"
+        ),  # fmt: skip
+        Opt(
+            "--html",
+            "write a self-contained page: the picture and a table of the events "
+            "(hover or click a row for its bytes)",
+            "FILE",
+            kind=PATH,
+            exclusive="format",
+        ),
+        Opt("--mermaid", "print a Mermaid sequenceDiagram", exclusive="format"),
+        Opt(
+            "--gap",
+            "mark pauses longer than S between commands (default 5 s; 0: never)",
+            "S",
+            kind=SECONDS,
+        ),  # fmt: skip
+    ),
+    examples=("timeline", "timeline c s --last 20", "timeline --mermaid"),
+    setup=(
+        "tcp listen srv 0",
+        "tcp connect c srv",
+        "accept srv s",
+        'send c "one "',
+        'send c "two"',
+        "recv s",
+    ),  # fmt: skip
+    details="One lane for the shell (psl), each resource and each outside peer (by its "
+    "address); time goes down. Arrows: connect and accept, each send (with its byte count "
+    "and the first bytes), a child's writes and output, signals sent, shutdown's FIN. A "
+    "recv is a mark on the socket that read: two sends that one recv read show as two "
+    "arrows and one mark. EOF (recv returned b''), a reset (ECONNRESET), a datagram cut "
+    "short (MSG_TRUNC), exits and closes are marks too. Each command's line heads its "
+    "steps; a pause is marked, not drawn to scale. In the terminal the lanes fit its width "
+    "(the least busy merge into '...'); plain ASCII when output is not a terminal, under "
+    "NO_COLOR or TERM=dumb. The SVG and HTML files are written readable by you alone, "
+    "never through a symbolic link; the SVG writes ports, pids and the like as the "
+    "transcript placeholders ({srv.port}), so a replayed transcript draws the same file.",
+)
+def _timeline(ctx: Invocation) -> None:
+    from pslrepl.timeline.model import GAP, build
+
+    session = ctx.session
+    names: list[str] = list(ctx["name"] or [])
+    for name in names:
+        _check_name(session, name)
+    since = _since(ctx["since"]) if ctx["since"] is not None else None
+    gap = GAP if ctx["gap"] is None else float(ctx["gap"])
+    diagram = build(session, names=names, last=ctx["last"], since=since, gap=gap)
+    if ctx["mermaid"]:
+        from pslrepl.timeline.mermaid import mermaid
+
+        for line in mermaid(diagram):
+            ctx.say(line)
+        return
+    for option, what in (("svg", "SVG picture"), ("html", "page")):
+        target = ctx[option]
+        if target is not None:
+            ctx.say(f"wrote {_write(session, str(target), option, diagram)}: the {what} of "
+                    f"{_count(len(diagram.steps))} in {len(diagram.lanes)} lanes")  # fmt: skip
+            return
+    from pslrepl.results import Styled
+    from pslrepl.timeline.text import draw
+
+    printer = session.printer
+    screen = printer.screen
+    width = screen.size()[0] if screen is not None else PLAIN_WIDTH
+    for drawn in draw(diagram, width=width, fancy=printer.color):
+        ctx.emit(Styled(tuple(drawn)))
+
+
+def _count(n: int) -> str:
+    from pslrepl.render import plural
+
+    return plural(n, "step")
+
+
+def _check_name(session: Session, name: str) -> None:
+    """A name the session has: live, or closed and still in the log."""
+    if session.registry.find(name) is not None or name == "psl":
+        return
+    if any(e.source == name for e in list(session.log)):
+        return
+    session.registry.get(name, command="timeline")  # the usual 'no resource' error
+
+
+def _since(raw: str) -> float:
+    """--since: a clock time today (HH:MM or HH:MM:SS), or a duration ago (30s, 2m)."""
+    import time
+
+    from pslrepl.errors import UsageError
+
+    parts = raw.split(":")
+    if len(parts) in (2, 3) and all(p.isdigit() for p in parts):
+        h, m, s = (int(p) for p in [*parts, "0"][:3])
+        if h < 24 and m < 60 and s < 60:
+            now = time.localtime()
+            return time.mktime((now.tm_year, now.tm_mon, now.tm_mday, h, m, s, 0, 0, -1))
+    units = {"s": 1, "m": 60, "h": 3600}
+    number, unit = (raw[:-1], units[raw[-1]]) if raw[-1:] in units else (raw, 1)
+    try:
+        ago = float(number) * unit
+    except ValueError:
+        ago = -1.0
+    if not 0 <= ago < 1e9:  # nan fails this too
+        raise UsageError(f"timeline: --since wants a clock time (14:05 or 14:05:30) or a "
+                         f"duration ago (30s, 2m, 1h), not {raw!r}")  # fmt: skip
+    return time.time() - ago
+
+
+def _namer(session: Session) -> Namer:
+    from pslrepl.transcript.writing import Namer
+
+    return Namer(dict(session.volatile))
+
+
+def _write(session: Session, target: str, option: str, diagram: Diagram) -> str:
+    import os
+
+    from pslrepl.tls_files import write_private
+
+    if option == "svg":
+        from pslrepl.timeline.svg import svg
+
+        data = svg(diagram, _namer(session))
+    else:
+        from pslrepl.timeline.svg import html
+
+        data = html(diagram, _namer(session))
+    folder, name = os.path.split(os.path.expanduser(target))
+    return write_private(folder or ".", name, data.encode("utf-8"), what=f"timeline --{option}")

@@ -1,0 +1,331 @@
+"""The diagram as data: lanes (the shell, each resource, outside peers) and the steps between them.
+
+Built from the session's event log (what each resource did) and its command records
+(the calls, for what no event says: a recv that read EOF, one a reset refused, a
+datagram cut short). Each renderer (terminal, SVG, HTML, Mermaid) draws this alone.
+"""
+
+from __future__ import annotations
+
+import bisect
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Sequence
+
+    from pslrepl.events import Event
+    from pslrepl.invocation import CommandRecord
+    from pslrepl.session import Session
+
+SHELL = "psl"  # the shell's own lane
+GAP = 5.0  # seconds between one command's last step and the next one: marked, not drawn
+PREVIEW = 4096  # the most bytes of one step kept for the SVG's titles and HTML's table
+
+# What a thread of the shell's posts as it happens (a child's output, its exit, a server's
+# clients and their bytes, a relay's copies, a signal): drawn where it happened, which a
+# replay of the same commands can't repeat exactly. The rest the commands themselves make.
+BACKGROUND = frozenset({"data", "exit", "client", "relay", "accept", "http", "raised",
+                        "signal", "error", "dropped", "timeout", "note"})  # fmt: skip
+
+# How each traffic kind is drawn: the verb on the arrow.
+_VERBS = {"send": "send", "recv": "recv", "write": "write", "data": "", "relay": ""}
+
+
+class Step:
+    """One row: an arrow from ``src`` to ``dst`` (lane indexes) or a mark on ``src``
+    when they are equal; ``label`` says what, ``data`` the bytes it carried."""
+
+    __slots__ = ("t", "src", "dst", "label", "data", "size", "kind", "command", "gap", "words",
+                 "background")  # fmt: skip
+
+    def __init__(self, t: float, src: str, dst: str, label: str, *, kind: str,
+                 data: bytes = b"", size: int = 0, words: str = "") -> None:  # fmt: skip
+        self.t = t
+        self.src = src  # lane names here; Diagram turns them into indexes
+        self.dst = dst
+        self.label = label
+        self.data = data
+        self.size = size
+        self.kind = kind  # the event kind it came from (or eof, rst for a call's)
+        self.command = 0  # the number of the command that was running, 0 if none
+        self.gap = 0.0  # seconds since the step before, when over GAP (a new command)
+        self.words = words  # the event in render's words, for the HTML table
+        self.background = kind in BACKGROUND  # see BACKGROUND
+
+    @property
+    def arrow(self) -> bool:
+        return self.src != self.dst
+
+    def __repr__(self) -> str:
+        return f"Step({self.src!r}->{self.dst!r}: {self.label!r})"
+
+
+class Diagram:
+    """Lanes in order of first appearance (the shell first) and the steps, oldest first;
+    ``commands`` maps a command's number to its line."""
+
+    def __init__(self, lanes: list[str], steps: list[Step], commands: dict[int, str],
+                 external: set[str]) -> None:  # fmt: skip
+        self.lanes = lanes
+        self.steps = steps
+        self.commands = commands
+        self.external = external  # lanes that are outside peers, named by address
+
+    def index(self, lane: str) -> int:
+        return self.lanes.index(lane)
+
+
+class Ends:
+    """Which lane an address belongs to: each socket's (local, remote) from its start
+    event and, while it lives, from the resource itself (a UDP socket binds on sendto)."""
+
+    def __init__(self) -> None:
+        self.pairs: dict[tuple[str, str], str] = {}
+        self.local: dict[str, str] = {}
+        self.remote: dict[str, str] = {}  # a resource -> the address it is connected to
+        self.mine: dict[str, str] = {}  # a resource -> its own address
+        self.ports: dict[str, str] = {}  # a port -> the resource bound to it (loopback)
+        self.names: set[str] = set()  # every resource the log speaks of
+
+    def add(self, name: str, local: str, remote: str) -> None:
+        if not local or local.endswith(":0"):
+            return
+        self.mine[name] = local
+        self.ports.setdefault(local.rpartition(":")[2], name)
+        if remote:
+            self.pairs.setdefault((local, remote), name)
+            self.remote[name] = remote
+        self.local.setdefault(local, name)
+
+    def peer_of(self, name: str, local: str, remote: str) -> str:
+        """The lane at the other end of ``name``'s connection, or the address itself."""
+        found = self.pairs.get((remote, local)) or self.owner(remote)
+        return found if found != name else remote
+
+    def owner(self, address: str) -> str:
+        """The lane at ``address``: a socket bound there (or on every address at its
+        port: a UDP socket that bound by sending), else the address itself."""
+        found = self.local.get(address)
+        if found is None:
+            # Every peer is on this machine: a port names whoever is bound to it.
+            found = self.ports.get(address.rpartition(":")[2])
+        return found or address
+
+
+def build(session: Session, *, names: Sequence[str] = (), last: int | None = None,
+          since: float | None = None, gap: float = GAP) -> Diagram:  # fmt: skip
+    """The diagram of the session's log (the named resources' steps only, if any named):
+    the last ``last`` steps, none before ``since``."""
+    events = list(session.log)
+    records = list(session.history)
+    ends = _ends(session, events)
+    steps = [s for e in events for s in _steps(e, ends)]
+    steps += _call_steps(records, ends)
+    steps.sort(key=lambda s: s.t)
+    steps = _fold_truncation(steps)
+    if names:
+        wanted = set(names)
+        steps = [s for s in steps if s.src in wanted or s.dst in wanted]
+    if since is not None:
+        steps = [s for s in steps if s.t >= since]
+    if last is not None:
+        steps = steps[-last:] if last else []
+    commands = _attribute(steps, records, gap)
+    steps = _reads_last(steps)
+    lanes = [SHELL] if any(SHELL in (s.src, s.dst) for s in steps) else []
+    for step in steps:
+        for lane in (step.src, step.dst):
+            if lane not in lanes:
+                lanes.append(lane)
+    external = {lane for lane in lanes if lane not in ends.names and lane != SHELL}
+    return Diagram(lanes, steps, commands, external)
+
+
+def _ends(session: Session, events: Iterable[Event]) -> Ends:
+    ends = Ends()
+    for event in events:
+        ends.names.add(event.source)
+        if event.kind == "start":
+            ends.add(event.source, event.fields.get("local", ""), event.fields.get("remote", ""))
+    for key, value in list(session.volatile.items()):  # servers', relays' addresses
+        owner, _, what = key.rpartition(".")
+        if owner and what in ("addr", "laddr") and ":" in value:
+            ends.add(owner, value, session.volatile.get(f"{owner}.raddr", ""))
+        elif owner and what == "port" and value.isdigit():
+            ends.ports.setdefault(value, owner)
+            ends.names.add(owner)
+    for res in session.registry:  # what lives knows its addresses now
+        try:
+            local, remote = res.local, res.remote
+        except Exception:  # closing: nothing more to learn from it
+            continue
+        if isinstance(local, str) and isinstance(remote, str):
+            ends.add(res.name, local, remote)
+    return ends
+
+
+def _preview(data: bytes) -> str:
+    from pslrepl.render import preview
+
+    return preview(data, 24)
+
+
+def _steps(event: Event, ends: Ends) -> list[Step]:
+    """The steps one event draws (most draw one; a live notice none: it is not logged)."""
+    name, kind, f = event.source, event.kind, event.fields
+    t = event.t
+    words = event.detail
+    data = bytes(event.data[:PREVIEW])
+
+    def step(src: str, dst: str, label: str, **kw: object) -> list[Step]:
+        made = Step(t, src, dst, label, kind=kind, words=words, **kw)  # type: ignore[arg-type]
+        made.background |= event.stream == "client"  # a server's thread moved these
+        return [made]
+
+    if kind in ("send", "recv", "write", "data", "relay"):
+        what = f"{_VERBS[kind] or event.stream} {event.size}".strip()
+        label = f"{what} {_preview(event.data)}" if event.size else what
+        traffic = {"data": data, "size": event.size}
+        if kind == "write":
+            return step(SHELL, name, label, **traffic)
+        if kind == "data":
+            return step(name, SHELL, label, **traffic)
+        if kind == "relay":
+            return step(name, name, f"{event.stream}: {label}", **traffic)
+        peer = f.get("peer") or ""
+        if not peer:  # a connected socket: its peer is at its remote address
+            remote = ends.remote.get(name, "")
+            other = ends.peer_of(name, ends.mine.get(name, ""), remote) if remote else ""
+        else:
+            other = ends.owner(peer)
+        if kind == "send":
+            return step(name, other or name, label, **traffic)
+        if other and other not in ends.names:  # an outside peer: it never says it sent
+            return step(other, name, label, **traffic)
+        return step(name, name, label, **traffic)  # the read: its sends are arrows already
+    if kind == "start":
+        origin = f.get("origin", "")
+        remote, local = f.get("remote", ""), f.get("local", "")
+        if "pid" in f or event.detail.startswith("started pid"):
+            return step(SHELL, name, "spawn " + event.detail.partition(": ")[2])
+        if origin.endswith("connected") and remote:
+            # To what listened there: what it accepts comes after.
+            return step(name, ends.owner(remote), origin.replace("ed", ""))
+        if origin == "accepted" and remote:
+            listener = ends.local.get(local, name)
+            return step(listener, name, "accept")
+        return step(name, name, words)
+    if kind == "shutdown":
+        remote = ends.remote.get(name, "")
+        how = f.get("how") or ("wr" if "WR" in words and "RDWR" not in words else "")
+        if remote and how == "wr":
+            return step(name, ends.peer_of(name, ends.mine.get(name, ""), remote), "FIN " + words)
+        return step(name, name, words)
+    if kind == "eof" and event.direction == "out":
+        return step(SHELL, name, f"EOF ({event.stream or 'stdin'} closed)")
+    if kind == "sent":
+        return step(SHELL, name, words)
+    if kind == "signal":
+        return step(SHELL, SHELL, words)
+    if kind == "client":
+        peer = f.get("peer", "")
+        if f.get("phase") == "connected" or words.endswith("connected"):
+            return step(ends.owner(peer) if peer else name, name, words)
+        return step(name, name, words)
+    if kind == "accept":
+        return step(ends.owner(f.get("peer", "")) or name, name, words)
+    if kind in ("waiting", "pending", "elided"):
+        return []
+    return step(name, name, words)
+
+
+def _call_steps(records: Iterable[CommandRecord], ends: Ends) -> list[Step]:
+    """What only the calls say: a read of EOF (b''), a reset (ECONNRESET), MSG_TRUNC."""
+    steps: list[Step] = []
+    for record in records:
+        for call in record.calls:
+            func, who = call.func, call.receiver
+            if not who or not func.startswith("socket.recv"):
+                continue
+            if call.result == "b''" or call.result.startswith("(b'', "):
+                steps.append(
+                    Step(
+                        call.t,
+                        who,
+                        who,
+                        "recv EOF: b''",
+                        kind="eof",
+                        words="the peer closed its side: recv returned b''",
+                    )
+                )
+            elif "ConnectionResetError" in call.result:
+                steps.append(Step(call.t, who, who, "RST: ECONNRESET", kind="rst",
+                                  words=call.result))  # fmt: skip
+            elif func == "socket.recvmsg" and _truncated(call.result):
+                words = "the datagram was cut (MSG_TRUNC)"
+                steps.append(Step(call.t, who, who, "MSG_TRUNC: the rest is lost",
+                                  kind="trunc", words=words))  # fmt: skip
+    return steps
+
+
+def _reads_last(steps: list[Step]) -> list[Step]:
+    """A read of EOF after the bytes the same command read before it: recv --all posts
+    what it read once it has met EOF, so the EOF call comes first in time."""
+    out = list(steps)
+    for i in range(len(out) - 1, -1, -1):
+        step = out[i]
+        if step.kind != "eof" or step.arrow:
+            continue
+        later = [k for k in range(i + 1, len(out)) if out[k].command == step.command
+                 and out[k].kind == "recv" and step.src in (out[k].src, out[k].dst)]  # fmt: skip
+        if later:
+            out.insert(later[-1], out.pop(i))
+    return out
+
+
+def _fold_truncation(steps: list[Step]) -> list[Step]:
+    """A MSG_TRUNC the call showed, said on the read it cut (its event comes just after)."""
+    out: list[Step] = []
+    cut: dict[str, Step] = {}
+    for step in steps:
+        if step.kind == "trunc":
+            cut[step.src] = step
+            continue
+        if step.kind == "recv" and step.dst in cut:
+            del cut[step.dst]
+            step.label += " (MSG_TRUNC: the rest is lost)"
+            step.words += " (MSG_TRUNC: the datagram was longer; the rest is lost)"
+        out.append(step)
+    return out
+
+
+def _truncated(result: str) -> bool:
+    import ast
+    import socket
+
+    try:
+        value = ast.literal_eval(result.replace("...'", "'"))
+    except (ValueError, SyntaxError):
+        return False
+    return isinstance(value, tuple) and len(value) > 2 and isinstance(value[2], int) and bool(
+        value[2] & socket.MSG_TRUNC)  # fmt: skip
+
+
+def _attribute(steps: list[Step], records: Sequence[CommandRecord], gap: float) -> dict[int, str]:
+    """Each step's command (the last one started before it) and the gaps: a command
+    that began more than ``gap`` seconds after the step before it."""
+    starts = [r.started for r in records]
+    commands: dict[int, str] = {}
+    previous: Step | None = None
+    for step in steps:
+        i = bisect.bisect_right(starts, step.t) - 1
+        if i >= 0:
+            record = records[i]
+            step.command = record.number
+            commands[record.number] = record.line
+            if previous is not None and previous.command != step.command and gap > 0:
+                idle = record.started - previous.t
+                if idle > gap:
+                    step.gap = step.t - previous.t
+        previous = step
+    return commands

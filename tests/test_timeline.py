@@ -1,0 +1,244 @@
+"""timeline: the session drawn as a sequence diagram from its real events and calls."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import stat
+import subprocess
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pytest
+
+from pslrepl.invocation import CommandRecord
+from pslrepl.output import Screen
+from pslrepl.timeline.model import Diagram, Step, _attribute
+from pslrepl.timeline.text import draw
+from tests.helpers import Shell, child, run_cli
+
+TWO_SENDS = ["tcp listen srv 0", "tcp connect c srv", "accept srv s", 'send c "one "',
+             'send c "two"', "recv s", "shutdown c wr", "recv s"]  # fmt: skip
+
+
+def conversation(shell: Shell) -> None:
+    for line in TWO_SENDS:
+        shell.ok(line)
+
+
+def test_two_sends_that_one_recv_read_are_two_arrows_and_one_read(shell: Shell) -> None:
+    conversation(shell)
+    out = shell.ok("timeline c s")
+    assert out.splitlines() == [
+        "             c                        srv                        s",
+        "2> tcp connect c srv",
+        "             |-connect---------------->|                         |",
+        "3> accept srv s",
+        "             |                         |-accept----------------->|",
+        '4> send c "one "',
+        "             |-send 4 b'one '----------------------------------->|",
+        '5> send c "two"',
+        "             |-send 3 b'two'------------------------------------>|",
+        "6> recv s",
+        "             |                         |       recv 7 b'one two' *",
+        "7> shutdown c wr",
+        "             |-FIN shutdown(SHUT_WR)---------------------------->|",
+        "8> recv s",
+        "             |                         |                         * recv EOF: b''",
+    ]
+
+
+def test_last_and_names_choose_the_steps(shell: Shell) -> None:
+    conversation(shell)
+    shell.ok("tcp listen other 0")
+    out = shell.ok("timeline --last 2")
+    assert [ln for ln in out.splitlines() if "> " in ln] == ["8> recv s", "9> tcp listen other 0"]
+    assert "other" in out.splitlines()[0] and "c " not in out.splitlines()[0]
+    assert "other" not in shell.ok("timeline c")
+    assert shell.ok("timeline --last 0").strip() == "(no events to draw)"
+
+
+def test_a_closed_resource_is_still_drawn_and_an_unknown_name_is_one_error(shell: Shell) -> None:
+    conversation(shell)
+    shell.ok("close s")
+    out = shell.ok("timeline s")
+    assert "* closed" in out and "recv 7 b'one two'" in out
+    assert (
+        shell.fails("timeline nosuch")
+        == "error: no resource named 'nosuch'; `ls` lists what is live"
+    )
+    shell.ok("echo still here")
+
+
+def test_since_takes_a_duration_or_a_clock_time_and_says_what_it_wants(shell: Shell) -> None:
+    conversation(shell)
+    assert "send 4 b'one '" in shell.ok("timeline --since 10m")
+    error = shell.fails("timeline --since yesterday")
+    assert error.startswith("error: timeline: --since wants a clock time (14:05 or 14:05:30)")
+
+
+def test_binary_bytes_are_escaped_in_the_terminal_and_kept_whole_in_the_page(
+    shell: Shell, tmp_path: Path
+) -> None:
+    shell.ok("tcp listen srv 0; tcp connect c srv; accept srv s")
+    shell.ok('send c "a\\x00b\\r\\nc\\x1b[31m"')
+    shell.ok("recv s")
+    out = shell.ok("timeline")
+    assert "\x1b" not in out and "\x00" not in out
+    assert "recv 11 b'a\\x00b\\r\\nc\\x1b[31m' *" in out
+    shell.ok(f"timeline --html {tmp_path}/t.html")
+    page = (tmp_path / "t.html").read_text(encoding="utf-8")
+    assert "00000000  61 00 62 0d 0a 63 1b 5b  33 31 6d" in page  # the hex dump on click
+    assert "11 bytes" in page
+
+
+def test_mermaid_escapes_what_mermaid_reads_as_syntax(shell: Shell) -> None:
+    shell.ok("tcp listen srv 0; tcp connect c srv; accept srv s")
+    shell.ok('send c "x;y#<z>"')
+    out = shell.ok("timeline --mermaid").splitlines()
+    assert out[0] == "sequenceDiagram"
+    assert out[1:4] == ["    participant L0 as srv", "    participant L1 as c",
+                        "    participant L2 as s"]  # fmt: skip
+    assert "    L1->>L2: send 7 b'x#59;y#35;#60;z#62;'" in out
+    assert '    %% psl> send c "x;y#<z>"' in out
+
+
+def test_svg_is_xml_with_placeholders_written_private_and_never_through_a_link(
+    shell: Shell, tmp_path: Path
+) -> None:
+    conversation(shell)
+    port = shell.session.volatile["srv.port"]
+    out = shell.ok(f"timeline --svg {tmp_path}/t.svg")
+    assert out == f"wrote {tmp_path}/t.svg: the SVG picture of 8 steps in 3 lanes\n"
+    path = tmp_path / "t.svg"
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    text = path.read_text(encoding="utf-8")
+    root = ET.fromstring(text.encode("utf-8"))
+    assert root.tag == "{http://www.w3.org/2000/svg}svg"
+    texts = ["".join(t.itertext()) for t in root.iter("{http://www.w3.org/2000/svg}text")]
+    assert "send 4 b'one '" in texts and "recv 7 b'one two'" in texts
+    assert "listening on: {srv.laddr}" in texts
+    assert port not in text  # the port is a placeholder: a replay draws the same file
+    target = tmp_path / "victim"
+    target.write_text("keep")
+    os.symlink(target, tmp_path / "link.svg")
+    error = shell.fails(f"timeline --svg {tmp_path}/link.svg")
+    assert "symbolic link" in error
+    assert target.read_text() == "keep"
+
+
+def test_the_terminal_timeline_fits_its_width_and_merges_lanes(shell: Shell) -> None:
+    shell.ok("tcp listen srv 0")
+    for i in range(8):
+        shell.ok(f"tcp connect c{i} srv; accept srv s{i}; send c{i} hello{i}")
+    shell.session.printer.screen = Screen(lambda: (40, 200))
+    out = shell.ok("timeline")
+    lines = out.splitlines()
+    assert all(len(line) <= 40 for line in lines), [ln for ln in lines if len(ln) > 40]
+    assert lines[0].rstrip().endswith("...")  # 17 lanes do not fit 40 columns
+    assert "srv" in lines[0]  # the busiest lane stays
+
+
+def test_colour_terminals_get_box_drawing_and_plain_output_ascii() -> None:
+    diagram = Diagram(["a", "b"], [Step(1.0, "a", "b", "send 1 b'x'", kind="send")], {}, set())
+    fancy = ["".join(t for _, t in line) for line in draw(diagram, width=40, fancy=True)]
+    plain = ["".join(t for _, t in line) for line in draw(diagram, width=40, fancy=False)]
+    assert "\u2502" in fancy[1] and "\u25b6" in fancy[1]
+    assert plain[1].isascii() and plain[1].strip().startswith("|-send 1 b'x'")
+
+
+def test_a_pause_between_commands_is_marked_not_drawn_to_scale() -> None:
+    records = [CommandRecord("a", "a", (), True, 100.0), CommandRecord("b", "b", (), True, 130.0)]
+    for n, record in enumerate(records, 1):
+        record.number = n
+    steps = [Step(100.1, "x", "x", "one", kind="note"), Step(130.2, "x", "x", "two", kind="note")]
+    _attribute(steps, records, 5.0)
+    assert (steps[0].gap, round(steps[1].gap, 1)) == (0.0, 30.1)
+    lines = draw(Diagram(["x"], steps, {1: "a", 2: "b"}, set()), width=40, fancy=False)
+    text = ["".join(t for _, t in line) for line in lines]
+    assert text[3] == "             : 30s later"
+    assert ("notice@age", "30s") in lines[3]  # a transcript records it as {age}
+    steps[1].gap = 0.0
+    _attribute(steps, records, 60.0)
+    assert steps[1].gap == 0.0
+
+
+def test_a_childs_life_is_drawn_from_the_shell(shell: Shell) -> None:
+    upper = child("import sys; sys.stdout.write(sys.stdin.readline().upper())")
+    shell.ok(f"spawn p -- {upper}")
+    shell.ok("writeline p hi; wait p")
+    out = shell.ok("timeline p")
+    assert "|-write 3 b'hi\\n'" in out
+    assert "|<stdout 3 b'HI\\n'" in out
+    assert "exited with status 0" in out
+    assert out.splitlines()[0].split() == ["psl", "p"]
+
+
+def test_svg_renders_to_a_png(shell: Shell, tmp_path: Path) -> None:
+    exe = shutil.which("rsvg-convert")
+    if exe is None:
+        pytest.skip("rsvg-convert is missing (Debian: apt-get install librsvg2-bin)")
+    conversation(shell)
+    shell.ok(f"timeline --svg {tmp_path}/t.svg")
+    subprocess.run([exe, "-o", str(tmp_path / "t.png"), str(tmp_path / "t.svg")],
+                   check=True, timeout=30)  # fmt: skip
+    png = (tmp_path / "t.png").read_bytes()
+    assert png[:8] == b"\x89PNG\r\n\x1a\n"
+    width, height = int.from_bytes(png[16:20], "big"), int.from_bytes(png[20:24], "big")
+    assert width > 400 and height > 200
+
+
+def _chromium() -> str | None:
+    for name in ("chromium", "chromium-browser", "google-chrome", "chrome"):
+        found = shutil.which(name)
+        if found:
+            return found
+    return None
+
+
+def test_the_html_page_opens_in_a_headless_browser(shell: Shell, tmp_path: Path) -> None:
+    exe = _chromium()
+    if exe is None:
+        pytest.skip("no headless Chromium here (Debian: apt-get install chromium)")
+    conversation(shell)
+    shell.ok(f"timeline --html {tmp_path}/t.html")
+    shot = tmp_path / "shot.png"
+    subprocess.run([exe, "--headless", "--no-sandbox", "--disable-gpu",
+                    f"--screenshot={shot}", "--window-size=900,700",
+                    (tmp_path / "t.html").as_uri()], capture_output=True, timeout=60)  # fmt: skip
+    data = shot.read_bytes()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n"
+    import zlib
+
+    # Non-blank: the decompressed pixels are not all one colour.
+    chunks, pos = [], 8
+    while pos < len(data):
+        size = int.from_bytes(data[pos : pos + 4], "big")
+        if data[pos + 4 : pos + 8] == b"IDAT":
+            chunks.append(data[pos + 8 : pos + 8 + size])
+        pos += size + 12
+    pixels = zlib.decompress(b"".join(chunks))
+    assert len(set(pixels[1 : 1 + 900 * 3 * 50])) > 2
+
+
+def test_timeline_output_in_a_transcript_is_checked(tmp_path: Path) -> None:
+    """Recorded with placeholders, replayed, and a drawing that changes fails the check."""
+    script = tmp_path / "t.psl"
+    lines = "\n".join(f"psl> {line}" for line in TWO_SENDS[:6])
+    script.write_text(lines + "\npsl> timeline --last 1\n", encoding="utf-8")
+    run = run_cli("--update", str(script))
+    assert run.returncode == 0, run.stderr
+    recorded = script.read_text(encoding="utf-8")
+    assert "psl> timeline --last 1\n             s\n6> recv s\n" in recorded
+    assert run_cli("--check", str(script)).returncode == 0
+    script.write_text(recorded.replace("* recv 7 b'one two'", "* recv 7 b'onetwo'"))
+    failed = run_cli("--check", str(script))
+    assert failed.returncode == 1 and "recv 7 b'one two'" in failed.stdout + failed.stderr
+
+
+def test_a_script_draws_plain_ascii_80_columns_wide() -> None:
+    run = run_cli("-c", "; ".join(TWO_SENDS) + "; timeline", env={"COLUMNS": "200"})
+    assert run.returncode == 0, run.stderr
+    drawn = run.stdout.split("EOF: the peer closed its side (recv returned b'')\n", 1)[1]
+    assert drawn.isascii() and "\x1b" not in drawn
+    assert max(len(line) for line in drawn.splitlines()) <= 80
