@@ -1,5 +1,6 @@
 """Exporters for relay: a listening side whose first client is joined to a child's pipes
-(exec:) or to a TCP connection (tcp:), by two copying threads; wait NAME close."""
+(exec:) or to a TCP connection (tcp:), by two copying threads; wait NAME close; the
+toxics that shape a stream (latency, slicer, bandwidth) from relay --link, link, unlink."""
 
 from __future__ import annotations
 
@@ -7,6 +8,8 @@ from pslrepl.export.script import wrapped_print
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from typing import Any
+
     from pslrepl.export.script import Script
     from pslrepl.invocation import CommandRecord
 
@@ -26,6 +29,7 @@ class Relay:
         self.name = name  # the other end, as the relay was told it: exec:sort
         self.connect_other = connect_other
         self.moved = {">": 0, "<": 0}
+        self.toxics = []  # Latency, Slicer, Bandwidth: each chunk goes through them in turn
         self.copiers = []
         self.started = threading.Thread(target=self.join_first_client, daemon=True)
         self.started.start()
@@ -47,9 +51,21 @@ class Relay:
 
     def copy(self, way, read, write, end):
         while data := read(65536):
+            self.through([t for t in self.toxics if way in t.ways], data, way, write)
+        end()
+
+    def through(self, toxics, data, way, write):
+        if not toxics:
             write(data)
             self.moved[way] += len(data)
-        end()
+            return
+        toxics[0].pass_on(data, lambda piece: self.through(toxics[1:], piece, way, write))
+
+    def unlink(self, name=None):
+        """Remove one toxic (or all): its names, as `unlink` says them."""
+        gone = [t.name for t in self.toxics if name is None or t.name == name]
+        self.toxics = [t for t in self.toxics if t.name not in gone]
+        return ", ".join(gone)
 
     def wait_closed(self, timeout):
         """True once both directions have ended."""
@@ -67,7 +83,52 @@ class Relay:
     ),
 }
 
-HELPER_IMPORTS = {"Relay": ("socket", "threading")}
+HELPERS["Toxics"] = (
+    (),
+    r'''
+class Latency:
+    """Hold each chunk DELAY seconds before passing it on (Toxiproxy's latency)."""
+
+    def __init__(self, name, ways, delay, jitter=0.0):
+        self.name, self.ways, self.delay, self.jitter = name, ways, delay, jitter
+
+    def pass_on(self, data, write):
+        time.sleep(max(0.0, self.delay + random.uniform(-self.jitter, self.jitter)))
+        write(data)
+
+
+class Slicer:
+    """Cut the stream into writes of SIZE bytes, DELAY seconds apart: the peer's recv
+    sees small reads."""
+
+    def __init__(self, name, ways, size, variation=0, delay=0.001):
+        self.name, self.ways = name, ways
+        self.size, self.variation, self.delay = size, variation, delay
+
+    def pass_on(self, data, write):
+        while data:
+            n = max(1, self.size + random.randint(-self.variation, self.variation))
+            piece, data = data[:n], data[n:]
+            write(piece)
+            if data:
+                time.sleep(self.delay)
+
+
+class Bandwidth:
+    """Pass at most RATE bytes a second, in pieces of a fiftieth of a second."""
+
+    def __init__(self, name, ways, rate):
+        self.name, self.ways, self.rate = name, ways, rate
+
+    def pass_on(self, data, write):
+        piece = max(1, int(self.rate / 50))
+        for start in range(0, len(data), piece):
+            write(data[start : start + piece])
+            time.sleep(len(data[start : start + piece]) / self.rate)
+''',
+)
+EXPORTED_TOXICS = {"latency": "Latency", "slicer": "Slicer", "bandwidth": "Bandwidth"}
+HELPER_IMPORTS = {"Relay": ("socket", "threading"), "Toxics": ("random", "time")}
 
 
 def _relay(script: Script, record: CommandRecord) -> None:
@@ -85,6 +146,9 @@ def _relay(script: Script, record: CommandRecord) -> None:
     ):
         script.not_exported(record, "only relay NAME tcp-listen:ADDR exec:CMD|tcp:ADDR is "
                             "exported yet")  # fmt: skip
+        return
+    toxics = _toxics(script, record, list(values.get("link") or ()))
+    if toxics is None:
         return
     listen = parse_addr(a.removeprefix("tcp-listen:")).sockaddr
     script.imp("socket")
@@ -116,6 +180,70 @@ def _relay(script: Script, record: CommandRecord) -> None:
     script.add(f"{v} = Relay({v}_a, {b!r}, {opener})")
     script.add(wrapped_print(f"{name}: relaying {{{v}.where}} <-> {b}", f=True))
     script.kinds[name] = "relay"
+    for toxic in toxics:  # before the first client can come: in the shell, before any byte
+        _add_toxic(script, name, toxic)
+
+
+def _toxics(script: Script, record: CommandRecord, specs: list[str]) -> list[Any] | None:
+    """The toxics of relay --link, made again; None (and marked) if one is not exported."""
+    from pslrepl.resources.toxics import from_spec
+
+    toxics: list[Any] = []
+    for spec in specs:
+        toxic = from_spec(spec, seed=None, taken=tuple(t.name for t in toxics))
+        if toxic.kind not in EXPORTED_TOXICS:
+            script.not_exported(record, f"the {toxic.kind} toxic is not exported yet (latency, "
+                                "slicer and bandwidth are)")  # fmt: skip
+            return None
+        toxics.append(toxic)
+    return toxics
+
+
+def _add_toxic(script: Script, name: str, toxic: Any) -> None:
+    from pslrepl.commands.relays import describe
+
+    v = script.var(name)
+    script.use("Toxics")
+    cls = EXPORTED_TOXICS[toxic.kind]
+    from pslrepl.resources.toxics import KINDS
+
+    args = ", ".join(f"{k}={toxic.params[k]!r}" for k in KINDS[toxic.kind])
+    script.add(f"{v}.toxics.append({cls}({toxic.name!r}, {''.join(toxic.ways)!r}, {args}))")
+    script.add(wrapped_print(f"{name}: linked {toxic.name}: {describe(toxic)}"))
+
+
+def _link(script: Script, record: CommandRecord) -> None:
+    from pslrepl.resources.toxics import make, parse_prob
+
+    values = record.values
+    name = str(values["relay"])
+    if script.kinds.get(name) != "relay":
+        script.not_exported(record, f"{name} is not a relay the script made")
+        return
+    if values.get("toxic") is None:
+        script.not_exported(record, "link RELAY (the list of its toxics) is not exported yet")
+        return
+    if values.get("toxicity") is not None and parse_prob(values["toxicity"], "") < 1:
+        script.not_exported(record, "a toxic's toxicity is not exported yet")
+        return
+    toxic = make(values["toxic"], list(values.get("key=value") or ()),
+                 way=values.get("dir") or "down", name=values.get("name"))  # fmt: skip
+    if toxic.kind not in EXPORTED_TOXICS:
+        script.not_exported(record, f"the {toxic.kind} toxic is not exported yet (latency, "
+                            "slicer and bandwidth are)")  # fmt: skip
+        return
+    _add_toxic(script, name, toxic)
+
+
+def _unlink(script: Script, record: CommandRecord) -> None:
+    name, which = str(record.values["relay"]), record.values.get("n")
+    if script.kinds.get(name) != "relay" or not record.ok:
+        script.not_exported(record, f"{name} is not a relay the script made")
+        return
+    v = script.var(name)
+    script.add(f"if gone := {v}.unlink({which!r}):")
+    script.add(f'    print(f"{name}: unlinked {{gone}}")')
+    script.add("else:", f'    print("{name}: no toxics to remove")')
 
 
 def _wait_close(script: Script, record: CommandRecord) -> None:
@@ -129,5 +257,5 @@ def _wait_close(script: Script, record: CommandRecord) -> None:
                                       "for both directions to close", indent="    "))  # fmt: skip
 
 
-EXPORTERS = {"relay": _relay}
+EXPORTERS = {"relay": _relay, "link": _link, "unlink": _unlink}
 WAITS = {"relay": _wait_close}
