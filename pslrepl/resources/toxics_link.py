@@ -209,13 +209,15 @@ class Link:
                 dst: Endpoint) -> None:  # fmt: skip
         sizes = toxic.slice_sizes(len(data))
         at = 0
-        for i, n in enumerate(sizes):
-            if i and not toxic.removed:
-                self.hold(time.monotonic() + toxic["delay"], toxic)
+        for n in sizes:
+            # DELAY after the last slice, this chunk's or the one before's: two chunks
+            # read apart must not make two slices meet at the peer.
+            self.hold(toxic.next_send + toxic["delay"], toxic)
             if toxic.removed:  # the rest goes on in one piece
                 after(data[at:], t)
                 return
             after(data[at : at + n], t)
+            toxic.next_send = time.monotonic()
             at += n
         if len(sizes) > 1:
             most = toxic["size"] + toxic["variation"]
