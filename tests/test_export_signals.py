@@ -4,6 +4,7 @@ prints what the shell printed."""
 
 from __future__ import annotations
 
+import re
 import signal
 from pathlib import Path
 
@@ -14,14 +15,14 @@ from tests.test_export_units import check_same, script_of
 
 
 @pytest.fixture(autouse=True)
-def _signals_exported(monkeypatch: pytest.MonkeyPatch) -> None:
-    """export/signals.py's exporters extend processes' and session_cmds' (signal, trap,
-    spawn): its module comes last in export's MODULES."""
+def signals_exported(monkeypatch: pytest.MonkeyPatch) -> None:
+    """export/signals.py's and shlib.py's exporters extend processes' and session_cmds'
+    (signal, trap, spawn, wait, poll): their modules come last in export's MODULES."""
     import pslrepl.export as export
 
-    if export.MODULES[-1] != "signals":
-        modules = tuple(m for m in export.MODULES if m != "signals")
-        monkeypatch.setattr(export, "MODULES", (*modules, "signals"))
+    if export.MODULES[-2:] != ("shlib", "signals"):
+        modules = tuple(m for m in export.MODULES if m not in ("shlib", "signals"))
+        monkeypatch.setattr(export, "MODULES", (*modules, "shlib", "signals"))
     if "sigwait" not in export.FAILURES:  # its exporter writes what a timeout says
         monkeypatch.setattr(export, "FAILURES", (*export.FAILURES, "sigwait"))
 
@@ -112,3 +113,15 @@ def test_spawn_ignore_survives_exec_and_signal_group_reaches_a_pipeline(shell: S
     assert "preexec_fn=lambda: [signal.signal(s, signal.SIG_IGN) for s in (signal.SIGHUP, " \
            "signal.SIGINT)]," in source  # fmt: skip
     assert "os.killpg(q.pid, signal.SIGTERM)" in source
+
+
+def test_sigwait_takes_a_pending_real_time_signal_the_shell_raised(shell: Shell, tmp_path: Path):
+    out = check_same(shell, [
+        "py mask = signal.pthread_sigmask(signal.SIG_BLOCK, [signal.SIGRTMIN + 3])",
+        "py signal.raise_signal(signal.SIGRTMIN + 3)",
+        "sigwait RTMIN+3 --timeout 5",
+        "py mask = signal.pthread_sigmask(signal.SIG_UNBLOCK, [signal.SIGRTMIN + 3])",
+    ], tmp_path)  # fmt: skip
+    assert out[0].startswith(f"sigwait: SIGRTMIN+3 ({signal.SIGRTMIN + 3}) from pid ")
+    assert " (the shell itself), uid " in out[0]
+    assert re.search(r": SI_(USER|TKILL): sent by (kill|tkill)", out[0]), out[0]

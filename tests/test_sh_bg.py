@@ -28,7 +28,7 @@ def test_sh_bg_is_waited_on_and_read(shell: Shell) -> None:
     out = shell.ok(f"sh --bg b {child(code)}")
     pid = int(shell.session.volatile["b.pid"])
     assert out.startswith(f"b: started pid {pid}: {PY} -u -c ")
-    assert shell.ok("wait b") == "b: exited with status 3\n"
+    assert shell.ok("wait b") == "b: exited with status 3 (ErrorReturnCode_3)\n"
     assert shell.ok("read b --all") == "hello\n"
     assert shell.ok("read b --stderr --all") == "oops\n"
     assert shell.ok("poll b") == "b: exited with status 3\n"
@@ -58,12 +58,12 @@ def test_ls_ps_and_py_see_the_running_command(shell: Shell) -> None:
 def test_signal_terminate_and_kill_a_background_command(shell: Shell) -> None:
     shell.ok("sh --bg s sleep 30; sh --bg t sleep 30; sh --bg k sleep 30")
     assert shell.ok("signal s USR1") == "s: sent SIGUSR1 (10)\n"
-    assert shell.ok("wait s") == "s: killed by SIGUSR1 (signal 10)\n"
+    assert shell.ok("wait s") == "s: killed by SIGUSR1 (signal 10) (SignalException_SIGUSR1)\n"
     assert "s has already ended" in shell.fails("signal s USR1")
     shell.ok("terminate t")
-    assert shell.ok("wait t") == "t: killed by SIGTERM (signal 15)\n"
+    assert shell.ok("wait t") == "t: killed by SIGTERM (signal 15) (SignalException_SIGTERM)\n"
     shell.ok("kill k")
-    assert shell.ok("wait k") == "k: killed by SIGKILL (signal 9)\n"
+    assert shell.ok("wait k") == "k: killed by SIGKILL (signal 9) (SignalException_SIGKILL)\n"
     assert "  k.kill()" in shell.ok("explain 9").splitlines()
     assert "  s.signal(10)" in shell.ok("explain 4").splitlines()
     log = shell.ok("log k")
@@ -77,7 +77,7 @@ def test_a_background_command_leads_its_own_group(shell: Shell) -> None:
     assert shell.ok("signal g TERM --group") == (
         f"g: sent SIGTERM (15) to process group {pgid} (3 processes)\n"
     )
-    assert shell.ok("wait g") == "g: killed by SIGTERM (signal 15)\n"
+    assert shell.ok("wait g") == "g: killed by SIGTERM (signal 15) (SignalException_SIGTERM)\n"
     assert settle(lambda: _group(pgid) == [])
     assert "  g.signal_group(15)" in shell.ok("explain 2").splitlines()
 
@@ -147,7 +147,7 @@ def test_iter_shows_each_line_as_it_comes() -> None:
 
 def test_timeout_kills_a_background_command(shell: Shell) -> None:
     shell.ok("sh --bg t --timeout 0.3 sleep 30")
-    assert shell.ok("wait t") == "t: killed by SIGKILL (signal 9)\n"
+    assert shell.ok("wait t") == "t: killed by SIGKILL (signal 9) (TimeoutException)\n"
     assert "(TimeoutException)" in shell.ok("log t")
 
 

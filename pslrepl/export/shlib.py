@@ -1,5 +1,5 @@
-"""Exporters for the sh library and the session's end: sh PROGRAM ARGS in the foreground,
-exit."""
+"""Exporters for the sh library and the session's end: sh in the foreground and piped,
+sh --bg (and --iter) with wait, poll and signal on its job, exit."""
 
 from __future__ import annotations
 
@@ -11,18 +11,28 @@ if TYPE_CHECKING:
     from pslrepl.invocation import CommandRecord
 
 
-def _sh(script: Script, record: CommandRecord) -> None:
+def _stages(record: CommandRecord) -> list[list[str]]:
+    """The pipeline as the shell split it: at each | that was a word of its own. (A quoted
+    '|' can't be told from the record's argv; such a line is refused below.)"""
+    stages: list[list[str]] = [[]]
+    for word in record.argv:
+        if word == "|":
+            stages.append([])
+        else:
+            stages[-1].append(word)
+    return stages
+
+
+def _kwargs(script: Script, record: CommandRecord, *, first: bool, last: bool,
+            background: bool) -> list[str]:  # fmt: skip
+    """The options as sh's keyword arguments, for one command of the pipeline: --in goes
+    to the first, --tty to the last, the rest to each (as the shell passes them)."""
     from pslrepl.parsing import unescape
 
     values = record.values
-    argv = list(record.argv)
-    if "|" in argv or values.get("bg") or values.get("iter") or values.get("tty"):
-        raise Unexportable("sh with a pipeline, --bg, --iter or --tty is not exported yet")
     kwargs = []
-    if values.get("in"):
+    if first and values.get("in") is not None:
         kwargs.append(f"_in={unescape(str(values['in']))!r}")
-    if values.get("no_tty"):
-        kwargs.append("_tty_out=False")
     if values.get("ok_code"):
         kwargs.append(f"_ok_code={list(values['ok_code'])!r}")
     if values.get("cwd"):
@@ -32,33 +42,160 @@ def _sh(script: Script, record: CommandRecord) -> None:
         script.imp("os")
         kwargs.append("_env={**os.environ, " + ", ".join(f"{k!r}: {v!r}" for k, _, v in pairs)
                       + "}")  # fmt: skip
+    if last and values.get("no_tty"):
+        kwargs.append("_tty_out=False")
+    if last and values.get("tty"):
+        kwargs.append("_tty_out=True")
     timeout = values.get("timeout")
-    kwargs.append(f"_timeout={script.timeout if timeout is None else float(timeout):g}")
-    kwargs.append("_return_cmd=True")
-    args = ", ".join([*(repr(a) for a in argv[1:]), *kwargs])
-    program = argv[0]
-    script.imp("sh")
+    if timeout is not None or not background:  # in the foreground the session's bounds it
+        kwargs.append(f"_timeout={script.timeout if timeout is None else float(timeout):g}")
+    return kwargs
+
+
+def _call(func: str, args: list[str], *, lead: str) -> str:
+    """``lead + func(args)``, cut one argument a line when it would be too long."""
+    one = f"{lead}{func}({', '.join(args)})"
+    if len(one) < 92:
+        return one
+    return f"{lead}{func}(\n" + "\n".join(f"    {a}," for a in args) + "\n)"
+
+
+def _sh(script: Script, record: CommandRecord) -> None:
+    from pslrepl.commands.sh_calls import program_expr
+
+    values = record.values
+    stages = _stages(record)
+    if "|" in record.line.replace(" | ", " ") or any(not words for words in stages):
+        raise Unexportable("sh with a quoted '|' (a plain argument) is not exported yet")
+    if values.get("bg") is not None:
+        _background(script, record, stages[0])
+        return
+    script.imp("sh", "io")
     status = script.use("status")
-    shown = [f"if {{0}}.stdout:\n    {script.show('{0}.stdout')}",
-             f"if {{0}}.stderr:\n    {script.show('{0}.stderr')}"]  # fmt: skip
-    script.add("try:")
-    call = f"done = sh.Command({program!r})({args})"
-    script.add(indented(call) if len(call) < 92 else indented(
-        f"done = sh.Command({program!r})(\n" + "\n".join(
-            f"    {part}," for part in args.split(", ")) + "\n)"))  # fmt: skip
-    script.add("except sh.ErrorReturnCode as exc:")
-    for part in shown:
-        script.add(indented(part.format("exc")))
-    script.add(wrapped_print(f"error: sh: {program} {{{status}(exc.exit_code)}} "
-                             "({type(exc).__name__})", f=True, indent="    "))  # fmt: skip
+    # Each stream to a buffer, as the shell's targets keep them: what the last command
+    # printed is there even when an earlier one raised (sh raises it from the last's wait).
+    script.add("out = io.BytesIO()", f"errs = [io.BytesIO() for _ in range({len(stages)})]",
+               "failed = None", "try:")  # fmt: skip
+    for index, (program, *args) in enumerate(stages):
+        first, last = index == 0, index == len(stages) - 1
+        parts = [repr(a) for a in args]
+        if not first:
+            parts.append("_in=piped")
+        if last:
+            parts.append("_out=out")
+        parts.append(f"_err=errs[{index}]")
+        parts += _kwargs(script, record, first=first, last=last, background=False)
+        if last:
+            parts.append("_return_cmd=True")
+        else:  # the shell's: an error in the piped command is the last one's to raise
+            parts += ["_piped=True", "_bg_exc=False"]
+        lead = "done = " if last else "piped = "
+        script.add(indented(_call(program_expr(program), parts, lead=lead)))
+    script.add("except sh.ErrorReturnCode as exc:", "    failed = exc",
+               "for kept in (out, *errs):", "    if kept.getvalue():",
+               f"        {script.show('kept.getvalue()')}", "if failed is not None:")  # fmt: skip
+    if len(stages) > 1:  # which command raised: sh's exception names the one it ran
+        programs = ", ".join(f"{p!r}" for p in dict.fromkeys(w[0] for w in stages))
+        script.add(f"    ran = {{str(sh.Command(p)): p for p in ({programs},)}}")
+        script.add(f"    program = ran.get(failed.full_cmd.split()[0], {stages[-1][0]!r})")
+        who = "{program}"
+    else:
+        who = stages[0][0].replace("{", "{{").replace("}", "}}")
+    script.add(wrapped_print(f"error: sh: {who} {{{status}(failed.exit_code)}} "
+                             "({type(failed).__name__})", f=True, indent="    "))  # fmt: skip
     script.add("else:")
-    for part in shown:
-        script.add(indented(part.format("done")))
     accepted = ""
     if values.get("ok_code"):
         codes = ",".join(map(str, values["ok_code"]))
         accepted = f"{{' (accepted: --ok-code {codes})' if done.exit_code else ''}}"
     script.add(f'    print(f"{{{status}(done.exit_code)}}{accepted}")')
+
+
+def _background(script: Script, record: CommandRecord, words: list[str]) -> None:
+    """sh --bg NAME: sh's RunningCommand, in a session of its own; --iter's lines go to a
+    callback (the shell shows each as an event: in a script, events are not printed)."""
+    from pslrepl.commands.sh_calls import program_expr
+    from pslrepl.export.common import fstring_text
+    from pslrepl.resources.commandline import command_text
+
+    if not record.ok:
+        raise Unexportable("this sh --bg failed in the session; what it said is not in this "
+                           "script")  # fmt: skip
+    name = str(record.values["bg"])
+    v = script.var(name)
+    script.imp("sh", "signal")
+    parts = [repr(a) for a in words[1:]]
+    parts += _kwargs(script, record, first=True, last=True, background=True)
+    parts += ["_bg=True", "_bg_exc=False", "_new_session=True"]
+    if record.values.get("iter"):
+        script.add(f"{v}_lines = []  # each line it prints, as it comes (the shell's events)")
+        parts.append(f"_out={v}_lines.append")
+    script.add(_call(program_expr(words[0]), parts, lead=f"{v} = "))
+    script.add(f'{v}_raised = ""  # what sh raised at its end, once waited for')
+    script.kinds[name] = "sh"
+    shown = fstring_text(command_text(words))
+    script.add(wrapped_print(f"{name}: started pid {{{v}.pid}}: {shown}", f=True))
+    # The end of the session: the shell TERMs a job's process group, and sh reaps it.
+    script.cleanup.extend([f"if {v}.is_alive():", f"    {v}.signal_group(signal.SIGTERM)",
+                           f"_ = {v}.process.wait()"])  # fmt: skip
+
+
+def _job(script: Script, record: CommandRecord) -> str | None:
+    """The variable of the sh job the command names, or None for another resource."""
+    name = record.values.get("name")
+    if isinstance(name, str) and script.kinds.get(name) == "sh":
+        return script.var(name)
+    return None
+
+
+def wait_job(script: Script, record: CommandRecord) -> None:
+    """wait NAME on an sh job: RunningCommand.wait, which raises what sh raises for the
+    status (the first time only: its name is kept for the next wait, as the shell keeps
+    it); the status said as the shell says it."""
+    v, name = _job(script, record), record.values["name"]
+    if record.values.get("event") not in (None, "exit"):
+        raise Unexportable(f"wait {record.values['event']} on an sh job is not exported yet")
+    status = script.use("status")
+    script.add("try:", f"    {v}.wait()",
+               "except (sh.ErrorReturnCode, sh.TimeoutException) as exc:",
+               f'    {v}_raised = f" ({{type(exc).__name__}})"',
+               f'print(f"{name}: {{{status}({v}.process.exit_code)}}{{{v}_raised}}")')  # fmt: skip
+
+
+def poll_job(script: Script, record: CommandRecord) -> None:
+    v, name = _job(script, record), record.values["name"]
+    status = script.use("status")
+    script.add(f"if {v}.is_alive():", f'    print("{name}: running (poll() returned None)")',
+               "else:", f'    print(f"{name}: {{{status}({v}.process.exit_code)}}")')  # fmt: skip
+
+
+def signal_job(script: Script, record: CommandRecord, signum: int, *, group: bool) -> None:
+    """signal NAME SIG [--group] on an sh job: RunningCommand.signal or signal_group."""
+    from pslrepl.signals_table import signal_expr, signal_name
+
+    v, name = _job(script, record), record.values["name"]
+    if not signum or group:
+        raise Unexportable("signal 0 or --group to an sh job is not exported yet")
+    status = script.use("status")
+    script.imp("signal")
+    expr = signal_expr(signum)
+    script.add(f"if {v}.is_alive():", f"    {v}.signal({expr})",
+               f'    print(f"{name}: sent {signal_name(signum)} ({{{expr}:d}})")', "else:",
+               wrapped_print(f"error: {name} has already ended ({{{status}({v}.process."
+                             "exit_code)}); there is nobody to signal", f=True,
+                             indent="    "))  # fmt: skip
+
+
+def _wait(script: Script, record: CommandRecord) -> None:
+    from pslrepl.export.session_cmds import EXPORTERS as SESSION
+
+    (wait_job if _job(script, record) else SESSION["wait"])(script, record)
+
+
+def _poll(script: Script, record: CommandRecord) -> None:
+    from pslrepl.export.processes import EXPORTERS as PROCESSES
+
+    (poll_job if _job(script, record) else PROCESSES["poll"])(script, record)
 
 
 def _exit(script: Script, record: CommandRecord) -> None:
@@ -67,4 +204,6 @@ def _exit(script: Script, record: CommandRecord) -> None:
     script.add(f"sys.exit({status or 0})  # what is open is closed as the process ends")
 
 
-EXPORTERS = {"sh": _sh, "exit": _exit}
+# wait and poll take an sh job here and hand any other resource to their own exporters:
+# this module comes after processes and session_cmds in export's MODULES.
+EXPORTERS = {"sh": _sh, "exit": _exit, "wait": _wait, "poll": _poll}

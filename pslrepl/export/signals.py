@@ -109,9 +109,13 @@ def _raise(script: Script, record: CommandRecord) -> None:
 def _signal(script: Script, record: CommandRecord) -> None:
     """signal shell SIG is raise; --group is os.killpg; the rest is processes' own."""
     from pslrepl.export.processes import EXPORTERS as PROCESSES
+    from pslrepl.export.shlib import signal_job
 
-    if not isinstance(record.values.get("name"), str):
+    name = record.values.get("name")
+    if not isinstance(name, str):
         _raise(script, record)
+    elif script.kinds.get(name) == "sh":
+        signal_job(script, record, _signum(record), group=bool(record.values.get("group")))
     elif record.values.get("group"):
         _signal_group(script, record)
     else:
@@ -352,9 +356,10 @@ def _sigwait(script: Script, record: CommandRecord) -> None:
     script.add(
         "# Blocked, the signal stays pending until sigtimedwait takes it; the handler only",
         "# keeps its default action away should another thread be sent it.",
-        f"handlers = {{n: signal.signal(n, lambda signum, frame: None) for n in {shown}}}",
-        f"mask = signal.pthread_sigmask(signal.SIG_BLOCK, {shown})",
-        f"info = signal.sigtimedwait({shown}, {timeout!r})",
+        f"waited = {shown}",
+        "handlers = {n: signal.signal(n, lambda signum, frame: None) for n in waited}",
+        "mask = signal.pthread_sigmask(signal.SIG_BLOCK, waited)",
+        f"info = signal.sigtimedwait(waited, {timeout!r})",
         "signal.pthread_sigmask(signal.SIG_SETMASK, mask)",
         "for n, handler in handlers.items():",
         "    signal.signal(n, handler)",
@@ -365,9 +370,9 @@ def _sigwait(script: Script, record: CommandRecord) -> None:
             indent="    ",
         ),
         "else:",
-        f"    codes = {SI_CODES!r}",
+        *_dict_lines("codes", SI_CODES, indent=4),
         "    if info.si_signo == signal.SIGCHLD:  # a child's: what became of it",
-        f"        codes = {CLD_CODES!r}",
+        *_dict_lines("codes", CLD_CODES, indent=8),
         '    who = f"pid {info.si_pid}"',
         f"    children = {{{children}}}",
         "    if info.si_pid == os.getpid():",
@@ -375,9 +380,22 @@ def _sigwait(script: Script, record: CommandRecord) -> None:
         "    elif info.si_pid in children:",
         '        who += f" ({children[info.si_pid]}, a child of the shell)"',
         '    code = codes.get(info.si_code, f"si_code {info.si_code}")',
-        "    name = signal.Signals(info.si_signo).name",
+        "    low, high = int(signal.SIGRTMIN), int(signal.SIGRTMAX)",
+        "    if low < info.si_signo < high:  # named as kill -l names it",
+        "        if info.si_signo - low <= (high - low) // 2:",
+        '            name = f"SIGRTMIN+{info.si_signo - low}"',
+        "        else:",
+        '            name = f"SIGRTMAX-{high - info.si_signo}"',
+        "    else:",
+        "        name = signal.Signals(info.si_signo).name",
         '    print(f"sigwait: {name} ({info.si_signo}) from {who}, uid {info.si_uid}: {code}")',
     )
+
+
+def _dict_lines(name: str, table: dict[int, str], *, indent: int) -> list[str]:
+    """``name = {...}``, one entry a line."""
+    pad = " " * indent
+    return [f"{pad}{name} = {{", *(f"{pad}    {k}: {v!r}," for k, v in table.items()), f"{pad}}}"]
 
 
 # -- spawn --ignore ---------------------------------------------------------------------

@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     import re
     from typing import Any, ClassVar
 
+    from pslrepl.invocation import Invocation
     from pslrepl.resources.buffers import ReadResult
     from pslrepl.results import Cell
     from pslrepl.session import Session
@@ -174,6 +175,33 @@ class ShJob(Process):
     @property
     def obj(self) -> Any:
         return self.running
+
+    # -- what wait and poll call and say (sh's calls, not a Popen's) ------------------------
+
+    WAIT_CALL = "RunningCommand.wait"
+
+    def exit_text(self) -> str:
+        """What `wait NAME` says of the job's end: as its exit event says it, sh's
+        exception named ("exited with status 2 (ErrorReturnCode_2)"). The event, if it is
+        still waiting to be shown, is withdrawn: the wait says the same, once."""
+        rc = self.returncode
+        assert rc is not None
+        session = self.session
+        with session.cond:
+            for event in [e for e in session.pending
+                          if e.source == self.name and e.kind == "exit"]:  # fmt: skip
+                session.pending.remove(event)
+        return describe_status(rc) + (f" ({self.raised})" if self.raised else "")
+
+    def poll_recorded(self, ctx: Invocation) -> int | None:
+        """`poll NAME` as a sh user polls: RunningCommand.is_alive() (recorded, for
+        explain), then the exit code once it says the command has ended and the job's
+        thread has told it."""
+        alive = bool(self.running.is_alive())
+        ctx.record("RunningCommand.is_alive", "", alive, on=self.running)
+        if alive or not self.exit_reported:
+            return None
+        return self.popen.returncode
 
     # -- what differs from a spawned child ------------------------------------------------
 

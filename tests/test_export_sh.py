@@ -1,0 +1,60 @@
+"""export py of the sh command: in the foreground, piped, with --ok-code and --in, and in
+the background (--bg, --iter) with wait, poll and signal on its job; each script, run
+alone, prints what the shell printed."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from tests.helpers import Shell
+from tests.test_export_signals import signals_exported  # noqa: F401 - the fixture
+from tests.test_export_units import check_same, script_of
+
+
+def test_a_pipeline_as_sh_pipes_it(shell: Shell, tmp_path: Path):
+    out = check_same(shell, [
+        r"sh printf 'a\nb\nc\n' | wc -l",
+        r"sh --in 'b\na\n' --no-tty sort | cat -A",
+        "sh ls /nonexistent | wc -l",
+        "sh --ok-code 0,1 printf 'x\n' | grep nosuchword",
+        "sh printf 'x\n' | grep --silent nosuchword",
+    ], tmp_path)  # fmt: skip
+    assert out[:2] == ["3", "exited with status 0"]
+    assert out[2:4] == ["a$", "b$"]
+    assert "exited with status 1 (accepted: --ok-code 0,1)" in out
+    assert out[-1] == "error: sh: grep exited with status 1 (ErrorReturnCode_1)"
+    source = script_of(shell)
+    assert "piped = sh.printf('a\\\\nb\\\\nc\\\\n', _err=errs[0], _timeout=5, _piped=True, " in (
+        source)  # fmt: skip
+    assert (
+        "done = sh.wc('-l', _in=piped, _out=out, _err=errs[1], _timeout=5, _return_cmd=True)"
+        in (source)
+    )
+
+
+def test_a_background_job_waited_polled_and_signalled(shell: Shell, tmp_path: Path):
+    out = check_same(shell, [
+        "sh --bg j true",
+        "wait j",
+        "poll j",
+        "sh --bg k ls /nonexistent",
+        "wait k",
+        "wait k",
+        "sh --bg m sleep 30",
+        "poll m",
+        "signal m TERM",
+        "wait m",
+        "signal m TERM",
+        "sh --bg it --iter printf 'one\\ntwo\\n'",
+        "wait it",
+        "sh --bg left sleep 30",
+    ], tmp_path)  # fmt: skip
+    assert out[1:3] == ["j: exited with status 0", "j: exited with status 0"]
+    assert "k: exited with status 2 (ErrorReturnCode_2)" in out
+    assert "m: running (poll() returned None)" in out
+    assert "m: killed by SIGTERM (signal 15) (SignalException_SIGTERM)" in out
+    assert out[-1].startswith("left: started pid ")
+    source = script_of(shell)
+    assert "m = sh.sleep('30', _bg=True, _bg_exc=False, _new_session=True)" in source
+    assert "_out=it_lines.append" in source
+    assert "left.signal_group(signal.SIGTERM)" in source  # what the shell's exit does
