@@ -314,3 +314,14 @@ def test_a_small_message_through_a_spliced_relay_is_not_corked(shell: Shell) -> 
             assert c.recv(10) == b"%d" % i
         assert time.monotonic() - t0 < 1.5
         assert "os.splice" in shell.ok("info r")
+
+
+def test_slicer_keeps_its_delay_across_chunks(shell: Shell) -> None:
+    line = "relay r tcp-listen:0 {b} --link 'slicer size=10 delay=60s dir=up'"
+    with joined(shell, line) as (c, s):
+        c.sendall(b"first")
+        assert recv_exactly(s, 5) == b"first"  # a chunk of one slice: at once
+        c.sendall(b"second")  # another chunk, read apart: its slice waits the delay too
+        assert nothing_within(s, 0.3)
+        shell.ok("unlink r")
+        assert recv_exactly(s, 6) == b"second"
