@@ -28,7 +28,7 @@ def _spawn(script: Script, record: CommandRecord) -> None:
     v = script.var(name)
     values = record.values
     for opt, what in (("ignore", "--ignore (signals ignored in the child)"),
-                      ("pty", "--pty (a pseudo-terminal)"), ("text", "--text")):  # fmt: skip
+                      ("text", "--text")):  # fmt: skip
         if values.get(opt):
             script.not_exported(record, f"spawn {what} is not exported yet")
             return
@@ -39,6 +39,8 @@ def _spawn(script: Script, record: CommandRecord) -> None:
         script.imp("os")
     program, extra = popen_args(record)
     streams, before, after, suffix = _streams(script, record)
+    if values.get("pty"):
+        streams, before, after = _pty(script, record, v)
     shown = fstring_text(command_text(list(record.argv)) + suffix)
     bufsize = values.get("bufsize") or 0
     passing = ""
@@ -75,6 +77,26 @@ def _spawn(script: Script, record: CommandRecord) -> None:
     script.kinds[name] = "process"
     script.live[name] = "process"
     script.commands[name] = command_text(list(record.argv)) + suffix
+
+
+def _pty(script: Script, record: CommandRecord, v: str) -> tuple[dict[str, str], list[str],
+                                                               list[str]]:  # fmt: skip
+    """spawn --pty: the child on a pseudo-terminal, its controlling one; the master side
+    as its Popen's stdout and stdin, as the shell keeps it."""
+    from pslrepl.ptys import parse_size
+
+    script.imp("fcntl", "os", "struct", "termios")
+    cols, rows = parse_size(record.values.get("size") or "80x24")
+    size = f'struct.pack("HHHH", {rows}, {cols}, 0, 0)'
+    before = ["master, slave = os.openpty()",
+              f"fcntl.ioctl(slave, termios.TIOCSWINSZ, {size})  # as stty cols/rows"]  # fmt: skip
+    after = ["os.close(slave)  # the child has its own copies",
+             f'{v}.stdout = os.fdopen(master, "rb", buffering=0)  # what it prints, and the echo',
+             f'{v}.stdin = os.fdopen(os.dup(master), "wb", buffering=0)',
+             f"{v}.stderr = {v}.stdout  # one terminal: its stderr comes there too"]  # fmt: skip
+    streams = dict.fromkeys(("stdin", "stdout", "stderr"), "slave")
+    streams["stderr"] += ",\n    preexec_fn=lambda: fcntl.ioctl(0, termios.TIOCSCTTY, 0)"
+    return streams, before, after
 
 
 def _streams(script: Script, record: CommandRecord) -> tuple[dict[str, str], list[str],
