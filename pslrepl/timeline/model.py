@@ -119,12 +119,24 @@ def build(session: Session, *, names: Sequence[str] = (), last: int | None = Non
     events = list(session.log)
     records = list(session.history)
     ends = _ends(session, events)
-    steps = [s for e in events for s in _steps(e, ends)]
-    steps += _call_steps(records, ends)
+    wanted = set(names)
+    steps: list[Step] = []
+    # Newest first, so --last stops early: a long session draws its end at once. Twice
+    # as many as asked: the calls' steps and a MSG_TRUNC fold in among them.
+    enough = None if last is None else 2 * last + 10
+    for event in reversed(events):
+        if since is not None and event.t < since:
+            break
+        for made in _steps(event, ends):
+            if not wanted or made.src in wanted or made.dst in wanted:
+                steps.append(made)
+        if enough is not None and len(steps) >= enough:
+            break
+    oldest = min((s.t for s in steps), default=0.0) if enough is not None else None
+    steps += _call_steps(_since(records, oldest), ends)
     steps.sort(key=lambda s: s.t)
     steps = _fold_truncation(steps)
-    if names:
-        wanted = set(names)
+    if wanted:
         steps = [s for s in steps if s.src in wanted or s.dst in wanted]
     if since is not None:
         steps = [s for s in steps if s.t >= since]
@@ -139,6 +151,14 @@ def build(session: Session, *, names: Sequence[str] = (), last: int | None = Non
                 lanes.append(lane)
     external = {lane for lane in lanes if lane not in ends.names and lane != SHELL}
     return Diagram(lanes, steps, commands, external)
+
+
+def _since(records: list[CommandRecord], oldest: float | None) -> list[CommandRecord]:
+    """The records whose calls may fall at ``oldest`` or later (all, for None)."""
+    if oldest is None:
+        return records
+    starts = [r.started for r in records]
+    return records[max(bisect.bisect_right(starts, oldest) - 1, 0) :]
 
 
 def _ends(session: Session, events: Iterable[Event]) -> Ends:
@@ -174,7 +194,10 @@ def _steps(event: Event, ends: Ends) -> list[Step]:
     """The steps one event draws (most draw one; a live notice none: it is not logged)."""
     name, kind, f = event.source, event.kind, event.fields
     t = event.t
-    words = event.detail
+    traffic_kind = kind in ("send", "recv", "write", "data", "relay")
+    # Traffic is said by its label; other kinds by their words (worded only for these:
+    # a long session's thousands of sends cost no sentence each).
+    words = "" if traffic_kind else event.detail
     data = bytes(event.data[:PREVIEW])
 
     def step(src: str, dst: str, label: str, **kw: object) -> list[Step]:
@@ -182,7 +205,7 @@ def _steps(event: Event, ends: Ends) -> list[Step]:
         made.background |= event.stream == "client"  # a server's thread moved these
         return [made]
 
-    if kind in ("send", "recv", "write", "data", "relay"):
+    if traffic_kind:
         what = f"{_VERBS[kind] or event.stream} {event.size}".strip()
         label = f"{what} {_preview(event.data)}" if event.size else what
         traffic = {"data": data, "size": event.size}
