@@ -242,3 +242,29 @@ def test_a_script_draws_plain_ascii_80_columns_wide() -> None:
     drawn = run.stdout.split("EOF: the peer closed its side (recv returned b'')\n", 1)[1]
     assert drawn.isascii() and "\x1b" not in drawn
     assert max(len(line) for line in drawn.splitlines()) <= 80
+
+
+@pytest.mark.parametrize(("env", "fancy"), [({}, True), ({"NO_COLOR": "1"}, False)])
+def test_a_real_terminal_gets_the_drawing_fitted_to_its_width(
+    tmp_path: Path, env: dict[str, str], fancy: bool
+) -> None:
+    """In tmux, 60 columns: no line wraps, the lanes merge past what fits; box drawing
+    characters with colour, ASCII under NO_COLOR."""
+    from tests.terminal import Terminal
+
+    term = Terminal(tmp_path, cols=60, rows=60, env=env)
+    try:
+        term.run("tcp listen srv 0; tcp connect c srv; accept srv s", "s: accepted")
+        term.run("udp open u1; udp open u2; udp open u3; udp open u4; udp open u5", "u5: ")
+        term.run('send c "one "; send c two; recv s', "(7 bytes)")
+        screen = term.run("timeline", "recv 7 b'one two'")
+        lines = screen.splitlines()
+        head = next(i for i, ln in enumerate(lines) if ln.startswith("psl> timeline"))
+        drawn = [ln for ln in lines[head + 1 :] if ln.strip() and not ln.startswith("psl>")]
+        assert all(len(ln) <= 60 for ln in drawn)
+        assert drawn[0].rstrip().endswith("...")  # 9 lanes do not fit 60 columns
+        assert ("\u2502" in screen) is fancy and ("\u25b6" in screen) is fancy
+        arrow = "\u2500\u25b6\u2502 send 4 b'one '" if fancy else "->| send 4 b'one '"
+        assert any(arrow in ln for ln in drawn), drawn
+    finally:
+        term.close()
