@@ -54,7 +54,7 @@ class Relay(Resource):
         self.link = Link(self)
         for toxic in toxics:  # before any byte passes
             self.link.add(toxic)
-        self.post(Event(name, "start", f"relaying {a.label} <-> {b.label}"))
+        self.post(Event(name, "start", origin="relay", local=a.label, remote=b.label))
         a.on_accept = b.on_accept = self._accepted
         a.before_accept = b.before_accept = self.link.before_accept
         self.threads = [
@@ -189,8 +189,7 @@ class Relay(Resource):
                 self.post(event)
 
     def _accepted(self, end: Endpoint, peer: str) -> None:
-        self.post(Event(self.name, "note", f"{end.name}: connection from {peer}",
-                        fields={"peer": peer}))  # fmt: skip
+        self.post(Event(self.name, "accept", parent=end.name, peer=peer))
 
     def _totals(self) -> str:
         return (
@@ -286,5 +285,5 @@ class Relay(Resource):
         for end in (self.a, self.b):
             end.close()
         outcome = f"closed ({self._totals()})"
-        self.post(Event(self.name, "close", outcome))
+        self.post(Event(self.name, "close", outcome=outcome))
         return outcome
