@@ -57,12 +57,28 @@ class TimerName(Kind):
         return {n: f"delivers {signal_name(s)}; counts {what}" for n, (s, what) in TIMERS.items()}
 
 
-def _left(value: tuple[float, float]) -> str:
+def _left(value: tuple[float, float], ctx: Invocation | None = None) -> str:
+    """'0.0496 s left, then every 0.05 s'. The time left differs from run to run: given
+    ``ctx``, it is noted among the session's volatile values, so a recording writes it
+    as a placeholder that replay matches afresh."""
     delay, interval = value
     if not delay:
         return "off"
     text = f"{delay:.3g} s left"
+    if ctx is not None:
+        volatile_left(ctx, text)
     return text + (f", then every {interval:.3g} s" if interval else "")
+
+
+def volatile_left(ctx: Invocation, text: str) -> None:
+    """Note a timer's time left ('0.0496 s left') as a volatile value of its own: each
+    under a new name (timer1.left, timer2.left...), since a placeholder binds once."""
+    volatile = ctx.session.volatile
+    numbers = [int(k[5:-5]) for k in volatile if k.startswith("timer") and k.endswith(".left")
+               and k[5:-5].isdigit()]  # fmt: skip
+    for key in [k for k, v in volatile.items() if v == text and k.endswith(".left")]:
+        del volatile[key]  # the same text said again is this new value, not the old one
+    volatile[f"timer{max(numbers, default=0) + 1}.left"] = text
 
 
 @COMMANDS.command(
@@ -101,7 +117,7 @@ def _itimer(ctx: Invocation) -> None:
         trap = current_trap(signum)
         if trap is not None:
             trap.stop_after = None
-        was = "was not running" if not previous[0] else f"stopped (it had {_left(previous)})"
+        was = "was not running" if not previous[0] else f"stopped (it had {_left(previous, ctx)})"
         ctx.say(f"itimer: ITIMER_{name} {was}")
         return
     trap = trap_for_timer(ctx, signum)
@@ -115,7 +131,7 @@ def _itimer(ctx: Invocation) -> None:
     if interval:
         text += f", then every {interval:g} s (at most {CAP} times: the session's event cap)"
     if previous[0]:
-        text += f" (the previous timer had {_left(previous)})"
+        text += f" (the previous timer had {_left(previous, ctx)})"
     ctx.say(text)
     if name != "REAL":
         ctx.say(f"note: ITIMER_{name} counts {counts}: idle at the prompt it doesn't advance",
@@ -141,5 +157,5 @@ def _show(ctx: Invocation, names: list[str]) -> None:
         value = signal.getitimer(ITIMER_NAMES[name])
         ctx.record("signal.getitimer", f"signal.ITIMER_{name}", value)
         signum, counts = TIMERS[name]
-        rows.append([("name", name), signal_name(signum), _left(value), counts])
+        rows.append([("name", name), signal_name(signum), _left(value, ctx), counts])
     ctx.emit(Table(("TIMER", "SIGNAL", "NOW", "COUNTS"), rows))

@@ -338,6 +338,10 @@ def _alarm(ctx: Invocation) -> None:
         trap_for_timer(ctx, signal.SIGALRM)
     previous = ctx.call("signal.alarm", signal.alarm, seconds)
     left = f" (the previous alarm had {previous} s left)" if previous else ""
+    if previous:  # it differs from run to run: a recording writes a placeholder for it
+        from pslrepl.commands.signal_timers import volatile_left
+
+        volatile_left(ctx, f"{previous} s left")
     if seconds:
         ctx.say(f"alarm: SIGALRM in {seconds} s{left}")
     else:
