@@ -59,7 +59,7 @@ def _terminate(signum: int, frame: FrameType | None) -> None:
 
 
 USAGE = """\
-usage: pslrepl [--keep-going] [--no-color] [-c CMDS | FILE]
+usage: pslrepl [--lab LAB] [--keep-going] [--no-color] [-c CMDS | FILE]
        pslrepl --check [--keep-going] [--jobs N] [--junit FILE] [-i] FILE...
        pslrepl --update FILE...
        pslrepl --export-py FILE [-o OUT]
@@ -81,6 +81,7 @@ on standard input run as a script.
   --update       replay transcripts and rewrite their expected output in place
   --export-py    replay a transcript quietly and print it as a standalone Python
                  script (stdlib only); -o OUT writes it to OUT instead (0600)
+  --lab LAB      load the lab LAB (a TOML file `save` wrote) first; `reset` returns to it
   --present      show a transcript to a class: each key press runs its next command
                  in a live session (l goes live, b steps back, q quits)
   --instant      with --present, show each command at once instead of typing it
@@ -100,6 +101,7 @@ class Options:
         self.no_color = False
         self.mode = "run"  # run, check, update, export-py or present
         self.instant = False  # --present's --instant
+        self.lab: str | None = None  # --lab LAB
         self.out: str | None = None  # --export-py's -o OUT
         self.jobs = 1  # --check --jobs N
         self.junit: str | None = None  # --check --junit FILE
@@ -142,6 +144,11 @@ def parse_cli(argv: list[str]) -> Options:
             opts.mode = arg[2:]
         elif arg == "--instant":
             opts.instant = True
+        elif arg == "--lab":
+            if i + 1 >= len(argv):
+                raise CliError("--lab needs the lab FILE to load")
+            opts.lab = argv[i + 1]
+            i += 1
         elif arg in ("--jobs", "-j", "--junit"):
             if i + 1 >= len(argv):
                 raise CliError(f"{arg} needs " + ("a number" if arg != "--junit" else "a FILE"))
@@ -170,6 +177,8 @@ def parse_cli(argv: list[str]) -> Options:
             raise CliError(f"{name} goes with --check")
     if opts.interactive and opts.jobs != 1:
         raise CliError("-i asks about each difference in turn: give it without --jobs")
+    if opts.lab is not None and opts.mode != "run":
+        raise CliError(f"--lab starts the shell or a script, not --{opts.mode}")
     if opts.instant and opts.mode != "present":
         raise CliError("--instant goes with --present")
     if opts.mode in ("export-py", "present") and len(opts.files) > 1:
@@ -340,6 +349,10 @@ def main(argv: list[str] | None = None) -> int:
         where = args.file
     elif not _stdin_is_tty():
         lines = sys.stdin
+    if lines is None and args.lab is not None:
+        from pslrepl.labs.start import lab_repl
+
+        return lab_repl(args.lab, no_color=args.no_color)
     if lines is None:
         from pslrepl.repl import run_repl
 
@@ -349,6 +362,11 @@ def main(argv: list[str] | None = None) -> int:
         env.color = False
     session, dispatcher = build(env)
     try:
+        if args.lab is not None:
+            from pslrepl.labs.start import load_line
+
+            if not dispatcher.run_line(load_line(args.lab)):
+                return ExitStatus.FAILED
         return run_lines(session, dispatcher, lines, keep_going=args.keep_going, where=where)
     except KeyboardInterrupt:
         session.printer.error("interrupted; closing everything")

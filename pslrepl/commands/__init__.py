@@ -10,6 +10,7 @@ if TYPE_CHECKING:
 # a group's commands keep the order of the modules that declare them.
 MODULES = (
     "session_cmds", "session_flow", "scripting", "recording", "explaining", "exporting",
+    "labs",
     "processes", "process_calls", "child_io",
     "child_signals", "sudo", "expect", "shlib", "signals", "signal_shell", "signal_timers",
     "signal_wait", "sockets", "socket_steps", "socket_fromfd", "sending", "receiving",

@@ -1,0 +1,104 @@
+"""Labs: save the session as a declarative TOML file, load one, reset to it."""
+
+from __future__ import annotations
+
+from pslrepl.commands.groups import SESSION
+from pslrepl.commandspec import Arg, Commands
+from pslrepl.kinds import PATH
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from pslrepl.invocation import Invocation
+    from pslrepl.labs.loading import Lab
+    from pslrepl.session import Session
+
+COMMANDS = Commands(SESSION)
+LAB = "lab"  # the Session attribute that holds the lab loaded last (a Lab, or None)
+
+
+def loaded_lab(session: Session) -> Lab | None:
+    return getattr(session, LAB, None)
+
+
+@COMMANDS.command(
+    "save",
+    "write the live session as a lab (TOML) that `lab load` brings up again",
+    args=(Arg("FILE", PATH),),
+    calls=("os.open",),
+    examples=("save lab.toml",),
+    setup=("tcp listen srv 0", "spawn p -- sort"),
+    details="Each child, listener, server, relay, UDP or UNIX socket and connection is "
+    "written as what its command was asked (argv, cwd, env; a port given as 0 stays 0), "
+    "with the settings changed and the signals trapped. What a lab can't make again (a "
+    "connection accepted from outside) is a comment saying so. The file is readable by "
+    "you alone (an env value may be secret) and never written through a symbolic link.",
+)
+def _save(ctx: Invocation) -> None:
+    import os
+
+    from pslrepl.labs.saving import lab_text
+    from pslrepl.render import plural
+    from pslrepl.tls_files import write_private
+
+    lab = loaded_lab(ctx.session)
+    text, names = lab_text(ctx.session, ctx.dispatcher.table,
+                    carried=lab.unmade if lab is not None else ())  # fmt: skip
+    target = os.path.expanduser(str(ctx["file"]))
+    folder, name = os.path.split(target)
+    path = write_private(folder or ".", name, text.encode("utf-8"), what="save")
+    ctx.say(f"wrote {path}: {plural(len(names), 'resource')}; `lab load {path}` brings it up")
+
+
+@COMMANDS.command(
+    "lab load",
+    "bring up a lab (TOML) written by `save`: its settings, traps and resources",
+    args=(Arg("FILE", PATH),),
+    examples=("lab load lab.toml",),
+    setup=("tcp listen srv 0", "save lab.toml", "close srv"),
+    details="Each resource is made by its own command, shown as it runs, in an order "
+    "where what it names (the server a relay points to) is up first. `reset` returns "
+    "to the lab loaded last. `pslrepl --lab FILE` starts the shell with one.",
+)
+def _load(ctx: Invocation) -> None:
+    import os
+
+    from pslrepl.labs.loading import bring_up, read_lab
+    from pslrepl.render import plural
+
+    path = os.path.expanduser(str(ctx["file"]))
+    lab = read_lab(path, ctx.dispatcher.table)
+    setattr(ctx.session, LAB, lab)
+    made = bring_up(ctx.dispatcher, lab)
+    ctx.say(f"{path}: {plural(len(made), 'resource')} up" +
+            (f" ({', '.join(made)})" if made else ""))  # fmt: skip
+
+
+@COMMANDS.command(
+    "reset",
+    "close everything and return to the lab loaded last (or to an empty session)",
+    examples=("reset",),
+    details="Every resource is closed, trapped signals are put back and settings return "
+    "to their defaults; then the lab `lab load` brought up last comes up again.",
+)
+def _reset(ctx: Invocation) -> None:
+    from pslrepl.commands.signals import remove_traps
+    from pslrepl.labs import NOT_SAVED_SETTINGS
+    from pslrepl.labs.loading import bring_up
+    from pslrepl.render import plural
+    from pslrepl.settings import Settings
+
+    session = ctx.session
+    closed = [name for name, _ in session.close_all()]
+    remove_traps(session)
+    defaults = Settings()
+    for key in session.settings.names():
+        if key not in NOT_SAVED_SETTINGS and session.settings.show(key) != defaults.show(key):
+            session.settings.change(key, defaults.show(key))
+    what = f"closed {plural(len(closed), 'resource')}" + (f" ({', '.join(closed)})"
+                                                          if closed else "")  # fmt: skip
+    lab = loaded_lab(session)
+    if lab is None:
+        ctx.say(f"reset: {what}; an empty session")
+        return
+    made = bring_up(ctx.dispatcher, lab)
+    ctx.say(f"reset: {what}; back to {lab.path}: {plural(len(made), 'resource')} up")

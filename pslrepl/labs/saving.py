@@ -1,0 +1,177 @@
+"""A live session as a lab's text: each resource as the command that made it asked for it."""
+
+from __future__ import annotations
+
+from pslrepl.labs import NOT_SAVED_SETTINGS, SECTION_OF, SECTIONS, UNMADE, references
+from pslrepl.labs.toml_out import pairs
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
+
+    from pslrepl.commandspec import Command
+    from pslrepl.dispatch import CommandTable
+    from pslrepl.invocation import CommandRecord
+    from pslrepl.resources.base import Resource
+    from pslrepl.session import Session
+
+HEADER = (
+    "# A pslrepl lab: `lab load FILE` (or pslrepl --lab FILE) brings it up; `reset` returns to it.",
+    "# Each entry is what its command was asked (a port given as 0 is a free port each time).",
+)
+
+
+def new_names(cmd: Command, values: dict[str, Any]) -> list[str]:
+    """The names a command's record made (its NAME arguments of a new resource)."""
+    from pslrepl.kinds import NewName
+
+    return [values[a.key] for a in cmd.args if isinstance(a.kind, NewName) and values.get(a.key)]
+
+
+def creators(session: Session, table: CommandTable) -> dict[str, CommandRecord]:
+    """For each live name, the newest command that made a resource of that name."""
+    found: dict[str, CommandRecord] = {}
+    live = {res.name for res in session.registry}
+    for record in reversed(list(session.history)):
+        cmd = table.by_name.get(record.command)
+        if not record.ok or cmd is None:
+            continue
+        for name in new_names(cmd, record.values):
+            if name in live:
+                found.setdefault(name, record)
+    return found
+
+
+def entry(cmd: Command, record: CommandRecord, tmp: str | None) -> dict[str, Any]:
+    """What the command was asked, as a lab's table: NAME first, defaults left out."""
+    values = record.values
+    out: dict[str, Any] = {}
+    for arg in cmd.args:
+        if values.get(arg.key) not in (None, []):
+            out[arg.key] = values[arg.key]
+    for opt in cmd.opts:
+        if values.get(opt.key) not in (None, False, []):
+            out[opt.key] = values[opt.key]
+    if cmd.rest and record.argv:
+        out["argv"] = list(record.argv)
+    return {k: _placeheld(v, tmp) for k, v in out.items()}
+
+
+def _placeheld(item: Any, tmp: str | None) -> Any:
+    """The session's temporary directory as {tmp}: each session has its own."""
+    if isinstance(item, list):
+        return [_placeheld(v, tmp) for v in item]
+    if tmp and isinstance(item, str) and (item == tmp or item.startswith(tmp + "/")):
+        return "{tmp}" + item[len(tmp) :]
+    return item
+
+
+def _peer_in_session(res: Resource, session: Session) -> bool:
+    """An accepted connection whose other end is a connection this session made."""
+    try:
+        peer = res.obj.getpeername()
+    except (AttributeError, OSError):
+        return False
+    for other in session.registry:
+        if other is res:
+            continue
+        try:
+            if other.obj.getsockname() == peer:
+                return True
+        except (AttributeError, OSError):
+            continue
+    return False
+
+
+def lab_text(
+    session: Session, table: CommandTable, *, carried: tuple[str, ...] = ()
+) -> tuple[str, list[str]]:
+    """The lab file for ``session`` now, and the names it makes; ``carried``: the
+    not-made-again comments of the lab it was loaded from, kept while their names are
+    not live."""
+    from pslrepl.settings import Settings
+
+    out = list(HEADER)
+    defaults = Settings()
+    settings = {key: session.settings.show(key) for key in session.settings.names()
+                if key not in NOT_SAVED_SETTINGS
+                and session.settings.show(key) != defaults.show(key)}  # fmt: skip
+    if settings:
+        out += ["", "[settings]", *pairs(settings)]
+    traps = _traps(session)
+    if traps:
+        out += ["", "[traps]", *pairs(traps)]
+    tmp = session.volatile.get("tmp")
+    made = creators(session, table)
+    tables: dict[str, list[dict[str, Any]]] = {section: [] for section in SECTIONS}
+    unmade: list[str] = []
+    kept: dict[str, tuple[Command, CommandRecord]] = {}  # name -> what makes it again
+    for res in session.registry:
+        record = made.get(res.name)
+        why = ""
+        if record is None:
+            why = "made too long ago for the session's history to say how"
+        elif record.command not in SECTION_OF:
+            why = f"made by `{record.command}`, which a lab does not make again"
+        elif record.command == "accept" and not _peer_in_session(res, session):
+            why = "accepted from a peer that is not in the lab"
+        if why:
+            unmade.append(f"{UNMADE}{res.name} ({res.kind}): {why}")
+        else:
+            assert record is not None
+            kept[res.name] = (table.by_name[record.command], record)
+    # What names something the lab won't make (closed, or itself not made) can't be made.
+    changed = True
+    while changed:
+        changed = False
+        for name, (cmd, record) in list(kept.items()):
+            missing = sorted(references(cmd, record.values) - set(kept))
+            if missing:
+                del kept[name]
+                kind = session.registry.get(name).kind
+                unmade.append(f"{UNMADE}{name} ({kind}): it names {', '.join(missing)}, "
+                              "which the lab does not make")  # fmt: skip
+                changed = True
+    done: set[int] = set()
+    names: list[str] = []
+    for cmd, record in kept.values():
+        if id(record) in done:  # socketpair: one entry makes both
+            continue
+        done.add(id(record))
+        names += new_names(cmd, record.values)
+        tables[SECTION_OF[record.command]].append(entry(cmd, record, tmp))
+    for section, entries in tables.items():
+        for table_ in entries:
+            out += ["", f"[[{section}]]", *pairs(table_)]
+    live = {res.name for res in session.registry}
+    for line in carried:
+        name = line[len(UNMADE) :].split(" ", 1)[0]
+        if name not in live and line not in unmade:
+            unmade.append(line)
+    if unmade:
+        out += ["", *unmade]
+    return "\n".join(out) + "\n", names
+
+
+def _traps(session: Session) -> dict[str, list[str]]:
+    """The signals the session changed, by what their handler is now."""
+    import signal
+
+    from pslrepl.commands.signals import Trap
+    from pslrepl.signals_table import signal_name
+
+    found: dict[str, list[str]] = {"report": [], "ignore": [], "default": []}
+    for signum in sorted(session.traps):
+        try:
+            handler = signal.getsignal(signum)
+        except (ValueError, OSError):
+            continue
+        name = signal_name(signum)
+        word = name[3:] if name.startswith("SIG") else str(signum)
+        if isinstance(handler, Trap):
+            found["report"].append(word)
+        elif handler == signal.SIG_IGN:
+            found["ignore"].append(word)
+        elif handler == signal.SIG_DFL:
+            found["default"].append(word)
+    return {key: names for key, names in found.items() if names}
