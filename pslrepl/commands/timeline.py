@@ -89,8 +89,9 @@ def _timeline(ctx: Invocation) -> None:
     for option, what in (("svg", "SVG picture"), ("html", "page")):
         target = ctx[option]
         if target is not None:
-            ctx.say(f"wrote {_write(session, str(target), option, diagram)}: the {what} of "
-                    f"{_count(len(diagram.steps))} in {len(diagram.lanes)} lanes")  # fmt: skip
+            steps, lanes = _count(len(diagram.steps), "step"), _count(len(diagram.lanes), "lane")
+            path = _write(session, str(target), option, diagram)
+            ctx.say(f"wrote {path}: the {what} of {steps} in {lanes}")
             return
     from pslrepl.results import Styled
     from pslrepl.timeline.text import draw
@@ -102,10 +103,10 @@ def _timeline(ctx: Invocation) -> None:
         ctx.emit(Styled(tuple(drawn)))
 
 
-def _count(n: int) -> str:
+def _count(n: int, what: str) -> str:
     from pslrepl.render import plural
 
-    return plural(n, "step")
+    return plural(n, what)
 
 
 def _check_name(session: Session, name: str) -> None:

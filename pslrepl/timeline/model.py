@@ -143,7 +143,7 @@ def build(session: Session, *, names: Sequence[str] = (), last: int | None = Non
     if last is not None:
         steps = steps[-last:] if last else []
     commands = _attribute(steps, records, gap)
-    steps = _reads_last(steps)
+    steps = _reads_last(_causes_first(steps))
     lanes = [SHELL] if any(SHELL in (s.src, s.dst) for s in steps) else []
     for step in steps:
         for lane in (step.src, step.dst):
@@ -253,10 +253,10 @@ def _steps(event: Event, ends: Ends) -> list[Step]:
     if kind == "client":
         peer = f.get("peer", "")
         if f.get("phase") == "connected" or words.endswith("connected"):
-            return step(ends.owner(peer) if peer else name, name, words)
+            return step(ends.owner(peer) if peer else name, name, "client connected")
         return step(name, name, words)
     if kind == "accept":
-        return step(ends.owner(f.get("peer", "")) or name, name, words)
+        return step(ends.owner(f.get("peer", "")) or name, name, "accept")
     if kind in ("waiting", "pending", "elided"):
         return []
     return step(name, name, words)
@@ -289,6 +289,31 @@ def _call_steps(records: Iterable[CommandRecord], ends: Ends) -> list[Step]:
                 steps.append(Step(call.t, who, who, "MSG_TRUNC: the rest is lost",
                                   kind="trunc", words=words))  # fmt: skip
     return steps
+
+
+def _causes_first(steps: list[Step]) -> list[Step]:
+    """In each command: its own steps, then what threads posted meanwhile, then its own
+    reads. A server reads what a send wrote before the send's event is posted (stamped
+    as the call returns), and a recv's event comes once the peer's reply has: by time
+    alone the reply would come before the request, and the read before the reply."""
+
+    def rank(step: Step) -> int:
+        if step.background:
+            return 1
+        return 2 if step.kind in ("recv", "eof", "rst") and not step.arrow else 0
+
+    ordered = sorted(steps, key=lambda s: (s.command, rank(s)))  # stable: by time within
+    pause = {}
+    for step in steps:
+        if step.gap:
+            pause[step.command] = step.gap
+            step.gap = 0.0
+    seen: set[int] = set()
+    for step in ordered:
+        if step.command not in seen:
+            seen.add(step.command)
+            step.gap = pause.get(step.command, 0.0)
+    return ordered
 
 
 def _reads_last(steps: list[Step]) -> list[Step]:
