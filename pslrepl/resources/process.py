@@ -19,7 +19,7 @@ from pslrepl.resources.commandline import exec_failure as exec_failure
 from pslrepl.resources.drain import ChildDrain
 from pslrepl.resources.ending import end_group, end_leftovers, stop_child
 from pslrepl.resources.process_info import ProcessInfo
-from pslrepl.signals_table import describe_status, short_status, signal_label
+from pslrepl.signals_table import describe_status, short_status
 
 if TYPE_CHECKING:
     import re
@@ -81,7 +81,7 @@ class Process(ProcessInfo, ChildDrain):
         self.stderr.eof = merged or popen.stderr is None
         session.volatile[f"{name}.pid"] = str(popen.pid)
         session.guard_child(popen.pid)  # even a kill -9 of the shell ends its session
-        self.post(Event(name, "start", f"started pid {popen.pid}: {self.command}"))
+        self.post(Event(name, "start", pid=popen.pid, command=self.command))
         self.resume_drain()
 
     def pause_drain(self) -> None:
@@ -264,9 +264,7 @@ class Process(ProcessInfo, ChildDrain):
                     self.popen.stdin.close()
                 except BrokenPipeError:
                     pass
-            self.post(
-                Event(self.name, "eof", "stdin closed (EOF sent)", stream="stdin", direction="out")
-            )
+            self.post(Event(self.name, "eof", stream="stdin", direction="out"))
 
     def send_signal(self, signum: int) -> None:
         """Popen.send_signal; 0 sends nothing and only checks that the child exists."""
@@ -293,10 +291,7 @@ class Process(ProcessInfo, ChildDrain):
                            f"(`wait {self.name}` says how)") from None  # fmt: skip
         # Logged, not shown live: the command that sent it has said so already
         # ("signal" events, shown live, are for signals the shell receives).
-        what = (
-            f"pid {self.pid} exists (signal 0)" if signum == 0 else f"sent {signal_label(signum)}"
-        )
-        self.post(Event(self.name, "sent", what, fields={"signum": signum}))
+        self.post(Event(self.name, "sent", signum=signum, pid=self.pid))
 
     # -- Resource ---------------------------------------------------------------------
 
@@ -372,7 +367,7 @@ class Process(ProcessInfo, ChildDrain):
                 except OSError:
                     pass
         self.closed = True
-        self.post(Event(self.name, "close", outcome))
+        self.post(Event(self.name, "close", outcome=outcome))
         return outcome
 
     def end_child(self) -> str:
