@@ -188,3 +188,28 @@ def _plain(text: str) -> str:
     import re
 
     return re.sub(r"pid \d+|:\d+|PSL_FD=\d+", "#", text)
+
+
+def test_pipelines_files_and_passed_sockets_leak_nothing(shell: Shell, tmp_path: Path) -> None:
+    import threading
+
+    shell.ok("spawn warmup -- true; close warmup")  # the watchdog starts with the first child
+    shell.ok("tcp listen srv 0")
+    before, threads = open_fds(), threading.active_count()
+    src = tmp_path / "in"
+    src.write_text("x\n")
+    shell.ok(f"spawn a --stdin {src} --stdout pipe -- cat")
+    shell.ok("spawn b --stdin a --stdout pipe -- cat")  # held, never taken: closed with b
+    shell.ok(f"spawn c --stdout {tmp_path / 'out'} --stderr devnull --pass srv -- true")
+    shell.ok("spawn d -- yes; spawn e --stdin d -- head -c 1")
+    shell.ok("wait c; wait e; close a b c d e")
+    assert open_fds() == before
+    assert threading.active_count() == threads
+
+
+def test_a_feeder_stays_the_shells_when_the_reader_cannot_start(shell: Shell) -> None:
+    shell.ok("spawn a -- cat")
+    assert "no such program" in shell.fails("spawn b --stdin a -- /nonexistent/prog")
+    shell.ok("writeline a still mine")
+    assert shell.ok("read a --line") == "still mine\n"
+    assert "a's" not in shell.ok("ps")
