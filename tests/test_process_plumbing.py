@@ -112,6 +112,10 @@ def test_text_and_bufsize_reach_popen(shell: Shell) -> None:
     shell.ok("spawn u -- cat")
     assert shell.ok("py type(u.stdin).__name__").strip() == "'FileIO'"
     assert "only text mode has" in shell.fails("spawn x --bufsize 1 -- cat")
+    # What a script's text-mode read would return: a str, with universal newlines.
+    shell.ok("set explain on; spawn s --text -- printf 'a\\r\\nb'")
+    out = shell.ok("read s --all")
+    assert "s.stdout.read()  # -> 'a\\nb'" in out
 
 
 def test_a_socket_passed_to_a_child_is_served_there(shell: Shell) -> None:

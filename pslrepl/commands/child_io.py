@@ -137,7 +137,12 @@ def _read(ctx: Invocation) -> None:
     call, args = {"line": ("readline", ""), "all": ("read", "")}.get(
         mode, ("read", str(len(got.data)) if mode == "until" else "65536")
     )
-    ctx.record(f"Popen.{stream}.{call}", args, got.data, on=proc.popen, exact=False,
+    value: bytes | str = got.data
+    if getattr(proc.popen, "text_mode", False):  # spawn --text: its files give str
+        # As TextIOWrapper reads it: decoded, universal newlines (CR LF and CR are LF).
+        text = got.data.decode(ctx.session.settings.encoding, "replace")
+        value = text.replace("\r\n", "\n").replace("\r", "\n")
+    ctx.record(f"Popen.{stream}.{call}", args, value, on=proc.popen, exact=False,
                note="a thread reads the pipe as bytes come; this takes them from its "
                "buffer")  # fmt: skip
     show_read(ctx, proc, stream, got.data, got.eof, got.dropped, mode)
