@@ -194,3 +194,17 @@ def test_commands_are_typed_out_and_a_key_hurries_them(
     t.send("Space")  # the rest at once
     screen = t.wait_for(lambda s: last_line(s) == END)
     assert f"psl> {long}\n{'x' * 60}\n" in screen
+
+
+def test_embedded_files_and_python_are_there_as_in_a_replay(
+    tmp_path: Path, cleanup: list[Terminal]
+) -> None:
+    t = present(tmp_path, 'psl> run -- cat {tmp}/hello.txt\nhello from a file\n'
+                          'exited with status 0\npsl> run -- {python} -c "print(6*7)"\n42\n'
+                          'exited with status 0\n-- hello.txt --\nhello from a file\n',
+                "--instant")  # fmt: skip
+    cleanup.append(t)
+    step(t)
+    step(t)
+    screen = t.wait_for(END)
+    assert "2 commands, all as recorded" in screen, screen

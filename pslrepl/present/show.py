@@ -15,6 +15,7 @@ from pslrepl.present.keys import BACK, INTERRUPT, LIVE, NEXT, QUIT, WAKE, KeyRea
 from pslrepl.present.live import LiveRepl
 from pslrepl.present.notes import note_lines, notes_before
 from pslrepl.repl import echo_line
+from pslrepl.replay import _write_file as write_file
 from pslrepl.transcript import diff, expand, match_output
 
 TYPE_CHECKING = False
@@ -37,6 +38,7 @@ class Show:
 
     def __init__(self, path: str, transcript: Transcript, *, instant: bool, no_color: bool):
         self.path = path
+        self.transcript = transcript
         self.steps = transcript.steps
         self.notes = notes_before(transcript)
         self.instant = instant
@@ -67,8 +69,14 @@ class Show:
             screen.pager = None
         self.session.printer.listeners.append(self._capture)
         self.session.waker = self.keys.wake
-        self.bindings: Bindings = {"tmp": self.session.tmp}
+        # {python}: this interpreter, as a replay binds it.
+        self.bindings: Bindings = {"tmp": self.session.tmp, "python": sys.executable}
         self.seen: dict[str, str] = {}
+        self.problems: list[str] = []
+        for file in self.transcript.files:  # written to the fresh {tmp}, as a replay does
+            problem = write_file(self.session.tmp, file)
+            if problem:
+                self.problems.append(f"{self.path}:{file.line}: {problem}")
 
     def _capture(self, lines: list[Line]) -> None:
         if self.captured is not None:
@@ -252,6 +260,8 @@ class Show:
     def run(self) -> int:
         try:
             self._notice(f"presenting {self.path}: {_commands(len(self.steps))}. {KEYS_HELP}")
+            for problem in self.problems:
+                self.session.printer.warning(problem)
             while self.session.exit_requested is None:
                 try:
                     if not self._turn():
