@@ -287,3 +287,25 @@ def test_pslrepl_lab_starts_a_script_with_the_lab_up(tmp_path: Path) -> None:
     done = run_cli("--lab", "x.toml", "--check", "a.psl")
     assert done.returncode == 2
     assert "--lab starts the shell or a script, not --check" in done.stderr
+
+
+def test_a_relay_is_saved_with_its_toxics_as_they_are_now(shell: Shell, tmp_path: Path) -> None:
+    shell.ok("serve e tcp 0 --handler echo")
+    shell.ok("relay r tcp-listen:0 e --link 'latency delay=2s' --seed 3")
+    shell.ok("link r slicer size=4 delay=0.1 --dir both")
+    shell.ok("link r bandwidth rate=1000")
+    shell.ok("unlink r latency")  # linked at the start, gone now: not in the lab
+    shell.ok(f"save {tmp_path}/lab.toml")
+    text = (tmp_path / "lab.toml").read_text()
+    assert text.endswith('[[relay]]\nname = "r"\na = "tcp-listen:0"\nb = "e"\n'
+                         'link = ["slicer size=4 delay=100ms dir=both", "bandwidth rate=1000B/s"]\n'
+                         "seed = 3\n")  # fmt: skip
+    other = fresh()
+    try:
+        other.ok(f"lab load {tmp_path}/lab.toml")
+        listed = other.ok("link r")
+        assert "slicer" in listed and "bandwidth" in listed and "latency" not in listed
+        other.ok(f"save {tmp_path}/again.toml")
+    finally:
+        other.close()
+    assert (tmp_path / "again.toml").read_text() == text

@@ -66,6 +66,19 @@ def _placeheld(item: Any, tmp: str | None) -> Any:
     return item
 
 
+def _with_toxics(cmd: Command, table: dict[str, Any], relay: Resource) -> dict[str, Any]:
+    """A relay's toxics as they are now (linked since, or unlinked), as --link takes them."""
+    toxics = getattr(getattr(relay, "link", None), "toxics", None)
+    if toxics is None:
+        return table
+    specs = [toxic.spec() for toxic in toxics if not getattr(toxic, "removed", False)]
+    table = {k: v for k, v in table.items() if k != "link"}
+    if specs:
+        table["link"] = specs
+    order = [a.key for a in cmd.args] + [o.key for o in cmd.opts]
+    return dict(sorted(table.items(), key=lambda kv: order.index(kv[0])))
+
+
 def _peer_in_session(res: Resource, session: Session) -> bool:
     """An accepted connection whose other end is a connection this session made."""
     try:
@@ -139,7 +152,12 @@ def lab_text(
             continue
         done.add(id(record))
         names += new_names(cmd, record.values)
-        tables[SECTION_OF[record.command]].append(entry(cmd, record, tmp))
+        table_ = entry(cmd, record, tmp)
+        if record.command == "relay":
+            table_ = _with_toxics(
+                cmd, table_, session.registry.get(new_names(cmd, record.values)[0])
+            )
+        tables[SECTION_OF[record.command]].append(table_)
     for section, entries in tables.items():
         for table_ in entries:
             out += ["", f"[[{section}]]", *pairs(table_)]
