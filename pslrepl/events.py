@@ -251,7 +251,9 @@ def describe(event: Event) -> str:
 
             name = errno_.errorcode.get(code, str(code))
             reason = f"{reason or os.strerror(code)} ({name})".replace("\n", " ")
-        return f"{reason}: recv will say so"
+        return f"{reason}: " + (
+            "the read met it" if event.direction == "in" else "recv will say so"
+        )
     elif kind == "exit" and "rc" in f:
         from pslrepl.signals_table import describe_status
 

@@ -71,8 +71,9 @@ class Pending:
 
     def add(self, event: Event) -> None:
         """Called with the session lock held."""
-        if event.kind == "eof" and event.direction == "out":
-            return  # the shell closed its own side: the command that did it said so
+        if (event.kind, event.direction) in (("eof", "out"), ("error", "in")):
+            # The shell closed its own side, or a read met an error: the command said so.
+            return
         if event.kind == "data" and event.direction == "in":
             key = (event.source, event.stream)
             if key in self._data:

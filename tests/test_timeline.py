@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import os
 import shutil
 import stat
@@ -268,3 +269,20 @@ def test_a_real_terminal_gets_the_drawing_fitted_to_its_width(
         assert any(arrow in ln for ln in drawn), drawn
     finally:
         term.close()
+
+
+def test_a_reset_and_a_cut_datagram_are_marked_where_the_read_met_them(shell: Shell) -> None:
+    shell.ok("tcp listen srv 0; tcp connect c srv; accept srv s")
+    # SO_LINGER 0: close sends RST, not FIN.
+    shell.ok("py s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, "
+             "(1).to_bytes(4, sys.byteorder) + bytes(4))")  # fmt: skip
+    shell.ok("close s")
+    c = shell.session.registry.get("c")
+    assert shell.session.wait_for(lambda: c.held_error is not None, 10)
+    exc = c.take_error()  # what the recv that meets it does
+    assert exc is not None and exc.errno == errno.ECONNRESET
+    shell.ok("udp open u2 --bind 0; udp open u1; sendto u1 u2 hello; recvfrom u2 2")
+    out = shell.ok("timeline c u2")
+    assert "* RST: ECONNRESET" in out
+    assert "* recv 2 b'he' (MSG_TRUNC: th" in out
+    assert "|<send 5 b'hello'" in out  # from u1, which bound its port by sending

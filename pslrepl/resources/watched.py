@@ -110,6 +110,15 @@ class WatchedSocket(Resource):
             self.seen = unread
             watcher(self.session).hush(self)
 
+    def take_error(self) -> OSError | None:
+        """The error a read ahead took (a reset), handed to the read that meets it now,
+        and logged there: that is when the user met it (timeline draws it so)."""
+        exc, self.held_error = self.held_error, None
+        if exc is not None:
+            self.post(Event(self.name, "error", direction="in", errno=exc.errno,
+                            reason=exc.strerror or str(exc)))  # fmt: skip
+        return exc
+
     def _post_end(self) -> None:
         """Say what the next read will meet: EOF, or the error a read ahead took."""
         exc = self.held_error

@@ -259,6 +259,12 @@ def _steps(event: Event, ends: Ends) -> list[Step]:
         return step(ends.owner(f.get("peer", "")) or name, name, "accept")
     if kind in ("waiting", "pending", "elided"):
         return []
+    if kind == "error" and "errno" in f and event.direction == "in":  # a read met it
+        import errno
+
+        code = errno.errorcode.get(f["errno"], str(f["errno"]))
+        label = "RST: ECONNRESET" if code == "ECONNRESET" else f"error: {code}"
+        return [Step(t, name, name, label, kind="rst", words=words)]
     return step(name, name, words)
 
 
@@ -281,7 +287,7 @@ def _call_steps(records: Iterable[CommandRecord], ends: Ends) -> list[Step]:
                         words="the peer closed its side: recv returned b''",
                     )
                 )
-            elif "ConnectionResetError" in call.result:
+            elif call.result == "raised ConnectionResetError":
                 steps.append(Step(call.t, who, who, "RST: ECONNRESET", kind="rst",
                                   words=call.result))  # fmt: skip
             elif func == "socket.recvmsg" and _truncated(call.result):
