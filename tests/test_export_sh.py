@@ -15,7 +15,7 @@ def test_a_pipeline_as_sh_pipes_it(shell: Shell, tmp_path: Path):
     out = check_same(shell, [
         r"sh printf 'a\nb\nc\n' | wc -l",
         r"sh --in 'b\na\n' --no-tty sort | cat -A",
-        "sh ls /nonexistent | wc -l",
+        f"sh ls {tmp_path}/missing | wc -l",
         "sh --ok-code 0,1 printf 'x\n' | grep nosuchword",
         "sh printf 'x\n' | grep --silent nosuchword",
     ], tmp_path)  # fmt: skip
@@ -37,7 +37,7 @@ def test_a_background_job_waited_polled_and_signalled(shell: Shell, tmp_path: Pa
         "sh --bg j true",
         "wait j",
         "poll j",
-        "sh --bg k ls /nonexistent",
+        f"sh --bg k ls {tmp_path}/missing",
         "wait k",
         "wait k",
         "sh --bg m sleep 30",

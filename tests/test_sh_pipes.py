@@ -129,9 +129,11 @@ def test_a_failing_pipeline_leaves_no_thread_behind(shell: Shell) -> None:
     )
 
 
-def test_sh_says_a_bad_cwd_as_spawn_does_and_takes_empty_input(shell: Shell) -> None:
-    assert shell.fails("sh --cwd /nonexistent pwd") == (
-        "error: sh: no such directory '/nonexistent' for --cwd"
+def test_sh_says_a_bad_cwd_as_spawn_does_and_takes_empty_input(
+    shell: Shell, tmp_path: Path
+) -> None:
+    assert shell.fails(f"sh --cwd {tmp_path}/missing pwd") == (
+        f"error: sh: no such directory '{tmp_path}/missing' for --cwd"
     )
     assert shell.fails("sh --cwd /etc/passwd pwd") == (
         "error: sh: not a directory '/etc/passwd' for --cwd"

@@ -5,8 +5,9 @@ from __future__ import annotations
 import os
 import re
 import signal
+from pathlib import Path
 
-from tests.helpers import Shell
+from tests.helpers import Shell, run_cli
 
 
 def test_trap_reports_a_real_signal(shell: Shell) -> None:
@@ -116,3 +117,42 @@ def test_signal_table_lists_the_realtime_signals(shell: Shell) -> None:
     assert rows["SIGRTMAX-14"][1:3] == ["50", "Term"]
     assert rows["SIGRTMAX"][1:3] == ["64", "Term"]
     assert len(rows) == 62  # 1 to 64 but 32 and 33, which glibc keeps for itself
+
+
+def test_every_signal_by_the_name_signals_gives_it(tmp_path: Path) -> None:
+    """Every signal Python knows, the real-time ones by kill -l's names (RTMIN+3,
+    RTMAX-2): trapped and raised, put back, ignored, reset, waited for, and ignored by a
+    child; KILL and STOP refused with the reason everywhere."""
+    from pslrepl.signals_table import signal_name
+
+    names = [signal_name(n)[3:] for n in sorted(signal.valid_signals())]
+    lines = []
+    for name in names:
+        lines += [f"trap {name}", f"raise {name}", f"trap {name} --off", f"trap {name} --ignore",
+                  f"trap {name} --default", f"trap {name} --off",
+                  f"sigwait {name} --timeout 0.001"]  # fmt: skip
+    catchable = [n for n in names if n not in ("KILL", "STOP")]
+    lines += [f"spawn c --ignore {','.join(catchable)} -- sleep 30", "info c"]
+    script = tmp_path / "all.psl"
+    script.write_text("\n".join(lines) + "\n")
+    done = run_cli("--keep-going", str(script), timeout=60)
+    out, err = done.stdout.splitlines(), done.stderr.splitlines()
+    for number in sorted(signal.valid_signals()):
+        name = signal_name(number)
+        label = f"{name} ({int(number)})"
+        if name in ("SIGKILL", "SIGSTOP"):
+            assert sum(f"{label} can't be caught or ignored" in e for e in err) == 6, label
+            assert any(f"{label} can't be blocked" in e for e in err), label
+            continue
+        assert f"trap: {label} will be reported, not acted on" in out, label
+        assert f"shell: raised {label}: the trap reported it (1 so far)" in out, label
+        assert out.count(f"trap: {label} restored to its previous handler") == 2, label
+        if name != "SIGCHLD":
+            assert f"trap: {label} is ignored (SIG_IGN): the kernel discards it, and a child "\
+                   "started now inherits that, across exec" in out, label  # fmt: skip
+        assert any(line.startswith(f"trap: {label} takes its default action (SIG_DFL): it ")
+                   for line in out), label  # fmt: skip
+        assert any(f"timeout after 0.001 s: no {name} came" in e for e in err), label
+    ignored = next(line for line in out if line.startswith("ignored:"))
+    assert ignored.split(":", 1)[1].strip().split(", ") == [f"SIG{n}" for n in catchable], ignored
+    assert not [e for e in err if "Traceback" in e]

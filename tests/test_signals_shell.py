@@ -46,8 +46,8 @@ def test_the_trap_is_shown_live_with_its_count() -> None:
 
 def test_an_ignored_signal_does_not_end_the_shell(shell: Shell) -> None:
     assert shell.ok("trap USR2 --ignore") == (
-        "trap: SIGUSR2 (12) is ignored (SIG_IGN): the kernel discards it; a child started "
-        "now inherits that, across exec\n"
+        "trap: SIGUSR2 (12) is ignored (SIG_IGN): the kernel discards it, and a child "
+        "started now inherits that, across exec\n"
     )
     assert signal.getsignal(signal.SIGUSR2) == signal.SIG_IGN
     assert shell.ok("signal shell USR2") == (

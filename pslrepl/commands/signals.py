@@ -163,11 +163,11 @@ def _trap(ctx: Invocation) -> None:
     signum = parse_signal(ctx["sig"])
     label = signal_label(signum)
     session = ctx.session
+    if signum in UNCATCHABLE:
+        raise PslError(f"trap: {label} can't be caught or ignored (the kernel handles it)")
     if ctx["off"]:
         _trap_off(ctx, signum)
         return
-    if signum in UNCATCHABLE:
-        raise PslError(f"trap: {label} can't be caught or ignored (the kernel handles it)")
     if ctx["ignore"] or ctx["default"]:
         _set_action(ctx, signum, signal.SIG_IGN if ctx["ignore"] else signal.SIG_DFL)
         return
@@ -224,17 +224,22 @@ def _set_action(ctx: Invocation, signum: int, handler: Any) -> None:
                    f"raised {type(exc).__name__}")  # fmt: skip
         raise PslError(f"trap: can't set {label} to {handler.name}: {exc}") from None
     ctx.record("signal.signal", f"{signal_expr(signum)}, signal.{handler.name}", _Handler(previous))
-    if ignore:
-        ctx.say(f"trap: {label} is ignored (SIG_IGN): the kernel discards it; a child "
-                "started now inherits that, across exec")  # fmt: skip
-    else:
-        action = action_of(signum)
-        ctx.say(f"trap: {label} takes its default action (SIG_DFL): {action}, it "
-                f"{ACTION_TEXT[action]}")  # fmt: skip
+    ctx.say(disposition_said(label, signum, ignore=ignore))
     warning = _WARNINGS.get((signum, handler))
     if warning:
         ctx.say(f"warning: {warning}", "warning")
     _warn_timer(ctx, signum, handler)
+
+
+def disposition_said(label: str, signum: int, *, ignore: bool) -> str:
+    """What `trap SIG --ignore` or `--default` says it has done (export's scripts say it
+    too, with ``label`` an f-string's part)."""
+    if ignore:
+        return (f"trap: {label} is ignored (SIG_IGN): the kernel discards it, and a child "
+                "started now inherits that, across exec")  # fmt: skip
+    action = action_of(signum)
+    return (f"trap: {label} takes its default action (SIG_DFL): it {ACTION_TEXT[action]} "
+            f"({action} in signal(7))")  # fmt: skip
 
 
 # What a changed disposition does to the shell itself, said when it is set.

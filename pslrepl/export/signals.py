@@ -215,8 +215,8 @@ def _saved(signum: int) -> str:
 def _set_action(script: Script, record: CommandRecord) -> None:
     import signal
 
-    from pslrepl.commands.signals import _WARNINGS, ACTION_TEXT
-    from pslrepl.signals_table import action_of, signal_expr
+    from pslrepl.commands.signals import _WARNINGS, disposition_said
+    from pslrepl.signals_table import signal_expr
 
     signum = _signum(record)
     ignore = bool(record.values.get("ignore"))
@@ -229,16 +229,7 @@ def _set_action(script: Script, record: CommandRecord) -> None:
     else:  # what `trap SIG --off` puts back
         script.add(f"{saved} = {call}")
     _dispositions(script)[signum] = "ignore" if ignore else "default"
-    label = _label(signum)
-    if ignore:
-        text = (f"trap: {label} is ignored (SIG_IGN): the kernel discards it; a child started "
-                "now inherits that, across exec")  # fmt: skip
-    else:
-        action = action_of(signum)
-        text = (
-            f"trap: {label} takes its default action (SIG_DFL): {action}, it {ACTION_TEXT[action]}"
-        )
-    script.add(wrapped_print(text, f=True))
+    script.add(wrapped_print(disposition_said(_label(signum), signum, ignore=ignore), f=True))
     warning = _WARNINGS.get((signum, getattr(signal, handler)))
     if warning:
         script.add(wrapped_print(f"warning: {warning}"))
