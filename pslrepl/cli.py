@@ -240,7 +240,8 @@ def transcripts(opts: Options) -> int:
         return status
     results: list[Result] = []
     if opts.jobs > 1:
-        found = check_parallel(opts.files, jobs=opts.jobs, keep_going=opts.keep_going)
+        found = check_parallel(opts.files, jobs=opts.jobs, keep_going=opts.keep_going,
+                               time_limit=DEFAULT_TIMEOUT, note=note)  # fmt: skip
     elif opts.interactive:
 
         def ask(question: str) -> str:

@@ -50,57 +50,108 @@ def check_one(path: str, *, keep_going: bool, time_limit: float, note: str) -> R
     return Result(path, verdict, outcome.report() + "\n", "", time.monotonic() - started)
 
 
-def check_parallel(paths: list[str], *, jobs: int, keep_going: bool) -> Iterator[Result]:
-    """Each transcript checked by a pslrepl of its own (its own session, {tmp} and ports),
+def check_parallel(
+    paths: list[str], *, jobs: int, keep_going: bool, time_limit: float, note: str
+) -> Iterator[Result]:
+    """Each transcript checked in a process of its own (its own session, {tmp} and ports),
     ``jobs`` at a time; the results come in the order of ``paths``, each as soon as it
-    and those before it are done."""
-    import subprocess
-    from concurrent.futures import ThreadPoolExecutor
+    and those before it are done. The processes are forked from this one once the shell's
+    modules are loaded, so a check costs no start-up of its own."""
+    import json
+    import os
+    import selectors
+    import signal
 
-    from pslrepl.replay import DEFAULT_TIMEOUT
+    import pslrepl.dispatch  # noqa: F401  (loaded once here, not in every check)
+    import pslrepl.replay  # noqa: F401
+    from pslrepl.commands import all_commands
 
-    running: set[subprocess.Popen[str]] = set()
-    stopping = False
+    all_commands()  # imports every command's module
 
-    def run(path: str) -> Result:
-        argv = [sys.executable, "-m", "pslrepl", "--check"]
-        argv += ["--keep-going"] if keep_going else []
-        started = time.monotonic()
-        if stopping:
-            return Result(path, "error", "", f"pslrepl: {path}: not checked: stopped\n", 0.0)
-        proc = subprocess.Popen(argv + ["--", path], stdin=subprocess.DEVNULL,
-                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                                encoding="utf-8", errors="backslashreplace")  # fmt: skip
-        running.add(proc)
-        try:
-            # The child bounds its own replay; this bounds a child that hangs anyway.
-            out, err = proc.communicate(timeout=DEFAULT_TIMEOUT + 60)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            out, err = proc.communicate()
-            err += f"pslrepl: {path}: its check did not end in {DEFAULT_TIMEOUT + 60:g} s\n"
-        finally:
-            running.discard(proc)
-        took = time.monotonic() - started
-        code = proc.returncode
-        if code == 0:
-            verdict = "skip" if out.startswith(f"{path}: skip (") else "pass"
-        else:
-            verdict = "fail" if code == 1 else "error"
-            if code < 0 or code > 2:
-                err += f"pslrepl: {path}: its check ended with status {code}\n"
-        return Result(path, verdict, out, err, took)
-
-    pool = ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="pslrepl:check")
+    done: dict[int, Result] = {}
+    running: dict[int, tuple[int, int, bytearray]] = {}  # pid -> (index, fd, what it sent)
+    waiting = list(enumerate(paths))
+    shown = 0
+    selector = selectors.DefaultSelector()
     try:
-        futures = [pool.submit(run, path) for path in paths]
-        for future in futures:
-            yield future.result()
+        while shown < len(paths):
+            while waiting and len(running) < jobs:
+                index, path = waiting.pop(0)
+                read_end, write_end = os.pipe()
+                pid = os.fork()
+                if pid == 0:  # the check: its result as JSON down the pipe, then out
+                    status = 1
+                    try:
+                        os.close(read_end)
+                        selector.close()
+                        result = check_one(path, keep_going=keep_going, time_limit=time_limit,
+                                           note=note)  # fmt: skip
+                        data = json.dumps([result.verdict, result.out, result.err,
+                                           result.seconds]).encode()  # fmt: skip
+                        view = memoryview(data)
+                        while view:
+                            view = view[os.write(write_end, view) :]
+                        status = 0
+                    finally:
+                        os._exit(status)  # never the parent's clean-up, nor its buffers
+                os.close(write_end)
+                running[pid] = (index, read_end, bytearray())
+                selector.register(read_end, selectors.EVENT_READ, pid)
+            for key, _ in selector.select():
+                pid = key.data
+                index, fd, got = running[pid]
+                chunk = os.read(fd, 65536)
+                if chunk:
+                    got += chunk
+                    continue
+                selector.unregister(fd)
+                os.close(fd)
+                _, code = os.waitpid(pid, 0)
+                del running[pid]
+                done[index] = _result(paths[index], bytes(got), code)
+            while shown in done:
+                yield done.pop(shown)
+                shown += 1
     finally:
-        stopping = True  # Ctrl-C, SIGTERM: the checks still running end too
-        for proc in list(running):
-            proc.kill()
-        pool.shutdown(wait=True, cancel_futures=True)
+        # Ctrl-C, SIGTERM, a broken pipe: the checks still running end as a shell does
+        # (each closes what its transcript started), then they are gone.
+        for pid, (_, fd, _) in running.items():
+            try:
+                os.kill(pid, signal.SIGTERM)
+            except ProcessLookupError:
+                pass
+            os.close(fd)
+        for pid in running:
+            _reap(pid)
+        selector.close()
+
+
+def _result(path: str, data: bytes, code: int) -> Result:
+    import json
+    import os
+
+    try:
+        verdict, out, err, seconds = json.loads(data)
+        return Result(path, verdict, out, err, seconds)
+    except ValueError:
+        how = (f"signal {os.WTERMSIG(code)}" if os.WIFSIGNALED(code)
+               else f"status {os.waitstatus_to_exitcode(code)}")  # fmt: skip
+        return Result(path, "error", "", f"pslrepl: {path}: its check ended ({how}) before "
+                      "it said how it went\n", 0.0)  # fmt: skip
+
+
+def _reap(pid: int) -> None:
+    """Wait for a check told to end; one that does not within 10 s is killed."""
+    import os
+    import signal
+
+    end = time.monotonic() + 10
+    while time.monotonic() < end:
+        if os.waitpid(pid, os.WNOHANG)[0] == pid:
+            return
+        time.sleep(0.02)
+    os.kill(pid, signal.SIGKILL)
+    os.waitpid(pid, 0)
 
 
 def check_interactive(
