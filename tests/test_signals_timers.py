@@ -147,3 +147,11 @@ def test_the_time_a_timer_has_left_is_a_placeholder_in_a_recording(tmp_path: Pat
     assert not re.search(r"\d s left", text), text
     checked = run_cli("--check", str(recording))
     assert checked.returncode == 0, checked.stdout + checked.stderr
+
+
+def test_alarm_and_itimer_help_say_which_to_use(shell: Shell) -> None:
+    alarm = shell.ok("help alarm")
+    assert "once, after S whole seconds" in alarm
+    assert "For a fraction of a second or a timer that repeats, use `itimer REAL S" in alarm
+    assert "setting either replaces the other" in alarm
+    assert "alarm sets whole seconds, once; itimer takes fractions" in shell.ok("help itimer")

@@ -91,7 +91,9 @@ def volatile_left(ctx: Invocation, text: str) -> None:
     ),
     calls=("signal.setitimer", "signal.getitimer"),
     examples=("itimer REAL 0.25", "itimer REAL 0.1 0.1", "itimer", "itimer REAL 0"),
-    details="WHICH is REAL (counts real time, delivers SIGALRM: alarm's timer too), "
+    details="alarm sets whole seconds, once; itimer takes fractions and an INTERVAL to "
+    "repeat. WHICH is REAL (counts real time, delivers SIGALRM: alarm's timer too, so "
+    "either replaces the other), "
     "VIRTUAL (the shell's CPU time in user mode, SIGVTALRM) or PROF (its CPU time, user "
     "and system, SIGPROF): idle at the prompt the shell uses no CPU, so VIRTUAL and PROF "
     "don't advance. SECONDS is the first delivery (0 stops the timer), INTERVAL the time "

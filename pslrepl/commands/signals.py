@@ -330,12 +330,15 @@ def _signals(ctx: Invocation) -> None:
 
 @COMMANDS.command(
     "alarm",
-    "deliver SIGALRM to the shell after S whole seconds",
+    "deliver SIGALRM to the shell once, after S whole seconds (signal.alarm)",
     args=(Arg("SECONDS", Int(0, ALARM_MAX)),),
     calls=("signal.alarm",),
     examples=("alarm 2", "alarm 0"),
-    details="SECONDS is from 0 (cancel the alarm) to 2147483647: signal.alarm takes a C int. "
-    "alarm and `itimer REAL` share one timer.",
+    details="SECONDS is from 0 (cancel the alarm) to 2147483647: signal.alarm takes a C int, "
+    "and whole seconds only. For a fraction of a second or a timer that repeats, use "
+    "`itimer REAL S [INTERVAL]`: alarm and itimer REAL are one timer (ITIMER_REAL), so "
+    "setting either replaces the other, and `itimer` shows what is left of it. SIGALRM is "
+    "trapped first where its default action would end the shell.",
 )
 def _alarm(ctx: Invocation) -> None:
     seconds = ctx["seconds"]  # 0 to ALARM_MAX, checked by the parser
