@@ -32,7 +32,7 @@ _VERBS = {"send": "send", "recv": "recv", "write": "write", "data": "", "relay":
 
 
 class Step:
-    """One row: an arrow from ``src`` to ``dst`` (lane indexes) or a mark on ``src``
+    """One row: an arrow from lane ``src`` to lane ``dst``, or a mark on ``src``
     when they are equal; ``label`` says what, ``data`` the bytes it carried."""
 
     __slots__ = ("t", "src", "dst", "label", "data", "size", "kind", "command", "gap", "words",
