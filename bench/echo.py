@@ -1,52 +1,99 @@
-"""Echo server round trips: `serve e tcp P --handler echo --threading` (its event logging
-left on) against `socat TCP-LISTEN:P,fork,reuseaddr PIPE`, the same load on each:
-100 concurrent connections, 1,000 round trips of 64 bytes each.
+"""Echo servers of every model, measured with a load client that is not the bottleneck:
+pslrepl's `serve e tcp P --handler echo [--threading|--forking|--selectors]` (its counting
+and event log on), beside the bare stdlib server of the same model and socat.
 
-Goal: pslrepl at least 1.2x socat's round trips per second.
-Run with the venv's interpreter:  .venv/bin/python bench/echo.py [ROUND_TRIPS]
+The load client is bench/echo_client.c (built here with cc): one epoll loop, CONNS
+connections x TRIPS lock-step round trips of SIZE bytes, every answer checked. Every
+server runs in each of ROUNDS rounds, interleaved (round 1: every server, round 2: every
+server...), so a busy machine weighs on all alike; medians, with the spread, and the
+server's CPU (user+system, its reaped children's too) per round trip. A client that used
+most of a CPU is flagged: then it, not the server, set the pace.
+
+Goals (issue 15): each pslrepl model at 0.85x its bare stdlib server or better, and
+--selectors at 2x socat fork or better.
+
+  .venv/bin/python bench/echo.py [--rounds 5] [--trips 300] [--conns 100] [--size 64]
+                                 [--only NAME,NAME]
 """
 
 from __future__ import annotations
 
+import argparse
+import os
 import shutil
 import socket
+import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
+HERE = Path(__file__).resolve().parent
 EXE = str(Path(sys.executable).parent / "pslrepl")
-CONNECTIONS = 100
-PROCESSES = 2
-LOAD = r"""
-import selectors, socket, sys, time
-port, conns, trips = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3])
-msg = b"x" * 64
-sel = selectors.DefaultSelector()
-left = {}
-for _ in range(conns):
-    s = socket.create_connection(("127.0.0.1", port))
-    s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-    s.sendall(msg)
-    sel.register(s, selectors.EVENT_READ, bytearray())
-    left[s] = trips
-start = time.perf_counter()
-while left:
-    for key, _ in sel.select():
-        s, got = key.fileobj, key.data
-        got += s.recv(4096)
-        while len(got) >= 64:
-            del got[:64]
-            left[s] -= 1
-            if left[s]:
-                s.sendall(msg)
-            else:
-                sel.unregister(s)
-                s.close()
-                del left[s]
-                break
-print(conns * trips, time.perf_counter() - start, flush=True)
+TICK = os.sysconf("SC_CLK_TCK")
+
+BARE = r"""
+import socketserver, sys
+model, port = sys.argv[1], int(sys.argv[2])
+
+class Echo(socketserver.BaseRequestHandler):
+    def handle(self):
+        while data := self.request.recv(65536):
+            self.request.sendall(data)
+
+base = {"sync": socketserver.TCPServer, "threading": socketserver.ThreadingTCPServer,
+        "forking": socketserver.ForkingTCPServer}[model]
+
+class Server(base):
+    request_queue_size = 4096  # as pslrepl's (SOMAXCONN): 100 connects at once
+    allow_reuse_address = True
+    daemon_threads = True
+
+Server(("127.0.0.1", port), Echo).serve_forever()
 """
+
+BARE_SELECTORS = r"""
+import selectors, socket, sys
+sel = selectors.DefaultSelector()
+lsock = socket.create_server(("127.0.0.1", int(sys.argv[1])), backlog=4096)
+lsock.setblocking(False)
+sel.register(lsock, selectors.EVENT_READ)
+while True:
+    for key, _ in sel.select():
+        sock = key.fileobj
+        if sock is lsock:
+            conn, _ = lsock.accept()
+            conn.setblocking(False)
+            sel.register(conn, selectors.EVENT_READ)
+            continue
+        try:
+            data = sock.recv(65536)
+        except ConnectionError:
+            data = b""
+        if data:
+            sock.sendall(data)  # a round trip's 64 bytes always fit the send buffer
+        else:
+            sel.unregister(sock)
+            sock.close()
+"""
+
+
+def servers(socat: str | None) -> dict[str, tuple[str, list[str]]]:
+    """name -> (the bare server it is compared with, argv with {port})."""
+    py = sys.executable
+    table: dict[str, tuple[str, list[str]]] = {}
+    for model, flag in (("sync", ""), ("threading", " --threading"), ("forking", " --forking"),
+                        ("selectors", " --selectors")):  # fmt: skip
+        table[f"pslrepl {model}"] = (f"bare {model}", [
+            EXE, "-c", f"serve e tcp {{port}} --handler echo{flag}; sleep 3600"])  # fmt: skip
+        if model == "selectors":
+            table["bare selectors"] = ("", [py, "-c", BARE_SELECTORS, "{port}"])
+        else:
+            table[f"bare {model}"] = ("", [py, "-c", BARE, model, "{port}"])
+    if socat:
+        table["socat fork PIPE"] = ("", [socat, "TCP-LISTEN:{port},fork,reuseaddr", "PIPE"])
+    return table
 
 
 def free_port() -> int:
@@ -56,7 +103,7 @@ def free_port() -> int:
 
 
 def wait_listening(port: int) -> None:
-    deadline = time.monotonic() + 15
+    deadline = time.monotonic() + 20
     while time.monotonic() < deadline:
         try:
             socket.create_connection(("127.0.0.1", port), timeout=1).close()
@@ -66,56 +113,105 @@ def wait_listening(port: int) -> None:
     raise SystemExit(f"nothing listens on {port}")
 
 
-def load(port: int, trips: int) -> float:
-    per = CONNECTIONS // PROCESSES
-    procs = [
-        subprocess.Popen(
-            [sys.executable, "-c", LOAD, str(port), str(per), str(trips)],
-            stdout=subprocess.PIPE,
-            text=True,
-        )
-        for _ in range(PROCESSES)
-    ]
-    started = time.perf_counter()
-    total = 0
-    for p in procs:
-        out, _ = p.communicate(timeout=600)
-        total += int(out.split()[0])
-    return total / (time.perf_counter() - started)
+def cpu_seconds(pid: int) -> float:
+    """utime + stime + cutime + cstime: the process, its threads and reaped children."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rpartition(")")[2].split()
+    return sum(int(v) for v in fields[11:15]) / TICK
+
+
+def build_client() -> str:
+    cc = shutil.which("cc")
+    if cc is None:
+        raise SystemExit("a C compiler (cc) is needed for the load client: apt-get install gcc")
+    exe = os.path.join(tempfile.mkdtemp(prefix="pslrepl-bench-"), "echo_client")
+    subprocess.run([cc, "-O2", "-o", exe, str(HERE / "echo_client.c")], check=True)
+    return exe
+
+
+def run_once(client: str, port: int, pid: int, args: argparse.Namespace) -> dict[str, float]:
+    before = cpu_seconds(pid)
+    done = subprocess.run([client, str(port), str(args.conns), str(args.trips), str(args.size)],
+                          capture_output=True, text=True, timeout=900)  # fmt: skip
+    used = cpu_seconds(pid) - before
+    got = dict(line.split("=", 1) for line in done.stdout.split())
+    if done.returncode != 0:
+        raise SystemExit(f"the load client failed: {done.stdout} {done.stderr}")
+    trips, seconds = int(got["trips"]), float(got["seconds"])
+    return {"rate": trips / seconds, "server_us": used / trips * 1e6,
+            "client_cpu": float(got["cpu"]) / seconds}  # fmt: skip
 
 
 def main() -> int:
-    trips = int(sys.argv[1]) if len(sys.argv) > 1 else 1000
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--trips", type=int, default=300)
+    parser.add_argument("--conns", type=int, default=100)
+    parser.add_argument("--size", type=int, default=64)
+    parser.add_argument("--only", default="", help="comma-separated server names")
+    args = parser.parse_args()
     socat = shutil.which("socat")
     if socat is None:
-        subprocess.run(["apt-get", "install", "-y", "-qq", "socat"], check=False,
-                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
-        socat = shutil.which("socat")
-    if socat is None:
-        raise SystemExit("socat is needed: apt-get install socat")
-    rates: dict[str, float] = {}
-    for label in ("pslrepl serve echo --threading", "socat fork PIPE"):
-        port = free_port()
-        if label.startswith("pslrepl"):
-            argv = [EXE, "-c", f"serve e tcp {port} --handler echo --threading; sleep 900"]
-        else:
-            argv = [socat, f"TCP-LISTEN:{port},fork,reuseaddr", "PIPE"]
-        server = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        try:
+        print("note: socat is not installed (apt-get install socat): left out", file=sys.stderr)
+    table = servers(socat)
+    if args.only:
+        keep = set(args.only.split(","))
+        table = {k: v for k, v in table.items() if k in keep or v[0] in keep}
+    client = build_client()
+    procs: dict[str, tuple[subprocess.Popen[bytes], int]] = {}
+    results: dict[str, list[dict[str, float]]] = {name: [] for name in table}
+    try:
+        for name, (_, argv) in table.items():
+            port = free_port()
+            argv = [a.replace("{port}", str(port)) for a in argv]
+            proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                    stderr=subprocess.DEVNULL)  # fmt: skip
+            procs[name] = (proc, port)
             wait_listening(port)
-            rates[label] = load(port, trips)
-        finally:
-            server.terminate()
-            server.wait(timeout=10)
-    print(
-        f"{CONNECTIONS} connections x {trips} round trips of 64 bytes, "
-        f"python {sys.version.split()[0]}"
-    )
-    for label, rate in rates.items():
-        print(f"{label:32} {rate:9.0f} round trips/s")
-    ratio = rates["pslrepl serve echo --threading"] / rates["socat fork PIPE"]
-    print(f"pslrepl vs socat: {ratio:.2f}x (goal >= 1.2)")
-    return 0 if ratio >= 1.2 else 1
+        load_before = os.getloadavg()[0]
+        for n in range(args.rounds):
+            for name, (proc, port) in procs.items():
+                results[name].append(run_once(client, port, proc.pid, args))
+            print(f"round {n + 1} of {args.rounds} done", file=sys.stderr)
+        load_after = os.getloadavg()[0]
+    finally:
+        for proc, _ in procs.values():
+            proc.terminate()
+        for proc, _ in procs.values():
+            try:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+    report(table, results, args, (load_before, load_after))
+    return 0
+
+
+def report(table: dict[str, tuple[str, list[str]]], results: dict[str, list[dict[str, float]]],
+           args: argparse.Namespace, load: tuple[float, float]) -> None:  # fmt: skip
+    print(f"{args.conns} connections x {args.trips} lock-step round trips of {args.size} "
+          f"bytes, {args.rounds} rounds interleaved; python {sys.version.split()[0]}, "
+          f"{os.cpu_count()} CPUs, load average {load[0]:.1f} before, {load[1]:.1f} after")  # fmt: skip
+    print()
+    print("| server | round trips/s (median) | spread (min-max) | server CPU per round trip "
+          "| vs its bare stdlib server |")  # fmt: skip
+    print("|---|---|---|---|---|")
+    medians = {name: statistics.median(r["rate"] for r in runs) for name, runs in results.items()}
+    for name, runs in results.items():
+        rates = [r["rate"] for r in runs]
+        us = statistics.median(r["server_us"] for r in runs)
+        bare = table[name][0]
+        ratio = f"{medians[name] / medians[bare]:.2f}x" if bare in medians else ""
+        busy = max(r["client_cpu"] for r in runs)
+        flag = f" (client at {busy:.0%} CPU)" if busy > 0.9 else ""
+        print(f"| {name}{flag} | {medians[name]:,.0f} | {min(rates):,.0f}-{max(rates):,.0f} "
+              f"| {us:.0f} µs | {ratio} |")  # fmt: skip
+    if "pslrepl selectors" in medians and "socat fork PIPE" in medians:
+        print(
+            f"\npslrepl --selectors vs socat fork: "
+            f"{medians['pslrepl selectors'] / medians['socat fork PIPE']:.2f}x (goal >= 2)"
+        )
+    busiest = max(r["client_cpu"] for runs in results.values() for r in runs)
+    print(f"the load client's CPU: at most {busiest:.0%} of one core in any run")
 
 
 if __name__ == "__main__":

@@ -45,8 +45,11 @@ class ChargenChannel(Channel):
         self.drained()
 
     def drained(self) -> None:
-        self.write(b"".join(chargen_line(self.n + i) for i in range(64)))
+        # Queued, never sent at once: the next batch comes when the selector says the
+        # socket has room (sent at once, nothing would ask for the one after).
+        self.out += b"".join(chargen_line(self.n + i) for i in range(64))
         self.n += 64
+        self.update()
 
 
 class ChatChannel(Channel):

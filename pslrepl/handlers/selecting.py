@@ -59,9 +59,24 @@ class Channel:
     # -- what a channel calls -------------------------------------------------------
 
     def write(self, data: bytes) -> None:
-        if data and not self.closing:
-            self.out += data
-            self.update()
+        if not data or self.closing:
+            return
+        if not self.out and self.mask:
+            # Sent at once when nothing waits before it (asyncore's initiate_send): a
+            # round trip then costs no change to what the selector watches.
+            try:
+                sent = self.sock.send(data)
+            except (BlockingIOError, InterruptedError):
+                sent = 0
+            except OSError as exc:
+                self.loop.lost(self, exc)
+                return
+            self.last = time.monotonic()
+            if sent == len(data):
+                return
+            data = data[sent:]
+        self.out += data
+        self.update()
 
     def finish(self) -> None:
         """Close once everything queued has been sent."""
@@ -74,6 +89,8 @@ class Channel:
 
     def update(self) -> None:
         """Tell the selector what this channel waits for now."""
+        if self.loop.channels.get(id(self)) is not self:
+            return  # dropped (its client went while it was being answered)
         reading = self.reading and len(self.out) < HIGH_WATER
         mask = (selectors.EVENT_READ if reading else 0) | (selectors.EVENT_WRITE if self.out else 0)
         if mask != self.mask:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import socket
 import ssl
 import threading
@@ -12,6 +13,16 @@ if TYPE_CHECKING:
     from typing import Any
 
     from pslrepl.resources.servers import Server
+
+
+def _forked() -> None:
+    PID[0] = os.getpid()
+
+
+# This process's pid, kept up to date across fork: os.getpid() is a system call (glibc
+# no longer caches it), and traffic asks it for every chunk of every client.
+PID = [os.getpid()]
+os.register_at_fork(after_in_child=_forked)
 
 
 class Connection:

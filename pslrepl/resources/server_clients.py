@@ -10,7 +10,7 @@ from pslrepl.addresses import format_addr
 from pslrepl.events import Event
 from pslrepl.render import plural
 from pslrepl.resources.base import Resource, age
-from pslrepl.resources.counting import CHILD_TALLY, Connection
+from pslrepl.resources.counting import CHILD_TALLY, PID, Connection
 from pslrepl.resources.handler_errors import (
     TROUBLE,
     HandshakeTimeout,
@@ -27,6 +27,7 @@ if TYPE_CHECKING:
 
 HANDSHAKE_TIMEOUT = 10.0  # --tls: the longest a client may take over its handshake
 SYNC_NOTE_AFTER = 1.0  # a sync server says who holds it in a handshake after this long
+NUDGE_EVERY = 0.02  # s: how often traffic alone wakes the session's waiters
 
 
 class ServerClients(Resource):
@@ -50,6 +51,7 @@ class ServerClients(Resource):
     # Bytes its clients moved, counted as their sockets move them (under self.lock).
     bytes_in = 0
     bytes_out = 0
+    nudge_at = 0.0  # when traffic next wakes the session's waiters (see logged)
 
     if TYPE_CHECKING:
 
@@ -120,7 +122,7 @@ class ServerClients(Resource):
 
     def traffic(self, conn: Connection, direction: str, data: Any) -> None:
         """Bytes a client's socket moved (CountedSocket reports them)."""
-        if os.getpid() != self.pid:
+        if PID[0] != self.pid:
             return  # a --forking child: it can't report without risking a deadlock
         size = len(data)  # bytes, or a memoryview cast to bytes
         with self.lock:
@@ -131,12 +133,24 @@ class ServerClients(Resource):
                 self.bytes_out += size
                 conn.bytes_out += size
         kind = "recv" if direction == "in" else "send"  # logged, not shown live
-        event = Event.traffic(self.name, kind, "client", direction, data)
-        event.fields["peer"] = conn.addr
-        self.post(event)
+        self.logged(Event.traffic(self.name, kind, "client", direction, data, peer=conn.addr))
+
+    def logged(self, event: Event) -> None:
+        """A chunk of traffic into the logs, as post() would, but waking the session's
+        waiters at most every NUDGE_EVERY: woken twice per round trip, a script's main
+        thread (in `sleep` or `wait`) took the GIL from the server at every one, and a
+        threading echo server ran at half the speed of socketserver's own."""
+        self.log.append(event)  # a deque's append is atomic: no lock needed
+        session = self.session
+        session.log.append(event)  # not live (kind recv/send): nothing to show
+        now = time.monotonic()
+        if now >= self.nudge_at:
+            self.nudge_at = now + NUDGE_EVERY
+            with session.cond:
+                session.cond.notify_all()
 
     def datagram(self, handler: Any, data: bytes, *, out: bool = False) -> None:
-        if os.getpid() != self.pid:  # a --forking child: count, for the parent to read
+        if PID[0] != self.pid:  # a --forking child: count, for the parent to read
             if self.child_conn is not None:
                 CHILD_TALLY.traffic(self.child_conn, "out" if out else "in", data)
             return
@@ -148,10 +162,8 @@ class ServerClients(Resource):
                 self.bytes_in += len(data)
                 self.peers[peer] = self.peers.get(peer, 0) + 1
                 self.served += 1
-        event = Event.traffic(self.name, "send" if out else "recv", "client",
-                              "out" if out else "in", data)  # fmt: skip
-        event.fields["peer"] = peer
-        self.post(event)
+        self.logged(Event.traffic(self.name, "send" if out else "recv", "client",
+                                  "out" if out else "in", data, peer=peer))  # fmt: skip
 
     def handler_raised(self, request: Any, client_address: Any) -> None:
         import sys
