@@ -190,7 +190,8 @@ def report(table: dict[str, tuple[str, list[str]]], results: dict[str, list[dict
            args: argparse.Namespace, load: tuple[float, float]) -> None:  # fmt: skip
     print(f"{args.conns} connections x {args.trips} lock-step round trips of {args.size} "
           f"bytes, {args.rounds} rounds interleaved; python {sys.version.split()[0]}, "
-          f"{os.cpu_count()} CPUs, load average {load[0]:.1f} before, {load[1]:.1f} after")  # fmt: skip
+          f"{os.cpu_count()} CPUs, load average {load[0]:.1f} before, "
+          f"{load[1]:.1f} after")  # fmt: skip
     print()
     print("| server | round trips/s (median) | spread (min-max) | server CPU per round trip "
           "| vs its bare stdlib server |")  # fmt: skip
