@@ -114,7 +114,7 @@ def test_going_live_then_ctrl_bracket_resumes_where_it_was(
     t.send("l")
     t.wait_for("live: type any command; Ctrl-] resumes the show at line 3")
     t.run("tcp listen srv 0", "srv: listening on 127.0.0.1:")
-    t.run("echo typed-live", "typed-live\n")
+    t.run("echo typed-live", "\ntyped-live\n")
     t.send("C-]")
     t.wait_for("back to the show at line 3")
     screen = step(t)
@@ -208,3 +208,18 @@ def test_embedded_files_and_python_are_there_as_in_a_replay(
     step(t)
     screen = t.wait_for(END)
     assert "2 commands, all as recorded" in screen, screen
+
+
+def test_events_show_while_the_show_waits_for_a_key(
+    tmp_path: Path, cleanup: list[Terminal]
+) -> None:
+    t = present(tmp_path, "psl> spawn p -- sh -c 'read x; echo late'\n"
+                          "p: started pid {p.pid}: sh -c 'read x; echo late'\n"
+                          "psl> writeline p go\np: wrote 3 bytes\n", "--instant")  # fmt: skip
+    cleanup.append(t)
+    step(t)
+    step(t)
+    # The child answers after the command is over: shown above the prompt, as it comes.
+    screen = t.wait_for("[p] exited with status 0")
+    assert last_line(screen) == END
+    assert "2 commands, all as recorded" in screen
