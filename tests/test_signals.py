@@ -156,3 +156,24 @@ def test_every_signal_by_the_name_signals_gives_it(tmp_path: Path) -> None:
     ignored = next(line for line in out if line.startswith("ignored:"))
     assert ignored.split(":", 1)[1].strip().split(", ") == [f"SIG{n}" for n in catchable], ignored
     assert not [e for e in err if "Traceback" in e]
+
+
+def test_signal_events_are_facts_not_sentences(shell: Shell) -> None:
+    shell.ok("trap USR1")
+    shell.ok("raise USR1")
+    shell.ok("sh --bg j -- sh -c 'exit 2'")
+    shell.ok("wait j")
+    shell.ok("spawn p -- sleep 30")
+    shell.ok("signal p TERM --group")
+    events = list(shell.session.log)
+    trap = next(e for e in events if e.kind == "signal")
+    assert (trap.sentence, trap.fields) == ("", {"signum": signal.SIGUSR1, "count": 1})
+    assert trap.detail == "received SIGUSR1 (10)"
+    start, end = (next(e for e in events if e.source == "j" and e.kind == k)
+                  for k in ("start", "exit"))  # fmt: skip
+    assert start.sentence == end.sentence == ""
+    assert end.fields["exception"] == "ErrorReturnCode_2" and end.fields["rc"] == 2
+    assert end.detail == "exited with status 2 (ErrorReturnCode_2)"
+    sent = next(e for e in events if e.source == "p" and e.kind == "sent")
+    assert sent.sentence == "" and sent.fields["group"] == int(shell.ok("py p.pid"))
+    assert sent.detail.startswith("sent SIGTERM (15) to process group ")

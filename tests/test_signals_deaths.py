@@ -69,6 +69,8 @@ class Deaths:
 def deaths() -> Iterator[Deaths]:
     shell = make_shell()
     shell.session.settings.timeout = 30.0
+    # The pitfall note a SIGPIPE death earns would come in another command's answer.
+    shell.ok("set notes off")
     found = Deaths(shell)
     try:
         argv = shlex.join([PY, "-S", "-u", "-c", DEFAULTS_THEN_SLEEP])

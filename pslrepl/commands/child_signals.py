@@ -119,7 +119,8 @@ def _send_group(ctx: Invocation, signum: int) -> None:
         what = f": process group {pgid} exists{members} (signal 0 sends nothing)"
     else:
         what = f": sent {signal_label(signum)} to process group {pgid}{members}"
-    proc.post(Event(proc.name, "sent", what[2:], fields={"signum": signum, "group": pgid}))
+    proc.post(Event(proc.name, "sent", signum=signum, group=pgid,
+                    count=None if left is None else len(left)))  # fmt: skip
     ctx.emit(Styled((("name", proc.name), ("", what))))
 
 

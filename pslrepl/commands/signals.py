@@ -63,13 +63,7 @@ class Trap:
 
     def __call__(self, signum: int, frame: FrameType | None) -> None:
         self.count += 1
-        label = signal_label(signum)
-        text = f"received {label}"
-        if self.count > 1:
-            text += f" again: {self.count} so far"
-        self.session.post(
-            Event("signal", "signal", text, fields={"signum": signum, "count": self.count})
-        )
+        self.session.post(Event("signal", "signal", signum=signum, count=self.count))
         if self.stop_after is not None and self.count >= self.stop_after:
             self._stop_timer(signum)
 

@@ -145,7 +145,7 @@ class ShJob(Process):
         pid = running.pid
         self.session.volatile[f"{self.name}.pid"] = str(pid)
         self.session.guard_child(pid)  # it leads a session of its own (_new_session)
-        self.post(Event(self.name, "start", f"started pid {pid}: {self.command}"))
+        self.post(Event(self.name, "start", pid=pid, command=self.command))
         self.thread.start()
 
     def _wait(self) -> None:
@@ -169,8 +169,7 @@ class ShJob(Process):
             return
         self.exited_at = time.time()
         self.exit_reported = True
-        raised = f" ({self.raised})" if self.raised else ""
-        self.post(Event(self.name, "exit", describe_status(rc) + raised, fields={"rc": rc}))
+        self.post(Event(self.name, "exit", rc=rc, pid=self.pid, exception=self.raised or None))
 
     @property
     def obj(self) -> Any:
@@ -251,5 +250,5 @@ class ShJob(Process):
         outcome = self.end_child()
         self.thread.join(timeout=THREADS_GRACE)
         self.closed = True
-        self.post(Event(self.name, "close", outcome))
+        self.post(Event(self.name, "close", outcome=outcome))
         return outcome
