@@ -17,7 +17,7 @@ MODULES = (
     "socket_buffers",
     "socket_files", "socket_settings", "socket_queries", "lookups", "servers", "serve_admin",
     "serve_requests",
-    "relays", "link", "tls", "tls_unwrap", "tls_ca", "tls_steps",
+    "relays", "link", "attach", "tls", "tls_unwrap", "tls_ca", "tls_steps",
     "timeline",
 )  # fmt: skip
 

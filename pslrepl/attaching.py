@@ -1,0 +1,268 @@
+"""attach's terminal side: what you type goes to a child or socket line by line, what
+arrives is shown as it comes, as nc or pwntools' interactive() would.
+
+One reader thread ("pslrepl:NAME@attach") takes what the resource sends (a child's
+stdout and stderr buffers, or the socket, polled so that it stops when you leave) and
+writes it above the prompt; this (the main) thread runs a prompt_toolkit prompt whose
+keys are Enter (send the line and "\\n"; a bare Enter sends "\\n"), Ctrl-] (back to the
+shell's prompt), Ctrl-C (SIGINT to a child; with --raw, the byte 0x03) and Ctrl-D (EOF:
+the write side closed). Both directions are logged as the resource's own events.
+"""
+
+from __future__ import annotations
+
+import threading
+
+from pslrepl.events import Event
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
+
+    from pslrepl.session import Session
+
+CHUNK = 1 << 16
+POLL = 0.1  # seconds the reader waits for data before it looks whether you have left
+DETACH = "\x1d"  # Ctrl-]: telnet's escape, what prompt_toolkit calls c-]
+
+
+class Attachment:
+    """A child or a byte-stream socket, joined to the terminal until detach()."""
+
+    def __init__(self, session: Session, res: Any, *, raw: bool) -> None:
+        from pslrepl.resources.process import Process
+
+        self.session = session
+        self.res = res
+        self.raw = raw
+        self.child = isinstance(res, Process)
+        self.stop = threading.Event()
+        self.ended = ""  # why the far side ended: said when the attach returns
+        self.received = 0
+        self.sent = 0
+        self.end: Any = None
+        if not self.child:
+            from pslrepl.resources.endpoints import Endpoint
+
+            res.begin_read()  # the watcher keeps quiet: these bytes are shown here
+            tls = res if res.tls else None
+            self.end = Endpoint(res.name, sock=res.sock, owned=False, tls=tls, lent=res)
+
+    # -- the far side -> the terminal (the reader thread) --------------------------------
+
+    def read(self) -> bytes | None:
+        """What has come (b'' at EOF), or None when nothing came within POLL."""
+        if self.child:
+            return self._read_child()
+        return self._read_socket()
+
+    def _read_child(self) -> bytes | None:
+        session, res = self.session, self.res
+        with session.cond:
+            if not (res.stdout.data or res.stderr.data or res.stdout.eof):
+                session.cond.wait(POLL)
+            data = res.stdout.take() if res.stdout.data else b""
+            data += res.stderr.take() if res.stderr.data else b""
+            if data:
+                return data
+            return b"" if res.stdout.eof and res.stderr.eof else None
+
+    def _read_socket(self) -> bytes | None:
+        import ssl
+
+        from pslrepl.resources.polling import poll_ready
+
+        end = self.end
+        if end.pre or end.pre_eof or end.pre_error is not None:
+            return end.read()  # what the shell had read ahead goes first
+        sock = end.sock
+        pending = end.tls is not None and sock.pending()
+        if not pending and not poll_ready([sock], [], POLL):
+            return None
+        with end.io:
+            try:
+                data: bytes = sock.recv(CHUNK)
+            except (ssl.SSLWantReadError, ssl.SSLWantWriteError, BlockingIOError):
+                return None
+            except (ssl.SSLEOFError, ssl.SSLZeroReturnError):
+                return b""
+        return data
+
+    def pump(self, show: Any) -> None:
+        """Until detach or EOF: what arrives goes to ``show`` and the log."""
+        from pslrepl.signals_table import background_thread
+
+        background_thread()
+        try:
+            while not self.stop.is_set():
+                data = self.read()
+                if data is None:
+                    continue
+                if not data:
+                    self.ended = ("its output ended (EOF)" if self.child
+                                  else "the peer closed its side (EOF)")  # fmt: skip
+                    break
+                self.received += len(data)
+                if not self.child:  # a child's drain thread has logged it already
+                    self.res.post(Event.traffic(self.res.name, "recv", "", "in", data))
+                show(data)
+        except OSError as exc:
+            self.ended = f"{exc.strerror or exc}"
+        finally:
+            self.stop.set()
+
+    # -- the terminal -> the far side (the main thread) ----------------------------------
+
+    def send(self, data: bytes) -> None:
+        if self.child:
+            self.res.write(data, timeout=self.session.settings.timeout)  # logs it too
+        else:  # logged first: the answer it brings is logged after it
+            self.res.post(Event.traffic(self.res.name, "send", "", "out", data))
+            self.end.write(data)
+        self.sent += len(data)
+
+    def interrupt(self) -> str:
+        """Ctrl-C: SIGINT to a child, or with --raw the byte itself; what was done."""
+        import signal
+
+        if self.raw:
+            self.send(b"\x03")
+            return "sent ^C (0x03)"
+        if self.child:
+            self.res.send_signal(signal.SIGINT)
+            return "sent SIGINT to the child"
+        return "Ctrl-C is not sent to a socket (--raw passes it as the byte 0x03)"
+
+    def eof(self) -> str:
+        """Ctrl-D: close the write side, keep showing what comes."""
+        if self.child:
+            self.res.close_stdin()
+            return "stdin closed (EOF sent)"
+        self.end.close_write()
+        self.res.post(Event(self.res.name, "shutdown", how="wr"))
+        return "shut down wr: the peer will read EOF"
+
+    def detach(self) -> None:
+        self.stop.set()
+        if self.end is not None:
+            self.end.release()
+
+
+def run(session: Session, att: Attachment, *, input: Any = None, output: Any = None) -> str:
+    """The interactive part: a prompt until Ctrl-] or the far side's EOF. What to say."""
+    from prompt_toolkit import PromptSession
+    from prompt_toolkit.history import InMemoryHistory
+    from prompt_toolkit.key_binding import KeyBindings
+    from prompt_toolkit.patch_stdout import patch_stdout
+
+    bindings = KeyBindings()
+    told: list[str] = []
+
+    @bindings.add("c-]", eager=True)  # emacs mode binds c-] CHAR (search): not here
+    def _detach(event: Any) -> None:
+        event.app.exit(result=DETACH)
+
+    @bindings.add("c-c")
+    def _interrupt(event: Any) -> None:
+        try:
+            said = att.interrupt()
+        except Exception as exc:  # a PslError (the child has ended): said, not raised
+            said = f"error: {exc}"
+        event.app.exit(result="\x00" + said)
+
+    @bindings.add("c-d")
+    def _eof(event: Any) -> None:
+        if event.app.current_buffer.text:
+            return  # as a terminal does: ^D on a line with text sends nothing yet
+        try:
+            said = att.eof()
+        except Exception as exc:
+            said = f"error: {exc}"
+        event.app.exit(result="\x00" + said)
+
+    prompt: PromptSession[str] = PromptSession(history=InMemoryHistory(), input=input,
+                                               output=output, key_bindings=bindings)  # fmt: skip
+
+    prompting = threading.Event()  # the prompt is up: patch_stdout writes above it
+
+    def show(data: bytes) -> None:
+        import sys
+
+        # Between two prompts (a line just sent) a write would land on the line being
+        # left: wait for the next prompt, as it comes at once.
+        while not prompting.wait(POLL) and not att.stop.is_set():
+            pass
+        sys.stdout.write(data.decode("utf-8", "replace").replace("\r\n", "\n"))
+        sys.stdout.flush()
+
+    def ended() -> None:
+        if prompt.app.is_running:
+            prompt.app.exit(result=DETACH)
+
+    def pump() -> None:
+        att.pump(show)
+        if att.ended:  # the far side is done: back to the shell's prompt
+            loop = getattr(prompt.app, "loop", None)
+            if loop is not None:
+                try:
+                    loop.call_soon_threadsafe(ended)
+                except RuntimeError:
+                    pass
+
+    reader = threading.Thread(target=pump, name=f"pslrepl:{att.res.name}@attach", daemon=True)
+    with patch_stdout(raw=True):
+        print(f"attached to {att.res.name}: type lines to send them; Ctrl-] returns to "
+              "the shell, Ctrl-D sends EOF, Ctrl-C " + ("sends 0x03" if att.raw else
+              "sends SIGINT" if att.child else "is not sent"), flush=True)  # fmt: skip
+        reader.start()
+        try:
+            while not att.stop.is_set():
+                try:
+                    line = prompt.prompt("", pre_run=prompting.set)
+                finally:
+                    prompting.clear()
+                if line == DETACH:
+                    break
+                if line.startswith("\x00"):
+                    told.append(line[1:])
+                    print(line[1:], flush=True)
+                    continue
+                att.send(line.encode("utf-8", "surrogateescape") + b"\n")
+        except (EOFError, KeyboardInterrupt):
+            pass
+        finally:
+            att.detach()
+            reader.join(timeout=1)
+    return att.ended
+
+
+def run_piped(att: Attachment, lines: Any, *, timeout: float) -> bytes:
+    """Without a terminal, as nc in a pipe: each line of ``lines`` sent, then EOF (the
+    write side closed), then what arrives until the far side ends or ``timeout`` passes
+    with nothing new. What arrived."""
+    import time
+
+    got = bytearray()
+    try:
+        for line in lines:
+            att.send(line.encode("utf-8", "surrogateescape"))
+        att.eof()
+        quiet_until = time.monotonic() + timeout
+        while time.monotonic() < quiet_until:
+            data = att.read()
+            if data is None:
+                continue
+            if not data:
+                att.ended = ("its output ended (EOF)" if att.child
+                             else "the peer closed its side (EOF)")  # fmt: skip
+                break
+            att.received += len(data)
+            if not att.child:
+                att.res.post(Event.traffic(att.res.name, "recv", "", "in", data))
+            got += data
+            quiet_until = time.monotonic() + timeout
+        else:
+            att.ended = f"nothing more came in {timeout:g} s"
+    finally:
+        att.detach()
+    return bytes(got)
