@@ -309,3 +309,31 @@ def test_a_relay_is_saved_with_its_toxics_as_they_are_now(shell: Shell, tmp_path
     finally:
         other.close()
     assert (tmp_path / "again.toml").read_text() == text
+
+
+def test_an_address_of_the_lab_is_written_as_its_resource(shell: Shell, tmp_path: Path) -> None:
+    shell.ok("serve e tcp 0 --handler echo")
+    shell.ok("tcp connect c 127.0.0.1:{e.port}")
+    shell.ok("relay r tcp-listen:0 tcp:127.0.0.1:{e.port}")
+    shell.ok(f"spawn p -- {PY} -c 'import sys; print(sys.argv[1:])' 127.0.0.1:{{e.port}} "
+             "127.0.0.1:{e.port}9")  # fmt: skip
+    port = shell.session.volatile["e.port"]
+    shell.ok(f"save {tmp_path}/lab.toml")
+    text = (tmp_path / "lab.toml").read_text()
+    assert '[[connection]]\nname = "c"\naddr = "e"\n' in text
+    assert '[[relay]]\nname = "r"\na = "tcp-listen:0"\nb = "e"\n' in text
+    # In a child's argv, the port: a longer number that starts the same is left alone.
+    assert f'"127.0.0.1:{{e.port}}", "127.0.0.1:{port}9"]' in text
+    other = fresh()
+    try:
+        out = other.ok(f"lab load {tmp_path}/lab.toml")
+        new_port = other.session.volatile["e.port"]
+        # The child comes up after the server it names, with the server's new port.
+        assert out.splitlines()[-1].endswith("4 resources up (e, p, r, c)")
+        assert other.ok("read p --line") == f"['127.0.0.1:{new_port}', '127.0.0.1:{port}9']\n"
+        other.ok("sendline c hi")
+        assert other.ok("recv c --line") == "hi\n(3 bytes)\n"
+        other.ok(f"save {tmp_path}/again.toml")
+    finally:
+        other.close()
+    assert (tmp_path / "again.toml").read_text() == text

@@ -34,11 +34,14 @@ UNMADE = "# not made again: "
 # Argument kinds whose word may be another resource's NAME: what an entry depends on.
 REFERENCE_KINDS = ("address", "endpoint", "resource")
 NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_-]*")
+# A placeholder naming a resource's value ({l.port}): the dispatcher fills it in.
+NAMED_VALUE = re.compile(r"\{([A-Za-z_][A-Za-z0-9_-]*)\.[A-Za-z_]\w*\}")
 
 
 def references(cmd: Command, values: dict[str, Any]) -> set[str]:
     """The words of ``values`` that may name another resource (a relay's server, a
-    connection's listener): where the command takes an address, endpoint or resource."""
+    connection's listener): where the command takes an address, endpoint or resource,
+    and the names in placeholders anywhere ({l.port} in a child's argv)."""
     found: set[str] = set()
     specs: list[Arg | Opt] = [*cmd.args, *cmd.opts]
     for spec in specs:
@@ -48,4 +51,8 @@ def references(cmd: Command, values: dict[str, Any]) -> set[str]:
         for item in value if isinstance(value, list) else [value]:
             if isinstance(item, str) and NAME.fullmatch(item):
                 found.add(item)
+    for value in values.values():
+        for item in value if isinstance(value, list) else [value]:
+            if isinstance(item, str):
+                found.update(NAMED_VALUE.findall(item))
     return found

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from pslrepl.labs import NOT_SAVED_SETTINGS, SECTION_OF, SECTIONS, UNMADE, references
 from pslrepl.labs.toml_out import pairs
 
@@ -9,7 +11,7 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
 
-    from pslrepl.commandspec import Command
+    from pslrepl.commandspec import Arg, Command, Opt
     from pslrepl.dispatch import CommandTable
     from pslrepl.invocation import CommandRecord
     from pslrepl.resources.base import Resource
@@ -42,19 +44,53 @@ def creators(session: Session, table: CommandTable) -> dict[str, CommandRecord]:
     return found
 
 
-def entry(cmd: Command, record: CommandRecord, tmp: str | None) -> dict[str, Any]:
-    """What the command was asked, as a lab's table: NAME first, defaults left out."""
+def entry(
+    cmd: Command, record: CommandRecord, tmp: str | None, bound: dict[str, str] | None = None
+) -> dict[str, Any]:
+    """What the command was asked, as a lab's table: NAME first, defaults left out. An
+    address where a resource of the lab is bound (``bound``: address -> name) is written
+    as that resource: its NAME where a NAME may stand, else ``{NAME.port}``, so the lab
+    still reaches it when it comes up on another port."""
     values = record.values
+    own = set(new_names(cmd, values))
+    bound = {a: n for a, n in (bound or {}).items() if n not in own}
     out: dict[str, Any] = {}
-    for arg in cmd.args:
-        if values.get(arg.key) not in (None, []):
-            out[arg.key] = values[arg.key]
-    for opt in cmd.opts:
-        if values.get(opt.key) not in (None, False, []):
-            out[opt.key] = values[opt.key]
+    specs: list[Arg | Opt] = [*cmd.args, *cmd.opts]
+    for spec in specs:
+        value = values.get(spec.key)
+        if value is None or value is False or value == []:  # the defaults (0 is no default)
+            continue
+        out[spec.key] = _named(spec.kind.name, value, bound)
     if cmd.rest and record.argv:
-        out["argv"] = list(record.argv)
+        out["argv"] = [_ports(word, bound) for word in record.argv]
     return {k: _placeheld(v, tmp) for k, v in out.items()}
+
+
+def _named(kind: str, value: Any, bound: dict[str, str]) -> Any:
+    if isinstance(value, list):
+        return [_named(kind, v, bound) for v in value]
+    if not isinstance(value, str):
+        return value
+    if kind == "address":
+        name = bound.get(value) or (bound.get(f"127.0.0.1:{value}") if value.isdigit() else None)
+        if name:
+            return name
+    if kind == "endpoint":
+        scheme, _, rest = value.partition(":")
+        if scheme in ("tcp", "udp", "unix") and rest in bound:
+            return bound[rest]
+    return _ports(value, bound)
+
+
+def _ports(text: str, bound: dict[str, str]) -> str:
+    """HOST:PORT of a resource of the lab inside a word, as HOST:{NAME.port}."""
+    if ":" not in text:
+        return text
+    for addr, name in bound.items():
+        host, _, port = addr.rpartition(":")
+        if host and port.isdigit():
+            text = re.sub(re.escape(addr) + r"(?!\d)", f"{host}:{{{name}.port}}", text)
+    return text
 
 
 def _placeheld(item: Any, tmp: str | None) -> Any:
@@ -145,6 +181,11 @@ def lab_text(
                 unmade.append(f"{UNMADE}{name} ({kind}): it names {', '.join(missing)}, "
                               "which the lab does not make")  # fmt: skip
                 changed = True
+    bound = {}
+    for name in kept:
+        addr = session.registry.get(name).bound_addr
+        if addr is not None and (addr.port or addr.path):
+            bound[str(addr)] = name
     done: set[int] = set()
     names: list[str] = []
     for cmd, record in kept.values():
@@ -152,7 +193,7 @@ def lab_text(
             continue
         done.add(id(record))
         names += new_names(cmd, record.values)
-        table_ = entry(cmd, record, tmp)
+        table_ = entry(cmd, record, tmp, bound)
         if record.command == "relay":
             table_ = _with_toxics(
                 cmd, table_, session.registry.get(new_names(cmd, record.values)[0])
