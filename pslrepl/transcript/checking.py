@@ -67,6 +67,7 @@ def check_parallel(
     from pslrepl.commands import all_commands
 
     all_commands()  # imports every command's module
+    _warm()
 
     done: dict[int, Result] = {}
     running: dict[int, tuple[int, int, bytearray]] = {}  # pid -> (index, fd, what it sent)
@@ -124,6 +125,23 @@ def check_parallel(
         for pid in running:
             _reap(pid)
         selector.close()
+
+
+# Modules most transcripts load as they run (a process, a socket, TLS, a diff): loaded
+# once before the checks are forked, as a serial check loads them once for every file.
+WARM = ("subprocess", "tempfile", "difflib", "shlex", "ssl", "pslrepl.testca",
+        "pslrepl.tls_contexts", "pslrepl.resources.process", "pslrepl.resources.servers",
+        "pslrepl.resources.relays", "pslrepl.handlers")  # fmt: skip
+
+
+def _warm() -> None:
+    import importlib
+
+    for name in WARM:
+        try:
+            importlib.import_module(name)
+        except ImportError:  # a module renamed or an extra not installed: it loads later
+            pass
 
 
 def _result(path: str, data: bytes, code: int) -> Result:
