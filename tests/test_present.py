@@ -223,3 +223,19 @@ def test_events_show_while_the_show_waits_for_a_key(
     screen = t.wait_for("[p] exited with status 0")
     assert last_line(screen) == END
     assert "2 commands, all as recorded" in screen
+
+
+def test_sighup_ends_the_show_and_closes_what_it_made(
+    tmp_path: Path, cleanup: list[Terminal]
+) -> None:
+    import signal
+
+    t = present(tmp_path, "psl> spawn p -- sleep 60\np: started pid {p.pid}: sleep 60\n"
+                          "psl> echo never\nnever\n", "--instant")  # fmt: skip
+    cleanup.append(t)
+    screen = step(t)
+    pid = int(re.findall(r"p: started pid (\d+)", screen)[-1])
+    os.kill(t.shell_pid(), signal.SIGHUP)  # the terminal closing
+    assert t.exit_status() == 128 + signal.SIGHUP
+    assert not os.path.exists(f"/proc/{pid}")
+    assert "Traceback" not in t.screen()

@@ -270,9 +270,12 @@ class Show:
                     self.session.printer.mid_line = True
             return self.session.exit_requested or 0
         finally:
-            self._clear_prompt()
-            if not self.summarized:
-                self._summary()
+            try:
+                self._clear_prompt()
+                if not self.summarized:
+                    self._summary()
+            except OSError:  # the terminal is gone (SIGHUP): nothing to say it on
+                pass
             shutdown(self.session)
             self.keys.close()
 
