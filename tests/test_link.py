@@ -325,3 +325,28 @@ def test_slicer_keeps_its_delay_across_chunks(shell: Shell) -> None:
         assert nothing_within(s, 0.3)
         shell.ok("unlink r")
         assert recv_exactly(s, 6) == b"second"
+
+
+def test_timed_toxics_end_with_the_relay(shell: Shell) -> None:
+    import threading
+
+    line = "relay r tcp-listen:0 {b} --link 'reset after=60s' --link 'close_after time=60s'"
+    with joined(shell, line) as (c, s):
+        c.sendall(b"ok")
+        assert recv_exactly(s, 2) == b"ok"  # both armed, neither due
+        assert any(t.name == "pslrepl:r~reset" for t in threading.enumerate())
+        t0 = time.monotonic()
+        shell.ok("close r")
+        assert time.monotonic() - t0 < 1
+    assert not [t for t in threading.enumerate() if t.name.startswith("pslrepl:r")]
+
+
+def test_unlinking_a_timed_toxic_disarms_it(shell: Shell) -> None:
+    with joined(shell, "relay r tcp-listen:0 {b} --link 'close_after time=700ms'") as (c, s):
+        shell.ok("unlink r close_after")
+        c.settimeout(1.0)
+        with pytest.raises(TimeoutError):
+            c.recv(10)  # not closed at 700 ms: it was unlinked first
+        s.sendall(b"still")
+        c.settimeout(10)
+        assert recv_exactly(c, 5) == b"still"
