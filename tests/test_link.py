@@ -350,3 +350,39 @@ def test_unlinking_a_timed_toxic_disarms_it(shell: Shell) -> None:
         s.sendall(b"still")
         c.settimeout(10)
         assert recv_exactly(c, 5) == b"still"
+
+
+def test_ctrl_c_ends_a_shell_whose_relay_holds_data_at_once() -> None:
+    import signal
+    import subprocess
+
+    from tests.helpers import pslrepl_exe
+
+    with socket.create_server(("127.0.0.1", 0)) as listener, socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        rport = probe.getsockname()[1]
+        probe.close()
+        line = (f"relay r tcp-listen:{rport} tcp:127.0.0.1:{listener.getsockname()[1]} "
+                "--link 'latency delay=60s'; wait r close --timeout 300")  # fmt: skip
+        shell = subprocess.Popen([pslrepl_exe(), "-c", line], stdout=subprocess.PIPE, text=True)
+        try:
+            assert shell.stdout is not None
+            assert shell.stdout.readline().startswith("r: relaying")
+            with socket.create_connection(("127.0.0.1", rport), timeout=10) as c:
+                listener.settimeout(10)
+                s, _ = listener.accept()
+                with s:
+                    c.sendall(b"up")
+                    assert recv_exactly(s, 2) == b"up"
+                    s.sendall(b"held")  # down: held a minute
+                    t0 = time.monotonic()
+                    shell.send_signal(signal.SIGINT)
+                    shell.wait(timeout=10)
+                    assert time.monotonic() - t0 < 1
+                    assert c.recv(10) == b""  # the relay closed its side, held data dropped
+        finally:
+            if shell.poll() is None:
+                shell.kill()
+                shell.wait()
+            if shell.stdout is not None:
+                shell.stdout.close()
