@@ -15,6 +15,10 @@ if TYPE_CHECKING:
 
     from pslrepl.resources.counting import Connection
 
+# The plain socket's calls: a channel counts what they move itself, once, with no
+# CountedSocket method (a Python call per chunk) in between.
+RECV = socket.socket.recv
+SEND = socket.socket.send
 HIGH_WATER = 1 << 20  # bytes queued for one client: past this it is not read from
 IDLE_SWEEP = 0.5  # seconds: how often --idle looks for clients that did nothing
 
@@ -32,7 +36,7 @@ class Channel:
         self.closing = False  # close once out is sent
         self.reading = True
         self.mask = 0
-        self.last = time.monotonic()  # --idle: the last byte either way
+        self.last = loop.now  # --idle: when the last byte went either way
 
     @property
     def psl(self) -> Any:
@@ -65,13 +69,15 @@ class Channel:
             # Sent at once when nothing waits before it (asyncore's initiate_send): a
             # round trip then costs no change to what the selector watches.
             try:
-                sent = self.sock.send(data)
+                sent = SEND(self.sock, data)
             except (BlockingIOError, InterruptedError):
                 sent = 0
             except OSError as exc:
                 self.loop.lost(self, exc)
                 return
-            self.last = time.monotonic()
+            self.last = self.loop.now
+            if sent and self.conn is not None:
+                self.psl.traffic(self.conn, "out", data[:sent] if sent < len(data) else data)
             if sent == len(data):
                 return
             data = data[sent:]
@@ -100,32 +106,37 @@ class Channel:
 
     def on_read(self) -> None:
         try:
-            data = self.sock.recv(CHUNK)
+            data = RECV(self.sock, CHUNK)
         except (BlockingIOError, InterruptedError):
             return
         except OSError as exc:
             self.loop.lost(self, exc)
             return
-        self.last = time.monotonic()
+        self.last = self.loop.now
+        if self.conn is not None and data:  # counted here: the socket's own recv is not
+            self.psl.traffic(self.conn, "in", data)  # a counting one's (see counting.py)
         if not data:
             self.reading = False
             self.eof()
             self.update()
             return
         self.received(data)
-        self.update()
+        if self.out:  # queued (past what the socket took): watch for room, maybe stop reading
+            self.update()
 
     def on_write(self) -> None:
         if not self.out:
             return
         try:
-            sent = self.sock.send(self.out)
+            sent = SEND(self.sock, self.out)
         except (BlockingIOError, InterruptedError):
             return
         except OSError as exc:
             self.loop.lost(self, exc)
             return
-        self.last = time.monotonic()
+        self.last = self.loop.now
+        if sent and self.conn is not None:
+            self.psl.traffic(self.conn, "out", bytes(self.out[:sent]))
         del self.out[:sent]
         if not self.out:
             if self.closing:
@@ -143,6 +154,7 @@ class SelectorLoop:
         self.psl = server.psl
         self.sel = selectors.DefaultSelector()
         self.channels: dict[int, Channel] = {}
+        self.now = time.monotonic()  # as of the last select: the channels' clock
         self.room: dict[int, Any] = {}  # chat: its members, by id
         self.http_class: type[Any] | None = None  # http: the handler over a buffer
         self.stopping = False
@@ -174,7 +186,9 @@ class SelectorLoop:
         next_sweep = time.monotonic() + IDLE_SWEEP
         while not self.stopping:
             timeout = IDLE_SWEEP if idle else None
-            for key, events in self.sel.select(timeout):
+            ready = self.sel.select(timeout)
+            self.now = time.monotonic()
+            for key, events in ready:
                 target = key.data
                 if target is None:
                     self._drain_wake()
@@ -188,8 +202,8 @@ class SelectorLoop:
                             target.on_write()
                     except Exception:  # a bug of ours: its traceback; the loop goes on
                         self._raised(target, target.sock)
-            if idle and time.monotonic() >= next_sweep:
-                next_sweep = time.monotonic() + IDLE_SWEEP
+            if idle and self.now >= next_sweep:
+                next_sweep = self.now + IDLE_SWEEP
                 self._sweep(idle)
 
     def close(self) -> None:
@@ -266,7 +280,7 @@ class SelectorLoop:
                 self.psl.connection_closed(channel.conn)
 
     def _sweep(self, idle: float) -> None:
-        now = time.monotonic()
+        now = self.now
         for channel in list(self.channels.values()):
             if now - channel.last >= idle:
                 self.lost(channel, TimeoutError("idle"))

@@ -23,6 +23,7 @@ def _forked() -> None:
 # no longer caches it), and traffic asks it for every chunk of every client.
 PID = [os.getpid()]
 os.register_at_fork(after_in_child=_forked)
+MSG_PEEK = int(socket.MSG_PEEK)  # an int: the IntFlag's & is a Python call per chunk
 
 
 class Connection:
@@ -64,7 +65,7 @@ class _Counting:
     psl_conn: Connection | None = None
 
     def _count(self, direction: str, data: Any, size: int, flags: int = 0) -> None:
-        if self.psl_conn is None or size <= 0 or flags & socket.MSG_PEEK:
+        if self.psl_conn is None or size <= 0 or (flags and flags & MSG_PEEK):
             return
         if not isinstance(data, bytes):
             data = memoryview(data).cast("B")
