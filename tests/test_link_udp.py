@@ -137,3 +137,13 @@ def test_stream_toxics_that_need_tcp_are_refused_on_udp(shell: Shell) -> None:
     assert (
         shell.ok("link u latency delay=10ms") == "u: linked latency: latency delay=10ms (B -> A)\n"
     )
+
+
+def test_closing_a_udp_listen_relay_before_any_datagram_is_prompt(shell: Shell) -> None:
+    import threading
+
+    shell.ok("serve ue udp 0 --handler echo; relay u udp-listen:0 ue --link 'drop rate=0.5'")
+    t0 = time.monotonic()
+    assert shell.ok("close u").startswith("u: closed (udp-listen:127.0.0.1:")
+    assert time.monotonic() - t0 < 1
+    assert not [t for t in threading.enumerate() if t.name.startswith("pslrepl:u")]
