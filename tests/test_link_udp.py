@@ -146,4 +146,4 @@ def test_closing_a_udp_listen_relay_before_any_datagram_is_prompt(shell: Shell) 
     t0 = time.monotonic()
     assert shell.ok("close u").startswith("u: closed (udp-listen:127.0.0.1:")
     assert time.monotonic() - t0 < 1
-    assert not [t for t in threading.enumerate() if t.name.startswith("pslrepl:u")]
+    assert not [t for t in threading.enumerate() if t.name.startswith(("pslrepl:u>", "pslrepl:u<"))]
