@@ -155,3 +155,31 @@ def test_alarm_and_itimer_help_say_which_to_use(shell: Shell) -> None:
     assert "For a fraction of a second or a timer that repeats, use `itimer REAL S" in alarm
     assert "setting either replaces the other" in alarm
     assert "alarm sets whole seconds, once; itimer takes fractions" in shell.ok("help itimer")
+
+
+def test_each_delivery_of_a_repeating_timer_is_a_line_of_its_own_up_to_the_cap() -> None:
+    shell = make_shell()
+    try:
+        shell.ok("set events live")
+        start = shell.out.tell()
+        shell.ok("itimer REAL 0.002 0.002")
+        session = shell.session
+        assert session.wait_for(lambda: any("itimer REAL stopped after" in e.detail
+                                            for e in list(session.log)), timeout=30)  # fmt: skip
+        shell.ok("echo after")
+        shell.out.seek(start)
+        lines = shell.out.read().splitlines()
+    finally:
+        shell.close()
+    received = [line for line in lines if line.startswith("[signal] received SIGALRM")]
+    # One line per signal, each its own number: none summed into another, none lost. (A
+    # signal that comes while the handler of the one before runs is told first.)
+    assert sorted(received, key=lambda line: int(line.split()[-3]) if "again" in line else 1) == [
+        "[signal] received SIGALRM (14)",
+        *(f"[signal] received SIGALRM (14) again: {n} so far" for n in range(2, PENDING_MAX + 1)),
+    ]
+    assert lines[-2:] == [
+        f"[signal] itimer REAL stopped after {PENDING_MAX} SIGALRMs: the session's event cap; "
+        "`itimer REAL S INTERVAL` starts it again",
+        "after",
+    ]

@@ -55,16 +55,26 @@ class Trap:
     session's event cap), so a timer of a microsecond can't flood the shell."""
 
     def __init__(self, session: Session, signum: int) -> None:
+        import itertools
+
         self.session = session
         self.signum = signum
-        self.count = 0
+        # Python runs a handler between bytecodes, and the next signal's handler may run
+        # inside this one: `count += 1` there could give two deliveries one number and
+        # lose another. next() on an itertools.count is one C call, never interrupted.
+        self._tally = itertools.count(1)
         self.stop_after: int | None = None
         self.timer_start = 0
 
+    @property
+    def count(self) -> int:
+        """How many times the signal has come (the tally's next number, less one)."""
+        return int(repr(self._tally)[len("count(") : -1]) - 1
+
     def __call__(self, signum: int, frame: FrameType | None) -> None:
-        self.count += 1
-        self.session.post(Event("signal", "signal", signum=signum, count=self.count))
-        if self.stop_after is not None and self.count >= self.stop_after:
+        count = next(self._tally)
+        self.session.post(Event("signal", "signal", signum=signum, count=count))
+        if self.stop_after is not None and count >= self.stop_after:
             self._stop_timer(signum)
 
     def _stop_timer(self, signum: int) -> None:
