@@ -77,7 +77,7 @@ class Endpoint:
         # udp-listen: a bound UDP socket whose first datagram's sender becomes its peer
         # (connected to it), as socat's UDP-LISTEN
         self.udp_listen = False
-        self.nodelay = False  # TCP_NODELAY set (see no_delay)
+        self.nodelay = False  # TCP_NODELAY set (a toxic's small writes: toxics_link)
         self.failed = False
         self.stopped = False
         self.ready = threading.Event()
@@ -287,27 +287,6 @@ class Endpoint:
         if self.on_accept is not None:
             self.on_accept(self, said)
         self.ready.set()
-
-    def no_delay(self) -> None:
-        """TCP_NODELAY on a TCP socket the relay made: a toxic's small writes (slicer,
-        bandwidth) go as they are written, not merged by Nagle's algorithm."""
-        self.nodelay = True
-        sock = self.sock
-        if sock is not None and not self.dgram and sock.family != socket.AF_UNIX:
-            try:
-                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-            except OSError:
-                pass  # closed meanwhile: the write will say so
-
-    def peer(self) -> str:
-        """Who is at the far side of this end: HOST:PORT, or its name."""
-        try:
-            if self.sock is not None and self.sock.family != socket.AF_UNIX:
-                host, port = self.sock.getpeername()[:2]
-                return f"{host}:{port}"
-        except OSError:
-            pass
-        return self.name
 
     def _tls_close_write(self) -> None:
         """TLS's close_notify, once the peer has sent all it will. While data still

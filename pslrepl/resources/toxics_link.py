@@ -26,6 +26,29 @@ if TYPE_CHECKING:
 PIECE = 1 << 14  # bandwidth: paced in pieces this big at most (and at least 1/50 s of rate)
 
 
+def no_delay(end: Endpoint) -> None:
+    """TCP_NODELAY on a TCP socket the relay made: a toxic's small writes (slicer,
+    bandwidth) go as they are written, not merged by Nagle's algorithm."""
+    end.nodelay = True
+    sock = end.sock
+    if sock is not None and not end.dgram and sock.family != socket.AF_UNIX:
+        try:
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        except OSError:
+            pass  # closed meanwhile: the write will say so
+
+
+def peer_of(end: Endpoint) -> str:
+    """Who is at the far side of an end: HOST:PORT, or its name."""
+    try:
+        if end.sock is not None and end.sock.family != socket.AF_UNIX:
+            host, port = end.sock.getpeername()[:2]
+            return f"{host}:{port}"
+    except OSError:
+        pass
+    return end.name
+
+
 class Stopped(Exception):
     """The relay is closing (or its connection cut): drop what is in hand."""
 
@@ -143,7 +166,7 @@ class Link:
         """Pass `data`, read at `t`, through this way's toxics in order, then write it."""
         toxics = self.on(way)
         if dst.owned and not dst.nodelay and toxics:
-            dst.no_delay()  # each slice or paced piece its own segment, as Toxiproxy's
+            no_delay(dst)  # each slice or paced piece its own segment, as Toxiproxy's
 
         def write(piece: bytes) -> None:
             if self.relay.closed or self.cut:
@@ -331,7 +354,7 @@ class Link:
         a, b = self.relay.a, self.relay.b
         if toxic.kind == "reset":
             targets = tuple(e for e, w in ((a, "<"), (b, ">")) if w in toxic.ways)
-            peers = ", ".join(e.peer() for e in targets)
+            peers = ", ".join(peer_of(e) for e in targets)
             self.say(toxic, f"sent RST to {peers}", 0)
             self.end("reset", rst=targets)
         else:
