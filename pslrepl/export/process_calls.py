@@ -13,6 +13,12 @@ if TYPE_CHECKING:
 STDERR_NAMES = {"stdout": "STDOUT", "devnull": "DEVNULL", "pipe": "PIPE"}
 
 
+def popen_args(record: CommandRecord) -> tuple[str, str]:
+    """(the program as Python, the keyword arguments beside the pipes)."""
+    program, extra = popen_parts(record)
+    return program, "".join(f", {e}" for e in extra)
+
+
 def popen_parts(record: CommandRecord) -> tuple[str, list[str]]:
     """(the program as Python, each keyword argument beside the pipes)."""
     argv = list(record.argv)

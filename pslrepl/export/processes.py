@@ -4,136 +4,15 @@ from __future__ import annotations
 
 from pslrepl.export.common import data_of, fstring_text
 from pslrepl.export.process_calls import EXPORTERS as CALLS
-from pslrepl.export.process_calls import popen_parts
+from pslrepl.export.process_calls import popen_args
 from pslrepl.export.script import Unexportable, indented, literal, wrapped_print
+from pslrepl.export.spawning import spawn
 from pslrepl.parsing import unescape
-from pslrepl.resources.plumbing import env_name
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from pslrepl.export.script import Script
     from pslrepl.invocation import CommandRecord
-
-
-def popen_args(record: CommandRecord) -> tuple[str, str]:
-    """(the program as Python, the keyword arguments beside the pipes)."""
-    program, extra = popen_parts(record)
-    return program, "".join(f", {e}" for e in extra)
-
-
-def _spawn(script: Script, record: CommandRecord) -> None:
-    from pslrepl.resources.commandline import command_text
-
-    name = record.values["name"]
-    v = script.var(name)
-    values = record.values
-    for opt, what in (("ignore", "--ignore (signals ignored in the child)"),
-                      ("text", "--text")):  # fmt: skip
-        if values.get(opt):
-            script.not_exported(record, f"spawn {what} is not exported yet")
-            return
-    if not record.ok and any(values.get(k) for k in ("stdin", "stdout", "stderr", "pass")):
-        raise Unexportable("this spawn failed in the session; what it said is not in this script")
-    script.imp("subprocess")
-    if values.get("env") or values.get("pass"):
-        script.imp("os")
-    program, extra = popen_args(record)
-    streams, before, after, suffix = _streams(script, record)
-    if values.get("pty"):
-        streams, before, after = _pty(script, record, v)
-    shown = fstring_text(command_text(list(record.argv)) + suffix)
-    bufsize = values.get("bufsize") or 0
-    passing = ""
-    if values.get("pass"):
-        socks = [script.var(n) for n in values["pass"]]
-        fds = ", ".join(f"{s}.fileno()" for s in socks)
-        if len(socks) == 1:
-            env = f'"PSL_FD": str({socks[0]}.fileno())'
-        else:
-            env = ", ".join(f'"PSL_FD_{env_name(n)}": str({s}.fileno())'
-                            for n, s in zip(values["pass"], socks, strict=True))  # fmt: skip
-        passing = f",\n    pass_fds=({fds},),\n    env={{**os.environ, {env}}}"
-    call = (f"{v} = subprocess.Popen(\n    {program},\n    stdin={streams['stdin']},\n"
-            f"    stdout={streams['stdout']},\n    stderr={streams['stderr']},\n"
-            f"    bufsize={bufsize},\n    start_new_session=True{extra}{passing},\n)")  # fmt: skip
-    if not record.ok:  # the program was not there: the shell said so
-        script.add("try:")
-        script.add(indented(call))
-        script.add("except FileNotFoundError as exc:")
-        script.add(wrapped_print(
-            "error: no such program {exc.filename!r} (ENOENT): check the name or give a path",
-            f=True, indent="    "))  # fmt: skip
-        return
-    # bufsize=0: the pipes are unbuffered files, so select() sees every byte not yet read
-    # and a read takes what has come (the shell drains them in a thread instead).
-    script.add("# bufsize=0: unbuffered pipes, so select() sees every byte not yet read")
-    script.add(*before, call, *after)
-    script.add(wrapped_print(f"{name}: started pid {{{v}.pid}}: {shown}", f=True))
-    if values.get("pass"):
-        told = ", ".join(f"{k}={{{s}.fileno()}}" for k, s in sorted(
-            ("PSL_FD" if len(values["pass"]) == 1 else f"PSL_FD_{env_name(n)}", script.var(n))
-            for n in values["pass"]))  # fmt: skip
-        script.add(wrapped_print(f"{name}: passed fd {told} (pass_fds)", f=True))
-    script.kinds[name] = "process"
-    script.live[name] = "process"
-    script.commands[name] = command_text(list(record.argv)) + suffix
-
-
-def _pty(script: Script, record: CommandRecord, v: str) -> tuple[dict[str, str], list[str],
-                                                               list[str]]:  # fmt: skip
-    """spawn --pty: the child on a pseudo-terminal, its controlling one; the master side
-    as its Popen's stdout and stdin, as the shell keeps it."""
-    from pslrepl.ptys import parse_size
-
-    script.imp("fcntl", "os", "struct", "termios")
-    cols, rows = parse_size(record.values.get("size") or "80x24")
-    size = f'struct.pack("HHHH", {rows}, {cols}, 0, 0)'
-    before = ["master, slave = os.openpty()",
-              f"fcntl.ioctl(slave, termios.TIOCSWINSZ, {size})  # as stty cols/rows"]  # fmt: skip
-    after = ["os.close(slave)  # the child has its own copies",
-             f'{v}.stdout = os.fdopen(master, "rb", buffering=0)  # what it prints, and the echo',
-             f'{v}.stdin = os.fdopen(os.dup(master), "wb", buffering=0)',
-             f"{v}.stderr = {v}.stdout  # one terminal: its stderr comes there too"]  # fmt: skip
-    streams = dict.fromkeys(("stdin", "stdout", "stderr"), "slave")
-    streams["stderr"] += ",\n    preexec_fn=lambda: fcntl.ioctl(0, termios.TIOCSCTTY, 0)"
-    return streams, before, after
-
-
-def _streams(script: Script, record: CommandRecord) -> tuple[dict[str, str], list[str],
-                                                             list[str], str]:  # fmt: skip
-    """Popen's stdin, stdout and stderr as Python; the lines before the call (files
-    opened) and after it (the shell's copies closed); what ps adds to the command."""
-    values = record.values
-    streams = dict.fromkeys(("stdin", "stdout", "stderr"), "subprocess.PIPE")
-    before: list[str] = []
-    after: list[str] = []
-    suffix = ""
-    if values.get("merge_stderr"):
-        streams["stderr"] = "subprocess.STDOUT"
-    for stream in ("stdin", "stdout", "stderr"):
-        where = values.get(stream)
-        if where is None:
-            continue
-        if where == "devnull":
-            streams[stream] = "subprocess.DEVNULL"
-        elif stream == "stderr" and where == "stdout":
-            streams[stream] = "subprocess.STDOUT"
-        elif stream == "stdout" and where == "pipe":
-            pass  # a pipe the shell leaves alone: as any pipe a script does not read
-        elif stream == "stdin" and script.kinds.get(where) == "process":
-            feeder = script.var(where)
-            streams[stream] = f"{feeder}.stdout"
-            after.append(f"{feeder}.stdout.close()  # the child has the reading end now")
-            suffix = f" (stdin: {where}'s stdout)"
-        else:
-            script.imp("os")
-            fd = script.var(f"{record.values['name']}_{stream}_file")
-            flags = ("os.O_RDONLY" if stream == "stdin" else
-                     "os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW")  # fmt: skip
-            before.append(f"{fd} = os.open({where!r}, {flags}, 0o600)")
-            streams[stream] = fd
-            after.append(f"os.close({fd})  # the child has its own copy")
-    return streams, before, after, suffix
 
 
 def _write(script: Script, record: CommandRecord, *, newline: bool) -> None:
@@ -404,7 +283,6 @@ EXPORTERS = {
     "expect": _expect,
     "communicate": _communicate,
     "sudo": _sudo,
-    "spawn": _spawn,
     "write": lambda script, record: _write(script, record, newline=False),
     "writeline": lambda script, record: _write(script, record, newline=True),
     "eof": _eof,
@@ -415,8 +293,9 @@ EXPORTERS = {
     "kill": _kill,
     "run": _run,
 }
-# call, check_call and check_output have a module of their own.
+# call, check_call and check_output have a module of their own, and so has spawn.
 EXPORTERS.update(CALLS)
+EXPORTERS["spawn"] = spawn
 WAITS = {"process": _wait}
 
 
