@@ -453,3 +453,15 @@ def test_diff_shows_control_characters_as_escapes() -> None:
     lines = diff(step, ["nul\x00 cr\r esc\x1b[31m red"], {}, where="t.psl")
     assert "+nul\\x00 cr\\x0d esc\\x1b[31m red" in lines
     assert not any("\x1b" in line or "\x00" in line for line in lines)
+
+
+def test_diff_says_why_lines_that_read_alike_still_differ() -> None:
+    """An expected pattern line that reads exactly as the output (a (re) line shown as
+    text) would make an empty diff: the diff names it instead."""
+    (step,) = parse("psl> x\nkeep\n-- x -- (re)\n").steps
+    lines = diff(step, ["keep", "-- x -- (re)"], {}, where="t.psl")
+    assert lines == [
+        "t.psl:1: psl> x",
+        "expected '-- x -- (re)' reads the same as the output yet does not match it: a "
+        "(re), (glob) or {?capture} line matches as a pattern, not as text",
+    ]

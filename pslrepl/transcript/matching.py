@@ -237,6 +237,11 @@ def diff(step: Step, actual: list[str], bindings: Bindings, *, where: str) -> li
     shown_actual = [escape_unsafe(line) for line in actual]
     body = list(difflib.unified_diff(shown_expected, shown_actual, "expected", "actual",
                                      lineterm="", n=3))  # fmt: skip
+    if not body and pairs != [("=", line) for line in step.expected]:
+        # Shown alike yet unmatched: a pattern line or a capture that reads as its text.
+        body = [f"expected {text!r} reads the same as the output yet does not match it: "
+                "a (re), (glob) or {?capture} line matches as a pattern, not as text"
+                for op, text in pairs if op == "-"]  # fmt: skip
     out.extend(body if body else ["(no output lines differ)"])
     removed = [t for op, t in pairs if op == "-"]
     added = [t for op, t in pairs if op == "+"]
