@@ -117,7 +117,7 @@ def replay(
         if limit is not None:
             limit.__enter__()
         for file in transcript.files:
-            problem = _write_file(session.tmp, file)
+            problem = write_embedded(session.tmp, file)
             if problem:
                 outcome.failures.append([f"{path}:{file.line}: {problem}"])
                 return outcome
@@ -182,9 +182,10 @@ def replay(
     return outcome
 
 
-def _write_file(tmp: str, file: EmbeddedFile) -> str:
-    """Write an embedded file under the session's fresh {tmp} (0600, never through a
-    link: {tmp} is new and each part is made here); what went wrong, or ''."""
+def write_embedded(tmp: str, file: EmbeddedFile) -> str:
+    """Write an embedded file under a session's fresh {tmp} (0600, never through a
+    link: {tmp} is new and each part is made here); what went wrong, or ''. --present and
+    --export-py may write a transcript's files with it too."""
     import os
 
     from pslrepl.errors import describe_oserror
