@@ -217,3 +217,11 @@ def test_a_feeder_stays_the_shells_when_the_reader_cannot_start(shell: Shell) ->
     shell.ok("writeline a still mine")
     assert shell.ok("read a --line") == "still mine\n"
     assert "a's" not in shell.ok("ps")
+
+
+def test_a_feeder_that_has_ended_is_said_to_exit_once(shell: Shell) -> None:
+    shell.ok("spawn a --stdout pipe -- printf x; wait a")
+    shell.ok("spawn b --stdin a -- cat")
+    assert shell.ok("read b --all") == "x\n"
+    log = shell.ok("log a")
+    assert log.count("exited with status 0") == 1, log

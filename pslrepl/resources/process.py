@@ -94,6 +94,11 @@ class Process(ProcessInfo, ChildDrain):
             self._stop = False
             raise PslError(f"{self.name}: its drain thread did not stop; try again")
 
+    def _note_exit(self) -> bool:
+        # A drain thread started again (resume_drain) finds the pidfd readable once more:
+        # the exit is told once.
+        return True if self.exit_reported else super()._note_exit()
+
     def resume_drain(self) -> None:
         self._stop = False
         self.thread = threading.Thread(target=self._pump, name=f"pslrepl:{self.name}", daemon=True)
