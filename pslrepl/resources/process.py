@@ -161,6 +161,10 @@ class Process(ProcessInfo, ChildDrain):
         if stream == "stderr" and self.merged:
             raise PslError(f"{self.name}: stderr is merged into stdout (--merge-stderr)")
         where = self.stderr_to if stream == "stderr" else self.stdout_to
+        if self.held is not None and stream == "stdout":
+            raise PslError(f"{self.name}: its stdout is kept for another child (--stdout "
+                           f"pipe), and the shell does not read it: `spawn NEW --stdin "
+                           f"{self.name} -- ARGV` takes it")  # fmt: skip
         if where not in ("pipe", "the terminal") and "pipeline" not in where:
             raise PslError(f"{self.name}: its {stream} goes to {where}, not to a pipe the "
                            "shell reads")  # fmt: skip
