@@ -31,7 +31,7 @@ def test_python_line_buffers_on_a_terminal(shell: Shell) -> None:
     # No -u: on a pipe this print stays in Python's buffer while it sleeps; on a terminal
     # it comes at once.
     code = "import time; print('hello'); time.sleep(30)"
-    shell.ok(f"spawn t --pty --env PYTHONUNBUFFERED= -- python3 -c {code!r}")
+    shell.ok(f"spawn t --pty --env PYTHONUNBUFFERED= -- {PY} -c {code!r}")
     assert shell.ok("read t --line --timeout 10") == "hello\\r\n"
 
 
