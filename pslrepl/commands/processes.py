@@ -15,6 +15,7 @@ from pslrepl.commands.process_common import (
     show_read,
     show_status,
     size_text,
+    stdio_of,
 )
 from pslrepl.commandspec import Arg, Commands, Opt
 from pslrepl.errors import PslError, Timeout, UsageError
@@ -247,7 +248,7 @@ def _spawn(ctx: Invocation) -> None:
     name = ctx["name"]
     args = argv_of(ctx)
     ignore = _ignored(ctx["ignore"])
-    stdio = _stdio(ctx)
+    stdio = stdio_of(ctx)
     try:
         proc = spawn(
             session,
@@ -302,95 +303,3 @@ def _spawn_text(ctx: Invocation, args: list[str] | str, ignore: tuple[int, ...],
         env = ", ".join(f"{k!r}: {v!r}" for k, v in sorted(stdio.env.items()))
         parts.append(f"env={{**os.environ, {env}}}")
     return ", ".join(parts) + f", start_new_session=True{preexec}"
-
-
-def _stdio(ctx: Invocation) -> Stdio:
-    """Where the child's streams go, from --stdin, --stdout, --stderr, --pass and --pty."""
-    from pslrepl.resources import plumbing
-
-    stdio = plumbing.Stdio()
-    try:
-        if ctx["pty"]:
-            _on_pty(ctx, stdio)
-        elif ctx["size"] is not None:
-            raise UsageError("spawn: --size is the terminal's, for --pty")
-        if ctx["pass"]:
-            plumbing.pass_sockets(stdio, ctx["pass"])
-        if ctx["stdin"] is not None:
-            _stdin(ctx, stdio, ctx["stdin"])
-        for stream in ("stdout", "stderr"):
-            where = ctx[stream]
-            if where is None:
-                continue
-            if where == "devnull":
-                plumbing.devnull(stdio, stream)
-            elif where == "pipe" and stream == "stdout":
-                plumbing.held_pipe(stdio)
-            elif where == "stdout" and stream == "stderr":
-                plumbing.merge_stderr(stdio)
-            else:
-                plumbing.open_output(stdio, stream, where)
-        if ctx["merge_stderr"] and ctx["stderr"] not in (None, "stdout"):
-            raise UsageError("spawn: --merge-stderr is --stderr stdout; give one of them")
-        if ctx["bufsize"] == 1 and not ctx["text"]:
-            raise UsageError("spawn: --bufsize 1 means line buffered, which only text mode "
-                             "has (Popen warns and ignores it for bytes); add --text")  # fmt: skip
-        if ctx["text"] or ctx["bufsize"] is not None:
-            stdio.extras.append(("files", _files_text(ctx)))
-    except BaseException:
-        stdio.close_opened()
-        if stdio.pty is not None:
-            os.close(stdio.pty[0])
-        raise
-    return stdio
-
-
-def _files_text(ctx: Invocation) -> str:
-    mode = "text (text=True: TextIOWrapper)" if ctx["text"] else "bytes"
-    size = ctx["bufsize"]
-    buffering = "bufsize 0: unbuffered" if not size else f"bufsize {size}"
-    return (f"Popen's stdin and stdout files: {mode}, {buffering}; the shell itself reads "
-            "and writes their descriptors (`py NAME.stdout` is the file)")  # fmt: skip
-
-
-def _stdin(ctx: Invocation, stdio: Stdio, where: str) -> None:
-    from pslrepl.resources import plumbing
-
-    if where == "devnull":
-        plumbing.devnull(stdio, "stdin")
-        return
-    registry = ctx.session.registry
-    if where in registry:
-        res = registry.get(where)
-        if res.kind not in PROC:
-            raise PslError(f"spawn: --stdin {where}: that is a {res.kind}, not a child; "
-                           f"give ./{where} for a file of that name")  # fmt: skip
-        plumbing.fed_by(stdio, res)  # type: ignore[arg-type]
-        return
-    plumbing.open_input(stdio, where)
-
-
-def _on_pty(ctx: Invocation, stdio: Stdio) -> None:
-    from pslrepl.ptys import open_pty, parse_size, slave_name
-
-    mixed = [o for o in ("stdin", "stdout", "stderr", "text", "bufsize", "merge_stderr")
-             if ctx[o] not in (None, False)]  # fmt: skip
-    if mixed:
-        opt = "--" + mixed[0].replace("_", "-")
-        raise UsageError(f"spawn: {opt} and --pty: --pty makes the terminal the child's "
-                         "stdin, stdout and stderr")  # fmt: skip
-    cols, rows = parse_size(ctx["size"] or "80x24")
-    try:
-        master, slave = open_pty(cols, rows)
-    except OSError as exc:
-        ctx.record("os.openpty", "", f"raised {type(exc).__name__}")
-        raise PslError(f"spawn: can't open a pseudo-terminal: {exc.strerror or exc}") from None
-    ctx.record("os.openpty", "", (master, slave), exact=False, note="master, slave = ...")
-    ctx.record("fcntl.ioctl", f"slave, termios.TIOCSWINSZ, struct.pack('HHHH', {rows}, "
-               f"{cols}, 0, 0)", exact=False, note="the window size, as stty sets it")  # fmt: skip
-    stdio.pty = (master, slave)
-    stdio.opened.append(slave)
-    stdio.stdin = stdio.stdout = stdio.stderr = slave
-    stdio.said = dict.fromkeys(("stdin", "stdout", "stderr"), "the terminal")
-    stdio.python = dict.fromkeys(("stdin", "stdout", "stderr"), "slave")
-    stdio.terminal = f"{slave_name(slave)}, {cols}x{rows} (the shell has its master side)"
