@@ -59,6 +59,10 @@ def test_stdin_choices_and_their_errors(shell: Shell, tmp_path: Path) -> None:
     assert shell.ok("read n --all") == "0 b''\n"
     assert "its stdin is /dev/null, not a pipe" in shell.fails("write n x")
     assert "its stdin is /dev/null" in shell.fails("eof n")
+    src = tmp_path / "src"
+    src.write_bytes(b"from a file\n")
+    shell.ok(f"spawn f --stdin {src} -- cat")
+    assert shell.ok("communicate f") == "from a file\nf: exited with status 0\n"
     assert "is a directory" in shell.fails(f"spawn d --stdin {tmp_path} -- cat")
     assert "No such file" in shell.fails(f"spawn m --stdin {tmp_path}/missing -- cat")
     shell.ok("udp open u --bind 127.0.0.1:0")

@@ -189,7 +189,9 @@ def _communicate(ctx: Invocation) -> None:
     data = ctx.data(required=False)
     if data:
         proc.write(data, timeout=ctx.timeout)
-    if not proc.stdin_closed:
+    # A stdin that is no pipe of the shell's (a file, /dev/null, another child) is not
+    # the shell's to close: communicate only waits, as Popen's does with stdin=None.
+    if not proc.stdin_closed and (proc.stdin_from == "pipe" or proc.terminal):
         proc.close_stdin()
     session = ctx.session
     done = session.wait_for(
