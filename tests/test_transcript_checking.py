@@ -290,7 +290,11 @@ def test_the_plugin_works_under_pytest_xdist(tmp_path: Path) -> None:
             "psl> tcp listen srv 0\nsrv: listening on {srv.laddr}\npsl> tcp connect c srv\n"
             "c: connected {c.laddr} -> {srv.laddr}\n"
         )
+    # a worker runs items in its main thread: a time limit still cancels a hang
+    (tmp_path / "hang_demo.psl").write_text('#! timeout 0.5\npsl> py "import time; '
+                                            'time.sleep(60)"\n')  # fmt: skip
     done = _pytest(tmp_path, "-n", "2")
-    assert "1 failed, 6 passed, 1 skipped" in done.stdout, done.stdout + done.stderr
+    assert "2 failed, 6 passed, 1 skipped" in done.stdout, done.stdout + done.stderr
+    assert "(0.5 s, #! timeout on line 1): cancelled" in done.stdout
     assert "-bye" in done.stdout and "+hi" in done.stdout
     assert "exec:no-such-program-psl: no no-such-program-psl on PATH" in done.stdout
