@@ -88,6 +88,10 @@ def test_check_output_stderr_choices(shell: Shell) -> None:
 def test_check_output_text_decodes_newlines(shell: Shell) -> None:
     out = shell.ok("check_output --text -- printf 'a\\r\\nb\\rc'")
     assert out.endswith("(check_output returned str of 5 characters)\n")
+    line = shell.fails("check_output --text -- printf 'ok\\377'")
+    assert line.startswith("error: check_output: UnicodeDecodeError: 'utf-8' codec can't "
+                           "decode byte 0xff in position 2")  # fmt: skip
+    assert line.endswith("without --text it returns the bytes")
 
 
 def test_timeout_kills_and_reaps(shell: Shell) -> None:

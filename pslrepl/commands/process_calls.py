@@ -216,7 +216,15 @@ def _check_output(ctx: Invocation) -> None:
     if ctx["text"]:
         # text=True decodes with the locale's encoding and universal newlines, as
         # TextIOWrapper does: CRLF and CR become LF.
-        value = out.decode(ctx.session.settings.encoding, "replace")
+        encoding = ctx.session.settings.encoding
+        try:
+            value = out.decode(encoding)
+        except UnicodeDecodeError as exc:  # as text=True raises it, strict
+            ctx.record("subprocess.check_output", _call_text(ctx, args),
+                       "raised UnicodeDecodeError")  # fmt: skip
+            raise PslError(f"check_output: UnicodeDecodeError: {exc} (text=True decodes "
+                           f"the output as {encoding}); without --text it returns the "
+                           "bytes") from None  # fmt: skip
         value = value.replace("\r\n", "\n").replace("\r", "\n")
     ctx.record("subprocess.check_output", _call_text(ctx, args), value)
     what = f"str of {plural(len(value), 'character')}" if ctx["text"] else (
