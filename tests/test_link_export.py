@@ -45,3 +45,21 @@ def test_a_toxic_not_exported_yet_is_marked(shell: Shell) -> None:
     source = script_of(shell)
     assert f"{NOT_EXPORTED} the reset toxic is not exported yet" in source
     assert f"{NOT_EXPORTED} the limit toxic is not exported yet" in source
+
+
+def test_a_black_hole_to_a_server_by_name(shell: Shell, tmp_path: Path) -> None:
+    out = check_same(shell, [
+        "serve e tcp 0 --handler echo --threading",
+        "relay r tcp-listen:0 e --link 'timeout after=0 dir=up'",
+        "tcp connect c r",
+        "sendline c lost",
+        "recv c --timeout 0.3",
+        "unlink r",
+        "sendline c found",
+        "recv c --line",
+    ], tmp_path)  # fmt: skip
+    assert any(line.startswith("r: relaying tcp-listen:127.0.0.1:") and " <-> tcp:127.0.0.1:"
+               in line for line in out)  # fmt: skip
+    assert "error: c: timeout after 0.3 s waiting for data" in "\n".join(out)
+    assert "found" in out
+    assert "BlackHole('timeout', '>', after=0.0)" in script_of(shell)

@@ -31,13 +31,15 @@ class Relay:
         self.moved = {">": 0, "<": 0}
         self.toxics = []  # Latency, Slicer, Bandwidth: each chunk goes through them in turn
         self.copiers = []
+        self.ends = []  # once joined: how to shut down each side (close)
         self.started = threading.Thread(target=self.join_first_client, daemon=True)
         self.started.start()
 
     def join_first_client(self):
         client, _ = self.listener.accept()
         self.listener.close()  # one client: the relay is for it alone
-        read_other, write_other, end_other = self.connect_other()
+        read_other, write_other, end_other, stop_other = self.connect_other()
+        self.ends = [lambda: client.shutdown(socket.SHUT_RDWR), stop_other]
 
         def end_client():
             client.shutdown(socket.SHUT_WR)
@@ -50,9 +52,24 @@ class Relay:
             thread.start()
 
     def copy(self, way, read, write, end):
-        while data := read(65536):
-            self.through([t for t in self.toxics if way in t.ways], data, way, write)
-        end()
+        try:
+            while data := read(65536):
+                self.through([t for t in self.toxics if way in t.ways], data, way, write)
+            end()
+        except OSError:
+            pass  # closed (close, below): the other copier ends too
+
+    def close(self):
+        """Shut both sides down, let what a toxic holds go, and wait for the copiers."""
+        self.unlink()
+        for stop in self.ends:
+            try:
+                stop()
+            except OSError:
+                pass
+        for thread in self.copiers:
+            thread.join(3)
+        return self.totals()
 
     def through(self, toxics, data, way, write):
         if not toxics:
@@ -63,9 +80,11 @@ class Relay:
 
     def unlink(self, name=None):
         """Remove one toxic (or all): its names, as `unlink` says them."""
-        gone = [t.name for t in self.toxics if name is None or t.name == name]
-        self.toxics = [t for t in self.toxics if t.name not in gone]
-        return ", ".join(gone)
+        gone = [t for t in self.toxics if name is None or t.name == name]
+        self.toxics = [t for t in self.toxics if t not in gone]
+        for toxic in gone:
+            toxic.removed.set()  # what it holds passes on at once
+        return ", ".join(t.name for t in gone)
 
     def wait_closed(self, timeout):
         """True once both directions have ended."""
@@ -86,49 +105,80 @@ class Relay:
 HELPERS["Toxics"] = (
     (),
     r'''
-class Latency:
+class Toxic:
+    """What every toxic has: its name, the ways it acts on (">" A to B, "<" B to A),
+    and an event set when it is unlinked, so that a wait of its ends at once."""
+
+    def __init__(self, name, ways):
+        self.name, self.ways = name, ways
+        self.removed = threading.Event()
+
+    def hold(self, seconds):
+        self.removed.wait(max(0.0, seconds))
+
+
+class Latency(Toxic):
     """Hold each chunk DELAY seconds before passing it on (Toxiproxy's latency)."""
 
     def __init__(self, name, ways, delay, jitter=0.0):
-        self.name, self.ways, self.delay, self.jitter = name, ways, delay, jitter
+        super().__init__(name, ways)
+        self.delay, self.jitter = delay, jitter
 
     def pass_on(self, data, write):
-        time.sleep(max(0.0, self.delay + random.uniform(-self.jitter, self.jitter)))
+        self.hold(self.delay + random.uniform(-self.jitter, self.jitter))
         write(data)
 
 
-class Slicer:
+class Slicer(Toxic):
     """Cut the stream into writes of SIZE bytes, DELAY seconds apart: the peer's recv
     sees small reads."""
 
     def __init__(self, name, ways, size, variation=0, delay=0.001):
-        self.name, self.ways = name, ways
+        super().__init__(name, ways)
         self.size, self.variation, self.delay = size, variation, delay
 
     def pass_on(self, data, write):
         while data:
+            if self.removed.is_set():  # unlinked: the rest goes on in one piece
+                write(data)
+                return
             n = max(1, self.size + random.randint(-self.variation, self.variation))
             piece, data = data[:n], data[n:]
             write(piece)
             if data:
-                time.sleep(self.delay)
+                self.hold(self.delay)
 
 
-class Bandwidth:
+class BlackHole(Toxic):
+    """After AFTER seconds, drop what comes: the connection stays, the data goes nowhere
+    (Toxiproxy's timeout)."""
+
+    def __init__(self, name, ways, after):
+        super().__init__(name, ways)
+        self.start = time.monotonic() + after
+
+    def pass_on(self, data, write):
+        if time.monotonic() < self.start:
+            write(data)
+
+
+class Bandwidth(Toxic):
     """Pass at most RATE bytes a second, in pieces of a fiftieth of a second."""
 
     def __init__(self, name, ways, rate):
-        self.name, self.ways, self.rate = name, ways, rate
+        super().__init__(name, ways)
+        self.rate = rate
 
     def pass_on(self, data, write):
         piece = max(1, int(self.rate / 50))
         for start in range(0, len(data), piece):
             write(data[start : start + piece])
-            time.sleep(len(data[start : start + piece]) / self.rate)
+            self.hold(len(data[start : start + piece]) / self.rate)
 ''',
 )
-EXPORTED_TOXICS = {"latency": "Latency", "slicer": "Slicer", "bandwidth": "Bandwidth"}
-HELPER_IMPORTS = {"Relay": ("socket", "threading"), "Toxics": ("random", "time")}
+EXPORTED_TOXICS = {"latency": "Latency", "slicer": "Slicer", "bandwidth": "Bandwidth",
+                   "timeout": "BlackHole"}  # fmt: skip
+HELPER_IMPORTS = {"Relay": ("socket", "threading"), "Toxics": ("random", "threading", "time")}
 
 
 def _relay(script: Script, record: CommandRecord) -> None:
@@ -139,9 +189,10 @@ def _relay(script: Script, record: CommandRecord) -> None:
     values = record.values
     name, a, b = values["name"], str(values["a"]), str(values["b"])
     v = script.var(name)
+    server = script.kinds.get(b) == "server"  # a TCP server by NAME: the relay connects
     if (
         not a.startswith("tcp-listen:")
-        or not b.startswith(("exec:", "tcp:"))
+        or not (b.startswith(("exec:", "tcp:")) or server)
         or (values.get("hex") or values.get("text"))
     ):
         script.not_exported(record, "only relay NAME tcp-listen:ADDR exec:CMD|tcp:ADDR is "
@@ -158,6 +209,7 @@ def _relay(script: Script, record: CommandRecord) -> None:
                f"{v}_a.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)",
                f"{v}_a.bind({listen!r})", f"{v}_a.listen(1)", "")  # fmt: skip
     opener = f"open_{v}_b"
+    b_expr = repr(b)
     script.add("", f"def {opener}():")
     if b.startswith("exec:"):
         script.imp("subprocess")
@@ -167,18 +219,22 @@ def _relay(script: Script, record: CommandRecord) -> None:
                    f"        {argv!r}, stdin=subprocess.PIPE, stdout=subprocess.PIPE, bufsize=0",
                    "    )",
                    "    return child.stdout.read, child.stdin.write, "
-                   "child.stdin.close")  # fmt: skip
+                   "child.stdin.close, child.kill")  # fmt: skip
     else:
         from pslrepl.export.common import address_of
 
         target = address_of(script, b.removeprefix("tcp:"), record)
+        if server:  # named as the shell names it: tcp:HOST:PORT, the server's own
+            script.use("addr")
+            b_expr = f'f"tcp:{{addr({target})}}"'
         script.add(f'    """{b}: a connection, when the first client comes."""',
                    f"    other = socket.create_connection({target})",
                    "    return other.recv, other.sendall, "
-                   "lambda: other.shutdown(socket.SHUT_WR)")  # fmt: skip
+                   "lambda: other.shutdown(socket.SHUT_WR), "
+                   "lambda: other.shutdown(socket.SHUT_RDWR)")  # fmt: skip
     script.add("", "")
-    script.add(f"{v} = Relay({v}_a, {b!r}, {opener})")
-    script.add(wrapped_print(f"{name}: relaying {{{v}.where}} <-> {b}", f=True))
+    script.add(f"{v} = Relay({v}_a, {b_expr}, {opener})")
+    script.add(wrapped_print(f"{name}: relaying {{{v}.where}} <-> {{{v}.name}}", f=True))
     script.kinds[name] = "relay"
     for toxic in toxics:  # before the first client can come: in the shell, before any byte
         _add_toxic(script, name, toxic)
@@ -193,7 +249,7 @@ def _toxics(script: Script, record: CommandRecord, specs: list[str]) -> list[Any
         toxic = from_spec(spec, seed=None, taken=tuple(t.name for t in toxics))
         if toxic.kind not in EXPORTED_TOXICS:
             script.not_exported(record, f"the {toxic.kind} toxic is not exported yet (latency, "
-                                "slicer and bandwidth are)")  # fmt: skip
+                                "slicer, bandwidth and timeout are)")  # fmt: skip
             return None
         toxics.append(toxic)
     return toxics
@@ -230,7 +286,7 @@ def _link(script: Script, record: CommandRecord) -> None:
                  way=values.get("dir") or "down", name=values.get("name"))  # fmt: skip
     if toxic.kind not in EXPORTED_TOXICS:
         script.not_exported(record, f"the {toxic.kind} toxic is not exported yet (latency, "
-                            "slicer and bandwidth are)")  # fmt: skip
+                            "slicer, bandwidth and timeout are)")  # fmt: skip
         return
     _add_toxic(script, name, toxic)
 
@@ -244,6 +300,12 @@ def _unlink(script: Script, record: CommandRecord) -> None:
     script.add(f"if gone := {v}.unlink({which!r}):")
     script.add(f'    print(f"{name}: unlinked {{gone}}")')
     script.add("else:", f'    print("{name}: no toxics to remove")')
+
+
+def close(script: Script, name: str) -> None:
+    """close NAME of a relay the script made: for session_cmds' close."""
+    v = script.var(name)
+    script.add(f'print(f"{name}: closed ({{{v}.close()}})")')
 
 
 def _wait_close(script: Script, record: CommandRecord) -> None:
