@@ -91,6 +91,9 @@ def test_binary_bytes_are_escaped_in_the_terminal_and_kept_whole_in_the_page(
     page = (tmp_path / "t.html").read_text(encoding="utf-8")
     assert "00000000  61 00 62 0d 0a 63 1b 5b  33 31 6d" in page  # the hex dump on click
     assert "11 bytes" in page
+    # Self-contained: nothing fetched, nothing run.
+    assert "<script" not in page and " src=" not in page and "href=" not in page
+    assert stat.S_IMODE((tmp_path / "t.html").stat().st_mode) == 0o600
 
 
 def test_mermaid_escapes_what_mermaid_reads_as_syntax(shell: Shell) -> None:
@@ -286,3 +289,21 @@ def test_a_reset_and_a_cut_datagram_are_marked_where_the_read_met_them(shell: Sh
     assert "* RST: ECONNRESET" in out
     assert "* recv 2 b'he' (MSG_TRUNC: th" in out
     assert "|<send 5 b'hello'" in out  # from u1, which bound its port by sending
+
+
+def test_a_servers_reply_comes_after_the_request_that_caused_it(shell: Shell) -> None:
+    """The echo server reads and answers on its own thread, often before the send's event
+    is posted: the drawing still shows request, server's read, reply, then the recv."""
+    shell.ok("serve e tcp 0 --handler echo")
+    shell.ok("tcp connect c e")
+    shell.ok('send c "ping\\n"')
+    shell.ok("recv c --line")
+    out = shell.ok("timeline c e")
+    block = out.split('> send c "ping\\n"\n', 1)[1].splitlines()
+    steps = [ln for ln in block if "> " not in ln[:6]]
+    assert "|<send 5 b'ping\\n'" in steps[0]  # c's request, to the server's lane
+    assert "* recv 5 b'ping\\n'" in steps[1]  # the server's read
+    assert "|-send 5 b'ping\\n'" in steps[2]  # its reply
+    assert "* recv 5 b'ping\\n'" in steps[3]  # and c's read of it, last
+    header = out.splitlines()[0].split()
+    assert header == ["e", "c"]
