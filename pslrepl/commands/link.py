@@ -44,7 +44,7 @@ TOXIC = Choice(_kinds)
         Opt("--name", "call it N (default: the toxic's kind)", "N"),
         Opt("--seed", "make its random choices the same each run", "N", kind=INT),
     ),
-    calls=("time.sleep", "socket.setsockopt", "socket.shutdown"),
+    calls=("threading.Condition.wait", "socket.setsockopt", "socket.shutdown"),
     examples=(
         "link r latency delay=100ms jitter=10ms",
         "link r slicer size=10 delay=1ms --dir up",
