@@ -62,11 +62,8 @@ class ForkedChildren(Resource):
                 self.child_socks[pids[0]], keep = keep, None
         if keep is not None:
             keep.close()
-        who = f" in child pid {pids[0]}" if pids else ""
-        what = f"a datagram from {addr}, handled{who}" if self.dgram else (
-            f"client {addr} connected{who}")  # fmt: skip
-        self.post(Event(self.name, "client", what,
-                        fields={"peer": addr, "pid": pids[0] if pids else None}))  # fmt: skip
+        self.post(Event(self.name, "client", phase="datagram" if self.dgram else "connected",
+                        peer=addr, pid=pids[0] if pids else None))  # fmt: skip
 
     def reap(self, *, blocking: bool = False) -> int:
         """Reap this server's children that have ended (all, waiting, if blocking);
@@ -97,6 +94,7 @@ class ForkedChildren(Resource):
         how = "exited 0" if code == 0 else (f"killed by {signal_name(-code)}" if code < 0
                                             else f"exited with status {code}")  # fmt: skip
         counted = ""
+        counts: tuple[int | None, int | None] = (None, None)  # None: not known, left out
         tally = self._child_file(pid, "bytes")
         try:
             with open(tally, encoding="ascii") as f:
@@ -109,10 +107,14 @@ class ForkedChildren(Resource):
                 self.bytes_in += bytes_in
                 self.bytes_out += bytes_out
             counted = f"in {bytes_in}, out {bytes_out}; "
-        took = f"{age(time.time() - since)} ({counted}child pid {pid} {how})"
-        what = f"the datagram from {addr} took {took}" if self.dgram else (
-            f"client {addr} left after {took}")  # fmt: skip
-        self.post(Event(self.name, "client", what, fields={"peer": addr, "pid": pid}))
+            counts = (bytes_in, bytes_out)
+        took = time.time() - since
+        if self.dgram:  # no words for it among the facts yet: its own sentence
+            self.post(Event(self.name, "client", f"the datagram from {addr} took {age(took)} "
+                            f"({counted}child pid {pid} {how})", peer=addr, pid=pid))  # fmt: skip
+        else:
+            self.post(Event(self.name, "client", phase="left", peer=addr, pid=pid, took=took,
+                            reason=how, bytes_in=counts[0], bytes_out=counts[1]))  # fmt: skip
         path = self._child_file(pid, "err")
         try:
             with open(path, encoding="utf-8", errors="replace") as f:
@@ -121,7 +123,8 @@ class ForkedChildren(Resource):
         except OSError:
             return
         if text.startswith(TROUBLE):
-            self.post(Event(self.name, "client", f"client {addr} {text[len(TROUBLE) :]}"))
+            self.post(Event(self.name, "client", phase="trouble", peer=addr,
+                            reason=text[len(TROUBLE) :]))  # fmt: skip
         else:
             self._raised(f"{addr} in child pid {pid}", text)
 

@@ -71,8 +71,7 @@ class ServerClients(Resource):
         request.psl_server, request.psl_conn = self, conn
         if self.room is not None:  # in the room before anyone hears it has connected
             conn.member = self.room.join(request, conn, hello=f"* {addr} joined\n".encode())
-        self.post(Event(self.name, "client", f"client {addr} connected",
-                        fields={"peer": addr}))  # fmt: skip
+        self.post(Event(self.name, "client", phase="connected", peer=addr))
         return conn
 
     def connection_closed(self, conn: Connection) -> None:
@@ -81,9 +80,8 @@ class ServerClients(Resource):
         with self.lock:
             self.connections.pop(id(conn), None)
         took = time.time() - conn.since
-        self.post(Event(self.name, "client", f"client {conn.addr} left after {age(took)} "
-                        f"(in {conn.bytes_in}, out {conn.bytes_out})",
-                        fields={"peer": conn.addr}))  # fmt: skip
+        self.post(Event(self.name, "client", phase="left", peer=conn.addr, took=took,
+                        bytes_in=conn.bytes_in, bytes_out=conn.bytes_out))  # fmt: skip
 
     def handshake(self, request: Any, client_address: Any) -> None:
         """--tls: the handshake, bounded by --idle (or HANDSHAKE_TIMEOUT). A sync server
@@ -113,7 +111,7 @@ class ServerClients(Resource):
 
     def client_said(self, addr: str, text: str) -> None:
         """What a client did (left mid-send, idled), one line: as a handler's error is."""
-        self.post(Event(self.name, "client", f"client {addr} {text}"))
+        self.post(Event(self.name, "client", phase="trouble", peer=addr, reason=text))
 
     def note(self, text: str) -> None:
         """Something a handler wants said (in the log and live), one line."""
@@ -181,15 +179,14 @@ class ServerClients(Resource):
         conn = getattr(request, "psl_conn", None)  # it knows the client's name
         addr = conn.addr if conn is not None else format_addr(client_address)
         if trouble:
-            self.post(Event(self.name, "client", f"client {addr} {trouble}"))
+            self.post(Event(self.name, "client", phase="trouble", peer=addr, reason=trouble))
             return
         self._raised(addr, handler_traceback().rstrip())
 
     def _raised(self, addr: str, text: str) -> None:
         with self.lock:
             self.errors += 1
-        what = f"the handler raised while serving {addr}; the server goes on:\n{text}"
-        self.post(Event(self.name, "raised", what))
+        self.post(Event(self.name, "raised", peer=addr, reason=text))
 
     def client_rows(self) -> list[list[Cell]]:
         now = time.time()

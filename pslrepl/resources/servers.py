@@ -86,9 +86,8 @@ class Server(ServerClients, ForkedChildren):
         if proto != "unix":
             session.volatile[f"{name}.port"] = str(sockname[1])
             session.volatile[f"{name}.addr"] = self._local
-        how = f"; --manual: handle_request {name} serves one request" if manual else ""
-        self.post(Event(name, "start", f"{type(server).__name__} on {self._local}, "
-                                       f"handler {handler}{how}"))  # fmt: skip
+        self.post(Event(name, "start", origin=type(server).__name__, local=self._local,
+                        handler=handler, manual=manual or None))  # fmt: skip
         self.thread = threading.Thread(
             target=server.serve_forever, kwargs={"poll_interval": POLL_INTERVAL},
             name=f"pslrepl:{name}", daemon=True,
@@ -103,7 +102,7 @@ class Server(ServerClients, ForkedChildren):
         """handle_timeout: handle_request waited server.timeout and nobody came."""
         self.timeouts += 1
         wait = self.server.timeout
-        self.post(Event(self.name, "note", f"handle_timeout(): no request came in {wait:g} s"))
+        self.post(Event(self.name, "timeout", wait=float(wait)))
 
     # -- --threading: the cap on handler threads ---------------------------------------
 
@@ -274,7 +273,7 @@ class Server(ServerClients, ForkedChildren):
                 "handlers still run", "each")  # fmt: skip
             outcome += (f"; {runs} in {names}: the port is closed, and {each} thread ends "
                         "when its handler returns")  # fmt: skip
-        self.post(Event(self.name, "close", outcome))
+        self.post(Event(self.name, "close", outcome=outcome))
         return outcome
 
     def _join_threads(self, deadline: float) -> list[str]:
