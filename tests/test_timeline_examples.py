@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
+import subprocess
 import sys
 import xml.etree.ElementTree as ET
 from pathlib import Path
@@ -67,7 +69,7 @@ def check(path: Path, text: str) -> bool:
 
 
 @pytest.mark.parametrize("example", EXAMPLES, ids=[e.stem for e in EXAMPLES])
-def test_each_examples_timeline_matches_its_golden(example: Path) -> None:
+def test_each_examples_timeline_matches_its_golden(example: Path, tmp_path: Path) -> None:
     shell = replayed(example)
     try:
         session = shell.session
@@ -82,5 +84,11 @@ def test_each_examples_timeline_matches_its_golden(example: Path) -> None:
                                                  (GOLDENS / f"{example.stem}.svg", picture))
                    if check(path, drawn)]  # fmt: skip
         assert not written, f"{written} were missing: written now; check them in"
+        renderer = shutil.which("rsvg-convert")
+        if renderer is not None:  # a real renderer draws it (CI has librsvg2-bin)
+            (tmp_path / "t.svg").write_text(picture, encoding="utf-8")
+            subprocess.run([renderer, "-o", str(tmp_path / "t.png"), str(tmp_path / "t.svg")],
+                           check=True, timeout=30)  # fmt: skip
+            assert (tmp_path / "t.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     finally:
         shell.close()
