@@ -106,8 +106,9 @@ class Event:
 
     ``kind`` is one of KINDS; ``fields`` holds its facts (FACTS names them and their
     types). ``direction`` is ``in`` for bytes or news that came to the shell, ``out``
-    for what it sent. ``detail`` is a sentence only modules not yet converted still
-    pass; describe words every event from its facts.
+    for what it sent. ``detail`` is the event in words (describe, from the facts); the
+    third argument, a sentence of the poster's own, is kept for modules not converted
+    yet and shown as it is (``sentence``).
     """
 
     __slots__ = ("source", "kind", "_detail", "stream", "direction", "size", "data", "t",
