@@ -47,15 +47,13 @@ def test_jobs_gives_the_serial_reports_in_file_order(tmp_path: Path) -> None:
     assert serial.returncode == 2  # the missing file outranks the failures
     assert serial.stdout.count(": pass (1 commands)\n") == 3
     assert serial.stdout.count(": FAIL\n") == 2 and ": skip (" in serial.stdout
-    for jobs in ("2", "4", "16"):
-        parallel = run_cli("--check", "--jobs", jobs, *paths)
-        assert (parallel.returncode, parallel.stdout, parallel.stderr) == (
-            serial.returncode, serial.stdout, serial.stderr
-        )  # fmt: skip
+    parallel = run_cli("--check", "--jobs", "3", *paths)
+    assert (parallel.returncode, parallel.stdout, parallel.stderr) == (
+        serial.returncode, serial.stdout, serial.stderr
+    )  # fmt: skip
+    # more jobs than files; and the exit status without the missing file
     without_missing = [p for p in paths if "missing" not in p]
-    assert run_cli("--check", "-j", "3", *without_missing).returncode == 1
-    passing = [p for p in paths if "pass" in p or "skip" in p]
-    assert run_cli("--check", "--jobs", "3", *passing).returncode == 0
+    assert run_cli("--check", "-j", "16", *without_missing).returncode == 1
 
 
 def test_jobs_really_run_at_once(tmp_path: Path) -> None:
@@ -285,7 +283,7 @@ def test_pytest_reports_an_unmet_condition_as_skipped_with_the_reason(tmp_path: 
 def test_the_plugin_works_under_pytest_xdist(tmp_path: Path) -> None:
     pytest.importorskip("xdist", reason="pytest-xdist is not installed (pip install .[test])")
     _demo(tmp_path)
-    for name in "abcde":  # more items than workers, each listening on a port of its own
+    for name in "ab":  # more items than workers, each listening on a port of its own
         (tmp_path / f"{name}_demo.psl").write_text(
             "psl> tcp listen srv 0\nsrv: listening on {srv.laddr}\npsl> tcp connect c srv\n"
             "c: connected {c.laddr} -> {srv.laddr}\n"
@@ -294,7 +292,7 @@ def test_the_plugin_works_under_pytest_xdist(tmp_path: Path) -> None:
     (tmp_path / "hang_demo.psl").write_text('#! timeout 0.5\npsl> py "import time; '
                                             'time.sleep(60)"\n')  # fmt: skip
     done = _pytest(tmp_path, "-n", "2")
-    assert "2 failed, 6 passed, 1 skipped" in done.stdout, done.stdout + done.stderr
+    assert "2 failed, 3 passed, 1 skipped" in done.stdout, done.stdout + done.stderr
     assert "(0.5 s, #! timeout on line 1): cancelled" in done.stdout
     assert "-bye" in done.stdout and "+hi" in done.stdout
     assert "exec:no-such-program-psl: no no-such-program-psl on PATH" in done.stdout
