@@ -16,7 +16,7 @@ from pslrepl.invocation import CommandRecord
 from pslrepl.output import Screen
 from pslrepl.timeline.model import Diagram, Step, _attribute
 from pslrepl.timeline.text import draw
-from tests.helpers import Shell, child, run_cli
+from tests.helpers import Shell, child, complete, run_cli
 
 TWO_SENDS = ["tcp listen srv 0", "tcp connect c srv", "accept srv s", 'send c "one "',
              'send c "two"', "recv s", "shutdown c wr", "recv s"]  # fmt: skip
@@ -307,3 +307,9 @@ def test_a_servers_reply_comes_after_the_request_that_caused_it(shell: Shell) ->
     assert "* recv 5 b'ping\\n'" in steps[3]  # and c's read of it, last
     header = out.splitlines()[0].split()
     assert header == ["e", "c"]
+
+
+def test_tab_completes_the_resources_names(shell: Shell) -> None:
+    shell.ok("tcp listen srv 0; tcp listen spare 0")
+    assert sorted(complete(shell, "timeline s")) == ["spare", "srv"]
+    assert complete(shell, "timeline srv --l") == ["--last"]

@@ -4,16 +4,35 @@ from __future__ import annotations
 
 from pslrepl.commands.groups import SESSION
 from pslrepl.commandspec import Arg, Commands, Opt
-from pslrepl.kinds import PATH, SECONDS, Int
+from pslrepl.kinds import PATH, SECONDS, Int, Kind
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from collections.abc import Iterable
+    from typing import Any
+
     from pslrepl.invocation import Invocation
+    from pslrepl.kinds import Completing, Where
     from pslrepl.session import Session
     from pslrepl.timeline.model import Diagram
     from pslrepl.transcript.writing import Namer
 
 COMMANDS = Commands(SESSION)
+
+
+class Lane(Kind):
+    """A lane's name: a resource, live or closed (its steps stay in the log), or psl."""
+
+    name = "lane"
+
+    def convert(self, raw: str, where: Where) -> Any:
+        if where.session is not None:
+            _check_name(where.session, raw)
+        return raw
+
+    def complete(self, ask: Completing, prefix: str) -> Iterable[Any]:
+        return ask.resources((), prefix)
+
 
 # Scripts and transcripts have no terminal to fit: they draw this wide, every run alike.
 PLAIN_WIDTH = 80
@@ -22,7 +41,7 @@ PLAIN_WIDTH = 80
 @COMMANDS.command(
     "timeline",
     "draw the session (or the named resources) as a sequence diagram",
-    args=(Arg("NAME", optional=True, many=True),),
+    args=(Arg("NAME", Lane(), optional=True, many=True),),
     opts=(
         Opt("--last", "only the last N steps", "N", kind=Int(0, 2**63 - 1)),
         Opt(
@@ -75,8 +94,6 @@ def _timeline(ctx: Invocation) -> None:
 
     session = ctx.session
     names: list[str] = list(ctx["name"] or [])
-    for name in names:
-        _check_name(session, name)
     since = _since(ctx["since"]) if ctx["since"] is not None else None
     gap = GAP if ctx["gap"] is None else float(ctx["gap"])
     diagram = build(session, names=names, last=ctx["last"], since=since, gap=gap)
