@@ -16,7 +16,7 @@ from pslrepl.invocation import CommandRecord
 from pslrepl.output import Screen
 from pslrepl.timeline.model import Diagram, Step, _attribute
 from pslrepl.timeline.text import draw
-from tests.helpers import Shell, child, complete, run_cli
+from tests.helpers import Shell, child, complete, python_http_server, run_cli
 
 TWO_SENDS = ["tcp listen srv 0", "tcp connect c srv", "accept srv s", 'send c "one "',
              'send c "two"', "recv s", "shutdown c wr", "recv s"]  # fmt: skip
@@ -313,3 +313,18 @@ def test_tab_completes_the_resources_names(shell: Shell) -> None:
     shell.ok("tcp listen srv 0; tcp listen spare 0")
     assert sorted(complete(shell, "timeline s")) == ["spare", "srv"]
     assert complete(shell, "timeline srv --l") == ["--last"]
+
+
+def test_an_outside_peer_is_a_lane_named_by_its_address(shell: Shell, tmp_path: Path) -> None:
+    """A real peer nobody here wrote (python -m http.server): its bytes come to c as an
+    arrow from its lane, since it never says it sent them."""
+    (tmp_path / "hello.txt").write_text("hi\n")
+    with python_http_server(tmp_path) as http_port:
+        shell.ok(f"tcp connect c 127.0.0.1:{http_port}")
+        shell.ok('send c "GET /hello.txt HTTP/1.0\\r\\n\\r\\n"')
+        shell.ok("recv c --all")
+    out = shell.ok("timeline c --mermaid").splitlines()
+    assert f"    participant L1 as 127.0.0.1:{http_port}" in out
+    assert "    L0->>L1: connect" in out
+    assert any(line.startswith("    L1->>L0: recv ") and "HTTP/1.0 200" in line for line in out)
+    assert "    Note over L0: recv EOF: b''" in out
