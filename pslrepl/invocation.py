@@ -83,7 +83,7 @@ class CommandRecord:
 
     __slots__ = (
         "line", "command", "calls", "ok", "started", "number", "dropped_calls", "values",
-        "argv", "shown", "known", "error",
+        "argv", "shown", "known", "error", "notes",
     )  # fmt: skip
 
     def __init__(
@@ -112,6 +112,7 @@ class CommandRecord:
         self.shown: tuple[Result, ...] = ()
         self.known: dict[str, str] = {}
         self.error = ""  # the line the shell said when the command failed, where known
+        self.notes: list[str] = []  # pitfall notes it said ("note: ..."), in order
 
 
 class Invocation:
@@ -180,6 +181,7 @@ class Invocation:
                                self.started, _plain(self.values),
                                tuple(self.argv))  # fmt: skip
         record.error = error
+        record.notes = [r.text for r in self.results if isinstance(r, Text) and r.style == "note"]
         if self.command.name in SHOWN_KEPT and shown_size(self.results) <= SHOWN_BUDGET:
             record.shown = tuple(self.results)
             record.known = dict(self.session.volatile)

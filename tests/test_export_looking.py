@@ -97,3 +97,44 @@ def test_embedded_files_and_tmp_paths_are_the_scripts_own(tmp_path: Path):
     where.mkdir()
     assert run_alone(source, where) == ["nul-free {braces} and 'quotes'", "exited with status 0",
                                         "0o600", "exited with status 0"]  # fmt: skip
+
+
+def test_a_send_and_a_recv_that_failed_print_the_shells_error_and_its_note(tmp_path: Path):
+    # (through a transcript: the live shell's records don't carry its error lines yet)
+    transcript = tmp_path / "t.psl"
+    transcript.write_text("".join(f"psl> {line}\n" for line in [
+        "tcp listen srv 0",
+        "tcp connect c srv",
+        "accept srv s",
+        "close s",
+        "send c a",
+        "send c b",
+        "tcp connect c3 srv",
+        "accept srv s3",
+        "send c3 unread",
+        "wait s3 data",
+        "close s3",
+        "recv c3",
+        "echo still here",
+    ]))  # fmt: skip
+    records, facts = transcript_records(str(transcript))
+    source = export_records(records, **facts).text()
+    assert NOT_EXPORTED not in source
+    out = run_alone(source, tmp_path)
+    assert "error: c: Broken pipe (EPIPE): the peer has closed; nothing more can be sent" in out
+    assert "error: c3: Connection reset by peer (ECONNRESET): the peer reset the connection" in out
+    assert sum(line.startswith("note: ") for line in out) == 2
+    assert out[-1] == "still here"
+
+
+def test_a_send_bounded_by_its_timeout_sends_what_fits_as_the_shells(shell: Shell, tmp_path: Path):
+    big = tmp_path / "big"
+    big.write_bytes(bytes(16 << 20))
+    lines = ["set notes off", "tcp listen srv 0", "tcp connect c srv", "accept srv s",
+             f"send c --file {big} --timeout 0.2"]  # fmt: skip
+    expected = shell_output(shell, lines)
+    source = script_of(shell)
+    assert NOT_EXPORTED not in source
+    out = run_alone(source, tmp_path)  # a blocking send would wait here for ever
+    pattern = r"c: sent \d+ bytes of 16777216 \(send may send less: sendall loops\)"
+    assert re.fullmatch(pattern, expected[-1]) and re.fullmatch(pattern, out[-1])

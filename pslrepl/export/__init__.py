@@ -18,7 +18,9 @@ __all__ = ["NOT_EXPORTED", "Script", "exporters", "export_records"]
 
 # The modules that declare exporters (each has an EXPORTERS dict: command name -> function).
 MODULES = ("processes", "sockets", "socket_steps", "unix_sockets", "servers", "relays",
-           "tls_clients", "shlib", "session_cmds", "looking")  # fmt: skip
+           "tls_clients", "shlib", "session_cmds", "looking", "signals")  # fmt: skip
+# (signals is last: its exporters extend processes' and session_cmds' signal, trap and
+# spawn, and a later module's entry wins)
 
 # Commands whose NAME is the resource they make; every other command's NAME (and
 # accept's LISTENER) must be one the script has made.
@@ -34,13 +36,14 @@ NAMES_NO_RESOURCE = ("log", "getprotobyname", "getfqdn")
 # a missing program, a child that has ended, a refused certificate) or mark it: any
 # other command that failed in the session is marked, not written as if it worked.
 FAILURES = ("spawn", "read", "recv", "signal", "terminate", "kill", "run", "tls connect",
-            "py", "set", "trap", "expect", "sudo", "sh", "source")  # fmt: skip
+            "py", "set", "trap", "expect", "sudo", "sh", "source", "sigwait")  # fmt: skip
 
 # Commands whose exporters write what the shell does when they fail even where the shell
 # made no call (a missing program is found before Popen; a read's wait is select's).
 # Any other command that failed without a call was refused by the shell: the script
 # prints what the shell said.
-WRITES_FAILURE = ("spawn", "read", "recv", "run", "tls connect", "py", "expect", "sudo", "sh")
+WRITES_FAILURE = ("spawn", "read", "recv", "run", "tls connect", "py", "expect", "sudo", "sh",
+                  "sigwait")  # fmt: skip
 
 # Commands that make no stdlib call and show nothing a script would: left out, said so.
 LOOKING_BACK = ("history", "explain", "export py")
@@ -103,13 +106,15 @@ def export_records(
 
             script.add("# the shell refused it before making any call; what it said:",
                        wrapped_print(record.error))  # fmt: skip
+            _noted(script, record)
             continue
         exporter = table.get(record.command)
         if exporter is None:
             script.not_exported(record, f"`{record.command}` has no exporter yet; what it did "
                                 "and showed is not in this script")  # fmt: skip
             continue
-        if not record.ok and record.command not in FAILURES:
+        raised = _raised_oserror(record)
+        if not record.ok and record.command not in FAILURES and not raised:
             script.not_exported(record, f"this `{record.command}` failed in the session; "
                                 "what it said is not in this script")  # fmt: skip
             continue
@@ -117,8 +122,11 @@ def export_records(
         try:
             _check_names(script, record)
             exporter(script, record)
+            if raised:
+                _caught(script, record, mark[0])
             if script.explain and record.calls:
                 _explained(script, record)
+            _noted(script, record, mark[0])
         except Unexportable as exc:  # what it began is taken back; the comment says why
             del script.body[mark[0] :]
             script.imports, script.helpers = mark[1], mark[2]
@@ -139,6 +147,67 @@ def _explained(script: Script, record: CommandRecord) -> None:
     script.add("# what explain showed: the calls above, as the shell wrote them")
     for call in record.calls:
         script.add(wrapped_print(f"  {call.python()}"))
+
+
+def _noted(script: Script, record: CommandRecord, since: int = -1) -> None:
+    """The pitfall notes the shell said on this command: its lessons, as it said them
+    (those its exporter printed in their place are not said twice)."""
+    from pslrepl.export.script import wrapped_print
+
+    done = "\n".join(script.body[since:]) if since >= 0 else ""
+    notes = [wrapped_print(note) for note in record.notes]
+    notes = [line for line in notes if line not in done]
+    if notes:
+        script.add("# the shell's note on what it saw (its lesson; a script says none)", *notes)
+
+
+# Calls whose failure depends on what the session's run found (an address taken then):
+# the script's own run may well succeed, so they stay marked.
+RUN_DEPENDENT = ("bind", "connect", "tcp listen", "udp open", "tcp connect", "unix listen",
+                 "unix connect")  # fmt: skip
+
+
+def _raised_oserror(record: CommandRecord) -> str:
+    """The OSError the command failed with ('ConnectionResetError', or the errno name its
+    error line gives), where the shell said its error line; else ''."""
+    import builtins
+    import errno
+    import re
+
+    if record.ok or not record.error or record.command in RUN_DEPENDENT + OWN_OSERRORS:
+        return ""
+    if record.calls and record.calls[-1].raised:
+        name = record.calls[-1].result.removeprefix("raised ")
+        kind = getattr(builtins, name, None)
+        return name if isinstance(kind, type) and issubclass(kind, OSError) else ""
+    m = re.search(r": [^:]+ \((E[A-Z0-9]+)\)", record.error)
+    return m.group(1) if m and hasattr(errno, m.group(1)) else ""
+
+
+# Exporters that write what an OSError says themselves (a missing program, a refused
+# certificate).
+OWN_OSERRORS = ("spawn", "run", "sudo", "sh", "tls connect", "py", "expect", "sigwait")
+
+
+def _caught(script: Script, record: CommandRecord, since: int) -> None:
+    """The command's code (written from ``since``) in a try whose except prints the
+    shell's error line: strerror and errno name from the exception, the rest as said."""
+    import re
+
+    from pslrepl.export.script import indented, wrapped_print
+
+    error = record.error
+    m = re.match(r"(error: (?:[\w-]+: )?)(.+?) \(E[A-Z0-9]+\)(.*)$", error)
+    code = script.body[since:]
+    del script.body[since:]
+    if m is None:
+        said = wrapped_print(error, indent="    ")
+    else:
+        script.imp("errno")
+        head, tail = (t.replace("{", "{{").replace("}", "}}") for t in (m.group(1), m.group(3)))
+        said = wrapped_print(head + "{exc.strerror} ({errno.errorcode[exc.errno]})" + tail,
+                             f=True, indent="    ")  # fmt: skip
+    script.add("try:", indented("\n".join(code)), "except OSError as exc:", said)
 
 
 def _refused(record: CommandRecord) -> bool:

@@ -180,7 +180,25 @@ def write_file(top, name, text):
 ''',
 )
 
+HELPERS["sig_name"] = (
+    (),
+    r'''
+def sig_name(signum):
+    """A signal's name as the shell says it: the real-time ones as kill -l names them."""
+    try:
+        return signal.Signals(signum).name
+    except ValueError:
+        low, high = int(signal.SIGRTMIN), int(signal.SIGRTMAX)
+        if not low < signum < high:
+            return f"signal {signum}"
+        if signum - low <= (high - low) // 2:
+            return f"SIGRTMIN+{signum - low}"
+        return f"SIGRTMAX-{high - signum}"
+''',
+)
+
 HELPER_IMPORTS: dict[str, tuple[str, ...]] = {
+    "sig_name": ("signal",),
     "write_file": ("os",),
     "status": ("signal",),
     "clock": ("time",),

@@ -19,7 +19,7 @@ def transcript_records(path: str) -> tuple[list[CommandRecord], dict[str, Any]]:
 
     from pslrepl.app import build, shutdown
     from pslrepl.environment import Environment
-    from pslrepl.replay import _write_file, read_transcript
+    from pslrepl.replay import read_transcript, write_embedded
     from pslrepl.transcript import expand, match_output, parse
 
     transcript = parse(read_transcript(path))
@@ -30,7 +30,7 @@ def transcript_records(path: str) -> tuple[list[CommandRecord], dict[str, Any]]:
         # ({?token}) matched in an earlier step's output.
         bindings = {"tmp": session.tmp, "python": sys.executable}
         for file in transcript.files:
-            _write_file(session.tmp, file)
+            write_embedded(session.tmp, file)
         for step in transcript.steps:
             bindings.update(session.volatile)
             before = len(session.history)
@@ -64,12 +64,21 @@ def _note_errors(session: Any, line: str, before: int, said: str) -> None:
 
     from pslrepl.invocation import REFUSED, CommandRecord
 
-    errors = [text for text in said.split("\n") if text.startswith("error: ")]
-    new = [r for r in list(session.history)[before:] if not r.ok]
+    lines = said.split("\n")
+    errors = [text for text in lines if text.startswith("error: ")]
+    records = list(session.history)[before:]
+    new = [r for r in records if not r.ok]
     if not new and errors and len(session.history) == before:
         record = CommandRecord(line, REFUSED, (), False, time.time())
         record.error = errors[-1]
         session.history.append(record)
+        records = [record]
+    # Notes the shell said beside a command's own output (on what it saw meanwhile):
+    # the step's last command's, as they were said after it.
+    if records:
+        known = {note for r in records for note in r.notes}
+        records[-1].notes += [t for t in lines if t.startswith("note: ") and t not in known]
+    if len(session.history) == before + 1 and records[-1].command == REFUSED:
         return
     if len(new) == 1 and errors:
         new[0].error = new[0].error or errors[-1]

@@ -44,6 +44,10 @@ RESERVED = frozenset({
     "errno", "n", "err", "packed", "timeout", "data", "chunk", "ready", "flags", "peer",
     "returncode", "done", "exc", "sock", "family", "kind", "proto", "sockaddr",
     "path", "host", "service", "importlib", "spec", "module",
+    # signals' and sh's exporters bind these at the top level
+    "previous", "was", "now", "members", "group_members", "timer_left", "handlers", "mask",
+    "info", "codes", "who", "children", "code", "job", "line", "piped", "sig_name",
+    "write_file",
     "rows", "name", "child", "command", "rc", "rc_text", "state", "cert", "cipher",
     "fields", "key", "value", "name_of", "received", "report", "when", "signum",
     "message", "tls_client", "tls_context", "_", "l", "I", "O", "pathlib", "tmp", "shutil",

@@ -186,7 +186,7 @@ def _serve(script: Script, record: CommandRecord) -> None:
     v = script.var(name)
     given = [k for k in ("forking", "dir", "verify_client", "client_ca", "cert", "key",
                          "min_version", "max_version", "ciphers", "idle", "max_clients",
-                         "manual", "timeout", "queue_size", "reuse_address")
+                         "manual", "timeout", "queue_size", "reuse_address", "selectors")
              if values.get(k)]  # fmt: skip
     own = handler.startswith("python:") and handler.count(":") >= 2
     if proto != "tcp" or (handler not in HANDLERS and not own) or given:

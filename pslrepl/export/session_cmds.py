@@ -1,4 +1,4 @@
-"""Exporters for the session's own commands: echo, set, sleep, py, close, wait, trap, log."""
+"""Exporters for the session's own commands: echo, set, sleep, py, close, wait, log."""
 
 from __future__ import annotations
 
@@ -119,12 +119,18 @@ def _py_lines(script: Script, tree: ast.Module) -> list[str]:
             and isinstance(call.func, ast.Name)
             and call.func.id == "print"
         ):
-            return [ast.unparse(body[0])]
+            return [_own(ast.unparse(body[0]))]
         # The shell's py shows an expression's value as the interactive prompt does:
         # its repr, unless it is None.
         script.imp("sys")
-        return [f"sys.displayhook({ast.unparse(call)})"]
-    return [ast.unparse(node) for node in body]
+        return [_own(f"sys.displayhook({ast.unparse(call)})")]
+    return [_own(ast.unparse(node)) for node in body]
+
+
+def _own(line: str) -> str:
+    """The user's own code, as typed: the script's linter is told to leave it be (a
+    statement on one line; a longer one could end inside a string)."""
+    return line if "\n" in line else f"{line}  # noqa"
 
 
 def _py_code(record: CommandRecord) -> str:
@@ -193,39 +199,13 @@ def _wait(script: Script, record: CommandRecord) -> None:
                             "exported yet".replace("  ", " "))  # fmt: skip
 
 
-def _trap(script: Script, record: CommandRecord) -> None:
-    values = record.values
-    raw = str(values["sig"]).upper()
-    signame = raw if raw.startswith("SIG") else "SIG" + raw
-    if not record.ok or values.get("ignore") or values.get("default"):
-        script.not_exported(record, "this trap is not exported yet (or the shell refused it)")
-        return
-    script.imp("signal", "time")
-    number = f"({{signal.{signame}:d}})"
-    if values.get("off"):
-        script.add(f"signal.signal(signal.{signame}, previous_{signame})")
-        script.add(wrapped_print(f"trap: {signame} {number} restored to its previous handler",
-                                 f=True))  # fmt: skip
-        return
-    if "received" not in script.globals:
-        script.globals.add("received")
-        script.add("received = []  # (when, signal number): what `log signal` shows",
-                   "", "", "def report(signum, frame):",
-                   '    """A trap: note the signal, as the shell reports one, and go on."""',
-                   "    received.append((time.time(), signum))", "", "")  # fmt: skip
-    script.add(f"previous_{signame} = signal.signal(signal.{signame}, report)")
-    script.add(wrapped_print(f"trap: {signame} {number} will be reported, not acted on", f=True))
-
-
 def _log(script: Script, record: CommandRecord) -> None:
     if record.values.get("name") != "signal" or "received" not in script.globals:
         script.not_exported(record, "log is exported only for trapped signals yet")
         return
-    script.imp("signal")
-    clock = script.use("clock")
+    clock, name = script.use("clock"), script.use("sig_name")
     script.add("for when, signum in received:")
-    script.add(f'    print(f"{{{clock}(when)}} -- received {{signal.Signals(signum).name}} '
-               '({signum})")')  # fmt: skip
+    script.add(f'    print(f"{{{clock}(when)}} -- received {{{name}(signum)}} ({{signum}})")')
 
 
 def _source(script: Script, record: CommandRecord) -> None:
@@ -249,6 +229,5 @@ EXPORTERS = {
     "py": _py,
     "close": _close,
     "wait": _wait,
-    "trap": _trap,
     "log": _log,
 }

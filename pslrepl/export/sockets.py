@@ -118,8 +118,20 @@ def _send(script: Script, record: CommandRecord, *, newline: bool) -> None:
     name = record.values["name"]
     v = script.var(name)
     # One send, as the shell makes: it may take fewer bytes than given (sendall loops).
-    script.add(f"n = {v}.send({data_of(script, record, newline=newline)})")
-    script.add(f'print(f"{name}: sent {script.bytes_said("n")}")')
+    data = data_of(script, record, newline=newline)
+    if not (record.values.get("timeout") or record.values.get("file")):
+        script.add(f"n = {v}.send({data})")
+        script.add(f'print(f"{name}: sent {script.bytes_said("n")}")')
+        return
+    # Much data, or a --timeout: bounded as the shell's send is, it takes what fits in
+    # the kernel's buffer (a blocking send would wait until the peer read it all).
+    timeout = record.values.get("timeout")
+    timeout = script.timeout if timeout is None else float(timeout)
+    sent = f"{name}: sent {script.bytes_said('n')}"
+    script.add(f"data = {data}", f"{v}.settimeout({timeout:g})", f"n = {v}.send(data)",
+               f"{v}.settimeout(None)", "if n == len(data):", f'    print(f"{sent}")',
+               "else:", f'    print(f"{sent} of {{len(data)}} (send may send less: sendall '
+               'loops)")')  # fmt: skip
 
 
 def _sendto(script: Script, record: CommandRecord) -> None:
