@@ -328,3 +328,27 @@ def test_an_outside_peer_is_a_lane_named_by_its_address(shell: Shell, tmp_path: 
     assert "    L0->>L1: connect" in out
     assert any(line.startswith("    L1->>L0: recv ") and "HTTP/1.0 200" in line for line in out)
     assert "    Note over L0: recv EOF: b''" in out
+
+
+def test_no_line_is_wider_than_the_terminal_whatever_the_lanes_and_labels() -> None:
+    """Random diagrams (lanes, long and wide-character labels, pauses) at every width
+    from 1 to 130: each line fits (8 columns at least: below that nothing can be drawn)."""
+    import random
+
+    from pslrepl.render import line_width
+
+    rnd = random.Random(12)
+    for _ in range(400):
+        lanes = [f"lane{i}" * rnd.randint(1, 3) for i in range(rnd.randint(1, 14))]
+        steps = []
+        for k in range(rnd.randint(1, 12)):
+            label = "x" * rnd.randint(0, 90) + "\u00e9\u4e2d"
+            step = Step(float(k), rnd.choice(lanes), rnd.choice(lanes), label,
+                        kind=rnd.choice(["send", "recv", "note", "eof"]))  # fmt: skip
+            step.command, step.gap = k // 3, 12.0 if rnd.random() < 0.1 else 0.0
+            steps.append(step)
+        width = rnd.randint(1, 130)
+        diagram = Diagram(lanes, steps, {0: "cmd " * 40, 1: "x"}, set())
+        for fancy in (True, False):
+            for line in draw(diagram, width=width, fancy=fancy):
+                assert line_width(line) <= max(width, 8), (width, line)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pslrepl.render import cut_text, text_width
+from pslrepl.render import cut_line, cut_text, text_width
 from pslrepl.results import volatile
 
 TYPE_CHECKING = False
@@ -53,10 +53,11 @@ def draw(diagram: Diagram, *, width: int, fancy: bool) -> list[Line]:
     """The lines to print: lane names, then each command's steps under its line."""
     if not diagram.steps:
         return [[("notice", "(no events to draw)")]]
+    width = max(width, MIN_LANE)  # narrower, nothing can be drawn: as render's NARROWEST
     vbar, shaft, right, left, mark, gapc = FANCY if fancy else PLAIN
     lanes, column, lw = fit_lanes(diagram, width)
     centre = [i * lw + lw // 2 for i in range(len(lanes))]
-    total = min(width, len(lanes) * lw)
+    total = len(lanes) * lw  # fit_lanes keeps it within the width (8 columns at least)
 
     def grid() -> list[str]:
         row = [" "] * total
@@ -76,12 +77,24 @@ def draw(diagram: Diagram, *, width: int, fancy: bool) -> list[Line]:
     command = -1
     for step in diagram.steps:
         if step.gap:
+            # A dotted row: every lane's line broken, how long it was said after the first.
             row = grid()
             for x in centre:
                 row[x] = gapc
-            text = " "
+            said = f" {_age(step.gap)} later "
+            first = centre[0] + 1
+            rest = "".join(row[first + len(said) :]).rstrip()
             pause = volatile(_age(step.gap), "age", "notice")
-            out.append([("notice", "".join(row).rstrip() + text), pause, ("notice", " later")])
+            out.append(
+                cut_line(
+                    [
+                        ("notice", "".join(row[:first]) + " "),
+                        pause,
+                        ("notice", " later" + (" " + rest if rest else "")),
+                    ],
+                    width,
+                )
+            )
         if step.command != command:
             command = step.command
             line = diagram.commands.get(command, "")
