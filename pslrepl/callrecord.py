@@ -72,6 +72,9 @@ class Call:
         if not self.receiver and self._self is not None:
             self.receiver = names.get(id(self._self), "")
         value = self._value
+        # A value shown as text (a server: its repr names the shell's classes) that
+        # stands for an object of the user's: bound to that object's name.
+        value = getattr(value, "stands_for", None) or value
         if value is not None:
             self.bound = names.get(id(value), "")
             if not self.bound and type(value) is tuple and 1 < len(value) <= 4:
@@ -97,6 +100,8 @@ class Call:
         line = f"{head}{self.target()}({self.args})"
         if self.func.endswith("="):  # an attribute set: context.verify_mode = ...
             line = f"{self.target()[:-1]} = {self.args}"
+        elif self.func.startswith(("class ", "def ")):  # what a later call names: the
+            line = f"{self.func}: ..."  # shell's own code, defined in one line
         comment = []
         if CUT + "'" in self.args or CUT + '"' in self.args:
             comment.append(f"payload cut to its first {PAYLOAD_SHOWN} bytes")

@@ -67,12 +67,14 @@ def shown_size(results: list[Result]) -> int:
 
 class Shown:
     """A value for a recorded call that shows as the given text (a server, a running
-    command: their own repr would name the shell's classes)."""
+    command: their own repr would name the shell's classes); ``stands_for``: the object
+    it is, so explain binds it to that resource's name (``e = socketserver.TCPServer(...)``)."""
 
-    __slots__ = ("text",)
+    __slots__ = ("text", "stands_for")
 
-    def __init__(self, text: str) -> None:
+    def __init__(self, text: str, stands_for: Any = None) -> None:
         self.text = text
+        self.stands_for = stands_for
 
     def __repr__(self) -> str:
         return self.text
