@@ -12,7 +12,7 @@ from pslrepl.events import Event
 from pslrepl.render import plural
 from pslrepl.resources.forking import ForkedChildren
 from pslrepl.resources.server_class import server_class as server_class
-from pslrepl.resources.server_clients import ServerClients
+from pslrepl.resources.server_clients import Nudger, ServerClients
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -68,6 +68,7 @@ class Server(ServerClients, ForkedChildren):
         # Counters and client tables have a lock of their own: the session's lock guards
         # the event queue, and taking it per chunk of bytes made every client wait on it.
         self.lock = threading.Lock()
+        self.nudger = Nudger(session, name)  # traffic's wake-ups for the session's waiters
         # --threading: live handler threads, at most max_clients (admit waits for one).
         self.slots = threading.Condition(threading.Lock())
         self.workers: set[threading.Thread] = set()
@@ -249,6 +250,7 @@ class Server(ServerClients, ForkedChildren):
             self._end_children(deadline)
         self.server.server_close()  # a forking server reaps what is left
         stuck = self._join_threads(deadline)
+        self.nudger.stop()
         if self.room is not None:
             self.room.close()
         with self.lock:
