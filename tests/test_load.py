@@ -158,3 +158,19 @@ def test_progress_is_shown_while_it_runs_when_events_are_live(shell: Shell) -> N
     shell.ok("set events live")
     live = shell.ok("load e --conns 1 --duration 0.7 --rate 10")
     assert re.search(r"load e: \d+ round trips, 0 errors, 0\.\d s\n", live), live
+
+
+def test_the_generator_says_when_it_was_the_bottleneck() -> None:
+    from pslrepl.commands.load import summary
+    from pslrepl.results import Text
+
+    config = {"label": "e", "http": False, "size": 64, "conns": 10}
+    done = {"elapsed": 2.0, "ok": 1000, "errors": 0, "kinds": {}, "sent": 64000,
+            "received": 64000, "connections": 10, "p50": 0.001, "p99": 0.002,
+            "max": 0.003}  # fmt: skip
+    busy = summary(config, {**done, "cpu": 1.9})
+    assert [r.text for r in busy if isinstance(r, Text)] == [
+        "note: the load generator used 95% of a CPU: it was the bottleneck, and the server "
+        "may be faster than this; fewer --conns, or a load client in C (bench/echo.py), tell"
+    ]
+    assert not [r for r in summary(config, {**done, "cpu": 1.0}) if isinstance(r, Text)]
