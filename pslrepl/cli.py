@@ -228,6 +228,9 @@ def transcripts(opts: Options) -> int:
                 print(f"pslrepl: {path}: {exc.strerror}", file=sys.stderr)
                 status = ExitStatus.USAGE
                 continue
+            except KeyboardInterrupt:  # the file is as it was: it is written only at the end
+                print(f"pslrepl: interrupted: {path} is unchanged", file=sys.stderr)
+                return 130
             if outcome.skipped:
                 print(outcome.report())
                 continue
@@ -260,10 +263,16 @@ def transcripts(opts: Options) -> int:
     else:
         found = (check_one(path, keep_going=opts.keep_going, time_limit=DEFAULT_TIMEOUT,
                            note=note) for path in opts.files)  # fmt: skip
-    for result in found:
-        result.show()
-        results.append(result)
-        status = max(status, STATUS[result.verdict])
+    try:
+        for result in found:
+            result.show()
+            results.append(result)
+            status = max(status, STATUS[result.verdict])
+    except KeyboardInterrupt:  # Ctrl-C: the checks running have ended; no report
+        print(f"pslrepl: interrupted after {len(results)} of {len(opts.files)} transcripts"
+              + ("; --junit's report is not written" if opts.junit else ""),
+              file=sys.stderr)  # fmt: skip
+        return 130
     if opts.junit is not None:
         problem = write_report(opts.junit, junit_xml(results))
         if problem:

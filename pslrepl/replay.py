@@ -142,6 +142,8 @@ def replay(
             finally:
                 if limit is not None:
                     limit.running(where, False)
+            if limit is not None and limit.interrupted:
+                raise KeyboardInterrupt  # the dispatcher cancelled the command; stop all
             sink.seek(start)
             actual = sink.read().split("\n")
             if actual[-1] == "":
@@ -220,6 +222,9 @@ def _learn(session: Session, bindings: Bindings, seen: dict[str, str]) -> None:
         if seen.get(name) != value:
             seen[name] = value
             bindings[name] = value
+
+
+_write_file = write_embedded  # its name before it was public (--present imports it so)
 
 
 def _mark_time_limit(actual: list[str], limit: TimeLimit) -> None:

@@ -84,7 +84,19 @@ def test_jobs_keep_going_is_passed_on(tmp_path: Path) -> None:
     assert done.stdout.count("psl> echo") == 2  # both steps differ: both are shown
 
 
-def test_stopping_jobs_ends_the_checks_they_started(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("args", "signum", "status", "said"),
+    [
+        (["--jobs", "2"], signal.SIGTERM, 128 + signal.SIGTERM, ""),
+        (["--jobs", "2"], signal.SIGINT, 130, "pslrepl: interrupted after 0 of 2 transcripts\n"),
+        (["--jobs", "2", "--junit", "r.xml"], signal.SIGINT, 130,
+         "pslrepl: interrupted after 0 of 2 transcripts; --junit's report is not written\n"),
+        ([], signal.SIGINT, 130, "pslrepl: interrupted after 0 of 2 transcripts\n"),
+    ],
+)  # fmt: skip
+def test_stopping_a_check_ends_the_checks_it_started(
+    tmp_path: Path, args: list[str], signum: int, status: int, said: str
+) -> None:
     pids = tmp_path / "pids"
     pids.mkdir()
     paths = []
@@ -93,22 +105,25 @@ def test_stopping_jobs_ends_the_checks_they_started(tmp_path: Path) -> None:
         path.write_text(f"psl> py \"import os, time; open('{pids}/' + str(os.getpid()), 'w')"
                         '.close(); time.sleep(60)"\n')  # fmt: skip
         paths.append(str(path))
-    proc = subprocess.Popen([pslrepl_exe(), "--check", "--jobs", "2", *paths],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)  # fmt: skip
+    proc = subprocess.Popen([pslrepl_exe(), "--check", *args, *paths], cwd=tmp_path,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)  # fmt: skip
+    want = 2 if args else 1  # serial: the first is running, the second waits
     try:
         end = time.monotonic() + 30
-        while len(os.listdir(pids)) < 2 and time.monotonic() < end:
+        while len(os.listdir(pids)) < want and time.monotonic() < end:
             time.sleep(0.01)
         started = [int(name) for name in os.listdir(pids)]
-        assert len(started) == 2
-        proc.send_signal(signal.SIGTERM)
-        assert proc.wait(timeout=30) == 128 + signal.SIGTERM
+        assert len(started) == want
+        proc.send_signal(signum)
+        assert proc.wait(timeout=30) == status
     finally:
         proc.kill()
-        proc.communicate()
+        out, err = proc.communicate()
+    assert out == "" and err == said  # one line, no traceback
+    assert not (tmp_path / "r.xml").exists()
     end = time.monotonic() + 10
     while any(Path(f"/proc/{pid}").exists() and _not_zombie(pid) for pid in started):
-        assert time.monotonic() < end, f"checks {started} outlived --jobs"
+        assert time.monotonic() < end, f"checks {started} outlived the check"
         time.sleep(0.01)
 
 

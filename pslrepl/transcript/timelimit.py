@@ -16,6 +16,7 @@ class TimeLimit:
         self.note = note  # where the limit comes from, for the report
         self.started = time.monotonic()
         self.fired = False
+        self.interrupted = False  # a Ctrl-C (a SIGINT not from the limit) came
         self.step = ""  # "FILE:LINE: psl> CMD" of the command running now
         self._running = False
         self._lock = threading.Lock()
@@ -29,7 +30,7 @@ class TimeLimit:
         import signal
 
         # SIGINT must raise KeyboardInterrupt here (pytest may run with it ignored).
-        self._old = signal.signal(signal.SIGINT, signal.default_int_handler)
+        self._old = signal.signal(signal.SIGINT, self._on_sigint)
         self._thread.start()
         return self
 
@@ -39,6 +40,13 @@ class TimeLimit:
         self._done.set()
         self._thread.join()
         signal.signal(signal.SIGINT, self._old)
+
+    def _on_sigint(self, signum: int, frame: object) -> None:
+        # The limit sets fired before it signals: any other SIGINT is a user's Ctrl-C,
+        # which ends the whole replay, not only the command it cancels.
+        if not self.fired:
+            self.interrupted = True
+        raise KeyboardInterrupt
 
     def running(self, step: str, on: bool) -> None:
         with self._lock:
