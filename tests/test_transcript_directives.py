@@ -306,3 +306,30 @@ def test_an_embedded_file_that_cant_be_written_fails_naming_it(tmp_path: Path) -
         .startswith("t.psl:5: can't write embedded file a/b in {tmp}: ")
     )
     assert stat.S_ISREG(os.stat(__file__).st_mode)  # the shell carried on: nothing else broke
+
+
+def test_ctrl_c_during_update_leaves_the_file_as_it_was(tmp_path: Path) -> None:
+    import signal
+    import subprocess
+    import time
+
+    from tests.helpers import pslrepl_exe
+
+    flag = tmp_path / "running"
+    path = tmp_path / "t.psl"
+    text = (f"psl> echo new\nold\npsl> py \"open('{flag}', 'w').close(); import time; "
+            "time.sleep(60)\"\n")  # fmt: skip
+    path.write_text(text)
+    proc = subprocess.Popen([pslrepl_exe(), "--update", str(path)], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)  # fmt: skip
+    try:
+        end = time.monotonic() + 30
+        while not flag.exists() and time.monotonic() < end:
+            time.sleep(0.01)
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(timeout=30) == 130
+    finally:
+        proc.kill()
+        out, err = proc.communicate()
+    assert (out, err) == ("", f"pslrepl: interrupted: {path} is unchanged\n")
+    assert path.read_text() == text
