@@ -38,9 +38,11 @@ def check_writable(directory: str, name: str, *, what: str) -> bool:
     return True
 
 
-def write_private(directory: str, name: str, data: bytes, *, what: str) -> str:
-    """Write ``data`` to DIRECTORY/NAME, 0600, replacing a regular file of ours there.
-    Raises PslError saying why it can't (a link, someone else's file...)."""
+def write_private(directory: str, name: str, data: bytes, *, what: str, make: bool = False) -> str:
+    """Write ``data`` to DIRECTORY/NAME, 0600, replacing a regular file of ours there; a
+    missing DIRECTORY is made (0700) only when ``make`` (ca issue's folder of its own):
+    a file the user names goes where they said, as open() would, or fails. Raises
+    PslError saying why it can't (no such directory, a link, someone else's file...)."""
     from pslrepl.environment import open_private
 
     path = os.path.join(directory, name)
@@ -48,7 +50,7 @@ def write_private(directory: str, name: str, data: bytes, *, what: str) -> str:
         raise PslError(f"{what}: {path or directory} is a directory; give a file's name in "
                        "it, like session.py")  # fmt: skip
     try:
-        dir_fd = _directory_fd(directory)
+        dir_fd = _directory_fd(directory, make=make)
         try:
             fd = open_private(dir_fd, name, os.O_WRONLY | os.O_CREAT | os.O_TRUNC)
         finally:
@@ -68,6 +70,10 @@ def _refused(what: str, path: str, exc: OSError) -> PslError:
         return PslError(f"{what}: {path}: {exc.strerror}; pick another place")
     from pslrepl.errors import describe_oserror
 
+    if exc.errno == errno.ENOENT:
+        folder = os.path.dirname(path)
+        return PslError(f"{what}: can't write {path}: the directory {folder} does not "
+                        "exist; make it first (sh mkdir -p DIR) or pick another place")  # fmt: skip
     return PslError(f"{what}: can't write {path}: {describe_oserror(exc)}")
 
 

@@ -13,6 +13,7 @@ def test_export_py_writes_the_script_0600_and_never_through_a_link(shell: Shell,
     shell.ok("writeline p hi")
     shell.ok("py session.tmp")  # pslrepl's own: never exported
     target = tmp_path / "out" / "session.py"
+    target.parent.mkdir()  # a missing directory is refused (tests/test_files_written.py)
     said = shell.ok(f"export py {target}")
     assert said == (f"exported the session to {target}; 1 command marked # NOT EXPORTED "
                     "(not written yet: py)\n")  # fmt: skip

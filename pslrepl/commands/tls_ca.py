@@ -128,8 +128,8 @@ def _ca_issue(ctx: Invocation) -> None:
     replaced = [f for f in (f"{name}.pem", f"{name}.key")
                 if check_writable(directory, f, what="ca issue")]  # fmt: skip
     # The key first: a certificate without its key is no use, a key alone harms nothing.
-    key_path = write_private(directory, f"{name}.key", key, what="ca issue")
-    cert_path = write_private(directory, f"{name}.pem", cert, what="ca issue")
+    key_path = write_private(directory, f"{name}.key", key, what="ca issue", make=True)
+    cert_path = write_private(directory, f"{name}.pem", cert, what="ca issue", make=True)
     side = "a client" if client else "a server"
     ctx.say(f"wrote {cert_path} and {key_path} (0600): CN={name}, for {side}: "
             f"{', '.join(names)}")  # fmt: skip
