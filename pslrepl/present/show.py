@@ -15,7 +15,7 @@ from pslrepl.present.keys import BACK, INTERRUPT, LIVE, NEXT, QUIT, WAKE, KeyRea
 from pslrepl.present.live import LiveRepl
 from pslrepl.present.notes import note_lines, notes_before
 from pslrepl.repl import echo_line
-from pslrepl.replay import _write_file as write_file
+from pslrepl.replay import write_embedded
 from pslrepl.transcript import diff, expand, match_output
 
 TYPE_CHECKING = False
@@ -74,7 +74,7 @@ class Show:
         self.seen: dict[str, str] = {}
         self.problems: list[str] = []
         for file in self.transcript.files:  # written to the fresh {tmp}, as a replay does
-            problem = write_file(self.session.tmp, file)
+            problem = write_embedded(self.session.tmp, file)
             if problem:
                 self.problems.append(f"{self.path}:{file.line}: {problem}")
 
