@@ -300,7 +300,7 @@ def test_a_servers_reply_comes_after_the_request_that_caused_it(shell: Shell) ->
     shell.ok("recv c --line")
     out = shell.ok("timeline c e")
     block = out.split('> send c "ping\\n"\n', 1)[1].splitlines()
-    steps = [ln for ln in block if "> " not in ln[:6]]
+    steps = [ln for ln in block if "> " not in ln[:6] and ("send " in ln or "recv " in ln)]
     assert "|<send 5 b'ping\\n'" in steps[0]  # c's request, to the server's lane
     assert "* recv 5 b'ping\\n'" in steps[1]  # the server's read
     assert "|-send 5 b'ping\\n'" in steps[2]  # its reply
@@ -352,3 +352,19 @@ def test_no_line_is_wider_than_the_terminal_whatever_the_lanes_and_labels() -> N
         for fancy in (True, False):
             for line in draw(diagram, width=width, fancy=fancy):
                 assert line_width(line) <= max(width, 8), (width, line)
+
+
+def test_control_characters_never_make_the_svg_unreadable() -> None:
+    """A pasted line or a peer's words may hold an escape sequence or a NUL: XML 1.0
+    allows neither, so they are written as \\xNN."""
+    from pslrepl.timeline.mermaid import mermaid
+    from pslrepl.timeline.svg import html, svg
+
+    step = Step(1.0, "a\x07", "b", "say \x1b[31m\x00", kind="note", words="w\x1b")
+    step.command = 1
+    diagram = Diagram(["a\x07", "b"], [step], {1: "echo \x1b[2J"}, set())
+    root = ET.fromstring(svg(diagram).encode("utf-8"))
+    texts = " ".join("".join(t.itertext()) for t in root.iter())
+    assert "say \\x1b[31m\\x00" in texts and "\\x07" in texts and "\x1b" not in texts
+    assert "\x1b" not in html(diagram) and "\x00" not in html(diagram)
+    assert all(line.isprintable() for line in mermaid(diagram))

@@ -11,7 +11,8 @@ _ENTITIES = {"#": "#35;", ";": "#59;", "<": "#60;", ">": "#62;", "\n": "\\n"}
 
 
 def _text(text: str) -> str:
-    return "".join(_ENTITIES.get(ch, ch) for ch in text)
+    return "".join(_ENTITIES.get(ch, ch if ch.isprintable() else f"\\x{ord(ch):02x}")
+                   for ch in text)  # fmt: skip
 
 
 def mermaid(diagram: Diagram) -> list[str]:
@@ -30,7 +31,8 @@ def mermaid(diagram: Diagram) -> list[str]:
             command = step.command
             line = diagram.commands.get(command, "")
             if line:
-                out.append(f"    %% psl> {line}")
+                shown = "".join(c if c.isprintable() else f"\\x{ord(c):02x}" for c in line)
+                out.append(f"    %% psl> {shown}")
         if step.arrow:
             out.append(f"    {ids[step.src]}->>{ids[step.dst]}: {_text(step.label)}")
         else:

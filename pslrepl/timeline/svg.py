@@ -6,7 +6,7 @@ directory) as the transcript placeholders, so a replayed transcript draws the sa
 
 from __future__ import annotations
 
-from html import escape
+from html import escape as _html_escape
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -27,6 +27,16 @@ _COLOUR = {
     "error": "#c0262d", "trunc": "#b36b00", "exit": "#7a5c00", "sent": "#a0407a",
     "signal": "#a0407a", "close": "#777777",
 }  # fmt: skip
+
+
+# XML 1.0 allows no control character but tab, LF and CR: a typed or pasted line, or a
+# peer's words, may hold one (an escape sequence), which would make the file unreadable.
+_CONTROL = {c: f"\\x{c:02x}" for c in (*range(0x00, 0x09), 0x0B, 0x0C, *range(0x0E, 0x20), 0x7F)}
+
+
+def escape(text: str) -> str:
+    """``text`` for XML and HTML: markup escaped, control characters as \\xNN."""
+    return _html_escape(text.translate(_CONTROL))
 
 
 def placeholders(namer: Namer | None, text: str) -> str:
