@@ -311,3 +311,17 @@ def test_the_plugin_works_under_pytest_xdist(tmp_path: Path) -> None:
     assert "(0.5 s, #! timeout on line 1): cancelled" in done.stdout
     assert "-bye" in done.stdout and "+hi" in done.stdout
     assert "exec:no-such-program-psl: no no-such-program-psl on PATH" in done.stdout
+
+
+def test_a_check_that_dies_is_named_and_the_rest_are_checked(tmp_path: Path) -> None:
+    """A transcript that kills its own check (SIGKILL: nothing can report it) is an
+    error naming it; the checks beside it go on."""
+    dies = tmp_path / "dies.psl"
+    dies.write_text('psl> py "import os, signal; os.kill(os.getpid(), signal.SIGKILL)"\n')
+    good = tmp_path / "good.psl"
+    good.write_text("psl> echo hi\nhi\n")
+    done = run_cli("--check", "--jobs", "2", str(dies), str(good))
+    assert done.returncode == 2
+    assert done.stdout == f"{good}: pass (1 commands)\n"
+    assert done.stderr == (f"pslrepl: {dies}: its check ended (signal 9) before it said how "
+                           "it went\n")  # fmt: skip

@@ -93,6 +93,10 @@ def check_parallel(
                         while view:
                             view = view[os.write(write_end, view) :]
                         status = 0
+                    except Exception:  # a bug: shown as a serial check would show it
+                        import traceback
+
+                        traceback.print_exc()
                     finally:
                         os._exit(status)  # never the parent's clean-up, nor its buffers
                 os.close(write_end)
