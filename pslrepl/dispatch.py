@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import time
+
 from pslrepl.commandspec import parse_args
-from pslrepl.errors import PslError, Timeout, describe_oserror
-from pslrepl.invocation import Invocation
+from pslrepl.errors import PslError, describe_oserror
+from pslrepl.invocation import REFUSED, CommandRecord, Invocation
 from pslrepl.parsing import tokenize
 from pslrepl.render import plural, render
 
@@ -85,6 +87,13 @@ class CommandTable:
         return list(found)
 
 
+def _text_of(tokens: list[Token], line: str) -> str:
+    """The command's own part of the line (``a`` of ``a; b``)."""
+    if not tokens:
+        return line
+    return line[min(t.start for t in tokens) : max(t.end for t in tokens)]
+
+
 class Dispatcher:
     """Runs lines against a session; the one place exceptions become ``error:`` lines."""
 
@@ -158,6 +167,7 @@ class Dispatcher:
 
     def run_tokens(self, tokens: list[Token], line: str) -> bool:
         ctx: Invocation | None = None
+        failure: BaseException | None = None  # what a pitfall note may read (an errno)
         try:
             ctx = self.prepare(self.expand(tokens), line)
             ctx.command.handler(ctx)
@@ -167,37 +177,34 @@ class Dispatcher:
             return True
         except KeyboardInterrupt:
             self._interrupted = True
-            if ctx is not None:
-                self.show(ctx)
-            self.error("cancelled by Ctrl-C; everything else carries on")
-        except Timeout as exc:
-            if ctx is not None:
-                self.show(ctx)
-            self.error(str(exc))
-            self.notes(ctx, exc)
-        except PslError as exc:
-            if ctx is not None:
-                self.show(ctx)
-            self.error(str(exc))
-            self.notes(ctx, exc)
+            message = "cancelled by Ctrl-C; everything else carries on"
+        except PslError as exc:  # Timeout too
+            message, failure = str(exc), exc
         except OSError as exc:
-            if ctx is not None:
-                self.show(ctx)
-            self.error(f"{ctx.command.name if ctx else 'command'}: {describe_oserror(exc)}")
-            self.notes(ctx, exc)
+            where = ctx.command.name if ctx else "command"
+            message, failure = f"{where}: {describe_oserror(exc)}", exc
         except Exception as exc:  # a bug of ours: still one line, and the shell goes on
-            if ctx is not None:
-                self.show(ctx)
             where = ctx.command.name if ctx else "command"
             if isinstance(exc, UnicodeError) and "idna" in str(exc):
                 # Socket calls encode host names for DNS: a name like a..b is the user's.
-                self.error(f"{where}: that host name can't be looked up ({exc}): check it for "
-                           "empty or over-long parts (a..b), or give an IP address")  # fmt: skip
+                message = (f"{where}: that host name can't be looked up ({exc}): "
+                           "check it for empty or over-long parts (a..b), or give an IP "
+                           "address")  # fmt: skip
             else:
-                self.error(f"internal error in {ctx.command.name if ctx else 'dispatch'}: "
+                message = (f"internal error in {ctx.command.name if ctx else 'dispatch'}: "
                            f"{type(exc).__name__}: {exc}; please report it")  # fmt: skip
         if ctx is not None:
-            self.session.history.append(ctx.record_of(ok=False))
+            self.show(ctx)
+        self.error(message)
+        # The failed command stays in the history with what the shell said (export and
+        # timeline read it); a line refused before any handler ran is kept as refused.
+        if ctx is not None:
+            record = ctx.record_of(ok=False, error=message)
+        else:
+            record = CommandRecord(_text_of(tokens, line), REFUSED, (), False, time.time())
+            record.error = message
+        self.session.history.append(record)
+        self.notes(ctx, failure)
         return False
 
     def prepare(self, tokens: list[Token], line: str) -> Invocation:
@@ -213,7 +220,7 @@ class Dispatcher:
         values, argv = parse_args(cmd, tokens[used:], self.session)
         ctx = Invocation(self.session, cmd, values, argv, line, self)
         ctx.arg_tokens = list(tokens[used:])
-        ctx.text = line[min(t.start for t in tokens) : max(t.end for t in tokens)]
+        ctx.text = _text_of(tokens, line)
         return ctx
 
     def unknown(self, words: list[str]) -> str:
@@ -263,3 +270,6 @@ class Dispatcher:
         lines += pitfalls.after(self.session)
         if lines:
             self.session.printer.write([[("note", line)] for line in lines])
+            last = self.session.history.last()
+            if last is not None:  # said after the command's output: it is the command's
+                last.notes.extend(lines)

@@ -46,17 +46,21 @@ def test_set_explain_on_shows_the_same_lines_as_it_goes(shell: Shell) -> None:
 
 def test_history_numbers_every_command_and_marks_failures(shell: Shell) -> None:
     shell.ok("echo one; echo two")
-    shell.fails("recv nosuch")  # refused by the parser: no command ran, nothing kept
+    shell.fails("recv nosuch")  # refused by the parser: kept as what the user typed
     shell.fails("sleep -1")
     shell.ok("tcp listen srv 0")
     out = shell.ok("history")
     assert out.splitlines() == [
         "   1  echo one",
         "   2  echo two",
-        "   3  tcp listen srv 0",
+        "   3  recv nosuch  (failed)",
+        "   4  sleep -1  (failed)",
+        "   5  tcp listen srv 0",
     ]
+    assert shell.ok("explain 3").splitlines() == ["# 3: recv nosuch  (failed)",
+                                                  "# no stdlib calls"]  # fmt: skip
     # explain alone passes over history and explain themselves.
-    assert shell.ok("explain").splitlines()[0] == "# 3: tcp listen srv 0"
+    assert shell.ok("explain").splitlines()[0] == "# 5: tcp listen srv 0"
     assert shell.ok("explain 1").splitlines() == ["# 1: echo one", "# no stdlib calls"]
     assert shell.ok("history --last 1").splitlines() == ["   6  explain 1"]
 
