@@ -120,6 +120,9 @@ def _send(script: Script, record: CommandRecord, *, newline: bool) -> None:
     # One send, as the shell makes: it may take fewer bytes than given (sendall loops).
     data = data_of(script, record, newline=newline)
     if not (record.values.get("timeout") or record.values.get("file")):
+        if "\n" in data:  # a long literal, in parentheses of its own
+            script.add(f"data = {data}")
+            data = "data"
         script.add(f"n = {v}.send({data})")
         script.add(f'print(f"{name}: sent {script.bytes_said("n")}")')
         return
