@@ -54,9 +54,9 @@ NOTES = {
     "epipe": "the peer has closed its socket: the first send after that still succeeds "
     "and draws an RST, the next fails with EPIPE (a program that leaves SIGPIPE at its "
     "default is killed by it instead; Python ignores SIGPIPE, so it gets the error)",
-    "econnreset": "the peer closed its socket with unread data, or its kernel had "
-    "nothing for what arrived, and answered with RST: the connection is gone, and what "
-    "was in flight with it",
+    "econnreset": "the peer reset the connection (RST): it closed its socket with data "
+    "unread or with SO_LINGER 0, or its kernel had no socket for what arrived; the "
+    "connection is gone, and what was in flight with it",
     "sigpipe": "a child that writes to a pipe or socket nobody reads any more is killed "
     "by SIGPIPE (the default action); a program that ignores SIGPIPE gets EPIPE instead",
     "msg-trunc": "one recv reads one whole datagram or what fits: the rest of it is "

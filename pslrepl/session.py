@@ -64,6 +64,7 @@ class Session:
         self._on_close: dict[str, Callable[[], None]] = {}  # in the order registered
         self.socket_watcher: Any = None
         self.test_ca: Any = None  # the session's TLS test CA, made on first use
+        self.lab: Any = None  # the lab `lab load` brought up last (pslrepl.labs), for reset
 
     @property
     def tmp(self) -> str:

@@ -75,8 +75,8 @@ def take_bytes(ctx: Invocation, res: Sock, n: int, *, peek: bool = False) -> byt
     MSG_PEEK: looked at, left in the kernel). b'' at EOF."""
     if res.held:
         return res.take_held(n, peek=peek)
-    if res.held_error is not None:
-        exc, res.held_error = res.held_error, None
+    exc = res.take_error()  # a reset a read ahead met: logged as met here (timeline)
+    if exc is not None:
         raise socket_error(res.name, exc, op="recv")
     if not res.tls:
         return _recv_once(ctx, res, n, socket.MSG_PEEK if peek else 0)
