@@ -229,9 +229,8 @@ def _relay(script: Script, record: CommandRecord) -> None:
             b_expr = f'f"tcp:{{addr({target})}}"'
         script.add(f'    """{b}: a connection, when the first client comes."""',
                    f"    other = socket.create_connection({target})",
-                   "    return other.recv, other.sendall, "
-                   "lambda: other.shutdown(socket.SHUT_WR), "
-                   "lambda: other.shutdown(socket.SHUT_RDWR)")  # fmt: skip
+                   "    return (other.recv, other.sendall, lambda: other.shutdown(socket.SHUT_WR),",
+                   "            lambda: other.shutdown(socket.SHUT_RDWR))")  # fmt: skip
     script.add("", "")
     script.add(f"{v} = Relay({v}_a, {b_expr}, {opener})")
     script.add(wrapped_print(f"{name}: relaying {{{v}.where}} <-> {{{v}.name}}", f=True))
