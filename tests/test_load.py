@@ -4,12 +4,11 @@ against echo servers of every model and http servers, and errors when a server d
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.helpers import Shell, make_shell
+from tests.helpers import Shell
 from tests.test_servers import said, until
 
 DROPPER = """
@@ -28,29 +27,6 @@ class EchoThree(socketserver.BaseRequestHandler):
             self.request.sendall(got)
         self.request.recv(64)
 """
-
-
-@pytest.fixture
-def shell(monkeypatch: pytest.MonkeyPatch) -> Iterator[Shell]:
-    """A shell with this `load` (until labs.py hands its `load FILE` over to it, the two
-    can't both be in the command table: see /work/notes/F-needs.md)."""
-    import importlib
-
-    from pslrepl import commands
-
-    modules = list(commands.MODULES)
-    if "load" not in modules:
-        labs = importlib.import_module("pslrepl.commands.labs") if "labs" in modules else None
-        if labs is not None and any(c.name == "load" for c in labs.COMMANDS):
-            modules.remove("labs")
-        modules.append("load")
-        monkeypatch.setattr(commands, "MODULES", tuple(modules))
-    sh = make_shell()
-    sh.session.settings.timeout = 5.0
-    try:
-        yield sh
-    finally:
-        sh.close()
 
 
 def field(out: str, name: str) -> str:
@@ -148,7 +124,7 @@ def test_bad_targets_and_options_are_one_line(shell: Shell, tmp_path: Path) -> N
     shell.fails("load w --requests 5 --duration 1")  # one or the other
     lab = tmp_path / "lab.toml"
     lab.write_text("")
-    assert "is a lab file" in shell.fails(f"load {lab} --conns 3")
+    assert f"`lab load {lab}` brings it up" in shell.fails(f"load {lab}")
 
 
 def test_progress_is_shown_while_it_runs_when_events_are_live(shell: Shell) -> None:

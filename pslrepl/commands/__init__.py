@@ -16,7 +16,7 @@ MODULES = (
     "signal_wait", "sockets", "socket_steps", "socket_fromfd", "sending", "receiving",
     "socket_buffers",
     "socket_files", "socket_settings", "socket_queries", "lookups", "servers", "serve_admin",
-    "serve_requests",
+    "serve_requests", "load",
     "relays", "link", "attach", "tls", "tls_unwrap", "tls_ca", "tls_steps",
     "timeline",
 )  # fmt: skip

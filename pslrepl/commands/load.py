@@ -24,7 +24,7 @@ BOTTLENECK = 0.9  # the generator's CPU over its run time: past this, it is the 
 
 
 def is_lab_file(ctx: Invocation, target: str) -> bool:
-    """`load FILE` brings up a lab (labs.py); any other TARGET is a load test."""
+    """A lab file, which `lab load` brings up (labs.py); any other TARGET is a server."""
     import os
 
     if target in ctx.session.registry or target.startswith(("http://", "unix:")):
@@ -34,7 +34,7 @@ def is_lab_file(ctx: Invocation, target: str) -> bool:
 
 @COMMANDS.command(
     "load",
-    "round trips against a server from a process of its own (or: bring up a lab FILE)",
+    "round trips against a server from a process of its own: rate, latency, errors",
     args=(Arg("TARGET", ADDRESS),),
     opts=(
         Opt("--conns", "connections at once (10)", "N", kind=Int(1, 10_000)),
@@ -75,8 +75,8 @@ def is_lab_file(ctx: Invocation, target: str) -> bool:
     "process of its own, so it does not compete with the shell's servers for the GIL; "
     "it says when it used most of a CPU, for then it, not the server, set the pace. "
     "Errors are counted by kind (refused, reset, closed mid-answer, wrong bytes, "
-    "HTTP 4xx/5xx, timeout after 10 s) and the connection is opened again. `load FILE` "
-    "(a .toml file `save` wrote) brings up a lab instead.",
+    "HTTP 4xx/5xx, timeout after 10 s) and the connection is opened again. A lab file "
+    "(.toml) is `lab load`'s.",
 )
 def _load(ctx: Invocation) -> None:
     import json
@@ -122,17 +122,9 @@ def _load(ctx: Invocation) -> None:
 
 
 def _lab(ctx: Invocation) -> None:
-    """`load FILE`: the classroom's labs (commands/labs.py) bring it up."""
-    given = [o for o in ("conns", "requests", "duration", "size", "rate") if ctx[o] is not None]
-    if given:
-        raise UsageError(f"load: --{given[0]} is for a load test; {ctx['target']} is a lab "
-                         "file, brought up as it is")  # fmt: skip
-    from pslrepl.commands import labs
-
-    load_lab = getattr(labs, "load_lab", None)
-    if load_lab is None:
-        raise PslError("load: bringing up a lab FILE is not ready in this build yet")
-    load_lab(ctx, ctx["target"])
+    """`load FILE`: a lab is brought up by `lab load` (commands/labs.py)."""
+    raise UsageError(f"load: {ctx['target']} is a lab file: `lab load {ctx['target']}` "
+                     "brings it up; load TARGET measures a server")  # fmt: skip
 
 
 def _config(ctx: Invocation) -> dict[str, Any]:

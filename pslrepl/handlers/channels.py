@@ -10,6 +10,7 @@ import time
 from pslrepl.handlers.chat import LINE_LIMIT
 from pslrepl.handlers.selecting import HIGH_WATER, Channel
 from pslrepl.handlers.simple import chargen_line
+from pslrepl.handlers.web_channel import HttpChannel
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -233,13 +234,5 @@ CHANNELS: dict[str, type[Channel]] = {
     "chargen": ChargenChannel,
     "chat": ChatChannel,
     "forward": ForwardChannel,
+    "http": HttpChannel,
 }
-
-
-def _http() -> None:
-    from pslrepl.handlers.web_channel import HttpChannel
-
-    CHANNELS["http"] = HttpChannel
-
-
-_http()

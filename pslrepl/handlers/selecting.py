@@ -163,7 +163,7 @@ class SelectorLoop:
         self._wake_w.setblocking(False)
         self.sel.register(self._wake_r, selectors.EVENT_READ, None)
         self.sel.register(server.socket, selectors.EVENT_READ, self)
-        self.make = channel_class(server.RequestHandlerClass)
+        self.make = channel_class(server.psl_channels, server.RequestHandlerClass)
 
     def wake(self) -> None:
         try:
@@ -286,12 +286,10 @@ class SelectorLoop:
                 self.lost(channel, TimeoutError("idle"))
 
 
-def channel_class(handler: type[Any]) -> type[Channel]:
+def channel_class(channels: dict[str, type[Channel]], handler: type[Any]) -> type[Channel]:
     """The channel that does what a built-in stream handler does."""
-    from pslrepl.handlers.channels import CHANNELS
-
     name = getattr(handler, "name", "")
-    make = CHANNELS.get(name.split(":")[0] if ":" in name else name)
+    make = channels.get(name.split(":")[0] if ":" in name else name)
     if make is None:
         raise LookupError(f"no --selectors channel for handler {name!r}")
     return make
@@ -305,6 +303,7 @@ class SelectorsMixIn:
     socket: socket.socket
     RequestHandlerClass: Any
     psl: Any
+    psl_channels: dict[str, type[Channel]] = {}  # by handler name (handlers.channels)
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

@@ -57,9 +57,11 @@ def server_class(base: type[socketserver.BaseServer], mode: str, *, tls: Any = N
     elif mode == "forking":
         mixins = (socketserver.ForkingMixIn,)
     elif mode == "selectors":
+        from pslrepl.handlers.channels import CHANNELS
         from pslrepl.handlers.selecting import SelectorsMixIn
 
-        mixins = (SelectorsMixIn,)
+        # Its channels, one per built-in handler, given here: selecting.py can't import them.
+        mixins = (type("SelectorsMixIn", (SelectorsMixIn,), {"psl_channels": CHANNELS}),)
 
     class PslServer(*mixins, base):  # type: ignore[misc,valid-type]
         # As socketserver has it (False) unless --reuse-address: the lesson is that a
