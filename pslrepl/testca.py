@@ -8,6 +8,7 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
 
+    from pslrepl.invocation import Invocation
     from pslrepl.tls_resume import Remembered
 
 SERVER_NAMES = ("localhost", "127.0.0.1", "::1")
@@ -70,3 +71,28 @@ def session_ca(session: Any) -> TestCA:
     ca = session.test_ca
     assert isinstance(ca, TestCA)
     return ca
+
+
+def named_ca(ctx: Invocation) -> TestCA:
+    """The session's test CA for a command that calls it: its trustme objects are named
+    ``ca`` and ``server_cert`` in the command's explain lines, and the command that made
+    them shows the calls that did (so every later line that names them has them bound)."""
+    from pslrepl.invocation import Shown
+
+    made = ctx.session.test_ca is None
+    ca = session_ca(ctx.session)
+    ctx.name(ca.ca, "ca")
+    ctx.name(ca.server_cert, "server_cert")
+    if made:
+        ctx.record("trustme.CA", "organization_name='pslrepl session test CA'",
+                   Shown("<trustme.CA>", ca.ca))  # fmt: skip
+        ctx.record("CA.issue_cert", ", ".join(repr(n) for n in SERVER_NAMES),
+                   Shown("<trustme.LeafCert>", ca.server_cert), on=ca.ca)  # fmt: skip
+    return ca
+
+
+def trust_session_ca(ctx: Invocation, context: ssl.SSLContext) -> None:
+    """``context`` trusts the session's test CA: trustme's CA.configure_trust, recorded."""
+    ca = named_ca(ctx)
+    ca.trust(context)
+    ctx.record("CA.configure_trust", "context", on=ca.ca)

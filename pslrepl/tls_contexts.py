@@ -209,7 +209,7 @@ def client_context(ctx: Invocation) -> tuple[ssl.SSLContext, str]:
     import ssl
 
     from pslrepl.resources.calls import traced
-    from pslrepl.testca import session_ca
+    from pslrepl.testca import trust_session_ca
 
     values = ctx.values
     if values.get("server_hostname") == "":
@@ -235,10 +235,7 @@ def client_context(ctx: Invocation) -> tuple[ssl.SSLContext, str]:
     note = f"verified against {cafile}" if cafile else (
         "verified against the system CAs and the session's test CA")  # fmt: skip
     if not cafile:
-        session_ca(ctx.session).trust(context)
-        ctx.record("SSLContext.load_verify_locations", "cadata=TEST_CA_PEM", on=context,
-                   exact=False, note="trustme's CA.configure_trust: the session's test CA "
-                   "(`ca export DIR` writes its PEM)")  # fmt: skip
+        trust_session_ca(ctx, context)  # `ca export DIR` writes its PEM
     if values.get("insecure"):
         context.check_hostname = False
         context.verify_mode = ssl.CERT_NONE
@@ -262,7 +259,7 @@ def server_context(ctx: Invocation, *, what: str = "") -> tuple[ssl.SSLContext, 
     import ssl
 
     from pslrepl.resources.calls import traced, traced_as
-    from pslrepl.testca import session_ca
+    from pslrepl.testca import named_ca, trust_session_ca
 
     values = ctx.values
     name = what or ctx.command.name
@@ -279,10 +276,9 @@ def server_context(ctx: Invocation, *, what: str = "") -> tuple[ssl.SSLContext, 
     if subject:
         note = f"server side, with {values['cert']} ({subject})"
     else:
-        session_ca(ctx.session).server_cert.configure_cert(context)
-        ctx.record("SSLContext.load_cert_chain", "'localhost.pem', 'localhost.key'",
-                   on=context, exact=False, note="trustme's LeafCert.configure_cert: the "
-                   "session test CA's certificate for localhost, 127.0.0.1 and ::1")  # fmt: skip
+        leaf = named_ca(ctx).server_cert
+        leaf.configure_cert(context)
+        ctx.record("LeafCert.configure_cert", "context", on=leaf)
         note = "server side, with the session test CA's certificate"
     if verify:
         context.verify_mode = ssl.CERT_REQUIRED if verify == "required" else ssl.CERT_OPTIONAL
@@ -303,10 +299,7 @@ def server_context(ctx: Invocation, *, what: str = "") -> tuple[ssl.SSLContext, 
                                f"{describe_oserror(exc)}") from None  # fmt: skip
             trusted = client_ca
         else:
-            session_ca(ctx.session).trust(context)
-            ctx.record("SSLContext.load_verify_locations", "cadata=TEST_CA_PEM", on=context,
-                       exact=False, note="trustme's CA.configure_trust: the session's test "
-                       "CA")  # fmt: skip
+            trust_session_ca(ctx, context)
             trusted = "the session's test CA"
         note += f"; client certificates {verify}, trusting {trusted}"
         mark(context, psl_trusted=trusted)
