@@ -7,6 +7,7 @@ import hashlib
 import socket
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -386,3 +387,16 @@ def test_ctrl_c_ends_a_shell_whose_relay_holds_data_at_once() -> None:
                 shell.wait()
             if shell.stdout is not None:
                 shell.stdout.close()
+
+
+def test_a_toxic_acting_is_shown_live_above_the_prompt(tmp_path: Path) -> None:
+    from tests.terminal import Terminal
+
+    term = Terminal(tmp_path, cols=110)
+    try:
+        term.run("serve e tcp 0 --handler echo --threading; relay r tcp-listen:0 e --link "
+                 "'latency delay=200ms'", "r: linked latency")  # fmt: skip
+        term.run("tcp connect c r; sendline c hi", "c: sent 3 bytes")
+        term.wait_for("[r] latency: held 3 bytes 200 ms")
+    finally:
+        term.close()
