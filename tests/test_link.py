@@ -400,3 +400,13 @@ def test_a_toxic_acting_is_shown_live_above_the_prompt(tmp_path: Path) -> None:
         term.wait_for("[r] latency: held 3 bytes 200 ms")
     finally:
         term.close()
+
+
+def test_tab_offers_toxics_then_their_keys(shell: Shell) -> None:
+    from tests.helpers import complete
+
+    shell.ok("serve web tcp 0 --handler echo --threading; relay r tcp-listen:0 web")
+    assert complete(shell, "link r sl") == ["slicer", "slow_close"]
+    assert complete(shell, "link r slicer ") == ["size=", "variation=", "delay="]
+    assert complete(shell, "link r slicer size=3 ") == ["variation=", "delay="]
+    assert complete(shell, "relay q tcp-listen:0 udp-") == ["udp-listen:"]

@@ -5,14 +5,22 @@ from __future__ import annotations
 from pslrepl.commands.groups import SERVERS
 from pslrepl.commandspec import Arg, Commands, Opt
 from pslrepl.errors import UsageError
-from pslrepl.kinds import INT, Choice, ResourceOf
+from pslrepl.kinds import INT, Choice, Kind, ResourceOf
 from pslrepl.results import Table
 
 COMMANDS = Commands(SERVERS)
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from collections.abc import Iterable
+    from typing import Any
+
     from pslrepl.invocation import Invocation
+    from pslrepl.kinds import Completing
+
+# What a key's value looks like, for the completion menu.
+VALUE_SAYS = {"time": "a time: 100ms, 1s", "rate": "bytes a second: 64KiB/s",
+              "size": "bytes: 10, 4KiB", "prob": "a probability: 0.3"}  # fmt: skip
 
 
 def _kinds() -> tuple[str, ...]:
@@ -21,8 +29,26 @@ def _kinds() -> tuple[str, ...]:
     return tuple(KINDS)
 
 
+class Setting(Kind):
+    """A toxic's KEY=VALUE: Tab offers the keys of the toxic named before it."""
+
+    name = "setting"
+
+    def complete(self, ask: Completing, prefix: str) -> Iterable[Any]:
+        from pslrepl.resources.toxics import KINDS
+
+        kind = next((w for w in ask.args if w in KINDS), None)
+        if kind is None or "=" in prefix:
+            return ()
+        given = {w.partition("=")[0] for w in ask.args}
+        spec = KINDS[kind]
+        keys = [f"{k}=" for k in spec if k not in given]
+        return ask.words(keys, prefix, lambda key: VALUE_SAYS[spec[key[:-1]][0]])
+
+
 RELAY = ResourceOf("relay")
 TOXIC = Choice(_kinds)
+SETTING = Setting()
 
 
 @COMMANDS.command(
@@ -31,7 +57,7 @@ TOXIC = Choice(_kinds)
     args=(
         Arg("RELAY", RELAY),
         Arg("TOXIC", TOXIC, optional=True),
-        Arg("KEY=VALUE", optional=True, many=True),
+        Arg("KEY=VALUE", SETTING, optional=True, many=True),
     ),
     opts=(
         Opt(
