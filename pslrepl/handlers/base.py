@@ -10,6 +10,8 @@ if TYPE_CHECKING:
     from typing import Any, ClassVar
 
 CHUNK = 65536
+RECV = socket.socket.recv
+SENDALL = socket.socket.sendall
 
 
 class Described:
@@ -38,19 +40,38 @@ class Tracked(Described, socketserver.BaseRequestHandler):
     socket (CountedSocket), and sees arrivals and departures itself."""
 
     server: Any
+    plain = False  # a plain counting socket: recv and send count here, in one step
 
     def setup(self) -> None:
         self.psl = self.server.psl  # the Server resource
+        from pslrepl.resources.counting import CountedSocket
+
+        request = self.request
+        # Not TLS (an SSLSocket's recv decrypts), and counted (its server set psl_conn).
+        self.plain = type(request) is CountedSocket and request.psl_conn is not None
 
     @property
     def stream(self) -> socket.socket:
         return self.request
 
     def recv(self) -> bytes:
-        return self.stream.recv(CHUNK)
+        if not self.plain:
+            return self.stream.recv(CHUNK)
+        # The socket's own recv, counted here: CountedSocket's method, a Python call
+        # between, costs as much as the system call for a round trip's few bytes.
+        request = self.request
+        data = RECV(request, CHUNK)
+        if data:
+            request.psl_server.traffic(request.psl_conn, "in", data)
+        return data
 
     def send(self, data: bytes) -> None:
-        self.stream.sendall(data)
+        if not self.plain:
+            self.stream.sendall(data)
+            return
+        request = self.request
+        request.psl_server.traffic(request.psl_conn, "out", data)  # first, as sendall's
+        SENDALL(request, data)
 
 
 class DatagramTracked(socketserver.BaseRequestHandler):
