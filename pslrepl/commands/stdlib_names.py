@@ -13,8 +13,12 @@ ANSWERS = {
     # subprocess
     "Popen": "subprocess.Popen: `spawn` starts one and keeps it under a NAME (`py p` is "
     "the Popen); `run` starts one and waits for it",
-    "bufsize": "Popen's bufsize: `spawn` reads a child's pipes unbuffered itself, so it "
-    "is left at its default; `py` can pass it to subprocess.Popen",
+    "bufsize": "Popen's bufsize: `spawn --bufsize N` passes it (0 unbuffered, 1 line "
+    "buffered with --text); the shell reads a child's pipes unbuffered itself",
+    "pass_fds": "Popen's pass_fds: `spawn NAME --pass SOCKET -- ARGV` keeps the socket "
+    "open in the child at the same number, told in env PSL_FD",
+    "DEVNULL": "subprocess.DEVNULL: `spawn --stdin devnull`, `--stdout devnull`, "
+    "`--stderr devnull`",
     "preexec_fn": "Popen's preexec_fn: the shell sets what children need without it "
     "(start_new_session=True); `py` can pass one to subprocess.Popen",
     "env": "Popen's env: `run --env K=V` and `spawn --env K=V` add to the environment",
@@ -33,15 +37,14 @@ ANSWERS = {
     "returncode": "Popen.returncode: `poll NAME` and `wait NAME` set it, `ps` and `info "
     "NAME` show it (negative: the signal that ended the child)",
     "PIPE": "subprocess.PIPE: `spawn` gives every child pipes (stdin=PIPE, stdout=PIPE, "
-    "stderr=PIPE), which `write`, `read` and `communicate` use",
-    "STDOUT": "subprocess.STDOUT: `spawn --merge-stderr` passes stderr=STDOUT",
-    "call": "subprocess.call: `run -- ARGV` runs a program to completion and shows its "
-    "exit status, which is what call returns",
-    "check_call": "subprocess.check_call: `run --check -- ARGV` fails on a non-zero status, "
-    "as check_call raises CalledProcessError",
-    "check_output": "subprocess.check_output: `run --check -- ARGV` shows the output and "
-    "fails on a non-zero status, as check_output raises CalledProcessError",
-    "CalledProcessError": "what check=True raises: `run --check` fails with its status",
+    "stderr=PIPE), which `write`, `read` and `communicate` use; `spawn a --stdout pipe` "
+    "keeps one for the next child's `--stdin a` (a pipeline)",
+    "STDOUT": "subprocess.STDOUT: `spawn --stderr stdout` (or `--merge-stderr`) passes "
+    "stderr=STDOUT",
+    "CalledProcessError": "what check=True raises: `check_call`, `check_output` and "
+    "`run --check` fail with its status (and the output it had)",
+    "TimeoutExpired": "what timeout= raises: `call`, `check_call`, `check_output` and `run` "
+    "--timeout S kill the child, reap it and fail with it",
     # socket (socket, bind, listen, connect, connect_ex, getsockname, getpeername,
     # gettimeout, fileno, recv_into, recvfrom_into, makefile and fromfd are commands)
     "close": "socket.close and friends: `close NAME` closes any resource",
