@@ -150,3 +150,49 @@ def test_the_generator_says_when_it_was_the_bottleneck() -> None:
         "may be faster than this; fewer --conns, or a load client in C (bench/echo.py), tell"
     ]
     assert not [r for r in summary(config, {**done, "cpu": 1.0}) if isinstance(r, Text)]
+
+
+def test_ctrl_c_ends_the_generator_and_the_shell_carries_on(shell: Shell) -> None:
+    import os
+    import signal
+    import threading
+    import time
+
+    from tests.helpers import child_pids
+
+    shell.ok("serve e tcp 0 --handler echo --selectors")
+    shell.session.watchdog.start()  # a baseline with the session's watchdog in it
+    before = child_pids()
+
+    def interrupt_once_it_runs() -> None:
+        deadline = time.monotonic() + 20
+        while not child_pids() - before and time.monotonic() < deadline:
+            time.sleep(0.01)  # polling for the generator to exist: bounded
+        os.kill(os.getpid(), signal.SIGINT)
+
+    helper = threading.Thread(target=interrupt_once_it_runs)
+    helper.start()
+    try:
+        assert "cancelled by Ctrl-C" in shell.fails("load e --duration 60")
+    finally:
+        helper.join()
+    assert child_pids() == before  # ended and reaped
+    assert shell.ok("load e --requests 10 --conns 1").startswith("target:")
+
+
+def test_the_generator_ends_when_the_shell_does() -> None:
+    """kill -9 of the shell closes the generator's stdin: it stops, says what it did."""
+    import json
+    import subprocess
+    import sys
+
+    config = {"host": "127.0.0.1", "port": 9, "http": False, "size": 64, "conns": 1,
+              "duration": 600}  # fmt: skip
+    gen = subprocess.Popen([sys.executable, "-m", "pslrepl.loadgen", json.dumps(config)],
+                           stdin=subprocess.PIPE, stdout=subprocess.PIPE)  # fmt: skip
+    assert gen.stdin is not None and gen.stdout is not None
+    gen.stdin.close()
+    out = gen.stdout.read()  # to its end: the generator has exited
+    assert gen.wait(timeout=20) == 0
+    gen.stdout.close()
+    assert json.loads(out.splitlines()[-1])["done"] is True
