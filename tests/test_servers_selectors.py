@@ -244,3 +244,25 @@ def test_a_unix_server_and_stop_with_clients_still_connected(shell: Shell, tmp_p
 def test_what_selectors_does_not_serve_is_one_line(shell: Shell, line: str, says: str) -> None:
     assert says in shell.fails(line)
     assert "s" not in shell.session.registry.names()
+
+
+def test_a_bug_in_a_channel_is_reported_and_the_loop_goes_on(
+    shell: Shell, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from pslrepl.handlers.channels import EchoChannel
+
+    def broken(self: EchoChannel, data: bytes) -> None:
+        raise ValueError("injected: " + data.decode())
+
+    shell.ok("serve s tcp 0 --handler echo --selectors")
+    with monkeypatch.context() as patch:
+        patch.setattr(EchoChannel, "received", broken)  # a bug of ours, injected
+        with connect(shell, "s") as c:
+            c.sendall(b"boom")
+            assert read_to_eof(c) == b""  # that client is closed
+            me = f"127.0.0.1:{c.getsockname()[1]}"
+    until(shell, said(shell, "s", f"the handler raised while serving {me}"))
+    assert "ValueError: injected: boom" in shell.ok("log s")
+    with connect(shell, "s") as c:  # the loop goes on
+        assert send_and_read(c, b"again\0") == b"again\0"
+    assert "handler errors: 1\n" in shell.ok("info s")

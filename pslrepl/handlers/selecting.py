@@ -201,7 +201,7 @@ class SelectorLoop:
                         if events & selectors.EVENT_WRITE and target.mask:
                             target.on_write()
                     except Exception:  # a bug of ours: its traceback; the loop goes on
-                        self._raised(target, target.sock)
+                        self._raised(target, "")
             if idle and self.now >= next_sweep:
                 next_sweep = self.now + IDLE_SWEEP
                 self._sweep(idle)
@@ -242,9 +242,8 @@ class SelectorLoop:
                 self._raised(channel, client_address)
 
     def _raised(self, channel: Channel, client_address: Any) -> None:
-        """A channel's bug: reported as a handler's, and that client closed."""
-        if not isinstance(client_address, tuple | str):
-            client_address = ""  # the channel's socket: its Connection names the client
+        """A channel's bug: reported as a handler's (its Connection names the client),
+        and that client closed."""
         self.psl.handler_raised(channel.sock, client_address)
         self.drop(channel)
 
