@@ -131,7 +131,7 @@ def _failed(ctx: Invocation, rc: int, args: list[str] | str, output: bytes, err:
 
 @COMMANDS.command(
     "call",
-    "run a program to its end and show the status call returns (subprocess.call)",
+    "run a program to its end and show the status subprocess.call returns",
     rest=True,
     opts=OPTS,
     calls=("subprocess.call",),
@@ -163,7 +163,7 @@ def _returned(ctx: Invocation, rc: int) -> None:
 
 @COMMANDS.command(
     "check_call",
-    "run a program to its end; a non-zero status raises CalledProcessError (subprocess.check_call)",
+    "run a program to its end; a non-zero status raises CalledProcessError",
     rest=True,
     opts=OPTS,
     calls=("subprocess.check_call",),
@@ -184,7 +184,7 @@ def _check_call(ctx: Invocation) -> None:
 
 @COMMANDS.command(
     "check_output",
-    "run a program to its end and show the output it returns (subprocess.check_output)",
+    "run a program to its end and show the output check_output returns",
     rest=True,
     opts=(*OPTS, SHOW_HEX, SHOW_REPR),
     calls=("subprocess.check_output",),
