@@ -100,7 +100,7 @@ def test_embedded_files_and_tmp_paths_are_the_scripts_own(tmp_path: Path):
 
 
 def test_a_send_and_a_recv_that_failed_print_the_shells_error_and_its_note(tmp_path: Path):
-    # (through a transcript: the live shell's records don't carry its error lines yet)
+    # through a transcript, as --export-py makes it
     transcript = tmp_path / "t.psl"
     transcript.write_text("".join(f"psl> {line}\n" for line in [
         "tcp listen srv 0",

@@ -105,7 +105,7 @@ def export_records(
             from pslrepl.export.script import wrapped_print
 
             script.add("# the shell refused it before making any call; what it said:",
-                       wrapped_print(record.error))  # fmt: skip
+                       wrapped_print(f"error: {record.error}"))  # fmt: skip
             _noted(script, record)
             continue
         exporter = table.get(record.command)
@@ -196,7 +196,7 @@ def _caught(script: Script, record: CommandRecord, since: int) -> None:
 
     from pslrepl.export.script import indented, wrapped_print
 
-    error = record.error
+    error = f"error: {record.error}"
     m = re.match(r"(error: (?:[\w-]+: )?)(.+?) \(E[A-Z0-9]+\)(.*)$", error)
     code = script.body[since:]
     del script.body[since:]

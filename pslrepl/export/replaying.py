@@ -65,7 +65,8 @@ def _note_errors(session: Any, line: str, before: int, said: str) -> None:
     from pslrepl.invocation import REFUSED, CommandRecord
 
     lines = said.split("\n")
-    errors = [text for text in lines if text.startswith("error: ")]
+    # (a record's error is the message, as the shell's dispatcher keeps it: no "error: ")
+    errors = [text.removeprefix("error: ") for text in lines if text.startswith("error: ")]
     records = list(session.history)[before:]
     new = [r for r in records if not r.ok]
     if not new and errors and len(session.history) == before:

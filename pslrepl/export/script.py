@@ -47,7 +47,7 @@ RESERVED = frozenset({
     # signals' and sh's exporters bind these at the top level
     "previous", "was", "now", "members", "group_members", "timer_left", "handlers", "mask",
     "info", "codes", "who", "children", "code", "job", "line", "piped", "sig_name",
-    "write_file", "show_buf", "buf", "SHOWN",
+    "write_file", "show_buf", "buf", "SHOWN", "timeouts", "served", "saved",
     "rows", "name", "child", "command", "rc", "rc_text", "state", "cert", "cipher",
     "fields", "key", "value", "name_of", "received", "report", "when", "signum",
     "message", "tls_client", "tls_context", "_", "l", "I", "O", "pathlib", "tmp", "shutil",
@@ -80,6 +80,7 @@ class Script:
         self.vars: dict[str, str] = {}  # resource name -> its Python variable
         self.commands: dict[str, str] = {}  # a child's command line, as ps shows it
         self.waited: dict[str, int] = {}  # a server's clients waited for so far
+        self.modes: dict[str, str] = {}  # a server's: sync or threading
         # The session's test CA and server certificate, PEM text ("ca", "cert", "key"),
         # when it made them: a script that serves or trusts them carries them.
         self.tls: dict[str, str] | None = None

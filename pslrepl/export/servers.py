@@ -3,7 +3,7 @@ NAME connect, stop."""
 
 from __future__ import annotations
 
-from pslrepl.export.script import wrapped_print
+from pslrepl.export.script import Unexportable, wrapped_print
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -22,8 +22,12 @@ class CountedServer:
     """What a server of the shell's adds to socketserver's: it counts its clients (wait
     for one to connect), keeps their sockets, and stop() ends every connection."""
 
+    manual = False  # served one request at a time (handle_request), no serve_forever
+
     def __init__(self, *args, **kwargs):
         self.served = 0
+        self.timeouts = 0  # handle_request calls that timed out
+        self.last_client = None
         self.open = set()
         self.changed = threading.Condition()
         super().__init__(*args, **kwargs)
@@ -31,9 +35,13 @@ class CountedServer:
     def process_request(self, request, client_address):
         with self.changed:
             self.served += 1
+            self.last_client = client_address
             self.open.add(request)
             self.changed.notify_all()
         super().process_request(request, client_address)
+
+    def handle_timeout(self):
+        self.timeouts += 1
 
     def shutdown_request(self, request):
         with self.changed:
@@ -57,7 +65,8 @@ class CountedServer:
         ends serve_forever (it waits for the handler a plain TCPServer is in); then
         server_close() closes the listening socket (and joins the handler threads)."""
         self.end_clients()
-        self.shutdown()
+        if not self.manual:  # shutdown() would wait for a serve_forever never started
+            self.shutdown()
         self.end_clients()  # any that came in between
         self.server_close()
 ''',
@@ -186,7 +195,7 @@ def _serve(script: Script, record: CommandRecord) -> None:
     v = script.var(name)
     given = [k for k in ("forking", "dir", "verify_client", "client_ca", "cert", "key",
                          "min_version", "max_version", "ciphers", "idle", "max_clients",
-                         "manual", "timeout", "queue_size", "reuse_address", "selectors")
+                         "selectors")
              if values.get(k)]  # fmt: skip
     own = handler.startswith("python:") and handler.count(":") >= 2
     if proto != "tcp" or (handler not in HANDLERS and not own) or given:
@@ -216,10 +225,10 @@ def _serve(script: Script, record: CommandRecord) -> None:
         script.use("pem_file")
     server_cls = f"{v[:1].upper()}{v[1:]}Server"
     script.add("", "", f"class {server_cls}({mixins}, socketserver.{base}):")
+    body = _class_variables(values)
     if threading_:
-        script.add("    daemon_threads = True  # a client's thread does not keep the script up")
-    else:
-        script.add("    pass")
+        body.insert(0, "daemon_threads = True  # a client's thread does not keep the script up")
+    script.add(*("    " + line for line in body or ["pass"]))
     script.add("", "")
     if tls:
         script.add("tls_context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)")
@@ -227,12 +236,57 @@ def _serve(script: Script, record: CommandRecord) -> None:
         script.add("    tls_context.load_cert_chain(cert, key)  # ssl reads them from files only")
         script.add(f"{server_cls}.tls_context = tls_context")
     script.add(f"{v} = {server_cls}({address!r}, {cls})")
-    script.add(f"threading.Thread(target={v}.serve_forever, daemon=True).start()")
     label = handler + (" over TLS" if tls else "")
-    script.add(wrapped_print(f"{name}: {base} serving {label} on {{addr({v}.server_address)}}",
-                             f=True))  # fmt: skip
+    if values.get("manual"):
+        script.add(wrapped_print(f"{name}: {base} listening on {{addr({v}.server_address)}} "
+                                 f"for {label}, not serving: handle_request {name} serves "
+                                 "one request", f=True))  # fmt: skip
+    else:
+        script.add(f"threading.Thread(target={v}.serve_forever, daemon=True).start()")
+        script.add(wrapped_print(f"{name}: {base} serving {label} on "
+                                 f"{{addr({v}.server_address)}}", f=True))  # fmt: skip
+    script.modes[name] = "threading" if threading_ else "sync"
     script.kinds[name] = script.live[name] = "server"
     script.waited[name] = 0
+
+
+def _class_variables(values: dict[str, object]) -> list[str]:
+    """serve's options that are socketserver's class variables, set on its own class."""
+    lines = []
+    if values.get("manual"):
+        lines.append("manual = True  # served by handle_request, one request at a time")
+    if values.get("timeout") is not None and values.get("manual"):
+        lines.append(f"timeout = {float(str(values['timeout'])):g}  # handle_request's wait")
+    if values.get("queue_size") is not None:
+        lines.append(f"request_queue_size = {values['queue_size']}  # listen()'s backlog")
+    if values.get("reuse_address"):
+        lines.append("allow_reuse_address = True  # SO_REUSEADDR before bind")
+    return lines
+
+
+def _handle_request(script: Script, record: CommandRecord) -> None:
+    name = record.values["name"]
+    if script.kinds.get(name) != "server" or not record.ok:
+        raise Unexportable(f"this handle_request of {name} is not exported yet (or it failed)")
+    v = script.var(name)
+    given = record.values.get("timeout")
+    script.add(f"timeouts, served = {v}.timeouts, {v}.served")
+    if given is not None:
+        script.add(f"saved = {v}.timeout", f"{v}.timeout = {float(str(given)):g}  # this call's")
+    script.add(f"{v}.handle_request()")
+    waited = f"{float(str(given)):g}" if given is not None else f"{{{v}.timeout:g}}"
+    if given is not None:
+        script.add(f"{v}.timeout = saved  # the server's own again")
+    where = {"threading": "; its handler runs on in a thread"}.get(script.modes.get(name, ""), "")
+    script.add(f"if {v}.timeouts > timeouts:",
+               wrapped_print(f"{name}: no request came in {waited} s: handle_request "
+                             "returned through handle_timeout()", f=True, indent="    "),
+               f"elif {v}.served > served:",
+               wrapped_print(f"{name}: handle_request served the request of "
+                             f"{{addr({v}.last_client)}}{where}", f=True, indent="    "),
+               "else:",
+               wrapped_print(f"{name}: handle_request returned without serving a request "
+                             "(`log` says why)", indent="    "))  # fmt: skip
 
 
 def _wait_connect(script: Script, record: CommandRecord) -> None:
@@ -264,5 +318,5 @@ def stop(script: Script, name: str) -> None:
     script.live.pop(name, None)
 
 
-EXPORTERS = {"serve": _serve, "stop": _stop}
+EXPORTERS = {"serve": _serve, "stop": _stop, "handle_request": _handle_request}
 WAITS = {"server": _wait_connect}

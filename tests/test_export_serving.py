@@ -1,0 +1,43 @@
+"""Export of serve --manual and handle_request: socketserver's class variables set on the
+script's own server class, one request served per call, and a stop that does not wait
+for a serve_forever never started."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from tests.helpers import Shell
+from tests.test_export_units import check_same, script_of
+
+
+def test_handle_request_serves_one_request_or_times_out(shell: Shell, tmp_path: Path):
+    out = check_same(shell, [
+        "serve m tcp 0 --manual --timeout 0.05 --handler echo --queue-size 1 --reuse-address",
+        "handle_request m",
+        "tcp connect mc m",
+        "sendline mc hi",
+        "shutdown mc wr",
+        "handle_request m --timeout 5",
+        "recv mc --all",
+        "handle_request m",
+        "stop m",
+    ], tmp_path)  # fmt: skip
+    assert out.count("m: no request came in 0.05 s: handle_request returned through "
+                     "handle_timeout()") == 2  # fmt: skip
+    assert out[-1] == "m: stopped after serving 1 client"
+    source = script_of(shell)
+    for line in ("    manual = True", "    timeout = 0.05", "    request_queue_size = 1",
+                 "    allow_reuse_address = True", "m.timeout = 5  # this call's"):  # fmt: skip
+        assert line in source
+
+
+def test_class_variables_of_a_server_that_serves_forever(shell: Shell, tmp_path: Path):
+    out = check_same(shell, ["serve e tcp 0 --queue-size 2 --reuse-address --threading",
+                             "tcp connect c e", "sendline c x", "recv c --line"],
+                     tmp_path)  # fmt: skip
+    assert out[-2:] == ["x", "(2 bytes)"]
+    source = script_of(shell)
+    assert (
+        "    request_queue_size = 2" in source
+        and "threading.Thread(target=e.serve_forever" in source
+    )
