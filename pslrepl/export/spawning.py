@@ -118,6 +118,8 @@ def _streams(script: Script, record: CommandRecord) -> tuple[dict[str, str], lis
             streams[stream] = f"{feeder}.stdout"
             after.append(f"{feeder}.stdout.close()  # the child has the reading end now")
             suffix = f" (stdin: {where}'s stdout)"
+            if where in script.commands:  # ps shows who feeds whom, both ways
+                script.commands[where] += f" (stdout: {record.values['name']}'s stdin)"
         else:
             script.imp("os")
             fd = script.var(f"{record.values['name']}_{stream}_file")
