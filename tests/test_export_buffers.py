@@ -38,3 +38,29 @@ def test_recvfrom_into_a_datagram_is_marked_not_exported(shell: Shell):
     shell.ok("sendto u u hello")
     shell.ok("recvfrom_into u 2 --size 8")
     assert "recvfrom_into on a datagram socket is not exported yet" in script_of(shell)
+
+
+def test_fromfd_of_a_socket_by_name_is_a_dup_in_the_script_too(shell: Shell, tmp_path: Path):
+    import re
+
+    from tests.test_export_units import masked, run_alone, shell_output
+
+    lines = ["tcp listen s 0", "tcp connect c s", "accept s a", "fromfd c2 c", "fromfd s2 s",
+             "close c", "send c2 again", "recv a"]  # fmt: skip
+    expected = shell_output(shell, lines)
+    source = script_of(shell)
+    assert "c2 = socket.fromfd(c.fileno(), c.family, c.type)" in source
+    out = run_alone(source, tmp_path)
+
+    def fds(found: list[str]) -> list[str]:  # fds are each process's own
+        return masked([re.sub(r"fd \d+", "fd N", line) for line in found])
+
+    assert fds(out) == fds(expected)
+    assert out[-2:] == ["again", "(5 bytes)"]  # the connection lives on in the dup
+
+
+def test_fromfd_of_a_bare_number_is_marked(shell: Shell):
+    shell.ok("tcp listen s 0")
+    fd = shell.ok("fileno s").split()[-1]
+    shell.ok(f"fromfd s2 {fd}")
+    assert "fromfd of an fd given as a number is not exported" in script_of(shell)

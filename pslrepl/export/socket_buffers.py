@@ -73,3 +73,23 @@ EXPORTERS = {
     "recv_into": lambda script, record: _into(script, record, method="recv_into"),
     "recvfrom_into": lambda script, record: _into(script, record, method="recvfrom_into"),
 }
+
+
+def _fromfd(script: Script, record: CommandRecord) -> None:
+    """fromfd NEW NAME: a second socket object over a dup of NAME's fd (the script's fds
+    are its own, so a bare number is not exported)."""
+    from pslrepl.export.looking import reprint
+
+    new = record.values["new"]
+    owner = next((w for w in record.line.split()[2:] if w in script.kinds), None)
+    if owner is None or script.kinds[owner] not in ("tcp", "udp", "listener"):
+        raise Unexportable("fromfd of an fd given as a number is not exported (the script's "
+                           "fds are its own): give the socket's NAME")  # fmt: skip
+    script.imp("socket")
+    v, o = script.var(new), script.var(owner)
+    script.add(f"{v} = socket.fromfd({o}.fileno(), {o}.family, {o}.type)  # a dup of its fd")
+    script.kinds[new] = script.live[new] = script.kinds[owner]
+    reprint(script, record)
+
+
+EXPORTERS["fromfd"] = _fromfd
