@@ -74,6 +74,16 @@ def test_a_closed_resource_is_still_drawn_and_an_unknown_name_is_one_error(shell
 def test_since_takes_a_duration_or_a_clock_time_and_says_what_it_wants(shell: Shell) -> None:
     conversation(shell)
     assert "send 4 b'one '" in shell.ok("timeline --since 10m")
+    import time
+
+    first = min(e.t for e in list(shell.session.log))
+    clock = time.strftime("%H:%M:%S", time.localtime(first - 1))
+    if not clock.startswith("23:59"):  # a session begun just before midnight: not today
+        assert "send 4 b'one '" in shell.ok(f"timeline --since {clock}")
+    later = time.strftime("%H:%M:%S", time.localtime(time.time() + 3600))
+    if later > clock:
+        assert shell.ok(f"timeline --since {later}").strip() == "(no events to draw)"
+    assert shell.fails("timeline --since 25:00").startswith("error: timeline: --since wants")
     error = shell.fails("timeline --since yesterday")
     assert error.startswith("error: timeline: --since wants a clock time (14:05 or 14:05:30)")
 
