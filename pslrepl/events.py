@@ -191,8 +191,19 @@ def age(seconds: float) -> str:
     return f"{seconds // 3600:.0f}h{seconds % 3600 // 60:02.0f}m"
 
 
+def plural(n: int, word: str) -> str:
+    return f"{n} {word}" if n == 1 else f"{n} {word}s"
+
+
+def preview(data: bytes, limit: int = 40) -> str:
+    """A short repr of bytes for one-line messages: b'hello wor'..."""
+    if len(data) <= limit:
+        return repr(bytes(data))
+    return repr(bytes(data[:limit])) + "..."
+
+
 def _bytes(n: int) -> str:
-    return "1 byte" if n == 1 else f"{n} bytes"
+    return plural(n, "byte")
 
 
 def describe(event: Event) -> str:

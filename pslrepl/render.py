@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import time
 
+# The words live in events.py; every module has found these two here.
+from pslrepl.events import plural as plural
+from pslrepl.events import preview as preview
 from pslrepl.results import Fields, Fragment, Output, Styled, Table, Text
 
 TYPE_CHECKING = False
@@ -23,17 +26,6 @@ def safe_text(data: bytes, encoding: str) -> str:
     """Decode for display; control characters (a child's escape codes) shown escaped."""
     text = data.decode(encoding, errors="backslashreplace")
     return text.translate(_CONTROL)
-
-
-def preview(data: bytes, limit: int = 40) -> str:
-    """A short repr of bytes for one-line messages: b'hello wor'..."""
-    if len(data) <= limit:
-        return repr(bytes(data))
-    return repr(bytes(data[:limit])) + "..."
-
-
-def plural(n: int, word: str) -> str:
-    return f"{n} {word}" if n == 1 else f"{n} {word}s"
 
 
 def render(result: Result, *, display: str = "text", encoding: str = "utf-8") -> list[Line]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 
 from pslrepl.errors import Timeout
-from pslrepl.render import plural, preview
+from pslrepl.events import plural, preview
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import socket
 
-from pslrepl.events import Event
-from pslrepl.render import plural
+from pslrepl.events import Event, plural
 from pslrepl.resources.base import Resource
 from pslrepl.resources.polling import poll_ready
 

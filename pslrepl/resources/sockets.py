@@ -6,8 +6,7 @@ import os
 import socket
 
 from pslrepl.addresses import Addr, format_addr, reachable
-from pslrepl.events import Event
-from pslrepl.render import plural
+from pslrepl.events import Event, plural
 from pslrepl.resources.calls import traced as traced
 from pslrepl.resources.calls import traced_as as traced_as
 from pslrepl.resources.polling import poll_ready
