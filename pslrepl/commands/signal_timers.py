@@ -6,7 +6,7 @@ from __future__ import annotations
 import signal
 
 from pslrepl.commands.groups import SIGNALS
-from pslrepl.commands.signals import ITIMER_NAMES, current_trap, trap_for_timer
+from pslrepl.commands.signals import ITIMER_NAMES, current_trap, trap_for_timer, volatile_left
 from pslrepl.commandspec import Arg, Commands
 from pslrepl.errors import PslError, UsageError
 from pslrepl.kinds import SECONDS, Kind, Where
@@ -68,17 +68,6 @@ def _left(value: tuple[float, float], ctx: Invocation | None = None) -> str:
     if ctx is not None:
         volatile_left(ctx, text)
     return text + (f", then every {interval:.3g} s" if interval else "")
-
-
-def volatile_left(ctx: Invocation, text: str) -> None:
-    """Note a timer's time left ('0.0496 s left') as a volatile value of its own: each
-    under a new name (timer1.left, timer2.left...), since a placeholder binds once."""
-    volatile = ctx.session.volatile
-    numbers = [int(k[5:-5]) for k in volatile if k.startswith("timer") and k.endswith(".left")
-               and k[5:-5].isdigit()]  # fmt: skip
-    for key in [k for k, v in volatile.items() if v == text and k.endswith(".left")]:
-        del volatile[key]  # the same text said again is this new value, not the old one
-    volatile[f"timer{max(numbers, default=0) + 1}.left"] = text
 
 
 @COMMANDS.command(

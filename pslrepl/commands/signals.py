@@ -351,8 +351,6 @@ def _alarm(ctx: Invocation) -> None:
     previous = ctx.call("signal.alarm", signal.alarm, seconds)
     left = f" (the previous alarm had {previous} s left)" if previous else ""
     if previous:  # it differs from run to run: a recording writes a placeholder for it
-        from pslrepl.commands.signal_timers import volatile_left
-
         volatile_left(ctx, f"{previous} s left")
     if seconds:
         ctx.say(f"alarm: SIGALRM in {seconds} s{left}")
@@ -382,3 +380,14 @@ def trap_for_timer(ctx: Invocation, signum: int) -> Trap | None:
     ctx.say(f"{ctx.command.name}: {name} is now trapped: its default action would end the "
             "shell", "notice")  # fmt: skip
     return trap
+
+
+def volatile_left(ctx: Invocation, text: str) -> None:
+    """Note a timer's time left ('0.0496 s left') as a volatile value of its own: each
+    under a new name (timer1.left, timer2.left...), since a placeholder binds once."""
+    volatile = ctx.session.volatile
+    numbers = [int(k[5:-5]) for k in volatile if k.startswith("timer") and k.endswith(".left")
+               and k[5:-5].isdigit()]  # fmt: skip
+    for key in [k for k, v in volatile.items() if v == text and k.endswith(".left")]:
+        del volatile[key]  # the same text said again is this new value, not the old one
+    volatile[f"timer{max(numbers, default=0) + 1}.left"] = text

@@ -4,69 +4,13 @@ shell), trap --ignore and --default, alarm, itimer, sigwait, spawn --ignore, sig
 from __future__ import annotations
 
 from pslrepl.export.script import Unexportable, indented, wrapped_print
+from pslrepl.export.signal_timers import EXPORTERS as TIMERS
+from pslrepl.export.signal_timers import disposition, dispositions, label_of, report, signum_of
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from pslrepl.export.script import Script
     from pslrepl.invocation import CommandRecord
-
-# The disposition a signal has at a script's start, where it is not SIG_DFL: Python's own
-# (it ignores SIGPIPE and SIGXFSZ so that a write raises; SIGINT raises KeyboardInterrupt).
-PYTHON_IGNORES = ("SIGPIPE", "SIGXFSZ")
-
-
-def _dispositions(script: Script) -> dict[int, str]:
-    """What the script has made of each signal so far: 'trap', 'ignore' or 'default'
-    (a signal not here has the disposition Python starts with)."""
-    found: dict[int, str] = vars(script).setdefault("signal_dispositions", {})
-    return found
-
-
-def _disposition(script: Script, signum: int) -> str:
-    import signal
-
-    from pslrepl.signals_table import signal_name
-
-    made = _dispositions(script).get(signum)
-    if made is not None:
-        return made
-    if signum == signal.SIGINT:
-        return "int"
-    return "ignore" if signal_name(signum) in PYTHON_IGNORES else "default"
-
-
-def _signum(record: CommandRecord) -> int:
-    from pslrepl.errors import PslError
-    from pslrepl.signals_table import parse_signal
-
-    try:
-        return parse_signal(str(record.values["sig"]), zero=True)
-    except PslError:
-        raise Unexportable(f"the shell refused the signal {record.values['sig']!r}") from None
-
-
-def _label(signum: int) -> str:
-    """'SIGUSR1 ({signal.SIGUSR1:d})': a signal as the shell labels it, its number taken
-    from the signal module where the script runs (an f-string's part)."""
-    from pslrepl.signals_table import signal_expr, signal_name
-
-    expr = signal_expr(signum)
-    if expr.isdigit():
-        return f"signal {signum}"
-    return f"{signal_name(signum)} ({{{expr}:d}})"
-
-
-def _report(script: Script) -> None:
-    """The trap's handler, once: it notes each signal, as `log signal` shows them (the
-    same names session_cmds' trap exporter defines)."""
-    script.imp("signal", "time")
-    if "received" in script.globals:
-        return
-    script.globals.add("received")
-    script.add("received = []  # (when, signal number): what `log signal` shows",
-               "", "", "def report(signum, frame):",
-               '    """A trap: note the signal, as the shell reports one, and go on."""',
-               "    received.append((time.time(), signum))", "", "")  # fmt: skip
 
 
 # -- raise, signal shell ----------------------------------------------------------------
@@ -78,15 +22,15 @@ def _raise(script: Script, record: CommandRecord) -> None:
 
     if record.values.get("force"):
         raise Unexportable("a signal that ends or stops the shell (--force) is not exported")
-    signum = _signum(record)
+    signum = signum_of(record)
     script.imp("signal")
     if signum == 0:
         script.imp("os")
         script.add('print(f"shell: pid {os.getpid()} is this process (signal 0 sends nothing)")')
         return
-    expr, label = signal_expr(signum), _label(signum)
+    expr, label = signal_expr(signum), label_of(signum)
     said = f"shell: raised {label}: "
-    held = _disposition(script, signum)
+    held = disposition(script, signum)
     if held == "int":
         script.add("try:", f"    signal.raise_signal({expr})", "except KeyboardInterrupt:")
         script.add(wrapped_print(said + "Python's default_int_handler raised KeyboardInterrupt, "
@@ -115,7 +59,7 @@ def _signal(script: Script, record: CommandRecord) -> None:
     if not isinstance(name, str):
         _raise(script, record)
     elif script.kinds.get(name) == "sh":
-        signal_job(script, record, _signum(record), group=bool(record.values.get("group")))
+        signal_job(script, record, signum_of(record), group=bool(record.values.get("group")))
     elif record.values.get("group"):
         _signal_group(script, record)
     else:
@@ -129,7 +73,7 @@ def _signal_group(script: Script, record: CommandRecord) -> None:
     if script.kinds.get(name) != "process":
         raise Unexportable(f"signal --group to {name} (no child of this script) is not exported")
     v = script.var(name)
-    signum = _signum(record)
+    signum = signum_of(record)
     script.imp("os", "signal")
     if "group_members" not in script.globals:
         script.globals.add("group_members")
@@ -138,7 +82,7 @@ def _signal_group(script: Script, record: CommandRecord) -> None:
     script.add(f"os.killpg({v}.pid, {signal_expr(signum) if signum else 0})")
     count = "{members} process{'es' if members != 1 else ''}"
     if signum:
-        text = f"{name}: sent {_label(signum)} to process group {{{v}.pid}} ({count})"
+        text = f"{name}: sent {label_of(signum)} to process group {{{v}.pid}} ({count})"
     else:
         text = f"{name}: process group {{{v}.pid}} exists ({count}) (signal 0 sends nothing)"
     script.add(wrapped_print(text, f=True))
@@ -181,9 +125,9 @@ def _trap(script: Script, record: CommandRecord) -> None:
     if values.get("ignore") or values.get("default"):
         _set_action(script, record)
         return
-    signum = _signum(record)
-    expr, label, saved = signal_expr(signum), _label(signum), _saved(signum)
-    held = _dispositions(script)
+    signum = signum_of(record)
+    expr, label, saved = signal_expr(signum), label_of(signum), _saved(signum)
+    held = dispositions(script)
     script.imp("signal")
     if values.get("off"):
         held.pop(signum, None)
@@ -194,7 +138,7 @@ def _trap(script: Script, record: CommandRecord) -> None:
         script.add(wrapped_print(f"trap: {label} is already trapped: {{sum(n == {expr} for _, "
                                  "n in received)} received so far", f=True))  # fmt: skip
         return
-    _report(script)
+    report(script)
     call = f"signal.signal({expr}, report)"
     script.add(call if signum in held else f"{saved} = {call}")
     held[signum] = "trap"
@@ -218,112 +162,21 @@ def _set_action(script: Script, record: CommandRecord) -> None:
     from pslrepl.commands.signals import _WARNINGS, disposition_said
     from pslrepl.signals_table import signal_expr
 
-    signum = _signum(record)
+    signum = signum_of(record)
     ignore = bool(record.values.get("ignore"))
     handler = "SIG_IGN" if ignore else "SIG_DFL"
     saved = _saved(signum)
     call = f"signal.signal({signal_expr(signum)}, signal.{handler})"
     script.imp("signal")
-    if signum in _dispositions(script):
+    if signum in dispositions(script):
         script.add(call)
     else:  # what `trap SIG --off` puts back
         script.add(f"{saved} = {call}")
-    _dispositions(script)[signum] = "ignore" if ignore else "default"
-    script.add(wrapped_print(disposition_said(_label(signum), signum, ignore=ignore), f=True))
+    dispositions(script)[signum] = "ignore" if ignore else "default"
+    script.add(wrapped_print(disposition_said(label_of(signum), signum, ignore=ignore), f=True))
     warning = _WARNINGS.get((signum, getattr(signal, handler)))
     if warning:
         script.add(wrapped_print(f"warning: {warning}"))
-
-
-# -- alarm, itimer ------------------------------------------------------------------------
-
-
-def _timer_trap(script: Script, command: str, signame: str) -> None:
-    """The trap a timer's signal gets where it would take its default action, said so."""
-    import signal
-
-    signum = int(getattr(signal, signame))
-    if _disposition(script, signum) != "default":
-        if _disposition(script, signum) == "ignore":
-            text = (f"{command}: {signame} is ignored (SIG_IGN): it will come and go unseen; "
-                    f"`trap {signame[3:]}` reports it")  # fmt: skip
-            script.add(wrapped_print(text))
-        return
-    _report(script)
-    _dispositions(script)[signum] = "trap"
-    script.add(f"signal.signal(signal.{signame}, report)")
-    script.add(wrapped_print(f"{command}: {signame} is now trapped: its default action would "
-                             "end the shell"))  # fmt: skip
-
-
-def _alarm(script: Script, record: CommandRecord) -> None:
-    seconds = int(record.values["seconds"])
-    script.imp("signal")
-    if seconds:
-        _timer_trap(script, "alarm", "SIGALRM")
-    script.add(f"previous = signal.alarm({seconds})")
-    left = "{f' (the previous alarm had {previous} s left)' if previous else ''}"
-    said = f"SIGALRM in {seconds} s" if seconds else "cancelled"
-    script.add(f'print(f"alarm: {said}{left}")')
-
-
-# itimer's timers: the signal each delivers, and what it counts (as itimer's table says).
-TIMER_LEFT = (
-    "",
-    "",
-    "def timer_left(value):",
-    '    """A timer as setitimer and getitimer give it: (delay, interval)."""',
-    "    delay, interval = value",
-    "    if not delay:",
-    '        return "off"',
-    '    text = f"{delay:.3g} s left"',
-    '    return text + (f", then every {interval:.3g} s" if interval else "")',
-    "",
-    "",
-)
-
-
-def _itimer(script: Script, record: CommandRecord) -> None:
-    from pslrepl.commands.signal_timers import CAP, TIMERS
-    from pslrepl.signals_table import signal_name
-
-    values = record.values
-    script.imp("signal")
-    if "timer_left" not in script.globals:
-        script.globals.add("timer_left")
-        script.add(*TIMER_LEFT)
-    name = values.get("which")
-    if values.get("seconds") is None:
-        table = script.use("table")
-        script.add("rows = []")
-        for each in [name] if name else list(TIMERS):
-            signum, counts = TIMERS[each]
-            script.add(f"now = timer_left(signal.getitimer(signal.ITIMER_{each}))")
-            script.add(f"rows.append([{each!r}, {signal_name(signum)!r}, now, {counts!r}])")
-        script.add(f'{table}(("TIMER", "SIGNAL", "NOW", "COUNTS"), rows, {{}})')
-        return
-    signum, counts = TIMERS[str(name)]
-    signame = signal_name(signum)
-    seconds, interval = float(values["seconds"]), float(values.get("interval") or 0.0)
-    which = f"signal.ITIMER_{name}"
-    if not seconds:
-        script.add(f"previous = signal.setitimer({which}, 0)")
-        script.add('was = "was not running" if not previous[0] else f"stopped (it had '
-                   '{timer_left(previous)})"')  # fmt: skip
-        script.add(f'print(f"itimer: ITIMER_{name} {{was}}")')
-        return
-    _timer_trap(script, "itimer", signame)
-    args = f"{which}, {seconds!r}" + (f", {interval!r}" if interval else "")
-    script.add(f"previous = signal.setitimer({args})")
-    text = f"itimer: ITIMER_{name} delivers {signame} in {seconds:g} s"
-    if interval:
-        text += f", then every {interval:g} s (at most {CAP} times: the session's event cap)"
-        # The shell stops a repeating timer after CAP signals; the script's own end does.
-    text += "{f' (the previous timer had {timer_left(previous)})' if previous[0] else ''}"
-    script.add(wrapped_print(text, f=True))
-    if name != "REAL":
-        script.add(wrapped_print(f"note: ITIMER_{name} counts {counts}: idle at the prompt it "
-                                 "doesn't advance"))  # fmt: skip
 
 
 # -- sigwait ------------------------------------------------------------------------------
@@ -427,8 +280,7 @@ EXPORTERS = {
     "raise": _raise,
     "signal": _signal,
     "trap": _trap,
-    "alarm": _alarm,
-    "itimer": _itimer,
+    **TIMERS,
     "sigwait": _sigwait,
     "spawn": _spawn,
 }
