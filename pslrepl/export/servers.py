@@ -96,6 +96,16 @@ class TLSServer:
         except (ssl.SSLError, OSError):
             return  # the handshake failed: the connection is closed
         super().finish_request(request, client_address)
+
+    def shutdown_request(self, request):
+        # A client that ended TLS with close_notify (tls unwrap) gets one back, as the
+        # shell's servers answer it; for one that just closed, unwrap fails at once.
+        try:
+            request.settimeout(0.5)
+            request.unwrap()
+        except (ssl.SSLError, OSError, ValueError):
+            pass
+        super().shutdown_request(request)
 ''',
     ),
     "Echo": (

@@ -33,12 +33,7 @@ def _tls_connect(script: Script, record: CommandRecord) -> None:
     hostname = values.get("server_hostname")
     script.imp("socket", "ssl")
     script.use("addr")
-    ca = script.constant("TEST_CA_PEM", script.tls["ca"])
-    if "tls_client" not in script.globals:
-        script.globals.add("tls_client")
-        script.add("# The system's CAs and the session's test CA, as the shell's clients trust",
-                   "tls_client = ssl.create_default_context()",
-                   f"tls_client.load_verify_locations(cadata={ca})")  # fmt: skip
+    _client_context(script)
     host = repr(hostname) if hostname else f"{target}[0]"
     script.add(f"sock = socket.create_connection({target}, timeout={timeout:g})")
     script.add("try:")
@@ -57,6 +52,64 @@ def _tls_connect(script: Script, record: CommandRecord) -> None:
                                       f=True)))  # fmt: skip
     if record.ok:
         script.kinds[name] = script.live[name] = "tcp"
+
+
+def _client_context(script: Script) -> None:
+    """The shell's clients' TLS context, made once: the system's CAs and the session's
+    test CA (carried as PEM text)."""
+    assert script.tls is not None
+    ca = script.constant("TEST_CA_PEM", script.tls["ca"])
+    if "tls_client" not in script.globals:
+        script.globals.add("tls_client")
+        script.add("# The system's CAs and the session's test CA, as the shell's clients trust",
+                   "tls_client = ssl.create_default_context()",
+                   f"tls_client.load_verify_locations(cadata={ca})")  # fmt: skip
+
+
+def _tls_wrap(script: Script, record: CommandRecord) -> None:
+    """tls wrap NAME (the client side): the open TCP socket wrapped, its handshake made
+    (STARTTLS); the server side and the options are not exported yet."""
+    from pslrepl.export.script import Unexportable
+
+    values = record.values
+    name = values["name"]
+    given = [k for k in ("server", "cafile", "insecure", "cert", "key", "min_version",
+                         "max_version", "ciphers", "session", "alpn", "verify_client",
+                         "client_ca") if values.get(k)]  # fmt: skip
+    if given:
+        what = ", ".join(f"--{k.replace('_', '-')}" for k in given)
+        raise Unexportable(f"tls wrap with {what} is not exported yet")
+    if script.tls is None:
+        raise Unexportable("the session's test CA is gone: it can't be written")
+    v = script.var(name)
+    script.imp("ssl")
+    _client_context(script)
+    hostname = values.get("server_hostname")
+    host = repr(hostname) if hostname else f"{v}.getpeername()[0]"
+    timeout = values.get("timeout")
+    timeout = script.timeout if timeout is None else float(timeout)
+    script.add(f"{v}.settimeout({timeout:g})  # the handshake's bound, as the shell's",
+               f"{v} = tls_client.wrap_socket({v}, server_hostname={host})",
+               f"{v}.settimeout(None)")  # fmt: skip
+    script.add(wrapped_print(f"{name}: now TLS: {{{v}.version()}}, {{{v}.cipher()[0]}}",
+                             f=True))  # fmt: skip
+
+
+def _tls_unwrap(script: Script, record: CommandRecord) -> None:
+    """tls unwrap NAME: close_notify sent and the peer's awaited; the plain socket goes on."""
+    from pslrepl.export.script import Unexportable
+
+    name = record.values["name"]
+    if not record.ok:
+        raise Unexportable("this tls unwrap failed in the session; what it said is not in "
+                           "this script")  # fmt: skip
+    v = script.var(name)
+    timeout = record.values.get("timeout")
+    timeout = script.timeout if timeout is None else float(timeout)
+    script.add(f"{v}.settimeout({timeout:g})  # the peer's close_notify, awaited so long",
+               f"{v} = {v}.unwrap()", f"{v}.settimeout(None)")  # fmt: skip
+    script.add(wrapped_print(f"{name}: TLS ended (close_notify both ways): the connection "
+                             "goes on as plain tcp"))  # fmt: skip
 
 
 def _tls_info(script: Script, record: CommandRecord) -> None:
@@ -112,4 +165,5 @@ def _tls_info_rest(script: Script, record: CommandRecord) -> None:
     reprint(script, record, results=tuple(lines))
 
 
-EXPORTERS = {"tls connect": _tls_connect, "tls info": _tls_info}
+EXPORTERS = {"tls connect": _tls_connect, "tls info": _tls_info, "tls wrap": _tls_wrap,
+             "tls unwrap": _tls_unwrap}
