@@ -165,5 +165,9 @@ def _tls_info_rest(script: Script, record: CommandRecord) -> None:
     reprint(script, record, results=tuple(lines))
 
 
-EXPORTERS = {"tls connect": _tls_connect, "tls info": _tls_info, "tls wrap": _tls_wrap,
-             "tls unwrap": _tls_unwrap}
+EXPORTERS = {
+    "tls connect": _tls_connect,
+    "tls info": _tls_info,
+    "tls wrap": _tls_wrap,
+    "tls unwrap": _tls_unwrap,
+}
