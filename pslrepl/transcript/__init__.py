@@ -1,4 +1,4 @@
-"""Transcripts: parse a ``.psl`` file, match output against it, diff and rewrite (pure).
+"""Transcripts: parse a ``.psl`` file, match output against it, diff and rewrite.
 
 A transcript is what a session shows. ``psl> `` lines are commands; the lines under
 one are its expected output. Lines before the first command and lines starting ``#``
@@ -7,14 +7,16 @@ the whole line, `` (glob)`` a glob, and a line holding only ``...`` matches any 
 of lines. ``{name.attr}`` placeholders bind to the live value the first time they are
 seen and must keep it; ``{?NAME}`` (one word) and ``{?NAME:REGEX}`` capture what they
 match as ``{NAME}`` for what follows. ``{time}`` and ``{age}`` match any clock time or
-age. Table
-padding of two spaces or more beside a placeholder matches any such run. ``#!`` lines
-before the first command are directives (``require``, ``timeout``); ``-- NAME --`` lines
-after the last command's output start embedded files.
+age. Table padding of two spaces or more beside a placeholder matches any such run.
+``#!`` lines before the first command are directives (``require``, ``timeout``);
+``-- NAME --`` lines after the last command's output start embedded files.
 
-The work is done in three modules: ``syntax`` (the marks, parsing, formatting),
-``matching`` (output against expected lines, and diffs) and ``writing`` (output lines as
-transcript lines, with live values as placeholders); their names are all here too.
+Three pure modules do the text's work, and their names are all here too: ``syntax``
+(the marks, parsing, formatting), ``matching`` (output against expected lines, and
+diffs) and ``writing`` (output lines as transcript lines, with live values as
+placeholders). Three more meet the system: ``directives`` (checking them, testing
+conditions), ``timelimit`` (cancelling a replay's command) and ``checking`` (many
+transcripts: --jobs, --junit, -i); pslrepl.replay runs one in a session.
 """
 
 from __future__ import annotations
