@@ -34,3 +34,20 @@ def test_tls_wrap_as_the_server_side_is_marked(shell: Shell):
     source = script_of(shell)
     at = source.index("# psl> tls wrap s --server")
     assert source[at:].split("\n")[1].startswith(NOT_EXPORTED)
+
+
+def test_ca_show_and_ca_export_carry_the_sessions_own_ca(shell: Shell, tmp_path: Path):
+    import shutil
+
+    if shutil.which("openssl") is None:
+        import pytest
+
+        pytest.skip("no openssl here to read the exported ca.pem")
+    out = check_same(shell, [
+        "ca show",
+        f"ca export {tmp_path}/shell-ca",
+        f"run -- openssl x509 -in {tmp_path}/shell-ca/ca.pem -noout -fingerprint -sha256",
+    ], tmp_path)  # fmt: skip
+    fingerprint = next(line for line in out if line.startswith("sha256:")).split()[-1]
+    assert out[-2].lower() == f"sha256 fingerprint={fingerprint}"
+    assert "hashlib.sha256(ssl.PEM_cert_to_DER_cert(TEST_CA_PEM))" in script_of(shell)

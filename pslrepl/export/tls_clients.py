@@ -165,7 +165,49 @@ def _tls_info_rest(script: Script, record: CommandRecord) -> None:
     reprint(script, record, results=tuple(lines))
 
 
+def _ca_show(script: Script, record: CommandRecord) -> None:
+    """ca show: the test CA as the shell showed it, its fingerprint computed again from
+    the PEM text the script carries."""
+    from pslrepl.export.looking import CALL, reprint
+    from pslrepl.export.script import Unexportable
+    from pslrepl.results import Fields
+
+    if script.tls is None:
+        raise Unexportable("the session's test CA is gone: it can't be written")
+    ca = script.constant("TEST_CA_PEM", script.tls["ca"])
+    script.imp("hashlib", "ssl")
+    results = []
+    for result in record.shown:
+        if isinstance(result, Fields):
+            der = f"ssl.PEM_cert_to_DER_cert({ca})"
+            result = Fields([(k, ("@" + CALL, f"hashlib.sha256({der}).digest().hex(':')"))
+                             if k == "sha256" else (k, v) for k, v in result.pairs])  # fmt: skip
+        results.append(result)
+    script.add("# the test CA as the shell showed it; its fingerprint from the PEM text here")
+    reprint(script, record, results=tuple(results))
+
+
+def _ca_export(script: Script, record: CommandRecord) -> None:
+    """ca export DIR: the test CA's certificate (public: 0644) written to DIR/ca.pem,
+    never through a link planted there; its key is never written."""
+    from pslrepl.export.script import Unexportable
+
+    if script.tls is None or not record.ok:
+        raise Unexportable("this ca export failed in the session, or its CA is gone")
+    ca = script.constant("TEST_CA_PEM", script.tls["ca"])
+    directory = str(record.values["dir"])
+    path = directory.rstrip("/") + "/ca.pem"
+    script.imp("os")
+    script.add(f"os.makedirs({directory!r}, exist_ok=True)",
+               "flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW",
+               f"with os.fdopen(os.open({path!r}, flags, 0o644), \"w\") as fh:",
+               f"    fh.write({ca})")  # fmt: skip
+    script.add(wrapped_print(f"wrote {path}: curl --cacert {path} https://localhost:PORT/"))
+
+
 EXPORTERS = {
+    "ca show": _ca_show,
+    "ca export": _ca_export,
     "tls connect": _tls_connect,
     "tls info": _tls_info,
     "tls wrap": _tls_wrap,
