@@ -47,8 +47,20 @@ def test_a_background_job_waited_polled_and_signalled(shell: Shell, tmp_path: Pa
         "signal m TERM",
         "sh --bg it --iter printf 'one\\ntwo\\n'",
         "wait it",
+        "sh --bg k2 sleep 30",
+        "kill k2",
+        "wait k2",
+        "sh --bg t sleep 30",
+        "terminate t",
+        "wait t",
+        "close t",
+        "sh --bg n sleep 30",
+        "close n",
         "sh --bg left sleep 30",
     ], tmp_path)  # fmt: skip
+    assert "k2: killed by SIGKILL (signal 9) (SignalException_SIGKILL)" in out
+    assert "t: closed (killed by SIGTERM (signal 15))" in out
+    assert "n: terminated: killed by SIGTERM (signal 15)" in out
     assert out[1:3] == ["j: exited with status 0", "j: exited with status 0"]
     assert "k: exited with status 2 (ErrorReturnCode_2)" in out
     assert "m: running (poll() returned None)" in out
@@ -58,3 +70,12 @@ def test_a_background_job_waited_polled_and_signalled(shell: Shell, tmp_path: Pa
     assert "m = sh.sleep('30', _bg=True, _bg_exc=False, _new_session=True)" in source
     assert "_out=it_lines.append" in source
     assert "left.signal_group(signal.SIGTERM)" in source  # what the shell's exit does
+
+
+def test_reading_an_sh_job_is_marked_not_written_wrong(shell: Shell):
+    shell.ok("sh --bg j printf 'hi\\n'")
+    shell.ok("wait j")
+    shell.ok("read j")
+    source = script_of(shell)
+    assert "# NOT EXPORTED: read on an sh job (sh keeps its output) is not exported yet" in source
+    compile(source, "exported.py", "exec")

@@ -7,8 +7,12 @@ from pslrepl.export.script import Unexportable, indented, wrapped_print
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from pslrepl.export.script import Script
     from pslrepl.invocation import CommandRecord
+
+    Exporter = Callable[[Script, CommandRecord], None]
 
 
 def _stages(record: CommandRecord) -> list[list[str]]:
@@ -204,6 +208,72 @@ def _exit(script: Script, record: CommandRecord) -> None:
     script.add(f"sys.exit({status or 0})  # what is open is closed as the process ends")
 
 
-# wait and poll take an sh job here and hand any other resource to their own exporters:
-# this module comes after processes and session_cmds in export's MODULES.
-EXPORTERS = {"sh": _sh, "exit": _exit, "wait": _wait, "poll": _poll}
+def _end(signame: str) -> Exporter:
+    """kill and terminate: an sh job is sent the signal (RunningCommand.signal); a child
+    of spawn is processes' own."""
+    import signal
+
+    def end(script: Script, record: CommandRecord) -> None:
+        from pslrepl.export.processes import EXPORTERS as PROCESSES
+
+        if _job(script, record):
+            signal_job(script, record, int(getattr(signal, signame)), group=False)
+        else:
+            PROCESSES[record.command](script, record)
+
+    return end
+
+
+def _close(script: Script, record: CommandRecord) -> None:
+    """close of sh jobs: TERM the job's process group, as the shell does, and say how it
+    ended; close of anything else is session_cmds' own."""
+    from pslrepl.export.session_cmds import EXPORTERS as SESSION
+
+    names = record.values.get("name") or []
+    jobs = [n for n in names if script.kinds.get(n) == "sh"]
+    if not jobs or record.values.get("all"):
+        SESSION["close"](script, record)
+        return
+    if len(jobs) != len(names):
+        raise Unexportable("close of sh jobs beside other resources is not exported yet")
+    status = script.use("status")
+    script.imp("signal")
+    for name in jobs:
+        v = script.var(name)
+        ended = f"{{{status}({v}.process.exit_code)}}"
+        script.add(f"if {v}.is_alive():", f"    {v}.signal_group(signal.SIGTERM)", "    try:",
+                   f"        {v}.wait()",
+                   "    except (sh.ErrorReturnCode, sh.TimeoutException):",
+                   "        pass  # its exit code says how it ended",
+                   f'    print(f"{name}: terminated: {ended}")', "else:",
+                   f'    print(f"{name}: closed ({ended})")')  # fmt: skip
+
+
+def _child_only(command: str) -> Exporter:
+    """A command on a child's pipes (read, expect, communicate): sh keeps a job's output
+    itself, so on an sh job it is not written; on a child of spawn it is processes' own."""
+
+    def only(script: Script, record: CommandRecord) -> None:
+        from pslrepl.export.processes import EXPORTERS as PROCESSES
+
+        if _job(script, record):
+            raise Unexportable(f"{command} on an sh job (sh keeps its output) is not "
+                               "exported yet")  # fmt: skip
+        PROCESSES[command](script, record)
+
+    return only
+
+
+# wait, poll, kill, terminate, close (and read, expect, communicate) take an sh job here
+# and hand any other resource to their own exporters: this module comes after processes
+# and session_cmds in export's MODULES.
+EXPORTERS = {
+    "sh": _sh,
+    "exit": _exit,
+    "wait": _wait,
+    "poll": _poll,
+    "kill": _end("SIGKILL"),
+    "terminate": _end("SIGTERM"),
+    "close": _close,
+    **{name: _child_only(name) for name in ("read", "expect", "communicate")},
+}
