@@ -15,7 +15,7 @@ __all__ = ["build", "main", "run_lines", "shutdown"]  # build and shutdown live 
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Iterator
+    from collections.abc import Iterable
     from types import FrameType
 
     from pslrepl.dispatch import Dispatcher
@@ -207,78 +207,12 @@ def _jobs(text: str) -> int:
 
 def transcripts(opts: Options) -> int:
     """--check and --update: each transcript replayed in a fresh session."""
-    from pslrepl.replay import DEFAULT_TIMEOUT, TranscriptFileError, update_file
-    from pslrepl.transcript.checking import (
-        STATUS,
-        Result,
-        check_interactive,
-        check_one,
-        check_parallel,
-        junit_xml,
-        write_report,
-    )
+    from pslrepl.transcript.runs import check_files, update_files
 
-    note = "the default; #! timeout S sets one"
-    status: int = ExitStatus.OK
     if opts.mode == "update":
-        for path in opts.files:
-            try:
-                outcome, changed = update_file(path, time_limit=DEFAULT_TIMEOUT, limit_note=note)
-            except TranscriptFileError as exc:  # it says what is wrong with the file
-                print(f"pslrepl: {path}: {exc.strerror}", file=sys.stderr)
-                status = ExitStatus.USAGE
-                continue
-            except KeyboardInterrupt:  # the file is as it was: it is written only at the end
-                print(f"pslrepl: interrupted: {path} is unchanged", file=sys.stderr)
-                return 130
-            if outcome.skipped:
-                print(outcome.report())
-                continue
-            print(f"{path}: {'updated' if changed else 'unchanged'} "
-                  f"({outcome.steps_run} commands)")  # fmt: skip
-            if outcome.timed_out:  # what it showed is kept; say where it stopped
-                where = outcome.cancelled or outcome.failures[-1][0]
-                print(f"{where}; what it had shown is kept")
-                status = max(status, ExitStatus.FAILED)
-        return status
-    results: list[Result] = []
-    if opts.jobs > 1:
-        found = check_parallel(opts.files, jobs=opts.jobs, keep_going=opts.keep_going,
-                               time_limit=DEFAULT_TIMEOUT, note=note)  # fmt: skip
-    elif opts.interactive:
-
-        def ask(question: str) -> str:
-            sys.stdout.write(question)
-            sys.stdout.flush()
-            return sys.stdin.readline()
-
-        def asking() -> Iterator[Result]:
-            for path in opts.files:
-                try:
-                    yield check_interactive(path, time_limit=DEFAULT_TIMEOUT, note=note, ask=ask)
-                except TranscriptFileError as exc:
-                    yield Result(path, "error", "", f"pslrepl: {path}: {exc.strerror}\n", 0.0)
-
-        found = asking()
-    else:
-        found = (check_one(path, keep_going=opts.keep_going, time_limit=DEFAULT_TIMEOUT,
-                           note=note) for path in opts.files)  # fmt: skip
-    try:
-        for result in found:
-            result.show()
-            results.append(result)
-            status = max(status, STATUS[result.verdict])
-    except KeyboardInterrupt:  # Ctrl-C: the checks running have ended; no report
-        print(f"pslrepl: interrupted after {len(results)} of {len(opts.files)} transcripts"
-              + ("; --junit's report is not written" if opts.junit else ""),
-              file=sys.stderr)  # fmt: skip
-        return 130
-    if opts.junit is not None:
-        problem = write_report(opts.junit, junit_xml(results))
-        if problem:
-            print(f"pslrepl: {problem}", file=sys.stderr)
-            status = ExitStatus.USAGE
-    return status
+        return update_files(opts.files)
+    return check_files(opts.files, keep_going=opts.keep_going, jobs=opts.jobs,
+                       junit=opts.junit, interactive=opts.interactive)  # fmt: skip
 
 
 def export_py(opts: Options) -> int:

@@ -14,9 +14,10 @@ age. Table padding of two spaces or more beside a placeholder matches any such r
 Three pure modules do the text's work, and their names are all here too: ``syntax``
 (the marks, parsing, formatting), ``matching`` (output against expected lines, and
 diffs) and ``writing`` (output lines as transcript lines, with live values as
-placeholders). Three more meet the system: ``directives`` (checking them, testing
-conditions), ``timelimit`` (cancelling a replay's command) and ``checking`` (many
-transcripts: --jobs, --junit, -i); pslrepl.replay runs one in a session.
+placeholders). Four more meet the system: ``directives`` (checking them, testing
+conditions), ``timelimit`` (cancelling a replay's command), ``checking`` (many
+transcripts: --jobs, --junit, -i) and ``runs`` (what --check and --update print);
+pslrepl.replay runs one in a session.
 """
 
 from __future__ import annotations

@@ -1,0 +1,99 @@
+"""--check and --update on the command line: each transcript replayed, its report printed."""
+
+from __future__ import annotations
+
+import sys
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+    from pslrepl.transcript.checking import Result
+
+# Exit statuses, as the command line's: a difference is 1, a file that is no transcript 2.
+OK, FAILED, USAGE, INTERRUPTED = 0, 1, 2, 130
+NOTE = "the default; #! timeout S sets one"
+
+
+def update_files(files: list[str]) -> int:
+    """--update: each file rewritten where its output differs; what happened, one line each."""
+    from pslrepl.replay import DEFAULT_TIMEOUT, TranscriptFileError, update_file
+
+    status = OK
+    for path in files:
+        try:
+            outcome, changed = update_file(path, time_limit=DEFAULT_TIMEOUT, limit_note=NOTE)
+        except TranscriptFileError as exc:  # it says what is wrong with the file
+            print(f"pslrepl: {path}: {exc.strerror}", file=sys.stderr)
+            status = USAGE
+            continue
+        except KeyboardInterrupt:  # the file is as it was: it is written only at the end
+            print(f"pslrepl: interrupted: {path} is unchanged", file=sys.stderr)
+            return INTERRUPTED
+        if outcome.skipped:
+            print(outcome.report())
+            continue
+        print(f"{path}: {'updated' if changed else 'unchanged'} "
+              f"({outcome.steps_run} commands)")  # fmt: skip
+        if outcome.timed_out:  # what it showed is kept; say where it stopped
+            where = outcome.cancelled or outcome.failures[-1][0]
+            print(f"{where}; what it had shown is kept")
+            status = max(status, FAILED)
+    return status
+
+
+def check_files(
+    files: list[str], *, keep_going: bool, jobs: int, junit: str | None, interactive: bool
+) -> int:
+    """--check: each file's report in order (serial, --jobs N, or -i), then --junit's."""
+    from pslrepl.replay import DEFAULT_TIMEOUT, TranscriptFileError
+    from pslrepl.transcript.checking import (
+        STATUS,
+        Result,
+        check_interactive,
+        check_one,
+        check_parallel,
+        junit_xml,
+        write_report,
+    )
+
+    found: Iterator[Result]
+    if jobs > 1:
+        found = check_parallel(files, jobs=jobs, keep_going=keep_going,
+                               time_limit=DEFAULT_TIMEOUT, note=NOTE)  # fmt: skip
+    elif interactive:
+
+        def ask(question: str) -> str:
+            sys.stdout.write(question)
+            sys.stdout.flush()
+            return sys.stdin.readline()
+
+        def asking() -> Iterator[Result]:
+            for path in files:
+                try:
+                    yield check_interactive(path, time_limit=DEFAULT_TIMEOUT, note=NOTE, ask=ask)
+                except TranscriptFileError as exc:
+                    yield Result(path, "error", "", f"pslrepl: {path}: {exc.strerror}\n", 0.0)
+
+        found = asking()
+    else:
+        found = (check_one(path, keep_going=keep_going, time_limit=DEFAULT_TIMEOUT, note=NOTE)
+                 for path in files)  # fmt: skip
+    status = OK
+    results: list[Result] = []
+    try:
+        for result in found:
+            result.show()
+            results.append(result)
+            status = max(status, STATUS[result.verdict])
+    except KeyboardInterrupt:  # Ctrl-C: the checks running have ended; no report
+        print(f"pslrepl: interrupted after {len(results)} of {len(files)} transcripts"
+              + ("; --junit's report is not written" if junit else ""),
+              file=sys.stderr)  # fmt: skip
+        return INTERRUPTED
+    if junit is not None:
+        problem = write_report(junit, junit_xml(results))
+        if problem:
+            print(f"pslrepl: {problem}", file=sys.stderr)
+            status = USAGE
+    return status
