@@ -333,3 +333,17 @@ def test_ctrl_c_during_update_leaves_the_file_as_it_was(tmp_path: Path) -> None:
         out, err = proc.communicate()
     assert (out, err) == ("", f"pslrepl: interrupted: {path} is unchanged\n")
     assert path.read_text() == text
+
+
+def test_the_docs_name_every_directive_condition_and_option() -> None:
+    docs = (Path(__file__).parent.parent / "docs" / "TRANSCRIPTS.md").read_text()
+    from pslrepl.transcript.directives import KNOWN_CONDITIONS
+
+    names = ["exec:PROGRAM", "root", "linux", "python>=X.Y", "ipv6", "netns"]
+    assert all(name in KNOWN_CONDITIONS for name in names)
+    for name in names[:3] + names[4:] + ["python>=3.12", "!COND", "#! require COND...",
+                                         "#! timeout S", "{?NAME}", "{?NAME:REGEX}",
+                                         "-- NAME --", "--jobs N", "--junit FILE", "`-i`",
+                                         "{python}", "{tmp}", "pytest -n N", "cram",
+                                         "testscript"]:  # fmt: skip
+        assert f"{name}" in docs, name

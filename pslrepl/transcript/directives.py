@@ -11,7 +11,7 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from pslrepl.transcript.syntax import Transcript
 
-KNOWN_CONDITIONS = "exec:PROGRAM, root, linux, python>=X.Y (or >, <, <=, ==), ipv6, netns"
+KNOWN_CONDITIONS = "exec:PROGRAM, root, linux, python>=X.Y (or >, <, <=, ==, !=), ipv6, netns"
 _PYTHON = re.compile(r"python(>=|<=|==|!=|>|<)(\d+(?:\.\d+){0,2})")
 # A time limit longer than this is a typo, not a wish (a day).
 LONGEST_TIMEOUT = 86_400.0
