@@ -26,7 +26,7 @@ if TYPE_CHECKING:
 # Commands whose output export prints again (from the live objects where it can): their
 # results are kept in the record, up to SHOWN_BUDGET characters of text.
 SHOWN_KEPT = frozenset({"ls", "info", "clients", "help", "tls info", "handlers", "signals",
-                        "set", "fromfd", "ca show"})  # fmt: skip
+                        "set", "fromfd", "ca show", "makefile"})  # fmt: skip
 SHOWN_BUDGET = 64 * 1024
 # The command of a record for a line the shell refused before running anything.
 REFUSED = "(refused)"

@@ -64,3 +64,28 @@ def test_fromfd_of_a_bare_number_is_marked(shell: Shell):
     fd = shell.ok("fileno s").split()[-1]
     shell.ok(f"fromfd s2 {fd}")
     assert "fromfd of an fd given as a number is not exported" in script_of(shell)
+
+
+def test_makefile_objects_read_and_write_through_their_sockets(shell: Shell, tmp_path: Path):
+    out = check_same(shell, [
+        "socketpair a b",
+        "makefile f b rb",
+        "makefile w a wb",
+        r'write w "one\ntwo\n"',
+        "read f --line",
+        "read f 3",
+        r'write w "x\x00y\r"',
+        "close w",
+        "close a",
+        "read f --all",
+        "read f --line",
+    ], tmp_path)  # fmt: skip
+    assert "w: closed; a stays open" in out
+    assert out[-4:] == ["x\\x00y\\r", "(5 bytes)", "EOF: the peer closed its side",
+                        "EOF: the peer closed its side"]  # fmt: skip
+
+
+def test_a_text_mode_file_object_is_marked(shell: Shell):
+    shell.ok("socketpair a b")
+    shell.ok("makefile f b r")
+    assert "makefile in text mode ('r') is not exported yet" in script_of(shell)

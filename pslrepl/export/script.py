@@ -81,6 +81,7 @@ class Script:
         self.commands: dict[str, str] = {}  # a child's command line, as ps shows it
         self.waited: dict[str, int] = {}  # a server's clients waited for so far
         self.modes: dict[str, str] = {}  # a server's: sync or threading
+        self.over: dict[str, str] = {}  # a makefile object's socket
         # The session's test CA and server certificate, PEM text ("ca", "cert", "key"),
         # when it made them: a script that serves or trusts them carries them.
         self.tls: dict[str, str] | None = None
@@ -243,7 +244,9 @@ class Script:
         if not self.live:
             return ["", *self.cleanup] if self.cleanup else []
         lines = ["", "# The end of the session: what is still open is closed, as the shell does."]
-        order = {"process": 2, "server": 1}  # sockets first: a server waits for its handlers
+        # file objects first (a writer flushes to its socket), then sockets (a server
+        # waits for its handlers)
+        order = {"file": -1, "process": 2, "server": 1}
         for name, kind in sorted(self.live.items(), key=lambda item: order.get(item[1], 0)):
             v = self.var(name)
             if kind == "process":
