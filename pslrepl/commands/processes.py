@@ -217,12 +217,16 @@ PIPING = (
         *PIPING,
     ),  # fmt: skip
     calls=("subprocess.Popen", "os.openpty"),
+    setup=("tcp listen srv 0",),
     examples=(
         "spawn p -- sort",
         "spawn repl -- python3 -u -i",
         "spawn s --shell -- 'yes | head'",
         "spawn immune --ignore HUP,INT -- sleep 30",
         "spawn quiet --stdout devnull --stderr stdout -- ls /",
+        "spawn first --stdout pipe -- printf 'b\\na\\n'",
+        "spawn second --stdin first -- sort",
+        "spawn worker --pass srv -- sh -c 'echo socket on fd $PSL_FD'",
         "spawn tty --pty --size 100x30 -- python3 -c 'import os; print(os.get_terminal_size())'",
     ),
     details="The child's stdout and stderr are drained all the time into buffers of 1 MiB "
