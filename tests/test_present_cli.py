@@ -47,3 +47,16 @@ def test_help_shows_present() -> None:
     done = run_cli("--help")
     assert "pslrepl --present [--instant] [--no-color] FILE" in done.stdout
     assert "--instant      with --present" in done.stdout
+
+
+def test_present_refuses_what_a_replay_would_skip_and_a_wrong_directive(tmp_path: Path) -> None:
+    show = tmp_path / "show.psl"
+    show.write_text("#! require exec:no-such-program-here\npsl> echo hi\nhi\n")
+    done = run_cli("--present", str(show))
+    assert done.returncode == 2
+    assert done.stderr.endswith(
+        f"pslrepl: {show}: needs what this machine lacks (exec:no-such-program-here: no "
+        "no-such-program-here on PATH); a replay skips it here\n")  # fmt: skip
+    show.write_text("#! timeout soon\npsl> echo hi\nhi\n")
+    done = run_cli("--present", str(show))
+    assert done.returncode == 2 and f"pslrepl: {show}: line 1: " in done.stderr
