@@ -239,3 +239,16 @@ def test_sighup_ends_the_show_and_closes_what_it_made(
     assert t.exit_status() == 128 + signal.SIGHUP
     assert not os.path.exists(f"/proc/{pid}")
     assert "Traceback" not in t.screen()
+
+
+def test_ctrl_c_and_question_mark_at_the_prompt_say_what_the_keys_do(
+    tmp_path: Path, cleanup: list[Terminal]
+) -> None:
+    t = present(tmp_path, "psl> echo one\none\n", "--instant")
+    cleanup.append(t)
+    screen = step(t, "C-c")
+    assert "(q quits the show; Ctrl-C cancels a command while it runs)" in screen
+    screen = step(t, "?")
+    assert screen.count("b steps back; q quits") == 2  # once at the start, once asked
+    screen = step(t)
+    assert "psl> echo one\none\n" in screen  # the show went on
