@@ -232,5 +232,7 @@ def test_notes_fire_only_in_the_examples_that_teach_them(path: Path) -> None:
         assert len(said) == 9, said
     elif path.name == "buffering.psl":
         assert said == [f"note: held is still running: {NOTES['stdio-buffer']}"]
+    elif path.name == "slow-network.psl":  # the reset toxic's lesson
+        assert said == [f"note: {NOTES['econnreset']}"]
     else:
         assert said == []
