@@ -32,6 +32,7 @@ def test_save_writes_each_kind_as_its_command_asked(shell: Shell, tmp_path: Path
     shell.ok("unix listen ul {tmp}/s.sock")
     shell.ok("set display hex")
     shell.ok("trap USR1")
+    shell.ok("trap PIPE --ignore")
     shell.ok("tcp connect c l")
     shell.ok("accept l a")
     out = shell.ok(f"save {tmp_path}/lab.toml")
@@ -46,6 +47,7 @@ display = "hex"
 
 [traps]
 report = ["USR1"]
+ignore = ["PIPE"]
 
 [[process]]
 name = "p"
