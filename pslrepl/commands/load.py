@@ -90,13 +90,12 @@ def _load(ctx: Invocation) -> None:
     argv = [sys.executable, "-m", "pslrepl.loadgen", json.dumps(config)]
     ctx.record("subprocess.Popen", repr(argv),
                None, exact=False, note="the load generator, a process of its own")  # fmt: skip
-    proc = subprocess.Popen(argv,
-                            stdin=subprocess.PIPE, stdout=subprocess.PIPE)  # fmt: skip
+    proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE)
     session = ctx.session
-    session.watchdog.guard_pid(proc.pid)  # it dies with the shell, even kill -9
     live = session.settings.events == "live"  # scripts: no progress (it depends on timing)
     done: dict[str, Any] | None = None
-    try:
+    try:  # from the start: a Ctrl-C at any point still ends and reaps the generator
+        session.watchdog.guard_pid(proc.pid)  # it dies with the shell, even kill -9
         assert proc.stdout is not None
         for raw in proc.stdout:
             said = json.loads(raw)

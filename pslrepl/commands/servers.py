@@ -99,7 +99,7 @@ def _handler_class(ctx: Invocation, spec: str, proto: str) -> type[Any]:
         Opt("--forking", "a child process per client (ForkingMixIn)", exclusive="mode"),
         Opt(
             "--selectors",
-            "one thread, a selectors loop for every client (asyncore's way)",
+            "one thread, a selectors loop (asyncore's way)",
             exclusive="mode",
         ),  # fmt: skip
         Opt("--dir", "for --handler http: the directory to serve", "DIR", kind=PATH),
@@ -135,13 +135,10 @@ def _handler_class(ctx: Invocation, spec: str, proto: str) -> type[Any]:
         "serve u udp 0 --handler upper",
         "serve p tcp 0 --handler forward:web --threading",
         "serve m tcp 0 --tls --verify-client required --max-version TLSv1.2",
-        "serve fast tcp 0 --handler echo --selectors",
     ),
     details="It binds 127.0.0.1 unless a host is given. Without --threading or "
     "--forking it serves one client at a time, as socketserver does; chat and http "
-    "serve each client in a thread of its own. --selectors serves every client from one "
-    "thread, a selectors loop that never blocks on any of them (what asyncore did), for "
-    "the built-in stream handlers; `load NAME` compares the models. http serves only "
+    "serve each client in a thread of its own. http serves only "
     "its directory (a symbolic link out of it is refused) and only requests whose Host "
     "is this server or a loopback name; without --dir it serves a fresh directory with "
     "an index page. With --tls each handshake gets --idle seconds (10 without it), and "
