@@ -339,3 +339,13 @@ def test_an_address_of_the_lab_is_written_as_its_resource(shell: Shell, tmp_path
     finally:
         other.close()
     assert (tmp_path / "again.toml").read_text() == text
+
+
+def test_what_the_shell_named_is_a_comment_saying_why(shell: Shell, tmp_path: Path) -> None:
+    shell.ok("tcp listen l 0")
+    shell.ok("tcp connect c l")
+    assert shell.ok("accept l").startswith("l-1: accepted from")
+    shell.ok(f"save {tmp_path}/lab.toml")
+    assert (tmp_path / "lab.toml").read_text().endswith(
+        "\n# not made again: l-1 (tcp): named by the shell (no NAME given): a lab makes "
+        "again only what was given a NAME\n")  # fmt: skip

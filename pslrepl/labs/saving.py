@@ -102,6 +102,14 @@ def _placeheld(item: Any, tmp: str | None) -> Any:
     return item
 
 
+def _no_record(session: Session, res: Resource) -> str:
+    """Why no command of the history made ``res`` by its name."""
+    first = next(iter(session.history), None)
+    if first is None or res.created < first.started:
+        return "made too long ago for the session's history to say how"
+    return "named by the shell (no NAME given): a lab makes again only what was given a NAME"
+
+
 def _with_toxics(cmd: Command, table: dict[str, Any], relay: Resource) -> dict[str, Any]:
     """A relay's toxics as they are now (linked since, or unlinked), as --link takes them."""
     toxics = getattr(getattr(relay, "link", None), "toxics", None)
@@ -159,7 +167,7 @@ def lab_text(
         record = made.get(res.name)
         why = ""
         if record is None:
-            why = "made too long ago for the session's history to say how"
+            why = _no_record(session, res)
         elif record.command not in SECTION_OF:
             why = f"made by `{record.command}`, which a lab does not make again"
         elif record.command == "accept" and not _peer_in_session(res, session):
