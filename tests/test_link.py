@@ -410,3 +410,16 @@ def test_tab_offers_toxics_then_their_keys(shell: Shell) -> None:
     assert complete(shell, "link r slicer ") == ["size=", "variation=", "delay="]
     assert complete(shell, "link r slicer size=3 ") == ["variation=", "delay="]
     assert complete(shell, "relay q tcp-listen:0 udp-") == ["udp-listen:"]
+
+
+def test_slicers_first_slice_goes_at_once_however_young_the_clock(shell: Shell) -> None:
+    """The last slice's time started at 0 on the monotonic clock: on a machine up for
+    less than the delay (a CI runner just booted), the very first slice waited."""
+    with joined(shell, "relay r tcp-listen:0 {b} --link 'slicer size=4 delay=86400s dir=up'") as (
+        c,
+        s,
+    ):
+        c.sendall(b"abcdefgh")
+        assert recv_exactly(s, 4) == b"abcd"
+        shell.ok("unlink r")
+        assert recv_exactly(s, 4) == b"efgh"

@@ -144,7 +144,9 @@ class Toxic:
         self.held_count = 0  # actions not said yet, and their bytes
         self.held_bytes = 0
         self.held_what = ""
-        self.next_send = 0.0  # bandwidth: when the next byte may go; slicer: the last slice
+        # bandwidth: when the next byte may go; slicer: when the last slice went (never yet:
+        # -inf, as a clock that started a moment ago is small)
+        self.next_send = float("-inf")
         self.reordered: list[list[Any]] = []  # reorder: [datagrams to go first, dst, data]
         self.passed = 0  # limit: bytes passed so far
 
