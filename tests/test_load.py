@@ -124,7 +124,7 @@ def test_bad_targets_and_options_are_one_line(shell: Shell, tmp_path: Path) -> N
     shell.fails("load w --requests 5 --duration 1")  # one or the other
     lab = tmp_path / "lab.toml"
     lab.write_text("")
-    assert f"`lab load {lab}` brings it up" in shell.fails(f"load {lab}")
+    assert "is a lab file, which --conns does not apply to" in shell.fails(f"load {lab} --conns 2")
 
 
 def test_progress_is_shown_while_it_runs_when_events_are_live(shell: Shell) -> None:

@@ -13,11 +13,12 @@ if TYPE_CHECKING:
     from pslrepl.session import Session
 
 COMMANDS = Commands(SESSION)
-LAB = "lab"  # the Session attribute that holds the lab loaded last (a Lab, or None)
 
 
 def loaded_lab(session: Session) -> Lab | None:
-    return getattr(session, LAB, None)
+    """The lab brought up last (session.lab), or None."""
+    lab: Lab | None = session.lab
+    return lab
 
 
 @COMMANDS.command(
@@ -60,14 +61,19 @@ def _save(ctx: Invocation) -> None:
     "to the lab loaded last. `pslrepl --lab FILE` starts the shell with one.",
 )
 def _load(ctx: Invocation) -> None:
+    load_lab(ctx, str(ctx["file"]))
+
+
+def load_lab(ctx: Invocation, path: str) -> None:
+    """Bring up the lab in ``path`` (`lab load FILE`, and `load FILE` for a .toml)."""
     import os
 
     from pslrepl.labs.loading import bring_up, read_lab
     from pslrepl.render import plural
 
-    path = os.path.expanduser(str(ctx["file"]))
+    path = os.path.expanduser(path)
     lab = read_lab(path, ctx.dispatcher.table)
-    setattr(ctx.session, LAB, lab)
+    ctx.session.lab = lab
     made = bring_up(ctx.dispatcher, lab)
     ctx.say(f"{path}: {plural(len(made), 'resource')} up" +
             (f" ({', '.join(made)})" if made else ""))  # fmt: skip

@@ -75,8 +75,8 @@ def is_lab_file(ctx: Invocation, target: str) -> bool:
     "process of its own, so it does not compete with the shell's servers for the GIL; "
     "it says when it used most of a CPU, for then it, not the server, set the pace. "
     "Errors are counted by kind (refused, reset, closed mid-answer, wrong bytes, "
-    "HTTP 4xx/5xx, timeout after 10 s) and the connection is opened again. A lab file "
-    "(.toml) is `lab load`'s.",
+    "HTTP 4xx/5xx, timeout after 10 s) and the connection is opened again. `load FILE` "
+    "with a lab file (.toml, written by `save`) brings the lab up, as `lab load FILE` does.",
 )
 def _load(ctx: Invocation) -> None:
     import json
@@ -121,9 +121,15 @@ def _load(ctx: Invocation) -> None:
 
 
 def _lab(ctx: Invocation) -> None:
-    """`load FILE`: a lab is brought up by `lab load` (commands/labs.py)."""
-    raise UsageError(f"load: {ctx['target']} is a lab file: `lab load {ctx['target']}` "
-                     "brings it up; load TARGET measures a server")  # fmt: skip
+    """`load FILE`: a lab, brought up as `lab load FILE` does (commands/labs.py)."""
+    from pslrepl.commands.labs import load_lab
+
+    measuring = [f"--{key}" for key in ("conns", "requests", "duration", "size", "rate")
+                 if ctx[key] is not None]  # fmt: skip
+    if measuring:
+        raise UsageError(f"load: {ctx['target']} is a lab file, which {measuring[0]} does "
+                         "not apply to; load TARGET measures a server")  # fmt: skip
+    load_lab(ctx, ctx["target"])
 
 
 def _config(ctx: Invocation) -> dict[str, Any]:
