@@ -481,7 +481,7 @@ def test_tab_completes_handlers_and_endpoints(shell: Shell, tmp_path: Path) -> N
     ]
     assert complete(shell, "relay r tcp-") == ["tcp-listen:"]
     assert complete(shell, "relay r tcp-listen:0 ") == [
-        "p", "web", "l", "tcp:", "tcp-listen:", "udp:", "unix:", "exec:",
+        "p", "web", "l", "tcp:", "tcp-listen:", "udp:", "udp-listen:", "unix:", "exec:",
     ]  # fmt: skip
     assert complete(shell, "tcp connect c w") == ["web"]  # a server is an address too
 
