@@ -137,6 +137,9 @@ def replay(
             where = f"{path}:{step.line}: psl> {step.command}"
             if limit is not None:
                 limit.running(where, True)
+            # A replay reads no terminal: an attach gets the lines typed to it, if any.
+            session.env.stdin = io.StringIO("".join(expand(line, bindings) + "\n"
+                                                    for line in step.typed))  # fmt: skip
             try:
                 dispatcher.run_line(expand(step.command, bindings))
             finally:

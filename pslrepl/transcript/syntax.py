@@ -9,6 +9,7 @@ if TYPE_CHECKING:
     from collections.abc import Iterator
 
 PROMPT = "psl> "
+TYPED = "|> "  # under `psl> attach NAME`: a line typed to it (`|>` alone: a bare Enter)
 ANY_LINES = "..."
 PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_-]*(?:\.[A-Za-z_]\w*)?)\}")
 # The start of a capture in an expected line: {?NAME} or {?NAME:REGEX}.
@@ -33,9 +34,11 @@ Bindings = dict[str, str]
 
 
 class Step:
-    """One command and the output expected under it; ``line`` is its 1-based line number."""
+    """One command and the output expected under it; ``line`` is its 1-based line number.
+    ``typed``: for `attach`, the lines typed to it (``|> LINE`` right under the prompt),
+    its standard input in a replay."""
 
-    __slots__ = ("command", "expected", "line", "comments")
+    __slots__ = ("command", "expected", "line", "comments", "typed")
 
     def __init__(self, command: str, expected: list[str], line: int) -> None:
         self.command = command
@@ -43,6 +46,12 @@ class Step:
         self.line = line
         # Comment lines between this step's output lines: (index in expected, text).
         self.comments: list[tuple[int, str]] = []
+        self.typed: list[str] = []
+
+    @property
+    def takes_typing(self) -> bool:
+        """An attach command: lines typed to it may follow its prompt."""
+        return self.command.split(None, 1)[:1] == ["attach"]
 
 
 class EmbeddedFile:
@@ -106,6 +115,9 @@ def parse(text: str) -> Transcript:
                 files[-1].lines.append(line)
         elif line.startswith(PROMPT) or line == PROMPT.rstrip():
             steps.append(Step(line[len(PROMPT) :], [], number))
+        elif (steps and steps[-1].takes_typing and not steps[-1].expected
+              and (line.startswith(TYPED) or line == TYPED.rstrip())):  # fmt: skip
+            steps[-1].typed.append(line[len(TYPED) :])
         elif not steps:
             preamble.append(line)
         elif line.startswith("#"):
@@ -120,6 +132,7 @@ def format_transcript(transcript: Transcript) -> str:
     out = list(transcript.preamble)
     for step in transcript.steps:
         out.append(PROMPT + step.command if step.command else PROMPT.rstrip())
+        out.extend(TYPED + line if line else TYPED.rstrip() for line in step.typed)
         out.extend(_with_comments(step.expected, step.comments))
     for file in transcript.files:
         out.append(f"-- {file.name} --")
