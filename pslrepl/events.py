@@ -229,6 +229,16 @@ def describe(event: Event) -> str:
         if "origin" in f:
             local, remote = f.get("local") or "(unbound)", f.get("remote", "")
             return f"{f['origin']}: {local} -> {remote}" if remote else f"{f['origin']}: {local}"
+    elif kind == "bind":
+        return f"bound to {f.get('local', '')}"
+    elif kind == "listen":
+        why = f", {f['reason']}" if "reason" in f else ""
+        return f"listening (backlog {f.get('backlog', '?')}{why})"
+    elif kind == "connect":
+        local, remote = f.get("local") or "(unbound)", f.get("remote", "")
+        return f"connected {local} -> {remote}" if remote else f"connected {local}"
+    elif kind == "shutdown" and "how" in f:
+        return f"shutdown(SHUT_{str(f['how']).upper()})"
     elif kind == "eof" and event.direction == "in":
         return "the peer closed its side: recv will return EOF"
     elif kind == "eof":

@@ -56,7 +56,7 @@ def _shutdown(ctx: Invocation) -> None:
             res.shut = before
         raise socket_error(res.name, exc, op="shutdown", kind=res.kind, shut=before) from None
     # For `log` only: the command's own answer already says it (not a live "note").
-    res.post(Event(res.name, "shutdown", f"shutdown(SHUT_{how.upper()})"))
+    res.post(Event(res.name, "shutdown", how=how))
     what = {"rd": "no more receiving", "wr": "the peer will read EOF", "rdwr": "both ways"}
     ctx.emit(Styled((("name", res.name), ("", f": shut down {how}: {what[how]}"))))
 

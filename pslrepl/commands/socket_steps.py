@@ -142,7 +142,7 @@ def _bind(ctx: Invocation) -> None:
         res.unix_path = addr.path  # the socket's file: removed when it is closed
         ctx.session.own_path(addr.path)
     res.refresh_addresses()
-    res.post(Event(res.name, "bind", f"bound to {res.local or addr}"))
+    res.post(Event(res.name, "bind", local=res.local or str(addr)))
     _said(ctx, res.name, f"bound to {res.local or addr}")
     if addr.host in WILDCARDS and not addr.path and res.sock.type == socket.SOCK_DGRAM:
         ctx.say("warning: bound to every interface: other machines can send to it", "warning")
@@ -177,7 +177,9 @@ def _listen(ctx: Invocation) -> None:
     listener = res if isinstance(res, Listener) else res.became_listener()
     queue = f"backlog {DEFAULT_BACKLOG}, listen's default" if backlog is None else (
         f"backlog {backlog}")  # fmt: skip
-    listener.post(Event(listener.name, "listen", f"listening ({queue})"))
+    default = backlog is None
+    listener.post(Event(listener.name, "listen", backlog=DEFAULT_BACKLOG if default else backlog,
+                        reason="listen's default" if default else None))  # fmt: skip
     _said(ctx, listener.name, f"listening on {listener.local} ({queue})")
     host = listener.sock.getsockname()
     if isinstance(host, tuple) and host[0] in WILDCARDS:
@@ -239,7 +241,7 @@ def _connect(ctx: Invocation) -> None:
                 "underneath); the next one raises EISCONN", "notice")  # fmt: skip
         return
     res.connected_now()
-    res.post(Event(res.name, "connect", f"connected {res.describe()}"))
+    res.post(Event(res.name, "connect", local=res.local, remote=res.remote))
     _said(ctx, res.name, f"connected {res.describe()}")
 
 
@@ -266,7 +268,7 @@ def _connect_ex(ctx: Invocation) -> None:
     assert isinstance(code, int)
     if code == 0:
         res.connected_now()
-        res.post(Event(res.name, "connect", f"connected {res.describe()}"))
+        res.post(Event(res.name, "connect", local=res.local, remote=res.remote))
         _said(ctx, res.name, f"connect_ex returned 0: connected {res.describe()}")
         return
     text = f"connect_ex returned {code} ({errno.errorcode.get(code, os.strerror(code))})"

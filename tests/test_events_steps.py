@@ -1,0 +1,43 @@
+"""The bare socket steps (bind, listen, connect, connect_ex, shutdown) post facts, not
+sentences: their words come from events.describe and read as they did."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.helpers import Shell
+
+
+def logged(shell: Shell, name: str, kind: str) -> list:
+    return [e for e in list(shell.session.log) if e.source == name and e.kind == kind]
+
+
+def test_bind_listen_connect_and_shutdown_are_facts(shell: Shell) -> None:
+    shell.ok("socket l; bind l 0; listen l; socket c; connect c l; shutdown c wr")
+    (bind,) = logged(shell, "l", "bind")
+    (listen,) = logged(shell, "l", "listen")
+    (connect,) = logged(shell, "c", "connect")
+    (shutdown,) = logged(shell, "c", "shutdown")
+    for event in (bind, listen, connect, shutdown):
+        assert event.sentence == "", event
+    local = bind.fields["local"]
+    assert local.startswith("127.0.0.1:") and bind.detail == f"bound to {local}"
+    assert listen.fields["backlog"] > 0
+    assert listen.detail == f"listening (backlog {listen.fields['backlog']}, listen's default)"
+    assert connect.fields["remote"] == local
+    assert connect.detail == f"connected {connect.fields['local']} -> {local}"
+    assert shutdown.fields == {"how": "wr"} and shutdown.detail == "shutdown(SHUT_WR)"
+
+
+@pytest.mark.parametrize("backlog", [0, 1, 2147483647])
+def test_a_given_backlog_is_said_as_given(shell: Shell, backlog: int) -> None:
+    shell.ok(f"socket l; bind l 0; listen l {backlog}")
+    (listen,) = logged(shell, "l", "listen")
+    assert listen.detail == f"listening (backlog {backlog})"
+
+
+def test_connect_ex_that_connects_is_a_fact_too(shell: Shell) -> None:
+    shell.ok("tcp listen srv 0; socket c")
+    assert "connect_ex returned 0" in shell.ok("connect_ex c srv")
+    (connect,) = logged(shell, "c", "connect")
+    assert connect.sentence == "" and connect.detail.startswith("connected 127.0.0.1:")
