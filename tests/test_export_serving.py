@@ -41,3 +41,12 @@ def test_class_variables_of_a_server_that_serves_forever(shell: Shell, tmp_path:
         "    request_queue_size = 2" in source
         and "threading.Thread(target=e.serve_forever" in source
     )
+
+
+def test_a_forking_server_serves_each_client_in_a_child(shell: Shell, tmp_path: Path):
+    out = check_same(shell, ["serve e tcp 0 --forking", "tcp connect c e", "sendline c hi",
+                             "recv c --line", "close c", "stop e"], tmp_path)  # fmt: skip
+    assert out[0].startswith("e: ForkingTCPServer serving echo on ")
+    assert out[-1] == "e: stopped after serving 1 client"
+    # the child closes the script's other sockets, or c's connection would outlive c
+    assert "class ForkedChild:" in script_of(shell)

@@ -71,6 +71,21 @@ class CountedServer:
         self.server_close()
 ''',
     ),
+    "ForkedChild": (
+        (),
+        r'''
+class ForkedChild:
+    """A forking server's child closes every other fd it inherited first: a socket of
+    the script's own (a client it connected) held open here would keep that connection
+    up after the script closes it, and this child waiting on it for ever."""
+
+    def finish_request(self, request, client_address):
+        keep = request.fileno()
+        os.closerange(3, keep)
+        os.closerange(keep + 1, os.sysconf("SC_OPEN_MAX"))
+        super().finish_request(request, client_address)
+''',
+    ),
     "TLSServer": (
         (),
         r'''
@@ -177,6 +192,7 @@ class Chat(socketserver.StreamRequestHandler):
 HELPER_IMPORTS = {
     "CountedServer": ("socket", "threading"),
     "TLSServer": ("ssl",),
+    "ForkedChild": ("os",),
     "Echo": ("socketserver",),
     "Upper": ("socketserver",),
     "Discard": ("socketserver",),
@@ -203,7 +219,7 @@ def _serve(script: Script, record: CommandRecord) -> None:
     values = record.values
     name, proto, handler = values["name"], values.get("proto"), values.get("handler") or "echo"
     v = script.var(name)
-    given = [k for k in ("forking", "dir", "verify_client", "client_ca", "cert", "key",
+    given = [k for k in ("dir", "verify_client", "client_ca", "cert", "key",
                          "min_version", "max_version", "ciphers", "idle", "max_clients",
                          "selectors")
              if values.get(k)]  # fmt: skip
@@ -213,7 +229,8 @@ def _serve(script: Script, record: CommandRecord) -> None:
         script.not_exported(record, f"serve with {what} is not exported yet")
         return
     threading_ = bool(values.get("threading")) or handler == "chat"
-    base = "ThreadingTCPServer" if threading_ else "TCPServer"
+    forking = bool(values.get("forking")) and not threading_
+    base = "ThreadingTCPServer" if threading_ else "ForkingTCPServer" if forking else "TCPServer"
     tls = bool(values.get("tls"))
     pems = script.tls or {}
     if tls and not pems:
@@ -228,6 +245,8 @@ def _serve(script: Script, record: CommandRecord) -> None:
     if handler == "chat" and not values.get("threading"):
         script.add(f'print("note: {handler} serves each client in its own thread (--threading)")')
     mixins = "CountedServer, TLSServer" if tls else "CountedServer"
+    if forking:
+        mixins += ", " + script.use("ForkedChild")
     if tls:
         script.use("TLSServer")
         script.constant("SERVER_CERT_PEM", pems["cert"])
@@ -255,7 +274,7 @@ def _serve(script: Script, record: CommandRecord) -> None:
         script.add(f"threading.Thread(target={v}.serve_forever, daemon=True).start()")
         script.add(wrapped_print(f"{name}: {base} serving {label} on "
                                  f"{{addr({v}.server_address)}}", f=True))  # fmt: skip
-    script.modes[name] = "threading" if threading_ else "sync"
+    script.modes[name] = "threading" if threading_ else "forking" if forking else "sync"
     script.kinds[name] = script.live[name] = "server"
     script.waited[name] = 0
 
@@ -287,7 +306,9 @@ def _handle_request(script: Script, record: CommandRecord) -> None:
     waited = f"{float(str(given)):g}" if given is not None else f"{{{v}.timeout:g}}"
     if given is not None:
         script.add(f"{v}.timeout = saved  # the server's own again")
-    where = {"threading": "; its handler runs on in a thread"}.get(script.modes.get(name, ""), "")
+    where = {"threading": "; its handler runs on in a thread",
+             "forking": "; its handler runs on in a child process"}.get(
+        script.modes.get(name, ""), "")  # fmt: skip
     script.add(f"if {v}.timeouts > timeouts:",
                wrapped_print(f"{name}: no request came in {waited} s: handle_request "
                              "returned through handle_timeout()", f=True, indent="    "),
