@@ -28,6 +28,8 @@ FREE = {
     "size": r"\d+",
     # What a TLS record holds, with its messages' sizes: the sizes differ between runs.
     "inside": r".*",
+    # A figure a measurement gave (load's rate, latency, CPU): never the same twice.
+    "measured": r".*",
 }
 
 Bindings = dict[str, str]
