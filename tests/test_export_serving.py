@@ -50,3 +50,22 @@ def test_a_forking_server_serves_each_client_in_a_child(shell: Shell, tmp_path: 
     assert out[-1] == "e: stopped after serving 1 client"
     # the child closes the script's other sockets, or c's connection would outlive c
     assert "class ForkedChild:" in script_of(shell)
+
+
+def test_the_daytime_and_chargen_handlers_as_classes_of_the_script(shell: Shell, tmp_path: Path):
+    import re
+
+    from tests.test_export_units import masked, run_alone, shell_output
+
+    lines = ["serve g tcp 0 --handler chargen", "tcp connect c g", "recv c 150", "close c",
+             "serve d tcp 0 --handler daytime", "tcp connect c2 d", "recv c2 --all"]  # fmt: skip
+    expected = shell_output(shell, lines)
+    source = script_of(shell)
+    out = run_alone(source, tmp_path)
+
+    def clock(found: list[str]) -> list[str]:  # a second may pass between the two runs
+        return masked([re.sub(r"\d\d:\d\d:\d\d", "T", line) for line in found])
+
+    assert clock(out) == clock(expected)
+    assert out[2].startswith(' !"#$%') and out[5] == "(150 bytes)"
+    assert "class Chargen(socketserver.BaseRequestHandler):" in source

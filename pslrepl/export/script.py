@@ -47,7 +47,8 @@ RESERVED = frozenset({
     # signals' and sh's exporters bind these at the top level
     "previous", "was", "now", "members", "group_members", "timer_left", "handlers", "mask",
     "info", "codes", "who", "children", "code", "job", "line", "piped", "sig_name",
-    "write_file", "show_buf", "buf", "SHOWN", "timeouts", "served", "saved", "fh", "ForkedChild",
+    "write_file", "show_buf", "buf", "SHOWN", "timeouts", "served", "saved", "fh",
+    "ForkedChild", "Daytime", "Chargen",
     "rows", "name", "child", "command", "rc", "rc_text", "state", "cert", "cipher",
     "fields", "key", "value", "name_of", "received", "report", "when", "signum",
     "message", "tls_client", "tls_context", "_", "l", "I", "O", "pathlib", "tmp", "shutil",

@@ -12,7 +12,8 @@ if TYPE_CHECKING:
 
 # The built-in handlers a script can carry as plain socketserver request handlers:
 # name -> (the class's name, the helper that defines it).
-HANDLERS = {"echo": "Echo", "upper": "Upper", "discard": "Discard", "chat": "Chat"}
+HANDLERS = {"echo": "Echo", "upper": "Upper", "discard": "Discard", "chat": "Chat",
+            "daytime": "Daytime", "chargen": "Chargen"}  # fmt: skip
 
 HELPERS: dict[str, tuple[tuple[str, ...], str]] = {
     "CountedServer": (
@@ -145,6 +146,35 @@ class Upper(socketserver.BaseRequestHandler):
             self.request.sendall(data.upper())
 ''',
     ),
+    "Daytime": (
+        (),
+        r'''
+class Daytime(socketserver.BaseRequestHandler):
+    """daytime: sends the date and time as text, then closes (RFC 867)."""
+
+    def handle(self):
+        self.request.sendall(time.ctime().encode() + b"\r\n")
+''',
+    ),
+    "Chargen": (
+        (),
+        r'''
+class Chargen(socketserver.BaseRequestHandler):
+    """chargen: RFC 864's rotating pattern of printable characters, 72 to a line, until
+    the client closes."""
+
+    def handle(self):
+        printable = bytes(range(32, 127)) * 2
+        n = 0
+        try:
+            while True:
+                lines = (printable[i % 95 : i % 95 + 72] + b"\r\n" for i in range(n, n + 64))
+                self.request.sendall(b"".join(lines))
+                n += 64
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # the client closed: that is how chargen ends
+''',
+    ),
     "Discard": (
         (),
         r'''
@@ -196,6 +226,8 @@ HELPER_IMPORTS = {
     "Echo": ("socketserver",),
     "Upper": ("socketserver",),
     "Discard": ("socketserver",),
+    "Daytime": ("socketserver", "time"),
+    "Chargen": ("socketserver",),
     "Chat": ("socketserver", "threading"),
 }
 
