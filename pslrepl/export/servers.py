@@ -343,7 +343,8 @@ def _handle_request(script: Script, record: CommandRecord) -> None:
         script.modes.get(name, ""), "")  # fmt: skip
     script.add(f"if {v}.timeouts > timeouts:",
                wrapped_print(f"{name}: no request came in {waited} s: handle_request "
-                             "returned through handle_timeout()", f=True, indent="    "),
+                             "returned through handle_timeout()", f="{" in waited,
+                             indent="    "),
                f"elif {v}.served > served:",
                wrapped_print(f"{name}: handle_request served the request of "
                              f"{{addr({v}.last_client)}}{where}", f=True, indent="    "),
