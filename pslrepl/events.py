@@ -40,6 +40,10 @@ KINDS: dict[str, str] = {
     "timeout": "a server's handle_request waited in vain (wait)",
     "close": "a resource was closed (path, parent_closed, reason, ...)",
     "elided": "live notices left out of one refresh (count, and size for a relay's bytes)",
+    "toxic": "a relay's toxic acted (toxic, action: what it did, BYTES for the amount; "
+    "reason: how; count, and size in bytes)",
+    "relay-end": "a relay's direction ended (side: the end or direction; phase: refused, "
+    "stopped, close-waits or done; reason)",
     "note": "anything else a resource says: kept for sentences not yet turned into facts",
 }
 
@@ -78,6 +82,8 @@ FACTS: dict[str, type | tuple[type, ...]] = {
     "manual": bool,  # a server run by handle_request (--manual)
     "exception": str,  # the exception class a wait raised (sh's ErrorReturnCode_1)
     "outcome": str,  # what close() did, in the words the command showed (the result)
+    "toxic": str,  # a relay toxic's name (latency, or the name --name gave it)
+    "action": str,  # what a toxic did, BYTES standing for the amount: held BYTES 100 ms
 }
 
 
@@ -229,6 +235,15 @@ def describe(event: Event) -> str:
         if "origin" in f:
             local, remote = f.get("local") or "(unbound)", f.get("remote", "")
             return f"{f['origin']}: {local} -> {remote}" if remote else f"{f['origin']}: {local}"
+    elif kind == "toxic":
+        size, count = event.size, int(f.get("count", 1))
+        amount = f"{size:,} {'byte' if size == 1 else 'bytes'}"
+        action = str(f.get("action", ""))
+        if count > 1:
+            amount = f"{amount} in {count} {'goes' if 'datagram' in action else 'chunks'}"
+        return f"{f.get('toxic', '')}: {action.replace('BYTES', amount)}{f.get('reason', '')}"
+    elif kind == "relay-end":
+        return _relay_end_words(f)
     elif kind == "bind":
         return f"bound to {f.get('local', '')}"
     elif kind == "listen":
@@ -295,6 +310,20 @@ def describe(event: Event) -> str:
             return f"closed; {left}{lost}"
         return "closed" + (f"; removed {f['path']}" if "path" in f else "")
     return event.kind
+
+
+def _relay_end_words(f: dict[str, Any]) -> str:
+    """A relay's direction, or the relay, at its end."""
+    side, reason, phase = f.get("side", ""), f.get("reason", ""), f.get("phase", "")
+    if phase == "refused":
+        return f"{side}: {reason}; the client that came is closed"
+    if phase == "close-waits":
+        return (f"{side} is TLS: its close_notify waits until its peer has sent all it will "
+                "(OpenSSL can't half-close TLS while data still comes); close the relay to "
+                "end it sooner")  # fmt: skip
+    if phase == "stopped":
+        return f"{side} stopped: {reason}"
+    return f"both directions closed: relay done ({reason})"
 
 
 def _signal_words(event: Event) -> str:

@@ -30,6 +30,8 @@ LIVE_KINDS = frozenset(
         "raised",
         "http",
         "relay",
+        "toxic",
+        "relay-end",
     }
 )
 

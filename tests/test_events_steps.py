@@ -41,3 +41,17 @@ def test_connect_ex_that_connects_is_a_fact_too(shell: Shell) -> None:
     assert "connect_ex returned 0" in shell.ok("connect_ex c srv")
     (connect,) = logged(shell, "c", "connect")
     assert connect.sentence == "" and connect.detail.startswith("connected 127.0.0.1:")
+
+
+def test_a_relays_end_and_its_toxics_are_facts(shell: Shell) -> None:
+    shell.ok("serve e tcp 0 --handler echo")
+    shell.ok("relay r tcp-listen:0 e --link 'slicer size=2'; tcp connect c r")
+    shell.ok("send c 'ab\\x00\\r\\n'; recv c --until '\\n'; close c; wait r close")
+    events = [e for e in list(shell.session.log) if e.source == "r"]
+    toxic = [e for e in events if e.kind == "toxic"]
+    assert toxic and all(e.sentence == "" for e in toxic)
+    assert toxic[0].fields["toxic"] == "slicer" and "BYTES" in toxic[0].fields["action"]
+    assert toxic[0].detail.startswith("slicer: ") and "BYTES" not in toxic[0].detail
+    (done,) = [e for e in events if e.kind == "relay-end"]
+    assert done.sentence == "" and done.fields["phase"] == "done"
+    assert done.detail.startswith("both directions closed: relay done (")

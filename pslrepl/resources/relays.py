@@ -75,8 +75,8 @@ class Relay(Resource):
             if not (src.wait() and dst.wait()):
                 failed = next((e for e in (src, dst) if e.error_text), None)
                 if failed is not None and way == ">" and not self.closed:
-                    self.post(Event(self.name, "note", f"{failed.name}: {failed.error_text}; "
-                                    "the client that came is closed"))  # fmt: skip
+                    self.post(Event(self.name, "relay-end", side=failed.name,
+                                    phase="refused", reason=failed.error_text))  # fmt: skip
                 for end in (src, dst):
                     end.interrupt()  # the client that came sees EOF, not a silent hang
             else:
@@ -91,10 +91,8 @@ class Relay(Resource):
                 if not self.closed and not self.link.cut:
                     dst.close_write()  # EOF one way: pass the half-close on, as socat does
                     if dst.close_pending:
-                        self.post(Event(self.name, "note", f"{dst.name} is TLS: its "
-                                        "close_notify waits until its peer has sent all it "
-                                        "will (OpenSSL can't half-close TLS while data still "
-                                        "comes); close the relay to end it sooner"))  # fmt: skip
+                        self.post(Event(self.name, "relay-end", side=dst.name,
+                                        phase="close-waits"))  # fmt: skip
                     if src.tls is not None:
                         with src.io:
                             pending = src.close_pending
@@ -105,7 +103,8 @@ class Relay(Resource):
         except (OSError, PslError) as exc:  # PslError: a child that stopped reading stdin
             if not self.closed and not self.link.cut:
                 self.error = f"{exc.strerror or exc}" if isinstance(exc, OSError) else str(exc)
-                self.post(Event(self.name, "note", f"{way} stopped: {self.error}"))
+                self.post(Event(self.name, "relay-end", side=way, phase="stopped",
+                                reason=self.error))  # fmt: skip
                 dst.close_write()
         finally:
             with self.session.cond:
@@ -121,8 +120,8 @@ class Relay(Resource):
         for end in (self.a, self.b):
             end.release()
         exits = [said for end in (self.a, self.b) if (said := end.reap(REAP_WAIT))]
-        event = Event(self.name, "note", "both directions closed: relay done "
-                      f"({self._totals()})" + "".join(f"; {e}" for e in exits))  # fmt: skip
+        event = Event(self.name, "relay-end", phase="done",
+                      reason=self._totals() + "".join(f"; {e}" for e in exits))  # fmt: skip
         self.log.append(event)  # in the log before `wait NAME close` can return
         with self.session.cond:
             self.finished = True

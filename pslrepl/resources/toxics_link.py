@@ -152,12 +152,8 @@ class Link:
             return
         toxic.held_count = toxic.held_bytes = 0
         what, _, how = toxic.held_what.partition("\0")
-        amount = f"{nbytes:,} {'byte' if nbytes == 1 else 'bytes'}"
-        if count > 1:
-            amount = f"{amount} in {count} {'chunks' if 'datagram' not in what else 'goes'}"
-        detail = f"{toxic.name}: {what.replace('BYTES', amount)}{how}"
-        # A sentence for now: the facts (toxic, action, size) wait on a kind of their own.
-        self.relay.post(Event(self.relay.name, "note", detail, count=count))
+        self.relay.post(Event(self.relay.name, "toxic", size=nbytes, toxic=toxic.name,
+                              action=what, reason=how or None, count=count))  # fmt: skip
 
     # -- the data path (a pump thread) --------------------------------------------------
 

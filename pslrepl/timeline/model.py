@@ -25,7 +25,8 @@ PREVIEW = 4096  # the most bytes of one step kept for the SVG's titles and HTML'
 # clients and their bytes, a relay's copies, a signal): drawn where it happened, which a
 # replay of the same commands can't repeat exactly. The rest the commands themselves make.
 BACKGROUND = frozenset({"data", "exit", "client", "relay", "accept", "http", "raised",
-                        "signal", "error", "dropped", "timeout", "note"})  # fmt: skip
+                        "signal", "error", "dropped", "timeout", "note", "toxic",
+                        "relay-end"})  # fmt: skip
 
 # How each traffic kind is drawn: the verb on the arrow.
 _VERBS = {"send": "send", "recv": "recv", "write": "write", "data": "", "relay": ""}
