@@ -264,6 +264,10 @@ def describe(event: Event) -> str:
         return _signal_words(event)
     elif kind == "client" and "phase" in f:
         return _client_words(f)
+    elif kind == "client" and "step" in f:
+        return f"{f.get('handler', '')}.{f['step']}() for {f.get('peer', '')}"
+    elif kind == "http" and "reason" in f:
+        return str(f["reason"])
     elif kind == "raised":
         return (f"the handler raised while serving {f.get('peer', '')}; the server goes on:\n"
                 f"{f.get('reason', '')}")  # fmt: skip
@@ -328,10 +332,14 @@ def _relay_end_words(f: dict[str, Any]) -> str:
 
 def _signal_words(event: Event) -> str:
     """A signal the shell received, or one it sent to a child or its group."""
-    from pslrepl.signals_table import signal_label
+    from pslrepl.signals_table import signal_label, signal_name
 
     f = event.fields
     signum = f["signum"]
+    if event.kind == "signal" and f.get("phase") == "timer-stopped":
+        name = f.get("origin", "")
+        return (f"itimer {name} stopped after {f.get('count', 0)} {signal_name(signum)}s: the "
+                f"session's event cap; `itimer {name} S INTERVAL` starts it again")  # fmt: skip
     if event.kind == "signal":
         count = f.get("count", 1)
         return f"received {signal_label(signum)}" + (f" again: {count} so far" if count > 1 else "")
@@ -354,6 +362,12 @@ def _client_words(f: dict[str, object]) -> str:
         return f"client {peer} connected{child}"
     if phase == "datagram":
         return f"a datagram from {peer}, handled{child}"
+    if phase == "datagram-done":  # a forked child's, when it ended
+        took = age(float(f.get("took", 0.0)))  # type: ignore[arg-type]
+        counted = f"in {f['bytes_in']}, out {f['bytes_out']}; " if "bytes_in" in f else ""
+        return (
+            f"the datagram from {peer} took {took} ({counted}child pid {pid} {f.get('reason', '')})"
+        )
     if phase == "left":
         took = age(float(f.get("took", 0.0)))  # type: ignore[arg-type]
         counted = f"in {f['bytes_in']}, out {f['bytes_out']}" if "bytes_in" in f else ""

@@ -3,6 +3,8 @@ sentences: their words come from events.describe and read as they did."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from tests.helpers import Shell
@@ -55,3 +57,24 @@ def test_a_relays_end_and_its_toxics_are_facts(shell: Shell) -> None:
     (done,) = [e for e in events if e.kind == "relay-end"]
     assert done.sentence == "" and done.fields["phase"] == "done"
     assert done.detail.startswith("both directions closed: relay done (")
+
+
+def test_a_user_handlers_steps_and_a_forked_datagrams_end_are_facts(
+    shell: Shell, tmp_path: Path
+) -> None:
+    handler = tmp_path / "h.py"
+    handler.write_text("import socketserver\n"
+                       "class H(socketserver.StreamRequestHandler):\n"
+                       "    def handle(self):\n"
+                       "        self.wfile.write(self.rfile.readline())\n")  # fmt: skip
+    shell.ok(f"serve u tcp 0 --handler python:{handler}:H; tcp connect c u")
+    shell.ok("sendline c hi; recv c --line; close c; serve d udp 0 --handler echo --forking")
+    shell.ok("udp open q --connect d; send q ping; recv q")
+    shell.ok("stop d")  # waits for its child, whose end is then said
+    events = list(shell.session.log)
+    steps = [e for e in events if e.source == "u" and "step" in e.fields]
+    assert steps and all(e.sentence == "" for e in steps)
+    assert steps[0].detail.startswith("H.setup() for 127.0.0.1:")
+    (done,) = [e for e in events if e.fields.get("phase") == "datagram-done"]
+    assert done.sentence == "" and done.detail.startswith("the datagram from 127.0.0.1:")
+    assert f"child pid {done.fields['pid']} " in done.detail

@@ -85,9 +85,8 @@ class Trap:
         signal.setitimer(which, 0)
         name = {v: k for k, v in ITIMER_NAMES.items()}[which]
         came = self.count - self.timer_start
-        self.session.post(Event("signal", "note", (
-            f"itimer {name} stopped after {came} {signal_name(signum)}s: the session's event "
-            f"cap; `itimer {name} S INTERVAL` starts it again")))  # fmt: skip
+        self.session.post(Event("signal", "signal", signum=signum, count=came, origin=name,
+                                phase="timer-stopped"))  # fmt: skip
 
     def cap_timer(self, deliveries: int) -> None:
         """A repeating timer now delivers this signal: stop it after ``deliveries``."""

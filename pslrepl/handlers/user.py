@@ -102,8 +102,7 @@ def lifecycle(cls: type[socketserver.BaseRequestHandler]) -> type[Any]:
             from pslrepl.events import Event
 
             who = format_addr(self.client_address) or "a local client"
-            psl.post(Event(psl.name, "client", f"{cls.__name__}.{step}() for {who}",
-                           fields={"step": step}))  # fmt: skip
+            psl.post(Event(psl.name, "client", step=step, handler=cls.__name__, peer=who))
 
         def psl_replied(self) -> None:
             """DatagramRequestHandler.finish sent what handle wrote to wfile: counted."""

@@ -9,7 +9,7 @@ import time
 
 from pslrepl.addresses import format_addr
 from pslrepl.events import Event
-from pslrepl.resources.base import Resource, age
+from pslrepl.resources.base import Resource
 from pslrepl.resources.handler_errors import TROUBLE
 
 TYPE_CHECKING = False
@@ -93,7 +93,6 @@ class ForkedChildren(Resource):
         code = os.waitstatus_to_exitcode(status)
         how = "exited 0" if code == 0 else (f"killed by {signal_name(-code)}" if code < 0
                                             else f"exited with status {code}")  # fmt: skip
-        counted = ""
         counts: tuple[int | None, int | None] = (None, None)  # None: not known, left out
         tally = self._child_file(pid, "bytes")
         try:
@@ -106,15 +105,11 @@ class ForkedChildren(Resource):
             with self.lock:
                 self.bytes_in += bytes_in
                 self.bytes_out += bytes_out
-            counted = f"in {bytes_in}, out {bytes_out}; "
             counts = (bytes_in, bytes_out)
         took = time.time() - since
-        if self.dgram:  # no words for it among the facts yet: its own sentence
-            self.post(Event(self.name, "client", f"the datagram from {addr} took {age(took)} "
-                            f"({counted}child pid {pid} {how})", peer=addr, pid=pid))  # fmt: skip
-        else:
-            self.post(Event(self.name, "client", phase="left", peer=addr, pid=pid, took=took,
-                            reason=how, bytes_in=counts[0], bytes_out=counts[1]))  # fmt: skip
+        phase = "datagram-done" if self.dgram else "left"
+        self.post(Event(self.name, "client", phase=phase, peer=addr, pid=pid, took=took,
+                        reason=how, bytes_in=counts[0], bytes_out=counts[1]))  # fmt: skip
         path = self._child_file(pid, "err")
         try:
             with open(path, encoding="utf-8", errors="replace") as f:

@@ -161,7 +161,8 @@ class ShJob(Process):
         except sh.ErrorReturnCode as exc:
             self.raised = type(exc).__name__
         except Exception as exc:  # a bug of ours or sh's: say so rather than die silently
-            self.post(Event(self.name, "note", f"sh's wait failed: {type(exc).__name__}: {exc}"))
+            self.post(Event(self.name, "error", thread="sh's wait",
+                            reason=f"{type(exc).__name__}: {exc}"))  # fmt: skip
         rc = self.popen.returncode
         self.mark_eof("stdout")
         self.mark_eof("stderr")
