@@ -63,7 +63,7 @@ def test_a_background_job_waited_polled_and_signalled(shell: Shell, tmp_path: Pa
     assert "n: terminated: killed by SIGTERM (signal 15)" in out
     assert out[1:3] == ["j: exited with status 0", "j: exited with status 0"]
     assert "k: exited with status 2 (ErrorReturnCode_2)" in out
-    assert "m: running (poll() returned None)" in out
+    assert "m: running (is_alive() returned True)" in out
     assert "m: killed by SIGTERM (signal 15) (SignalException_SIGTERM)" in out
     assert out[-1].startswith("left: started pid ")
     source = script_of(shell)

@@ -48,7 +48,8 @@ def test_ls_ps_and_py_see_the_running_command(shell: Shell) -> None:
     assert shell.ok("ps").splitlines()[1].split()[:4] == ["b", str(pid), str(pid), "running"]
     assert shell.ok("py type(b).__name__") == "'RunningCommand'\n"
     assert shell.ok("py b.pid") == f"{pid}\n"
-    assert shell.ok("poll b") == "b: running (poll() returned None)\n"
+    assert shell.ok("poll b") == "b: running (is_alive() returned True)\n"
+    assert shell.ok("explain").splitlines()[1] == "  b.is_alive()  # -> True"
     assert shell.ok("explain 1").splitlines()[1] == (
         "  b = sh.sleep('30', _bg=True)  # equivalent: the shell also passes _out/_err "
         "targets keeping the newest 1 MiB of each stream"

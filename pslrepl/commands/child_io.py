@@ -157,15 +157,21 @@ def _read(ctx: Invocation) -> None:
     setup=("spawn p -- sleep 30",),
 )
 def _poll(ctx: Invocation) -> None:
+    from pslrepl.resources.sh_job import ShJob
+
     proc = live_process(ctx)
-    rc = ctx.call("Popen.poll", proc.popen.poll)
+    said = "poll() returned None"
+    if isinstance(proc, ShJob):  # as a sh user polls: RunningCommand.is_alive()
+        rc, said = proc.poll_recorded(ctx), "is_alive() returned True"
+    else:
+        rc = ctx.call("Popen.poll", proc.popen.poll)
     if rc is None:
         ctx.emit(
             Styled(
                 (
                     ("name", proc.name),
                     ("state.running", f": {proc.running_text()}"),
-                    ("notice", " (poll() returned None)"),
+                    ("notice", f" ({said})"),
                 )
             )
         )

@@ -169,7 +169,7 @@ def wait_job(script: Script, record: CommandRecord) -> None:
 def poll_job(script: Script, record: CommandRecord) -> None:
     v, name = _job(script, record), record.values["name"]
     status = script.use("status")
-    script.add(f"if {v}.is_alive():", f'    print("{name}: running (poll() returned None)")',
+    script.add(f"if {v}.is_alive():", f'    print("{name}: running (is_alive() returned True)")',
                "else:", f'    print(f"{name}: {{{status}({v}.process.exit_code)}}")')  # fmt: skip
 
 
