@@ -205,12 +205,12 @@ def test_a_command_with_no_exporter_and_what_depends_on_it_are_marked(
     # ls has an exporter: taken away here, to stand for a command that has none yet
     table = {k: v for k, v in export.exporters().items() if k != "ls"}
     monkeypatch.setattr(export, "exporters", lambda: table)
-    shell.ok("serve r tcp 0 --handler daytime")
+    shell.ok("serve r tcp 0 --handler capture")
     shell.ok("tcp connect c r")
     shell.ok("ls")
     shell.ok("echo still here")
     source = script_of(shell)
-    assert f"{NOT_EXPORTED} serve with tcp daytime is not exported yet" in source
+    assert f"{NOT_EXPORTED} serve with tcp capture is not exported yet" in source
     assert f"{NOT_EXPORTED} it uses r, which this script does not" in source
     assert f"{NOT_EXPORTED} `ls` has no exporter yet" in source
     assert source.index("# psl> ls") < source.index("NOT EXPORTED: `ls`")

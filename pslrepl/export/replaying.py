@@ -34,6 +34,10 @@ def transcript_records(path: str) -> tuple[list[CommandRecord], dict[str, Any]]:
         for step in transcript.steps:
             bindings.update(session.volatile)
             before = len(session.history)
+            # A replay reads no terminal: an attach gets the lines typed to it, as replay
+            # gives them.
+            session.env.stdin = io.StringIO("".join(expand(typed, bindings) + "\n"
+                                                    for typed in step.typed))  # fmt: skip
             line = expand(step.command, bindings)
             dispatcher.run_line(line)
             said = sink.getvalue()
