@@ -256,15 +256,7 @@ def test_tls_explain_shows_how_verification_was_set_up(shell: Shell, tmp_path: P
 # Names explain lines use that no earlier line binds (each is the shell's own object or
 # code, named by a handler that records it): this list must only shrink. The fix for
 # each is in the handler that records the call (see /work/notes/X-needs.md).
-UNBOUND_YET = {
-    "fd": "run: os.read(fd, ...) for the pipes popen.communicate reads",
-    "handler": "trap: signal.signal(SIG, handler) with the shell's handler",
-    "Echo": "serve: the handler class", "Daytime": "serve: the handler class",
-    "e": "serve: the server is not bound (Shown without stands_for)",
-    "m": "serve --manual: the same", "w": "serve --tls: the same",
-    "copy": "relay: threading.Thread(target=copy)",
-    "Popen": "signal on a --shell child: no receiver",
-}  # fmt: skip
+UNBOUND_YET: dict[str, str] = {}  # every name an explain line uses is bound before it
 # What a pasted session has without a line binding it: the stdlib modules it uses.
 MODULES = {"socket", "ssl", "subprocess", "os", "signal", "select", "socketserver",
            "threading", "time", "sys", "errno", "selectors", "sh", "trustme"}  # fmt: skip

@@ -36,7 +36,8 @@ def _send(ctx: Invocation, signum: int, method: str) -> None:
         ctx.record(f"RunningCommand.{'signal' if method == 'send_signal' else method}", args,
                    on=proc.obj)  # fmt: skip
     else:
-        ctx.record(f"Popen.{method}", "" if method in ("terminate", "kill") else str(signum))
+        ctx.record(f"Popen.{method}", "" if method in ("terminate", "kill") else str(signum),
+                   on=proc.obj)  # fmt: skip
     if signum == 0:
         what = f": pid {proc.pid} exists (signal 0 sends nothing: it checks the process is there)"
     else:

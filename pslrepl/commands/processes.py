@@ -150,12 +150,10 @@ def _run(ctx: Invocation) -> None:
     ctx.session.guard_child(popen.pid)
     done = run_bounded(popen, data, timeout=timeout)
     out, err = done.stdout, done.stderr
-    if data is not None:
-        ctx.record("os.write", f"popen.stdin.fileno(), {py_repr(data)}", done.sent,
-                   exact=False, note="all of it, then Popen.stdin.close()")  # fmt: skip
-    ctx.record("os.read", "fd, 65536", (bytes(out.data), bytes(err.data)), exact=False,
+    ctx.record("Popen.communicate", "" if data is None else py_repr(data),
+               (bytes(out.data), bytes(err.data)), on=popen, exact=False,
                note=f"stdout and stderr read to EOF, the newest {size_text(out.cap)} of "
-               "each kept")  # fmt: skip
+               "each kept" + ("; the input written first" if data is not None else ""))  # fmt: skip
     show_output(ctx, bytes(out.data), bytes(err.data))
     show_dropped(ctx, "run", {s: (b.dropped, b.total, b.cap) for s, b in
                                (("stdout", out), ("stderr", err))})  # fmt: skip

@@ -311,6 +311,9 @@ def _relay(ctx: Invocation) -> None:
     show = "hex" if ctx["hex"] else "text" if ctx["text"] else None
     res = Relay(session, name, a, b, show=show, toxics=toxics, seed=ctx["seed"])
     session.registry.add(res)
+    ctx.record("def copy()", "", None, exact=False, note="moves the bytes one way with "
+               "os.splice (or recv and send) until EOF, then shuts the other side's "
+               "writing")  # fmt: skip
     for way, (src, dst) in ((">", (a, b)), ("<", (b, a))):  # one thread each way
         ctx.record("threading.Thread", f"name='pslrepl:{name}{way}', daemon=True, target=copy",
                    exact=False, note=f"copy: {src.label} to {dst.label} with os.splice, "

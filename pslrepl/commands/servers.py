@@ -231,6 +231,13 @@ def _serve(ctx: Invocation) -> None:
         if value is not None:
             ctx.record(f"socketserver.{base.__name__}.{var}=", repr(value), exact=False,
                        note="a class variable of serve's own subclass")  # fmt: skip
+    # The handler class, as one line a reader can run (the shell's own, or the user's).
+    handler_class = handler if isinstance(handler, type) else getattr(handler, "func", None)
+    handler_base = next((k for k in getattr(handler_class, "__mro__", ())[1:]
+                         if k.__module__ == "socketserver"), None)  # fmt: skip
+    if handler_base is not None:
+        ctx.record(f"class {handler_name}(socketserver.{handler_base.__name__})", "", None,
+                   exact=False, note=f"the {spec} handler the server runs")  # fmt: skip
     try:
         server = cls(address, handler)
     except OSError as exc:
@@ -246,7 +253,7 @@ def _serve(ctx: Invocation) -> None:
             )
         raise error from None
     ctx.record(f"socketserver.{cls.__name__}", f"{address!r}, {handler_name}",
-               Shown(f"<{cls.__name__} {server.server_address!r}>"))  # fmt: skip
+               Shown(f"<{cls.__name__} {server.server_address!r}>", server))  # fmt: skip
     label = spec + (" over TLS" if tls is not None else "")
     res = Server(session, name, server, proto=proto, handler=label, mode=mode,
                  unix_path=unix_path, idle=idle, max_clients=ctx["max_clients"],

@@ -186,6 +186,8 @@ def _trap(ctx: Invocation) -> None:
         )
         raise PslError(f"trap: can't trap {label}: {exc}") from None
     previous = session.traps.get(signum)
+    ctx.record("def handler(signum, frame)", "", None, exact=False,
+               note="the shell's: it reports the signal, with the count so far")  # fmt: skip
     ctx.record("signal.signal", f"{signal_expr(signum)}, handler", _Handler(previous))
     ctx.emit(Styled((("", f"trap: {label} will be reported, not acted on"),)))
     if signum == signal.SIGINT:
