@@ -266,3 +266,38 @@ def test_a_bug_in_a_channel_is_reported_and_the_loop_goes_on(
     with connect(shell, "s") as c:  # the loop goes on
         assert send_and_read(c, b"again\0") == b"again\0"
     assert "handler errors: 1\n" in shell.ok("info s")
+
+
+def test_http_client_lost_mid_download_is_one_line_not_a_traceback(
+    shell: Shell, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A client that resets mid-download: the reset made to land on the loop's first,
+    # direct send of a chunk (which a real one does at its own moment), as a real
+    # ECONNRESET from send.
+    import errno
+
+    from pslrepl.handlers import selecting
+
+    real_send = selecting.SEND
+    sent: dict[int, int] = {}
+
+    def send(sock: socket.socket, data: bytes) -> int:
+        if sent.get(sock.fileno(), 0) > 300_000:
+            raise ConnectionResetError(errno.ECONNRESET, "Connection reset by peer")
+        n = real_send(sock, data)
+        sent[sock.fileno()] = sent.get(sock.fileno(), 0) + n
+        return n
+
+    (tmp_path / "big.bin").write_bytes(BINARY * 200)  # 3 MB
+    shell.ok(f"serve web tcp 0 --handler http --dir {tmp_path} --selectors")
+    monkeypatch.setattr(selecting, "SEND", send)
+    with connect(shell, "web") as c:
+        c.sendall(b"GET /big.bin HTTP/1.0\r\n\r\n")
+        until(shell, said(shell, "web", "reset"))
+    monkeypatch.setattr(selecting, "SEND", real_send)
+    log = shell.ok("log web")
+    assert "Traceback" not in log and "raised" not in log
+    conn = http.client.HTTPConnection("127.0.0.1", port(shell, "web"), timeout=10)
+    conn.request("GET", "/big.bin")
+    assert sha(conn.getresponse().read()) == sha(BINARY * 200)  # the server goes on
+    conn.close()

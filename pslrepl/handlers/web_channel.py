@@ -68,7 +68,9 @@ class HttpChannel(Channel):
         source = self.source
         if source is None:
             return
-        while len(self.out) < HIGH_WATER // 2:
+        # A write can lose the client (a reset): closed() then closes the file, and
+        # the loop stops rather than read it.
+        while self.source is source and len(self.out) < HIGH_WATER // 2:
             chunk = source.read(CHUNK)
             if not chunk:
                 source.close()
