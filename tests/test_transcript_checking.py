@@ -169,24 +169,67 @@ def test_junit_report_holds_each_verdict_and_the_diffs(tmp_path: Path) -> None:
         assert all(float(c.get("time", "x")) >= 0 for c in suite)
 
 
-def test_junit_never_writes_through_a_link_and_says_when_it_cant_write(tmp_path: Path) -> None:
+def test_junit_replaces_only_a_regular_file_and_refuses_anything_else_up_front(
+    tmp_path: Path,
+) -> None:
+    """A device, a FIFO or a symbolic link at the --junit path is refused before any
+    transcript runs (one line, exit 2) and left as it was: `--junit /dev/null` once
+    replaced the machine's /dev/null with a file. A report written before is replaced."""
+    marker = tmp_path / "ran"
     good = tmp_path / "good.psl"
-    good.write_text("psl> echo hi\nhi\n")
+    good.write_text(f"psl> run -- touch {marker}\nexited with status 0\n")
     target = tmp_path / "target.txt"
     target.write_text("keep me")
-    link = tmp_path / "report.xml"
+    link = tmp_path / "link.xml"
     link.symlink_to(target)
-    assert run_cli("--check", "--junit", str(link), str(good)).returncode == 0
-    assert target.read_text() == "keep me"
-    assert not link.is_symlink() and ET.parse(link).getroot()[0].get("tests") == "1"
+    fifo = tmp_path / "fifo.xml"
+    os.mkfifo(fifo)
+    cases = [(link, f"a symbolic link (to {target})"), (fifo, "a FIFO (named pipe)")]
+    if os.geteuid() == 0:  # a device node of the test's own, like /dev/null (1, 3)
+        device = tmp_path / "null"
+        os.mknod(device, 0o666 | stat.S_IFCHR, os.makedev(1, 3))
+        cases.append((device, "a device"))
+    for path, what in cases:
+        done = run_cli("--check", "--junit", str(path), str(good))
+        assert (done.returncode, done.stdout) == (2, "")
+        assert done.stderr == (f"pslrepl: --junit {path}: it is {what}; the report is written "
+                               "only as a regular file: give the path of a new file or of a "
+                               "report written before\n")  # fmt: skip
+        assert not marker.exists()  # refused before the transcript ran
+    assert link.is_symlink() and target.read_text() == "keep me"
+    assert stat.S_ISFIFO(fifo.lstat().st_mode)
+    if os.geteuid() == 0:
+        assert stat.S_ISCHR(device.lstat().st_mode)
+    # a report written before (a regular file) is replaced by the new one, 0600
+    old = tmp_path / "report.xml"
+    old.write_text("old report")
+    assert run_cli("--check", "--junit", str(old), str(good)).returncode == 0
+    assert ET.parse(old).getroot()[0].get("tests") == "1"
+    assert stat.S_IMODE(old.stat().st_mode) == 0o600 and marker.exists()
+    marker.unlink()
     nowhere = tmp_path / "no" / "such" / "dir" / "r.xml"
     done = run_cli("--check", "--junit", str(nowhere), str(good))
-    assert done.returncode == 2
-    assert done.stdout == f"{good}: pass (1 commands)\n"  # the check itself still ran
+    assert (done.returncode, done.stdout) == (2, "")  # said before the check ran
     assert done.stderr.startswith(f"pslrepl: --junit {nowhere}: can't write it: ")
-    assert done.stderr.count("\n") == 1
+    assert done.stderr.count("\n") == 1 and not marker.exists()
     done = run_cli("--check", "--junit", str(tmp_path), str(good))
     assert done.stderr == f"pslrepl: --junit {tmp_path}: it is a directory; give a file name\n"
+    assert not marker.exists()
+
+
+def test_junit_refuses_a_link_put_at_the_path_while_the_transcripts_ran(tmp_path: Path) -> None:
+    """The path is looked at again as the report is written: a link made there by then is
+    refused and left alone (the report is not written through nor over it)."""
+    target = tmp_path / "target.txt"
+    target.write_text("keep me")
+    link = tmp_path / "r.xml"
+    good = tmp_path / "good.psl"
+    good.write_text(f"psl> run -- ln -s {target} {link}\nexited with status 0\n")
+    done = run_cli("--check", "--junit", str(link), str(good))
+    assert done.returncode == 2 and done.stdout == f"{good}: pass (1 commands)\n"
+    assert done.stderr.startswith(f"pslrepl: --junit {link}: it is a symbolic link")
+    assert link.is_symlink() and target.read_text() == "keep me"
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".r.xml")] == []
 
 
 # -- --check -i -------------------------------------------------------------------------

@@ -260,22 +260,70 @@ def junit_xml(results: list[Result]) -> bytes:
     return b'<?xml version="1.0" encoding="utf-8"?>\n' + ET.tostring(suites, "utf-8") + b"\n"
 
 
+def report_problem(path: str) -> str:
+    """What is wrong with ``path`` as the place --junit writes its report, or '': asked
+    before any transcript runs (a long run is not wasted on a report that can't be
+    written) and again as it is written. Only a regular file of the user's is replaced; a
+    device (/dev/null), a FIFO, a socket or a symbolic link at the path is refused, never
+    replaced nor written through."""
+    import os
+    import stat
+    import tempfile
+
+    from pslrepl.errors import describe_oserror
+
+    try:
+        mode = os.lstat(path).st_mode
+    except FileNotFoundError:
+        mode = None
+    except OSError as exc:
+        return f"--junit {path}: can't write it: {describe_oserror(exc)}"
+    if mode is not None and not stat.S_ISREG(mode):
+        if stat.S_ISDIR(mode):
+            return f"--junit {path}: it is a directory; give a file name"
+        if stat.S_ISLNK(mode):
+            what = f"a symbolic link (to {os.readlink(path)})"
+        elif stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+            what = "a device"
+        elif stat.S_ISFIFO(mode):
+            what = "a FIFO (named pipe)"
+        elif stat.S_ISSOCK(mode):
+            what = "a socket"
+        else:
+            what = "not a regular file"
+        return (f"--junit {path}: it is {what}; the report is written only as a regular "
+                "file: give the path of a new file or of a report written before")  # fmt: skip
+    folder = os.path.dirname(path) or "."
+    try:  # a real try: a missing folder, no permission, a read-only file system
+        fd, probe = tempfile.mkstemp(dir=folder, prefix="." + os.path.basename(path) + ".")
+    except OSError as exc:
+        return f"--junit {path}: can't write it: {describe_oserror(exc)}"
+    os.close(fd)
+    os.unlink(probe)
+    return ""
+
+
 def write_report(path: str, data: bytes) -> str:
     """Write ``data`` as ``path`` whole (a new file renamed over it: never written through
-    a link planted there), 0600; what went wrong, or ''."""
+    a link, and only a regular file is replaced), 0600; what went wrong, or ''."""
     import os
     import tempfile
 
     from pslrepl.errors import describe_oserror
 
+    problem = report_problem(path)
+    if problem:
+        return problem
     folder = os.path.dirname(path) or "."
-    if os.path.isdir(path):
-        return f"--junit {path}: it is a directory; give a file name"
     tmp = ""
     try:
         fd, tmp = tempfile.mkstemp(dir=folder, prefix="." + os.path.basename(path) + ".")
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
+        problem = report_problem(path)  # put there while the report was written
+        if problem:
+            os.unlink(tmp)
+            return problem
         os.replace(tmp, path)
     except OSError as exc:
         if tmp:

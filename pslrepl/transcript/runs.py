@@ -54,8 +54,15 @@ def check_files(
         check_one,
         check_parallel,
         junit_xml,
+        report_problem,
         write_report,
     )
+
+    if junit is not None:  # before any transcript runs: a long run is not wasted
+        problem = report_problem(junit)
+        if problem:
+            print(f"pslrepl: {problem}", file=sys.stderr)
+            return USAGE
 
     found: Iterator[Result]
     if jobs > 1:
