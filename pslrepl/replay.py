@@ -20,6 +20,7 @@ from pslrepl.transcript.timelimit import TimeLimit as TimeLimit
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from pslrepl.dispatch import Dispatcher
     from pslrepl.session import Session
     from pslrepl.transcript import Bindings, EmbeddedFile, Step
 
@@ -113,6 +114,8 @@ def replay(
     # {python}: this interpreter, for a transcript that runs pslrepl or a child program.
     bindings: Bindings = {"tmp": session.tmp, "python": sys.executable}
     seen: dict[str, str] = {}
+    now = [bindings]  # the bindings the command running now sees
+    _expand_words(dispatcher, session, now)
     try:
         if limit is not None:
             limit.__enter__()
@@ -140,8 +143,9 @@ def replay(
             # A replay reads no terminal: an attach gets the lines typed to it, if any.
             session.env.stdin = io.StringIO("".join(expand(line, bindings) + "\n"
                                                     for line in step.typed))  # fmt: skip
+            now[0] = bindings
             try:
-                dispatcher.run_line(expand(step.command, bindings))
+                dispatcher.run_line(step.command)
             finally:
                 if limit is not None:
                     limit.running(where, False)
@@ -215,6 +219,23 @@ def write_embedded(tmp: str, file: EmbeddedFile) -> str:
     finally:
         os.close(dir_fd)
     return ""
+
+
+def _expand_words(dispatcher: Dispatcher, session: Session, now: list[Bindings]) -> None:
+    """The replay's placeholders and captures are filled in as -c fills in {tmp}: in each
+    word of a command after the line is split, never in its text before, so a value that
+    holds `;`, a quote or a space (a server's banner, a {tmp} with a space) stays text in
+    one word and never runs as a command of its own."""
+    from pslrepl.parsing import Token
+
+    def words(tokens: list[Token]) -> list[Token]:
+        if not any("{" in t.text for t in tokens):
+            return tokens
+        values = dict(now[0])
+        values.update(session.volatile)  # a value learned earlier on the same line
+        return [Token(expand(t.text, values), t.start, t.end, t.quoted) for t in tokens]
+
+    dispatcher.expand = words  # type: ignore[method-assign]
 
 
 def _learn(session: Session, bindings: Bindings, seen: dict[str, str]) -> None:

@@ -151,7 +151,7 @@ def test_name_values_and_expand() -> None:
 
 def test_replay_passes_binds_and_expands() -> None:
     text = ("psl> spawn p -- cat\np: started pid {p.pid}: cat\n"
-            "psl> py p.pid == {p.pid}\nTrue\n"
+            "psl> py \"p.pid == {p.pid}\"\nTrue\n"
             "psl> run -- ls -d {tmp}\n{tmp}\nexited with status 0\n")  # fmt: skip
     outcome = replay(parse(text), path="t.psl")
     assert outcome.ok, outcome.report()

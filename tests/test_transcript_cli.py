@@ -289,3 +289,33 @@ def test_check_on_the_command_line_has_no_time_limit_of_its_own(tmp_path: Path) 
     path.write_text('psl> py "import time; time.sleep(2); print(1)"\n1\n')
     done = run_cli("--check", str(path))
     assert done.returncode == 0, done.stdout
+
+
+def test_a_captured_value_with_a_semicolon_or_quote_is_one_word_never_a_command(
+    tmp_path: Path,
+) -> None:
+    """Captures are filled in each word after the command line is split (as -c fills in
+    {tmp}): a child's banner holding `; run -- touch ...` is text, not a command."""
+    planted = tmp_path / "PLANTED"
+    script = tmp_path / "inj.psl"
+    script.write_text(
+        f'psl> echo "hello; run -- touch {planted}"\n{{?msg:.*}}\n'
+        "psl> echo [{msg}]\n"
+        f"[hello; run -- touch {planted}]\n"
+        'psl> echo quote "it\'s"\nquote {?q:.*}\n'
+        "psl> echo [{q}] {q}x\n[it's] it'sx\n"
+        "psl> run -- sh -c 'echo $#' sh {msg} {q}\n2\nexited with status 0\n"
+    )
+    done = run_cli("--check", str(script))
+    assert (done.returncode, done.stderr) == (0, ""), done.stdout
+    assert done.stdout == f"{script}: pass (5 commands)\n"
+    assert not planted.exists()
+
+
+def test_a_tmp_with_a_space_and_semicolon_is_one_word_as_in_c(tmp_path: Path) -> None:
+    odd = tmp_path / "sp ace;x"
+    odd.mkdir()
+    script = tmp_path / "sp.psl"
+    script.write_text("psl> run -- cat {tmp}/f\nhi\nexited with status 0\n-- f --\nhi\n")
+    done = run_cli("--check", str(script), env={"TMPDIR": str(odd)})
+    assert (done.returncode, done.stdout, done.stderr) == (0, f"{script}: pass (1 commands)\n", "")
