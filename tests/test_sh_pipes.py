@@ -108,6 +108,7 @@ def test_the_program_that_failed_is_named(shell: Shell) -> None:
 
 
 def test_a_pipeline_left_behind_by_a_failure_is_reaped(shell: Shell) -> None:
+    shell.ok("sh true")  # the session's watchdog is up: its process stays
     children = child_pids()
     code = "import sys; sys.exit(2)"
     line = shell.fails(f"sh --timeout 30 sleep 30 | {child(code)}")

@@ -209,8 +209,8 @@ def fork_reason(exc: Exception) -> str:
 
 def parent_death_signal() -> Any:
     """A preexec function asking Linux to KILL the child if the shell dies before it
-    (prctl PR_SET_PDEATHSIG): sh's child stays in the shell's own process group, where
-    the watchdog doesn't look. None where there is no prctl."""
+    (prctl PR_SET_PDEATHSIG), besides the watchdog that ends its session's group then.
+    None where there is no prctl."""
     import ctypes
     import signal
 

@@ -118,10 +118,18 @@ def _foreground(ctx: Invocation, commands: list[Any], stages: list[list[str]]) -
     options = ShOptions(ctx, background=False)
     out, errs = Keep(), [Keep() for _ in stages]
     death = parent_death_signal()
+    hup = signal.getsignal(signal.SIGHUP)
+    keep_hup = signal.SIG_IGN if hup == signal.SIG_IGN else signal.SIG_DFL
+
+    def preexec() -> None:
+        signal.signal(signal.SIGHUP, keep_hup)
+        if death is not None:
+            death()
+
     python = pipeline_python(stages, options, [])
     func = program_expr(stages[-1][0])
     args_text = python[len(func) + 1 : -1]
-    note = f"the shell also passes {KEPT}, _return_cmd=True" + (
+    note = f"the shell also passes _new_session=True, {KEPT}, _return_cmd=True" + (
         "" if options.timeout_given else f" and _timeout={ctx.timeout:g}"
     )
     running: list[Any] = []
@@ -134,19 +142,25 @@ def _foreground(ctx: Invocation, commands: list[Any], stages: list[list[str]]) -
         for index, command in enumerate(commands):
             last = index == len(commands) - 1
             kw = options.kwargs(index, last)
-            # In the foreground, as sh runs a command by default: with _bg the child would
-            # ignore SIGHUP. _timeout bounds it even if Ctrl-C leaves sh's wait early.
-            kw.update(_err=errs[index], _err_bufsize=CHUNK, _bg_exc=False)
-            if death is not None:
-                kw["_preexec_fn"] = death
+            # In a session (so a process group) of its own, as spawn's child: a program
+            # that signals its group (kill 0) can't reach the shell, and what it starts
+            # is ended with it. _timeout bounds it even if Ctrl-C leaves the wait early.
+            kw.update(_err=errs[index], _err_bufsize=CHUNK, _bg_exc=False, _new_session=True)
+            kw["_preexec_fn"] = preexec
             if last:
-                kw.update(_return_cmd=True, _out=out, _out_bufsize=CHUNK, _no_pipe=True)
+                # Started with _bg and waited for here, as sh's call does, so that the
+                # command is known (its pid, its group) when the wait raises or Ctrl-C
+                # cancels it; preexec gives SIGHUP back the disposition _bg takes away.
+                kw.update(_return_cmd=True, _out=out, _out_bufsize=CHUNK, _no_pipe=True,
+                          _bg=True)  # fmt: skip
             else:
                 kw["_piped"] = True
             if previous is not None:
                 kw["_in"] = previous  # sh 2 pipes through _in
             previous = command(*stages[index][1:], **kw)
             running.append(previous)
+            ctx.session.guard_child(previous.pid)  # the watchdog ends its group if we die
+        running[-1].wait()
     except sh.ForkException as exc:
         record(f"raised {type(exc).__name__}")
         program = stages[len(running)][0]
@@ -171,7 +185,7 @@ def _foreground(ctx: Invocation, commands: list[Any], stages: list[list[str]]) -
             f"sh: {program} {describe_status(exc.exit_code)} ({type(exc).__name__})"
         ) from None
     finally:
-        _reap(running)
+        left = _reap(ctx, running)
     exit_code = running[-1].exit_code
     record(Shown(f"<RunningCommand: exit_code={exit_code}>"))
     _show(ctx, out, errs)
@@ -180,6 +194,13 @@ def _foreground(ctx: Invocation, commands: list[Any], stages: list[list[str]]) -
     if exit_code and ctx["ok_code"]:
         accepted = " (accepted: --ok-code " + ",".join(map(str, ctx["ok_code"])) + ")"
     ctx.emit(Styled(((style, describe_status(exit_code) + accepted),)))
+    if left:
+        ctx.say(
+            f"warning: sh: ended {left} process{'es' if left != 1 else ''} it left running in "
+            "its group (TERM, then KILL after the grace); sh alone would have left them; "
+            "spawn NAME --shell -- '...' keeps a child whose jobs run on",
+            "warning",
+        )
 
 
 def _who(stages: list[list[str]], running: list[Any], exc: Any) -> str:
@@ -191,15 +212,21 @@ def _who(stages: list[list[str]], running: list[Any], exc: Any) -> str:
     return stages[min(len(running), len(stages) - 1)][0]
 
 
-def _reap(running: list[Any]) -> None:
-    """A pipeline left behind by Ctrl-C or a failing command: KILL what still runs and reap
-    it, so no child (and none of sh's threads) outlives the command."""
+def _reap(ctx: Invocation, running: list[Any]) -> int:
+    """A pipeline left behind by Ctrl-C, --timeout or a failing command: KILL the group of
+    what still runs (what it started too) and reap it, so no child (and none of sh's
+    threads) outlives the command; then what each left in its group or session: TERM,
+    KILL after the grace. How many of those there were."""
+    import os
+
+    from pslrepl.resources.ending import end_group, end_leftovers
+
     for command in running:
         process = command.process
         if process.exit_code is None:
             try:
                 if process.is_alive()[0]:
-                    process.kill()
+                    os.killpg(process.pid, signal.SIGKILL)  # it leads its group: _new_session
             except OSError:
                 pass
         # Waited for even when it has exited: sh's background thread for a command run
@@ -209,6 +236,12 @@ def _reap(running: list[Any]) -> None:
             command.wait()
         except Exception:  # noqa: BLE001 - reaping, whatever sh thinks of the status
             pass
+    grace = ctx.session.settings.grace
+    left = 0
+    for command in running:
+        left += end_group(command.pid, grace) + end_leftovers(command.pid, grace)
+        ctx.session.release_child(command.pid)
+    return left
 
 
 def _show(ctx: Invocation, out: Keep, errs: list[Keep]) -> None:
