@@ -53,6 +53,21 @@ class Outcome:
         self.timed_out = False
         self.skipped = ""  # why, when a #! require condition is unmet
         self.cancelled = ""  # "FILE:LINE: psl> CMD: still running at the time limit ..."
+        self.cancelled_step: int | None = None  # the index of that command's step
+
+    def takes(self, index: int) -> bool:
+        """Whether --update and -i may take step ``index``'s actual output: not that of
+        the command the time limit cancelled when it had shown nothing (its written lines
+        are kept, not replaced by an empty output)."""
+        if index != self.cancelled_step:
+            return True
+        return any(not line.startswith(TIME_LIMIT_NOTE) for line in self.actual.get(index, []))
+
+    def stopped(self) -> str:
+        """Where the time limit stopped the replay, for --update and -i, or ''."""
+        if not self.timed_out:
+            return ""
+        return self.cancelled or (self.failures[-1][0] if self.failures else self.path)
 
     @property
     def ok(self) -> bool:
@@ -167,6 +182,7 @@ def replay(
             outcome.failures.append(diff(step, actual, bindings, where=path))
             if limit is not None and limit.fired:
                 outcome.timed_out = True
+                outcome.cancelled_step = index
                 outcome.cancelled = (f"{where}: still running at the time limit "
                                      f"({limit.describe()}): cancelled")  # fmt: skip
                 outcome.failures[-1].insert(0, outcome.cancelled + "; its output so far is "
@@ -327,7 +343,8 @@ def update_file(
     outcome = replay(transcript, path=path, keep_going=True, time_limit=time_limit,
                      limit_note=limit_note)  # fmt: skip
     accept = {index: actual for index, actual in outcome.actual.items()
-              if match_output(transcript.steps[index].expected, actual, outcome.bindings)
+              if outcome.takes(index)
+              and match_output(transcript.steps[index].expected, actual, outcome.bindings)
               is None}  # fmt: skip
     updated = rewrite(transcript, accept, outcome.bindings)
     if updated != original:

@@ -368,3 +368,43 @@ def test_a_check_that_dies_is_named_and_the_rest_are_checked(tmp_path: Path) -> 
     assert done.stdout == f"{good}: pass (1 commands)\n"
     assert done.stderr == (f"pslrepl: {dies}: its check ended (signal 9) before it said how "
                            "it went\n")  # fmt: skip
+
+
+# A transcript the time limit stops: the cancelled command (run buffers until its child
+# ends) has shown nothing, and a step after it never runs.
+STOPPED = ("#! timeout 0.5\npsl> echo a\nnot a\npsl> run -- sh -c 'echo partial; sleep 30'\n"
+           "partial\nexited with status 0\npsl> echo never\nnever\n")  # fmt: skip
+
+
+def test_check_i_on_a_transcript_the_time_limit_stopped_still_fails(tmp_path: Path) -> None:
+    """-i takes what is answered yes, but the transcript is not checked to its end: it
+    says where it stopped and exits 1, every time; the cancelled command's written lines
+    are not offered for an empty output."""
+    path = tmp_path / "t.psl"
+    path.write_text(STOPPED)
+    for taken in (1, 0):
+        done = run_cli("--check", "-i", str(path), input="y\ny\n")
+        assert done.returncode == 1, done.stdout
+        lines = done.stdout.splitlines()
+        assert lines[-2] == f"{path}: took {taken} of {taken} changes; 1 still differ"
+        assert lines[-1] == (f"{path}:4: psl> run -- sh -c 'echo partial; sleep 30': still "
+                             "running at the time limit (0.5 s, #! timeout on line 1): "
+                             "cancelled; the steps after it were not checked: raise "
+                             "#! timeout or find why it hangs")  # fmt: skip
+        # piped answers are echoed: the report after a question starts a line of its own
+        assert done.stdout.count("[q]uit: y\n") == taken
+        assert path.read_text() == STOPPED.replace("\nnot a\n", "\na\n")
+
+
+def test_update_at_a_timeout_keeps_the_written_lines_of_a_command_that_showed_nothing(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "t.psl"
+    path.write_text(STOPPED)
+    done = run_cli("--update", str(path))
+    assert done.returncode == 1
+    assert done.stdout.splitlines()[1].endswith(
+        "cancelled; it had shown nothing: its expected lines are kept as written; the steps "
+        "after it were not run"
+    )
+    assert path.read_text() == STOPPED.replace("\nnot a\n", "\na\n")

@@ -196,7 +196,8 @@ def check_interactive(
     bindings = outcome.bindings
     steps = transcript.steps
     differing = [index for index, actual in sorted(outcome.actual.items())
-                 if match_output(steps[index].expected, actual, bindings) is None]  # fmt: skip
+                 if outcome.takes(index)
+                 and match_output(steps[index].expected, actual, bindings) is None]  # fmt: skip
     taken: dict[int, list[str]] = {}
     answer = ""
     for index in differing:
@@ -219,6 +220,10 @@ def check_interactive(
     left = len(differing) - len(taken) + (len(outcome.failures) - len(differing))
     text = (f"{path}: took {len(taken)} of {len(differing)} changes"
             + (f"; {left} still differ" if left > 0 else "") + "\n")  # fmt: skip
+    if outcome.timed_out:  # what the time limit stopped still fails, whatever was taken
+        left = max(left, 1)
+        text += (f"{outcome.stopped()}; the steps after it were not checked: raise "
+                 "#! timeout or find why it hangs\n")  # fmt: skip
     verdict = "fail" if left > 0 else "pass"
     return Result(path, verdict, text, "", time.monotonic() - started)
 

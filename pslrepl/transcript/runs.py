@@ -35,9 +35,11 @@ def update_files(files: list[str]) -> int:
             continue
         print(f"{path}: {'updated' if changed else 'unchanged'} "
               f"({outcome.steps_run} commands)")  # fmt: skip
-        if outcome.timed_out:  # what it showed is kept; say where it stopped
-            where = outcome.cancelled or outcome.failures[-1][0]
-            print(f"{where}; what it had shown is kept")
+        if outcome.timed_out:  # say where it stopped, and what was kept
+            kept = ("what it had shown is kept" if outcome.cancelled_step is None
+                    or outcome.takes(outcome.cancelled_step)
+                    else "it had shown nothing: its expected lines are kept as written")  # fmt: skip
+            print(f"{outcome.stopped()}; {kept}; the steps after it were not run")
             status = max(status, FAILED)
     return status
 
@@ -73,7 +75,10 @@ def check_files(
         def ask(question: str) -> str:
             sys.stdout.write(question)
             sys.stdout.flush()
-            return sys.stdin.readline()
+            reply = sys.stdin.readline()
+            if not sys.stdin.isatty():  # piped answers: shown, so what follows starts a line
+                sys.stdout.write(reply if reply.endswith("\n") else reply + "\n")
+            return reply
 
         def asking() -> Iterator[Result]:
             for path in files:
