@@ -36,9 +36,12 @@ def update_files(files: list[str]) -> int:
         print(f"{path}: {'updated' if changed else 'unchanged'} "
               f"({outcome.steps_run} commands)")  # fmt: skip
         if outcome.timed_out:  # say where it stopped, and what was kept
-            kept = ("what it had shown is kept" if outcome.cancelled_step is None
-                    or outcome.takes(outcome.cancelled_step)
-                    else "it had shown nothing: its expected lines are kept as written")  # fmt: skip
+            step = outcome.cancelled_step
+            kept = (
+                "what it had shown is kept"
+                if step is None or outcome.takes(step)
+                else "it had shown nothing: its expected lines are kept as written"
+            )
             print(f"{outcome.stopped()}; {kept}; the steps after it were not run")
             status = max(status, FAILED)
     return status
