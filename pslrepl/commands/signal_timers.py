@@ -64,7 +64,7 @@ def _left(value: tuple[float, float], ctx: Invocation | None = None) -> str:
     delay, interval = value
     if not delay:
         return "off"
-    text = f"{delay:.3g} s left"
+    text = f"{delay:#.3g} s left"  # 0.700, not 0.7: a table column keeps its width
     if ctx is not None:
         volatile_left(ctx, text)
     return text + (f", then every {interval:.3g} s" if interval else "")

@@ -110,7 +110,7 @@ TIMER_LEFT = (
     "    delay, interval = value",
     "    if not delay:",
     '        return "off"',
-    '    text = f"{delay:.3g} s left"',
+    '    text = f"{delay:#.3g} s left"',
     '    return text + (f", then every {interval:.3g} s" if interval else "")',
     "",
     "",
