@@ -12,6 +12,7 @@ import bisect
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Iterable, Sequence
+    from typing import Any
 
     from pslrepl.events import Event
     from pslrepl.invocation import CommandRecord
@@ -29,7 +30,7 @@ BACKGROUND = frozenset({"data", "exit", "client", "relay", "accept", "http", "ra
                         "relay-end"})  # fmt: skip
 
 # How each traffic kind is drawn: the verb on the arrow.
-_VERBS = {"send": "send", "recv": "recv", "write": "write", "data": "", "relay": ""}
+_VERBS = {"send": "send", "recv": "recv", "write": "write", "data": "", "relay": "relay"}
 
 
 class Step:
@@ -77,26 +78,65 @@ class Diagram:
 
 
 class Ends:
-    """Which lane an address belongs to: each socket's (local, remote) from its start
-    event and, while it lives, from the resource itself (a UDP socket binds on sendto)."""
+    """Which lane an address belongs to, and each socket's addresses as they were then:
+    a name used again (close c, a new c) is a new socket with addresses of its own, so
+    each step takes those of the life it happened in. From each start event and, while
+    a resource lives, from the resource itself (a UDP socket binds on sendto)."""
 
     def __init__(self) -> None:
         self.pairs: dict[tuple[str, str], str] = {}
         self.local: dict[str, str] = {}
-        self.remote: dict[str, str] = {}  # a resource -> the address it is connected to
-        self.mine: dict[str, str] = {}  # a resource -> its own address
         self.ports: dict[str, str] = {}  # a port -> the resource bound to it (loopback)
         self.names: set[str] = set()  # every resource the log speaks of
+        # A name's lives, oldest first: (when it started, its own address, its peer's).
+        self.lives: dict[str, list[list[float | str]]] = {}
+        # A life's peer that no address names: a socketpair's other end, a UNIX
+        # connection's accepted end (its client is unbound): (name, start) -> lane.
+        self.partner: dict[tuple[str, float], str] = {}
+        self.dgram: set[tuple[str, float]] = set()  # lives that are datagram sockets
+        self.first_of_pair: set[tuple[str, float]] = set()
+        self.relay_clients: dict[str, list[tuple[float, str]]] = {}  # (when, who) accepted
 
-    def add(self, name: str, local: str, remote: str) -> None:
+    def add(self, name: str, local: str, remote: str, t: float | None = None) -> None:
+        """An address pair of ``name``: of the life that started at ``t``, or (None)
+        of the life it has now."""
+        lives = self.lives.setdefault(name, [])
+        if t is not None:
+            lives.append([t, local, remote])
+        elif not lives:
+            lives.append([float("-inf"), local, remote])
+        else:  # what the live resource knows fills in what its start did not
+            newest = lives[-1]
+            if not newest[1] or str(newest[1]).endswith(":0"):
+                newest[1] = local
+            if not newest[2]:
+                newest[2] = remote
         if not local or local.endswith(":0"):
             return
-        self.mine[name] = local
         self.ports.setdefault(local.rpartition(":")[2], name)
         if remote:
             self.pairs.setdefault((local, remote), name)
-            self.remote[name] = remote
         self.local.setdefault(local, name)
+
+    def life(self, name: str, t: float) -> tuple[float, str, str]:
+        """The life of ``name`` at ``t``: when it started, its address and its peer's."""
+        lives = self.lives.get(name) or [[float("-inf"), "", ""]]
+        found = lives[0]
+        for each in lives:
+            if float(each[0]) <= t:
+                found = each
+        return float(found[0]), str(found[1]), str(found[2])
+
+    def peer_at(self, name: str, t: float) -> str:
+        """The lane at the other end of ``name``'s connection at ``t`` ('' if none)."""
+        start, local, remote = self.life(name, t)
+        partner = self.partner.get((name, start))
+        if partner:
+            return partner
+        return self.peer_of(name, local, remote) if remote else ""
+
+    def is_dgram(self, name: str, t: float) -> bool:
+        return (name, self.life(name, t)[0]) in self.dgram
 
     def peer_of(self, name: str, local: str, remote: str) -> str:
         """The lane at the other end of ``name``'s connection, or the address itself."""
@@ -162,12 +202,64 @@ def _since(records: list[CommandRecord], oldest: float | None) -> list[CommandRe
     return records[max(bisect.bisect_right(starts, oldest) - 1, 0) :]
 
 
+_DGRAM_ORIGINS = ("udp socket", "unix datagram socket")
+
+
+def _address(label: str) -> str:
+    """A relay side's address: 'tcp-listen:127.0.0.1:80 <- 127.0.0.1:5' -> 127.0.0.1:80
+    (the ' <- PEER' it grows once it accepted is the client's, not its own)."""
+    label = label.partition(" <- ")[0]
+    kind, _, rest = label.partition(":")
+    if kind in ("tcp", "tcp-listen", "udp", "udp-listen", "tls", "tls-listen") and ":" in rest:
+        return rest
+    return ""
+
+
 def _ends(session: Session, events: Iterable[Event]) -> Ends:
     ends = Ends()
+    pairing: tuple[str, float] | None = None  # a socketpair's first end, until its second
+    unix_clients: dict[str, list[tuple[str, float]]] = {}  # a path -> its unbound clients
+    relays: dict[str, list[str]] = {}  # a relay's target -> relays that just accepted
+    owns: dict[str, str] = {}  # a server's or socket's name -> its own address
+    targets: dict[str, str] = {}  # a relay -> the address it connects to
     for event in events:
-        ends.names.add(event.source)
+        name, f = event.source, event.fields
+        ends.names.add(name)
         if event.kind == "start":
-            ends.add(event.source, event.fields.get("local", ""), event.fields.get("remote", ""))
+            local, remote, origin = f.get("local", ""), f.get("remote", ""), f.get("origin", "")
+            if origin == "relay":
+                ends.add(name, _address(local), "", event.t)
+                target = targets[name] = _address(remote)
+                if target and not local.startswith(("tcp-listen:", "udp-listen:")):
+                    relays.setdefault(target, []).append(name)  # it connects at once
+                continue
+            ends.add(name, local, remote, event.t)
+            owns[name] = local
+            life = (name, event.t)
+            if origin in _DGRAM_ORIGINS:
+                ends.dgram.add(life)
+            if origin == "socketpair":
+                if pairing is None:
+                    pairing = life
+                else:
+                    ends.partner[pairing], ends.partner[life] = name, pairing[0]
+                    ends.first_of_pair.add(pairing)
+                    pairing = None
+            elif origin == "connected" and remote.startswith("/") and not local:
+                unix_clients.setdefault(remote, []).append(life)
+            elif origin == "accepted" and local.startswith("/") and not remote:
+                waiting = unix_clients.get(local)
+                if waiting:
+                    client = waiting.pop(0)
+                    ends.partner[client], ends.partner[life] = name, client[0]
+        elif event.kind == "accept" and name in targets:  # a relay's client came:
+            ends.relay_clients.setdefault(name, []).append((event.t, f.get("peer", "")))
+            if targets[name]:
+                relays.setdefault(targets[name], []).append(name)  # it connects now
+        peer, own = f.get("peer", ""), owns.get(name, "")
+        if peer and own and peer not in ends.local and relays.get(own):
+            # What a relay connects to sees it as a new peer: that peer is the relay.
+            ends.local[peer] = relays[own].pop(0)
     for key, value in list(session.volatile.items()):  # servers', relays' addresses
         owner, _, what = key.rpartition(".")
         if owner and what in ("addr", "laddr") and ":" in value:
@@ -180,9 +272,29 @@ def _ends(session: Session, events: Iterable[Event]) -> Ends:
             local, remote = res.local, res.remote
         except Exception:  # closing: nothing more to learn from it
             continue
-        if isinstance(local, str) and isinstance(remote, str):
-            ends.add(res.name, local, remote)
+        if not (isinstance(local, str) and isinstance(remote, str)):
+            continue
+        if hasattr(res, "link"):  # a relay: its labels are endpoints, not addresses
+            _relay_ends(ends, res)
+            continue
+        ends.add(res.name, local, remote)
     return ends
+
+
+def _relay_ends(ends: Ends, relay: object) -> None:
+    """A live relay's own addresses: where it listens, and its connection's local end
+    (the peer what it connects to sees)."""
+    for side in (getattr(relay, "a", None), getattr(relay, "b", None)):
+        for sock in (getattr(side, "listener", None), getattr(side, "sock", None)):
+            try:
+                host, port = sock.getsockname()[:2]  # type: ignore[union-attr]
+            except Exception:  # not a socket, not an inet one, or closed
+                continue
+            if isinstance(port, int) and port:
+                own = f"[{host}]:{port}" if ":" in str(host) else f"{host}:{port}"
+                ends.local.setdefault(own, getattr(relay, "name", ""))
+    name = getattr(relay, "name", "")
+    ends.add(name, _address(getattr(relay, "local", "")), "")
 
 
 def _preview(data: bytes) -> str:
@@ -209,19 +321,22 @@ def _steps(event: Event, ends: Ends) -> list[Step]:
     if traffic_kind:
         what = f"{_VERBS[kind] or event.stream} {event.size}".strip()
         label = f"{what} {_preview(event.data)}" if event.size else what
+        if (
+            not event.size
+            and kind in ("send", "recv")
+            and (f.get("peer") or ends.is_dgram(name, t))
+        ):
+            label += " (an empty datagram)"
         traffic = {"data": data, "size": event.size}
         if kind == "write":
             return step(SHELL, name, label, **traffic)
         if kind == "data":
             return step(name, SHELL, label, **traffic)
         if kind == "relay":
-            return step(name, name, f"{event.stream}: {label}", **traffic)
+            return _relay_copy(event, ends, label, step, traffic)
         peer = f.get("peer") or ""
-        if not peer:  # a connected socket: its peer is at its remote address
-            remote = ends.remote.get(name, "")
-            other = ends.peer_of(name, ends.mine.get(name, ""), remote) if remote else ""
-        else:
-            other = ends.owner(peer)
+        # A connected socket: its peer then (a name used again is another socket).
+        other = ends.owner(peer) if peer else ends.peer_at(name, t)
         if kind == "send":
             return step(name, other or name, label, **traffic)
         if other and other not in ends.names:  # an outside peer: it never says it sent
@@ -235,15 +350,20 @@ def _steps(event: Event, ends: Ends) -> list[Step]:
         if origin.endswith("connected") and remote:
             # To what listened there: what it accepts comes after.
             return step(name, ends.owner(remote), origin.replace("ed", ""))
-        if origin == "accepted" and remote:
+        if origin == "accepted" and local:
             listener = ends.local.get(local, name)
             return step(listener, name, "accept")
+        if origin == "socketpair" and (name, t) in ends.partner:
+            # One arrow for the pair, from its first end; the second draws none.
+            if (name, t) in ends.first_of_pair:
+                return step(name, ends.partner[(name, t)], "socketpair")
+            return []
         return step(name, name, words)
     if kind == "shutdown":
-        remote = ends.remote.get(name, "")
         how = f.get("how") or ("wr" if "WR" in words and "RDWR" not in words else "")
-        if remote and how == "wr":
-            return step(name, ends.peer_of(name, ends.mine.get(name, ""), remote), "FIN " + words)
+        other = ends.peer_at(name, t)
+        if other and how == "wr":
+            return step(name, other, "FIN " + words)
         return step(name, name, words)
     if kind == "eof" and event.direction == "out":
         return step(SHELL, name, f"EOF ({event.stream or 'stdin'} closed)")
@@ -269,6 +389,25 @@ def _steps(event: Event, ends: Ends) -> list[Step]:
     return step(name, name, words)
 
 
+def _relay_copy(
+    event: Event, ends: Ends, label: str, step: Any, traffic: dict[str, Any]
+) -> list[Step]:
+    """A relay's copy (relay --text): an arrow from the relay to the side it wrote to,
+    the side it connects to or the client that came to it."""
+    name, t = event.source, event.t
+    _, _, to = event.stream.partition(" -> ")
+    what = label
+    target = _address(to)
+    if to.startswith(("tcp-listen:", "udp-listen:")):
+        client = ends.relay_clients.get(name, [])
+        peer = next((p for when, p in reversed(client) if when <= t), "")
+        if peer:
+            return step(name, ends.owner(peer), what, **traffic)
+    elif target:
+        return step(name, ends.owner(target), what, **traffic)
+    return step(name, name, f"{event.stream}: {label.partition(' ')[2]}", **traffic)
+
+
 def _call_steps(records: Iterable[CommandRecord], ends: Ends) -> list[Step]:
     """What only the calls say: a read of EOF (b''), a reset (ECONNRESET), MSG_TRUNC."""
     steps: list[Step] = []
@@ -277,7 +416,14 @@ def _call_steps(records: Iterable[CommandRecord], ends: Ends) -> list[Step]:
             func, who = call.func, call.receiver
             if not who or not func.startswith("socket.recv"):
                 continue
-            if call.result == "b''" or call.result.startswith("(b'', "):
+            empty = call.result == "b''" or call.result.startswith("(b'', ")
+            if empty and _datagram(call.result, who, call.t, ends):
+                # An empty datagram is a datagram: recv 0, not EOF (recvfrom's own
+                # event says so too: _fold_truncation keeps one of the two).
+                steps.append(Step(call.t, who, who, "recv 0 (an empty datagram)", kind="dgram0",
+                                  words="an empty datagram: recv returned b''"))  # fmt: skip
+                continue
+            if empty:
                 steps.append(
                     Step(
                         call.t,
@@ -296,6 +442,14 @@ def _call_steps(records: Iterable[CommandRecord], ends: Ends) -> list[Step]:
                 steps.append(Step(call.t, who, who, "MSG_TRUNC: the rest is lost",
                                   kind="trunc", words=words))  # fmt: skip
     return steps
+
+
+def _datagram(result: str, who: str, t: float, ends: Ends) -> bool:
+    """A read of b'' on a datagram socket (UDP has no EOF): by what the socket is, or
+    by the sender's address that recvfrom returned with it (a stream's is None)."""
+    if ends.is_dgram(who, t):
+        return True
+    return result.startswith("(b'', (") or result.startswith("(b'', '")
 
 
 def _causes_first(steps: list[Step]) -> list[Step]:
@@ -342,10 +496,20 @@ def _fold_truncation(steps: list[Step]) -> list[Step]:
     """A MSG_TRUNC the call showed, said on the read it cut (its event comes just after)."""
     out: list[Step] = []
     cut: dict[str, Step] = {}
+    empty: dict[str, Step] = {}  # a datagram read of b'' whose event may follow
     for step in steps:
         if step.kind == "trunc":
             cut[step.src] = step
             continue
+        if step.kind == "dgram0":
+            step.kind = "recv"
+            empty[step.src] = step
+            out.append(step)
+            continue
+        if step.kind == "recv" and not step.size and step.dst in empty:
+            out.remove(empty.pop(step.dst))  # the event says it: one step, not two
+        elif step.kind == "recv" and step.dst in empty:
+            del empty[step.dst]
         if step.kind == "recv" and step.dst in cut:
             del cut[step.dst]
             step.label += " (MSG_TRUNC: the rest is lost)"
