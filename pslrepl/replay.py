@@ -393,7 +393,7 @@ def _rewrite(step: Step, actual: list[str], bindings: Bindings) -> list[str]:
     out = []
     namer = Namer({k: v for k, v in bindings.items() if len(v) > 2})
     for op, text in align(step.expected, actual, bindings):
-        if op == "=":
+        if op in "=.":  # a line that matched, and a `...` as written
             out.append(text)
         elif op == "+":
             # A new line names the values that change between runs, as record does.

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
@@ -465,3 +466,34 @@ def test_diff_says_why_lines_that_read_alike_still_differ() -> None:
         "expected '-- x -- (re)' reads the same as the output yet does not match it: a "
         "(re), (glob) or {?capture} line matches as a pattern, not as text",
     ]
+
+
+def test_lines_a_dots_line_matched_are_no_difference_and_update_keeps_the_dots(
+    tmp_path: Path,
+) -> None:
+    """Only the status differs: the diff marks it alone (x, y, z are context under the
+    `...` that matched them), and --update keeps `...` and the patterns around it."""
+    from pslrepl.replay import update_file
+
+    text = ('psl> run -- printf "x\\ny\\nz\\nw\\n"\n...\nw\nexited with status 1\n'
+            "psl> echo a1; echo b; echo c3; echo e\na\\d (re)\n...\ne\nnot f\n")  # fmt: skip
+    outcome = replay(parse(text), path="t.psl", keep_going=True)
+    first = outcome.failures[0]
+    body = [line for line in first if line[:1] in "+-" and line[:3] not in ("---", "+++")]
+    assert body == ["-exited with status 1", "+exited with status 0"], first
+    assert " y" in first and " z" in first  # shown as context, as they matched
+    second = outcome.failures[1]
+    body = [line for line in second if line[:1] in "+-" and line[:3] not in ("---", "+++")]
+    assert body == ["-not f"], second
+    path = tmp_path / "t.psl"
+    path.write_text(text)
+    update_file(str(path))
+    assert path.read_text() == text.replace("status 1", "status 0").replace("\nnot f\n", "\n")
+
+
+def test_align_pairs_a_dots_line_with_what_it_matched() -> None:
+    pairs = align(["a", "...", "d", "x"], ["a", "b", "c", "d", "y"], {})
+    assert pairs == [("=", "a"), ("~", "b"), ("~", "c"), (".", "..."), ("=", "d"),
+                     ("+", "y"), ("-", "x")]  # fmt: skip
+    assert align(["...", "a"], ["b"], {}) == [("~", "b"), (".", "..."), ("-", "a")]
+    assert align(["...", "a"], ["a"], {}) == [(".", "..."), ("=", "a")]

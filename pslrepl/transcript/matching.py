@@ -156,7 +156,8 @@ ALIGN_PAIRS = 250_000
 def align(expected: list[str], actual: list[str], bindings: Bindings) -> list[tuple[str, str]]:
     """Pair lines for a diff or an update: ('=', expected line) where an actual line
     matches its expected line, ('-', expected) where one is missing, ('+', actual) where
-    one is new. Lines that match at the start and the end are paired as they stand; the
+    one is new; a ``...`` line is ('~', actual) for each line it matched, then
+    ('.', '...'). Lines that match at the start and the end are paired as they stand; the
     middle by a longest common subsequence under the line matcher."""
 
     def same(want: str, got: str) -> bool:
@@ -189,23 +190,49 @@ def align(expected: list[str], actual: list[str], bindings: Bindings) -> list[tu
 def _common(
     expected: list[str], actual: list[str], same: Callable[[str, str], bool]
 ) -> list[tuple[str, str]]:
-    """align()'s pairs by a longest common subsequence (quadratic: for short runs)."""
+    """align()'s pairs with the fewest lines marked new or missing, and of those the most
+    paired (quadratic: for short runs). A ``...`` line is ('.', '...') and absorbs any run
+    of actual lines, each ('~', line): what it matched is no difference."""
     n, m = len(expected), len(actual)
     ok = [[same(expected[i], actual[j]) for j in range(m)] for i in range(n)]
-    best = [[0] * (m + 1) for _ in range(n + 1)]
+    # best[i][j]: (lines marked, -lines paired) aligning expected[i:] with actual[j:]
+    best = [[(0, 0)] * (m + 1) for _ in range(n + 1)]
+    for j in range(m - 1, -1, -1):
+        best[n][j] = (m - j, 0)
     for i in range(n - 1, -1, -1):
-        for j in range(m - 1, -1, -1):
-            if ok[i][j]:
-                best[i][j] = best[i + 1][j + 1] + 1
+        dots = expected[i] == ANY_LINES
+        for j in range(m, -1, -1):
+            if dots:
+                options = [best[i + 1][j]]
+                if j < m:
+                    options.append(best[i][j + 1])
             else:
-                best[i][j] = max(best[i + 1][j], best[i][j + 1])
+                marked, paired = best[i + 1][j]
+                options = [(marked + 1, paired)]
+                if j < m:
+                    marked, paired = best[i][j + 1]
+                    options.append((marked + 1, paired))
+                    if ok[i][j]:
+                        marked, paired = best[i + 1][j + 1]
+                        options.append((marked, paired - 1))
+            best[i][j] = min(options)
     pairs: list[tuple[str, str]] = []
     i = j = 0
     while i < n or j < m:
-        if i < n and j < m and ok[i][j] and best[i][j] == best[i + 1][j + 1] + 1:
+        here = best[i][j]
+        if i < n and expected[i] == ANY_LINES:
+            if j < m and best[i][j + 1] == here:
+                pairs.append(("~", actual[j]))
+                j += 1
+            else:
+                pairs.append((".", ANY_LINES))
+                i += 1
+            continue
+        if i < n and j < m and ok[i][j] and (best[i + 1][j + 1][0],
+                                             best[i + 1][j + 1][1] - 1) == here:  # fmt: skip
             pairs.append(("=", expected[i]))
             i, j = i + 1, j + 1
-        elif j < m and (i >= n or best[i][j + 1] >= best[i + 1][j]):
+        elif j < m and (i >= n or (best[i][j + 1][0] + 1, best[i][j + 1][1]) == here):
             pairs.append(("+", actual[j]))
             j += 1
         else:
@@ -225,11 +252,11 @@ def diff(step: Step, actual: list[str], bindings: Bindings, *, where: str) -> li
     shown_expected: list[str] = []
     k = 0
     for op, text in pairs:
-        if op == "=":
+        if op in "=~":  # matched, by its own line or by a `...`
             shown_expected.append(actual[k])
-        if op != "-":
+        if op in "=~+":
             k += 1
-        else:
+        elif op == "-":
             shown_expected.append(resolve(text, bindings))
     out = [f"{where}:{step.line}: {PROMPT}{step.command}"]
     # A control character shows as an escape: a diff goes to a terminal or a CI log.
