@@ -19,6 +19,7 @@ if TYPE_CHECKING:
 PROGRESS_EVERY = 0.5  # seconds between progress lines
 REQUEST_TIMEOUT = 10.0  # a round trip that takes longer is an error (timeout)
 FINISH_GRACE = 5.0  # --duration: how long round trips under way may finish
+GIVE_UP_AFTER = 3  # connects refused per connection, none ever accepted: it stops
 RETRY_AFTER = 0.05  # a connection whose connect failed tries again this much later
 READ_CHUNK = 262144
 HEAD_LIMIT = 65536
@@ -73,9 +74,12 @@ class Load:
         self.stop_at = float("inf")
         self.unix: str = config.get("unix") or ""
         self.target: Any = self.unix or (self.host, self.port)
-        self.family = (socket.AF_UNIX if self.unix else
-                       socket.AF_INET6 if ":" in self.host else socket.AF_INET)  # fmt: skip
-        self.request_bytes = (f"GET {self.path} HTTP/1.1\r\nHost: {self.host}:{self.port}\r\n"
+        self.label: str = config.get("label") or str(self.target)
+        self.family = (socket.AF_UNIX if self.unix else config.get("family") or
+                       (socket.AF_INET6 if ":" in self.host else socket.AF_INET))  # fmt: skip
+        # An IPv6 host goes in brackets ([::1]:8080): unbracketed, servers answer 421.
+        host = config.get("host_header") or (f"[{self.host}]" if ":" in self.host else self.host)
+        self.request_bytes = (f"GET {self.path} HTTP/1.1\r\nHost: {host}:{self.port}\r\n"
                               "User-Agent: pslrepl-load\r\n\r\n").encode()  # fmt: skip
 
     # -- the loop -------------------------------------------------------------------
@@ -173,7 +177,10 @@ class Load:
             conn.out = conn.expect = PATTERN[n : n + self.size] if self.size <= 256 else (
                 (PATTERN[n:] * (self.size // 256 + 2))[: self.size])  # fmt: skip
         if conn.sock is None:
-            sock = socket.socket(self.family, socket.SOCK_STREAM)
+            try:
+                sock = socket.socket(self.family, socket.SOCK_STREAM)
+            except OSError as exc:
+                raise Fatal(out_of(exc, self.opened)) from None
             sock.setblocking(False)
             if not self.unix:  # a round trip's small send goes at once (no Nagle)
                 sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
@@ -288,6 +295,11 @@ class Load:
 
     def failed(self, conn: Conn, kind: str) -> None:
         self.count_error(kind)
+        refused = self.errors.get("refused", 0)
+        if kind == "refused" and not self.opened and refused >= GIVE_UP_AFTER * len(self.conns):
+            # Nothing ever connected: a typo'd port, not a server to measure.
+            raise Fatal(f"{self.label} refused every connection ({refused:,} tries); is "
+                        "a server listening there?")  # fmt: skip
         self.close(conn)
         conn.state = "retry"  # a new connection, after a moment: a refusing server
         conn.wait_until = time.monotonic() + RETRY_AFTER  # is not hammered in a loop
@@ -373,12 +385,47 @@ def error_kind(err: int) -> str:
     )
 
 
+class Fatal(Exception):
+    """The run can't go on: one line for the shell to say."""
+
+
+def out_of(exc: OSError, opened: int) -> str:
+    import errno
+    import resource
+
+    if exc.errno in (errno.EMFILE, errno.ENFILE):
+        limit = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+        return (f"the generator ran out of file descriptors after {opened:,} connections "
+                f"(ulimit -n is {limit:,}); try fewer --conns")  # fmt: skip
+    return f"can't make a socket: {exc.strerror or exc}"
+
+
+def more_files(conns: int) -> None:
+    """Raise the soft limit on open files towards the hard one: --conns may be 10,000."""
+    import resource
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    want = conns + 64
+    if soft != resource.RLIM_INFINITY and soft < want:
+        new = want if hard == resource.RLIM_INFINITY else min(want, hard)
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (new, hard))
+        except (OSError, ValueError):
+            pass  # what it was: EMFILE, if it comes, is said in one line
+
+
 def main() -> int:
     # Ctrl-C reaches the shell's whole process group: the shell ends us (TERM) itself.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     config = json.loads(sys.argv[1])
+    more_files(config["conns"])
     load = Load(config)
-    Load.say({"done": True, **load.run()})
+    try:
+        Load.say({"done": True, **load.run()})
+    except Fatal as exc:
+        Load.say({"fatal": str(exc)})
+    except OSError as exc:  # unforeseen, but still one line
+        Load.say({"fatal": f"the generator stopped: {exc.strerror or exc}"})
     return 0
 
 

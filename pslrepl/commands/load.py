@@ -19,7 +19,8 @@ if TYPE_CHECKING:
 
 COMMANDS = Commands(SERVERS)
 DEFAULT_REQUESTS = 10_000
-NOT_ECHO = ("discard", "daytime", "chargen", "chat", "capture")  # built-ins that don't echo
+# built-ins whose answers are not the bytes sent
+NOT_ECHO = ("discard", "daytime", "chargen", "chat", "capture", "upper")
 BOTTLENECK = 0.9  # the generator's CPU over its run time: past this, it is the limit
 
 
@@ -63,19 +64,25 @@ def is_lab_file(ctx: Invocation, target: str) -> bool:
     examples=(
         "load e --conns 50 --requests 20000",
         "load web --duration 5",
-        "load http://127.0.0.1:8000/index.html --conns 20",
-        "load 127.0.0.1:7 --size 1024 --rate 500",
+        "load http://web/index.html --conns 20",
+        "load 127.0.0.1:{e.port} --size 1024 --rate 500 --duration 1",
     ),
     setup=("serve e tcp 0 --handler echo --threading", "serve web tcp 0 --handler http"),
     details="TARGET is a server's NAME, HOST:PORT or unix:PATH (echo: each round trip "
-    "sends SIZE bytes of every value, NUL, CR and LF among them, and checks that the "
-    "same bytes come back), or http://HOST:PORT/PATH (a GET, keep-alive where the "
-    "server allows it); an http server's NAME is GET /. Each connection waits for its "
+    "sends SIZE bytes cut from the run 0, 1, ..., 255, 0, 1, ... at a point that moves "
+    "each time, so that over a run every byte value, NUL, CR and LF among them, is sent; "
+    "each answer is checked to be the same bytes), or http://HOST:PORT/PATH or "
+    "http://NAME/PATH (a GET, keep-alive where the server allows it; an IPv6 host in "
+    "brackets); an http server's NAME alone is GET /. Each connection waits for its "
     "answer before it sends again. The generator is one selectors loop in a Python "
-    "process of its own, so it does not compete with the shell's servers for the GIL; "
-    "it says when it used most of a CPU, for then it, not the server, set the pace. "
+    "process of its own, so it does not compete with the shell's servers for the GIL. "
+    "It says its CPU per round trip, the most it can do whatever the server; for the "
+    "shell's own server (a NAME) the server's too, and a note when the generator's is "
+    "the larger or it used most of a CPU: then it, not the server, set the pace. "
     "Errors are counted by kind (refused, reset, closed mid-answer, wrong bytes, "
-    "HTTP 4xx/5xx, timeout after 10 s) and the connection is opened again. `load FILE` "
+    "HTTP 4xx/5xx, timeout after 10 s) and the connection is opened again; when every "
+    "connect is refused and none ever got through, it stops at once with one line. "
+    "Ctrl-C stops it and shows what was measured so far. `load FILE` "
     "with a lab file (.toml, written by `save`) brings the lab up, as `lab load FILE` does.",
 )
 def _load(ctx: Invocation) -> None:
@@ -90,34 +97,98 @@ def _load(ctx: Invocation) -> None:
     argv = [sys.executable, "-m", "pslrepl.loadgen", json.dumps(config)]
     ctx.record("subprocess.Popen", repr(argv),
                None, exact=False, note="the load generator, a process of its own")  # fmt: skip
-    proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+    server = _own_server(ctx)
+    cpu_before = _shell_cpu()
+    proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE)  # fmt: skip
     session = ctx.session
     live = session.settings.events == "live"  # scripts: no progress (it depends on timing)
     done: dict[str, Any] | None = None
+    fatal = ""
+    stopped = False
     try:  # from the start: a Ctrl-C at any point still ends and reaps the generator
         session.watchdog.guard_pid(proc.pid)  # it dies with the shell, even kill -9
-        assert proc.stdout is not None
-        for raw in proc.stdout:
-            said = json.loads(raw)
-            if said.get("done"):
-                done = said
-            elif live:
-                session.printer.write([[("notice", f"load {config['label']}: {said['ok']:,} "
-                                         f"round trips, {said['errors']:,} errors, "
-                                         f"{said['elapsed']:.1f} s")]], event=True)  # fmt: skip
+        assert proc.stdout is not None and proc.stdin is not None
+        try:
+            for raw in proc.stdout:
+                said = json.loads(raw)
+                if said.get("done"):
+                    done = said
+                elif said.get("fatal"):
+                    fatal = said["fatal"]
+                elif live:
+                    session.printer.write([[("notice", f"load {config['label']}: "
+                                             f"{said['ok']:,} round trips, "
+                                             f"{said['errors']:,} errors, "
+                                             f"{said['elapsed']:.1f} s")]], event=True)  # fmt: skip
+        except KeyboardInterrupt:
+            # What was measured so far: the generator stops when its stdin closes and
+            # says its summary (a second Ctrl-C, or a wait past 5 s, ends it anyway).
+            stopped = True
+            done = _last_summary(proc)
     finally:
         if proc.poll() is None:
             proc.terminate()
         proc.wait()
-        if proc.stdin is not None:
+        if proc.stdin is not None and not proc.stdin.closed:
             proc.stdin.close()
+        trace = ""
+        if proc.stderr is not None and not proc.stderr.closed:  # communicate closes it
+            trace = proc.stderr.read().decode("utf-8", "replace")
         proc.stdout.close()  # type: ignore[union-attr]
+        if proc.stderr is not None:
+            proc.stderr.close()
         session.watchdog.release_pid(proc.pid)
+    if fatal:
+        raise PslError(f"load: {fatal}")
+    if done is None and stopped:
+        raise KeyboardInterrupt
     if done is None:
-        raise PslError(f"load: the generator ended without a summary (exit status "
-                       f"{proc.returncode}); try again with fewer --conns")  # fmt: skip
-    for result in summary(config, done):
+        last = trace.strip().splitlines()[-1:] or [f"exit status {proc.returncode}"]
+        raise PslError(f"load: the generator failed ({last[0]}); please report it")
+    server_cpu = _shell_cpu() - cpu_before if server is not None else None
+    for result in summary(config, done, server_cpu=server_cpu):
         ctx.emit(result)
+    if stopped:
+        ctx.emit(Text(f"note: stopped by Ctrl-C after {done['elapsed']:.1f} s: the figures "
+                      "are what was measured so far", "notice"))  # fmt: skip
+        raise KeyboardInterrupt
+
+
+def _last_summary(proc: Any) -> dict[str, Any] | None:
+    """The generator's summary once it is told to stop: communicate closes its stdin."""
+    import json
+    import subprocess
+
+    try:
+        out, _ = proc.communicate(timeout=5)
+    except (subprocess.TimeoutExpired, KeyboardInterrupt, ValueError):
+        return None
+    for raw in out.splitlines()[::-1]:
+        said = json.loads(raw)
+        if said.get("done"):
+            return dict(said)
+    return None
+
+
+def _shell_cpu() -> float:
+    import os
+
+    times = os.times()
+    return times.user + times.system
+
+
+def _own_server(ctx: Invocation) -> Any:
+    """The shell's own server that TARGET names, when its CPU is the shell's (not a
+    --forking one, whose clients are served by children): load can say what a round
+    trip cost it."""
+    text = ctx["target"]
+    if text.startswith("http://"):
+        text = text[7:].partition("/")[0]
+    res = ctx.session.registry.get(text) if text in ctx.session.registry else None
+    if res is None or getattr(res, "mode", "forking") == "forking":
+        return None
+    return res
 
 
 def _lab(ctx: Invocation) -> None:
@@ -153,6 +224,12 @@ def _config(ctx: Invocation) -> dict[str, Any]:
     if text in ctx.session.registry:
         res = ctx.session.registry.get(text)
         handler = getattr(res, "handler", "")
+        if getattr(res, "proto", "tcp") == "udp":
+            raise UsageError(f"load: {text} is a udp server; load speaks TCP (an echo or "
+                             "http server over tcp or unix)")  # fmt: skip
+        if not hasattr(res, "handler"):
+            raise UsageError(f"load: {text} is a {res.kind}, not a server: load measures "
+                             "a server's NAME (serve), HOST:PORT or unix:PATH")  # fmt: skip
         http = http or handler.startswith("http")
         if "TLS" in handler:
             raise UsageError(f"load: {text} serves TLS, which load does not speak yet")
@@ -161,13 +238,20 @@ def _config(ctx: Invocation) -> dict[str, Any]:
                              "sends bytes and checks they come back")  # fmt: skip
     if http and ctx["size"] is not None:
         raise UsageError("load: --size is for echo; an http GET sends a request line")
+    host, family = addr.host, 0
+    if not addr.path:
+        host, family = _resolve(ctx, addr.host, addr.port, text)
     requests = ctx["requests"]
     duration = ctx["duration"]
+    if duration is not None and duration <= 0:
+        raise UsageError("load: --duration must be more than 0 s, like --duration 5")
     if requests is None and duration is None:
         requests = DEFAULT_REQUESTS
     return {
         "label": target,
-        "host": addr.host,
+        "host": host,  # numeric: the generator never waits on a name lookup
+        "family": family,
+        "host_header": f"[{addr.host}]" if ":" in addr.host else addr.host,  # RFC 7230
         "port": addr.port,
         "unix": addr.path or "",
         "http": http,
@@ -180,21 +264,52 @@ def _config(ctx: Invocation) -> dict[str, Any]:
     }
 
 
+def _resolve(ctx: Invocation, host: str, port: int, text: str) -> tuple[str, int]:
+    """HOST's numeric address and family, looked up here so that a name that doesn't
+    resolve is one line (and the generator's loop never blocks on a lookup)."""
+    import socket
+
+    try:
+        found = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except (OSError, UnicodeError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        hint = "give an address like 127.0.0.1:PORT or a server's NAME"
+        if host in ctx.session.registry:
+            hint = (
+                f"for the server {host}, give its NAME alone (load {host}, load http://{host}/PATH)"
+            )
+        raise PslError(f"load: can't resolve {host!r} ({reason}); {hint}") from None
+    family, _, _, _, sockaddr = found[0]
+    return str(sockaddr[0]), int(family)
+
+
 def _ms(seconds: float | None) -> str:
     if seconds is None:
         return "-"
     return f"{seconds * 1000:.2f} ms" if seconds < 0.1 else f"{seconds * 1000:.0f} ms"
 
 
-def summary(config: dict[str, Any], done: dict[str, Any]) -> list[Any]:
-    """What a run measured, as `info` shows things; times and rates vary between runs."""
+def summary(
+    config: dict[str, Any], done: dict[str, Any], *, server_cpu: float | None = None
+) -> list[Any]:
+    """What a run measured, as `info` shows things; times and rates vary between runs.
+    server_cpu: the shell's CPU over the run when TARGET is its own server's NAME."""
     elapsed = max(done["elapsed"], 1e-9)
     ok, errors = done["ok"], done["errors"]
     kinds = ", ".join(f"{kind} {n:,}" for kind, n in sorted(done["kinds"].items()))
     what = "http GET" if config["http"] else f"echo of {config['size']:,} bytes"
+    conns = config["conns"]
     cpu = done["cpu"] / elapsed
+    own = f"{cpu:.0%} of one core ({done['cpu']:.2f} s"
+    per_trip = done["cpu"] / ok if ok else None
+    if per_trip:
+        # Its own ceiling: a round trip can't cost it less than this, whatever the server.
+        own += f", {per_trip * 1e6:,.0f} µs a round trip: at most ~{1 / per_trip:,.0f}/s"
     pairs: list[tuple[str, Cell]] = [
-        ("target", f"{config['label']}, {what} over {config['conns']:,} connections"),
+        (
+            "target",
+            f"{config['label']}, {what} over {conns:,} connection{'' if conns == 1 else 's'}",
+        ),  # fmt: skip
         ("round trips", f"{ok:,}"),
         ("errors", f"{errors:,} ({kinds})" if errors else "none"),
         ("rate", volatile(f"{ok / elapsed:,.0f} round trips/s in {elapsed:.2f} s", "measured")),
@@ -211,12 +326,29 @@ def summary(config: dict[str, Any], done: dict[str, Any]) -> list[Any]:
             + ("" if config["http"] else ", each answer checked"),
         ),  # fmt: skip
         ("connections", f"{done['connections']:,} opened"),
-        ("own CPU", volatile(f"{cpu:.0%} of one core ({done['cpu']:.2f} s)", "measured")),
+        ("own CPU", volatile(own + ")", "measured")),
     ]
+    server_trip = server_cpu / ok if server_cpu is not None and ok else None
+    if server_trip is not None:
+        pairs.append(("server CPU", volatile(f"{server_trip * 1e6:,.0f} µs a round trip (the "
+                                             "shell's, over the run)", "measured")))  # fmt: skip
     results: list[Any] = [Fields(pairs)]
+    advice = (
+        "fewer --conns, or a load client in C (bench/echo_client.c: cc -O2 -o "
+        "echo_client bench/echo_client.c; ./echo_client PORT CONNS TRIPS SIZE), tell"
+    )
+    if config.get("rate"):
+        return results  # paced: the pace was --rate's
     if cpu >= BOTTLENECK:
         results.append(Text(f"note: the load generator used {cpu:.0%} of a CPU: it was the "
-                            "bottleneck, and the server may be faster than this; fewer "
-                            "--conns, or a load client in C (bench/echo.py), tell",
+                            f"bottleneck, and the server may be faster than this; {advice}",
                             "notice"))  # fmt: skip
+    elif per_trip and server_trip and done["cpu"] >= 0.05 and per_trip >= server_trip:
+        # Under 90% of a core, yet the limit: on a shared machine it can't get a whole
+        # core, and each round trip cost it more CPU than it cost the server (over a
+        # run long enough for os.times()'s ticks to tell).
+        results.append(Text(f"note: each round trip cost the load generator "
+                            f"{per_trip * 1e6:,.0f} µs of CPU and the server "
+                            f"{server_trip * 1e6:,.0f} µs: the generator, not the server, "
+                            f"likely set this rate; {advice}", "notice"))  # fmt: skip
     return results
