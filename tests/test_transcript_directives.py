@@ -349,3 +349,31 @@ def test_the_docs_name_every_directive_condition_and_option() -> None:
                                          "{python}", "{tmp}", "pytest -n N", "cram",
                                          "testscript"]:  # fmt: skip
         assert f"{name}" in docs, name
+
+
+def test_a_cr_in_an_embedded_file_is_kept_and_update_keeps_it_in_the_file(
+    tmp_path: Path,
+) -> None:
+    """An HTTP request fixture's CRLF reaches {tmp} byte for byte, and --update (which
+    rewrites a step's output) leaves the fixture's CRs in the .psl."""
+    text = ("psl> py \"print(open('{tmp}/req', 'rb').read())\"\nold\n"
+            "-- req --\nGET / HTTP/1.0\r\nHost: x\r\n\r\n-- plain --\nlf only\n")  # fmt: skip
+    path = tmp_path / "cr.psl"
+    path.write_bytes(text.encode())
+    done = run_cli("--update", str(path))
+    assert done.returncode == 0, done.stdout + done.stderr
+    want = text.replace("\nold\n", "\nb'GET / HTTP/1.0\\r\\nHost: x\\r\\n\\r\\n'\n")
+    assert path.read_bytes() == want.encode()
+    assert run_cli("--check", str(path)).returncode == 0
+
+
+def test_update_keeps_a_crlf_transcript_crlf(tmp_path: Path) -> None:
+    """A transcript whose every line ends CRLF (a Windows checkout) is written back so;
+    its embedded files hold LF line ends, as the file did before the checkout."""
+    text = ("psl> echo hi\r\nold\r\npsl> run -- od -An -c {tmp}/f\r\n"
+            "   a  \\n\r\nexited with status 0\r\n-- f --\r\na\r\n")  # fmt: skip
+    path = tmp_path / "crlf.psl"
+    path.write_bytes(text.encode())
+    done = run_cli("--update", str(path))
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert path.read_bytes() == text.replace("old", "hi").encode()

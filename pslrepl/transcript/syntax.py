@@ -75,13 +75,16 @@ class Transcript:
     """A parsed transcript: the preamble (comments before the first command), the steps
     and the embedded files."""
 
-    __slots__ = ("preamble", "steps", "files")
+    __slots__ = ("preamble", "steps", "files", "newline")
 
     def __init__(self, preamble: list[str], steps: list[Step],
                  files: list[EmbeddedFile] | None = None) -> None:  # fmt: skip
         self.preamble = preamble
         self.steps = steps
         self.files = files if files is not None else []
+        # How its lines end: "\r\n" for a file whose every line ends so (a Windows
+        # checkout), written back the same way.
+        self.newline = "\n"
 
     def directives(self) -> list[tuple[int, str, list[str]]]:
         """The ``#!`` lines of the preamble as (line number, word, arguments); a ``#!/``
@@ -107,8 +110,17 @@ def parse(text: str) -> Transcript:
     preamble: list[str] = []
     steps: list[Step] = []
     files: list[EmbeddedFile] = []
-    for number, line in enumerate(lines_of(text), 1):
+    raw = text.split("\n")
+    if raw[-1] == "":
+        raw.pop()
+    # A file whose every line ends CRLF has CRLF line ends; in any other, a CR at the end
+    # of an embedded file's line is its own byte (an HTTP request fixture) and is kept.
+    crlf = bool(raw) and all(line.endswith("\r") for line in raw)
+    for number, whole in enumerate(raw, 1):
+        line = whole[:-1] if whole.endswith("\r") else whole
         mark = FILE_MARK.fullmatch(line) if steps else None
+        if files and mark is None and not crlf:
+            line = whole
         if mark is not None or files:
             # Files come last: from the first mark on, every line is a file's.
             if mark is not None:
@@ -127,7 +139,10 @@ def parse(text: str) -> Transcript:
             step.comments.append((len(step.expected), line))
         else:
             steps[-1].expected.append(line)
-    return Transcript(preamble, steps, files)
+    transcript = Transcript(preamble, steps, files)
+    if crlf:
+        transcript.newline = "\r\n"
+    return transcript
 
 
 def format_transcript(transcript: Transcript) -> str:
@@ -139,7 +154,7 @@ def format_transcript(transcript: Transcript) -> str:
     for file in transcript.files:
         out.append(f"-- {file.name} --")
         out.extend(file.lines)
-    return "\n".join(out) + "\n" if out else ""
+    return transcript.newline.join(out) + transcript.newline if out else ""
 
 
 def _with_comments(lines: list[str], comments: list[tuple[int, str]]) -> Iterator[str]:
