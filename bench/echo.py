@@ -32,6 +32,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 EXE = str(Path(sys.executable).parent / "pslrepl")
 TICK = os.sysconf("SC_CLK_TCK")
+MAX_SIZE = 1 << 20  # echo_client.c's limit on SIZE
 
 BARE = r"""
 import socketserver, sys
@@ -120,11 +121,12 @@ def cpu_seconds(pid: int) -> float:
     return sum(int(v) for v in fields[11:15]) / TICK
 
 
-def build_client() -> str:
+def build_client(directory: str) -> str:
+    """echo_client.c built into directory (which main removes when it is done)."""
     cc = shutil.which("cc")
     if cc is None:
         raise SystemExit("a C compiler (cc) is needed for the load client: apt-get install gcc")
-    exe = os.path.join(tempfile.mkdtemp(prefix="pslrepl-bench-"), "echo_client")
+    exe = os.path.join(directory, "echo_client")
     subprocess.run([cc, "-O2", "-o", exe, str(HERE / "echo_client.c")], check=True)
     return exe
 
@@ -136,28 +138,59 @@ def run_once(client: str, port: int, pid: int, args: argparse.Namespace) -> dict
     used = cpu_seconds(pid) - before
     got = dict(line.split("=", 1) for line in done.stdout.split())
     if done.returncode != 0:
-        raise SystemExit(f"the load client failed: {done.stdout} {done.stderr}")
+        said = (done.stdout + done.stderr).strip() or "no output"
+        raise SystemExit(f"the load client failed (exit status {done.returncode}): {said}")
     trips, seconds = int(got["trips"]), float(got["seconds"])
     return {"rate": trips / seconds, "server_us": used / trips * 1e6,
             "client_cpu": float(got["cpu"]) / seconds}  # fmt: skip
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rounds", type=int, default=5)
-    parser.add_argument("--trips", type=int, default=300)
-    parser.add_argument("--conns", type=int, default=100)
-    parser.add_argument("--size", type=int, default=64)
-    parser.add_argument("--only", default="", help="comma-separated server names")
-    args = parser.parse_args()
     socat = shutil.which("socat")
+    table = servers(socat)
+    names = ", ".join(table)
+    parser = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0].replace("\n", " "),
+        epilog=f"servers: {names}",
+    )
+    parser.add_argument("--rounds", type=int, default=5,
+                        help="times every server is measured, interleaved (5)")  # fmt: skip
+    parser.add_argument("--trips", type=int, default=300,
+                        help="lock-step round trips per connection in a run (300)")  # fmt: skip
+    parser.add_argument("--conns", type=int, default=100, help="connections at once (100)")
+    parser.add_argument("--size", type=int, default=64,
+                        help=f"bytes per round trip, 1 to {MAX_SIZE:,} (64)")  # fmt: skip
+    parser.add_argument("--only", default="", metavar="NAME,NAME",
+                        help="only these servers (a pslrepl one brings its bare one)")  # fmt: skip
+    args = parser.parse_args()
+    for what in ("rounds", "trips", "conns"):
+        if getattr(args, what) < 1:
+            parser.error(f"--{what} must be 1 or more")
+    if not 1 <= args.size <= MAX_SIZE:
+        parser.error(f"--size must be 1 to {MAX_SIZE:,} bytes (what echo_client.c takes)")
     if socat is None:
         print("note: socat is not installed (apt-get install socat): left out", file=sys.stderr)
-    table = servers(socat)
     if args.only:
-        keep = set(args.only.split(","))
+        keep = {name.strip() for name in args.only.split(",") if name.strip()}
+        unknown = sorted(keep - set(table))
+        if unknown or not keep:
+            parser.error(f"--only: no server {', '.join(map(repr, unknown)) or 'named'}; "
+                         f"choose from: {names}")  # fmt: skip
         table = {k: v for k, v in table.items() if k in keep or v[0] in keep}
-    client = build_client()
+    built = tempfile.mkdtemp(prefix="pslrepl-bench-")
+    try:
+        client = build_client(built)
+        results, load = measure(table, client, args)
+    finally:
+        shutil.rmtree(built, ignore_errors=True)
+    report(table, results, args, load)
+    return 0
+
+
+def measure(
+    table: dict[str, tuple[str, list[str]]], client: str, args: argparse.Namespace
+) -> tuple[dict[str, list[dict[str, float]]], tuple[float, float]]:
+    """Every server's runs, and the load average before and after."""
     procs: dict[str, tuple[subprocess.Popen[bytes], int]] = {}
     results: dict[str, list[dict[str, float]]] = {name: [] for name in table}
     try:
@@ -182,8 +215,8 @@ def main() -> int:
                 proc.wait(timeout=10)
             except subprocess.TimeoutExpired:
                 proc.kill()
-    report(table, results, args, (load_before, load_after))
-    return 0
+                proc.wait()
+    return results, (load_before, load_after)
 
 
 def report(table: dict[str, tuple[str, list[str]]], results: dict[str, list[dict[str, float]]],
