@@ -158,9 +158,15 @@ def run(session: Session, att: Attachment, *, input: Any = None, output: Any = N
     bindings = KeyBindings()
     told: list[str] = []
 
+    def leave(app: Any, result: str) -> None:
+        # The one way out of a prompt: a key and the reader's end can both come in one
+        # turn of the loop (Ctrl-D as the peer closes), and a second exit() raises.
+        if app.is_running and not app.is_done:
+            app.exit(result=result)
+
     @bindings.add("c-]", eager=True)  # emacs mode binds c-] CHAR (search): not here
     def _detach(event: Any) -> None:
-        event.app.exit(result=DETACH)
+        leave(event.app, DETACH)
 
     @bindings.add("c-c")
     def _interrupt(event: Any) -> None:
@@ -168,7 +174,7 @@ def run(session: Session, att: Attachment, *, input: Any = None, output: Any = N
             said = att.interrupt()
         except Exception as exc:  # a PslError (the child has ended): said, not raised
             said = f"error: {exc}"
-        event.app.exit(result="\x00" + said)
+        leave(event.app, "\x00" + said)
 
     @bindings.add("c-d")
     def _eof(event: Any) -> None:
@@ -178,7 +184,7 @@ def run(session: Session, att: Attachment, *, input: Any = None, output: Any = N
             said = att.eof()
         except Exception as exc:
             said = f"error: {exc}"
-        event.app.exit(result="\x00" + said)
+        leave(event.app, "\x00" + said)
 
     prompt: PromptSession[str] = PromptSession(history=InMemoryHistory(), input=input,
                                                output=output, key_bindings=bindings)  # fmt: skip
@@ -196,8 +202,14 @@ def run(session: Session, att: Attachment, *, input: Any = None, output: Any = N
         sys.stdout.flush()
 
     def ended() -> None:
-        if prompt.app.is_running:
-            prompt.app.exit(result=DETACH)
+        leave(prompt.app, DETACH)
+
+    def started() -> None:
+        # In the loop, with app.loop set: a reader that ended before this saw no loop to
+        # call (between two prompts), so look here; one that ends after calls ended().
+        prompting.set()
+        if att.stop.is_set():
+            leave(prompt.app, DETACH)
 
     def pump() -> None:
         att.pump(show)
@@ -218,7 +230,7 @@ def run(session: Session, att: Attachment, *, input: Any = None, output: Any = N
         try:
             while not att.stop.is_set():
                 try:
-                    line = prompt.prompt("", pre_run=prompting.set)
+                    line = prompt.prompt("", pre_run=started)
                 finally:
                     prompting.clear()
                 if line == DETACH:
