@@ -312,3 +312,16 @@ def test_the_generator_ends_when_the_shell_does() -> None:
     assert gen.wait(timeout=20) == 0
     gen.stdout.close()
     assert json.loads(out.splitlines()[-1])["done"] is True
+
+
+def test_the_servers_clients_during_a_load_are_one_line_after_the_summary(shell: Shell) -> None:
+    shell.ok("set events live; serve x tcp 0 --handler echo --selectors")
+    out = shell.ok("load x --conns 30 --requests 300")
+    assert "] client " not in out  # no line per connection, connected or left
+    assert out.rstrip().splitlines()[-1] == (
+        "x: 30 clients connected and left during the run; `log x` has each"
+    )
+    log = shell.ok("log x")
+    assert log.count(" connected") == 30 and log.count(" left after ") == 30
+    # After the run, a client's coming and going is shown again, as ever.
+    assert "] client " in shell.ok("tcp connect c x; wait x connect; close c")

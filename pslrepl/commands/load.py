@@ -8,6 +8,7 @@ from pslrepl.commands.socket_common import ADDRESS
 from pslrepl.commandspec import Arg, Commands, Opt
 from pslrepl.errors import PslError, UsageError
 from pslrepl.kinds import SECONDS, Int
+from pslrepl.render import plural
 from pslrepl.results import Fields, Text, volatile
 
 TYPE_CHECKING = False
@@ -21,6 +22,8 @@ COMMANDS = Commands(SERVERS)
 DEFAULT_REQUESTS = 10_000
 # built-ins whose answers are not the bytes sent
 NOT_ECHO = ("discard", "daytime", "chargen", "chat", "capture", "upper")
+LEFT_WAIT = 2.0  # s: the longest load waits for the server to see its clients go
+MEASURABLE = 0.05  # s of CPU: below this, a per-round-trip figure is mostly rounding
 BOTTLENECK = 0.9  # the generator's CPU over its run time: past this, it is the limit
 
 
@@ -97,8 +100,12 @@ def _load(ctx: Invocation) -> None:
     argv = [sys.executable, "-m", "pslrepl.loadgen", json.dumps(config)]
     ctx.record("subprocess.Popen", repr(argv),
                None, exact=False, note="the load generator, a process of its own")  # fmt: skip
-    server = _own_server(ctx)
+    named = _named_server(ctx)
+    server = named if named is not None and named.mode != "forking" else None
+    clients_before = named.client_count() if named is not None else 0
     cpu_before = _shell_cpu()
+    if named is not None:
+        named.quiet_clients()  # its clients come and go as one line, not 2 per connection
     proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE)  # fmt: skip
     session = ctx.session
@@ -106,6 +113,8 @@ def _load(ctx: Invocation) -> None:
     done: dict[str, Any] | None = None
     fatal = ""
     stopped = False
+    server_cpu: float | None = None
+    came = (0, 0)
     try:  # from the start: a Ctrl-C at any point still ends and reaps the generator
         session.watchdog.guard_pid(proc.pid)  # it dies with the shell, even kill -9
         assert proc.stdout is not None and proc.stdin is not None
@@ -139,6 +148,13 @@ def _load(ctx: Invocation) -> None:
         if proc.stderr is not None:
             proc.stderr.close()
         session.watchdog.release_pid(proc.pid)
+        if server is not None:
+            server_cpu = _shell_cpu() - cpu_before
+        if named is not None:
+            try:  # the server sees the generator's last closes a moment after it exits
+                session.wait_for(lambda: named.client_count() <= clients_before, LEFT_WAIT)
+            finally:
+                came = named.loud_clients()
     if fatal:
         raise PslError(f"load: {fatal}")
     if done is None and stopped:
@@ -146,9 +162,12 @@ def _load(ctx: Invocation) -> None:
     if done is None:
         last = trace.strip().splitlines()[-1:] or [f"exit status {proc.returncode}"]
         raise PslError(f"load: the generator failed ({last[0]}); please report it")
-    server_cpu = _shell_cpu() - cpu_before if server is not None else None
     for result in summary(config, done, server_cpu=server_cpu):
         ctx.emit(result)
+    if named is not None and any(came):
+        left = "" if came[0] == came[1] else f" ({came[1]:,} left)"
+        ctx.emit(Text(f"{named.name}: {plural(came[0], 'client')} connected and left "
+                      f"during the run{left}; `log {named.name}` has each", "notice"))  # fmt: skip
     if stopped:
         ctx.emit(Text(f"note: stopped by Ctrl-C after {done['elapsed']:.1f} s: the figures "
                       "are what was measured so far", "notice"))  # fmt: skip
@@ -178,17 +197,14 @@ def _shell_cpu() -> float:
     return times.user + times.system
 
 
-def _own_server(ctx: Invocation) -> Any:
-    """The shell's own server that TARGET names, when its CPU is the shell's (not a
-    --forking one, whose clients are served by children): load can say what a round
-    trip cost it."""
+def _named_server(ctx: Invocation) -> Any:
+    """The shell's own server that TARGET names: load says what a round trip cost it
+    (unless --forking: its children's CPU is not the shell's) and sums its clients."""
     text = ctx["target"]
     if text.startswith("http://"):
         text = text[7:].partition("/")[0]
     res = ctx.session.registry.get(text) if text in ctx.session.registry else None
-    if res is None or getattr(res, "mode", "forking") == "forking":
-        return None
-    return res
+    return res if hasattr(res, "quiet_clients") else None
 
 
 def _lab(ctx: Invocation) -> None:
@@ -301,7 +317,8 @@ def summary(
     conns = config["conns"]
     cpu = done["cpu"] / elapsed
     own = f"{cpu:.0%} of one core ({done['cpu']:.2f} s"
-    per_trip = done["cpu"] / ok if ok else None
+    # Per round trip only over enough CPU for os.times()'s 10 ms ticks to tell.
+    per_trip = done["cpu"] / ok if ok and done["cpu"] >= MEASURABLE else None
     if per_trip:
         # Its own ceiling: a round trip can't cost it less than this, whatever the server.
         own += f", {per_trip * 1e6:,.0f} µs a round trip: at most ~{1 / per_trip:,.0f}/s"
@@ -328,7 +345,8 @@ def summary(
         ("connections", f"{done['connections']:,} opened"),
         ("own CPU", volatile(own + ")", "measured")),
     ]
-    server_trip = server_cpu / ok if server_cpu is not None and ok else None
+    measured = server_cpu is not None and server_cpu >= MEASURABLE
+    server_trip = server_cpu / ok if server_cpu is not None and measured and ok else None
     if server_trip is not None:
         pairs.append(("server CPU", volatile(f"{server_trip * 1e6:,.0f} µs a round trip (the "
                                              "shell's, over the run)", "measured")))  # fmt: skip
@@ -343,10 +361,9 @@ def summary(
         results.append(Text(f"note: the load generator used {cpu:.0%} of a CPU: it was the "
                             f"bottleneck, and the server may be faster than this; {advice}",
                             "notice"))  # fmt: skip
-    elif per_trip and server_trip and done["cpu"] >= 0.05 and per_trip >= server_trip:
+    elif per_trip and server_trip and per_trip >= server_trip:
         # Under 90% of a core, yet the limit: on a shared machine it can't get a whole
-        # core, and each round trip cost it more CPU than it cost the server (over a
-        # run long enough for os.times()'s ticks to tell).
+        # core, and each round trip cost it more CPU than it cost the server.
         results.append(Text(f"note: each round trip cost the load generator "
                             f"{per_trip * 1e6:,.0f} µs of CPU and the server "
                             f"{server_trip * 1e6:,.0f} µs: the generator, not the server, "

@@ -129,6 +129,9 @@ class ServerClients(Resource):
     bytes_in = 0
     bytes_out = 0
     nudger: Nudger
+    # While `load` measures this server: clients [connected, left], logged but not
+    # shown one by one (hundreds of lines would bury load's summary); None otherwise.
+    quiet: list[int] | None = None
 
     if TYPE_CHECKING:
 
@@ -148,7 +151,7 @@ class ServerClients(Resource):
         request.psl_server, request.psl_conn = self, conn
         if self.room is not None:  # in the room before anyone hears it has connected
             conn.member = self.room.join(request, conn, hello=f"* {addr} joined\n".encode())
-        self.post(Event(self.name, "client", phase="connected", peer=addr))
+        self._client_event(Event(self.name, "client", phase="connected", peer=addr), 0)
         return conn
 
     def connection_closed(self, conn: Connection) -> None:
@@ -157,8 +160,37 @@ class ServerClients(Resource):
         with self.lock:
             self.connections.pop(id(conn), None)
         took = time.time() - conn.since
-        self.post(Event(self.name, "client", phase="left", peer=conn.addr, took=took,
-                        bytes_in=conn.bytes_in, bytes_out=conn.bytes_out))  # fmt: skip
+        self._client_event(Event(self.name, "client", phase="left", peer=conn.addr, took=took,
+                                 bytes_in=conn.bytes_in, bytes_out=conn.bytes_out), 1)  # fmt: skip
+
+    def _client_event(self, event: Event, which: int) -> None:
+        with self.lock:
+            quiet = self.quiet
+            if quiet is not None:
+                quiet[which] += 1
+        if quiet is None:
+            self.post(event)
+            return
+        # In the logs (log NAME, timeline, export see it), not in the live display.
+        self.log.append(event)
+        with self.session.cond:
+            self.session.log.append(event)
+            self.session.cond.notify_all()
+
+    def quiet_clients(self) -> None:
+        """`load` begins: its clients are counted, not shown one by one."""
+        with self.lock:
+            self.quiet = [0, 0]
+
+    def loud_clients(self) -> tuple[int, int]:
+        """`load` is done: how many clients connected and left meanwhile."""
+        with self.lock:
+            counts, self.quiet = self.quiet or [0, 0], None
+        return counts[0], counts[1]
+
+    def client_count(self) -> int:
+        with self.lock:
+            return len(self.connections)
 
     def handshake(self, request: Any, client_address: Any) -> None:
         """--tls: the handshake, bounded by --idle (or HANDSHAKE_TIMEOUT). A sync server
