@@ -16,6 +16,7 @@ from pslrepl.transcript import (
     match_output,
     parse,
 )
+from pslrepl.transcript.timelimit import Abandoned
 from pslrepl.transcript.timelimit import TimeLimit as TimeLimit
 
 TYPE_CHECKING = False
@@ -54,6 +55,7 @@ class Outcome:
         self.skipped = ""  # why, when a #! require condition is unmet
         self.cancelled = ""  # "FILE:LINE: psl> CMD: still running at the time limit ..."
         self.cancelled_step: int | None = None  # the index of that command's step
+        self.differs: set[int] = set()  # the steps whose output did not match
 
     def takes(self, index: int) -> bool:
         """Whether --update and -i may take step ``index``'s actual output: not that of
@@ -81,8 +83,12 @@ class Outcome:
         lines = [f"{self.path}: FAIL"]
         for failure in self.failures:
             lines.extend(failure)
-        lines.append(f"to take the new output: pslrepl --update {self.path} (or --check -i "
-                     "to choose change by change)")  # fmt: skip
+        if self.timed_out:  # --update would not mend a hang
+            lines.append(f"{self.path} stopped at the time limit: raise it (#! timeout S) "
+                         "or find why the command hangs")  # fmt: skip
+        else:
+            lines.append(f"to take the new output: pslrepl --update {self.path} (or --check "
+                         "-i to choose change by change)")  # fmt: skip
         return "\n".join(lines)
 
 
@@ -161,6 +167,8 @@ def replay(
             now[0] = bindings
             try:
                 dispatcher.run_line(step.command)
+            except Abandoned:  # it swallowed the cancel: given up on, with what it showed
+                pass
             finally:
                 if limit is not None:
                     limit.running(where, False)
@@ -179,18 +187,21 @@ def replay(
             if matched is not None and not (limit is not None and limit.fired):
                 bindings = matched
                 continue
+            outcome.differs.add(index)  # --update and -i take it without matching again
             outcome.failures.append(diff(step, actual, bindings, where=path))
             if limit is not None and limit.fired:
                 outcome.timed_out = True
                 outcome.cancelled_step = index
                 outcome.cancelled = (f"{where}: still running at the time limit "
-                                     f"({limit.describe()}): cancelled")  # fmt: skip
+                                     f"({limit.describe()}): cancelled"
+                                     + ("; it went on after the cancel, so the replay "
+                                        "gave up on it" if limit.abandoned else ""))  # fmt: skip
                 outcome.failures[-1].insert(0, outcome.cancelled + "; its output so far is "
                                             "below")  # fmt: skip
                 break
             if not keep_going:
                 break
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, Abandoned):
         # The time limit's signal came just as a command ended: the step is over time.
         if limit is None or not limit.fired:
             raise
@@ -271,7 +282,8 @@ def _mark_time_limit(actual: list[str], limit: TimeLimit) -> None:
     """The cancelled command's line says why it was cancelled: no one pressed Ctrl-C."""
     note = f"{TIME_LIMIT_NOTE} ({limit.describe()})"
     for i, line in enumerate(actual):
-        if line.startswith(CANCELLED):
+        if line.startswith(CANCELLED) or (limit.abandoned and line.startswith("error: ")
+                                          and "Abandoned" in line):  # fmt: skip
             actual[i] = note
             return
     actual.append(note)
@@ -342,10 +354,9 @@ def update_file(
     transcript = parse(original)
     outcome = replay(transcript, path=path, keep_going=True, time_limit=time_limit,
                      limit_note=limit_note)  # fmt: skip
+    # The replay matched each step (bounded by the time limit): not matched again here.
     accept = {index: actual for index, actual in outcome.actual.items()
-              if outcome.takes(index)
-              and match_output(transcript.steps[index].expected, actual, outcome.bindings)
-              is None}  # fmt: skip
+              if index in outcome.differs and outcome.takes(index)}  # fmt: skip
     updated = rewrite(transcript, accept, outcome.bindings)
     if updated != original:
         _replace(path, updated)

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import socket
 import stat
+import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -14,7 +17,7 @@ import pytest
 from pslrepl.replay import read_transcript, replay
 from pslrepl.transcript import captures, format_transcript, literal, match_line, parse
 from pslrepl.transcript.directives import read_directives, unmet
-from tests.helpers import run_cli
+from tests.helpers import pslrepl_exe, run_cli
 
 
 @pytest.fixture(autouse=True)
@@ -377,3 +380,56 @@ def test_update_keeps_a_crlf_transcript_crlf(tmp_path: Path) -> None:
     done = run_cli("--update", str(path))
     assert done.returncode == 0, done.stdout + done.stderr
     assert path.read_bytes() == text.replace("old", "hi").encode()
+
+
+# A command that swallows the cancel: it catches KeyboardInterrupt and goes on (bounded,
+# so a replay that never gives up on it still ends, after about 10 s).
+SWALLOWS = ("psl> py \"import time; exec('for i in range(200):\\n  try: time.sleep(0.05)\\n"
+            "  except KeyboardInterrupt: print(i)')\"\n")  # fmt: skip
+
+
+def test_a_command_that_swallows_the_cancel_is_given_up_on_after_the_grace(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import pslrepl.transcript.timelimit as timelimit
+
+    monkeypatch.setattr(timelimit, "GRACE", 0.2)
+    text = "#! timeout 0.3\npsl> echo before\nbefore\n" + SWALLOWS + "psl> echo after\nafter\n"
+    started = time.monotonic()
+    outcome = replay(parse(text), path="t.psl")
+    assert time.monotonic() - started < 5
+    assert outcome.timed_out and outcome.cancelled_step == 1
+    assert outcome.cancelled.endswith(
+        "cancelled; it went on after the cancel, so the replay gave up on it"
+    )
+    report = outcome.report()
+    assert "+error: replay: cancelled at the time limit (0.3 s, #! timeout on line 1)" in report
+    assert "echo after" not in report and "Abandoned" not in report
+    assert report.endswith("t.psl stopped at the time limit: raise it (#! timeout S) or find "
+                           "why the command hangs")  # fmt: skip
+
+
+def test_a_second_ctrl_c_ends_a_check_whose_command_swallowed_the_first(tmp_path: Path) -> None:
+    started, swallowed = tmp_path / "started", tmp_path / "swallowed"
+    path = tmp_path / "t.psl"
+    path.write_text(
+        "psl> py \"exec(open('{tmp}/loop.py').read())\"\n-- loop.py --\n"
+        f"import time\nopen({str(started)!r}, 'w').close()\n"
+        "for i in range(200):\n    try:\n        time.sleep(0.05)\n"
+        f"    except KeyboardInterrupt:\n        open({str(swallowed)!r}, 'w')\n"
+    )
+    check = subprocess.Popen([pslrepl_exe(), "--check", str(path)], stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, text=True)  # fmt: skip
+    try:
+        for marker in (started, swallowed):
+            end = time.monotonic() + 30
+            while not marker.exists() and time.monotonic() < end:
+                time.sleep(0.01)
+            assert marker.exists()
+            check.send_signal(signal.SIGINT)  # the first is swallowed, the loop goes on
+        out, err = check.communicate(timeout=5)  # not the 10 s the loop runs
+    finally:
+        check.kill()
+        check.wait()
+    assert check.returncode == 130, out + err
+    assert "pslrepl: interrupted after 0 of 1 transcripts" in err

@@ -183,7 +183,7 @@ def check_interactive(
     take the new output (as cram -i does); the file is rewritten with the changes taken.
     ``ask`` shows a question and returns the answer ('' at the end of input)."""
     from pslrepl.replay import Outcome, _replace, read_transcript, replay, rewrite
-    from pslrepl.transcript import diff, match_output, parse
+    from pslrepl.transcript import diff, parse
 
     started = time.monotonic()
     original = read_transcript(path, writing=True)
@@ -194,10 +194,7 @@ def check_interactive(
         verdict = "skip" if outcome.skipped else "pass"
         return Result(path, verdict, outcome.report() + "\n", "", time.monotonic() - started)
     bindings = outcome.bindings
-    steps = transcript.steps
-    differing = [index for index, actual in sorted(outcome.actual.items())
-                 if outcome.takes(index)
-                 and match_output(steps[index].expected, actual, bindings) is None]  # fmt: skip
+    differing = sorted(index for index in outcome.differs if outcome.takes(index))
     taken: dict[int, list[str]] = {}
     answer = ""
     for index in differing:

@@ -5,6 +5,19 @@ from __future__ import annotations
 import threading
 import time
 
+# How long a cancelled command has to end before the replay gives up on it.
+GRACE = 2.0
+
+
+class Abandoned(BaseException):
+    """Raised in a command that swallowed the cancel (``except KeyboardInterrupt``, a
+    retrying loop) once the grace has passed, or at a second Ctrl-C: not a
+    KeyboardInterrupt nor an Exception, so the handlers that kept it running don't catch
+    it, and the replay ends with the time-limit report rather than running on."""
+
+    def __str__(self) -> str:
+        return "it went on after the time limit's cancel; the replay gave up on it"
+
 
 class TimeLimit:
     """Cancels the command a replay is running once the transcript has run ``seconds``:
@@ -17,6 +30,7 @@ class TimeLimit:
         self.started = time.monotonic()
         self.fired = False
         self.interrupted = False  # a Ctrl-C (a SIGINT not from the limit) came
+        self.abandoned = False  # the cancel did not end the command: it was given up on
         self.step = ""  # "FILE:LINE: psl> CMD" of the command running now
         self._running = False
         self._lock = threading.Lock()
@@ -43,7 +57,11 @@ class TimeLimit:
 
     def _on_sigint(self, signum: int, frame: object) -> None:
         # The limit sets fired before it signals: any other SIGINT is a user's Ctrl-C,
-        # which ends the whole replay, not only the command it cancels.
+        # which ends the whole replay, not only the command it cancels. A second one, or
+        # the limit's after the grace, is raised as what no handler of the command catches.
+        if self.abandoned or (self.interrupted and self._running):
+            self.abandoned = True
+            raise Abandoned
         if not self.fired:
             self.interrupted = True
         raise KeyboardInterrupt
@@ -76,17 +94,26 @@ class TimeLimit:
             if self._done.wait(0.05):
                 return
         # A command that ignores SIGINT (a trapped INT, a call that retries) keeps
-        # running: say which one, where pytest-timeout's dump will show it.
-        if self._cancelled.wait(2.0):
+        # running: say which one, then give up on it (Abandoned, raised again each grace
+        # while it still runs), so the report comes rather than a hang.
+        if self._cancelled.wait(GRACE):
             return
         with self._lock:
             still = self._running
-        if still:
-            # sys.__stderr__: py may have sys.stderr redirected to its own capture.
-            err = sys.__stderr__
-            if err is None:
-                return
+        if not still:
+            return
+        # sys.__stderr__: py may have sys.stderr redirected to its own capture.
+        err = sys.__stderr__
+        if err is not None:
             took = time.monotonic() - self.started
             err.write(f"pslrepl: {self.step}: still running after {took:.0f} s; cancelling "
-                      "it did not work\n")  # fmt: skip
+                      "it did not work: giving up on it\n")  # fmt: skip
             err.flush()
+        for _ in range(30):  # bounded: a call that never returns to Python can't be ended
+            with self._lock:
+                if not self._running or self._main is None:
+                    return
+                self.abandoned = True
+                signal.pthread_kill(self._main, signal.SIGINT)
+            if self._cancelled.wait(GRACE) or self._done.is_set():
+                return
