@@ -214,6 +214,9 @@ def test_targets_load_cannot_measure_are_refused_up_front(shell: Shell) -> None:
     assert "l is a listener, not a server" in shell.fails("load l --requests 2")
     shell.ok("serve e tcp 0 --handler echo")
     assert "--duration must be more than 0 s" in shell.fails("load e --duration 0")
+    shell.ok("serve w tcp 0 --handler http")
+    err = shell.fails("load 127.0.0.1:{w.port} --requests 2")  # http:// left out
+    assert "is w, an http server: write load http://127.0.0.1:" in err, err
 
 
 def test_running_out_of_descriptors_is_one_line() -> None:

@@ -252,6 +252,16 @@ def _config(ctx: Invocation) -> dict[str, Any]:
         if not http and handler.split(" ")[0] in NOT_ECHO:
             raise UsageError(f"load: {text} serves {handler}, not echo or http: load "
                              "sends bytes and checks they come back")  # fmt: skip
+    elif not http and not addr.path:
+        # HOST:PORT of the shell's own http server, written without http://: every
+        # round trip would wait out its timeout (the server waits for a request's end).
+        for res in ctx.session.registry:
+            if not str(getattr(res, "handler", "")).startswith("http"):
+                continue
+            bound = res.bound_addr
+            if bound is not None and (bound.host, bound.port) == (addr.host, addr.port):
+                raise UsageError(f"load: {text} is {res.name}, an http server: write "
+                                 f"load http://{text}/PATH, or load {res.name}")  # fmt: skip
     if http and ctx["size"] is not None:
         raise UsageError("load: --size is for echo; an http GET sends a request line")
     host, family = addr.host, 0
