@@ -178,6 +178,7 @@ def test_a_pause_between_commands_is_marked_not_drawn_to_scale() -> None:
 
 
 def test_a_childs_life_is_drawn_from_the_shell(shell: Shell) -> None:
+    shell.ok("set events live")  # what threads posted is drawn (a transcript leaves it out)
     upper = child("import sys; sys.stdout.write(sys.stdin.readline().upper())")
     shell.ok(f"spawn p -- {upper}")
     shell.ok("writeline p hi; wait p")
@@ -304,6 +305,7 @@ def test_a_reset_and_a_cut_datagram_are_marked_where_the_read_met_them(shell: Sh
 def test_a_servers_reply_comes_after_the_request_that_caused_it(shell: Shell) -> None:
     """The echo server reads and answers on its own thread, often before the send's event
     is posted: the drawing still shows request, server's read, reply, then the recv."""
+    shell.ok("set events live")  # the server's steps are its threads'
     shell.ok("serve e tcp 0 --handler echo")
     shell.ok("tcp connect c e")
     shell.ok('send c "ping\\n"')

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import socket
+from pathlib import Path
 
 from pslrepl.timeline.model import build
-from tests.helpers import Shell
+from pslrepl.timeline.text import FANCY
+from tests.helpers import Shell, run_cli
 
 
 def steps(shell: Shell, *names: str) -> list[tuple[str, str, str]]:
@@ -95,3 +97,83 @@ def test_socketpair_and_unix_stream_sockets_get_arrows(shell: Shell) -> None:
     assert ("uc", "us", "send 7 b'viaunix'") in drawn
     assert ("uc2", "us2", "send 3 b'two'") in drawn
     assert ("us", "uc", "send 4 b'back'") in drawn
+
+
+def test_a_recorded_timeline_replays_whatever_ran_before_record_and_in_threads(
+    tmp_path: Path,
+) -> None:
+    """Commands before `record`, a child's output and its exit (a thread's steps, which
+    fall under whichever command ran) and a pause: the recorded drawing is the one every
+    replay draws, numbered from the recording's first command."""
+    rec = tmp_path / "rec.psl"
+    lines = ["tcp listen early 0", "echo before", f"record {rec}", "tcp listen srv 0",
+             "tcp connect c srv", "accept srv s", "send c one", "spawn p -- cat",
+             "writeline p hi", "read p --line", "sleep 0.2", "recv s", "timeline --gap 0.1",
+             "record stop"]  # fmt: skip
+    run = run_cli("-c", "; ".join(lines))
+    assert run.returncode == 0, run.stderr
+    text = rec.read_text(encoding="utf-8")
+    drawn = text.split("(3 bytes)\n", 1)[1].splitlines()  # recv s said it; then the drawing
+    assert drawn[1] == "1> tcp listen srv 0", drawn
+    assert "early" not in "\n".join(drawn) and "stdout" not in "\n".join(drawn)
+    assert any(": more than 0.1s later" in ln for ln in drawn), drawn
+    assert all(len(ln) <= 80 and not set(ln) & set(FANCY) for ln in drawn)
+    for _ in range(3):
+        check = run_cli("--check", str(rec))
+        assert check.returncode == 0, check.stdout + check.stderr
+
+
+def test_recording_in_a_terminal_writes_the_plain_drawing_a_replay_makes(tmp_path: Path) -> None:
+    from tests.terminal import Terminal
+
+    rec = tmp_path / "rec.psl"
+    term = Terminal(tmp_path, cols=100, rows=50)
+    try:
+        term.run("echo first", "first")
+        term.run(f"record {rec}", "recording")
+        term.run("tcp listen srv 0; tcp connect c srv; accept srv s", "s: accepted")
+        term.run('send c "one "; recv s', "(4 bytes)")
+        screen = term.run("timeline", "recv 4 b'one '")
+        term.run("record stop", "record: wrote")
+    finally:
+        term.close()
+    assert "1> tcp listen srv 0" in screen
+    text = rec.read_text(encoding="utf-8")
+    assert not set(text) & set(FANCY) and "1> tcp listen srv 0\n" in text
+    check = run_cli("--check", str(rec))
+    assert check.returncode == 0, check.stdout + check.stderr
+
+
+def test_the_svg_of_a_replayed_transcript_is_the_same_file_every_run(tmp_path: Path) -> None:
+    """A server's side of a conversation and a child's output come from threads: a replay
+    leaves them out of the picture, so each replay writes the same bytes."""
+    out = tmp_path / "t.svg"
+    script = tmp_path / "t.psl"
+    lines = ["serve web tcp 0 --handler echo", "tcp connect c web", 'send c "hi\\n"',
+             "recv c --line", "spawn p -- cat", "writeline p x", "read p --line",
+             f"timeline --svg {out}"]  # fmt: skip
+    script.write_text("".join(f"psl> {line}\n" for line in lines), encoding="utf-8")
+    run = run_cli("--update", str(script))
+    assert run.returncode == 0, run.stdout + run.stderr
+    pictures = {out.read_bytes()}
+    for _ in range(2):
+        check = run_cli("--check", str(script))
+        assert check.returncode == 0, check.stdout + check.stderr
+        pictures.add(out.read_bytes())
+    assert len(pictures) == 1
+    text = pictures.pop().decode()
+    assert "{web.port}" in text or "{web.addr}" in text
+    assert "stdout" not in text and "client connected" not in text
+
+
+def test_an_outside_peers_address_is_a_placeholder_in_the_svg(shell: Shell, tmp_path: Path) -> None:
+    shell.ok("udp open u --bind 127.0.0.1:0")
+    port = int(shell.session.volatile["u.port"])
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as outside:
+        outside.bind(("127.0.0.1", 0))
+        outside.sendto(b"from\x00outside", ("127.0.0.1", port))
+        theirs = str(outside.getsockname()[1])
+        shell.ok("recvfrom u")
+    shell.ok(f"timeline --svg {tmp_path}/t.svg")
+    text = (tmp_path / "t.svg").read_text(encoding="utf-8")
+    assert "{peer1.addr}" in text and theirs not in text

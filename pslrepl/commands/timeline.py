@@ -11,7 +11,7 @@ if TYPE_CHECKING:
     from collections.abc import Iterable
     from typing import Any
 
-    from pslrepl.invocation import Invocation
+    from pslrepl.invocation import CommandRecord, Invocation
     from pslrepl.kinds import Completing, Where
     from pslrepl.session import Session
     from pslrepl.timeline.model import Diagram
@@ -85,7 +85,11 @@ PLAIN_WIDTH = 80
     "short (MSG_TRUNC), exits and closes are marks too. Each command's line heads its "
     "steps; a pause is marked, not drawn to scale. In the terminal the lanes fit its width "
     "(the least busy merge into '...'); plain ASCII when output is not a terminal, under "
-    "NO_COLOR or TERM=dumb. The SVG and HTML files are written readable by you alone, "
+    "NO_COLOR or TERM=dumb. While `record` writes, and in a replay or script (quiet "
+    "events, no terminal), the drawing is steady: 80 columns, the recording's commands "
+    "numbered from 1, pauses as 'more than 5s', and without what threads posted (a "
+    "child's output, a server's side), whose place depends on timing. The SVG and HTML "
+    "files are written readable by you alone, "
     "never through a symbolic link; the SVG writes ports, pids and the like as the "
     "transcript placeholders ({srv.port}), so a replayed transcript draws the same file.",
 )
@@ -96,7 +100,22 @@ def _timeline(ctx: Invocation) -> None:
     names: list[str] = list(ctx["name"] or [])
     since = _since(ctx["since"]) if ctx["since"] is not None else None
     gap = GAP if ctx["gap"] is None else float(ctx["gap"])
-    diagram = build(session, names=names, last=ctx["last"], since=since, gap=gap)
+    printer = session.printer
+    screen = printer.screen
+    # Steady: what a transcript holds, being recorded or replayed (quiet events, no
+    # terminal), must be what every replay draws. So: the steps since `record` began,
+    # numbered from it, and without what threads posted meanwhile (their place is the
+    # machine's timing).
+    recording = session.recorder is not None
+    steady = recording or (screen is None and session.settings.events != "live")
+    first = 0
+    if recording:
+        begun = _recording_began(session)
+        if begun is not None:
+            first = begun.number
+            since = begun.started if since is None else max(since, begun.started)
+    diagram = build(session, names=names, last=ctx["last"], since=since, gap=gap,
+                    steady=steady, first=first)  # fmt: skip
     if ctx["mermaid"]:
         from pslrepl.timeline.mermaid import mermaid
 
@@ -113,11 +132,19 @@ def _timeline(ctx: Invocation) -> None:
     from pslrepl.results import Styled
     from pslrepl.timeline.text import draw
 
-    printer = session.printer
-    screen = printer.screen
-    width = screen.size()[0] if screen is not None else PLAIN_WIDTH
-    for drawn in draw(diagram, width=width, fancy=printer.color):
+    # Recording: the plain drawing a replay makes, whatever this terminal is.
+    width = screen.size()[0] if screen is not None and not recording else PLAIN_WIDTH
+    for drawn in draw(diagram, width=width, fancy=printer.color and not recording):
         ctx.emit(Styled(tuple(drawn)))
+
+
+def _recording_began(session: Session) -> CommandRecord | None:
+    """The `record FILE` command the recording began with (the newest `record`: a
+    `record stop` ended the one before)."""
+    for record in reversed(list(session.history)):
+        if record.command == "record":
+            return record
+    return None
 
 
 def _count(n: int, what: str) -> str:
@@ -159,10 +186,17 @@ def _since(raw: str) -> float:
     return time.time() - ago
 
 
-def _namer(session: Session) -> Namer:
+def _namer(session: Session, diagram: Diagram) -> Namer:
+    """Placeholders for the session's values and for each outside peer's address (a
+    client's port is new each run): {peer1.addr}, numbered as the lanes come."""
     from pslrepl.transcript.writing import Namer
 
-    return Namer(dict(session.volatile))
+    values = dict(session.volatile)
+    known = set(values.values())
+    outside = [lane for lane in diagram.lanes if lane in diagram.external and lane not in known]
+    for n, lane in enumerate(outside, 1):
+        values[f"peer{n}.addr"] = lane
+    return Namer(values)
 
 
 def _write(session: Session, target: str, option: str, diagram: Diagram) -> str:
@@ -173,10 +207,10 @@ def _write(session: Session, target: str, option: str, diagram: Diagram) -> str:
     if option == "svg":
         from pslrepl.timeline.svg import svg
 
-        data = svg(diagram, _namer(session))
+        data = svg(diagram, _namer(session, diagram))
     else:
         from pslrepl.timeline.svg import html
 
-        data = html(diagram, _namer(session))
+        data = html(diagram, _namer(session, diagram))
     folder, name = os.path.split(os.path.expanduser(target))
     return write_private(folder or ".", name, data.encode("utf-8"), what=f"timeline --{option}")

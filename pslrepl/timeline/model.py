@@ -67,11 +67,13 @@ class Diagram:
     ``commands`` maps a command's number to its line."""
 
     def __init__(self, lanes: list[str], steps: list[Step], commands: dict[int, str],
-                 external: set[str]) -> None:  # fmt: skip
+                 external: set[str], *, pause: float = 0.0) -> None:  # fmt: skip
         self.lanes = lanes
         self.steps = steps
         self.commands = commands
         self.external = external  # lanes that are outside peers, named by address
+        # Steady (a transcript): a pause is said as "more than PAUSE s", not its length.
+        self.pause = pause
 
     def index(self, lane: str) -> int:
         return self.lanes.index(lane)
@@ -154,9 +156,13 @@ class Ends:
 
 
 def build(session: Session, *, names: Sequence[str] = (), last: int | None = None,
-          since: float | None = None, gap: float = GAP) -> Diagram:  # fmt: skip
+          since: float | None = None, gap: float = GAP, steady: bool = False,
+          first: int = 0) -> Diagram:  # fmt: skip
     """The diagram of the session's log (the named resources' steps only, if any named):
-    the last ``last`` steps, none before ``since``."""
+    the last ``last`` steps, none before ``since``. ``steady``: the same every run (a
+    transcript): without what threads posted, which falls under whichever command was
+    running, and pauses said without their length. ``first``: the number of the command
+    before the first drawn one (a recording's `record`), so they count from 1 after it."""
     events = list(session.log)
     records = list(session.history)
     ends = _ends(session, events)
@@ -177,6 +183,8 @@ def build(session: Session, *, names: Sequence[str] = (), last: int | None = Non
     steps += _call_steps(_since(records, oldest), ends)
     steps.sort(key=lambda s: s.t)
     steps = _fold_truncation(steps)
+    if steady:
+        steps = [s for s in steps if not s.background]
     if wanted:
         steps = [s for s in steps if s.src in wanted or s.dst in wanted]
     if since is not None:
@@ -184,6 +192,10 @@ def build(session: Session, *, names: Sequence[str] = (), last: int | None = Non
     if last is not None:
         steps = steps[-last:] if last else []
     commands = _attribute(steps, records, gap)
+    if first:
+        for each in steps:
+            each.command = max(each.command - first, 0)
+        commands = {n - first: line for n, line in commands.items() if n > first}
     steps = _reads_last(_causes_first(steps))
     lanes = [SHELL] if any(SHELL in (s.src, s.dst) for s in steps) else []
     for step in steps:
@@ -191,7 +203,7 @@ def build(session: Session, *, names: Sequence[str] = (), last: int | None = Non
             if lane not in lanes:
                 lanes.append(lane)
     external = {lane for lane in lanes if lane not in ends.names and lane != SHELL}
-    return Diagram(lanes, steps, commands, external)
+    return Diagram(lanes, steps, commands, external, pause=gap if steady else 0.0)
 
 
 def _since(records: list[CommandRecord], oldest: float | None) -> list[CommandRecord]:

@@ -81,10 +81,13 @@ def draw(diagram: Diagram, *, width: int, fancy: bool) -> list[Line]:
             row = grid()
             for x in centre:
                 row[x] = gapc
-            said = f" {_age(step.gap)} later "
+            # Steady (a transcript): how long, the machine decides; that it was over
+            # the gap, the commands do.
+            age = f"more than {diagram.pause:g}s" if diagram.pause else _age(step.gap)
+            said = f" {age} later "
             first = centre[0] + 1
             rest = "".join(row[first + len(said) :]).rstrip()
-            pause = volatile(_age(step.gap), "age", "notice")
+            pause = ("notice", age) if diagram.pause else volatile(age, "age", "notice")
             out.append(
                 cut_line(
                     [
