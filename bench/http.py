@@ -49,14 +49,24 @@ def servers(directory: str) -> dict[str, list[str]]:
     }
 
 
+def children_cpu() -> float:
+    """user + system of this process's reaped children (wrk, once it has ended)."""
+    import resource
+
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
 def wrk_once(wrk: str, port: int, pid: int, args: argparse.Namespace) -> dict[str, float]:
     before = cpu_seconds(pid)
+    wrk_before = children_cpu()  # only wrk is reaped meanwhile (the servers run on)
     started = time.monotonic()
     done = subprocess.run([wrk, "-t1", f"-c{args.conns}", f"-d{args.seconds}s",
                            f"http://127.0.0.1:{port}/page.bin"],
                           capture_output=True, text=True, timeout=120)  # fmt: skip
     took = time.monotonic() - started
     used = cpu_seconds(pid) - before
+    wrk_cpu = children_cpu() - wrk_before
     out = done.stdout
     got = re.search(r"(\d+) requests in", out)
     errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
@@ -66,16 +76,21 @@ def wrk_once(wrk: str, port: int, pid: int, args: argparse.Namespace) -> dict[st
     requests = int(got.group(1))
     return {"rate": requests / took, "server_us": used / max(requests, 1) * 1e6,
             "errors": int(errors.group(1)) if errors else 0,
+            "client_cpu": wrk_cpu / took,
             "socket_errors": socket_errors.group(1) if socket_errors else ""}  # type: ignore[dict-item]  # fmt: skip
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rounds", type=int, default=5)
-    parser.add_argument("--seconds", type=int, default=3)
-    parser.add_argument("--conns", type=int, default=50)
-    parser.add_argument("--size", type=int, default=1024)
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0].replace("\n", " "))
+    parser.add_argument("--rounds", type=int, default=5,
+                        help="times every server is measured, interleaved (5)")  # fmt: skip
+    parser.add_argument("--seconds", type=int, default=3, help="each wrk run's length (3)")
+    parser.add_argument("--conns", type=int, default=50, help="wrk's connections (50)")
+    parser.add_argument("--size", type=int, default=1024, help="the file's bytes (1024)")
     args = parser.parse_args()
+    for what in ("rounds", "seconds", "conns", "size"):
+        if getattr(args, what) < 1:
+            parser.error(f"--{what} must be 1 or more")
     wrk = shutil.which("wrk")
     if wrk is None:
         raise SystemExit("wrk is needed: apt-get install wrk")
@@ -120,8 +135,13 @@ def main() -> int:
         median = statistics.median(rates)
         us = statistics.median(r["server_us"] for r in runs)
         errors = sum(r["errors"] for r in runs)
-        print(f"| {name} | {median:,.0f} | {min(rates):,.0f}-{max(rates):,.0f} | {us:.0f} µs "
-              f"| {median / base:.2f}x | {errors} |")  # fmt: skip
+        busy = max(r["client_cpu"] for r in runs)
+        flag = f" (wrk at {busy:.0%} CPU)" if busy > 0.9 else ""
+        print(f"| {name}{flag} | {median:,.0f} | {min(rates):,.0f}-{max(rates):,.0f} "
+              f"| {us:.0f} µs | {median / base:.2f}x | {errors} |")  # fmt: skip
+    busiest = max(r["client_cpu"] for runs in results.values() for r in runs)
+    print(f"\nwrk's CPU: at most {busiest:.0%} of one core in any run (past 90%, wrk, not "
+          "the server, set the pace)")  # fmt: skip
     return 0
 
 
