@@ -79,3 +79,24 @@ def test_reading_an_sh_job_is_marked_not_written_wrong(shell: Shell):
     source = script_of(shell)
     assert "# NOT EXPORTED: read on an sh job (sh keeps its output) is not exported yet" in source
     compile(source, "exported.py", "exec")
+
+
+def test_a_missing_program_and_a_timeout_are_said_and_the_script_goes_on(
+    shell: Shell, tmp_path: Path
+):
+    out = check_same(shell, [
+        "sh nosuchprogram_xyz",
+        "sh --timeout 0.2 sleep 5",
+        "sh echo hi | nosuchprogram_xyz",
+        "sh echo after",
+    ], tmp_path)  # fmt: skip
+    missing = ("error: sh: no such program 'nosuchprogram_xyz' on PATH: check the name or "
+               "give a path (sh.CommandNotFound)")  # fmt: skip
+    assert out == [
+        missing,
+        "error: sh: timeout after 0.2 s; sleep was killed (sh.TimeoutException); 0 bytes of "
+        "output; --timeout S waits longer",
+        missing,
+        "after",
+        "exited with status 0",
+    ]

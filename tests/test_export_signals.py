@@ -128,3 +128,52 @@ def test_sigwait_takes_a_pending_real_time_signal_the_shell_raised(shell: Shell,
     assert out[0].startswith(f"sigwait: SIGRTMIN+3 ({signal.SIGRTMIN + 3}) from pid ")
     assert " (the shell itself), uid " in out[0]
     assert re.search(r": SI_(USER|TKILL): sent by (kill|tkill)", out[0]), out[0]
+
+
+def test_refused_sigwaits_are_written_as_the_refusal_not_as_calls(shell: Shell, tmp_path: Path):
+    out = check_same(shell, ["sigwait KILL", "sigwait STOP CONT", "sigwait 32", "echo after"],
+                     tmp_path)  # fmt: skip
+    assert out == [
+        "error: sigwait: SIGKILL (9) can't be blocked, so it can't be waited for: the kernel "
+        "acts on it at once",
+        "error: sigwait: SIGSTOP (19) can't be blocked, so it can't be waited for: the "
+        "kernel acts on it at once",
+        "error: sigwait: signal 32 is the C library's own",
+        "after",
+    ]
+    assert "sigtimedwait" not in script_of(shell)
+
+
+def test_spawn_pty_with_ignore_has_one_preexec_fn_doing_both(shell: Shell, tmp_path: Path):
+    out = check_same(shell, ["spawn p --pty --ignore INT,QUIT -- sleep 30", "signal p INT",
+                             "signal p QUIT", "poll p", "kill p", "wait p"], tmp_path)  # fmt: skip
+    assert out[3:] == ["p: running (poll() returned None)", "p: sent SIGKILL (9)",
+                       "p: killed by SIGKILL (signal 9)"]  # fmt: skip
+    source = script_of(shell)
+    assert source.count("preexec_fn=") == 1
+    assert "fcntl.ioctl(0, termios.TIOCSCTTY, 0)" in source
+
+
+def test_close_of_a_child_ignoring_term_kills_it_after_the_grace(shell: Shell, tmp_path: Path):
+    out = check_same(shell, ["spawn a --ignore TERM -- sleep 60", "close a"], tmp_path)
+    assert out[1] == "a: killed after 1 s grace: killed by SIGKILL (signal 9)"
+
+
+def test_close_and_ps_of_a_shell_pipeline_reach_its_whole_group(shell: Shell, tmp_path: Path):
+    from tests.test_sh_groups import ended
+
+    # Each pipeline's shell writes its background sleep's pid to a file: a member of its
+    # group to look for once the shell's close and the script's have run.
+    q_pids = tmp_path / "q-pids"
+    out = check_same(shell, [f"spawn q --shell -- 'sleep 60 & echo $! >> {q_pids}; echo up; wait'",
+                             "spawn p --shell -- 'sleep 60 & wait'",
+                             "read q --line --timeout 10", "signal q TERM", "wait q", "ps",
+                             "close q"], tmp_path)  # fmt: skip
+    assert [line for line in out if line.startswith("q ")][0].endswith(
+        "killed by SIGTERM (signal 15); 1 left in its group  -15  "
+        f"sleep 60 & echo $! >> {q_pids}; echo up; wait"
+    )
+    assert out[-1] == "q: closed (killed by SIGTERM (signal 15)); ended 1 process it left running"
+    pids = [int(p) for p in q_pids.read_text().split()]
+    assert len(pids) == 2  # one from the shell's run, one from the script's
+    assert all(ended(pid) for pid in pids)  # the script's close ended q's leftover too

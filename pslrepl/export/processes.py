@@ -263,13 +263,23 @@ def _ps(script: Script, record: CommandRecord) -> None:
         return
     status = script.use("status")
     table = script.use("table")
+    at = len(script.body)
     script.add("rows = []")
     script.add("for name, child, command in [")
     for name in names:
         script.add(f"    ({name!r}, {script.var(name)}, {script.commands[name]!r}),")
     script.add("]:")
+    from pslrepl.export.signals import GROUP_MEMBERS
+
+    script.imp("os")
+    if "group_members" not in script.globals:
+        script.globals.add("group_members")
+        script.body[at:at] = list(GROUP_MEMBERS)
     script.add("    rc = child.poll()")
     script.add(f'    state = "running" if rc is None else {status}(rc)')
+    script.add("    members = [] if rc is None else group_members(child.pid)")
+    script.add("    if members:  # what it started lives on in its group: a pipeline's others")
+    script.add('        state += f"; {len(members)} left in its group"')
     script.add('    rc_text = "" if rc is None else str(rc)')
     script.add("    # start_new_session: each child leads its own process group (PGID = PID)")
     script.add("    rows.append([name, str(child.pid), str(child.pid), state, rc_text, command])")

@@ -151,12 +151,10 @@ def _close(script: Script, record: CommandRecord) -> None:
         kind = script.kinds.get(name)
         v = script.var(name)
         if kind == "process":
-            status = script.use("status")
-            ended = f"{{{status}({v}.returncode)}}"
-            script.add(f"if {v}.poll() is None:",
-                       f"    {v}.terminate()  # SIGTERM; the shell sends SIGKILL after a grace",
-                       f"    {v}.wait()", f'    print(f"{name}: terminated: {ended}")',
-                       "else:", f'    print(f"{name}: closed ({ended})")')  # fmt: skip
+            from pslrepl.export.signals import end_child
+
+            # its group: TERM, KILL after the grace (the session's 1 s), as the shell does
+            script.add(f'print(f"{name}: {{{end_child(script)}({v})}}")')
             for pipe in ("stdin", "stdout", "stderr"):
                 script.add(f"{v}.{pipe}.close()")
         elif kind == "server":

@@ -79,7 +79,7 @@ def _sh(script: Script, record: CommandRecord) -> None:
     # Each stream to a buffer, as the shell's targets keep them: what the last command
     # printed is there even when an earlier one raised (sh raises it from the last's wait).
     script.add("out = io.BytesIO()", f"errs = [io.BytesIO() for _ in range({len(stages)})]",
-               "failed = None", "try:")  # fmt: skip
+               "failed = message = None", "try:")  # fmt: skip
     for index, (program, *args) in enumerate(stages):
         first, last = index == 0, index == len(stages) - 1
         parts = [repr(a) for a in args]
@@ -95,9 +95,29 @@ def _sh(script: Script, record: CommandRecord) -> None:
             parts += ["_piped=True", "_bg_exc=False"]
         lead = "done = " if last else "piped = "
         script.add(indented(_call(program_expr(program), parts, lead=lead)))
-    script.add("except sh.ErrorReturnCode as exc:", "    failed = exc",
-               "for kept in (out, *errs):", "    if kept.getvalue():",
-               f"        {script.show('kept.getvalue()')}", "if failed is not None:")  # fmt: skip
+    script.add("except sh.ErrorReturnCode as exc:", "    failed = exc")
+    # sh's other errors are not ErrorReturnCode's: the shell says each in a line and goes
+    # on, and so does the script
+    script.add("except sh.CommandNotFound as exc:", "    message = (",
+               "        f\"error: sh: no such program {str(exc)!r} on PATH: check the name or \"",
+               '        "give a path (sh.CommandNotFound)"', "    )")  # fmt: skip
+    timeout = values.get("timeout")
+    seconds = script.timeout if timeout is None else float(timeout)
+    if len(stages) > 1:
+        programs = ", ".join(f"{p!r}" for p in dict.fromkeys(w[0] for w in stages))
+        timed_out = (f"{{ {{str(sh.Command(p)): p for p in ({programs},)}}"
+                     f".get(exc.full_cmd.split()[0], {stages[-1][0]!r}) }}")  # fmt: skip
+    else:
+        timed_out = stages[0][0].replace("{", "{{").replace("}", "}}")
+    script.add("except sh.TimeoutException as exc:",
+               "    total = len(out.getvalue()) + sum(len(e.getvalue()) for e in errs)",
+               "    message = (",
+               f'        f"error: sh: timeout after {seconds:g} s; {timed_out} was killed "',
+               "        f\"(sh.TimeoutException); {total} byte{'s' if total != 1 else ''} of \"",
+               '        "output; --timeout S waits longer"', "    )")  # fmt: skip
+    script.add("for kept in (out, *errs):", "    if kept.getvalue():",
+               f"        {script.show('kept.getvalue()')}", "if message is not None:",
+               "    print(message)", "elif failed is not None:")  # fmt: skip
     if len(stages) > 1:  # which command raised: sh's exception names the one it ran
         programs = ", ".join(f"{p!r}" for p in dict.fromkeys(w[0] for w in stages))
         script.add(f"    ran = {{str(sh.Command(p)): p for p in ({programs},)}}")

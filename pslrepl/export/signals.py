@@ -111,6 +111,58 @@ GROUP_MEMBERS = (
 )
 
 
+# The shell's close of a child: TERM to its group, KILL after the grace, then what it
+# left in its group (a pipeline's other members, a job it started), TERM then KILL.
+END_CHILD = (
+    "",
+    "",
+    "def end_child(popen, grace=1.0):",
+    '    """As the shell\'s close: TERM to the child\'s process group, KILL after the grace;',
+    '    then what it left running in its group, TERM then KILL. What happened."""',
+    "    if popen.poll() is None:",
+    "        os.killpg(popen.pid, signal.SIGTERM)",
+    "        try:",
+    "            popen.wait(timeout=grace)",
+    '            said = f"terminated: {status(popen.returncode)}"',
+    "        except subprocess.TimeoutExpired:",
+    "            os.killpg(popen.pid, signal.SIGKILL)",
+    "            popen.wait()",
+    '            said = f"killed after {grace:g} s grace: {status(popen.returncode)}"',
+    "    else:",
+    '        said = f"closed ({status(popen.returncode)})"',
+    "    left = group_members(popen.pid)",
+    "    for signum in (signal.SIGTERM, signal.SIGKILL) if left else ():",
+    "        try:",
+    "            os.killpg(popen.pid, signum)",
+    "        except OSError:  # gone meanwhile",
+    "            break",
+    "        deadline = time.monotonic() + grace",
+    "        while group_members(popen.pid) and time.monotonic() < deadline:",
+    "            time.sleep(0.02)  # not our children: nothing to wait on but their going",
+    "        if not group_members(popen.pid):",
+    "            break",
+    "    if left:",
+    '        es = "es" if len(left) != 1 else ""',
+    '        said += f"; ended {len(left)} process{es} it left running"',
+    "    return said",
+    "",
+    "",
+)
+
+
+def end_child(script: Script) -> str:
+    """Have end_child (and group_members) defined in the script; its name."""
+    script.use("status")
+    script.imp("os", "signal", "subprocess", "time")
+    if "group_members" not in script.globals:
+        script.globals.add("group_members")
+        script.add(*GROUP_MEMBERS)
+    if "end_child" not in script.globals:
+        script.globals.add("end_child")
+        script.add(*END_CHILD)
+    return "end_child"
+
+
 # -- trap ---------------------------------------------------------------------------------
 
 
@@ -186,6 +238,12 @@ def _sigwait(script: Script, record: CommandRecord) -> None:
     from pslrepl.errors import PslError
     from pslrepl.signals_table import CLD_CODES, SI_CODES, parse_signal, signal_expr, signal_name
 
+    if not record.ok and not record.calls and record.error:
+        # refused before any call (SIGKILL, SIGSTOP, the C library's 32 and 33): the
+        # script says what the shell said, and makes no call that would raise OSError
+        script.add("# the shell refused it before making any call; what it said:",
+                   wrapped_print(f"error: {record.error}"))  # fmt: skip
+        return
     try:
         signums = list(dict.fromkeys(parse_signal(str(w)) for w in record.values["sig"]))
     except PslError:
@@ -267,6 +325,16 @@ def _spawn(script: Script, record: CommandRecord) -> None:
         body = f"signal.signal({exprs[0]}, signal.SIG_IGN)"
     else:
         body = f"[signal.signal(s, signal.SIG_IGN) for s in ({', '.join(exprs)})]"
+    script.imp("signal")
+    for at in range(start, len(script.body)):
+        line = script.body[at]
+        if line.lstrip().startswith("preexec_fn=lambda: "):
+            # --pty's own preexec_fn (the terminal made the controlling one): one
+            # function doing both, as the shell's does; Popen takes the keyword once
+            lead, rest = line[: len(line) - len(line.lstrip())], line.lstrip()
+            pty_call = rest[len("preexec_fn=lambda: ") :].rstrip(",")
+            script.body[at] = f"{lead}preexec_fn=lambda: ({body}, {pty_call}),"
+            return
     for at in range(start, len(script.body)):
         if script.body[at].lstrip().startswith("start_new_session=True"):
             lead = script.body[at][: len(script.body[at]) - len(script.body[at].lstrip())]

@@ -34,7 +34,9 @@ def spawn(script: Script, record: CommandRecord) -> None:
     streams, before, after, suffix = _streams(script, record)
     if values.get("pty"):
         streams, before, after = _pty(script, record, v)
-    shown = fstring_text(command_text(list(record.argv)) + suffix)
+    # a --shell string as given, as the shell shows it (not quoted as one word)
+    text = command_text(" ".join(record.argv) if values.get("shell") else list(record.argv))
+    shown = fstring_text(text + suffix)
     bufsize = values.get("bufsize") or 0
     passing = ""
     if values.get("pass"):
@@ -69,7 +71,7 @@ def spawn(script: Script, record: CommandRecord) -> None:
         script.add(wrapped_print(f"{name}: passed fd {told} (pass_fds)", f=True))
     script.kinds[name] = "process"
     script.live[name] = "process"
-    script.commands[name] = command_text(list(record.argv)) + suffix
+    script.commands[name] = text + suffix
 
 
 def _pty(script: Script, record: CommandRecord, v: str) -> tuple[dict[str, str], list[str],
