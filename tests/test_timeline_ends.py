@@ -5,8 +5,8 @@ from __future__ import annotations
 import socket
 from pathlib import Path
 
-from pslrepl.timeline.model import build
-from pslrepl.timeline.text import FANCY
+from pslrepl.timeline.model import Diagram, Step, build
+from pslrepl.timeline.text import FANCY, draw
 from tests.helpers import Shell, run_cli
 
 
@@ -177,3 +177,19 @@ def test_an_outside_peers_address_is_a_placeholder_in_the_svg(shell: Shell, tmp_
     shell.ok(f"timeline --svg {tmp_path}/t.svg")
     text = (tmp_path / "t.svg").read_text(encoding="utf-8")
     assert "{peer1.addr}" in text and theirs not in text
+
+
+def test_outside_peers_lane_names_keep_their_ports() -> None:
+    """Four clients on one host, at 80 columns (lanes 13 wide) and at 50: each lane name
+    still ends in its port, the only part that differs."""
+    peers = [f"127.0.0.1:{port}" for port in (54088, 55960, 41560, 39954)]
+    lanes = ["web", *peers, "c"]
+    steps = [Step(float(i), peer, "web", "client connected", kind="client")
+             for i, peer in enumerate(peers)]  # fmt: skip
+    steps.append(Step(9.0, "c", "web", "connect", kind="start"))
+    diagram = Diagram(lanes, steps, {}, set(peers))
+    for width in (80, 50):
+        head = "".join(t for _, t in draw(diagram, width=width, fancy=False)[0]).split()
+        assert head[0] == "web" and head[-1] == "c"
+        assert [name[-5:] for name in head[1:-1]] == ["54088", "55960", "41560", "39954"]
+        assert all(name.startswith(("\u2026", "127.0.0.1:")) for name in head[1:-1]), head

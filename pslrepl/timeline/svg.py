@@ -103,7 +103,10 @@ def svg(diagram: Diagram, namer: Namer | None = None, *, standalone: bool = True
     width = MARGIN * 2 + LANE * max(len(lanes), 1) + MARK_ROOM
     heads = []
     for lane in lanes:
-        name = escape(_cut(placeholders(namer, lane), LANE - 16))
+        shown = placeholders(namer, lane)
+        if lane in diagram.external and len(shown) > max(int((LANE - 16) / CHAR), 3):
+            shown = "\u2026" + shown[-max(int((LANE - 16) / CHAR), 3) + 1 :]  # keep the port
+        name = escape(_cut(shown, LANE - 16))
         kind = "outside" if lane in diagram.external else "lane"
         heads.append(
             f'<rect class="{kind}" x="{x[lane] - LANE // 2 + 6}" y="6" width="{LANE - 12}" '

@@ -49,6 +49,19 @@ def fit_lanes(diagram: Diagram, width: int) -> tuple[list[str], dict[str, int], 
     return lanes, column, lane_width
 
 
+def lane_name(name: str, room: int, outside: bool) -> str:
+    """A lane's name in ``room`` columns. An outside peer's is cut at its front: peers on
+    one host differ only in their ports (``…:54088``, not ``127.0.0.1:5…``)."""
+    if not outside or text_width(name) <= room or room < 2:
+        return cut_text(name, room)
+    tail = ""
+    for ch in reversed(name):
+        if text_width(ch + tail) > room - 1:
+            break
+        tail = ch + tail
+    return "\u2026" + tail
+
+
 def draw(diagram: Diagram, *, width: int, fancy: bool) -> list[Line]:
     """The lines to print: lane names, then each command's steps under its line."""
     if not diagram.steps:
@@ -68,7 +81,7 @@ def draw(diagram: Diagram, *, width: int, fancy: bool) -> list[Line]:
     out: list[Line] = []
     head = [" "] * total
     for x, name in zip(centre, lanes, strict=True):
-        text = cut_text(name, lw - 1)
+        text = lane_name(name, lw - 1, name in diagram.external)
         start = max(0, min(x - text_width(text) // 2, total - text_width(text)))
         for k, ch in enumerate(text):
             if start + k < total:
