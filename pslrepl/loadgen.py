@@ -73,6 +73,7 @@ class Load:
         self.cpu_start = 0.0  # os.times() user + system when the run began
         self.stop_at = float("inf")
         self.unix: str = config.get("unix") or ""
+        self.timeout: float = config.get("timeout") or REQUEST_TIMEOUT
         self.target: Any = self.unix or (self.host, self.port)
         self.label: str = config.get("label") or str(self.target)
         self.family = (socket.AF_UNIX if self.unix else config.get("family") or
@@ -121,7 +122,7 @@ class Load:
             if conn.state in ("waiting", "retry"):
                 soonest = min(soonest, conn.wait_until)
             elif conn.state in ("busy", "connecting"):
-                soonest = min(soonest, conn.started + REQUEST_TIMEOUT)
+                soonest = min(soonest, conn.started + self.timeout)
         if self.stop_at != float("inf"):
             soonest = min(soonest, self.stop_at)
         return soonest
@@ -134,7 +135,7 @@ class Load:
             elif conn.state == "retry" and now >= conn.wait_until:
                 conn.state = "idle"
                 self.next_round_trip(conn)
-            elif conn.state in ("busy", "connecting") and now - conn.started > REQUEST_TIMEOUT:
+            elif conn.state in ("busy", "connecting") and now - conn.started > self.timeout:
                 self.failed(conn, "timeout")
             elif conn.state == "idle":
                 self.next_round_trip(conn)
@@ -300,6 +301,13 @@ class Load:
             # Nothing ever connected: a typo'd port, not a server to measure.
             raise Fatal(f"{self.label} refused every connection ({refused:,} tries); is "
                         "a server listening there?")  # fmt: skip
+        timeouts = self.errors.get("timeout", 0)
+        if kind == "timeout" and not self.ok and timeouts >= len(self.conns):
+            # Not one answer in all that time: a listener that never accepts, or a
+            # server that waits for something else (an http server given without http://).
+            raise Fatal(f"no answer from {self.label} in {self.timeout:g} s on any of "
+                        f"{len(self.conns):,} connections; is it an echo server (or http://"
+                        "HOST:PORT/PATH for an http one)?")  # fmt: skip
         self.close(conn)
         conn.state = "retry"  # a new connection, after a moment: a refusing server
         conn.wait_until = time.monotonic() + RETRY_AFTER  # is not hammered in a loop

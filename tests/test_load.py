@@ -328,3 +328,24 @@ def test_the_servers_clients_during_a_load_are_one_line_after_the_summary(shell:
     assert log.count(" connected") == 30 and log.count(" left after ") == 30
     # After the run, a client's coming and going is shown again, as ever.
     assert "] client " in shell.ok("tcp connect c x; wait x connect; close c")
+
+
+def test_a_target_that_never_answers_stops_after_one_timeout_each() -> None:
+    import json
+    import os
+    import subprocess
+    import sys
+
+    with socket_server() as port:  # connects are queued, never accepted nor answered
+        config = {"host": "127.0.0.1", "port": port, "http": False, "size": 64,
+                  "conns": 3, "requests": 10_000, "label": "silent", "timeout": 0.2}  # fmt: skip
+        # Its stdin stays open (a closed one means the shell went: it would stop).
+        keep_r, keep_w = os.pipe()
+        try:
+            gen = subprocess.run([sys.executable, "-m", "pslrepl.loadgen", json.dumps(config)],
+                                 stdin=keep_r, capture_output=True, timeout=30)  # fmt: skip
+        finally:
+            os.close(keep_r)
+            os.close(keep_w)
+    said = json.loads(gen.stdout.splitlines()[-1])
+    assert said["fatal"].startswith("no answer from silent in 0.2 s on any of 3 connections")

@@ -84,7 +84,8 @@ def is_lab_file(ctx: Invocation, target: str) -> bool:
     "the larger or it used most of a CPU: then it, not the server, set the pace. "
     "Errors are counted by kind (refused, reset, closed mid-answer, wrong bytes, "
     "HTTP 4xx/5xx, timeout after 10 s) and the connection is opened again; when every "
-    "connect is refused and none ever got through, it stops at once with one line. "
+    "connect is refused and none ever got through, or no connection had an answer in 10 s, "
+    "it stops with one line. "
     "Ctrl-C stops it and shows what was measured so far. `load FILE` "
     "with a lab file (.toml, written by `save`) brings the lab up, as `lab load FILE` does.",
 )
