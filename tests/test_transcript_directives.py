@@ -6,7 +6,6 @@ import os
 import shutil
 import signal
 import socket
-import stat
 import subprocess
 import sys
 import time
@@ -73,10 +72,10 @@ def test_output_that_looks_like_a_capture_or_a_file_mark_is_written_escaped() ->
 
 def test_a_bad_capture_regex_is_one_line_naming_it(tmp_path: Path) -> None:
     path = tmp_path / "t.psl"
-    path.write_text("psl> echo x\n{?v:[x}\n")
+    path.write_text("psl> echo x\n# a comment\nx\n{?v:[x}\n")
     done = run_cli("--check", str(path))
     assert done.returncode == 2 and done.stdout == ""
-    assert done.stderr.startswith(f"pslrepl: {path}: capture {{?v:...}} under line 1: bad "
+    assert done.stderr.startswith(f"pslrepl: {path}: line 4: capture {{?v:...}}: bad "
                                   "regular expression '[x'")  # fmt: skip
     assert done.stderr.count("\n") == 1
 
@@ -164,8 +163,11 @@ def test_a_wrong_directive_is_one_line_and_status_2(
 
 
 def test_a_directive_after_the_first_command_is_refused_and_a_shebang_is_a_comment() -> None:
-    with pytest.raises(ValueError, match="a #! directive goes before the first command"):
-        read_directives(parse("psl> echo x\n#! timeout 5\nx\n"))
+    with pytest.raises(
+        ValueError,
+        match="^line 3: '#! timeout 5' is a #! directive; it goes before the first command",
+    ):
+        read_directives(parse("psl> echo x\nx\n#! timeout 5\nx\n"))
     found = read_directives(parse("#!/usr/bin/env pslrepl\n#! timeout 2.5\npsl> echo x\nx\n"))
     assert found.timeout == 2.5 and found.require == []
 
@@ -299,18 +301,16 @@ def test_netns_holds_where_unshare_can_make_one() -> None:
     assert (unmet(["netns"]) == "") == can
 
 
-def test_an_embedded_file_that_cant_be_written_fails_naming_it(tmp_path: Path) -> None:
-    """{tmp} is the session's own, fresh: a file in it fails only when the disk does, or
-    when a name is a file's and a folder's at once, as here."""
+def test_a_name_that_is_a_file_and_a_folder_fails_before_anything_runs() -> None:
+    """A name that is a file's and another's folder at once is refused as the file is
+    read (it once failed as the files were written, with advice to --update)."""
     text = "psl> echo x\nx\n-- a --\n1\n-- a/b --\n2\n"
     outcome = replay(parse(text), path="t.psl")
-    assert not outcome.ok
-    assert (
-        outcome.report()
-        .splitlines()[1]
-        .startswith("t.psl:5: can't write embedded file a/b in {tmp}: ")
+    assert not outcome.ok and outcome.steps_run == 0
+    assert outcome.report().splitlines()[1] == (
+        "t.psl: line 5: embedded file 'a/b' needs a to be a folder, but line 3 makes it a "
+        "file; rename one of them"
     )
-    assert stat.S_ISREG(os.stat(__file__).st_mode)  # the shell carried on: nothing else broke
 
 
 def test_ctrl_c_during_update_leaves_the_file_as_it_was(tmp_path: Path) -> None:
@@ -433,3 +433,44 @@ def test_a_second_ctrl_c_ends_a_check_whose_command_swallowed_the_first(tmp_path
         check.wait()
     assert check.returncode == 130, out + err
     assert "pslrepl: interrupted after 0 of 1 transcripts" in err
+
+
+@pytest.mark.parametrize(
+    ("body", "why"),
+    [
+        (
+            "psl> echo hi\n{?tmp}\n",
+            "line 2: a capture may not be named tmp: {tmp} is the "
+            "session's folder; pick another name",
+        ),
+        (
+            "psl> echo hi\nhi\npsl> echo 3\n# c\n{?python:\\d}\n",
+            "line 5: a capture may "
+            "not be named python: {python} is this interpreter; pick another name",
+        ),
+        (
+            "psl> echo 1\n{?l.port}\n",
+            "line 2: {?l.port} is no capture: a capture's NAME is "
+            "letters, digits, _ and - (no dot or space); write {?NAME} or {?NAME:REGEX}",
+        ),
+        ("psl> echo a b\n{?bad name}\n", "line 2: {?bad name} is no capture"),
+        (
+            "psl> run -- cat {tmp}/x\n-- x --\nA\n-- x/y --\nB\n",
+            "line 4: embedded file "
+            "'x/y' needs x to be a folder, but line 2 makes it a file; rename one of them",
+        ),
+        (
+            "psl> run -- cat {tmp}/x\n-- d/e/f --\nA\n-- d/e --\nB\n",
+            "line 2: embedded file 'd/e/f' needs d/e to be a folder, but line 4 makes it a file",
+        ),
+    ],
+)
+def test_a_capture_or_file_name_that_cant_work_is_refused_naming_its_line(
+    tmp_path: Path, body: str, why: str
+) -> None:
+    path = tmp_path / "t.psl"
+    path.write_text(body)
+    done = run_cli("--check", str(path))
+    assert (done.returncode, done.stdout) == (2, "")
+    assert done.stderr.startswith(f"pslrepl: {path}: {why}"), done.stderr
+    assert done.stderr.count("\n") == 1

@@ -6,10 +6,11 @@ import functools
 import re
 
 from pslrepl.transcript.matching import captures
+from pslrepl.transcript.syntax import CAPTURE_START
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from pslrepl.transcript.syntax import Transcript
+    from pslrepl.transcript.syntax import EmbeddedFile, Step, Transcript
 
 KNOWN_CONDITIONS = "exec:PROGRAM, root, linux, python>=X.Y (or >, <, <=, ==, !=), ipv6, netns"
 _PYTHON = re.compile(r"python(>=|<=|==|!=|>|<)(\d+(?:\.\d+){0,2})")
@@ -24,6 +25,28 @@ class Directives:
         self.require: list[str] = []
         self.timeout: float | None = None
         self.timeout_line = 0
+
+
+# Names a capture may not take: the replay's own values, which it would hide.
+RESERVED = {"tmp": "the session's folder", "python": "this interpreter"}
+
+
+def _numbers(step: Step) -> dict[tuple[str, int], int]:
+    """The file's line number of each expected line ('=', i) and comment ('#', k) under
+    a step, in the order they are written."""
+    numbers: dict[tuple[str, int], int] = {}
+    number = step.line + len(step.typed)
+    pending = sorted(range(len(step.comments)), key=lambda k: step.comments[k][0])
+    c = 0
+    for i in range(len(step.expected) + 1):
+        while c < len(pending) and step.comments[pending[c]][0] <= i:
+            number += 1
+            numbers[("#", pending[c])] = number
+            c += 1
+        if i < len(step.expected):
+            number += 1
+            numbers[("=", i)] = number
+    return numbers
 
 
 def read_directives(transcript: Transcript) -> Directives:
@@ -47,22 +70,35 @@ def read_directives(transcript: Transcript) -> Directives:
             raise ValueError(f"line {number}: unknown directive '#! {word}'; known: "
                              "#! require COND..., #! timeout S")  # fmt: skip
     for step in transcript.steps:
-        for _, comment in step.comments:
+        numbers = _numbers(step)
+        for k, (_, comment) in enumerate(step.comments):
             if comment.startswith("#!") and not comment.startswith("#!/"):
-                raise ValueError(f"{comment!r} (under line {step.line}): a #! directive "
-                                 "goes before the first command; move it to the top")  # fmt: skip
-        for line in step.expected:
+                where = numbers[("#", k)]
+                raise ValueError(f"line {where}: {comment!r} is a #! directive; it goes "
+                                 "before the first command: move it to the top")  # fmt: skip
+        for i, line in enumerate(step.expected):
             if line.endswith((" (re)", " (glob)")):
                 continue
+            number = numbers[("=", i)]
             for _, _, name, regex in captures(line):
+                if name in RESERVED:
+                    what = RESERVED[name]
+                    raise ValueError(f"line {number}: a capture may not be named {name}: "
+                                     f"{{{name}}} is {what}; pick another name")  # fmt: skip
                 try:
                     re.compile(regex)
                 except re.error as exc:
                     raise ValueError(
-                        f"capture {{?{name}:...}} under line {step.line}: "
+                        f"line {number}: capture {{?{name}:...}}: "
                         f"bad regular expression {regex!r} ({exc})"
                     ) from None
+            for m in re.finditer(r"\{\?([^{}:]*)[:}]", line):
+                if CAPTURE_START.match(line, m.start()) is None:
+                    raise ValueError(f"line {number}: {{?{m.group(1)}}} is no capture: a "
+                                     "capture's NAME is letters, digits, _ and - (no dot "
+                                     "or space); write {?NAME} or {?NAME:REGEX}")  # fmt: skip
     names: set[str] = set()
+    folders: dict[str, EmbeddedFile] = {}  # each folder a file's name makes -> that file
     for file in transcript.files:
         why = _bad_name(file.name)
         if why:
@@ -71,6 +107,15 @@ def read_directives(transcript: Transcript) -> Directives:
             raise ValueError(f"line {file.line}: embedded file {file.name!r} comes twice; "
                              "give each file once")  # fmt: skip
         names.add(file.name)
+        parts = file.name.split("/")
+        for n in range(1, len(parts)):
+            folders.setdefault("/".join(parts[:n]), file)
+    for file in transcript.files:
+        if file.name in folders:
+            other = folders[file.name]
+            raise ValueError(f"line {other.line}: embedded file {other.name!r} needs "
+                             f"{file.name} to be a folder, but line {file.line} makes it a "
+                             "file; rename one of them")  # fmt: skip
     return found
 
 
