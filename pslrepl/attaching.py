@@ -248,33 +248,48 @@ def run(session: Session, att: Attachment, *, input: Any = None, output: Any = N
     return att.ended
 
 
-def run_piped(att: Attachment, lines: Any, *, timeout: float) -> bytes:
+def run_piped(att: Attachment, lines: Any, *, timeout: float, show: Any = None) -> bytes:
     """Without a terminal, as nc in a pipe: each line of ``lines`` sent, then EOF (the
-    write side closed), then what arrives until the far side ends or ``timeout`` passes
-    with nothing new. What arrived."""
+    write side closed), while a reader thread takes what arrives as it comes (to
+    ``show``, if given) until the far side ends or ``timeout`` passes with nothing new
+    after the EOF. What arrived."""
     import time
 
     got = bytearray()
+    last = [time.monotonic()]  # when something last came (or the EOF went)
+
+    def reader() -> None:
+        from pslrepl.signals_table import background_thread
+
+        background_thread()
+
+        def shown(data: bytes) -> None:
+            got.extend(data)
+            last[0] = time.monotonic()
+            if show is not None:
+                show(data)
+
+        att.pump(shown)
+
+    # Read while sending: a child's answers would pile up in its 1 MiB buffer (and the
+    # oldest be dropped) while the lines went, and a peer's would show only at the end.
+    thread = threading.Thread(target=reader, name=f"pslrepl:{att.res.name}@attach",
+                              daemon=True)  # fmt: skip
+    thread.start()
     try:
         for line in lines:
+            if att.stop.is_set() and not att.child:
+                break  # the peer has gone: what is left has nowhere to go
             att.send(line.encode("utf-8", "surrogateescape"))
-        att.eof()
-        quiet_until = time.monotonic() + timeout
-        while time.monotonic() < quiet_until:
-            data = att.read()
-            if data is None:
-                continue
-            if not data:
-                att.ended = ("its output ended (EOF)" if att.child
-                             else "the peer closed its side (EOF)")  # fmt: skip
+        if not att.stop.is_set() or att.child:
+            att.eof()
+        last[0] = time.monotonic()
+        while thread.is_alive():
+            thread.join(POLL)
+            if thread.is_alive() and time.monotonic() - last[0] >= timeout:
+                att.ended = f"nothing more came in {timeout:g} s"
                 break
-            att.received += len(data)
-            if not att.child:
-                att.res.post(Event.traffic(att.res.name, "recv", "", "in", data))
-            got += data
-            quiet_until = time.monotonic() + timeout
-        else:
-            att.ended = f"nothing more came in {timeout:g} s"
     finally:
         att.detach()
+        thread.join(1 + POLL)
     return bytes(got)

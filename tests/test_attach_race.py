@@ -114,3 +114,62 @@ def test_the_child_ending_just_before_a_prompt_ends_the_attach(
     assert result() == "its output ended (EOF)"  # nothing typed: it left by itself
     assert len(calls) == 1
     assert "attached to c" in printed.getvalue()
+
+
+# -- without a terminal: read while sending (as nc in a pipe) ---------------------------
+
+
+def test_piped_attach_to_a_child_loses_nothing_past_its_buffer(shell: Shell) -> None:
+    """All lines were sent before any was read: cat's echo piled up in the 1 MiB buffer
+    and the oldest were dropped without a word (trial 13, F8)."""
+    import hashlib
+
+    text = "".join(f"line {n:05d} " + "é" * 500 + "\n" for n in range(1_500))  # 1.5 MB
+    assert len(text.encode()) > 1 << 20
+    shell.ok("spawn k -- cat")
+    shell.session.env.stdin = io.StringIO(text)
+    out = shell.ok("attach k")
+    body, said = out[: len(text)], out[len(text) :]  # (the shell shows NUL, CR escaped)
+    assert hashlib.sha256(body.encode()).hexdigest() == hashlib.sha256(text.encode()).hexdigest()
+    size = f"{len(text.encode()):,}"
+    assert said == f"k: detached ({size} bytes sent, {size} received); its output ended (EOF)\n"
+    assert "dropped" not in shell.ok("info k")
+
+
+def test_piped_attach_shows_an_answer_before_its_input_ends(shell: Shell) -> None:
+    """The answer to the first line is shown while the second is still to come, as nc
+    in a pipe does (trial 13, F9; pwntools #2159)."""
+    import time
+
+    shell.ok("serve e tcp 0 --handler upper --threading; tcp connect c e")
+    seen: list[bool] = []
+
+    def typed() -> Iterator[str]:
+        yield "first line\n"
+        deadline = time.monotonic() + 10
+        while "FIRST LINE" not in shell.out.getvalue() and time.monotonic() < deadline:
+            time.sleep(0.01)  # polls for the event (the answer shown), bounded
+        seen.append("FIRST LINE" in shell.out.getvalue())
+        yield "then\n"
+
+    shell.session.env.stdin = typed()
+    out = shell.ok("attach c")
+    assert seen == [True]
+    assert out == (
+        "FIRST LINE\nTHEN\n"
+        "c: detached (16 bytes sent, 16 received); the peer closed its side (EOF)\n"
+    )
+
+
+def test_piped_attach_holds_a_cut_line_until_it_is_whole(shell: Shell) -> None:
+    """A line that comes in two reads is shown as one line, and a last line with no
+    newline is still shown."""
+    shell.spawn(
+        "p",
+        "import sys, time\n"
+        "sys.stdout.write('he'); sys.stdout.flush(); time.sleep(0.2)\n"
+        "sys.stdout.write('llo\\nno newline'); sys.stdout.flush()",
+    )
+    shell.session.env.stdin = io.StringIO("")
+    out = shell.ok("attach p")
+    assert out.startswith("hello\nno newline\np: detached (0 bytes sent, 16 received)"), out

@@ -13,6 +13,8 @@ COMMANDS = Commands(SOCKETS)
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from typing import Any
+
     from pslrepl.invocation import Invocation
 
 
@@ -34,7 +36,9 @@ if TYPE_CHECKING:
     "sends EOF (closes the write side), Ctrl-C sends SIGINT to a child (--raw: the byte "
     "0x03) and never ends the shell. Both directions are in `log NAME`. Without a "
     "terminal it works as nc in a pipe: the lines of its standard input are sent, then "
-    "EOF, and what comes back is shown until the far side ends.",
+    "EOF, and what comes back is shown as it comes (a whole line at a time) until the "
+    "far side ends, or --timeout seconds pass with nothing new after the EOF (at a "
+    "terminal, attach waits until you leave).",
 )
 def _attach(ctx: Invocation) -> None:
     from pslrepl.attaching import Attachment, run, run_piped
@@ -48,9 +52,18 @@ def _attach(ctx: Invocation) -> None:
                          "accept first")  # fmt: skip
     att = Attachment(session, res, raw=ctx["raw"])
     if not session.env.interactive:  # a pipe, as nc in one: stdin's lines, then EOF
-        shown = run_piped(att, session.env.stdin, timeout=ctx.timeout)
-        if shown:
-            ctx.emit(Output(shown, "data", mode=ctx.display()))
+        lost = _dropped(res)
+        live = Live(ctx) if ctx.display() is None and session.settings.display == "text" else None
+        shown = run_piped(att, session.env.stdin, timeout=ctx.timeout,
+                          show=live.show if live else None)  # fmt: skip
+        rest = live.rest() if live else shown
+        if rest:
+            ctx.emit(Output(rest, "data", mode=ctx.display()))
+        lost = _dropped(res) - lost
+        if lost:
+            ctx.say(f"warning: {lost:,} bytes of {res.name}'s output were dropped before "
+                    "attach could show them: the buffer keeps the newest "
+                    f"{res.stdout.cap:,}", "warning")  # fmt: skip
         ended = att.ended
     else:
         # The shell's own terminal, as its prompt has it (tests give a pipe and a
@@ -61,3 +74,35 @@ def _attach(ctx: Invocation) -> None:
                     output=getattr(app, "output", None))  # fmt: skip
     said = f"{res.name}: detached ({att.sent:,} bytes sent, {att.received:,} received)"
     ctx.say(said + (f"; {ended}" if ended else ""))
+
+
+def _dropped(res: Any) -> int:
+    """How many bytes a child's buffers have dropped so far (0 for a socket)."""
+    if getattr(res, "stdout", None) is None or not hasattr(res.stdout, "dropped"):
+        return 0
+    return int(res.stdout.dropped + res.stderr.dropped)
+
+
+class Live:
+    """A piped attach's output shown as it comes, a whole line at a time (a line cut
+    in two by the reads is shown whole); what is left of a last line, at the end."""
+
+    def __init__(self, ctx: Invocation) -> None:
+        self.session = ctx.session
+        self.held = b""
+
+    def show(self, data: bytes) -> None:
+        from pslrepl.render import render
+
+        data = self.held + data
+        cut = data.rfind(b"\n") + 1
+        self.held = data[cut:]
+        if cut:
+            settings = self.session.settings
+            lines = render(Output(data[:cut], "data"), display="text",
+                           encoding=settings.encoding)  # fmt: skip
+            self.session.printer.write(lines)
+
+    def rest(self) -> bytes:
+        held, self.held = self.held, b""
+        return held
