@@ -126,6 +126,14 @@ def test_bad_targets_and_options_are_one_line(shell: Shell, tmp_path: Path) -> N
     lab = tmp_path / "lab.toml"
     lab.write_text("")
     assert "is a lab file, which --conns does not apply to" in shell.fails(f"load {lab} --conns 2")
+    # Any other file is a lab only if `save` wrote it: a README is a bad TARGET.
+    readme = tmp_path / "README.md"
+    readme.write_text("# not a lab\n")
+    err = shell.fails(f"load {readme} --conns 2")
+    assert "bad address" in err and err.endswith("; for a lab file, lab load FILE"), err
+    saved = tmp_path / "mylab"
+    shell.ok(f"save {saved}")
+    assert "is a lab file" in shell.fails(f"load {saved} --conns 2")
 
 
 def test_progress_is_shown_while_it_runs_when_events_are_live(shell: Shell) -> None:

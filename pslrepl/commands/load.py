@@ -24,6 +24,7 @@ DEFAULT_REQUESTS = 10_000
 NOT_ECHO = ("discard", "daytime", "chargen", "chat", "capture", "upper")
 LEFT_WAIT = 2.0  # s: the longest load waits for the server to see its clients go
 MEASURABLE = 0.05  # s of CPU: below this, a per-round-trip figure is mostly rounding
+LAB_HEADER = b"# A pslrepl lab"  # how a file `save` wrote begins
 BOTTLENECK = 0.9  # the generator's CPU over its run time: past this, it is the limit
 
 
@@ -33,7 +34,15 @@ def is_lab_file(ctx: Invocation, target: str) -> bool:
 
     if target in ctx.session.registry or target.startswith(("http://", "unix:")):
         return False
-    return target.endswith(".toml") or os.path.isfile(os.path.expanduser(target))
+    if target.endswith(".toml"):
+        return True
+    # Any other file only if `save` wrote it: a README.md or a file named like a stopped
+    # server is not a lab to bring up in place of a measurement.
+    try:
+        with open(os.path.expanduser(target), "rb") as f:
+            return f.read(len(LAB_HEADER)) == LAB_HEADER
+    except OSError:
+        return False
 
 
 @COMMANDS.command(
@@ -221,6 +230,8 @@ def _lab(ctx: Invocation) -> None:
 
 
 def _config(ctx: Invocation) -> dict[str, Any]:
+    import os
+
     from pslrepl.addresses import parse_addr
 
     target: str = ctx["target"]
@@ -237,7 +248,12 @@ def _config(ctx: Invocation) -> dict[str, Any]:
             raise UsageError(f"load: give the port in the URL, like http://127.0.0.1:8000/{rest}")
     elif target.startswith("https://"):
         raise UsageError("load: https is not spoken yet; load an http server or an echo one")
-    addr = parse_addr(text, ctx.session)
+    try:
+        addr = parse_addr(text, ctx.session)
+    except UsageError as exc:
+        if os.path.isfile(os.path.expanduser(text)):  # not a lab `save` wrote
+            raise UsageError(f"load: {exc}; for a lab file, lab load FILE") from None
+        raise
     if text in ctx.session.registry:
         res = ctx.session.registry.get(text)
         handler = getattr(res, "handler", "")
