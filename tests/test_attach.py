@@ -143,3 +143,22 @@ def test_received_data_shows_when_the_shell_runs_a_file(tmp_path: Path) -> None:
     done = run_cli(str(script), input="from a file\n")
     assert "FROM A FILE" in done.stdout, done.stdout + done.stderr
     assert "c: detached (12 bytes sent, 12 received)" in done.stdout
+
+
+def test_a_file_run_at_a_terminal_attaches_interactively(tmp_path: Path) -> None:
+    """From a file with the terminal on stdin: the banner, answers as they come, Ctrl-]
+    back to the file's next line; Ctrl-] was sent to bc as a byte (trial 13, F9)."""
+    script = tmp_path / "a.psl"
+    script.write_text("echo psl>\nspawn b -- bc -q\nattach b\necho after-attach\n")
+    t = Terminal(tmp_path, cols=120, args=(str(script),))
+    try:
+        t.wait_for("attached to b:")
+        t.type("2+3")
+        t.send("Enter")
+        t.wait_for(lambda s: "\n5" in s)  # shown before the input ends
+        t.send("C-]")
+        screen = t.wait_for("after-attach")
+        assert "b: detached (4 bytes sent, 2 received)" in screen
+        assert "illegal character" not in screen
+    finally:
+        t.close()

@@ -51,7 +51,8 @@ def _attach(ctx: Invocation) -> None:
         raise UsageError(f"attach: {res.name} is not a connected stream socket; connect or "
                          "accept first")  # fmt: skip
     att = Attachment(session, res, raw=ctx["raw"])
-    if not session.env.interactive:  # a pipe, as nc in one: stdin's lines, then EOF
+    if not session.env.interactive and not _at_a_terminal(session):
+        # a pipe, as nc in one: stdin's lines, then EOF
         lost = _dropped(res)
         live = Live(ctx) if ctx.display() is None and session.settings.display == "text" else None
         shown = run_piped(att, session.env.stdin, timeout=ctx.timeout,
@@ -67,7 +68,7 @@ def _attach(ctx: Invocation) -> None:
         ended = att.ended
     else:
         # The shell's own terminal, as its prompt has it (tests give a pipe and a
-        # DummyOutput).
+        # DummyOutput); a file run at a terminal has no prompt: the terminal itself.
         repl = getattr(session.waker, "__self__", None)
         app = getattr(getattr(repl, "prompt", None), "app", None)
         ended = run(session, att, input=getattr(app, "input", None),
@@ -106,3 +107,12 @@ class Live:
     def rest(self) -> bytes:
         held, self.held = self.held, b""
         return held
+
+
+def _at_a_terminal(session: Any) -> bool:
+    """A file or -c run from a terminal (stdin and stdout both one): attach there is the
+    interactive one, as nc at a terminal (a replay's stdin is the typed lines, never)."""
+    try:
+        return bool(session.env.stdin.isatty() and session.env.stdout.isatty())
+    except (AttributeError, ValueError):
+        return False
