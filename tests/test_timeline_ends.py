@@ -193,3 +193,64 @@ def test_outside_peers_lane_names_keep_their_ports() -> None:
         assert head[0] == "web" and head[-1] == "c"
         assert [name[-5:] for name in head[1:-1]] == ["54088", "55960", "41560", "39954"]
         assert all(name.startswith(("\u2026", "127.0.0.1:")) for name in head[1:-1]), head
+
+
+def test_recv_into_at_eof_is_marked_and_an_empty_datagram_into_a_buffer_is_not(
+    shell: Shell,
+) -> None:
+    shell.ok("tcp listen srv 0; tcp connect c srv; accept srv s; send c hi; close c")
+    shell.ok("recv_into s 16")
+    assert "EOF" in shell.ok("recv_into s 16")
+    assert ("s", "s", "recv_into EOF: 0") in steps(shell, "s")
+    shell.ok("udp open a --bind 127.0.0.1:0; udp open b --bind 127.0.0.1:0")
+    shell.ok('sendto a b ""')
+    shell.ok("recv_into b 16")
+    drawn = steps(shell, "b")
+    assert ("b", "b", "recv 0 (an empty datagram)") in drawn
+    assert not any("EOF" in s[2] for s in drawn), drawn
+
+
+def test_since_a_time_later_today_and_svg_to_a_folder_say_what_to_give(
+    shell: Shell, tmp_path: Path
+) -> None:
+    shell.ok("tcp listen srv 0")
+    error = shell.fails("timeline --since 23:59:59")
+    assert error.startswith("error: timeline: --since 23:59:59 is later than now (")
+    assert shell.fails(f"timeline --svg {tmp_path}/") == (
+        f"error: timeline --svg: {tmp_path}/ is a directory; give a file's name in it, "
+        f"like {tmp_path}/timeline.svg"
+    )
+    assert "timeline.html" in shell.fails(f"timeline --html {tmp_path}")
+
+
+def test_lanes_that_do_not_fit_merge_the_least_busy_whichever_lane_came_first() -> None:
+    """At 17 columns two lanes fit: the busiest one, then '...'; a quiet lane that
+    happened to come first is merged like any other (only psl's lane always stays)."""
+    steps = [Step(0.0, "srv", "srv", "listening", kind="start")]
+    steps += [Step(float(i), "c", "s", f"send {i}", kind="send") for i in range(1, 4)]
+    diagram = Diagram(["srv", "c", "s"], steps, {}, set())
+    head = "".join(t for _, t in draw(diagram, width=17, fancy=False)[0]).split()
+    assert head == ["c", "..."]
+    steps.insert(0, Step(0.0, "psl", "srv", "spawn", kind="start"))
+    diagram = Diagram(["psl", "srv", "c", "s"], steps, {}, set())
+    head = "".join(t for _, t in draw(diagram, width=17, fancy=False)[0]).split()
+    assert head == ["psl", "..."]
+
+
+def test_a_relays_copy_to_a_child_says_its_direction_once_and_keeps_its_count(
+    shell: Shell,
+) -> None:
+    shell.ok("relay x tcp-listen:0 exec:sort --text")
+    shell.ok("tcp connect c x")
+    shell.ok('send c "pear\\napple\\n"')
+    shell.ok("shutdown c wr")
+    assert "apple\npear\n" in shell.ok("recv c --all")
+    log = shell.session.log
+    assert shell.session.wait_for(lambda: sum(e.kind == "relay" for e in list(log)) == 2, 10)
+    drawn = steps(shell)
+    port = shell.session.volatile["x.port"]
+    copy = f"tcp-listen:127.0.0.1:{port} -> exec:sort: 11 b'pear\\napple\\n'"
+    assert ("x", "x", copy) in drawn, drawn
+    assert ("x", "c", "relay 11 b'apple\\npear\\n'") in drawn
+    text = shell.ok("set events live; timeline x")
+    assert f"* tcp-listen:127.0.0.1:{port} -> exec:sort: 11 b'pear" in text

@@ -173,7 +173,12 @@ def _since(raw: str) -> float:
         h, m, s = (int(p) for p in [*parts, "0"][:3])
         if h < 24 and m < 60 and s < 60:
             now = time.localtime()
-            return time.mktime((now.tm_year, now.tm_mon, now.tm_mday, h, m, s, 0, 0, -1))
+            when = time.mktime((now.tm_year, now.tm_mon, now.tm_mday, h, m, s, 0, 0, -1))
+            if when > time.time():
+                raise UsageError(f"timeline: --since {raw} is later than now "
+                                 f"({time.strftime('%H:%M:%S', now)}): give a time of today "
+                                 "before now, or a duration ago (30s, 2m)")  # fmt: skip
+            return when
     units = {"s": 1, "m": 60, "h": 3600}
     number, unit = (raw[:-1], units[raw[-1]]) if raw[-1:] in units else (raw, 1)
     try:
@@ -213,4 +218,9 @@ def _write(session: Session, target: str, option: str, diagram: Diagram) -> str:
 
         data = html(diagram, _namer(session, diagram))
     folder, name = os.path.split(os.path.expanduser(target))
+    if not name or os.path.isdir(os.path.join(folder, name)):
+        from pslrepl.errors import PslError
+
+        raise PslError(f"timeline --{option}: {target} is a directory; give a file's name "
+                       f"in it, like {os.path.join(target, 'timeline.' + option)}")  # fmt: skip
     return write_private(folder or ".", name, data.encode("utf-8"), what=f"timeline --{option}")

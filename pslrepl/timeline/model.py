@@ -429,6 +429,8 @@ def _call_steps(records: Iterable[CommandRecord], ends: Ends) -> list[Step]:
             if not who or not func.startswith("socket.recv"):
                 continue
             empty = call.result == "b''" or call.result.startswith("(b'', ")
+            if func.endswith("_into"):  # a count of bytes read into the buffer: 0 is b''
+                empty = call.result == "0" or call.result.startswith("(0, ")
             if empty and _datagram(call.result, who, call.t, ends):
                 # An empty datagram is a datagram: recv 0, not EOF (recvfrom's own
                 # event says so too: _fold_truncation keeps one of the two).
@@ -436,16 +438,11 @@ def _call_steps(records: Iterable[CommandRecord], ends: Ends) -> list[Step]:
                                   words="an empty datagram: recv returned b''"))  # fmt: skip
                 continue
             if empty:
-                steps.append(
-                    Step(
-                        call.t,
-                        who,
-                        who,
-                        "recv EOF: b''",
-                        kind="eof",
-                        words="the peer closed its side: recv returned b''",
-                    )
-                )
+                into = func.endswith("_into")
+                said = "recv_into returned 0" if into else "recv returned b''"
+                label = "recv_into EOF: 0" if into else "recv EOF: b''"
+                steps.append(Step(call.t, who, who, label, kind="eof",
+                                  words=f"the peer closed its side: {said}"))  # fmt: skip
             elif call.result == "raised ConnectionResetError":
                 steps.append(Step(call.t, who, who, "RST: ECONNRESET", kind="rst",
                                   words=call.result))  # fmt: skip
@@ -461,7 +458,7 @@ def _datagram(result: str, who: str, t: float, ends: Ends) -> bool:
     by the sender's address that recvfrom returned with it (a stream's is None)."""
     if ends.is_dgram(who, t):
         return True
-    return result.startswith("(b'', (") or result.startswith("(b'', '")
+    return result.startswith(("(b'', (", "(b'', '", "(0, (", "(0, '"))
 
 
 def _causes_first(steps: list[Step]) -> list[Step]:

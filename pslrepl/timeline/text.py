@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pslrepl.render import cut_line, cut_text, text_width
 from pslrepl.results import volatile
+from pslrepl.timeline.model import SHELL
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -38,8 +39,8 @@ def fit_lanes(diagram: Diagram, width: int) -> tuple[list[str], dict[str, int], 
         for step in diagram.steps:
             busy[step.src] += 1
             busy[step.dst] += 1
-        # The shell's lane stays (it is the first); then the busiest.
-        keep = sorted(lanes, key=lambda n: (n != lanes[0], -busy[n], lanes.index(n)))[: most - 1]
+        # The shell's lane stays; then the busiest.
+        keep = sorted(lanes, key=lambda n: (n != SHELL, -busy[n], lanes.index(n)))[: most - 1]
         shown = [n for n in lanes if n in keep] + [OTHERS]
         column = {n: (shown.index(n) if n in keep else len(shown) - 1) for n in lanes}
         lanes = shown
