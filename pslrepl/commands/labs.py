@@ -37,17 +37,23 @@ def loaded_lab(session: Session) -> Lab | None:
 def _save(ctx: Invocation) -> None:
     import os
 
-    from pslrepl.labs.saving import lab_text
+    from pslrepl.labs.saving import copy_tmp_files, lab_text
     from pslrepl.render import plural
     from pslrepl.tls_files import write_private
 
     lab = loaded_lab(ctx.session)
-    text, names = lab_text(ctx.session, ctx.dispatcher.table,
-                    carried=lab.unmade if lab is not None else ())  # fmt: skip
     target = os.path.expanduser(str(ctx["file"]))
     folder, name = os.path.split(target)
+    files = os.path.splitext(name)[0] + ".files"  # {tmp} files the lab names: kept here
+    text, names, needed = lab_text(ctx.session, ctx.dispatcher.table,
+                                   carried=lab.unmade if lab is not None else (),
+                                   folder=os.path.abspath(folder or "."),
+                                   files=files, order=lab.order() if lab else None)  # fmt: skip
+    if needed:
+        copy_tmp_files(ctx.session.tmp, needed, folder or ".", files)
     path = write_private(folder or ".", name, text.encode("utf-8"), what="save")
-    ctx.say(f"wrote {path}: {plural(len(names), 'resource')}; `lab load {path}` brings it up")
+    kept = f" (and {plural(len(needed), 'file')} of {{tmp}} in {files}/)" if needed else ""
+    ctx.say(f"wrote {path}: {plural(len(names), 'resource')}{kept}; `lab load {path}` brings it up")
 
 
 @COMMANDS.command(

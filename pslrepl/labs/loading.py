@@ -3,6 +3,7 @@ an order where what an entry names is up before it."""
 
 from __future__ import annotations
 
+import os
 import re
 import shlex
 import sys
@@ -14,7 +15,7 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
 
-    from pslrepl.commandspec import Command
+    from pslrepl.commandspec import Arg, Command, Opt
     from pslrepl.dispatch import CommandTable, Dispatcher
 
 if sys.version_info >= (3, 11):
@@ -42,6 +43,12 @@ class Lab:
         self.traps: list[str] = []  # `trap SIG ...` lines
         self.entries: list[Entry] = []
         self.unmade: tuple[str, ...] = ()  # its "# not made again:" comments
+        self.files_from = ""  # [tmp]: the folder (by the lab file) of its {tmp} files
+        self.files: list[str] = []  # and those files, relative to {tmp}
+
+    def order(self) -> dict[str, int]:
+        """Each name's place in the file (a save keeps it)."""
+        return {name: i for i, e in enumerate(self.entries) for name in e.names}
 
     def ordered(self) -> list[Entry]:
         """The entries with what each names made first; otherwise as written."""
@@ -80,21 +87,24 @@ def read_lab(path: str, table: CommandTable) -> Lab:
     except toml_in.TOMLDecodeError as exc:
         raise PslError(f"lab load: {path} is not valid TOML: {exc}") from None
     lab = Lab(path)
+    base = os.path.dirname(os.path.abspath(path))  # relative paths are the lab's
     lab.unmade = tuple(line for line in text.splitlines() if line.startswith(UNMADE))
     for key, item in doc.items():
         if key == "settings":
             lab.settings = _settings(path, item)
         elif key == "traps":
             lab.traps = _traps(path, item)
+        elif key == "tmp":
+            lab.files_from, lab.files = _tmp(path, base, item)
         elif key in SECTIONS:
             if not isinstance(item, list):
                 raise PslError(f"lab load: {path}: {key} must be written [[{key}]] (one table "
                                "for each)")  # fmt: skip
             cmd = table.by_name[SECTIONS[key]]
             for number, values in enumerate(item, 1):
-                lab.entries.append(_entry(path, key, number, cmd, values))
+                lab.entries.append(_entry(path, key, number, cmd, values, base))
         else:
-            known = ", ".join(["settings", "traps", *SECTIONS])
+            known = ", ".join(["settings", "traps", "tmp", *SECTIONS])
             raise PslError(f"lab load: {path}: no table {key!r} in a lab (it has: {known})")
     names = [name for e in lab.entries for name in e.names]
     twice = sorted({n for n in names if names.count(n) > 1})
@@ -133,6 +143,56 @@ def _traps(path: str, item: Any) -> list[str]:
     return lines
 
 
+def _tmp(path: str, base: str, item: Any) -> tuple[str, list[str]]:
+    """[tmp]: the folder next to the lab holding its {tmp} files, and their names."""
+    if not isinstance(item, dict) or set(item) - {"from", "files"}:
+        raise PslError(f'lab load: {path}: tmp must be a table ([tmp]) of from = "FOLDER" and '
+                       'files = ["NAME", ...]')  # fmt: skip
+    where, files = item.get("from", ""), item.get("files", [])
+    if not isinstance(where, str) or not isinstance(files, list):
+        raise PslError(f"lab load: {path}: tmp.from is a folder's name, tmp.files a list")
+    for name in files:
+        if (not isinstance(name, str) or not name or os.path.isabs(name)
+                or os.path.normpath(name).startswith("..")):  # fmt: skip
+            raise PslError(f"lab load: {path}: tmp.files holds {name!r}: each is a file's "
+                           "name inside {tmp}, like certs/c.pem")  # fmt: skip
+    return os.path.join(base, where), [str(name) for name in files]
+
+
+def copy_in(lab: Lab, tmp: str) -> None:
+    """The lab's {tmp} files copied into this session's ``tmp`` (0600, no link followed)."""
+    from pslrepl.errors import describe_oserror
+    from pslrepl.tls_files import write_private
+
+    for name in lab.files:
+        source = os.path.join(lab.files_from, name)
+        try:
+            with open(source, "rb") as fh:
+                data = fh.read()
+        except OSError as exc:
+            raise PslError(
+                f"lab load: {lab.path}: can't read {source} (a {{tmp}} file the lab "
+                f"names, kept by save): {describe_oserror(exc)}"
+            ) from None
+        where = os.path.join(tmp, os.path.dirname(name))
+        write_private(where, os.path.basename(name), data, what="lab load", make=True)
+
+
+def _from_lab(value: str, base: str, *, handler: bool = False) -> str:
+    """A relative path of a lab taken from the lab file's folder (where the shell was
+    started is no matter); {tmp}/..., ~ and absolute paths as they are."""
+    if handler:
+        if not value.startswith("python:"):
+            return value
+        spec, sep, cls = value[len("python:") :].rpartition(":")
+        if not sep:
+            spec, cls = cls, ""
+        return "python:" + _from_lab(spec, base) + sep + cls
+    if not value or value.startswith(("{", "~", "/")):
+        return value
+    return os.path.normpath(os.path.join(base, value))
+
+
 def _word(path: str, where: str, value: Any) -> str:
     if isinstance(value, bool):
         return "on" if value else "off"
@@ -142,7 +202,9 @@ def _word(path: str, where: str, value: Any) -> str:
                    f"{type(value).__name__}")  # fmt: skip
 
 
-def _entry(path: str, section: str, number: int, cmd: Command, values: Any) -> Entry:
+def _entry(
+    path: str, section: str, number: int, cmd: Command, values: Any, base: str = "."
+) -> Entry:
     where = f"{path}: [[{section}]] number {number}"
     if not isinstance(values, dict):
         raise PslError(f"lab load: {where} must be a table")
@@ -152,6 +214,12 @@ def _entry(path: str, section: str, number: int, cmd: Command, values: Any) -> E
             raise PslError(f"lab load: {where}: {cmd.name} takes no {key!r} (it takes: "
                            f"{', '.join(sorted(keys))})")  # fmt: skip
     words = list(cmd.words)
+    values = dict(values)
+    specs: list[Arg | Opt] = [*cmd.args, *cmd.opts]
+    for spec in specs:
+        value = values.get(spec.key)
+        if isinstance(value, str) and (spec.kind.name == "file" or spec.key == "handler"):
+            values[spec.key] = _from_lab(value, base, handler=spec.key == "handler")
     for opt in cmd.opts:
         value = values.get(opt.key)
         if value is None:
@@ -200,6 +268,8 @@ def bring_up(dispatcher: Dispatcher, lab: Lab) -> list[str]:
     if taken:
         raise PslError(f"lab load: {lab.path}: {', '.join(taken)} already live; `close` "
                        "them or `reset` first")  # fmt: skip
+    if lab.files:
+        copy_in(lab, session.tmp)
     made: list[str] = []
     saved = dispatcher.location
     dispatcher.location = ""

@@ -45,12 +45,20 @@ def creators(session: Session, table: CommandTable) -> dict[str, CommandRecord]:
 
 
 def entry(
-    cmd: Command, record: CommandRecord, tmp: str | None, bound: dict[str, str] | None = None
+    cmd: Command,
+    record: CommandRecord,
+    tmp: str | None,
+    bound: dict[str, str] | None = None,
+    *,
+    folder: str | None = None,
+    lab_names: set[str] | frozenset[str] = frozenset(),
 ) -> dict[str, Any]:
     """What the command was asked, as a lab's table: NAME first, defaults left out. An
     address where a resource of the lab is bound (``bound``: address -> name) is written
     as that resource: its NAME where a NAME may stand, else ``{NAME.port}``, so the lab
-    still reaches it when it comes up on another port."""
+    still reaches it when it comes up on another port. A word of a child's argv typed
+    with a placeholder of a lab resource ({l.port}) is written as typed; a path under
+    ``folder`` (the lab file's) is written relative to it, as a load takes it."""
     values = record.values
     own = set(new_names(cmd, values))
     bound = {a: n for a, n in (bound or {}).items() if n not in own}
@@ -62,8 +70,63 @@ def entry(
             continue
         out[spec.key] = _named(spec.kind.name, value, bound)
     if cmd.rest and record.argv:
-        out["argv"] = [_ports(word, bound) for word in record.argv]
-    return {k: _placeheld(v, tmp) for k, v in out.items()}
+        typed = _typed_argv(record, lab_names)
+        out["argv"] = [t if t is not None else _ports(word, bound)
+                       for word, t in zip(record.argv, typed, strict=True)]  # fmt: skip
+    out = {k: _placeheld(v, tmp) for k, v in out.items()}
+    if folder is not None:
+        for spec in specs:
+            if spec.key in out and (spec.kind.name == "file" or spec.key == "handler"):
+                out[spec.key] = _relative(out[spec.key], folder, handler=spec.key == "handler")
+    return out
+
+
+def _typed_argv(record: CommandRecord, lab_names: set[str] | frozenset[str]) -> list[str | None]:
+    """For each word of the child's argv, the word as typed where it holds a placeholder
+    of a resource the lab makes ({l.port}: the port the lab's l gets), else None."""
+    from pslrepl.labs import NAMED_VALUE
+    from pslrepl.parsing import tokenize
+
+    none: list[str | None] = [None] * len(record.argv)
+    if "{" not in record.line:
+        return none
+    try:
+        commands = tokenize(record.line).commands
+    except Exception:  # the line ran, so it parses; a lab is written anyway
+        return none
+    words = [t.text for t in commands[0]] if commands else []
+    if "--" not in words:
+        return none
+    typed = words[words.index("--") + 1 :]
+    if len(typed) != len(record.argv):
+        return none
+    return [word if (found := NAMED_VALUE.findall(word)) and set(found) <= lab_names
+            else None for word in typed]  # fmt: skip
+
+
+def _relative(value: Any, folder: str, *, handler: bool = False) -> Any:
+    """An absolute path in the lab file's folder as relative to it (a load takes a
+    relative path from the lab's folder, wherever the shell was started)."""
+    import os
+
+    if isinstance(value, list):
+        return [_relative(v, folder, handler=handler) for v in value]
+    if not isinstance(value, str):
+        return value
+    if handler:
+        if not value.startswith("python:"):
+            return value
+        spec, sep, cls = value[len("python:") :].rpartition(":")
+        if not sep:
+            spec, cls = cls, ""
+        return "python:" + _relative(spec, folder) + (sep + cls)
+    if not value or value.startswith("{"):
+        return value
+    full = os.path.abspath(value)
+    inside = os.path.relpath(full, folder)
+    if inside == ".." or inside.startswith("../"):
+        return full
+    return inside
 
 
 def _named(kind: str, value: Any, bound: dict[str, str]) -> Any:
@@ -97,8 +160,9 @@ def _placeheld(item: Any, tmp: str | None) -> Any:
     """The session's temporary directory as {tmp}: each session has its own."""
     if isinstance(item, list):
         return [_placeheld(v, tmp) for v in item]
-    if tmp and isinstance(item, str) and (item == tmp or item.startswith(tmp + "/")):
-        return "{tmp}" + item[len(tmp) :]
+    if tmp and isinstance(item, str) and tmp in item:
+        # Anywhere in the word: python:{tmp}/h.py:Hello, --cert={tmp}/c.pem.
+        return re.sub(re.escape(tmp) + r"(?![\w.-])", "{tmp}", item)
     return item
 
 
@@ -141,11 +205,20 @@ def _peer_in_session(res: Resource, session: Session) -> bool:
 
 
 def lab_text(
-    session: Session, table: CommandTable, *, carried: tuple[str, ...] = ()
-) -> tuple[str, list[str]]:
-    """The lab file for ``session`` now, and the names it makes; ``carried``: the
-    not-made-again comments of the lab it was loaded from, kept while their names are
-    not live."""
+    session: Session,
+    table: CommandTable,
+    *,
+    carried: tuple[str, ...] = (),
+    folder: str | None = None,
+    files: str = "",
+    order: dict[str, int] | None = None,
+) -> tuple[str, list[str], list[str]]:
+    """The lab file for ``session`` now, the names it makes and the {tmp} files it keeps;
+    ``carried``: the not-made-again comments of the lab it was loaded from, kept while
+    their names are not live. ``folder``: where the lab is written (paths in it are
+    written relative); ``files``: the folder by the lab keeping the {tmp} files it names;
+    ``order``: each name's place in the lab loaded last, kept."""
+    order = order or {}
     from pslrepl.settings import Settings
 
     out = list(HEADER)
@@ -161,6 +234,7 @@ def lab_text(
     tmp = session.volatile.get("tmp")
     made = creators(session, table)
     tables: dict[str, list[dict[str, Any]]] = {section: [] for section in SECTIONS}
+    orders: dict[str, list[tuple[int, int]]] = {section: [] for section in SECTIONS}
     unmade: list[str] = []
     kept: dict[str, tuple[Command, CommandRecord]] = {}  # name -> what makes it again
     for res in session.registry:
@@ -201,14 +275,27 @@ def lab_text(
             continue
         done.add(id(record))
         names += new_names(cmd, record.values)
-        table_ = entry(cmd, record, tmp, bound)
+        table_ = entry(cmd, record, tmp, bound, folder=folder, lab_names=set(kept))
         if record.command == "relay":
             table_ = _with_toxics(
                 cmd, table_, session.registry.get(new_names(cmd, record.values)[0])
             )
         tables[SECTION_OF[record.command]].append(table_)
+        first = new_names(cmd, record.values)[0]
+        orders[SECTION_OF[record.command]].append(
+            (0, order[first]) if first in order else (1, len(orders[SECTION_OF[record.command]]))
+        )
+    needed = tmp_files(tables, tmp) if files else []
+    if needed:
+        out += ["", "# Files of the session's {tmp} the lab names: kept in the folder `from`, next",
+                "# to this file, and copied into each new session's {tmp} before it comes up.",
+                "[tmp]", *pairs({"from": files, "files": needed})]  # fmt: skip
     for section, entries in tables.items():
-        for table_ in entries:
+        # What the lab loaded last made, in its file's order, then the rest as made:
+        # the order a load brought things up in (a --pass child after its socket) must
+        # not change the file.
+        for _, table_ in sorted(zip(orders[section], entries, strict=True),
+                                key=lambda pair: pair[0]):  # fmt: skip
             out += ["", f"[[{section}]]", *pairs(table_)]
     live = {res.name for res in session.registry}
     for line in carried:
@@ -217,7 +304,68 @@ def lab_text(
             unmade.append(line)
     if unmade:
         out += ["", *unmade]
-    return "\n".join(out) + "\n", names
+    return "\n".join(out) + "\n", names, needed
+
+
+TMP_WORD = re.compile(r"\{tmp\}(/[^\s:;,'\"]*)?")
+# What a lab copies out of {tmp}, at most: a session's scratch files, not a disk.
+MOST_FILES, MOST_BYTES = 200, 32 << 20
+
+
+def tmp_files(tables: dict[str, list[dict[str, Any]]], tmp: str | None) -> list[str]:
+    """The files (relative to {tmp}) that the lab's entries name under {tmp} and that are
+    there now: a file, or each file of a folder; a socket or a name not made yet is none."""
+    import os
+
+    if not tmp:
+        return []
+    found: list[str] = []
+
+    def walk(item: Any) -> None:
+        if isinstance(item, list):
+            for v in item:
+                walk(v)
+        elif isinstance(item, str):
+            for match in TMP_WORD.finditer(item):
+                rel = (match.group(1) or "").strip("/")
+                rel = os.path.normpath(rel) if rel else ""
+                if rel.startswith(".."):
+                    continue
+                full = os.path.join(tmp, rel) if rel else tmp
+                if os.path.isfile(full) and not os.path.islink(full):
+                    found.append(rel)
+                elif os.path.isdir(full) and not os.path.islink(full):
+                    for top, dirs, names in os.walk(full):
+                        dirs.sort()
+                        for name in sorted(names):
+                            path = os.path.join(top, name)
+                            if os.path.isfile(path) and not os.path.islink(path):
+                                found.append(os.path.relpath(path, tmp))
+
+    for entries in tables.values():
+        for table_ in entries:
+            walk(list(table_.values()))
+    return sorted(set(found))
+
+
+def copy_tmp_files(tmp: str, paths: list[str], folder: str, files: str) -> None:
+    """Copy ``paths`` (relative to ``tmp``) into FOLDER/FILES, each 0600, none written
+    through a symbolic link; PslError if there are too many or they are too big."""
+    import os
+
+    from pslrepl.errors import PslError
+    from pslrepl.tls_files import write_private
+
+    total = sum(os.path.getsize(os.path.join(tmp, p)) for p in paths)
+    if len(paths) > MOST_FILES or total > MOST_BYTES:
+        raise PslError(f"save: the lab names {len(paths)} files of {{tmp}} ({total:,} bytes), "
+                       f"more than a lab copies ({MOST_FILES} files, {MOST_BYTES >> 20} MiB); "
+                       "put them in a folder of your own and name that")  # fmt: skip
+    for rel in paths:
+        with open(os.path.join(tmp, rel), "rb") as fh:
+            data = fh.read()
+        where = os.path.join(folder, files, os.path.dirname(rel))
+        write_private(where, os.path.basename(rel), data, what="save", make=True)
 
 
 def _traps(session: Session) -> dict[str, list[str]]:
