@@ -143,6 +143,9 @@ def test_progress_is_shown_while_it_runs_when_events_are_live(shell: Shell) -> N
     shell.ok("set events live")
     live = shell.ok("load e --conns 1 --duration 0.7 --rate 10")
     assert re.search(r"load e: \d+ round trips, 0 errors, 0\.\d s\n", live), live
+    # A longer run: a line at 0.5 s, 1 s, 2 s..., not one every half second.
+    longer = shell.ok("load e --conns 1 --duration 1.6 --rate 10")
+    assert 1 <= len(re.findall(r"^load e: \d+ round trips", longer, re.M)) <= 2, longer
 
 
 def test_the_generator_says_when_it_was_the_bottleneck() -> None:

@@ -125,6 +125,7 @@ def _load(ctx: Invocation) -> None:
     stopped = False
     server_cpu: float | None = None
     came = (0, 0)
+    show_at = 0.5  # the next progress line shown: once the run is this old
     try:  # from the start: a Ctrl-C at any point still ends and reaps the generator
         session.watchdog.guard_pid(proc.pid)  # it dies with the shell, even kill -9
         assert proc.stdout is not None and proc.stdin is not None
@@ -135,7 +136,11 @@ def _load(ctx: Invocation) -> None:
                     done = said
                 elif said.get("fatal"):
                     fatal = said["fatal"]
-                elif live:
+                elif live and said["elapsed"] >= show_at:
+                    # At 0.5, 1, 2, 4 s...: a long run says it is alive without a
+                    # line every half second piling up (120 for --duration 60).
+                    while show_at <= said["elapsed"]:
+                        show_at *= 2
                     session.printer.write([[("notice", f"load {config['label']}: "
                                              f"{said['ok']:,} round trips, "
                                              f"{said['errors']:,} errors, "
