@@ -75,7 +75,7 @@ on standard input run as a script.
                  with --check, go on checking a transcript after a difference
   --check        replay transcripts (.psl) and show a diff where output differs
   --jobs N       with --check, check N transcripts at a time (each in a pslrepl of its
-                 own); the reports come in the order of the FILEs
+                 own; -j N, -jN); the reports come in the order of the FILEs
   --junit FILE   with --check, also write a JUnit XML report to FILE
   -i             with --check, show each difference and ask whether to take it
   --update       replay transcripts and rewrite their expected output in place
@@ -157,6 +157,12 @@ def parse_cli(argv: list[str]) -> Options:
             else:
                 opts.jobs = _jobs(argv[i + 1])
             i += 1
+        elif arg.startswith(("-j", "--jobs=")) and arg not in ("-j", "--jobs="):
+            opts.jobs = _jobs(arg.split("=", 1)[1] if arg.startswith("--") else arg[2:])  # -j4
+        elif arg.startswith("--junit="):
+            opts.junit = arg.split("=", 1)[1]
+            if not opts.junit:
+                raise CliError("--junit needs a FILE")
         elif arg == "-i":
             opts.interactive = True
         elif arg == "-o":

@@ -272,8 +272,9 @@ def test_check_i_takes_what_is_answered_yes(
     )
     assert done.returncode == (1 if left else 0)
     assert f"{path}:1: psl> echo one\n--- expected\n+++ actual\n" in done.stdout
-    if answers == "maybe\nY\nq\n":
-        assert done.stdout.count(question) == 3
+    if answers == "maybe\nY\nq\n":  # asked again, saying what to type
+        assert done.stdout.count(question) == 2
+        assert f"{question}maybe\nanswer y, n, a or q: Y\n" in done.stdout
 
 
 def test_check_i_on_a_passing_or_skipped_transcript_asks_nothing(tmp_path: Path) -> None:
@@ -408,3 +409,34 @@ def test_update_at_a_timeout_keeps_the_written_lines_of_a_command_that_showed_no
         "after it were not run"
     )
     assert path.read_text() == STOPPED.replace("\nnot a\n", "\na\n")
+
+
+def test_check_i_quit_stops_asking_and_checks_no_more_files(tmp_path: Path) -> None:
+    """[q]uit ends the run, as git add -p's does: the files after it are not replayed
+    (their commands don't run), and a typo is answered with what to type."""
+    first, second, third = (tmp_path / f"{n}.psl" for n in ("one", "two", "three"))
+    marker = tmp_path / "ran"
+    first.write_text(THREE)
+    second.write_text(f"psl> run -- touch {marker}\nexited with status 0\n")
+    third.write_text(THREE)
+    done = run_cli("--check", "-i", str(first), str(second), str(third), input="yes\nx\n\nq\n")
+    assert done.returncode == 1
+    assert not marker.exists()
+    assert first.read_text() == THREE.replace("\n1\n", "\none\n")
+    assert "[q]uit: yes\n" in done.stdout
+    assert "[q]uit: x\nanswer y, n, a or q: \nanswer y, n, a or q: q\n" in done.stdout
+    assert done.stdout.endswith(f"{first}: took 1 of 3 changes; 2 still differ\n"
+                                "quit: 2 more transcripts not checked\n")  # fmt: skip
+    assert str(third) + ":" not in done.stdout
+
+
+@pytest.mark.parametrize("args", [["-j2"], ["--jobs=2"]])
+def test_jobs_written_as_one_word(tmp_path: Path, args: list[str]) -> None:
+    paths = [str(tmp_path / f"{n}.psl") for n in "ab"]
+    for path in paths:
+        Path(path).write_text("psl> echo hi\nhi\n")
+    done = run_cli("--check", *args, *paths)
+    assert (done.returncode, done.stderr) == (0, "")
+    assert run_cli("--check", "-jx", *paths).stderr.endswith(
+        "--jobs takes a whole number from 1 to 256, not 'x'; see pslrepl --help\n"
+    )

@@ -23,6 +23,7 @@ class Result:
         self.out = out  # the report on standard output ("FILE: pass (N commands)", a diff)
         self.err = err  # a file that is no transcript: its one line on standard error
         self.seconds = seconds
+        self.quit = False  # -i: answered [q]uit: the files after it are not checked
 
     def show(self) -> None:
         if self.out:
@@ -197,18 +198,23 @@ def check_interactive(
     differing = sorted(index for index in outcome.differs if outcome.takes(index))
     taken: dict[int, list[str]] = {}
     answer = ""
+    quit = False
     for index in differing:
         step = transcript.steps[index]
         sys.stdout.write("\n".join(diff(step, outcome.actual[index], bindings, where=path)) + "\n")
         if answer != "a":
+            question = "take the new output? [y]es, [n]o, [a]ll the rest, [q]uit: "
             answer = ""
             while answer not in ("y", "n", "a", "q"):
-                reply = ask("take the new output? [y]es, [n]o, [a]ll the rest, [q]uit: ")
+                reply = ask(question)
                 if not reply:  # end of input: nothing more is taken
-                    answer = "q"
+                    answer = "eof"
                     break
                 answer = reply.strip().lower()[:1]
+                question = "answer y, n, a or q: "
         if answer == "q":
+            quit = True
+        if answer in ("q", "eof"):
             break
         if answer in ("y", "a"):
             taken[index] = outcome.actual[index]
@@ -222,7 +228,9 @@ def check_interactive(
         text += (f"{outcome.stopped()}; the steps after it were not checked: raise "
                  "#! timeout or find why it hangs\n")  # fmt: skip
     verdict = "fail" if left > 0 else "pass"
-    return Result(path, verdict, text, "", time.monotonic() - started)
+    result = Result(path, verdict, text, "", time.monotonic() - started)
+    result.quit = quit
+    return result
 
 
 # Characters XML 1.0 can't hold at all: written as \xNN so the report stays readable.

@@ -86,9 +86,12 @@ def check_files(
         def asking() -> Iterator[Result]:
             for path in files:
                 try:
-                    yield check_interactive(path, time_limit=DEFAULT_TIMEOUT, note=NOTE, ask=ask)
+                    result = check_interactive(path, time_limit=DEFAULT_TIMEOUT, note=NOTE,
+                                               ask=ask)  # fmt: skip
                 except TranscriptFileError as exc:
                     yield Result(path, "error", "", f"pslrepl: {path}: {exc.strerror}\n", 0.0)
+                    continue
+                yield result
 
         found = asking()
     else:
@@ -101,6 +104,11 @@ def check_files(
             result.show()
             results.append(result)
             status = max(status, STATUS[result.verdict])
+            if result.quit and len(results) < len(files):  # -i's [q]uit: no more replays
+                left = len(files) - len(results)
+                print(f"quit: {left} more transcript{'' if left == 1 else 's'} not checked")
+                status = max(status, FAILED)
+                break
     except KeyboardInterrupt:  # Ctrl-C: the checks running have ended; no report
         print(f"pslrepl: interrupted after {len(results)} of {len(files)} transcripts"
               + ("; --junit's report is not written" if junit else ""),
