@@ -254,3 +254,23 @@ def test_a_relays_copy_to_a_child_says_its_direction_once_and_keeps_its_count(
     assert ("x", "c", "relay 11 b'apple\\npear\\n'") in drawn
     text = shell.ok("set events live; timeline x")
     assert f"* tcp-listen:127.0.0.1:{port} -> exec:sort: 11 b'pear" in text
+
+
+def test_a_drawing_that_starts_where_the_log_was_cut_says_older_steps_are_gone(
+    shell: Shell,
+) -> None:
+    """The log keeps the newest events (5,000; here 12, to stay fast): a drawing that
+    reaches back to its oldest says that what came before is gone."""
+    from collections import deque
+
+    shell.session.log = deque(maxlen=12)
+    shell.ok("tcp listen srv 0; tcp connect c srv; accept srv s")
+    note = "(older steps are gone: the session keeps its last 12 events)"
+    assert note not in shell.ok("timeline")
+    for n in range(12):
+        shell.ok(f"send c m{n}")
+    out = shell.ok("timeline").splitlines()
+    assert out[1] == note and "send 3 b'm11'" in out[-1]
+    assert "connect" not in "\n".join(out)
+    assert note not in shell.ok("timeline --last 3")
+    assert "    %% " + note[1:-1] in shell.ok("timeline --mermaid").splitlines()

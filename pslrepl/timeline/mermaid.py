@@ -21,6 +21,8 @@ def mermaid(diagram: Diagram) -> list[str]:
     ids = {lane: f"L{i}" for i, lane in enumerate(diagram.lanes)}
     out = ["sequenceDiagram"]
     out += [f"    participant {ids[lane]} as {_text(lane)}" for lane in diagram.lanes]
+    if diagram.gone:
+        out.append(f"    %% older steps are gone: the session keeps its last {diagram.gone} events")
     command = -1
     first, last = (ids[diagram.lanes[0]], ids[diagram.lanes[-1]]) if diagram.lanes else ("", "")
     for step in diagram.steps:

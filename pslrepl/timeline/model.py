@@ -74,6 +74,7 @@ class Diagram:
         self.external = external  # lanes that are outside peers, named by address
         # Steady (a transcript): a pause is said as "more than PAUSE s", not its length.
         self.pause = pause
+        self.gone = 0  # the log's length, when older steps have left it: said above them
 
     def index(self, lane: str) -> int:
         return self.lanes.index(lane)
@@ -203,7 +204,11 @@ def build(session: Session, *, names: Sequence[str] = (), last: int | None = Non
             if lane not in lanes:
                 lanes.append(lane)
     external = {lane for lane in lanes if lane not in ends.names and lane != SHELL}
-    return Diagram(lanes, steps, commands, external, pause=gap if steady else 0.0)
+    diagram = Diagram(lanes, steps, commands, external, pause=gap if steady else 0.0)
+    kept = session.log.maxlen
+    if kept and len(events) >= kept and last is None and (since is None or since <= events[0].t):
+        diagram.gone = kept  # the drawing would reach further back than the log does
+    return diagram
 
 
 def _since(records: list[CommandRecord], oldest: float | None) -> list[CommandRecord]:

@@ -88,6 +88,9 @@ def draw(diagram: Diagram, *, width: int, fancy: bool) -> list[Line]:
             if start + k < total:
                 head[start + k] = ch
     out.append([("header", "".join(head).rstrip())])
+    if diagram.gone:
+        said = f"(older steps are gone: the session keeps its last {diagram.gone} events)"
+        out.append([("notice", cut_text(said, width))])
     command = -1
     for step in diagram.steps:
         if step.gap:
