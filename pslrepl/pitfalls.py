@@ -34,7 +34,9 @@ READS = frozenset({"read", "readline", "expect", "recv", "recvfrom", "recv_into"
 # Sends remembered per connection: past this the oldest are forgotten (and with them
 # the right to say anything about that connection).
 QUEUE_LIMIT = 256
-TIME_WAIT = "06"  # the state's number in /proc/net/tcp
+TIME_WAIT = "06"  # the states' numbers in /proc/net/tcp
+LISTEN = "0A"
+ESTABLISHED = "01"
 UNREAD = 0x541B  # FIONREAD (SIOCINQ): bytes a socket has received and not handed out
 UNSENT = 0x894B  # SIOCOUTQNSD: bytes a socket holds that it has not sent yet
 
@@ -48,9 +50,10 @@ NOTES = {
     "partial-send": "send returns how many bytes the kernel took, which can be fewer "
     "than asked when its send buffer is full; sendall (or a loop over send) sends the rest",
     "time-wait": "the side that closes a TCP connection first keeps it in TIME_WAIT for "
-    "a minute, and its port can't be bound meanwhile; a server sets SO_REUSEADDR before "
-    "bind (`tcp listen --reuseaddr`, `sockopt NAME SO_REUSEADDR on`; socketserver's "
-    "allow_reuse_address) so that, restarted, it can bind while its old connections wait",
+    "a minute, and its port can't be bound meanwhile; on Linux a new socket binds it only "
+    "when it and the socket those connections came from both set SO_REUSEADDR before bind "
+    "(`tcp listen --reuseaddr`, `sockopt NAME SO_REUSEADDR on`; socketserver's "
+    "allow_reuse_address): why a server sets it from the start",
     "epipe": "the peer has closed its socket: the first send after that still succeeds "
     "and draws an RST, the next fails with EPIPE (a program that leaves SIGPIPE at its "
     "default is killed by it instead; Python ignores SIGPIPE, so it gets the error)",
@@ -63,8 +66,9 @@ NOTES = {
     "discarded, not kept for the next recv (MSG_TRUNC says so); 65,535 bytes holds any "
     "UDP datagram",
     "stdio-buffer": "a program whose stdout is a pipe, not a terminal, usually holds "
-    "its output in a buffer until the buffer fills or it exits (C stdio, Python); run "
-    "it unbuffered (python3 -u, stdbuf -oL) or give it a terminal (spawn --pty)",
+    "what it prints in a buffer until the buffer fills or it exits (C stdio, Python); if "
+    "it has printed, run it unbuffered (python3 -u, stdbuf -oL) or give it a terminal "
+    "(spawn --pty)",
     "sync-server": "a server without --threading or --forking serves one client at a "
     "time: the next client's connect succeeds (the kernel queues it) but nothing "
     "answers it until the client before it is done",
@@ -207,8 +211,9 @@ class Pitfalls:
             res = values.get("name")
             popen = getattr(res, "popen", None)
             pid = popen.pid if popen is not None and popen.poll() is None else None
-            if pid is not None and not getattr(res, "pty", False) and not _reading_a_pipe(pid):
-                return self.note("stdio-buffer", f"{getattr(res, 'name', '')} is still running")
+            if pid is not None and _may_buffer(res, values, pid):
+                return self.note("stdio-buffer", f"{getattr(res, 'name', '')} is still running and "
+                                 "nothing came on its stdout")  # fmt: skip
             sock = getattr(res, "sock", None)
             if isinstance(sock, socket.socket):
                 server = self._busy_sync_server(session, sock)
@@ -230,7 +235,12 @@ class Pitfalls:
                 except Exception:  # not an address: nothing to look for
                     continue
         ports.discard(0)
-        return bool(ports) and bool(ports & set(_time_wait_ports()))
+        states = _port_states()
+        # Only TIME_WAIT holds it: a live listener there is another lesson (and no
+        # SO_REUSEADDR helps against it).
+        return any(states.get(port) == {TIME_WAIT} or (TIME_WAIT in states.get(port, ())
+                   and LISTEN not in states[port] and ESTABLISHED not in states[port])
+                   for port in ports)  # fmt: skip
 
     def _busy_sync_server(self, session: Session, sock: socket.socket) -> str:
         ends = _ends(sock)
@@ -286,17 +296,21 @@ class Pitfalls:
         return self.note("zombie", f"{what} has exited and nobody has waited for it")
 
 
-def _time_wait_ports() -> Iterable[int]:
+def _port_states() -> dict[int, set[str]]:
+    """The TCP states each local port is in, from /proc/net/tcp and tcp6 (Linux)."""
+    states: dict[int, set[str]] = {}
     for path in ("/proc/net/tcp", "/proc/net/tcp6"):
         try:
             with open(path) as f:
                 next(f, None)
                 for row in f:
                     parts = row.split()
-                    if len(parts) > 3 and parts[3] == TIME_WAIT:
-                        yield int(parts[1].rsplit(":", 1)[1], 16)
+                    if len(parts) > 3:
+                        port = int(parts[1].rsplit(":", 1)[1], 16)
+                        states.setdefault(port, set()).add(parts[3])
         except OSError:
             continue
+    return states
 
 
 def _zombie_children(since: float) -> list[int]:
@@ -337,14 +351,34 @@ def _since_boot() -> float:
     return time.clock_gettime(clock) if clock is not None else 0.0
 
 
-def _reading_a_pipe(pid: int) -> bool:
-    """The process waits to read a pipe (its stdin, most likely): then it has nothing to
-    hold yet (sort before EOF), or nothing tells what it holds; say nothing."""
+def _may_buffer(res: Any, values: dict[str, Any], pid: int) -> bool:
+    """A read of a child's stdout timed out while the child may hold output in its stdio
+    buffer: its stdout is a pipe (no --pty), nothing asked it not to buffer (python -u,
+    PYTHONUNBUFFERED, stdbuf), and it waits on a timer or a poll rather than on input
+    (sort before EOF) or a socket (accept)."""
+    if getattr(res, "pty", False) or values.get("stderr"):
+        return False
+    argv = [str(a) for a in getattr(getattr(res, "popen", None), "args", None) or ()]
+    if isinstance(getattr(res.popen, "args", None), str):
+        argv = res.popen.args.split()
+    if "-u" in argv or any("stdbuf" in a for a in argv[:2]):
+        return False
+    python = bool(argv) and os.path.basename(argv[0]).startswith("python")
     try:
+        if python:  # the shell gives children PYTHONUNBUFFERED=1 unless told otherwise
+            with open(f"/proc/{pid}/environ", "rb") as f:
+                if b"\0PYTHONUNBUFFERED=1\0" in b"\0" + f.read():
+                    return False
         with open(f"/proc/{pid}/wchan") as f:
-            return f.read().strip().endswith("pipe_read")  # anon_pipe_read on newer kernels
+            wchan = f.read().strip()
     except OSError:
-        return True  # can't tell: say nothing
+        return False  # can't tell: say nothing
+    return wchan in WAITING
+
+
+# Where a process that holds output but has nothing to read sleeps (its main thread).
+WAITING = frozenset({"hrtimer_nanosleep", "do_nanosleep", "do_select", "do_sys_poll",
+                     "ep_poll", "futex_wait_queue", "futex_wait_queue_me", "do_wait"})  # fmt: skip
 
 
 def _command_of(pid: int) -> str:

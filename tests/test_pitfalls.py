@@ -137,6 +137,34 @@ def test_address_in_use_by_a_listener_is_not_time_wait(shell: Shell) -> None:
     assert notes(out) == []
 
 
+def test_a_live_listener_beside_time_wait_is_not_time_wait(shell: Shell) -> None:
+    # srv's port has a connection in TIME_WAIT, but srv itself still listens there:
+    # that is what refuses the bind, and no SO_REUSEADDR would help.
+    pair(shell)
+    shell.ok("close s; wait c eof; close c; socket again tcp; sockopt again SO_REUSEADDR on")
+    ok, out, err = shell(f"bind again 127.0.0.1:{port(shell, 'srv')}")
+    assert not ok and "EADDRINUSE" in err
+    assert notes(out) == []
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "spawn a -- {py} -u -c 'import time; time.sleep(30)'; read a --timeout 0.3",
+        "spawn a --env PYTHONUNBUFFERED= -- {py} -c 'import time; print(1); time.sleep(30)';"
+        " read a --stderr --timeout 0.3",
+        "spawn a --env PYTHONUNBUFFERED= -- {py} -c 'import socket; s = socket.socket();"
+        ' s.bind(("127.0.0.1", 0)); s.listen(); s.accept()\'; read a --timeout 0.5',
+    ],
+    ids=["python-u", "stderr", "accept"],
+)
+def test_no_buffering_note_where_nothing_is_buffered(shell: Shell, line: str) -> None:
+    import sys
+
+    ok, out, _ = shell(line.format(py=sys.executable))
+    assert not ok and notes(out) == []
+
+
 def test_a_truncated_datagram(shell: Shell) -> None:
     shell.ok("udp open server --bind 0; udp open client --connect server")
     shell.ok("send client --hex '00 0d 0a 41 42'")
@@ -169,7 +197,9 @@ def test_a_child_holding_its_output_in_a_buffer(shell: Shell) -> None:
     shell.ok(f"spawn held --env PYTHONUNBUFFERED= -- {child(code).replace(' -u ', ' ', 1)}")
     ok, out, err = shell("read held --timeout 0.5")
     assert not ok and "timeout" in err
-    assert notes(out) == [f"note: held is still running: {NOTES['stdio-buffer']}"]
+    assert notes(out) == [
+        f"note: held is still running and nothing came on its stdout: {NOTES['stdio-buffer']}"
+    ]
 
 
 def test_a_child_waiting_for_input_is_not_said_to_buffer(shell: Shell) -> None:
@@ -231,7 +261,9 @@ def test_notes_fire_only_in_the_examples_that_teach_them(path: Path) -> None:
     if path.name == "pitfalls.psl":
         assert len(said) == 9, said
     elif path.name == "buffering.psl":
-        assert said == [f"note: held is still running: {NOTES['stdio-buffer']}"]
+        assert said == [
+            f"note: held is still running and nothing came on its stdout: {NOTES['stdio-buffer']}"
+        ]
     elif path.name == "slow-network.psl":  # the reset toxic's lesson
         assert said == [f"note: {NOTES['econnreset']}"]
     else:

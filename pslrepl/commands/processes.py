@@ -102,7 +102,7 @@ def _popen_text(ctx: Invocation, args: list[str] | str, stdin: str) -> str:
     "run",
     "run a program to completion and show its output and status",
     rest=True,
-    calls=("subprocess.Popen", "os.read", "Popen.wait"),
+    calls=("subprocess.Popen", "Popen.communicate", "Popen.wait"),
     opts=(
         SHELL,
         TIMEOUT,
