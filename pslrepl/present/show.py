@@ -17,6 +17,7 @@ from pslrepl.present.notes import note_lines, notes_before
 from pslrepl.repl import echo_line
 from pslrepl.replay import write_embedded
 from pslrepl.transcript import diff, expand, match_output
+from pslrepl.transcript.syntax import TYPED
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -126,13 +127,22 @@ class Show:
     def _type(self, line: str) -> None:
         """The command after the prompt, typed out at a readable pace (a key press shows
         the rest at once); then the line ends, as when Enter is pressed."""
+        self._type_pieces(echo_line(self.session, self.dispatcher, line)[1:], len(line))
+
+    def _type_lines(self, lines: list[str]) -> None:
+        """An attach step's typed lines (`|>` in the transcript), each typed out under it
+        as the transcript shows them: what the show sends it."""
+        for text in lines:
+            self.session.printer.out.write(self.session.printer.format([("prompt", TYPED)]))
+            self._type_pieces([("", text)], len(text))
+
+    def _type_pieces(self, pieces: list[tuple[str, str]], length: int) -> None:
         printer = self.session.printer
-        pieces = echo_line(self.session, self.dispatcher, line)[1:]
         out = printer.out
         if self.instant:
             out.write(printer.format(pieces))
         else:
-            delay = min(TYPING_DELAY, TYPING_MOST / max(1, len(line)))
+            delay = min(TYPING_DELAY, TYPING_MOST / max(1, length))
             hurry = False
             with self.keys.raw():
                 for cls, text in pieces:
@@ -154,12 +164,22 @@ class Show:
         step = self.steps[index]
         self._learn()
         line = expand(step.command, self.bindings)
+        typed = [expand(text, self.bindings) for text in step.typed]
         if shown:
             self._type(line)
+            self._type_lines(typed)
         self.captured = []
+        env = self.session.env
+        interactive, stdin = env.interactive, env.stdin
+        if step.takes_typing:
+            # As a replay does: the recorded lines are the attach's input, then EOF; the
+            # keyboard stays the show's (Space and Enter are not sent to the child).
+            env.interactive = False
+            env.stdin = io.StringIO("".join(text + "\n" for text in typed))
         try:
             self.repl.run_step(line)
         finally:
+            env.interactive, env.stdin = interactive, stdin
             actual, self.captured = self.captured, None
         if shown:
             self.session.flush_events()

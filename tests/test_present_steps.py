@@ -1,0 +1,61 @@
+"""pslrepl --present in a real terminal (tmux): an attach step plays the lines the
+transcript typed to it; going live and coming back."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.terminal import Terminal
+from tests.test_present import END, present, step
+
+UPPER = "{python} -u -c 'import sys; [print(l.strip().upper(), flush=True) for l in sys.stdin]'"
+ATTACH = f"""psl> spawn up -- {UPPER}
+up: started pid {{up.pid}}: {UPPER}
+psl> attach up
+|> hello
+|> two words
+HELLO
+TWO WORDS
+up: detached (16 bytes sent, 16 received); its output ended (EOF)
+psl> echo after
+after
+"""
+
+
+@pytest.fixture
+def cleanup() -> Iterator[list[Terminal]]:
+    made: list[Terminal] = []
+    yield made
+    for t in made:
+        t.close()
+
+
+@pytest.mark.parametrize("instant", [True, False], ids=["instant", "typed-out"])
+def test_an_attach_step_plays_its_typed_lines(
+    tmp_path: Path, cleanup: list[Terminal], instant: bool
+) -> None:
+    t = present(tmp_path, ATTACH, *(["--instant"] if instant else []))
+    cleanup.append(t)
+    t.wait_for("presenting")
+    step(t)
+    screen = step(t)  # the attach: its lines typed out and sent, then EOF; no keyboard
+    lines = [line.rstrip() for line in screen.splitlines()]
+    at = lines.index("psl> attach up")
+    assert lines[at + 1 : at + 6] == ["|> hello", "|> two words", "HELLO", "TWO WORDS",
+                                      "up: detached (16 bytes sent, 16 received); its output "
+                                      "ended (EOF)"]  # fmt: skip
+    assert "~ not as recorded" not in screen
+    step(t)
+    screen = t.wait_for(END)
+    assert "3 commands, all as recorded" in screen
+    # Stepping back over it replays it quietly, with its lines again.
+    screen = step(t, "b")
+    assert "stepped back: the session was reset and 2 commands replayed quietly" in screen
+    step(t)
+    screen = t.wait_for(END)
+    assert "3 commands, all as recorded" in screen
+    t.send("q")
+    assert t.exit_status() == 0
