@@ -79,7 +79,7 @@ class Outcome:
         if self.skipped:
             return f"{self.path}: skip ({self.skipped})"
         if self.ok:
-            return f"{self.path}: pass ({self.steps_run} commands)"
+            return f"{self.path}: pass ({_commands(self.steps_run)})"
         lines = [f"{self.path}: FAIL"]
         for failure in self.failures:
             lines.extend(failure)
@@ -90,6 +90,10 @@ class Outcome:
             lines.append(f"to take the new output: pslrepl --update {self.path} (or --check "
                          "-i to choose change by change)")  # fmt: skip
         return "\n".join(lines)
+
+
+def _commands(n: int) -> str:
+    return f"{n} command" if n == 1 else f"{n} commands"
 
 
 def replay(

@@ -45,7 +45,7 @@ def test_jobs_gives_the_serial_reports_in_file_order(tmp_path: Path) -> None:
     paths = _mixed(tmp_path)
     serial = run_cli("--check", *paths)
     assert serial.returncode == 2  # the missing file outranks the failures
-    assert serial.stdout.count(": pass (1 commands)\n") == 3
+    assert serial.stdout.count(": pass (1 command)\n") == 3
     assert serial.stdout.count(": FAIL\n") == 2 and ": skip (" in serial.stdout
     parallel = run_cli("--check", "--jobs", "3", *paths)
     assert (parallel.returncode, parallel.stdout, parallel.stderr) == (
@@ -73,7 +73,7 @@ def test_jobs_really_run_at_once(tmp_path: Path) -> None:
         paths.append(str(path))
     done = run_cli("--check", "--jobs", "3", *paths, timeout=60)
     assert done.returncode == 0, done.stdout + done.stderr
-    assert done.stdout == "".join(f"{p}: pass (1 commands)\n" for p in paths)
+    assert done.stdout == "".join(f"{p}: pass (1 command)\n" for p in paths)
 
 
 def test_jobs_keep_going_is_passed_on(tmp_path: Path) -> None:
@@ -226,7 +226,7 @@ def test_junit_refuses_a_link_put_at_the_path_while_the_transcripts_ran(tmp_path
     good = tmp_path / "good.psl"
     good.write_text(f"psl> run -- ln -s {target} {link}\nexited with status 0\n")
     done = run_cli("--check", "--junit", str(link), str(good))
-    assert done.returncode == 2 and done.stdout == f"{good}: pass (1 commands)\n"
+    assert done.returncode == 2 and done.stdout == f"{good}: pass (1 command)\n"
     assert done.stderr.startswith(f"pslrepl: --junit {link}: it is a symbolic link")
     assert link.is_symlink() and target.read_text() == "keep me"
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".r.xml")] == []
@@ -284,7 +284,7 @@ def test_check_i_on_a_passing_or_skipped_transcript_asks_nothing(tmp_path: Path)
     skip.write_text("#! require exec:no-such-program-psl\npsl> echo hi\nnot hi\n")
     done = run_cli("--check", "-i", str(good), str(skip), input="")
     assert done.returncode == 0
-    assert done.stdout == (f"{good}: pass (1 commands)\n{skip}: skip (exec:no-such-program-psl: "
+    assert done.stdout == (f"{good}: pass (1 command)\n{skip}: skip (exec:no-such-program-psl: "
                            "no no-such-program-psl on PATH)\n")  # fmt: skip
 
 
@@ -366,7 +366,7 @@ def test_a_check_that_dies_is_named_and_the_rest_are_checked(tmp_path: Path) -> 
     good.write_text("psl> echo hi\nhi\n")
     done = run_cli("--check", "--jobs", "2", str(dies), str(good))
     assert done.returncode == 2
-    assert done.stdout == f"{good}: pass (1 commands)\n"
+    assert done.stdout == f"{good}: pass (1 command)\n"
     assert done.stderr == (f"pslrepl: {dies}: its check ended (signal 9) before it said how "
                            "it went\n")  # fmt: skip
 

@@ -126,7 +126,7 @@ def test_check_keep_going_and_several_files(tmp_path: Path) -> None:
     bad.write_text("psl> echo 1\n2\npsl> echo 3\n4\n")
     done = run_cli("--check", str(good), str(bad))
     assert done.returncode == 1
-    assert done.stdout.startswith(f"{good}: pass (1 commands)\n{bad}: FAIL\n")
+    assert done.stdout.startswith(f"{good}: pass (1 command)\n{bad}: FAIL\n")
     assert done.stdout.count("psl> echo") == 1
     done = run_cli("--check", "--keep-going", str(bad))
     assert done.stdout.count("psl> echo") == 2
@@ -202,7 +202,7 @@ def test_one_bad_file_among_several_is_named_and_the_rest_are_checked(tmp_path: 
     good.write_text("psl> echo hi\nhi\n")
     done = run_cli("--check", str(tmp_path / "none.psl"), str(good))
     assert done.returncode == 2
-    assert done.stdout == f"{good}: pass (1 commands)\n"
+    assert done.stdout == f"{good}: pass (1 command)\n"
     assert done.stderr.count("\n") == 1 and "none.psl" in done.stderr
 
 
@@ -318,4 +318,4 @@ def test_a_tmp_with_a_space_and_semicolon_is_one_word_as_in_c(tmp_path: Path) ->
     script = tmp_path / "sp.psl"
     script.write_text("psl> run -- cat {tmp}/f\nhi\nexited with status 0\n-- f --\nhi\n")
     done = run_cli("--check", str(script), env={"TMPDIR": str(odd)})
-    assert (done.returncode, done.stdout, done.stderr) == (0, f"{script}: pass (1 commands)\n", "")
+    assert (done.returncode, done.stdout, done.stderr) == (0, f"{script}: pass (1 command)\n", "")

@@ -34,7 +34,7 @@ def update_files(files: list[str]) -> int:
             print(outcome.report())
             continue
         print(f"{path}: {'updated' if changed else 'unchanged'} "
-              f"({outcome.steps_run} commands)")  # fmt: skip
+              f"({outcome.steps_run} command{'' if outcome.steps_run == 1 else 's'})")  # fmt: skip
         if outcome.timed_out:  # say where it stopped, and what was kept
             step = outcome.cancelled_step
             kept = (
