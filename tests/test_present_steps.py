@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from tests.terminal import Terminal
-from tests.test_present import END, present, step
+from tests.test_present import END, last_line, present, step
 
 UPPER = "{python} -u -c 'import sys; [print(l.strip().upper(), flush=True) for l in sys.stdin]'"
 ATTACH = f"""psl> spawn up -- {UPPER}
@@ -57,5 +57,34 @@ def test_an_attach_step_plays_its_typed_lines(
     step(t)
     screen = t.wait_for(END)
     assert "3 commands, all as recorded" in screen
+    t.send("q")
+    assert t.exit_status() == 0
+
+
+def test_stepping_back_does_not_wait_out_a_cancelled_wait_again(
+    tmp_path: Path, cleanup: list[Terminal]
+) -> None:
+    t = present(tmp_path, "psl> spawn s -- sleep 60\ns: started pid {s.pid}: sleep 60\n"
+                          "psl> wait s exit --timeout 60\n...\npsl> echo done\ndone\n",
+                "--instant")  # fmt: skip
+    cleanup.append(t)
+    t.wait_for("presenting")
+    step(t)
+    t.send("Space")
+    t.wait_for("psl> wait s exit --timeout 60")
+    t.wait_running()
+    t.send("C-c")  # the teacher gives up on the wait
+    t.wait_for(lambda s: "cancelled by Ctrl-C" in s and last_line(s) == "psl>")
+    step(t)
+    t.wait_for(END)
+    # Back from the end: echo is next again; the spawn is replayed, the wait is not
+    # (the show would sit silent for a minute).
+    screen = step(t, "b")
+    assert "stepping back: a fresh session, 1 command replayed quietly..." in screen
+    assert ("stepped back: the session was reset and 1 command replayed quietly (1 that "
+            "timed out or was cancelled before not waited out again: line 3); next: "
+            "echo done") in screen  # fmt: skip
+    screen = step(t)
+    assert screen.count("psl> echo done\ndone\n") == 2
     t.send("q")
     assert t.exit_status() == 0

@@ -5,6 +5,7 @@ live, step back and quit."""
 from __future__ import annotations
 
 import io
+import re
 import sys
 
 from pslrepl.app import build, shutdown
@@ -32,6 +33,8 @@ TYPING_MOST = 1.2  # seconds a command
 KEYS_HELP = "Space or Enter runs the next command; l goes live (Ctrl-] comes back); " \
     "b steps back; q quits"  # fmt: skip
 END_PROMPT = "(the end: q quits, b steps back, l goes live) "
+TIMED_OUT = re.compile(r": timeout after [0-9.,]+ s\b")
+CANCELLED = "cancelled by Ctrl-C"
 
 
 class Show:
@@ -49,6 +52,9 @@ class Show:
         self.index = 0  # the next step to run
         self.noted = -1  # the step whose notes were shown last
         self.drifted: dict[int, int] = {}  # step index -> its line in the file
+        # Steps that timed out or were cancelled when this show ran them: a step back
+        # doesn't wait them out again (a wait that ended so changed nothing).
+        self.waited: set[int] = set()
         self.summarized = False
         self.captured: list[str] | None = None
         self._start()
@@ -177,10 +183,12 @@ class Show:
             env.interactive = False
             env.stdin = io.StringIO("".join(text + "\n" for text in typed))
         try:
-            self.repl.run_step(line)
+            done = self.repl.run_step(line)
         finally:
             env.interactive, env.stdin = interactive, stdin
             actual, self.captured = self.captured, None
+        if not done or _waited(actual):
+            self.waited.add(index)
         if shown:
             self.session.flush_events()
         self._learn()
@@ -237,6 +245,9 @@ class Show:
             self._notice("already at the first command: there is nothing to step back to")
             return
         target = self.index - 1
+        skipped = [i for i in range(target) if i in self.waited]
+        self._notice(f"stepping back: a fresh session, {_commands(target - len(skipped))} "
+                     "replayed quietly...")  # fmt: skip
         old = self.session
         quiet = io.StringIO()
         old.printer.out = old.printer.err = quiet  # a reset is silent
@@ -247,7 +258,8 @@ class Show:
         self.session.settings.events = "quiet"
         try:
             for index in range(target):
-                self._run_step(index, shown=False)
+                if index not in skipped:  # a wait that timed out changed nothing
+                    self._run_step(index, shown=False)
         finally:
             printer.out, printer.err = self.session.env.stdout, self.session.env.stderr
             self.session.settings.events = "live"
@@ -258,8 +270,16 @@ class Show:
         self.index = target
         self.noted = -1
         self.summarized = False
-        self._notice(f"stepped back: the session was reset and {_commands(target)} "
-                     f"replayed quietly")  # fmt: skip
+        lines = ", ".join(str(self.steps[i].line) for i in skipped)
+        left = (
+            f" ({len(skipped)} that timed out or was cancelled before not waited out "
+            f"again: line{'s' if len(skipped) > 1 else ''} {lines})"
+            if skipped
+            else ""
+        )
+        self._notice(f"stepped back: the session was reset and "
+                     f"{_commands(target - len(skipped))} replayed quietly{left}; next: "
+                     f"{self.steps[target].command}")  # fmt: skip
 
     def _summary(self) -> None:
         self.summarized = True
@@ -327,6 +347,12 @@ class Show:
         elif key in ("?", "h"):
             self._notice(KEYS_HELP)
         return True
+
+
+def _waited(lines: list[str]) -> bool:
+    """Output saying its command timed out or was cancelled (waited, and changed nothing)."""
+    return any(line.startswith("error: ") and (TIMED_OUT.search(line) or CANCELLED in line)
+               for line in lines)  # fmt: skip
 
 
 def _commands(n: int) -> str:
