@@ -86,6 +86,7 @@ class Relay(Resource):
                 # Spliced while no toxic acts this way; read and written once one does.
                 if not (self.show is None and SPLICE and plain and self._splice(src, dst, way)):
                     self._copy(src, dst, way)
+                self.link.drain(dst)  # what a latency still holds goes before the EOF
                 if self.link.any(way):
                     self.link.before_eof(way)  # slow_close
                 if not self.closed and not self.link.cut:
@@ -180,6 +181,7 @@ class Relay(Resource):
                 self.link.deliver(data, time.monotonic(), way, dst,
                                   lambda n: self._count(way, n))  # fmt: skip
             else:
+                self.link.drain(dst, unlinked=True)  # what an unlinked latency held goes first
                 dst.write(data)
                 self._count(way, len(data))
             if self.show is not None:

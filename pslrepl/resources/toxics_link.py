@@ -1,9 +1,11 @@
 """How a relay's toxics act: the bytes of one direction through each toxic in turn.
 
-A relay's pump thread calls deliver() with what it read; a toxic that waits (latency,
-bandwidth, slicer) waits on the Link's condition, which `unlink` and `close` notify,
-so a wait ends at once: the data passes on unchanged once its toxic is gone, and is
-dropped once the relay is closed. Timed toxics (reset, close_after) have a thread each.
+A relay's pump thread calls deliver() with what it read; latency hands each chunk to
+a delay line (a thread that writes it at its time) so the pump reads on; a toxic that
+waits (a delay line, bandwidth, slicer) waits on the Link's condition, which `unlink`
+and `close` notify, so a wait ends at once: the data passes on unchanged once its
+toxic is gone, and is dropped once the relay is closed. Timed toxics (reset,
+close_after) have a thread each.
 """
 
 from __future__ import annotations
@@ -53,6 +55,79 @@ class Stopped(Exception):
     """The relay is closing (or its connection cut): drop what is in hand."""
 
 
+LINE_MAX = 1 << 22  # bytes a latency line holds at most before the pump waits to read
+POLL = 0.5  # seconds between looks while waiting on a line (each change notifies too)
+
+
+class DelayLine:
+    """One latency toxic's chunks on their way to one end: a FIFO whose thread writes
+    each at its time (read time + delay) and then ends until the next chunk comes.
+    Guarded by the Link's condition."""
+
+    def __init__(self, link: Link, toxic: Toxic, dst: Endpoint) -> None:
+        from collections import deque
+
+        self.link, self.toxic, self.dst = link, toxic, dst
+        self.queue: deque[tuple[bytes, float, float, Callable[[bytes, float], None]]] = deque()
+        self.size = 0  # bytes queued
+        self.busy = False  # one taken off the queue and still being written
+        self.error: BaseException | None = None  # what a write raised: the pump's to raise
+        self.worker: threading.Thread | None = None
+
+    def put(self, data: bytes, t: float, delay: float,
+            after: Callable[[bytes, float], None]) -> None:  # fmt: skip
+        """(With the condition held.) Queue a chunk; start the thread if none runs."""
+        self.queue.append((data, t, delay, after))
+        self.size += len(data)
+        self.toxic.holding += len(data)
+        self.link.cond.notify_all()
+        if self.worker is None:
+            name = f"pslrepl:{self.link.relay.name}~{self.toxic.name}"
+            self.worker = threading.Thread(target=self._run, name=name, daemon=True)
+            self.worker.start()
+
+    def _run(self) -> None:
+        from pslrepl.errors import PslError
+        from pslrepl.signals_table import background_thread
+
+        background_thread()
+        link, toxic = self.link, self.toxic
+        while True:
+            with link.cond:
+                if not self.queue:
+                    self.worker = None
+                    link.cond.notify_all()
+                    return
+                data, t, delay, after = self.queue.popleft()
+                self.busy = True
+            try:
+                try:
+                    whole = link.hold(t + delay, toxic)
+                finally:
+                    with link.cond:
+                        self.size -= len(data)
+                        toxic.holding -= len(data)
+                        link.cond.notify_all()
+                held = delay if whole else time.monotonic() - t
+                how = f" {held * 1000:,.0f} ms" + ("" if whole else " (until unlinked)")
+                link.say(toxic, "held BYTES", len(data), how)
+                after(data, time.monotonic())
+            except (Stopped, OSError, PslError) as exc:
+                with link.cond:  # the rest is dropped: the relay closed or this way broke
+                    self.error = Stopped() if isinstance(exc, Stopped) else exc
+                    for rest in self.queue:
+                        toxic.holding -= len(rest[0])
+                    self.queue.clear()
+                    self.size = 0
+                    self.busy = False
+                    self.worker = None
+                    link.cond.notify_all()
+                return
+            with link.cond:
+                self.busy = False
+                link.cond.notify_all()
+
+
 class Link:
     """A relay's toxics, and the one condition every wait of theirs is on."""
 
@@ -63,6 +138,7 @@ class Link:
         self.connected_at: float | None = None  # both ends there: timed toxics count from it
         self.cut = ""  # "reset", "limit" or "close_after" once a toxic has ended it
         self.timers: list[threading.Thread] = []
+        self.lines: dict[tuple[int, int], DelayLine] = {}  # latency: (toxic, dst) -> line
 
     # -- changes (the shell's thread) ---------------------------------------------------
 
@@ -89,10 +165,12 @@ class Link:
         return gone
 
     def stop(self) -> None:
-        """The relay closes: every wait ends now, every timer thread with it."""
+        """The relay closes: every wait ends now, every timer and delay line thread
+        with it (what a delay line held is dropped)."""
         with self.cond:
             self.cond.notify_all()
-        for t in self.timers:
+            workers = [ln.worker for ln in self.lines.values() if ln.worker is not None]
+        for t in self.timers + workers:
             t.join(timeout=1)
         for toxic in list(self.toxics):
             self.flush(toxic)
@@ -160,6 +238,7 @@ class Link:
     def deliver(self, data: bytes, t: float, way: str, dst: Endpoint,
                 count: Callable[[int], None]) -> None:  # fmt: skip
         """Pass `data`, read at `t`, through this way's toxics in order, then write it."""
+        self.drain(dst, unlinked=True)
         toxics = self.on(way)
         if dst.owned and not dst.nodelay and toxics:
             no_delay(dst)  # each slice or paced piece its own segment, as Toxiproxy's
@@ -194,16 +273,47 @@ class Link:
 
     def _latency(self, toxic: Toxic, data: bytes, t: float, after: Callable[[bytes, float], None],
                  dst: Endpoint) -> None:  # fmt: skip
-        delay = toxic.jittered()
-        toxic.holding += len(data)
-        try:
-            whole = self.hold(t + delay, toxic)
-        finally:
-            toxic.holding -= len(data)
-        held = delay if whole else time.monotonic() - t
-        self.say(toxic, "held BYTES", len(data),
-                 f" {held * 1000:,.0f} ms" + ("" if whole else " (until unlinked)"))  # fmt: skip
-        after(data, time.monotonic())
+        """Each chunk leaves DELAY after it was read, in order, while the pump goes on
+        reading: a delay line (its own thread), not a wait in the pump, which would
+        queue each chunk behind the one before and merge what came meanwhile."""
+        key = (id(toxic), id(dst))
+        with self.cond:
+            line = self.lines.get(key)
+            if line is None:
+                line = self.lines[key] = DelayLine(self, toxic, dst)
+            # A bounded line: a fast sender waits here (as on a full socket buffer).
+            while line.size >= LINE_MAX and not line.error:
+                if self.relay.closed or self.cut:
+                    raise Stopped
+                self.cond.wait(POLL)
+            if line.error is not None:
+                raise line.error
+            if self.relay.closed or self.cut:
+                raise Stopped
+            line.put(data, t, toxic.jittered(), after)
+
+    def drain(self, dst: Endpoint, *, unlinked: bool = False) -> None:
+        """Before an EOF goes on (or, ``unlinked``, before a chunk passes a latency
+        toxic that is gone): wait until every delay line to ``dst`` (of a toxic unlinked)
+        has written what it holds, so that nothing overtakes it. Raises what a line's
+        write raised, or Stopped when the relay closes."""
+        with self.cond:
+            if not self.lines:
+                return
+            for key, line in list(self.lines.items()):
+                if line.toxic.removed and not (line.size or line.busy or line.error):
+                    del self.lines[key]  # an unlinked toxic's line, empty: forgotten
+            while True:
+                lines = [ln for ln in self.lines.values()
+                         if ln.dst is dst and (ln.toxic.removed or not unlinked)]  # fmt: skip
+                for line in lines:
+                    if line.error is not None:
+                        raise line.error
+                if self.relay.closed or self.cut:
+                    raise Stopped
+                if not any(ln.size or ln.busy for ln in lines):
+                    return
+                self.cond.wait(POLL)
 
     def _bandwidth(self, toxic: Toxic, data: bytes, t: float,
                    after: Callable[[bytes, float], None], dst: Endpoint) -> None:  # fmt: skip
