@@ -4,7 +4,9 @@ Registered through the ``pytest11`` entry point, so ``pytest`` collects transcri
 wherever it collects tests; ``-k NAME`` selects by file name. pytest-timeout's limit for an
 item bounds its replay: the command still running short of it is cancelled and the item
 fails with its diff, so a transcript that hangs names itself and the rest go on; a
-transcript's own ``#! timeout`` may bound it sooner. One whose ``#! require`` conditions
+transcript's own ``#! timeout`` may bound it sooner. Without pytest-timeout a replay
+is bounded as --check bounds it (300 s; the ``psl_timeout`` ini option sets another),
+so a hang never holds up a whole run. One whose ``#! require`` conditions
 are unmet is skipped with the reason. It works under pytest-xdist (``pytest -n N``): each
 item replays in its own fresh session, with its own temporary directory and ports.
 """
@@ -16,6 +18,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addini("psl_timeout", "seconds a transcript's replay may take where "
+                  "pytest-timeout sets no limit (default 300, as --check)")  # fmt: skip
 
 
 def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.File | None:
@@ -55,16 +62,33 @@ class TranscriptItem(pytest.Item):
     def runtest(self) -> None:
         from pslrepl.replay import check_file  # imported late: pytest loads every plugin
 
-        limit = replay_limit(self.time_limit) if self.time_limit else None
-        note = f"pytest-timeout is {self.time_limit:g} s" if self.time_limit else ""
+        if self.time_limit:
+            limit = replay_limit(self.time_limit)
+            note = f"pytest-timeout is {self.time_limit:g} s"
+        else:  # no pytest-timeout: bounded all the same, as --check is
+            limit, note = self._default_limit()
         try:
             outcome = check_file(str(self.path), time_limit=limit, limit_note=note)
         except OSError as exc:  # empty, not UTF-8, gone: one line, as --check says it
             raise TranscriptDiffers(f"{self.path}: {exc.strerror or exc}") from None
-        if outcome.skipped:  # a #! require condition is unmet here
-            pytest.skip(outcome.skipped)
+        if outcome.skipped:  # a #! require condition is unmet here: -rs names the file
+            raise pytest.skip.Exception(outcome.skipped, _use_item_location=True)
         if not outcome.ok:
             raise TranscriptDiffers(outcome.report())
+
+    def _default_limit(self) -> tuple[float, str]:
+        from pslrepl.replay import DEFAULT_TIMEOUT
+
+        raw = self.config.getini("psl_timeout")
+        if not raw:
+            return DEFAULT_TIMEOUT, "the default; #! timeout S sets one"
+        try:
+            seconds = float(raw)
+        except ValueError:
+            seconds = 0.0
+        if not 0 < seconds < float("inf"):
+            raise TranscriptDiffers(f"psl_timeout = {raw!r}: give a number of seconds above 0")
+        return seconds, "psl_timeout"
 
     def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None
                      ) -> str:  # fmt: skip

@@ -440,3 +440,15 @@ def test_jobs_written_as_one_word(tmp_path: Path, args: list[str]) -> None:
     assert run_cli("--check", "-jx", *paths).stderr.endswith(
         "--jobs takes a whole number from 1 to 256, not 'x'; see pslrepl --help\n"
     )
+
+
+def test_pytest_without_pytest_timeout_still_bounds_a_transcript(tmp_path: Path) -> None:
+    """No pytest-timeout: a hang is bounded as --check bounds it (psl_timeout here), and
+    an unmet condition's skip is located at the transcript, not in the plugin."""
+    (tmp_path / "hang_demo.psl").write_text('psl> py "import time; time.sleep(60)"\n')
+    (tmp_path / "skip_demo.psl").write_text("#! require exec:no-such-program-psl\n"
+                                            "psl> echo x\nx\n")  # fmt: skip
+    done = _pytest(tmp_path, "-p", "no:timeout", "-o", "psl_timeout=0.5")
+    assert "1 failed, 1 skipped" in done.stdout, done.stdout + done.stderr
+    assert "still running at the time limit (0.5 s, psl_timeout): cancelled" in done.stdout
+    assert "SKIPPED [1] skip_demo.psl" in done.stdout
