@@ -112,7 +112,7 @@ def test_going_live_then_ctrl_bracket_resumes_where_it_was(
     cleanup.append(t)
     step(t)
     t.send("l")
-    t.wait_for("live: type any command; Ctrl-] resumes the show at line 3")
+    t.wait_for("live: type any command; Ctrl-] or Ctrl-D resumes the show at line 3")
     t.run("tcp listen srv 0", "srv: listening on 127.0.0.1:")
     t.run("echo typed-live", "\ntyped-live\n")
     t.send("C-]")

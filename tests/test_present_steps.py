@@ -88,3 +88,21 @@ def test_stepping_back_does_not_wait_out_a_cancelled_wait_again(
     assert screen.count("psl> echo done\ndone\n") == 2
     t.send("q")
     assert t.exit_status() == 0
+
+
+def test_ctrl_d_in_live_mode_returns_to_the_show(tmp_path: Path, cleanup: list[Terminal]) -> None:
+    t = present(tmp_path, "psl> echo one\none\npsl> echo two\ntwo\n", "--instant")
+    cleanup.append(t)
+    step(t)
+    t.send("l")
+    t.wait_for("live: type any command; Ctrl-] or Ctrl-D resumes the show at line 3; "
+               "`exit` ends the show")  # fmt: skip
+    t.run("tcp listen srv 0", "srv: listening on 127.0.0.1:")
+    t.send("C-d")  # as at any inner prompt: back out, not the end of the show
+    t.wait_for("back to the show at line 3")
+    screen = step(t)
+    assert "psl> echo two\ntwo\n" in screen
+    assert "srv: closed" not in screen  # what was made live is still there
+    t.wait_for(END)
+    t.send("q")
+    assert "srv: closed" in t.wait_for("pslrepl exited with status 0")

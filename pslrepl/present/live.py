@@ -39,8 +39,9 @@ class LiveRepl(Repl):
         return not self.interrupted
 
     def live(self) -> bool:
-        """Prompt and run what is typed until Ctrl-] (True: resume the show) or Ctrl-D or
-        `exit` (False: the show ends)."""
+        """Prompt and run what is typed until Ctrl-] or Ctrl-D (True: resume the show; an
+        inner prompt's Ctrl-D leaves it, as in most shells) or `exit` (False: the show
+        ends)."""
         session = self.session
         session.waker = self._wake
         self.queued = []
@@ -57,7 +58,7 @@ class LiveRepl(Repl):
             except Resume:
                 return True
             except EOFError:
-                return False
+                return True
             except KeyboardInterrupt:
                 if line is not None and not started:
                     self._cancelled_before_start()

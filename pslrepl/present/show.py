@@ -221,8 +221,8 @@ class Show:
         """Going live: the ordinary prompt until Ctrl-]; False if the show ended there."""
         where = (f"line {self.steps[self.index].line}" if self.index < len(self.steps)
                  else "its end")  # fmt: skip
-        self._notice(f"live: type any command; Ctrl-] resumes the show at {where}; "
-                     "Ctrl-D ends it")  # fmt: skip
+        self._notice(f"live: type any command; Ctrl-] or Ctrl-D resumes the show at "
+                     f"{where}; `exit` ends the show")  # fmt: skip
         screen = self.session.printer.screen
         if screen is not None:
             screen.pager = self.pager
