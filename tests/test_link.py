@@ -134,7 +134,27 @@ def test_limit_passes_exactly_that_many_bytes_then_closes(shell: Shell) -> None:
         assert bytes(got) == PAYLOAD[:1000]
         assert c.recv(10) == b""  # the client's side is closed too
     shell.ok("wait r close")
-    assert "limit: passed 1,000 bytes, closed the connection" in shell.ok("log r")
+    assert "limit: passed 1,000 bytes A -> B, closed the connection" in shell.ok("log r")
+
+
+def test_limit_both_ways_counts_each_way_apart(shell: Shell) -> None:
+    """dir=both shared one count: an echo of 3 bytes was cut to 2 after 3 went up, and
+    the log said 'passed 5 bytes' twice (trial 13, F2)."""
+    with joined(shell, "relay r tcp-listen:0 {b} --link 'limit bytes=5 dir=both'") as (c, s):
+        c.sendall(b"a\x00c")
+        assert recv_exactly(s, 3) == b"a\x00c"
+        s.sendall(b"a\x00c")
+        assert recv_exactly(c, 3) == b"a\x00c"  # B -> A has its own 5
+        c.sendall(b"\r\nfgh")
+        got = bytearray()
+        while part := s.recv(100):
+            got += part
+        assert bytes(got) == b"\r\n"  # A -> B: 3 + 2 = 5, then the close
+        assert c.recv(10) == b""
+    shell.ok("wait r close")
+    log = shell.ok("log r")
+    assert log.count("limit: passed") == 1, log
+    assert "limit: passed 5 bytes A -> B (B -> A: 3), closed the connection" in log
 
 
 def test_reset_sends_rst_to_the_client(shell: Shell) -> None:

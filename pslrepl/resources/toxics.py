@@ -148,7 +148,7 @@ class Toxic:
         # -inf, as a clock that started a moment ago is small)
         self.next_send = float("-inf")
         self.reordered: list[list[Any]] = []  # reorder: [datagrams to go first, dst, data]
-        self.passed = 0  # limit: bytes passed so far
+        self.passed: dict[str, int] = {}  # limit: bytes passed so far, each way apart
 
     def __getitem__(self, key: str) -> Any:
         return self.params[key]

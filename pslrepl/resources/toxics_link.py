@@ -362,13 +362,20 @@ class Link:
 
     def _limit(self, toxic: Toxic, data: bytes, t: float, after: Callable[[bytes, float], None],
                dst: Endpoint) -> None:  # fmt: skip
-        left = toxic["bytes"] - toxic.passed
+        # Each way counts its own bytes (dir=both: N each way, as two Toxiproxy
+        # limit_data toxics, one on each stream, would).
+        way = "A -> B" if dst is self.relay.b else "B -> A"
+        passed = toxic.passed.get(way, 0)
+        left = toxic["bytes"] - passed
         if left > 0:
             part = data[:left]
-            toxic.passed += len(part)
+            passed = toxic.passed[way] = passed + len(part)
             after(part, t)
-        if toxic.passed >= toxic["bytes"]:
-            self.say(toxic, f"passed {toxic['bytes']:,} bytes, closed the connection", 0)
+        if passed >= toxic["bytes"]:
+            other = "B -> A" if way == "A -> B" else "A -> B"
+            also = (f" ({other}: {toxic.passed.get(other, 0):,})"
+                    if len(toxic.ways) > 1 else "")  # fmt: skip
+            self.say(toxic, f"passed {passed:,} bytes {way}{also}, closed the connection", 0)
             self.end("limit", rst=())
             raise Stopped
 
