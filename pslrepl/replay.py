@@ -140,7 +140,7 @@ def replay(
     bindings: Bindings = {"tmp": session.tmp, "python": sys.executable}
     seen: dict[str, str] = {}
     now = [bindings]  # the bindings the command running now sees
-    _expand_words(dispatcher, session, now)
+    expand_in_words(dispatcher, session, now)
     try:
         if limit is not None:
             limit.__enter__()
@@ -252,11 +252,12 @@ def write_embedded(tmp: str, file: EmbeddedFile) -> str:
     return ""
 
 
-def _expand_words(dispatcher: Dispatcher, session: Session, now: list[Bindings]) -> None:
+def expand_in_words(dispatcher: Dispatcher, session: Session, now: list[Bindings]) -> None:
     """The replay's placeholders and captures are filled in as -c fills in {tmp}: in each
     word of a command after the line is split, never in its text before, so a value that
     holds `;`, a quote or a space (a server's banner, a {tmp} with a space) stays text in
-    one word and never runs as a command of its own."""
+    one word and never runs as a command of its own. ``now[0]``: the bindings the next
+    command sees (set before each). --present and --export-py may use it too."""
     from pslrepl.parsing import Token
 
     def words(tokens: list[Token]) -> list[Token]:
