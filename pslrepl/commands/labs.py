@@ -100,6 +100,8 @@ def _reset(ctx: Invocation) -> None:
     from pslrepl.settings import Settings
 
     session = ctx.session
+    grace = session.settings.grace  # the settings go back to the lab's below
+    killed = _end_children(session)
     closed = [name for name, _ in session.close_all()]
     remove_traps(session)
     defaults = Settings()
@@ -108,9 +110,42 @@ def _reset(ctx: Invocation) -> None:
             session.settings.change(key, defaults.show(key))
     what = f"closed {plural(len(closed), 'resource')}" + (f" ({', '.join(closed)})"
                                                           if closed else "")  # fmt: skip
+    if killed:
+        what += (f"; {', '.join(killed)} ignored SIGTERM: killed after the "
+                 f"{grace:g} s grace")  # fmt: skip
     lab = loaded_lab(session)
     if lab is None:
         ctx.say(f"reset: {what}; an empty session")
         return
     made = bring_up(ctx.dispatcher, lab)
     ctx.say(f"reset: {what}; back to {lab.path}: {plural(len(made), 'resource')} up")
+
+
+def _end_children(session: Session) -> list[str]:
+    """TERM every running child's group at once, wait one grace period for them all, then
+    KILL those left: a reset with four children that ignore TERM takes one grace, not
+    four (closing each in turn waits each out). The names that had to be killed."""
+    import signal
+    import subprocess
+    import time
+
+    from pslrepl.resources.ending import signal_group
+
+    running = [(res.name, popen) for res in session.registry
+               if isinstance(popen := getattr(res, "popen", None), subprocess.Popen)
+               and getattr(res, "kind", "") == "process"
+               and popen.poll() is None]  # fmt: skip
+    if not running:
+        return []
+    for _, popen in running:
+        signal_group(popen, signal.SIGTERM)
+    deadline = time.monotonic() + session.settings.grace
+    left = []
+    for name, popen in running:
+        try:
+            popen.wait(timeout=max(0.0, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            left.append((name, popen))
+    for _, popen in left:
+        signal_group(popen, signal.SIGKILL)
+    return [name for name, _ in reversed(left)]
