@@ -177,3 +177,15 @@ def test_close_and_ps_of_a_shell_pipeline_reach_its_whole_group(shell: Shell, tm
     pids = [int(p) for p in q_pids.read_text().split()]
     assert len(pids) == 2  # one from the shell's run, one from the script's
     assert all(ended(pid) for pid in pids)  # the script's close ended q's leftover too
+
+
+def test_trap_off_and_default_stop_a_running_timer_first(shell: Shell, tmp_path: Path):
+    out = check_same(shell, ["itimer REAL 30 30", "trap ALRM --off", "itimer REAL 30",
+                             "trap ALRM --default", "itimer", "echo alive"], tmp_path)  # fmt: skip
+    assert out[3] == ("warning: itimer REAL stopped first (30 s left, then every 30 s): its "
+                      "next SIGALRM would have ended the shell at SIG_DFL; `itimer REAL S` "
+                      "sets it again")  # fmt: skip
+    assert out[-1] == "alive"
+    assert "signal.setitimer(signal.ITIMER_REAL, 0)" in script_of(shell)
+    assert signal.getitimer(signal.ITIMER_REAL) == (0.0, 0.0)
+    shell.ok("trap ALRM --off")

@@ -113,14 +113,37 @@ def test_exit_stops_every_timer_and_puts_every_disposition_back() -> None:
     assert {s: signal.getsignal(s) for s in before} == before
 
 
-def test_removing_the_trap_of_a_running_timer_warns(shell: Shell) -> None:
+@pytest.mark.parametrize("how", ["--off", "--default"])
+def test_a_running_timer_is_stopped_before_its_signal_goes_back_to_sig_dfl(
+    how: str,
+) -> None:
+    """itimer trapped SIGALRM itself; `trap ALRM --off` (or --default) would give it to
+    SIG_DFL while the repeating timer runs, and its next expiry would end the shell."""
+    done = run_cli(
+        "--keep-going",
+        "-c",
+        f"itimer REAL 0.05 0.05; trap ALRM {how}; sigwait USR1 --timeout 0.3; py print('alive')",
+    )
+    assert done.returncode == 1, done  # sigwait's timeout, not SIGALRM's death (142)
+    lines = done.stdout.splitlines()
+    assert lines[-1] == "alive"
+    assert lines[3].startswith("warning: itimer REAL stopped first (")
+    assert lines[3].endswith(
+        " s left, then every 0.05 s): its next SIGALRM would have ended the shell at "
+        "SIG_DFL; `itimer REAL S` sets it again"
+    )
+    assert "error: sigwait: timeout after 0.3 s: no SIGUSR1 came" in done.stderr
+
+
+def test_a_timer_on_a_trapped_signal_is_left_running(shell: Shell) -> None:
+    shell.ok("trap ALRM")
     shell.ok("itimer REAL 30")
     try:
-        out = shell.ok("trap ALRM --off")
-        assert out.splitlines()[1].startswith("warning: a timer delivers SIGALRM in ")
-        assert out.endswith("and will end the shell; `itimer REAL 0` stops it\n")
+        shell.ok("trap ALRM --ignore")  # SIG_IGN ends nothing: the timer is the user's
+        assert signal.getitimer(signal.ITIMER_REAL)[0] > 0
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
+        shell.ok("trap ALRM --off")
 
 
 @pytest.mark.parametrize("command", ["alarm 30", "itimer REAL 30"])

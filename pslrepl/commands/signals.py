@@ -138,11 +138,6 @@ def remove_traps(session: Session) -> None:
     session.traps.clear()
 
 
-def _timer_left(signum: int) -> float:
-    which = ITIMER_OF.get(signum)
-    return signal.getitimer(which)[0] if which is not None else 0.0
-
-
 @COMMANDS.command(
     "trap",
     "how the shell takes a signal: report it, ignore it, its default action",
@@ -203,13 +198,16 @@ def _trap_off(ctx: Invocation, signum: int) -> None:
     session = ctx.session
     if signum not in session.traps:
         raise PslError(f"trap: {label} is not trapped, ignored or reset by the shell")
-    previous = session.traps.pop(signum)
+    previous = session.traps.get(signum)
     restored = previous if previous is not None else signal.SIG_DFL
+    stopped = _stop_timer(ctx, signum, restored)
+    session.traps.pop(signum)
     previous_now = signal.signal(signum, restored)
     ctx.record("signal.signal", f"{signal_expr(signum)}, {_Handler(restored)!r}",
                _Handler(previous_now))  # fmt: skip
     ctx.emit(Styled((("", f"trap: {label} restored to its previous handler"),)))
-    _warn_timer(ctx, signum, restored)
+    if stopped:
+        ctx.say(stopped, "warning")
 
 
 def _set_action(ctx: Invocation, signum: int, handler: Any) -> None:
@@ -222,6 +220,7 @@ def _set_action(ctx: Invocation, signum: int, handler: Any) -> None:
             "itself and their exit statuses are lost, which every child of the shell needs; "
             "`trap CHLD` reports each one instead"
         )
+    stopped = _stop_timer(ctx, signum, handler)
     try:
         previous = set_disposition(ctx.session, signum, handler)
     except (ValueError, OSError) as exc:
@@ -233,7 +232,8 @@ def _set_action(ctx: Invocation, signum: int, handler: Any) -> None:
     warning = _WARNINGS.get((signum, handler))
     if warning:
         ctx.say(f"warning: {warning}", "warning")
-    _warn_timer(ctx, signum, handler)
+    if stopped:
+        ctx.say(stopped, "warning")
 
 
 def disposition_said(label: str, signum: int, *, ignore: bool) -> str:
@@ -263,13 +263,23 @@ _WARNINGS: dict[tuple[int, Any], str] = {
 }
 
 
-def _warn_timer(ctx: Invocation, signum: int, handler: Any) -> None:
-    """A timer still running would now deliver its signal to what was just set."""
-    left = _timer_left(signum)
-    if left and handler == signal.SIG_DFL and action_of(signum) in ("Term", "Core"):
-        name = {v: k for k, v in ITIMER_NAMES.items()}[ITIMER_OF[signum]]
-        ctx.say(f"warning: a timer delivers {signal_name(signum)} in {left:.3g} s and will "
-                f"end the shell; `itimer {name} 0` stops it", "warning")  # fmt: skip
+def _stop_timer(ctx: Invocation, signum: int, handler: Any) -> str:
+    """A timer still running would deliver its signal to ``handler``: where that is a
+    default action that ends the shell, the timer is stopped first (setitimer(WHICH, 0)),
+    before the disposition changes. What to say about it, or ''."""
+    which = ITIMER_OF.get(signum)
+    if which is None or handler != signal.SIG_DFL or action_of(signum) not in ("Term", "Core"):
+        return ""
+    left, interval = signal.getitimer(which)
+    if not left:
+        return ""
+    name = {v: k for k, v in ITIMER_NAMES.items()}[which]
+    ctx.record("signal.setitimer", f"signal.ITIMER_{name}, 0", (left, interval))
+    signal.setitimer(which, 0)
+    every = f", then every {interval:.3g} s" if interval else ""
+    return (f"warning: itimer {name} stopped first ({left:.3g} s left{every}): its next "
+            f"{signal_name(signum)} would have ended the shell at SIG_DFL; `itimer {name} "
+            "S` sets it again")  # fmt: skip
 
 
 class _Handler:

@@ -183,8 +183,12 @@ def _trap(script: Script, record: CommandRecord) -> None:
     script.imp("signal")
     if values.get("off"):
         held.pop(signum, None)
+        stopping = _timer_stop(script, record)
+        if not any(line.lstrip().startswith(f"{saved} = ") for line in script.body):
+            saved = "signal.SIG_DFL"  # a timer's own trap (itimer's): it had SIG_DFL before
         script.add(f"signal.signal({expr}, {saved})")
         script.add(wrapped_print(f"trap: {label} restored to its previous handler", f=True))
+        script.add(*stopping)
         return
     if held.get(signum) == "trap":
         script.add(wrapped_print(f"trap: {label} is already trapped: {{sum(n == {expr} for _, "
@@ -220,6 +224,7 @@ def _set_action(script: Script, record: CommandRecord) -> None:
     saved = _saved(signum)
     call = f"signal.signal({signal_expr(signum)}, signal.{handler})"
     script.imp("signal")
+    stopping = _timer_stop(script, record)
     if signum in dispositions(script):
         script.add(call)
     else:  # what `trap SIG --off` puts back
@@ -229,6 +234,24 @@ def _set_action(script: Script, record: CommandRecord) -> None:
     warning = _WARNINGS.get((signum, getattr(signal, handler)))
     if warning:
         script.add(wrapped_print(f"warning: {warning}"))
+    script.add(*stopping)
+
+
+def _timer_stop(script: Script, record: CommandRecord) -> list[str]:
+    """Where the shell stopped a running timer before giving its signal back to SIG_DFL
+    (its next expiry would have ended the shell): the same, first; the lines that say so."""
+    stop = next((c for c in record.calls if c.func == "signal.setitimer"), None)
+    if stop is None:
+        return []
+    which = stop.args.split(",")[0].strip()  # signal.ITIMER_REAL
+    name = which.rsplit("_", 1)[-1]
+    script.add(f"left, interval = signal.getitimer({which})",
+               f"signal.setitimer({which}, 0)  # its next signal would end the script")  # fmt: skip
+    every = "{f', then every {interval:.3g} s' if interval else ''}"
+    signame = {"REAL": "SIGALRM", "VIRTUAL": "SIGVTALRM", "PROF": "SIGPROF"}[name]
+    return [wrapped_print(f"warning: itimer {name} stopped first ({{left:.3g}} s left{every}): "
+                          f"its next {signame} would have ended the shell at SIG_DFL; "
+                          f"`itimer {name} S` sets it again", f=True)]  # fmt: skip
 
 
 # -- sigwait ------------------------------------------------------------------------------
