@@ -49,6 +49,8 @@ class ForkedChildren(Resource):
 
         def _raised(self, addr: str, text: str) -> None: ...
 
+        def _client_event(self, event: Event, which: int) -> None: ...
+
     def forked(self, client_address: Any, pids: list[int], keep: socket.socket | None) -> None:
         addr = format_addr(client_address) or "a local client"
         with self.lock:
@@ -62,8 +64,9 @@ class ForkedChildren(Resource):
                 self.child_socks[pids[0]], keep = keep, None
         if keep is not None:
             keep.close()
-        self.post(Event(self.name, "client", phase="datagram" if self.dgram else "connected",
-                        peer=addr, pid=pids[0] if pids else None))  # fmt: skip
+        self._client_event(Event(self.name, "client",
+                                 phase="datagram" if self.dgram else "connected",
+                                 peer=addr, pid=pids[0] if pids else None), 0)  # fmt: skip
 
     def reap(self, *, blocking: bool = False) -> int:
         """Reap this server's children that have ended (all, waiting, if blocking);
@@ -108,8 +111,9 @@ class ForkedChildren(Resource):
             counts = (bytes_in, bytes_out)
         took = time.time() - since
         phase = "datagram-done" if self.dgram else "left"
-        self.post(Event(self.name, "client", phase=phase, peer=addr, pid=pid, took=took,
-                        reason=how, bytes_in=counts[0], bytes_out=counts[1]))  # fmt: skip
+        self._client_event(Event(self.name, "client", phase=phase, peer=addr, pid=pid,
+                                 took=took, reason=how, bytes_in=counts[0],
+                                 bytes_out=counts[1]), 1)  # fmt: skip
         path = self._child_file(pid, "err")
         try:
             with open(path, encoding="utf-8", errors="replace") as f:

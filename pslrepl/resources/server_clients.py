@@ -189,8 +189,9 @@ class ServerClients(Resource):
         return counts[0], counts[1]
 
     def client_count(self) -> int:
+        """Clients connected now (a --forking server's: its children not yet reaped)."""
         with self.lock:
-            return len(self.connections)
+            return len(self.connections) + len(self.children)
 
     def handshake(self, request: Any, client_address: Any) -> None:
         """--tls: the handshake, bounded by --idle (or HANDSHAKE_TIMEOUT). A sync server
