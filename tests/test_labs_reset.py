@@ -24,3 +24,12 @@ def test_reset_waits_one_grace_for_all_children_that_ignore_term(shell: Shell) -
     # One after another that was 4 x 0.5 s at least.
     assert took < 1.5, took
     assert not [pid for pid in pids if os.path.exists(f"/proc/{pid}")]
+
+
+def test_reset_says_the_pitfall_notes_again(shell: Shell) -> None:
+    demo = "udp open s --bind 0; udp open c --connect s; send c abcdef; recvfrom s 2"
+    note = "note: "
+    assert note in shell.ok(demo)
+    assert note not in shell.ok("close s c; " + demo)  # once a session...
+    shell.ok("reset")
+    assert note in shell.ok(demo)  # ...and a reset starts the lesson over

@@ -89,13 +89,15 @@ def load_lab(ctx: Invocation, path: str) -> None:
     "reset",
     "close everything and return to the lab loaded last (or to an empty session)",
     examples=("reset",),
-    details="Every resource is closed, trapped signals are put back and settings return "
-    "to their defaults; then the lab `lab load` brought up last comes up again.",
+    details="Every resource is closed, trapped signals are put back, settings return "
+    "to their defaults and the pitfall notes are unsaid again; then the lab `lab load` "
+    "brought up last comes up again.",
 )
 def _reset(ctx: Invocation) -> None:
     from pslrepl.commands.signals import remove_traps
     from pslrepl.labs import NOT_SAVED_SETTINGS
     from pslrepl.labs.loading import bring_up
+    from pslrepl.pitfalls import Pitfalls
     from pslrepl.render import plural
     from pslrepl.settings import Settings
 
@@ -103,6 +105,9 @@ def _reset(ctx: Invocation) -> None:
     grace = session.settings.grace  # the settings go back to the lab's below
     killed = _end_children(session)
     closed = [name for name, _ in session.close_all()]
+    # The lessons are unsaid again, as --present's step back has them: a demo run again
+    # for the next group shows its notes again.
+    session.pitfalls = Pitfalls(session.settings)
     remove_traps(session)
     defaults = Settings()
     for key in session.settings.names():
