@@ -100,7 +100,7 @@ def test_a_drifted_output_is_marked_in_place_and_the_show_goes_on(
     assert lines[at + 4] == "~ +hello"
     step(t)
     screen = t.wait_for(END)
-    assert "2 commands; 1 not as recorded (lines 1)" in screen
+    assert "2 commands; 1 not as recorded (line 1)" in screen
     t.send("q")
     assert t.exit_status() == 0
 

@@ -106,3 +106,16 @@ def test_ctrl_d_in_live_mode_returns_to_the_show(tmp_path: Path, cleanup: list[T
     t.wait_for(END)
     t.send("q")
     assert "srv: closed" in t.wait_for("pslrepl exited with status 0")
+
+
+def test_space_at_the_end_does_not_end_the_show(tmp_path: Path, cleanup: list[Terminal]) -> None:
+    t = present(tmp_path, "psl> tcp listen srv 0\nsrv: listening on 127.0.0.1:{srv.port}\n",
+                "--instant")  # fmt: skip
+    cleanup.append(t)
+    step(t)
+    t.wait_for(END)
+    screen = step(t)  # one Space too many
+    assert "the show is over: q quits (everything is closed), b steps back, l goes live" in screen
+    assert "srv: closed" not in screen and not t.dead()
+    t.send("q")
+    assert "srv: closed" in t.wait_for("pslrepl exited with status 0")

@@ -293,7 +293,8 @@ class Show:
             self._say([[("ok", f"{head}, all as recorded")]])
             return
         lines = ", ".join(str(line) for _, line in sorted(self.drifted.items()))
-        self._say([[("warning", f"{head}; {len(self.drifted)} not as recorded (lines {lines})")]])
+        word = "line" if len(self.drifted) == 1 else "lines"
+        self._say([[("warning", f"{head}; {len(self.drifted)} not as recorded ({word} {lines})")]])
 
     # -- the show -------------------------------------------------------------------
 
@@ -334,8 +335,10 @@ class Show:
         if key in QUIT:
             return False
         if key in NEXT:
-            if at_end:
-                return False
+            if at_end:  # one Space too many must not close the demo
+                self._notice("the show is over: q quits (everything is closed), b steps "
+                             "back, l goes live")  # fmt: skip
+                return True
             self.index += 1
             self._run_step(self.index - 1, shown=True)
         elif key in LIVE:
