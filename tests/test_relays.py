@@ -5,6 +5,8 @@ from __future__ import annotations
 import socket
 from pathlib import Path
 
+import pytest
+
 from tests.helpers import Shell, port, python_http_server
 
 
@@ -173,3 +175,22 @@ def test_a_listening_relay_reaches_its_other_side_only_when_a_client_comes(
     assert server.served == 1  # type: ignore[attr-defined]
     shell.ok("close c")
     assert shell.ok("wait r close").startswith("r: both directions closed")
+
+
+def test_a_tcp_listen_relay_refuses_a_second_client_at_once(shell: Shell) -> None:
+    """Its port stayed open after its one client: the next connected and hung for ever
+    (trial 13, F3)."""
+    shell.ok("serve e tcp 0 --handler echo --threading; relay r tcp-listen:0 e")
+    where = ("127.0.0.1", port(shell, "r"))
+    with socket.create_connection(where, timeout=10) as first:
+        first.sendall(b"one\x00\r\n")
+        assert first.recv(100) == b"one\x00\r\n"
+        with pytest.raises(ConnectionRefusedError):  # at once, while the first is served
+            socket.create_connection(where, timeout=10).close()
+    shell.ok("wait r close --timeout 10")
+    assert shell.fails("tcp connect c2 r").startswith("error: c2: Connection refused")
+    assert shell.fails("link r latency delay=1s") == (
+        "error: link: r is done (both directions have closed) and carries nothing more: a "
+        "relay takes one client; make a new relay, with --link, for the next"
+    )
+    assert "latency" not in shell.ok("link r")

@@ -105,6 +105,10 @@ def _link(ctx: Invocation) -> None:
         return
     if relay.closed:
         raise UsageError(f"link: {relay.name} is closed; make a new relay")
+    if len(relay.done) == 2:
+        raise UsageError(f"link: {relay.name} is done (both directions have closed) and "
+                         "carries nothing more: a relay takes one client; make a new "
+                         "relay, with --link, for the next")  # fmt: skip
     seed = ctx["seed"] if ctx["seed"] is not None else relay.seed
     toxic = make(
         ctx["toxic"], list(ctx["key=value"]), way=ctx["dir"] or "down",

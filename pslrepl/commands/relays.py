@@ -281,7 +281,9 @@ def _exec_error(spec: str, program: str, exc: OSError) -> PslError:
         "serve ue udp 0 --handler echo",
     ),
     details=f"A and B are each {FORMS}. When one side finishes sending, the other "
-    "gets a half-close (shutdown SHUT_WR); the relay is done when both have. "
+    "gets a half-close (shutdown SHUT_WR); the relay is done when both have. A "
+    "tcp-listen side takes one client, as socat without fork: its port closes as that "
+    "client comes, so the next is refused (make a new relay for it). "
     "Closing it shuts down what it joined. --link adds toxics (a bad network: see link) "
     "before the first byte; udp-listen:PORT takes the first sender of a datagram as its peer.",
 )

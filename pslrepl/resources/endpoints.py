@@ -259,6 +259,9 @@ class Endpoint:
                 self.failed = True
                 self.ready.set()
                 return False
+            # One client, as socat without fork: the port closes now, so the next client
+            # is refused at once instead of waiting in the backlog for ever.
+            self.listener.close()
             conn.settimeout(None)
             self.sock = conn
             peer = f"{conn.getpeername()[0]}:{conn.getpeername()[1]}"

@@ -52,6 +52,8 @@ class Relay(Resource):
         self.error = ""
         self.seed = seed  # --seed: a toxic linked later without its own takes this one
         self.link = Link(self)
+        self._listen_addr: Addr | None = None
+        self.bound_addr  # noqa: B018 - kept now: a tcp-listen port closes on its client
         for toxic in toxics:  # before any byte passes
             self.link.add(toxic)
         self.post(Event(name, "start", origin="relay", local=a.label, remote=b.label))
@@ -202,21 +204,30 @@ class Relay(Resource):
 
     @property
     def listening(self) -> bool:
-        """A tcp-listen side waits for (or has taken) its one client."""
-        return self.bound_addr is not None
+        """A tcp-listen side waits for its one client (or a udp-listen side is open)."""
+        for end in (self.a, self.b):
+            if end.listener is not None and end.listener.fileno() >= 0:
+                return True
+            if end.udp_listen and end.sock is not None and end.sock.fileno() >= 0:
+                return True
+        return False
 
     @property
     def bound_addr(self) -> Addr | None:
         """A tcp-listen (or udp-listen) endpoint's address, so `tcp connect c RELAY`
-        (`sendto q RELAY`) reaches it."""
+        (`sendto q RELAY`) reaches it; once its one client has come, still the address
+        (a connect there is refused, as it would be without the name)."""
         from pslrepl.addresses import reachable
 
-        for end in (self.a, self.b):
-            if end.listener is not None and end.listener.fileno() >= 0:
-                return reachable(end.listener)
-            if end.udp_listen and end.sock is not None and end.sock.fileno() >= 0:
-                return reachable(end.sock)  # sendto q RELAY reaches its udp-listen side
-        return None
+        if self.closed:
+            return None
+        if self._listen_addr is None:
+            for end in (self.a, self.b):
+                if end.listener is not None and end.listener.fileno() >= 0:
+                    self._listen_addr = reachable(end.listener)
+                elif end.udp_listen and end.sock is not None and end.sock.fileno() >= 0:
+                    self._listen_addr = reachable(end.sock)  # sendto q RELAY reaches it
+        return self._listen_addr
 
     @property
     def state(self) -> str:
