@@ -3,6 +3,7 @@ transcript typed to it; going live and coming back."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -119,3 +120,29 @@ def test_space_at_the_end_does_not_end_the_show(tmp_path: Path, cleanup: list[Te
     assert "srv: closed" not in screen and not t.dead()
     t.send("q")
     assert "srv: closed" in t.wait_for("pslrepl exited with status 0")
+
+
+def test_keys_pressed_while_a_command_runs_are_not_echoed_nor_kept(
+    tmp_path: Path, cleanup: list[Terminal]
+) -> None:
+    gate = tmp_path / "gate"
+    os.mkfifo(gate)
+    opens = f"{{python}} -c 'open(\"{gate}\").read()'"
+    t = present(tmp_path, f"psl> spawn s -- {opens}\n...\npsl> wait s exit --timeout 60\n...\n"
+                          "psl> echo after\nafter\n", "--instant")  # fmt: skip
+    cleanup.append(t)
+    step(t)
+    t.send("Space")
+    t.wait_for("psl> wait s exit --timeout 60")
+    t.wait_running()
+    t.send("x", "Space")  # impatient: a stray key, and the next command asked for early
+    t.screen()
+    with open(gate, "w"):  # the child exits: the wait ends
+        pass
+    screen = t.wait_for(lambda s: "s: exited" in s and last_line(s) == "psl>")
+    assert "--timeout 60x" not in screen and "\nx" not in screen
+    assert "psl> echo after" not in screen  # the Space pressed meanwhile was dropped
+    screen = step(t)
+    assert "psl> echo after\nafter\n" in screen
+    t.send("q")
+    assert t.exit_status() == 0

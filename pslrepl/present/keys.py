@@ -60,6 +60,35 @@ class KeyReader:
         finally:
             termios.tcsetattr(self.fd, termios.TCSADRAIN, old)
 
+    @contextlib.contextmanager
+    def unechoed(self) -> Iterator[None]:
+        """The terminal as a command has it (lines, Ctrl-C a signal), but what is typed
+        is not echoed into the command's output."""
+        import termios
+
+        try:
+            old = termios.tcgetattr(self.fd)
+        except termios.error:
+            yield
+            return
+        new = list(old)
+        new[3] = new[3] & ~termios.ECHO
+        termios.tcsetattr(self.fd, termios.TCSANOW, new)
+        try:
+            yield
+        finally:
+            termios.tcsetattr(self.fd, termios.TCSADRAIN, old)
+
+    def discard(self) -> None:
+        """Drop the keys pressed while a command ran (an impatient second Space would run
+        the next one at once)."""
+        import termios
+
+        try:
+            termios.tcflush(self.fd, termios.TCIFLUSH)
+        except (termios.error, OSError):  # not a terminal: nothing typed ahead to drop
+            pass
+
     def read(self, timeout: float | None = None) -> str | None:
         """The next key (an escape sequence whole), WAKE, INTERRUPT, or None when
         ``timeout`` seconds pass first. End of input reads as q."""

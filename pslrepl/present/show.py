@@ -183,7 +183,11 @@ class Show:
             env.interactive = False
             env.stdin = io.StringIO("".join(text + "\n" for text in typed))
         try:
-            done = self.repl.run_step(line)
+            # Keys pressed while it runs are not echoed into its output, and dropped at
+            # its end; Ctrl-C still cancels it.
+            with self.keys.unechoed():
+                done = self.repl.run_step(line)
+            self.keys.discard()
         finally:
             env.interactive, env.stdin = interactive, stdin
             actual, self.captured = self.captured, None
