@@ -443,3 +443,24 @@ def test_slicers_first_slice_goes_at_once_however_young_the_clock(shell: Shell) 
         assert recv_exactly(s, 4) == b"abcd"
         shell.ok("unlink r")
         assert recv_exactly(s, 4) == b"efgh"
+
+
+def test_a_toxic_name_and_its_settings_are_checked(shell: Shell) -> None:
+    shell.ok("serve e tcp 0 --handler echo --threading; relay r tcp-listen:0 e")
+    for bad in ("''", "'a b'"):
+        assert shell.fails(f"link r latency delay=1s --name {bad}").endswith(
+            "is not a valid name: start with a letter or _, then letters, digits, _ or -"
+        )
+    assert shell.fails("link r latency delay=100ms delay=200ms") == (
+        "error: link: delay= is given twice; give it once"
+    )
+    assert shell.ok("link r") == "(no toxics on r: link r TOXIC ...)\n"
+
+
+def test_a_slow_bandwidth_says_its_rate_in_bytes(shell: Shell) -> None:
+    """rate=100 was said as 'at 0 KiB/s'."""
+    with joined(shell, "relay r tcp-listen:0 {b} --link 'bandwidth rate=100'") as (c, s):
+        s.sendall(b"0123456789")
+        assert recv_exactly(c, 10) == b"0123456789"
+    shell.ok("close r")
+    assert "bandwidth: paced 10 bytes at 100B/s" in shell.ok("log r")

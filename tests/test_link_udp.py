@@ -134,6 +134,10 @@ def test_stream_toxics_that_need_tcp_are_refused_on_udp(shell: Shell) -> None:
     assert shell.fails("relay v udp-listen:0 ue --link 'limit bytes=3'").startswith(
         "error: link: limit is for a TCP connection"
     )
+    # each datagram is relayed whole: slicer would cut one into several
+    assert shell.fails("link u slicer size=3").startswith(
+        "error: link: slicer is for a TCP connection"
+    )
     assert (
         shell.ok("link u latency delay=10ms") == "u: linked latency: latency delay=10ms (B -> A)\n"
     )

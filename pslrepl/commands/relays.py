@@ -355,7 +355,8 @@ def check_fits(toxic: Any, *, dgram: bool, listening: bool) -> None:
     if toxic.kind in DATAGRAM and not dgram:
         raise UsageError(f"link: {toxic.kind} is for datagrams; relay udp-listen:PORT to "
                          "udp:HOST:PORT, or give a stream toxic (latency, slicer...)")  # fmt: skip
-    if dgram and (toxic.kind in TIMED or toxic.kind in ("limit", "slow_close", "timeout")):
+    if dgram and (toxic.kind in TIMED or toxic.kind in ("limit", "slow_close", "timeout",
+                                                         "slicer")):  # fmt: skip
         raise UsageError(f"link: {toxic.kind} is for a TCP connection; a UDP relay takes "
                          "drop, duplicate, reorder, truncate, latency, bandwidth")  # fmt: skip
     if toxic.kind == "delay_accept" and not listening:

@@ -195,11 +195,17 @@ def make(kind: str, pairs: list[str], *, way: str = "down", toxicity: float = 1.
         raise UsageError(f"link: no toxic {kind!r}; give one of {', '.join(KINDS)}")
     spec = KINDS[kind]
     params: dict[str, Any] = {}
+    if name is not None:
+        name = check_name(name)  # --name: a blank or spaced name made a row no one can name
+    given: set[str] = set()
     for pair in pairs:
         key, eq, raw = pair.partition("=")
         if not eq:
             raise UsageError(f"link: {pair!r} is not KEY=VALUE; {kind} takes "
                              f"{', '.join(spec)}")  # fmt: skip
+        if key in given:
+            raise UsageError(f"link: {key}= is given twice; give it once")
+        given.add(key)
         if key == "dir":
             if raw not in WAYS:
                 raise UsageError(f"link: dir must be up, down or both, not {raw!r}")

@@ -16,7 +16,7 @@ import threading
 import time
 
 from pslrepl.events import Event
-from pslrepl.resources.toxics import TIMED, Toxic
+from pslrepl.resources.toxics import TIMED, Toxic, show_value
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -332,7 +332,7 @@ class Link:
             toxic.next_send = start + len(chunk) / rate
             after(chunk, t)
         if slowed:
-            self.say(toxic, "paced BYTES", len(data), f" at {rate / 1024:,.0f} KiB/s")
+            self.say(toxic, "paced BYTES", len(data), f" at {show_value('rate', rate)}")
 
     def _slicer(self, toxic: Toxic, data: bytes, t: float, after: Callable[[bytes, float], None],
                 dst: Endpoint) -> None:  # fmt: skip
