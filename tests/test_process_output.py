@@ -160,9 +160,21 @@ def test_explain_shows_the_calls_run_makes(shell: Shell) -> None:
         "exited with status 0",
         "  popen = subprocess.Popen(['sort'], stdin=subprocess.PIPE, stdout=subprocess.PIPE, "
         "stderr=subprocess.PIPE, env={**os.environ, 'K': 'V'}, start_new_session=True)",
-        "  os.write(popen.stdin.fileno(), b'b\\na\\n')  # -> 4; equivalent: all of it, then "
-        "Popen.stdin.close()",
-        "  os.read(fd, 65536)  # -> (b'a\\nb\\n', b''); equivalent: stdout and stderr read "
-        "to EOF, the newest 1 MiB of each kept",
+        "  popen.communicate(b'b\\na\\n')  # -> (b'a\\nb\\n', b''); equivalent: stdout and "
+        "stderr read to EOF, the newest 1 MiB of each kept; the input written first",
         "  popen.wait()  # -> 0",
     ]
+
+
+def test_a_line_read_after_the_child_ended_has_no_eof_note_when_it_has_its_newline(
+    shell: Shell,
+) -> None:
+    shell.ok(r"spawn r -- printf 'hi\nyo\n'")
+    shell.ok("wait r")
+    assert shell.ok("read r --line --repr") == "b'hi\\n'  (3 bytes)\n"
+    assert shell.ok("read r --line --repr") == "b'yo\\n'  (3 bytes)\n"
+    shell.ok(r"spawn s -- printf 'a\r\nb'")
+    shell.ok("wait s")
+    assert shell.ok("read s --line --repr") == "b'a\\r\\n'  (3 bytes)\n"
+    # the real case: the last bytes have no newline
+    assert shell.ok("read s --line --repr") == "b'b'  (1 byte)\n(EOF before the newline)\n"

@@ -103,9 +103,17 @@ def size_text(n: int) -> str:
 
 
 def show_read(
-    ctx: Invocation, proc: Process, stream: str, data: bytes, eof: bool, dropped: int, mode: str
+    ctx: Invocation,
+    proc: Process,
+    stream: str,
+    data: bytes,
+    eof: bool,
+    dropped: int,
+    mode: str,
+    until: bytes = b"",
 ) -> None:
-    """What a read (or expect) took from a child's stream, and what it lost or met."""
+    """What a read (or expect) took from a child's stream, and what it lost or met.
+    ``until``: what --until waited for, where the caller has it."""
     if dropped:
         ctx.say(
             f"warning: {plural(dropped, 'byte')} of {stream} were dropped before this "
@@ -116,8 +124,16 @@ def show_read(
         ctx.emit(Output(data, stream, mode=ctx.display()))
     if eof and not data:
         ctx.emit(Text(f"EOF: {proc.name} closed its {stream} and nothing is left", "notice"))
-    elif eof and mode in ("line", "until", "expect") and data:
+    elif eof and mode in ("line", "until", "expect") and data and not _complete(data, mode, until):
         ctx.emit(Text(f"(EOF before the {'newline' if mode == 'line' else 'match'})", "notice"))
+
+
+def _complete(data: bytes, mode: str, until: bytes) -> bool:
+    """The read got what it waited for, EOF or not: a line that ends in its newline (the
+    child printed it, then ended), the --until text at the end."""
+    if mode == "line":
+        return data.endswith(b"\n")
+    return mode == "until" and bool(until) and data.endswith(until)
 
 
 def stdio_of(ctx: Invocation) -> Stdio:
