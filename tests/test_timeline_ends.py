@@ -274,3 +274,21 @@ def test_a_drawing_that_starts_where_the_log_was_cut_says_older_steps_are_gone(
     assert "connect" not in "\n".join(out)
     assert note not in shell.ok("timeline --last 3")
     assert "    %% " + note[1:-1] in shell.ok("timeline --mermaid").splitlines()
+
+
+def test_last_n_is_the_last_rows_as_drawn(shell: Shell) -> None:
+    """A thread's step that came while a command ran is drawn after the command's own
+    (a server answers before the send's event is posted): --last 1 is that last row."""
+    from pslrepl.events import Event
+
+    shell.ok("tcp listen srv 0; tcp connect c srv; accept srv s; send c hi")
+    sent = max(e.t for e in list(shell.session.log) if e.kind == "send")
+    record = shell.session.history.last()
+    assert record is not None and record.started < sent
+    # A child's output that arrived between the send call and its event (injected: the
+    # order a loaded machine gives now and then).
+    shell.session.post(Event("p", "data", stream="stdout", direction="in", size=2,
+                             data=b"yo", t=(record.started + sent) / 2))  # fmt: skip
+    rows = [s.label for s in build(shell.session).steps]
+    assert rows[-2:] == ["send 2 b'hi'", "stdout 2 b'yo'"]
+    assert [s.label for s in build(shell.session, last=1).steps] == ["stdout 2 b'yo'"]

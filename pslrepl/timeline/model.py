@@ -190,14 +190,14 @@ def build(session: Session, *, names: Sequence[str] = (), last: int | None = Non
         steps = [s for s in steps if s.src in wanted or s.dst in wanted]
     if since is not None:
         steps = [s for s in steps if s.t >= since]
-    if last is not None:
-        steps = steps[-last:] if last else []
     commands = _attribute(steps, records, gap)
     if first:
         for each in steps:
             each.command = max(each.command - first, 0)
         commands = {n - first: line for n, line in commands.items() if n > first}
     steps = _reads_last(_causes_first(steps))
+    if last is not None:  # the last rows as drawn: a command's own steps come first
+        steps = steps[-last:] if last else []
     lanes = [SHELL] if any(SHELL in (s.src, s.dst) for s in steps) else []
     for step in steps:
         for lane in (step.src, step.dst):
