@@ -100,3 +100,22 @@ def test_a_relative_path_of_a_lab_is_taken_from_its_folder(tmp_path: Path) -> No
     (labs / "lab.toml").write_text('[[process]]\nname = "p"\ncwd = "site"\n' + argv)
     out = _ok("-c", "lab load labs/lab.toml; read p --line", cwd=tmp_path)
     assert f"{labs / 'site'}\n" in out
+
+
+def test_save_to_a_folder_and_a_nul_in_a_lab_are_one_clear_line(tmp_path: Path) -> None:
+    from tests.helpers import make_shell
+
+    sh = make_shell()
+    try:
+        assert sh.fails(f"save {tmp_path}") == (f"error: save: {tmp_path} is a directory; give "
+                                                "a file's name in it, like lab.toml")  # fmt: skip
+        (tmp_path / "nul.toml").write_text('[[process]]\nname = "p"\nenv = ["A=\\u0000b"]\n'
+                                           'argv = ["true"]\n')  # fmt: skip
+        assert sh.fails(f"lab load {tmp_path}/nul.toml") == (
+            f"error: lab load: {tmp_path}/nul.toml: [[process]] number 1: env holds a NUL "
+            "character (\\u0000), which no argument, path or environment value can hold; "
+            "take it out"
+        )
+        assert "p" not in sh.session.registry
+    finally:
+        sh.close()

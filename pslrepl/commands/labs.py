@@ -37,6 +37,7 @@ def loaded_lab(session: Session) -> Lab | None:
 def _save(ctx: Invocation) -> None:
     import os
 
+    from pslrepl.errors import UsageError
     from pslrepl.labs.saving import copy_tmp_files, lab_text
     from pslrepl.render import plural
     from pslrepl.tls_files import write_private
@@ -44,6 +45,9 @@ def _save(ctx: Invocation) -> None:
     lab = loaded_lab(ctx.session)
     target = os.path.expanduser(str(ctx["file"]))
     folder, name = os.path.split(target)
+    if not name or os.path.isdir(target):
+        raise UsageError(f"save: {target or '.'} is a directory; give a file's name in it, "
+                         "like lab.toml")  # fmt: skip
     files = os.path.splitext(name)[0] + ".files"  # {tmp} files the lab names: kept here
     text, names, needed = lab_text(ctx.session, ctx.dispatcher.table,
                                    carried=lab.unmade if lab is not None else (),

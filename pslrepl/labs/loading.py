@@ -213,6 +213,12 @@ def _entry(
         if key not in keys:
             raise PslError(f"lab load: {where}: {cmd.name} takes no {key!r} (it takes: "
                            f"{', '.join(sorted(keys))})")  # fmt: skip
+    for key, value in values.items():
+        items = value if isinstance(value, list) else [value]
+        if any(isinstance(item, str) and "\x00" in item for item in items):
+            raise PslError(f"lab load: {where}: {key} holds a NUL character (\\u0000), "
+                           "which no argument, path or environment value can hold; take "
+                           "it out")  # fmt: skip
     words = list(cmd.words)
     values = dict(values)
     specs: list[Arg | Opt] = [*cmd.args, *cmd.opts]
