@@ -78,8 +78,12 @@ def test_closing_the_relay_drops_what_latency_holds_at_once(shell: Shell) -> Non
     with joined(shell, "relay r tcp-listen:0 {b} --link 'latency delay=60s'") as (c, s):
         s.sendall(b"held\n")
         holding(shell, "r")
+        assert "  0 (holding 5 bytes)\n" in shell.ok("link r")  # it acts, not '0' alone
         t0 = time.monotonic()
-        assert shell.ok("close r").startswith("r: closed")
+        said = shell.ok("close r")
+        assert said.startswith("r: closed") and said.endswith(
+            "; dropped 5 bytes a latency toxic held\n"
+        ), said
         assert time.monotonic() - t0 < 3
         assert c.recv(10) == b""  # dropped, as documented: the client sees the close
     names = [t.name for t in __import__("threading").enumerate()]

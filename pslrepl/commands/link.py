@@ -96,7 +96,7 @@ def _link(ctx: Invocation) -> None:
             raise UsageError("link: give the toxic first, like link r latency delay=100ms")
         rows = [
             [t.name, t.kind, t.settings(), t.way, f"{t.toxicity:g}" if t.active else "skipped",
-             str(t.acted)]
+             str(t.acted) + (f" (holding {t.holding:,} bytes)" if t.holding else "")]
             for t in relay.link.toxics
         ]  # fmt: skip
         empty = f"(no toxics on {relay.name}: link {relay.name} TOXIC ...)"

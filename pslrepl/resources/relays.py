@@ -288,6 +288,7 @@ class Relay(Resource):
     def close(self) -> str:
         if self.closed:
             return "already closed"
+        held = sum(t.holding for t in self.link.toxics)  # latency's: dropped, said so
         self.closed = True
         self.link.stop()  # a toxic's wait ends now
         for end in (self.a, self.b):
@@ -297,5 +298,7 @@ class Relay(Resource):
         for end in (self.a, self.b):
             end.close()
         outcome = f"closed ({self._totals()})"
+        if held:
+            outcome += f"; dropped {plural(held, 'byte')} a latency toxic held"
         self.post(Event(self.name, "close", outcome=outcome))
         return outcome
