@@ -146,3 +146,21 @@ def test_keys_pressed_while_a_command_runs_are_not_echoed_nor_kept(
     assert "psl> echo after\nafter\n" in screen
     t.send("q")
     assert t.exit_status() == 0
+
+
+def test_ctrl_c_while_a_command_is_typed_out_does_not_run_it(
+    tmp_path: Path, cleanup: list[Terminal]
+) -> None:
+    long = "tcp listen srv 0 --backlog 5 --reuseaddr   # " + "x" * 40
+    t = present(tmp_path, f"psl> {long}\nsrv: listening on 127.0.0.1:{{srv.port}}\n")
+    cleanup.append(t)
+    t.send("Space")
+    t.wait_for(lambda s: "psl> tcp" in s and long not in s)  # part-typed
+    t.send("C-c")
+    screen = t.wait_for("Ctrl-C: not run; Space runs it, b steps back, q quits")
+    assert "srv: listening" not in screen
+    screen = step(t)  # the same command again, run this time
+    assert "srv: listening on 127.0.0.1:" in screen
+    assert "1 command, all as recorded" in t.wait_for(END)
+    t.send("q")
+    assert t.exit_status() == 0

@@ -37,6 +37,10 @@ TIMED_OUT = re.compile(r": timeout after [0-9.,]+ s\b")
 CANCELLED = "cancelled by Ctrl-C"
 
 
+class Untyped(Exception):
+    """Ctrl-C while a command was being typed out: it is not run."""
+
+
 class Show:
     """One presentation of one transcript, in the terminal the shell was started in."""
 
@@ -158,7 +162,13 @@ class Show:
                             continue
                         out.write(printer.format([(cls, char)]))
                         out.flush()
-                        if self.keys.read(delay) in NEXT:
+                        key = self.keys.read(delay)
+                        if key == INTERRUPT:
+                            out.write("\n")
+                            out.flush()
+                            printer.mid_line = False
+                            raise Untyped
+                        if key in NEXT:
                             hurry = True
         out.write("\n")
         out.flush()
@@ -172,8 +182,14 @@ class Show:
         line = expand(step.command, self.bindings)
         typed = [expand(text, self.bindings) for text in step.typed]
         if shown:
-            self._type(line)
-            self._type_lines(typed)
+            try:
+                self._type(line)
+                self._type_lines(typed)
+            except (Untyped, KeyboardInterrupt):  # Ctrl-C while it was typed out
+                self.index = index
+                self._clear_prompt()
+                self._notice("Ctrl-C: not run; Space runs it, b steps back, q quits")
+                return
         self.captured = []
         env = self.session.env
         interactive, stdin = env.interactive, env.stdin
