@@ -292,3 +292,16 @@ def test_last_n_is_the_last_rows_as_drawn(shell: Shell) -> None:
     rows = [s.label for s in build(shell.session).steps]
     assert rows[-2:] == ["send 2 b'hi'", "stdout 2 b'yo'"]
     assert [s.label for s in build(shell.session, last=1).steps] == ["stdout 2 b'yo'"]
+
+
+def test_a_relay_to_the_shells_own_listener_is_the_accepted_sockets_peer(shell: Shell) -> None:
+    shell.ok("tcp listen srv 0")
+    shell.ok("relay r tcp-listen:0 srv")
+    shell.ok("tcp connect c r")
+    shell.ok("accept srv s")
+    shell.ok("send s back")
+    shell.ok("close r")  # closed: only the log knows where its connection came from
+    drawn = steps(shell)
+    assert ("srv", "s", "accept") in drawn
+    assert ("s", "r", "send 4 b'back'") in drawn, drawn
+    assert not [lane for lane in build(shell.session).lanes if lane.startswith("127.")]

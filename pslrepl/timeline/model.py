@@ -264,6 +264,8 @@ def _ends(session: Session, events: Iterable[Event]) -> Ends:
                     pairing = None
             elif origin == "connected" and remote.startswith("/") and not local:
                 unix_clients.setdefault(remote, []).append(life)
+            elif origin == "accepted" and remote and remote not in ends.local and relays.get(local):
+                ends.local[remote] = relays[local].pop(0)  # a relay's connection, accepted
             elif origin == "accepted" and local.startswith("/") and not remote:
                 waiting = unix_clients.get(local)
                 if waiting:
