@@ -104,6 +104,7 @@ class Attachment:
                     break
                 self.received += len(data)
                 if not self.child:  # a child's drain thread has logged it already
+                    self._counted("bytes_in", len(data))
                     self.res.post(Event.traffic(self.res.name, "recv", "", "in", data))
                 show(data)
         except OSError as exc:
@@ -119,7 +120,16 @@ class Attachment:
         else:  # logged first: the answer it brings is logged after it
             self.res.post(Event.traffic(self.res.name, "send", "", "out", data))
             self.end.write(data)
+            self._counted("bytes_out", len(data))
         self.sent += len(data)
+
+    def _counted(self, counter: str, n: int) -> None:
+        """A socket's IN and OUT (ls) move with what attach moved, as a send's do."""
+        with self.session.cond:
+            try:
+                setattr(self.res, counter, getattr(self.res, counter) + n)
+            except AttributeError:
+                pass  # a kind whose counters are computed, not kept
 
     def interrupt(self) -> str:
         """Ctrl-C: SIGINT to a child, or with --raw the byte itself; what was done."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -27,6 +28,7 @@ def test_piped_attach_sends_each_line_then_eof_and_shows_the_answer(shell: Shell
         "b'one\\x00two\\r\\n\\nlast\\n'  (15 bytes)\n"
         "c: detached (15 bytes sent, 15 received); the peer closed its side (EOF)\n"
     )
+    assert re.search(r"\bc +tcp +.* 15 +15 ", shell.ok("ls")), shell.ok("ls")  # IN, OUT moved
     log = shell.ok("log c")
     for sent in ("9 bytes: one\\x00two\\r\\n", "1 byte: \\n", "5 bytes: last\\n"):
         assert f" ->  {sent}\n" in log  # a line at a time, each logged
