@@ -119,3 +119,14 @@ def test_save_to_a_folder_and_a_nul_in_a_lab_are_one_clear_line(tmp_path: Path) 
         assert "p" not in sh.session.registry
     finally:
         sh.close()
+
+
+def test_the_tmp_folder_itself_is_not_copied(tmp_path: Path) -> None:
+    # A child run in {tmp}: the new session has a {tmp} of its own; what the old one
+    # held there (40 MiB here, more than a lab copies) is not the lab's.
+    out = _ok("-c", "sh truncate -s 40M {tmp}/big; "
+              "spawn p --cwd {tmp} -- sleep 30; save lab.toml", cwd=tmp_path)  # fmt: skip
+    assert "files of {tmp}" not in out
+    text = (tmp_path / "lab.toml").read_text()
+    assert 'cwd = "{tmp}"' in text and "[tmp]" not in text
+    assert not (tmp_path / "lab.files").exists()

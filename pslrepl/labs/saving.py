@@ -314,7 +314,8 @@ MOST_FILES, MOST_BYTES = 200, 32 << 20
 
 def tmp_files(tables: dict[str, list[dict[str, Any]]], tmp: str | None) -> list[str]:
     """The files (relative to {tmp}) that the lab's entries name under {tmp} and that are
-    there now: a file, or each file of a folder; a socket or a name not made yet is none."""
+    there now: a file, or each file of a folder; a socket, a name not made yet, or {tmp}
+    itself (each session has its own) is none."""
     import os
 
     if not tmp:
@@ -328,10 +329,12 @@ def tmp_files(tables: dict[str, list[dict[str, Any]]], tmp: str | None) -> list[
         elif isinstance(item, str):
             for match in TMP_WORD.finditer(item):
                 rel = (match.group(1) or "").strip("/")
-                rel = os.path.normpath(rel) if rel else ""
+                if not rel:  # {tmp} itself (--cwd {tmp}): each session has one
+                    continue
+                rel = os.path.normpath(rel)
                 if rel.startswith(".."):
                     continue
-                full = os.path.join(tmp, rel) if rel else tmp
+                full = os.path.join(tmp, rel)
                 if os.path.isfile(full) and not os.path.islink(full):
                     found.append(rel)
                 elif os.path.isdir(full) and not os.path.islink(full):
