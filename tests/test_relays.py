@@ -194,3 +194,17 @@ def test_a_tcp_listen_relay_refuses_a_second_client_at_once(shell: Shell) -> Non
         "relay takes one client; make a new relay, with --link, for the next"
     )
     assert "latency" not in shell.ok("link r")
+
+
+def test_info_says_which_way_a_toxic_moves_into_python(shell: Shell) -> None:
+    """info said 'os.splice (in the kernel)' while latency held the down way in Python."""
+    shell.ok("serve e tcp 0 --handler echo --threading")
+    shell.ok("relay r tcp-listen:0 e --link 'latency delay=1ms'")
+    with socket.create_connection(("127.0.0.1", port(shell, "r")), timeout=10) as c:
+        c.sendall(b"x\n")
+        assert c.recv(10) == b"x\n"
+        assert "method:      os.splice (in the kernel); B -> A: read/write in Python " in (
+            shell.ok("info r")
+        )
+        shell.ok("link r latency delay=1ms --dir up --name up")
+        assert "method:      read/write in Python both ways (toxics act)" in shell.ok("info r")

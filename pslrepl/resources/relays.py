@@ -268,7 +268,7 @@ class Relay(Resource):
             ("b", self.b.label),
             ("a -> b", plural(self.moved[">"], "byte")),
             ("b -> a", plural(self.moved["<"], "byte")),
-            ("method", "os.splice (in the kernel)" if self.spliced else "read/write"),
+            ("method", self._method()),
             ("threads", ", ".join(alive) or "ended"),
         ]
         if self.link.toxics:
@@ -276,6 +276,18 @@ class Relay(Resource):
         if self.error:
             pairs.append(("error", self.error))
         return pairs
+
+    def _method(self) -> str:
+        """How the bytes move: spliced in the kernel, but read and written in Python in a
+        direction a toxic acts on (said, so `info` doesn't say splice for both)."""
+        if not self.spliced:
+            return "read/write"
+        toxic = [label for way, label in ((">", "A -> B"), ("<", "B -> A")) if self.link.any(way)]
+        if not toxic:
+            return "os.splice (in the kernel)"
+        if len(toxic) == 2:
+            return "read/write in Python both ways (toxics act)"
+        return f"os.splice (in the kernel); {toxic[0]}: read/write in Python (a toxic acts)"
 
     @property
     def bytes_in(self) -> int:
