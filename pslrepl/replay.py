@@ -10,6 +10,7 @@ from pslrepl.transcript import (
     Transcript,
     align,
     diff,
+    escape_unsafe,
     expand,
     expected_line,
     format_transcript,
@@ -162,7 +163,7 @@ def replay(
                 break
             _learn(session, bindings, seen)
             start = sink.tell()
-            where = f"{path}:{step.line}: psl> {step.command}"
+            where = f"{path}:{step.line}: psl> {escape_unsafe(step.command)}"
             if limit is not None:
                 limit.running(where, True)
             # A replay reads no terminal: an attach gets the lines typed to it, if any.

@@ -140,6 +140,12 @@ def test_an_unmet_condition_skips_with_the_reason_and_exit_0(tmp_path: Path) -> 
         ("#! timeout -1", "line 1: #! timeout must be seconds above 0"),
         ("#! timeout nan", "line 1: #! timeout must be seconds above 0"),
         (
+            "#! timeout \uff15",
+            "line 1: #! timeout must be seconds above 0 and at most 86400, not '\uff15'",
+        ),  # a fullwidth 5: float() would take it
+        ("#! timeout 1_0", "line 1: #! timeout must be seconds above 0"),
+        ("#! timeout 1e3", "line 1: #! timeout must be seconds above 0"),
+        (
             "#! timeout soon",
             "line 1: #! timeout must be seconds above 0 and at most 86400, not 'soon'",
         ),  # fmt: skip
@@ -412,10 +418,12 @@ def test_a_command_that_swallows_the_cancel_is_given_up_on_after_the_grace(
 def test_a_second_ctrl_c_ends_a_check_whose_command_swallowed_the_first(tmp_path: Path) -> None:
     started, swallowed = tmp_path / "started", tmp_path / "swallowed"
     path = tmp_path / "t.psl"
+    # Every point the first Ctrl-C may come at (once `started` exists) is in the try.
     path.write_text(
         "psl> py \"exec(open('{tmp}/loop.py').read())\"\n-- loop.py --\n"
-        f"import time\nopen({str(started)!r}, 'w').close()\n"
-        "for i in range(200):\n    try:\n        time.sleep(0.05)\n"
+        "import time\nn = 0\nwhile n < 200:\n    try:\n"
+        f"        open({str(started)!r}, 'w').close()\n"
+        "        while n < 200:\n            n += 1\n            time.sleep(0.05)\n"
         f"    except KeyboardInterrupt:\n        open({str(swallowed)!r}, 'w')\n"
     )
     check = subprocess.Popen([pslrepl_exe(), "--check", str(path)], stdout=subprocess.PIPE,
@@ -474,3 +482,10 @@ def test_a_capture_or_file_name_that_cant_work_is_refused_naming_its_line(
     assert (done.returncode, done.stdout) == (2, "")
     assert done.stderr.startswith(f"pslrepl: {path}: {why}"), done.stderr
     assert done.stderr.count("\n") == 1
+
+
+def test_a_failing_commands_control_bytes_are_escaped_in_its_header() -> None:
+    """The FILE:LINE header escapes an ESC in the command as the diff's lines do."""
+    outcome = replay(parse("psl> echo \x1b[31mred\nnot red\n"), path="t.psl")
+    header = outcome.report().splitlines()[1]
+    assert header == "t.psl:1: psl> echo \\x1b[31mred"

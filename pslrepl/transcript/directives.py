@@ -123,10 +123,8 @@ def _seconds(number: int, args: list[str]) -> float:
     if len(args) != 1:
         raise ValueError(f"line {number}: #! timeout takes one number of seconds, like "
                          "#! timeout 30")  # fmt: skip
-    try:
-        seconds = float(args[0])
-    except ValueError:
-        seconds = float("nan")
+    # Digits as written in ASCII: float() also takes 1_0 and a fullwidth ５.
+    seconds = float(args[0]) if re.fullmatch(r"[0-9]+(?:\.[0-9]*)?|\.[0-9]+", args[0]) else 0.0
     if not 0 < seconds <= LONGEST_TIMEOUT:  # nan fails this too
         raise ValueError(f"line {number}: #! timeout must be seconds above 0 and at most "
                          f"{LONGEST_TIMEOUT:g}, not {args[0]!r}")  # fmt: skip

@@ -258,7 +258,8 @@ def diff(step: Step, actual: list[str], bindings: Bindings, *, where: str) -> li
             k += 1
         elif op == "-":
             shown_expected.append(resolve(text, bindings))
-    out = [f"{where}:{step.line}: {PROMPT}{step.command}"]
+    # The command as the diff shows lines: an ESC in it must not colour a CI log.
+    out = [f"{where}:{step.line}: {PROMPT}{escape_unsafe(step.command)}"]
     # A control character shows as an escape: a diff goes to a terminal or a CI log.
     shown_expected = [escape_unsafe(line) for line in shown_expected]
     shown_actual = [escape_unsafe(line) for line in actual]
