@@ -130,3 +130,12 @@ def test_the_tmp_folder_itself_is_not_copied(tmp_path: Path) -> None:
     text = (tmp_path / "lab.toml").read_text()
     assert 'cwd = "{tmp}"' in text and "[tmp]" not in text
     assert not (tmp_path / "lab.files").exists()
+
+
+def test_an_abstract_unix_socket_stays_abstract(tmp_path: Path) -> None:
+    name = f"@pslrepl-lab-{os.getpid()}"
+    _ok("-c", f"unix listen u {name}; save lab.toml", cwd=tmp_path)
+    assert f'path = "{name}"' in (tmp_path / "lab.toml").read_text()
+    out = _ok("-c", "lab load lab.toml; unix connect c u; ls", cwd=tmp_path)
+    assert f"u: listening on {name}\n" in out
+    assert not list(tmp_path.glob("@*"))  # not a file named @... in the lab's folder

@@ -188,7 +188,7 @@ def _from_lab(value: str, base: str, *, handler: bool = False) -> str:
         if not sep:
             spec, cls = cls, ""
         return "python:" + _from_lab(spec, base) + sep + cls
-    if not value or value.startswith(("{", "~", "/")):
+    if not value or value.startswith(("{", "~", "/", "@")):  # @NAME: an abstract socket
         return value
     return os.path.normpath(os.path.join(base, value))
 

@@ -120,7 +120,7 @@ def _relative(value: Any, folder: str, *, handler: bool = False) -> Any:
         if not sep:
             spec, cls = cls, ""
         return "python:" + _relative(spec, folder) + (sep + cls)
-    if not value or value.startswith("{"):
+    if not value or value.startswith(("{", "@")):  # @NAME: an abstract UNIX socket
         return value
     full = os.path.abspath(value)
     inside = os.path.relpath(full, folder)
