@@ -69,7 +69,7 @@ def test_a_background_job_waited_polled_and_signalled(shell: Shell, tmp_path: Pa
     source = script_of(shell)
     assert "m = sh.sleep('30', _bg=True, _bg_exc=False, _new_session=True)" in source
     assert "_out=it_lines.append" in source
-    assert "left.signal_group(signal.SIGTERM)" in source  # what the shell's exit does
+    assert "_ = end_job(left)" in source  # what the shell's exit does: its group ended
 
 
 def test_reading_an_sh_job_is_marked_not_written_wrong(shell: Shell):

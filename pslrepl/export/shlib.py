@@ -159,9 +159,9 @@ def _background(script: Script, record: CommandRecord, words: list[str]) -> None
     script.kinds[name] = "sh"
     shown = fstring_text(command_text(words))
     script.add(wrapped_print(f"{name}: started pid {{{v}.pid}}: {shown}", f=True))
-    # The end of the session: the shell TERMs a job's process group, and sh reaps it.
-    script.cleanup.extend([f"if {v}.is_alive():", f"    {v}.signal_group(signal.SIGTERM)",
-                           f"_ = {v}.process.wait()"])  # fmt: skip
+    # The end of the session: the shell ends a job's process group (TERM, KILL after the
+    # grace), and what it left there, and sh reaps it.
+    script.cleanup.append(f"_ = {end_job(script)}({v})")
 
 
 def _job(script: Script, record: CommandRecord) -> str | None:
@@ -256,17 +256,69 @@ def _close(script: Script, record: CommandRecord) -> None:
         return
     if len(jobs) != len(names):
         raise Unexportable("close of sh jobs beside other resources is not exported yet")
-    status = script.use("status")
-    script.imp("signal")
+    ending = end_job(script)
     for name in jobs:
-        v = script.var(name)
-        ended = f"{{{status}({v}.process.exit_code)}}"
-        script.add(f"if {v}.is_alive():", f"    {v}.signal_group(signal.SIGTERM)", "    try:",
-                   f"        {v}.wait()",
-                   "    except (sh.ErrorReturnCode, sh.TimeoutException):",
-                   "        pass  # its exit code says how it ended",
-                   f'    print(f"{name}: terminated: {ended}")', "else:",
-                   f'    print(f"{name}: closed ({ended})")')  # fmt: skip
+        script.add(f'print(f"{name}: {{{ending}({script.var(name)})}}")')
+
+
+# The shell's close of an sh job: TERM to its process group, KILL after the grace (sh's
+# wait with a timeout), then what it left in its group, TERM then KILL.
+END_JOB = (
+    "",
+    "",
+    "def end_job(job, grace=1.0):",
+    '    """As the shell\'s close of an sh job: TERM to its process group, KILL after the',
+    '    grace; then what it left running in its group, TERM then KILL. What happened."""',
+    "    if job.is_alive():",
+    "        job.signal_group(signal.SIGTERM)",
+    '        said = "terminated"',
+    "        try:",
+    "            job.wait(timeout=grace)",
+    "        except sh.TimeoutException:  # still running after the grace",
+    "            job.signal_group(signal.SIGKILL)",
+    '            said = f"killed after {grace:g} s grace"',
+    "        except sh.ErrorReturnCode:  # how it ended: its exit code says",
+    "            pass",
+    "        try:",
+    "            job.wait()",
+    "        except (sh.ErrorReturnCode, sh.TimeoutException):",
+    "            pass",
+    '        said += f": {status(job.process.exit_code)}"',
+    "    else:",
+    '        said = f"closed ({status(job.process.exit_code)})"',
+    "    left = group_members(job.pid)",
+    "    for signum in (signal.SIGTERM, signal.SIGKILL) if left else ():",
+    "        try:",
+    "            os.killpg(job.pid, signum)",
+    "        except OSError:  # gone meanwhile",
+    "            break",
+    "        deadline = time.monotonic() + grace",
+    "        while group_members(job.pid) and time.monotonic() < deadline:",
+    "            time.sleep(0.02)  # not our children: nothing to wait on but their going",
+    "        if not group_members(job.pid):",
+    "            break",
+    "    if left:",
+    '        es = "es" if len(left) != 1 else ""',
+    '        said += f"; ended {len(left)} process{es} it left running"',
+    "    return said",
+    "",
+    "",
+)
+
+
+def end_job(script: Script) -> str:
+    """Have end_job (and group_members) defined in the script; its name."""
+    from pslrepl.export.signals import GROUP_MEMBERS
+
+    script.use("status")
+    script.imp("os", "signal", "sh", "time")
+    if "group_members" not in script.globals:
+        script.globals.add("group_members")
+        script.add(*GROUP_MEMBERS)
+    if "end_job" not in script.globals:
+        script.globals.add("end_job")
+        script.add(*END_JOB)
+    return "end_job"
 
 
 def _child_only(command: str) -> Exporter:

@@ -4,6 +4,7 @@ shell), trap --ignore and --default, alarm, itimer, sigwait, spawn --ignore, sig
 from __future__ import annotations
 
 from pslrepl.export.script import Unexportable, indented, wrapped_print
+from pslrepl.export.shlib import EXPORTERS as SHLIB
 from pslrepl.export.signal_timers import EXPORTERS as TIMERS
 from pslrepl.export.signal_timers import disposition, dispositions, label_of, report, signum_of
 
@@ -367,7 +368,10 @@ def _spawn(script: Script, record: CommandRecord) -> None:
     raise Unexportable("spawn --ignore: processes' Popen call has no start_new_session line")
 
 
+# shlib's exporters (wait, close... on an sh job, handing anything else on) again here:
+# export's MODULES puts session_cmds, whose wait and close know no sh job, after shlib.
 EXPORTERS = {
+    **SHLIB,
     "raise": _raise,
     "signal": _signal,
     "trap": _trap,
