@@ -143,14 +143,18 @@ class Attachment:
             return "sent SIGINT to the child"
         return "Ctrl-C is not sent to a socket (--raw passes it as the byte 0x03)"
 
+    def eof_note(self) -> str:
+        """What Ctrl-D does, said before it does it (the answer it brings comes after)."""
+        return "stdin closed (EOF sent)" if self.child else "shut down wr: the peer will read EOF"
+
     def eof(self) -> str:
         """Ctrl-D: close the write side, keep showing what comes."""
         if self.child:
             self.res.close_stdin()
-            return "stdin closed (EOF sent)"
-        self.end.close_write()
-        self.res.post(Event(self.res.name, "shutdown", how="wr"))
-        return "shut down wr: the peer will read EOF"
+        else:
+            self.end.close_write()
+            self.res.post(Event(self.res.name, "shutdown", how="wr"))
+        return self.eof_note()
 
     def detach(self) -> None:
         self.stop.set()
@@ -190,8 +194,12 @@ def run(session: Session, att: Attachment, *, input: Any = None, output: Any = N
     def _eof(event: Any) -> None:
         if event.app.current_buffer.text:
             return  # as a terminal does: ^D on a line with text sends nothing yet
+        # Said first: a peer that answers the EOF at once (an HTTP/1.0 server) would
+        # have its answer cut in two by this line, said after.
+        print(att.eof_note(), flush=True)
+        said = ""
         try:
-            said = att.eof()
+            att.eof()
         except Exception as exc:
             said = f"error: {exc}"
         leave(event.app, "\x00" + said)
@@ -246,8 +254,9 @@ def run(session: Session, att: Attachment, *, input: Any = None, output: Any = N
                 if line == DETACH:
                     break
                 if line.startswith("\x00"):
-                    told.append(line[1:])
-                    print(line[1:], flush=True)
+                    if line[1:]:
+                        told.append(line[1:])
+                        print(line[1:], flush=True)
                     continue
                 att.send(line.encode("utf-8", "surrogateescape") + b"\n")
         except (EOFError, KeyboardInterrupt):

@@ -173,3 +173,29 @@ def test_piped_attach_holds_a_cut_line_until_it_is_whole(shell: Shell) -> None:
     shell.session.env.stdin = io.StringIO("")
     out = shell.ok("attach p")
     assert out.startswith("hello\nno newline\np: detached (0 bytes sent, 16 received)"), out
+
+
+def test_the_ctrl_d_line_comes_before_the_answer_the_eof_brings(
+    shell: Shell, pipe_input: Any
+) -> None:
+    """'shut down wr' / 'stdin closed' landed in the middle of the answer (trial 13, F10)."""
+    import time
+
+    shell.spawn("k", "import sys\nsys.stdin.read()\nprint('answer to the EOF', flush=True)")
+    res = shell.session.registry.get("k")
+
+    class AnswerFirst(Attachment):
+        def eof(self) -> str:
+            said = super().eof()
+            deadline = time.monotonic() + 10
+            while not self.received and time.monotonic() < deadline:
+                time.sleep(0.005)  # waits for the answer to have been shown, bounded
+            return said
+
+    att = AnswerFirst(shell.session, res, raw=False)
+    result, printed = attach_in_thread(shell, att, pipe_input)
+    pipe_input.send_text("\x04")
+    assert result() == "its output ended (EOF)"
+    shown = printed.getvalue()
+    assert shown.index("stdin closed (EOF sent)") < shown.index("answer to the EOF"), shown
+    assert shown.count("stdin closed") == 1
