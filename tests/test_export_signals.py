@@ -6,12 +6,13 @@ from __future__ import annotations
 
 import re
 import signal
+import threading
 from pathlib import Path
 
 import pytest
 
 from tests.helpers import Shell
-from tests.test_export_units import check_same, script_of
+from tests.test_export_units import check_same, run_alone, script_of
 
 
 @pytest.fixture(autouse=True)
@@ -189,3 +190,52 @@ def test_trap_off_and_default_stop_a_running_timer_first(shell: Shell, tmp_path:
     assert "signal.setitimer(signal.ITIMER_REAL, 0)" in script_of(shell)
     assert signal.getitimer(signal.ITIMER_REAL) == (0.0, 0.0)
     shell.ok("trap ALRM --off")
+
+
+def _ctrl_c_once_sigwait_waits(signum: int) -> threading.Thread:
+    """A thread of this process that sends it a real SIGINT (the Ctrl-C) once its main
+    thread waits for ``signum`` in sigwait (asleep in sigtimedwait, or blocking and
+    catching it just before), as /proc shows; at most 20 s."""
+    import os
+    import time
+
+    task = f"/proc/{os.getpid()}/task/{os.getpid()}/"
+
+    def bit(status: str, key: str) -> int:
+        return int(status.split(key + ":")[1].split()[0], 16) >> (signum - 1) & 1
+
+    def watch() -> None:
+        for _ in range(2000):
+            with open(task + "wchan") as fh:
+                asleep = "sigtimedwait" in fh.read()
+            with open(task + "status") as fh:
+                status = fh.read()
+            if asleep or (bit(status, "SigBlk") and bit(status, "SigCgt")):
+                break
+            time.sleep(0.01)
+        os.kill(os.getpid(), signal.SIGINT)
+
+    thread = threading.Thread(target=watch, daemon=True)
+    thread.start()
+    return thread
+
+
+def test_commands_cancelled_by_ctrl_c_are_said_not_run(shell: Shell, tmp_path: Path):
+    from tests.helpers import child
+
+    said = "error: cancelled by Ctrl-C; everything else carries on"
+    watcher = _ctrl_c_once_sigwait_waits(int(signal.SIGUSR1))
+    assert shell.fails("sigwait USR1 --timeout 20") == said
+    watcher.join()
+    code = "import os, signal, time; os.kill(os.getppid(), signal.SIGINT); time.sleep(30)"
+    assert shell.fails(f"sh --timeout 30 {child(code)}") == said
+    shell.ok("echo after")
+    source = script_of(shell)
+    assert "sigtimedwait" not in source and "_timeout=30" not in source
+    assert run_alone(source, tmp_path) == [said, said, "after"]
+
+
+def test_a_refused_spawn_ignore_is_written_as_the_refusal(shell: Shell, tmp_path: Path):
+    out = check_same(shell, ["spawn a --ignore KILL -- true", "echo after"], tmp_path)
+    assert out[0].startswith("error: spawn: ") and "SIGKILL" in out[0]
+    assert out[1] == "after"

@@ -74,6 +74,10 @@ def _sh(script: Script, record: CommandRecord) -> None:
     if values.get("bg") is not None:
         _background(script, record, stages[0])
         return
+    from pslrepl.export.signals import cancelled
+
+    if cancelled(script, record):
+        return
     script.imp("sh", "io")
     status = script.use("status")
     # Each stream to a buffer, as the shell's targets keep them: what the last command

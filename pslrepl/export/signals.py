@@ -258,10 +258,24 @@ def _timer_stop(script: Script, record: CommandRecord) -> list[str]:
 # -- sigwait ------------------------------------------------------------------------------
 
 
+def cancelled(script: Script, record: CommandRecord) -> bool:
+    """A command Ctrl-C cancelled in the session: not run here (its wait would sit to its
+    timeout, or raise where the session went on), and what the session said is printed."""
+    from pslrepl.loop import CANCELLED
+
+    if record.ok or record.error != CANCELLED:
+        return False
+    script.add("# cancelled by Ctrl-C in the session: not run here; what it said:",
+               wrapped_print(f"error: {record.error}"))  # fmt: skip
+    return True
+
+
 def _sigwait(script: Script, record: CommandRecord) -> None:
     from pslrepl.errors import PslError
     from pslrepl.signals_table import CLD_CODES, SI_CODES, parse_signal, signal_expr, signal_name
 
+    if cancelled(script, record):
+        return
     if not record.ok and not record.calls and record.error:
         # refused before any call (SIGKILL, SIGSTOP, the C library's 32 and 33): the
         # script says what the shell said, and makes no call that would raise OSError
@@ -336,6 +350,11 @@ def _spawn(script: Script, record: CommandRecord) -> None:
     from pslrepl.signals_table import parse_signal, signal_expr
 
     ignore = record.values.get("ignore")
+    if ignore and not record.ok and not record.calls and record.error:
+        # --ignore KILL, 32...: refused before any call, as the script says
+        script.add("# the shell refused it before making any call; what it said:",
+                   wrapped_print(f"error: {record.error}"))  # fmt: skip
+        return
     if not ignore or not record.ok:
         PROCESSES["spawn"](script, record)
         return
