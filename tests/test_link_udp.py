@@ -151,3 +151,31 @@ def test_closing_a_udp_listen_relay_before_any_datagram_is_prompt(shell: Shell) 
     assert shell.ok("close u").startswith("u: closed (udp-listen:127.0.0.1:")
     assert time.monotonic() - t0 < 1
     assert not [t for t in threading.enumerate() if t.name.startswith(("pslrepl:u>", "pslrepl:u<"))]
+
+
+def test_reorder_says_what_it_holds_and_counts_what_unlink_sends(shell: Shell) -> None:
+    """Two held datagrams showed 'acted 0', no event, and were not counted when unlink
+    sent them (trial 13, F4)."""
+    with udp_relay(shell, "u", "--link 'reorder rate=1 gap=5 dir=up'") as (client, server):
+        client.send(numbered(0))
+        client.send(numbered(1))
+        toxic = shell.session.registry.get("u").link.toxics[0]
+        deadline = time.monotonic() + 10
+        while len(toxic.reordered) < 2 and time.monotonic() < deadline:
+            time.sleep(0.005)
+        assert shell.ok("link u").splitlines()[1].split()[-1] == "2"  # acted twice
+        shell.ok("unlink u")
+        assert [server.recv(100), server.recv(100)] == [numbered(0), numbered(1)]
+    said = shell.ok("close u")
+    assert f"-> udp:127.0.0.1:{port_of(said)}: 16 bytes" in said, said
+    log = shell.ok("log u")
+    assert log.count("reorder: held a datagram (8 bytes) back to go after 5 others") == 2, log
+    # (in one line, or two where a second passed between them: said at most once a second)
+    assert "reorder: sent a held datagram (16 bytes in 2 goes) on unlink" in log or (
+        log.count("reorder: sent a held datagram (8 bytes) on unlink") == 2
+    ), log
+
+
+def port_of(said: str) -> str:
+    """The server's port in a relay's close line ('udp-listen:... -> udp:H:P: N bytes')."""
+    return said.split(" -> udp:127.0.0.1:")[1].split(":")[0]

@@ -141,13 +141,13 @@ class Toxic:
         self.acted = 0  # times it acted, for `link RELAY`
         self.holding = 0  # latency: bytes in hand now
         self.said_at = -COALESCE  # when it last said so (an event), for coalescing
-        self.held_count = 0  # actions not said yet, and their bytes
-        self.held_bytes = 0
-        self.held_what = ""
+        # actions not said yet, each kind apart: what -> [count, bytes, how (the last)]
+        self.unsaid: dict[str, list[Any]] = {}
         # bandwidth: when the next byte may go; slicer: when the last slice went (never yet:
         # -inf, as a clock that started a moment ago is small)
         self.next_send = float("-inf")
-        self.reordered: list[list[Any]] = []  # reorder: [datagrams to go first, dst, data]
+        # reorder: [datagrams to go first, dst, data, what passes it on]
+        self.reordered: list[list[Any]] = []
         self.passed: dict[str, int] = {}  # limit: bytes passed so far, each way apart
 
     def __getitem__(self, key: str) -> Any:

@@ -215,23 +215,27 @@ class Link:
     def say(self, toxic: Toxic, what: str, nbytes: int, how: str = "") -> None:
         """An event each time a toxic acts, at most one a second per toxic: the rest are
         summed into the next (or into one when it is unlinked or the relay closes)."""
-        toxic.acted += 1
-        now = time.monotonic()
-        toxic.held_count += 1
-        toxic.held_bytes += nbytes
-        toxic.held_what = f"{what}\0{how}"
-        if now - toxic.said_at >= 1.0:
-            toxic.said_at = now
+        with self.cond:  # a pump and a delay line may both say
+            toxic.acted += 1
+            now = time.monotonic()
+            # Each kind of action summed apart (reorder's held and sent): one line never
+            # counts one kind's bytes under another's words.
+            unsaid = toxic.unsaid.setdefault(what, [0, 0, ""])
+            unsaid[0] += 1
+            unsaid[1] += nbytes
+            unsaid[2] = how
+            due = now - toxic.said_at >= 1.0
+            if due:
+                toxic.said_at = now
+        if due:
             self.flush(toxic)
 
     def flush(self, toxic: Toxic) -> None:
-        count, nbytes = toxic.held_count, toxic.held_bytes
-        if not count:
-            return
-        toxic.held_count = toxic.held_bytes = 0
-        what, _, how = toxic.held_what.partition("\0")
-        self.relay.post(Event(self.relay.name, "toxic", size=nbytes, toxic=toxic.name,
-                              action=what, reason=how or None, count=count))  # fmt: skip
+        with self.cond:
+            unsaid, toxic.unsaid = toxic.unsaid, {}
+        for what, (count, nbytes, how) in unsaid.items():
+            self.relay.post(Event(self.relay.name, "toxic", size=nbytes, toxic=toxic.name,
+                                  action=what, reason=how or None, count=count))  # fmt: skip
 
     # -- the data path (a pump thread) --------------------------------------------------
 
@@ -396,7 +400,9 @@ class Link:
     def _reorder(self, toxic: Toxic, data: bytes, t: float, after: Callable[[bytes, float], None],
                  dst: Endpoint) -> None:  # fmt: skip
         if toxic.rng.random() < toxic["rate"]:
-            toxic.reordered.append([toxic["gap"], dst, data])
+            toxic.reordered.append([toxic["gap"], dst, data, after])
+            self.say(toxic, f"held a datagram (BYTES) back to go after {toxic['gap']} others",
+                     len(data))  # fmt: skip
             return
         after(data, t)
         # Each datagram passed brings the held ones one nearer their turn.
@@ -406,7 +412,7 @@ class Link:
                 if held[0] <= 0:
                     toxic.reordered.remove(held)
                     self.say(toxic, f"sent a datagram (BYTES) {toxic['gap']} late", len(held[2]))
-                    after(held[2], t)
+                    held[3](held[2], t)
 
     def _truncate(self, toxic: Toxic, data: bytes, t: float,
                   after: Callable[[bytes, float], None], dst: Endpoint) -> None:  # fmt: skip
@@ -415,15 +421,16 @@ class Link:
             data = data[: toxic["size"]]
         after(data, t)
 
-    @staticmethod
-    def release_held(toxic: Toxic) -> None:
-        """Reorder's held datagrams go once it is unlinked (late, but not lost)."""
+    def release_held(self, toxic: Toxic) -> None:
+        """Reorder's held datagrams go once it is unlinked (late, but not lost), through
+        what follows it (and counted, as every datagram the relay passes)."""
         while toxic.reordered:
-            _, dst, data = toxic.reordered.pop(0)
+            _, _dst, data, after = toxic.reordered.pop(0)
             try:
-                dst.write(data)
-            except OSError:
-                pass  # the relay's other side is gone: so is the datagram, as UDP's would be
+                after(data, time.monotonic())
+            except (OSError, Stopped):
+                continue  # the relay's other side is gone: so is the datagram, as UDP's
+            self.say(toxic, "sent a held datagram (BYTES) on unlink", len(data))
 
     # -- the ends of a connection -------------------------------------------------------
 
