@@ -3,8 +3,11 @@ over many connections from one selectors loop, with progress and a summary as JS
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import json
 import os
+import resource
 import selectors
 import signal
 import socket
@@ -36,15 +39,12 @@ class Conn:
     def __init__(self) -> None:
         self.sock: socket.socket | None = None
         self.state = "idle"  # idle, connecting, busy, waiting (--rate), retry, done
-        self.out = b""
+        self.out = self.expect = b""
         self.got = bytearray()
-        self.expect = b""
-        self.started = 0.0
-        self.mask = 0
-        self.wait_until = 0.0
+        self.started = self.wait_until = 0.0
+        self.mask = self.status = 0
         self.keep = True  # http: the server keeps the connection for the next request
         self.body = -1  # http: where the body starts in got
-        self.status = 0
         self.length: int | None = None
 
 
@@ -63,14 +63,10 @@ class Load:
         self.rate: float | None = config.get("rate")
         self.sel = selectors.DefaultSelector()
         self.issued = 0  # round trips begun (ok, failed or under way)
-        self.ok = 0
+        self.ok = self.sent = self.received = self.opened = 0
         self.errors: dict[str, int] = {}
         self.latencies = array("d")
-        self.sent = 0
-        self.received = 0
-        self.opened = 0
-        self.start = 0.0
-        self.cpu_start = 0.0  # os.times() user + system when the run began
+        self.start = self.cpu_start = 0.0  # cpu_start: os.times() user + system then
         self.stop_at = float("inf")
         self.unix: str = config.get("unix") or ""
         self.timeout: float = config.get("timeout") or REQUEST_TIMEOUT
@@ -89,8 +85,7 @@ class Load:
         self.start = time.monotonic()
         # The CPU the run itself takes: the interpreter's start and imports are not it
         # (they made a run of a few ms look like 400% of a core).
-        begun = os.times()
-        self.cpu_start = begun.user + begun.system
+        self.cpu_start = sum(os.times()[:2])  # user + system
         if self.duration is not None:
             self.stop_at = self.start + self.duration
         # The shell holds our stdin: when it goes (killed, even), so do we.
@@ -148,23 +143,19 @@ class Load:
     def next_round_trip(self, conn: Conn) -> None:
         """Begin the next round trip on conn, or end it when the run is over."""
         now = time.monotonic()
-        if (self.requests is not None and self.issued >= self.requests) or now >= self.stop_at:
+        # --rate: round trip n may begin at start + n / rate, no sooner.
+        slot = self.start + self.issued / self.rate if self.rate else now
+        if (self.requests is not None and self.issued >= self.requests) or (
+            max(now, slot) >= self.stop_at
+        ):
             conn.state = "done"
             self.close(conn)
             return
-        if self.rate:  # round trip n may begin at start + n / rate, no sooner
-            slot = self.start + self.issued / self.rate
-            if slot >= self.stop_at:
-                conn.state = "done"
-                self.close(conn)
-                return
-            self.issued += 1
-            if slot > now:
-                conn.state, conn.wait_until = "waiting", slot
-                self.watch(conn, 0)
-                return
-        else:
-            self.issued += 1
+        self.issued += 1
+        if slot > now:
+            conn.state, conn.wait_until = "waiting", slot
+            self.watch(conn, 0)
+            return
         self.begin(conn)
 
     def begin(self, conn: Conn) -> None:
@@ -185,10 +176,9 @@ class Load:
             sock.setblocking(False)
             if not self.unix:  # a round trip's small send goes at once (no Nagle)
                 sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-            conn.sock = sock
-            conn.state = "connecting"
+            conn.sock, conn.state = sock, "connecting"
             err = sock.connect_ex(self.target)
-            if err not in (0, errno_in_progress(), errno_again()):
+            if err not in CONNECTING:
                 self.failed(conn, error_kind(err))
                 return
             self.watch(conn, selectors.EVENT_WRITE)
@@ -268,14 +258,12 @@ class Load:
             except (IndexError, ValueError):
                 self.failed(conn, "bad answer")
                 return
-            headers = {}
-            for line in head[1:]:
-                name, _, value = line.partition(":")
-                headers[name.strip().lower()] = value.strip().lower()
+            pairs = (line.partition(":") for line in head[1:])
+            headers = {name.strip().lower(): value.strip().lower() for name, _, value in pairs}
             conn.keep = parts[0] == "HTTP/1.1" and headers.get("connection") != "close"
             if "content-length" in headers:
                 conn.length = int(headers["content-length"])
-            elif self_delimited(conn.status):
+            elif conn.status < 200 or conn.status in (204, 304):  # never a body
                 conn.length = 0
             else:
                 conn.keep = False  # its end is the connection's end
@@ -303,8 +291,7 @@ class Load:
                         "a server listening there?")  # fmt: skip
         timeouts = self.errors.get("timeout", 0)
         if kind == "timeout" and not self.ok and timeouts >= len(self.conns):
-            # Not one answer in all that time: a listener that never accepts, or a
-            # server that waits for something else (an http server given without http://).
+            # Not one answer: a listener that never accepts, an http server without http://
             raise Fatal(f"no answer from {self.label} in {self.timeout:g} s on any of "
                         f"{len(self.conns):,} connections; is it an echo server (or http://"
                         "HOST:PORT/PATH for an http one)?")  # fmt: skip
@@ -346,7 +333,6 @@ class Load:
                 "errors": sum(self.errors.values())}  # fmt: skip
 
     def summary(self, now: float) -> dict[str, Any]:
-        times = os.times()
         lat = sorted(self.latencies)
 
         def pct(p: float) -> float | None:
@@ -355,7 +341,7 @@ class Load:
         return {**self.counts(now), "kinds": self.errors, "sent": self.sent,
                 "received": self.received, "connections": self.opened,
                 "p50": pct(0.50), "p99": pct(0.99), "max": lat[-1] if lat else None,
-                "cpu": times.user + times.system - self.cpu_start}  # fmt: skip
+                "cpu": sum(os.times()[:2]) - self.cpu_start}  # fmt: skip
 
     @staticmethod
     def say(what: dict[str, Any]) -> None:
@@ -363,34 +349,14 @@ class Load:
         sys.stdout.flush()
 
 
-def self_delimited(status: int) -> bool:
-    """An answer with no body whatever its headers: 1xx, 204, 304."""
-    return status < 200 or status in (204, 304)
-
-
-def errno_in_progress() -> int:
-    import errno
-
-    return errno.EINPROGRESS
-
-
-def errno_again() -> int:
-    import errno
-
-    return errno.EAGAIN  # a UNIX socket's connect whose listen queue is full
+ERROR_KINDS = {errno.ECONNREFUSED: "refused", errno.ECONNRESET: "reset", errno.EPIPE: "reset",
+               errno.ETIMEDOUT: "timeout"}  # fmt: skip
+# A connect under way; EAGAIN: a UNIX socket's connect whose listen queue is full.
+CONNECTING = (0, errno.EINPROGRESS, errno.EAGAIN)
 
 
 def error_kind(err: int) -> str:
-    import errno
-
-    return {
-        errno.ECONNREFUSED: "refused",
-        errno.ECONNRESET: "reset",
-        errno.EPIPE: "reset",
-        errno.ETIMEDOUT: "timeout",
-    }.get(  # fmt: skip
-        err, os.strerror(err) if err else "error"
-    )
+    return ERROR_KINDS.get(err) or (os.strerror(err) if err else "error")
 
 
 class Fatal(Exception):
@@ -398,9 +364,6 @@ class Fatal(Exception):
 
 
 def out_of(exc: OSError, opened: int) -> str:
-    import errno
-    import resource
-
     if exc.errno in (errno.EMFILE, errno.ENFILE):
         limit = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
         return (f"the generator ran out of file descriptors after {opened:,} connections "
@@ -410,16 +373,11 @@ def out_of(exc: OSError, opened: int) -> str:
 
 def more_files(conns: int) -> None:
     """Raise the soft limit on open files towards the hard one: --conns may be 10,000."""
-    import resource
-
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    want = conns + 64
+    want = conns + 64 if hard == resource.RLIM_INFINITY else min(conns + 64, hard)
     if soft != resource.RLIM_INFINITY and soft < want:
-        new = want if hard == resource.RLIM_INFINITY else min(want, hard)
-        try:
-            resource.setrlimit(resource.RLIMIT_NOFILE, (new, hard))
-        except (OSError, ValueError):
-            pass  # what it was: EMFILE, if it comes, is said in one line
+        with contextlib.suppress(OSError, ValueError):  # else EMFILE, said in one line
+            resource.setrlimit(resource.RLIMIT_NOFILE, (want, hard))
 
 
 def main() -> int:
@@ -427,9 +385,8 @@ def main() -> int:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     config = json.loads(sys.argv[1])
     more_files(config["conns"])
-    load = Load(config)
     try:
-        Load.say({"done": True, **load.run()})
+        Load.say({"done": True, **Load(config).run()})
     except Fatal as exc:
         Load.say({"fatal": str(exc)})
     except OSError as exc:  # unforeseen, but still one line

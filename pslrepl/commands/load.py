@@ -100,6 +100,7 @@ def is_lab_file(ctx: Invocation, target: str) -> bool:
 )
 def _load(ctx: Invocation) -> None:
     import json
+    import os
     import subprocess
     import sys
 
@@ -113,7 +114,7 @@ def _load(ctx: Invocation) -> None:
     named = _named_server(ctx)
     server = named if named is not None and named.mode != "forking" else None
     clients_before = named.client_count() if named is not None else 0
-    cpu_before = _shell_cpu()
+    cpu_before = sum(os.times()[:2])  # the shell's user + system: its servers' CPU
     if named is not None:
         named.quiet_clients()  # its clients come and go as one line, not 2 per connection
     proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
@@ -164,7 +165,7 @@ def _load(ctx: Invocation) -> None:
             proc.stderr.close()
         session.watchdog.release_pid(proc.pid)
         if server is not None:
-            server_cpu = _shell_cpu() - cpu_before
+            server_cpu = sum(os.times()[:2]) - cpu_before
         if named is not None:
             try:  # the server sees the generator's last closes a moment after it exits
                 session.wait_for(lambda: named.client_count() <= clients_before, LEFT_WAIT)
@@ -203,13 +204,6 @@ def _last_summary(proc: Any) -> dict[str, Any] | None:
         if said.get("done"):
             return dict(said)
     return None
-
-
-def _shell_cpu() -> float:
-    import os
-
-    times = os.times()
-    return times.user + times.system
 
 
 def _named_server(ctx: Invocation) -> Any:
@@ -389,7 +383,7 @@ def summary(
     )
     if config.get("rate"):
         return results  # paced: the pace was --rate's
-    if cpu >= BOTTLENECK:
+    if cpu >= BOTTLENECK and done["cpu"] >= MEASURABLE:
         results.append(Text(f"note: the load generator used {cpu:.0%} of a CPU: it was the "
                             f"bottleneck, and the server may be faster than this; {advice}",
                             "notice"))  # fmt: skip
