@@ -117,15 +117,18 @@ def _load(ctx: Invocation) -> None:
     cpu_before = sum(os.times()[:2])  # the shell's user + system: its servers' CPU
     if named is not None:
         named.quiet_clients()  # its clients come and go as one line, not 2 per connection
-    proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE)  # fmt: skip
+    try:
+        proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE)  # fmt: skip
+    except BaseException:
+        if named is not None:
+            named.loud_clients()  # no run: the server's clients are shown again
+        raise
     session = ctx.session
     live = session.settings.events == "live"  # scripts: no progress (it depends on timing)
     done: dict[str, Any] | None = None
-    fatal = ""
-    stopped = False
+    fatal, stopped, came = "", False, (0, 0)
     server_cpu: float | None = None
-    came = (0, 0)
     show_at = 0.5  # the next progress line shown: once the run is this old
     try:  # from the start: a Ctrl-C at any point still ends and reaps the generator
         session.watchdog.guard_pid(proc.pid)  # it dies with the shell, even kill -9
@@ -138,8 +141,7 @@ def _load(ctx: Invocation) -> None:
                 elif said.get("fatal"):
                     fatal = said["fatal"]
                 elif live and said["elapsed"] >= show_at:
-                    # At 0.5, 1, 2, 4 s...: a long run says it is alive without a
-                    # line every half second piling up (120 for --duration 60).
+                    # At 0.5, 1, 2, 4 s...: not a line every half second piling up.
                     while show_at <= said["elapsed"]:
                         show_at *= 2
                     session.printer.write([[("notice", f"load {config['label']}: "
