@@ -177,3 +177,29 @@ def test_signal_events_are_facts_not_sentences(shell: Shell) -> None:
     sent = next(e for e in events if e.source == "p" and e.kind == "sent")
     assert sent.sentence == "" and sent.fields["group"] == int(shell.ok("py p.pid"))
     assert sent.detail.startswith("sent SIGTERM (15) to process group ")
+
+
+def test_the_shells_own_handlers_are_said_for_what_they_do() -> None:
+    done = run_cli("-c", "signals")
+    rows = {line.split()[0]: line for line in done.stdout.splitlines()}
+    for name in ("SIGTERM", "SIGHUP"):
+        assert "_terminate: the shell's: it closes everything, then exits" in rows[name]
+    assert "default_int_handler  " in rows["SIGINT"]  # Python's own, named as Python does
+
+
+def test_the_ctrl_c_handler_is_said_for_what_it_does() -> None:
+    from pslrepl.commands.signals import disposition_text
+    from pslrepl.loop import Loop
+
+    assert disposition_text(Loop._on_sigint) == (
+        "Loop._on_sigint: the shell's Ctrl-C handler (cancels the command)"
+    )
+
+
+def test_the_c_librarys_signals_are_refused_with_the_reason(shell: Shell) -> None:
+    for line in ("trap 32", "trap 33 --ignore", "trap 32 --default", "trap 33 --off"):
+        number = line.split()[1]
+        assert shell.fails(line) == (
+            f"error: trap: signal {number} is the C library's own (its threads use it); "
+            "Python can't handle, ignore or reset it"
+        )

@@ -163,6 +163,9 @@ def _trap(ctx: Invocation) -> None:
     session = ctx.session
     if signum in UNCATCHABLE:
         raise PslError(f"trap: {label} can't be caught or ignored (the kernel handles it)")
+    if signum not in signal.valid_signals():
+        raise PslError(f"trap: {label} is the C library's own (its threads use it); Python "
+                       "can't handle, ignore or reset it")  # fmt: skip
     if ctx["off"]:
         _trap_off(ctx, signum)
         return
@@ -307,7 +310,16 @@ def disposition_text(handler: Any) -> str:
         return "SIG_IGN"
     if handler is None:
         return "None: set outside Python"
-    return getattr(handler, "__qualname__", None) or type(handler).__name__
+    name = getattr(handler, "__qualname__", None) or type(handler).__name__
+    own = _SHELLS_OWN.get((getattr(handler, "__module__", ""), name))
+    return f"{name}: {own}" if own else name
+
+
+# The shell's own handlers, said for what they do (their names mean nothing to a user).
+_SHELLS_OWN = {
+    ("pslrepl.loop", "Loop._on_sigint"): "the shell's Ctrl-C handler (cancels the command)",
+    ("pslrepl.cli", "_terminate"): "the shell's: it closes everything, then exits",
+}
 
 
 @COMMANDS.command(
