@@ -208,3 +208,22 @@ def test_each_delivery_of_a_repeating_timer_is_a_line_of_its_own_up_to_the_cap()
         "`itimer REAL S INTERVAL` starts it again",
         "after",
     ]
+
+
+def test_an_ignored_timer_signal_is_said_to_maybe_stop_the_timer(shell: Shell) -> None:
+    from pslrepl.commands.signal_timers import _left
+
+    shell.ok("trap ALRM --ignore")
+    try:
+        out = shell.ok("itimer REAL 30 30")
+        assert ("it will come and go unseen (a repeating one may stop at its first: Linux "
+                "6.13 and later don't rearm it while its signal is ignored)") in out  # fmt: skip
+    finally:
+        shell.ok("itimer REAL 0")
+        shell.ok("trap ALRM --off")
+    # What getitimer gives once the kernel has stopped it: the table says so, not "off".
+    assert _left((0.0, 0.1)) == (
+        "off (its 0.1 s interval is kept, but the kernel stopped it: its signal was ignored "
+        "when it fired)"
+    )
+    assert _left((0.0, 0.0)) == "off"

@@ -62,6 +62,9 @@ def _left(value: tuple[float, float], ctx: Invocation | None = None) -> str:
     ``ctx``, it is noted among the session's volatile values, so a recording writes it
     as a placeholder that replay matches afresh."""
     delay, interval = value
+    if not delay and interval:  # only the kernel leaves this: see IGNORED_TIMER
+        return (f"off (its {interval:.3g} s interval is kept, but the kernel stopped it: its "
+                "signal was ignored when it fired)")  # fmt: skip
     if not delay:
         return "off"
     text = f"{delay:#.3g} s left"  # 0.700, not 0.7: a table column keeps its width

@@ -299,6 +299,12 @@ class _Handler:
         return getattr(self.handler, "__name__", type(self.handler).__name__)
 
 
+# Said of a timer whose signal is ignored: the kernel may stop a repeating one (seen on
+# Linux 6.18: getitimer gives (0.0, interval) once the ignored signal came).
+IGNORED_TIMER = (" (a repeating one may stop at its first: Linux 6.13 and later don't rearm "
+                 "it while its signal is ignored)")  # fmt: skip
+
+
 def disposition_text(handler: Any) -> str:
     """A signal's disposition as the stdlib names it: SIG_DFL, SIG_IGN, None (set outside
     Python), a function's name; the shell's own trap with its count."""
@@ -395,7 +401,7 @@ def trap_for_timer(ctx: Invocation, signum: int) -> Trap | None:
     name = signal_name(signum)
     if handler == signal.SIG_IGN:
         ctx.say(f"{ctx.command.name}: {name} is ignored (SIG_IGN): it will come and go "
-                f"unseen; `trap {name[3:]}` reports it", "notice")  # fmt: skip
+                f"unseen{IGNORED_TIMER}; `trap {name[3:]}` reports it", "notice")  # fmt: skip
         return None
     if callable(handler):
         return None  # the user's own handler, set from py

@@ -79,8 +79,10 @@ def _timer_trap(script: Script, command: str, signame: str) -> None:
     signum = int(getattr(signal, signame))
     if disposition(script, signum) != "default":
         if disposition(script, signum) == "ignore":
-            text = (f"{command}: {signame} is ignored (SIG_IGN): it will come and go unseen; "
-                    f"`trap {signame[3:]}` reports it")  # fmt: skip
+            from pslrepl.commands.signals import IGNORED_TIMER
+
+            text = (f"{command}: {signame} is ignored (SIG_IGN): it will come and go unseen"
+                    f"{IGNORED_TIMER}; `trap {signame[3:]}` reports it")  # fmt: skip
             script.add(wrapped_print(text))
         return
     report(script)
@@ -108,6 +110,9 @@ TIMER_LEFT = (
     "def timer_left(value):",
     '    """A timer as setitimer and getitimer give it: (delay, interval)."""',
     "    delay, interval = value",
+    "    if not delay and interval:  # the kernel stopped it: its signal was ignored",
+    '        return (f"off (its {interval:.3g} s interval is kept, but the kernel stopped it: "',
+    '                "its signal was ignored when it fired)")',
     "    if not delay:",
     '        return "off"',
     '    text = f"{delay:#.3g} s left"',
