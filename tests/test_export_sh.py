@@ -100,3 +100,9 @@ def test_a_missing_program_and_a_timeout_are_said_and_the_script_goes_on(
         "after",
         "exited with status 0",
     ]
+
+
+def test_ok_code_in_a_pipeline_is_said_the_same_by_the_script(shell: Shell, tmp_path: Path):
+    out = check_same(shell, ["sh --ok-code 1 true | wc -l", "sh echo after"], tmp_path)
+    assert out[-3].endswith("--ok-code 1 applies to each program in the pipeline, so this "
+                            "one's status is refused")  # fmt: skip

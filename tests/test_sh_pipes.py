@@ -140,3 +140,14 @@ def test_sh_says_a_bad_cwd_as_spawn_does_and_takes_empty_input(
         "error: sh: not a directory '/etc/passwd' for --cwd"
     )
     assert shell.ok("sh --in '' cat") == "exited with status 0\n"  # _in='': empty stdin
+
+
+def test_ok_code_in_a_pipeline_says_it_applies_to_each_program(shell: Shell) -> None:
+    assert shell.fails("sh --ok-code 1 true | wc -l").endswith(
+        "error: sh: wc exited with status 0 (ErrorReturnCode_0); --ok-code 1 applies to each "
+        "program in the pipeline, so this one's status is refused"
+    )
+    # one program: nothing to add
+    assert shell.fails("sh --ok-code 2 true") == (
+        "error: sh: true exited with status 0 (ErrorReturnCode_0)"
+    )

@@ -181,8 +181,13 @@ def _foreground(ctx: Invocation, commands: list[Any], stages: list[list[str]]) -
         record(f"raised {type(exc).__name__}")
         _show(ctx, out, errs)
         program = _who(stages, running, exc)
+        codes = ctx["ok_code"]
+        each = ""
+        if codes and len(stages) > 1:  # sh gives _ok_code to every program: say so
+            each = (f"; --ok-code {','.join(map(str, codes))} applies to each program in the "
+                    "pipeline, so this one's status is refused")  # fmt: skip
         raise PslError(
-            f"sh: {program} {describe_status(exc.exit_code)} ({type(exc).__name__})"
+            f"sh: {program} {describe_status(exc.exit_code)} ({type(exc).__name__}){each}"
         ) from None
     finally:
         left = _reap(ctx, running)

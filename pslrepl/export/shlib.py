@@ -129,8 +129,13 @@ def _sh(script: Script, record: CommandRecord) -> None:
         who = "{program}"
     else:
         who = stages[0][0].replace("{", "{{").replace("}", "}}")
+    each = ""
+    if values.get("ok_code") and len(stages) > 1:  # as the shell says it
+        each = (f"; --ok-code {','.join(map(str, values['ok_code']))} applies to each program "
+                "in the pipeline, so this one's status is refused")  # fmt: skip
     script.add(wrapped_print(f"error: sh: {who} {{{status}(failed.exit_code)}} "
-                             "({type(failed).__name__})", f=True, indent="    "))  # fmt: skip
+                             f"({{type(failed).__name__}}){each}", f=True,
+                             indent="    "))  # fmt: skip
     script.add("else:")
     accepted = ""
     if values.get("ok_code"):
