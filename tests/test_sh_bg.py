@@ -213,3 +213,14 @@ def test_a_job_reaped_between_the_check_and_the_signal_says_it_has_ended(
     assert shell.fails("kill j") == (
         "error: j has just ended; there is nobody to signal (`wait j` says how)"
     )
+
+
+def test_an_iter_jobs_log_has_its_start_before_its_lines(shell: Shell) -> None:
+    # sh's threads read from the call on: a fast program's lines may come before the
+    # shell has the job's pid. Several jobs, so the early case comes up.
+    for index in range(5):
+        shell.ok(f"sh --bg it{index} --iter printf 'a\\nb\\n'")
+        shell.ok(f"wait it{index}")
+        kinds = [line.split(" -- ", 1)[1].split()[0] for line in
+                 shell.ok(f"log it{index}").splitlines()]  # fmt: skip
+        assert kinds == ["started", "a", "b", "exited"], kinds

@@ -98,7 +98,7 @@ class _Lines(_Sink):
             job.bytes_in += len(chunk)
         text = chunk.rstrip(b"\n").decode(job.session.settings.encoding, "backslashreplace")
         shown = "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
-        job.post(Event(job.name, "note", shown[:500], stream=self.stream, size=len(chunk)))
+        job.post_line(Event(job.name, "note", shown[:500], stream=self.stream, size=len(chunk)))
 
 
 class ShJob(Process):
@@ -133,6 +133,17 @@ class ShJob(Process):
         self.call_text = ""  # the sh call, as explain writes it
         self.running: Any = None
         self.thread = threading.Thread(target=self._wait, name=f"pslrepl:{name}", daemon=True)
+        # --iter's lines that came before the job was told started (sh's threads read
+        # from the call on): posted after its start, so the log keeps the order.
+        self._early: list[Event] | None = []
+        self._early_lock = threading.Lock()
+
+    def post_line(self, event: Event) -> None:
+        with self._early_lock:
+            if self._early is not None:
+                self._early.append(event)
+                return
+        self.post(event)
 
     def sink(self, stream: str) -> _Sink:
         return _Lines(self, stream) if self.iterate and stream == "stdout" else _Sink(self, stream)
@@ -146,6 +157,10 @@ class ShJob(Process):
         self.session.volatile[f"{self.name}.pid"] = str(pid)
         self.session.guard_child(pid)  # it leads a session of its own (_new_session)
         self.post(Event(self.name, "start", pid=pid, command=self.command))
+        with self._early_lock:
+            early, self._early = self._early or [], None
+            for event in early:
+                self.post(event)
         self.thread.start()
 
     def _wait(self) -> None:
