@@ -115,6 +115,12 @@ def _load(ctx: Invocation) -> None:
     server = named if named is not None and named.mode != "forking" else None
     clients_before = named.client_count() if named is not None else 0
     cpu_before = sum(os.times()[:2])  # the shell's user + system: its servers' CPU
+    session = ctx.session
+    live = session.settings.events == "live"  # scripts: no progress (it depends on timing)
+    done: dict[str, Any] | None = None
+    fatal, stopped, came = "", False, (0, 0)
+    server_cpu: float | None = None
+    show_at = 0.5  # the next progress line shown: once the run is this old
     if named is not None:
         named.quiet_clients()  # its clients come and go as one line, not 2 per connection
     try:
@@ -124,12 +130,6 @@ def _load(ctx: Invocation) -> None:
         if named is not None:
             named.loud_clients()  # no run: the server's clients are shown again
         raise
-    session = ctx.session
-    live = session.settings.events == "live"  # scripts: no progress (it depends on timing)
-    done: dict[str, Any] | None = None
-    fatal, stopped, came = "", False, (0, 0)
-    server_cpu: float | None = None
-    show_at = 0.5  # the next progress line shown: once the run is this old
     try:  # from the start: a Ctrl-C at any point still ends and reaps the generator
         session.watchdog.guard_pid(proc.pid)  # it dies with the shell, even kill -9
         assert proc.stdout is not None and proc.stdin is not None
