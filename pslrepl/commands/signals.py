@@ -406,6 +406,9 @@ def trap_for_timer(ctx: Invocation, signum: int) -> Trap | None:
     if callable(handler):
         return None  # the user's own handler, set from py
     trap = install_trap(ctx.session, signum)
+    ctx.record("def handler(signum, frame)", "", None, exact=False,
+               note="the shell's: it reports the signal, with the count so far")  # fmt: skip
+    ctx.record("signal.signal", f"{signal_expr(signum)}, handler", _Handler(handler))
     ctx.say(f"{ctx.command.name}: {name} is now trapped: its default action would end the "
             "shell", "notice")  # fmt: skip
     return trap
