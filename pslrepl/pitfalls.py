@@ -292,7 +292,11 @@ class Pitfalls:
         self.zombies = found
         if not again:
             return None
-        what = _command_of(min(again)) or "a child"
+        try:  # its command name (comm)
+            with open(f"/proc/{min(again)}/comm") as f:
+                what = f.read().strip() or "a child"
+        except OSError:
+            what = "a child"
         return self.note("zombie", f"{what} has exited and nobody has waited for it")
 
 
@@ -379,15 +383,6 @@ def _may_buffer(res: Any, values: dict[str, Any], pid: int) -> bool:
 # Where a process that holds output but has nothing to read sleeps (its main thread).
 WAITING = frozenset({"hrtimer_nanosleep", "do_nanosleep", "do_select", "do_sys_poll",
                      "ep_poll", "futex_wait_queue", "futex_wait_queue_me", "do_wait"})  # fmt: skip
-
-
-def _command_of(pid: int) -> str:
-    """A process's command name (its comm), or "" if it can't be read."""
-    try:
-        with open(f"/proc/{pid}/comm") as f:
-            return f.read().strip()
-    except OSError:
-        return ""
 
 
 def _known_pids(session: Session) -> Iterable[int]:

@@ -303,7 +303,10 @@ def test_explain_shows_no_shell_internals(shell: Shell, tmp_path: Path) -> None:
     assert len(shown) >= 30
     for call in shown:
         assert "object at 0x" not in call and "<pslrepl." not in call, call
-        assert re.match(r"  ([\w, ]+ = )?[\w.]+\(.*\)(  # .*)?$", call), call
+        # A call, or a one-line definition of what a call is given (trap's handler).
+        assert re.match(r"  ([\w, ]+ = )?[\w.]+\(.*\)(  # .*)?$", call) or re.match(
+            r"  (def \w+\(.*\)|class \w+\([\w.]+\)): \.\.\.(  # .*)?$", call
+        ), call
 
 
 def test_every_age_is_written_one_way() -> None:
