@@ -19,10 +19,10 @@ from pslrepl.transcript import (
 )
 from pslrepl.transcript.timelimit import Abandoned
 from pslrepl.transcript.timelimit import TimeLimit as TimeLimit
+from pslrepl.transcript.words import expand_in_words as expand_in_words
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from pslrepl.dispatch import Dispatcher
     from pslrepl.session import Session
     from pslrepl.transcript import Bindings, EmbeddedFile, Step
 
@@ -251,24 +251,6 @@ def write_embedded(tmp: str, file: EmbeddedFile) -> str:
     finally:
         os.close(dir_fd)
     return ""
-
-
-def expand_in_words(dispatcher: Dispatcher, session: Session, now: list[Bindings]) -> None:
-    """The replay's placeholders and captures are filled in as -c fills in {tmp}: in each
-    word of a command after the line is split, never in its text before, so a value that
-    holds `;`, a quote or a space (a server's banner, a {tmp} with a space) stays text in
-    one word and never runs as a command of its own. ``now[0]``: the bindings the next
-    command sees (set before each). --present and --export-py may use it too."""
-    from pslrepl.parsing import Token
-
-    def words(tokens: list[Token]) -> list[Token]:
-        if not any("{" in t.text for t in tokens):
-            return tokens
-        values = dict(now[0])
-        values.update(session.volatile)  # a value learned earlier on the same line
-        return [Token(expand(t.text, values), t.start, t.end, t.quoted) for t in tokens]
-
-    dispatcher.expand = words  # type: ignore[method-assign]
 
 
 def _learn(session: Session, bindings: Bindings, seen: dict[str, str]) -> None:
