@@ -73,6 +73,8 @@ def _py(ctx: Invocation) -> None:
         finally:
             sys.stdin = stdin
     except (KeyboardInterrupt, Terminated):
+        if out.getvalue():  # what it printed before the cancel is shown, not lost
+            ctx.say(out.getvalue().rstrip("\n"))
         raise
     except SystemExit as exc:  # exit(), quit(), sys.exit(): leave, as `exit` does
         if out.getvalue():
