@@ -49,4 +49,9 @@ def load_paste_bindings(repl: Repl) -> KeyBindings:
         buffer.text = lines[0] if lines else ""
         buffer.validate_and_handle()
 
+    @bindings.add("c-]", eager=True)
+    def _nothing(event: KeyPressEvent) -> None:
+        """Ctrl-] leaves `attach`; pressed at the prompt it does nothing (emacs mode would
+        wait for a character to search for, swallowing the next key typed)."""
+
     return bindings
