@@ -227,14 +227,3 @@ def test_an_ignored_timer_signal_is_said_to_maybe_stop_the_timer(shell: Shell) -
         "when it fired)"
     )
     assert _left((0.0, 0.0)) == "off"
-
-
-def test_explain_shows_the_trap_a_timer_sets(shell: Shell) -> None:
-    try:
-        shell.ok("set explain on")
-        out = shell.ok("itimer PROF 30 30")
-        assert "  signal.signal(signal.SIGPROF, handler)  # -> signal.SIG_DFL\n" in out
-        assert out.index("signal.signal(signal.SIGPROF") < out.index("signal.setitimer(")
-    finally:
-        shell.ok("itimer PROF 0")
-        shell.ok("trap PROF --off")

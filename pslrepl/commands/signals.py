@@ -10,14 +10,7 @@ from pslrepl.errors import PslError
 from pslrepl.events import Event
 from pslrepl.kinds import SIGNAL, Int
 from pslrepl.results import Styled, Table
-from pslrepl.signals_table import (
-    action_of,
-    default_action,
-    parse_signal,
-    signal_expr,
-    signal_label,
-    signal_name,
-)
+from pslrepl.signals_table import action_of, parse_signal, signal_expr, signal_label, signal_name
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -179,9 +172,8 @@ def _trap(ctx: Invocation) -> None:
     try:
         install_trap(session, signum)
     except (ValueError, OSError) as exc:
-        ctx.record(
-            "signal.signal", f"{signal_expr(signum)}, handler", f"raised {type(exc).__name__}"
-        )
+        ctx.record("signal.signal", f"{signal_expr(signum)}, handler",
+                   f"raised {type(exc).__name__}")  # fmt: skip
         raise PslError(f"trap: can't trap {label}: {exc}") from None
     previous = session.traps.get(signum)
     ctx.record("def handler(signum, frame)", "", None, exact=False,
@@ -189,11 +181,8 @@ def _trap(ctx: Invocation) -> None:
     ctx.record("signal.signal", f"{signal_expr(signum)}, handler", _Handler(previous))
     ctx.emit(Styled((("", f"trap: {label} will be reported, not acted on"),)))
     if signum == signal.SIGINT:
-        ctx.say(
-            "warning: while SIGINT is trapped, Ctrl-C reports instead of cancelling; "
-            "blocking commands still time out",
-            "warning",
-        )
+        ctx.say("warning: while SIGINT is trapped, Ctrl-C reports instead of cancelling; "
+                "blocking commands still time out", "warning")  # fmt: skip
 
 
 def _trap_off(ctx: Invocation, signum: int) -> None:
@@ -218,11 +207,9 @@ def _set_action(ctx: Invocation, signum: int, handler: Any) -> None:
     label = signal_label(signum)
     ignore = handler == signal.SIG_IGN
     if ignore and signum == signal.SIGCHLD:
-        raise PslError(
-            "trap: SIGCHLD can't be ignored here: with SIG_IGN the kernel reaps children "
-            "itself and their exit statuses are lost, which every child of the shell needs; "
-            "`trap CHLD` reports each one instead"
-        )
+        raise PslError("trap: SIGCHLD can't be ignored here: with SIG_IGN the kernel reaps "
+                       "children itself and their exit statuses are lost, which every child "
+                       "of the shell needs; `trap CHLD` reports each one instead")  # fmt: skip
     stopped = _stop_timer(ctx, signum, handler)
     try:
         previous = set_disposition(ctx.session, signum, handler)
@@ -267,14 +254,11 @@ _WARNINGS: dict[tuple[int, Any], str] = {
 
 
 def _stop_timer(ctx: Invocation, signum: int, handler: Any) -> str:
-    """A timer still running would deliver its signal to ``handler``: where that is a
-    default action that ends the shell, the timer is stopped first (setitimer(WHICH, 0)),
-    before the disposition changes. What to say about it, or ''."""
-    which = ITIMER_OF.get(signum)
-    if which is None or handler != signal.SIG_DFL or action_of(signum) not in ("Term", "Core"):
-        return ""
-    left, interval = signal.getitimer(which)
-    if not left:
+    """A running timer would deliver its signal to ``handler``: where that default action
+    ends the shell, it is stopped first (setitimer(WHICH, 0)). What to say, or ''."""
+    which = ITIMER_OF.get(signum, -1)  # ITIMER_REAL... are 0 to 2
+    left, interval = signal.getitimer(which) if which >= 0 else (0.0, 0.0)
+    if not left or handler != signal.SIG_DFL or action_of(signum) not in ("Term", "Core"):
         return ""
     name = {v: k for k, v in ITIMER_NAMES.items()}[which]
     ctx.record("signal.setitimer", f"signal.ITIMER_{name}, 0", (left, interval))
@@ -299,8 +283,7 @@ class _Handler:
         return getattr(self.handler, "__name__", type(self.handler).__name__)
 
 
-# Said of a timer whose signal is ignored: the kernel may stop a repeating one (seen on
-# Linux 6.18: getitimer gives (0.0, interval) once the ignored signal came).
+# Said of a timer whose signal is ignored (Linux 6.18: getitimer gives (0.0, interval)).
 IGNORED_TIMER = (" (a repeating one may stop at its first: Linux 6.13 and later don't rearm "
                  "it while its signal is ignored)")  # fmt: skip
 
@@ -339,9 +322,11 @@ _SHELLS_OWN = {
     "received.",
 )
 def _signals(ctx: Invocation) -> None:
+    from pslrepl.signals_table import default_action
+
     rows: list[Any] = []
     # Every signal Python can handle, the realtime ones between SIGRTMIN and SIGRTMAX
-    # included (signal.Signals names only those two).
+    # included (signal.Signals names only those two); int() as str() of one is its name.
     for number in sorted(signal.valid_signals()):
         name = signal_name(number)
         try:
@@ -349,15 +334,8 @@ def _signals(ctx: Invocation) -> None:
             shown = disposition_text(handler)
         except (ValueError, OSError):
             shown = "?"
-        rows.append(
-            [
-                ("name", name),
-                str(int(number)),  # Python 3.10: str() of a Signals is its name
-                default_action(name),
-                shown,
-                signal.strsignal(number) or "",
-            ]
-        )
+        rows.append([("name", name), str(int(number)), default_action(name), shown,
+                     signal.strsignal(number) or ""])  # fmt: skip
     ctx.emit(Table(("NAME", "NUM", "DEFAULT", "HANDLER", "DESCRIPTION"), rows))
 
 
@@ -406,9 +384,6 @@ def trap_for_timer(ctx: Invocation, signum: int) -> Trap | None:
     if callable(handler):
         return None  # the user's own handler, set from py
     trap = install_trap(ctx.session, signum)
-    ctx.record("def handler(signum, frame)", "", None, exact=False,
-               note="the shell's: it reports the signal, with the count so far")  # fmt: skip
-    ctx.record("signal.signal", f"{signal_expr(signum)}, handler", _Handler(handler))
     ctx.say(f"{ctx.command.name}: {name} is now trapped: its default action would end the "
             "shell", "notice")  # fmt: skip
     return trap

@@ -269,7 +269,7 @@ def _ps(script: Script, record: CommandRecord) -> None:
     for name in names:
         script.add(f"    ({name!r}, {script.var(name)}, {script.commands[name]!r}),")
     script.add("]:")
-    from pslrepl.export.signals import GROUP_MEMBERS
+    from pslrepl.export.signal_timers import GROUP_MEMBERS
 
     script.imp("os")
     if "group_members" not in script.globals:

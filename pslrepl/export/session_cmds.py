@@ -151,7 +151,7 @@ def _close(script: Script, record: CommandRecord) -> None:
         kind = script.kinds.get(name)
         v = script.var(name)
         if kind == "process":
-            from pslrepl.export.signals import end_child
+            from pslrepl.export.signal_timers import end_child
 
             # its group: TERM, KILL after the grace (the session's 1 s), as the shell does
             script.add(f'print(f"{name}: {{{end_child(script)}({v})}}")')

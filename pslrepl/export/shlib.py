@@ -74,7 +74,7 @@ def _sh(script: Script, record: CommandRecord) -> None:
     if values.get("bg") is not None:
         _background(script, record, stages[0])
         return
-    from pslrepl.export.signals import cancelled
+    from pslrepl.export.signal_timers import cancelled
 
     if cancelled(script, record):
         return
@@ -107,14 +107,17 @@ def _sh(script: Script, record: CommandRecord) -> None:
                '        "give a path (sh.CommandNotFound)"', "    )")  # fmt: skip
     timeout = values.get("timeout")
     seconds = script.timeout if timeout is None else float(timeout)
+    # (the exception names the program only where there are several to tell apart)
+    script.add("except sh.TimeoutException" + (" as exc:" if len(stages) > 1 else ":"))
     if len(stages) > 1:
         programs = ", ".join(f"{p!r}" for p in dict.fromkeys(w[0] for w in stages))
-        timed_out = (f"{{ {{str(sh.Command(p)): p for p in ({programs},)}}"
-                     f".get(exc.full_cmd.split()[0], {stages[-1][0]!r}) }}")  # fmt: skip
+        final = repr(stages[-1][0])
+        script.add(f"    ran = {{str(sh.Command(p)): p for p in ({programs},)}}",
+                   f"    program = ran.get(exc.full_cmd.split()[0], {final})")  # fmt: skip
+        timed_out = "{program}"
     else:
         timed_out = stages[0][0].replace("{", "{{").replace("}", "}}")
-    script.add("except sh.TimeoutException as exc:",
-               "    total = len(out.getvalue()) + sum(len(e.getvalue()) for e in errs)",
+    script.add("    total = len(out.getvalue()) + sum(len(e.getvalue()) for e in errs)",
                "    message = (",
                f'        f"error: sh: timeout after {seconds:g} s; {timed_out} was killed "',
                "        f\"(sh.TimeoutException); {total} byte{'s' if total != 1 else ''} of \"",
@@ -317,7 +320,7 @@ END_JOB = (
 
 def end_job(script: Script) -> str:
     """Have end_job (and group_members) defined in the script; its name."""
-    from pslrepl.export.signals import GROUP_MEMBERS
+    from pslrepl.export.signal_timers import GROUP_MEMBERS
 
     script.use("status")
     script.imp("os", "signal", "sh", "time")

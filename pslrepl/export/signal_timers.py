@@ -166,3 +166,93 @@ def _itimer(script: Script, record: CommandRecord) -> None:
 
 
 EXPORTERS = {"alarm": _alarm, "itimer": _itimer}
+
+
+# -- what the process and sh exporters share: a child's group ended as the shell ends it
+
+
+# The live members of a child's process group, from /proc, as the shell counts them.
+GROUP_MEMBERS = (
+    "",
+    "",
+    "def group_members(pgid):",
+    '    """The live processes (zombies left out) of the group a child leads (its session',
+    '    too: start_new_session), from /proc."""',
+    "    found = []",
+    "    for name in os.listdir('/proc'):",
+    "        try:",
+    "            with open(f'/proc/{name}/stat', 'rb') as fh:",
+    "                data = fh.read()",
+    "        except OSError:  # not a process, or one just gone",
+    "            continue",
+    "        fields = data[data.rindex(b')') + 2 :].split()",
+    "        if fields[0] != b'Z' and int(fields[2]) == pgid and int(fields[3]) == pgid:",
+    "            found.append(int(name))",
+    "    return found",
+    "",
+    "",
+)
+
+
+# The shell's close of a child: TERM to its group, KILL after the grace, then what it
+# left in its group (a pipeline's other members, a job it started), TERM then KILL.
+END_CHILD = (
+    "",
+    "",
+    "def end_child(popen, grace=1.0):",
+    '    """As the shell\'s close: TERM to the child\'s process group, KILL after the grace;',
+    '    then what it left running in its group, TERM then KILL. What happened."""',
+    "    if popen.poll() is None:",
+    "        os.killpg(popen.pid, signal.SIGTERM)",
+    "        try:",
+    "            popen.wait(timeout=grace)",
+    '            said = f"terminated: {status(popen.returncode)}"',
+    "        except subprocess.TimeoutExpired:",
+    "            os.killpg(popen.pid, signal.SIGKILL)",
+    "            popen.wait()",
+    '            said = f"killed after {grace:g} s grace: {status(popen.returncode)}"',
+    "    else:",
+    '        said = f"closed ({status(popen.returncode)})"',
+    "    left = group_members(popen.pid)",
+    "    for signum in (signal.SIGTERM, signal.SIGKILL) if left else ():",
+    "        try:",
+    "            os.killpg(popen.pid, signum)",
+    "        except OSError:  # gone meanwhile",
+    "            break",
+    "        deadline = time.monotonic() + grace",
+    "        while group_members(popen.pid) and time.monotonic() < deadline:",
+    "            time.sleep(0.02)  # not our children: nothing to wait on but their going",
+    "        if not group_members(popen.pid):",
+    "            break",
+    "    if left:",
+    '        es = "es" if len(left) != 1 else ""',
+    '        said += f"; ended {len(left)} process{es} it left running"',
+    "    return said",
+    "",
+    "",
+)
+
+
+def end_child(script: Script) -> str:
+    """Have end_child (and group_members) defined in the script; its name."""
+    script.use("status")
+    script.imp("os", "signal", "subprocess", "time")
+    if "group_members" not in script.globals:
+        script.globals.add("group_members")
+        script.add(*GROUP_MEMBERS)
+    if "end_child" not in script.globals:
+        script.globals.add("end_child")
+        script.add(*END_CHILD)
+    return "end_child"
+
+
+def cancelled(script: Script, record: CommandRecord) -> bool:
+    """A command Ctrl-C cancelled in the session: not run here (its wait would sit to its
+    timeout, or raise where the session went on), and what the session said is printed."""
+    from pslrepl.loop import CANCELLED
+
+    if record.ok or record.error != CANCELLED:
+        return False
+    script.add("# cancelled by Ctrl-C in the session: not run here; what it said:",
+               wrapped_print(f"error: {record.error}"))  # fmt: skip
+    return True

@@ -6,10 +6,20 @@ from __future__ import annotations
 from pslrepl.export.script import Unexportable, indented, wrapped_print
 from pslrepl.export.shlib import EXPORTERS as SHLIB
 from pslrepl.export.signal_timers import EXPORTERS as TIMERS
-from pslrepl.export.signal_timers import disposition, dispositions, label_of, report, signum_of
+from pslrepl.export.signal_timers import (
+    GROUP_MEMBERS,
+    cancelled,
+    disposition,
+    dispositions,
+    label_of,
+    report,
+    signum_of,
+)
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from typing import Any
+
     from pslrepl.export.script import Script
     from pslrepl.invocation import CommandRecord
 
@@ -87,81 +97,6 @@ def _signal_group(script: Script, record: CommandRecord) -> None:
     else:
         text = f"{name}: process group {{{v}.pid}} exists ({count}) (signal 0 sends nothing)"
     script.add(wrapped_print(text, f=True))
-
-
-# The live members of a child's process group, from /proc, as the shell counts them.
-GROUP_MEMBERS = (
-    "",
-    "",
-    "def group_members(pgid):",
-    '    """The live processes (zombies left out) of the group a child leads (its session',
-    '    too: start_new_session), from /proc."""',
-    "    found = []",
-    "    for name in os.listdir('/proc'):",
-    "        try:",
-    "            with open(f'/proc/{name}/stat', 'rb') as fh:",
-    "                data = fh.read()",
-    "        except OSError:  # not a process, or one just gone",
-    "            continue",
-    "        fields = data[data.rindex(b')') + 2 :].split()",
-    "        if fields[0] != b'Z' and int(fields[2]) == pgid and int(fields[3]) == pgid:",
-    "            found.append(int(name))",
-    "    return found",
-    "",
-    "",
-)
-
-
-# The shell's close of a child: TERM to its group, KILL after the grace, then what it
-# left in its group (a pipeline's other members, a job it started), TERM then KILL.
-END_CHILD = (
-    "",
-    "",
-    "def end_child(popen, grace=1.0):",
-    '    """As the shell\'s close: TERM to the child\'s process group, KILL after the grace;',
-    '    then what it left running in its group, TERM then KILL. What happened."""',
-    "    if popen.poll() is None:",
-    "        os.killpg(popen.pid, signal.SIGTERM)",
-    "        try:",
-    "            popen.wait(timeout=grace)",
-    '            said = f"terminated: {status(popen.returncode)}"',
-    "        except subprocess.TimeoutExpired:",
-    "            os.killpg(popen.pid, signal.SIGKILL)",
-    "            popen.wait()",
-    '            said = f"killed after {grace:g} s grace: {status(popen.returncode)}"',
-    "    else:",
-    '        said = f"closed ({status(popen.returncode)})"',
-    "    left = group_members(popen.pid)",
-    "    for signum in (signal.SIGTERM, signal.SIGKILL) if left else ():",
-    "        try:",
-    "            os.killpg(popen.pid, signum)",
-    "        except OSError:  # gone meanwhile",
-    "            break",
-    "        deadline = time.monotonic() + grace",
-    "        while group_members(popen.pid) and time.monotonic() < deadline:",
-    "            time.sleep(0.02)  # not our children: nothing to wait on but their going",
-    "        if not group_members(popen.pid):",
-    "            break",
-    "    if left:",
-    '        es = "es" if len(left) != 1 else ""',
-    '        said += f"; ended {len(left)} process{es} it left running"',
-    "    return said",
-    "",
-    "",
-)
-
-
-def end_child(script: Script) -> str:
-    """Have end_child (and group_members) defined in the script; its name."""
-    script.use("status")
-    script.imp("os", "signal", "subprocess", "time")
-    if "group_members" not in script.globals:
-        script.globals.add("group_members")
-        script.add(*GROUP_MEMBERS)
-    if "end_child" not in script.globals:
-        script.globals.add("end_child")
-        script.add(*END_CHILD)
-    return "end_child"
 
 
 # -- trap ---------------------------------------------------------------------------------
@@ -256,18 +191,6 @@ def _timer_stop(script: Script, record: CommandRecord) -> list[str]:
 
 
 # -- sigwait ------------------------------------------------------------------------------
-
-
-def cancelled(script: Script, record: CommandRecord) -> bool:
-    """A command Ctrl-C cancelled in the session: not run here (its wait would sit to its
-    timeout, or raise where the session went on), and what the session said is printed."""
-    from pslrepl.loop import CANCELLED
-
-    if record.ok or record.error != CANCELLED:
-        return False
-    script.add("# cancelled by Ctrl-C in the session: not run here; what it said:",
-               wrapped_print(f"error: {record.error}"))  # fmt: skip
-    return True
 
 
 def _sigwait(script: Script, record: CommandRecord) -> None:
@@ -387,10 +310,34 @@ def _spawn(script: Script, record: CommandRecord) -> None:
     raise Unexportable("spawn --ignore: processes' Popen call has no start_new_session line")
 
 
-# shlib's exporters (wait, close... on an sh job, handing anything else on) again here:
-# export's MODULES puts session_cmds, whose wait and close know no sh job, after shlib.
+def _sh_job_first(command: str) -> Any:
+    """shlib's exporter of ``command`` for an sh job; for anything else the one the modules
+    before this one declare. (export's MODULES puts session_cmds and socket_files, whose
+    wait and close know no sh job, after shlib.)"""
+
+    def export(script: Script, record: CommandRecord) -> None:
+        import importlib
+
+        from pslrepl.export import MODULES
+
+        name = record.values.get("name")
+        names = [str(n) for n in (name if isinstance(name, list) else [name])]
+        if any(script.kinds.get(n) == "sh" for n in names):
+            return SHLIB[command](script, record)
+        found = None
+        for module in MODULES[: MODULES.index("signals")]:
+            found = importlib.import_module(f"pslrepl.export.{module}").EXPORTERS.get(
+                command, found
+            )
+        if found is None:
+            raise Unexportable(f"{command} is not exported yet")
+        return found(script, record)
+
+    return export
+
+
 EXPORTERS = {
-    **SHLIB,
+    **{command: _sh_job_first(command) for command in SHLIB},
     "raise": _raise,
     "signal": _signal,
     "trap": _trap,
