@@ -169,12 +169,12 @@ def test_close_and_ps_of_a_shell_pipeline_reach_its_whole_group(shell: Shell, tm
     out = check_same(shell, [f"spawn q --shell -- 'sleep 60 & echo $! >> {q_pids}; echo up; wait'",
                              "spawn p --shell -- 'sleep 60 & wait'",
                              "read q --line --timeout 10", "signal q TERM", "wait q", "ps",
-                             "close q"], tmp_path)  # fmt: skip
+                             "close q", "close p"], tmp_path)  # fmt: skip
     assert [line for line in out if line.startswith("q ")][0].endswith(
         "killed by SIGTERM (signal 15); 1 left in its group  -15  "
         f"sleep 60 & echo $! >> {q_pids}; echo up; wait"
     )
-    assert out[-1] == "q: closed (killed by SIGTERM (signal 15)); ended 1 process it left running"
+    assert out[-2] == "q: closed (killed by SIGTERM (signal 15)); ended 1 process it left running"
     pids = [int(p) for p in q_pids.read_text().split()]
     assert len(pids) == 2  # one from the shell's run, one from the script's
     assert all(ended(pid) for pid in pids)  # the script's close ended q's leftover too
