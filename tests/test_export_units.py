@@ -47,6 +47,8 @@ def masked(lines: list[str]) -> list[str]:
     """Run-to-run values as N: clock times, pids and ports (four digits or more), and a
     temporary directory (the session's, or the script's own) as /TMP."""
     lines = [re.sub(r"/tmp/[^/\s]+", "/TMP", line) for line in lines]
+    # pids and groups whatever their length (pids wrap: three digits are as likely)
+    lines = [re.sub(r"\b(pid|group) \d+", r"\1 N", line) for line in lines]
     return [re.sub(r"\d{4,}", "N", re.sub(r"\d\d:\d\d:\d\d\.\d{3}", "T", line))
             for line in lines]  # fmt: skip
 

@@ -145,7 +145,7 @@ def _read(ctx: Invocation) -> None:
     ctx.record(f"Popen.{stream}.{call}", args, value, on=proc.popen, exact=False,
                note="a thread reads the pipe as bytes come; this takes them from its "
                "buffer")  # fmt: skip
-    show_read(ctx, proc, stream, got.data, got.eof, got.dropped, mode)
+    show_read(ctx, proc, stream, got.data, got.eof, got.dropped, mode, until)
 
 
 @COMMANDS.command(
