@@ -29,6 +29,12 @@ def transcript_records(path: str) -> tuple[list[CommandRecord], dict[str, Any]]:
         # As replay binds them: {tmp}, {python}, each live value, and what a capture
         # ({?token}) matched in an earlier step's output.
         bindings = {"tmp": session.tmp, "python": sys.executable}
+        # Filled into each word after a command is split, as replay does: a captured
+        # value never runs as a command of its own.
+        from pslrepl.transcript.words import expand_in_words
+
+        now = [bindings]
+        expand_in_words(dispatcher, session, now)
         for file in transcript.files:
             write_embedded(session.tmp, file)
         for step in transcript.steps:
@@ -38,7 +44,8 @@ def transcript_records(path: str) -> tuple[list[CommandRecord], dict[str, Any]]:
             # gives them.
             session.env.stdin = io.StringIO("".join(expand(typed, bindings) + "\n"
                                                     for typed in step.typed))  # fmt: skip
-            line = expand(step.command, bindings)
+            now[0] = bindings
+            line = step.command
             dispatcher.run_line(line)
             said = sink.getvalue()
             _note_errors(session, line, before, said)

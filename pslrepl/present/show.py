@@ -71,6 +71,12 @@ class Show:
         self.session: Session
         self.dispatcher: Dispatcher
         self.session, self.dispatcher = build(env)
+        # Placeholders and captures are filled into each word after a command is split,
+        # as a replay does: a captured value never runs as a command of its own.
+        from pslrepl.transcript.words import expand_in_words
+
+        self.now: list[dict[str, str]] = [{}]
+        expand_in_words(self.dispatcher, self.session, self.now)
         self.repl = LiveRepl(self.session, self.dispatcher, color=self.color,
                              history=self.history)  # fmt: skip
         screen = self.session.printer.screen
@@ -202,7 +208,8 @@ class Show:
             # Keys pressed while it runs are not echoed into its output, and dropped at
             # its end; Ctrl-C still cancels it.
             with self.keys.unechoed():
-                done = self.repl.run_step(line)
+                self.now[0] = dict(self.bindings)
+                done = self.repl.run_step(step.command)
             self.keys.discard()
         finally:
             env.interactive, env.stdin = interactive, stdin
