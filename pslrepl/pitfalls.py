@@ -377,12 +377,13 @@ def _may_buffer(res: Any, values: dict[str, Any], pid: int) -> bool:
             wchan = f.read().strip()
     except OSError:
         return False  # can't tell: say nothing
-    return wchan in WAITING
+    return wchan.startswith(WAITING)
 
 
 # Where a process that holds output but has nothing to read sleeps (its main thread).
-WAITING = frozenset({"hrtimer_nanosleep", "do_nanosleep", "do_select", "do_sys_poll",
-                     "ep_poll", "futex_wait_queue", "futex_wait_queue_me", "do_wait"})  # fmt: skip
+# (3.10's time.sleep waits in select: poll_schedule_timeout; 3.11 on in clock_nanosleep.)
+WAITING = ("hrtimer_nanosleep", "do_nanosleep", "do_select", "do_sys_poll", "ep_poll",
+           "poll_schedule_timeout", "futex_wait", "do_wait")  # fmt: skip
 
 
 def _known_pids(session: Session) -> Iterable[int]:

@@ -154,7 +154,12 @@ def test_every_signal_by_the_name_signals_gives_it(tmp_path: Path) -> None:
                    for line in out), label  # fmt: skip
         assert any(f"timeout after 0.001 s: no {name} came" in e for e in err), label
     ignored = next(line for line in out if line.startswith("ignored:"))
-    assert ignored.split(":", 1)[1].strip().split(", ") == [f"SIG{n}" for n in catchable], ignored
+    shown = ignored.split(":", 1)[1].strip().split(", ")
+    # glibc's own signals (32, 33: no name in Python, not settable from it) may be ignored
+    # already where the shell runs (seen under Python 3.13): the mask shows them as is.
+    extra = [n for n in shown if n.startswith("signal ")]
+    assert all(int(n.split()[1]) not in signal.valid_signals() for n in extra), ignored
+    assert [n for n in shown if n not in extra] == [f"SIG{n}" for n in catchable], ignored
     assert not [e for e in err if "Traceback" in e]
 
 
