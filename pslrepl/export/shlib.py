@@ -320,17 +320,9 @@ END_JOB = (
 
 def end_job(script: Script) -> str:
     """Have end_job (and group_members) defined in the script; its name."""
-    from pslrepl.export.signal_timers import GROUP_MEMBERS
+    from pslrepl.export.signal_timers import define_ender
 
-    script.use("status")
-    script.imp("os", "signal", "sh", "time")
-    if "group_members" not in script.globals:
-        script.globals.add("group_members")
-        script.add(*GROUP_MEMBERS)
-    if "end_job" not in script.globals:
-        script.globals.add("end_job")
-        script.add(*END_JOB)
-    return "end_job"
+    return define_ender(script, "end_job", END_JOB, "sh")
 
 
 def _child_only(command: str) -> Exporter:

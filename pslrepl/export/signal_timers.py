@@ -235,15 +235,19 @@ END_CHILD = (
 
 def end_child(script: Script) -> str:
     """Have end_child (and group_members) defined in the script; its name."""
+    return define_ender(script, "end_child", END_CHILD, "subprocess")
+
+
+def define_ender(script: Script, name: str, lines: tuple[str, ...], module: str) -> str:
+    """Have ``name`` (an ender: end_child, sh's end_job) defined in the script by
+    ``lines``, after the group_members it uses; ``module`` the one it needs beside."""
     script.use("status")
-    script.imp("os", "signal", "subprocess", "time")
-    if "group_members" not in script.globals:
-        script.globals.add("group_members")
-        script.add(*GROUP_MEMBERS)
-    if "end_child" not in script.globals:
-        script.globals.add("end_child")
-        script.add(*END_CHILD)
-    return "end_child"
+    script.imp("os", "signal", module, "time")
+    for defined, text in (("group_members", GROUP_MEMBERS), (name, lines)):
+        if defined not in script.globals:
+            script.globals.add(defined)
+            script.add(*text)
+    return name
 
 
 def cancelled(script: Script, record: CommandRecord) -> bool:
