@@ -45,7 +45,9 @@ def test_echo_counts_match_what_the_server_counted(shell: Shell, mode: str) -> N
     assert field(out, "connections") == "4 opened"
     assert re.fullmatch(r"p50 [\d.]+ ms, p99 [\d.]+ ms, max [\d.]+ ms", field(out, "latency"))
     server = shell.session.registry.get("e")
-    until(shell, lambda: server.served == 4 and not server.connections and not server.children)
+    # A --forking child's tally is read once it is reaped: wait for that too.
+    until(shell, lambda: server.served == 4 and not server.connections and not server.children
+          and (server.bytes_in, server.bytes_out) == (40_000, 40_000))  # fmt: skip
     assert (server.bytes_in, server.bytes_out) == (40_000, 40_000)
 
 
