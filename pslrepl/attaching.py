@@ -41,6 +41,13 @@ class Attachment:
         self.received = 0
         self.sent = 0
         self.end: Any = None
+        # For `record`: the lines typed (a transcript's ``|>`` lines), what a transcript
+        # can't hold (a Ctrl-C), whether EOF went, and what came back (kept only while
+        # recording: the interactive attach shows it outside the printer).
+        self.typed: list[str] = []
+        self.keys: list[str] = []
+        self.eof_sent = False
+        self.kept: bytearray | None = bytearray() if session.recorder is not None else None
         if not self.child:
             from pslrepl.resources.endpoints import Endpoint
 
@@ -106,6 +113,8 @@ class Attachment:
                 if not self.child:  # a child's drain thread has logged it already
                     self._counted("bytes_in", len(data))
                     self.res.post(Event.traffic(self.res.name, "recv", "", "in", data))
+                if self.kept is not None:
+                    self.kept.extend(data)
                 show(data)
         except OSError as exc:
             self.ended = f"{exc.strerror or exc}"
@@ -135,6 +144,7 @@ class Attachment:
         """Ctrl-C: SIGINT to a child, or with --raw the byte itself; what was done."""
         import signal
 
+        self.keys.append("Ctrl-C")
         if self.raw:
             self.send(b"\x03")
             return "sent ^C (0x03)"
@@ -149,6 +159,7 @@ class Attachment:
 
     def eof(self) -> str:
         """Ctrl-D: close the write side, keep showing what comes."""
+        self.eof_sent = True
         if self.child:
             self.res.close_stdin()
         else:
@@ -204,8 +215,13 @@ def run(session: Session, att: Attachment, *, input: Any = None, output: Any = N
             said = f"error: {exc}"
         leave(event.app, "\x00" + said)
 
+    # A child on a terminal (--pty) echoes each line itself, as a terminal's line
+    # discipline or its readline does: the typed line is erased as it goes, or it would
+    # show twice (a line typed with echo off, a password, stays unshown, as it should).
+    echoes = att.child and bool(getattr(att.res, "terminal", False))
     prompt: PromptSession[str] = PromptSession(history=InMemoryHistory(), input=input,
-                                               output=output, key_bindings=bindings)  # fmt: skip
+                                               output=output, key_bindings=bindings,
+                                               erase_when_done=echoes)  # fmt: skip
 
     prompting = threading.Event()  # the prompt is up: patch_stdout writes above it
 
@@ -259,6 +275,7 @@ def run(session: Session, att: Attachment, *, input: Any = None, output: Any = N
                         print(line[1:], flush=True)
                     continue
                 att.send(line.encode("utf-8", "surrogateescape") + b"\n")
+                att.typed.append(line)
         except (EOFError, KeyboardInterrupt):
             pass
         finally:
@@ -300,6 +317,7 @@ def run_piped(att: Attachment, lines: Any, *, timeout: float, show: Any = None) 
             if att.stop.is_set() and not att.child:
                 break  # the peer has gone: what is left has nowhere to go
             att.send(line.encode("utf-8", "surrogateescape"))
+            att.typed.append(line[:-1] if line.endswith("\n") else line)
         if not att.stop.is_set() or att.child:
             att.eof()
         last[0] = time.monotonic()

@@ -7,6 +7,7 @@ import os
 from pslrepl import __version__
 from pslrepl.transcript import PROMPT, Namer, escape_unsafe, expected_line, name_values
 from pslrepl.transcript import unsafe as holds_unsafe
+from pslrepl.transcript.syntax import TYPED
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -36,6 +37,10 @@ class Recorder:
         # value in the command itself (a replay can expand only what it has bound).
         self.known: dict[str, str] = {}
         self.skip_show = False  # the record command's own answer, once (see start_rest)
+        # An attach in the current step: the lines typed to it (its ``|>`` lines), and
+        # its "detached" line when a replay may end it otherwise (see attached).
+        self.typed: list[str] = []
+        self.loose: str | None = None
         fh.write(f"# Recorded with pslrepl {__version__}; replay: pslrepl --check FILE\n")
         fh.flush()
         session.printer.listeners.append(self.capture)
@@ -45,6 +50,7 @@ class Recorder:
             self.end()  # the rest of the line `record FILE` started, now complete
         self.current, self.lines = line, []
         self.known = dict(self.session.volatile)
+        self.typed, self.loose = [], None
 
     def start_rest(self, rest: str) -> None:
         """`record FILE; CMD...`: the commands after ``record`` on its line are the first
@@ -58,6 +64,27 @@ class Recorder:
             return
         if self.current is not None:
             self.lines.extend(lines)
+
+    def attached(self, typed: list[str], shown: list[Line], *, loose: str | None,
+                 keys: list[str]) -> None:  # fmt: skip
+        """An attach ran in the current step: the lines typed to it, what it showed that
+        the printer did not see, and (``loose``) its "detached" line when the replay's
+        end can differ, written to match whatever follows it there."""
+        if self.current is None or self.closed:
+            return
+        if typed and (self.current.split(None, 1)[:1] != ["attach"] or self.typed):
+            self.session.printer.warning("record: the lines typed to attach are not in the "
+                                         "transcript: a replay gives typed lines only to a "
+                                         "line that is one attach command")  # fmt: skip
+            return
+        self.typed = list(typed)
+        self.lines.extend(shown)
+        self.loose = loose
+        if keys:
+            self.session.printer.warning(f"record: the {' and '.join(sorted(set(keys)))} "
+                                         "pressed while attached is not in the transcript "
+                                         "(a replay types only the lines): its output may "
+                                         "differ there")  # fmt: skip
 
     def end(self, *, command: str | None = None) -> None:
         """Write the step the current line made; ``command``: only the part of the line
@@ -73,7 +100,10 @@ class Recorder:
                       f"{exc}); please report it")  # fmt: skip
             return
         if text is None:
-            why = _unrecordable(line)
+            bad = [typed for typed in self.typed if holds_unsafe(typed)]
+            why = _unrecordable(bad[0] if bad else line)
+            if bad:
+                why = why.replace("the line", "the line typed to attach", 1)
             self._write(f"# not recorded: {why}\n")
             self.session.printer.warning(f"record: not recorded: {why}; a transcript is UTF-8 "
                                          "text, one command a line")  # fmt: skip
@@ -83,14 +113,20 @@ class Recorder:
 
     def _step(self, line: str) -> str | None:
         """The step as transcript text; None for a line no transcript can replay."""
-        if holds_unsafe(line):
+        if holds_unsafe(line) or any(holds_unsafe(typed) for typed in self.typed):
             return None
         if not line.strip():
             return ""
         command = name_values(line, self.known, times=False, command=True)
         out = [PROMPT + command]
+        out += [TYPED + typed if typed else TYPED.rstrip() for typed in self.typed]
         namer = Namer(self.session.volatile)
-        out += [self.format_line(shown, command, namer) for shown in self.lines]
+        for shown in self.lines:
+            text = "".join(text for style, text in shown if style != "location")
+            if self.loose is not None and text == self.loose and not set("*?[") & set(text):
+                out.append(f"{text}* (glob)")  # "; the peer closed ..." or nothing
+            else:
+                out.append(self.format_line(shown, command, namer))
         return "\n".join(out) + "\n"
 
     def comment(self, line: str) -> None:

@@ -53,6 +53,7 @@ def _attach(ctx: Invocation) -> None:
     att = Attachment(session, res, raw=ctx["raw"])
     if not session.env.interactive and not _at_a_terminal(session):
         # a pipe, as nc in one: stdin's lines, then EOF
+        att.kept = None  # shown through the printer: a recording has it from there
         lost = _dropped(res)
         live = Live(ctx) if ctx.display() is None and session.settings.display == "text" else None
         shown = run_piped(att, session.env.stdin, timeout=ctx.timeout,
@@ -74,7 +75,31 @@ def _attach(ctx: Invocation) -> None:
         ended = run(session, att, input=getattr(app, "input", None),
                     output=getattr(app, "output", None))  # fmt: skip
     said = f"{res.name}: detached ({att.sent:,} bytes sent, {att.received:,} received)"
+    recorder = session.recorder
+    if recorder is not None:
+        # An interactive attach showed what came outside the printer: the recording is
+        # given it as a replay will show it (the piped one's went through the printer).
+        came = _as_replayed(ctx, bytes(att.kept or b"")) if att.kept is not None else []
+        # Left with Ctrl-] before the far side ended: a replay sends EOF after the typed
+        # lines, so why it ends there (or that it waits out --timeout) can't be known.
+        recorder.attached(att.typed, came, loose=None if ended else said, keys=att.keys)
     ctx.say(said + (f"; {ended}" if ended else ""))
+
+
+def _as_replayed(ctx: Invocation, data: bytes) -> list[Any]:
+    """``data`` as lines, as a piped attach (a replay's) shows it: whole lines as they
+    come, then what is left of a last one; or all at once with --hex or --repr."""
+    from pslrepl.render import render
+
+    settings = ctx.session.settings
+    mode = ctx.display()
+    cut = data.rfind(b"\n") + 1 if mode is None and settings.display == "text" else 0
+    lines: list[Any] = []
+    for part in (data[:cut], data[cut:]):
+        if part:
+            lines += render(Output(part, "data", mode=mode), display=settings.display,
+                            encoding=settings.encoding)  # fmt: skip
+    return lines
 
 
 def _dropped(res: Any) -> int:

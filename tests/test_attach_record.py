@@ -1,0 +1,93 @@
+"""record while attached at a real terminal (tmux): the transcript holds an attach block
+(the typed lines, what came back) that `pslrepl --check` replays green."""
+
+from __future__ import annotations
+
+import io
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.helpers import Shell, run_cli
+from tests.terminal import Terminal
+
+
+@pytest.fixture
+def term(tmp_path: Path) -> Iterator[Terminal]:
+    t = Terminal(tmp_path, cols=120)
+    try:
+        yield t
+    finally:
+        t.close()
+
+
+def test_record_writes_attach_blocks_that_replay(term: Terminal, tmp_path: Path) -> None:
+    out = tmp_path / "att.psl"
+    term.run(f"record {out}", "record: writing")
+    term.run("serve e tcp 0 --handler upper --threading; tcp connect c e", "c: connected")
+    term.run("attach c", "attached to c:")
+    term.type("hello there")
+    term.send("Enter")
+    term.wait_for("HELLO THERE")
+    term.send("Enter")  # a bare Enter: a `|>` line of its own
+    term.type("two  spaces")
+    term.send("Enter")
+    term.wait_for("TWO  SPACES")
+    term.send("C-]")  # left before the peer ended: the replay's EOF ends it there
+    term.wait_for("c: detached (25 bytes sent, 25 received)")
+    term.run("spawn b -- bc -q", "b: started")
+    term.run("attach b", "attached to b:")
+    term.type("2+3")
+    term.send("Enter")
+    term.wait_for(lambda s: "\n5" in s)
+    term.type("6*7")
+    term.send("Enter")
+    term.wait_for("42")
+    term.send("C-d")  # EOF: bc ends, as it will in the replay
+    term.wait_for("b: detached (8 bytes sent, 5 received); its output ended (EOF)")
+    term.run("record stop", "record: wrote")
+    text = out.read_text()
+    assert (
+        "psl> attach c\n"
+        "|> hello there\n"
+        "|>\n"
+        "|> two  spaces\n"
+        "HELLO THERE\n"
+        "\n"
+        "TWO  SPACES\n"
+        "c: detached (25 bytes sent, 25 received)* (glob)\n"
+    ) in text, text
+    assert (
+        "psl> attach b\n|> 2+3\n|> 6*7\n5\n42\n"
+        "b: detached (8 bytes sent, 5 received); its output ended (EOF)\n"
+    ) in text, text
+    done = run_cli("--check", str(out))
+    assert done.returncode == 0, done.stdout + done.stderr + text
+
+
+def test_attach_to_a_pty_child_shows_each_typed_line_once(term: Terminal) -> None:
+    """The child's terminal echoes the line (readline here): the prompt's copy goes."""
+    term.run(f"spawn p --pty -- {sys.executable} -q -i", "p: started")
+    term.run("attach p", "attached to p:")
+    term.wait_for(">>>")
+    term.type("'ab' + 'cd'")
+    term.send("Enter")
+    screen = term.wait_for("'abcd'")
+    assert screen.count("'ab' + 'cd'") == 1, screen
+    term.send("C-]")
+    term.wait_for("p: detached")
+
+
+def test_record_of_a_piped_attach_keeps_its_lines(shell: Shell, tmp_path: Path) -> None:
+    out = tmp_path / "piped.psl"
+    shell.ok(f"record {out}")
+    shell.ok("spawn b -- bc -q")
+    shell.session.env.stdin = io.StringIO("2+3\n\n6*7\n")
+    assert shell.ok("attach b").startswith("5\n42\nb: detached (9 bytes sent, 5 received)")
+    shell.ok("wait b; record stop")
+    text = out.read_text()
+    assert "psl> attach b\n|> 2+3\n|>\n|> 6*7\n5\n42\nb: detached" in text, text
+    done = run_cli("--check", str(out))
+    assert done.returncode == 0, done.stdout + done.stderr + text
