@@ -104,8 +104,11 @@ def test_python_interactive_ctrl_c_is_sigint_and_ctrl_d_is_eof(term: Terminal) -
     term.type("6*7")
     term.send("Enter")
     term.wait_for("42")
-    term.type("import time; time.sleep(60)")
+    # Ctrl-C only once python runs the line: one sent while it still reads would
+    # interrupt the read, and the sleep would then run its full minute.
+    term.type("import time; print('sl' + 'eeping'); time.sleep(60)")
     term.send("Enter")
+    term.wait_for("\nsleeping")
     term.send("C-c")
     term.wait_for("KeyboardInterrupt")  # the child's, not the shell's
     term.type("'still' + 'here'")

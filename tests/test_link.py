@@ -399,7 +399,9 @@ def test_ctrl_c_ends_a_shell_whose_relay_holds_data_at_once() -> None:
                     t0 = time.monotonic()
                     shell.send_signal(signal.SIGINT)
                     shell.wait(timeout=10)
-                    assert time.monotonic() - t0 < 1
+                    # Far under the minute's hold, and far over what a loaded machine
+                    # takes to end a Python process (a bound of 1 s was seen to flake).
+                    assert time.monotonic() - t0 < 5
                     assert c.recv(10) == b""  # the relay closed its side, held data dropped
         finally:
             if shell.poll() is None:
