@@ -26,8 +26,6 @@ RUFF = Path(sys.executable).parent / "ruff"
 NOT_YET: dict[str, list[str]] = {
     # a bind that failed for an address taken in the session's run
     "examples/pitfalls.psl": ["bind"],
-    # link's toxics (relays' exporter), and the close of the link
-    "examples/slow-network.psl": ["close", "link"],
     # what was typed to attach is the user's: marked, never written into the script
     "transcripts/attach.psl": ["attach"],
 }

@@ -28,7 +28,7 @@ def _helper(name: str) -> tuple[tuple[str, ...], str, tuple[str, ...]]:
 
 
 # Exporter modules that declare helpers of their own (a HELPERS and a HELPER_IMPORTS).
-HELPER_MODULES = ("servers", "relays", "socket_buffers")
+HELPER_MODULES = ("servers", "relay_code", "socket_buffers")
 
 NOT_EXPORTED = "# NOT EXPORTED:"
 
@@ -40,7 +40,9 @@ RESERVED = frozenset({
     "addr", "clock", "nbytes", "pem_file", "plural", "recv_line", "show", "show_hex",
     "show_repr", "status", "table", "read_through", "re", "getpass", "secret", "found",
     "out", "CountedServer", "TLSServer", "Echo", "Upper",
-    "Discard", "Chat", "Relay", "TEST_CA_PEM", "SERVER_CERT_PEM", "SERVER_KEY_PEM",
+    "Discard", "Chat", "Relay", "Cut", "Toxic", "Latency", "Slicer", "BlackHole", "Bandwidth",
+    "Limit", "SlowClose", "DelayAccept", "Timed", "Reset", "CloseAfter", "struct", "random",
+    "TEST_CA_PEM", "SERVER_CERT_PEM", "SERVER_KEY_PEM",
     "errno", "n", "err", "packed", "timeout", "data", "chunk", "ready", "flags", "peer",
     "returncode", "done", "exc", "sock", "family", "kind", "proto", "sockaddr",
     "path", "host", "service", "importlib", "spec", "module",

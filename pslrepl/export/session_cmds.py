@@ -167,6 +167,10 @@ def _close(script: Script, record: CommandRecord) -> None:
                        f'print(f"{name}: closed; removed {{path}}")')  # fmt: skip
         elif kind in ("tcp", "udp", "listener"):
             script.add(f"{v}.close()", f'print("{name}: closed")')
+        elif kind == "relay":
+            from pslrepl.export.relays import close
+
+            close(script, name)
         else:
             script.not_exported(record, f"close of {name} (a {kind or 'resource'}) is not "
                                 "exported yet")  # fmt: skip
