@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -17,12 +16,17 @@ EXAMPLES = sorted((Path(__file__).parent.parent / "examples").glob("*.psl"))
 END = "(the end: q quits, b steps back, l goes live)"
 
 
-def present(tmp_path: Path, text_or_path: str | Path, *args: str) -> Terminal:
+def present(request: pytest.FixtureRequest, text_or_path: str | Path, *args: str) -> Terminal:
+    """``pslrepl --present`` in a terminal of its own (closed when the test ends) on a
+    file, or on ``text`` written to show.psl in the test's tmp_path."""
+    tmp_path: Path = request.getfixturevalue("tmp_path")
     path = text_or_path
     if isinstance(text_or_path, str):
         path = tmp_path / "show.psl"
         path.write_text(text_or_path)
-    return Terminal(tmp_path, args=("--present", *args, str(path)), cols=220)
+    t = Terminal(tmp_path, args=("--present", *args, str(path)), cols=220)
+    request.addfinalizer(t.close)
+    return t
 
 
 def last_line(screen: str) -> str:
@@ -38,21 +42,12 @@ def step(t: Terminal, key: str = "Space") -> str:
     return t.wait_for(lambda s: s != before and last_line(s) in ("psl>", END))
 
 
-@pytest.fixture
-def cleanup() -> Iterator[list[Terminal]]:
-    made: list[Terminal] = []
-    yield made
-    for t in made:
-        t.close()
-
-
 @pytest.mark.parametrize("example", EXAMPLES, ids=[p.stem for p in EXAMPLES])
 def test_each_example_steps_through_as_recorded(
-    tmp_path: Path, example: Path, cleanup: list[Terminal]
+    example: Path, request: pytest.FixtureRequest
 ) -> None:
     steps = parse(example.read_text()).steps
-    t = present(tmp_path, example, "--instant")
-    cleanup.append(t)
+    t = present(request, example, "--instant")
     t.wait_for(f"presenting {example}: {len(steps)} commands")
     for _ in steps:
         step(t)
@@ -64,12 +59,11 @@ def test_each_example_steps_through_as_recorded(
 
 
 def test_notes_show_above_their_command_and_titles_as_headings(
-    tmp_path: Path, cleanup: list[Terminal]
+    request: pytest.FixtureRequest,
 ) -> None:
-    t = present(tmp_path, "## Pipes, part one\n# sort reads everything first\n"
-                          "psl> echo one\none\n# now the second\npsl> echo two\ntwo\n",
-                "--instant")  # fmt: skip
-    cleanup.append(t)
+    t = present(request, "## Pipes, part one\n# sort reads everything first\n"
+                         "psl> echo one\none\n# now the second\npsl> echo two\ntwo\n",
+               "--instant")  # fmt: skip
     screen = t.wait_for("psl>")
     lines = [line.rstrip() for line in screen.splitlines()]
     assert "Pipes, part one" in lines and "sort reads everything first" in lines
@@ -85,10 +79,9 @@ def test_notes_show_above_their_command_and_titles_as_headings(
 
 
 def test_a_drifted_output_is_marked_in_place_and_the_show_goes_on(
-    tmp_path: Path, cleanup: list[Terminal]
+    tmp_path: Path, request: pytest.FixtureRequest
 ) -> None:
-    t = present(tmp_path, "psl> echo hello\ngoodbye\npsl> echo same\nsame\n", "--instant")
-    cleanup.append(t)
+    t = present(request, "psl> echo hello\ngoodbye\npsl> echo same\nsame\n", "--instant")
     screen = step(t)
     lines = [line.rstrip() for line in screen.splitlines()]
     at = lines.index("psl> echo hello")
@@ -105,11 +98,8 @@ def test_a_drifted_output_is_marked_in_place_and_the_show_goes_on(
     assert t.exit_status() == 0
 
 
-def test_going_live_then_ctrl_bracket_resumes_where_it_was(
-    tmp_path: Path, cleanup: list[Terminal]
-) -> None:
-    t = present(tmp_path, "psl> echo one\none\npsl> echo two\ntwo\n", "--instant")
-    cleanup.append(t)
+def test_going_live_then_ctrl_bracket_resumes_where_it_was(request: pytest.FixtureRequest) -> None:
+    t = present(request, "psl> echo one\none\npsl> echo two\ntwo\n", "--instant")
     step(t)
     t.send("l")
     t.wait_for("live: type any command; Ctrl-] or Ctrl-D resumes the show at line 3")
@@ -126,11 +116,10 @@ def test_going_live_then_ctrl_bracket_resumes_where_it_was(
     assert "srv: closed" in t.wait_for("pslrepl exited with status 0")
 
 
-def test_stepping_back_resets_and_replays_quietly(tmp_path: Path, cleanup: list[Terminal]) -> None:
-    t = present(tmp_path, "psl> echo one\none\npsl> spawn p -- sleep 60\n"
-                          "p: started pid {p.pid}: sleep 60\npsl> echo three\nthree\n",
-                "--instant")  # fmt: skip
-    cleanup.append(t)
+def test_stepping_back_resets_and_replays_quietly(request: pytest.FixtureRequest) -> None:
+    t = present(request, "psl> echo one\none\npsl> spawn p -- sleep 60\n"
+                         "p: started pid {p.pid}: sleep 60\npsl> echo three\nthree\n",
+               "--instant")  # fmt: skip
     step(t)
     screen = step(t)
     first = int(re.findall(r"p: started pid (\d+)", screen)[-1])
@@ -147,16 +136,14 @@ def test_stepping_back_resets_and_replays_quietly(tmp_path: Path, cleanup: list[
     assert "p: terminated" in screen  # the child the replay made, closed at the end
 
 
-def test_back_at_the_first_command_says_so(tmp_path: Path, cleanup: list[Terminal]) -> None:
-    t = present(tmp_path, "psl> echo one\none\n", "--instant")
-    cleanup.append(t)
+def test_back_at_the_first_command_says_so(request: pytest.FixtureRequest) -> None:
+    t = present(request, "psl> echo one\none\n", "--instant")
     screen = step(t, "b")
     assert "already at the first command: there is nothing to step back to" in screen
 
 
-def test_ctrl_c_cancels_only_the_running_command(tmp_path: Path, cleanup: list[Terminal]) -> None:
-    t = present(tmp_path, "psl> sleep 30\npsl> echo after\nafter\n", "--instant")
-    cleanup.append(t)
+def test_ctrl_c_cancels_only_the_running_command(request: pytest.FixtureRequest) -> None:
+    t = present(request, "psl> sleep 30\npsl> echo after\nafter\n", "--instant")
     t.send("Space")
     t.wait_for("psl> sleep 30")
     t.wait_running()
@@ -169,10 +156,9 @@ def test_ctrl_c_cancels_only_the_running_command(tmp_path: Path, cleanup: list[T
     assert t.exit_status() == 0
 
 
-def test_q_quits_midway_and_closes_everything(tmp_path: Path, cleanup: list[Terminal]) -> None:
-    t = present(tmp_path, "psl> spawn p -- sleep 60\np: started pid {p.pid}: sleep 60\n"
-                          "psl> echo never\nnever\n", "--instant")  # fmt: skip
-    cleanup.append(t)
+def test_q_quits_midway_and_closes_everything(request: pytest.FixtureRequest) -> None:
+    t = present(request, "psl> spawn p -- sleep 60\np: started pid {p.pid}: sleep 60\n"
+                         "psl> echo never\nnever\n", "--instant")  # fmt: skip
     screen = step(t)
     pid = int(re.findall(r"p: started pid (\d+)", screen)[-1])
     t.send("q")
@@ -182,12 +168,9 @@ def test_q_quits_midway_and_closes_everything(tmp_path: Path, cleanup: list[Term
     assert not os.path.exists(f"/proc/{pid}")
 
 
-def test_commands_are_typed_out_and_a_key_hurries_them(
-    tmp_path: Path, cleanup: list[Terminal]
-) -> None:
+def test_commands_are_typed_out_and_a_key_hurries_them(request: pytest.FixtureRequest) -> None:
     long = "echo " + "x" * 60
-    t = present(tmp_path, f"psl> {long}\n{'x' * 60}\n")
-    cleanup.append(t)
+    t = present(request, f"psl> {long}\n{'x' * 60}\n")
     t.send("Space")
     # Seen part-typed at least once: the command is typed out, not shown at once.
     t.wait_for(lambda s: "psl> echo x" in s and long not in s)
@@ -196,27 +179,21 @@ def test_commands_are_typed_out_and_a_key_hurries_them(
     assert f"psl> {long}\n{'x' * 60}\n" in screen
 
 
-def test_embedded_files_and_python_are_there_as_in_a_replay(
-    tmp_path: Path, cleanup: list[Terminal]
-) -> None:
-    t = present(tmp_path, 'psl> run -- cat {tmp}/hello.txt\nhello from a file\n'
-                          'exited with status 0\npsl> run -- {python} -c "print(6*7)"\n42\n'
-                          'exited with status 0\n-- hello.txt --\nhello from a file\n',
-                "--instant")  # fmt: skip
-    cleanup.append(t)
+def test_embedded_files_and_python_are_there_as_in_a_replay(request: pytest.FixtureRequest) -> None:
+    t = present(request, 'psl> run -- cat {tmp}/hello.txt\nhello from a file\n'
+                         'exited with status 0\npsl> run -- {python} -c "print(6*7)"\n42\n'
+                         'exited with status 0\n-- hello.txt --\nhello from a file\n',
+               "--instant")  # fmt: skip
     step(t)
     step(t)
     screen = t.wait_for(END)
     assert "2 commands, all as recorded" in screen, screen
 
 
-def test_events_show_while_the_show_waits_for_a_key(
-    tmp_path: Path, cleanup: list[Terminal]
-) -> None:
-    t = present(tmp_path, "psl> spawn p -- sh -c 'read x; echo late'\n"
-                          "p: started pid {p.pid}: sh -c 'read x; echo late'\n"
-                          "psl> writeline p go\np: wrote 3 bytes\n", "--instant")  # fmt: skip
-    cleanup.append(t)
+def test_events_show_while_the_show_waits_for_a_key(request: pytest.FixtureRequest) -> None:
+    t = present(request, "psl> spawn p -- sh -c 'read x; echo late'\n"
+                         "p: started pid {p.pid}: sh -c 'read x; echo late'\n"
+                         "psl> writeline p go\np: wrote 3 bytes\n", "--instant")  # fmt: skip
     step(t)
     step(t)
     # The child answers after the command is over: shown above the prompt, as it comes.
@@ -225,14 +202,11 @@ def test_events_show_while_the_show_waits_for_a_key(
     assert "2 commands, all as recorded" in screen
 
 
-def test_sighup_ends_the_show_and_closes_what_it_made(
-    tmp_path: Path, cleanup: list[Terminal]
-) -> None:
+def test_sighup_ends_the_show_and_closes_what_it_made(request: pytest.FixtureRequest) -> None:
     import signal
 
-    t = present(tmp_path, "psl> spawn p -- sleep 60\np: started pid {p.pid}: sleep 60\n"
-                          "psl> echo never\nnever\n", "--instant")  # fmt: skip
-    cleanup.append(t)
+    t = present(request, "psl> spawn p -- sleep 60\np: started pid {p.pid}: sleep 60\n"
+                         "psl> echo never\nnever\n", "--instant")  # fmt: skip
     screen = step(t)
     pid = int(re.findall(r"p: started pid (\d+)", screen)[-1])
     os.kill(t.shell_pid(), signal.SIGHUP)  # the terminal closing
@@ -242,10 +216,9 @@ def test_sighup_ends_the_show_and_closes_what_it_made(
 
 
 def test_ctrl_c_and_question_mark_at_the_prompt_say_what_the_keys_do(
-    tmp_path: Path, cleanup: list[Terminal]
+    request: pytest.FixtureRequest,
 ) -> None:
-    t = present(tmp_path, "psl> echo one\none\n", "--instant")
-    cleanup.append(t)
+    t = present(request, "psl> echo one\none\n", "--instant")
     screen = step(t, "C-c")
     assert "(q quits the show; Ctrl-C cancels a command while it runs)" in screen
     screen = step(t, "?")

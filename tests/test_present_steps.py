@@ -4,12 +4,11 @@ transcript typed to it; going live and coming back."""
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+import re
 from pathlib import Path
 
 import pytest
 
-from tests.terminal import Terminal
 from tests.test_present import END, last_line, present, step
 
 UPPER = "{python} -u -c 'import sys; [print(l.strip().upper(), flush=True) for l in sys.stdin]'"
@@ -26,20 +25,11 @@ after
 """
 
 
-@pytest.fixture
-def cleanup() -> Iterator[list[Terminal]]:
-    made: list[Terminal] = []
-    yield made
-    for t in made:
-        t.close()
-
-
 @pytest.mark.parametrize("instant", [True, False], ids=["instant", "typed-out"])
 def test_an_attach_step_plays_its_typed_lines(
-    tmp_path: Path, cleanup: list[Terminal], instant: bool
+    request: pytest.FixtureRequest, instant: bool
 ) -> None:
-    t = present(tmp_path, ATTACH, *(["--instant"] if instant else []))
-    cleanup.append(t)
+    t = present(request, ATTACH, *(["--instant"] if instant else []))
     t.wait_for("presenting")
     step(t)
     screen = step(t)  # the attach: its lines typed out and sent, then EOF; no keyboard
@@ -63,12 +53,11 @@ def test_an_attach_step_plays_its_typed_lines(
 
 
 def test_stepping_back_does_not_wait_out_a_cancelled_wait_again(
-    tmp_path: Path, cleanup: list[Terminal]
+    request: pytest.FixtureRequest,
 ) -> None:
-    t = present(tmp_path, "psl> spawn s -- sleep 60\ns: started pid {s.pid}: sleep 60\n"
-                          "psl> wait s exit --timeout 60\n...\npsl> echo done\ndone\n",
-                "--instant")  # fmt: skip
-    cleanup.append(t)
+    t = present(request, "psl> spawn s -- sleep 60\ns: started pid {s.pid}: sleep 60\n"
+                         "psl> wait s exit --timeout 60\n...\npsl> echo done\ndone\n",
+               "--instant")  # fmt: skip
     t.wait_for("presenting")
     step(t)
     t.send("Space")
@@ -91,9 +80,8 @@ def test_stepping_back_does_not_wait_out_a_cancelled_wait_again(
     assert t.exit_status() == 0
 
 
-def test_ctrl_d_in_live_mode_returns_to_the_show(tmp_path: Path, cleanup: list[Terminal]) -> None:
-    t = present(tmp_path, "psl> echo one\none\npsl> echo two\ntwo\n", "--instant")
-    cleanup.append(t)
+def test_ctrl_d_in_live_mode_returns_to_the_show(request: pytest.FixtureRequest) -> None:
+    t = present(request, "psl> echo one\none\npsl> echo two\ntwo\n", "--instant")
     step(t)
     t.send("l")
     t.wait_for("live: type any command; Ctrl-] or Ctrl-D resumes the show at line 3; "
@@ -109,10 +97,9 @@ def test_ctrl_d_in_live_mode_returns_to_the_show(tmp_path: Path, cleanup: list[T
     assert "srv: closed" in t.wait_for("pslrepl exited with status 0")
 
 
-def test_space_at_the_end_does_not_end_the_show(tmp_path: Path, cleanup: list[Terminal]) -> None:
-    t = present(tmp_path, "psl> tcp listen srv 0\nsrv: listening on 127.0.0.1:{srv.port}\n",
-                "--instant")  # fmt: skip
-    cleanup.append(t)
+def test_space_at_the_end_does_not_end_the_show(request: pytest.FixtureRequest) -> None:
+    t = present(request, "psl> tcp listen srv 0\nsrv: listening on 127.0.0.1:{srv.port}\n",
+               "--instant")  # fmt: skip
     step(t)
     t.wait_for(END)
     screen = step(t)  # one Space too many
@@ -123,14 +110,13 @@ def test_space_at_the_end_does_not_end_the_show(tmp_path: Path, cleanup: list[Te
 
 
 def test_keys_pressed_while_a_command_runs_are_not_echoed_nor_kept(
-    tmp_path: Path, cleanup: list[Terminal]
+    tmp_path: Path, request: pytest.FixtureRequest
 ) -> None:
     gate = tmp_path / "gate"
     os.mkfifo(gate)
     opens = f"{{python}} -c 'open(\"{gate}\").read()'"
-    t = present(tmp_path, f"psl> spawn s -- {opens}\n...\npsl> wait s exit --timeout 60\n...\n"
-                          "psl> echo after\nafter\n", "--instant")  # fmt: skip
-    cleanup.append(t)
+    t = present(request, f"psl> spawn s -- {opens}\n...\npsl> wait s exit --timeout 60\n...\n"
+                         "psl> echo after\nafter\n", "--instant")  # fmt: skip
     step(t)
     t.send("Space")
     t.wait_for("psl> wait s exit --timeout 60")
@@ -149,11 +135,10 @@ def test_keys_pressed_while_a_command_runs_are_not_echoed_nor_kept(
 
 
 def test_ctrl_c_while_a_command_is_typed_out_does_not_run_it(
-    tmp_path: Path, cleanup: list[Terminal]
+    request: pytest.FixtureRequest,
 ) -> None:
     long = "tcp listen srv 0 --backlog 5 --reuseaddr   # " + "x" * 40
-    t = present(tmp_path, f"psl> {long}\nsrv: listening on 127.0.0.1:{{srv.port}}\n")
-    cleanup.append(t)
+    t = present(request, f"psl> {long}\nsrv: listening on 127.0.0.1:{{srv.port}}\n")
     t.send("Space")
     t.wait_for(lambda s: "psl> tcp" in s and long not in s)  # part-typed
     t.send("C-c")
@@ -164,3 +149,75 @@ def test_ctrl_c_while_a_command_is_typed_out_does_not_run_it(
     assert "1 command, all as recorded" in t.wait_for(END)
     t.send("q")
     assert t.exit_status() == 0
+
+
+TIMELINE = """psl> tcp listen srv 0
+srv: listening on {srv.laddr}
+psl> tcp connect c srv
+c: connected {c.laddr} -> {srv.laddr}
+psl> accept srv s
+s: accepted from {c.laddr} on {srv.laddr}
+psl> send c hi
+c: sent 2 bytes
+psl> recv s
+hi
+(2 bytes)
+psl> timeline
+            srv                        c                         s
+1> tcp listen srv 0
+             * listening on: {srv.laddr}
+2> tcp connect c srv
+             |<connect-----------------|                         |
+3> accept srv s
+             |-accept------------------------------------------->|
+4> send c hi
+             |                         |-send 2 b'hi'----------->|
+5> recv s
+             |                         |                         * recv 2 b'hi'
+"""
+
+
+def test_a_recorded_timeline_shows_as_recorded(request: pytest.FixtureRequest) -> None:
+    # The terminal is 220 columns and coloured: live, timeline would draw to fit it with
+    # box characters; a show's step draws what a replay draws (what --update wrote).
+    t = present(request, TIMELINE, "--instant")
+    t.wait_for("presenting")
+    for _ in range(6):
+        step(t)
+    screen = t.wait_for(END)
+    assert "6 commands, all as recorded" in screen, screen
+    assert "~ not as recorded" not in screen
+    assert "             |                         |-send 2 b'hi'----------->|" in screen
+    # Live, the same command draws for the terminal again.
+    t.send("l")
+    t.wait_for("live: type any command")
+    t.run("timeline c s")
+    t.wait_for(lambda s: "●" in s.split("live: type any command")[-1])
+    t.send("C-]")
+    t.wait_for("back to the show at its end")
+    t.send("q")
+    assert t.exit_status() == 0
+
+
+@pytest.mark.parametrize("key", ["q", "C-d"])
+def test_q_while_a_command_runs_stops_it_and_ends_the_show(
+    request: pytest.FixtureRequest, key: str
+) -> None:
+    t = present(request, "psl> spawn p -- sleep 60\np: started pid {p.pid}: sleep 60\n"
+                         "psl> wait p exit --timeout 60\n...\npsl> echo never\nnever\n",
+                "--instant")  # fmt: skip
+    screen = step(t)
+    pid = int(re.findall(r"p: started pid (\d+)", screen)[-1])
+    t.send("Space")
+    t.wait_for("psl> wait p exit --timeout 60")
+    t.wait_running()
+    t.send("x", key)  # another key first: dropped, as ever; q stops the wait at once
+    screen = t.wait_for("pslrepl exited with status 0")
+    assert "error: cancelled by Ctrl-C" in screen
+    assert "q: wait p exit --timeout 60 was stopped (as Ctrl-C stops it) and the show ends" in (
+        screen
+    )
+    assert "at line 3: 1 of 3 commands run, all as recorded" in screen
+    assert "psl> echo never" not in screen and "\nx" not in screen
+    assert "p: terminated" in screen
+    assert not os.path.exists(f"/proc/{pid}")

@@ -85,11 +85,11 @@ PLAIN_WIDTH = 80
     "short (MSG_TRUNC), exits and closes are marks too. Each command's line heads its "
     "steps; a pause is marked, not drawn to scale. In the terminal the lanes fit its width "
     "(the least busy merge into '...'); plain ASCII when output is not a terminal, under "
-    "NO_COLOR or TERM=dumb. While `record` writes, and in a replay or script (quiet "
-    "events, no terminal), the drawing is steady: 80 columns, the recording's commands "
-    "numbered from 1, pauses as 'more than 5s', and without what threads posted (a "
-    "child's output, a server's side), whose place depends on timing. The SVG and HTML "
-    "files are written readable by you alone, "
+    "NO_COLOR or TERM=dumb. While `record` writes, in a replay or script (quiet events, "
+    "no terminal) and in the steps --present shows, the drawing is steady: 80 columns, "
+    "the recording's commands numbered from 1, pauses as 'more than 5s', and without "
+    "what threads posted (a child's output, a server's side), whose place depends on "
+    "timing. The SVG and HTML files are written readable by you alone, "
     "never through a symbolic link; the SVG writes ports, pids and the like as the "
     "transcript placeholders ({srv.port}), so a replayed transcript draws the same file.",
 )
@@ -107,7 +107,10 @@ def _timeline(ctx: Invocation) -> None:
     # numbered from it, and without what threads posted meanwhile (their place is the
     # machine's timing).
     recording = session.recorder is not None
-    steady = recording or (screen is None and session.settings.events != "live")
+    # --present runs a transcript's steps as a replay does: the drawing it recorded.
+    presenting = bool(getattr(session, "presenting", False))
+    plain = recording or presenting
+    steady = plain or (screen is None and session.settings.events != "live")
     first = 0
     if recording:
         begun = _recording_began(session)
@@ -132,9 +135,9 @@ def _timeline(ctx: Invocation) -> None:
     from pslrepl.results import Styled
     from pslrepl.timeline.text import draw
 
-    # Recording: the plain drawing a replay makes, whatever this terminal is.
-    width = screen.size()[0] if screen is not None and not recording else PLAIN_WIDTH
-    for drawn in draw(diagram, width=width, fancy=printer.color and not recording):
+    # Recording or presenting: the plain drawing a replay makes, whatever this terminal is.
+    width = screen.size()[0] if screen is not None and not plain else PLAIN_WIDTH
+    for drawn in draw(diagram, width=width, fancy=printer.color and not plain):
         ctx.emit(Styled(tuple(drawn)))
 
 

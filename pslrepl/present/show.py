@@ -60,6 +60,7 @@ class Show:
         # doesn't wait them out again (a wait that ended so changed nothing).
         self.waited: set[int] = set()
         self.summarized = False
+        self.stopping = False  # q stopped a running command: the show ends
         self.captured: list[str] | None = None
         self._start()
 
@@ -204,16 +205,32 @@ class Show:
             # keyboard stays the show's (Space and Enter are not sent to the child).
             env.interactive = False
             env.stdin = io.StringIO("".join(text + "\n" for text in typed))
+        # A `timeline` here draws as a replay does (steady), so a recorded one matches.
+        # (session.presenting: declared by the lead in session.py; until then set here)
+        setattr(self.session, "presenting", True)  # noqa: B010
         try:
             # Keys pressed while it runs are not echoed into its output, and dropped at
-            # its end; Ctrl-C still cancels it.
-            with self.keys.unechoed():
-                self.now[0] = dict(self.bindings)
-                done = self.repl.run_step(step.command)
+            # its end; Ctrl-C still cancels it, and so does q, which ends the show too.
+            try:
+                with self.keys.unechoed():
+                    self.now[0] = dict(self.bindings)
+                    done = self.repl.run_step(step.command)
+            except KeyboardInterrupt:  # q's interrupt came as the command ended
+                done = False
             self.keys.discard()
         finally:
+            setattr(self.session, "presenting", False)  # noqa: B010
             env.interactive, env.stdin = interactive, stdin
             actual, self.captured = self.captured, None
+        if self.keys.quit_asked:
+            self.index = index  # not run to its end
+            self.stopping = True
+            if shown:
+                self.session.flush_events()
+                self._clear_prompt()
+                self._notice(f"q: {step.command} was stopped (as Ctrl-C stops it) and the "
+                             "show ends")  # fmt: skip
+            return
         if not done or _waited(actual):
             self.waited.add(index)
         if shown:
@@ -287,11 +304,17 @@ class Show:
             for index in range(target):
                 if index not in skipped:  # a wait that timed out changed nothing
                     self._run_step(index, shown=False)
+                if self.stopping:
+                    break
         finally:
             printer.out, printer.err = self.session.env.stdout, self.session.env.stderr
             self.session.settings.events = "live"
             with self.session.cond:
                 self.session.pending.take()
+        if self.stopping:
+            self._notice(f"q: stepping back was stopped at {self.steps[self.index].command} "
+                         "(as Ctrl-C stops it) and the show ends")  # fmt: skip
+            return
         for index in [i for i in self.drifted if i >= target]:
             del self.drifted[index]
         self.index = target
@@ -330,7 +353,7 @@ class Show:
             self._notice(f"presenting {self.path}: {_commands(len(self.steps))}. {KEYS_HELP}")
             for problem in self.problems:
                 self.session.printer.warning(problem)
-            while self.session.exit_requested is None:
+            while self.session.exit_requested is None and not self.stopping:
                 try:
                     if not self._turn():
                         break
@@ -368,6 +391,7 @@ class Show:
                 return True
             self.index += 1
             self._run_step(self.index - 1, shown=True)
+            return not self.stopping
         elif key in LIVE:
             return self._live()
         elif key in BACK:
