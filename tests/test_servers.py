@@ -559,3 +559,16 @@ def test_stop_names_a_few_stuck_handlers_and_counts_the_rest(shell: Shell, tmp_p
             r"pslrepl:s#\d, pslrepl:s#\d and 2 more: the port is closed, and each thread "
             r"ends when its handler returns\n")  # fmt: skip
     assert re.fullmatch(want, out), out
+
+
+def test_serves_notes_keep_to_set_notes_off(shell: Shell) -> None:
+    """serve's informational notes are notes like the pitfall ones: `set notes off`
+    silences them; what serve does stays the same."""
+    said = shell.ok("serve c1 tcp 0 --handler chat; serve w1 tcp 0 --handler http")
+    assert "note: chat serves each client in its own thread" in said
+    assert "note: w1 serves " in said
+    shell.ok("set notes off")
+    said = shell.ok("serve c2 tcp 0 --handler chat; serve w2 tcp 0 --handler http")
+    assert "note:" not in said, said
+    for name in ("c2", "w2"):
+        assert "class:          ThreadingTCPServer" in shell.ok(f"info {name}"), name

@@ -182,8 +182,9 @@ def _serve(ctx: Invocation) -> None:
         # that says nothing (a browser keeps spare connections open).
         mode = "threading"
         why = f"; a client idle for {idle:g} s is closed (--idle S)" if idle else ""
-        ctx.say(f"note: {spec} serves each client in its own thread (--threading){why}",
-                "notice")  # fmt: skip
+        if ctx.session.settings.notes:  # informational, as the pitfall notes: `set notes off`
+            ctx.say(f"note: {spec} serves each client in its own thread (--threading){why}",
+                    "notice")  # fmt: skip
     if ctx["max_clients"] is not None and mode == "sync":
         raise UsageError("serve: --max-clients is for --threading or --forking; without "
                          "either a server serves one client at a time")  # fmt: skip
@@ -265,8 +266,9 @@ def _serve(ctx: Invocation) -> None:
                 from pslrepl.handlers.web import write_index
 
                 write_index(directory, name, server.server_address[1])
-                ctx.say(f"note: {name} serves {directory}, a fresh directory with an index "
-                        "page; --dir DIR serves yours", "notice")  # fmt: skip
+                if ctx.session.settings.notes:
+                    ctx.say(f"note: {name} serves {directory}, a fresh directory with an "
+                            "index page; --dir DIR serves yours", "notice")  # fmt: skip
         if spec == "chat" and mode != "selectors":  # --selectors: the loop is the room
             from pslrepl.handlers import Room
 
