@@ -167,3 +167,10 @@ def test_a_file_run_at_a_terminal_attaches_interactively(tmp_path: Path) -> None
         assert "illegal character" not in screen
     finally:
         t.close()
+
+
+def test_help_says_timeout_is_the_quiet_time_of_a_piped_attach(shell: Shell) -> None:
+    """At a terminal attach never gives up (trial 13, F10): the help says what S is."""
+    line = next(ln for ln in shell.ok("help attach").splitlines() if "  --timeout S" in ln)
+    assert "in a pipe: end once S seconds pass with nothing new after the EOF" in line
+    assert "at a terminal attach waits until you leave" in line

@@ -293,6 +293,14 @@ def test_every_action_is_told_even_when_coalesced(shell: Shell) -> None:
         ("link r latency delay=1s --toxicity 2", "error: link: --toxicity must be a "
          "probability from 0 to 1, not '2'"),
         ("link r slicer size=0", "error: link: slicer size must be at least 1 byte"),
+        ("link r latency delay=100ms jitter=101ms", "error: link: latency jitter=101ms is "
+         "larger than delay=100ms; give a jitter of at most 100ms"),
+        ("relay r2 tcp-listen:0 web --link 'latency delay=1s jitter=2s'",
+         "error: link: latency jitter=2s is larger than delay=1s"),
+        ("link r slicer size=10 variation=10", "error: link: slicer variation=10 is not "
+         "smaller than size=10; give a variation of at most 9"),
+        ("link r slicer size=1 variation=1", "error: link: slicer variation=1 is not "
+         "smaller than size=1; give a variation of at most 0"),
         ("unlink r nope", "error: unlink: r has no toxic 'nope' (it has: none); `link r` "
          "lists them"),
         ("relay r2 tcp-listen:0 web --link 'latency'", "error: link: latency needs delay="),
@@ -466,3 +474,22 @@ def test_a_slow_bandwidth_says_its_rate_in_bytes(shell: Shell) -> None:
         assert recv_exactly(c, 10) == b"0123456789"
     shell.ok("close r")
     assert "bandwidth: paced 10 bytes at 100B/s" in shell.ok("log r")
+
+
+def test_the_listing_says_what_dir_means_for_whole_connection_toxics(shell: Shell) -> None:
+    shell.ok("serve web tcp 0 --handler echo --threading")
+    assert shell.ok("relay r tcp-listen:0 web --link 'delay_accept delay=1ms' "
+                    "--link 'close_after time=1m dir=up' --link 'reset after=1m' "
+                    "--link 'reset after=2m dir=up name=r2' --link 'reset after=3m dir=both "
+                    "name=r3' --link 'latency delay=1ms jitter=1ms dir=up'").splitlines()[1:] == [
+        "r: linked delay_accept: delay_accept delay=1ms (delays the accept; dir does not apply)",
+        "r: linked close_after: close_after time=60s (closes both ends; dir does not apply)",
+        "r: linked reset: reset after=60s (RST to A)",
+        "r: linked r2: reset after=120s (RST to B)",
+        "r: linked r3: reset after=180s (RST to A and B)",
+        "r: linked latency: latency delay=1ms jitter=1ms (A -> B)",
+    ]  # fmt: skip
+    rows = [line.split("  ") for line in shell.ok("link r").splitlines()[1:]]
+    dirs = [[cell.strip() for cell in row if cell.strip()][3] for row in rows]
+    assert dirs == ["- (delays the accept)", "- (closes both ends)", "down (RST to A)",
+                    "up (RST to B)", "both (RST to A and B)", "up"]  # fmt: skip

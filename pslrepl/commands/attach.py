@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 from pslrepl.commands.groups import SOCKETS
-from pslrepl.commands.options import SHOW_HEX, SHOW_REPR, TIMEOUT
+from pslrepl.commands.options import SHOW_HEX, SHOW_REPR
 from pslrepl.commandspec import Arg, Commands, Opt
 from pslrepl.errors import UsageError
-from pslrepl.kinds import ResourceOf
+from pslrepl.kinds import SECONDS, ResourceOf
 from pslrepl.results import Output
 
 COMMANDS = Commands(SOCKETS)
+# Not the shared --timeout ("give up after S seconds"): at a terminal attach never gives
+# up, it waits until you leave; in a pipe S is how long it waits for more after the EOF.
+QUIET = Opt("--timeout", "in a pipe: end once S seconds pass with nothing new after the "
+            "EOF (default: set timeout); at a terminal attach waits until you leave",
+            "S", kind=SECONDS)  # fmt: skip
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -24,7 +29,7 @@ if TYPE_CHECKING:
     args=(Arg("NAME", ResourceOf("process", "tcp", "unix", "tls")),),
     opts=(
         Opt("--raw", "pass Ctrl-C on as the byte 0x03 (not SIGINT)"),
-        TIMEOUT,
+        QUIET,
         SHOW_HEX,
         SHOW_REPR,
     ),

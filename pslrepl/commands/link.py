@@ -87,7 +87,7 @@ SETTING = Setting()
     "each time it acts is an event (in log), at most one a second per toxic.",
 )
 def _link(ctx: Invocation) -> None:
-    from pslrepl.commands.relays import check_fits, describe
+    from pslrepl.commands.relays import check_fits, describe, way_of
     from pslrepl.resources.toxics import make, parse_prob
 
     relay = ctx["relay"]
@@ -95,7 +95,8 @@ def _link(ctx: Invocation) -> None:
         if ctx["key=value"] or ctx["dir"] or ctx["toxicity"] or ctx["name"]:
             raise UsageError("link: give the toxic first, like link r latency delay=100ms")
         rows = [
-            [t.name, t.kind, t.settings(), t.way, f"{t.toxicity:g}" if t.active else "skipped",
+            [t.name, t.kind, t.settings(), _dir(t, way_of(t)),
+             f"{t.toxicity:g}" if t.active else "skipped",
              str(t.acted) + (f" (holding {t.holding:,} bytes)" if t.holding else "")]
             for t in relay.link.toxics
         ]  # fmt: skip
@@ -123,6 +124,13 @@ def _link(ctx: Invocation) -> None:
                          "delay_accept with relay --link, before one comes")  # fmt: skip
     relay.link.add(toxic)
     ctx.say(f"{relay.name}: linked {toxic.name}: {describe(toxic)}")
+
+
+def _dir(toxic: Any, way: str) -> str:
+    """The dir column: up, down or both, and what that means where it is not plain."""
+    if toxic.kind in ("close_after", "delay_accept"):
+        return "- (" + way.partition(";")[0] + ")"
+    return f"{toxic.way} ({way})" if toxic.kind == "reset" else str(toxic.way)
 
 
 @COMMANDS.command(

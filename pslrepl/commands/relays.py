@@ -364,10 +364,21 @@ def check_fits(toxic: Any, *, dgram: bool, listening: bool) -> None:
                          "delays the accept)")  # fmt: skip
 
 
+def way_of(toxic: Any) -> str:
+    """Which way a toxic acts, as it matters for its kind: a reset's direction is which
+    end gets the RST; close_after and delay_accept act on the whole connection."""
+    if toxic.kind == "reset":
+        return {"up": "RST to B", "down": "RST to A", "both": "RST to A and B"}[toxic.way]
+    if toxic.kind == "close_after":
+        return "closes both ends; dir does not apply"
+    if toxic.kind == "delay_accept":
+        return "delays the accept; dir does not apply"
+    return {"up": "A -> B", "down": "B -> A", "both": "both ways"}[str(toxic.way)]
+
+
 def describe(toxic: Any) -> str:
     """What a toxic does, in one line: kind, settings, direction."""
-    ways = {"up": "A -> B", "down": "B -> A", "both": "both ways"}[toxic.way]
-    said = f"{toxic.kind} {toxic.settings()}".rstrip() + f" ({ways}"
+    said = f"{toxic.kind} {toxic.settings()}".rstrip() + f" ({way_of(toxic)}"
     if toxic.toxicity < 1.0:
         said += f"; toxicity {toxic.toxicity:g}: " + ("acts" if toxic.active else "skipped")
     return said + ")"

@@ -227,6 +227,17 @@ def make(kind: str, pairs: list[str], *, way: str = "down", toxicity: float = 1.
         raise UsageError("link: slicer size must be at least 1 byte")
     if kind in ("reorder",) and params["gap"] < 1:
         raise UsageError("link: reorder gap must be at least 1 datagram")
+    # A spread wider than its centre would be cut off at zero (holds of 0 ms, slices of
+    # 1 byte) far more often than the other way: not the +/- it says.
+    if kind == "latency" and params["jitter"] > params["delay"]:
+        d, j = (show_value("time", params[k]) for k in ("delay", "jitter"))
+        raise UsageError(f"link: latency jitter={j} is larger than delay={d}; give a "
+                         f"jitter of at most {d} (each hold is delay +/- jitter)")  # fmt: skip
+    if kind == "slicer" and params["variation"] >= params["size"]:
+        size, var = params["size"], params["variation"]
+        raise UsageError(f"link: slicer variation={var} is not smaller than size={size}; "
+                         f"give a variation of at most {size - 1} (each slice is size "
+                         "+/- variation, at least 1 byte)")  # fmt: skip
     if name is None:
         name = kind
         n = 2
