@@ -24,8 +24,6 @@ RUFF = Path(sys.executable).parent / "ruff"
 # script): this list must only shrink. A transcript not here exports whole, and its
 # script must print every output line the transcript shows.
 NOT_YET: dict[str, list[str]] = {
-    # a bind that failed for an address taken in the session's run
-    "examples/pitfalls.psl": ["bind"],
     # what was typed to attach is the user's: marked, never written into the script
     "transcripts/attach.psl": ["attach"],
 }

@@ -38,8 +38,69 @@ def _bind(script: Script, record: CommandRecord) -> None:
     name = record.values["name"]
     v = script.var(name)
     script.use("addr")
+    if not record.ok:
+        _bind_failed(script, record)
+        return
     script.add(f"{v}.bind({parse_addr(str(record.values['addr'])).sockaddr!r})")
     script.add(f'print(f"{name}: bound to {{addr({v}.getsockname())}}")')
+
+
+def _bind_failed(script: Script, record: CommandRecord) -> None:
+    """A bind that failed on the port of a socket the script made too (typed as
+    {srv.port}, the lesson of TIME_WAIT or of a port in use): the script binds its own
+    socket's port, so its run meets what the session met; the error line is said from
+    what its own bind raises. A port typed as a number stays marked: it was taken in the
+    session's run, and the script's may well find it free."""
+    import re
+
+    from pslrepl.transcript.syntax import PLACEHOLDER
+
+    name, typed = record.values["name"], str(record.values["addr"])
+    word = record.line.split()[-1] if record.line.split() else ""
+    m = PLACEHOLDER.fullmatch(word.rpartition(":")[2])
+    owner = m.group(1).partition(".")[0] if m else ""
+    if not (m and m.group(1).endswith(".port") and script.kinds.get(owner) in SOCKETS):
+        raise Unexportable("this bind failed in the session on a port typed as a number: "
+                           "it was taken in the session's run, and the script's may find it "
+                           "free")  # fmt: skip
+    host = word.rpartition(":")[0].strip("[]")
+    kept = _kept_address(script, owner)
+    v = script.var(name)
+    script.imp("errno")
+    error = f"error: {record.error}"
+    said = re.match(r"(error: [\w-]+: ).+? \(E[A-Z0-9]+\)(.*)$", error)
+    if said is None:
+        raise Unexportable(f"this bind failed in the session ({record.error})")
+    tail = said.group(2).replace("{", "{{").replace("}", "}}")
+    tail = tail.replace(typed.replace("{", "{{").replace("}", "}}"), "{addr(where)}")
+    script.add(f"# {owner}'s port: the script's own {owner}'s, kept when it closed above",
+               f"where = ({host!r}, {kept}[1])",
+               "try:",
+               f"    {v}.bind(where)",
+               f'    print(f"{name}: bound to {{addr({v}.getsockname())}}")',
+               "except OSError as exc:",
+               wrapped_print(said.group(1) + "{exc.strerror} ({errno.errorcode[exc.errno]})"
+                             + tail, f=True, indent="    "))  # fmt: skip
+
+
+SOCKETS = ("listener", "tcp", "udp")
+
+
+def _kept_address(script: Script, owner: str) -> str:
+    """The expression for ``owner``'s own address: asked of it while it is open, or the
+    variable its close keeps it in (the line that keeps it goes in above its close)."""
+    v = script.var(owner)
+    if owner in script.live:
+        return f"{v}.getsockname()"
+    kept = f"{v}_addr"
+    if kept not in script.globals:
+        closes = [i for i, line in enumerate(script.body) if line == f"{v}.close()"]
+        if not closes:
+            raise Unexportable(f"it binds {owner}'s port, and the script's {owner} is gone")
+        script.body.insert(closes[-1], f"{kept} = {v}.getsockname()  # its address, for a "
+                           "bind below")  # fmt: skip
+        script.globals.add(kept)
+    return kept
 
 
 def _listen(script: Script, record: CommandRecord) -> None:
