@@ -139,3 +139,22 @@ def test_an_abstract_unix_socket_stays_abstract(tmp_path: Path) -> None:
     out = _ok("-c", "lab load lab.toml; unix connect c u; ls", cwd=tmp_path)
     assert f"u: listening on {name}\n" in out
     assert not list(tmp_path.glob("@*"))  # not a file named @... in the lab's folder
+
+
+def test_a_unix_servers_path_is_the_labs_as_other_paths_are(tmp_path: Path) -> None:
+    labs, other = tmp_path / "labs", tmp_path / "other"
+    labs.mkdir()
+    other.mkdir()
+    # Saved where the shell runs: relative to the lab; saved elsewhere: absolute.
+    _ok("-c", "serve u unix u.sock --handler echo; save lab.toml; save ../other/lab.toml",
+        cwd=labs)  # fmt: skip
+    assert 'addr = "u.sock"' in (labs / "lab.toml").read_text()
+    assert f'addr = "{labs / "u.sock"}"' in (other / "lab.toml").read_text()
+    # Loaded from another folder: the socket is made beside the lab, and serves there.
+    out = _ok("-c", "lab load labs/lab.toml; unix connect c u; send c ping; recv c",
+              cwd=tmp_path)  # fmt: skip
+    assert f"u: UnixStreamServer serving echo on {labs / 'u.sock'}\n" in out
+    assert "ping\n" in out
+    assert not (tmp_path / "u.sock").exists()
+    _ok("-c", "lab load lab.toml; save again.toml", cwd=other)
+    assert (other / "again.toml").read_bytes() == (other / "lab.toml").read_bytes()

@@ -56,3 +56,13 @@ def references(cmd: Command, values: dict[str, Any]) -> set[str]:
             if isinstance(item, str):
                 found.update(NAMED_VALUE.findall(item))
     return found
+
+
+def path_keys(cmd: Command, values: dict[str, Any]) -> set[str]:
+    """The keys of ``values`` that hold a path (a lab writes and takes them relative to
+    its own folder): files, a handler's python file, and a UNIX server's address."""
+    specs: list[Arg | Opt] = [*cmd.args, *cmd.opts]
+    keys = {s.key for s in specs if s.kind.name == "file" or s.key == "handler"}
+    if cmd.name == "serve" and values.get("proto") == "unix":
+        keys.add("addr")
+    return keys & set(values)

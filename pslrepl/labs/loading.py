@@ -9,13 +9,13 @@ import shlex
 import sys
 
 from pslrepl.errors import PslError
-from pslrepl.labs import NOT_SAVED_SETTINGS, SECTIONS, TRAP_KEYS, UNMADE, references
+from pslrepl.labs import NOT_SAVED_SETTINGS, SECTIONS, TRAP_KEYS, UNMADE, path_keys, references
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
 
-    from pslrepl.commandspec import Arg, Command, Opt
+    from pslrepl.commandspec import Command
     from pslrepl.dispatch import CommandTable, Dispatcher
 
 if sys.version_info >= (3, 11):
@@ -221,11 +221,9 @@ def _entry(
                            "it out")  # fmt: skip
     words = list(cmd.words)
     values = dict(values)
-    specs: list[Arg | Opt] = [*cmd.args, *cmd.opts]
-    for spec in specs:
-        value = values.get(spec.key)
-        if isinstance(value, str) and (spec.kind.name == "file" or spec.key == "handler"):
-            values[spec.key] = _from_lab(value, base, handler=spec.key == "handler")
+    for key in path_keys(cmd, values):
+        if isinstance(values[key], str):
+            values[key] = _from_lab(values[key], base, handler=key == "handler")
     for opt in cmd.opts:
         value = values.get(opt.key)
         if value is None:

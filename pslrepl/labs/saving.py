@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from pslrepl.labs import NOT_SAVED_SETTINGS, SECTION_OF, SECTIONS, UNMADE, references
+from pslrepl.labs import NOT_SAVED_SETTINGS, SECTION_OF, SECTIONS, UNMADE, path_keys, references
 from pslrepl.labs.toml_out import pairs
 
 TYPE_CHECKING = False
@@ -75,9 +75,8 @@ def entry(
                        for word, t in zip(record.argv, typed, strict=True)]  # fmt: skip
     out = {k: _placeheld(v, tmp) for k, v in out.items()}
     if folder is not None:
-        for spec in specs:
-            if spec.key in out and (spec.kind.name == "file" or spec.key == "handler"):
-                out[spec.key] = _relative(out[spec.key], folder, handler=spec.key == "handler")
+        for key in path_keys(cmd, values) & set(out):
+            out[key] = _relative(out[key], folder, handler=key == "handler")
     return out
 
 
