@@ -23,10 +23,7 @@ RUFF = Path(sys.executable).parent / "ruff"
 # What each transcript uses that export can't write yet (each a marked comment in its
 # script): this list must only shrink. A transcript not here exports whole, and its
 # script must print every output line the transcript shows.
-NOT_YET: dict[str, list[str]] = {
-    # what was typed to attach is the user's: marked, never written into the script
-    "transcripts/attach.psl": ["attach"],
-}
+NOT_YET: dict[str, list[str]] = {}
 
 
 MAKERS = ("spawn", "tcp listen", "tcp connect", "accept", "udp open", "serve", "relay",

@@ -19,7 +19,7 @@ __all__ = ["NOT_EXPORTED", "Script", "exporters", "export_records"]
 # The modules that declare exporters (each has an EXPORTERS dict: command name -> function).
 MODULES = ("processes", "sockets", "socket_steps", "socket_buffers", "unix_sockets", "servers",
            "relays", "tls_clients", "shlib", "session_cmds", "looking", "socket_files",
-           "signals")  # fmt: skip
+           "signals", "attaching")  # fmt: skip
 # (signals is last: its exporters extend processes' and session_cmds' signal, trap and
 # spawn, and a later module's entry wins)
 

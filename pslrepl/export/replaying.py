@@ -47,6 +47,8 @@ def transcript_records(path: str) -> tuple[list[CommandRecord], dict[str, Any]]:
             now[0] = bindings
             line = step.command
             dispatcher.run_line(line)
+            if step.typed:  # what attach was given: the transcript's, so export may write it
+                _typed(session, before, [expand(typed, bindings) for typed in step.typed])
             said = sink.getvalue()
             _note_errors(session, line, before, said)
             if session.exit_requested is not None:
@@ -65,6 +67,13 @@ def transcript_records(path: str) -> tuple[list[CommandRecord], dict[str, Any]]:
         return list(session.history), facts
     finally:
         shutdown(session)
+
+
+def _typed(session: Any, before: int, lines: list[str]) -> None:
+    """The step's attach record holds the lines typed to it (values["typed"])."""
+    for record in list(session.history)[before:]:
+        if record.command == "attach":
+            record.values["typed"] = list(lines)
 
 
 def _note_errors(session: Any, line: str, before: int, said: str) -> None:

@@ -28,7 +28,7 @@ def _helper(name: str) -> tuple[tuple[str, ...], str, tuple[str, ...]]:
 
 
 # Exporter modules that declare helpers of their own (a HELPERS and a HELPER_IMPORTS).
-HELPER_MODULES = ("servers", "relay_code", "socket_buffers")
+HELPER_MODULES = ("servers", "relay_code", "socket_buffers", "attaching")
 
 NOT_EXPORTED = "# NOT EXPORTED:"
 
@@ -45,7 +45,7 @@ RESERVED = frozenset({
     "TEST_CA_PEM", "SERVER_CERT_PEM", "SERVER_KEY_PEM",
     "errno", "n", "err", "packed", "timeout", "data", "chunk", "ready", "flags", "peer",
     "returncode", "done", "exc", "sock", "family", "kind", "proto", "sockaddr",
-    "path", "host", "service", "where", "importlib", "spec", "module",
+    "path", "host", "service", "where", "attach_piped", "sent", "got", "why", "rest", "importlib", "spec", "module",
     # signals' and sh's exporters bind these at the top level
     "previous", "was", "now", "members", "group_members", "timer_left", "handlers", "mask",
     "info", "codes", "who", "children", "code", "job", "line", "piped", "sig_name",
