@@ -45,7 +45,8 @@ RESERVED = frozenset({
     "TEST_CA_PEM", "SERVER_CERT_PEM", "SERVER_KEY_PEM",
     "errno", "n", "err", "packed", "timeout", "data", "chunk", "ready", "flags", "peer",
     "returncode", "done", "exc", "sock", "family", "kind", "proto", "sockaddr",
-    "path", "host", "service", "where", "attach_piped", "sent", "got", "why", "rest", "importlib", "spec", "module",
+    "path", "host", "service", "where", "attach_piped", "sent", "got", "why", "rest",
+    "importlib", "spec", "module",
     # signals' and sh's exporters bind these at the top level
     "previous", "was", "now", "members", "group_members", "timer_left", "handlers", "mask",
     "info", "codes", "who", "children", "code", "job", "line", "piped", "sig_name",
