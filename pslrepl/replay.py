@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import io
 import threading
 
@@ -17,14 +18,18 @@ from pslrepl.transcript import (
     match_output,
     parse,
 )
-from pslrepl.transcript.timelimit import Abandoned
+from pslrepl.transcript.files import TranscriptFileError as TranscriptFileError
+from pslrepl.transcript.files import read_transcript as read_transcript
+from pslrepl.transcript.files import replace_whole as _replace
+from pslrepl.transcript.files import write_embedded as write_embedded
+from pslrepl.transcript.timelimit import Abandoned, SlowPattern, bounded
 from pslrepl.transcript.timelimit import TimeLimit as TimeLimit
 from pslrepl.transcript.words import expand_in_words as expand_in_words
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from pslrepl.session import Session
-    from pslrepl.transcript import Bindings, EmbeddedFile, Step
+    from pslrepl.transcript import Bindings, Step
 
 # What the dispatcher says when a command is cancelled (the time limit sends SIGINT).
 CANCELLED = "error: cancelled by Ctrl-C"
@@ -32,15 +37,6 @@ CANCELLED = "error: cancelled by Ctrl-C"
 # bound for a hang, not a judgement on a slow machine.
 DEFAULT_TIMEOUT = 300.0
 TIME_LIMIT_NOTE = "error: replay: cancelled at the time limit"
-
-
-class TranscriptFileError(OSError):
-    """A file that can't be checked or updated as a transcript: its message (strerror)
-    says why and what to do. An OSError, so the command line reports it as one line with
-    exit status 2, as it does a file it can't read."""
-
-    def __init__(self, message: str) -> None:
-        super().__init__(0, message)
 
 
 class Outcome:
@@ -57,11 +53,14 @@ class Outcome:
         self.cancelled = ""  # "FILE:LINE: psl> CMD: still running at the time limit ..."
         self.cancelled_step: int | None = None  # the index of that command's step
         self.differs: set[int] = set()  # the steps whose output did not match
+        self.slow_step: int | None = None  # the step whose matching the limit ended
 
     def takes(self, index: int) -> bool:
         """Whether --update and -i may take step ``index``'s actual output: not that of
         the command the time limit cancelled when it had shown nothing (its written lines
         are kept, not replaced by an empty output)."""
+        if index == self.slow_step:  # matching it again would hang as the replay did
+            return False
         if index != self.cancelled_step:
             return True
         return any(not line.startswith(TIME_LIMIT_NOTE) for line in self.actual.get(index, []))
@@ -84,7 +83,10 @@ class Outcome:
         lines = [f"{self.path}: FAIL"]
         for failure in self.failures:
             lines.extend(failure)
-        if self.timed_out:  # --update would not mend a hang
+        if self.slow_step is not None:
+            lines.append(f"{self.path} stopped at the time limit while matching: write the "
+                         "pattern so that a line can match it one way only")  # fmt: skip
+        elif self.timed_out:  # --update would not mend a hang
             lines.append(f"{self.path} stopped at the time limit: raise it (#! timeout S) "
                          "or find why the command hangs")  # fmt: skip
         else:
@@ -188,12 +190,23 @@ def replay(
             outcome.actual[index] = actual
             outcome.steps_run += 1
             _learn(session, bindings, seen)
-            matched = match_output(step.expected, actual, bindings)
-            if matched is not None and not (limit is not None and limit.fired):
-                bindings = matched
+            try:
+                shown = _matched(step, actual, bindings, limit, path)
+            except SlowPattern:  # --update and -i leave its lines as written
+                outcome.timed_out = True
+                outcome.slow_step = outcome.cancelled_step = index
+                outcome.cancelled = (f"{where}: matching its output ran past the time limit "
+                                     f"({limit.describe() if limit else ''}): a (re) or "
+                                     "{?capture} pattern under it backtracks (a nested "
+                                     "quantifier like (a+)+ tries every split of a long "
+                                     "line); make it match one way only")  # fmt: skip
+                outcome.failures.append([outcome.cancelled])
+                break
+            if isinstance(shown, dict):
+                bindings = shown
                 continue
             outcome.differs.add(index)  # --update and -i take it without matching again
-            outcome.failures.append(diff(step, actual, bindings, where=path))
+            outcome.failures.append(shown)
             if limit is not None and limit.fired:
                 outcome.timed_out = True
                 outcome.cancelled_step = index
@@ -223,34 +236,16 @@ def replay(
     return outcome
 
 
-def write_embedded(tmp: str, file: EmbeddedFile) -> str:
-    """Write an embedded file under a session's fresh {tmp} (0600, never through a
-    link: {tmp} is new and each part is made here); what went wrong, or ''. --present and
-    --export-py may write a transcript's files with it too."""
-    import os
-
-    from pslrepl.errors import describe_oserror
-
-    *folders, name = file.name.split("/")
-    dir_fd = os.open(tmp, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        for folder in folders:
-            try:
-                os.mkdir(folder, 0o700, dir_fd=dir_fd)
-            except FileExistsError:
-                pass
-            inner = os.open(folder, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW, dir_fd=dir_fd)
-            os.close(dir_fd)
-            dir_fd = inner
-        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW
-        fd = os.open(name, flags, 0o600, dir_fd=dir_fd)
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
-            fh.write(file.text)
-    except OSError as exc:
-        return f"can't write embedded file {file.name} in {{tmp}}: {describe_oserror(exc)}"
-    finally:
-        os.close(dir_fd)
-    return ""
+def _matched(
+    step: Step, actual: list[str], bindings: Bindings, limit: TimeLimit | None, path: str
+) -> Bindings | list[str]:
+    """The bindings after ``actual`` matched the step's lines, or the diff where it did
+    not; bounded by the time limit (SlowPattern), a backtracking pattern included."""
+    with bounded(limit.left()) if limit is not None else contextlib.nullcontext():
+        matched = match_output(step.expected, actual, bindings)
+        if matched is not None and not (limit is not None and limit.fired):
+            return matched
+        return diff(step, actual, bindings, where=path)
 
 
 def _learn(session: Session, bindings: Bindings, seen: dict[str, str]) -> None:
@@ -275,53 +270,6 @@ def _mark_time_limit(actual: list[str], limit: TimeLimit) -> None:
             actual[i] = note
             return
     actual.append(note)
-
-
-# -- files ------------------------------------------------------------------------------
-
-
-def read_transcript(path: str, *, writing: bool = False) -> str:
-    """A transcript file's text; TranscriptFileError saying what is wrong with it (not
-    there, a directory, not UTF-8, no commands; for ``writing``, a symbolic link)."""
-    import errno
-    import os
-
-    from pslrepl.errors import describe_oserror
-
-    if writing and os.path.islink(path):
-        raise TranscriptFileError(
-            f"it is a symbolic link (to {os.readlink(path)}); --update won't write through "
-            "one: give the file it points to"
-        )
-    try:
-        with open(path, "rb") as fh:
-            data = fh.read()
-    except OSError as exc:
-        if exc.errno == errno.ENOENT:
-            raise TranscriptFileError("no such file; give the path of a .psl transcript") from None
-        if exc.errno == errno.EISDIR:
-            raise TranscriptFileError(f"it is a directory; give the transcripts in it, like "
-                                      f"{os.path.join(path, '*.psl')}") from None  # fmt: skip
-        raise TranscriptFileError(describe_oserror(exc)) from None
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        line = data.count(b"\n", 0, exc.start) + 1
-        raise TranscriptFileError(
-            f"line {line} is not UTF-8 text (byte 0x{data[exc.start]:02x}); a transcript "
-            "is UTF-8: write a byte in output as a \\xNN escape in a (re) line"
-        ) from None
-    transcript = parse(text)
-    if not transcript.steps:
-        what = "it holds no commands (no line starts 'psl> ')" if text.strip() else "it is empty"
-        raise TranscriptFileError(f"{what}: `record FILE` in the shell writes a transcript")
-    from pslrepl.transcript.directives import read_directives
-
-    try:
-        read_directives(transcript)
-    except ValueError as exc:
-        raise TranscriptFileError(str(exc)) from None
-    return text
 
 
 def check_file(
@@ -359,33 +307,6 @@ def rewrite(transcript: Transcript, accept: dict[int, list[str]], bindings: Bind
         step.expected = _rewrite(step, actual, bindings)
         step.comments = [(min(i, len(step.expected)), c) for i, c in step.comments]
     return format_transcript(transcript)
-
-
-def _replace(path: str, text: str) -> None:
-    """Write ``text`` as ``path`` whole or not at all: a new file renamed over the old one
-    (a full disk leaves the old one as it was; a symbolic link put there since is
-    replaced, never written through). The file keeps its mode."""
-    import os
-    import tempfile
-
-    from pslrepl.errors import describe_oserror
-
-    folder = os.path.dirname(path) or "."
-    tmp = ""
-    try:
-        mode = os.lstat(path).st_mode & 0o7777
-        fd, tmp = tempfile.mkstemp(dir=folder, prefix="." + os.path.basename(path) + ".")
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            os.fchmod(fd, mode)
-            fh.write(text)
-        os.replace(tmp, path)
-    except OSError as exc:
-        if tmp:
-            try:
-                os.unlink(tmp)
-            except OSError:
-                pass
-        raise TranscriptFileError(f"can't write it: {describe_oserror(exc)}") from None
 
 
 def _rewrite(step: Step, actual: list[str], bindings: Bindings) -> list[str]:

@@ -38,7 +38,9 @@ def update_files(files: list[str]) -> int:
         if outcome.timed_out:  # say where it stopped, and what was kept
             step = outcome.cancelled_step
             kept = (
-                "what it had shown is kept"
+                "its expected lines are kept as written"
+                if step is not None and step == outcome.slow_step
+                else "what it had shown is kept"
                 if step is None or outcome.takes(step)
                 else "it had shown nothing: its expected lines are kept as written"
             )

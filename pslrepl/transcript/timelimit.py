@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
 # How long a cancelled command has to end before the replay gives up on it.
 GRACE = 2.0
+# How long matching a step's output may take past the limit (its diff must still be made).
+MATCH_GRACE = 1.0
 
 
 class Abandoned(BaseException):
@@ -76,6 +83,11 @@ class TimeLimit:
     def expired(self) -> bool:
         return time.monotonic() - self.started >= self.seconds
 
+    def left(self) -> float:
+        """Seconds matching a step's output may take: what the limit has left, and at
+        least MATCH_GRACE (a cancelled command's diff must still be made)."""
+        return max(self.started + self.seconds - time.monotonic(), MATCH_GRACE)
+
     def describe(self) -> str:
         return f"{self.seconds:g} s" + (f", {self.note}" if self.note else "")
 
@@ -117,3 +129,44 @@ class TimeLimit:
                 signal.pthread_kill(self._main, signal.SIGINT)
             if self._cancelled.wait(GRACE) or self._done.is_set():
                 return
+
+
+class SlowPattern(Exception):
+    """Matching a step's output ran past the time limit: a pattern backtracks."""
+
+
+@contextlib.contextmanager
+def bounded(seconds: float) -> Iterator[None]:
+    """Raise SlowPattern once ``seconds`` have passed, even inside re's C matcher: it
+    holds the GIL (a watchdog thread can't run) but checks for signals as it backtracks,
+    so SIGALRM from the kernel's timer ends it. The timer and SIGALRM are borrowed and
+    put back as they were, a transcript's own `alarm` or `itimer` with its time left.
+    Only the main thread gets a signal's handler: elsewhere this bounds nothing."""
+    import signal
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    on = [True]
+
+    def alarm(signum: int, frame: object) -> None:
+        if on[0]:
+            raise SlowPattern
+
+    old = signal.signal(signal.SIGALRM, alarm)
+    started = time.monotonic()
+    delay, interval = signal.setitimer(signal.ITIMER_REAL, max(seconds, 0.001))
+    try:
+        yield
+    finally:
+        while True:  # a signal just at the end raises here, once: the match is over
+            try:
+                on[0] = False
+                break
+            except SlowPattern:
+                continue
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, old)
+        if delay > 0:
+            left = delay - (time.monotonic() - started)
+            signal.setitimer(signal.ITIMER_REAL, max(left, 1e-6), interval)
