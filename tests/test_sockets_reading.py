@@ -14,6 +14,7 @@ import ssl
 import threading
 import time
 from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import pytest
 
@@ -454,3 +455,51 @@ def test_ctrl_c_cancels_wait_on_a_fresh_tls_socket(shell: Shell) -> None:
     assert line == "error: cancelled by Ctrl-C; everything else carries on"
     shell.ok("sendline t on")
     assert shell.ok("recv t --line") == "on\n(3 bytes)\n"
+
+
+@pytest.mark.parametrize("family", ["udp", "unix"])
+def test_recv_on_a_datagram_socket_says_it_cut_the_datagram(
+    shell: Shell, family: str, tmp_path: Path
+) -> None:
+    if family == "udp":
+        shell.ok("udp open s --bind 127.0.0.1:0; udp open c --connect s")
+        send = "send c"
+    else:
+        shell.ok(f"unix dgram s {tmp_path}/s.sock; unix dgram c")
+        send = "sendto c s"
+    # Binary, with NUL, CR and LF; the recv's buffer one byte short of it.
+    payload = b"\x00\r\nab\x00cd\n"
+    shell.ok(f"{send} --hex {payload.hex()}")
+    out = shell.ok(f"recv s {len(payload) - 1} --repr")
+    assert out.splitlines()[-3:-1] == [
+        f"({len(payload) - 1} bytes)",
+        f"warning: the datagram was {len(payload)} bytes, longer than {len(payload) - 1}: "
+        "the last byte of it is lost (MSG_TRUNC)",
+    ]
+    assert out.startswith(repr(payload[:-1]))
+    assert out.splitlines()[-1].startswith("note: one recv reads one whole datagram")
+    # The call made says the flag it passed and what it returned: the whole length.
+    explained = shell.ok("explain")
+    assert (f"s.recv_into(bytearray({len(payload) - 1}), {len(payload) - 1}, "
+            f"socket.MSG_TRUNC)  # -> {len(payload)}") in explained  # fmt: skip
+    # The rest is gone: the next recv waits for a datagram that never comes.
+    assert "timeout after 0.2 s" in shell.fails("recv s --timeout 0.2")
+    # A datagram that fits exactly is not cut, and the note is said once only.
+    shell.ok(f"{send} --hex {payload.hex()}")
+    out = shell.ok(f"recv s {len(payload)} --repr")
+    assert out.startswith(repr(payload)) and out.endswith(f"\n({len(payload)} bytes)\n")
+    assert "warning" not in out
+    big = os.urandom(60000)
+    (tmp_path / "big").write_bytes(big)
+    shell.ok(f"{send} --file {tmp_path}/big")
+    out = shell.ok("recv s 1000 --hex")
+    assert "warning: the datagram was 60,000 bytes, longer than 1,000: the last 59,000 bytes" in out
+    assert "note:" not in out
+
+
+def test_recv_of_an_empty_datagram_says_so_and_no_eof(shell: Shell) -> None:
+    shell.ok("udp open s --bind 127.0.0.1:0; udp open c --connect s")
+    shell.ok('send c ""')
+    assert shell.ok("recv s") == "(0 bytes: an empty datagram)\n"
+    shell.ok("send c after")
+    assert shell.ok("recv s") == "after\n(5 bytes)\n"  # the socket carries on: no EOF

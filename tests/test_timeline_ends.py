@@ -305,3 +305,14 @@ def test_a_relay_to_the_shells_own_listener_is_the_accepted_sockets_peer(shell: 
     assert ("srv", "s", "accept") in drawn
     assert ("s", "r", "send 4 b'back'") in drawn, drawn
     assert not [lane for lane in build(shell.session).lanes if lane.startswith("127.")]
+
+
+def test_a_datagram_recv_cut_short_is_drawn_cut(shell: Shell) -> None:
+    shell.ok("udp open a --bind 127.0.0.1:0; udp open b --bind 127.0.0.1:0; udp open c")
+    shell.ok("sendto a b abcdef")
+    shell.ok("recv b 2")
+    shell.ok("sendto c b xy")
+    shell.ok("recv b 2")  # fits: not cut
+    drawn = [s for s in steps(shell, "b") if s[2].startswith("recv")]
+    assert drawn == [("b", "b", "recv 2 b'ab' (MSG_TRUNC: the rest is lost)"),
+                     ("b", "b", "recv 2 b'xy'")]  # fmt: skip

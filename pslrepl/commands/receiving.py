@@ -39,6 +39,22 @@ def _recv_once(ctx: Invocation, res: Sock, size: int, flags: int = 0) -> bytes:
     return data
 
 
+def _recv_datagram(ctx: Invocation, res: Sock, size: int) -> tuple[bytes, int]:
+    """One datagram, up to ``size`` bytes of it, and its whole length. On Linux,
+    MSG_TRUNC makes the call return the datagram's real length, so a cut is known (with
+    recv_into: recv would hand back a bytes object that long, unfilled past ``size``);
+    elsewhere the length is what was read."""
+    import sys
+
+    buf = bytearray(size)
+    if not sys.platform.startswith("linux"):
+        n = recv_call(ctx, res, "recv_into", f"bytearray({size}), {size}", 0, buf, size)
+        return bytes(buf[:n]), n
+    n = recv_call(ctx, res, "recv_into", f"bytearray({size}), {size}, socket.MSG_TRUNC", 0,
+                  buf, size, socket.MSG_TRUNC)  # fmt: skip
+    return bytes(buf[: min(n, size)]), n
+
+
 def recv_call(ctx: Invocation, res: Sock, method: str, shown: str | None, eof: Any,
               *args: Any) -> Any:  # fmt: skip
     """One receiving call on the socket (recv, recv_into, recvfrom_into...), recorded
@@ -92,14 +108,17 @@ def take_bytes(ctx: Invocation, res: Sock, n: int, *, peek: bool = False) -> byt
 
 
 class Received:
-    """What a read took: the bytes, whether it ended at EOF, the match (expect)."""
+    """What a read took: the bytes, whether it ended at EOF, the match (expect), and a
+    datagram's whole length where the read cut it (else 0)."""
 
-    __slots__ = ("data", "eof", "match")
+    __slots__ = ("data", "eof", "match", "whole")
 
-    def __init__(self, data: bytes, eof: bool, match: re.Match[bytes] | None = None) -> None:
+    def __init__(self, data: bytes, eof: bool, match: re.Match[bytes] | None = None,
+                 whole: int = 0) -> None:  # fmt: skip
         self.data = data
         self.eof = eof
         self.match = match
+        self.whole = whole
 
 
 def read_stream(ctx: Invocation, res: Sock, *, mode: str = "", size: int = DEFAULT_BUFSIZE,
@@ -121,11 +140,15 @@ def read_stream(ctx: Invocation, res: Sock, *, mode: str = "", size: int = DEFAU
     rest = b""  # taken past an expect match (its lookahead): held for the next read
     match: re.Match[bytes] | None = None
     eof = done = False
+    whole = 0
     res.begin_read()
     try:
         while True:
             wait_readable(ctx, res, deadline, what, got)
-            if mode in ("", "all"):
+            if mode == "" and not res.byte_stream and not res.tls and not res.has_held():
+                chunk, length = _recv_datagram(ctx, res, size)
+                whole = length if length > len(chunk) else 0
+            elif mode in ("", "all"):
                 chunk = take_bytes(ctx, res, size)
             else:
                 head = take_bytes(ctx, res, size, peek=True)
@@ -170,7 +193,7 @@ def read_stream(ctx: Invocation, res: Sock, *, mode: str = "", size: int = DEFAU
         if data:
             res.traffic("recv", "in", data)
         res.end_read(taken=len(data), eof=eof)
-    return Received(data, eof, match)
+    return Received(data, eof, match, whole)
 
 
 @COMMANDS.command(
@@ -185,7 +208,7 @@ def read_stream(ctx: Invocation, res: Sock, *, mode: str = "", size: int = DEFAU
         SHOW_HEX,
         SHOW_REPR,
     ),
-    calls=("socket.recv",),
+    calls=("socket.recv", "socket.recv_into"),
     examples=("recv c", "recv c 5", "recv c --line", "recv d --all"),
     setup=(
         "serve gen tcp 0 --handler chargen",
@@ -198,7 +221,10 @@ def read_stream(ctx: Invocation, res: Sock, *, mode: str = "", size: int = DEFAU
     "peek: its bytes are decrypted as they come, without waiting (a TLS 1.3 session "
     "ticket is bytes but no data), and what follows the delimiter waits in the "
     "socket's own buffer. --timeout bounds the whole read; what a read took before it "
-    "timed out, or Ctrl-C, is kept: the next recv returns it first.",
+    "timed out, or Ctrl-C, is kept: the next recv returns it first. On a datagram "
+    "socket each recv is one datagram: on Linux it is read with recv_into and MSG_TRUNC, "
+    "which returns the datagram's whole length, so a datagram longer than BUFSIZE is "
+    "said to be cut (its rest is lost), and an empty one is said as such (no EOF).",
 )
 def _recv(ctx: Invocation) -> None:
     res: Sock = ctx["name"]
@@ -218,11 +244,19 @@ def _recv(ctx: Invocation) -> None:
     if data:
         ctx.emit(Output(data, "data", mode=ctx.display()))
         ctx.emit(Text(f"({plural(len(data), 'byte')})", "notice"))
+    elif not res.byte_stream:  # b'' is no EOF here: a datagram may be empty
+        ctx.emit(Text("(0 bytes: an empty datagram)", "notice"))
     if got.eof:
         note = "EOF: the peer closed its side (recv returned b'')"
         if data and mode in ("line", "until"):
             note = f"{note} before the {'newline' if mode == 'line' else 'match'}"
         ctx.emit(Text(note, "notice"))
+    if got.whole:
+        lost = got.whole - len(data)
+        rest = "the last byte of it is" if lost == 1 else f"the last {lost:,} bytes of it are"
+        ctx.say(f"warning: the datagram was {got.whole:,} bytes, longer than {size:,}: "
+                f"{rest} lost (MSG_TRUNC)", "warning")  # fmt: skip
+        said = ctx.session.pitfalls.note("msg-trunc") or said
     if said:
         ctx.say(said, "note")
 

@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from collections.abc import Iterable, Sequence
     from typing import Any
 
+    from pslrepl.callrecord import Call
     from pslrepl.events import Event
     from pslrepl.invocation import CommandRecord
     from pslrepl.session import Session
@@ -282,7 +283,7 @@ def _call_steps(records: Iterable[CommandRecord], ends: Ends) -> list[Step]:
             elif call.result == "raised ConnectionResetError":
                 steps.append(Step(call.t, who, who, "RST: ECONNRESET", kind="rst",
                                   words=call.result))  # fmt: skip
-            elif func == "socket.recvmsg" and _truncated(call.result):
+            elif (func == "socket.recvmsg" and _truncated(call.result)) or _cut(call):
                 words = "the datagram was cut (MSG_TRUNC)"
                 steps.append(Step(call.t, who, who, "MSG_TRUNC: the rest is lost",
                                   kind="trunc", words=words))  # fmt: skip
@@ -353,6 +354,18 @@ def _fold_truncation(steps: list[Step]) -> list[Step]:
             step.words += " (MSG_TRUNC: the datagram was longer; the rest is lost)"
         out.append(step)
     return out
+
+
+def _cut(call: Call) -> bool:
+    """recv_into with MSG_TRUNC (a datagram's recv) returned more than the buffer held:
+    the datagram's whole length, so the rest of it is lost."""
+    parts = call.args.split(", ")
+    if call.func != "socket.recv_into" or parts[-1:] != ["socket.MSG_TRUNC"] or len(parts) < 3:
+        return False
+    try:
+        return int(call.result) > int(parts[1])
+    except ValueError:
+        return False
 
 
 def _truncated(result: str) -> bool:
