@@ -177,6 +177,9 @@ class Script:
         top = self.session_tmp.rstrip("/")
         if top and (self.files or any(top in line for line in self.body)):
             self.tmp_setup()
+        # The ending before the head: what it uses (end_child) is defined in the body,
+        # above it, and its imports and helpers are in the head.
+        ending = self._ending()
         import sys
 
         python = repr(sys.executable)  # the interpreter ({python}): the script's own
@@ -205,7 +208,7 @@ class Script:
             head.extend(_helper(name)[1].strip("\n").split("\n"))
         if self.helpers or self.constants:
             head.append("")  # two blank lines after a definition, one after the imports
-        lines = head + self.body + self._ending()
+        lines = head + self.body + ending
         if top and "tmp" in self.globals:
             lines = own_tmp(lines, top)
         # no run of blank lines longer than two, none at the end
@@ -253,10 +256,10 @@ class Script:
         order = {"file": -1, "process": 2, "server": 1}
         for name, kind in sorted(self.live.items(), key=lambda item: order.get(item[1], 0)):
             v = self.var(name)
-            if kind == "process":
-                lines.append(f"if {v}.poll() is None:")
-                lines.append(f"    {v}.terminate()")
-                lines.append(f"{v}.wait()")
+            if kind == "process":  # its whole group, as the shell's close (a --shell child's)
+                from pslrepl.export.signal_timers import end_child
+
+                lines.append(f"{end_child(self)}({v})")
             elif kind == "server":
                 lines.append(f"{v}.stop()")
             else:
