@@ -493,3 +493,29 @@ def test_the_listing_says_what_dir_means_for_whole_connection_toxics(shell: Shel
     dirs = [[cell.strip() for cell in row if cell.strip()][3] for row in rows]
     assert dirs == ["- (delays the accept)", "- (closes both ends)", "down (RST to A)",
                     "up (RST to B)", "both (RST to A and B)", "up"]  # fmt: skip
+
+
+def test_the_relay_passes_a_small_write_on_at_once_not_behind_an_unacked_one(
+    shell: Shell,
+) -> None:
+    """With Nagle on its own socket the relay held a client's second small write until
+    the server ACKed the first, a delayed ACK's 40 ms: a stall the client's TCP_NODELAY
+    could not lift, and a Nagle lesson through the relay showed it either way."""
+    import statistics
+
+    gaps = []
+    with joined(shell, "relay r tcp-listen:0 {b}") as (c, s):
+        c.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        for _ in range(5):
+            s.setsockopt(socket.IPPROTO_TCP, socket.TCP_QUICKACK, 0)  # the server's ACK waits
+            c.sendall(b"ab")
+            assert recv_exactly(s, 2) == b"ab"  # passed on: unACKed at the relay for 40 ms
+            s.setsockopt(socket.IPPROTO_TCP, socket.TCP_QUICKACK, 0)
+            t0 = time.monotonic()
+            c.sendall(b"cd")
+            assert recv_exactly(s, 2) == b"cd"
+            gaps.append(time.monotonic() - t0)
+            s.sendall(b"ok")  # an answer, as a server gives (its ACK rides on it)
+            assert recv_exactly(c, 2) == b"ok"
+    # Held, each would be 40 ms or more (the delayed-ACK timer's least).
+    assert statistics.median(gaps) < 0.02, gaps

@@ -16,6 +16,7 @@ from pslrepl.render import plural
 from pslrepl.resources.base import Resource
 from pslrepl.resources.endpoints import CHUNK
 from pslrepl.resources.endpoints import Endpoint as Endpoint
+from pslrepl.resources.toxics_delay import no_delay
 from pslrepl.resources.toxics_link import Link, Stopped
 
 TYPE_CHECKING = False
@@ -83,6 +84,11 @@ class Relay(Resource):
                     end.interrupt()  # the client that came sees EOF, not a silent hang
             else:
                 self.link.connected()
+                if dst.owned and not dst.nodelay:
+                    # What comes goes on as it came: with Nagle the relay would hold a
+                    # small write behind an unACKed one (up to the peer's delayed ACK,
+                    # 40 ms), a stall the client's own TCP_NODELAY could not lift.
+                    no_delay(dst)
                 plain = not any(e.child is not None or e.dgram or e.tls is not None
                                 for e in (src, dst))  # fmt: skip
                 # Spliced while no toxic acts this way; read and written once one does.
