@@ -3,9 +3,13 @@ Event.traffic makes, and waiters still woken by traffic alone."""
 
 from __future__ import annotations
 
+import hashlib
 import socket
 
+import pytest
+
 from pslrepl.events import LOG_DATA_LIMIT, Event, describe
+from pslrepl.resources.counting import Connection
 from pslrepl.resources.server_clients import traffic_event
 from tests.helpers import Shell, port
 
@@ -33,3 +37,53 @@ def test_traffic_alone_wakes_a_waiter_and_every_chunk_is_logged(shell: Shell) ->
     chunks = [e for e in shell.session.log if e.source == "d" and e.kind == "recv"]
     assert b"".join(e.data for e in chunks) == b"".join(bytes([n]) * 10 for n in range(20))
     assert [e for e in server.log if e.kind == "recv"] == chunks
+
+
+def test_a_chunk_is_logged_unbuilt_and_made_into_its_event_when_read(shell: Shell) -> None:
+    """Per chunk a server stores a tuple: the Event's slots are filled by the first read,
+    with the whole size, a prefix of at most LOG_DATA_LIMIT bytes, and a copy of a
+    buffer the handler may reuse."""
+    from pslrepl.events import Chunk
+
+    shell.ok("serve e tcp 0 --handler echo")
+    server = shell.session.registry.get("e")
+    conn = Connection("127.0.0.1:5000", None)
+    buffer = bytearray(b"\0\r\nab")
+    server.traffic(conn, "in", buffer)
+    big = bytes(range(256)) * 40
+    server.traffic(conn, "out", big)
+    buffer[:] = b"XXXXX"  # the handler's next recv_into
+    small, large = list(server.log)[-2:]
+    assert type(small) is Chunk and type(large) is Chunk
+    with pytest.raises(AttributeError):  # not built yet: the slot itself is empty
+        Event.__dict__["data"].__get__(small)
+    assert (small.kind, small.direction, small.data, small.size) == ("recv", "in", b"\0\r\nab", 5)
+    assert small.facts == {"peer": "127.0.0.1:5000"} and small.stream == "client"
+    assert Event.__dict__["data"].__get__(small) == b"\0\r\nab"  # built once, kept
+    assert large.size == len(big) and large.data == big[:LOG_DATA_LIMIT] and large.truncated
+    assert large in shell.session.log and (conn.bytes_in, conn.bytes_out) == (5, len(big))
+    text = shell.ok("log e --last 2 --repr")
+    assert "b'\\x00\\r\\nab'" in text and f"{len(big)}" in text
+    with pytest.raises(AttributeError):
+        _ = small.nosuch  # not a slot: no event is built for it
+
+
+def test_a_servers_byte_counts_add_clients_gone_and_connected(shell: Shell) -> None:
+    shell.ok("serve e tcp 0 --handler echo --selectors")
+    server = shell.session.registry.get("e")
+    payload = bytes(range(256)) * 1000
+    with socket.create_connection(("127.0.0.1", port(shell, "e")), timeout=10) as gone:
+        gone.sendall(payload)
+        gone.shutdown(socket.SHUT_WR)
+        got = b""
+        while chunk := gone.recv(65536):
+            got += chunk
+    assert hashlib.sha256(got).digest() == hashlib.sha256(payload).digest()
+    assert shell.session.wait_for(lambda: not server.connections, 10)
+    with socket.create_connection(("127.0.0.1", port(shell, "e")), timeout=10) as live:
+        live.sendall(b"\n\0\r")
+        assert live.recv(3) == b"\n\0\r"
+        assert shell.session.wait_for(lambda: server.bytes_out == len(payload) + 3, 10)
+        assert server.bytes_in == len(payload) + 3
+        row = shell.ok("ls").splitlines()
+        assert any(f"{len(payload) + 3}" in line and line.startswith("e") for line in row)

@@ -37,10 +37,9 @@ class Channel:
         self.reading = True
         self.mask = 0
         self.last = loop.now  # --idle: when the last byte went either way
-
-    @property
-    def psl(self) -> Any:
-        return self.loop.psl
+        self.psl = loop.psl
+        # Counts and logs a chunk; the loop wakes the session's waiters once per select.
+        self.record = loop.psl.record
 
     # -- what a handler's channel overrides ----------------------------------------
 
@@ -77,7 +76,7 @@ class Channel:
                 return
             self.last = self.loop.now
             if sent and self.conn is not None:
-                self.psl.traffic(self.conn, "out", data[:sent] if sent < len(data) else data)
+                self.record(self.conn, "out", data[:sent] if sent < len(data) else data)
             if sent == len(data):
                 return
             data = data[sent:]
@@ -114,7 +113,7 @@ class Channel:
             return
         self.last = self.loop.now
         if self.conn is not None and data:  # counted here: the socket's own recv is not
-            self.psl.traffic(self.conn, "in", data)  # a counting one's (see counting.py)
+            self.record(self.conn, "in", data)  # a counting one's (see counting.py)
         if not data:
             self.reading = False
             self.eof()
@@ -136,7 +135,7 @@ class Channel:
             return
         self.last = self.loop.now
         if sent and self.conn is not None:
-            self.psl.traffic(self.conn, "out", bytes(self.out[:sent]))
+            self.record(self.conn, "out", bytes(self.out[:sent]))
         del self.out[:sent]
         if not self.out:
             if self.closing:
@@ -183,6 +182,7 @@ class SelectorLoop:
 
     def run(self) -> None:
         idle = self.psl.idle
+        nudge = self.psl.nudger.traffic  # the waiters, once per select: not per chunk
         next_sweep = time.monotonic() + IDLE_SWEEP
         while not self.stopping:
             timeout = IDLE_SWEEP if idle else None
@@ -202,6 +202,8 @@ class SelectorLoop:
                             target.on_write()
                     except Exception:  # a bug of ours: its traceback; the loop goes on
                         self._raised(target, "")
+            if ready:
+                nudge()
             if idle and self.now >= next_sweep:
                 next_sweep = self.now + IDLE_SWEEP
                 self._sweep(idle)

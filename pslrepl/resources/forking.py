@@ -42,8 +42,8 @@ class ForkedChildren(Resource):
     children: dict[int, tuple[str, float]]
     child_socks: dict[int, socket.socket]
     child_dir: str
-    bytes_in: int  # counted by ServerClients; a child's are added once it is reaped
-    bytes_out: int
+    gone_in: int  # counted by ServerClients; a child's are added once it is reaped
+    gone_out: int
 
     if TYPE_CHECKING:
 
@@ -106,8 +106,8 @@ class ForkedChildren(Resource):
             pass  # killed before it could say
         else:
             with self.lock:
-                self.bytes_in += bytes_in
-                self.bytes_out += bytes_out
+                self.gone_in += bytes_in
+                self.gone_out += bytes_out
             counts = (bytes_in, bytes_out)
         took = time.time() - since
         phase = "datagram-done" if self.dgram else "left"

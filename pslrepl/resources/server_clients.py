@@ -7,7 +7,7 @@ import threading
 import time
 
 from pslrepl.addresses import format_addr
-from pslrepl.events import LOG_DATA_LIMIT, Event
+from pslrepl.events import LOG_DATA_LIMIT, Chunk, Event
 from pslrepl.render import plural
 from pslrepl.resources.base import Resource, age
 from pslrepl.resources.counting import CHILD_TALLY, PID, Connection
@@ -31,20 +31,18 @@ NUDGE_EVERY = 0.02  # s: how often traffic alone wakes the session's waiters
 
 
 def traffic_event(source: str, kind: str, direction: str, data: Any, peer: str) -> Event:
-    """What Event.traffic(source, kind, "client", direction, data, peer=peer) makes, at a
-    fifth of the cost: its facts (a str peer) need no checking, and a server makes two
-    of these per round trip. tests/test_servers_speed.py holds it equal, slot by slot."""
-    event = Event.__new__(Event)
-    event.source = source
-    event.kind = kind
-    event._detail = ""
-    event.stream = "client"
-    event.direction = direction
-    event.size = len(data)
-    event.data = bytes(data[:LOG_DATA_LIMIT])
-    event.t = time.time()
-    event.fields = {"peer": peer}
-    return event
+    """What Event.traffic(source, kind, "client", direction, data, peer=peer) makes, as
+    a Chunk: its facts kept raw, made into the Event's when first read (events.Chunk).
+    tests/test_servers_speed.py holds the two equal, slot by slot."""
+    size = len(data)
+    if size > LOG_DATA_LIMIT or type(data) is not bytes:
+        data = bytes(data[:LOG_DATA_LIMIT])  # a view or bytearray may change: a copy
+    made = NEW(Chunk)
+    made.raw = (time.time(), source, kind, direction, data, size, peer)
+    return made
+
+
+NEW = object.__new__
 
 
 class Nudger:
@@ -125,9 +123,10 @@ class ServerClients(Resource):
     child_conn: Connection | None
     child_dir: str
     children: dict[int, tuple[str, float]]
-    # Bytes its clients moved, counted as their sockets move them (under self.lock).
-    bytes_in = 0
-    bytes_out = 0
+    # Bytes moved by clients no longer connected, datagrams, and reaped --forking
+    # children (under self.lock); bytes_in and bytes_out add the connected clients'.
+    gone_in = 0
+    gone_out = 0
     nudger: Nudger
     # While `load` measures this server: clients [connected, left], logged but not
     # shown one by one (hundreds of lines would bury load's summary); None otherwise.
@@ -158,7 +157,9 @@ class ServerClients(Resource):
         if conn.member is not None and self.room is not None:
             self.room.leave(conn.member)  # if its handler never ran (a failed handshake)
         with self.lock:
-            self.connections.pop(id(conn), None)
+            if self.connections.pop(id(conn), None) is not None:
+                self.gone_in += conn.bytes_in
+                self.gone_out += conn.bytes_out
         took = time.time() - conn.since
         self._client_event(Event(self.name, "client", phase="left", peer=conn.addr, took=took,
                                  bytes_in=conn.bytes_in, bytes_out=conn.bytes_out), 1)  # fmt: skip
@@ -229,19 +230,44 @@ class ServerClients(Resource):
             self.post(Event(self.name, "note", text))
 
     def traffic(self, conn: Connection, direction: str, data: Any) -> None:
-        """Bytes a client's socket moved (CountedSocket reports them)."""
+        """Bytes a client's socket moved (CountedSocket, or a built-in handler, reports
+        them), recorded, and the session's waiters woken (at most every NUDGE_EVERY)."""
+        self.record(conn, direction, data)
+        self.nudger.traffic()
+
+    def record(self, conn: Connection, direction: str, data: Any) -> None:
+        """Bytes a client moved, counted and logged; the caller wakes the waiters (the
+        --selectors loop does once per select, not per chunk). Per chunk, only what a
+        bare server doesn't do at all: an int add, a Chunk (a tuple: the Event is made
+        when read), and two deque appends (atomic: no lock)."""
         if PID[0] != self.pid:
             return  # a --forking child: it can't report without risking a deadlock
         size = len(data)  # bytes, or a memoryview cast to bytes
+        # One thread moves a client's bytes (chat's senders hold the member's lock), so
+        # its counts need no lock; the server's total is theirs summed (bytes_in).
+        if direction == "in":
+            conn.bytes_in += size
+            kind = "recv"
+        else:
+            conn.bytes_out += size
+            kind = "send"
+        if size > LOG_DATA_LIMIT or type(data) is not bytes:
+            data = bytes(data[:LOG_DATA_LIMIT])  # a view or bytearray may change: a copy
+        made = NEW(Chunk)
+        made.raw = (time.time(), self.name, kind, direction, data, size, conn.addr)
+        self.log.append(made)  # logged, not shown live (kind recv/send)
+        self.session.log.append(made)
+
+    @property
+    def bytes_in(self) -> int:
+        """Every byte its clients sent: those gone, and those connected now."""
         with self.lock:
-            if direction == "in":
-                self.bytes_in += size
-                conn.bytes_in += size
-            else:
-                self.bytes_out += size
-                conn.bytes_out += size
-        kind = "recv" if direction == "in" else "send"  # logged, not shown live
-        self.logged(traffic_event(self.name, kind, direction, data, conn.addr))
+            return self.gone_in + sum(c.bytes_in for c in self.connections.values())
+
+    @property
+    def bytes_out(self) -> int:
+        with self.lock:
+            return self.gone_out + sum(c.bytes_out for c in self.connections.values())
 
     def logged(self, event: Event) -> None:
         """A chunk of traffic into the logs, as post() would, but waking the session's
@@ -260,9 +286,9 @@ class ServerClients(Resource):
         peer = format_addr(handler.client_address)
         with self.lock:
             if out:
-                self.bytes_out += len(data)
+                self.gone_out += len(data)
             else:
-                self.bytes_in += len(data)
+                self.gone_in += len(data)
                 self.peers[peer] = self.peers.get(peer, 0) + 1
                 self.served += 1
         self.logged(Event.traffic(self.name, "send" if out else "recv", "client",
