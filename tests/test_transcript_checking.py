@@ -88,10 +88,13 @@ def test_jobs_keep_going_is_passed_on(tmp_path: Path) -> None:
     ("args", "signum", "status", "said"),
     [
         (["--jobs", "2"], signal.SIGTERM, 128 + signal.SIGTERM, ""),
-        (["--jobs", "2"], signal.SIGINT, 130, "pslrepl: interrupted after 0 of 2 transcripts\n"),
+        (["--jobs", "2"], signal.SIGINT, 130,
+         "pslrepl: interrupted after 0 of 2 transcripts; not finished: a.psl, b.psl\n"),
         (["--jobs", "2", "--junit", "r.xml"], signal.SIGINT, 130,
-         "pslrepl: interrupted after 0 of 2 transcripts; --junit's report is not written\n"),
-        ([], signal.SIGINT, 130, "pslrepl: interrupted after 0 of 2 transcripts\n"),
+         "pslrepl: interrupted after 0 of 2 transcripts; not finished: a.psl, b.psl; "
+         "--junit's report is not written\n"),
+        ([], signal.SIGINT, 130,
+         "pslrepl: interrupted after 0 of 2 transcripts; not finished: a.psl, b.psl\n"),
     ],
 )  # fmt: skip
 def test_stopping_a_check_ends_the_checks_it_started(
@@ -104,7 +107,7 @@ def test_stopping_a_check_ends_the_checks_it_started(
         path = tmp_path / f"{name}.psl"
         path.write_text(f"psl> py \"import os, time; open('{pids}/' + str(os.getpid()), 'w')"
                         '.close(); time.sleep(60)"\n')  # fmt: skip
-        paths.append(str(path))
+        paths.append(path.name)
     proc = subprocess.Popen([pslrepl_exe(), "--check", *args, *paths], cwd=tmp_path,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)  # fmt: skip
     want = 2 if args else 1  # serial: the first is running, the second waits

@@ -52,16 +52,22 @@ def check_one(path: str, *, keep_going: bool, time_limit: float, note: str) -> R
 
 
 def check_parallel(
-    paths: list[str], *, jobs: int, keep_going: bool, time_limit: float, note: str
+    paths: list[str],
+    *,
+    jobs: int,
+    keep_going: bool,
+    time_limit: float,
+    note: str,
+    unfinished: list[str] | None = None,
 ) -> Iterator[Result]:
     """Each transcript checked in a process of its own (its own session, {tmp} and ports),
     ``jobs`` at a time; the results come in the order of ``paths``, each as soon as it
     and those before it are done. The processes are forked from this one once the shell's
-    modules are loaded, so a check costs no start-up of its own."""
+    modules are loaded, so a check costs no start-up of its own. Ctrl-C (or SIGTERM)
+    here ends them all; ``unfinished`` is then given the paths not checked to the end."""
     import json
     import os
     import selectors
-    import signal
 
     import pslrepl.dispatch  # noqa: F401  (loaded once here, not in every check)
     import pslrepl.replay  # noqa: F401
@@ -72,6 +78,7 @@ def check_parallel(
 
     done: dict[int, Result] = {}
     running: dict[int, tuple[int, int, bytearray]] = {}  # pid -> (index, fd, what it sent)
+    controls: dict[int, int] = {}  # pid -> the pipe whose closing tells that check to stop
     waiting = list(enumerate(paths))
     shown = 0
     selector = selectors.DefaultSelector()
@@ -80,12 +87,18 @@ def check_parallel(
             while waiting and len(running) < jobs:
                 index, path = waiting.pop(0)
                 read_end, write_end = os.pipe()
+                stop_read, stop_write = os.pipe()
                 pid = os.fork()
                 if pid == 0:  # the check: its result as JSON down the pipe, then out
                     status = 1
                     try:
-                        os.close(read_end)
+                        # A process group of its own: the terminal's Ctrl-C comes to the
+                        # parent alone, which stops each check through its main thread.
+                        os.setpgid(0, 0)
+                        for fd in (read_end, stop_write, *controls.values()):
+                            os.close(fd)
                         selector.close()
+                        _stop_when_told(stop_read)
                         result = check_one(path, keep_going=keep_going, time_limit=time_limit,
                                            note=note)  # fmt: skip
                         data = json.dumps([result.verdict, result.out, result.err,
@@ -100,7 +113,13 @@ def check_parallel(
                         traceback.print_exc()
                     finally:
                         os._exit(status)  # never the parent's clean-up, nor its buffers
+                try:
+                    os.setpgid(pid, pid)  # as the child does: whichever comes first
+                except OSError:  # it has already made it, or it has ended
+                    pass
                 os.close(write_end)
+                os.close(stop_read)
+                controls[pid] = stop_write
                 running[pid] = (index, read_end, bytearray())
                 selector.register(read_end, selectors.EVENT_READ, pid)
             for key, _ in selector.select():
@@ -114,22 +133,51 @@ def check_parallel(
                 os.close(fd)
                 _, code = os.waitpid(pid, 0)
                 del running[pid]
+                os.close(controls.pop(pid))
                 done[index] = _result(paths[index], bytes(got), code)
             while shown in done:
                 yield done.pop(shown)
                 shown += 1
     finally:
-        # Ctrl-C, SIGTERM, a broken pipe: the checks still running end as a shell does
-        # (each closes what its transcript started), then they are gone.
-        for pid, (_, fd, _) in running.items():
-            try:
-                os.kill(pid, signal.SIGTERM)
-            except ProcessLookupError:
-                pass
+        # Ctrl-C, SIGTERM, a broken pipe: the checks still running are told to stop (their
+        # pipe closes) and end as a shell does, each closing what its transcript started.
+        if unfinished is not None:
+            unfinished[:] = [paths[i] for i in sorted(
+                [index for index, _, _ in running.values()] + [i for i, _ in waiting])]  # fmt: skip
+        for fd in controls.values():
             os.close(fd)
-        for pid in running:
-            _reap(pid)
+        for _, fd, _ in running.values():
+            os.close(fd)
+        _reap(list(running))
         selector.close()
+
+
+def _stop_when_told(fd: int) -> None:
+    """In a check: once ``fd`` (a pipe from the parent) closes, cancel the command running
+    as Ctrl-C does, by a signal to the main thread itself (one sent to the process may
+    wake another thread and leave the command's call waiting); again each grace after,
+    which gives up on a command that swallowed it. The parent closing it, or dying, ends
+    the check."""
+    import os
+    import signal
+    import threading
+
+    from pslrepl.transcript.timelimit import GRACE
+
+    main = threading.main_thread().ident
+
+    def watch() -> None:
+        try:
+            while os.read(fd, 512):
+                pass
+        except OSError:
+            pass
+        for _ in range(10):  # bounded: a check that ends at none of them is killed
+            if main is not None:
+                signal.pthread_kill(main, signal.SIGINT)
+            time.sleep(GRACE)
+
+    threading.Thread(target=watch, name="pslrepl:check-stop", daemon=True).start()
 
 
 # Modules most transcripts load as they run (a process, a socket, TLS, a diff): loaded
@@ -163,18 +211,26 @@ def _result(path: str, data: bytes, code: int) -> Result:
                       "it said how it went\n", 0.0)  # fmt: skip
 
 
-def _reap(pid: int) -> None:
-    """Wait for a check told to end; one that does not within 10 s is killed."""
+def _reap(pids: list[int]) -> None:
+    """Wait for the checks told to stop, all at once; those still there after REAP_WAIT
+    seconds are killed (a session's watchdog then ends what they had started)."""
     import os
     import signal
 
-    end = time.monotonic() + 10
-    while time.monotonic() < end:
-        if os.waitpid(pid, os.WNOHANG)[0] == pid:
-            return
-        time.sleep(0.02)
-    os.kill(pid, signal.SIGKILL)
-    os.waitpid(pid, 0)
+    end = time.monotonic() + REAP_WAIT
+    left = set(pids)
+    while left and time.monotonic() < end:
+        left -= {pid for pid in left if os.waitpid(pid, os.WNOHANG)[0] == pid}
+        if left:
+            time.sleep(0.02)
+    for pid in left:
+        os.kill(pid, signal.SIGKILL)
+        os.waitpid(pid, 0)
+
+
+# A stopped check ends within one grace if its command takes the cancel, two if it
+# swallowed it (pslrepl.transcript.timelimit.GRACE); then it is killed.
+REAP_WAIT = 5.0
 
 
 def check_interactive(

@@ -72,9 +72,12 @@ def check_files(
             return USAGE
 
     found: Iterator[Result]
+    unfinished: list[str] | None = None
     if jobs > 1:
+        unfinished = []
         found = check_parallel(files, jobs=jobs, keep_going=keep_going,
-                               time_limit=DEFAULT_TIMEOUT, note=NOTE)  # fmt: skip
+                               time_limit=DEFAULT_TIMEOUT, note=NOTE,
+                               unfinished=unfinished)  # fmt: skip
     elif interactive:
 
         def ask(question: str) -> str:
@@ -112,7 +115,10 @@ def check_files(
                 status = max(status, FAILED)
                 break
     except KeyboardInterrupt:  # Ctrl-C: the checks running have ended; no report
+        if unfinished is None:  # serial: the one running and those after it
+            unfinished = files[len(results) :]
         print(f"pslrepl: interrupted after {len(results)} of {len(files)} transcripts"
+              + (f"; not finished: {', '.join(unfinished)}" if unfinished else "")
               + ("; --junit's report is not written" if junit else ""),
               file=sys.stderr)  # fmt: skip
         return INTERRUPTED

@@ -69,6 +69,8 @@ class TimeLimit:
         if self.abandoned or (self.interrupted and self._running):
             self.abandoned = True
             raise Abandoned
+        if self.interrupted:  # one more while the replay ends: let it close what it started
+            return
         if not self.fired:
             self.interrupted = True
         raise KeyboardInterrupt
