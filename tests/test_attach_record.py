@@ -91,3 +91,20 @@ def test_record_of_a_piped_attach_keeps_its_lines(shell: Shell, tmp_path: Path) 
     assert "psl> attach b\n|> 2+3\n|>\n|> 6*7\n5\n42\nb: detached" in text, text
     done = run_cli("--check", str(out))
     assert done.returncode == 0, done.stdout + done.stderr + text
+
+
+def test_record_warns_that_a_ctrl_c_while_attached_is_not_in_the_transcript(
+    term: Terminal, tmp_path: Path
+) -> None:
+    out = tmp_path / "c.psl"
+    term.run(f"record {out}", "record: writing")
+    term.run("spawn k -- cat", "k: started")
+    term.run("attach k", "attached to k:")
+    term.type("kept")
+    term.send("Enter")
+    term.wait_for(lambda s: s.count("kept") >= 2)
+    term.send("C-c")  # SIGINT: cat ends, and so does the attach
+    screen = term.wait_for("k: detached")
+    term.wait_for("record: the Ctrl-C pressed while attached is not in the transcript")
+    term.run("record stop", "record: wrote")
+    assert "psl> attach k\n|> kept\nkept\n" in out.read_text(), screen
