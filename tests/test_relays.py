@@ -208,3 +208,21 @@ def test_info_says_which_way_a_toxic_moves_into_python(shell: Shell) -> None:
         )
         shell.ok("link r latency delay=1ms --dir up --name up")
         assert "method:      read/write in Python both ways (toxics act)" in shell.ok("info r")
+
+
+@pytest.mark.parametrize(
+    ("a", "b"),
+    [
+        ("udp-listen:0", "udp:127.0.0.1:0"),
+        ("udp-listen:0", "udp:{s.laddr}"),  # a socket not bound yet: 0.0.0.0:0
+        ("tcp-listen:0", "tcp:127.0.0.1:0"),
+        ("tcp:{e.addr}", "tcp:127.0.0.1:0"),
+    ],
+)
+def test_a_relay_to_port_0_is_refused_in_one_line(shell: Shell, a: str, b: str) -> None:
+    """An unbound socket's address (0.0.0.0:0) was taken and the relay said relaying."""
+    shell.ok("serve e tcp 0 --handler echo --threading; udp open s")
+    error = shell.fails(f"relay r {a} {b}")
+    assert error.startswith("error: relay: ") and "has port 0, where nothing listens" in error
+    assert error.endswith("give the port its server is bound to")
+    assert "r" not in shell.session.registry

@@ -103,6 +103,8 @@ def endpoint(ctx: Invocation, spec: str, relay_name: str, *, side: str = "",
     try:
         if kind == "tcp":
             addr = parse_addr(rest, session)
+            if not addr.path:
+                _to_a_port(addr, spec)
             if addr.path:
                 raise UsageError(f"relay: {rest} is a UNIX socket; give unix:{addr.path}")
             sock = traced(rec, "socket.create_connection", socket.create_connection,
@@ -137,7 +139,7 @@ def endpoint(ctx: Invocation, spec: str, relay_name: str, *, side: str = "",
             end.ready.clear()  # ready once the first datagram says who the peer is
             return end
         if kind == "udp":
-            addr = parse_addr(rest, session)
+            addr = _to_a_port(parse_addr(rest, session), spec)
             family = socket.AF_INET6 if ":" in addr.host else socket.AF_INET
             sock = traced(rec, "socket.socket", socket.socket, family, socket.SOCK_DGRAM)
             _name(rec, sock, var)
@@ -198,7 +200,7 @@ def _reach_later(ctx: Invocation, spec: str, relay_name: str) -> str | Endpoint:
         spec = f"unix:{bound.path}" if bound.path else f"{proto}:{bound}"
     kind, sep, rest = spec.partition(":")
     if kind in ("tcp", "udp"):
-        addr = parse_addr(rest, session)  # a bad address is an error now, not later
+        addr = _to_a_port(parse_addr(rest, session), spec)  # an error now, not later
         if addr.path:
             raise UsageError(f"relay: {rest} is a UNIX socket; give unix:{addr.path}")
     elif kind == "unix":
@@ -230,6 +232,16 @@ def _reach_later(ctx: Invocation, spec: str, relay_name: str) -> str | Endpoint:
     ctx.record(opens, "...", exact=False,
                note=f"{spec}, opened when the relay's first client connects")  # fmt: skip
     return end
+
+
+def _to_a_port(addr: Any, spec: str) -> Any:
+    """An address to reach: port 0 is none (a bind's "any free port"; an unbound
+    socket's address says 0.0.0.0:0), and UDP would send into it without a word."""
+    if not addr.path and addr.port == 0:
+        raise UsageError(f"relay: {spec} has port 0, where nothing listens (0 asks for any "
+                         "free port when binding; a socket not yet bound shows it); give "
+                         "the port its server is bound to")  # fmt: skip
+    return addr
 
 
 def _exec_error(spec: str, program: str, exc: OSError) -> PslError:
