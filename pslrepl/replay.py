@@ -54,6 +54,7 @@ class Outcome:
         self.cancelled_step: int | None = None  # the index of that command's step
         self.differs: set[int] = set()  # the steps whose output did not match
         self.slow_step: int | None = None  # the step whose matching the limit ended
+        self.warnings: list[str] = []  # --update: a capture it wrote away, still used
 
     def takes(self, index: int) -> bool:
         """Whether --update and -i may take step ``index``'s actual output: not that of
@@ -295,27 +296,37 @@ def update_file(
               if index in outcome.differs and outcome.takes(index)}  # fmt: skip
     updated = rewrite(transcript, accept, outcome.bindings)
     if updated != original:
+        from pslrepl.transcript.updating import lost_captures
+
+        outcome.warnings = lost_captures(parse(original), parse(updated), path)
         _replace(path, updated)
     return outcome, updated != original
 
 
 def rewrite(transcript: Transcript, accept: dict[int, list[str]], bindings: Bindings) -> str:
     """The transcript's text with each step in ``accept`` expecting its new output."""
+    from pslrepl.transcript.updating import captured
+
+    names = captured(transcript)
     for index, actual in accept.items():
         step = transcript.steps[index]
         actual = [line for line in actual if not line.startswith(TIME_LIMIT_NOTE)]
-        step.expected = _rewrite(step, actual, bindings)
+        step.expected = _rewrite(step, actual, bindings, names)
         step.comments = [(min(i, len(step.expected)), c) for i, c in step.comments]
     return format_transcript(transcript)
 
 
-def _rewrite(step: Step, actual: list[str], bindings: Bindings) -> list[str]:
+def _rewrite(step: Step, actual: list[str], bindings: Bindings, names: dict[str, int]) -> list[str]:
+    from pslrepl.transcript.updating import name_captures, used_captures
+
     out = []
     namer = Namer({k: v for k, v in bindings.items() if len(v) > 2})
+    keep = used_captures(step, names, bindings)  # a capture stays one, however short
     for op, text in align(step.expected, actual, bindings):
         if op in "=.":  # a line that matched, and a `...` as written
             out.append(text)
         elif op == "+":
             # A new line names the values that change between runs, as record does.
-            out.append(expected_line(namer.split(text, context=step.command)))
+            out.append(expected_line(name_captures(namer.split(text, context=step.command),
+                                                   keep)))  # fmt: skip
     return out

@@ -76,3 +76,30 @@ def test_a_recording_keeps_the_placeholder_as_typed(shell: Shell, tmp_path: Path
     assert "psl> tcp connect c 127.0.0.1:{l.port}\n" in text
     done = run_cli("--check", str(tmp_path / "t.psl"))
     assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_doubled_braces_are_a_placeholders_own_text(tmp_path: Path) -> None:
+    """{{NAME}} is the text {NAME}: in echo, and in py code where {tmp} is a variable."""
+    done = run_cli("-c", 'echo {{tmp}} {tmp} {{nope}} {{{tmp}}}; py "tmp = 5; print(f\'{{tmp}}\')"',
+                   env={"TMPDIR": str(tmp_path)})  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    first, second = done.stdout.splitlines()
+    words = first.split(" ")
+    assert words[0] == "{tmp}" and words[2] == "{nope}" and words[3] == "{{tmp}}"
+    assert words[1].startswith(str(tmp_path) + "/pslrepl-")
+    assert second == "5"
+
+
+SERVER = "serve s tcp 0; tcp connect c {s.laddr}; echo {s.port} {s.laddr}"
+
+
+def test_a_servers_laddr_and_port_in_c_a_script_and_standard_input(tmp_path: Path) -> None:
+    script = tmp_path / "server.txt"
+    script.write_text(SERVER.replace("; ", "\n") + "\n")
+    for done in (run_cli("-c", SERVER), run_cli(str(script)),
+                 run_cli(input=SERVER.replace("; ", "\n") + "\n")):  # fmt: skip
+        assert done.returncode == 0, done.stderr
+        port = re.search(r"s: TCPServer serving echo on 127\.0\.0\.1:(\d+)", done.stdout)
+        assert port, done.stdout
+        assert f"-> 127.0.0.1:{port[1]}" in done.stdout
+        assert done.stdout.splitlines()[-1] == f"{port[1]} 127.0.0.1:{port[1]}"

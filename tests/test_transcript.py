@@ -268,9 +268,16 @@ def test_expected_line_turns_values_into_wildcards_when_it_must_escape() -> None
     assert line.endswith(" (re)") and not PLACEHOLDER.search(line)
     assert match_line(line, "# pid 7 at 01:02:03", {}) == {}
     assert match_line(line, "# pid 7 at noon", {}) is None
-    # a brace pair in the text beside a placeholder must not read as another one
+    # a brace pair in the text beside a placeholder must not read as another one: it is
+    # written doubled, its own text, and the placeholder stays one
     line = expected_line([("{a} ", None), ("42", "p.pid")])
-    assert match_line(line, "{a} 99", {}) == {} and match_line(line, "x 99", {}) is None
+    assert line == "{{a}} {p.pid}"
+    assert (
+        match_line(line, "{a} 99", {}) == {"p.pid": "99"} and match_line(line, "x 99", {}) is None
+    )
+    # a brace right beside the placeholder would read as {{p.pid}}: a (re) line then
+    line = expected_line([("{", None), ("42", "p.pid"), ("}", None)])
+    assert line.endswith(" (re)") and match_line(line, "{7}", {}) == {}
 
 
 # -- placeholders: a value only where it stands as what it is ---------------------------

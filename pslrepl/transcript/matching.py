@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import re
 
-from pslrepl.transcript.syntax import ANY_LINES, CAPTURE_START, FREE, PLACEHOLDER, PROMPT
+from pslrepl.transcript.syntax import (
+    ANY_LINES,
+    CAPTURE_START,
+    ESCAPED_OR_PLACEHOLDER,
+    FREE,
+    PROMPT,
+)
 from pslrepl.transcript.writing import escape_unsafe
 
 TYPE_CHECKING = False
@@ -76,13 +82,18 @@ def captures(line: str) -> list[tuple[int, int, str, str]]:
     return found
 
 
+ESCAPED = "{{}}"  # the mark of an escaped placeholder among _placeholder_regex's marks
+
+
 def _placeholder_regex(expected: str, bindings: Bindings) -> tuple[str, dict[str, str]]:
     parts: list[str] = []
     groups: dict[str, str] = {}  # regex group -> placeholder name
     seen: dict[str, str] = {}  # placeholder name -> its group, for a repeat in one line
     pos = 0
+    # (start, end, name, a capture's regex or None; ESCAPED for a {{NAME}}: its text)
     marks: list[tuple[int, int, str, str | None]] = [
-        (m.start(), m.end(), m.group(1), None) for m in PLACEHOLDER.finditer(expected)
+        (m.start(), m.end(), m.group(1) or m.group(2), ESCAPED if m.group(1) else None)
+        for m in ESCAPED_OR_PLACEHOLDER.finditer(expected)
     ]
     if "{?" in expected:
         caught = captures(expected)
@@ -91,7 +102,9 @@ def _placeholder_regex(expected: str, bindings: Bindings) -> tuple[str, dict[str
         marks = sorted(marks + [(a, b, name, regex) for a, b, name, regex in caught])
     for start, end, name, regex in marks:
         parts.append(_padded(expected[pos:start], first=pos > 0, last=True))
-        if regex is not None:  # a capture: always matched afresh, bound for what follows
+        if regex is ESCAPED:
+            parts.append(re.escape("{" + name + "}"))
+        elif regex is not None:  # a capture: always matched afresh, bound for what follows
             group = f"p{len(groups)}"
             groups[group] = name
             seen[name] = group
@@ -289,9 +302,16 @@ def resolve(expected: str, bindings: Bindings) -> str:
 
 
 def expand(command: str, bindings: Bindings) -> str:
-    """A command line with bound placeholders replaced by their values."""
+    """A command line with bound placeholders replaced by their values, and each
+    escaped one (``{{NAME}}``) by its text (``{NAME}``), bound or not."""
 
     def value(m: re.Match[str]) -> str:
-        return bindings.get(m.group(1), m.group(0))
+        if m.group(1):
+            return "{" + m.group(1) + "}"
+        name = m.group(2)
+        if name not in bindings and name.endswith(".laddr"):
+            # A server or a listener knows its own address as .addr: the same value.
+            return bindings.get(name[: -len("laddr")] + "addr", m.group(0))
+        return bindings.get(name, m.group(0))
 
-    return PLACEHOLDER.sub(value, command)
+    return ESCAPED_OR_PLACEHOLDER.sub(value, command)

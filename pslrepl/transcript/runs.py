@@ -35,6 +35,9 @@ def update_files(files: list[str]) -> int:
             continue
         print(f"{path}: {'updated' if changed else 'unchanged'} "
               f"({outcome.steps_run} command{'' if outcome.steps_run == 1 else 's'})")  # fmt: skip
+        for warning in outcome.warnings:  # the file is written; what to mend by hand
+            print(warning)
+            status = max(status, FAILED)
         if outcome.timed_out:  # say where it stopped, and what was kept
             step = outcome.cancelled_step
             kept = (

@@ -12,6 +12,32 @@ PROMPT = "psl> "
 TYPED = "|> "  # under `psl> attach NAME`: a line typed to it (`|>` alone: a bare Enter)
 ANY_LINES = "..."
 PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_-]*(?:\.[A-Za-z_]\w*)?)\}")
+# A placeholder with its braces doubled is its own text: `{{tmp}}` is the five
+# characters `{tmp}`, in a command and in an expected line (group 1: an escaped name,
+# group 2: a placeholder's). Found left to right, so `{{{x}}}` is `{` `{{x}}` `}`.
+ESCAPED_OR_PLACEHOLDER = re.compile(
+    r"\{\{([A-Za-z_][A-Za-z0-9_-]*(?:\.[A-Za-z_]\w*)?)\}\}"
+    r"|\{([A-Za-z_][A-Za-z0-9_-]*(?:\.[A-Za-z_]\w*)?)\}"
+)
+
+
+def placeholders_in(text: str) -> list[str]:
+    """The names of the placeholders in ``text``, escaped ones (``{{NAME}}``) left out."""
+    return [m.group(2) for m in ESCAPED_OR_PLACEHOLDER.finditer(text) if m.group(2)]
+
+
+def unescape_braces(text: str) -> str:
+    """``text`` with each ``{{NAME}}`` written as the ``{NAME}`` it stands for."""
+    return ESCAPED_OR_PLACEHOLDER.sub(lambda m: "{" + m.group(1) + "}" if m.group(1)
+                                      else m.group(0), text)  # fmt: skip
+
+
+def escape_braces(text: str) -> str:
+    """Literal text written so that no part of it reads as a placeholder: each
+    ``{NAME}`` in it doubled (``{{NAME}}``)."""
+    return PLACEHOLDER.sub(lambda m: "{" + m.group(0) + "}", text)
+
+
 # The start of a capture in an expected line: {?NAME} or {?NAME:REGEX}.
 CAPTURE_START = re.compile(r"\{\?([A-Za-z_][A-Za-z0-9_-]*)([:}])")
 # After the last command's output, a line like this starts an embedded file (txtar's mark).

@@ -11,6 +11,9 @@ from pslrepl.transcript.syntax import (
     FREE,
     PLACEHOLDER,
     PROMPT,
+    escape_braces,
+    placeholders_in,
+    unescape_braces,
 )
 
 TYPE_CHECKING = False
@@ -89,13 +92,19 @@ def expected_line(segments: list[Segment]) -> str:
     ``{name}``; or, where the text would read as something else (a ``#`` at the start, a
     brace pair, a control character...), a ``(re)`` line in which each value is a
     wildcard (a regular expression can't bind a placeholder)."""
-    plain = "".join(text if name is None else "{" + name + "}" for text, name in segments)
+    # A {NAME} in the text itself is written {{NAME}}: the text, not a placeholder.
+    plain = "".join(escape_braces(text) if name is None else "{" + name + "}"
+                    for text, name in segments)  # fmt: skip
     names = [name for _, name in segments if name is not None]
     if not (
         plain.startswith(("#", PROMPT.rstrip()))
         or plain == ANY_LINES
         or plain.endswith((" (re)", " (glob)"))
-        or [m.group(1) for m in PLACEHOLDER.finditer(plain)] != names
+        or placeholders_in(plain) != names
+        or unescape_braces(plain)
+        != "".join(
+            text if name is None else "{" + name + "}" for text, name in segments
+        )  # fmt: skip
         or CAPTURE_START.search(plain) is not None
         or FILE_MARK.fullmatch(plain) is not None
         or any(unsafe(text) for text, name in segments if name is None)
