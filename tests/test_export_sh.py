@@ -72,13 +72,11 @@ def test_a_background_job_waited_polled_and_signalled(shell: Shell, tmp_path: Pa
     assert "_ = end_job(left)" in source  # what the shell's exit does: its group ended
 
 
-def test_reading_an_sh_job_is_marked_not_written_wrong(shell: Shell):
-    shell.ok("sh --bg j printf 'hi\\n'")
-    shell.ok("wait j")
-    shell.ok("read j")
-    source = script_of(shell)
-    assert "# NOT EXPORTED: read on an sh job (sh keeps its output) is not exported yet" in source
-    compile(source, "exported.py", "exec")
+def test_reading_an_sh_job_takes_what_sh_kept(shell: Shell, tmp_path: Path):
+    out = check_same(shell, ["sh --bg j printf 'hi\\n'", "wait j", "read j", "read j"],
+                     tmp_path)  # fmt: skip
+    assert out[-2:] == ["hi", "EOF: j closed its stdout and nothing is left"]
+    assert "job_read(j, 'stdout', j_taken['stdout'], 'any', 5)" in script_of(shell)
 
 
 def test_a_missing_program_and_a_timeout_are_said_and_the_script_goes_on(

@@ -118,3 +118,23 @@ def test_a_black_hole_to_a_server_by_name(shell: Shell, tmp_path: Path) -> None:
     assert "error: c: timeout after 0.3 s waiting for data" in "\n".join(out)
     assert "found" in out
     assert "BlackHole('timeout', 'up', 'after=0ms', after=0.0)" in script_of(shell)
+
+
+def test_a_port_typed_as_a_placeholder_in_a_childs_argv_is_the_scripts_own(
+    shell: Shell, tmp_path: Path
+) -> None:
+    from tests.helpers import child
+
+    code = child("""
+        import socket, sys
+        c = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=10)
+        c.sendall(b"through\\n")
+        print(c.recv(100))
+    """)
+    out = check_same(shell, [
+        "serve e tcp 0 --handler echo --threading",
+        "relay r tcp-listen:0 e",
+        f"run -- {code} {{r.port}}",
+    ], tmp_path)  # fmt: skip
+    assert "b'through\\n'" in out and "exited with status 0" in out
+    assert "str(r.where.rpartition(':')[2])" in script_of(shell)

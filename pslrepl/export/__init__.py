@@ -18,10 +18,13 @@ __all__ = ["NOT_EXPORTED", "Script", "exporters", "export_records"]
 
 # The modules that declare exporters (each has an EXPORTERS dict: command name -> function).
 MODULES = ("processes", "sockets", "socket_steps", "socket_buffers", "unix_sockets", "servers",
-           "relays", "tls_clients", "shlib", "session_cmds", "looking", "socket_files",
+           "relays", "tls_clients", "session_cmds", "looking", "socket_files", "shlib",
            "signals", "attaching")  # fmt: skip
-# (signals is last: its exporters extend processes' and session_cmds' signal, trap and
-# spawn, and a later module's entry wins)
+# (A later module's entry wins; one that takes some resources of a command hands the rest
+# to the entry of the modules before it: socket_files' close and read (file objects)
+# before session_cmds' and processes', shlib's (sh jobs) before those, signals' (signal,
+# trap, spawn) before processes'. Were shlib before socket_files, socket_files' close
+# would hand an sh job to session_cmds, which knows none.)
 
 # Commands whose NAME is the resource they make; every other command's NAME (and
 # accept's LISTENER) must be one the script has made.

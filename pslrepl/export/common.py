@@ -7,6 +7,8 @@ from pslrepl.parsing import parse_hex, unescape
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from pslrepl.export.script import Script
     from pslrepl.invocation import CommandRecord
 
@@ -88,3 +90,17 @@ def _typed(script: Script, record: CommandRecord, text: str) -> str | None:
             host = head[:-1].strip("[]")
             return f"({host!r}, {address_of(script, name)}[1])"
     return None
+
+
+def before(module: str, command: str) -> Callable[[Script, CommandRecord], None] | None:
+    """The exporter of ``command`` that the modules before ``module`` in export's MODULES
+    declare (the last of them wins, as in exporters()): where a module that takes some
+    resources of a command (an sh job's wait, a file object's close) hands the rest on."""
+    import importlib
+
+    from pslrepl.export import MODULES
+
+    found: Callable[[Script, CommandRecord], None] | None = None
+    for name in MODULES[: MODULES.index(module)]:
+        found = importlib.import_module(f"pslrepl.export.{name}").EXPORTERS.get(command, found)
+    return found

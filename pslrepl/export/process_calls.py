@@ -13,20 +13,27 @@ if TYPE_CHECKING:
 STDERR_NAMES = {"stdout": "STDOUT", "devnull": "DEVNULL", "pipe": "PIPE"}
 
 
-def popen_args(record: CommandRecord) -> tuple[str, str]:
+def popen_args(record: CommandRecord, script: Script | None = None) -> tuple[str, str]:
     """(the program as Python, the keyword arguments beside the pipes)."""
-    program, extra = popen_parts(record)
+    program, extra = popen_parts(record, script)
     return program, "".join(f", {e}" for e in extra)
 
 
-def popen_parts(record: CommandRecord) -> tuple[str, list[str]]:
-    """(the program as Python, each keyword argument beside the pipes)."""
+def popen_parts(record: CommandRecord, script: Script | None = None) -> tuple[str, list[str]]:
+    """(the program as Python, each keyword argument beside the pipes). With ``script``,
+    an argument typed as a port of the script's own resource ({r.port}) is its own."""
     argv = list(record.argv)
     values = record.values
     extra = []
+    ports = _ports(script, record) if script is not None else {}
     if values.get("shell"):
         program = literal(" ".join(argv))
         extra.append("shell=True")
+    elif ports:
+        parts = [ports.get(i) or repr(word) for i, word in enumerate(argv)]
+        program = "[" + ", ".join(parts) + "]"
+        if len(program) > 88:
+            program = "[\n" + "".join(f"        {p},\n" for p in parts) + "    ]"
     else:
         program = literal(argv)
     if values.get("cwd"):
@@ -37,13 +44,38 @@ def popen_parts(record: CommandRecord) -> tuple[str, list[str]]:
     return program, extra
 
 
+def _ports(script: Script, record: CommandRecord) -> dict[int, str]:
+    """The arguments (by index in argv) typed as a whole {NAME.port} of a resource the
+    script has: str() of its own port, not the session's number."""
+    import shlex
+
+    from pslrepl.export.looking import live_expr
+    from pslrepl.transcript.syntax import PLACEHOLDER
+
+    try:
+        words = shlex.split(record.line)
+    except ValueError:
+        return {}
+    argv = list(record.argv)
+    typed = words[len(words) - len(argv) :] if len(words) >= len(argv) else []
+    found: dict[int, str] = {}
+    for i, (word, value) in enumerate(zip(typed, argv, strict=False)):
+        m = PLACEHOLDER.fullmatch(word)
+        if m is None or not m.group(1).endswith(".port"):
+            continue
+        expr = live_expr(script, m.group(1), value)
+        if expr is not None:
+            found[i] = f"str({expr})"
+    return found
+
+
 def _call(script: Script, record: CommandRecord) -> str:
     """The call as Python, its arguments one a line, the keywords as the user gave them."""
     values = record.values
     script.imp("subprocess")
     if values.get("env"):
         script.imp("os")
-    program, extra = popen_parts(record)
+    program, extra = popen_parts(record, script)
     parts = [program]
     if values.get("input") is not None:
         parts.append(f"input={data_of(script, record, 'input')}")

@@ -224,7 +224,7 @@ def _run(script: Script, record: CommandRecord) -> None:
     script.imp("subprocess")
     if values.get("env"):
         script.imp("os")
-    program, extra = popen_args(record)
+    program, extra = popen_args(record, script)
     if values.get("input"):
         stdin = f"input={data_of(script, record, 'input')}"
     else:
@@ -257,7 +257,7 @@ def _run(script: Script, record: CommandRecord) -> None:
 
 
 def _ps(script: Script, record: CommandRecord) -> None:
-    names = [name for name, kind in script.live.items() if kind == "process"]
+    names = [name for name, kind in script.live.items() if kind in ("process", "sh")]
     if not names:
         script.add('print("(no child processes: `spawn NAME -- PROGRAM` starts one)")')
         return
@@ -265,9 +265,13 @@ def _ps(script: Script, record: CommandRecord) -> None:
     table = script.use("table")
     at = len(script.body)
     script.add("rows = []")
-    script.add("for name, child, command in [")
+    script.add("# (a child's poll(); an sh job's is_alive(), then its exit code)")
+    script.add("for name, pid, rc, command in [")
     for name in names:
-        script.add(f"    ({name!r}, {script.var(name)}, {script.commands[name]!r}),")
+        v = script.var(name)
+        rc = (f"{v}.poll()" if script.live[name] == "process" else
+              f"None if {v}.is_alive() else {v}.process.exit_code")  # fmt: skip
+        script.add(f"    ({name!r}, {v}.pid, {rc}, {script.commands[name]!r}),")
     script.add("]:")
     from pslrepl.export.signal_timers import GROUP_MEMBERS
 
@@ -275,14 +279,13 @@ def _ps(script: Script, record: CommandRecord) -> None:
     if "group_members" not in script.globals:
         script.globals.add("group_members")
         script.body[at:at] = list(GROUP_MEMBERS)
-    script.add("    rc = child.poll()")
     script.add(f'    state = "running" if rc is None else {status}(rc)')
-    script.add("    members = [] if rc is None else group_members(child.pid)")
+    script.add("    members = [] if rc is None else group_members(pid)")
     script.add("    if members:  # what it started lives on in its group: a pipeline's others")
     script.add('        state += f"; {len(members)} left in its group"')
     script.add('    rc_text = "" if rc is None else str(rc)')
     script.add("    # start_new_session: each child leads its own process group (PGID = PID)")
-    script.add("    rows.append([name, str(child.pid), str(child.pid), state, rc_text, command])")
+    script.add("    rows.append([name, str(pid), str(pid), state, rc_text, command])")
     script.add("# PID and PGID at least 7 wide: Linux's largest pid has 7 digits",
                f'{table}(["NAME", "PID", "PGID", "STATE", "RC", "COMMAND"], rows, '
                "{1: 7, 2: 7})")  # fmt: skip

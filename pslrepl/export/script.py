@@ -28,7 +28,7 @@ def _helper(name: str) -> tuple[tuple[str, ...], str, tuple[str, ...]]:
 
 
 # Exporter modules that declare helpers of their own (a HELPERS and a HELPER_IMPORTS).
-HELPER_MODULES = ("servers", "relay_code", "socket_buffers", "attaching")
+HELPER_MODULES = ("servers", "relay_code", "socket_buffers", "attaching", "sh_jobs")
 
 NOT_EXPORTED = "# NOT EXPORTED:"
 
@@ -46,6 +46,7 @@ RESERVED = frozenset({
     "errno", "n", "err", "packed", "timeout", "data", "chunk", "ready", "flags", "peer",
     "returncode", "done", "exc", "sock", "family", "kind", "proto", "sockaddr",
     "path", "host", "service", "where", "attach_piped", "sent", "got", "why", "rest",
+    "job_read", "held", "waiting", "hint", "eof",
     "importlib", "spec", "module",
     # signals' and sh's exporters bind these at the top level
     "previous", "was", "now", "members", "group_members", "timer_left", "handlers", "mask",
@@ -256,6 +257,8 @@ class Script:
         order = {"file": -1, "process": 2, "server": 1}
         for name, kind in sorted(self.live.items(), key=lambda item: order.get(item[1], 0)):
             v = self.var(name)
+            if kind == "sh":
+                continue  # an sh job: the cleanup below ends it, as the shell does
             if kind == "process":  # its whole group, as the shell's close (a --shell child's)
                 from pslrepl.export.signal_timers import end_child
 

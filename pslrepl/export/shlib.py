@@ -168,7 +168,8 @@ def _background(script: Script, record: CommandRecord, words: list[str]) -> None
         parts.append(f"_out={v}_lines.append")
     script.add(_call(program_expr(words[0]), parts, lead=f"{v} = "))
     script.add(f'{v}_raised = ""  # what sh raised at its end, once waited for')
-    script.kinds[name] = "sh"
+    script.kinds[name] = script.live[name] = "sh"  # (ps lists it; the end ends it below)
+    script.commands[name] = command_text(words)
     shown = fstring_text(command_text(words))
     script.add(wrapped_print(f"{name}: started pid {{{v}.pid}}: {shown}", f=True))
     # The end of the session: the shell ends a job's process group (TERM, KILL after the
@@ -210,28 +211,56 @@ def signal_job(script: Script, record: CommandRecord, signum: int, *, group: boo
     from pslrepl.signals_table import signal_expr, signal_name
 
     v, name = _job(script, record), record.values["name"]
-    if not signum or group:
-        raise Unexportable("signal 0 or --group to an sh job is not exported yet")
     status = script.use("status")
     script.imp("signal")
-    expr = signal_expr(signum)
+    expr = signal_expr(signum) if signum else "0"
+    if group:  # signal_group: os.killpg to the group it leads (start_new_session)
+        from pslrepl.export.signal_timers import GROUP_MEMBERS
+
+        script.imp("os")
+        if "group_members" not in script.globals:
+            script.globals.add("group_members")
+            script.add(*GROUP_MEMBERS)
+        count = "{members} process{'es' if members != 1 else ''}"
+        said = (f"{name}: sent {signal_name(signum)} ({{{expr}:d}}) to process group "
+                f"{{{v}.pid}} ({count})" if signum else
+                f"{name}: process group {{{v}.pid}} exists ({count}) (signal 0 sends "
+                "nothing)")  # fmt: skip
+        script.add(f"members = len(group_members({v}.pid))", "if members:",
+                   f"    {v}.signal_group({expr})", wrapped_print(said, f=True, indent="    "),
+                   "else:",
+                   wrapped_print(f"error: {name}: its process group {{{v}.pid}} is empty: "
+                                 "everything in it has ended; there is nobody to signal",
+                                 f=True, indent="    "))  # fmt: skip
+        return
+    said = (f"{name}: sent {signal_name(signum)} ({{{expr}:d}})" if signum else
+            f"{name}: pid {{{v}.pid}} exists (signal 0 sends nothing: it checks the process "
+            "is there)")  # fmt: skip
     script.add(f"if {v}.is_alive():", f"    {v}.signal({expr})",
-               f'    print(f"{name}: sent {signal_name(signum)} ({{{expr}:d}})")', "else:",
+               wrapped_print(said, f=True, indent="    "), "else:",
                wrapped_print(f"error: {name} has already ended ({{{status}({v}.process."
                              "exit_code)}); there is nobody to signal", f=True,
                              indent="    "))  # fmt: skip
 
 
-def _wait(script: Script, record: CommandRecord) -> None:
-    from pslrepl.export.session_cmds import EXPORTERS as SESSION
+def _earlier(command: str) -> Exporter:
+    """The exporter of ``command`` for what is no sh job: the modules' before this one
+    in export's MODULES (session_cmds' wait, socket_files' close and read, processes'
+    poll), as they hand on to each other."""
+    from pslrepl.export.common import before
 
-    (wait_job if _job(script, record) else SESSION["wait"])(script, record)
+    found = before("shlib", command)
+    if found is None:
+        raise Unexportable(f"{command} is not exported yet")
+    return found
+
+
+def _wait(script: Script, record: CommandRecord) -> None:
+    (wait_job if _job(script, record) else _earlier("wait"))(script, record)
 
 
 def _poll(script: Script, record: CommandRecord) -> None:
-    from pslrepl.export.processes import EXPORTERS as PROCESSES
-
-    (poll_job if _job(script, record) else PROCESSES["poll"])(script, record)
+    (poll_job if _job(script, record) else _earlier("poll"))(script, record)
 
 
 def _exit(script: Script, record: CommandRecord) -> None:
@@ -246,31 +275,29 @@ def _end(signame: str) -> Exporter:
     import signal
 
     def end(script: Script, record: CommandRecord) -> None:
-        from pslrepl.export.processes import EXPORTERS as PROCESSES
-
         if _job(script, record):
             signal_job(script, record, int(getattr(signal, signame)), group=False)
         else:
-            PROCESSES[record.command](script, record)
+            _earlier(record.command)(script, record)
 
     return end
 
 
 def _close(script: Script, record: CommandRecord) -> None:
     """close of sh jobs: TERM the job's process group, as the shell does, and say how it
-    ended; close of anything else is session_cmds' own."""
-    from pslrepl.export.session_cmds import EXPORTERS as SESSION
-
+    ended; close of anything else is the earlier modules' (a file object's is
+    socket_files', the rest session_cmds')."""
     names = record.values.get("name") or []
     jobs = [n for n in names if script.kinds.get(n) == "sh"]
     if not jobs or record.values.get("all"):
-        SESSION["close"](script, record)
+        _earlier("close")(script, record)
         return
     if len(jobs) != len(names):
         raise Unexportable("close of sh jobs beside other resources is not exported yet")
     ending = end_job(script)
     for name in jobs:
         script.add(f'print(f"{name}: {{{ending}({script.var(name)})}}")')
+        script.live.pop(name, None)
 
 
 # The shell's close of an sh job: TERM to its process group, KILL after the grace (sh's
@@ -330,19 +357,22 @@ def _child_only(command: str) -> Exporter:
     itself, so on an sh job it is not written; on a child of spawn it is processes' own."""
 
     def only(script: Script, record: CommandRecord) -> None:
-        from pslrepl.export.processes import EXPORTERS as PROCESSES
+        if _job(script, record) and command == "read":
+            from pslrepl.export.sh_jobs import read_job
 
-        if _job(script, record):
+            read_job(script, record)
+        elif _job(script, record):
             raise Unexportable(f"{command} on an sh job (sh keeps its output) is not "
                                "exported yet")  # fmt: skip
-        PROCESSES[command](script, record)
+        else:
+            _earlier(command)(script, record)
 
     return only
 
 
 # wait, poll, kill, terminate, close (and read, expect, communicate) take an sh job here
-# and hand any other resource to their own exporters: this module comes after processes
-# and session_cmds in export's MODULES.
+# and hand any other resource to the exporter the modules before this one declare: this
+# module comes after processes, session_cmds and socket_files in export's MODULES.
 EXPORTERS = {
     "sh": _sh,
     "exit": _exit,

@@ -312,8 +312,7 @@ def _spawn(script: Script, record: CommandRecord) -> None:
 
 def _sh_job_first(command: str) -> Any:
     """shlib's exporter of ``command`` for an sh job; for anything else the one the modules
-    before this one declare. (export's MODULES puts session_cmds and socket_files, whose
-    wait and close know no sh job, after shlib.)"""
+    before this one declare (shlib's too, which hands what is no sh job on)."""
 
     def export(script: Script, record: CommandRecord) -> None:
         import importlib

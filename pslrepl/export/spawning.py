@@ -30,7 +30,7 @@ def spawn(script: Script, record: CommandRecord) -> None:
     script.imp("subprocess")
     if values.get("env") or values.get("pass"):
         script.imp("os")
-    program, extra = popen_args(record)
+    program, extra = popen_args(record, script)
     streams, before, after, suffix = _streams(script, record)
     if values.get("pty"):
         streams, before, after = _pty(script, record, v)
