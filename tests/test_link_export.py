@@ -138,3 +138,15 @@ def test_a_port_typed_as_a_placeholder_in_a_childs_argv_is_the_scripts_own(
     ], tmp_path)  # fmt: skip
     assert "b'through\\n'" in out and "exited with status 0" in out
     assert "str(r.where.rpartition(':')[2])" in script_of(shell)
+
+
+def test_link_lists_what_dir_means_for_each_toxic_as_the_shell(shell: Shell, tmp_path: Path):
+    out = check_same(shell, [
+        "serve e tcp 0 --handler echo --threading",
+        "relay r tcp-listen:0 e --link 'delay_accept delay=10ms' --link 'reset after=60s dir=up'"
+        " --link 'close_after time=60s' --link 'slow_close delay=1ms dir=both'",
+        "link r",
+        "close r",
+    ], tmp_path)  # fmt: skip
+    assert any("up (RST to B)" in line for line in out)
+    assert any(line.startswith("close_after ") and "- (closes both ends)" in line for line in out)

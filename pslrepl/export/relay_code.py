@@ -185,6 +185,10 @@ class Toxic:
     def pass_on(self, data, write, way):
         write(data)  # a toxic that acts on no chunk (slow_close, delay_accept, timed ones)
 
+    def listed_way(self):
+        """Its dir, as `link RELAY` lists it."""
+        return self.way
+
 
 class Latency(Toxic):
     """Hold each chunk DELAY seconds before passing it on (Toxiproxy's latency)."""
@@ -303,6 +307,9 @@ class DelayAccept(Toxic):
         super().__init__(name, way, settings)
         self.delay = delay
 
+    def listed_way(self):
+        return "- (delays the accept)"  # the whole connection's: dir does not apply
+
 
 class Timed(Toxic):
     """A toxic that acts at a time, data or not: AFTER seconds after the later of its
@@ -327,6 +334,9 @@ class Reset(Timed):
 
     kind = "reset"
 
+    def listed_way(self):  # which end gets the RST
+        return f"{self.way} (RST to {({'up': 'B', 'down': 'A', 'both': 'A and B'})[self.way]})"
+
     def act(self):
         toward = ("<" if "<" in self.ways else "") + (">" if ">" in self.ways else "")
         self.relay.cut("reset", rst=toward)
@@ -339,6 +349,9 @@ class CloseAfter(Timed):
 
     def __init__(self, name, way, settings, time):  # the shell's key, time=T
         super().__init__(name, way, settings, after=time)
+
+    def listed_way(self):
+        return "- (closes both ends)"  # the whole connection's: dir does not apply
 
     def act(self):
         self.relay.cut("close_after")

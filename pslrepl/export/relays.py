@@ -140,7 +140,7 @@ def _listing(script: Script, name: str) -> None:
     script.add(f"if {v}.toxics:",
                f"    {table}(",
                '        ["name", "toxic", "settings", "dir", "toxicity", "acted"],',
-               "        [[t.name, t.kind, t.settings, t.way, \"1\",",
+               "        [[t.name, t.kind, t.settings, t.listed_way(), \"1\",",
                '          f"{t.acted}" + (f" (holding {t.holding:,} bytes)" if t.holding else "")]',
                f"         for t in {v}.toxics],",
                "        {},",
