@@ -97,14 +97,20 @@ def export_records(
     become the script's own; ``files``: a transcript's embedded files (name -> text), which
     the script writes there first."""
     table = exporters()
+    records = list(records)
     script = Script(source=source)
     script.tls = tls
     script.session_tmp = tmp
     script.files = dict(files or {})
-    for record in records:
+    for at, record in enumerate(records):
         if record.command in LOOKING_BACK:
             continue
         script.comment(record)
+        if record.command == "wait" and _cancelled(record):
+            from pslrepl.export.signal_timers import cancelled_wait
+
+            cancelled_wait(script, record, _waited(records, at, script.timeout))
+            continue
         if _refused(record):
             from pslrepl.export.script import wrapped_print
 
@@ -212,6 +218,22 @@ def _caught(script: Script, record: CommandRecord, since: int) -> None:
         said = wrapped_print(head + "{exc.strerror} ({errno.errorcode[exc.errno]})" + tail,
                              f=True, indent="    ")  # fmt: skip
     script.add("try:", indented("\n".join(code)), "except OSError as exc:", said)
+
+
+def _cancelled(record: CommandRecord) -> bool:
+    from pslrepl.loop import CANCELLED
+
+    return not record.ok and record.error == CANCELLED
+
+
+def _waited(records: list[CommandRecord], at: int, timeout: float) -> float:
+    """About how long the session's command ``at`` ran before Ctrl-C ended it: until
+    the next command began (at most ``timeout``, at least 0.1 s; ``timeout`` when it
+    was the last)."""
+    if at + 1 >= len(records):
+        return timeout
+    took = records[at + 1].started - records[at].started
+    return round(min(timeout, max(0.1, took)), 1)
 
 
 def _refused(record: CommandRecord) -> bool:

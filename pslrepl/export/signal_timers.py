@@ -260,3 +260,25 @@ def cancelled(script: Script, record: CommandRecord) -> bool:
     script.add("# cancelled by Ctrl-C in the session: not run here; what it said:",
                wrapped_print(f"error: {record.error}"))  # fmt: skip
     return True
+
+
+def cancelled_wait(script: Script, record: CommandRecord, seconds: float) -> None:
+    """A wait Ctrl-C cancelled in the session, after ``seconds``: for a child's exit, the
+    same wait bounded by as long, which gives up as the Ctrl-C did (and says so as the
+    shell did); any other wait is not run, and what the session said is printed."""
+    from pslrepl.loop import CANCELLED
+
+    name = record.values.get("name")
+    event = record.values.get("event")
+    if script.kinds.get(str(name)) != "process" or event not in (None, "exit"):
+        cancelled(script, record)
+        return
+    v = script.var(str(name))
+    status = script.use("status")
+    script.imp("subprocess")
+    script.add(f"# cancelled by Ctrl-C in the session after about {seconds:g} s of waiting: "
+               "here the\n# wait gives up after as long, as the Ctrl-C ended it",
+               "try:", f"    returncode = {v}.wait(timeout={seconds:g})",
+               "except subprocess.TimeoutExpired:", wrapped_print(f"error: {CANCELLED}",
+                                                                  indent="    "),
+               "else:", f'    print(f"{name}: {{{status}(returncode)}}")')  # fmt: skip
