@@ -197,8 +197,8 @@ def replay(
                 outcome.timed_out = True
                 outcome.slow_step = outcome.cancelled_step = index
                 outcome.cancelled = (f"{where}: matching its output ran past the time limit "
-                                     f"({limit.describe() if limit else ''}): a (re) or "
-                                     "{?capture} pattern under it backtracks (a nested "
+                                     f"({limit.describe() if limit else ''}): a (re) line or "
+                                     "a capture's REGEX under it backtracks (a nested "
                                      "quantifier like (a+)+ tries every split of a long "
                                      "line); make it match one way only")  # fmt: skip
                 outcome.failures.append([outcome.cancelled])

@@ -66,6 +66,6 @@ def test_update_says_where_a_capture_it_wrote_away_is_still_used(tmp_path: Path)
     done = run_cli("--update", str(path))
     assert done.returncode == 1
     assert done.stdout.splitlines()[1] == (
-        f"{path}:3: {{t}} is used here, but the update wrote away the capture {{?t}} (under "
-        "line 1): its line no longer matched; write the capture back into the new line"
+        f"{path}:3: {{t}} is used here, but the update wrote away its capture (made under "
+        "line 1): that line no longer matched; write the capture back into the new line"
     )

@@ -66,8 +66,8 @@ def lost_captures(before: Transcript, after: Transcript, path: str) -> list[str]
             ):
                 warnings.append(
                     f"{path}:{step.line}: {{{name}}} is used here, but the update wrote "
-                    f"away the capture {{?{name}}} (under line {captured(before)[name]}): "
-                    "its line no longer matched; write the capture back into the new line"
+                    f"away its capture (made under line {captured(before)[name]}): that "
+                    "line no longer matched; write the capture back into the new line"
                 )
                 break
     return warnings
