@@ -65,7 +65,7 @@ def _relay(script: Script, record: CommandRecord) -> None:
     script.add("", "")
     script.add(f"{v} = Relay({v}_a, {b_expr}, {opener})")
     script.add(wrapped_print(f"{name}: relaying {{{v}.where}} <-> {{{v}.name}}", f=True))
-    script.kinds[name] = "relay"
+    script.kinds[name] = script.live[name] = "relay"
     for toxic in toxics:  # before the first client can come: in the shell, before any byte
         _add_toxic(script, name, toxic)
 

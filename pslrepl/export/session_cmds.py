@@ -218,6 +218,50 @@ def _source(script: Script, record: CommandRecord) -> None:
     script.add(f"# (the commands of {record.values.get('file')} ran above, each as its own)")
 
 
+def _reset(script: Script, record: CommandRecord) -> None:
+    """reset with no lab loaded: every child's group ended and everything open closed,
+    newest first, as the shell's close_all; the settings back to their defaults."""
+    if not record.ok or "back to " in "".join(str(r) for r in record.shown):
+        raise Unexportable("a reset back to a loaded lab is not exported yet")
+    if "received" in script.globals:
+        raise Unexportable("a reset that removes traps is not exported yet")
+    names = list(reversed(script.live))
+    kinds = {name: script.live[name] for name in names}
+    closers = {"tcp", "udp", "listener", "file", "unix-listener", "relay", "server", "process",
+               "sh"}  # fmt: skip
+    odd = [name for name in names if kinds[name] not in closers]
+    if odd:
+        raise Unexportable(f"reset closes {', '.join(odd)}, which the script can't close yet")
+    script.add("# reset: every child's group ended and everything open closed, newest first;",
+               "# the settings back to their defaults", "killed = []")  # fmt: skip
+    for name in names:
+        v, kind = script.var(name), kinds[name]
+        if kind in ("process", "sh"):
+            from pslrepl.export.shlib import end_job
+            from pslrepl.export.signal_timers import end_child
+
+            ender = end_child(script) if kind == "process" else end_job(script)
+            script.add(f'if "killed after" in {ender}({v}):', f"    killed.append({name!r})")
+            if kind == "process":
+                script.add(f"{v}.stdin.close()", f"{v}.stdout.close()", f"{v}.stderr.close()")
+        elif kind == "server":
+            script.add(f"{v}.stop()")
+        elif kind == "unix-listener":
+            script.imp("os")
+            script.add(f"path = {v}.getsockname()", f"{v}.close()", "os.unlink(path)")
+        else:
+            script.add(f"{v}.close()")
+        script.live.pop(name, None)
+    script.display, script.timeout, script.explain = "text", 5.0, False
+    what = f"closed {len(names)} resource{'s' if len(names) != 1 else ''}"
+    what += f" ({', '.join(names)})" if names else ""
+    script.add("if killed:",
+               wrapped_print(f'reset: {what}; {{", ".join(killed)}} ignored SIGTERM: killed '
+                             "after the 1 s grace; an empty session", f=True, indent="    "),
+               "else:", wrapped_print(f"reset: {what}; an empty session",
+                                      indent="    "))  # fmt: skip
+
+
 def _record(script: Script, record: CommandRecord) -> None:
     script.add("# (the shell wrote a transcript of what followed: nothing for the script to do)")
 
@@ -232,4 +276,5 @@ EXPORTERS = {
     "close": _close,
     "wait": _wait,
     "log": _log,
+    "reset": _reset,
 }
