@@ -101,6 +101,9 @@ def jobs(rounds: int) -> int:
         if parallel == serial == first:
             same += 1
             continue
+        if len(serial) != len(first) or len(parallel) != len(first):
+            print(f"differs: {len(first)} verdicts first, {len(serial)} serial, "
+                  f"{len(parallel)} --jobs")  # fmt: skip
         for want, a, b in zip(first, serial, parallel, strict=False):
             if not want == a == b:
                 print(f"differs: first serial {want!r}, serial {a!r}, --jobs {b!r}")
@@ -112,6 +115,9 @@ def jobs(rounds: int) -> int:
     print(f"pslrepl --check (serial)   {b * 1000:7.0f} ms median")
     print(f"pslrepl --check --jobs {JOBS}  {a * 1000:7.0f} ms median")
     print(f"same verdicts as the first serial run: {same} of {rounds} rounds")
+    print("verdicts (the first serial run):")
+    for line in first or []:
+        print(f"  {line}")
     ok = ratio < JOBS_GOAL and same == rounds
     print(f"ratio {ratio:.2f} (goal < {JOBS_GOAL}): {'ok' if ok else 'NOT MET'}")
     return 0 if ok else 1
