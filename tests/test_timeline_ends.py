@@ -316,3 +316,68 @@ def test_a_datagram_recv_cut_short_is_drawn_cut(shell: Shell) -> None:
     drawn = [s for s in steps(shell, "b") if s[2].startswith("recv")]
     assert drawn == [("b", "b", "recv 2 b'ab' (MSG_TRUNC: the rest is lost)"),
                      ("b", "b", "recv 2 b'xy'")]  # fmt: skip
+
+
+def test_a_closed_relays_onward_connection_is_said_to_be_matched_by_order(shell: Shell) -> None:
+    shell.ok("tcp listen srv 0; relay r tcp-listen:0 srv; tcp connect c r; accept srv s")
+    shell.ok("send s back")
+    said = "(r: onward connection matched by order: no address logged for it)"
+    # Live, the relay's own socket says which connection is its: nothing to say.
+    assert build(shell.session).said == []
+    shell.ok("close r")
+    diagram = build(shell.session)
+    assert diagram.said == [said]
+    assert said in "".join(t for line in draw(diagram, width=80, fancy=False) for _, t in line)
+    assert build(shell.session, names=["srv"]).said == []  # r not drawn: not said
+
+
+def test_a_relays_logged_connection_is_matched_by_its_address(shell: Shell) -> None:
+    from pslrepl.events import Event
+
+    shell.ok("tcp listen srv 0; relay r1 tcp-listen:0 srv; relay r2 tcp-listen:0 srv")
+    shell.ok("tcp connect c1 r1; accept srv s1; tcp connect c2 r2; accept srv s2")
+    ones = {n: shell.session.registry.get(n).remote for n in ("s1", "s2")}
+    shell.ok("close r1 r2")
+    # The connections as a relay logs them: its own end's address (posted here in the
+    # opposite order to the accepts, which matching by order would get wrong).
+    for relay, accepted in (("r2", "s2"), ("r1", "s1")):
+        shell.session.post(Event(relay, "connect", local=ones[accepted], remote="srv"))
+    shell.ok("send s1 one; send s2 two")
+    drawn = steps(shell)
+    assert ("s1", "r1", "send 3 b'one'") in drawn and ("s2", "r2", "send 3 b'two'") in drawn
+    assert build(shell.session).said == []
+
+
+def test_run_call_check_output_and_sh_children_are_drawn_from_their_records(
+    shell: Shell,
+) -> None:
+    shell.ok("run -- printf 'a\\x00b\\r\\n'")
+    shell("call -- sh -c 'exit 3'")
+    shell.ok("check_output -- echo yo")
+    shell("check_output -- sh -c 'echo out; exit 4'")
+    shell.ok("sh echo hello")
+    shell("run -- no-such-program-here")
+    shell("call --timeout 0.2 -- sleep 5")
+    shell("run -- sh -c 'kill -TERM $$'")
+    assert steps(shell) == [
+        ("psl", "(printf)", "run printf 'a\\x00b\\r\\n'"),
+        ("(printf)", "psl", "stdout 5 b'a\\x00b\\r\\n'"),
+        ("(printf)", "(printf)", "exit 0"),
+        ("psl", "(sh)", "call sh -c 'exit 3'"),
+        ("(sh)", "(sh)", "exit 3"),
+        ("psl", "(echo)", "check_output echo yo"),
+        ("(echo)", "psl", "stdout 3 b'yo\\n'"),
+        ("(echo)", "(echo)", "exit 0"),
+        ("psl", "(sh)", "check_output sh -c 'echo out; exit 4'"),
+        ("(sh)", "(sh)", "exit 4"),
+        ("psl", "(echo)", "sh echo hello"),
+        ("(echo)", "(echo)", "exit 0 (output not recorded)"),
+        ("psl", "psl", "run: FileNotFoundError"),
+        ("psl", "(sleep)", "call sleep 5"),
+        ("(sleep)", "(sleep)", "killed: the timeout ran out"),
+        ("psl", "(sh)", "run sh -c 'kill -TERM $$'"),
+        ("(sh)", "(sh)", "killed by SIGTERM"),
+    ]
+    # Steady (a transcript): drawn all the same, as the commands made them.
+    assert len(build(shell.session, steady=True).steps) == 17
+    assert "(sh)" not in build(shell.session).external  # a lane of ours, not a peer

@@ -21,7 +21,6 @@ import pytest
 from pslrepl.timeline.model import build
 from pslrepl.timeline.svg import placeholders, svg
 from pslrepl.timeline.text import draw
-from pslrepl.transcript.matching import expand
 from pslrepl.transcript.syntax import parse
 from pslrepl.transcript.writing import Namer
 from tests.helpers import make_shell
@@ -32,22 +31,44 @@ GOLDENS = Path(__file__).resolve().parent / "data" / "timeline"
 
 
 def replayed(example: Path):  # type: ignore[no-untyped-def]
-    """The example's commands run in a fresh session, as a replay runs them."""
+    """The example's commands run in a fresh session, as a replay runs them: its files
+    written to {tmp}, placeholders filled into each word (the lines keep them)."""
+    from pslrepl.replay import write_embedded
+    from pslrepl.transcript.words import expand_in_words
+
     shell = make_shell()
     transcript = parse(example.read_text(encoding="utf-8"))
+    for file in transcript.files:
+        assert not write_embedded(shell.session.tmp, file)
+    now: list[dict[str, str]] = [{}]
+    expand_in_words(shell.dispatcher, shell.session, now)
     for step in transcript.steps:
-        bindings = {"tmp": shell.session.tmp, "python": sys.executable,
-                    **dict(shell.session.volatile)}  # fmt: skip
-        shell(expand(step.command, bindings))
+        now[0] = {"tmp": shell.session.tmp, "python": sys.executable,
+                  **dict(shell.session.volatile)}  # fmt: skip
+        shell(step.command)
     return shell
 
 
-def settled(diagram):  # type: ignore[no-untyped-def]
+# The interpreter's own name (python3, python3.12...) is the machine's.
+PYTHON = f"({os.path.basename(sys.executable)})"
+
+
+def settled(diagram, tmp: str, namer: Namer):  # type: ignore[no-untyped-def]
     # A reset is drawn from the recv's call, or (once recv calls take_error) from the
     # error the watcher's read-ahead took first: which one, timing decides. Left out.
-    diagram.steps = [s for s in diagram.steps if not s.background and s.kind != "rst"]
+    # What a python child printed is left out too: slow-network's nagle.py says what it
+    # timed.
+    diagram.steps = [s for s in diagram.steps if not s.background and s.kind != "rst"
+                     and not (s.src == PYTHON and s.kind == "data")]  # fmt: skip
     for step in diagram.steps:
         step.gap = 0.0  # a pause depends on the machine's load
+        step.src, step.dst = (("(python)" if x == PYTHON else x) for x in (step.src, step.dst))
+        # Placeholders before the drawing cuts a label: a port cut short is no port.
+        label = step.label.replace(sys.executable, "{python}").replace(tmp, "{tmp}")
+        step.label = placeholders(namer, label)
+    diagram.lanes = ["(python)" if lane == PYTHON else lane for lane in diagram.lanes]
+    diagram.commands = {n: line.replace(sys.executable, "{python}")
+                        for n, line in diagram.commands.items()}  # fmt: skip
     lanes = [lane for lane in diagram.lanes
              if any(lane in (s.src, s.dst) for s in diagram.steps)]  # fmt: skip
     diagram.lanes = lanes
@@ -77,7 +98,7 @@ def test_each_examples_timeline_matches_its_golden(example: Path, tmp_path: Path
     try:
         session = shell.session
         namer = Namer(dict(session.volatile))
-        diagram = settled(build(session))
+        diagram = settled(build(session), session.tmp, namer)
         lines = draw(diagram, width=80, fancy=False)
         text = "".join(placeholders(namer, "".join(t for _, t in line)).rstrip() + "\n"
                        for line in lines)  # fmt: skip

@@ -30,6 +30,9 @@ class Ends:
         self.dgram: set[tuple[str, float]] = set()  # lives that are datagram sockets
         self.first_of_pair: set[tuple[str, float]] = set()
         self.relay_clients: dict[str, list[tuple[float, str]]] = {}  # (when, who) accepted
+        # A relay's onward connection matched by order (it logged no address for it):
+        # the address -> the relay. The drawing says so.
+        self.guessed: dict[str, str] = {}
 
     def add(self, name: str, local: str, remote: str, t: float | None = None) -> None:
         """An address pair of ``name``: of the life that started at ``t``, or (None)
@@ -107,7 +110,15 @@ def find_ends(session: Session, events: Iterable[Event]) -> Ends:
     relays: dict[str, list[str]] = {}  # a relay's target -> relays that just accepted
     owns: dict[str, str] = {}  # a server's or socket's name -> its own address
     targets: dict[str, str] = {}  # a relay -> the address it connects to
+    events = list(events)
+    # A relay that logged its onward connection (connect, with its own address): what
+    # it connects to sees that address; nothing is matched by order for it.
+    relaying = {e.source for e in events if e.kind == "start" and e.fields.get("origin") == "relay"}
+    exact = {e.source for e in events if e.kind == "connect" and e.source in relaying
+             and e.fields.get("local")}  # fmt: skip
     for event in events:
+        if event.kind == "connect" and event.source in exact:
+            ends.local[event.fields["local"]] = event.source
         name, f = event.source, event.fields
         ends.names.add(name)
         if event.kind == "start":
@@ -115,6 +126,8 @@ def find_ends(session: Session, events: Iterable[Event]) -> Ends:
             if origin == "relay":
                 ends.add(name, address(local), "", event.t)
                 target = targets[name] = address(remote)
+                if name in exact:
+                    continue
                 if target and not local.startswith(("tcp-listen:", "udp-listen:")):
                     relays.setdefault(target, []).append(name)  # it connects at once
                 continue
@@ -133,7 +146,7 @@ def find_ends(session: Session, events: Iterable[Event]) -> Ends:
             elif origin == "connected" and remote.startswith("/") and not local:
                 unix_clients.setdefault(remote, []).append(life)
             elif origin == "accepted" and remote and remote not in ends.local and relays.get(local):
-                ends.local[remote] = relays[local].pop(0)  # a relay's connection, accepted
+                ends.local[remote] = ends.guessed[remote] = relays[local].pop(0)  # by order
             elif origin == "accepted" and local.startswith("/") and not remote:
                 waiting = unix_clients.get(local)
                 if waiting:
@@ -141,12 +154,13 @@ def find_ends(session: Session, events: Iterable[Event]) -> Ends:
                     ends.partner[client], ends.partner[life] = name, client[0]
         elif event.kind == "accept" and name in targets:  # a relay's client came:
             ends.relay_clients.setdefault(name, []).append((event.t, f.get("peer", "")))
-            if targets[name]:
+            if targets[name] and name not in exact:
                 relays.setdefault(targets[name], []).append(name)  # it connects now
         peer, own = f.get("peer", ""), owns.get(name, "")
         if peer and own and peer not in ends.local and relays.get(own):
-            # What a relay connects to sees it as a new peer: that peer is the relay.
-            ends.local[peer] = relays[own].pop(0)
+            # What a relay connects to sees it as a new peer: that peer is the relay (by
+            # order: the first relay that connected there and is not matched yet).
+            ends.local[peer] = ends.guessed[peer] = relays[own].pop(0)
     for key, value in list(session.volatile.items()):  # servers', relays' addresses
         owner, _, what = key.rpartition(".")
         if owner and what in ("addr", "laddr") and ":" in value:
@@ -180,6 +194,8 @@ def _relay_ends(ends: Ends, relay: object) -> None:
             if isinstance(port, int) and port:
                 own = f"[{host}]:{port}" if ":" in str(host) else f"{host}:{port}"
                 ends.local.setdefault(own, getattr(relay, "name", ""))
+                if ends.guessed.get(own) == getattr(relay, "name", ""):
+                    del ends.guessed[own]  # the live relay's socket says so: no guess
     name = getattr(relay, "name", "")
     ends.add(name, address(getattr(relay, "local", "")), "")
 

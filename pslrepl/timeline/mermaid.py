@@ -23,6 +23,7 @@ def mermaid(diagram: Diagram) -> list[str]:
     out += [f"    participant {ids[lane]} as {_text(lane)}" for lane in diagram.lanes]
     if diagram.gone:
         out.append(f"    %% older steps are gone: the session keeps its last {diagram.gone} events")
+    out += [f"    %% {_text(said)}" for said in diagram.said]
     command = -1
     first, last = (ids[diagram.lanes[0]], ids[diagram.lanes[-1]]) if diagram.lanes else ("", "")
     for step in diagram.steps:

@@ -9,14 +9,13 @@ from __future__ import annotations
 
 import bisect
 
-from pslrepl.timeline.ends import Ends, address, datagram, find_ends
+from pslrepl.timeline.ends import Ends, address, find_ends
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Sequence
+    from collections.abc import Sequence
     from typing import Any
 
-    from pslrepl.callrecord import Call
     from pslrepl.events import Event
     from pslrepl.invocation import CommandRecord
     from pslrepl.session import Session
@@ -78,6 +77,7 @@ class Diagram:
         # Steady (a transcript): a pause is said as "more than PAUSE s", not its length.
         self.pause = pause
         self.gone = 0  # the log's length, when older steps have left it: said above them
+        self.said: list[str] = []  # what the records don't know, said above the steps
 
     def index(self, lane: str) -> int:
         return self.lanes.index(lane)
@@ -108,7 +108,10 @@ def build(session: Session, *, names: Sequence[str] = (), last: int | None = Non
         if enough is not None and len(steps) >= enough:
             break
     oldest = min((s.t for s in steps), default=0.0) if enough is not None else None
-    steps += _call_steps(_since(records, oldest), ends)
+    from pslrepl.timeline.calls import call_steps, child_steps
+
+    since_records = _since(records, oldest)
+    steps += call_steps(since_records, ends) + child_steps(since_records, ends)
     steps.sort(key=lambda s: s.t)
     steps = _fold_truncation(steps)
     if steady:
@@ -132,6 +135,10 @@ def build(session: Session, *, names: Sequence[str] = (), last: int | None = Non
                 lanes.append(lane)
     external = {lane for lane in lanes if lane not in ends.names and lane != SHELL}
     diagram = Diagram(lanes, steps, commands, external, pause=gap if steady else 0.0)
+    guessed = sorted({r for r in ends.guessed.values() if r in lanes})
+    if guessed:
+        diagram.said.append(f"({', '.join(guessed)}: onward connection matched by order: "
+                            "no address logged for it)")  # fmt: skip
     kept = session.log.maxlen
     if kept and len(events) >= kept and last is None and (since is None or since <= events[0].t):
         diagram.gone = kept  # the drawing would reach further back than the log does
@@ -257,39 +264,6 @@ def _relay_copy(
     return step(name, name, f"{event.stream}: {label.partition(' ')[2]}", **traffic)
 
 
-def _call_steps(records: Iterable[CommandRecord], ends: Ends) -> list[Step]:
-    """What only the calls say: a read of EOF (b''), a reset (ECONNRESET), MSG_TRUNC."""
-    steps: list[Step] = []
-    for record in records:
-        for call in record.calls:
-            func, who = call.func, call.receiver
-            if not who or not func.startswith("socket.recv"):
-                continue
-            empty = call.result == "b''" or call.result.startswith("(b'', ")
-            if func.endswith("_into"):  # a count of bytes read into the buffer: 0 is b''
-                empty = call.result == "0" or call.result.startswith("(0, ")
-            if empty and datagram(call.result, who, call.t, ends):
-                # An empty datagram is a datagram: recv 0, not EOF (recvfrom's own
-                # event says so too: _fold_truncation keeps one of the two).
-                steps.append(Step(call.t, who, who, "recv 0 (an empty datagram)", kind="dgram0",
-                                  words="an empty datagram: recv returned b''"))  # fmt: skip
-                continue
-            if empty:
-                into = func.endswith("_into")
-                said = "recv_into returned 0" if into else "recv returned b''"
-                label = "recv_into EOF: 0" if into else "recv EOF: b''"
-                steps.append(Step(call.t, who, who, label, kind="eof",
-                                  words=f"the peer closed its side: {said}"))  # fmt: skip
-            elif call.result == "raised ConnectionResetError":
-                steps.append(Step(call.t, who, who, "RST: ECONNRESET", kind="rst",
-                                  words=call.result))  # fmt: skip
-            elif (func == "socket.recvmsg" and _truncated(call.result)) or _cut(call):
-                words = "the datagram was cut (MSG_TRUNC)"
-                steps.append(Step(call.t, who, who, "MSG_TRUNC: the rest is lost",
-                                  kind="trunc", words=words))  # fmt: skip
-    return steps
-
-
 def _causes_first(steps: list[Step]) -> list[Step]:
     """In each command: its own steps, then what threads posted meanwhile, then its own
     reads. A server reads what a send wrote before the send's event is posted (stamped
@@ -354,30 +328,6 @@ def _fold_truncation(steps: list[Step]) -> list[Step]:
             step.words += " (MSG_TRUNC: the datagram was longer; the rest is lost)"
         out.append(step)
     return out
-
-
-def _cut(call: Call) -> bool:
-    """recv_into with MSG_TRUNC (a datagram's recv) returned more than the buffer held:
-    the datagram's whole length, so the rest of it is lost."""
-    parts = call.args.split(", ")
-    if call.func != "socket.recv_into" or parts[-1:] != ["socket.MSG_TRUNC"] or len(parts) < 3:
-        return False
-    try:
-        return int(call.result) > int(parts[1])
-    except ValueError:
-        return False
-
-
-def _truncated(result: str) -> bool:
-    import ast
-    import socket
-
-    try:
-        value = ast.literal_eval(result.replace("...'", "'"))
-    except (ValueError, SyntaxError):
-        return False
-    return isinstance(value, tuple) and len(value) > 2 and isinstance(value[2], int) and bool(
-        value[2] & socket.MSG_TRUNC)  # fmt: skip
 
 
 def _attribute(steps: list[Step], records: Sequence[CommandRecord], gap: float) -> dict[int, str]:

@@ -91,6 +91,7 @@ def draw(diagram: Diagram, *, width: int, fancy: bool) -> list[Line]:
     if diagram.gone:
         said = f"(older steps are gone: the session keeps its last {diagram.gone} events)"
         out.append([("notice", cut_text(said, width))])
+    out += [[("notice", cut_text(said, width))] for said in diagram.said]
     command = -1
     for step in diagram.steps:
         if step.gap:
