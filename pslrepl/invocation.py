@@ -223,6 +223,12 @@ class Invocation:
         where the line stands for what the code does another way."""
         raised = isinstance(result, str) and result.startswith("raised ")
         shown = result if raised else py_repr(result)
+        own = own_class(func)
+        if own:  # a class the stdlib module has not: the shell's, defined, never passed off
+            func, exact = own[0], False
+            note = note or f"{own[0]} is the shell's own (the line above), not socketserver's"
+            if not any(c.func == own[1] for c in self.calls):
+                self.calls.append(Call(own[1], "", "None", exact=False, note=own[2]))
         self.calls.append(Call(func, args, shown, on=on, value=None if raised else result,
                                exact=exact, note=note))  # fmt: skip
 
@@ -270,3 +276,21 @@ class Invocation:
         else:
             data = b""
         return data + b"\n" if newline else data
+
+
+def own_class(func: str) -> tuple[str, str, str] | None:
+    """For ``socketserver.NAME`` where socketserver has no NAME (serve --selectors's
+    SelectorsTCPServer: the shell's own): the call without the module's name, the
+    one-line definition explain shows before it, and what it is. Else None."""
+    import socketserver
+
+    module, _, name = func.partition(".")
+    if module != "socketserver" or not name.isidentifier() or hasattr(socketserver, name):
+        return None
+    base = name.removeprefix("Selectors")
+    base = base if hasattr(socketserver, base) else "BaseServer"
+    what = (
+        f"the shell's own {name}, not socketserver's: a {base} whose one thread "
+        "serves every client from a selectors loop"
+    )
+    return name, f"class {name}(socketserver.{base})", what

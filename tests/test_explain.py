@@ -140,6 +140,7 @@ EXPLAINED = [
     "sh ls -1 / | wc -l", "sh --in x --ok-code 0,1 --env A=B --cwd / --no-tty cat",
     "sh /bin/echo path", "sh --bg bg1 sleep 30", "signal bg1 USR1", "sh --bg bg2 sleep 30",
     "kill bg2", "signal bg1 TERM --group",
+    "serve sel tcp 0 --handler upper --selectors", "stop sel",
 ]  # fmt: skip
 
 
@@ -313,3 +314,22 @@ def test_a_shown_value_binds_the_object_it_stands_for_and_a_definition_is_one_li
     assert cls.python() == ("class Echo(socketserver.StreamRequestHandler): ...  # equivalent: "
                             "the shell's echo handler")  # fmt: skip
     compile(cls.python() + "\n" + call.python(), "<explain>", "exec")
+
+
+def test_a_selectors_server_is_said_to_be_the_shells_own_class(shell: Shell) -> None:
+    shell.ok("serve e tcp 0 --handler echo --selectors")
+    lines = calls_of(shell.ok("explain"))
+    assert not any("socketserver.SelectorsTCPServer" in line for line in lines)
+    defined = next(
+        i
+        for i, line in enumerate(lines)
+        if line.startswith("class SelectorsTCPServer(socketserver.TCPServer): ...")
+    )
+    made = next(
+        i
+        for i, line in enumerate(lines)
+        if line.startswith("e = SelectorsTCPServer(('127.0.0.1', 0), Echo)")
+    )
+    assert defined < made and "not socketserver's" in lines[defined]
+    for line in lines:
+        compile(line, "<explain>", "exec")
