@@ -69,3 +69,27 @@ def test_the_daytime_and_chargen_handlers_as_classes_of_the_script(shell: Shell,
     assert clock(out) == clock(expected)
     assert out[2].startswith(' !"#$%') and out[5] == "(150 bytes)"
     assert "class Chargen(socketserver.BaseRequestHandler):" in source
+
+
+def test_a_selectors_server_is_a_selectors_loop_in_the_script(shell: Shell, tmp_path: Path):
+    out = check_same(shell, [
+        "serve e tcp 0 --handler upper --selectors",
+        "tcp connect a e",
+        "tcp connect b e",
+        r'send a "ab\x00\r\n"',
+        r'send b "cd\n"',
+        "recv b --line",
+        "recv a 5 --repr",
+        "shutdown a wr",
+        "recv a",
+        "stop e",
+        "serve d tcp 0 --handler discard --selectors",
+        "tcp connect c d",
+        "send c gone",
+        "close c",
+    ], tmp_path)  # fmt: skip
+    assert out[0].startswith("e: SelectorsTCPServer serving upper on ")
+    assert "CD" in out and r"b'AB\x00\r\n'  (5 bytes)" in out
+    source = script_of(shell)
+    assert "class EServer(CountedServer, SelectorsServer, socketserver.TCPServer):" in source
+    assert "self.selector.select(poll_interval)" in source and "ThreadingMixIn" not in source

@@ -28,7 +28,14 @@ def _helper(name: str) -> tuple[tuple[str, ...], str, tuple[str, ...]]:
 
 
 # Exporter modules that declare helpers of their own (a HELPERS and a HELPER_IMPORTS).
-HELPER_MODULES = ("servers", "relay_code", "socket_buffers", "attaching", "sh_jobs")
+HELPER_MODULES = (
+    "servers",
+    "relay_code",
+    "socket_buffers",
+    "attaching",
+    "sh_jobs",
+    "selectors_code",
+)
 
 NOT_EXPORTED = "# NOT EXPORTED:"
 
@@ -46,7 +53,8 @@ RESERVED = frozenset({
     "errno", "n", "err", "packed", "timeout", "data", "chunk", "ready", "flags", "peer",
     "returncode", "done", "exc", "sock", "family", "kind", "proto", "sockaddr",
     "path", "host", "service", "where", "attach_piped", "sent", "got", "why", "rest",
-    "job_read", "held", "waiting", "hint", "eof",
+    "job_read", "held", "waiting", "hint", "eof", "selectors", "SelectorsServer", "Channel",
+    "EchoChannel", "UpperChannel", "DiscardChannel", "DaytimeChannel",
     "importlib", "spec", "module",
     # signals' and sh's exporters bind these at the top level
     "previous", "was", "now", "members", "group_members", "timer_left", "handlers", "mask",

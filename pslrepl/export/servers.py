@@ -4,6 +4,7 @@ NAME connect, stop."""
 from __future__ import annotations
 
 from pslrepl.export.script import Unexportable, wrapped_print
+from pslrepl.export.selectors_code import CHANNELS
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -252,10 +253,12 @@ def _serve(script: Script, record: CommandRecord) -> None:
     name, proto, handler = values["name"], values.get("proto"), values.get("handler") or "echo"
     v = script.var(name)
     given = [k for k in ("dir", "verify_client", "client_ca", "cert", "key",
-                         "min_version", "max_version", "ciphers", "idle", "max_clients",
-                         "selectors")
+                         "min_version", "max_version", "ciphers", "idle", "max_clients")
              if values.get(k)]  # fmt: skip
     own = handler.startswith("python:") and handler.count(":") >= 2
+    selecting = bool(values.get("selectors"))
+    if selecting and (handler not in CHANNELS or values.get("tls")):
+        given.append("selectors")
     if proto != "tcp" or (handler not in HANDLERS and not own) or given:
         what = ", ".join(f"--{k.replace('_', '-')}" for k in given) or f"{proto} {handler}"
         script.not_exported(record, f"serve with {what} is not exported yet")
@@ -263,6 +266,7 @@ def _serve(script: Script, record: CommandRecord) -> None:
     threading_ = bool(values.get("threading")) or handler == "chat"
     forking = bool(values.get("forking")) and not threading_
     base = "ThreadingTCPServer" if threading_ else "ForkingTCPServer" if forking else "TCPServer"
+    shown = "SelectorsTCPServer" if selecting else base  # (the shell's own: socketserver's not)
     tls = bool(values.get("tls"))
     pems = script.tls or {}
     if tls and not pems:
@@ -273,10 +277,14 @@ def _serve(script: Script, record: CommandRecord) -> None:
     script.imp("socketserver", "threading")
     script.use("addr")
     script.use("CountedServer")
-    cls = _own_handler(script, v, handler) if own else script.use(HANDLERS[handler])
+    if selecting:  # the handler as a channel of the loop
+        cls = CHANNELS[handler] if script.use("Channels") else ""
+    else:
+        cls = _own_handler(script, v, handler) if own else script.use(HANDLERS[handler])
     if handler == "chat" and not values.get("threading"):
         script.add(f'print("note: {handler} serves each client in its own thread (--threading)")')
     mixins = "CountedServer, TLSServer" if tls else "CountedServer"
+    mixins += ", " + script.use("SelectorsServer") if selecting else ""
     if forking:
         mixins += ", " + script.use("ForkedChild")
     if tls:
@@ -299,14 +307,15 @@ def _serve(script: Script, record: CommandRecord) -> None:
     script.add(f"{v} = {server_cls}({address!r}, {cls})")
     label = handler + (" over TLS" if tls else "")
     if values.get("manual"):
-        script.add(wrapped_print(f"{name}: {base} listening on {{addr({v}.server_address)}} "
+        script.add(wrapped_print(f"{name}: {shown} listening on {{addr({v}.server_address)}} "
                                  f"for {label}, not serving: handle_request {name} serves "
                                  "one request", f=True))  # fmt: skip
     else:
         script.add(f"threading.Thread(target={v}.serve_forever, daemon=True).start()")
-        script.add(wrapped_print(f"{name}: {base} serving {label} on "
+        script.add(wrapped_print(f"{name}: {shown} serving {label} on "
                                  f"{{addr({v}.server_address)}}", f=True))  # fmt: skip
-    script.modes[name] = "threading" if threading_ else "forking" if forking else "sync"
+    script.modes[name] = ("threading" if threading_ else "forking" if forking else
+                          "selectors" if selecting else "sync")  # fmt: skip
     script.kinds[name] = script.live[name] = "server"
     script.waited[name] = 0
 
