@@ -221,3 +221,17 @@ def test_q_while_a_command_runs_stops_it_and_ends_the_show(
     assert "psl> echo never" not in screen and "\nx" not in screen
     assert "p: terminated" in screen
     assert not os.path.exists(f"/proc/{pid}")
+
+
+def test_q_while_a_command_is_typed_out_ends_the_show_without_running_it(
+    request: pytest.FixtureRequest,
+) -> None:
+    long = "tcp listen srv 0 --backlog 5 --reuseaddr   # " + "x" * 40
+    t = present(request, f"psl> {long}\nsrv: listening on 127.0.0.1:{{srv.port}}\n")
+    t.send("Space")
+    t.wait_for(lambda s: "psl> tcp" in s and long not in s)  # part-typed
+    t.send("q")
+    screen = t.wait_for("pslrepl exited with status 0")
+    assert f"q: {long} was not run, and the show ends" in screen
+    assert "srv: listening" not in screen
+    assert "at line 1: 0 of 1 command run" in screen

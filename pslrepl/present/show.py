@@ -15,6 +15,7 @@ from pslrepl.loop import PROMPT
 from pslrepl.present.keys import BACK, INTERRUPT, LIVE, NEXT, QUIT, WAKE, KeyReader
 from pslrepl.present.live import LiveRepl
 from pslrepl.present.notes import note_lines, notes_before
+from pslrepl.present.typist import QuitTyping, Untyped, type_out
 from pslrepl.repl import echo_line
 from pslrepl.replay import write_embedded
 from pslrepl.transcript import diff, expand, match_output
@@ -27,18 +28,11 @@ if TYPE_CHECKING:
     from pslrepl.session import Session
     from pslrepl.transcript import Bindings, Step, Transcript
 
-# Typing pace: readable, and never more than a second or so for a long command.
-TYPING_DELAY = 0.03  # seconds a character
-TYPING_MOST = 1.2  # seconds a command
 KEYS_HELP = "Space or Enter runs the next command; l goes live (Ctrl-] comes back); " \
     "b steps back; q quits"  # fmt: skip
 END_PROMPT = "(the end: q quits, b steps back, l goes live) "
 TIMED_OUT = re.compile(r": timeout after [0-9.,]+ s\b")
 CANCELLED = "cancelled by Ctrl-C"
-
-
-class Untyped(Exception):
-    """Ctrl-C while a command was being typed out: it is not run."""
 
 
 class Show:
@@ -144,42 +138,16 @@ class Show:
     def _type(self, line: str) -> None:
         """The command after the prompt, typed out at a readable pace (a key press shows
         the rest at once); then the line ends, as when Enter is pressed."""
-        self._type_pieces(echo_line(self.session, self.dispatcher, line)[1:], len(line))
+        pieces = echo_line(self.session, self.dispatcher, line)[1:]
+        type_out(self.session.printer, self.keys, pieces, len(line), instant=self.instant)
 
     def _type_lines(self, lines: list[str]) -> None:
         """An attach step's typed lines (`|>` in the transcript), each typed out under it
         as the transcript shows them: what the show sends it."""
         for text in lines:
             self.session.printer.out.write(self.session.printer.format([("prompt", TYPED)]))
-            self._type_pieces([("", text)], len(text))
-
-    def _type_pieces(self, pieces: list[tuple[str, str]], length: int) -> None:
-        printer = self.session.printer
-        out = printer.out
-        if self.instant:
-            out.write(printer.format(pieces))
-        else:
-            delay = min(TYPING_DELAY, TYPING_MOST / max(1, length))
-            hurry = False
-            with self.keys.raw():
-                for cls, text in pieces:
-                    for char in text:
-                        if hurry:
-                            out.write(printer.format([(cls, char)]))
-                            continue
-                        out.write(printer.format([(cls, char)]))
-                        out.flush()
-                        key = self.keys.read(delay)
-                        if key == INTERRUPT:
-                            out.write("\n")
-                            out.flush()
-                            printer.mid_line = False
-                            raise Untyped
-                        if key in NEXT:
-                            hurry = True
-        out.write("\n")
-        out.flush()
-        printer.mid_line = False
+            type_out(self.session.printer, self.keys, [("", text)], len(text),
+                     instant=self.instant)  # fmt: skip
 
     # -- the steps ------------------------------------------------------------------
 
@@ -192,6 +160,11 @@ class Show:
             try:
                 self._type(line)
                 self._type_lines(typed)
+            except QuitTyping:
+                self.index = index
+                self.stopping = True
+                self._notice(f"q: {step.command} was not run, and the show ends")
+                return
             except (Untyped, KeyboardInterrupt):  # Ctrl-C while it was typed out
                 self.index = index
                 self._clear_prompt()
