@@ -8,7 +8,7 @@ import ast
 import re
 
 from pslrepl.timeline.ends import datagram
-from pslrepl.timeline.model import PREVIEW, SHELL, Step
+from pslrepl.timeline.steps import PREVIEW, SHELL, Step
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
