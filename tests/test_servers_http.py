@@ -139,3 +139,50 @@ def test_http_without_dir_serves_a_fresh_directory(
     assert oct(os.stat(www).st_mode & 0o777) == "0o700"
     code, body = curl(f"http://localhost:{p}/")
     assert code == "200" and "--handler http --dir DIR" in body
+
+
+def test_idle_is_the_kernels_timeout_so_a_request_costs_no_poll(shell: Shell) -> None:
+    """--idle on a plain client socket is SO_RCVTIMEO/SO_SNDTIMEO, the socket blocking:
+    settimeout would poll() before every recv and send. A user's handler that calls
+    settimeout itself still may."""
+    import struct
+
+    shell.ok("serve e tcp 0 --handler echo --threading --idle 2.5")
+    server = shell.session.registry.get("e")
+    with socket.create_connection(("127.0.0.1", port(shell, "e")), timeout=LIMIT) as c:
+        c.sendall(b"\0\r\n")
+        assert c.recv(3) == b"\0\r\n"
+        (conn,) = list(server.connections.values())
+        request = conn.request
+        assert request.gettimeout() is None
+        for opt in (socket.SO_RCVTIMEO, socket.SO_SNDTIMEO):
+            raw = request.getsockopt(socket.SOL_SOCKET, opt, struct.calcsize("ll"))
+            assert struct.unpack("ll", raw) == (2, 500000)
+
+
+def test_a_client_that_stops_reading_is_closed_after_idle(shell: Shell) -> None:
+    """The send side of --idle: echo blocks sending to a client that reads nothing, and
+    SO_SNDTIMEO ends it with the same line as a silent client gets."""
+    import threading
+
+    shell.ok("serve e tcp 0 --handler echo --threading --idle 0.5")
+    server = shell.session.registry.get("e")
+    c = socket.create_connection(("127.0.0.1", port(shell, "e")), timeout=LIMIT)
+    c.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    done = threading.Event()
+
+    def flood() -> None:
+        try:
+            c.sendall(b"\0\r\n" * (8 << 20))  # far past what both buffers hold
+        except OSError:
+            pass  # the server closed it, as it should
+        done.set()
+
+    threading.Thread(target=flood, daemon=True).start()
+    try:
+        said = "did nothing for 0.5 s (sent nothing, or read nothing): closed it"
+        assert shell.session.wait_for(lambda: said in shell.ok("log e"), LIMIT)
+        assert done.wait(LIMIT)
+    finally:
+        c.close()
+    assert "Traceback" not in shell.ok("log e") and server.errors == 0

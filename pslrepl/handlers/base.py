@@ -60,7 +60,10 @@ class Tracked(Described, socketserver.BaseRequestHandler):
         # The socket's own recv, counted here: CountedSocket's method, a Python call
         # between, costs as much as the system call for a round trip's few bytes.
         request = self.request
-        data = RECV(request, CHUNK)
+        try:
+            data = RECV(request, CHUNK)
+        except BlockingIOError:  # --idle's SO_RCVTIMEO ran out (see counting.py)
+            raise TimeoutError("timed out") from None
         if data:
             request.psl_server.traffic(request.psl_conn, "in", data)
         return data
@@ -71,7 +74,10 @@ class Tracked(Described, socketserver.BaseRequestHandler):
             return
         request = self.request
         request.psl_server.traffic(request.psl_conn, "out", data)  # first, as sendall's
-        SENDALL(request, data)
+        try:
+            SENDALL(request, data)
+        except BlockingIOError:  # --idle's SO_SNDTIMEO ran out
+            raise TimeoutError("timed out") from None
 
 
 class DatagramTracked(socketserver.BaseRequestHandler):

@@ -72,26 +72,45 @@ class _Counting:
         self.psl_server.traffic(self.psl_conn, direction, data[:size])
 
     def recv(self, bufsize: int = 1024, flags: int = 0) -> bytes:
-        data: bytes = super().recv(bufsize, flags)  # type: ignore[misc]
+        try:
+            data: bytes = super().recv(bufsize, flags)  # type: ignore[misc]
+        except BlockingIOError:
+            raise idle_timeout() from None
         self._count("in", data, len(data), flags)
         return data
 
     def recv_into(self, buffer: Any, nbytes: int | None = 0, flags: int = 0) -> int:
-        n: int = super().recv_into(buffer, nbytes or 0, flags)  # type: ignore[misc]
+        try:
+            n: int = super().recv_into(buffer, nbytes or 0, flags)  # type: ignore[misc]
+        except BlockingIOError:
+            raise idle_timeout() from None
         self._count("in", buffer, n, flags)
         return n
 
     def send(self, data: Any, flags: int = 0) -> int:
-        n: int = super().send(data, flags)  # type: ignore[misc]
+        try:
+            n: int = super().send(data, flags)  # type: ignore[misc]
+        except BlockingIOError:
+            raise idle_timeout() from None
         self._count("out", data, n)
         return n
+
+
+def idle_timeout() -> OSError:
+    """What a blocking client socket raises when its SO_RCVTIMEO or SO_SNDTIMEO (--idle,
+    server_class.idle_in_kernel) runs out: the kernel says EAGAIN, and a handler (or
+    http.server, which says "Request timed out") expects settimeout's TimeoutError."""
+    return TimeoutError("timed out")
 
 
 class CountedSocket(_Counting, socket.socket):
     def sendall(self, data: Any, flags: int = 0) -> None:
         # Counted first: once sendall returns, the client may already be reading it.
         self._count("out", data, memoryview(data).nbytes)
-        super().sendall(data, flags)
+        try:
+            super().sendall(data, flags)
+        except BlockingIOError:
+            raise idle_timeout() from None
 
 
 class CountedSSLSocket(_Counting, ssl.SSLSocket):

@@ -25,6 +25,20 @@ CHILD_SIGNALS = frozenset(signal.valid_signals()) - {
 }  # fmt: skip
 
 
+def idle_in_kernel(request: Any, idle: float) -> None:
+    """--idle for a plain client socket: SO_RCVTIMEO and SO_SNDTIMEO, the socket left
+    blocking. settimeout(idle) would poll() before every recv and send: a system call
+    more each time, and one more time the handler's thread lets go of the GIL (a page
+    served over HTTP/1.0 took three). CountedSocket turns the EAGAIN the kernel gives
+    at the limit into the TimeoutError that settimeout would have raised."""
+    import struct
+
+    seconds = int(idle)
+    timeval = struct.pack("ll", seconds, int((idle - seconds) * 1e6))
+    request.setsockopt(socket.SOL_SOCKET, socket.SO_RCVTIMEO, timeval)
+    request.setsockopt(socket.SOL_SOCKET, socket.SO_SNDTIMEO, timeval)
+
+
 def reset_child_signals(mask: Any) -> None:
     """In a --forking child, first thing: a child that is TERMed dies of SIGTERM, as a
     server's child should. Python handlers go back to the default; the event loop's
@@ -187,15 +201,22 @@ def server_class(base: type[socketserver.BaseServer], mode: str, *, tls: Any = N
             self.psl.handler_raised(request, client_address)
 
         def get_request(self) -> Any:
-            request, client_address = super().get_request()
             if self.socket_type == socket.SOCK_DGRAM:
-                return request, client_address
-            request = CountedSocket(request.family, request.type, request.proto,
-                                    fileno=request.detach())  # fmt: skip
+                return super().get_request()
+            # socket.accept's steps, the counting socket made at once: made from the
+            # plain one accept returns, it cost a socket object and a getsockname more.
+            listener = self.socket
+            fd, client_address = listener._accept()
+            request = CountedSocket(listener.family, listener.type, listener.proto, fileno=fd)
+            if socket.getdefaulttimeout() is None and listener.gettimeout():
+                request.setblocking(True)
             # --idle: a client that sends nothing (or reads nothing) that long is closed.
-            request.settimeout(self.psl.idle or None)
+            idle = self.psl.idle
             if tls is None:
+                if idle and self.psl.mode != "selectors":  # the loop sweeps idle clients
+                    idle_in_kernel(request, idle)
                 return request, client_address
+            request.settimeout(idle or None)
             # The handshake happens in the handler's thread (or child), bounded (see
             # Server.handshake): a slow client can't hold up accept.
             return tls.wrap_socket(request, server_side=True,

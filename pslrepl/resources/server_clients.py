@@ -170,13 +170,24 @@ class ServerClients(Resource):
             if quiet is not None:
                 quiet[which] += 1
         if quiet is None:
-            self.post(event)
+            self.announce(event)
             return
         # In the logs (log NAME, timeline, export see it), not in the live display.
         self.log.append(event)
         with self.session.cond:
             self.session.log.append(event)
             self.session.cond.notify_all()
+
+    def announce(self, event: Event) -> None:
+        """A client's coming or going, or a request: posted (shown live, waking the
+        session's waiters) when the session shows events live; in a quiet session (a
+        script's default) logged as traffic is, waking waiters at most every NUDGE_EVERY:
+        woken three times per HTTP/1.0 request, a script's main thread took the GIL from
+        the handler threads as often."""
+        if self.session.settings.events == "live":
+            self.post(event)
+        else:
+            self.logged(event)
 
     def quiet_clients(self) -> None:
         """`load` begins: its clients are counted, not shown one by one."""
@@ -291,8 +302,8 @@ class ServerClients(Resource):
                 self.gone_in += len(data)
                 self.peers[peer] = self.peers.get(peer, 0) + 1
                 self.served += 1
-        self.logged(Event.traffic(self.name, "send" if out else "recv", "client",
-                                  "out" if out else "in", data, peer=peer))  # fmt: skip
+        kind, direction = ("send", "out") if out else ("recv", "in")
+        self.logged(traffic_event(self.name, kind, direction, data, peer))
 
     def handler_raised(self, request: Any, client_address: Any) -> None:
         import sys
