@@ -1,12 +1,8 @@
-"""Pitfall notes: when a classic lesson happens, one `note:` line says what and why, once.
-
-Each note is keyed; the session says a key at most once (``set notes off`` silences
-them all). The byte-stream notes follow the bytes: each send a command makes on a
-connected stream socket is queued under the connection's addresses, and a recv on the
-other end of that connection takes from the queue. The queue is trusted only while it
-agrees with the kernel (what is still unread, SIOCINQ, plus what the sender still holds,
-SIOCOUTQNSD): bytes moved by anything the shell did not see make it disagree, and
-then nothing is said.
+"""Pitfall notes: when a classic lesson happens, one `note:` line says what and why, once
+per session (``set notes off`` silences them). The byte-stream notes follow each send a
+command makes on a connected stream socket (queued under the connection's addresses) to
+the recv at its other end, trusted only while the kernel agrees (SIOCINQ unread plus
+SIOCOUTQNSD unsent): when anything the shell did not see moved bytes, nothing is said.
 """
 
 from __future__ import annotations
@@ -75,6 +71,9 @@ NOTES = {
     "zombie": "a child that has exited stays a zombie, holding its pid and exit "
     "status, until its parent waits for it (Popen.wait or poll, os.waitpid)",
 }
+# A UNIX socket's datagrams are not bounded by UDP's length.
+UNIX_NOTES = {"msg-trunc": NOTES["msg-trunc"].replace("any UDP datagram", "any UDP datagram; "
+              "a UNIX one may be longer (up to the sender's SO_SNDBUF)")}  # fmt: skip
 
 
 def _kernel_count(sock: socket.socket, request: int) -> int | None:
@@ -117,12 +116,13 @@ class Pitfalls:
         self.zombies: set[int] = set()  # seen once: said if seen again
         self.started = _since_boot()  # children older than the session are not its
 
-    def note(self, key: str, what: str = "") -> str | None:
-        """The line for ``key`` the first time it is asked for, else None."""
+    def note(self, key: str, what: str = "", *, unix: bool = False) -> str | None:
+        """The line for ``key`` the first time it is asked for (of a UNIX socket: unix)."""
         if not self.settings.notes or key in self.said:
             return None
         self.said.add(key)
-        return f"note: {what}{': ' if what else ''}{NOTES[key]}"
+        text = UNIX_NOTES.get(key, NOTES[key]) if unix else NOTES[key]
+        return f"note: {what}{': ' if what else ''}{text}"
 
     # -- the byte stream ---------------------------------------------------------------
 

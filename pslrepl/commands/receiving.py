@@ -256,7 +256,8 @@ def _recv(ctx: Invocation) -> None:
         rest = "the last byte of it is" if lost == 1 else f"the last {lost:,} bytes of it are"
         ctx.say(f"warning: the datagram was {got.whole:,} bytes, longer than {size:,}: "
                 f"{rest} lost (MSG_TRUNC)", "warning")  # fmt: skip
-        said = ctx.session.pitfalls.note("msg-trunc") or said
+        unix = res.sock.family == socket.AF_UNIX
+        said = ctx.session.pitfalls.note("msg-trunc", unix=unix) or said
     if said:
         ctx.say(said, "note")
 
@@ -294,6 +295,6 @@ def _recvfrom(ctx: Invocation) -> None:
     if flags & socket.MSG_TRUNC:
         ctx.say(f"warning: the datagram was longer than {size} bytes: the rest is lost "
                 "(MSG_TRUNC)", "warning")  # fmt: skip
-        said = ctx.session.pitfalls.note("msg-trunc")
+        said = ctx.session.pitfalls.note("msg-trunc", unix=res.sock.family == socket.AF_UNIX)
         if said:
             ctx.say(said, "note")
