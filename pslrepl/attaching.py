@@ -219,8 +219,20 @@ def run(session: Session, att: Attachment, *, input: Any = None, output: Any = N
     # discipline or its readline does: the typed line is erased as it goes, or it would
     # show twice (a line typed with echo off, a password, stays unshown, as it should).
     echoes = att.child and bool(getattr(att.res, "terminal", False))
-    prompt: PromptSession[str] = PromptSession(history=InMemoryHistory(), input=input,
-                                               output=output, key_bindings=bindings,
+    # What came after the last newline (a child's ">>> ", a "Password: ") is not a line
+    # yet: it is the prompt you type after, as at a terminal, where a write of its own
+    # would be drawn over by the prompt. It joins what comes next, or goes out on Enter.
+    partial = [""]
+    lock = threading.Lock()
+
+    def message() -> Any:
+        from prompt_toolkit.formatted_text import ANSI
+
+        return ANSI(partial[0].rpartition("\r")[2])  # a colour is drawn, not typed out
+
+    prompt: PromptSession[str] = PromptSession(message, history=InMemoryHistory(),
+                                               input=input, output=output,
+                                               key_bindings=bindings,
                                                erase_when_done=echoes)  # fmt: skip
 
     prompting = threading.Event()  # the prompt is up: patch_stdout writes above it
@@ -232,8 +244,19 @@ def run(session: Session, att: Attachment, *, input: Any = None, output: Any = N
         # left: wait for the next prompt, as it comes at once.
         while not prompting.wait(POLL) and not att.stop.is_set():
             pass
-        sys.stdout.write(data.decode("utf-8", "replace").replace("\r\n", "\n"))
-        sys.stdout.flush()
+        with lock:
+            text = partial[0] + data.decode("utf-8", "replace").replace("\r\n", "\n")
+            cut = text.rfind("\n") + 1
+            partial[0] = text[cut:]
+            if cut:
+                sys.stdout.write(text[:cut])
+                sys.stdout.flush()
+        loop = getattr(prompt.app, "loop", None)
+        if loop is not None:
+            try:
+                loop.call_soon_threadsafe(prompt.app.invalidate)  # the new prompt text
+            except RuntimeError:
+                pass  # the loop has ended: the next prompt draws it
 
     def ended() -> None:
         leave(prompt.app, DETACH)
@@ -264,7 +287,7 @@ def run(session: Session, att: Attachment, *, input: Any = None, output: Any = N
         try:
             while not att.stop.is_set():
                 try:
-                    line = prompt.prompt("", pre_run=started)
+                    line = prompt.prompt(pre_run=started)
                 finally:
                     prompting.clear()
                 if line == DETACH:
@@ -274,6 +297,10 @@ def run(session: Session, att: Attachment, *, input: Any = None, output: Any = N
                         told.append(line[1:])
                         print(line[1:], flush=True)
                     continue
+                if not echoes:
+                    with lock:
+                        partial[0] = ""  # it stays on the screen before the line typed
+                # (A terminal child echoes the line: the prompt text goes out with it.)
                 att.send(line.encode("utf-8", "surrogateescape") + b"\n")
                 att.typed.append(line)
         except (EOFError, KeyboardInterrupt):
@@ -281,6 +308,8 @@ def run(session: Session, att: Attachment, *, input: Any = None, output: Any = N
         finally:
             att.detach()
             reader.join(timeout=1)
+            if partial[0]:  # a last prompt nothing followed: shown, as a terminal keeps it
+                print(partial[0], flush=True)
     return att.ended
 
 

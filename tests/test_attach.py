@@ -103,7 +103,9 @@ def test_python_interactive_ctrl_c_is_sigint_and_ctrl_d_is_eof(term: Terminal) -
     term.wait_for(">>>")  # its prompt comes on stderr, shown as it comes
     term.type("6*7")
     term.send("Enter")
-    term.wait_for("42")
+    # Typed after its prompt (">>> " with no newline), as at a terminal: that prompt was
+    # drawn over by attach's own before.
+    assert ">>> 6*7\n42\n" in term.wait_for("42")
     # Ctrl-C only once python runs the line: one sent while it still reads would
     # interrupt the read, and the sleep would then run its full minute.
     term.type("import time; print('sl' + 'eeping'); time.sleep(60)")

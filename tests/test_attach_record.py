@@ -68,14 +68,16 @@ def test_record_writes_attach_blocks_that_replay(term: Terminal, tmp_path: Path)
 
 
 def test_attach_to_a_pty_child_shows_each_typed_line_once(term: Terminal) -> None:
-    """The child's terminal echoes the line (readline here): the prompt's copy goes."""
+    """The child's terminal echoes the line (readline here): the prompt's copy goes, and
+    the child's own prompt (">>> ", no newline after it) is what the line is typed after."""
     term.run(f"spawn p --pty -- {sys.executable} -q -i", "p: started")
     term.run("attach p", "attached to p:")
     term.wait_for(">>>")
     term.type("'ab' + 'cd'")
     term.send("Enter")
-    screen = term.wait_for("'abcd'")
-    assert screen.count("'ab' + 'cd'") == 1, screen
+    screen = term.wait_for("'abcd'\n>>>")
+    # As at a terminal: typed after the child's prompt, once.
+    assert screen.count("'ab' + 'cd'") == 1 and ">>> 'ab' + 'cd'\n'abcd'\n>>>" in screen, screen
     term.send("C-]")
     term.wait_for("p: detached")
 
