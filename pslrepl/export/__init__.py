@@ -30,7 +30,7 @@ MODULES = ("processes", "sockets", "socket_steps", "socket_buffers", "unix_socke
 # accept's LISTENER) must be one the script has made.
 MAKERS = ("spawn", "tcp listen", "tcp connect", "accept", "udp open", "serve", "relay", "socket",
           "unix listen", "unix connect", "unix dgram",
-          "tls connect")  # fmt: skip
+          "tls connect", "tls bio")  # fmt: skip
 USES = ("name", "listener")
 # Commands whose NAME is no resource: a log's, a protocol's, a host's.
 NAMES_NO_RESOURCE = ("log", "getprotobyname", "getfqdn")
@@ -103,6 +103,8 @@ def export_records(
     script.session_tmp = tmp
     script.files = dict(files or {})
     for at, record in enumerate(records):
+        if at:
+            _track_unmade(script, records[at - 1])
         if record.command in LOOKING_BACK:
             continue
         script.comment(record)
@@ -134,6 +136,8 @@ def export_records(
             exporter(script, record)
             if raised:
                 _caught(script, record, mark[0])
+            if record.ok and record.command in MAKERS:
+                script.made_at.append((record.started, str(record.values.get("name"))))
             if script.explain and record.calls:
                 _explained(script, record)
             _noted(script, record, mark[0])
@@ -218,6 +222,24 @@ def _caught(script: Script, record: CommandRecord, since: int) -> None:
         said = wrapped_print(head + "{exc.strerror} ({errno.errorcode[exc.errno]})" + tail,
                              f=True, indent="    ")  # fmt: skip
     script.add("try:", indented("\n".join(code)), "except OSError as exc:", said)
+
+
+def _track_unmade(script: Script, record: CommandRecord) -> None:
+    """After each command: the resources the session has that the script does not (their
+    commands were marked), as ``script.unmade``: a reset that would close them can't be
+    said as the shell said it. A close or a reset in the session ended them."""
+    name = record.values.get("name")
+    if record.command == "reset":
+        script.unmade.clear()
+    elif record.command == "close" and record.ok:
+        script.unmade -= set(name if isinstance(name, list) else [name])
+    elif (
+        record.ok
+        and record.command in MAKERS
+        and isinstance(name, str)
+        and (name not in script.kinds)
+    ):
+        script.unmade.add(name)
 
 
 def _cancelled(record: CommandRecord) -> bool:

@@ -103,6 +103,10 @@ class Script:
         # The transcript's embedded files (name under {tmp} -> text): the script writes
         # them in its own temporary directory first, as replay does in the session's.
         self.files: dict[str, str] = {}
+        # (when, name) of each resource a command made, in order: what a lab load made
+        self.made_at: list[tuple[float, str]] = []
+        self.lab = ""  # the lab loaded last (lab load FILE), as reset returns to it
+        self.unmade: set[str] = set()  # the session's resources the script does not make
 
     # -- building ---------------------------------------------------------------------
 

@@ -7,6 +7,7 @@ from pslrepl.export.script import Unexportable, indented, wrapped_print
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     import ast
+    from collections.abc import Callable
 
     from pslrepl.export.script import Script
     from pslrepl.invocation import CommandRecord
@@ -221,10 +222,15 @@ def _source(script: Script, record: CommandRecord) -> None:
 def _reset(script: Script, record: CommandRecord) -> None:
     """reset with no lab loaded: every child's group ended and everything open closed,
     newest first, as the shell's close_all; the settings back to their defaults."""
-    if not record.ok or "back to " in "".join(str(r) for r in record.shown):
-        raise Unexportable("a reset back to a loaded lab is not exported yet")
+    if script.lab:
+        raise Unexportable(f"a reset back to the lab loaded above ({script.lab}) is not "
+                           "exported yet: the lab's commands it ran again are above "
+                           "it")  # fmt: skip
     if "received" in script.globals:
         raise Unexportable("a reset that removes traps is not exported yet")
+    if script.unmade:
+        raise Unexportable(f"reset closes {', '.join(sorted(script.unmade))} too, which the "
+                           "script does not make (its command above is not exported)")  # fmt: skip
     names = list(reversed(script.live))
     kinds = {name: script.live[name] for name in names}
     closers = {"tcp", "udp", "listener", "file", "unix-listener", "relay", "server", "process",
@@ -262,6 +268,29 @@ def _reset(script: Script, record: CommandRecord) -> None:
                                       indent="    "))  # fmt: skip
 
 
+def _lab_load(script: Script, record: CommandRecord) -> None:
+    """lab load FILE: the lab's commands ran above, each as its own (its settings, then
+    each resource's command); what the shell said once they had."""
+    if not record.ok:
+        raise Unexportable("this lab load failed in the session (what it ran of the lab "
+                           "is above, each command as its own)")  # fmt: skip
+    path = str(record.values.get("file"))
+    made = [name for when, name in script.made_at if when >= record.started]
+    script.lab = path
+    script.add(f"# (the commands of {path} ran above, each as its own)")
+    what = f"{len(made)} resource{'s' if len(made) != 1 else ''} up"
+    script.add(wrapped_print(f"{path}: {what}" + (f" ({', '.join(made)})" if made else "")))
+
+
+def _marked(why: str) -> Callable[[Script, CommandRecord], None]:
+    """A command whose work is the shell's own, not a script's: a marked comment."""
+
+    def marked(script: Script, record: CommandRecord) -> None:
+        raise Unexportable(why)
+
+    return marked
+
+
 def _record(script: Script, record: CommandRecord) -> None:
     script.add("# (the shell wrote a transcript of what followed: nothing for the script to do)")
 
@@ -277,4 +306,18 @@ EXPORTERS = {
     "wait": _wait,
     "log": _log,
     "reset": _reset,
+    "lab load": _lab_load,
+    "save": _marked(
+        "save writes the shell's own lab file (TOML: the command that made each "
+        "resource); the script's commands above make them"
+    ),
+    "timeline": _marked(
+        "timeline draws the session's history as the shell recorded it, a "
+        "picture of its own records: a script has no history to draw"
+    ),
+    "tls bio": _marked(
+        "tls bio (and its step, pass, read, write) is not exported yet: the "
+        "records it shows come from the shell's own view of each handshake "
+        "message"
+    ),
 }
