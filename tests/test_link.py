@@ -519,3 +519,21 @@ def test_the_relay_passes_a_small_write_on_at_once_not_behind_an_unacked_one(
             assert recv_exactly(c, 2) == b"ok"
     # Held, each would be 40 ms or more (the delayed-ACK timer's least).
     assert statistics.median(gaps) < 0.02, gaps
+
+
+def test_a_coalesced_latency_line_gives_the_spread_of_its_holds(shell: Shell) -> None:
+    """With jitter, a line summing several holds said only the last one's time."""
+    import re
+
+    line = "relay r tcp-listen:0 {b} --link 'latency delay=50ms jitter=50ms' --seed 7"
+    with joined(shell, line) as (c, s):
+        for i in range(6):  # one chunk at a time: each held on its own
+            s.sendall(b"%d" % i)
+            assert recv_exactly(c, 1) == b"%d" % i
+        relay = shell.session.registry.get("r")
+        shell.ok("close r")
+    notes = [e.detail for e in relay.log if "latency:" in e.detail]
+    spreads = [re.search(r"in (\d) chunks (\d+) to (\d+) ms$", note) for note in notes]
+    found = [m for m in spreads if m is not None]
+    assert found, notes
+    assert all(int(m[2]) < int(m[3]) <= 100 for m in found), notes

@@ -132,10 +132,11 @@ class Link:
             now = time.monotonic()
             # Each kind of action summed apart (reorder's held and sent): one line never
             # counts one kind's bytes under another's words.
-            unsaid = toxic.unsaid.setdefault(what, [0, 0, ""])
+            unsaid = toxic.unsaid.setdefault(what, [0, 0, "", None])
             unsaid[0] += 1
             unsaid[1] += nbytes
             unsaid[2] = how
+            unsaid[3] = _spread(unsaid[3], how, first=unsaid[0] == 1)
             due = now - toxic.said_at >= 1.0
             if due:
                 toxic.said_at = now
@@ -145,7 +146,9 @@ class Link:
     def flush(self, toxic: Toxic) -> None:
         with self.cond:
             unsaid, toxic.unsaid = toxic.unsaid, {}
-        for what, (count, nbytes, how) in unsaid.items():
+        for what, (count, nbytes, how, spread) in unsaid.items():
+            if count > 1 and spread is not None and spread[0] != spread[1]:
+                how = f" {spread[0]:,} to {spread[1]:,} ms"  # jitter: not the last alone
             self.relay.post(Event(self.relay.name, "toxic", size=nbytes, toxic=toxic.name,
                                   action=what, reason=how or None, count=count))  # fmt: skip
 
@@ -394,3 +397,15 @@ class Link:
         for end in rst:
             if end.owned and end.sock is not None:
                 end.sock.close()
+
+
+def _spread(spread: tuple[int, int] | None, how: str, *, first: bool) -> tuple[int, int] | None:
+    """The least and most of the holds said in one line (" 270 ms" each), or None once
+    one is not a plain time (" 758 ms (until unlinked)")."""
+    import re
+
+    m = re.fullmatch(r" ([\d,]+) ms", how)
+    if m is None or (spread is None and not first):
+        return None
+    ms = int(m[1].replace(",", ""))
+    return (ms, ms) if spread is None else (min(spread[0], ms), max(spread[1], ms))
