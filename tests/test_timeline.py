@@ -381,3 +381,28 @@ def test_control_characters_never_make_the_svg_unreadable() -> None:
     assert "say \\x1b[31m\\x00" in texts and "\\x07" in texts and "\x1b" not in texts
     assert "\x1b" not in html(diagram) and "\x00" not in html(diagram)
     assert all(line.isprintable() for line in mermaid(diagram))
+
+
+def test_a_label_is_never_cut_inside_a_number() -> None:
+    # A port cut short (127.0.0.1:4...) reads as another, and a transcript's drawing
+    # would differ with each run's port: the cut goes before the number.
+    label = "listening on: 127.0.0.1:45678 and 9999"
+    seen = set()
+    checked = 0
+    for width in range(8, 60):
+        steps = [Step(1.0, "a", "a", label, kind="start"),
+                 Step(2.0, "a", "b", "send 123456 b'x'", kind="send")]  # fmt: skip
+        lines = draw(Diagram(["a", "b"], steps, {}, set()), width=width, fancy=False)
+        for line in lines:
+            text = "".join(t for _, t in line)
+            for full in (label, "send 123456 b'x'"):
+                at, cut = text.find(full[:4]), text.find("\u2026")
+                if 0 <= at < cut:
+                    kept = text[at:cut]  # the label's part shown before the ellipsis
+                    assert full.startswith(kept), (width, text)
+                    assert not (kept[-1:].isdigit() and full[len(kept)].isdigit()), (width, text)
+                    checked += 1
+            seen.add(text.strip())
+    assert checked > 20
+    assert "* listening on: 127.0.0.1:\u2026" in seen  # cut before the port
+    assert "* listening on: 127.0.0.1:45678 and \u2026" in seen

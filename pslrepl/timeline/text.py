@@ -122,7 +122,7 @@ def draw(diagram: Diagram, *, width: int, fancy: bool) -> list[Line]:
             if line:
                 # Its number as history shows it (explain N says its calls); not "psl> ",
                 # which a transcript would read as a prompt.
-                out.append([("command", cut_text(f"{command}> {line}", width))])
+                out.append([("command", _cut(f"{command}> {line}", width))])
         a, b = centre[column[step.src]], centre[column[step.dst]]
         style = _STYLE.get(step.kind, "event")
         out.append(_row(grid(), a, b, step, style, total, width, shaft, right, left, mark))
@@ -139,11 +139,11 @@ def _row(row: list[str], a: int, b: int, step: Step, style: str, total: int, wid
         lead = "".join(row[: a + 2]).rstrip()
         room = width - text_width(lead) - 1
         if room < min(text_width(label), 16) and a > room:  # the last lanes: say it left
-            text = cut_text(label, a - 1)
+            text = _cut(label, a - 1)
             start = a - 1 - text_width(text)
             return [("event", "".join(row[:start])), (style, text),
                     ("event", " " + "".join(row[a:]).rstrip())]  # fmt: skip
-        return [("event", lead + " "), (style, cut_text(label, max(room, 1)))]
+        return [("event", lead + " "), (style, _cut(label, max(room, 1)))]
     low, high = min(a, b), max(a, b)
     for x in range(low + 1, high):
         row[x] = shaft
@@ -153,21 +153,33 @@ def _row(row: list[str], a: int, b: int, step: Step, style: str, total: int, wid
         row[b + 1] = left
     room = high - low - 4
     if room >= min(10, text_width(label)):  # in the shaft: ---send 4 b'..'-->
-        text = cut_text(label, room)
+        text = _cut(label, room)
         start = low + 2
         before, after = "".join(row[:start]), "".join(row[start + text_width(text) :])
         return [("event", before), (style, text), ("event", after.rstrip())]
     lead = "".join(row[: high + 1])
     room = width - text_width(lead) - 1
     if room < min(text_width(label), 16) and low - 1 > room:  # no room after: before it
-        text = cut_text(label, low - 1)
+        text = _cut(label, low - 1)
         start = low - 1 - text_width(text)
         return [
             ("event", "".join(row[:start])),
             (style, text),
             ("event", " " + "".join(row[low:]).rstrip()),
         ]
-    return [("event", lead + " "), (style, cut_text(label, max(room, 1)))]
+    return [("event", lead + " "), (style, _cut(label, max(room, 1)))]
+
+
+def _cut(label: str, room: int) -> str:
+    """``label`` cut to ``room`` columns, never inside a number: a port, pid or count cut
+    short reads as another (127.0.0.1:4…), and differs from run to run in a transcript."""
+    text = cut_text(label, room)
+    n = len(text) - 1  # the label's characters kept before the ellipsis
+    if text == label or n <= 0 or not (label[n - 1].isdigit() and label[n].isdigit()):
+        return text
+    while n and label[n - 1].isdigit():
+        n -= 1
+    return label[:n] + "\u2026"
 
 
 def _age(seconds: float) -> str:
