@@ -89,9 +89,15 @@ def ruff_findings(path: Path) -> str:
 @pytest.mark.parametrize("path", TRANSCRIPTS, ids=lambda p: f"{p.parent.name}/{p.name}")
 def test_transcript_exports_as_a_script_that_prints_its_output(path: Path, tmp_path: Path):
     records, facts = transcript_records(str(path))
+    key = f"{path.parent.name}/{path.name}"
+    for record in records:  # what explain shows of each command: every line is Python
+        for call in record.calls:
+            try:
+                compile(call.python(), "<explain>", "exec")
+            except SyntaxError:
+                pytest.fail(f"{key}: {record.line!r} explains as {call.python()!r}")
     script = export_records(records, source=path.name, **facts)
     source = script.text()
-    key = f"{path.parent.name}/{path.name}"
     assert sorted(set(script.missing)) == NOT_YET.get(key, []), (
         f"{key}: the commands marked as not exported changed; update NOT_YET (it may only shrink)"
     )
