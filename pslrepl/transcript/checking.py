@@ -228,9 +228,7 @@ def _reap(pids: list[int]) -> None:
         os.waitpid(pid, 0)
 
 
-# A stopped check ends within one grace if its command takes the cancel, two if it
-# swallowed it (pslrepl.transcript.timelimit.GRACE); then it is killed.
-REAP_WAIT = 5.0
+REAP_WAIT = 5.0  # a stopped check ends in a grace (timelimit.GRACE), or two: or is killed
 
 
 def check_interactive(
