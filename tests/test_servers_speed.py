@@ -87,3 +87,30 @@ def test_a_servers_byte_counts_add_clients_gone_and_connected(shell: Shell) -> N
         assert server.bytes_in == len(payload) + 3
         row = shell.ok("ls").splitlines()
         assert any(f"{len(payload) + 3}" in line and line.startswith("e") for line in row)
+
+
+@pytest.mark.parametrize("model", ["", " --threading", " --forking", " --selectors"])
+def test_echo_of_every_model_sends_back_and_counts_every_byte(shell: Shell, model: str) -> None:
+    """The echo loop counts and logs in its own loop (a forked child only counts, for
+    its parent to read when it reaps it): a megabyte of every byte value comes back
+    whole, and the client's line and the log's chunks say how much."""
+    import re
+
+    shell.ok(f"serve e tcp 0 --handler echo{model}")
+    payload = bytes(range(256)) * 4096
+    with socket.create_connection(("127.0.0.1", port(shell, "e")), timeout=10) as c:
+        c.sendall(payload)
+        c.shutdown(socket.SHUT_WR)
+        got = bytearray()
+        while chunk := c.recv(65536):
+            got += chunk
+    assert hashlib.sha256(got).digest() == hashlib.sha256(payload).digest()
+    n = len(payload)
+    left = f"(in {n}, out {n}"
+    assert shell.session.wait_for(lambda: left in shell.ok("log e"), 10), shell.ok("log e")
+    assert re.search(
+        rf"client 127\.0\.0\.1:\d+ left after [\d.]+s \(in {n}, out {n}", shell.ok("log e")
+    )
+    if model != " --forking":  # a forked child logs no chunks (see Server.traffic)
+        chunks = [e for e in list(shell.session.log) if e.source == "e" and e.kind == "recv"]
+        assert sum(e.size for e in chunks) == n and payload.startswith(chunks[0].data)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 
-from pslrepl.handlers.base import DatagramTracked, Tracked
+from pslrepl.handlers.base import CHUNK, RECV, SENDALL, DatagramTracked, Tracked
 
 
 class UdpEcho(DatagramTracked):
@@ -30,8 +30,27 @@ class Echo(Tracked):
     datagram = UdpEcho
 
     def handle(self) -> None:
-        while data := self.recv():
-            self.send(data)
+        if not self.plain:  # TLS, or a socket that doesn't count: its own calls count
+            while data := self.recv():
+                self.send(data)
+            return
+        # Tracked.recv and send, in one loop: a round trip is what the bare stdlib
+        # echo does (recv, sendall) and its counting and logging, with no Python call
+        # between but those two records, and the waiters woken once, not per chunk.
+        request = self.request
+        conn, psl = request.psl_conn, request.psl_server
+        record, nudge = psl.record, psl.nudger.traffic
+        while True:
+            try:
+                data = RECV(request, CHUNK)
+                if not data:
+                    return
+                record(conn, "in", data)
+                record(conn, "out", data)  # first, as Tracked.send does
+                SENDALL(request, data)
+            except BlockingIOError:  # --idle's SO_RCVTIMEO or SO_SNDTIMEO ran out
+                raise TimeoutError("timed out") from None
+            nudge()
 
 
 class Discard(Tracked):

@@ -42,15 +42,25 @@ class Connection:
         self.member: Any = None  # chat: its place in the room
 
 
+class _NoWaiters:
+    def traffic(self) -> None:
+        """A forked child has no session to wake."""
+
+
 class _ChildTally:
     """Counts a --forking child's bytes, where no event may be posted (see
-    Server.traffic); the parent reads the totals when it reaps the child."""
+    Server.traffic); the parent reads the totals when it reaps the child. It answers
+    what a handler calls on a Server: traffic, record, and nudger.traffic."""
+
+    nudger = _NoWaiters()
 
     def traffic(self, conn: Connection, direction: str, data: Any) -> None:
         if direction == "in":
             conn.bytes_in += len(data)
         else:
             conn.bytes_out += len(data)
+
+    record = traffic  # counted, and that is all a child does
 
 
 CHILD_TALLY = _ChildTally()
