@@ -517,8 +517,9 @@ def test_the_relay_passes_a_small_write_on_at_once_not_behind_an_unacked_one(
             gaps.append(time.monotonic() - t0)
             s.sendall(b"ok")  # an answer, as a server gives (its ACK rides on it)
             assert recv_exactly(c, 2) == b"ok"
-    # Held, each would be 40 ms or more (the delayed-ACK timer's least).
-    assert statistics.median(gaps) < 0.02, gaps
+    # Held, each would be 40 ms or more (the delayed-ACK timer's least, a kernel timer
+    # that no load shortens); passed on, a loopback hop: the median leaves room for load.
+    assert statistics.median(gaps) < 0.03, gaps
 
 
 def test_a_coalesced_latency_line_gives_the_spread_of_its_holds(shell: Shell) -> None:
