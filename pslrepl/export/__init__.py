@@ -136,6 +136,14 @@ def export_records(
             exporter(script, record)
             if raised:
                 _caught(script, record, mark[0])
+            if script.captured:  # a value captured above: the script's own from there on
+                from pslrepl.export.captures import own_values
+
+                own_values(script, mark[0])
+            if record.values.get("captures"):
+                from pslrepl.export.captures import bind
+
+                bind(script, record, mark[0])
             if record.ok and record.command in MAKERS:
                 script.made_at.append((record.started, str(record.values.get("name"))))
             if script.explain and record.calls:

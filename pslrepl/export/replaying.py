@@ -58,6 +58,7 @@ def transcript_records(path: str) -> tuple[list[CommandRecord], dict[str, Any]]:
             if actual[-1] == "":
                 actual.pop()
             bindings = match_output(step.expected, actual, bindings) or bindings
+            _captures(session, before, step.expected, bindings)
             sink.seek(0)
             sink.truncate()
         from pslrepl.export import session_facts
@@ -67,6 +68,21 @@ def transcript_records(path: str) -> tuple[list[CommandRecord], dict[str, Any]]:
         return list(session.history), facts
     finally:
         shutdown(session)
+
+
+def _captures(session: Any, before: int, expected: list[str], now: dict[str, str]) -> None:
+    """The step's last record holds what its expected lines capture ({?NAME}): their
+    patterns (values["captures"]) and the values the session's run gave
+    (values["captured"]), so export can bind them from the script's own run."""
+    from pslrepl.export.captures import patterns
+
+    found = patterns(expected)
+    records = list(session.history)[before:]
+    if not found or not records:
+        return
+    names = {name for _, groups in found for name in groups.values()}
+    records[-1].values["captures"] = found
+    records[-1].values["captured"] = {n: now[n] for n in names if n in now}
 
 
 def _typed(session: Any, before: int, lines: list[str]) -> None:

@@ -107,6 +107,8 @@ class Script:
         self.made_at: list[tuple[float, str]] = []
         self.lab = ""  # the lab loaded last (lab load FILE), as reset returns to it
         self.unmade: set[str] = set()  # the session's resources the script does not make
+        # A transcript's captures: name -> (the script's variable, the session's value)
+        self.captured: dict[str, tuple[str, str]] = {}
 
     # -- building ---------------------------------------------------------------------
 
