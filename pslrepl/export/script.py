@@ -54,7 +54,8 @@ RESERVED = frozenset({
     "returncode", "done", "exc", "sock", "family", "kind", "proto", "sockaddr",
     "path", "host", "service", "where", "attach_piped", "sent", "got", "why", "rest",
     "job_read", "held", "waiting", "hint", "eof", "selectors", "SelectorsServer", "Channel",
-    "EchoChannel", "UpperChannel", "DiscardChannel", "DaytimeChannel",
+    "EchoChannel", "UpperChannel", "DiscardChannel", "DaytimeChannel", "said", "m", "killed",
+    "io",
     "importlib", "spec", "module",
     # signals' and sh's exporters bind these at the top level
     "previous", "was", "now", "members", "group_members", "timer_left", "handlers", "mask",
