@@ -249,14 +249,14 @@ def test_what_selectors_does_not_serve_is_one_line(shell: Shell, line: str, says
 def test_a_bug_in_a_channel_is_reported_and_the_loop_goes_on(
     shell: Shell, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from pslrepl.handlers.channels import EchoChannel
+    from pslrepl.handlers.channels import UpperChannel
 
-    def broken(self: EchoChannel, data: bytes) -> None:
+    def broken(self: UpperChannel, data: bytes) -> None:
         raise ValueError("injected: " + data.decode())
 
-    shell.ok("serve s tcp 0 --handler echo --selectors")
+    shell.ok("serve s tcp 0 --handler upper --selectors")
     with monkeypatch.context() as patch:
-        patch.setattr(EchoChannel, "received", broken)  # a bug of ours, injected
+        patch.setattr(UpperChannel, "received", broken)  # a bug of ours, injected
         with connect(shell, "s") as c:
             c.sendall(b"boom")
             assert read_to_eof(c) == b""  # that client is closed
@@ -264,7 +264,7 @@ def test_a_bug_in_a_channel_is_reported_and_the_loop_goes_on(
     until(shell, said(shell, "s", f"the handler raised while serving {me}"))
     assert "ValueError: injected: boom" in shell.ok("log s")
     with connect(shell, "s") as c:  # the loop goes on
-        assert send_and_read(c, b"again\0") == b"again\0"
+        assert send_and_read(c, b"again\0") == b"AGAIN\0"
     assert "handler errors: 1\n" in shell.ok("info s")
 
 

@@ -7,8 +7,9 @@ import selectors
 import socket
 import time
 
+from pslrepl.handlers.base import CHUNK
 from pslrepl.handlers.chat import LINE_LIMIT
-from pslrepl.handlers.selecting import HIGH_WATER, Channel
+from pslrepl.handlers.selecting import HIGH_WATER, RECV, SEND, Channel
 from pslrepl.handlers.simple import chargen_line
 from pslrepl.handlers.web_channel import HttpChannel
 
@@ -20,6 +21,43 @@ if TYPE_CHECKING:
 class EchoChannel(Channel):
     def received(self, data: bytes) -> None:
         self.write(data)
+
+    def on_read(self) -> None:
+        """Channel.on_read and write in one call while nothing waits to be sent: recv,
+        send back at once, both counted and logged (a round trip of the bare selectors
+        echo, and its records). Anything else (EOF, an error, a queue, a partial send)
+        goes the general way."""
+        conn = self.conn
+        if self.out or self.closing or conn is None:
+            Channel.on_read(self)
+            return
+        sock = self.sock
+        try:
+            data = RECV(sock, CHUNK)
+        except (BlockingIOError, InterruptedError):
+            return
+        except OSError as exc:
+            self.loop.lost(self, exc)
+            return
+        self.last = self.loop.now
+        if not data:
+            self.reading = False
+            self.eof()
+            self.update()
+            return
+        self.record(conn, "in", data)
+        try:
+            sent = SEND(sock, data)
+        except (BlockingIOError, InterruptedError):
+            sent = 0
+        except OSError as exc:
+            self.loop.lost(self, exc)
+            return
+        if sent:
+            self.record(conn, "out", data if sent == len(data) else data[:sent])
+        if sent < len(data):  # the rest waits for room, as Channel.write queues it
+            self.out += data[sent:]
+            self.update()
 
 
 class UpperChannel(Channel):
