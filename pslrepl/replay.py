@@ -22,6 +22,7 @@ from pslrepl.transcript.files import TranscriptFileError as TranscriptFileError
 from pslrepl.transcript.files import read_transcript as read_transcript
 from pslrepl.transcript.files import replace_whole as _replace
 from pslrepl.transcript.files import write_embedded as write_embedded
+from pslrepl.transcript.offthread import Matcher
 from pslrepl.transcript.timelimit import Abandoned, SlowPattern, bounded
 from pslrepl.transcript.timelimit import TimeLimit as TimeLimit
 from pslrepl.transcript.words import expand_in_words as expand_in_words
@@ -138,8 +139,11 @@ def replay(
     session, dispatcher = build(Environment(stdout=sink, stderr=sink))
     assert isinstance(dispatcher, Dispatcher)
     limit: TimeLimit | None = None
+    offthread: Matcher | None = None  # off the main thread: matching bounded elsewise
     if time_limit is not None and threading.current_thread() is threading.main_thread():
         limit = TimeLimit(time_limit, limit_note)
+    elif time_limit is not None:
+        offthread = Matcher(time_limit, limit_note)
     # {python}: this interpreter, for a transcript that runs pslrepl or a child program.
     bindings: Bindings = {"tmp": session.tmp, "python": sys.executable}
     seen: dict[str, str] = {}
@@ -192,12 +196,12 @@ def replay(
             outcome.steps_run += 1
             _learn(session, bindings, seen)
             try:
-                shown = _matched(step, actual, bindings, limit, path)
+                shown = _matched(step, actual, bindings, limit, path, offthread)
             except SlowPattern:  # --update and -i leave its lines as written
                 outcome.timed_out = True
                 outcome.slow_step = outcome.cancelled_step = index
                 outcome.cancelled = (f"{where}: matching its output ran past the time limit "
-                                     f"({limit.describe() if limit else ''}): a (re) line or "
+                                     f"({_describe(limit, offthread)}): a (re) line or "
                                      "a capture's REGEX under it backtracks (a nested "
                                      "quantifier like (a+)+ tries every split of a long "
                                      "line); make it match one way only")  # fmt: skip
@@ -231,17 +235,32 @@ def replay(
         try:
             shutdown(session)  # first: it puts back a trap's handler, then ours goes back
         finally:
+            if offthread is not None:
+                offthread.close()
             if limit is not None:
                 limit.__exit__()
     outcome.bindings = bindings
     return outcome
 
 
+def _describe(limit: TimeLimit | None, offthread: Matcher | None) -> str:
+    bound = limit if limit is not None else offthread
+    return bound.describe() if bound is not None else ""
+
+
 def _matched(
-    step: Step, actual: list[str], bindings: Bindings, limit: TimeLimit | None, path: str
+    step: Step,
+    actual: list[str],
+    bindings: Bindings,
+    limit: TimeLimit | None,
+    path: str,
+    offthread: Matcher | None = None,
 ) -> Bindings | list[str]:
     """The bindings after ``actual`` matched the step's lines, or the diff where it did
     not; bounded by the time limit (SlowPattern), a backtracking pattern included."""
+    if offthread is not None and offthread.needed(step):
+        result: Bindings | list[str] = offthread.run(_matched, step, actual, bindings, None, path)
+        return result
     with bounded(limit.left()) if limit is not None else contextlib.nullcontext():
         matched = match_output(step.expected, actual, bindings)
         if matched is not None and not (limit is not None and limit.fired):

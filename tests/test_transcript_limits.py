@@ -90,3 +90,34 @@ def test_off_the_main_thread_the_bound_arms_no_timer() -> None:
     thread.start()
     thread.join()
     assert seen == [(0.0, 0.0)]
+
+
+def test_off_the_main_thread_a_backtracking_pattern_is_ended_in_a_process_of_its_own() -> None:
+    """There no signal reaches re: the step is matched in a helper process, killed at the
+    limit; a step with no pattern line is matched in place, and the helper is gone after."""
+    import multiprocessing
+
+    text = f"psl> echo plain\nplain\npsl> echo {LONG}\n(a+)+b (re)\npsl> echo after\nafter\n"
+    found = []
+
+    def run() -> None:
+        found.append(replay(parse(text), path="t.psl", time_limit=0.3, limit_note="a test's"))
+
+    started = time.monotonic()
+    thread = threading.Thread(target=run)
+    thread.start()
+    thread.join(30)
+    assert not thread.is_alive() and time.monotonic() - started < 15
+    outcome = found[0]
+    assert outcome.slow_step == 1 and outcome.steps_run == 2, outcome.report()
+    assert "t.psl:3: psl> echo" in outcome.report()
+    assert "matching its output ran past the time limit (0.3 s, a test's)" in outcome.report()
+    assert multiprocessing.active_children() == []
+    # A pattern that matches at once passes there too, its captures bound.
+    found.clear()
+    text = "psl> echo token 42\ntoken {?t:\\d+}\npsl> echo {t}\n42\n"
+    thread = threading.Thread(target=run)
+    thread.start()
+    thread.join(30)
+    assert found[0].ok and found[0].bindings["t"] == "42", found[0].report()
+    assert multiprocessing.active_children() == []
