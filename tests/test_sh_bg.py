@@ -224,3 +224,13 @@ def test_an_iter_jobs_log_has_its_start_before_its_lines(shell: Shell) -> None:
         kinds = [line.split(" -- ", 1)[1].split()[0] for line in
                  shell.ok(f"log it{index}").splitlines()]  # fmt: skip
         assert kinds == ["started", "a", "b", "exited"], kinds
+
+
+def test_a_running_jobs_lines_can_be_read_as_they_come(shell: Shell) -> None:
+    """sh hands the shell each line the job prints (line-buffered sinks), not 64 KiB
+    pieces: a read of a job that printed a line and sleeps gets the line."""
+    code = "import sys, time; print('one'); sys.stderr.write('err\\n'); time.sleep(30)"
+    shell.ok(f"sh --bg j {child(code)}")
+    assert shell.ok("read j --line --timeout 10") == "one\n"
+    assert shell.ok("read j --stderr --line --timeout 10") == "err\n"
+    shell.ok("close j")

@@ -283,8 +283,10 @@ def _background(ctx: Invocation, command: Any, words: list[str]) -> None:
     kw = options.kwargs(0, True)
     kw.update(
         _bg=True, _bg_exc=False, _return_cmd=True, _new_session=True, _no_pipe=True,
-        _out=job.sink("stdout"), _err=job.sink("stderr"), _err_bufsize=CHUNK,
-        _out_bufsize=1 if iterate else CHUNK,
+        # Line-buffered (sh reads 1 KiB at a time and hands on each line): `read` of a
+        # running job sees a line as soon as it is printed, not when 64 KiB have come.
+        # (sh's unbuffered mode reads one byte per system call.)
+        _out=job.sink("stdout"), _err=job.sink("stderr"), _err_bufsize=1, _out_bufsize=1,
     )  # fmt: skip
     python = pipeline_python([words], options, ["_bg=True", *(["_iter=True"] if iterate else [])])
     func = program_expr(words[0])
