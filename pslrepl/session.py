@@ -65,6 +65,8 @@ class Session:
         self.socket_watcher: Any = None
         self.test_ca: Any = None  # the session's TLS test CA, made on first use
         self.lab: Any = None  # the lab `lab load` brought up last (pslrepl.labs), for reset
+        # --present is running one of its transcript's steps: timeline draws as a replay does
+        self.presenting = False
 
     @property
     def tmp(self) -> str:
