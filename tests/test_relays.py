@@ -226,3 +226,15 @@ def test_a_relay_to_port_0_is_refused_in_one_line(shell: Shell, a: str, b: str) 
     assert error.startswith("error: relay: ") and "has port 0, where nothing listens" in error
     assert error.endswith("give the port its server is bound to")
     assert "r" not in shell.session.registry
+
+
+def test_the_relays_onward_connection_is_logged_with_its_addresses(shell: Shell) -> None:
+    """When the side a relay reaches connects, the log says from which address to which:
+    the timeline matches that connection to the server's client by it."""
+    shell.ok("tcp listen l 0")
+    target = shell.session.volatile["l.port"]
+    shell.ok(f"relay r tcp-listen:0 tcp:127.0.0.1:{target}")
+    shell.ok("tcp connect c r; accept l s")
+    peer = next(line.split(":", 1)[1].strip() for line in shell.ok("info s").splitlines()
+                if line.startswith("getpeername"))  # fmt: skip
+    assert f"-- connected {peer} -> 127.0.0.1:{target}\n" in shell.ok("log r")

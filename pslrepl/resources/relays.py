@@ -69,6 +69,20 @@ class Relay(Resource):
         for t in self.threads:
             t.start()
 
+    def _connected(self, end: Endpoint) -> None:
+        """The side the relay reaches has connected: its addresses go in the log, so the
+        timeline matches the onward connection by address, not by order."""
+        from pslrepl.addresses import format_addr
+
+        sock = end.sock
+        if sock is None or end.dgram or end.tls is not None:
+            return
+        try:
+            local, remote = format_addr(sock.getsockname()), format_addr(sock.getpeername())
+        except OSError:  # already gone: nothing to match
+            return
+        self.post(Event(self.name, "connect", local=local, remote=remote))
+
     def _pump(self, src: Endpoint, dst: Endpoint, way: str) -> None:
         from pslrepl.errors import PslError
         from pslrepl.signals_table import background_thread
@@ -84,6 +98,9 @@ class Relay(Resource):
                     end.interrupt()  # the client that came sees EOF, not a silent hang
             else:
                 self.link.connected()
+                for end in (src, dst) if way == ">" else ():
+                    if end.owned and end.opener is not None:
+                        self._connected(end)
                 if dst.owned and not dst.nodelay:
                     # What comes goes on as it came: with Nagle the relay would hold a
                     # small write behind an unACKed one (up to the peer's delayed ACK,
