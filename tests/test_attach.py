@@ -47,7 +47,8 @@ def test_piped_attach_to_bc(shell: Shell) -> None:
 def test_attach_refuses_what_is_not_a_stream(shell: Shell) -> None:
     shell.ok("tcp listen l 0; udp open u")
     assert shell.fails("attach l") == (
-        "error: l is a listener; attach takes a process or tcp or unix or tls"
+        "error: l is a listener; attach takes a process, a tcp socket, a unix socket or a "
+        "tls connection"
     )
     shell.ok("socket bare tcp")
     assert shell.fails("attach bare") == (

@@ -44,7 +44,7 @@ def test_listen_makes_the_same_resource_a_listener_everywhere(shell: Shell) -> N
     shell.ok("socket s; bind s 0")
     before = sock_of(shell, "s")
     assert type(before) is Sock and before.kind == "tcp" and before.state == "bound"
-    assert shell.fails("accept s") == "error: s is a tcp; accept takes a listener"
+    assert shell.fails("accept s") == "error: s is a tcp socket; accept takes a listener"
     assert (
         shell.fails("wait s accept") == "error: wait: a tcp has no event 'accept'; it has data, eof"
     )

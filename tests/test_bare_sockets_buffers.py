@@ -169,7 +169,9 @@ def test_a_file_says_what_its_mode_does_not_do(fshell: Shell) -> None:
         "error: read: say how to read f: --line (readline), --all (read to EOF) or N (read(N))"
     )
     assert "is a file object" in fshell.fails("read f --until x")
-    assert fshell.fails("makefile h f") == "error: f is a file; makefile takes a tcp or unix"
+    assert fshell.fails("makefile h f") == (
+        "error: f is a file; makefile takes a tcp socket or a unix socket"
+    )
 
 
 def test_a_large_write_through_a_file_reaches_the_peer_whole(fshell: Shell, tmp_path: Path) -> None:

@@ -127,7 +127,8 @@ def test_expect_on_a_socket_refuses_stderr_and_datagrams(shell: Shell) -> None:
     )
     assert (
         shell.fails("expect u x")
-        == "error: u is a udp; expect takes a process or sh or tcp or tls or unix"
+        == "error: u is a udp socket; expect takes a process, an sh job, a tcp socket, a tls "
+        "connection or a unix socket"
     )
     assert "bad regular expression" in shell.fails("expect b '('")
 

@@ -101,7 +101,8 @@ def test_the_parser_hands_the_handler_the_resource(shell: Shell) -> None:
     )
     assert (
         shell.fails("send srv hi")
-        == "error: srv is a listener; send takes a tcp or tls or udp or unix or unix-dgram"
+        == "error: srv is a listener; send takes a tcp socket, a tls connection, a udp socket, "
+        "a unix socket or a unix-dgram socket"
     )
     # The words must fit the syntax before any is looked up; then left to right.
     shell.ok("tcp connect c srv")

@@ -94,8 +94,8 @@ def test_accept_names_and_listener_kinds(shell: Shell) -> None:
     assert shell.ok("accept srv").startswith("srv-2: accepted from")
     assert "accepted:    2" in shell.ok("info srv")
     assert "timeout after 0.2 s waiting for a connection" in shell.fails("accept srv --timeout 0.2")
-    assert "srv is a listener; recv takes a tcp" in shell.fails("recv srv")
-    assert "a is a tcp; accept takes a listener" in shell.fails("accept a")
+    assert "srv is a listener; recv takes a tcp socket" in shell.fails("recv srv")
+    assert "a is a tcp socket; accept takes a listener" in shell.fails("accept a")
 
 
 def test_udp(shell: Shell) -> None:

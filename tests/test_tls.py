@@ -232,7 +232,7 @@ def test_starttls_client_side(shell: Shell) -> None:
 def test_starttls_server_side(shell: Shell) -> None:
     """The shell's accepted connection upgrades as the server, with the test CA's cert."""
     shell.ok("tcp listen srv 0; socketpair x y")  # a socketpair to show tls wrap refuses it
-    assert "x is a unix; tls wrap takes a tcp" in shell.fails("tls wrap x --server")
+    assert "x is a unix socket; tls wrap takes a tcp socket" in shell.fails("tls wrap x --server")
     client_context = ssl.create_default_context()
     session_ca(shell.session).trust(client_context)
     answers: list[bytes] = []

@@ -190,7 +190,7 @@ def test_steps_out_of_turn_say_what_to_do(shell: Shell) -> None:
         shell.fails("tls step nope") == "error: no resource named 'nope'; `ls` lists what is live"
     )
     shell.ok("tcp listen l 0")
-    assert shell.fails("tls step l") == "error: l is a listener; tls step takes a tls-bio"
+    assert shell.fails("tls step l") == "error: l is a listener; tls step takes a tls-bio pair"
     assert shell.ok("close c") == "c: closed\n"
     assert "c" not in shell.session.registry
 

@@ -195,7 +195,9 @@ def test_a_peer_that_closed_without_close_notify_leaves_nothing_to_go_on_with(
 
 def test_unwrap_takes_a_tls_connection_only(shell: Shell) -> None:
     shell.ok("tcp listen l 0; tcp connect p l")
-    assert shell.fails("tls unwrap p") == "error: p is a tcp; tls unwrap takes a tls"
+    assert shell.fails("tls unwrap p") == (
+        "error: p is a tcp socket; tls unwrap takes a tls connection"
+    )
 
 
 @pytest.mark.timeout(40)  # a blocking unwrap would sit out its 120 s: the bound fails it

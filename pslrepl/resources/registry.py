@@ -46,9 +46,10 @@ class Registry:
             hint = "; `ls` lists what is live" if self._items else "; nothing is live yet"
             raise PslError(f"no resource named {name!r}{hint}")
         if kinds and res.kind not in kinds:
-            wants = " or ".join(kinds)
+            wants = [a_kind(kind) for kind in kinds]
+            listed = wants[0] if len(wants) == 1 else f"{', '.join(wants[:-1])} or {wants[-1]}"
             who = f"{command} takes" if command else "this needs"
-            raise PslError(f"{name} is a {res.kind}; {who} a {wants}")
+            raise PslError(f"{name} is {a_kind(res.kind)}; {who} {listed}")
         return res
 
     def find(self, name: str) -> Resource | None:
@@ -68,3 +69,14 @@ class Registry:
 
     def __contains__(self, name: object) -> bool:
         return name in self._items
+
+
+# What each kind is called in a sentence (the kind's own word stays in it, as ls shows it).
+_NOUNS = {"tcp": "a tcp socket", "udp": "a udp socket", "unix": "a unix socket",
+          "unix-dgram": "a unix-dgram socket", "tls": "a tls connection",
+          "tls-bio": "a tls-bio pair", "sh": "an sh job"}  # fmt: skip
+
+
+def a_kind(kind: str) -> str:
+    """``kind`` with its article and noun: "a udp socket", "a process"."""
+    return _NOUNS.get(kind, f"an {kind}" if kind[:1] in "aeiou" else f"a {kind}")
