@@ -162,8 +162,13 @@ class Dispatcher:
                 previous = tokens[0].text
             return ok
         except KeyboardInterrupt:  # between commands, or while an error was shown
-            self.error("cancelled by Ctrl-C; everything else carries on")
+            self.error(self._cancelled())
             return False
+
+    def _cancelled(self) -> str:
+        if self.stop_on_error:  # a script: the cancel fails the command, and it ends
+            return "cancelled by Ctrl-C; the script stops here, closing everything"
+        return "cancelled by Ctrl-C; everything else carries on"
 
     def run_tokens(self, tokens: list[Token], line: str) -> bool:
         ctx: Invocation | None = None
@@ -177,7 +182,7 @@ class Dispatcher:
             return True
         except KeyboardInterrupt:
             self._interrupted = True
-            message = "cancelled by Ctrl-C; everything else carries on"
+            message = self._cancelled()
         except PslError as exc:  # Timeout too
             message, failure = str(exc), exc
         except OSError as exc:

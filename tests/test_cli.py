@@ -159,6 +159,25 @@ def test_sigterm_to_the_shell_closes_its_children(tmp_path: Path) -> None:
     pytest.fail("the child outlived the shell")
 
 
+def test_sigint_in_a_script_says_the_script_stops_and_it_does(tmp_path: Path) -> None:
+    """Ctrl-C (SIGINT) while a script's command waits cancels it, and the script ends
+    there: the error line says so, not that everything carries on."""
+    script = tmp_path / "s.psl"
+    script.write_text("spawn a -- sleep 60\nwait a --timeout 30\necho not reached\n")
+    proc = subprocess.Popen([pslrepl_exe(), str(script)], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)  # fmt: skip
+    assert proc.stdout is not None
+    assert proc.stdout.readline().startswith("a: started pid ")
+    # Before the wait or during it, the cancel ends the script with the same line.
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=20)
+    # (Between two lines, the run itself takes it: "interrupted; closing everything".)
+    assert ("cancelled by Ctrl-C; the script stops here, closing everything" in err
+            or "error: interrupted; closing everything" in err), err  # fmt: skip
+    assert "carries on" not in err and "not reached" not in out
+    assert proc.returncode != 0
+
+
 FAKE_SUDO = """\
 import os, sys
 args = sys.argv[1:]
