@@ -1,9 +1,7 @@
 """Pitfall notes: when a classic lesson happens, one `note:` line says what and why, once
-per session (``set notes off`` silences them). The byte-stream notes follow each send a
-command makes on a connected stream socket (queued under the connection's addresses) to
-the recv at its other end, trusted only while the kernel agrees (SIOCINQ unread plus
-SIOCOUTQNSD unsent): when anything the shell did not see moved bytes, nothing is said.
-"""
+per session (``set notes off`` silences them). Byte-stream notes follow each send on a
+connected stream to the recv at its other end, trusted only while the kernel agrees
+(SIOCINQ unread plus SIOCOUTQNSD unsent): bytes moved out of the shell's sight, silence."""
 
 from __future__ import annotations
 
@@ -114,7 +112,8 @@ class Pitfalls:
         # (sender's local, sender's peer) -> sizes of its sends nobody has read yet.
         self.unread: dict[tuple[Any, Any], deque[list[int]]] = {}
         self.zombies: set[int] = set()  # seen once: said if seen again
-        self.started = _since_boot()  # children older than the session are not its
+        boot = getattr(time, "CLOCK_BOOTTIME", None)  # what /proc/PID/stat's start counts from
+        self.started = time.clock_gettime(boot) if boot is not None else 0.0  # older: not its
 
     def note(self, key: str, what: str = "", *, unix: bool = False) -> str | None:
         """The line for ``key`` the first time it is asked for (of a UNIX socket: unix)."""
@@ -203,7 +202,7 @@ class Pitfalls:
         if code is not None:
             if code == errno.EADDRINUSE and self._in_time_wait(session, values):
                 return self.note("time-wait")
-            if code == errno.EPIPE:
+            if code == errno.EPIPE and not _shut_here(values.get("name")):
                 return self.note("epipe")
             if code == errno.ECONNRESET:
                 return self.note("econnreset")
@@ -300,6 +299,15 @@ class Pitfalls:
         return self.note("zombie", f"{what} has exited and nobody has waited for it")
 
 
+def _shut_here(res: Any) -> bool:
+    """This end sent its FIN (shutdown wr, maybe on a dup of it): the EPIPE is its own."""
+    try:  # TCP_INFO's first byte, the state: FIN_WAIT1/2, TIME_WAIT, LAST_ACK, CLOSING
+        state = res.sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_INFO, 1)[0]
+    except (OSError, AttributeError, TypeError):  # not TCP, or gone: what the user shut
+        state = 0
+    return "wr" in getattr(res, "shut", ()) or state in (4, 5, 6, 9, 11)
+
+
 def _port_states() -> dict[int, set[str]]:
     """The TCP states each local port is in, from /proc/net/tcp and tcp6 (Linux)."""
     states: dict[int, set[str]] = {}
@@ -347,12 +355,6 @@ def _zombie_children(since: float) -> list[int]:
 
 
 _TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
-
-
-def _since_boot() -> float:
-    """Seconds since the machine booted: what /proc/PID/stat's start time counts from."""
-    clock = getattr(time, "CLOCK_BOOTTIME", None)
-    return time.clock_gettime(clock) if clock is not None else 0.0
 
 
 def _may_buffer(res: Any, values: dict[str, Any], pid: int) -> bool:

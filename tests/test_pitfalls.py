@@ -109,6 +109,23 @@ def test_epipe_after_the_peer_closed(shell: Shell) -> None:
     assert notes(out) == [f"note: {NOTES['epipe']}"]
 
 
+def test_no_epipe_note_when_this_end_shut_down_writing(shell: Shell) -> None:
+    # EPIPE after our own shutdown wr, on the socket or on a dup of it: no peer closed
+    # anything, so the peer-closed lesson would be the wrong one.
+    shell.ok("tcp listen srv 0; tcp connect c srv; accept srv s; shutdown c wr")
+    for name in ("c", "d"):
+        if name == "d":
+            shell.ok("fromfd d c")
+        ok, out, err = shell(f"send {name} x")
+        assert not ok and "EPIPE" in err
+        assert notes(out) == []
+    # The lesson still comes where the peer did close (and was not said yet).
+    shell.ok("tcp connect c2 srv; accept srv s2; close s2; wait c2 eof; send c2 x")
+    ok, out, err = shell("send c2 y")
+    assert not ok and "EPIPE" in err
+    assert notes(out) == [f"note: {NOTES['epipe']}"]
+
+
 def test_econnreset_when_unread_data_is_closed(shell: Shell) -> None:
     pair(shell)
     shell.ok("send c unread; wait s data; close s")
