@@ -40,7 +40,7 @@ def test_captured_values_are_the_scripts_own(tmp_path: Path) -> None:
     script = export_records(records, source=path.name, **facts)
     source = script.text()
     assert not script.missing
-    assert "captured_port = m.group('p1')" in source
+    assert "captured_port = found.group('p1')" in source
     assert "int(captured_port)" in source and "captured_id.encode()" in source
     done = run_script(source, tmp_path)
     assert done.returncode == 0, done.stderr.decode()

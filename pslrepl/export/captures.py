@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import re
 
-from pslrepl.export.script import _STRING, indented
+from pslrepl.export.script import _STRING, indented, literal
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -41,10 +41,14 @@ def bind(script: Script, record: CommandRecord, since: int) -> None:
                'print(said.getvalue(), end="")')  # fmt: skip
     values = record.values.get("captured") or {}
     for pattern, groups in found:
-        script.add(f"m = re.search({'^' + pattern + '$'!r}, said.getvalue(), re.MULTILINE)")
+        line = f"found = re.search({'^' + pattern + '$'!r}, said.getvalue(), re.MULTILINE)"
+        if len(line) > 96:
+            line = (f"found = re.search(\n    {literal('^' + pattern + '$', indent=4)},\n"
+                    "    said.getvalue(),\n    re.MULTILINE,\n)")  # fmt: skip
+        script.add(line)
         for group, name in groups.items():
             var = "captured_" + name.replace("-", "_")
-            script.add(f"{var} = m.group({group!r})  # {{?{name}}}")
+            script.add(f"{var} = found.group({group!r})  # {{?{name}}}")
             if isinstance(values.get(name), str):
                 script.captured[name] = (var, values[name])
 

@@ -54,7 +54,7 @@ RESERVED = frozenset({
     "returncode", "done", "exc", "sock", "family", "kind", "proto", "sockaddr",
     "path", "host", "service", "where", "attach_piped", "sent", "got", "why", "rest",
     "job_read", "held", "waiting", "hint", "eof", "selectors", "SelectorsServer", "Channel",
-    "EchoChannel", "UpperChannel", "DiscardChannel", "DaytimeChannel", "said", "m", "killed",
+    "EchoChannel", "UpperChannel", "DiscardChannel", "DaytimeChannel", "said", "killed",
     "io",
     "importlib", "spec", "module",
     # signals' and sh's exporters bind these at the top level
@@ -275,7 +275,7 @@ class Script:
             if kind == "sh":
                 continue  # an sh job: the cleanup below ends it, as the shell does
             if kind == "process":  # its whole group, as the shell's close (a --shell child's)
-                from pslrepl.export.signal_timers import end_child
+                from pslrepl.export.enders import end_child
 
                 lines.append(f"{end_child(self)}({v})")
             elif kind == "server":

@@ -3,6 +3,12 @@ the disposition the script has given each signal, the trap's handler, a signal's
 
 from __future__ import annotations
 
+# What the process and sh exporters share (a child's group ended as the shell ends it)
+# is in enders, which the script's end uses too; named here as before.
+from pslrepl.export.enders import END_CHILD as END_CHILD
+from pslrepl.export.enders import GROUP_MEMBERS as GROUP_MEMBERS
+from pslrepl.export.enders import define_ender as define_ender
+from pslrepl.export.enders import end_child as end_child
 from pslrepl.export.script import Unexportable, wrapped_print
 
 TYPE_CHECKING = False
@@ -166,88 +172,6 @@ def _itimer(script: Script, record: CommandRecord) -> None:
 
 
 EXPORTERS = {"alarm": _alarm, "itimer": _itimer}
-
-
-# -- what the process and sh exporters share: a child's group ended as the shell ends it
-
-
-# The live members of a child's process group, from /proc, as the shell counts them.
-GROUP_MEMBERS = (
-    "",
-    "",
-    "def group_members(pgid):",
-    '    """The live processes (zombies left out) of the group a child leads (its session',
-    '    too: start_new_session), from /proc."""',
-    "    found = []",
-    "    for name in os.listdir('/proc'):",
-    "        try:",
-    "            with open(f'/proc/{name}/stat', 'rb') as fh:",
-    "                data = fh.read()",
-    "        except OSError:  # not a process, or one just gone",
-    "            continue",
-    "        fields = data[data.rindex(b')') + 2 :].split()",
-    "        if fields[0] != b'Z' and int(fields[2]) == pgid and int(fields[3]) == pgid:",
-    "            found.append(int(name))",
-    "    return found",
-    "",
-    "",
-)
-
-
-# The shell's close of a child: TERM to its group, KILL after the grace, then what it
-# left in its group (a pipeline's other members, a job it started), TERM then KILL.
-END_CHILD = (
-    "",
-    "",
-    "def end_child(popen, grace=1.0):",
-    '    """As the shell\'s close: TERM to the child\'s process group, KILL after the grace;',
-    '    then what it left running in its group, TERM then KILL. What happened."""',
-    "    if popen.poll() is None:",
-    "        os.killpg(popen.pid, signal.SIGTERM)",
-    "        try:",
-    "            popen.wait(timeout=grace)",
-    '            said = f"terminated: {status(popen.returncode)}"',
-    "        except subprocess.TimeoutExpired:",
-    "            os.killpg(popen.pid, signal.SIGKILL)",
-    "            popen.wait()",
-    '            said = f"killed after {grace:g} s grace: {status(popen.returncode)}"',
-    "    else:",
-    '        said = f"closed ({status(popen.returncode)})"',
-    "    left = group_members(popen.pid)",
-    "    for signum in (signal.SIGTERM, signal.SIGKILL) if left else ():",
-    "        try:",
-    "            os.killpg(popen.pid, signum)",
-    "        except OSError:  # gone meanwhile",
-    "            break",
-    "        deadline = time.monotonic() + grace",
-    "        while group_members(popen.pid) and time.monotonic() < deadline:",
-    "            time.sleep(0.02)  # not our children: nothing to wait on but their going",
-    "        if not group_members(popen.pid):",
-    "            break",
-    "    if left:",
-    '        es = "es" if len(left) != 1 else ""',
-    '        said += f"; ended {len(left)} process{es} it left running"',
-    "    return said",
-    "",
-    "",
-)
-
-
-def end_child(script: Script) -> str:
-    """Have end_child (and group_members) defined in the script; its name."""
-    return define_ender(script, "end_child", END_CHILD, "subprocess")
-
-
-def define_ender(script: Script, name: str, lines: tuple[str, ...], module: str) -> str:
-    """Have ``name`` (an ender: end_child, sh's end_job) defined in the script by
-    ``lines``, after the group_members it uses; ``module`` the one it needs beside."""
-    script.use("status")
-    script.imp("os", "signal", module, "time")
-    for defined, text in (("group_members", GROUP_MEMBERS), (name, lines)):
-        if defined not in script.globals:
-            script.globals.add(defined)
-            script.add(*text)
-    return name
 
 
 def cancelled(script: Script, record: CommandRecord) -> bool:
