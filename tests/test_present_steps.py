@@ -199,6 +199,29 @@ def test_a_recorded_timeline_shows_as_recorded(request: pytest.FixtureRequest) -
     assert t.exit_status() == 0
 
 
+def test_commands_typed_live_do_not_shift_a_recorded_timeline(
+    request: pytest.FixtureRequest,
+) -> None:
+    t = present(request, TIMELINE, "--instant")
+    t.wait_for("presenting")
+    step(t)
+    step(t)
+    t.send("l")  # a question from the class, answered live
+    t.wait_for("live: type any command")
+    t.run("echo typed-live", "\ntyped-live\n")
+    t.run("ls", "NAME")
+    t.send("C-]")
+    t.wait_for("back to the show at line 5")
+    for _ in range(4):
+        step(t)
+    screen = t.wait_for(END)
+    # Numbered as the transcript numbers them: the live commands are no part of it.
+    assert "6 commands, all as recorded" in screen, screen
+    assert "3> accept srv s" in screen.split("psl> timeline")[-1]
+    t.send("q")
+    assert t.exit_status() == 0
+
+
 @pytest.mark.parametrize("key", ["q", "C-d"])
 def test_q_while_a_command_runs_stops_it_and_ends_the_show(
     request: pytest.FixtureRequest, key: str

@@ -318,34 +318,29 @@ def test_a_datagram_recv_cut_short_is_drawn_cut(shell: Shell) -> None:
                      ("b", "b", "recv 2 b'xy'")]  # fmt: skip
 
 
-def test_a_closed_relays_onward_connection_is_said_to_be_matched_by_order(shell: Shell) -> None:
-    shell.ok("tcp listen srv 0; relay r tcp-listen:0 srv; tcp connect c r; accept srv s")
-    shell.ok("send s back")
-    said = "(r: onward connection matched by order: no address logged for it)"
-    # Live, the relay's own socket says which connection is its: nothing to say.
-    assert build(shell.session).said == []
-    shell.ok("close r")
-    diagram = build(shell.session)
-    assert diagram.said == [said]
-    assert said in "".join(t for line in draw(diagram, width=80, fancy=False) for _, t in line)
-    assert build(shell.session, names=["srv"]).said == []  # r not drawn: not said
-
-
-def test_a_relays_logged_connection_is_matched_by_its_address(shell: Shell) -> None:
-    from pslrepl.events import Event
-
+def test_a_closed_relays_onward_connection_is_matched_by_the_address_it_logged(
+    shell: Shell,
+) -> None:
     shell.ok("tcp listen srv 0; relay r1 tcp-listen:0 srv; relay r2 tcp-listen:0 srv")
     shell.ok("tcp connect c1 r1; accept srv s1; tcp connect c2 r2; accept srv s2")
-    ones = {n: shell.session.registry.get(n).remote for n in ("s1", "s2")}
-    shell.ok("close r1 r2")
-    # The connections as a relay logs them: its own end's address (posted here in the
-    # opposite order to the accepts, which matching by order would get wrong).
-    for relay, accepted in (("r2", "s2"), ("r1", "s1")):
-        shell.session.post(Event(relay, "connect", local=ones[accepted], remote="srv"))
+    shell.ok("close r1 r2")  # closed: only the log knows their connections now
     shell.ok("send s1 one; send s2 two")
+    log = shell.session.log
+    logged = {e.source: e.fields["local"] for e in list(log) if e.kind == "connect"}
+    assert logged == {n: shell.session.registry.get(s).remote
+                      for n, s in (("r1", "s1"), ("r2", "s2"))}  # fmt: skip
     drawn = steps(shell)
     assert ("s1", "r1", "send 3 b'one'") in drawn and ("s2", "r2", "send 3 b'two'") in drawn
     assert build(shell.session).said == []
+    # A log without those (a relay that did not say): matched by order, and said so.
+    kept = [e for e in list(log) if e.kind != "connect"]
+    log.clear()
+    log.extend(kept)
+    diagram = build(shell.session)
+    said = "(r1, r2: onward connection matched by order: no address logged for it)"
+    assert diagram.said == [said]
+    assert said in "".join(t for line in draw(diagram, width=80, fancy=False) for _, t in line)
+    assert build(shell.session, names=["srv"]).said == []  # r1, r2 not drawn: not said
 
 
 def test_run_call_check_output_and_sh_children_are_drawn_from_their_records(
@@ -381,3 +376,15 @@ def test_run_call_check_output_and_sh_children_are_drawn_from_their_records(
     # Steady (a transcript): drawn all the same, as the commands made them.
     assert len(build(shell.session, steady=True).steps) == 17
     assert "(sh)" not in build(shell.session).external  # a lane of ours, not a peer
+
+
+def test_commands_skipped_are_left_out_and_not_counted(shell: Shell) -> None:
+    shell.ok("tcp listen srv 0")
+    shell.ok("tcp listen extra 0")  # 2: as if typed live during --present
+    shell.ok("echo hi")  # 3: live too, and draws nothing
+    shell.ok("tcp connect c srv")
+    diagram = build(shell.session, skip={2, 3})
+    assert diagram.commands == {1: "tcp listen srv 0", 2: "tcp connect c srv"}
+    assert [(s.command, s.src) for s in diagram.steps] == [(1, "srv"), (2, "c")]
+    assert diagram.said == ["(1 step of commands typed live left out)"]
+    assert build(shell.session, skip={3}).said == []  # echo drew nothing: nothing to say

@@ -108,7 +108,10 @@ def _timeline(ctx: Invocation) -> None:
     # machine's timing).
     recording = session.recorder is not None
     # --present runs a transcript's steps as a replay does: the drawing it recorded.
-    presenting = bool(getattr(session, "presenting", False))
+    # --present's step: presenting holds the numbers of the commands typed live (a set,
+    # maybe empty), which are no part of the transcript; False otherwise.
+    live: object = session.presenting
+    presenting = isinstance(live, frozenset)
     plain = recording or presenting
     steady = plain or (screen is None and session.settings.events != "live")
     first = 0
@@ -118,7 +121,8 @@ def _timeline(ctx: Invocation) -> None:
             first = begun.number
             since = begun.started if since is None else max(since, begun.started)
     diagram = build(session, names=names, last=ctx["last"], since=since, gap=gap,
-                    steady=steady, first=first)  # fmt: skip
+                    steady=steady, first=first,
+                    skip=live if isinstance(live, frozenset) else ())  # fmt: skip
     if ctx["mermaid"]:
         from pslrepl.timeline.mermaid import mermaid
 

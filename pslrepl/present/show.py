@@ -66,6 +66,7 @@ class Show:
         self.session: Session
         self.dispatcher: Dispatcher
         self.session, self.dispatcher = build(env)
+        self.live_numbers: set[int] = set()  # the session's commands typed live
         # Placeholders and captures are filled into each word after a command is split,
         # as a replay does: a captured value never runs as a command of its own.
         from pslrepl.transcript.words import expand_in_words
@@ -179,8 +180,9 @@ class Show:
             env.interactive = False
             env.stdin = io.StringIO("".join(text + "\n" for text in typed))
         # A `timeline` here draws as a replay does (steady), so a recorded one matches.
-        # (session.presenting: declared by the lead in session.py; until then set here)
-        setattr(self.session, "presenting", True)  # noqa: B010
+        # The commands typed live are no part of the transcript: timeline leaves them out.
+        # (session.presenting is declared a bool; a set while a step runs says which.)
+        setattr(self.session, "presenting", frozenset(self.live_numbers))  # noqa: B010
         try:
             # Keys pressed while it runs are not echoed into its output, and dropped at
             # its end; Ctrl-C still cancels it, and so does q, which ends the show too.
@@ -192,7 +194,7 @@ class Show:
                 done = False
             self.keys.discard()
         finally:
-            setattr(self.session, "presenting", False)  # noqa: B010
+            self.session.presenting = False
             env.interactive, env.stdin = interactive, stdin
             actual, self.captured = self.captured, None
         if self.keys.quit_asked:
@@ -234,6 +236,10 @@ class Show:
                 lines.append([("warning", "~ "), ("notice", text)])
         self._say(lines)
 
+    def _newest(self) -> int:
+        newest = self.session.history.last()
+        return newest.number if newest is not None else 0
+
     def _live(self) -> bool:
         """Going live: the ordinary prompt until Ctrl-]; False if the show ended there."""
         where = (f"line {self.steps[self.index].line}" if self.index < len(self.steps)
@@ -244,8 +250,10 @@ class Show:
         if screen is not None:
             screen.pager = self.pager
         try:
+            before = self._newest()
             resumed = self.repl.live()
         finally:
+            self.live_numbers.update(range(before + 1, self._newest() + 1))
             if screen is not None:
                 screen.pager = None
             self.session.waker = self.keys.wake

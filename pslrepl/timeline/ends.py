@@ -33,6 +33,7 @@ class Ends:
         # A relay's onward connection matched by order (it logged no address for it):
         # the address -> the relay. The drawing says so.
         self.guessed: dict[str, str] = {}
+        self.relaying: set[str] = set()  # every relay the log speaks of
 
     def add(self, name: str, local: str, remote: str, t: float | None = None) -> None:
         """An address pair of ``name``: of the life that started at ``t``, or (None)
@@ -114,6 +115,7 @@ def find_ends(session: Session, events: Iterable[Event]) -> Ends:
     # A relay that logged its onward connection (connect, with its own address): what
     # it connects to sees that address; nothing is matched by order for it.
     relaying = {e.source for e in events if e.kind == "start" and e.fields.get("origin") == "relay"}
+    ends.relaying = relaying
     exact = {e.source for e in events if e.kind == "connect" and e.source in relaying
              and e.fields.get("local")}  # fmt: skip
     for event in events:

@@ -14,7 +14,7 @@ from pslrepl.timeline.steps import PREVIEW, SHELL, Step
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Collection, Sequence
     from typing import Any
 
     from pslrepl.events import Event
@@ -48,12 +48,13 @@ class Diagram:
 
 def build(session: Session, *, names: Sequence[str] = (), last: int | None = None,
           since: float | None = None, gap: float = GAP, steady: bool = False,
-          first: int = 0) -> Diagram:  # fmt: skip
+          first: int = 0, skip: Collection[int] = ()) -> Diagram:  # fmt: skip
     """The diagram of the session's log (the named resources' steps only, if any named):
     the last ``last`` steps, none before ``since``. ``steady``: the same every run (a
     transcript): without what threads posted, which falls under whichever command was
     running, and pauses said without their length. ``first``: the number of the command
-    before the first drawn one (a recording's `record`), so they count from 1 after it."""
+    before the first drawn one (a recording's `record`), so they count from 1 after it.
+    ``skip``: commands left out, and not counted (those typed live during --present)."""
     events = list(session.log)
     records = list(session.history)
     ends = find_ends(session, events)
@@ -84,6 +85,14 @@ def build(session: Session, *, names: Sequence[str] = (), last: int | None = Non
     if since is not None:
         steps = [s for s in steps if s.t >= since]
     commands = _attribute(steps, records, gap)
+    left = 0
+    if skip:
+        left = sum(s.command in skip for s in steps)
+        steps = [s for s in steps if s.command not in skip]
+        for each in steps:
+            each.command -= sum(n < each.command for n in skip)
+        commands = {n - sum(k < n for k in skip): line for n, line in commands.items()
+                    if n not in skip}  # fmt: skip
     if first:
         for each in steps:
             each.command = max(each.command - first, 0)
@@ -98,6 +107,9 @@ def build(session: Session, *, names: Sequence[str] = (), last: int | None = Non
                 lanes.append(lane)
     external = {lane for lane in lanes if lane not in ends.names and lane != SHELL}
     diagram = Diagram(lanes, steps, commands, external, pause=gap if steady else 0.0)
+    if left:
+        diagram.said.append(f"({left} step{'s' if left > 1 else ''} of commands typed live "
+                            "left out)")  # fmt: skip
     guessed = sorted({r for r in ends.guessed.values() if r in lanes})
     if guessed:
         diagram.said.append(f"({', '.join(guessed)}: onward connection matched by order: "
@@ -178,6 +190,12 @@ def _steps(event: Event, ends: Ends) -> list[Step]:
                 return step(name, ends.partner[(name, t)], "socketpair")
             return []
         return step(name, name, words)
+    if kind == "connect" and name in ends.relaying:
+        # A relay's thread connects onward once its client has come: an arrow to what
+        # it reached, posted as it happened (where it falls is timing's).
+        made = step(name, ends.owner(f.get("remote", "")), "connect")
+        made[0].background = True
+        return made
     if kind == "shutdown":
         how = f.get("how") or ("wr" if "WR" in words and "RDWR" not in words else "")
         other = ends.peer_at(name, t)
