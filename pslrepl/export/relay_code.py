@@ -46,6 +46,11 @@ class Relay:
             if toxic.kind == "delay_accept":
                 toxic.hold(toxic.delay)  # the client's connect is done: its bytes wait
         self.other = self.connect_other()
+        for end in (self.client, self.other):
+            if isinstance(end, socket.socket):
+                # What comes goes on as it came: with Nagle the relay would hold a small
+                # write behind an unACKed one (up to the peer's delayed ACK, 40 ms).
+                end.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         if isinstance(self.other, socket.socket):
             read_other, write_other = self.other.recv, self.other.sendall
         else:  # a child: its stdout and stdin
