@@ -249,8 +249,8 @@ class Show:
         screen = self.session.printer.screen
         if screen is not None:
             screen.pager = self.pager
+        before = self._newest()
         try:
-            before = self._newest()
             resumed = self.repl.live()
         finally:
             self.live_numbers.update(range(before + 1, self._newest() + 1))
