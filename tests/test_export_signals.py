@@ -161,15 +161,26 @@ def test_close_of_a_child_ignoring_term_kills_it_after_the_grace(shell: Shell, t
 
 
 def test_close_and_ps_of_a_shell_pipeline_reach_its_whole_group(shell: Shell, tmp_path: Path):
+    from tests.test_export_units import masked, shell_output
     from tests.test_sh_groups import ended
 
     # Each pipeline's shell writes its background sleep's pid to a file: a member of its
     # group to look for once the shell's close and the script's have run.
     q_pids = tmp_path / "q-pids"
-    out = check_same(shell, [f"spawn q --shell -- 'sleep 60 & echo $! >> {q_pids}; echo up; wait'",
-                             "spawn p --shell -- 'sleep 60 & wait'",
-                             "read q --line --timeout 10", "signal q TERM", "wait q", "ps",
-                             "close q", "close p"], tmp_path)  # fmt: skip
+    lines = [f"spawn q --shell -- 'sleep 60 & echo $! >> {q_pids}; echo up; wait'",
+             "spawn p --shell -- 'sleep 60 & wait'",
+             "read q --line --timeout 10", "signal q TERM", "wait q", "ps",
+             "close q", "close p"]  # fmt: skip
+    expected = shell_output(shell, lines)
+    out = run_alone(script_of(shell), tmp_path)
+
+    def settled(found: list[str]) -> list[str]:
+        # p's close: its sleep gets the same TERM as its shell, and may not have gone yet
+        # when the leader's end is seen (then it is counted as left running, and ended).
+        return [re.sub(r"^(p: terminated: .*?); ended 1 process it left running$", r"\1",
+                       line) for line in masked(found)]  # fmt: skip
+
+    assert settled(out) == settled(expected)
     assert [line for line in out if line.startswith("q ")][0].endswith(
         "killed by SIGTERM (signal 15); 1 left in its group  -15  "
         f"sleep 60 & echo $! >> {q_pids}; echo up; wait"
