@@ -63,6 +63,9 @@ def _attach(script: Script, record: CommandRecord) -> None:
     if kind not in ("tcp", "process"):
         raise Unexportable(f"attach to a {kind or 'resource'} is not exported yet")
     v = script.var(name)
+    if any(line.lstrip().startswith(f"{v} = tls_client.wrap_socket(") for line in script.body):
+        # (SSLSocket.shutdown drops the TLS layer, and select can't see its buffered bytes)
+        raise Unexportable("attach to a TLS connection is not exported yet")
     timeout = values.get("timeout")
     timeout = script.timeout if timeout is None else float(timeout)
     mode = "hex" if values.get("hex") else "repr" if values.get("repr") else None
