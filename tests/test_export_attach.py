@@ -66,7 +66,7 @@ def test_what_was_typed_at_a_live_attach_stays_marked(shell: Shell) -> None:
 def test_attach_to_a_tls_connection_is_marked(tmp_path: Path) -> None:
     path = tmp_path / "tls.psl"
     path.write_text("psl> serve e tcp 0 --handler upper --tls\npsl> tls connect c e\n"
-                    "psl> attach c\n|> hi\n")  # fmt: skip
+                    "psl> attach c --timeout 0.2\n|> hi\n")  # fmt: skip
     records, facts = transcript_records(str(path))
     script = export_records(records, source=path.name, **facts)
     assert script.missing == ["attach"]
