@@ -237,7 +237,7 @@ def _track_unmade(script: Script, record: CommandRecord) -> None:
     commands were marked), as ``script.unmade``: a reset that would close them can't be
     said as the shell said it. A close or a reset in the session ended them."""
     name = record.values.get("name")
-    if record.command == "reset":
+    if record.command == "reset" or (record.command == "close" and record.values.get("all")):
         script.unmade.clear()
     elif record.command == "close" and record.ok:
         script.unmade -= set(name if isinstance(name, list) else [name])

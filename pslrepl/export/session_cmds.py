@@ -145,10 +145,16 @@ def _py_code(record: CommandRecord) -> str:
 
 
 def _close(script: Script, record: CommandRecord) -> None:
-    if record.values.get("all"):
-        script.not_exported(record, "close --all is not exported yet")
-        return
-    for name in record.values.get("name") or []:
+    names = record.values.get("name") or []
+    if record.values.get("all"):  # everything open, newest first, as the shell closes it
+        if script.unmade:
+            raise Unexportable(f"close --all closes {', '.join(sorted(script.unmade))} too, "
+                               "which the script does not make")  # fmt: skip
+        names = list(reversed(script.live))
+        if not names:
+            script.add('print("nothing to close")')
+            return
+    for name in names:
         kind = script.kinds.get(name)
         v = script.var(name)
         if kind == "process":
@@ -172,6 +178,10 @@ def _close(script: Script, record: CommandRecord) -> None:
             from pslrepl.export.relays import close
 
             close(script, name)
+        elif kind == "sh":
+            from pslrepl.export.shlib import end_job
+
+            script.add(f'print(f"{name}: {{{end_job(script)}({v})}}")')
         else:
             script.not_exported(record, f"close of {name} (a {kind or 'resource'}) is not "
                                 "exported yet")  # fmt: skip
