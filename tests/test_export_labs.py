@@ -16,6 +16,8 @@ def test_lab_load_is_its_commands_then_what_the_shell_said(shell: Shell, tmp_pat
     lab.write_text('[settings]\ndisplay = "repr"\n\n[[process]]\nname = "p"\nargv = ["cat"]\n\n'
                    '[[listener]]\nname = "srv"\naddr = "0"\n')  # fmt: skip
     out = check_same(shell, [
+        f"load {lab}",
+        "close --all",
         f"lab load {lab}",
         r'write p "a\x00\n"',
         "read p --line",
@@ -23,7 +25,7 @@ def test_lab_load_is_its_commands_then_what_the_shell_said(shell: Shell, tmp_pat
         "accept srv s",
         "close s",
     ], tmp_path)  # fmt: skip
-    assert f"{lab}: 2 resources up (p, srv)" in out
+    assert out.count(f"{lab}: 2 resources up (p, srv)") == 2
     assert r"b'a\x00\n'  (3 bytes)" in out  # the lab's display setting holds in the script
 
 

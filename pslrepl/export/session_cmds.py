@@ -284,12 +284,20 @@ def _lab_load(script: Script, record: CommandRecord) -> None:
     if not record.ok:
         raise Unexportable("this lab load failed in the session (what it ran of the lab "
                            "is above, each command as its own)")  # fmt: skip
-    path = str(record.values.get("file"))
+    path = str(record.values.get("file") or record.values.get("target"))
     made = [name for when, name in script.made_at if when >= record.started]
     script.lab = path
     script.add(f"# (the commands of {path} ran above, each as its own)")
     what = f"{len(made)} resource{'s' if len(made) != 1 else ''} up"
     script.add(wrapped_print(f"{path}: {what}" + (f" ({', '.join(made)})" if made else "")))
+
+
+def _load(script: Script, record: CommandRecord) -> None:
+    """load FILE.toml brings a lab up, as lab load does; load TARGET runs a generator."""
+    if not str(record.values.get("target") or "").endswith(".toml"):
+        raise Unexportable("load's generator (a process of its own, its figures the run's) "
+                           "is not exported yet")  # fmt: skip
+    _lab_load(script, record)
 
 
 def _marked(why: str) -> Callable[[Script, CommandRecord], None]:
@@ -317,6 +325,7 @@ EXPORTERS = {
     "log": _log,
     "reset": _reset,
     "lab load": _lab_load,
+    "load": _load,
     "save": _marked(
         "save writes the shell's own lab file (TOML: the command that made each "
         "resource); the script's commands above make them"
