@@ -16,34 +16,28 @@ JOB = 'sh --bg j -- sh -c \'sleep 30 & printf "one\\ntwo" ; printf "x\\000y\\n" 
 
 
 def test_read_signal_and_ps_of_an_sh_job(shell: Shell, tmp_path: Path) -> None:
-    # (reads after its end: the shell's sh job hands on its output in 64 KiB chunks, so
-    # a read while it runs sees nothing in the shell; the script's sh has each line)
     out = check_same(shell, [
         "set notes off",
         JOB,
+        "read j --line",  # while it runs: what it printed comes as it prints it
+        "read j --stderr --repr",
         "signal j 0",
         "ps",
         "signal j TERM --group",
         "wait j",
         "read j --line",
-        "read j --stderr --repr",
-        "read j --line",
         "read j",
         "ps",
         "close j",
     ], tmp_path)  # fmt: skip
-    assert out[2].startswith("j: pid ") and out[2].endswith(
+    assert out[4].startswith("j: pid ") and out[4].endswith(
         " exists (signal 0 sends nothing: it checks the process is there)"
     )
     assert any(line.startswith("j: sent SIGTERM (15) to process group ") and
                line.endswith(" (2 processes)") for line in out)  # fmt: skip
-    at = out.index("one")
-    assert out[at : at + 4] == [
-        "one",
-        "b'x\\x00y\\n'  (4 bytes)",
-        "two",
-        "(EOF before the newline)",
-    ]
+    assert out[2:4] == ["one", "b'x\\x00y\\n'  (4 bytes)"]  # read while it runs
+    at = out.index("two")
+    assert out[at : at + 2] == ["two", "(EOF before the newline)"]
     assert "EOF: j closed its stdout and nothing is left" in out
     assert sum(line.startswith("j ") and "running" in line for line in out) == 1
     assert sum(line.startswith("j ") and "killed by SIGTERM" in line for line in out) == 1
