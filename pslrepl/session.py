@@ -65,8 +65,9 @@ class Session:
         self.socket_watcher: Any = None
         self.test_ca: Any = None  # the session's TLS test CA, made on first use
         self.lab: Any = None  # the lab `lab load` brought up last (pslrepl.labs), for reset
-        # --present is running one of its transcript's steps: timeline draws as a replay does
-        self.presenting = False
+        # While --present runs one of its transcript's steps, the numbers of the commands
+        # typed live (timeline draws as a replay does, leaving those out); else False.
+        self.presenting: frozenset[int] | bool = False
 
     @property
     def tmp(self) -> str:

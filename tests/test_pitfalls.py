@@ -95,7 +95,7 @@ def test_a_short_send(shell: Shell, tmp_path: Path) -> None:
     sent = re.search(r"c: sent (\d+) bytes of 16777216", out)
     assert sent, out
     assert notes(out) == [
-        f"note: c's send took {int(sent.group(1)):,} of 16777216 bytes: {NOTES['partial-send']}"
+        f"note: c's send took {int(sent.group(1))} of 16777216 bytes: {NOTES['partial-send']}"
     ]
     _, again, _ = shell(f"send c --file {big} --timeout 0.2")  # may send nothing: full
     assert notes(again) == []

@@ -96,7 +96,7 @@ def _send_once(ctx: Invocation, *, newline: bool) -> None:
     note = "" if n == len(data) else f" of {len(data)} (send may send less: sendall loops)"
     ctx.emit(Styled((("name", res.name), ("notice", f": sent {plural(n, 'byte')}{note}"))))
     if n < len(data) and not res.tls:  # a TLS send's limit is its record, not the kernel
-        said = pitfalls.note("partial-send", f"{res.name}'s send took {n:,} of "
+        said = pitfalls.note("partial-send", f"{res.name}'s send took {n} of "
                              f"{plural(len(data), 'byte')}")  # fmt: skip
         if said:
             ctx.say(said, "note")

@@ -181,8 +181,7 @@ class Show:
             env.stdin = io.StringIO("".join(text + "\n" for text in typed))
         # A `timeline` here draws as a replay does (steady), so a recorded one matches.
         # The commands typed live are no part of the transcript: timeline leaves them out.
-        # (session.presenting is declared a bool; a set while a step runs says which.)
-        setattr(self.session, "presenting", frozenset(self.live_numbers))  # noqa: B010
+        self.session.presenting = frozenset(self.live_numbers)
         try:
             # Keys pressed while it runs are not echoed into its output, and dropped at
             # its end; Ctrl-C still cancels it, and so does q, which ends the show too.
