@@ -88,7 +88,7 @@ def _attach(script: Script, record: CommandRecord) -> None:
         )
         how = f"{v}.stdin.write, {v}.stdin.close, [{v}.stdout, {v}.stderr]"
         eof = "its output ended (EOF)"
-        script.printed.add(name)
+        script.printed.update((f"{name} stdout", f"{name} stderr"))
     tail = "" if live else ", live=False"
     script.add(comment, f"sent, got, why, rest = {helper}(",
                f"    {literal(lines, indent=4)},",

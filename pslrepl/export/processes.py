@@ -40,23 +40,23 @@ def _read(script: Script, record: CommandRecord) -> None:
         until = unescape(str(values["until"]))
         _read_through(script, record, f"{pipe}.read", f"re.escape({until!r})",
                       mode)  # fmt: skip
-        script.printed.add(name)
+        script.printed.add(f"{name} {stream}")
         return
     if values.get("all"):
         script.add(f"data = {pipe}.read()  # until the child closes its {stream}")
         script.add("if data:", f"    {script.show('data', mode=mode)}", "else:",
                    indented(eof))  # fmt: skip
-        script.printed.add(name)
+        script.printed.add(f"{name} {stream}")
         return
     if values.get("line"):
         script.add(f"data = {pipe}.readline()  # one byte at a time up to b'\\n' (unbuffered)")
         script.add(f"{script.show('data', mode=mode)}")
-        script.printed.add(name)
+        script.printed.add(f"{name} {stream}")
         return
     timeout = values.get("timeout")
     timeout = script.timeout if timeout is None else float(timeout)
     script.imp("select")
-    hint = "" if name in script.printed else (
+    hint = "" if f"{name} {stream}" in script.printed else (
         f"; it has printed nothing on {stream} yet (a program writing to a pipe may be "
         "holding its output in a buffer: python3 -u, stdbuf -oL)")  # fmt: skip
     script.add(f"ready, _, _ = select.select([{pipe}], [], [], {timeout:g})")
@@ -69,7 +69,7 @@ def _read(script: Script, record: CommandRecord) -> None:
                              f"0 bytes buffered{hint}; --timeout S waits longer",
                              indent="    "))  # fmt: skip
     if record.ok:
-        script.printed.add(name)
+        script.printed.add(f"{name} {stream}")
 
 
 def _read_through(
@@ -94,7 +94,7 @@ def _expect(script: Script, record: CommandRecord) -> None:
                            "script")  # fmt: skip
     reader = f"{v}.recv" if script.kinds.get(values["name"]) == "tcp" else f"{v}.{stream}.read"
     _read_through(script, record, reader, repr(pattern), mode)
-    script.printed.add(values["name"])
+    script.printed.add(f"{values['name']} {stream}")
 
 
 def _communicate(script: Script, record: CommandRecord) -> None:

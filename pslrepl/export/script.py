@@ -84,7 +84,7 @@ class Script:
         self.body: list[str] = []
         self.kinds: dict[str, str] = {}  # resource name -> process, tcp, listener, udp
         self.live: dict[str, str] = {}  # what is open now: closed at the script's end
-        self.printed: set[str] = set()  # processes that have printed something
+        self.printed: set[str] = set()  # "NAME STREAM" of processes that printed on it
         self.display = "text"
         self.explain = False  # set explain on: each command's calls are printed after it
         self.timeout = 5.0
