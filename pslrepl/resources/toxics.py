@@ -259,3 +259,15 @@ def from_spec(text: str, *, seed: int | None, taken: tuple[str, ...]) -> Toxic:
     if not words:
         raise UsageError("relay: --link needs a toxic, like --link 'latency delay=100ms'")
     return make(words[0], words[1:], seed=seed, taken=taken)
+
+
+def spread_of(spread: tuple[int, int] | None, how: str, *, first: bool) -> tuple[int, int] | None:
+    """The least and most of the holds said in one line (" 270 ms" each), or None once
+    one is not a plain time (" 758 ms (until unlinked)")."""
+    import re
+
+    m = re.fullmatch(r" ([\d,]+) ms", how)
+    if m is None or (spread is None and not first):
+        return None
+    ms = int(m[1].replace(",", ""))
+    return (ms, ms) if spread is None else (min(spread[0], ms), max(spread[1], ms))

@@ -16,7 +16,7 @@ import threading
 import time
 
 from pslrepl.events import Event
-from pslrepl.resources.toxics import TIMED, Toxic, show_value
+from pslrepl.resources.toxics import TIMED, Toxic, show_value, spread_of
 from pslrepl.resources.toxics_delay import DelayLine, Stopped, drain, latency, no_delay
 
 TYPE_CHECKING = False
@@ -136,7 +136,7 @@ class Link:
             unsaid[0] += 1
             unsaid[1] += nbytes
             unsaid[2] = how
-            unsaid[3] = _spread(unsaid[3], how, first=unsaid[0] == 1)
+            unsaid[3] = spread_of(unsaid[3], how, first=unsaid[0] == 1)
             due = now - toxic.said_at >= 1.0
             if due:
                 toxic.said_at = now
@@ -397,15 +397,3 @@ class Link:
         for end in rst:
             if end.owned and end.sock is not None:
                 end.sock.close()
-
-
-def _spread(spread: tuple[int, int] | None, how: str, *, first: bool) -> tuple[int, int] | None:
-    """The least and most of the holds said in one line (" 270 ms" each), or None once
-    one is not a plain time (" 758 ms (until unlinked)")."""
-    import re
-
-    m = re.fullmatch(r" ([\d,]+) ms", how)
-    if m is None or (spread is None and not first):
-        return None
-    ms = int(m[1].replace(",", ""))
-    return (ms, ms) if spread is None else (min(spread[0], ms), max(spread[1], ms))
