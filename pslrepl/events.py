@@ -180,39 +180,6 @@ class Event:
         return self._detail
 
 
-class Chunk(Event):
-    """A chunk of a server's traffic, logged as a handler moves it: kept as one tuple,
-    ``raw`` = (t, source, kind, direction, data, size, peer), and made into the Event
-    that Event.traffic(source, kind, "client", direction, data, peer=peer) would be the
-    first time anything reads it (log, timeline, export, a wait). A server logs two per
-    round trip: building each Event as it came cost a server a third of its speed."""
-
-    __slots__ = ("raw",)
-    raw: tuple[float, str, str, str, bytes, int, str]
-
-    def __getattr__(self, name: str) -> Any:
-        # Called only for a slot not set yet: the Event's, until the first read sets them.
-        if name not in _CHUNK_SLOTS:
-            raise AttributeError(name)
-        t, self.source, self.kind, self.direction, self.data, self.size, peer = self.raw
-        self._detail, self.stream, self.fields, self.t = "", "client", {"peer": peer}, t
-        return object.__getattribute__(self, name)
-
-
-_CHUNK_SLOTS = frozenset(Event.__slots__)
-
-
-def chunk(raw: tuple[float, str, str, str, bytes, int, str]) -> Chunk:
-    """A Chunk of ``raw``, whose data is bytes of at most LOG_DATA_LIMIT (the caller
-    cuts it: the log is bounded in bytes)."""
-    made = _new(Chunk)
-    made.raw = raw
-    return made
-
-
-_new = object.__new__
-
-
 # -- the words ----------------------------------------------------------------------
 # The English for each kind, from its facts alone: the live notice, the log and close's
 # answer all say it this way (render lays it out; resources write no sentence).

@@ -43,7 +43,7 @@ def test_a_chunk_is_logged_unbuilt_and_made_into_its_event_when_read(shell: Shel
     """Per chunk a server stores a tuple: the Event's slots are filled by the first read,
     with the whole size, a prefix of at most LOG_DATA_LIMIT bytes, and a copy of a
     buffer the handler may reuse."""
-    from pslrepl.events import Chunk
+    from pslrepl.resources.counting import Chunk
 
     shell.ok("serve e tcp 0 --handler echo")
     server = shell.session.registry.get("e")

@@ -51,7 +51,7 @@ class Http(Described, SimpleHTTPRequestHandler):
         if text.startswith("Request timed out"):  # handle_one_request's, on --idle
             text = (f"client {self.address_string()} sent no request for "
                     f"{psl.idle:g} s: closed it (--idle S sets how long)")  # fmt: skip
-        psl.announce(Event(psl.name, "http", reason=text))
+        psl.tell(Event(psl.name, "http", reason=text))
 
     def send_head(self) -> Any:
         refused = self.psl_refused()

@@ -8,6 +8,8 @@ import ssl
 import threading
 import time
 
+from pslrepl.events import Event
+
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
@@ -40,6 +42,28 @@ class Connection:
         self.request = request
         self.thread = threading.current_thread()
         self.member: Any = None  # chat: its place in the room
+
+
+class Chunk(Event):
+    """A chunk of a server's traffic, logged as a handler moves it: kept as one tuple,
+    ``raw`` = (t, source, kind, direction, data, size, peer), and made into the Event
+    that Event.traffic(source, kind, "client", direction, data, peer=peer) would be the
+    first time anything reads it (log, timeline, export, a wait). A server logs two per
+    round trip: building each Event as it came cost a server a third of its speed."""
+
+    __slots__ = ("raw",)
+    raw: tuple[float, str, str, str, bytes, int, str]
+
+    def __getattr__(self, name: str) -> Any:
+        # Called only for a slot not set yet: the Event's, until the first read sets them.
+        if name not in _CHUNK_SLOTS:
+            raise AttributeError(name)
+        t, self.source, self.kind, self.direction, self.data, self.size, peer = self.raw
+        self._detail, self.stream, self.fields, self.t = "", "client", {"peer": peer}, t
+        return object.__getattribute__(self, name)
+
+
+_CHUNK_SLOTS = frozenset(Event.__slots__)
 
 
 class _NoWaiters:

@@ -7,10 +7,10 @@ import threading
 import time
 
 from pslrepl.addresses import format_addr
-from pslrepl.events import LOG_DATA_LIMIT, Chunk, Event
+from pslrepl.events import LOG_DATA_LIMIT, Event
 from pslrepl.render import plural
 from pslrepl.resources.base import Resource, age
-from pslrepl.resources.counting import CHILD_TALLY, PID, Connection
+from pslrepl.resources.counting import CHILD_TALLY, PID, Chunk, Connection
 from pslrepl.resources.handler_errors import (
     TROUBLE,
     HandshakeTimeout,
@@ -170,7 +170,7 @@ class ServerClients(Resource):
             if quiet is not None:
                 quiet[which] += 1
         if quiet is None:
-            self.announce(event)
+            self.tell(event)
             return
         # In the logs (log NAME, timeline, export see it), not in the live display.
         self.log.append(event)
@@ -178,7 +178,7 @@ class ServerClients(Resource):
             self.session.log.append(event)
             self.session.cond.notify_all()
 
-    def announce(self, event: Event) -> None:
+    def tell(self, event: Event) -> None:
         """A client's coming or going, or a request: posted (shown live, waking the
         session's waiters) when the session shows events live; in a quiet session (a
         script's default) logged as traffic is, waking waiters at most every NUDGE_EVERY:
