@@ -114,3 +114,31 @@ def test_echo_of_every_model_sends_back_and_counts_every_byte(shell: Shell, mode
     if model != " --forking":  # a forked child logs no chunks (see Server.traffic)
         chunks = [e for e in list(shell.session.log) if e.source == "e" and e.kind == "recv"]
         assert sum(e.size for e in chunks) == n and payload.startswith(chunks[0].data)
+
+
+def test_a_clients_news_is_shown_live_and_only_logged_when_quiet(shell: Shell) -> None:
+    """Server.tell: with `set events live` a client's coming and going is shown as it
+    happens; in a quiet session (a script's default) it is in the log, never shown."""
+    import re
+
+    shell.ok("serve e tcp 0 --handler echo --threading")
+    server = shell.session.registry.get("e")
+
+    def left() -> int:
+        return sum("left after" in e.detail for e in list(server.log))
+
+    def visit(name: str) -> str:
+        before = left()
+        said = shell.ok(f"tcp connect {name} e; sendline {name} hi; recv {name} --line")
+        said += shell.ok(f"close {name}")
+        # Logged (and, live, queued to be shown) in the same step: the next command shows it.
+        assert shell.session.wait_for(lambda: left() > before, 10)
+        return said + shell.ok("echo shown")
+
+    quiet = visit("c")
+    assert "[e] client" not in quiet, quiet
+    assert re.search(r"client 127\.0\.0\.1:\d+ connected", shell.ok("log e"))
+    shell.ok("set events live")
+    live = visit("d")
+    assert re.search(r"\[e\] client 127\.0\.0\.1:\d+ connected", live), live
+    assert re.search(r"\[e\] client 127\.0\.0\.1:\d+ left after", live), live
