@@ -10,6 +10,7 @@ record holds names and text, never sockets or buffers.
 
 from __future__ import annotations
 
+import keyword
 import socket
 import time
 
@@ -70,17 +71,17 @@ class Call:
     def settle(self, names: dict[int, str]) -> None:
         """Name the receiver and the result from the live objects, then let them go."""
         if not self.receiver and self._self is not None:
-            self.receiver = names.get(id(self._self), "")
+            self.receiver = as_variable(names.get(id(self._self), ""))
         value = self._value
         # A value shown as text (a server: its repr names the shell's classes) that
         # stands for an object of the user's: bound to that object's name.
         value = getattr(value, "stands_for", None) or value
         if value is not None:
-            self.bound = names.get(id(value), "")
+            self.bound = as_variable(names.get(id(value), ""))
             if not self.bound and type(value) is tuple and 1 < len(value) <= 4:
                 # accept() and socketpair() return their new objects in a tuple: the
                 # line unpacks it, naming each part that became a resource.
-                parts = [names.get(id(v), "") for v in value]
+                parts = [as_variable(names.get(id(v), "")) for v in value]
                 if any(parts):
                     self.bound = ", ".join(p or "_" for p in parts)
         self._self = self._value = None
@@ -116,6 +117,18 @@ class Call:
             comment.append(f"equivalent: {self.note}" if self.note else "equivalent")
         text = "; ".join(comment).replace("\n", "\\n").replace("\r", "\\r")
         return line + (f"  # {text}" if comment else "")
+
+
+def as_variable(name: str) -> str:
+    """A resource's name as the Python variable explain calls it: the name itself where
+    it can be one, else '-' (and any other character a name can't hold) as '_', and a
+    trailing '_' after a keyword (as an exported script names it)."""
+    if not name or (name.isidentifier() and not keyword.iskeyword(name)):
+        return name
+    var = "".join(c if c.isalnum() or c == "_" else "_" for c in name)
+    if not var.isidentifier():  # starts with a digit
+        var = "_" + var
+    return var + "_" if keyword.iskeyword(var) else var
 
 
 def object_names(registry: Registry) -> dict[int, str]:

@@ -25,5 +25,14 @@ def shell() -> Iterator[Shell]:
     sh.session.settings.timeout = 5.0
     try:
         yield sh
+        # What `set explain on` would have printed for every call of the test's session is
+        # Python that compiles (issue 11: "every explain line compiles").
+        for record in sh.session.history:
+            for call in record.calls:
+                line = call.python()
+                try:
+                    compile(line, f"<explain of {record.line!r}>", "exec")
+                except SyntaxError as exc:
+                    pytest.fail(f"explain line does not compile: {line!r}: {exc}")
     finally:
         sh.close()

@@ -333,3 +333,16 @@ def test_a_selectors_server_is_said_to_be_the_shells_own_class(shell: Shell) -> 
     assert defined < made and "not socketserver's" in lines[defined]
     for line in lines:
         compile(line, "<explain>", "exec")
+
+
+def test_a_name_that_cannot_be_a_variable_is_explained_as_one(shell: Shell) -> None:
+    """A resource named by-ip (or accept's srv-1) is the variable by_ip in explain, as in
+    an exported script: the line compiles."""
+    shell.ok("tcp listen my-srv 0")
+    assert shell.ok("explain").splitlines()[1] == (
+        "  my_srv = socket.socket(socket.AF_INET, socket.SOCK_STREAM)"
+    )
+    shell.ok("tcp connect c my-srv; accept my-srv")
+    line = shell.ok("explain").splitlines()[1]
+    assert line.startswith("  my_srv_1, _ = my_srv.accept()"), line
+    compile(line.strip(), "<explain>", "exec")
