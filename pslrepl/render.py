@@ -22,10 +22,17 @@ _CONTROL = {c: f"\\x{c:02x}" for c in (*range(0x00, 0x09), *range(0x0B, 0x20), 0
 _CONTROL[0x0D] = "\\r"  # CR LF ends every line of HTTP, SMTP...: show it by name
 
 
+# What data is shown as: the controls above, a byte that doesn't decode as \xNN (decoded
+# with surrogateescape: the bytes 0x80-0xFF come as U+DC80-U+DCFF), and a backslash of
+# the data doubled, as repr does: so `\r` on screen is always the CR byte, never the two
+# characters a program wrote (those show as `\\r`), and a transcript can tell them apart.
+_SHOWN = {**_CONTROL, 0x5C: "\\\\", **{0xDC00 + b: f"\\x{b:02x}" for b in range(0x80, 0x100)}}
+
+
 def safe_text(data: bytes, encoding: str) -> str:
-    """Decode for display; control characters (a child's escape codes) shown escaped."""
-    text = data.decode(encoding, errors="backslashreplace")
-    return text.translate(_CONTROL)
+    """Decode for display: control characters (a child's escape codes) and bytes that
+    don't decode shown escaped, a backslash doubled."""
+    return data.decode(encoding, errors="surrogateescape").translate(_SHOWN)
 
 
 def render(result: Result, *, display: str = "text", encoding: str = "utf-8") -> list[Line]:
