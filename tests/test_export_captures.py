@@ -26,7 +26,6 @@ psl> send c "x{id}\\x00"
 c: sent 10 bytes
 psl> recv c --all --repr
 b'x{id}\\x00'  (10 bytes)
-(10 bytes)
 EOF: the peer closed its side (recv returned b'')
 psl> echo {port}:{id}
 {port}:{id}
@@ -47,7 +46,7 @@ def test_captured_values_are_the_scripts_own(tmp_path: Path) -> None:
     actual = done.stdout.decode().split("\n")[:-1]
     assert match_output(expected_lines(path), actual, {}) is not None, actual
     # the script's own id, not the session's: it went through the child and back
-    assert actual[-4] == f"b'x{actual[1].split()[1]}\\x00'  (10 bytes)"
+    assert actual[-3] == f"b'x{actual[1].split()[1]}\\x00'  (10 bytes)"
     assert ruff_findings(tmp_path / "exported.py") == ""
 
 

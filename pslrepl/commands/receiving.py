@@ -243,7 +243,8 @@ def _recv(ctx: Invocation) -> None:
                              quiet=bool(mode))  # fmt: skip
     if data:
         ctx.emit(Output(data, "data", mode=ctx.display()))
-        ctx.emit(Text(f"({plural(len(data), 'byte')})", "notice"))
+        if ctx.display() != "repr":  # a repr's line ends with its count already
+            ctx.emit(Text(f"({plural(len(data), 'byte')})", "notice"))
     elif not res.byte_stream:  # b'' is no EOF here: a datagram may be empty
         ctx.emit(Text("(0 bytes: an empty datagram)", "notice"))
     if got.eof:

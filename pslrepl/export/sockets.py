@@ -159,6 +159,8 @@ def _recv(script: Script, record: CommandRecord) -> None:
     mode = _display(record)
     show = script.show("data", mode=mode)
     size = f'print(f"({script.bytes_said("len(data)")})")'
+    if (mode or script.display) == "repr":  # the repr's line ends with its count
+        size = "# (the repr's line says the count)"
     if values.get("until"):
         from pslrepl.parsing import unescape
 
