@@ -572,3 +572,11 @@ def test_serves_notes_keep_to_set_notes_off(shell: Shell) -> None:
     assert "note:" not in said, said
     for name in ("c2", "w2"):
         assert "class:          ThreadingTCPServer" in shell.ok(f"info {name}"), name
+
+
+def test_a_server_binds_laddr_as_a_socket_does(shell: Shell) -> None:
+    """{NAME.laddr} names a server's address as it names a socket's: record, replay and
+    py's placeholders read it from the same table."""
+    shell.ok("serve s tcp 0 --handler echo")
+    volatile = shell.session.volatile
+    assert volatile["s.laddr"] == volatile["s.addr"] == f"127.0.0.1:{volatile['s.port']}"

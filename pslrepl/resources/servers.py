@@ -87,6 +87,7 @@ class Server(ServerClients, ForkedChildren):
         if proto != "unix":
             session.volatile[f"{name}.port"] = str(sockname[1])
             session.volatile[f"{name}.addr"] = self._local
+            session.volatile[f"{name}.laddr"] = self._local  # as a socket's, for {NAME.laddr}
         self.post(Event(name, "start", origin=type(server).__name__, local=self._local,
                         handler=handler, manual=manual or None))  # fmt: skip
         self.thread = threading.Thread(
