@@ -6,6 +6,7 @@ import os
 import re
 import signal
 import time
+from pathlib import Path
 
 import pytest
 
@@ -325,3 +326,15 @@ def test_a_child_closed_behind_the_shells_back_is_refused(shell: Shell, line: st
     assert "p" in shell.session.registry  # still named: the parser found it
     with pytest.raises(ProcessLookupError):
         os.kill(pid, 0)  # the close ended the child; the refused command started nothing
+
+
+def test_close_does_not_count_a_member_the_groups_term_ended(shell: Shell, tmp_path: Path) -> None:
+    """close TERMs the child's whole group: a member that goes with that TERM, even a
+    moment after its leader, was not 'left running' (only one that outlives it is)."""
+    slow = tmp_path / "slow.py"
+    slow.write_text("import signal, sys, time\n"
+                    "signal.signal(signal.SIGTERM, lambda *a: (time.sleep(0.05), sys.exit(0)))\n"
+                    "print('up', flush=True)\ntime.sleep(60)\n")  # fmt: skip
+    shell.ok(f"spawn p --shell -- '{PY} {slow} & wait'")
+    assert shell.ok("read p --line --timeout 10") == "up\n"
+    assert shell.ok("close p") == "p: terminated: killed by SIGTERM (signal 15)\n"

@@ -64,11 +64,17 @@ def group_members(pgid: int) -> list[int] | None:
     return sorted(found)
 
 
-def end_group(pgid: int, grace: float) -> int:
+def end_group(pgid: int, grace: float, *, termed: bool = False) -> int:
     """What is left of a child's process group once its leader has ended (a pipeline's
     other members, a job it started): TERM to the group, then KILL after the grace
-    period. How many there were (0 where there is no /proc to tell)."""
+    period. How many there were (0 where there is no /proc to tell). ``termed``: the
+    group was sent TERM with its leader, so a member still going away from it is given
+    a moment (0.2 s) rather than counted as left running."""
     left = group_members(pgid)
+    deadline = time.monotonic() + 0.2
+    while termed and left and time.monotonic() < deadline:
+        time.sleep(0.02)  # not our children: nothing to wait on but their going
+        left = group_members(pgid)
     if not left:
         return 0
     for signum in (signal.SIGTERM, signal.SIGKILL):

@@ -384,11 +384,12 @@ class Process(ProcessInfo, ChildDrain):
         other members), then the rest of its session: each TERM, then KILL after the
         grace period. What happened."""
         grace = self.session.settings.grace
-        if self.popen.poll() is None:
+        termed = self.popen.poll() is None
+        if termed:
             outcome = stop_child(self.popen, grace, self.name)
         else:
             outcome = f"closed ({describe_status(self.popen.returncode)})"
-        left = end_group(self.pgid, grace) + end_leftovers(self.pid, grace)
+        left = end_group(self.pgid, grace, termed=termed) + end_leftovers(self.pid, grace)
         if left:
             outcome += f"; ended {left} process{'es' if left != 1 else ''} it left running"
         return outcome
