@@ -15,7 +15,6 @@ if TYPE_CHECKING:
 
     from pslrepl.results import Line
     from pslrepl.session import Session
-    from pslrepl.transcript import Segment
 
 
 class Recorder:
@@ -135,23 +134,7 @@ class Recorder:
         self._write(escape_unsafe(line.strip()) + "\n")
 
     def format_line(self, line: Line, command: str, namer: Namer) -> str:
-        # A script's "FILE:LINE: " before an error is where it ran, not what it showed.
-        segments: list[Segment] = []
-        plain: list[str] = []  # unmarked text, named as a whole: a value may span fragments
-        for style, text in line:
-            if style == "location":
-                continue
-            _, marked, placeholder = style.partition("@")
-            if not marked:
-                plain.append(text)
-                continue
-            if plain:
-                segments += namer.split("".join(plain), context=command)
-                plain = []
-            segments.append((text, placeholder))
-        if plain:
-            segments += namer.split("".join(plain), context=command)
-        return expected_line(segments)
+        return expected_line(namer.line_segments(line, command))
 
     def _write(self, text: str) -> bool:
         """Write and flush; on failure stop the recording with a warning (False)."""

@@ -8,7 +8,7 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from pslrepl.export.script import Script
     from pslrepl.invocation import CommandRecord
-    from pslrepl.results import Fields, Line, Result, Table
+    from pslrepl.results import Fields, Result, Table
     from pslrepl.transcript.writing import Namer, Segment
 
 NOTE = ("# What the shell showed: addresses, ports, pids and fds from the script's own "
@@ -44,27 +44,6 @@ def live_expr(script: Script, placeholder: str, value: str) -> str | None:
     if field == "raddr" and hostport:
         return f"{script.use('addr')}({v}.getpeername())"
     return None
-
-
-def segments_of(line: Line, namer: Namer, context: str) -> list[Segment]:
-    """A rendered line cut into text and the session's values (as the transcript
-    recorder cuts it: a marked fragment is its value, plain text is looked through)."""
-    segments: list[Segment] = []
-    plain: list[str] = []
-    for style, text in line:
-        if style == "location":
-            continue
-        _, marked, placeholder = style.partition("@")
-        if not marked:
-            plain.append(text)
-            continue
-        if plain:
-            segments += namer.split("".join(plain), context=context)
-            plain = []
-        segments.append((text, placeholder))
-    if plain:
-        segments += namer.split("".join(plain), context=context)
-    return segments
 
 
 def fstring(script: Script, segments: list[Segment]) -> tuple[str, bool]:
@@ -108,7 +87,7 @@ def reprint(script: Script, record: CommandRecord, *, results: tuple[Result, ...
         if isinstance(result, Fields) and record.command == "info":
             result = _asked(script, record, result)
         for line in render(result):
-            text, live = fstring(script, segments_of(line, namer, record.line))
+            text, live = fstring(script, namer.line_segments(line, record.line))
             script.add(wrapped_print(text, f=live))
 
 
@@ -152,7 +131,7 @@ def _table(script: Script, record: CommandRecord, table: Table, namer: Namer) ->
     rows: list[str] = []
     for row in table.rows:
         context = " ".join(_cell(c)[1] for c in row) + "\n" + record.line
-        cells = [_literal_of(script, segments_of([_cell(c)], namer, context)) for c in row]
+        cells = [_literal_of(script, namer.line_segments([_cell(c)], context)) for c in row]
         one = "        [" + ", ".join(cells) + "],"
         rows.append(
             one

@@ -18,6 +18,7 @@ from pslrepl.transcript.syntax import (
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from pslrepl.results import Line
     from pslrepl.transcript.syntax import Bindings
 
 # Not inside a longer run of colon-separated pairs: a fingerprint is no clock.
@@ -199,6 +200,28 @@ class Namer:
             if kind in ADDRESS_KINDS:
                 at.setdefault(value, set()).add(owner)
         self.together = [owners for owners in at.values() if len(owners) > 1]
+
+    def line_segments(self, line: Line, context: str) -> list[Segment]:
+        """A rendered line cut into text and the session's values: a fragment the shell
+        marked (style "...@PLACEHOLDER") is its value; unmarked text is looked through as
+        a whole (a value may span fragments). A script's "FILE:LINE: " before an error is
+        where it ran, not what it showed: left out."""
+        segments: list[Segment] = []
+        plain: list[str] = []
+        for style, text in line:
+            if style == "location":
+                continue
+            _, marked, placeholder = style.partition("@")
+            if not marked:
+                plain.append(text)
+                continue
+            if plain:
+                segments += self.split("".join(plain), context=context)
+                plain = []
+            segments.append((text, placeholder))
+        if plain:
+            segments += self.split("".join(plain), context=context)
+        return segments
 
     def split(
         self, text: str, *, times: bool = True, context: str = "", command: bool = False
