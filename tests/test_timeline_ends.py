@@ -114,7 +114,9 @@ def test_a_recorded_timeline_replays_whatever_ran_before_record_and_in_threads(
     assert run.returncode == 0, run.stderr
     text = rec.read_text(encoding="utf-8")
     drawn = text.split("(3 bytes)\n", 1)[1].splitlines()  # recv s said it; then the drawing
-    assert drawn[1] == "1> tcp listen srv 0", drawn
+    # The child's output (a thread's) is left out, and the drawing says so.
+    assert drawn[1] == "(steady: what ran in the background is left out; a terminal shows it)"
+    assert drawn[2] == "1> tcp listen srv 0", drawn
     assert "early" not in "\n".join(drawn) and "stdout" not in "\n".join(drawn)
     assert any(": more than 0.1s later" in ln for ln in drawn), drawn
     assert all(len(ln) <= 80 and not set(ln) & set(FANCY) for ln in drawn)
@@ -138,6 +140,7 @@ def test_recording_in_a_terminal_writes_the_plain_drawing_a_replay_makes(tmp_pat
     finally:
         term.close()
     assert "1> tcp listen srv 0" in screen
+    assert "(steady: what ran in the background" not in screen  # nothing ran there
     text = rec.read_text(encoding="utf-8")
     assert not set(text) & set(FANCY) and "1> tcp listen srv 0\n" in text
     check = run_cli("--check", str(rec))

@@ -78,10 +78,11 @@ def build(session: Session, *, names: Sequence[str] = (), last: int | None = Non
     steps += call_steps(since_records, ends) + child_steps(since_records, ends)
     steps.sort(key=lambda s: s.t)
     steps = _fold_truncation(steps)
-    if steady:
-        steps = [s for s in steps if not s.background]
     if wanted:
         steps = [s for s in steps if s.src in wanted or s.dst in wanted]
+    quieted = steady and any(s.background for s in steps)
+    if steady:
+        steps = [s for s in steps if not s.background]
     if since is not None:
         steps = [s for s in steps if s.t >= since]
     commands = _attribute(steps, records, gap)
@@ -107,6 +108,9 @@ def build(session: Session, *, names: Sequence[str] = (), last: int | None = Non
                 lanes.append(lane)
     external = {lane for lane in lanes if lane not in ends.names and lane != SHELL}
     diagram = Diagram(lanes, steps, commands, external, pause=gap if steady else 0.0)
+    if quieted:  # said, not counted: how many a thread posted depends on timing
+        diagram.said.append("(steady: what ran in the background is left out; a terminal "
+                            "shows it)")  # fmt: skip
     if left:
         diagram.said.append(f"({left} step{'s' if left > 1 else ''} of commands typed live "
                             "left out)")  # fmt: skip
