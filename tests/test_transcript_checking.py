@@ -205,7 +205,7 @@ def test_junit_replaces_only_a_regular_file_and_refuses_anything_else_up_front(
         assert stat.S_ISCHR(device.lstat().st_mode)
     # a report written before (a regular file) is replaced by the new one, 0600
     old = tmp_path / "report.xml"
-    old.write_text("old report")
+    old.write_text('<?xml version="1.0"?>\n<testsuites><testsuite tests="9"/></testsuites>\n')
     assert run_cli("--check", "--junit", str(old), str(good)).returncode == 0
     assert ET.parse(old).getroot()[0].get("tests") == "1"
     assert stat.S_IMODE(old.stat().st_mode) == 0o600 and marker.exists()
@@ -218,6 +218,40 @@ def test_junit_replaces_only_a_regular_file_and_refuses_anything_else_up_front(
     done = run_cli("--check", "--junit", str(tmp_path), str(good))
     assert done.stderr == f"pslrepl: --junit {tmp_path}: it is a directory; give a file name\n"
     assert not marker.exists()
+
+
+def test_junit_never_replaces_a_transcript_or_other_file_of_the_users(tmp_path: Path) -> None:
+    """`--junit tests/*.psl` (the report's name forgotten) once replaced the first
+    transcript with the XML and checked the rest, exit 0. Only an empty file or a JUnit
+    report is replaced; anything else is refused before any transcript runs, unchanged."""
+    marker = tmp_path / "ran"
+    good = tmp_path / "good.psl"
+    good.write_text(f"psl> run -- touch {marker}\nexited with status 0\n")
+    victim = tmp_path / "victim.psl"
+    victim.write_bytes(b"psl> echo a\na\n")
+    code = tmp_path / "important.py"
+    code.write_bytes(b"print(1)\n")
+    tail = "; it is left as it is: give the report's own name (e.g. --junit report.xml) or "
+    tail += "that of a report written before\n"
+    for path, argv, what in (
+        (victim, [str(victim), str(good)], "it is a transcript given to check, not a report"),
+        (victim, [str(good)], "it is a transcript, not a report"),
+        (code, [str(good)], "it holds something other than a JUnit report"),
+    ):
+        before = path.read_bytes()
+        done = run_cli("--check", "--junit", str(path), *argv)
+        assert (done.returncode, done.stdout) == (2, "")
+        assert done.stderr == f"pslrepl: --junit {path}: {what}{tail}"
+        assert path.read_bytes() == before and not marker.exists()
+    done = run_cli("--check", "--junit", "", str(good))
+    assert (done.returncode, done.stdout, not marker.exists()) == (2, "", True)
+    assert done.stderr == ("pslrepl: --junit needs a FILE: give the report's name "
+                           "(e.g. --junit report.xml)\n")  # fmt: skip
+    empty = tmp_path / "made-by-mktemp.xml"  # an empty file is taken, and so is our own report
+    empty.write_bytes(b"")
+    for _ in range(2):
+        assert run_cli("--check", "--junit", str(empty), str(good)).returncode == 0
+        assert ET.parse(empty).getroot()[0].get("tests") == "1"
 
 
 def test_junit_refuses_a_link_put_at_the_path_while_the_transcripts_ran(tmp_path: Path) -> None:

@@ -324,10 +324,26 @@ def junit_xml(results: list[Result]) -> bytes:
     return b'<?xml version="1.0" encoding="utf-8"?>\n' + ET.tostring(suites, "utf-8") + b"\n"
 
 
-def report_problem(path: str) -> str:
+def _is_report(path: str) -> bool:
+    """Whether the regular file at ``path`` is empty or a JUnit XML report (ours or
+    another tool's): the only files --junit may replace."""
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(4096)
+    except OSError:
+        return False
+    text = head.lstrip(b"\xef\xbb\xbf").lstrip()
+    if text.startswith(b"<?xml"):
+        text = text.partition(b"?>")[2].lstrip()
+    return not text or text.startswith((b"<testsuites", b"<testsuite"))
+
+
+def report_problem(path: str, files: list[str] | None = None) -> str:
     """What is wrong with ``path`` as the place --junit writes its report, or '': asked
     before any transcript runs (a long run is not wasted on a report that can't be
-    written) and again as it is written. Only a regular file of the user's is replaced; a
+    written) and again as it is written. Only an empty file or a JUnit report written
+    before is replaced: a transcript or any other file of the user's (`--junit *.psl`,
+    the report's name forgotten, once replaced the first transcript) is refused, and a
     device (/dev/null), a FIFO, a socket or a symbolic link at the path is refused, never
     replaced nor written through."""
     import os
@@ -357,6 +373,18 @@ def report_problem(path: str) -> str:
             what = "not a regular file"
         return (f"--junit {path}: it is {what}; the report is written only as a regular "
                 "file: give the path of a new file or of a report written before")  # fmt: skip
+    if not path:
+        return "--junit needs a FILE: give the report's name (e.g. --junit report.xml)"
+    if mode is not None and not _is_report(path):
+        same = files is not None and any(
+            os.path.exists(f) and os.path.samefile(f, path) for f in files
+        )
+        if same or path.endswith(".psl"):
+            what = "it is a transcript" + (" given to check" if same else "") + ", not a report"
+        else:
+            what = "it holds something other than a JUnit report"
+        return (f"--junit {path}: {what}; it is left as it is: give the report's own name "
+                "(e.g. --junit report.xml) or that of a report written before")  # fmt: skip
     folder = os.path.dirname(path) or "."
     try:  # a real try: a missing folder, no permission, a read-only file system
         fd, probe = tempfile.mkstemp(dir=folder, prefix="." + os.path.basename(path) + ".")

@@ -69,7 +69,7 @@ def check_files(
     )
 
     if junit is not None:  # before any transcript runs: a long run is not wasted
-        problem = report_problem(junit)
+        problem = report_problem(junit, files)
         if problem:
             print(f"pslrepl: {problem}", file=sys.stderr)
             return USAGE
