@@ -346,3 +346,19 @@ def test_a_name_that_cannot_be_a_variable_is_explained_as_one(shell: Shell) -> N
     line = shell.ok("explain").splitlines()[1]
     assert line.startswith("  my_srv_1, _ = my_srv.accept()"), line
     compile(line.strip(), "<explain>", "exec")
+
+
+def test_spawn_explains_with_shell_cwd_and_env_as_given(shell: Shell, tmp_path: Path) -> None:
+    """A copied explain line of `spawn --shell` runs the pipeline (shell=True), in the
+    folder and with the variable given."""
+    shell.ok(f"spawn pl --shell --cwd {tmp_path} --env GREETING=hi -- 'echo $GREETING; pwd'")
+    line = shell.ok("explain").splitlines()[1].strip()
+    assert ", shell=True, " in line and f"cwd={str(tmp_path)!r}" in line, line
+    assert "env={**os.environ, 'GREETING': 'hi'}" in line, line
+    import os
+    import subprocess
+
+    namespace = {"subprocess": subprocess, "os": os}
+    exec(line.split("  # ")[0], namespace)  # the line as a student would copy it
+    out, _ = namespace["pl"].communicate(timeout=10)
+    assert out == f"hi\n{tmp_path}\n".encode()

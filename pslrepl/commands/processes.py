@@ -300,8 +300,16 @@ def _spawn_text(ctx: Invocation, args: list[str] | str, ignore: tuple[int, ...],
         parts.append("text=True")
     if ctx["bufsize"] is not None:
         parts.append(f"bufsize={ctx['bufsize']}")
+    if ctx["shell"]:
+        parts.append("shell=True")
+    if ctx["cwd"]:
+        parts.append(f"cwd={ctx['cwd']!r}")
+    # The environment as the user changed it (os.environ's whole may hold secrets).
+    changed = dict(p.partition("=")[::2] for p in ctx.values.get("env") or [])
     if stdio.pass_fds:
         parts.append(f"pass_fds={stdio.pass_fds!r}")
-        env = ", ".join(f"{k!r}: {v!r}" for k, v in sorted(stdio.env.items()))
+        changed.update(stdio.env)
+    if changed:
+        env = ", ".join(f"{k!r}: {v!r}" for k, v in changed.items())
         parts.append(f"env={{**os.environ, {env}}}")
     return ", ".join(parts) + f", start_new_session=True{preexec}"
