@@ -7,6 +7,7 @@ import io
 import threading
 
 from pslrepl.transcript import (
+    ANY_LINES,
     Namer,
     Transcript,
     align,
@@ -201,10 +202,8 @@ def replay(
                 outcome.timed_out = True
                 outcome.slow_step = outcome.cancelled_step = index
                 outcome.cancelled = (f"{where}: matching its output ran past the time limit "
-                                     f"({_describe(limit, offthread)}): a (re) line or "
-                                     "a capture's REGEX under it backtracks (a nested "
-                                     "quantifier like (a+)+ tries every split of a long "
-                                     "line); make it match one way only")  # fmt: skip
+                                     f"({_describe(limit, offthread)}): "
+                                     + _slow_cause(step, actual))  # fmt: skip
                 outcome.failures.append([outcome.cancelled])
                 break
             if isinstance(shown, dict):
@@ -241,6 +240,21 @@ def replay(
                 limit.__exit__()
     outcome.bindings = bindings
     return outcome
+
+
+def _slow_cause(step: Step, actual: list[str]) -> str:
+    """Why matching a step's output may be slow: only what its lines hold is named."""
+    if any(line.endswith(" (re)") or "{?" in line for line in step.expected):
+        return (
+            "a (re) line or a capture's REGEX under it backtracks (a nested quantifier "
+            "like (a+)+ tries every split of a long line); make it match one way only"
+        )
+    dots = step.expected.count(ANY_LINES)
+    return (
+        f"its lines hold no (re) line nor capture; {dots} `...` line"
+        f"{'' if dots == 1 else 's'} over {len(actual)} output lines: match a shorter "
+        "output, or raise #! timeout"
+    )
 
 
 def _describe(limit: TimeLimit | None, offthread: Matcher | None) -> str:

@@ -98,6 +98,35 @@ def test_any_lines() -> None:
     assert match_output(["...", "{x}"], ["1", "2", "3"], {}) == {"x": "3"}
 
 
+def test_a_mismatch_under_many_dots_lines_is_found_in_lines_times_lines(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Each `...` tried every split again after a failure: 200 lines under 4 `...` took
+    15 s to say a last line was missing, 7 `...` ran past any time limit."""
+    from pslrepl.transcript import matching
+
+    calls = 0
+    real = matching.match_line
+
+    def counted(expected: str, actual: str, bindings: dict[str, str]) -> dict[str, str] | None:
+        nonlocal calls
+        calls += 1
+        if calls > 400 * 16:  # about output lines x expected lines, at most
+            raise AssertionError("match_output tries the same places again")
+        return real(expected, actual, bindings)
+
+    monkeypatch.setattr(matching, "match_line", counted)
+    lines = ["x"] * 400
+    expected = ["...", "x"] * 7 + ["...", "y"]
+    assert match_output(expected, lines, {}) is None
+    assert match_output(expected[:-1] + ["x"], lines, {}) == {}
+    assert match_output(["...", "...", "x", "...", "{n}"], ["a", "x", "b", "c"], {}) == {"n": "c"}
+    # a capture taken under one `...` is what a later line must repeat
+    text = ["port 1", "port 2", "end 2"]
+    assert match_output(["...", "port {?p}", "...", "end {p}"], text, {}) == {"p": "2"}
+    assert match_output(["...", "port {?p}", "...", "end {p}"], text[:2] + ["end 3"], {}) is None
+
+
 def test_empty_output_and_error_only_output() -> None:
     assert match_output([], [], {}) == {}
     assert match_output([], ["surprise"], {}) is None

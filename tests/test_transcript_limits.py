@@ -121,3 +121,18 @@ def test_off_the_main_thread_a_backtracking_pattern_is_ended_in_a_process_of_its
     thread.join(30)
     assert found[0].ok and found[0].bindings["t"] == "42", found[0].report()
     assert child_pids() == before
+
+
+def test_the_time_limit_message_blames_only_a_pattern_the_step_holds() -> None:
+    """A step with `...` lines and no (re) line nor capture was told that "a (re) line or
+    a capture's REGEX under it backtracks"."""
+    from pslrepl.replay import _slow_cause
+
+    plain = parse("psl> echo x\n...\nx\n...\ny\n").steps[0]
+    assert _slow_cause(plain, ["x"] * 300) == (
+        "its lines hold no (re) line nor capture; 2 `...` lines over 300 output lines: "
+        "match a shorter output, or raise #! timeout"
+    )
+    for line in ("(a+)+b (re)", "{?c:(a+)+b}"):
+        step = parse(f"psl> echo x\n...\n{line}\n").steps[0]
+        assert _slow_cause(step, ["x"]).startswith("a (re) line or a capture's REGEX")
