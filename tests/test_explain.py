@@ -362,3 +362,11 @@ def test_spawn_explains_with_shell_cwd_and_env_as_given(shell: Shell, tmp_path: 
     exec(line.split("  # ")[0], namespace)  # the line as a student would copy it
     out, _ = namespace["pl"].communicate(timeout=10)
     assert out == f"hi\n{tmp_path}\n".encode()
+
+
+def test_sockopt_explains_its_constants_by_name(shell: Shell) -> None:
+    shell.ok("tcp listen s 0; sockopt s SO_REUSEADDR 1")
+    assert shell.ok("explain").splitlines()[1:] == [
+        "  s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)",
+        "  s.getsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR)  # -> 1",
+    ]

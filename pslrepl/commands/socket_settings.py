@@ -78,6 +78,7 @@ def _sockopt(ctx: Invocation) -> None:
         raise UsageError(f"sockopt: unknown option {ctx['option']!r}; try SO_REUSEADDR, "
                          "SO_RCVBUF, TCP_NODELAY (Tab lists them)")  # fmt: skip
     level = getattr(socket, level_name)
+    names = f"socket.{level_name}, socket.{option}"  # as a reader writes them, not 1, 2
     value = ctx["value"]
     try:
         if value is not None:
@@ -92,8 +93,9 @@ def _sockopt(ctx: Invocation) -> None:
                 # setsockopt takes a C int (a bigger number is taken for a buffer, and fails)
                 raise UsageError(f"sockopt: VALUE must be from {C_INT[0]} to {C_INT[1]} (a C "
                                  f"int), not {value}")  # fmt: skip
-            traced(ctx, "socket.setsockopt", res.sock.setsockopt, level, number, raw)
-        got = traced(ctx, "socket.getsockopt", res.sock.getsockopt, level, number)
+            traced_as(ctx, "socket.setsockopt", f"{names}, {raw}", res.sock.setsockopt, level,
+                      number, raw)  # fmt: skip
+        got = traced_as(ctx, "socket.getsockopt", names, res.sock.getsockopt, level, number)
     except OSError as exc:
         raise socket_error(res.name, exc, op="sockopt", kind=res.kind) from None
     ctx.emit(Styled((("name", res.name), ("", f": {level_name}.{option} = {got}"))))
