@@ -173,9 +173,20 @@ class Attachment:
             self.end.release()
 
 
-def run(session: Session, att: Attachment, *, input: Any = None, output: Any = None) -> str:
-    """The interactive part: a prompt until Ctrl-] or the far side's EOF. What to say."""
+def run(
+    session: Session,
+    att: Attachment,
+    *,
+    input: Any = None,
+    output: Any = None,
+    mode: str | None = None,
+) -> str:
+    """The interactive part: a prompt until Ctrl-] or the far side's EOF. What to say.
+    ``mode``: "hex" or "repr" to show each read so (--hex, --repr)."""
+    import codecs
+
     from prompt_toolkit import PromptSession
+    from prompt_toolkit.application import get_app_session, run_in_terminal
     from prompt_toolkit.history import InMemoryHistory
     from prompt_toolkit.key_binding import KeyBindings
     from prompt_toolkit.patch_stdout import patch_stdout
@@ -206,8 +217,15 @@ def run(session: Session, att: Attachment, *, input: Any = None, output: Any = N
         if event.app.current_buffer.text:
             return  # as a terminal does: ^D on a line with text sends nothing yet
         # Said first: a peer that answers the EOF at once (an HTTP/1.0 server) would
-        # have its answer cut in two by this line, said after.
-        print(att.eof_note(), flush=True)
+        # have its answer cut in two by this line, said after. Drawn as what came is,
+        # from this loop, so that the answer's draw queues after it.
+        note = att.eof_note() + "\n"
+
+        def say() -> None:
+            terminal.write_raw(note)
+            terminal.flush()
+
+        run_in_terminal(say, in_executor=False)
         said = ""
         try:
             att.eof()
@@ -235,22 +253,72 @@ def run(session: Session, att: Attachment, *, input: Any = None, output: Any = N
                                                key_bindings=bindings,
                                                erase_when_done=echoes)  # fmt: skip
 
-    prompting = threading.Event()  # the prompt is up: patch_stdout writes above it
+    prompting = threading.Event()  # the prompt is up: what came is drawn above it
+    # What came is drawn by the prompt's loop, one read at a time, and the reader waits
+    # until it is drawn before it reads more: the child's buffer or the socket holds the
+    # rest, as a terminal holds back `cat`, and the loop stays free to see Ctrl-]. (The
+    # patch_stdout proxy queues without a bound: a `yes` grew the shell by 100 MB/s.)
+    terminal = get_app_session().output
+    decoder = codecs.getincrementaldecoder("utf-8")("replace")  # a character cut by a read
+
+    def shown_text(data: bytes) -> str:
+        """The text to draw for a read: with --hex or --repr each read as it comes."""
+        if mode in ("hex", "repr"):
+            from pslrepl.render import render
+            from pslrepl.results import Output
+
+            lines = render(Output(data, "data", mode=mode))
+            return "".join("".join(text for _, text in line) + "\n" for line in lines)
+        return decoder.decode(data).replace("\r\n", "\n")
+
+    def draw(text: str) -> None:
+        """Write ``text`` above the prompt from the loop; back once it is written (or
+        the attach is left)."""
+        while not att.stop.is_set():
+            if prompting.wait(POLL) and draw_once(text):
+                return
+
+    def draw_once(text: str) -> bool:
+        """One try at drawing ``text`` through the prompt now up: whether it was."""
+        loop = getattr(prompt.app, "loop", None)
+        wrote = threading.Event()
+        finished = threading.Event()
+
+        def write() -> None:
+            terminal.enable_autowrap()
+            terminal.write_raw(text)
+            terminal.flush()
+            wrote.set()
+
+        def start() -> None:
+            app = prompt.app
+            if not app.is_running or app.is_done:
+                finished.set()  # between two prompts: drawn above the next one
+                return
+            future: Any = run_in_terminal(write, in_executor=False)
+            future.add_done_callback(lambda _: finished.set())
+
+        try:
+            if loop is None:
+                raise RuntimeError("no loop")
+            loop.call_soon_threadsafe(start)
+        except RuntimeError:  # the prompt has just ended: wait for the next one
+            att.stop.wait(POLL / 10)
+            return False
+        while not finished.wait(POLL):
+            if att.stop.is_set() or loop.is_closed():
+                break
+        if not wrote.is_set():
+            att.stop.wait(POLL / 10)  # that prompt was ending: try the next one's
+        return wrote.is_set()
 
     def show(data: bytes) -> None:
-        import sys
-
-        # Between two prompts (a line just sent) a write would land on the line being
-        # left: wait for the next prompt, as it comes at once.
-        while not prompting.wait(POLL) and not att.stop.is_set():
-            pass
         with lock:
-            text = partial[0] + data.decode("utf-8", "replace").replace("\r\n", "\n")
+            text = partial[0] + shown_text(data)
             cut = text.rfind("\n") + 1
             partial[0] = text[cut:]
-            if cut:
-                sys.stdout.write(text[:cut])
-                sys.stdout.flush()
+        if cut:
+            draw(text[:cut])
         loop = getattr(prompt.app, "loop", None)
         if loop is not None:
             try:

@@ -78,7 +78,7 @@ def _attach(ctx: Invocation) -> None:
         repl = getattr(session.waker, "__self__", None)
         app = getattr(getattr(repl, "prompt", None), "app", None)
         ended = run(session, att, input=getattr(app, "input", None),
-                    output=getattr(app, "output", None))  # fmt: skip
+                    output=getattr(app, "output", None), mode=ctx.display())  # fmt: skip
     said = f"{res.name}: detached ({att.sent:,} bytes sent, {att.received:,} received)"
     recorder = session.recorder
     if recorder is not None:
