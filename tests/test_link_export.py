@@ -136,7 +136,8 @@ def test_a_port_typed_as_a_placeholder_in_a_childs_argv_is_the_scripts_own(
         "relay r tcp-listen:0 e",
         f"run -- {code} {{r.port}}",
     ], tmp_path)  # fmt: skip
-    assert "b'through\\n'" in out and "exited with status 0" in out
+    # The child printed a repr: its backslash is shown doubled, as every byte of data is.
+    assert "b'through\\\\n'" in out and "exited with status 0" in out
     assert "str(r.where.rpartition(':')[2])" in script_of(shell)
 
 

@@ -215,7 +215,7 @@ def test_hex_and_repr_display(shell: Shell) -> None:
     pair(shell)
     shell.ok("send c --hex '00 01 02 ff'")
     shell.ok("wait s data")
-    assert shell.ok("recv s --repr") == "b'\\x00\\x01\\x02\\xff'  (4 bytes)\n(4 bytes)\n"
+    assert shell.ok("recv s --repr") == "b'\\x00\\x01\\x02\\xff'  (4 bytes)\n"
 
 
 def test_py_sees_the_socket(shell: Shell) -> None:
