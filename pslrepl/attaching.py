@@ -47,6 +47,13 @@ class Attachment:
         self.typed: list[str] = []
         self.keys: list[str] = []
         self.eof_sent = False
+        # TLS has no half-close of its own: Ctrl-D's close_notify goes from the reader
+        # once nothing is arriving (OpenSSL's shutdown reads, and fails on data that
+        # came after it), and this says how that went.
+        self.tls = not self.child and bool(getattr(res, "tls", None))
+        self.close_wanted = False
+        self.problems: list[str] = []
+        self.say: Any = None  # the terminal's: a line drawn above the prompt
         self.kept: bytearray | None = bytearray() if session.recorder is not None else None
         if not self.child:
             from pslrepl.resources.endpoints import Endpoint
@@ -104,6 +111,8 @@ class Attachment:
             while not self.stop.is_set():
                 data = self.read()
                 if data is None:
+                    if self.close_wanted:
+                        self._close_notify()
                     continue
                 if not data:
                     self.ended = ("its output ended (EOF)" if self.child
@@ -155,17 +164,50 @@ class Attachment:
 
     def eof_note(self) -> str:
         """What Ctrl-D does, said before it does it (the answer it brings comes after)."""
-        return "stdin closed (EOF sent)" if self.child else "shut down wr: the peer will read EOF"
+        if self.child:
+            return "stdin closed (EOF sent)"
+        if self.tls:
+            return ("sending TLS close_notify (TLS's EOF; it goes once nothing is "
+                    "arriving): the peer will read EOF")  # fmt: skip
+        return "shut down wr: the peer will read EOF"
 
     def eof(self) -> str:
         """Ctrl-D: close the write side, keep showing what comes."""
         self.eof_sent = True
         if self.child:
             self.res.close_stdin()
+        elif self.tls:
+            self.close_wanted = True  # the reader sends it: see _close_notify
         else:
             self.end.close_write()
             self.res.post(Event(self.res.name, "shutdown", how="wr"))
         return self.eof_note()
+
+    def _close_notify(self) -> None:
+        """TLS's close_notify, sent by the reader when a read found nothing arriving;
+        logged only once it has gone."""
+        import ssl
+
+        self.close_wanted = False
+        end = self.end
+        with end.io:
+            try:
+                end.sock.unwrap()  # non-blocking: close_notify goes, then it would read
+            except ssl.SSLWantReadError:
+                pass  # sent; the peer's close_notify has not come (it comes as EOF)
+            except ssl.SSLWantWriteError:
+                self.close_wanted = True  # no room to send it yet: the next pause
+                return
+            except (OSError, ValueError) as exc:
+                said = (f"TLS close_notify was not sent ({exc}): Ctrl-] and "
+                        f"`close {self.res.name}` end the connection")  # fmt: skip
+                self.problems.append(said)
+                self.res.post(Event(self.res.name, "error", said))
+                if self.say is not None:
+                    self.say(f"error: {said}")
+                return
+        self.res.post(Event(self.res.name, "shutdown",
+                            "TLS close_notify sent: the peer reads EOF"))  # fmt: skip
 
     def detach(self) -> None:
         self.stop.set()
@@ -346,6 +388,7 @@ def run(
                 except RuntimeError:
                     pass
 
+    att.say = lambda text: draw(text + "\n")
     reader = threading.Thread(target=pump, name=f"pslrepl:{att.res.name}@attach", daemon=True)
     with patch_stdout(raw=True):
         print(f"attached to {att.res.name}: type lines to send them; Ctrl-] returns to "

@@ -79,6 +79,9 @@ def _attach(ctx: Invocation) -> None:
         app = getattr(getattr(repl, "prompt", None), "app", None)
         ended = run(session, att, input=getattr(app, "input", None),
                     output=getattr(app, "output", None), mode=ctx.display())  # fmt: skip
+    if att.say is None:  # drawn as it happened at a terminal
+        for problem in att.problems:
+            ctx.say(f"error: {problem}", "error")
     said = f"{res.name}: detached ({att.sent:,} bytes sent, {att.received:,} received)"
     recorder = session.recorder
     if recorder is not None:

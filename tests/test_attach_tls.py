@@ -1,0 +1,39 @@
+"""Ctrl-D (EOF) in an attach to a TLS connection sends TLS's close_notify, so the peer
+reads EOF, and the log says so only once it has gone (trial 13 G1: nothing was sent,
+though attach and `log` said shutdown(SHUT_WR))."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+from tests.helpers import Shell
+from tests.test_tls_peers import certs, needs_openssl, openssl_server, server_args
+
+__all__ = ["certs"]  # a fixture, used by name
+
+
+def piped(shell: Shell, text: str) -> None:
+    shell.session.env.stdin = io.StringIO(text)
+
+
+def test_eof_reaches_the_shells_own_tls_http_server(shell: Shell) -> None:
+    shell.ok("serve w tcp 0 --tls --handler http --threading; tls connect t w")
+    piped(shell, "GET / HTTP/1.0\n")  # no blank line: the server answers at EOF
+    out = shell.ok("attach t --timeout 5")
+    assert out.startswith("HTTP/1.0 200 OK"), out
+    assert "the peer closed its side (EOF)" in out.splitlines()[-1], out
+    log = shell.ok("log t")
+    assert "TLS close_notify sent: the peer reads EOF" in log
+    assert "SHUT_WR" not in log  # no TCP half-close was made or claimed
+
+
+@needs_openssl
+def test_eof_reaches_openssl_s_server(shell: Shell, certs: Path) -> None:  # noqa: F811
+    with openssl_server(*server_args(certs)) as (p, server):
+        shell.ok(f"tls connect t 127.0.0.1:{p} --server-hostname localhost")
+        piped(shell, "hi there\n")
+        out = shell.ok("attach t --timeout 5")
+        said = server.read_until(b"DONE").decode()
+        assert "hi there" in said and "DONE" in said, said  # it read our close_notify
+        assert out.endswith("the peer closed its side (EOF)\n"), out
