@@ -30,6 +30,8 @@ from pslrepl.transcript.words import expand_in_words as expand_in_words
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from collections.abc import Iterator
+
     from pslrepl.session import Session
     from pslrepl.transcript import Bindings, Step
 
@@ -114,7 +116,9 @@ def replay(
     ``time_limit``: seconds the whole replay may take; the command running then is
     cancelled, and the step fails with what it showed (only in the main thread). A
     transcript whose ``#! require`` conditions are unmet is skipped, its ``#! timeout``
-    bounds it too, and its embedded files are written to {tmp} first."""
+    bounds it too, and its embedded files are written to {tmp} first, where its commands
+    run."""
+    import os
     import sys
 
     from pslrepl.app import build, shutdown
@@ -146,11 +150,18 @@ def replay(
     elif time_limit is not None:
         offthread = Matcher(time_limit, limit_note)
     # {python}: this interpreter, for a transcript that runs pslrepl or a child program.
-    bindings: Bindings = {"tmp": session.tmp, "python": sys.executable}
+    # {testdir}: the transcript's own folder, for a fixture kept beside it.
+    bindings: Bindings = {"tmp": session.tmp, "python": sys.executable,
+                          "testdir": os.path.dirname(os.path.abspath(path))}  # fmt: skip
     seen: dict[str, str] = {}
     now = [bindings]  # the bindings the command running now sees
     expand_in_words(dispatcher, session, now)
+    # The commands run in {tmp}, as cram and testscript run theirs in a folder of their
+    # own: a relative path (`unix listen x s.sock`, a file a child writes) lands there,
+    # never in the caller's tree nor in another --jobs worker's way.
+    home = os.open(".", os.O_RDONLY)
     try:
+        os.chdir(session.tmp)
         if limit is not None:
             limit.__enter__()
         for file in transcript.files:
@@ -179,7 +190,8 @@ def replay(
                                                     for line in step.typed))  # fmt: skip
             now[0] = bindings
             try:
-                dispatcher.run_line(step.command)
+                with _no_stdin():
+                    dispatcher.run_line(step.command)
             except Abandoned:  # it swallowed the cancel: given up on, with what it showed
                 pass
             finally:
@@ -234,12 +246,48 @@ def replay(
         try:
             shutdown(session)  # first: it puts back a trap's handler, then ours goes back
         finally:
+            try:  # after the shutdown: a relative unix socket is removed from {tmp}
+                os.fchdir(home)
+            finally:
+                os.close(home)
             if offthread is not None:
                 offthread.close()
             if limit is not None:
                 limit.__exit__()
     outcome.bindings = bindings
     return outcome
+
+
+@contextlib.contextmanager
+def _no_stdin() -> Iterator[None]:
+    """A replay's command reads an empty standard input: `py input()` once waited on
+    the keyboard under --check, took -i's answers, and read the parent's input under
+    --jobs. The file descriptor too (a child started then inherits it) in the main
+    thread, where no other replay runs at the same time."""
+    import os
+    import sys
+
+    saved_stream = sys.stdin
+    saved_fd = -1
+    if threading.current_thread() is threading.main_thread():
+        try:
+            saved_fd = os.dup(0)
+        except OSError:  # no fd 0 at all: nothing to read from it either
+            saved_fd = -1
+    try:
+        if saved_fd >= 0:
+            null = os.open(os.devnull, os.O_RDONLY)
+            try:
+                os.dup2(null, 0, inheritable=True)
+            finally:
+                os.close(null)
+        sys.stdin = io.TextIOWrapper(io.BytesIO(b""), encoding="utf-8")
+        yield
+    finally:
+        sys.stdin = saved_stream
+        if saved_fd >= 0:
+            os.dup2(saved_fd, 0, inheritable=True)
+            os.close(saved_fd)
 
 
 def _slow_cause(step: Step, actual: list[str]) -> str:

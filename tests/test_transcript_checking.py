@@ -305,7 +305,7 @@ def test_check_i_takes_what_is_answered_yes(
     last = done.stdout.rsplit(question, 1)[-1].splitlines(keepends=True)[-1]
     left = 3 - taken
     assert last == f"{path}: took {taken} of 3 changes" + (
-        f"; {left} still differ\n" if left else "\n"
+        f"; {left} still differ{'s' if left == 1 else ''}\n" if left else "\n"
     )
     assert done.returncode == (1 if left else 0)
     assert f"{path}:1: psl> echo one\n--- expected\n+++ actual\n" in done.stdout
@@ -424,7 +424,7 @@ def test_check_i_on_a_transcript_the_time_limit_stopped_still_fails(tmp_path: Pa
         done = run_cli("--check", "-i", str(path), input="y\ny\n")
         assert done.returncode == 1, done.stdout
         lines = done.stdout.splitlines()
-        assert lines[-2] == f"{path}: took {taken} of {taken} changes; 1 still differ"
+        assert lines[-2] == f"{path}: took {taken} of {taken} changes; 1 still differs"
         assert lines[-1] == (f"{path}:4: psl> run -- sh -c 'echo partial; sleep 30': still "
                              "running at the time limit (0.5 s, #! timeout on line 1): "
                              "cancelled; the steps after it were not checked: raise "
@@ -489,3 +489,50 @@ def test_pytest_without_pytest_timeout_still_bounds_a_transcript(tmp_path: Path)
     assert "1 failed, 1 skipped" in done.stdout, done.stdout + done.stderr
     assert "still running at the time limit (0.5 s, psl_timeout): cancelled" in done.stdout
     assert "SKIPPED [1] skip_demo.psl" in done.stdout
+
+
+def test_a_replays_commands_read_an_empty_stdin_never_pslrepls_own(tmp_path: Path) -> None:
+    """`py input()` read pslrepl's own standard input: --check waited on the keyboard,
+    a worker under --jobs read the parent's input, and -i's answers were eaten."""
+    reads = tmp_path / "reads.psl"
+    reads.write_text(
+        "psl> py \"import sys; print(repr(sys.stdin.read()))\"\n''\n"
+        'psl> py "print(input())"\nerror: py: EOFError: EOF when reading a line (line 1)\n'
+        'psl> run -- sh -c "wc -c; echo done"\n0\ndone\nexited with status 0\n'
+    )
+    for jobs in ("1", "2"):
+        done = run_cli("--check", "--jobs", jobs, str(reads), str(reads), input="typed\n")
+        assert (done.returncode, done.stderr) == (0, ""), done.stdout
+    asks = tmp_path / "asks.psl"
+    asks.write_text('psl> py "print(input())"\nx\npsl> echo a\nb\n')
+    done = run_cli("--check", "-i", str(asks), input="y\nn\n")
+    assert done.stdout.endswith(f"{asks}: took 1 of 2 changes; 1 still differs\n"), done.stdout
+    assert asks.read_text() == ("psl> py \"print(input())\"\n"
+                                "error: py: EOFError: EOF when reading a line (line 1)\n"
+                                "psl> echo a\nb\n")  # fmt: skip
+
+
+def test_each_transcript_runs_in_its_own_tmp_and_names_its_folder_as_testdir(
+    tmp_path: Path,
+) -> None:
+    """Commands ran in the caller's working directory, shared by --jobs workers: two
+    checks read each other's relative file, a relative unix socket was "already there",
+    and the files were left in the caller's tree. {testdir} names a fixture beside it."""
+    caller = tmp_path / "caller"
+    caller.mkdir()
+    tests = tmp_path / "tests"
+    tests.mkdir()
+    (tests / "data.txt").write_bytes(b"fixture\n")
+    body = ("psl> run -- sh -c \"pwd; echo {tmp} > out.txt; cat out.txt; cat {testdir}/data.txt\"\n"
+            "{tmp}\n{tmp}\nfixture\nexited with status 0\n"
+            "psl> unix listen x s.sock\nx: listening on s.sock\n"
+            "psl> run -- ls out.txt s.sock\nout.txt\ns.sock\nexited with status 0\n")  # fmt: skip
+    paths = []
+    for name in ("one.psl", "two.psl"):
+        (tests / name).write_text(body)
+        paths.append(str(tests / name))
+    for jobs in ("1", "2"):
+        done = run_cli("--check", "--jobs", jobs, *paths, cwd=str(caller))
+        assert (done.returncode, done.stderr) == (0, ""), done.stdout
+    assert list(caller.iterdir()) == []
+    assert sorted(p.name for p in tests.iterdir()) == ["data.txt", "one.psl", "two.psl"]

@@ -275,8 +275,9 @@ def check_interactive(
     if taken:
         _replace(path, rewrite(transcript, taken, bindings))
     left = len(differing) - len(taken) + (len(outcome.failures) - len(differing))
+    differ = "differs" if left == 1 else "differ"
     text = (f"{path}: took {len(taken)} of {len(differing)} changes"
-            + (f"; {left} still differ" if left > 0 else "") + "\n")  # fmt: skip
+            + (f"; {left} still {differ}" if left > 0 else "") + "\n")  # fmt: skip
     if outcome.timed_out:  # what the time limit stopped still fails, whatever was taken
         left = max(left, 1)
         text += (f"{outcome.stopped()}; the steps after it were not checked: raise "
