@@ -211,7 +211,7 @@ def test_embedded_files_are_written_to_tmp_before_the_first_command() -> None:
 def test_embedded_files_are_0600_and_hold_exactly_their_lines(tmp_path: Path) -> None:
     text = ("psl> run -- {python} -c \"import os, stat, sys; s = os.stat(sys.argv[1]); "
             "print(oct(stat.S_IMODE(s.st_mode)), repr(open(sys.argv[1], 'rb').read()))\" "
-            "{tmp}/key.pem\n0o600 b'-----BEGIN-----\\n\\n  x\\n'\nexited with status 0\n"
+            "{tmp}/key.pem\n0o600 b'-----BEGIN-----\\\\n\\\\n  x\\\\n'\nexited with status 0\n"
             "-- key.pem --\n-----BEGIN-----\n\n  x\n")  # fmt: skip
     outcome = replay(parse(text), path="t.psl")
     assert outcome.ok, outcome.report()
@@ -380,7 +380,7 @@ def test_update_keeps_a_crlf_transcript_crlf(tmp_path: Path) -> None:
     """A transcript whose every line ends CRLF (a Windows checkout) is written back so;
     its embedded files hold LF line ends, as the file did before the checkout."""
     text = ("psl> echo hi\r\nold\r\npsl> run -- od -An -c {tmp}/f\r\n"
-            "   a  \\n\r\nexited with status 0\r\n-- f --\r\na\r\n")  # fmt: skip
+            "   a  \\\\n\r\nexited with status 0\r\n-- f --\r\na\r\n")  # fmt: skip
     path = tmp_path / "crlf.psl"
     path.write_bytes(text.encode())
     done = run_cli("--update", str(path))
@@ -462,6 +462,34 @@ def test_a_second_ctrl_c_ends_a_check_whose_command_swallowed_the_first(tmp_path
             "letters, digits, _ and - (no dot or space); write {?NAME} or {?NAME:REGEX}",
         ),
         ("psl> echo a b\n{?bad name}\n", "line 2: {?bad name} is no capture"),
+        # a free placeholder or {testdir} captured would stop matching what it stands for
+        (
+            "psl> echo 12:00:00\n{?time}\n",
+            "line 2: a capture may not be named time: {time} is any clock time; pick another name",
+        ),  # fmt: skip
+        (
+            "psl> echo a\n{?testdir}\n",
+            "line 2: a capture may not be named testdir: "
+            "{testdir} is the transcript's own folder; pick another name",
+        ),  # fmt: skip
+        # a bad (re) line was a silent "differs", and --update wrote its text over it
+        (
+            "psl> echo a[\na[ (re)\n",
+            "line 2: bad regular expression in a (re) line "
+            "(unterminated character set at position 1); fix it, or write a line of text as "
+            "it is",
+        ),  # fmt: skip
+        # a REGEX's own group number or name is not its own in the line's pattern
+        (
+            "psl> echo zz\n{?z:(z)\\1}\n",
+            "line 2: its captures make no regular expression "
+            "together (cannot refer to an open group",
+        ),  # fmt: skip
+        (
+            "psl> echo c c\n{?a:(?P<g>c)} {?b:(?P<g>c)}\n",
+            "line 2: its captures make no "
+            "regular expression together (redefinition of group name 'g'",
+        ),  # fmt: skip
         (
             "psl> run -- cat {tmp}/x\n-- x --\nA\n-- x/y --\nB\n",
             "line 4: embedded file "

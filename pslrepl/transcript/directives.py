@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 import re
 
-from pslrepl.transcript.matching import captures
+from pslrepl.transcript.matching import captures, line_regex
 from pslrepl.transcript.syntax import CAPTURE_START
 
 TYPE_CHECKING = False
@@ -28,7 +28,10 @@ class Directives:
 
 
 # Names a capture may not take: the replay's own values, which it would hide.
-RESERVED = {"tmp": "the session's folder", "python": "this interpreter"}
+RESERVED = {"tmp": "the session's folder", "python": "this interpreter",
+            "testdir": "the transcript's own folder",
+            "time": "any clock time", "age": "any age", "size": "any count",
+            "hexrow": "any hexdump row", "inside": "any TLS record's body"}  # fmt: skip
 
 
 def _numbers(step: Step) -> dict[tuple[str, int], int]:
@@ -77,9 +80,16 @@ def read_directives(transcript: Transcript) -> Directives:
                 raise ValueError(f"line {where}: {comment!r} is a #! directive; it goes "
                                  "before the first command: move it to the top")  # fmt: skip
         for i, line in enumerate(step.expected):
+            number = numbers[("=", i)]
+            if line.endswith(" (re)"):
+                try:
+                    re.compile(line[:-5])
+                except re.error as exc:
+                    raise ValueError(f"line {number}: bad regular expression in a (re) line "
+                                     f"({exc}); fix it, or write a line of text as it "
+                                     "is") from None  # fmt: skip
             if line.endswith((" (re)", " (glob)")):
                 continue
-            number = numbers[("=", i)]
             for _, _, name, regex in captures(line):
                 if name in RESERVED:
                     what = RESERVED[name]
@@ -91,6 +101,17 @@ def read_directives(transcript: Transcript) -> Directives:
                     raise ValueError(
                         f"line {number}: capture {{?{name}:...}}: "
                         f"bad regular expression {regex!r} ({exc})"
+                    ) from None
+            if "{?" in line:
+                try:
+                    re.compile(line_regex(line))
+                except re.error as exc:
+                    raise ValueError(
+                        f"line {number}: its captures make no regular "
+                        f"expression together ({exc}): a REGEX's groups are "
+                        "numbered and named among the whole line's, so a "
+                        "back-reference (\\1) or a group name used twice "
+                        "does not work; use (?:...) and no references"
                     ) from None
             for m in re.finditer(r"\{\?([^{}:]*)[:}]", line):
                 if CAPTURE_START.match(line, m.start()) is None:

@@ -82,6 +82,12 @@ def captures(line: str) -> list[tuple[int, int, str, str]]:
     return found
 
 
+def line_regex(expected: str) -> str:
+    """The regular expression an expected line with placeholders or captures becomes
+    (nothing bound yet): read_transcript compiles it, so a bad one is named at once."""
+    return _placeholder_regex(expected, {})[0]
+
+
 ESCAPED = "{{}}"  # the mark of an escaped placeholder among _placeholder_regex's marks
 
 
