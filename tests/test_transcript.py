@@ -389,6 +389,20 @@ def test_split_values_in_a_command(command: str, written: str) -> None:
     assert name_values(command, LIVE, times=False, command=True) == written
 
 
+def test_an_http_dates_day_is_written_as_date_and_matches_any_day() -> None:
+    """Only the clock part of `Date: Mon, 30 Nov 2026 12:00:00 GMT` became {time}: a
+    response recorded one day failed the next."""
+    shown = "Date: Mon, 30 Nov 2026 12:34:56 GMT\r"
+    written = name_values(shown, {})
+    assert written == "Date: {date} {time} GMT\r"
+    for other in ("Date: Tue, 01 Dec 2026 00:00:01 GMT\r", shown):
+        assert match_line(written, other, {}) == {}
+    assert match_line(written, "Date: tomorrow 00:00:01 GMT\r", {}) is None
+    # a day that is no HTTP date's stays as it is
+    assert name_values("Mon 30 Nov 2026 and 2026-11-30", {}) == "Mon 30 Nov 2026 and 2026-11-30"
+    assert name_values("Mon, 30 Nov 2026", {}, times=False) == "Mon, 30 Nov 2026"
+
+
 def test_a_listener_address_is_named_whole_never_host_and_port() -> None:
     """{srv.laddr}, not 127.0.0.1:{srv.port}: a replay on another address still binds."""
     named = {"srv.port": "41711", "srv.laddr": "127.0.0.1:41711"}

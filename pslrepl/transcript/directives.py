@@ -31,7 +31,8 @@ class Directives:
 RESERVED = {"tmp": "the session's folder", "python": "this interpreter",
             "testdir": "the transcript's own folder",
             "time": "any clock time", "age": "any age", "size": "any count",
-            "hexrow": "any hexdump row", "inside": "any TLS record's body"}  # fmt: skip
+            "hexrow": "any hexdump row", "inside": "any TLS record's body",
+            "date": "any HTTP date's day", "measured": "any measured figure"}  # fmt: skip
 
 
 def _numbers(step: Step) -> dict[tuple[str, int], int]:

@@ -47,6 +47,8 @@ DIRECTIVE = "#!"
 # Placeholders that match a shape rather than bind a value: they differ on every line.
 FREE = {
     "time": r"\d\d:\d\d:\d\d(?:\.\d{3})?",
+    # The day of an HTTP or mail date: "Mon, 30 Nov 2026".
+    "date": r"[A-Z][a-z]{2}, \d\d [A-Z][a-z]{2} \d{4}",
     "age": r"\d+(?:\.\d)?s|\d+m\d\ds|\d+h\d\dm",
     # A hexdump row of bytes that differ on every run (a TLS record's random parts).
     "hexrow": r"[0-9a-f]{8}(?:  [0-9a-f ]+\|.*\|)?|\*",

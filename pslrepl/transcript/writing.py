@@ -23,6 +23,11 @@ if TYPE_CHECKING:
 
 # Not inside a longer run of colon-separated pairs: a fingerprint is no clock.
 TIME_RE = re.compile(r"(?<![\d:])\d\d:\d\d:\d\d(?:\.\d{3})?(?![\d:])")
+# The day of an HTTP or mail date ("Date: Mon, 30 Nov 2026 12:00:00 GMT"): written as
+# {date}, so a response recorded today still matches tomorrow.
+DATE_RE = re.compile(r"\b(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun), \d\d (?:Jan|Feb|Mar|Apr|May|Jun"
+                     r"|Jul|Aug|Sep|Oct|Nov|Dec) \d{4}\b")  # fmt: skip
+_CLOCK_RE = re.compile(f"(?P<time>{TIME_RE.pattern})|(?P<date>{DATE_RE.pattern})")
 
 # Characters a transcript never holds as they are: a control character (a tab aside)
 # would break the line or act on the terminal that shows the file, a lone surrogate
@@ -167,7 +172,7 @@ def split_values(
 
     Where values overlap the longest wins ({srv.laddr}, not 127.0.0.1:{srv.port}), then
     a socket's own address over a peer's (.raddr), then the one named first. Clock times
-    in what is left become {time} when ``times``.
+    in what is left become {time} when ``times``, and an HTTP date's day {date}.
     """
     return Namer(named).split(text, times=times, context=context, command=command)
 
@@ -306,10 +311,10 @@ def _times(text: str, times: bool) -> list[Segment]:
         return [(text, None)]
     segments: list[Segment] = []
     pos = 0
-    for m in TIME_RE.finditer(text):
+    for m in _CLOCK_RE.finditer(text):
         if m.start() > pos:
             segments.append((text[pos : m.start()], None))
-        segments.append((m.group(), "time"))
+        segments.append((m.group(), m.lastgroup or "time"))
         pos = m.end()
     if pos < len(text):
         segments.append((text[pos:], None))
