@@ -133,6 +133,10 @@ class Toxic:
         self.toxicity = toxicity
         # Its own generator: one toxic's choices never shift another's.
         self.rng = random.Random(f"{seed}:{name}") if seed is not None else random.Random()
+        # dir=both: the up way draws from a generator of its own, as the two ways' threads
+        # draw in whatever order they run (one shared, a seed would not replay).
+        self.rng_up = (random.Random(f"{seed}:{name}:up") if seed is not None
+                       else random.Random())  # fmt: skip
         # Toxiproxy's toxicity: whether it acts on this connection at all, chosen once.
         self.active = toxicity >= 1.0 or self.rng.random() < toxicity
         self.added = time.monotonic()
@@ -166,18 +170,24 @@ class Toxic:
         named = f" name={self.name}" if self.name != self.kind else ""
         return f"{self.kind} {self.settings()}{extra}{named}".replace("  ", " ")
 
-    def jittered(self) -> float:
+    def rng_to(self, up: bool) -> random.Random:
+        """The generator for one way (``up``: towards the relay's target): each way of a
+        dir=both toxic has its own; a toxic acting one way keeps the one it always had."""
+        return self.rng_up if up and len(self.ways) > 1 else self.rng
+
+    def jittered(self, up: bool) -> float:
         delay: float = self["delay"]
         jitter: float = self.params.get("jitter", 0.0)
         if jitter:
-            delay = max(0.0, delay + self.rng.uniform(-jitter, jitter))
+            delay = max(0.0, delay + self.rng_to(up).uniform(-jitter, jitter))
         return delay
 
-    def slice_sizes(self, total: int) -> list[int]:
+    def slice_sizes(self, total: int, up: bool) -> list[int]:
         sizes = []
         size, variation = self["size"], self["variation"]
+        rng = self.rng_to(up)
         while total > 0:
-            n = size + (self.rng.randint(-variation, variation) if variation else 0)
+            n = size + (rng.randint(-variation, variation) if variation else 0)
             n = max(1, min(n, total))
             sizes.append(n)
             total -= n

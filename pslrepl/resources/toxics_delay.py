@@ -112,7 +112,7 @@ def latency(self: Link, toxic: Toxic, data: bytes, t: float,
             raise line.error
         if self.relay.closed or self.cut:
             raise Stopped
-        line.put(data, t, toxic.jittered(), after)
+        line.put(data, t, toxic.jittered(dst is self.relay.b), after)
 
 
 def drain(self: Link, dst: Endpoint, *, unlinked: bool = False) -> None:

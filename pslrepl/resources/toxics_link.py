@@ -222,7 +222,7 @@ class Link:
 
     def _slicer(self, toxic: Toxic, data: bytes, t: float, after: Callable[[bytes, float], None],
                 dst: Endpoint) -> None:  # fmt: skip
-        sizes = toxic.slice_sizes(len(data))
+        sizes = toxic.slice_sizes(len(data), dst is self.relay.b)
         at = 0
         for n in sizes:
             # DELAY after the last slice, this chunk's or the one before's: two chunks
@@ -267,7 +267,7 @@ class Link:
 
     def _drop(self, toxic: Toxic, data: bytes, t: float, after: Callable[[bytes, float], None],
               dst: Endpoint) -> None:  # fmt: skip
-        if toxic.rng.random() < toxic["rate"]:
+        if toxic.rng_to(dst is self.relay.b).random() < toxic["rate"]:
             self.say(toxic, "dropped a datagram (BYTES)", len(data))
             return
         after(data, t)
@@ -275,13 +275,13 @@ class Link:
     def _duplicate(self, toxic: Toxic, data: bytes, t: float,
                    after: Callable[[bytes, float], None], dst: Endpoint) -> None:  # fmt: skip
         after(data, t)
-        if toxic.rng.random() < toxic["rate"]:
+        if toxic.rng_to(dst is self.relay.b).random() < toxic["rate"]:
             self.say(toxic, "sent a datagram twice (BYTES)", len(data))
             after(data, t)
 
     def _reorder(self, toxic: Toxic, data: bytes, t: float, after: Callable[[bytes, float], None],
                  dst: Endpoint) -> None:  # fmt: skip
-        if toxic.rng.random() < toxic["rate"]:
+        if toxic.rng_to(dst is self.relay.b).random() < toxic["rate"]:
             toxic.reordered.append([toxic["gap"], dst, data, after])
             self.say(toxic, f"held a datagram (BYTES) back to go after {toxic['gap']} others",
                      len(data))  # fmt: skip
