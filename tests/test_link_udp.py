@@ -172,7 +172,7 @@ def test_reorder_says_what_it_holds_and_counts_what_unlink_sends(shell: Shell) -
     log = shell.ok("log u")
     assert log.count("reorder: held a datagram (8 bytes) back to go after 5 others") == 2, log
     # (in one line, or two where a second passed between them: said at most once a second)
-    assert "reorder: sent a held datagram (16 bytes in 2 goes) on unlink" in log or (
+    assert "reorder: sent 2 held datagrams (16 bytes in 2 goes) on unlink" in log or (
         log.count("reorder: sent a held datagram (8 bytes) on unlink") == 2
     ), log
 
@@ -237,3 +237,18 @@ def test_a_seed_gives_each_way_of_a_dir_both_toxic_the_same_choices_every_run(
     server_got, client_got = first
     assert 25 <= len(server_got) <= 55 and 25 <= len(client_got) <= 55
     assert server_got == sorted(server_got) and client_got == sorted(client_got)
+
+
+def test_a_summed_datagram_event_counts_the_datagrams(shell: Shell) -> None:
+    """One line for many datagrams says how many (trial 13 G9: "dropped a datagram
+    (1,928 bytes in 482 goes)" read as one datagram)."""
+    links = "--link 'drop rate=1 dir=up' --link 'duplicate rate=1 dir=down'"
+    with udp_relay(shell, "u", links) as (client, server):
+        for i in range(20):
+            client.send(numbered(i))
+        settled(shell, "u", 20, SIZE)
+        shell.ok("close u")  # says what was not said yet, summed
+    log = shell.ok("log u")
+    assert "drop: dropped a datagram (8 bytes)" in log  # the first, at once
+    assert "drop: dropped 19 datagrams (152 bytes" in log  # the rest, summed
+    assert "dropped a datagram (152" not in log

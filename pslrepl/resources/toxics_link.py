@@ -40,6 +40,16 @@ def peer_of(end: Endpoint) -> str:
     return end.name
 
 
+def counted(what: str, count: int) -> str:
+    """A datagram toxic's words for ``count`` datagrams summed into one line: "dropped 482
+    datagrams (BYTES)", never "a datagram" of all their bytes."""
+    if count < 2 or "datagram" not in what:
+        return what
+    return (what.replace("a held datagram", f"{count:,} held datagrams")
+            .replace("a datagram", f"{count:,} datagrams")
+            .replace(" back to go after", " back, each to go after"))  # fmt: skip
+
+
 class Link:
     """A relay's toxics, and the one condition every wait of theirs is on."""
 
@@ -150,7 +160,8 @@ class Link:
             if count > 1 and spread is not None and spread[0] != spread[1]:
                 how = f" {spread[0]:,} to {spread[1]:,} ms"  # jitter: not the last alone
             self.relay.post(Event(self.relay.name, "toxic", size=nbytes, toxic=toxic.name,
-                                  action=what, reason=how or None, count=count))  # fmt: skip
+                                  action=counted(what, count), reason=how or None,
+                                  count=count))  # fmt: skip
 
     # -- the data path (a pump thread) --------------------------------------------------
 
