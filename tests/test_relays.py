@@ -238,3 +238,19 @@ def test_the_relays_onward_connection_is_logged_with_its_addresses(shell: Shell)
     peer = next(line.split(":", 1)[1].strip() for line in shell.ok("info s").splitlines()
                 if line.startswith("getpeername"))  # fmt: skip
     assert f"-- connected {peer} -> 127.0.0.1:{target}\n" in shell.ok("log r")
+
+
+def test_a_recorded_relay_log_replays(tmp_path: Path) -> None:
+    """The relay's onward connection is {NAME.onward} in a recording: the kernel picks
+    its port anew each run, so a literal one would fail the next check."""
+    from tests.helpers import run_cli
+
+    path = tmp_path / "relay-log.psl"
+    path.write_text("psl> serve e tcp 0 --handler echo\npsl> relay r tcp-listen:0 e\n"
+                    "psl> tcp connect c r\npsl> sendline c hi\npsl> recv c --line\n"
+                    "psl> log r\n")  # fmt: skip
+    assert run_cli("--update", str(path)).returncode == 0
+    assert "-- connected {r.onward} -> {e.addr}\n" in path.read_text()
+    for _ in range(2):
+        done = run_cli("--check", str(path))
+        assert done.returncode == 0, done.stdout + done.stderr

@@ -81,6 +81,9 @@ class Relay(Resource):
             local, remote = format_addr(sock.getsockname()), format_addr(sock.getpeername())
         except OSError:  # already gone: nothing to match
             return
+        # {NAME.onward}: the onward connection's own address, so a transcript holding
+        # this log line replays (the kernel picks its port anew each run).
+        self.session.volatile[f"{self.name}.onward"] = local
         self.post(Event(self.name, "connect", local=local, remote=remote))
 
     def _pump(self, src: Endpoint, dst: Endpoint, way: str) -> None:
