@@ -122,6 +122,24 @@ def addr(sockaddr):
     return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
 ''',
     ),
+    "ends": (
+        ("addr",),
+        r'''
+def ends(sock):
+    """A socket's local end (and its peer, if connected) as the shell writes them: a UNIX
+    socket's path, or (unbound)."""
+
+    def said(sockaddr):
+        return sockaddr if isinstance(sockaddr, str) else addr(sockaddr)
+
+    local = said(sock.getsockname()) or "(unbound)"
+    try:
+        remote = said(sock.getpeername())
+    except OSError:  # not connected
+        remote = ""
+    return f"{local} -> {remote}" if remote else local
+''',
+    ),
     "status": (
         (),
         r'''

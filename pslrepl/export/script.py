@@ -44,7 +44,7 @@ NOT_EXPORTED = "# NOT EXPORTED:"
 RESERVED = frozenset({
     "contextlib", "hashlib", "os", "select", "signal", "socket", "socketserver", "ssl",
     "subprocess", "sys", "tempfile", "threading", "time",
-    "addr", "clock", "nbytes", "pem_file", "plural", "recv_line", "show", "show_hex",
+    "addr", "ends", "clock", "nbytes", "pem_file", "plural", "recv_line", "show", "show_hex",
     "show_repr", "status", "table", "read_through", "re", "getpass", "secret", "found",
     "out", "CountedServer", "TLSServer", "Echo", "Upper",
     "Discard", "Chat", "Relay", "Cut", "Toxic", "Latency", "Slicer", "BlackHole", "Bandwidth",

@@ -75,6 +75,14 @@ def _py(script: Script, record: CommandRecord) -> None:
         elif isinstance(node, ast.arg):
             bound.add(node.arg)
     used = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)}
+    foreign = _foreign_imports(tree)
+    if foreign:  # the script uses only the stdlib (and sh where the session used sh)
+        own = "pslrepl" in foreign
+        why = ("it uses pslrepl, the shell's own: not stdlib" if own else
+               f"it imports {', '.join(foreign)}, which is not the stdlib: the script "
+               "uses only the stdlib")  # fmt: skip
+        script.not_exported(record, f"py {code!r}: {why}")
+        return
     strange = sorted(used - known - bound)
     if strange:
         why = f"it uses {', '.join(strange)}, the shell's own (session, res): not stdlib"
@@ -105,6 +113,37 @@ def _py(script: Script, record: CommandRecord) -> None:
     script.add("try:", *(indented(line) for line in lines), "except Exception as exc:")
     where = " (line 1)" if "\n" not in code else ""
     script.add(f'    print(f"error: py: {{type(exc).__name__}}: {{exc}}{where}")')
+
+
+def _foreign_imports(tree: ast.Module) -> list[str]:
+    """The modules outside the stdlib that a py line imports (import, from ... import,
+    __import__('x') or importlib.import_module('x')), by their top-level name; sh is
+    the script's own where the session used it."""
+    import ast
+    import sys
+
+    names: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names |= {a.name for a in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            names.add(node.module)
+        elif isinstance(node, ast.ImportFrom):  # a relative import: the shell's package
+            names.add("pslrepl")
+        elif (
+            isinstance(node, ast.Call)
+            and node.args
+            and isinstance(node.args[0], ast.Constant)
+            and isinstance(node.args[0].value, str)
+            and (
+                (isinstance(node.func, ast.Name) and node.func.id == "__import__")
+                or (isinstance(node.func, ast.Attribute) and node.func.attr == "import_module")
+            )
+        ):
+            names.add(node.args[0].value)
+    stdlib = set(getattr(sys, "stdlib_module_names", ())) | {"sh"}
+    tops = {name.split(".")[0] for name in names}
+    return sorted(top for top in tops if top not in stdlib and stdlib)
 
 
 def _py_lines(script: Script, tree: ast.Module) -> list[str]:

@@ -258,10 +258,9 @@ def _dup(script: Script, record: CommandRecord) -> None:
     kind = script.kinds.get(name)
     if kind not in ("tcp", "udp", "listener", "unix-listener"):
         raise Unexportable(f"dup of a {kind or 'resource'} is not exported yet")
-    script.use("addr")
+    ends = script.use("ends")
     script.add(f"{script.var(new)} = {script.var(name)}.dup()  # a new descriptor, one socket")
-    script.add(wrapped_print(f"{new}: dup of {name} {{addr({script.var(new)}.getsockname())}}",
-                             f=True))  # fmt: skip
+    script.add(wrapped_print(f"{new}: dup of {name} {{{ends}({script.var(new)})}}", f=True))
     script.kinds[new] = script.live[new] = kind
 
 

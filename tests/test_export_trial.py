@@ -1,0 +1,54 @@
+"""What the second trial of export py found: scripts that hung, crashed or said what
+the shell did not (a py line importing pslrepl, a dup of an unbound UNIX socket...)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from pslrepl.export import NOT_EXPORTED
+from tests.helpers import Shell
+from tests.test_export_units import check_same, run_alone, script_of
+
+
+@pytest.mark.parametrize("line", [
+    "py import pslrepl",
+    "py from pslrepl.session import Session",
+    "py import pslrepl.session as ss",
+    "py __import__('pslrepl')",
+    """py 'import importlib; importlib.import_module("pslrepl.errors")'""",
+    "py import trustme",
+])  # fmt: skip
+def test_py_importing_what_is_not_stdlib_is_marked_and_the_script_runs(
+    shell: Shell, line: str, tmp_path: Path
+):
+    shell("echo before")
+    shell(line)
+    shell("echo after")
+    source = script_of(shell)
+    assert NOT_EXPORTED in source
+    marked = source.split(NOT_EXPORTED, 1)[1].split("\n\n")[0]
+    assert ("pslrepl" in marked) if "pslrepl" in line else ("trustme" in marked)
+    assert "import trustme" not in source.split("# psl>")[0]
+    assert "import pslrepl" not in source.split("# psl>")[0]
+    assert run_alone(source, tmp_path) == ["before", "after"]
+
+
+def test_py_importing_stdlib_is_still_exported(shell: Shell, tmp_path: Path):
+    check_same(shell, ["py import json; print(json.dumps([1]))"], tmp_path)
+
+
+def test_dup_of_unbound_and_unix_sockets_says_what_the_shell_says(shell: Shell, tmp_path: Path):
+    out = check_same(shell, [
+        "socketpair a b", "dup a a2",
+        "unix listen ul {tmp}/s", "unix connect uc ul", "dup uc uc2", "dup ul ul2",
+        "unix dgram d", "dup d d2",
+        "tcp listen l 0", "tcp connect c l", "dup c c2",
+    ], tmp_path)  # fmt: skip
+    assert "a2: dup of a (unbound)" in out
+    assert any(line.startswith("uc2: dup of uc (unbound) -> /") for line in out)
+    assert any(line.startswith("ul2: dup of ul /") for line in out)
+    assert "d2: dup of d (unbound)" in out
+    assert any(line.startswith("c2: dup of c 127.0.0.1:") and " -> 127.0.0.1:" in line
+               for line in out)  # fmt: skip
