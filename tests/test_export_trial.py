@@ -52,3 +52,19 @@ def test_dup_of_unbound_and_unix_sockets_says_what_the_shell_says(shell: Shell, 
     assert "d2: dup of d (unbound)" in out
     assert any(line.startswith("c2: dup of c 127.0.0.1:") and " -> 127.0.0.1:" in line
                for line in out)  # fmt: skip
+
+
+def test_sendall_that_timed_out_part_way_sends_as_far_and_says_so(shell: Shell, tmp_path: Path):
+    """The session's recv read what the cut sendall sent: the script sends it too (it
+    hung forever in a bare recv when the sendall was only marked)."""
+    payload = bytes(range(256)) * 8192  # 2 MiB: more than a socketpair's buffers hold
+    (tmp_path / "big.bin").write_bytes(payload)
+    out = check_same(shell, [
+        "socketpair a b",
+        f"sendall a --file {tmp_path / 'big.bin'} --timeout 0.3",
+        "recv b 16 --hex",
+    ], tmp_path)  # fmt: skip
+    assert any(line.startswith("error: a: timeout after 0.3 s: sent ") and
+               line.endswith(" of 2097152 bytes; the send buffer is full and the peer is "
+                             "not reading; --timeout S waits longer") for line in out)  # fmt: skip
+    assert "00000000  00 01 02 03 04 05 06 07  08 09 0a 0b 0c 0d 0e 0f |................|" in out

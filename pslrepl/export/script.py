@@ -52,7 +52,7 @@ RESERVED = frozenset({
     "TEST_CA_PEM", "SERVER_CERT_PEM", "SERVER_KEY_PEM",
     "errno", "n", "err", "packed", "timeout", "data", "chunk", "ready", "flags", "peer",
     "returncode", "done", "exc", "sock", "family", "kind", "proto", "sockaddr",
-    "path", "host", "service", "where", "attach_piped", "sent", "got", "why", "rest",
+    "path", "deadline", "host", "service", "where", "attach_piped", "sent", "got", "why", "rest",
     "job_read", "held", "waiting", "hint", "eof", "selectors", "SelectorsServer", "Channel",
     "EchoChannel", "UpperChannel", "DiscardChannel", "DaytimeChannel", "said", "killed",
     "io",
