@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import threading
 
+from pslrepl.errors import PslError
 from pslrepl.events import Event
 
 TYPE_CHECKING = False
@@ -89,6 +90,10 @@ class Attachment:
         end = self.end
         if end.pre or end.pre_eof or end.pre_error is not None:
             return end.read()  # what the shell had read ahead goes first
+        take_error = getattr(self.res, "take_error", None)
+        held = take_error() if end.tls is None and take_error is not None else None
+        if held is not None:
+            raise held  # a reset the watcher's peek took: met here, as recv would
         sock = end.sock
         pending = end.tls is not None and sock.pending()
         if not pending and not poll_ready([sock], [], POLL):
@@ -125,6 +130,8 @@ class Attachment:
                 if self.kept is not None:
                     self.kept.extend(data)
                 show(data)
+        except ConnectionResetError:
+            self.ended = "the peer reset the connection (ECONNRESET)"
         except OSError as exc:
             self.ended = f"{exc.strerror or exc}"
         finally:
@@ -148,6 +155,21 @@ class Attachment:
                 setattr(self.res, counter, getattr(self.res, counter) + n)
             except AttributeError:
                 pass  # a kind whose counters are computed, not kept
+
+    def entry_note(self) -> str:
+        """What the banner adds for a child that can't take what is typed, or "" ."""
+        if not self.child:
+            return ""
+        from pslrepl.signals_table import describe_status
+
+        res = self.res
+        code = res.popen.poll()
+        if code is not None:
+            return f"{res.name} has ended ({describe_status(code)}): what it printed is shown"
+        if res.stdin_closed:
+            return (f"{res.name}'s stdin is closed (eof was sent): what you type can't reach "
+                    "it; its output is shown")  # fmt: skip
+        return ""
 
     def interrupt(self) -> str:
         """Ctrl-C: SIGINT to a child, or with --raw the byte itself; what was done."""
@@ -175,6 +197,8 @@ class Attachment:
         """Ctrl-D: close the write side, keep showing what comes."""
         self.eof_sent = True
         if self.child:
+            if self.res.stdin_closed:
+                return "stdin was closed already"
             self.res.close_stdin()
         elif self.tls:
             self.close_wanted = True  # the reader sends it: see _close_notify
@@ -394,6 +418,8 @@ def run(
         print(f"attached to {att.res.name}: type lines to send them; Ctrl-] returns to "
               "the shell, Ctrl-D sends EOF, Ctrl-C " + ("sends 0x03" if att.raw else
               "sends SIGINT" if att.child else "is not sent"), flush=True)  # fmt: skip
+        if att.entry_note():
+            print(att.entry_note(), flush=True)
         reader.start()
         try:
             while not att.stop.is_set():
@@ -412,7 +438,12 @@ def run(
                     with lock:
                         partial[0] = ""  # it stays on the screen before the line typed
                 # (A terminal child echoes the line: the prompt text goes out with it.)
-                att.send(line.encode("utf-8", "surrogateescape") + b"\n")
+                try:
+                    att.send(line.encode("utf-8", "surrogateescape") + b"\n")
+                except (PslError, OSError) as exc:  # stdin closed, a peer gone: said, stays
+                    said = str(exc) if isinstance(exc, PslError) else exc.strerror or str(exc)
+                    print(f"error: {said}", flush=True)
+                    continue
                 att.typed.append(line)
         except (EOFError, KeyboardInterrupt):
             pass
@@ -453,13 +484,17 @@ def run_piped(att: Attachment, lines: Any, *, timeout: float, show: Any = None) 
                               daemon=True)  # fmt: skip
     thread.start()
     try:
-        for line in lines:
-            if att.stop.is_set() and not att.child:
-                break  # the peer has gone: what is left has nowhere to go
-            att.send(line.encode("utf-8", "surrogateescape"))
-            att.typed.append(line[:-1] if line.endswith("\n") else line)
-        if not att.stop.is_set() or att.child:
-            att.eof()
+        try:
+            for line in lines:
+                if att.stop.is_set() and not att.child:
+                    break  # the peer has gone: what is left has nowhere to go
+                att.send(line.encode("utf-8", "surrogateescape"))
+                att.typed.append(line[:-1] if line.endswith("\n") else line)
+            if not att.stop.is_set() or att.child:
+                att.eof()
+        except (PslError, OSError) as exc:  # stdin closed, a peer gone: what comes is shown
+            att.problems.append(str(exc) if isinstance(exc, PslError)
+                                else exc.strerror or str(exc))  # fmt: skip
         last[0] = time.monotonic()
         while thread.is_alive():
             thread.join(POLL)

@@ -177,3 +177,50 @@ def test_help_says_timeout_is_the_quiet_time_of_a_piped_attach(shell: Shell) -> 
     line = next(ln for ln in shell.ok("help attach").splitlines() if "  --timeout S" in ln)
     assert "in a pipe: end once S seconds pass with nothing new after the EOF" in line
     assert "at a terminal attach waits until you leave" in line
+
+
+def test_piped_attach_to_a_child_whose_stdin_is_closed_says_so_and_shows_its_output(
+    shell: Shell,
+) -> None:
+    shell.ok("spawn sc -- sh -c 'cat; echo after-eof'")
+    shell.ok("eof sc")
+    piped(shell, "hello\n")
+    out = shell.ok("attach sc")
+    assert "after-eof\n" in out
+    assert "error: sc: stdin is closed (eof was sent); nothing more can be written\n" in out
+    assert out.endswith("sc: detached (0 bytes sent, 10 received); its output ended (EOF)\n")
+
+
+def test_attach_says_a_reset_is_a_reset(shell: Shell) -> None:
+    import socket
+    import struct
+
+    with socket.create_server(("127.0.0.1", 0)) as server:
+        shell.ok(f"tcp connect c 127.0.0.1:{server.getsockname()[1]}")
+        conn, _ = server.accept()
+        conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        conn.close()  # RST
+        piped(shell, "")
+        out = shell.ok("attach c")
+    assert (
+        out
+        == "c: detached (0 bytes sent, 0 received); the peer reset the connection (ECONNRESET)\n"
+    )
+
+
+def test_attach_at_a_terminal_to_a_child_whose_stdin_is_closed(term: Terminal) -> None:
+    term.run("spawn sc -- sh -c 'sleep 30 | cat'", "sc: started")
+    term.run("eof sc", "sc: stdin closed")
+    term.run("attach sc", "sc's stdin is closed (eof was sent): what you type can't reach it")
+    term.type("hello")
+    term.send("Enter")
+    term.wait_for("error: sc: stdin is closed (eof was sent)")
+    assert "sc: detached (0 bytes sent, 0 received)" in detach(term, "sc")  # still attached
+    term.run("close sc", "sc: ")
+
+
+def test_attach_at_a_terminal_to_a_child_that_has_exited_says_so(term: Terminal) -> None:
+    term.run("spawn z -- sh -c 'echo last words; exit 3'", "z: started")
+    term.run("wait z", "z: exited with status 3")
+    term.run("attach z", "z has ended (exited with status 3): what it printed is shown")
+    term.wait_for("z: detached (0 bytes sent")
