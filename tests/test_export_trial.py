@@ -68,3 +68,56 @@ def test_sendall_that_timed_out_part_way_sends_as_far_and_says_so(shell: Shell, 
                line.endswith(" of 2097152 bytes; the send buffer is full and the peer is "
                              "not reading; --timeout S waits longer") for line in out)  # fmt: skip
     assert "00000000  00 01 02 03 04 05 06 07  08 09 0a 0b 0c 0d 0e 0f |................|" in out
+
+
+def test_sudo_the_shell_refused_asks_no_password_in_the_script(
+    shell: Shell, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    (tmp_path / "bin").mkdir()
+    monkeypatch.setenv("PATH", str(tmp_path / "bin"))  # no sudo on it
+    out = check_same(shell, ["echo a", "sudo -- true", "echo b"], tmp_path)
+    assert out == ["a", "error: sudo: sudo is not installed here (not found on PATH); try: "
+                   "run -- ARGV", "b"]  # fmt: skip
+    assert "getpass" not in script_of(shell)
+
+
+FAKE_SUDO = """#!/bin/sh
+read -r password
+echo "fake sudo got password: $password"
+while [ "$1" != -- ]; do shift; done
+shift
+exec "$@"
+"""
+
+
+def test_sudo_script_stars_the_password_in_the_output_and_explain_names_the_child(
+    shell: Shell, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    import os
+    import subprocess
+    import sys
+
+    fake = tmp_path / "bin" / "sudo"
+    fake.parent.mkdir()
+    fake.write_text(FAKE_SUDO)
+    fake.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{fake.parent}:{os.environ['PATH']}")
+    shell.session.env.ask_password = lambda prompt: "Hunter2secret"
+    shell("set explain on")
+    _, out, _ = shell("sudo -- echo hi")
+    assert "fake sudo got password: ********" in out
+    explained = [line.strip() for line in out.splitlines() if line.startswith("  ")]
+    assert explained[0].startswith("popen = subprocess.Popen(['sudo', '-S', '-p', '', '--', ")
+    assert explained[1].startswith("popen.communicate(input=...)  # equivalent: timeout=")
+    assert explained[2] == "popen.wait()  # -> 0"
+    for line in explained:
+        compile(line, "explain", "exec")
+    source = script_of(shell)
+    assert "Hunter2secret" not in source
+    path = tmp_path / "sudo.py"
+    path.write_text(source.replace("getpass.getpass(", "(lambda prompt: 'Hunter2secret')("))
+    done = subprocess.run([sys.executable, "-I", str(path)], capture_output=True, timeout=30,
+                          check=False)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert b"fake sudo got password: ********\n" in done.stdout
+    assert b"Hunter2secret" not in done.stdout

@@ -444,7 +444,14 @@ def test_expect_read_until_and_communicate(shell: Shell, tmp_path: Path):
     assert r"b'hello\x00wor'  (9 bytes)" in out
 
 
-def test_sudo_asks_the_password_with_getpass_and_never_holds_it(shell: Shell):
+def test_sudo_asks_the_password_with_getpass_and_never_holds_it(
+    shell: Shell, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    fake = tmp_path / "sudo"  # a stand-in: the shell refuses a sudo that is not there
+    fake.write_text('#!/bin/sh\nread -r password\nwhile [ "$1" != -- ]; do shift; done\n'
+                    'shift\nexec "$@"\n')  # fmt: skip
+    fake.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{tmp_path}:{os.environ['PATH']}")
     shell.session.env.ask_password = lambda prompt: "hunter2"
     shell("sudo -- true")
     source = script_of(shell)

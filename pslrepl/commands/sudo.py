@@ -55,17 +55,19 @@ def _sudo(ctx: Invocation) -> None:
         raise PslError(f"sudo: can't run sudo: {describe_oserror(exc)}") from None
     ctx.record(
         "subprocess.Popen",
-        f"{cmd!r}, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE",
+        f"{cmd!r}, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, "
+        "start_new_session=True",
         child,
     )
+    ctx.name(child, "popen")  # no resource of the session: explain names it, as run's
     ctx.session.guard_child(child.pid)
     try:
         # The password is sudo's stdin; what comes back may hold it too (a command run
-        # without a password asked reads it), so the call keeps neither side.
-        done = ctx.call(
-            "os.write+os.read", run_bounded, child, secret + b"\n", timeout=ctx.timeout,
-            redact=True,
-        )  # fmt: skip
+        # without a password asked reads it), so the line keeps neither side.
+        ctx.record("Popen.communicate", "input=...", None, on=child, exact=False,
+                   note=f"timeout={ctx.timeout:g}; the password in and the output out are "
+                   "not kept")  # fmt: skip
+        done = run_bounded(child, secret + b"\n", timeout=ctx.timeout)
         out = _redact(done.stdout.data, secret, cut=bool(done.stdout.dropped))
         err = _redact(done.stderr.data, secret, cut=bool(done.stderr.dropped))
         # The raw output may hold the password: keep it no longer than needed.
@@ -83,7 +85,7 @@ def _sudo(ctx: Invocation) -> None:
         )
     rc = done.returncode
     assert rc is not None
-    ctx.record("Popen.wait", "", rc)
+    ctx.record("Popen.wait", "", rc, on=child)
     show_status(ctx, "", rc)
     if rc != 0:
         raise PslError(f"sudo: {command_text(argv)} {describe_status(rc)}")

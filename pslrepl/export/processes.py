@@ -119,9 +119,13 @@ def _sudo(script: Script, record: CommandRecord) -> None:
     script.add("done = subprocess.run(", f"    {literal(argv, indent=4)},",
                '    input=secret.encode() + b"\\n",', "    capture_output=True,",
                f"    timeout={script.timeout:g},", "    start_new_session=True,", ")",
+               "out, err = done.stdout, done.stderr",
+               "if secret:  # where the output holds the password, it is shown as ********",
+               '    out = out.replace(secret.encode(), b"********")',
+               '    err = err.replace(secret.encode(), b"********")',
                "del secret")  # fmt: skip
-    script.add("if done.stdout:", f"    {script.show('done.stdout')}", "if done.stderr:",
-               f"    {script.show('done.stderr')}")  # fmt: skip
+    script.add("if out:", f"    {script.show('out')}", "if err:",
+               f"    {script.show('err')}")  # fmt: skip
     script.add(f"print({status}(done.returncode))")
     shown = fstring_text(command_text(list(record.argv)))
     script.add("if done.returncode != 0:",
