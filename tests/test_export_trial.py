@@ -121,3 +121,30 @@ def test_sudo_script_stars_the_password_in_the_output_and_explain_names_the_chil
     assert done.returncode == 0, done.stderr
     assert b"fake sudo got password: ********\n" in done.stdout
     assert b"Hunter2secret" not in done.stdout
+
+
+def test_script_removes_its_unix_socket_files_at_its_end_and_runs_twice(
+    shell: Shell, tmp_path: Path
+):
+    """The shell removes a socket file at close and at exit; the script left them behind
+    and its second run failed at bind (EADDRINUSE)."""
+    where = tmp_path / "socks"
+    where.mkdir()
+    lines = [
+        f"unix listen ul {where}/s1", f"unix dgram ud {where}/s3", "dup ul ul2", "dup ud ud2",
+        f"unix listen gone {where}/s4", f"unix dgram gone2 {where}/s5",
+        "close ul2", "close ud2", "close gone", "close gone2",
+    ]  # fmt: skip
+    expected = []
+    for line in lines:
+        _, out, err = shell(line)
+        expected.extend((out + err).splitlines())
+    assert expected[-2:] == [f"gone: closed; removed {where}/s4",
+                             f"gone2: closed; removed {where}/s5"]  # fmt: skip
+    source = script_of(shell)  # ul and ud still open: the script's end closes them
+    for name in ("ul", "ud"):
+        shell(f"close {name}")
+    assert not list(where.iterdir())
+    for _ in range(2):
+        assert run_alone(source, tmp_path) == expected
+        assert not list(where.iterdir())

@@ -96,6 +96,9 @@ class Script:
         self.waited: dict[str, int] = {}  # a server's clients waited for so far
         self.modes: dict[str, str] = {}  # a server's: sync or threading
         self.over: dict[str, str] = {}  # a makefile object's socket
+        # A UNIX socket's file the script made by bind (name -> its path as Python): the
+        # socket's close removes it, as the shell's does, and so does the script's end.
+        self.paths: dict[str, str] = {}
         # The session's test CA and server certificate, PEM text ("ca", "cert", "key"),
         # when it made them: a script that serves or trusts them carries them.
         self.tls: dict[str, str] | None = None
@@ -282,6 +285,9 @@ class Script:
                 lines.append(f"{v}.stop()")
             else:
                 lines.append(f"{v}.close()")
+                if name in self.paths:  # its socket file goes with it, as at the shell's exit
+                    self.imp("os")
+                    lines.append(f"os.unlink({self.paths[name]})")
         lines.extend(self.cleanup)
         return lines
 

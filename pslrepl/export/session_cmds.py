@@ -207,11 +207,11 @@ def _close(script: Script, record: CommandRecord) -> None:
             from pslrepl.export.servers import stop
 
             stop(script, name)
-        elif kind == "unix-listener":  # its socket file goes with it, as the shell does
+        elif name in script.paths:  # its socket file goes with it, as the shell does
             script.imp("os")
-            script.add(f"path = {v}.getsockname()", f"{v}.close()", "os.unlink(path)",
+            script.add(f"path = {script.paths.pop(name)}", f"{v}.close()", "os.unlink(path)",
                        f'print(f"{name}: closed; removed {{path}}")')  # fmt: skip
-        elif kind in ("tcp", "udp", "listener"):
+        elif kind in ("tcp", "udp", "listener", "unix-listener"):  # (a dup: no file of its own)
             script.add(f"{v}.close()", f'print("{name}: closed")')
         elif kind == "relay":
             from pslrepl.export.relays import close
@@ -301,9 +301,9 @@ def _reset(script: Script, record: CommandRecord) -> None:
                 script.add(f"{v}.stdin.close()", f"{v}.stdout.close()", f"{v}.stderr.close()")
         elif kind == "server":
             script.add(f"{v}.stop()")
-        elif kind == "unix-listener":
+        elif name in script.paths:
             script.imp("os")
-            script.add(f"path = {v}.getsockname()", f"{v}.close()", "os.unlink(path)")
+            script.add(f"{v}.close()", f"os.unlink({script.paths.pop(name)})")
         else:
             script.add(f"{v}.close()")
         script.live.pop(name, None)

@@ -36,6 +36,7 @@ def _unix_listen(script: Script, record: CommandRecord) -> None:
                f"{v}.listen({4096 if backlog is None else backlog})",
                f'print(f"{name}: listening on {{{v}.getsockname()}}")')  # fmt: skip
     script.kinds[name] = script.live[name] = "unix-listener"
+    script.paths[name] = where
 
 
 def _unix_connect(script: Script, record: CommandRecord) -> None:
@@ -60,7 +61,9 @@ def _unix_dgram(script: Script, record: CommandRecord) -> None:
     script.imp("socket")
     script.add(f"{v} = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)")
     if values.get("path"):
-        script.add(f"{v}.bind({path_of(script, str(values['path']))})")
+        where = path_of(script, str(values["path"]))
+        script.add(f"{v}.bind({where})")
+        script.paths[name] = where
     script.add(f"print(f\"{name}: unix datagram socket {{{v}.getsockname() or '(unbound)'}}\")")
     script.kinds[name] = script.live[name] = "udp"
 
