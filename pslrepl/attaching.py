@@ -48,6 +48,7 @@ class Attachment:
         self.typed: list[str] = []
         self.keys: list[str] = []
         self.eof_sent = False
+        self.pending = ""  # --raw: what a Ctrl-C sent of the line being typed, and 0x03
         # TLS has no half-close of its own: Ctrl-D's close_notify goes from the reader
         # once nothing is arriving (OpenSSL's shutdown reads, and fails on data that
         # came after it), and this says how that went.
@@ -171,14 +172,17 @@ class Attachment:
                     "it; its output is shown")  # fmt: skip
         return ""
 
-    def interrupt(self) -> str:
-        """Ctrl-C: SIGINT to a child, or with --raw the byte itself; what was done."""
+    def interrupt(self, typed: str = "") -> str:
+        """Ctrl-C: SIGINT to a child, or with --raw the byte itself, after ``typed`` (the
+        half-typed line: data before it, as a raw terminal would have sent it); what
+        was done."""
         import signal
 
-        self.keys.append("Ctrl-C")
         if self.raw:
-            self.send(b"\x03")
-            return "sent ^C (0x03)"
+            self.send(typed.encode("utf-8", "surrogateescape") + b"\x03")
+            self.pending += typed + "\x03"  # the start of the line the next Enter ends
+            return f"sent {typed!r} and ^C (0x03)" if typed else "sent ^C (0x03)"
+        self.keys.append("Ctrl-C")
         if self.child:
             self.res.send_signal(signal.SIGINT)
             return "sent SIGINT to the child"
@@ -273,7 +277,7 @@ def run(
     @bindings.add("c-c")
     def _interrupt(event: Any) -> None:
         try:
-            said = att.interrupt()
+            said = att.interrupt(event.app.current_buffer.text if att.raw else "")
         except Exception as exc:  # a PslError (the child has ended): said, not raised
             said = f"error: {exc}"
         leave(event.app, "\x00" + said)
@@ -444,10 +448,13 @@ def run(
                     said = str(exc) if isinstance(exc, PslError) else exc.strerror or str(exc)
                     print(f"error: {said}", flush=True)
                     continue
-                att.typed.append(line)
+                att.typed.append(att.pending + line)
+                att.pending = ""
         except (EOFError, KeyboardInterrupt):
             pass
         finally:
+            if att.pending:  # sent with no Enter after: a typed line can't say it
+                att.keys.append("Ctrl-C")
             att.detach()
             reader.join(timeout=1)
             if partial[0]:  # a last prompt nothing followed: shown, as a terminal keeps it

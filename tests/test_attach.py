@@ -224,3 +224,17 @@ def test_attach_at_a_terminal_to_a_child_that_has_exited_says_so(term: Terminal)
     term.run("wait z", "z: exited with status 3")
     term.run("attach z", "z has ended (exited with status 3): what it printed is shown")
     term.wait_for("z: detached (0 bytes sent")
+
+
+def test_raw_ctrl_c_sends_the_half_typed_line_before_the_byte(term: Terminal) -> None:
+    """`ab`, Ctrl-C, `cd`, Enter with --raw sends ab 0x03 cd newline (trial 13 G8: the
+    `ab` was thrown away)."""
+    term.run("spawn cv -- cat -v", "cv: started")
+    term.run("attach cv --raw", "attached to cv:")
+    term.type("ab")
+    term.send("C-c")
+    term.wait_for("sent 'ab' and ^C (0x03)")
+    term.type("cd")
+    term.send("Enter")
+    term.wait_for("\nab^Ccd\n")  # what cat -v read, one line
+    assert "cv: detached (6 bytes sent, 7 received)" in detach(term, "cv")
