@@ -53,7 +53,7 @@ def test_daytime_and_chargen(shell: Shell) -> None:
     shell.ok("serve gen tcp 0 --handler chargen --threading; tcp connect g gen")
     first = shell.ok("recv g --line").splitlines()[0]
     assert (
-        first == r""" !"#$%&'()*+,-./0123456789:;<=>?@ABCDEFGHIJKLMNOPQRSTUVWXYZ[\]^_`abcdefg\r"""
+        first == r""" !"#$%&'()*+,-./0123456789:;<=>?@ABCDEFGHIJKLMNOPQRSTUVWXYZ[\\]^_`abcdefg\r"""
     )
     second = shell.ok("recv g --line").splitlines()[0]
     assert second.startswith('!"#$%')  # the pattern rotates by one each line
