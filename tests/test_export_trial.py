@@ -148,3 +148,23 @@ def test_script_removes_its_unix_socket_files_at_its_end_and_runs_twice(
     for _ in range(2):
         assert run_alone(source, tmp_path) == expected
         assert not list(where.iterdir())
+
+
+def test_a_client_that_resets_makes_no_traceback_in_the_script(shell: Shell, tmp_path: Path):
+    """A client closing with unread bytes sends a RST: the shell's echo takes it quietly;
+    the script's printed socketserver's ConnectionResetError traceback on stderr."""
+    import subprocess
+    import sys
+
+    check_same(shell, [
+        "serve e tcp 0 --handler echo --threading",
+        "tcp connect c e",
+        "sendall c hi",
+        "recv c 1",  # the 'i' stays unread: the close below resets the connection
+        "close c",
+        "stop e",
+    ], tmp_path)  # fmt: skip
+    path = tmp_path / "exported.py"
+    done = subprocess.run([sys.executable, "-I", str(path)], capture_output=True, timeout=30,
+                          check=False)  # fmt: skip
+    assert done.returncode == 0 and done.stderr == b"", done.stderr.decode()
