@@ -41,6 +41,9 @@ CANCELLED = "error: cancelled by Ctrl-C"
 # bound for a hang, not a judgement on a slow machine.
 DEFAULT_TIMEOUT = 300.0
 TIME_LIMIT_NOTE = "error: replay: cancelled at the time limit"
+# A resource's values that output shows (and record writes) though the session may not
+# have learned them: bound the first time a line shows one.
+SHOWN_FIELDS = frozenset({"fd", "addr", "laddr", "raddr", "pid", "port", "left", "onward"})
 
 
 class Outcome:
@@ -59,6 +62,9 @@ class Outcome:
         self.differs: set[int] = set()  # the steps whose output did not match
         self.slow_step: int | None = None  # the step whose matching the limit ended
         self.warnings: list[str] = []  # --update: a capture it wrote away, still used
+        # What is wrong in the transcript itself, which --update can't mend: a command
+        # after one that ended the session, a placeholder nothing binds.
+        self.mistakes: list[str] = []
 
     def takes(self, index: int) -> bool:
         """Whether --update and -i may take step ``index``'s actual output: not that of
@@ -94,7 +100,7 @@ class Outcome:
         elif self.timed_out:  # --update would not mend a hang
             lines.append(f"{self.path} stopped at the time limit: raise it (#! timeout S) "
                          "or find why the command hangs")  # fmt: skip
-        else:
+        elif len(self.mistakes) < len(self.failures):  # a mistake says what to do itself
             lines.append(f"to take the new output: pslrepl --update {self.path} (or --check "
                          "-i to choose change by change)")  # fmt: skip
         return "\n".join(lines)
@@ -171,9 +177,12 @@ def replay(
                 return outcome
         for index, step in enumerate(transcript.steps):
             if session.exit_requested is not None:
-                outcome.failures.append(
-                    [f"{path}:{step.line}: not run: an earlier command ended the session"]
-                )
+                ended = transcript.steps[index - 1].line
+                mistake = (f"{path}:{step.line}: not run: the command on line {ended} "
+                           "ended the session; remove the commands after it (--update "
+                           "can't)")  # fmt: skip
+                outcome.failures.append([mistake])
+                outcome.mistakes.append(mistake)
                 break
             if limit is not None and limit.expired:
                 outcome.timed_out = True
@@ -219,7 +228,18 @@ def replay(
                 outcome.failures.append([outcome.cancelled])
                 break
             if isinstance(shown, dict):
+                unbound = _unbound(step, bindings, shown)
                 bindings = shown
+                if not unbound:
+                    continue
+                mistake = (f"{path}:{step.line}: psl> {escape_unsafe(step.command)}: its "
+                           f"expected output uses {unbound}, which nothing binds (no "
+                           "capture nor resource of that name before it): fix the name, or "
+                           f"write {{{unbound}}} for the text {unbound}")  # fmt: skip
+                outcome.failures.append([mistake])
+                outcome.mistakes.append(mistake)
+                if not keep_going:
+                    break
                 continue
             outcome.differs.add(index)  # --update and -i take it without matching again
             outcome.failures.append(shown)
@@ -288,6 +308,23 @@ def _no_stdin() -> Iterator[None]:
         if saved_fd >= 0:
             os.dup2(saved_fd, 0, inheritable=True)
             os.close(saved_fd)
+
+
+def _unbound(step: Step, before: Bindings, after: Bindings) -> str:
+    """A ``{NAME}`` the step's expected lines matched though nothing had bound it (not a
+    capture, a resource's value, {tmp}...), as ``{NAME}``, or '': a typo or a capture
+    that is gone once matched its own text, and the check passed."""
+    from pslrepl.transcript.matching import captures
+
+    caught = {name for line in step.expected for _, _, name, _ in captures(line)}
+    fields = SHOWN_FIELDS | {name.rpartition(".")[2] for name in before if "." in name}
+    for name in after:
+        if name in before or name in caught:
+            continue
+        if "." in name and name.rpartition(".")[2] in fields:
+            continue  # a resource's value the shell shows but does not learn ({s.fd})
+        return "{" + name + "}"
+    return ""
 
 
 def _slow_cause(step: Step, actual: list[str]) -> str:

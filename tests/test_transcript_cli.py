@@ -319,3 +319,40 @@ def test_a_tmp_with_a_space_and_semicolon_is_one_word_as_in_c(tmp_path: Path) ->
     script.write_text("psl> run -- cat {tmp}/f\nhi\nexited with status 0\n-- f --\nhi\n")
     done = run_cli("--check", str(script), env={"TMPDIR": str(odd)})
     assert (done.returncode, done.stdout, done.stderr) == (0, f"{script}: pass (1 command)\n", "")
+
+
+def test_a_placeholder_nothing_binds_fails_instead_of_matching_its_own_text(
+    tmp_path: Path,
+) -> None:
+    """A typo'd `{l.prot}` echoed as text matched the expected `{l.prot}`: the check
+    passed. Now the step fails naming it, and --update says it can't mend it (exit 1)."""
+    path = tmp_path / "typo.psl"
+    text = ("psl> tcp listen l 0\nl: listening on {l.laddr}\npsl> echo {l.prot} {l.port}\n"
+            "{l.prot} {l.port}\n")  # fmt: skip
+    path.write_text(text)
+    message = (f"{path}:3: psl> echo {{l.prot}} {{l.port}}: its expected output uses "
+               "{l.prot}, which nothing binds (no capture nor resource of that name before "
+               "it): fix the name, or write {{l.prot}} for the text {l.prot}\n")  # fmt: skip
+    done = run_cli("--check", str(path))
+    assert (done.returncode, done.stdout) == (1, f"{path}: FAIL\n{message}")
+    done = run_cli("--update", str(path))
+    assert (done.returncode, done.stdout) == (1, f"{path}: unchanged (2 commands)\n{message}")
+    path.write_text(text.replace("{l.prot}", "{{l.prot}}"))  # the text, written so: passes
+    assert run_cli("--check", str(path)).returncode == 0
+
+
+def test_commands_after_exit_are_named_and_update_does_not_claim_to_mend_them(
+    tmp_path: Path,
+) -> None:
+    """--check said to --update, which said "unchanged" (exit 0), and --check failed
+    again."""
+    path = tmp_path / "ex.psl"
+    text = "psl> echo a\na\npsl> exit\npsl> echo b\nb\n"
+    path.write_text(text)
+    message = (f"{path}:4: not run: the command on line 3 ended the session; remove the "
+               "commands after it (--update can't)\n")  # fmt: skip
+    done = run_cli("--check", str(path))
+    assert (done.returncode, done.stdout) == (1, f"{path}: FAIL\n{message}")
+    done = run_cli("--update", str(path))
+    assert (done.returncode, done.stdout) == (1, f"{path}: unchanged (2 commands)\n{message}")
+    assert path.read_text() == text

@@ -35,7 +35,10 @@ def update_files(files: list[str]) -> int:
             continue
         print(f"{path}: {'updated' if changed else 'unchanged'} "
               f"({outcome.steps_run} command{'' if outcome.steps_run == 1 else 's'})")  # fmt: skip
-        for warning in outcome.warnings:  # the file is written; what to mend by hand
+        # What to mend by hand; a step a warning names already is not named twice.
+        warned = {warning.split(": ", 1)[0] for warning in outcome.warnings}
+        mistakes = [m for m in outcome.mistakes if m.split(": ", 1)[0] not in warned]
+        for warning in outcome.warnings + mistakes:
             print(warning)
             status = max(status, FAILED)
         if outcome.timed_out:  # say where it stopped, and what was kept
