@@ -168,3 +168,38 @@ def test_a_client_that_resets_makes_no_traceback_in_the_script(shell: Shell, tmp
     done = subprocess.run([sys.executable, "-I", str(path)], capture_output=True, timeout=30,
                           check=False)  # fmt: skip
     assert done.returncode == 0 and done.stderr == b"", done.stderr.decode()
+
+
+def test_ls_leaves_out_rows_of_what_the_script_does_not_make(shell: Shell, tmp_path: Path):
+    from tests.test_export_units import masked, shell_output
+
+    expected = shell_output(shell, ["socket s unix", "tcp listen l 0", "ls"])
+    source = script_of(shell)
+    assert "# (left out: the rows of s, which this script does not make" in source
+    out = run_alone(source, tmp_path)
+    assert not any(line.startswith("s ") for line in out)
+    assert masked(out) == masked([x for x in expected if not x.startswith(("s ", "s:"))])
+
+
+def test_ls_after_stop_gives_the_clients_remote_as_the_script_own_server(
+    shell: Shell, tmp_path: Path
+):
+    out = check_same(shell, [
+        "serve room tcp 0 --handler echo --threading",
+        "tcp connect alice room",
+        "sendline alice hi",
+        "recv alice --line",  # the server has served alice
+        "stop room",
+        "ls",
+    ], tmp_path)  # fmt: skip
+    port = out[0].rpartition(":")[2]
+    row = next(line for line in out if line.startswith("alice "))
+    assert row.split()[-4] == f"127.0.0.1:{port}", out
+
+
+def test_ps_of_a_long_command_line_is_clean_under_ruff(shell: Shell, tmp_path: Path):
+    from tests.test_export import ruff_findings
+
+    long = "import time; " + "; ".join(f"x{i} = {i}" for i in range(40)) + "; time.sleep(30)"
+    check_same(shell, [f'spawn p -- python3 -c "{long}"', "ps", "close p"], tmp_path)
+    assert ruff_findings(tmp_path / "exported.py") == ""

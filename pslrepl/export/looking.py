@@ -24,15 +24,15 @@ def live_expr(script: Script, placeholder: str, value: str) -> str | None:
     v = script.var(owner) if kind else ""
     if kind == "relay" and field == "port":  # its listening address, kept once it closed
         return f"{v}.where.rpartition(':')[2]"
+    if kind == "server" and dot:  # its address stays on the object once it stopped
+        if field == "port":
+            return f"{v}.server_address[1]"
+        return f"{script.use('addr')}({v}.server_address)" if field == "addr" else None
     if not dot or owner not in script.live:
         return None
     if kind == "process":
         return f"{v}.pid" if field == "pid" else None
     hostport = value.rpartition(":")[2].isdigit()
-    if kind == "server":
-        if field == "port":
-            return f"{v}.server_address[1]"
-        return f"{script.use('addr')}({v}.server_address)" if field == "addr" else None
     if kind not in ("tcp", "udp", "listener"):
         return None
     if field == "fd":
@@ -129,7 +129,12 @@ def _table(script: Script, record: CommandRecord, table: Table, namer: Namer) ->
 
     helper = script.use("table")
     rows: list[str] = []
+    left: list[str] = []
     for row in table.rows:
+        first = _cell(row[0])[1] if row else ""
+        if record.command == "ls" and first in script.unmade:
+            left.append(first)  # the script never made it: no row of the session's own
+            continue
         context = " ".join(_cell(c)[1] for c in row) + "\n" + record.line
         cells = [_literal_of(script, namer.line_segments([_cell(c)], context)) for c in row]
         one = "        [" + ", ".join(cells) + "],"
@@ -138,6 +143,11 @@ def _table(script: Script, record: CommandRecord, table: Table, namer: Namer) ->
             if len(one) <= 96
             else "\n".join(["        [", *[f"            {c}," for c in cells], "        ],"])
         )
+    if left:
+        script.add(f"# (left out: the rows of {', '.join(left)}, which this script does not "
+                   "make: their commands above are marked)")  # fmt: skip
+    if not rows:
+        return
     script.add(f"{helper}(", f"    {list(table.headers)!r},", "    [", *rows, "    ],",
                f"    {table.min_widths!r},", ")")  # fmt: skip
 

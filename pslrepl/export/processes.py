@@ -275,7 +275,12 @@ def _ps(script: Script, record: CommandRecord) -> None:
         v = script.var(name)
         rc = (f"{v}.poll()" if script.live[name] == "process" else
               f"None if {v}.is_alive() else {v}.process.exit_code")  # fmt: skip
-        script.add(f"    ({name!r}, {v}.pid, {rc}, {script.commands[name]!r}),")
+        row = f"    ({name!r}, {v}.pid, {rc}, {script.commands[name]!r}),"
+        if len(row) > 96:  # a long command line: its literal cut over lines (ruff's E501)
+            command = literal(script.commands[name], indent=8)
+            parts = (repr(name), f"{v}.pid", rc, command)
+            row = "\n".join(["    (", *(f"        {part}," for part in parts), "    ),"])
+        script.add(row)
     script.add("]:")
     from pslrepl.export.signal_timers import GROUP_MEMBERS
 
