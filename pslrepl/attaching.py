@@ -48,6 +48,7 @@ class Attachment:
         self.typed: list[str] = []
         self.keys: list[str] = []
         self.eof_sent = False
+        self.streams: set[str] = set()  # a child's that wrote: both can replay otherwise
         self.pending = ""  # --raw: what a Ctrl-C sent of the line being typed, and 0x03
         # TLS has no half-close of its own: Ctrl-D's close_notify goes from the reader
         # once nothing is arriving (OpenSSL's shutdown reads, and fails on data that
@@ -78,7 +79,10 @@ class Attachment:
             if not (res.stdout.data or res.stderr.data or res.stdout.eof):
                 session.cond.wait(POLL)
             data = res.stdout.take() if res.stdout.data else b""
-            data += res.stderr.take() if res.stderr.data else b""
+            self.streams |= {"stdout"} if data else set()
+            if res.stderr.data:
+                self.streams.add("stderr")
+                data += res.stderr.take()
             if data:
                 return data
             return b"" if res.stdout.eof and res.stderr.eof else None
@@ -156,6 +160,19 @@ class Attachment:
                 setattr(self.res, counter, getattr(self.res, counter) + n)
             except AttributeError:
                 pass  # a kind whose counters are computed, not kept
+
+    def doubts(self) -> tuple[str, ...]:
+        """Why a replay of this attach (its lines typed at once, then EOF) may show
+        something else: a child's answers that depend on when each line came."""
+        said: list[str] = []
+        if self.child and getattr(self.res, "terminal", False) and self.typed:
+            said.append("a child on a terminal (--pty) echoes each line as it reads it, "
+                        "and a replay types them all before it reads the first, so the "
+                        "echo comes early")  # fmt: skip
+        if self.streams == {"stdout", "stderr"}:
+            said.append("the child wrote to both stdout and stderr (python -i's prompts go "
+                        "to stderr), two pipes a replay can read in another order")  # fmt: skip
+        return tuple(said)
 
     def entry_note(self) -> str:
         """What the banner adds for a child that can't take what is typed, or "" ."""

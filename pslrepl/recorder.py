@@ -40,6 +40,7 @@ class Recorder:
         # its "detached" line when a replay may end it otherwise (see attached).
         self.typed: list[str] = []
         self.loose: str | None = None
+        self.doubts: list[str] = []  # why that attach's replay may differ (said in it)
         fh.write(f"# Recorded with pslrepl {__version__}; replay: pslrepl --check FILE\n")
         fh.flush()
         session.printer.listeners.append(self.capture)
@@ -49,7 +50,7 @@ class Recorder:
             self.end()  # the rest of the line `record FILE` started, now complete
         self.current, self.lines = line, []
         self.known = dict(self.session.volatile)
-        self.typed, self.loose = [], None
+        self.typed, self.loose, self.doubts = [], None, []
 
     def start_rest(self, rest: str) -> None:
         """`record FILE; CMD...`: the commands after ``record`` on its line are the first
@@ -65,10 +66,11 @@ class Recorder:
             self.lines.extend(lines)
 
     def attached(self, typed: list[str], shown: list[Line], *, loose: str | None,
-                 keys: list[str]) -> None:  # fmt: skip
+                 keys: list[str], doubts: tuple[str, ...] = ()) -> None:  # fmt: skip
         """An attach ran in the current step: the lines typed to it, what it showed that
         the printer did not see, and (``loose``) its "detached" line when the replay's
-        end can differ, written to match whatever follows it there."""
+        end can differ, written to match whatever follows it there. ``doubts``: why a
+        replay may show something else, said now and written above the step."""
         if self.current is None or self.closed:
             return
         if typed and (self.current.split(None, 1)[:1] != ["attach"] or self.typed):
@@ -79,6 +81,9 @@ class Recorder:
         self.typed = list(typed)
         self.lines.extend(shown)
         self.loose = loose
+        self.doubts = list(doubts)
+        for doubt in doubts:
+            self.session.printer.warning(f"record: this attach may not replay: {doubt}")
         if keys:
             self.session.printer.warning(f"record: the {' and '.join(sorted(set(keys)))} "
                                          "pressed while attached is not in the transcript "
@@ -107,6 +112,8 @@ class Recorder:
             self.session.printer.warning(f"record: not recorded: {why}; a transcript is UTF-8 "
                                          "text, one command a line")  # fmt: skip
             return
+        if text and self.doubts:
+            text = "".join(f"# may not replay: {doubt}\n" for doubt in self.doubts) + text
         if text and self._write(text):
             self.steps += 1
 

@@ -110,3 +110,34 @@ def test_record_warns_that_a_ctrl_c_while_attached_is_not_in_the_transcript(
     term.wait_for("record: the Ctrl-C pressed while attached is not in the transcript")
     term.run("record stop", "record: wrote")
     assert "psl> attach k\n|> kept\nkept\n" in out.read_text(), screen
+
+
+def test_record_says_an_attach_to_python_i_may_not_replay(shell: Shell, tmp_path: Path) -> None:
+    """python3 -i's prompts go to stderr, its answers to stdout, and on a --pty its
+    terminal echoes lines as it reads them: record says why such a step may not replay,
+    at once and in the transcript (trial 13 G2: it failed --check with no word)."""
+    out = tmp_path / "py.psl"
+    shell.ok(f"record {out}")
+    shell.ok(f"spawn pi -- {sys.executable} -q -i")
+    shell.session.env.stdin = io.StringIO("print(6*7)\n")
+    ok, said, warned = shell("attach pi --timeout 5")
+    assert ok and "42\n" in said
+    assert "record: this attach may not replay: the child wrote to both stdout and" in warned
+    shell.ok(f"spawn pt --pty -- {sys.executable} -q -i")
+    shell.session.env.stdin = io.StringIO("print(6*7)\n")
+    ok, said, warned = shell("attach pt --timeout 5")
+    assert ok and "record: this attach may not replay: a child on a terminal (--pty)" in warned
+    shell.ok("record stop")
+    text = out.read_text()
+    assert "# may not replay: the child wrote to both stdout and stderr" in text, text
+    assert "# may not replay: a child on a terminal (--pty)" in text, text
+    assert text.index("# may not replay: the child") < text.index("psl> attach pi")
+
+
+def test_record_of_an_attach_to_bc_has_no_doubt(shell: Shell, tmp_path: Path) -> None:
+    out = tmp_path / "bc.psl"
+    shell.ok(f"record {out}; spawn b -- bc -q")
+    shell.session.env.stdin = io.StringIO("2+3\n")
+    assert shell.ok("attach b").startswith("5\n")  # no warning: ok() takes none
+    shell.ok("record stop")
+    assert "may not replay" not in out.read_text()

@@ -90,7 +90,8 @@ def _attach(ctx: Invocation) -> None:
         came = _as_replayed(ctx, bytes(att.kept or b"")) if att.kept is not None else []
         # Left with Ctrl-] before the far side ended: a replay sends EOF after the typed
         # lines, so why it ends there (or that it waits out --timeout) can't be known.
-        recorder.attached(att.typed, came, loose=None if ended else said, keys=att.keys)
+        recorder.attached(att.typed, came, loose=None if ended else said, keys=att.keys,
+                          doubts=att.doubts())  # fmt: skip
     ctx.say(said + (f"; {ended}" if ended else ""))
 
 
