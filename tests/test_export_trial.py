@@ -36,7 +36,9 @@ def test_py_importing_what_is_not_stdlib_is_marked_and_the_script_runs(
 
 
 def test_py_importing_stdlib_is_still_exported(shell: Shell, tmp_path: Path):
-    check_same(shell, ["py import json; print(json.dumps([1]))"], tmp_path)
+    check_same(shell, ["py import json", "py print(json.dumps([1]))"], tmp_path)
+    source = script_of(shell)
+    assert "\nimport json\n" in source and "\npass" not in source  # (ruff's PIE790)
 
 
 def test_dup_of_unbound_and_unix_sockets_says_what_the_shell_says(shell: Shell, tmp_path: Path):
@@ -203,3 +205,27 @@ def test_ps_of_a_long_command_line_is_clean_under_ruff(shell: Shell, tmp_path: P
     long = "import time; " + "; ".join(f"x{i} = {i}" for i in range(40)) + "; time.sleep(30)"
     check_same(shell, [f'spawn p -- python3 -c "{long}"', "ps", "close p"], tmp_path)
     assert ruff_findings(tmp_path / "exported.py") == ""
+
+
+def test_script_is_clean_under_ruff_own_defaults(shell: Shell, tmp_path: Path):
+    """A user's `ruff check FILE` (ruff's defaults, no config of ours) finds nothing in
+    the script's own code: no #! on a 0600 file (EXE001), check= on run (PLW1510), the
+    show helper's range and removesuffix, chat's room a ClassVar (RUF012), a pty child's
+    preexec_fn (PLW1509). Only a py line's own `# noqa` may be unused (RUF100)."""
+    import subprocess
+
+    from tests.test_export import RUFF
+
+    for line in ["run -- echo hi", "run --input abc -- cat", "serve room tcp 0 --handler chat",
+                 "tcp connect alice room", "spawn t --pty -- cat", "write t hey", "close t",
+                 "py x = 1"]:  # fmt: skip
+        shell(line)
+    path = tmp_path / "s.py"
+    path.write_text(script_of(shell))
+    path.chmod(0o600)
+    done = subprocess.run([str(RUFF), "check", "--isolated", "--no-cache", "--output-format",
+                           "concise", str(path)], capture_output=True, text=True,
+                          check=False)  # fmt: skip
+    findings = [line for line in done.stdout.splitlines() if ".py:" in line]
+    assert len(findings) == 1 and "RUF100" in findings[0], done.stdout
+    assert path.read_text().splitlines()[int(findings[0].split(":")[1]) - 1] == "x = 1  # noqa"

@@ -75,12 +75,12 @@ def show(data):
     """Print bytes as text, as the shell shows them: UTF-8, and control characters but
     tab and newline as \\xNN (CR as \\r), so what a program sends can't drive the
     terminal; a byte that isn't UTF-8 as \\xNN, and a backslash doubled (as repr does)."""
-    control = {c: f"\\x{c:02x}" for c in (*range(0x00, 0x09), *range(0x0B, 0x20), 0x7F)}
+    control = {c: f"\\x{c:02x}" for c in (*range(0x09), *range(0x0B, 0x20), 0x7F)}
     control[0x0D] = "\\r"
     control[0x5C] = "\\\\"
     control.update({0xDC00 + b: f"\\x{b:02x}" for b in range(0x80, 0x100)})
     text = data.decode("utf-8", errors="surrogateescape").translate(control)
-    print(text[:-1] if text.endswith("\n") else text)
+    print(text.removesuffix("\n"))
 ''',
     ),
     "show_hex": (

@@ -118,6 +118,7 @@ def _sudo(script: Script, record: CommandRecord) -> None:
     script.add('secret = getpass.getpass(f"[sudo] password for {getpass.getuser()}: ")')
     script.add("done = subprocess.run(", f"    {literal(argv, indent=4)},",
                '    input=secret.encode() + b"\\n",', "    capture_output=True,",
+               "    check=False,",
                f"    timeout={script.timeout:g},", "    start_new_session=True,", ")",
                "out, err = done.stdout, done.stderr",
                "if secret:  # where the output holds the password, it is shown as ********",
@@ -236,8 +237,10 @@ def _run(script: Script, record: CommandRecord) -> None:
     timeout = values.get("timeout")
     timeout = script.timeout if timeout is None else float(timeout)
     check = ", check=True" if values.get("check") else ""
+    checked = check or ",\n    check=False"  # the status is shown, not raised (ruff's PLW1510)
     call = (f"done = subprocess.run(\n    {program},\n    {stdin},\n    capture_output=True,\n"
-            f"    timeout={timeout:g},\n    start_new_session=True{extra}{check},\n)")  # fmt: skip
+            f"    timeout={timeout:g},\n    start_new_session=True{extra}{checked},\n"
+            ")")  # fmt: skip
     status = script.use("status")
     out = [f"if {{0}}.stdout:\n    {script.show('{0}.stdout')}",
            f"if {{0}}.stderr:\n    {script.show('{0}.stderr')}"]  # fmt: skip

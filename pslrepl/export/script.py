@@ -64,7 +64,8 @@ RESERVED = frozenset({
     "ForkedChild", "Daytime", "Chargen",
     "rows", "name", "child", "command", "rc", "rc_text", "state", "cert", "cipher",
     "fields", "key", "value", "name_of", "received", "report", "when", "signum",
-    "message", "tls_client", "tls_context", "_", "l", "I", "O", "pathlib", "tmp", "shutil",
+    "message", "typing", "tls_client", "tls_context", "_", "l", "I", "O", "pathlib", "tmp",
+    "shutil",
 })  # fmt: skip
 
 
@@ -206,8 +207,9 @@ class Script:
             self.imp("sys")
             self.body = [line if line.lstrip().startswith("#") else
                          line.replace(python, "sys.executable") for line in self.body]  # fmt: skip
+        # No #! line: the file is 0600 (it may hold a session's data), so it is run as
+        # `python3 FILE`, and ruff's EXE001 would flag a #! on a file that is not executable.
         head = [
-            "#!/usr/bin/env python3",
             '"""A pslrepl session as a script that makes the same stdlib calls.',
             "",
             "Each command as it was typed is a comment, then the calls it made, then the",

@@ -200,7 +200,7 @@ class Chat(socketserver.StreamRequestHandler):
     """chat: a line-based room; each line a client sends goes to every other client,
     prefixed with the sender's address (the room's only way to tell them apart)."""
 
-    room = []  # the sockets of the clients in the room
+    room: typing.ClassVar[list] = []  # the sockets of the clients in the room
     lock = threading.Lock()
 
     def say(self, line):
@@ -235,7 +235,7 @@ HELPER_IMPORTS = {
     "Discard": ("socketserver",),
     "Daytime": ("socketserver", "time"),
     "Chargen": ("socketserver",),
-    "Chat": ("socketserver", "threading"),
+    "Chat": ("socketserver", "threading", "typing"),
 }
 
 

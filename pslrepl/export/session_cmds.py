@@ -105,6 +105,9 @@ def _py(script: Script, record: CommandRecord) -> None:
     for node in hoisted:
         script.imp(*(a.name for a in node.names))
     tree.body = [n for n in tree.body if n not in hoisted] or [ast.Pass()]
+    if record.ok and hoisted and isinstance(tree.body[0], ast.Pass):  # only imports
+        script.add("# (its import is at the top, with the script's others)")
+        return
     lines = _py_lines(script, tree)
     if record.ok:
         script.add(*lines)

@@ -27,6 +27,11 @@ if TYPE_CHECKING:
 # -- raise, signal shell ----------------------------------------------------------------
 
 
+# ruff's PLW1509 warns that a lock another thread held at the fork stays held in the
+# child: these preexec_fn lambdas take none (signal.signal and an ioctl).
+NOQA = "  # noqa: PLW1509"
+
+
 def _raise(script: Script, record: CommandRecord) -> None:
     from pslrepl.commands.signals import ACTION_TEXT
     from pslrepl.signals_table import action_of, signal_expr
@@ -298,13 +303,14 @@ def _spawn(script: Script, record: CommandRecord) -> None:
             # --pty's own preexec_fn (the terminal made the controlling one): one
             # function doing both, as the shell's does; Popen takes the keyword once
             lead, rest = line[: len(line) - len(line.lstrip())], line.lstrip()
+            rest = rest.removesuffix(NOQA)
             pty_call = rest[len("preexec_fn=lambda: ") :].rstrip(",")
-            script.body[at] = f"{lead}preexec_fn=lambda: ({body}, {pty_call}),"
+            script.body[at] = f"{lead}preexec_fn=lambda: ({body}, {pty_call}),{NOQA}"
             return
     for at in range(start, len(script.body)):
         if script.body[at].lstrip().startswith("start_new_session=True"):
             lead = script.body[at][: len(script.body[at]) - len(script.body[at].lstrip())]
-            script.body.insert(at + 1, indented(f"preexec_fn=lambda: {body},", len(lead)))
+            script.body.insert(at + 1, indented(f"preexec_fn=lambda: {body},{NOQA}", len(lead)))
             script.imp("signal")
             return
     raise Unexportable("spawn --ignore: processes' Popen call has no start_new_session line")

@@ -51,6 +51,7 @@ def spawn(script: Script, record: CommandRecord) -> None:
     call = (f"{v} = subprocess.Popen(\n    {program},\n    stdin={streams['stdin']},\n"
             f"    stdout={streams['stdout']},\n    stderr={streams['stderr']},\n"
             f"    bufsize={bufsize},\n    start_new_session=True{extra}{passing},\n)")  # fmt: skip
+    call = call.replace(f"{TAKE_TTY},\n", f"{TAKE_TTY},  # noqa: PLW1509\n")
     if not record.ok:  # the program was not there: the shell said so
         script.add("try:")
         script.add(indented(call))
@@ -74,6 +75,10 @@ def spawn(script: Script, record: CommandRecord) -> None:
     script.commands[name] = text + suffix
 
 
+# A pty child's preexec_fn: it takes the terminal as its controlling one.
+TAKE_TTY = "lambda: fcntl.ioctl(0, termios.TIOCSCTTY, 0)"
+
+
 def _pty(script: Script, record: CommandRecord, v: str) -> tuple[dict[str, str], list[str],
                                                                list[str]]:  # fmt: skip
     """spawn --pty: the child on a pseudo-terminal, its controlling one; the master side
@@ -90,7 +95,10 @@ def _pty(script: Script, record: CommandRecord, v: str) -> tuple[dict[str, str],
              f'{v}.stdin = os.fdopen(os.dup(master), "wb", buffering=0)',
              f"{v}.stderr = {v}.stdout  # one terminal: its stderr comes there too"]  # fmt: skip
     streams = dict.fromkeys(("stdin", "stdout", "stderr"), "slave")
-    streams["stderr"] += ",\n    preexec_fn=lambda: fcntl.ioctl(0, termios.TIOCSCTTY, 0)"
+    # preexec_fn runs between fork and exec: the one way to take the terminal as the
+    # child's controlling one (PLW1509 warns that a lock another thread held at the fork
+    # stays held in the child: this lambda takes none)
+    streams["stderr"] += f",\n    preexec_fn={TAKE_TTY}"
     return streams, before, after
 
 
