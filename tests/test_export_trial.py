@@ -229,3 +229,17 @@ def test_script_is_clean_under_ruff_own_defaults(shell: Shell, tmp_path: Path):
     findings = [line for line in done.stdout.splitlines() if ".py:" in line]
     assert len(findings) == 1 and "RUF100" in findings[0], done.stdout
     assert path.read_text().splitlines()[int(findings[0].split(":")[1]) - 1] == "x = 1  # noqa"
+
+
+def test_a_failing_check_call_exports_its_called_process_error(shell: Shell, tmp_path: Path):
+    out = check_same(shell, [
+        "call false",
+        "check_call false",
+        "check_call -- sh -c 'exit 3'",
+        "check_call true",
+    ], tmp_path)  # fmt: skip
+    assert (
+        "error: check_call: CalledProcessError: Command '['false']' returned non-zero "
+        "exit status 1. (returncode 1)"
+    ) in out
+    assert out[-1] == "check_call returned 0 (exited with status 0)"
