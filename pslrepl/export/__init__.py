@@ -40,7 +40,8 @@ NAMES_NO_RESOURCE = ("log", "getprotobyname", "getfqdn")
 # a missing program, a child that has ended, a refused certificate) or mark it: any
 # other command that failed in the session is marked, not written as if it worked.
 FAILURES = ("spawn", "read", "recv", "sendall", "check_call", "signal", "terminate", "kill",
-            "run", "tls connect", "py", "set", "trap", "expect", "sudo", "sh", "source", "sigwait", "bind")  # fmt: skip
+            "run", "tls connect", "py", "set", "trap", "expect", "sudo", "sh", "source",
+            "sigwait", "bind")  # fmt: skip
 
 # Commands whose exporters write what the shell does when they fail even where the shell
 # made no call (a missing program is found before Popen; a read's wait is select's).
