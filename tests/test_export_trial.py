@@ -243,3 +243,25 @@ def test_a_failing_check_call_exports_its_called_process_error(shell: Shell, tmp
         "exit status 1. (returncode 1)"
     ) in out
     assert out[-1] == "check_call returned 0 (exited with status 0)"
+
+
+def test_a_recvfrom_that_timed_out_waits_in_the_script_too(shell: Shell, tmp_path: Path):
+    """It waited for a datagram in the session: the script waits as long, then says so
+    (it printed the error at once, as 'refused before making any call')."""
+    import time
+
+    out = check_same(shell, [
+        "udp open u --bind 0", "udp open v",
+        "recvfrom u --timeout 0.4",
+        "sendto v u ping",
+        "recvfrom u",
+    ], tmp_path)  # fmt: skip
+    assert (
+        "error: u: timeout after 0.4 s waiting for a datagram; 0 bytes waiting; "
+        "--timeout S waits longer"
+    ) in out
+    source = script_of(shell)
+    assert "refused" not in source
+    started = time.monotonic()
+    run_alone(source, tmp_path)
+    assert time.monotonic() - started >= 0.4

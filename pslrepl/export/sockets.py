@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pslrepl.export.common import address_of, data_of
-from pslrepl.export.script import Unexportable, wrapped_print
+from pslrepl.export.script import Unexportable, indented, wrapped_print
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -200,22 +200,39 @@ def _recv(script: Script, record: CommandRecord) -> None:
 
 
 def _recvfrom(script: Script, record: CommandRecord) -> None:
+    import re
+
     from pslrepl.render import plural
 
     values = record.values
     name = values["name"]
     v = script.var(name)
     bufsize = values.get("bufsize")
+    waited = re.match(r"[^:]+: timeout after ([0-9.]+) s waiting for a datagram; 0 bytes "
+                      "waiting", record.error or "")  # fmt: skip
+    if not record.ok and waited is None:  # refused before its wait: said as the shell did
+        script.add("# the shell refused it before making any call; what it said:",
+                   wrapped_print(f"error: {record.error}"))  # fmt: skip
+        return
     script.imp("socket")
     script.use("addr")
     # recvmsg, not recvfrom: its flags say whether the datagram was cut (MSG_TRUNC).
-    script.add(f"data, _, flags, peer = {v}.recvmsg({bufsize or 65536})")
-    script.add(f'print(f"from {{addr(peer)}}  ({script.bytes_said("len(data)")})")')
-    script.add("if data:", f"    {script.show('data', mode=_display(record))}")
-    script.add("if flags & socket.MSG_TRUNC:")
     size = plural(bufsize or 65536, "byte")
-    script.add(wrapped_print(f"warning: the datagram was longer than {size}: the rest is lost "
-                             "(MSG_TRUNC)", indent="    "))  # fmt: skip
+    body = [f"data, _, flags, peer = {v}.recvmsg({bufsize or 65536})",
+            f'print(f"from {{addr(peer)}}  ({script.bytes_said("len(data)")})")',
+            "if data:", f"    {script.show('data', mode=_display(record))}",
+            "if flags & socket.MSG_TRUNC:",
+            wrapped_print(f"warning: the datagram was longer than {size}: the rest is lost "
+                          "(MSG_TRUNC)", indent="    ")]  # fmt: skip
+    if waited is None:
+        script.add(*body)
+        return
+    # It waited the shell's timeout for a datagram that never came: the script waits as
+    # long, then says what the shell said.
+    script.imp("select")
+    script.add(f"ready, _, _ = select.select([{v}], [], [], {waited.group(1)})", "if ready:",
+               *(indented(line) for line in body), "else:",
+               wrapped_print(f"error: {record.error}", indent="    "))  # fmt: skip
 
 
 def _shutdown(script: Script, record: CommandRecord) -> None:
