@@ -265,3 +265,15 @@ def test_a_recvfrom_that_timed_out_waits_in_the_script_too(shell: Shell, tmp_pat
     started = time.monotonic()
     run_alone(source, tmp_path)
     assert time.monotonic() - started >= 0.4
+
+
+def test_export_py_says_it_replaced_a_file_and_history_last_0(shell: Shell, tmp_path: Path):
+    target = tmp_path / "keep.py"
+    _, out, _ = shell(f"export py {target}")
+    assert "replaces" not in out
+    _, out, _ = shell(f"export py {target}")
+    assert out.startswith(f"exported the session to {target} (it replaces the file that was "
+                          "there)")  # fmt: skip
+    shell("echo a")
+    _, out, _ = shell("history --last 0")
+    assert out.strip() == "(0 of 3 commands shown: --last 0)"

@@ -42,7 +42,9 @@ def _history(ctx: Invocation) -> None:
     if log.forgotten and (last is None or last > len(records)):
         ctx.say(f"({log.forgotten} earlier commands forgotten: the history keeps 8 MiB)",
                 "notice")  # fmt: skip
-    if not records:
+    if not records and last == 0 and len(log):  # asked for none: there were some
+        ctx.say(f"(0 of {len(log)} commands shown: --last 0)", "notice")
+    elif not records:
         ctx.say("(no commands yet)", "notice")
     for record in records:
         ctx.emit(_header(record))

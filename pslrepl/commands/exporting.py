@@ -37,8 +37,11 @@ def _export_py(ctx: Invocation) -> None:
     target = os.path.expanduser(str(ctx["file"]))
     script = export_records(ctx.session.history, **session_facts(ctx.session))
     folder, name = os.path.split(target)
+    existed = os.path.lexists(target)
     path = write_private(folder or ".", name, script.text().encode("utf-8"), what="export py")
     said = f"exported the session to {path}"
+    if existed:  # a hand-edited session.py is gone: said, as record says it
+        said += " (it replaces the file that was there)"
     if script.missing:
         names = ", ".join(dict.fromkeys(script.missing))
         said += (f"; {plural(len(script.missing), 'command')} marked # NOT EXPORTED "
