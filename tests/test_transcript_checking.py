@@ -87,7 +87,8 @@ def test_jobs_keep_going_is_passed_on(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("args", "signum", "status", "said"),
     [
-        (["--jobs", "2"], signal.SIGTERM, 128 + signal.SIGTERM, ""),
+        (["--jobs", "2"], signal.SIGTERM, 128 + signal.SIGTERM,
+         "pslrepl: ended by a signal after 0 of 2 transcripts; not finished: a.psl, b.psl\n"),
         (["--jobs", "2"], signal.SIGINT, 130,
          "pslrepl: interrupted after 0 of 2 transcripts; not finished: a.psl, b.psl\n"),
         (["--jobs", "2", "--junit", "r.xml"], signal.SIGINT, 130,
@@ -128,6 +129,40 @@ def test_stopping_a_check_ends_the_checks_it_started(
     while any(Path(f"/proc/{pid}").exists() and _not_zombie(pid) for pid in started):
         assert time.monotonic() < end, f"checks {started} outlived the check"
         time.sleep(0.01)
+
+
+def test_stopping_jobs_shows_the_results_already_made_and_ends_a_backtracking_match(
+    tmp_path: Path,
+) -> None:
+    """Ctrl-C under --jobs dropped a FAIL already made (held back for file order) and
+    counted it nowhere; a check matching a backtracking pattern could not be stopped (re
+    holds the GIL from its watcher) and was killed 5 s later, its {tmp} left behind."""
+    pids = tmp_path / "pids"
+    pids.mkdir()
+    tmpdir = Path(os.environ["TMPDIR"])
+    mark = f"py \"import os; open('{pids}/' + str(os.getpid()), 'w').close()\"\n"
+    (tmp_path / "a.psl").write_text(f'psl> {mark}psl> py "import time; time.sleep(60)"\n')
+    (tmp_path / "b.psl").write_text(f"psl> {mark}psl> echo {'a' * 40}c\n(a+)+b (re)\n")
+    (tmp_path / "c.psl").write_text(f"psl> {mark}psl> echo x\ny\n")
+    proc = subprocess.Popen([pslrepl_exe(), "--check", "--jobs", "3", "a.psl", "b.psl",
+                             "c.psl"], cwd=tmp_path, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)  # fmt: skip
+    try:
+        end = time.monotonic() + 30
+        # all three started, and c's check has ended (its session's folder is gone)
+        while (len(os.listdir(pids)) < 3 or len(list(tmpdir.glob("pslrepl-*"))) != 2) and (
+            time.monotonic() < end
+        ):
+            time.sleep(0.01)
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(timeout=30) == 130
+    finally:
+        proc.kill()
+        out, err = proc.communicate()
+    assert out.startswith("c.psl: FAIL\nc.psl:2: psl> echo x\n"), out
+    assert err == ("pslrepl: interrupted after 1 of 3 transcripts (1 failed: c.psl); not "
+                   "finished: a.psl, b.psl\n")  # fmt: skip
+    assert list(tmpdir.glob("pslrepl-*")) == []  # each check closed its own session
 
 
 def _not_zombie(pid: int) -> bool:

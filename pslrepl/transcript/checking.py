@@ -59,15 +59,19 @@ def check_parallel(
     time_limit: float,
     note: str,
     unfinished: list[str] | None = None,
+    held: list[Result] | None = None,
 ) -> Iterator[Result]:
     """Each transcript checked in a process of its own (its own session, {tmp} and ports),
     ``jobs`` at a time; the results come in the order of ``paths``, each as soon as it
     and those before it are done. The processes are forked from this one once the shell's
     modules are loaded, so a check costs no start-up of its own. Ctrl-C (or SIGTERM)
-    here ends them all; ``unfinished`` is then given the paths not checked to the end."""
+    here ends them all; ``unfinished`` is then given the paths not checked to the end,
+    and ``held`` the results of those checked but not yet given (a file before them was
+    still running), so a failure already known is not lost."""
     import json
     import os
     import selectors
+    import signal
 
     import pslrepl.dispatch  # noqa: F401  (loaded once here, not in every check)
     import pslrepl.replay  # noqa: F401
@@ -144,8 +148,18 @@ def check_parallel(
         if unfinished is not None:
             unfinished[:] = [paths[i] for i in sorted(
                 [index for index, _, _ in running.values()] + [i for i, _ in waiting])]  # fmt: skip
+        if held is not None:
+            held[:] = [done[i] for i in sorted(done)]
         for fd in controls.values():
             os.close(fd)
+        # Its main thread may be matching a pattern that backtracks: re holds the GIL, so
+        # the check's own watcher can't run to stop it, but a signal to the process is
+        # seen as re checks for signals (the watcher's own still ends a blocking call).
+        for pid in running:
+            try:
+                os.kill(pid, signal.SIGINT)
+            except OSError:  # it has just ended
+                pass
         for _, fd, _ in running.values():
             os.close(fd)
         _reap(list(running))

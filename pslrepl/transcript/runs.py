@@ -77,13 +77,16 @@ def check_files(
             print(f"pslrepl: {problem}", file=sys.stderr)
             return USAGE
 
+    from pslrepl.errors import Terminated
+
     found: Iterator[Result]
     unfinished: list[str] | None = None
+    held: list[Result] = []  # --jobs: checked, but a file before it had not finished
     if jobs > 1:
         unfinished = []
         found = check_parallel(files, jobs=jobs, keep_going=keep_going,
                                time_limit=DEFAULT_TIMEOUT, note=NOTE,
-                               unfinished=unfinished)  # fmt: skip
+                               unfinished=unfinished, held=held)  # fmt: skip
     elif interactive:
 
         def ask(question: str) -> str:
@@ -120,14 +123,24 @@ def check_files(
                 print(f"quit: {left} more transcript{'' if left == 1 else 's'} not checked")
                 status = max(status, FAILED)
                 break
-    except KeyboardInterrupt:  # Ctrl-C: the checks running have ended; no report
+    except (KeyboardInterrupt, Terminated) as exc:  # Ctrl-C, or a CI job's cancel (SIGTERM)
+        # The checks running are ended; those that had finished are shown, in order.
+        close = getattr(found, "close", None)
+        if close is not None:  # a signal between two results: the checks end here
+            close()
         if unfinished is None:  # serial: the one running and those after it
             unfinished = files[len(results) :]
-        print(f"pslrepl: interrupted after {len(results)} of {len(files)} transcripts"
+        for result in held:
+            result.show()
+            results.append(result)
+        failed = [r.path for r in results if STATUS[r.verdict]]
+        how = "interrupted" if isinstance(exc, KeyboardInterrupt) else "ended by a signal"
+        print(f"pslrepl: {how} after {len(results)} of {len(files)} transcripts"
+              + (f" ({len(failed)} failed: {', '.join(failed)})" if failed else "")
               + (f"; not finished: {', '.join(unfinished)}" if unfinished else "")
               + ("; --junit's report is not written" if junit else ""),
               file=sys.stderr)  # fmt: skip
-        return INTERRUPTED
+        return INTERRUPTED if isinstance(exc, KeyboardInterrupt) else int(exc.code or 1)
     if junit is not None:
         problem = write_report(junit, junit_xml(results))
         if problem:
