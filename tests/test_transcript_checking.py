@@ -195,6 +195,7 @@ def test_junit_report_holds_each_verdict_and_the_diffs(tmp_path: Path) -> None:
         assert skipped.get("message") == "exec:no-such-program-psl: no no-such-program-psl on PATH"
         (failure,) = cases["b_fail.psl"]
         assert failure.tag == "failure"
+        assert failure.get("message") == f"{paths[1]}:1: psl> echo b"  # what CI shows
         assert "-not b\n+b\n" in (failure.text or "")
         assert "to take the new output: pslrepl --update" in (failure.text or "")
         (nul,) = cases["e_fail.psl"]

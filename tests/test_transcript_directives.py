@@ -459,8 +459,18 @@ def test_a_second_ctrl_c_ends_a_check_whose_command_swallowed_the_first(tmp_path
         (
             "psl> echo 1\n{?l.port}\n",
             "line 2: {?l.port} is no capture: a capture's NAME is "
-            "letters, digits, _ and - (no dot or space); write {?NAME} or {?NAME:REGEX}",
+            "ASCII letters, digits, _ and - (no dot or space); write {?NAME} or {?NAME:REGEX}",
         ),
+        ("psl> echo x\n{?café}\n", "line 2: {?café} is no capture: a capture's NAME is ASCII"),
+        (
+            "#! timeout 1\n#! timeout 5\npsl> echo x\nx\n",
+            "line 2: a second #! timeout (line 1 gives one); keep one",
+        ),  # fmt: skip
+        (
+            "\ufeffpsl> echo x\nx\n",
+            "it starts with a byte order mark (BOM), so its first "
+            "line reads as no command: save it as UTF-8 without a BOM",
+        ),  # fmt: skip
         ("psl> echo a b\n{?bad name}\n", "line 2: {?bad name} is no capture"),
         # a free placeholder or {testdir} captured would stop matching what it stands for
         (

@@ -330,7 +330,9 @@ def junit_xml(results: list[Result]) -> bytes:
             reason = first.partition(": skip (")[2].rstrip(")")
             ET.SubElement(case, "skipped", message=_xml_text(reason))
         elif result.verdict == "fail":
-            node = ET.SubElement(case, "failure", message="output differs from the transcript")
+            # CI shows only the message: the first FILE:LINE the report names
+            where = result.out.split("\n")[1:2] or ["output differs from the transcript"]
+            node = ET.SubElement(case, "failure", message=_xml_text(where[0]))
             node.text = _xml_text(result.out)
         elif result.verdict == "error":
             node = ET.SubElement(case, "error", message=_xml_text(first))

@@ -68,6 +68,9 @@ def read_directives(transcript: Transcript) -> Directives:
                                      f"{KNOWN_CONDITIONS}, each may start ! for not")  # fmt: skip
             found.require.extend(args)
         elif word == "timeout":
+            if found.timeout is not None:
+                raise ValueError(f"line {number}: a second #! timeout (line "
+                                 f"{found.timeout_line} gives one); keep one")  # fmt: skip
             found.timeout = _seconds(number, args)
             found.timeout_line = number
         else:
@@ -117,8 +120,9 @@ def read_directives(transcript: Transcript) -> Directives:
             for m in re.finditer(r"\{\?([^{}:]*)[:}]", line):
                 if CAPTURE_START.match(line, m.start()) is None:
                     raise ValueError(f"line {number}: {{?{m.group(1)}}} is no capture: a "
-                                     "capture's NAME is letters, digits, _ and - (no dot "
-                                     "or space); write {?NAME} or {?NAME:REGEX}")  # fmt: skip
+                                     "capture's NAME is ASCII letters, digits, _ and - "
+                                     "(no dot or space); write {?NAME} or "
+                                     "{?NAME:REGEX}")  # fmt: skip
     names: set[str] = set()
     folders: dict[str, EmbeddedFile] = {}  # each folder a file's name makes -> that file
     for file in transcript.files:

@@ -80,6 +80,10 @@ def read_transcript(path: str, *, writing: bool = False) -> str:
             "is UTF-8: write a byte in output as a \\xNN escape in a (re) line"
         ) from None
     transcript = parse(text)
+    if text.startswith("\ufeff") and (not transcript.steps or text[1:].startswith("psl>")):
+        raise TranscriptFileError("it starts with a byte order mark (BOM), so its first "
+                                  "line reads as no command: save it as UTF-8 without a "
+                                  "BOM")  # fmt: skip
     if not transcript.steps:
         what = "it holds no commands (no line starts 'psl> ')" if text.strip() else "it is empty"
         raise TranscriptFileError(f"{what}: `record FILE` in the shell writes a transcript")
