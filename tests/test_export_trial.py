@@ -277,3 +277,16 @@ def test_export_py_says_it_replaced_a_file_and_history_last_0(shell: Shell, tmp_
     shell("echo a")
     _, out, _ = shell("history --last 0")
     assert out.strip() == "(0 of 3 commands shown: --last 0)"
+
+
+def test_looking_back_leaves_its_comment_and_a_refusal_its_error(shell: Shell, tmp_path: Path):
+    lines = ["echo a", "history", "explain 99", "export py no-such-dir-fx/x.py", "echo b"]
+    for line in lines:
+        shell(line)
+    source = script_of(shell)
+    for line in lines:
+        assert f"# psl> {line}\n" in source
+    out = run_alone(source, tmp_path)
+    assert out[0] == "a" and out[-1] == "b"
+    assert out[1] == "error: explain: there is no command 99 yet; `history` lists them"
+    assert out[2].startswith("error: export py:"), out

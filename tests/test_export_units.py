@@ -511,7 +511,8 @@ def test_looking_back_is_left_out_and_record_is_said(shell: Shell, tmp_path: Pat
     shell.ok(f"record {tmp_path / 't.psl'}")
     shell.ok("echo two")
     source = script_of(shell)
-    assert "# psl> history" not in source and "# psl> explain" not in source
+    assert "# psl> history\n# (the shell's own bookkeeping: it looks back" in source
+    assert "# psl> explain 1\n# (the shell's own bookkeeping" in source
     assert f"# psl> record {tmp_path / 't.psl'}\n# (the shell wrote a transcript" in source
     assert run_alone(source, tmp_path) == ["one", "two"]
 

@@ -108,9 +108,10 @@ def export_records(
     for at, record in enumerate(records):
         if at:
             _track_unmade(script, records[at - 1])
-        if record.command in LOOKING_BACK:
-            continue
         script.comment(record)
+        if record.command in LOOKING_BACK:  # said where it stood, never dropped silently
+            _looked_back(script, record)
+            continue
         if record.command == "wait" and _cancelled(record):
             from pslrepl.export.signal_timers import cancelled_wait
 
@@ -162,6 +163,18 @@ def export_records(
             script.not_exported(record, f"export failed on it ({type(exc).__name__}: {exc}); "
                                 "please report it")  # fmt: skip
     return script
+
+
+def _looked_back(script: Script, record: CommandRecord) -> None:
+    """history, explain, export py: the shell looking back at the session. A script has
+    no history to show; one the shell refused says what the shell said."""
+    from pslrepl.export.script import wrapped_print
+
+    if not record.ok and record.error:
+        script.add("# the shell refused it; what it said:", wrapped_print(f"error: {record.error}"))
+        return
+    script.add("# (the shell's own bookkeeping: it looks back at the session; a script has",
+               "# no history, and is itself the export)")  # fmt: skip
 
 
 def _explained(script: Script, record: CommandRecord) -> None:
