@@ -370,3 +370,16 @@ def test_sockopt_explains_its_constants_by_name(shell: Shell) -> None:
         "  s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)",
         "  s.getsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR)  # -> 1",
     ]
+
+
+def test_explain_of_a_py_line_says_the_line_is_its_own() -> None:
+    shell = make_shell()
+    try:
+        shell.ok("socketpair a b")
+        shell.ok('py a.send(b"q")')
+        assert shell.ok("explain 2").splitlines() == [
+            '# 2: py a.send(b"q")',
+            "# py runs your own Python: the line is its own explain",
+        ]
+    finally:
+        shell.close()

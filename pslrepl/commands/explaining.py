@@ -84,6 +84,8 @@ def _explain(ctx: Invocation) -> None:
     if record.dropped_calls:
         ctx.say(f"# its {record.dropped_calls} calls were let go: the history keeps 8 MiB "
                 "of calls", "notice")  # fmt: skip
+    elif not record.calls and record.command == "py":  # its calls are the user's own
+        ctx.say("# py runs your own Python: the line is its own explain", "notice")
     elif not record.calls:
         ctx.say("# no stdlib calls", "notice")
     for call in record.calls:
