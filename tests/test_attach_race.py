@@ -11,7 +11,8 @@ from typing import Any
 
 import pytest
 
-from pslrepl.attaching import Attachment, run
+from pslrepl.attach_screen import run
+from pslrepl.attaching import Attachment
 from tests.helpers import Shell
 
 

@@ -46,7 +46,8 @@ if TYPE_CHECKING:
     "terminal, attach waits until you leave).",
 )
 def _attach(ctx: Invocation) -> None:
-    from pslrepl.attaching import Attachment, run, run_piped
+    from pslrepl.attach_screen import run
+    from pslrepl.attaching import Attachment, run_piped
 
     res = ctx["name"]
     session = ctx.session

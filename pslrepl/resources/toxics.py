@@ -281,3 +281,13 @@ def spread_of(spread: tuple[int, int] | None, how: str, *, first: bool) -> tuple
         return None
     ms = int(m[1].replace(",", ""))
     return (ms, ms) if spread is None else (min(spread[0], ms), max(spread[1], ms))
+
+
+def counted(what: str, count: int) -> str:
+    """A datagram toxic's words for ``count`` datagrams summed into one line: "dropped 482
+    datagrams (BYTES)", never "a datagram" of all their bytes."""
+    if count < 2 or "datagram" not in what:
+        return what
+    return (what.replace("a held datagram", f"{count:,} held datagrams")
+            .replace("a datagram", f"{count:,} datagrams")
+            .replace(" back to go after", " back, each to go after"))  # fmt: skip

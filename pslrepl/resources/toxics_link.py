@@ -16,7 +16,7 @@ import threading
 import time
 
 from pslrepl.events import Event
-from pslrepl.resources.toxics import TIMED, Toxic, show_value, spread_of
+from pslrepl.resources.toxics import TIMED, Toxic, counted, show_value, spread_of
 from pslrepl.resources.toxics_delay import DelayLine, Stopped, drain, latency, no_delay
 
 TYPE_CHECKING = False
@@ -38,16 +38,6 @@ def peer_of(end: Endpoint) -> str:
     except OSError:
         pass
     return end.name
-
-
-def counted(what: str, count: int) -> str:
-    """A datagram toxic's words for ``count`` datagrams summed into one line: "dropped 482
-    datagrams (BYTES)", never "a datagram" of all their bytes."""
-    if count < 2 or "datagram" not in what:
-        return what
-    return (what.replace("a held datagram", f"{count:,} held datagrams")
-            .replace("a datagram", f"{count:,} datagrams")
-            .replace(" back to go after", " back, each to go after"))  # fmt: skip
 
 
 class Link:
