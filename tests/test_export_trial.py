@@ -111,6 +111,7 @@ def test_sudo_script_stars_the_password_in_the_output_and_explain_names_the_chil
     explained = [line.strip() for line in out.splitlines() if line.startswith("  ")]
     assert explained[0].startswith("popen = subprocess.Popen(['sudo', '-S', '-p', '', '--', ")
     assert explained[1].startswith("popen.communicate(input=...)  # equivalent: timeout=")
+    assert explained[1].endswith("the password in and the output out: <redacted>")
     assert explained[2] == "popen.wait()  # -> 0"
     for line in explained:
         compile(line, "explain", "exec")

@@ -65,8 +65,8 @@ def _sudo(ctx: Invocation) -> None:
         # The password is sudo's stdin; what comes back may hold it too (a command run
         # without a password asked reads it), so the line keeps neither side.
         ctx.record("Popen.communicate", "input=...", None, on=child, exact=False,
-                   note=f"timeout={ctx.timeout:g}; the password in and the output out are "
-                   "not kept")  # fmt: skip
+                   note=f"timeout={ctx.timeout:g}; the password in and the output out: "
+                   "<redacted>")  # fmt: skip
         done = run_bounded(child, secret + b"\n", timeout=ctx.timeout)
         out = _redact(done.stdout.data, secret, cut=bool(done.stdout.dropped))
         err = _redact(done.stderr.data, secret, cut=bool(done.stderr.dropped))

@@ -17,9 +17,9 @@ if TYPE_CHECKING:
 __all__ = ["NOT_EXPORTED", "Script", "exporters", "export_records"]
 
 # The modules that declare exporters (each has an EXPORTERS dict: command name -> function).
-MODULES = ("processes", "sockets", "socket_steps", "socket_buffers", "unix_sockets", "servers",
-           "relays", "tls_clients", "session_cmds", "looking", "socket_files", "shlib",
-           "signals", "attaching")  # fmt: skip
+MODULES = ("processes", "sockets", "socket_steps", "sending", "socket_buffers", "unix_sockets",
+           "servers", "relays", "tls_clients", "session_cmds", "looking", "socket_files",
+           "shlib", "signals", "attaching")  # fmt: skip
 # (A later module's entry wins; one that takes some resources of a command hands the rest
 # to the entry of the modules before it: socket_files' close and read (file objects)
 # before session_cmds' and processes', shlib's (sh jobs) before those, signals' (signal,

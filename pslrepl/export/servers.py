@@ -46,8 +46,7 @@ class CountedServer:
         self.timeouts += 1
 
     def handle_error(self, request, client_address):
-        # A client that reset or broke its connection is the client's doing, not a bug
-        # in the handler: the shell notes it in the server's log, never as a traceback.
+        # A client's reset or broken connection: the shell logs it, shows no traceback
         if not isinstance(sys.exc_info()[1], OSError):
             super().handle_error(request, client_address)
 
