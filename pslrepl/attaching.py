@@ -243,6 +243,10 @@ class Attachment:
         self.close_wanted = False
         end = self.end
         lost = ""
+        # unwrap() calls SSL_shutdown twice: the first sends close_notify, the second reads
+        # on, and fails on data that came after it (OpenSSL 3). Corked, the close_notify
+        # leaves only after both, so the peer's answer to it can't come in between.
+        corked = _cork(end.sock, True)
         with end.io:
             try:
                 end.sock.unwrap()  # non-blocking: close_notify goes, then it would read
@@ -256,12 +260,14 @@ class Attachment:
                     self._problem(f"TLS close_notify was not sent ({exc}): Ctrl-] and "
                                   f"`close {self.res.name}` end the connection")  # fmt: skip
                     return
-                # unwrap() calls SSL_shutdown twice: the first sent close_notify, the
-                # second read on and met the peer's answer to it, which OpenSSL 3 can't
-                # take once its own close_notify went: that answer is lost.
+                # Not corked (no TCP_CORK here): the second SSL_shutdown met the peer's
+                # answer, which OpenSSL 3 can't take once its close_notify went: lost.
                 lost = ("OpenSSL's shutdown read on after the close_notify and failed on "
                         "the peer's answer (APPLICATION_DATA_AFTER_CLOSE_NOTIFY): what the "
                         "peer sent then is lost")  # fmt: skip
+            finally:
+                if corked:
+                    _cork(end.sock, False)  # the close_notify goes now
         self.res.post(Event(self.res.name, "shutdown",
                             "TLS close_notify sent: the peer reads EOF"))  # fmt: skip
         if lost:
@@ -271,6 +277,20 @@ class Attachment:
         self.stop.set()
         if self.end is not None:
             self.end.release()
+
+
+def _cork(sock: Any, on: bool) -> bool:
+    """TCP_CORK on or off (Linux: what is written waits until it is off); whether it took."""
+    import socket
+
+    option = getattr(socket, "TCP_CORK", None)
+    if option is None:
+        return False
+    try:
+        sock.setsockopt(socket.IPPROTO_TCP, option, 1 if on else 0)
+    except OSError:
+        return False  # not TCP (a UNIX socket), or closed
+    return True
 
 
 def run_piped(att: Attachment, lines: Any, *, timeout: float, show: Any = None) -> bytes:

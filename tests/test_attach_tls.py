@@ -24,10 +24,10 @@ def test_eof_reaches_the_shells_own_tls_http_server(shell: Shell) -> None:
     piped(shell, "GET / HTTP/1.0\n")  # no blank line: the server answers at EOF
     ok, out, said = shell("attach t --timeout 5")
     assert ok, said
-    # The page, or (a thread descheduled between unwrap's two SSL_shutdown calls) the
-    # close_notify went and the page met OpenSSL's second call: said so, never a wait.
-    if "APPLICATION_DATA_AFTER_CLOSE_NOTIFY" not in out:
-        assert out.startswith("HTTP/1.0 200 OK"), out + said
+    # Every time: the close_notify is corked until unwrap's second SSL_shutdown has
+    # read (the server's answer meeting that read was lost, 1 run in 6 under load).
+    assert out.startswith("HTTP/1.0 200 OK"), out + said
+    assert "error" not in out, out
     assert "the peer closed its side (EOF)" in out.splitlines()[-1], out
     log = shell.ok("log t")
     assert "TLS close_notify sent: the peer reads EOF" in log
