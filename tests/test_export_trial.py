@@ -291,3 +291,19 @@ def test_looking_back_leaves_its_comment_and_a_refusal_its_error(shell: Shell, t
     assert out[0] == "a" and out[-1] == "b"
     assert out[1] == "error: explain: there is no command 99 yet; `history` lists them"
     assert out[2].startswith("error: export py:"), out
+
+
+def test_tls_connect_options_set_a_context_of_its_own(shell: Shell, tmp_path: Path):
+    out = check_same(shell, [
+        "serve t tcp 0 --tls --handler echo --threading",
+        "tls connect a t --max-version TLSv1.2 --ciphers ECDHE+AESGCM",
+        "tls connect b t --alpn h2 --alpn http/1.1 --min-version TLSv1.3",
+        "tls connect c t --insecure --ciphers ECDHE+AESGCM",
+        "tls connect d t",
+        "sendline a one", "recv a --line",
+    ], tmp_path)  # fmt: skip
+    assert out[2].startswith("TLSv1.2, ECDHE-")
+    assert out[4].startswith("TLSv1.3, ")
+    assert out[6].endswith("; INSECURE: the certificate was not verified (--insecure)")
+    assert out[7].startswith("note: --ciphers chooses among TLS 1.2's ciphers")
+    assert out[9].endswith("verified against the system CAs and the session's test CA")

@@ -4,7 +4,7 @@ text) and tls info."""
 from __future__ import annotations
 
 from pslrepl.export.common import address_of
-from pslrepl.export.script import indented, wrapped_print
+from pslrepl.export.script import Unexportable, indented, wrapped_print
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -18,8 +18,7 @@ def _tls_connect(script: Script, record: CommandRecord) -> None:
     values = record.values
     name = values["name"]
     v = script.var(name)
-    given = [k for k in ("cafile", "insecure", "alpn", "cert", "key", "min_version",
-                         "max_version", "ciphers", "session") if values.get(k)]  # fmt: skip
+    given = [k for k in ("cafile", "cert", "key", "session") if values.get(k)]
     if given:
         what = ", ".join(f"--{k.replace('_', '-')}" for k in given)
         script.not_exported(record, f"tls connect with {what} is not exported yet")
@@ -33,11 +32,11 @@ def _tls_connect(script: Script, record: CommandRecord) -> None:
     hostname = values.get("server_hostname")
     script.imp("socket", "ssl")
     script.use("addr")
-    _client_context(script)
+    context = _own_context(script, record) or _client_context(script)
     host = repr(hostname) if hostname else f"{target}[0]"
     script.add(f"sock = socket.create_connection({target}, timeout={timeout:g})")
     script.add("try:")
-    script.add(f"    {v} = tls_client.wrap_socket(sock, server_hostname={host})")
+    script.add(f"    {v} = {context}.wrap_socket(sock, server_hostname={host})")
     script.add("except ssl.SSLCertVerificationError as exc:")
     script.add("    sock.close()")
     script.add('    message = exc.verify_message.rstrip(".")')
@@ -48,15 +47,19 @@ def _tls_connect(script: Script, record: CommandRecord) -> None:
     script.add(f"    {v}.settimeout(None)")
     script.add(indented(wrapped_print(f"{name}: TLS connected {{addr({v}.getsockname())}} "
                                       f"-> {{addr({v}.getpeername())}}", f=True)))  # fmt: skip
-    script.add(indented(wrapped_print(f"{{{v}.version()}}, {{{v}.cipher()[0]}}; {VERIFIED}",
+    note = INSECURE if values.get("insecure") else VERIFIED
+    script.add(indented(wrapped_print(f"{{{v}.version()}}, {{{v}.cipher()[0]}}; {note}",
                                       f=True)))  # fmt: skip
+    if values.get("ciphers"):  # the shell's note where TLS 1.3 chose its own suite
+        said = wrapped_print(CIPHERS_NOTE, indent="        ")
+        script.add(f'    if {v}.version() == "TLSv1.3":', said)
     if record.ok:
         script.kinds[name] = script.live[name] = "tcp"
 
 
-def _client_context(script: Script) -> None:
+def _client_context(script: Script) -> str:
     """The shell's clients' TLS context, made once: the system's CAs and the session's
-    test CA (carried as PEM text)."""
+    test CA (carried as PEM text). Its name."""
     assert script.tls is not None
     ca = script.constant("TEST_CA_PEM", script.tls["ca"])
     if "tls_client" not in script.globals:
@@ -64,6 +67,41 @@ def _client_context(script: Script) -> None:
         script.add("# The system's CAs and the session's test CA, as the shell's clients trust",
                    "tls_client = ssl.create_default_context()",
                    f"tls_client.load_verify_locations(cadata={ca})")  # fmt: skip
+    return "tls_client"
+
+
+INSECURE = "INSECURE: the certificate was not verified (--insecure)"
+CIPHERS_NOTE = (
+    "note: --ciphers chooses among TLS 1.2's ciphers; TLS 1.3 used a suite of its "
+    "own (ssl can't choose those): add --max-version TLSv1.2 to use yours"
+)
+
+
+def _own_context(script: Script, record: CommandRecord) -> str:
+    """A context of the connection's own where tls connect set one up (--insecure,
+    --alpn, --min-version, --max-version, --ciphers), as the shell's: its name; else ''."""
+    values = record.values
+    if not any(values.get(k) for k in ("insecure", "alpn", "min_version", "max_version",
+                                       "ciphers")):  # fmt: skip
+        return ""
+    if not record.ok:  # a handshake these refused says its own error: not written yet
+        raise Unexportable("a tls connect with these options that failed is not exported yet")
+    assert script.tls is not None
+    ca = script.constant("TEST_CA_PEM", script.tls["ca"])
+    name = script.var(f"{values['name']}_context")
+    lines = [f"{name} = ssl.create_default_context()  # {values['name']}'s own, as tls connect's",
+             f"{name}.load_verify_locations(cadata={ca})"]  # fmt: skip
+    if values.get("insecure"):
+        lines += [f"{name}.check_hostname = False", f"{name}.verify_mode = ssl.CERT_NONE"]
+    if values.get("alpn"):
+        lines.append(f"{name}.set_alpn_protocols({list(values['alpn'])!r})")
+    for key, attr in (("min_version", "minimum_version"), ("max_version", "maximum_version")):
+        if values.get(key):
+            lines.append(f"{name}.{attr} = ssl.TLSVersion.{values[key].replace('.', '_')}")
+    if values.get("ciphers"):
+        lines.append(f"{name}.set_ciphers({values['ciphers']!r})")
+    script.add(*lines)
+    return name
 
 
 def _tls_wrap(script: Script, record: CommandRecord) -> None:
