@@ -307,3 +307,14 @@ def test_tls_connect_options_set_a_context_of_its_own(shell: Shell, tmp_path: Pa
     assert out[6].endswith("; INSECURE: the certificate was not verified (--insecure)")
     assert out[7].startswith("note: --ciphers chooses among TLS 1.2's ciphers")
     assert out[9].endswith("verified against the system CAs and the session's test CA")
+
+
+def test_wait_alone_on_a_relay_and_a_server_is_exported(shell: Shell, tmp_path: Path):
+    out = check_same(shell, [
+        "relay r2 tcp-listen:0 exec:'tr a-z A-Z'",
+        "tcp connect c2 r2", "sendline c2 hello", "shutdown c2 wr", "recv c2 --line",
+        "wait r2",
+        "serve e tcp 0", "tcp connect c e", "wait e",
+    ], tmp_path)  # fmt: skip
+    assert any(line.startswith("r2: both directions closed (") for line in out)
+    assert out[-1] == "e: a client has connected (1 so far)"

@@ -235,8 +235,10 @@ def _wait(script: Script, record: CommandRecord) -> None:
     from pslrepl.export import processes, relays, servers, sockets
 
     name = record.values["name"]
-    event = record.values.get("event")
     kind = script.kinds.get(name, "")
+    # wait NAME alone waits for what the shell waits for on its kind: a server's client,
+    # a relay's close
+    event = record.values.get("event") or {"server": "connect", "relay": "close"}.get(kind)
     if kind == "process" and event in (None, "exit"):
         processes.WAITS["process"](script, record)
     elif kind in sockets.WAITS and event == "data":
