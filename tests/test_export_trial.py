@@ -318,3 +318,19 @@ def test_wait_alone_on_a_relay_and_a_server_is_exported(shell: Shell, tmp_path: 
     ], tmp_path)  # fmt: skip
     assert any(line.startswith("r2: both directions closed (") for line in out)
     assert out[-1] == "e: a client has connected (1 so far)"
+
+
+def test_recv_line_that_timed_out_waits_and_keeps_what_came(shell: Shell, tmp_path: Path):
+    out = check_same(shell, [
+        "socketpair a b",
+        "recv b --line --timeout 0.2",
+        "send a abc",
+        "recv b --line --timeout 0.2",
+        "sendline a def",
+        "recv b --line",
+    ], tmp_path)  # fmt: skip
+    assert out[2] == ("error: b: timeout after 0.2 s waiting for a line; 0 bytes waiting; "
+                      "--timeout S waits longer")  # fmt: skip
+    assert out[4] == ("error: b: timeout after 0.2 s waiting for a line; 3 bytes came, kept "
+                      "for the next recv: b'abc'; --timeout S waits longer")  # fmt: skip
+    assert out[-2:] == ["abcdef", "(7 bytes)"]

@@ -171,6 +171,9 @@ def _recv(script: Script, record: CommandRecord) -> None:
                    f"    {show}", f"    {size}", "if not found:",
                    f'    print("{EOF_LINE}")')  # fmt: skip
         return
+    if not record.ok and values.get("line") and "waiting for a line;" in (record.error or ""):
+        _recv_line_bounded(script, record)
+        return
     if not record.ok and (values.get("all") or values.get("line")):
         raise Unexportable("this recv failed in the session; what it said is not in this "
                            "script")  # fmt: skip
@@ -197,6 +200,52 @@ def _recv(script: Script, record: CommandRecord) -> None:
     script.add("else:", wrapped_print(f"error: {name}: timeout after {float(timeout):g} s "
                "waiting for data; 0 bytes waiting; --timeout S waits longer",
                indent="    "))  # fmt: skip
+
+
+def _recv_line_bounded(script: Script, record: CommandRecord) -> None:
+    """recv --line that timed out in the session: the script waits as long for a line,
+    peeking (what came stays in the socket for the next recv, as the shell keeps it),
+    then takes the line or says what the shell said."""
+    import re
+
+    values = record.values
+    name = values["name"]
+    v = script.var(name)
+    if any("SSL" in call.func for call in record.calls):  # no MSG_PEEK on TLS
+        raise Unexportable("this recv --line on TLS failed in the session; what it said is "
+                           "not in this script")  # fmt: skip
+    m = re.search(r"timeout after ([0-9.]+) s", record.error or "")
+    seconds = m.group(1) if m else f"{script.timeout:g}"
+    script.imp("select", "socket", "time")
+    nb = script.use("nbytes")
+    show = script.show("data", mode=_display(record))
+    size = f'print(f"({script.bytes_said("len(data)")})")'
+    if (_display(record) or script.display) == "repr":
+        size = "# (the repr's line says the count)"
+    script.add(
+        f"deadline = time.monotonic() + {seconds}  # the shell's wait for a line",
+        "held = b''",
+        "while b'\\n' not in held and time.monotonic() < deadline:",
+        f"    if not select.select([{v}], [], [], max(0, deadline - time.monotonic()))[0]:",
+        "        break",
+        f"    now = {v}.recv(65536, socket.MSG_PEEK)  # looked at, left in the socket",
+        "    if now == held:  # EOF, or no more yet: a little later",
+        "        if not now:",
+        "            break",
+        "        time.sleep(0.01)",
+        "    held = now",
+        "if b'\\n' in held or (held == b'' and time.monotonic() < deadline):",
+        f"    data = {script.use('recv_line')}({v})",
+        f"    if data:\n        {show}\n        {size}\n    else:",
+        f'        print("{EOF_LINE}")',
+        "elif held:",
+        wrapped_print(f"error: {name}: timeout after {seconds} s waiting for a line; "
+                      f"{{{nb}(len(held))}} came, kept for the next recv: {{held!r}}; "
+                      "--timeout S waits longer", f=True, indent="    "),
+        "else:",
+        wrapped_print(f"error: {name}: timeout after {seconds} s waiting for a line; 0 bytes "
+                      "waiting; --timeout S waits longer", indent="    "),
+    )  # fmt: skip
 
 
 def _recvfrom(script: Script, record: CommandRecord) -> None:
