@@ -334,3 +334,19 @@ def test_recv_line_that_timed_out_waits_and_keeps_what_came(shell: Shell, tmp_pa
     assert out[4] == ("error: b: timeout after 0.2 s waiting for a line; 3 bytes came, kept "
                       "for the next recv: b'abc'; --timeout S waits longer")  # fmt: skip
     assert out[-2:] == ["abcdef", "(7 bytes)"]
+
+
+def test_expect_on_a_socket_that_timed_out_waits_and_keeps_what_came(shell: Shell, tmp_path: Path):
+    out = check_same(shell, [
+        "socketpair a b",
+        "expect b zzz --timeout 0.2",
+        r'send a "hello\n"',
+        "expect b z+ --timeout 0.2",
+        "recv b",
+    ], tmp_path)  # fmt: skip
+    assert out[2] == ("error: b: timeout after 0.2 s waiting for a match for b'zzz'; 0 bytes "
+                      "waiting; --timeout S waits longer")  # fmt: skip
+    assert out[4] == ("error: b: timeout after 0.2 s waiting for a match for b'z+'; 6 bytes "
+                      "came, kept for the next recv: b'hello\\n'; --timeout S waits "
+                      "longer")  # fmt: skip
+    assert out[-2:] == ["hello", "(6 bytes)"]

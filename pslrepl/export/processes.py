@@ -89,6 +89,17 @@ def _expect(script: Script, record: CommandRecord) -> None:
     stream = "stderr" if values.get("stderr") else "stdout"
     mode = "hex" if values.get("hex") else "repr" if values.get("repr") else None
     pattern = str(values["regex"]).encode()
+    tcp = script.kinds.get(values["name"]) == "tcp"
+    if not record.ok and tcp and "waiting for a match for" in (record.error or ""):
+        from pslrepl.export.sockets import bounded_read
+
+        script.imp("re")
+        reader = script.use("read_through")
+        taken = [f"data, found = {reader}({v}.recv, {pattern!r})", script.show("data", mode=mode),
+                 "if not found:", '    print("(EOF before the match)")']  # fmt: skip
+        bounded_read(script, record, f"re.search({pattern!r}, held)",
+                     f"a match for {pattern!r}", taken)  # fmt: skip
+        return
     if not record.ok:
         raise Unexportable("this expect failed in the session; what it said is not in this "
                            "script")  # fmt: skip

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pslrepl.export.common import address_of, data_of
+from pslrepl.export.common import address_of, data_of, fstring_text
 from pslrepl.export.script import Unexportable, indented, wrapped_print
 
 TYPE_CHECKING = False
@@ -203,29 +203,39 @@ def _recv(script: Script, record: CommandRecord) -> None:
 
 
 def _recv_line_bounded(script: Script, record: CommandRecord) -> None:
-    """recv --line that timed out in the session: the script waits as long for a line,
-    peeking (what came stays in the socket for the next recv, as the shell keeps it),
-    then takes the line or says what the shell said."""
+    """recv --line that timed out in the session: bounded_read for a newline."""
+    size = f'print(f"({script.bytes_said("len(data)")})")'
+    if (_display(record) or script.display) == "repr":
+        size = "# (the repr's line says the count)"
+    show = script.show("data", mode=_display(record))
+    v = script.var(record.values["name"])
+    taken = [f"data = {script.use('recv_line')}({v})",
+             f"if data:\n    {show}\n    {size}\nelse:", f'    print("{EOF_LINE}")']  # fmt: skip
+    bounded_read(script, record, "b'\\n' in held", "a line", taken)
+
+
+def bounded_read(script: Script, record: CommandRecord, found: str, what: str,
+                 taken: list[str]) -> None:  # fmt: skip
+    """A read on a socket that timed out in the session (recv --line, expect): the
+    script waits as long for what ``found`` tests in ``held``, peeking (what came stays
+    in the socket for the next recv, as the shell keeps it), then runs ``taken`` or says
+    what the shell said (waiting for ``what``)."""
     import re
 
-    values = record.values
-    name = values["name"]
+    name = record.values["name"]
     v = script.var(name)
     if any("SSL" in call.func for call in record.calls):  # no MSG_PEEK on TLS
-        raise Unexportable("this recv --line on TLS failed in the session; what it said is "
-                           "not in this script")  # fmt: skip
+        raise Unexportable(f"this {record.command} on TLS failed in the session; what it "
+                           "said is not in this script")  # fmt: skip
     m = re.search(r"timeout after ([0-9.]+) s", record.error or "")
     seconds = m.group(1) if m else f"{script.timeout:g}"
     script.imp("select", "socket", "time")
     nb = script.use("nbytes")
-    show = script.show("data", mode=_display(record))
-    size = f'print(f"({script.bytes_said("len(data)")})")'
-    if (_display(record) or script.display) == "repr":
-        size = "# (the repr's line says the count)"
+    said = fstring_text(f"error: {name}: timeout after {seconds} s waiting for {what}; ")
     script.add(
-        f"deadline = time.monotonic() + {seconds}  # the shell's wait for a line",
+        f"deadline = time.monotonic() + {seconds}  # the shell's wait",
         "held = b''",
-        "while b'\\n' not in held and time.monotonic() < deadline:",
+        f"while not ({found}) and time.monotonic() < deadline:",
         f"    if not select.select([{v}], [], [], max(0, deadline - time.monotonic()))[0]:",
         "        break",
         f"    now = {v}.recv(65536, socket.MSG_PEEK)  # looked at, left in the socket",
@@ -234,17 +244,14 @@ def _recv_line_bounded(script: Script, record: CommandRecord) -> None:
         "            break",
         "        time.sleep(0.01)",
         "    held = now",
-        "if b'\\n' in held or (held == b'' and time.monotonic() < deadline):",
-        f"    data = {script.use('recv_line')}({v})",
-        f"    if data:\n        {show}\n        {size}\n    else:",
-        f'        print("{EOF_LINE}")',
+        f"if ({found}) or (held == b'' and time.monotonic() < deadline):",
+        *(indented(line) for line in taken),
         "elif held:",
-        wrapped_print(f"error: {name}: timeout after {seconds} s waiting for a line; "
-                      f"{{{nb}(len(held))}} came, kept for the next recv: {{held!r}}; "
+        wrapped_print(f"{said}{{{nb}(len(held))}} came, kept for the next recv: {{held!r}}; "
                       "--timeout S waits longer", f=True, indent="    "),
         "else:",
-        wrapped_print(f"error: {name}: timeout after {seconds} s waiting for a line; 0 bytes "
-                      "waiting; --timeout S waits longer", indent="    "),
+        wrapped_print(f"{said}0 bytes waiting; --timeout S waits longer", f=True,
+                      indent="    "),
     )  # fmt: skip
 
 
