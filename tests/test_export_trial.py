@@ -350,3 +350,15 @@ def test_expect_on_a_socket_that_timed_out_waits_and_keeps_what_came(shell: Shel
                       "came, kept for the next recv: b'hello\\n'; --timeout S waits "
                       "longer")  # fmt: skip
     assert out[-2:] == ["hello", "(6 bytes)"]
+
+
+def test_recv_into_that_timed_out_waits_as_long_and_says_so(shell: Shell, tmp_path: Path):
+    out = check_same(shell, [
+        "socketpair a b",
+        "recv_into b 10 --timeout 0.2",
+        "send a abc",
+        "recv_into b 10",
+    ], tmp_path)  # fmt: skip
+    assert out[2] == ("error: b: timeout after 0.2 s waiting for data; 0 bytes waiting; "
+                      "--timeout S waits longer")  # fmt: skip
+    assert "b: recv_into returned 3: buf[:3] filled, 7 of its 10 bytes untouched" in out

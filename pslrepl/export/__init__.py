@@ -39,16 +39,16 @@ NAMES_NO_RESOURCE = ("log", "getprotobyname", "getfqdn")
 # Commands whose exporters write what the shell does when the command fails (a timeout,
 # a missing program, a child that has ended, a refused certificate) or mark it: any
 # other command that failed in the session is marked, not written as if it worked.
-FAILURES = ("spawn", "read", "recv", "recvfrom", "sendall", "check_call", "signal",
-            "terminate", "kill", "run", "tls connect", "py", "set", "trap", "expect", "sudo",
-            "sh", "source", "sigwait", "bind")  # fmt: skip
+FAILURES = ("spawn", "read", "recv", "recvfrom", "recv_into", "recvfrom_into", "sendall",
+            "check_call", "signal", "terminate", "kill", "run", "tls connect", "py", "set",
+            "trap", "expect", "sudo", "sh", "source", "sigwait", "bind")  # fmt: skip
 
 # Commands whose exporters write what the shell does when they fail even where the shell
 # made no call (a missing program is found before Popen; a read's wait is select's).
 # Any other command that failed without a call was refused by the shell: the script
 # prints what the shell said.
-WRITES_FAILURE = ("spawn", "read", "recv", "recvfrom", "run", "tls connect", "py", "expect",
-                  "sh", "sigwait")  # fmt: skip
+WRITES_FAILURE = ("spawn", "read", "recv", "recvfrom", "recv_into", "recvfrom_into", "run",
+                  "tls connect", "py", "expect", "sh", "sigwait")  # fmt: skip
 # (sudo is not one: a sudo that failed before its Popen, sudo not installed, asked for no
 # password; the script says what the shell said, and asks for none either.)
 
