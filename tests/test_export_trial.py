@@ -362,3 +362,13 @@ def test_recv_into_that_timed_out_waits_as_long_and_says_so(shell: Shell, tmp_pa
     assert out[2] == ("error: b: timeout after 0.2 s waiting for data; 0 bytes waiting; "
                       "--timeout S waits longer")  # fmt: skip
     assert "b: recv_into returned 3: buf[:3] filled, 7 of its 10 bytes untouched" in out
+
+
+def test_a_called_child_output_comes_in_order_with_the_script_prints(shell: Shell, tmp_path: Path):
+    out = check_same(shell, [
+        "echo before",
+        "check_call -- sh -c 'echo out; exit 3'",
+        "call -- echo again",
+    ], tmp_path)  # fmt: skip
+    assert out[:2] == ["before", "out"]
+    assert out[-2:] == ["again", "call returned 0 (exited with status 0)"]

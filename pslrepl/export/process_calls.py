@@ -115,7 +115,18 @@ def _guarded(script: Script, record: CommandRecord, body: list[str]) -> None:
                              indent="    "))  # fmt: skip
 
 
+def in_order(script: Script) -> None:
+    """Once: the script's prints flushed line by line, so a child that writes to the
+    script's own stdout (call, check_call) comes after what was printed before it, as in
+    the shell (a pipe's block buffering held the prints back, past the child's lines)."""
+    line = "sys.stdout.reconfigure(line_buffering=True)  # prints and children in order"
+    if line not in script.body:  # (the body, not a flag: a command taken back takes it too)
+        script.imp("sys")
+        script.add(line)
+
+
 def _call_like(script: Script, record: CommandRecord) -> None:
+    in_order(script)
     status = script.use("status")
     call = _call(script, record)
     _guarded(script, record, [f"returncode = {call}",
