@@ -182,7 +182,8 @@ def _explained(script: Script, record: CommandRecord) -> None:
     (the script's own lines above make them)."""
     from pslrepl.export.script import wrapped_print
 
-    script.add("# what explain showed: the calls above, as the shell wrote them")
+    script.add("# what explain showed: the calls above, as the shell wrote them (its text:",
+               "# a port or pid in it is the session's, not this script's)")  # fmt: skip
     for call in record.calls:
         script.add(wrapped_print(f"  {call.python()}"))
 
