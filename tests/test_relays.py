@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import socket
+import time
 from pathlib import Path
 
 import pytest
@@ -237,7 +238,13 @@ def test_the_relays_onward_connection_is_logged_with_its_addresses(shell: Shell)
     shell.ok("tcp connect c r; accept l s")
     peer = next(line.split(":", 1)[1].strip() for line in shell.ok("info s").splitlines()
                 if line.startswith("getpeername"))  # fmt: skip
-    assert f"-- connected {peer} -> 127.0.0.1:{target}\n" in shell.ok("log r")
+    # The relay's thread logs it once its connect() has returned, which may be after
+    # accept here has: wait for it.
+    want = f"-- connected {peer} -> 127.0.0.1:{target}\n"
+    deadline = time.monotonic() + 10
+    while want not in (log := shell.ok("log r")) and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert want in log, log
 
 
 def test_a_recorded_relay_log_replays(tmp_path: Path) -> None:
