@@ -239,8 +239,8 @@ def describe(event: Event) -> str:
         size, count = event.size, int(f.get("count", 1))
         amount = f"{size:,} {'byte' if size == 1 else 'bytes'}"
         action = str(f.get("action", ""))
-        if count > 1:
-            amount = f"{amount} in {count} {'goes' if 'datagram' in action else 'chunks'}"
+        if count > 1 and "datagram" not in action:  # a datagram toxic counts them itself
+            amount = f"{amount} in {count} chunks"
         return f"{f.get('toxic', '')}: {action.replace('BYTES', amount)}{f.get('reason', '')}"
     elif kind == "relay-end":
         return _relay_end_words(f)

@@ -172,7 +172,7 @@ def test_reorder_says_what_it_holds_and_counts_what_unlink_sends(shell: Shell) -
     log = shell.ok("log u")
     assert log.count("reorder: held a datagram (8 bytes) back to go after 5 others") == 2, log
     # (in one line, or two where a second passed between them: said at most once a second)
-    assert "reorder: sent 2 held datagrams (16 bytes in 2 goes) on unlink" in log or (
+    assert "reorder: sent 2 held datagrams (16 bytes) on unlink" in log or (
         log.count("reorder: sent a held datagram (8 bytes) on unlink") == 2
     ), log
 
@@ -250,5 +250,5 @@ def test_a_summed_datagram_event_counts_the_datagrams(shell: Shell) -> None:
         shell.ok("close u")  # says what was not said yet, summed
     log = shell.ok("log u")
     assert "drop: dropped a datagram (8 bytes)" in log  # the first, at once
-    assert "drop: dropped 19 datagrams (152 bytes" in log  # the rest, summed
+    assert "drop: dropped 19 datagrams (152 bytes)" in log  # the rest, summed
     assert "dropped a datagram (152" not in log
