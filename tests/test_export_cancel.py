@@ -38,3 +38,14 @@ def test_a_cancelled_wait_is_a_bounded_wait_that_gives_up(shell: Shell, tmp_path
     assert "refused" not in source
     assert "returncode = p.wait(timeout=0.1)" in source
     assert masked(run_alone(source, tmp_path)) == masked(said)
+
+
+def test_explain_of_a_cancelled_wait_says_ctrl_c_ended_it(shell: Shell):
+    shell.ok("spawn p -- sleep 30")
+    _ctrl_c_in_the_next_wait(shell)
+    shell.fails("wait p")
+    assert shell.ok("explain 2").splitlines() == [
+        "# 2: wait p  (failed)",
+        "# Ctrl-C ended it while it waited: the call it waited in never returned, so none "
+        "is listed",
+    ]

@@ -84,9 +84,19 @@ def _explain(ctx: Invocation) -> None:
     if record.dropped_calls:
         ctx.say(f"# its {record.dropped_calls} calls were let go: the history keeps 8 MiB "
                 "of calls", "notice")  # fmt: skip
+    elif not record.calls and record.error == _cancelled():  # it waited: no call returned
+        ctx.say("# Ctrl-C ended it while it waited: the call it waited in never returned, "
+                "so none is listed", "notice")  # fmt: skip
     elif not record.calls and record.command == "py":  # its calls are the user's own
         ctx.say("# py runs your own Python: the line is its own explain", "notice")
     elif not record.calls:
         ctx.say("# no stdlib calls", "notice")
     for call in record.calls:
         ctx.emit(Styled((("explain", f"  {call.python()}"),)))
+
+
+def _cancelled() -> str:
+    """The error line of a command Ctrl-C ended (the loop's, imported when asked)."""
+    from pslrepl.loop import CANCELLED
+
+    return CANCELLED
