@@ -7,7 +7,6 @@ import io
 import threading
 
 from pslrepl.transcript import (
-    ANY_LINES,
     Namer,
     Transcript,
     align,
@@ -24,14 +23,13 @@ from pslrepl.transcript.files import read_transcript as read_transcript
 from pslrepl.transcript.files import replace_whole as _replace
 from pslrepl.transcript.files import write_embedded as write_embedded
 from pslrepl.transcript.offthread import Matcher
+from pslrepl.transcript.replay_aids import no_stdin, slow_cause, unbound
 from pslrepl.transcript.timelimit import Abandoned, SlowPattern, bounded
 from pslrepl.transcript.timelimit import TimeLimit as TimeLimit
 from pslrepl.transcript.words import expand_in_words as expand_in_words
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from collections.abc import Iterator
-
     from pslrepl.session import Session
     from pslrepl.transcript import Bindings, Step
 
@@ -41,9 +39,6 @@ CANCELLED = "error: cancelled by Ctrl-C"
 # bound for a hang, not a judgement on a slow machine.
 DEFAULT_TIMEOUT = 300.0
 TIME_LIMIT_NOTE = "error: replay: cancelled at the time limit"
-# A resource's values that output shows (and record writes) though the session may not
-# have learned them: bound the first time a line shows one.
-SHOWN_FIELDS = frozenset({"fd", "addr", "laddr", "raddr", "pid", "port", "left", "onward"})
 
 
 class Outcome:
@@ -199,7 +194,7 @@ def replay(
                                                     for line in step.typed))  # fmt: skip
             now[0] = bindings
             try:
-                with _no_stdin():
+                with no_stdin():
                     dispatcher.run_line(step.command)
             except Abandoned:  # it swallowed the cancel: given up on, with what it showed
                 pass
@@ -224,18 +219,18 @@ def replay(
                 outcome.slow_step = outcome.cancelled_step = index
                 outcome.cancelled = (f"{where}: matching its output ran past the time limit "
                                      f"({_describe(limit, offthread)}): "
-                                     + _slow_cause(step, actual))  # fmt: skip
+                                     + slow_cause(step, actual))  # fmt: skip
                 outcome.failures.append([outcome.cancelled])
                 break
             if isinstance(shown, dict):
-                unbound = _unbound(step, bindings, shown)
+                nothing_binds = unbound(step, bindings, shown)
                 bindings = shown
-                if not unbound:
+                if not nothing_binds:
                     continue
                 mistake = (f"{path}:{step.line}: psl> {escape_unsafe(step.command)}: its "
-                           f"expected output uses {unbound}, which nothing binds (no "
+                           f"expected output uses {nothing_binds}, which nothing binds (no "
                            "capture nor resource of that name before it): fix the name, or "
-                           f"write {{{unbound}}} for the text {unbound}")  # fmt: skip
+                           f"write {{{nothing_binds}}} for the text {nothing_binds}")  # fmt: skip
                 outcome.failures.append([mistake])
                 outcome.mistakes.append(mistake)
                 if not keep_going:
@@ -276,70 +271,6 @@ def replay(
                 limit.__exit__()
     outcome.bindings = bindings
     return outcome
-
-
-@contextlib.contextmanager
-def _no_stdin() -> Iterator[None]:
-    """A replay's command reads an empty standard input: `py input()` once waited on
-    the keyboard under --check, took -i's answers, and read the parent's input under
-    --jobs. The file descriptor too (a child started then inherits it) in the main
-    thread, where no other replay runs at the same time."""
-    import os
-    import sys
-
-    saved_stream = sys.stdin
-    saved_fd = -1
-    if threading.current_thread() is threading.main_thread():
-        try:
-            saved_fd = os.dup(0)
-        except OSError:  # no fd 0 at all: nothing to read from it either
-            saved_fd = -1
-    try:
-        if saved_fd >= 0:
-            null = os.open(os.devnull, os.O_RDONLY)
-            try:
-                os.dup2(null, 0, inheritable=True)
-            finally:
-                os.close(null)
-        sys.stdin = io.TextIOWrapper(io.BytesIO(b""), encoding="utf-8")
-        yield
-    finally:
-        sys.stdin = saved_stream
-        if saved_fd >= 0:
-            os.dup2(saved_fd, 0, inheritable=True)
-            os.close(saved_fd)
-
-
-def _unbound(step: Step, before: Bindings, after: Bindings) -> str:
-    """A ``{NAME}`` the step's expected lines matched though nothing had bound it (not a
-    capture, a resource's value, {tmp}...), as ``{NAME}``, or '': a typo or a capture
-    that is gone once matched its own text, and the check passed."""
-    from pslrepl.transcript.matching import captures
-
-    caught = {name for line in step.expected for _, _, name, _ in captures(line)}
-    fields = SHOWN_FIELDS | {name.rpartition(".")[2] for name in before if "." in name}
-    for name in after:
-        if name in before or name in caught:
-            continue
-        if "." in name and name.rpartition(".")[2] in fields:
-            continue  # a resource's value the shell shows but does not learn ({s.fd})
-        return "{" + name + "}"
-    return ""
-
-
-def _slow_cause(step: Step, actual: list[str]) -> str:
-    """Why matching a step's output may be slow: only what its lines hold is named."""
-    if any(line.endswith(" (re)") or "{?" in line for line in step.expected):
-        return (
-            "a (re) line or a capture's REGEX under it backtracks (a nested quantifier "
-            "like (a+)+ tries every split of a long line); make it match one way only"
-        )
-    dots = step.expected.count(ANY_LINES)
-    return (
-        f"its lines hold no (re) line nor capture; {dots} `...` line"
-        f"{'' if dots == 1 else 's'} over {len(actual)} output lines: match a shorter "
-        "output, or raise #! timeout"
-    )
 
 
 def _describe(limit: TimeLimit | None, offthread: Matcher | None) -> str:

@@ -140,26 +140,29 @@ def test_stopping_jobs_shows_the_results_already_made_and_ends_a_backtracking_ma
     pids = tmp_path / "pids"
     pids.mkdir()
     tmpdir = Path(os.environ["TMPDIR"])
-    mark = f"py \"import os; open('{pids}/' + str(os.getpid()), 'w').close()\"\n"
-    (tmp_path / "a.psl").write_text(f'psl> {mark}psl> py "import time; time.sleep(60)"\n')
-    (tmp_path / "b.psl").write_text(f"psl> {mark}psl> echo {'a' * 40}c\n(a+)+b (re)\n")
-    (tmp_path / "c.psl").write_text(f"psl> {mark}psl> echo x\ny\n")
+    mark = "py \"import os; open('{}/{}-' + str(os.getpid()), 'w').close()\"\n".format
+    (tmp_path / "a.psl").write_text(f"psl> {mark(pids, 'a')}psl> py \"import time; "
+                                    'time.sleep(60)"\n')  # fmt: skip
+    (tmp_path / "b.psl").write_text(f"psl> {mark(pids, 'b')}psl> echo {'a' * 40}c\n"
+                                    "(a+)+b (re)\n")  # fmt: skip
+    (tmp_path / "c.psl").write_text(f"psl> {mark(pids, 'c')}psl> echo x\ny\n")
     proc = subprocess.Popen([pslrepl_exe(), "--check", "--jobs", "3", "a.psl", "b.psl",
                              "c.psl"], cwd=tmp_path, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True)  # fmt: skip
     try:
         end = time.monotonic() + 30
-        # all three started, and c's check has ended (its session's folder is gone)
-        while (len(os.listdir(pids)) < 3 or len(list(tmpdir.glob("pslrepl-*"))) != 2) and (
-            time.monotonic() < end
-        ):
+        # all three started, and c's check has ended (its process has exited)
+        while len(os.listdir(pids)) < 3 and time.monotonic() < end:
+            time.sleep(0.01)
+        (c_pid,) = [int(n[2:]) for n in os.listdir(pids) if n.startswith("c-")]
+        while _not_zombie(c_pid) and time.monotonic() < end:
             time.sleep(0.01)
         proc.send_signal(signal.SIGINT)
         assert proc.wait(timeout=30) == 130
     finally:
         proc.kill()
         out, err = proc.communicate()
-    assert out.startswith("c.psl: FAIL\nc.psl:2: psl> echo x\n"), out
+    assert out.startswith("c.psl: FAIL\nc.psl:2: psl> echo x\n"), (out, err)
     assert err == ("pslrepl: interrupted after 1 of 3 transcripts (1 failed: c.psl); not "
                    "finished: a.psl, b.psl\n")  # fmt: skip
     assert list(tmpdir.glob("pslrepl-*")) == []  # each check closed its own session

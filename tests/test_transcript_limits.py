@@ -126,7 +126,7 @@ def test_off_the_main_thread_a_backtracking_pattern_is_ended_in_a_process_of_its
 def test_the_time_limit_message_blames_only_a_pattern_the_step_holds() -> None:
     """A step with `...` lines and no (re) line nor capture was told that "a (re) line or
     a capture's REGEX under it backtracks"."""
-    from pslrepl.replay import _slow_cause
+    from pslrepl.transcript.replay_aids import slow_cause as _slow_cause
 
     plain = parse("psl> echo x\n...\nx\n...\ny\n").steps[0]
     assert _slow_cause(plain, ["x"] * 300) == (

@@ -66,10 +66,8 @@ def check_files(
         check_interactive,
         check_one,
         check_parallel,
-        junit_xml,
-        report_problem,
-        write_report,
     )
+    from pslrepl.transcript.junit import junit_xml, report_problem, write_report
 
     if junit is not None:  # before any transcript runs: a long run is not wasted
         problem = report_problem(junit, files)
