@@ -112,13 +112,15 @@ def replay(
     keep_going: bool = False,
     time_limit: float | None = None,
     limit_note: str = "",
+    in_tmp: bool = False,
 ) -> Outcome:
     """Run every step through the shell's own dispatcher in a fresh session; compare.
     ``time_limit``: seconds the whole replay may take; the command running then is
     cancelled, and the step fails with what it showed (only in the main thread). A
     transcript whose ``#! require`` conditions are unmet is skipped, its ``#! timeout``
-    bounds it too, and its embedded files are written to {tmp} first, where its commands
-    run."""
+    bounds it too, and its embedded files are written to {tmp} first. ``in_tmp``: the
+    commands run with {tmp} as the working directory (--check, --update and pytest's
+    items do), else in the caller's."""
     import os
     import sys
 
@@ -160,9 +162,10 @@ def replay(
     # The commands run in {tmp}, as cram and testscript run theirs in a folder of their
     # own: a relative path (`unix listen x s.sock`, a file a child writes) lands there,
     # never in the caller's tree nor in another --jobs worker's way.
-    home = os.open(".", os.O_RDONLY)
+    home = os.open(".", os.O_RDONLY) if in_tmp else -1
     try:
-        os.chdir(session.tmp)
+        if in_tmp:
+            os.chdir(session.tmp)
         if limit is not None:
             limit.__enter__()
         for file in transcript.files:
@@ -261,10 +264,11 @@ def replay(
         try:
             shutdown(session)  # first: it puts back a trap's handler, then ours goes back
         finally:
-            try:  # after the shutdown: a relative unix socket is removed from {tmp}
-                os.fchdir(home)
-            finally:
-                os.close(home)
+            if home >= 0:  # after the shutdown: a relative unix socket is removed from {tmp}
+                try:
+                    os.fchdir(home)
+                finally:
+                    os.close(home)
             if offthread is not None:
                 offthread.close()
             if limit is not None:
@@ -326,7 +330,7 @@ def check_file(
     path: str, *, keep_going: bool = False, time_limit: float | None = None, limit_note: str = ""
 ) -> Outcome:
     return replay(parse(read_transcript(path)), path=path, keep_going=keep_going,
-                  time_limit=time_limit, limit_note=limit_note)  # fmt: skip
+                  time_limit=time_limit, limit_note=limit_note, in_tmp=True)  # fmt: skip
 
 
 def update_file(
@@ -339,7 +343,7 @@ def update_file(
     original = read_transcript(path, writing=True)
     transcript = parse(original)
     outcome = replay(transcript, path=path, keep_going=True, time_limit=time_limit,
-                     limit_note=limit_note)  # fmt: skip
+                     limit_note=limit_note, in_tmp=True)  # fmt: skip
     # The replay matched each step (bounded by the time limit): not matched again here.
     accept = {index: actual for index, actual in outcome.actual.items()
               if index in outcome.differs and outcome.takes(index)}  # fmt: skip

@@ -277,7 +277,7 @@ def check_interactive(
     original = read_transcript(path, writing=True)
     transcript = parse(original)
     outcome: Outcome = replay(transcript, path=path, keep_going=True, time_limit=time_limit,
-                              limit_note=note)  # fmt: skip
+                              limit_note=note, in_tmp=True)  # fmt: skip
     if outcome.skipped or outcome.ok:
         verdict = "skip" if outcome.skipped else "pass"
         return Result(path, verdict, outcome.report() + "\n", "", time.monotonic() - started)
