@@ -93,7 +93,11 @@ class TranscriptItem(pytest.Item):
     def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None
                      ) -> str:  # fmt: skip
         if isinstance(excinfo.value, TranscriptDiffers):
-            return str(excinfo.value)
+            # pytest names the item, and its short summary shows the first line: the
+            # FILE:LINE of the command that differs says more than "FILE: FAIL".
+            text = str(excinfo.value)
+            first, _, rest = text.partition("\n")
+            return rest if first.endswith(": FAIL") and rest else text
         return str(super().repr_failure(excinfo))
 
     def reportinfo(self) -> tuple[Path, int, str]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import stat
 import subprocess
 import sys
@@ -139,10 +140,15 @@ def test_pytest_plugin_collects_transcripts(tmp_path: Path) -> None:
     (tmp_path / "bad_demo.psl").write_text("psl> echo hi\nbye\n")
     (tmp_path / "empty_demo.psl").write_text("")
     run = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", str(tmp_path)]
+    wide = {**os.environ, "COLUMNS": "1000"}  # the short summary, not cut at 80
     done = subprocess.run(run + ["-q"], capture_output=True, text=True, timeout=120,
-                          cwd=tmp_path)  # fmt: skip
+                          cwd=tmp_path, env=wide)  # fmt: skip
     assert "2 failed, 1 passed" in done.stdout
     assert "-bye" in done.stdout and "+hi" in done.stdout
+    # the short summary names the command that differs, not only the file
+    assert f"FAILED bad_demo.psl::bad_demo.psl - {tmp_path}/bad_demo.psl:1: psl> echo hi" in (
+        done.stdout
+    )
     # a file that is no transcript fails in one line, no traceback
     empty = f"{tmp_path}/empty_demo.psl: it is empty: `record FILE` in the shell writes a"
     assert f"\n{empty} transcript\n" in done.stdout and "Traceback" not in done.stdout
