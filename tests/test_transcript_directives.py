@@ -461,6 +461,13 @@ def test_a_second_ctrl_c_ends_a_check_whose_command_swallowed_the_first(tmp_path
             "line 2: {?l.port} is no capture: a capture's NAME is "
             "ASCII letters, digits, _ and - (no dot or space); write {?NAME} or {?NAME:REGEX}",
         ),
+        (
+            "psl> echo x 1\nx {?n} (re)\n",
+            "line 2: {?n...} in a (re) line is plain text "
+            "there, never a capture: drop the ' (re)' and write the pattern's parts as "
+            "{?NAME:REGEX}",
+        ),  # fmt: skip
+        ("psl> echo x 1\nx* {?n:\\d} (glob)\n", "line 2: {?n...} in a (glob) line is plain"),
         ("psl> echo x\n{?café}\n", "line 2: {?café} is no capture: a capture's NAME is ASCII"),
         (
             "#! timeout 1\n#! timeout 5\npsl> echo x\nx\n",

@@ -93,6 +93,12 @@ def read_directives(transcript: Transcript) -> Directives:
                                      f"({exc}); fix it, or write a line of text as it "
                                      "is") from None  # fmt: skip
             if line.endswith((" (re)", " (glob)")):
+                if (m := CAPTURE_START.search(line)) is not None:
+                    kind = line.rpartition(" ")[2]
+                    raise ValueError(f"line {number}: {{?{m.group(1)}...}} in a {kind} line is "
+                                     "plain text there, never a capture: drop the "
+                                     f"' {kind}' and write the pattern's parts as "
+                                     "{?NAME:REGEX}")  # fmt: skip
                 continue
             for _, _, name, regex in captures(line):
                 if name in RESERVED:
