@@ -575,3 +575,16 @@ def test_each_transcript_runs_in_its_own_tmp_and_names_its_folder_as_testdir(
         assert (done.returncode, done.stderr) == (0, ""), done.stdout
     assert list(caller.iterdir()) == []
     assert sorted(p.name for p in tests.iterdir()) == ["data.txt", "one.psl", "two.psl"]
+
+
+def test_check_i_after_a_backtracking_pattern_says_to_mend_the_pattern(tmp_path: Path) -> None:
+    """-i said to raise #! timeout, which does not help a pattern that backtracks."""
+    path = tmp_path / "slow.psl"
+    text = f"#! timeout 0.3\npsl> echo {'a' * 40}c\n(a+)+b (re)\n"
+    path.write_text(text)
+    done = run_cli("--check", "-i", str(path), input="")
+    assert done.returncode == 1 and path.read_text() == text
+    assert done.stdout.endswith(
+        "the steps after it were not checked: write its pattern so "
+        "that a line can match it one way only\n"
+    ), done.stdout

@@ -313,8 +313,12 @@ def check_interactive(
             + (f"; {left} still {differ}" if left > 0 else "") + "\n")  # fmt: skip
     if outcome.timed_out:  # what the time limit stopped still fails, whatever was taken
         left = max(left, 1)
-        text += (f"{outcome.stopped()}; the steps after it were not checked: raise "
-                 "#! timeout or find why it hangs\n")  # fmt: skip
+        fix = (
+            "write its pattern so that a line can match it one way only"
+            if outcome.slow_step is not None
+            else "raise #! timeout or find why it hangs"
+        )
+        text += f"{outcome.stopped()}; the steps after it were not checked: {fix}\n"
     verdict = "fail" if left > 0 else "pass"
     result = Result(path, verdict, text, "", time.monotonic() - started)
     result.quit = quit
