@@ -146,9 +146,14 @@ def test_stopping_jobs_shows_the_results_already_made_and_ends_a_backtracking_ma
     (tmp_path / "b.psl").write_text(f"psl> {mark(pids, 'b')}psl> echo {'a' * 40}c\n"
                                     "(a+)+b (re)\n")  # fmt: skip
     (tmp_path / "c.psl").write_text(f"psl> {mark(pids, 'c')}psl> echo x\ny\n")
-    proc = subprocess.Popen([pslrepl_exe(), "--check", "--jobs", "3", "a.psl", "b.psl",
-                             "c.psl"], cwd=tmp_path, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)  # fmt: skip
+    proc = subprocess.Popen(
+        [pslrepl_exe(), "--check", "--jobs", "3", "a.psl", "b.psl", "c.psl"],
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )  # fmt: skip (no signal reaches pytest)
     try:
         end = time.monotonic() + 30
         # all three started, and c's check has ended (its process has exited)

@@ -80,6 +80,7 @@ def check_parallel(
     _warm()
 
     done: dict[int, Result] = {}
+    running_ended: list[int] = []  # ended at a Ctrl-C before it said how it went
     running: dict[int, tuple[int, int, bytearray]] = {}  # pid -> (index, fd, what it sent)
     controls: dict[int, int] = {}  # pid -> the pipe whose closing tells that check to stop
     waiting = list(enumerate(paths))
@@ -134,6 +135,7 @@ def check_parallel(
                     continue
                 selector.unregister(fd)
                 os.close(fd)
+                running[pid] = (index, -1, got)  # closed: a Ctrl-C now must not read it
                 _, code = os.waitpid(pid, 0)
                 del running[pid]
                 os.close(controls.pop(pid))
@@ -145,14 +147,25 @@ def check_parallel(
         # Ctrl-C, SIGTERM, a broken pipe: the checks still running are told to stop (their
         # pipe closes) and end as a shell does, each closing what its transcript started.
         for pid, (index, fd, got) in list(running.items()):  # ended, not yet read
-            if os.waitpid(pid, os.WNOHANG)[0] == pid and _drain(fd, got):
-                done[index] = _result(paths[index], bytes(got), 0)
-                del running[pid]
-                os.close(controls.pop(pid))
+            try:
+                ended = os.waitpid(pid, os.WNOHANG)[0] == pid
+            except ChildProcessError:  # reaped just as the Ctrl-C came
+                ended = True
+            if not ended:
+                continue
+            if fd >= 0:
+                _drain(fd, got)
                 os.close(fd)
+            del running[pid]
+            os.close(controls.pop(pid))
+            if _complete(got):  # all it said is here (its watchdog may hold the pipe)
+                done[index] = _result(paths[index], bytes(got), 0)
+            else:
+                running_ended.append(index)
         if unfinished is not None:
             unfinished[:] = [paths[i] for i in sorted(
-                [index for index, _, _ in running.values()] + [i for i, _ in waiting])]  # fmt: skip
+                [index for index, _, _ in running.values()] + [i for i, _ in waiting]
+                + running_ended)]  # fmt: skip
         if held is not None:
             held[:] = [done[i] for i in sorted(done)]
         for fd in controls.values():
@@ -166,14 +179,15 @@ def check_parallel(
             except OSError:  # it has just ended
                 pass
         for _, fd, _ in running.values():
-            os.close(fd)
+            if fd >= 0:
+                os.close(fd)
         _reap(list(running))
         selector.close()
 
 
-def _drain(fd: int, got: bytearray) -> bool:
-    """Read what an ended check left in its pipe, never waiting; whether it all came (a
-    process the transcript forked may hold the pipe open)."""
+def _drain(fd: int, got: bytearray) -> None:
+    """Read what an ended check left in its pipe, never waiting (its session's watchdog
+    may hold the pipe open a while)."""
     import os
 
     os.set_blocking(fd, False)
@@ -181,6 +195,15 @@ def _drain(fd: int, got: bytearray) -> bool:
         while chunk := os.read(fd, 65536):
             got += chunk
     except BlockingIOError:
+        pass
+
+
+def _complete(got: bytearray) -> bool:
+    import json
+
+    try:
+        json.loads(got)
+    except ValueError:
         return False
     return True
 
