@@ -213,7 +213,11 @@ def server_class(base: type[socketserver.BaseServer], mode: str, *, tls: Any = N
             # --idle: a client that sends nothing (or reads nothing) that long is closed.
             idle = self.psl.idle
             if tls is None:
-                if idle and self.psl.mode != "selectors":  # the loop sweeps idle clients
+                # (A --manual server's handler runs at the prompt, where Ctrl-C must
+                # cancel it at once: there Python's own timeout, as before.)
+                if idle and self.psl.manual:
+                    request.settimeout(idle)
+                elif idle and self.psl.mode != "selectors":  # the loop sweeps idle ones
                     idle_in_kernel(request, idle)
                 return request, client_address
             request.settimeout(idle or None)
