@@ -125,6 +125,10 @@ class Int(Kind):
         except ValueError:
             raise where.fail(f"must be a whole number, not {raw!r}") from None
         if not self.low <= value <= self.high:
+            if self.high == INT_LIMITS[1] and value >= self.low:  # past what a C long holds
+                raise where.fail(f"must be {self.low} or more and fit 64 bits, not {raw}")
+            if self.high == INT_LIMITS[1]:
+                raise where.fail(f"must be {self.low} or more, not {raw}")
             raise where.fail(f"must be from {self.low} to {self.high}, not {raw}")
         return value
 
