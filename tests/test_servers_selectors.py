@@ -301,3 +301,10 @@ def test_http_client_lost_mid_download_is_one_line_not_a_traceback(
     conn.request("GET", "/big.bin")
     assert sha(conn.getresponse().read()) == sha(BINARY * 200)  # the server goes on
     conn.close()
+
+
+def test_a_stop_right_after_serve_leaves_no_thread_raising(shell: Shell) -> None:
+    """stop before the loop's thread has run: the thread sees the stop and ends quietly
+    (it registered the closed socket and raised ValueError; pytest names such a thread)."""
+    for i in range(30):
+        shell.ok(f"serve s{i} tcp 0 --handler echo --selectors; stop s{i}")

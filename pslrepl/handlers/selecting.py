@@ -316,11 +316,12 @@ class SelectorsMixIn:
         self.psl_done.set()  # not serving yet
 
     def serve_forever(self, poll_interval: float = 0.5) -> None:
-        loop = SelectorLoop(self)
         with self.psl_lock:
-            if self.psl_stop:
-                loop.close()
+            # A stop that came before this thread ran has closed the socket already:
+            # nothing to register (the loop made of it raised ValueError in the thread).
+            if self.psl_stop or self.socket.fileno() < 0:
                 return
+            loop = SelectorLoop(self)
             self.psl_loop = loop
             self.psl_done.clear()
         try:
