@@ -296,7 +296,7 @@ def _ps(script: Script, record: CommandRecord) -> None:
             row = "\n".join(["    (", *(f"        {part}," for part in parts), "    ),"])
         script.add(row)
     script.add("]:")
-    from pslrepl.export.signal_timers import GROUP_MEMBERS
+    from pslrepl.export.enders import GROUP_MEMBERS
 
     script.imp("os")
     if "group_members" not in script.globals:

@@ -200,7 +200,7 @@ def _close(script: Script, record: CommandRecord) -> None:
         kind = script.kinds.get(name)
         v = script.var(name)
         if kind == "process":
-            from pslrepl.export.signal_timers import end_child
+            from pslrepl.export.enders import end_child
 
             # its group: TERM, KILL after the grace (the session's 1 s), as the shell does
             script.add(f'print(f"{name}: {{{end_child(script)}({v})}}")')
@@ -297,8 +297,8 @@ def _reset(script: Script, record: CommandRecord) -> None:
     for name in names:
         v, kind = script.var(name), kinds[name]
         if kind in ("process", "sh"):
+            from pslrepl.export.enders import end_child
             from pslrepl.export.shlib import end_job
-            from pslrepl.export.signal_timers import end_child
 
             ender = end_child(script) if kind == "process" else end_job(script)
             script.add(f'if "killed after" in {ender}({v}):', f"    killed.append({name!r})")

@@ -215,7 +215,7 @@ def signal_job(script: Script, record: CommandRecord, signum: int, *, group: boo
     script.imp("signal")
     expr = signal_expr(signum) if signum else "0"
     if group:  # signal_group: os.killpg to the group it leads (start_new_session)
-        from pslrepl.export.signal_timers import GROUP_MEMBERS
+        from pslrepl.export.enders import GROUP_MEMBERS
 
         script.imp("os")
         if "group_members" not in script.globals:
@@ -347,7 +347,7 @@ END_JOB = (
 
 def end_job(script: Script) -> str:
     """Have end_job (and group_members) defined in the script; its name."""
-    from pslrepl.export.signal_timers import define_ender
+    from pslrepl.export.enders import define_ender
 
     return define_ender(script, "end_job", END_JOB, "sh")
 

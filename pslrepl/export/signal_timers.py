@@ -3,12 +3,6 @@ the disposition the script has given each signal, the trap's handler, a signal's
 
 from __future__ import annotations
 
-# What the process and sh exporters share (a child's group ended as the shell ends it)
-# is in enders, which the script's end uses too; named here as before.
-from pslrepl.export.enders import END_CHILD as END_CHILD
-from pslrepl.export.enders import GROUP_MEMBERS as GROUP_MEMBERS
-from pslrepl.export.enders import define_ender as define_ender
-from pslrepl.export.enders import end_child as end_child
 from pslrepl.export.script import Unexportable, wrapped_print
 
 TYPE_CHECKING = False

@@ -3,11 +3,11 @@ shell), trap --ignore and --default, alarm, itimer, sigwait, spawn --ignore, sig
 
 from __future__ import annotations
 
+from pslrepl.export.enders import GROUP_MEMBERS
 from pslrepl.export.script import Unexportable, indented, wrapped_print
 from pslrepl.export.shlib import EXPORTERS as SHLIB
 from pslrepl.export.signal_timers import EXPORTERS as TIMERS
 from pslrepl.export.signal_timers import (
-    GROUP_MEMBERS,
     cancelled,
     disposition,
     dispositions,
